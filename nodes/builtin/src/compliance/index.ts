@@ -1,0 +1,4 @@
+/** The compliance nodes, registered through builtinNodes. */
+import type { AnyNodeDefinition } from '@finflow/sdk';
+
+export const complianceNodes: AnyNodeDefinition[] = [];

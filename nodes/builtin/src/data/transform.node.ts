@@ -1,0 +1,39 @@
+/** data.transform: reshapes data with a JSONata mapping. */
+import { defineNode, NodeError, port, z } from '@finflow/sdk';
+
+export const transformNode = defineNode({
+  type: 'data.transform',
+  version: 1,
+  meta: {
+    title: 'Transform',
+    category: 'data',
+    description:
+      'Maps data to a new shape with a JSONata expression. The expression sees `data` (this node’s input), `input` (the flow input) and `nodes` (upstream results).',
+    zh: { title: '数据转换', description: '用 JSONata 表达式把数据映射成新的结构。' },
+    icon: 'transform',
+  },
+  config: z.object({
+    expression: z
+      .string()
+      .min(1)
+      .meta({ title: 'Mapping', description: 'JSONata, e.g. { "total": $sum(data.items.amount) }', widget: 'expression' }),
+    emptyResult: z
+      .enum(['error', 'null'])
+      .default('error')
+      .meta({ title: 'When nothing matches', description: 'error: fail the node; null: output null' }),
+  }),
+  inputs: { data: port('any', { title: 'Data', required: false }) },
+  outputs: { result: port('any', { title: 'Result' }) },
+  timeoutMs: 5_000,
+  validate(config, helpers) {
+    helpers.expression(config.expression, ['expression']);
+  },
+  async run(ctx, { data }, { expression, emptyResult }) {
+    const result = await ctx.evaluate(expression, { data, input: ctx.scope.input, nodes: ctx.scope.nodes });
+    if (result === undefined) {
+      if (emptyResult === 'null') return { result: null };
+      throw new NodeError('the mapping gave no value (does every path it reads exist?)', 'EMPTY_RESULT');
+    }
+    return { result };
+  },
+});

@@ -1,0 +1,64 @@
+/** logic.switch: routes its value to the named case whose condition holds (or to `default`). */
+import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { portNamePattern } from '@finflow/runtime';
+
+export const switchNode = defineNode({
+  type: 'logic.switch',
+  version: 1,
+  meta: {
+    title: 'Switch',
+    category: 'logic',
+    description:
+      'Sends its value to the first case whose condition holds (or every such case), else to "default". Each case is an output.',
+    zh: {
+      title: '多路分支',
+      description: '把值送往第一个条件成立的分支（或所有成立的分支），否则送往 "default"。',
+    },
+    icon: 'switch',
+  },
+  config: z.object({
+    cases: z
+      .array(
+        z.object({
+          name: z.string().regex(portNamePattern, 'case names are port names').meta({ title: 'Case' }),
+          when: z.string().min(1).meta({ title: 'Condition', widget: 'expression' }),
+        }),
+      )
+      .min(1)
+      .meta({ title: 'Cases' }),
+    mode: z
+      .enum(['first', 'all'])
+      .default('first')
+      .meta({ title: 'Match', description: 'first: the first case that holds; all: every case that holds' }),
+  }),
+  inputs: { value: port('any', { title: 'Value' }) },
+  outputs: { default: port('any', { title: 'Default', required: false }) },
+  dynamicOutputs: { path: 'cases', mode: 'items', nameKey: 'name', type: 'any', required: false },
+  timeoutMs: 5_000,
+  validate(config, helpers) {
+    const seen = new Set<string>();
+    config.cases.forEach((c, i) => {
+      helpers.expression(c.when, ['cases', i, 'when']);
+      if (c.name === 'default')
+        helpers.problem('"default" is the fallback output; name the case differently', ['cases', i, 'name']);
+      if (seen.has(c.name)) helpers.problem(`two cases are named ${c.name}`, ['cases', i, 'name']);
+      seen.add(c.name);
+    });
+  },
+  async run(ctx, { value }, { cases, mode }) {
+    const data = { value, input: ctx.scope.input, nodes: ctx.scope.nodes };
+    const out: Record<string, unknown> = {};
+    for (const c of cases) {
+      const r = await ctx.evaluate(c.when, data);
+      if (r !== undefined && typeof r !== 'boolean') {
+        throw new NodeError(`case ${c.name}: the condition must give true or false`, 'CONDITION_NOT_BOOLEAN');
+      }
+      if (r === true) {
+        out[c.name] = value;
+        if (mode === 'first') break;
+      }
+    }
+    if (Object.keys(out).length === 0) out['default'] = value;
+    return out;
+  },
+});

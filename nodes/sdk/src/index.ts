@@ -1,0 +1,166 @@
+/**
+ * @finflow/sdk: the contract for writing FinFlow nodes. One `defineNode` declaration gives the TypeScript
+ * types, the runtime validation, the editor's form (from the config's JSON Schema) and the palette entry.
+ */
+import { z } from 'zod';
+import {
+  defaultNonRetryable,
+  nodeCategories,
+  nodeTypePattern,
+  portNamePattern,
+  portTypes,
+  type DynamicPortsSpec,
+  type NodeContext,
+  type NodeDefinition,
+  type NodeMeta,
+  type Port,
+  type PortMap,
+  type PortType,
+  type PortValues,
+  type RetryPolicy,
+  type ValidateHelpers,
+  type AnyNodeDefinition,
+} from '@finflow/runtime';
+
+export { z };
+export {
+  NodeError,
+  ErrorCodes,
+  canConnect,
+  coercionPairs,
+  portSchemas,
+  portTypes,
+  portColors,
+  catalogEntry,
+  buildCatalog,
+  createRegistry,
+} from '@finflow/runtime';
+export type {
+  AnyNodeDefinition,
+  CatalogEntry,
+  NodeContext,
+  NodeDefinition,
+  NodeMeta,
+  NodeCategory,
+  Port,
+  PortMap,
+  PortType,
+  PortValue,
+  PortValues,
+  RetryPolicy,
+  Services,
+  ValidateHelpers,
+} from '@finflow/runtime';
+
+export interface PortOptions {
+  title?: string;
+  description?: string;
+}
+
+/** Declares a port. Inputs are required unless `required: false`; outputs are always produced unless `required: false`. */
+export function port<T extends PortType>(type: T, options?: PortOptions & { required?: true }): Port<T, true>;
+export function port<T extends PortType>(type: T, options: PortOptions & { required: false }): Port<T, false>;
+export function port<T extends PortType>(
+  type: T,
+  options: PortOptions & { required?: boolean } = {},
+): Port<T, boolean> {
+  if (!portTypes.includes(type)) throw new TypeError(`unknown port type ${String(type)}`);
+  const p: Port<T, boolean> = { type, required: options.required ?? true };
+  if (options.title) p.title = options.title;
+  if (options.description) p.description = options.description;
+  return p;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 1,
+  initialDelayMs: 500,
+  backoff: 2,
+  maxDelayMs: 30_000,
+  nonRetryable: [],
+};
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface NodeSpec<C extends z.ZodType, I extends PortMap, O extends PortMap> {
+  type: string;
+  version: number;
+  meta: NodeMeta;
+  config: C;
+  inputs?: I;
+  outputs?: O;
+  dynamicInputs?: DynamicPortsSpec;
+  dynamicOutputs?: DynamicPortsSpec;
+  /** Per-attempt time limit (default 30 s). */
+  timeoutMs?: number;
+  /** Default retry policy; a node in a flow may override any field. */
+  retry?: Partial<RetryPolicy>;
+  migrations?: Readonly<Record<number, (config: Record<string, unknown>) => Record<string, unknown>>>;
+  validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
+  run(
+    ctx: NodeContext,
+    inputs: PortValues<I> & Readonly<Record<string, unknown>>,
+    config: z.output<C>,
+  ): Promise<PortValues<O> & Record<string, unknown>> | (PortValues<O> & Record<string, unknown>);
+}
+
+/** Declares a node type. Checks the declaration itself, so a malformed node fails at import, not in a run. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export function defineNode<C extends z.ZodType, I extends PortMap = {}, O extends PortMap = {}>(
+  spec: NodeSpec<C, I, O>,
+): NodeDefinition<C, I, O> {
+  const where = `defineNode(${spec.type})`;
+  if (!nodeTypePattern.test(spec.type))
+    throw new TypeError(`${where}: type must look like category.camelName`);
+  if (!Number.isInteger(spec.version) || spec.version < 1)
+    throw new TypeError(`${where}: version must be a positive integer`);
+  if (!nodeCategories.includes(spec.meta.category))
+    throw new TypeError(`${where}: unknown category ${spec.meta.category}`);
+  if (!(spec.config instanceof z.ZodObject)) throw new TypeError(`${where}: config must be a z.object(...)`);
+  for (const [kind, ports] of [
+    ['input', spec.inputs],
+    ['output', spec.outputs],
+  ] as const) {
+    for (const name of Object.keys(ports ?? {})) {
+      if (!portNamePattern.test(name)) throw new TypeError(`${where}: invalid ${kind} port name ${name}`);
+    }
+  }
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new TypeError(`${where}: timeoutMs must be a positive integer`);
+  const retry: RetryPolicy = { ...defaultRetryPolicy, ...spec.retry };
+  const def: NodeDefinition<C, I, O> = {
+    type: spec.type,
+    version: spec.version,
+    meta: spec.meta,
+    config: spec.config,
+    inputs: (spec.inputs ?? {}) as I,
+    outputs: (spec.outputs ?? {}) as O,
+    timeoutMs,
+    retry,
+    run: spec.run,
+  };
+  if (spec.dynamicInputs) def.dynamicInputs = spec.dynamicInputs;
+  if (spec.dynamicOutputs) def.dynamicOutputs = spec.dynamicOutputs;
+  if (spec.migrations) def.migrations = spec.migrations;
+  if (spec.validate) def.validate = spec.validate;
+  return Object.freeze(def);
+}
+
+export interface Plugin {
+  id: string;
+  nodes: readonly AnyNodeDefinition[];
+}
+
+/**
+ * A package of third-party nodes. The package declares itself in its package.json with
+ * `"finflow": { "plugin": "./dist/index.js" }` and exports the plugin as `plugin`; `@finflow/sdk` is its peer dependency.
+ */
+export function definePlugin(plugin: Plugin): Plugin {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(plugin.id))
+    throw new TypeError(`definePlugin: id must be kebab-case (${plugin.id})`);
+  if (!plugin.nodes.length) throw new TypeError(`definePlugin(${plugin.id}): a plugin has at least one node`);
+  return Object.freeze({ id: plugin.id, nodes: [...plugin.nodes] });
+}
+
+/** Codes the runtime never retries, whatever a policy says. */
+export const alwaysNonRetryable = defaultNonRetryable;

@@ -1,0 +1,171 @@
+/**
+ * The flow document: the persisted, versioned shape of a flow. One zod schema gives the TypeScript type, the
+ * validation and the JSON Schema exported for editors and external tools. Documents carry `schemaVersion`;
+ * older documents are brought forward by the migrations keyed by it, so a flow saved today loads in five years.
+ *
+ * Depends on zod only, so the editor can import it.
+ */
+import { z } from 'zod';
+
+export const CURRENT_SCHEMA_VERSION = 1;
+
+export const idPattern = /^[A-Za-z_][\w-]{0,63}$/;
+const id = z
+  .string()
+  .regex(idPattern, 'ids start with a letter or _ and hold letters, digits, _ or - (at most 64)');
+
+export const nodeTypePattern = /^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)+$/;
+
+export const retryPolicySchema = z
+  .object({
+    maxAttempts: z.int().min(1).max(20).meta({ title: 'Max attempts', description: 'Including the first' }),
+    initialDelayMs: z.int().min(0).max(600_000).meta({ title: 'Initial delay (ms)' }),
+    backoff: z.number().min(1).max(10).meta({ title: 'Backoff factor' }),
+    maxDelayMs: z.int().min(0).max(3_600_000).meta({ title: 'Max delay (ms)' }),
+    nonRetryable: z
+      .array(z.string().regex(/^[A-Z][A-Z0-9_]*$/))
+      .meta({ title: 'Error codes that never retry' }),
+  })
+  .strict();
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
+export const onErrorSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('fail') }).strict(),
+  z
+    .object({
+      action: z.literal('continue'),
+      /** Values for the node's outputs when it fails; outputs not given are not taken. */
+      fallback: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+  z.object({ action: z.literal('route') }).strict(),
+]);
+export type OnError = z.output<typeof onErrorSchema>;
+
+const position = z.object({ x: z.number(), y: z.number() }).strict();
+
+export const flowNodeSchema = z
+  .object({
+    id,
+    type: z.string().regex(nodeTypePattern, 'node types look like `category.camelName`'),
+    version: z.int().min(1),
+    config: z.record(z.string(), z.unknown()).default({}),
+    label: z.string().max(200).optional(),
+    description: z.string().max(4000).optional(),
+    retry: retryPolicySchema.partial().optional(),
+    timeoutMs: z.int().min(1).max(86_400_000).optional(),
+    onError: onErrorSchema.optional(),
+    ui: z.object({ position }).strict().optional(),
+  })
+  .strict();
+export type FlowNode = z.output<typeof flowNodeSchema>;
+
+const endpoint = z.object({ node: id, port: z.string().min(1).max(64) }).strict();
+export const flowEdgeSchema = z.object({ id, from: endpoint, to: endpoint }).strict();
+export type FlowEdge = z.output<typeof flowEdgeSchema>;
+
+export const stickyNoteSchema = z
+  .object({
+    id,
+    text: z.string().max(10_000),
+    position,
+    width: z.number().positive().optional(),
+    height: z.number().positive().optional(),
+    color: z.string().max(32).optional(),
+  })
+  .strict();
+
+export const flowSettingsSchema = z
+  .object({
+    /** Whole-run deadline; the run fails with RUN_DEADLINE when it passes. */
+    deadlineMs: z.int().min(1).max(86_400_000).optional(),
+    /** Nodes of this flow running at once. */
+    concurrency: z.int().min(1).max(256).optional(),
+    /**
+     * Where personal data flows: these input fields (dotted paths) and the inputs and outputs of these
+     * nodes are masked before they are written to logs, audit entries or run records.
+     */
+    redact: z
+      .object({
+        inputPaths: z.array(z.string().min(1)).default([]),
+        nodes: z.array(id).default([]),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const flowDocumentSchema = z
+  .object({
+    schemaVersion: z.literal(CURRENT_SCHEMA_VERSION),
+    id,
+    name: z.string().min(1).max(200),
+    description: z.string().max(10_000).default(''),
+    tags: z.array(z.string().max(64)).max(50).optional(),
+    nodes: z.array(flowNodeSchema).max(20_000),
+    edges: z.array(flowEdgeSchema).max(100_000),
+    settings: flowSettingsSchema.optional(),
+    ui: z
+      .object({
+        notes: z.array(stickyNoteSchema).default([]),
+        viewport: z.object({ x: z.number(), y: z.number(), zoom: z.number().positive() }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .meta({ title: 'FinFlow flow document' });
+
+export type FlowDocument = z.output<typeof flowDocumentSchema>;
+/** A document as written by hand, before defaults are filled in. */
+export type FlowDocumentInput = z.input<typeof flowDocumentSchema>;
+
+/** JSON Schema (draft 2020-12) of the flow document, for editors and external tools. */
+export function flowDocumentJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(flowDocumentSchema, { io: 'input', target: 'draft-2020-12' }) as Record<
+    string,
+    unknown
+  >;
+}
+
+/** A migration takes a document of schema version `n` and returns one of version `n + 1`. */
+export type FlowMigration = (doc: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * Migrations keyed by the version they migrate from. Version 1 is the first published format, so the table is
+ * empty; a format change adds `[1]: (doc) => ...` here together with a fixture of the old format.
+ */
+export const flowMigrations: Readonly<Record<number, FlowMigration>> = Object.freeze({});
+
+export type MigrationResult =
+  { ok: true; document: Record<string, unknown>; migratedFrom?: number } | { ok: false; message: string };
+
+/** Brings a parsed JSON document up to the current schema version. */
+export function migrateFlowDocument(
+  doc: unknown,
+  migrations: Readonly<Record<number, FlowMigration>> = flowMigrations,
+  target: number = CURRENT_SCHEMA_VERSION,
+): MigrationResult {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { ok: false, message: 'a flow document is a JSON object' };
+  }
+  let current = doc as Record<string, unknown>;
+  const version = current['schemaVersion'];
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return { ok: false, message: '`schemaVersion` must be a positive integer' };
+  }
+  if (version > target) {
+    return {
+      ok: false,
+      message: `schemaVersion ${version} was written by a newer FinFlow (this one reads up to ${target})`,
+    };
+  }
+  for (let v = version; v < target; v++) {
+    const step = migrations[v];
+    if (!step) return { ok: false, message: `no migration from schemaVersion ${v} to ${v + 1}` };
+    current = { ...step(current), schemaVersion: v + 1 };
+  }
+  return version === target
+    ? { ok: true, document: current }
+    : { ok: true, document: current, migratedFrom: version };
+}

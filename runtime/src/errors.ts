@@ -1,0 +1,67 @@
+/**
+ * Errors a node raises: a message for people and a SCREAMING_SNAKE code for machines (retry policies name
+ * the codes that must not retry; the editor and API show both).
+ */
+
+export interface NodeErrorOptions {
+  /** Structured context for the run view; must not hold secrets or unmasked personal data. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class NodeError extends Error {
+  override readonly name = 'NodeError';
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(message: string, code: string, options: NodeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (!/^[A-Z][A-Z0-9_]*$/.test(code)) throw new TypeError(`error codes are SCREAMING_SNAKE: ${code}`);
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** Codes the runtime itself raises. */
+export const ErrorCodes = {
+  TIMEOUT: 'TIMEOUT',
+  CANCELLED: 'CANCELLED',
+  RUN_DEADLINE: 'RUN_DEADLINE',
+  INVALID_INPUT: 'INVALID_INPUT',
+  INVALID_CONFIG: 'INVALID_CONFIG',
+  INVALID_OUTPUT: 'INVALID_OUTPUT',
+  EXPRESSION_FAILED: 'EXPRESSION_FAILED',
+  SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+/** Codes that a retry would not change: the same input fails the same way. */
+export const defaultNonRetryable: readonly string[] = [
+  ErrorCodes.CANCELLED,
+  ErrorCodes.INVALID_INPUT,
+  ErrorCodes.INVALID_CONFIG,
+  ErrorCodes.INVALID_OUTPUT,
+  ErrorCodes.EXPRESSION_FAILED,
+  ErrorCodes.SECRET_NOT_FOUND,
+  ErrorCodes.RUN_DEADLINE,
+];
+
+export interface SerializedError {
+  message: string;
+  code: string;
+  details?: Record<string, unknown>;
+}
+
+/** Turns anything thrown into a NodeError; foreign exceptions become INTERNAL with their message. */
+export function toNodeError(err: unknown): NodeError {
+  if (err instanceof NodeError) return err;
+  if (err instanceof Error)
+    return new NodeError(err.message || err.name, ErrorCodes.INTERNAL, { cause: err });
+  return new NodeError(typeof err === 'string' ? err : 'unknown error', ErrorCodes.INTERNAL);
+}
+
+export function serializeError(err: NodeError): SerializedError {
+  return err.details
+    ? { message: err.message, code: err.code, details: err.details }
+    : { message: err.message, code: err.code };
+}
