@@ -18,14 +18,11 @@ export const outputNode = defineNode({
       .regex(portNamePattern, 'a result name starts with a letter and holds letters, digits, _ or -')
       .meta({ title: 'Result name' }),
     description: z.string().max(2000).optional().meta({ title: 'Description' }),
-    schema: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .meta({
-        title: 'Result schema',
-        description: 'JSON Schema of the value, for API documentation',
-        widget: 'json-schema',
-      }),
+    schema: z.record(z.string(), z.unknown()).optional().meta({
+      title: 'Result schema',
+      description: 'JSON Schema of the value, for API documentation',
+      widget: 'json-schema',
+    }),
   }),
   inputs: { value: port('any', { title: 'Value' }) },
   timeoutMs: 1_000,

@@ -23,13 +23,10 @@ export const mergeNode = defineNode({
       .max(32)
       .default(['a', 'b'])
       .meta({ title: 'Inputs', description: 'Names of the branches to join' }),
-    mode: z
-      .enum(['first', 'collect'])
-      .default('first')
-      .meta({
-        title: 'Mode',
-        description: 'first: the first input that arrived; collect: a record of all that arrived',
-      }),
+    mode: z.enum(['first', 'collect']).default('first').meta({
+      title: 'Mode',
+      description: 'first: the first input that arrived; collect: a record of all that arrived',
+    }),
   }),
   outputs: { value: port('any', { title: 'Value' }) },
   dynamicInputs: { path: 'inputs', mode: 'items', type: 'any', required: false },

@@ -1,0 +1,4 @@
+/** Portfolio, suitability and policy-rule nodes. */
+import type { AnyNodeDefinition } from '@finflow/sdk';
+
+export const policyNodes: AnyNodeDefinition[] = [];
