@@ -463,6 +463,8 @@ class RunExecution {
   private readonly outputs: Record<string, Record<string, unknown>> = {};
   private readonly ready: number[] = [];
   private readyHead = 0;
+  /** Ready-queue positions below this have been started or announced as queued. */
+  private queuedUpTo = 0;
   private running = 0;
   private settled = 0;
   private stop: Stop | undefined;
@@ -598,7 +600,13 @@ class RunExecution {
       const index = this.ready[this.readyHead++] as number;
       void this.execute(this.nodes[index] as PlanNode);
     }
+    // Ready nodes left waiting for a slot are announced once, so viewers can show them as queued.
+    for (let i = Math.max(this.readyHead, this.queuedUpTo); i < this.ready.length; i++) {
+      this.emit({ type: 'node.queued', nodeId: (this.nodes[this.ready[i] as number] as PlanNode).id });
+    }
+    this.queuedUpTo = this.ready.length;
     if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.queuedUpTo -= this.readyHead;
       this.ready.splice(0, this.readyHead);
       this.readyHead = 0;
     }

@@ -54,10 +54,26 @@ export function compileExpression(source: string): CompileResult {
   }
 }
 
+/**
+ * Plain JSON out: JSONata sequences (arrays with extra properties) become plain arrays, at any depth;
+ * functions and lambdas are refused. Objects are copied only where something inside them changed.
+ */
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);
-  if (typeof value === 'function') {
+  if (
+    typeof value === 'function' ||
+    (value && typeof value === 'object' && ('_jsonata_lambda' in value || '_jsonata_function' in value))
+  ) {
     throw new NodeError('the expression returned a function, not a value', ErrorCodes.EXPRESSION_FAILED);
+  }
+  if (value && typeof value === 'object') {
+    let copy: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
+      const n = normalize(v);
+      if (n !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = n;
+    }
+    return copy ?? value;
   }
   return value;
 }

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { canConnect, checkPortValue, coerceValue, coercionPairs, portTypes, resolvePorts } from './ports.js';
+
+describe('ports', () => {
+  it('connects same types and anything into any; refuses what the table does not list', () => {
+    for (const t of portTypes) {
+      expect(canConnect(t, t)).toEqual({ ok: true, coercion: 'identity' });
+      expect(canConnect(t, 'any').ok).toBe(true);
+    }
+    expect(canConnect('number', 'text')).toEqual({ ok: true, coercion: 'toText' });
+    expect(canConnect('any', 'table')).toEqual({ ok: true, coercion: 'checked' });
+    expect(canConnect('text', 'number')).toEqual({
+      ok: false,
+      reason: 'a text output cannot feed a number input',
+    });
+    expect(canConnect('table', 'record').ok).toBe(false);
+    expect(coercionPairs().length).toBeGreaterThan(portTypes.length * 2);
+  });
+
+  it('coerces values and checks them against the target type', () => {
+    expect(coerceValue(3.5, 'toText', 'text')).toEqual({ ok: true, value: '3.5' });
+    expect(coerceValue({ value: 0.8, band: 'low' }, 'scoreToNumber', 'number')).toEqual({
+      ok: true,
+      value: 0.8,
+    });
+    expect(coerceValue('hello', 'textToMessages', 'messages')).toEqual({
+      ok: true,
+      value: [{ role: 'user', content: 'hello' }],
+    });
+    expect(coerceValue('data:image/png;base64,iVBORw0K', 'dataUrlToBinary', 'image')).toEqual({
+      ok: true,
+      value: { mimeType: 'image/png', data: 'iVBORw0K' },
+    });
+    expect(coerceValue('data:audio/wav;base64,UklGR', 'dataUrlToBinary', 'image')).toMatchObject({
+      ok: false,
+    });
+    expect(coerceValue('plain text', 'dataUrlToBinary', 'image')).toMatchObject({ ok: false });
+    expect(coerceValue([1, 2], 'checked', 'table')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('at 0'),
+    });
+    expect(checkPortValue('decision', { outcome: 'approve', reasons: ['ok'], score: 1 })).toMatchObject({
+      ok: true,
+    });
+    expect(checkPortValue('any', undefined)).toMatchObject({ ok: false });
+  });
+
+  it('derives ports from config: list items, object keys, JSON Schema types', () => {
+    const layout = {
+      inputs: [],
+      outputs: [{ name: 'default', type: 'any' as const, required: false }],
+      dynamicOutputs: {
+        path: 'cases',
+        mode: 'items' as const,
+        nameKey: 'name',
+        type: 'any' as const,
+        required: false,
+      },
+    };
+    expect(
+      resolvePorts(layout, { cases: [{ name: 'high' }, { name: 'low' }, { name: 'bad name!' }] }).outputs.map(
+        (p) => p.name,
+      ),
+    ).toEqual(['default', 'high', 'low']);
+    const input = {
+      inputs: [],
+      outputs: [],
+      dynamicOutputs: {
+        path: 'schema.properties',
+        mode: 'keys' as const,
+        type: 'any' as const,
+        typeFromJsonSchema: true,
+      },
+    };
+    const schema = {
+      properties: {
+        age: { type: 'integer' },
+        rows: { type: 'array', items: { type: 'object' } },
+        tags: { type: 'array' },
+        name: { type: ['string', 'null'] },
+      },
+    };
+    expect(resolvePorts(input, { schema }).outputs.map((p) => `${p.name}:${p.type}`)).toEqual([
+      'age:number',
+      'rows:table',
+      'tags:list',
+      'name:text',
+    ]);
+    expect(resolvePorts({ inputs: [], outputs: [] }, {}, { routeErrors: true }).outputs).toEqual([
+      { name: 'error', type: 'error', required: false, title: 'Error' },
+    ]);
+  });
+});
