@@ -290,7 +290,7 @@ describe('scheduler', () => {
         out('o'),
         out('p'),
       ],
-      ['in.x->bad.in', 'in.x->slow.in', 'bad.out->o.value', 'slow.out->p.value'],
+      ['in.x->slow.in', 'in.x->bad.in', 'bad.out->o.value', 'slow.out->p.value'],
     );
     const r = await runtime.run(doc, { x: 1 });
     expect(r.status).toBe('failed');

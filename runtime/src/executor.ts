@@ -7,13 +7,14 @@
 import { ErrorCodes, NodeError, serializeError, toNodeError, type SerializedError } from './errors.js';
 import { foldRun, type RunEvent, type RunEventPayload, type RunState, type SkipReason } from './events.js';
 import { evaluateExpression, resolveConfig } from './expressions.js';
-import { invokeWithRetries, type AttemptOutcome } from './invoke.js';
+import { invokeWithRetries, type AttemptSignal, type InvokeResult } from './invoke.js';
 import { validateJsonSchema, type FieldError } from './json-schema.js';
+import type { z } from 'zod';
 import type {
-  AnyNodeDefinition,
   ExpressionScope,
   LogLevel,
   NodeContext,
+  NodeLogger,
   Services,
   SubflowEngine,
 } from './node.js';
@@ -301,8 +302,19 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
     const services: Services = { ...baseServices, ...opts.services };
     const parent = opts.signal ?? new AbortController().signal;
-    const secrets = new Set<string>();
-    const runId = `node-${newRunId()}`;
+    const host: ContextHost = {
+      runId: `node-${newRunId()}`,
+      services,
+      secrets: new Set<string>(),
+      logEvent(_nodeId, level, message, data) {
+        const d = redactData(data, host.secrets);
+        const m = redact(message, host.secrets);
+        logs.push(d ? { level, message: m, data: d } : { level, message: m });
+      },
+      streamEvent: (_nodeId, chunk) => streamed.push(chunk),
+      scopeOf: () => ({ input: {}, nodes: {} }),
+      engineFor: (signal) => subflowEngine(services, signal),
+    };
     const { outcome, attempts } = await invokeWithRetries({
       def,
       outputs: ports.outputs,
@@ -311,27 +323,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       parent,
       inputs: inputValues,
       config: () => parsed.value,
-      makeContext: (signal, attempt) =>
-        makeContext({
-          runId,
-          nodeId: def.type,
-          nodeType: def.type,
-          attempt,
-          signal,
-          services,
-          secrets,
-          scope: { input: {}, nodes: {} },
-          engine: subflowEngine(services, signal),
-          log: (level, message, data) => {
-            const d = redactData(data, secrets);
-            logs.push(
-              d
-                ? { level, message: redact(message, secrets), data: d }
-                : { level, message: redact(message, secrets) },
-            );
-          },
-          stream: (chunk) => streamed.push(chunk),
-        }),
+      makeContext: (signal, attempt) => new AttemptContext(host, def.type, def.type, attempt, signal),
     });
     if (!outcome.ok) return fail(outcome.error, attempts);
     return {
@@ -382,55 +374,73 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   };
 }
 
-interface ContextParts {
-  runId: string;
-  nodeId: string;
-  nodeType: string;
-  attempt: number;
-  signal: AbortSignal;
-  services: Services;
-  secrets: Set<string>;
-  scope: ExpressionScope | (() => ExpressionScope);
-  engine: SubflowEngine;
-  log(level: LogLevel, message: string, data?: Record<string, unknown>): void;
-  stream(chunk: unknown): void;
+/** What a node context needs from whoever runs the node (a run, or a single-node invocation). */
+interface ContextHost {
+  readonly runId: string;
+  readonly services: Services;
+  /** Values fetched through ctx.secret, redacted from logs. */
+  readonly secrets: Set<string>;
+  logEvent(nodeId: string, level: LogLevel, message: string, data?: Record<string, unknown>): void;
+  streamEvent(nodeId: string, chunk: unknown): void;
+  scopeOf(nodeId: string): ExpressionScope;
+  engineFor(signal: AbortSignal): SubflowEngine;
 }
 
-function makeContext(p: ContextParts): NodeContext {
-  let scope: ExpressionScope | undefined = typeof p.scope === 'function' ? undefined : p.scope;
-  const scopeOf = p.scope;
-  return {
-    runId: p.runId,
-    nodeId: p.nodeId,
-    nodeType: p.nodeType,
-    attempt: p.attempt,
-    signal: p.signal,
-    services: p.services,
-    engine: p.engine,
-    log: {
-      debug: (m, d) => p.log('debug', m, d),
-      info: (m, d) => p.log('info', m, d),
-      warn: (m, d) => p.log('warn', m, d),
-      error: (m, d) => p.log('error', m, d),
-    },
-    stream: p.stream,
-    async secret(name) {
-      const value = await p.services.secrets?.get(name);
-      if (value === undefined) {
-        throw new NodeError(
-          `no credential named "${name}" is available to this flow`,
-          ErrorCodes.SECRET_NOT_FOUND,
-        );
-      }
-      p.secrets.add(value);
-      return value;
-    },
-    get scope() {
-      scope ??= (scopeOf as () => ExpressionScope)();
-      return scope;
-    },
-    evaluate: (expression, data, bindings) => evaluateExpression(expression, data, bindings),
-  };
+/** The context of one attempt. A class, so a trivial node costs one small allocation. */
+class AttemptContext implements NodeContext {
+  private scopeValue: ExpressionScope | undefined;
+  private logger: NodeLogger | undefined;
+
+  constructor(
+    private readonly host: ContextHost,
+    readonly nodeId: string,
+    readonly nodeType: string,
+    readonly attempt: number,
+    private readonly attemptSignal: AttemptSignal,
+  ) {}
+
+  get runId(): string {
+    return this.host.runId;
+  }
+  get services(): Services {
+    return this.host.services;
+  }
+  get signal(): AbortSignal {
+    return this.attemptSignal.signal;
+  }
+  get scope(): ExpressionScope {
+    return (this.scopeValue ??= this.host.scopeOf(this.nodeId));
+  }
+  get engine(): SubflowEngine {
+    return this.host.engineFor(this.signal);
+  }
+  get log(): NodeLogger {
+    const log = (level: LogLevel) => (message: string, data?: Record<string, unknown>) =>
+      this.host.logEvent(this.nodeId, level, message, data);
+    return (this.logger ??= {
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+    });
+  }
+  stream(chunk: unknown): void {
+    this.host.streamEvent(this.nodeId, chunk);
+  }
+  async secret(name: string): Promise<string> {
+    const value = await this.host.services.secrets?.get(name);
+    if (value === undefined) {
+      throw new NodeError(
+        `no credential named "${name}" is available to this flow`,
+        ErrorCodes.SECRET_NOT_FOUND,
+      );
+    }
+    this.host.secrets.add(value);
+    return value;
+  }
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown> {
+    return evaluateExpression(expression, data, bindings);
+  }
 }
 
 interface ExecutionOptions {
@@ -446,7 +456,14 @@ interface ExecutionOptions {
 
 type Stop = { status: 'failed' | 'cancelled'; error: SerializedError & { nodeId?: string } };
 
-class RunExecution {
+/** Longest stretch of synchronous node work before the run yields to the event loop. */
+const SLICE_MS = 8;
+
+class RunExecution implements ContextHost {
+  readonly runId: string;
+  readonly services: Services;
+  readonly secrets = new Set<string>();
+  readonly result: Promise<RunResult>;
   private readonly nodes: PlanNode[];
   private readonly log: RunEvent[] = [];
   private seq = 0;
@@ -459,23 +476,24 @@ class RunExecution {
   private readonly blocked: (SkipReason | undefined)[];
   private readonly lastUntaken: (SkipReason | undefined)[];
   private readonly done: Uint8Array;
-  /** Outputs of finished nodes by id (the expression scope and the run's results read them). */
-  private readonly outputs: Record<string, Record<string, unknown>> = {};
+  private readonly summaries: (NodeSummary | undefined)[];
+  /** Outputs of finished nodes by id (the expression scope reads them). */
+  private readonly outputs = new Map<string, Record<string, unknown>>();
   private readonly ready: number[] = [];
   private readyHead = 0;
   /** Ready-queue positions below this have been started or announced as queued. */
   private queuedUpTo = 0;
   private running = 0;
   private settled = 0;
+  private pumping = false;
+  private yieldScheduled = false;
   private stop: Stop | undefined;
   private finished = false;
   private readonly t0 = performance.now();
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly secrets = new Set<string>();
   private storeError: unknown;
   private pendingWrites: Promise<void>[] = [];
   private resolveResult!: (r: RunResult) => void;
-  readonly result: Promise<RunResult>;
 
   constructor(
     private readonly prepared: PreparedFlow,
@@ -483,6 +501,8 @@ class RunExecution {
     private readonly opts: ExecutionOptions,
   ) {
     const n = prepared.nodes.length;
+    this.runId = opts.runId;
+    this.services = opts.services;
     this.nodes = prepared.nodes;
     this.remaining = new Int32Array(n);
     this.takenCount = new Int32Array(n);
@@ -491,20 +511,21 @@ class RunExecution {
     this.blocked = new Array(n);
     this.lastUntaken = new Array(n);
     this.done = new Uint8Array(n);
+    this.summaries = new Array(n);
     for (const node of this.nodes) this.remaining[node.index] = node.inEdges.length;
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
   }
 
   handle(): RunHandle {
     return {
-      runId: this.opts.runId,
+      runId: this.runId,
       result: this.result,
       cancel: (reason) =>
         this.abort({
           status: 'cancelled',
           error: { message: reason ? `cancelled: ${reason}` : 'cancelled', code: ErrorCodes.CANCELLED },
         }),
-      state: () => foldRun(this.log, this.opts.runId),
+      state: () => foldRun(this.log, this.runId),
       events: () => this.iterate(),
     };
   }
@@ -518,8 +539,8 @@ class RunExecution {
     }
   }
 
-  private emit(payload: RunEventPayload): void {
-    const event = { ...payload, runId: this.opts.runId, seq: this.seq++, at: Date.now() } as RunEvent;
+  /** Records an event built by the caller (runId, seq and at come from `meta()`). */
+  private push(event: RunEvent): void {
     this.log.push(event);
     if (this.storeError === undefined) {
       try {
@@ -536,6 +557,10 @@ class RunExecution {
     }
   }
 
+  private emit(payload: RunEventPayload): void {
+    this.push({ ...payload, runId: this.runId, seq: this.seq++, at: Date.now() } as RunEvent);
+  }
+
   private onStoreError(err: unknown): void {
     if (this.storeError !== undefined) return;
     this.storeError = err ?? new Error('store failed');
@@ -543,6 +568,38 @@ class RunExecution {
       status: 'failed',
       error: { message: `the run could not be recorded: ${toNodeError(err).message}`, code: 'STORE_FAILED' },
     });
+  }
+
+  // ContextHost: what the nodes' contexts call back into.
+  logEvent(nodeId: string, level: LogLevel, message: string, data?: Record<string, unknown>): void {
+    if (this.finished) return;
+    const d = redactData(data, this.secrets);
+    const m = redact(message, this.secrets);
+    this.emit(
+      d
+        ? { type: 'node.logged', nodeId, level, message: m, data: d }
+        : { type: 'node.logged', nodeId, level, message: m },
+    );
+  }
+
+  streamEvent(nodeId: string, chunk: unknown): void {
+    if (!this.finished) this.emit({ type: 'node.streamed', nodeId, chunk });
+  }
+
+  scopeOf(nodeId: string): ExpressionScope {
+    const node = this.prepared.byId.get(nodeId);
+    const nodes: Record<string, Record<string, unknown>> = {};
+    if (node) {
+      for (const id of ancestorsOf(this.prepared, node)) {
+        const out = this.outputs.get(id);
+        if (out) nodes[id] = out;
+      }
+    }
+    return { input: this.input, nodes };
+  }
+
+  engineFor(signal: AbortSignal): SubflowEngine {
+    return this.opts.subflowEngine(this.services, signal);
   }
 
   begin(): void {
@@ -571,7 +628,6 @@ class RunExecution {
     }
     for (const node of this.nodes) if (node.inEdges.length === 0) this.ready.push(node.index);
     this.pump();
-    this.maybeFinish();
   }
 
   private abortFromSignal(signal: AbortSignal): void {
@@ -586,36 +642,49 @@ class RunExecution {
   private abort(stop: Stop): void {
     if (this.stop || this.finished) return;
     this.stop = stop;
-    const error =
-      stop.status === 'failed' && stop.error.code === ErrorCodes.RUN_DEADLINE
-        ? new NodeError(stop.error.message, ErrorCodes.RUN_DEADLINE)
-        : new NodeError(stop.error.message, ErrorCodes.CANCELLED);
-    this.controller.abort(error);
-    this.maybeFinish();
+    const code = stop.error.code === ErrorCodes.RUN_DEADLINE ? ErrorCodes.RUN_DEADLINE : ErrorCodes.CANCELLED;
+    this.controller.abort(new NodeError(stop.error.message, code));
+    if (!this.pumping) this.maybeFinish();
   }
 
-  /** Starts ready nodes while there is room. */
+  /**
+   * Starts ready nodes while there is room. Synchronous nodes complete inside `execute`, which adds their
+   * successors to the queue; this loop picks them up (no recursion, so a 10,000-node chain is a loop). After
+   * SLICE_MS of continuous work the run yields to the event loop and resumes on the next turn.
+   */
   private pump(): void {
+    if (this.pumping || this.finished) return;
+    this.pumping = true;
+    const sliceStart = performance.now();
+    let started = 0;
     while (!this.stop && this.running < this.opts.concurrency && this.readyHead < this.ready.length) {
+      if (++started % 64 === 0 && performance.now() - sliceStart > SLICE_MS) {
+        if (!this.yieldScheduled) {
+          this.yieldScheduled = true;
+          setImmediate(() => {
+            this.yieldScheduled = false;
+            this.pump();
+          });
+        }
+        break;
+      }
       const index = this.ready[this.readyHead++] as number;
-      void this.execute(this.nodes[index] as PlanNode);
+      this.execute(this.nodes[index] as PlanNode);
     }
     // Ready nodes left waiting for a slot are announced once, so viewers can show them as queued.
-    for (let i = Math.max(this.readyHead, this.queuedUpTo); i < this.ready.length; i++) {
-      this.emit({ type: 'node.queued', nodeId: (this.nodes[this.ready[i] as number] as PlanNode).id });
+    if (!this.yieldScheduled && !this.stop) {
+      for (let i = Math.max(this.readyHead, this.queuedUpTo); i < this.ready.length; i++) {
+        this.emit({ type: 'node.queued', nodeId: (this.nodes[this.ready[i] as number] as PlanNode).id });
+      }
+      this.queuedUpTo = this.ready.length;
     }
-    this.queuedUpTo = this.ready.length;
     if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-      this.queuedUpTo -= this.readyHead;
       this.ready.splice(0, this.readyHead);
+      this.queuedUpTo = Math.max(0, this.queuedUpTo - this.readyHead);
       this.readyHead = 0;
     }
-  }
-
-  private enqueue(index: number): void {
-    this.ready.push(index);
-    if (this.running >= this.opts.concurrency)
-      this.emit({ type: 'node.queued', nodeId: (this.nodes[index] as PlanNode).id });
+    this.pumping = false;
+    this.maybeFinish();
   }
 
   /** Settles the edges out of a finished node; nodes whose inputs are all settled become ready or are skipped. */
@@ -647,7 +716,7 @@ class RunExecution {
               outputs: undefined,
               reason: skip === 'upstream-failed' ? 'upstream-failed' : 'branch-not-taken',
             });
-          } else this.enqueue(to);
+          } else this.ready.push(to);
         }
       }
     }
@@ -668,98 +737,68 @@ class RunExecution {
   private markSkipped(node: PlanNode, reason: SkipReason): void {
     this.done[node.index] = 1;
     this.settled++;
-    this.emit({ type: 'node.skipped', nodeId: node.id, reason });
+    this.summaries[node.index] = { status: 'skipped', attempts: 0 };
+    this.push({
+      type: 'node.skipped',
+      runId: this.runId,
+      seq: this.seq++,
+      at: Date.now(),
+      nodeId: node.id,
+      reason,
+    });
   }
 
-  private scopeFor(node: PlanNode): ExpressionScope {
-    const nodes: Record<string, Record<string, unknown>> = {};
-    for (const id of ancestorsOf(this.prepared, node)) {
-      const out = this.outputs[id];
-      if (out) nodes[id] = out;
-    }
-    return { input: this.input, nodes };
-  }
-
-  private async execute(node: PlanNode): Promise<void> {
+  private execute(node: PlanNode): void {
     this.running++;
     const t0 = performance.now();
     const inputs = this.inputs[node.index] ?? {};
-    this.emit({ type: 'node.started', nodeId: node.id, inputs });
-    let result: { outcome: AttemptOutcome; attempts: number };
+    this.push({
+      type: 'node.started',
+      runId: this.runId,
+      seq: this.seq++,
+      at: Date.now(),
+      nodeId: node.id,
+      inputs,
+    });
     const inputError = this.inputErrors[node.index];
     if (inputError !== undefined) {
-      result = {
-        outcome: { ok: false, error: new NodeError(inputError, ErrorCodes.INVALID_INPUT) },
-        attempts: 1,
-      };
-    } else {
-      result = await invokeWithRetries({
-        def: node.def as AnyNodeDefinition,
-        outputs: node.outputs,
-        timeoutMs: node.timeoutMs,
-        retry: node.retry,
-        parent: this.controller.signal,
-        inputs,
-        config: node.dynamic ? () => this.resolveDynamicConfig(node) : () => node.config,
-        makeContext: (signal, attempt) =>
-          makeContext({
-            runId: this.opts.runId,
-            nodeId: node.id,
-            nodeType: node.type,
-            attempt,
-            signal,
-            services: this.opts.services,
-            secrets: this.secrets,
-            scope: () => this.scopeFor(node),
-            engine: this.opts.subflowEngine(this.opts.services, signal),
-            log: (level, message, data) => {
-              if (this.finished) return;
-              const d = redactData(data, this.secrets);
-              this.emit(
-                d
-                  ? {
-                      type: 'node.logged',
-                      nodeId: node.id,
-                      level,
-                      message: redact(message, this.secrets),
-                      data: d,
-                    }
-                  : { type: 'node.logged', nodeId: node.id, level, message: redact(message, this.secrets) },
-              );
-            },
-            stream: (chunk) => {
-              if (!this.finished) this.emit({ type: 'node.streamed', nodeId: node.id, chunk });
-            },
-          }),
-        onRetry: (attempt, error, delayMs) =>
-          this.emit({
-            type: 'node.retrying',
-            nodeId: node.id,
-            attempt,
-            error: serializeError(error),
-            delayMs,
-          }),
-      });
+      this.complete(
+        node,
+        { outcome: { ok: false, error: new NodeError(inputError, ErrorCodes.INVALID_INPUT) }, attempts: 1 },
+        t0,
+      );
+      return;
     }
+    const result = invokeWithRetries({
+      def: node.def,
+      outputs: node.outputs,
+      timeoutMs: node.timeoutMs,
+      retry: node.retry,
+      parent: this.controller.signal,
+      inputs,
+      config: node.dynamic ? () => this.resolveDynamicConfig(node) : () => node.config,
+      makeContext: (signal, attempt) => new AttemptContext(this, node.id, node.type, attempt, signal),
+      onRetry: (attempt, error, delayMs) =>
+        this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs }),
+    });
+    if (result instanceof Promise) {
+      void result.then((r) => {
+        this.complete(node, r, t0);
+        this.pump();
+      });
+    } else this.complete(node, result, t0);
+  }
+
+  private complete(node: PlanNode, result: InvokeResult, t0: number): void {
     this.running--;
     this.finishNode(node, result, performance.now() - t0);
-    this.pump();
-    this.maybeFinish();
   }
 
   private async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
-    const resolved = await resolveConfig(node.rawConfig, this.scopeFor(node));
-    const r = (
-      node.def.config as {
-        safeParse(v: unknown): {
-          success: boolean;
-          data?: unknown;
-          error?: { issues: { path: PropertyKey[]; message: string }[] };
-        };
-      }
-    ).safeParse(resolved);
+    const resolved = await resolveConfig(node.rawConfig, this.scopeOf(node.id));
+    const r = (node.def.config as z.ZodType).safeParse(resolved);
     if (!r.success) {
-      const issue = r.error?.issues[0];
+      const issue = r.error.issues[0];
       const where = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
       throw new NodeError(
         `config${where} after evaluating expressions: ${issue?.message ?? 'invalid'}`,
@@ -769,20 +808,27 @@ class RunExecution {
     return r.data;
   }
 
-  private finishNode(
-    node: PlanNode,
-    { outcome, attempts }: { outcome: AttemptOutcome; attempts: number },
-    ms: number,
-  ): void {
+  private finishNode(node: PlanNode, { outcome, attempts }: InvokeResult, ms: number): void {
     this.done[node.index] = 1;
     this.settled++;
     if (outcome.ok) {
-      this.outputs[node.id] = outcome.outputs;
-      this.emit({ type: 'node.succeeded', nodeId: node.id, outputs: outcome.outputs, attempts, ms });
+      this.outputs.set(node.id, outcome.outputs);
+      this.summaries[node.index] = { status: 'succeeded', attempts, ms };
+      this.push({
+        type: 'node.succeeded',
+        runId: this.runId,
+        seq: this.seq++,
+        at: Date.now(),
+        nodeId: node.id,
+        outputs: outcome.outputs,
+        attempts,
+        ms,
+      });
       if (!this.stop) this.propagate(node, outcome.outputs, 'branch-not-taken');
       return;
     }
     const error = serializeError(outcome.error);
+    this.summaries[node.index] = { status: 'failed', attempts, ms, error };
     const handling = node.onError;
     if (this.stop || handling.action === 'fail' || outcome.error.code === ErrorCodes.CANCELLED) {
       this.emit({ type: 'node.failed', nodeId: node.id, error, attempts, ms });
@@ -793,7 +839,7 @@ class RunExecution {
       handling.action === 'route'
         ? { error: { message: error.message, code: error.code, nodeId: node.id, attempts } }
         : { ...(handling.fallback ?? {}) };
-    this.outputs[node.id] = outputs;
+    this.outputs.set(node.id, outputs);
     this.emit({
       type: 'node.failed',
       nodeId: node.id,
@@ -807,7 +853,7 @@ class RunExecution {
   }
 
   private maybeFinish(): void {
-    if (this.finished) return;
+    if (this.finished || this.pumping) return;
     if (this.stop) {
       if (this.running > 0) return;
       const reason: SkipReason = this.stop.status === 'cancelled' ? 'run-cancelled' : 'run-failed';
@@ -824,7 +870,7 @@ class RunExecution {
     if (status === 'succeeded') {
       for (const { node, name } of this.prepared.outputNodes) {
         const value = this.inputs[node.index]?.['value'];
-        if (this.outputs[node.id] && value !== undefined) outputs[name] = value;
+        if (this.outputs.has(node.id) && value !== undefined) outputs[name] = value;
       }
     }
     const ms = performance.now() - this.t0;
@@ -835,18 +881,11 @@ class RunExecution {
     );
     this.finished = true;
     const nodes: Record<string, NodeSummary> = {};
-    const state = foldRun(this.log, this.opts.runId);
-    for (const id of state.order) {
-      const n = state.nodes[id];
-      if (!n) continue;
-      const summary: NodeSummary = { status: n.status, attempts: n.attempts };
-      if (n.ms !== undefined) summary.ms = n.ms;
-      if (n.error && n.status === 'failed') summary.error = n.error;
-      nodes[id] = summary;
-    }
+    for (const node of this.nodes)
+      nodes[node.id] = this.summaries[node.index] ?? { status: 'pending', attempts: 0 };
     const result: RunResult = error
-      ? { runId: this.opts.runId, status, outputs, error, ms, nodes }
-      : { runId: this.opts.runId, status, outputs, ms, nodes };
+      ? { runId: this.runId, status, outputs, error, ms, nodes }
+      : { runId: this.runId, status, outputs, ms, nodes };
     const writes = this.pendingWrites;
     this.pendingWrites = [];
     if (writes.length) void Promise.all(writes).then(() => this.resolveResult(result));

@@ -2,6 +2,10 @@
  * One node invocation with its reliability policy: per-attempt timeout, retries with exponential backoff
  * (non-retryable codes respected), cancellation through the parent signal, and output validation against the
  * declared ports. Shared by the scheduler, `logic.map`, the CLI's `finflow node` and the SDK's `runNode`.
+ *
+ * A node that returns synchronously completes synchronously here: no timer, no abort controller and no promise
+ * are made for it (a synchronous function cannot be interrupted anyway). That keeps the engine's overhead per
+ * trivial node to a few microseconds; asynchronous nodes get the full timeout and cancellation machinery.
  */
 import type { RetryPolicy } from './document.js';
 import { defaultNonRetryable, ErrorCodes, NodeError, toNodeError } from './errors.js';
@@ -10,12 +14,16 @@ import { checkPortValue, type NamedPort } from './ports.js';
 
 export type AttemptOutcome = { ok: true; outputs: Record<string, unknown> } | { ok: false; error: NodeError };
 
-/** Resolves when `signal` aborts, with its reason as a NodeError. */
-function abortError(signal: AbortSignal): NodeError {
-  const reason: unknown = signal.reason;
+export function abortError(signal: AbortSignal): NodeError {
+  return reasonToError(signal.reason);
+}
+
+function reasonToError(reason: unknown): NodeError {
   if (reason instanceof NodeError) return reason;
   return new NodeError(
-    reason instanceof Error && reason.message ? `cancelled: ${reason.message}` : 'cancelled',
+    reason instanceof Error && reason.message && reason.name !== 'AbortError'
+      ? `cancelled: ${reason.message}`
+      : 'cancelled',
     ErrorCodes.CANCELLED,
   );
 }
@@ -33,30 +41,71 @@ export function checkOutputs(
     );
   }
   const out = outputs as Record<string, unknown>;
-  for (const key of Object.keys(out)) {
-    if (out[key] !== undefined && !ports.some((p) => p.name === key)) {
-      throw new NodeError(`${nodeType} returned an undeclared output "${key}"`, ErrorCodes.INVALID_OUTPUT);
-    }
-  }
+  let declared = 0;
   for (const port of ports) {
     const value = out[port.name];
     if (value === undefined) {
-      if (port.required)
+      if (port.required) {
         throw new NodeError(
           `${nodeType} did not produce its output "${port.name}"`,
           ErrorCodes.INVALID_OUTPUT,
         );
+      }
       continue;
     }
+    declared++;
     if (port.type === 'any') continue;
     const check = checkPortValue(port.type, value);
-    if (!check.ok)
+    if (!check.ok) {
       throw new NodeError(
         `output "${port.name}" of ${nodeType} is ${check.message}`,
         ErrorCodes.INVALID_OUTPUT,
       );
+    }
+  }
+  // Only look for undeclared keys when there are more keys than declared values (the common case skips this).
+  const keys = Object.keys(out);
+  if (keys.length > declared) {
+    for (const key of keys) {
+      if (out[key] !== undefined && !ports.some((p) => p.name === key)) {
+        throw new NodeError(`${nodeType} returned an undeclared output "${key}"`, ErrorCodes.INVALID_OUTPUT);
+      }
+    }
   }
   return out;
+}
+
+/**
+ * The signal of one attempt, created only if the node asks for it. Aborting before anyone asked records the
+ * reason, so a later `signal` read sees an aborted signal.
+ */
+export class AttemptSignal {
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  get reason(): unknown {
+    return this.abortReason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 export interface AttemptSpec {
@@ -65,46 +114,78 @@ export interface AttemptSpec {
   timeoutMs: number;
   /** The run's signal: its abort reaches the node. */
   parent: AbortSignal;
-  makeContext(signal: AbortSignal): NodeContext;
-  /** Config for this attempt (resolving expressions happens inside the timeout). */
-  config(): unknown | Promise<unknown>;
+  makeContext(signal: AttemptSignal, attempt: number): NodeContext;
+  /** Config for this attempt (a promise when expressions must be evaluated first). */
+  config(): unknown;
   inputs: Record<string, unknown>;
 }
 
-/** Runs one attempt; never throws. */
-export async function runAttempt(spec: AttemptSpec): Promise<AttemptOutcome> {
-  if (spec.parent.aborted) return { ok: false, error: abortError(spec.parent) };
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const onParentAbort = () => controller.abort(spec.parent.reason);
-  spec.parent.addEventListener('abort', onParentAbort, { once: true });
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new NodeError(`${spec.def.type} timed out after ${spec.timeoutMs} ms`, ErrorCodes.TIMEOUT),
-      ),
-    spec.timeoutMs,
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
   );
-  let onAbort: (() => void) | undefined;
+}
+
+function validated(spec: AttemptSpec, outputs: unknown): AttemptOutcome {
   try {
-    const work = (async () => {
-      const config = await spec.config();
-      return spec.def.run(spec.makeContext(signal), spec.inputs, config);
-    })();
-    // A node that ignores its signal cannot hold the run: the race ends the attempt when the signal aborts.
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const outputs = await Promise.race([work, aborted]);
     return { ok: true, outputs: checkOutputs(outputs, spec.outputs, spec.def.type) };
   } catch (err) {
-    return { ok: false, error: signal.aborted ? abortError(signal) : toNodeError(err) };
-  } finally {
-    clearTimeout(timer);
-    spec.parent.removeEventListener('abort', onParentAbort);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    return { ok: false, error: toNodeError(err) };
   }
+}
+
+/** Runs one attempt; never throws. Synchronous nodes complete synchronously. */
+export function runAttempt(spec: AttemptSpec, attempt = 1): AttemptOutcome | Promise<AttemptOutcome> {
+  if (spec.parent.aborted) return { ok: false, error: abortError(spec.parent) };
+  const signal = new AttemptSignal();
+  let result: unknown;
+  try {
+    const config = spec.config();
+    if (isThenable(config)) {
+      result = Promise.resolve(config).then((c) =>
+        spec.def.run(spec.makeContext(signal, attempt), spec.inputs, c),
+      );
+    } else {
+      result = spec.def.run(spec.makeContext(signal, attempt), spec.inputs, config);
+    }
+  } catch (err) {
+    return { ok: false, error: toNodeError(err) };
+  }
+  if (!isThenable(result)) return validated(spec, result);
+  return awaitAttempt(spec, signal, result);
+}
+
+/** Waits for an asynchronous attempt, ending it on timeout or parent abort even if the node ignores its signal. */
+function awaitAttempt(
+  spec: AttemptSpec,
+  signal: AttemptSignal,
+  work: PromiseLike<unknown>,
+): Promise<AttemptOutcome> {
+  return new Promise<AttemptOutcome>((resolve) => {
+    let settled = false;
+    const settle = (outcome: AttemptOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      spec.parent.removeEventListener('abort', onParentAbort);
+      resolve(outcome);
+    };
+    const stop = (reason: unknown) => {
+      signal.abort(reason);
+      settle({ ok: false, error: reasonToError(reason) });
+    };
+    const onParentAbort = () => stop(spec.parent.reason);
+    const timer = setTimeout(
+      () => stop(new NodeError(`${spec.def.type} timed out after ${spec.timeoutMs} ms`, ErrorCodes.TIMEOUT)),
+      spec.timeoutMs,
+    );
+    spec.parent.addEventListener('abort', onParentAbort, { once: true });
+    work.then(
+      (outputs) => settle(validated(spec, outputs)),
+      (err: unknown) =>
+        settle({ ok: false, error: signal.isAborted ? reasonToError(signal.reason) : toNodeError(err) }),
+    );
+  });
 }
 
 export function isRetryable(policy: RetryPolicy, error: NodeError): boolean {
@@ -134,28 +215,43 @@ export interface InvokeResult {
   attempts: number;
 }
 
-/** Attempts a node until it succeeds, fails with a non-retryable error, or runs out of attempts. */
-export async function invokeWithRetries(
-  spec: Omit<AttemptSpec, 'makeContext'> & {
-    retry: RetryPolicy;
-    makeContext(signal: AbortSignal, attempt: number): NodeContext;
-    onRetry?(attempt: number, error: NodeError, delayMs: number): void;
-  },
+export interface InvokeSpec extends AttemptSpec {
+  retry: RetryPolicy;
+  onRetry?(attempt: number, error: NodeError, delayMs: number): void;
+}
+
+function done(spec: InvokeSpec, outcome: AttemptOutcome, attempt: number): boolean {
+  return (
+    outcome.ok ||
+    attempt >= spec.retry.maxAttempts ||
+    spec.parent.aborted ||
+    !isRetryable(spec.retry, outcome.error)
+  );
+}
+
+/**
+ * Attempts a node until it succeeds, fails with a non-retryable error, or runs out of attempts. Returns
+ * synchronously when the first attempt settles synchronously and needs no retry.
+ */
+export function invokeWithRetries(spec: InvokeSpec): InvokeResult | Promise<InvokeResult> {
+  const first = runAttempt(spec, 1);
+  if (!(first instanceof Promise) && done(spec, first, 1)) return { outcome: first, attempts: 1 };
+  return retryLoop(spec, first);
+}
+
+async function retryLoop(
+  spec: InvokeSpec,
+  first: AttemptOutcome | Promise<AttemptOutcome>,
 ): Promise<InvokeResult> {
+  let outcome = await first;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await runAttempt({ ...spec, makeContext: (signal) => spec.makeContext(signal, attempt) });
-    if (
-      outcome.ok ||
-      attempt >= spec.retry.maxAttempts ||
-      spec.parent.aborted ||
-      !isRetryable(spec.retry, outcome.error)
-    ) {
-      return { outcome, attempts: attempt };
-    }
+    if (done(spec, outcome, attempt)) return { outcome, attempts: attempt };
+    const error = (outcome as { error: NodeError }).error;
     const delayMs = retryDelay(spec.retry, attempt);
-    spec.onRetry?.(attempt, outcome.error, delayMs);
+    spec.onRetry?.(attempt, error, delayMs);
     await sleep(delayMs, spec.parent);
     if (spec.parent.aborted)
       return { outcome: { ok: false, error: abortError(spec.parent) }, attempts: attempt };
+    outcome = await runAttempt(spec, attempt + 1);
   }
 }

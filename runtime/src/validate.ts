@@ -469,7 +469,8 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
     planNodes[pe.from]?.outEdges.push(pe);
     planNodes[pe.to]?.inEdges.push(pe);
   }
-  const flow = flowDocumentSchema.parse({ ...doc, nodes, edges });
+  // The shell parsed without problems (or we would have returned): its data plus the parsed nodes and edges.
+  const flow: FlowDocument = { ...(shell.data as FlowDocument), nodes, edges };
   const inputNode = planNodes.find((n) => n.type === INPUT_NODE_TYPE) as PlanNode;
   const inputSchema = (inputNode.config as { schema?: Record<string, unknown> } | undefined)?.schema;
   return {

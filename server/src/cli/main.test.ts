@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'finflow-cli-'));
+const flow = {
+  schemaVersion: 1,
+  id: 'limit-check',
+  name: 'Limit check',
+  nodes: [
+    { id: 'in', type: 'io.input', version: 1, config: { schema: { type: 'object', properties: { amount: { type: 'number' } }, required: ['amount'] } } },
+    { id: 'b', type: 'logic.branch', version: 1, config: { condition: 'value > 10000' } },
+    { id: 'big', type: 'data.template', version: 1, config: { template: 'review {{ v }}', variables: ['v'] } },
+    { id: 'small', type: 'data.template', version: 1, config: { template: 'approve {{ v }}', variables: ['v'] } },
+    { id: 'm', type: 'logic.merge', version: 1, config: { inputs: ['x', 'y'] } },
+    { id: 'out', type: 'io.output', version: 1, config: { name: 'decision' } },
+  ],
+  edges: [
+    { id: 'e1', from: { node: 'in', port: 'amount' }, to: { node: 'b', port: 'value' } },
+    { id: 'e2', from: { node: 'b', port: 'true' }, to: { node: 'big', port: 'v' } },
+    { id: 'e3', from: { node: 'b', port: 'false' }, to: { node: 'small', port: 'v' } },
+    { id: 'e4', from: { node: 'big', port: 'text' }, to: { node: 'm', port: 'x' } },
+    { id: 'e5', from: { node: 'small', port: 'text' }, to: { node: 'm', port: 'y' } },
+    { id: 'e6', from: { node: 'm', port: 'value' }, to: { node: 'out', port: 'value' } },
+  ],
+};
+const flowFile = join(dir, 'flow.json');
+writeFileSync(flowFile, JSON.stringify(flow));
+const broken = join(dir, 'broken.json');
+writeFileSync(broken, JSON.stringify({ ...flow, edges: [...flow.edges, { id: 'e7', from: { node: 'm', port: 'value' }, to: { node: 'ghost', port: 'value' } }] }));
+const notJson = join(dir, 'not.json');
+writeFileSync(notJson, '{ "schemaVersion": 1,');
+
+describe('finflow CLI', () => {
+  it('validates: exit 0 when valid, 1 with every problem (also as JSON)', async () => {
+    const ok = capture();
+    expect(await main(['validate', flowFile], ok.io)).toBe(0);
+    expect(ok.out[0]).toContain('is valid (6 nodes, 6 edges)');
+    const bad = capture();
+    expect(await main(['validate', broken, '--json'], bad.io)).toBe(1);
+    expect(JSON.parse(bad.out.join('\n'))).toEqual({ ok: false, problems: [expect.objectContaining({ code: 'DANGLING_EDGE', edgeId: 'e7' })] });
+  });
+
+  it('names the file and the problem for unreadable or malformed files, without a stack trace', async () => {
+    const missing = capture();
+    expect(await main(['validate', join(dir, 'nope.json')], missing.io)).toBe(2);
+    expect(missing.err).toEqual([`finflow: ${join(dir, 'nope.json')}: no such file`]);
+    const malformed = capture();
+    expect(await main(['run', notJson, '--input', '{}'], malformed.io)).toBe(2);
+    expect(malformed.err[0]).toMatch(new RegExp(`^finflow: ${notJson}: not valid JSON`));
+    expect(malformed.err.join('\n')).not.toContain('    at ');
+  });
+
+  it('runs a flow with inline or file input and prints the result as JSON', async () => {
+    const c = capture();
+    expect(await main(['run', flowFile, '--input', '{"amount": 25000}', '--json'], c.io)).toBe(0);
+    const result = JSON.parse(c.out.join('\n'));
+    expect(result).toMatchObject({ status: 'succeeded', outputs: { decision: 'review 25000' } });
+    expect(result.nodes.small).toMatchObject({ status: 'skipped', attempts: 0 });
+    expect(result.nodes.big).toMatchObject({ status: 'succeeded', attempts: 1, ms: expect.any(Number) });
+    const inputFile = join(dir, 'input.json');
+    writeFileSync(inputFile, JSON.stringify({ amount: 10 }));
+    const c2 = capture();
+    expect(await main(['run', flowFile, '--input', inputFile, '--json'], c2.io)).toBe(0);
+    expect(JSON.parse(c2.out.join('\n')).outputs).toEqual({ decision: 'approve 10' });
+  });
+
+  it('streams events as NDJSON', async () => {
+    const c = capture();
+    expect(await main(['run', flowFile, '--input', '{"amount": 1}', '--events'], c.io)).toBe(0);
+    const events = c.out.map((l) => JSON.parse(l) as { type: string });
+    expect(events[0]?.type).toBe('run.started');
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
+  });
+
+  it('exits 2 on input that does not match the schema and on invalid flows', async () => {
+    const c = capture();
+    expect(await main(['run', flowFile, '--input', '{"amount": "lots"}'], c.io)).toBe(2);
+    expect(c.err[0]).toMatch(/amount/);
+    const v = capture();
+    expect(await main(['run', broken, '--input', '{"amount": 1}'], v.io)).toBe(2);
+    expect(v.err.join('\n')).toContain('DANGLING_EDGE');
+    const u = capture();
+    expect(await main(['run'], u.io)).toBe(2);
+    expect(await main(['frobnicate'], u.io)).toBe(2);
+    expect(await main(['run', 'no-such-template'], u.io)).toBe(2);
+  });
+
+  it('lists the catalog and runs one node alone', async () => {
+    const c = capture();
+    expect(await main(['catalog', '--json'], c.io)).toBe(0);
+    const catalog = JSON.parse(c.out.join('\n')) as { type: string; configSchema: unknown }[];
+    expect(catalog.map((e) => e.type)).toEqual(expect.arrayContaining(['io.input', 'logic.branch', 'data.template']));
+    const n = capture();
+    expect(await main(['node', 'data.template', '--config', '{"template":"Hi {{ who }}","variables":["who"]}', '--inputs', '{"who":"Ann"}', '--json'], n.io)).toBe(0);
+    expect(JSON.parse(n.out.join('\n'))).toMatchObject({ status: 'succeeded', outputs: { text: 'Hi Ann' } });
+    const bad = capture();
+    expect(await main(['node', 'data.template', '--config', '{"template":1}', '--json'], bad.io)).toBe(2);
+    expect(JSON.parse(bad.out.join('\n'))).toMatchObject({ status: 'failed', error: { code: 'INVALID_CONFIG' } });
+    const unknown = capture();
+    expect(await main(['node', 'data.nope'], unknown.io)).toBe(2);
+  });
+
+  it('is installed as the finflow command', async () => {
+    const bin = join(import.meta.dirname, '../../bin/finflow.js');
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'run', flowFile, '--input', '{"amount":20000}', '--json']);
+    expect(JSON.parse(stdout).outputs).toEqual({ decision: 'review 20000' });
+  });
+});

@@ -1,0 +1,302 @@
+/**
+ * The `finflow` command line: validate and run flows (files or templates), list the node catalog, run one node
+ * alone, and (through the server modules) serve and administer. User mistakes get a one-line error and a
+ * non-zero exit, never a stack trace.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  buildCatalog,
+  createRuntime,
+  FlowInputError,
+  FlowValidationError,
+  formatProblem,
+  validateFlow,
+  type RunResult,
+  type Runtime,
+  type SecretResolver,
+} from '@finflow/runtime';
+import { createBuiltinRegistry } from '@finflow/nodes';
+import { getTemplate, listTemplates } from '@finflow/templates';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+const USAGE = `Usage: finflow <command> [options]
+
+Commands:
+  validate <flow.json> [--json]                       check a flow document; exit 1 with its problems
+  run <flow.json | template-id> [--input <file | JSON>] [--json] [--events]
+                                                      run a flow; exit 0 succeeded, 1 failed, 2 invalid
+  catalog [--json]                                    list the node types
+  node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
+                                                      run one node alone (inputs keyed by input port)
+  templates [--json]                                  list the scenario templates
+  serve                                               serve the API, socket.io and the editor
+  admin create --email <e> --name <n> [--password-stdin]
+                                                      create a user (the first one is the admin)
+
+Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
+(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+function parse(argv: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args: argv, options: options ?? {}, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message.split('\n')[0]}\n\n${USAGE}`);
+  }
+}
+
+/** Reads JSON from a file, naming the file and the problem when it cannot. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CliError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** An option that is inline JSON when it starts like JSON, else a file path. */
+export function jsonArgument(value: string, what: string): unknown {
+  const trimmed = value.trim();
+  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed) as unknown;
+    } catch (err) {
+      throw new CliError(`${what}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  return readJsonFile(value);
+}
+
+/** Credentials from FINFLOW_CREDENTIAL_<NAME> environment variables. */
+export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver {
+  return {
+    get: async (name) => env[`FINFLOW_CREDENTIAL_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`],
+  };
+}
+
+function makeRuntime(): Runtime {
+  return createRuntime({ registry: createBuiltinRegistry(), services: { secrets: envSecrets() } });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A flow from a file path, or a template by id. */
+function loadFlow(ref: string): { flow: unknown; label: string } {
+  if (ref.endsWith('.json') || ref.includes('/') || isFile(ref)) return { flow: readJsonFile(ref), label: ref };
+  const template = getTemplate(ref);
+  if (!template) {
+    const ids = listTemplates().map((t) => t.meta.id);
+    throw new CliError(`${ref}: no such file or template${ids.length ? ` (templates: ${ids.join(', ')})` : ''}`);
+  }
+  return { flow: template.flow, label: `template ${ref}` };
+}
+
+function validateCommand(argv: string[], io: Io): number {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const [file] = positionals;
+  if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
+  const { flow, label } = loadFlow(file);
+  const problems = validateFlow(flow, createBuiltinRegistry());
+  if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
+  else if (problems.length) {
+    io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+    for (const p of problems) io.err(`  ${formatProblem(p)}`);
+  } else {
+    const doc = flow as { nodes?: unknown[]; edges?: unknown[] };
+    io.out(`${label} is valid (${doc.nodes?.length ?? 0} nodes, ${doc.edges?.length ?? 0} edges)`);
+  }
+  return problems.length ? 1 : 0;
+}
+
+function summarise(result: RunResult) {
+  const nodes: Record<string, { status: string; ms?: number; attempts: number; error?: unknown }> = {};
+  for (const [id, n] of Object.entries(result.nodes)) {
+    nodes[id] = { status: n.status, attempts: n.attempts, ...(n.ms === undefined ? {} : { ms: Math.round(n.ms * 1000) / 1000 }), ...(n.error ? { error: n.error } : {}) };
+  }
+  return { runId: result.runId, status: result.status, outputs: result.outputs, ...(result.error ? { error: result.error } : {}), nodes };
+}
+
+async function runCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { input: { type: 'string', short: 'i' }, json: { type: 'boolean' }, events: { type: 'boolean' } });
+  const [ref] = positionals;
+  if (!ref || positionals.length > 1) throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
+  const { flow, label } = loadFlow(ref);
+  const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
+  const runtime = makeRuntime();
+  let handle;
+  try {
+    handle = runtime.start(flow, input);
+  } catch (err) {
+    if (err instanceof FlowValidationError) {
+      if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
+      else {
+        io.err(`${label} is not a valid flow:`);
+        for (const p of err.problems) io.err(`  ${formatProblem(p)}`);
+      }
+      return 2;
+    }
+    if (err instanceof FlowInputError) {
+      const where = values.input && !values.input.trim().startsWith('{') ? values.input : 'the input';
+      if (values.json) io.out(JSON.stringify({ ok: false, inputErrors: err.errors }, null, 2));
+      else io.err(`${where} does not match the flow's input schema: ${err.errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}`);
+      return 2;
+    }
+    throw err;
+  }
+  const onSignal = () => handle.cancel('interrupted from the terminal');
+  process.once('SIGINT', onSignal);
+  try {
+    if (values.events) for await (const event of handle.events()) io.out(JSON.stringify(event));
+    const result = await handle.result;
+    if (values.json) io.out(JSON.stringify(summarise(result), null, 2));
+    else if (!values.events) {
+      const mark = result.status === 'succeeded' ? '✓' : '✗';
+      io.out(`${mark} ${label} ${result.status} in ${result.ms.toFixed(1)} ms (run ${result.runId})`);
+      if (result.error) io.out(`  error: ${result.error.code}${result.error.nodeId ? ` at ${result.error.nodeId}` : ''}: ${result.error.message}`);
+      io.out('outputs:');
+      io.out(JSON.stringify(result.outputs, null, 2));
+      io.out('nodes:');
+      const width = Math.max(...Object.keys(result.nodes).map((k) => k.length), 4);
+      for (const [id, n] of Object.entries(result.nodes)) {
+        const ms = n.ms === undefined ? '' : `${n.ms.toFixed(1)} ms`;
+        io.out(`  ${id.padEnd(width)}  ${n.status.padEnd(9)}  ${ms.padStart(10)}  ${n.attempts} attempt${n.attempts === 1 ? '' : 's'}${n.error ? `  ${n.error.code}: ${n.error.message}` : ''}`);
+      }
+    }
+    return result.status === 'succeeded' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
+function catalogCommand(argv: string[], io: Io): number {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (positionals.length) throw new CliError(`catalog takes no arguments\n\n${USAGE}`);
+  const catalog = buildCatalog(createBuiltinRegistry());
+  if (values.json) {
+    io.out(JSON.stringify(catalog, null, 2));
+    return 0;
+  }
+  const byCategory = new Map<string, typeof catalog>();
+  for (const e of catalog) byCategory.set(e.meta.category, [...(byCategory.get(e.meta.category) ?? []), e]);
+  for (const [category, entries] of byCategory) {
+    io.out(`${category}`);
+    for (const e of entries) {
+      const ins = e.inputs.map((p) => `${p.name}:${p.type}${p.required ? '' : '?'}`).join(', ');
+      const outs = e.outputs.map((p) => `${p.name}:${p.type}`).join(', ');
+      io.out(`  ${`${e.type}@${e.version}`.padEnd(34)} ${e.meta.title}`);
+      io.out(`  ${''.padEnd(34)} (${ins}) → (${outs})${e.dynamicInputs || e.dynamicOutputs ? ' + ports from config' : ''}`);
+    }
+  }
+  return 0;
+}
+
+async function nodeCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, inputs: { type: 'string', short: 'i' }, json: { type: 'boolean' }, version: { type: 'string' } });
+  const [type] = positionals;
+  if (!type || positionals.length > 1) throw new CliError(`node takes one node type\n\n${USAGE}`);
+  const config = values.config === undefined ? {} : jsonArgument(values.config, '--config');
+  const inputs = values.inputs === undefined ? {} : jsonArgument(values.inputs, '--inputs');
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new CliError('--config must be a JSON object');
+  if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new CliError('--inputs must be a JSON object keyed by input port');
+  const version = values.version === undefined ? undefined : Number(values.version);
+  if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new CliError('--version must be a positive integer');
+  const registry = createBuiltinRegistry();
+  if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
+  const result = await makeRuntime().runNode({ type, config, ...(version === undefined ? {} : { version }) }, inputs as Record<string, unknown>);
+  const report = { status: result.status, outputs: result.outputs ?? {}, ms: Math.round(result.ms * 1000) / 1000, ...(result.error ? { error: result.error } : {}) };
+  if (values.json) io.out(JSON.stringify(report, null, 2));
+  else {
+    if (result.status === 'succeeded') io.out(JSON.stringify(report.outputs, null, 2));
+    else io.err(`${type} failed: ${result.error?.code}: ${result.error?.message}`);
+    for (const l of result.logs) io.err(`[${l.level}] ${l.message}`);
+  }
+  if (result.status === 'succeeded') return 0;
+  return result.error?.code === 'INVALID_CONFIG' || result.error?.code === 'INVALID_INPUT' ? 2 : 1;
+}
+
+function templatesCommand(argv: string[], io: Io): number {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const templates = listTemplates();
+  if (values.json) {
+    io.out(JSON.stringify(templates.map((t) => ({ ...t.meta, fixtures: t.fixtures.map((f) => f.file) })), null, 2));
+    return 0;
+  }
+  for (const t of templates) {
+    io.out(`${t.meta.id.padEnd(30)} ${t.meta.title.en} · ${t.meta.title.zh}`);
+    for (const f of t.fixtures) io.out(`  ${''.padEnd(28)} fixture ${resolve(f.file)}`);
+  }
+  return 0;
+}
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'validate':
+        return validateCommand(rest, io);
+      case 'run':
+        return await runCommand(rest, io);
+      case 'catalog':
+        return catalogCommand(rest, io);
+      case 'node':
+        return await nodeCommand(rest, io);
+      case 'templates':
+        return templatesCommand(rest, io);
+      case 'serve': {
+        const { serveCommand } = await import('./serve.js');
+        return await serveCommand(rest);
+      }
+      case 'admin': {
+        const { adminCommand } = await import('./admin.js');
+        return await adminCommand(rest);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new CliError(`unknown command ${command}\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err(`finflow: ${err.message}`);
+      return err.exitCode;
+    }
+    io.err(`finflow: internal error: ${(err as Error).message ?? String(err)}${process.env['FINFLOW_DEBUG'] ? `\n${(err as Error).stack}` : ' (set FINFLOW_DEBUG=1 for details)'}`);
+    return 70;
+  }
+}
