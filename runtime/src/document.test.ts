@@ -43,3 +43,11 @@ describe('flow document', () => {
     expect(migrateFlowDocument(doc)).toEqual({ ok: true, document: doc });
   });
 });
+
+describe('exported JSON Schema file', () => {
+  it('runtime/flow-document.schema.json is up to date (regenerate with `npx finflow schema > runtime/flow-document.schema.json`)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const file = JSON.parse(readFileSync(new URL('../flow-document.schema.json', import.meta.url), 'utf8'));
+    expect(file).toEqual(flowDocumentJsonSchema());
+  });
+});

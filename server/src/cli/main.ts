@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildCatalog,
   createRuntime,
+  flowDocumentJsonSchema,
   FlowInputError,
   FlowValidationError,
   formatProblem,
@@ -39,6 +40,7 @@ Commands:
   node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
                                                       run one node alone (inputs keyed by input port)
   templates [--json]                                  list the scenario templates
+  schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
                                                       create a user (the first one is the admin)
@@ -274,6 +276,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return await nodeCommand(rest, io);
       case 'templates':
         return templatesCommand(rest, io);
+      case 'schema':
+        io.out(JSON.stringify(flowDocumentJsonSchema(), null, 2));
+        return 0;
       case 'serve': {
         const { serveCommand } = await import('./serve.js');
         return await serveCommand(rest);
