@@ -1,4 +1,6 @@
 /** Credit and fraud scoring nodes. */
 import type { AnyNodeDefinition } from '@finflow/sdk';
+import { fraudScoreNode } from './fraud-score.node.js';
+import { scorecardNode } from './scorecard.node.js';
 
-export const scoringNodes: AnyNodeDefinition[] = [];
+export const scoringNodes: AnyNodeDefinition[] = [scorecardNode, fraudScoreNode];

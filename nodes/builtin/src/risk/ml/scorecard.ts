@@ -1,0 +1,517 @@
+/**
+ * The credit scorecard: training (encoders + L2 logistic regression, optional stratified cross-validation and a
+ * cost-based threshold) and scoring (probability, scorecard points, decision band, exact SHAP attributions per
+ * column and adverse-action reasons). The model is a plain, versioned JSON artefact.
+ */
+import { NodeError, z } from '@finflow/sdk';
+import { stratifiedFolds } from './cross-validation.js';
+import {
+  encodedWidth,
+  encodeRow,
+  encodeRows,
+  featureMeans,
+  featureNames,
+  fitEncoders,
+  inferColumnTypes,
+  MISSING_LEVEL,
+  readNumeric,
+  categoryOf,
+  type ColumnEncoder,
+  type EncodeIssue,
+  type Row,
+} from './encoding.js';
+import { columnLabel, formatNumber, valueLabel, type Labels } from './explain-text.js';
+import { linearAttributions, linearBaseValue, linearPredictor } from './linear-explain.js';
+import { fitLogistic, sigmoid } from './logistic.js';
+import {
+  averageCost,
+  bayesThreshold,
+  confusionAt,
+  costOptimalThreshold,
+  rocAuc,
+  type CostMatrix,
+} from './metrics.js';
+import { binaryLabels, columnsOf, requireColumns, requireRows } from './table.js';
+
+export const SCORECARD_KIND = 'scorecard';
+export const SCORECARD_FORMAT_VERSION = 1;
+
+export interface FoldMetrics {
+  fold: number;
+  rows: number;
+  positives: number;
+  auc: number;
+  accuracy: number;
+  cost: number;
+}
+
+export interface CrossValidationMetrics {
+  k: number;
+  seed: number;
+  /** Mean of the per-fold AUCs. */
+  auc: number;
+  /** AUC of all out-of-fold probabilities pooled. */
+  pooledAuc: number;
+  /** Out-of-fold accuracy at `threshold`. */
+  accuracy: number;
+  /** Out-of-fold average cost per applicant at `threshold` under the cost matrix. */
+  cost: number;
+  /** The cost-matrix (Bayes) threshold the figures above use; it is fixed before seeing any fold. */
+  threshold: number;
+  /** The threshold minimising cost on the pooled out-of-fold probabilities, and that cost (chosen in hindsight). */
+  costOptimal: { threshold: number; cost: number };
+  folds: FoldMetrics[];
+}
+
+export interface ScorecardModel {
+  kind: typeof SCORECARD_KIND;
+  formatVersion: typeof SCORECARD_FORMAT_VERSION;
+  target: string;
+  positiveClass: string;
+  encoders: ColumnEncoder[];
+  featureNames: string[];
+  coefficients: number[];
+  intercept: number;
+  featureMeans: number[];
+  /** Log-odds of the average training applicant: intercept + coefficients . featureMeans. */
+  baseValue: number;
+  /** Probability of the positive ("bad") class above which the model predicts it. */
+  threshold: number;
+  thresholdSource: 'costMatrix' | 'crossValidation';
+  costMatrix: CostMatrix;
+  l2: number;
+  labels: Labels;
+  training: {
+    rows: number;
+    positives: number;
+    trainedAt?: string | undefined;
+    iterations: number;
+    converged: boolean;
+    /** In-sample AUC (optimistic; see crossValidation for an honest figure). */
+    auc: number;
+    crossValidation?: CrossValidationMetrics | undefined;
+    notes: string[];
+  };
+}
+
+export interface ScorecardTrainOptions {
+  target: string;
+  positiveClass: string;
+  features?: readonly string[] | undefined;
+  exclude: readonly string[];
+  numeric: readonly string[];
+  categorical: readonly string[];
+  l2: number;
+  costMatrix: CostMatrix;
+  crossValidate?: number | undefined;
+  seed: number;
+  thresholdFrom: 'costMatrix' | 'crossValidation';
+  labels?: Labels | undefined;
+  trainedAt?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+interface Fitted {
+  encoders: ColumnEncoder[];
+  coefficients: number[];
+  intercept: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function fit(
+  rows: readonly Row[],
+  y: Uint8Array,
+  features: readonly string[],
+  types: ReadonlyMap<string, 'numeric' | 'categorical'>,
+  l2: number,
+): Fitted {
+  const encoders = fitEncoders(rows, features, types);
+  const p = encodedWidth(encoders);
+  try {
+    const r = fitLogistic(encodeRows(rows, encoders), y, rows.length, p, { l2 });
+    return { encoders, ...r };
+  } catch (err) {
+    throw new NodeError(
+      `the scorecard could not be fitted: ${(err as Error).message}. Set l2 above 0.`,
+      'FIT_FAILED',
+    );
+  }
+}
+
+function probabilities(rows: readonly Row[], f: Fitted): Float64Array {
+  const p = encodedWidth(f.encoders);
+  const x = new Float64Array(p);
+  const out = new Float64Array(rows.length);
+  rows.forEach((row, i) => {
+    encodeRow(row, f.encoders, x, 0, i);
+    out[i] = sigmoid(linearPredictor(x, 0, f.intercept, f.coefficients));
+  });
+  return out;
+}
+
+/** The feature columns: the listed ones, or every column but the target and the excluded ones. */
+export function selectFeatures(
+  rows: readonly Row[],
+  target: string,
+  features: readonly string[] | undefined,
+  exclude: readonly string[],
+): string[] {
+  const chosen = (features ?? columnsOf(rows)).filter((c) => c !== target && !exclude.includes(c));
+  if (features) requireColumns(rows, chosen, chosen.length > 1 ? 'feature columns' : 'feature column');
+  if (!chosen.length) throw new NodeError('no feature columns are left to learn from', 'NO_FEATURES');
+  return chosen;
+}
+
+export function trainScorecard(rows: readonly Row[], options: ScorecardTrainOptions): ScorecardModel {
+  requireRows(rows);
+  requireColumns(rows, [options.target], 'the target column');
+  const features = selectFeatures(rows, options.target, options.features, options.exclude);
+  const y = binaryLabels(rows, options.target, options.positiveClass);
+  const types = inferColumnTypes(rows, features, {
+    numeric: options.numeric,
+    categorical: options.categorical,
+  });
+  const bayes = bayesThreshold(options.costMatrix);
+  const notes: string[] = [];
+
+  let crossValidation: CrossValidationMetrics | undefined;
+  if (options.crossValidate) {
+    crossValidation = crossValidate(rows, y, features, types, options, bayes);
+  }
+  if (options.signal?.aborted) throw options.signal.reason;
+
+  const final = fit(rows, y, features, types, options.l2);
+  if (!final.converged) notes.push('the optimiser stopped before full convergence; consider a larger l2');
+  for (const e of final.encoders) {
+    if (e.type === 'numeric' && e.missing)
+      notes.push(`${e.column}: ${e.missing} missing values were replaced by the mean`);
+    if (e.type === 'categorical' && e.levels.includes(MISSING_LEVEL))
+      notes.push(`${e.column}: missing values are treated as their own category`);
+  }
+  const means = featureMeans(final.encoders);
+  const threshold =
+    options.thresholdFrom === 'crossValidation' && crossValidation
+      ? crossValidation.costOptimal.threshold
+      : bayes;
+  const positives = y.reduce((s, v) => s + v, 0);
+  return {
+    kind: SCORECARD_KIND,
+    formatVersion: SCORECARD_FORMAT_VERSION,
+    target: options.target,
+    positiveClass: options.positiveClass,
+    encoders: final.encoders,
+    featureNames: featureNames(final.encoders),
+    coefficients: final.coefficients,
+    intercept: final.intercept,
+    featureMeans: means,
+    baseValue: linearBaseValue(final.intercept, final.coefficients, means),
+    threshold,
+    thresholdSource:
+      options.thresholdFrom === 'crossValidation' && crossValidation ? 'crossValidation' : 'costMatrix',
+    costMatrix: { ...options.costMatrix },
+    l2: options.l2,
+    labels: options.labels ?? {},
+    training: {
+      rows: rows.length,
+      positives,
+      ...(options.trainedAt ? { trainedAt: options.trainedAt } : {}),
+      iterations: final.iterations,
+      converged: final.converged,
+      auc: rocAuc(probabilities(rows, final), y),
+      ...(crossValidation ? { crossValidation } : {}),
+      notes,
+    },
+  };
+}
+
+function crossValidate(
+  rows: readonly Row[],
+  y: Uint8Array,
+  features: readonly string[],
+  types: ReadonlyMap<string, 'numeric' | 'categorical'>,
+  options: ScorecardTrainOptions,
+  threshold: number,
+): CrossValidationMetrics {
+  const k = options.crossValidate as number;
+  const positives = y.reduce((s, v) => s + v, 0);
+  const smallest = Math.min(positives, rows.length - positives);
+  if (k > smallest)
+    throw new NodeError(
+      `${k}-fold cross-validation needs at least ${k} rows of each outcome; the rarer one has ${smallest}`,
+      'TOO_FEW_ROWS',
+    );
+  const fold = stratifiedFolds(y, k, options.seed);
+  const oof = new Float64Array(rows.length);
+  const folds: FoldMetrics[] = [];
+  for (let f = 0; f < k; f++) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const trainIdx: number[] = [];
+    const testIdx: number[] = [];
+    for (let i = 0; i < rows.length; i++) (fold[i] === f ? testIdx : trainIdx).push(i);
+    const trainRows = trainIdx.map((i) => rows[i] as Row);
+    const testRows = testIdx.map((i) => rows[i] as Row);
+    // Encoders are refitted inside each fold so the held-out rows never shape the means or the levels.
+    const fitted = fit(
+      trainRows,
+      Uint8Array.from(trainIdx, (i) => y[i] as number),
+      features,
+      types,
+      options.l2,
+    );
+    const p = probabilities(testRows, fitted);
+    const yTest = Uint8Array.from(testIdx, (i) => y[i] as number);
+    testIdx.forEach((i, r) => (oof[i] = p[r] as number));
+    const c = confusionAt(p, yTest, threshold);
+    folds.push({
+      fold: f + 1,
+      rows: testIdx.length,
+      positives: yTest.reduce((s, v) => s + v, 0),
+      auc: rocAuc(p, yTest),
+      accuracy: (c.truePositives + c.trueNegatives) / testIdx.length,
+      cost: averageCost(p, yTest, threshold, options.costMatrix),
+    });
+  }
+  const c = confusionAt(oof, y, threshold);
+  return {
+    k,
+    seed: options.seed,
+    auc: folds.reduce((s, f) => s + f.auc, 0) / k,
+    pooledAuc: rocAuc(oof, y),
+    accuracy: (c.truePositives + c.trueNegatives) / rows.length,
+    cost: averageCost(oof, y, threshold, options.costMatrix),
+    threshold,
+    costOptimal: costOptimalThreshold(oof, y, options.costMatrix),
+    folds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scoring
+
+export interface PointsScaling {
+  /** Points at the base odds. */
+  basePoints: number;
+  /** Good:bad odds that earn the base points. */
+  baseOdds: number;
+  /** Points that double the odds. */
+  pdo: number;
+}
+
+export interface DecisionBands {
+  basis: 'probability' | 'points';
+  /** probability basis: approve when P(bad) <= approve; points basis: approve when points >= approve. */
+  approve: number;
+  /** probability basis: decline when P(bad) > decline; points basis: decline when points < decline. */
+  decline: number;
+}
+
+export interface ScoreOptions {
+  scaling: PointsScaling;
+  bands: DecisionBands;
+  maxReasons: number;
+  keepColumns: readonly string[];
+  labels: Labels;
+}
+
+export interface ScoredRow {
+  [key: string]: unknown;
+  probability: number;
+  /** log(P(bad) / P(good)): the model's linear predictor. */
+  logOdds: number;
+  points: number;
+  decision: 'approve' | 'review' | 'decline';
+  /** Log-odds contribution of each feature column; they sum exactly to logOdds - baseValue. */
+  attributions: Record<string, number>;
+  reasons: string[];
+  notes?: string[];
+}
+
+export function defaultBands(model: ScorecardModel): DecisionBands {
+  return { basis: 'probability', approve: model.threshold, decline: Math.max(0.5, model.threshold) };
+}
+
+/** PDO scaling: points = offset + factor * ln(good:bad odds), factor = pdo / ln 2. */
+export function pointsFor(logOddsBad: number, s: PointsScaling): number {
+  const factor = s.pdo / Math.LN2;
+  return s.basePoints - factor * Math.log(s.baseOdds) - factor * logOddsBad;
+}
+
+function reasonFor(e: ColumnEncoder, row: Row, rowIndex: number, labels: Labels): string {
+  const name = columnLabel(labels, e.column);
+  if (e.type === 'categorical') {
+    return `${name}: ${valueLabel(labels, e.column, categoryOf(row[e.column], e.column, rowIndex))}`;
+  }
+  const v = readNumeric(row[e.column], e.column, rowIndex) as number;
+  const mean = e.transform === 'log1p' ? Math.expm1(e.mean) : e.rawMean;
+  const side = v > mean ? 'above' : 'below';
+  return `${name}: ${formatNumber(v)}, ${side} the average of ${formatNumber(mean)}`;
+}
+
+function describeIssue(issue: EncodeIssue, labels: Labels): string {
+  const name = columnLabel(labels, issue.column);
+  return issue.kind === 'missing'
+    ? `${name}: no value given; treated as the training average (no effect on the score)`
+    : `${name}: "${issue.value}" was not seen in training; treated as the training average (no effect on the score)`;
+}
+
+export function scoreScorecard(
+  model: ScorecardModel,
+  rows: readonly Row[],
+  options: ScoreOptions,
+): ScoredRow[] {
+  requireRows(rows);
+  requireColumns(
+    rows,
+    model.encoders.map((e) => e.column),
+    'the model needs the column(s)',
+  );
+  const p = model.coefficients.length;
+  const x = new Float64Array(p);
+  const { bands, scaling } = options;
+  return rows.map((row, i) => {
+    const issues: EncodeIssue[] = [];
+    encodeRow(row, model.encoders, x, 0, i, issues);
+    const z = linearPredictor(x, 0, model.intercept, model.coefficients);
+    const probability = sigmoid(z);
+    const points = Math.round(pointsFor(z, scaling));
+    const phi = linearAttributions(x, 0, model.coefficients, model.featureMeans, model.encoders);
+    const attributions: Record<string, number> = {};
+    model.encoders.forEach((e, c) => (attributions[e.column] = phi[c] as number));
+    const adverse = model.encoders
+      .map((e, c) => ({ e, phi: phi[c] as number }))
+      .filter((a) => a.phi > 1e-12)
+      .sort((a, b) => b.phi - a.phi)
+      .slice(0, options.maxReasons);
+    let decision: ScoredRow['decision'];
+    if (bands.basis === 'probability')
+      decision =
+        probability <= bands.approve ? 'approve' : probability > bands.decline ? 'decline' : 'review';
+    else decision = points >= bands.approve ? 'approve' : points < bands.decline ? 'decline' : 'review';
+    // Kept input columns come first, so they can never overwrite the scores.
+    const kept: Record<string, unknown> = {};
+    for (const c of options.keepColumns) if (row[c] !== undefined) kept[c] = row[c];
+    const out: ScoredRow = {
+      ...kept,
+      probability,
+      logOdds: z,
+      points,
+      decision,
+      attributions,
+      reasons: adverse.map((a) => reasonFor(a.e, row, i, options.labels)),
+    };
+    if (issues.length) out.notes = issues.map((issue) => describeIssue(issue, options.labels));
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The artefact: validated on the way in, so a stored or hand-edited model fails with a clear message.
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const encoderSchema = z.discriminatedUnion('type', [
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('numeric'),
+    mean: finite,
+    std: finite.refine((v) => v > 0, 'must be positive'),
+    transform: z.literal('log1p').optional(),
+    rawMean: finite,
+    missing: z.number().int().min(0),
+  }),
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('categorical'),
+    levels: z.array(z.string()).min(1),
+    frequencies: z.array(finite),
+  }),
+]);
+
+const labelsSchema = z.object({
+  columns: z.record(z.string(), z.string()).optional(),
+  values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+});
+
+const scorecardModelSchema = z.object({
+  kind: z.literal(SCORECARD_KIND),
+  formatVersion: z.literal(SCORECARD_FORMAT_VERSION),
+  target: z.string(),
+  positiveClass: z.string(),
+  encoders: z.array(encoderSchema).min(1),
+  featureNames: z.array(z.string()),
+  coefficients: z.array(finite),
+  intercept: finite,
+  featureMeans: z.array(finite),
+  baseValue: finite,
+  threshold: z.number().min(0).max(1),
+  thresholdSource: z.enum(['costMatrix', 'crossValidation']),
+  costMatrix: z.object({ falseNegative: finite, falsePositive: finite }),
+  l2: z.number().min(0),
+  labels: labelsSchema,
+  training: z.looseObject({
+    rows: z.number(),
+    positives: z.number(),
+    trainedAt: z.string().optional(),
+    iterations: z.number(),
+    converged: z.boolean(),
+    auc: z.number(),
+    notes: z.array(z.string()),
+  }),
+});
+
+/** Format versions this code reads, each with its upgrade to the next (none yet: version 1 is the first). */
+const migrations: Readonly<Record<number, (model: Record<string, unknown>) => Record<string, unknown>>> = {};
+
+const validated = new WeakMap<object, ScorecardModel>();
+
+/**
+ * Checks an artefact is a scorecard this version can score, upgrading older formats. Memoised per artefact
+ * object: a flow scoring applicant after applicant with the same model validates it once.
+ */
+export function readScorecardModel(artifact: unknown): ScorecardModel {
+  if (!artifact || typeof artifact !== 'object' || Array.isArray(artifact))
+    throw new NodeError('the model input is not a model artefact', 'INVALID_MODEL');
+  const cached = validated.get(artifact);
+  if (cached) return cached;
+  let model = artifact as Record<string, unknown>;
+  if (model['kind'] !== SCORECARD_KIND)
+    throw new NodeError(
+      `the model is a ${JSON.stringify(model['kind'])} artefact, not a ${SCORECARD_KIND}; train it with risk.scorecard`,
+      'MODEL_KIND_MISMATCH',
+    );
+  const version = model['formatVersion'];
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+    throw new NodeError('the scorecard has no valid formatVersion', 'INVALID_MODEL');
+  if (version > SCORECARD_FORMAT_VERSION)
+    throw new NodeError(
+      `the scorecard has format version ${version}; this FinFlow reads up to ${SCORECARD_FORMAT_VERSION} (upgrade FinFlow to score it)`,
+      'MODEL_VERSION_UNSUPPORTED',
+    );
+  for (let v = version; v < SCORECARD_FORMAT_VERSION; v++) {
+    const up = migrations[v];
+    if (!up) throw new NodeError(`no upgrade from scorecard format ${v}`, 'MODEL_VERSION_UNSUPPORTED');
+    model = up(model);
+  }
+  const parsed = scorecardModelSchema.safeParse(model);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new NodeError(
+      `the scorecard is damaged at ${issue?.path.join('.') || 'its root'}: ${issue?.message ?? 'invalid'}`,
+      'INVALID_MODEL',
+    );
+  }
+  const m = parsed.data as ScorecardModel;
+  const width = encodedWidth(m.encoders);
+  const shapes =
+    m.coefficients.length === width &&
+    m.featureMeans.length === width &&
+    m.featureNames.length === width &&
+    m.encoders.every((e) => e.type === 'numeric' || e.frequencies.length === e.levels.length);
+  if (!shapes)
+    throw new NodeError(
+      'the scorecard is damaged: coefficients and encoders do not match in size',
+      'INVALID_MODEL',
+    );
+  validated.set(artifact, m);
+  return m;
+}
