@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import { runNode, runNodeOk } from '@finflow/sdk/testing';
+import { piiDetectNode } from './pii-detect.node.js';
+import { detectPii, type PiiEntity } from './pii/detect.js';
+import { isValidResidentId15, isValidResidentId18 } from './pii/checksums.js';
+import { hutoolCases, piiCorpus, presidioCases, readDataset, REGULATIONS } from './test-helpers/datasets.js';
+
+const NOW = '2025-06-01T00:00:00Z';
+
+async function detect(text: string, config: Record<string, unknown> = {}): Promise<PiiEntity[]> {
+  const out = await runNodeOk(piiDetectNode, {
+    inputs: { text },
+    config,
+    services: { clock: { now: () => Date.parse(NOW) } },
+  });
+  return out['entities'] as PiiEntity[];
+}
+
+interface Counts {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+function f1(c: Counts) {
+  const precision = c.tp / (c.tp + c.fp || 1);
+  const recall = c.tp / (c.tp + c.fn || 1);
+  return { precision, recall, f1: (2 * precision * recall) / (precision + recall || 1) };
+}
+
+describe('compliance.piiDetect on the zh/en synthetic corpus', async () => {
+  const corpus = piiCorpus();
+  const results = await Promise.all(corpus.map(async (r) => ({ record: r, found: await detect(r.text) })));
+  const stats = new Map<string, Counts>();
+  const stat = (t: string) => stats.get(t) ?? (stats.set(t, { tp: 0, fp: 0, fn: 0 }).get(t) as Counts);
+  for (const { record, found } of results) {
+    const key = (t: string, s: number, e: number) => `${t}:${s}:${e}`;
+    const gold = new Set(record.spans.map((s) => key(s.label, s.start, s.end)));
+    const predicted = new Set(found.map((f) => key(f.type, f.start, f.end)));
+    for (const g of record.spans) stat(g.label)[predicted.has(key(g.label, g.start, g.end)) ? 'tp' : 'fn']++;
+    for (const f of found) if (!gold.has(key(f.type, f.start, f.end))) stat(f.type).fp++;
+  }
+
+  it.each(['CN_RESIDENT_ID', 'BANK_CARD', 'CN_MOBILE', 'EMAIL_ADDRESS'])(
+    '%s: recall >= 0.99 and precision >= 0.98 with exact spans',
+    (type) => {
+      const { precision, recall } = f1(stat(type));
+      expect(stat(type).tp).toBeGreaterThan(30);
+      expect(recall).toBeGreaterThanOrEqual(0.99);
+      expect(precision).toBeGreaterThanOrEqual(0.98);
+    },
+  );
+
+  it.each(['PERSON', 'ADDRESS', 'PHONE_NUMBER'])('%s: F1 >= 0.85', (type) => {
+    expect(stat(type).tp).toBeGreaterThan(10);
+    expect(f1(stat(type)).f1).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('finds nothing in the negative sentences (bad check characters, failed Luhn, order numbers)', () => {
+    const negatives = results.filter((r) => r.record.id.startsWith('neg-'));
+    expect(negatives).toHaveLength(40);
+    for (const { record, found } of negatives) expect(found, record.text).toEqual([]);
+  });
+
+  it('reports IDs that also pass Luhn as IDs only, never as cards', () => {
+    const ids = results.flatMap(({ record, found }) =>
+      record.spans
+        .filter((s) => s.label === 'CN_RESIDENT_ID')
+        .map((s) => found.filter((f) => f.start < s.end && f.end > s.start)),
+    );
+    expect(ids.length).toBe(62);
+    for (const overlapping of ids) expect(overlapping.map((f) => f.type)).toEqual(['CN_RESIDENT_ID']);
+  });
+
+  it('gives UTF-16 offsets whose slice is the reported text', () => {
+    for (const { record, found } of results)
+      for (const f of found) expect(record.text.slice(f.start, f.end)).toBe(f.text);
+  });
+});
+
+describe('Presidio recogniser cases', () => {
+  const cases = presidioCases();
+  const typeOf = {
+    CREDIT_CARD: 'BANK_CARD',
+    EMAIL_ADDRESS: 'EMAIL_ADDRESS',
+    IBAN_CODE: 'IBAN_CODE',
+    PHONE_NUMBER: 'PHONE_NUMBER',
+  } as const;
+
+  function check(c: (typeof cases)[number]): boolean {
+    const all = detectPii(c.text);
+    // A mainland mobile is a phone number too: Presidio calls "13812345678" PHONE_NUMBER, we say CN_MOBILE.
+    const mine = all.filter(
+      (e) => e.type === typeOf[c.entity] || (c.entity === 'PHONE_NUMBER' && e.type === 'CN_MOBILE'),
+    );
+    return (
+      mine.length === c.expected_count &&
+      c.expected_spans.every((s, i) => mine[i]?.start === s.start && mine[i]?.end === s.end)
+    );
+  }
+
+  it.each(['CREDIT_CARD', 'EMAIL_ADDRESS', 'IBAN_CODE'] as const)('passes every %s case', (entity) => {
+    const mine = cases.filter((c) => c.entity === entity);
+    const failed = mine.filter((c) => !check(c)).map((c) => c.text);
+    expect(failed).toEqual([]);
+    expect(mine.length).toBeGreaterThan(5);
+  });
+
+  it('gives no detection at all for the cases that must give zero (failed Luhn, 13-digit non-card, bad IBANs)', () => {
+    const zero = cases.filter((c) => c.entity !== 'PHONE_NUMBER' && c.expected_count === 0);
+    expect(zero.length).toBe(180);
+    for (const c of zero) {
+      const found = detectPii(c.text);
+      // The one exception holds real PII of other kinds: "Dalla's Pizza | 3843 Peartree Road, ... 440-600-5124".
+      if (c.text.startsWith("Dalla's Pizza"))
+        expect(found.map((f) => f.type)).toEqual(['ADDRESS', 'PHONE_NUMBER']);
+      else expect(found, c.text).toEqual([]);
+    }
+  });
+
+  it('passes the phone cases written for the default leniency', () => {
+    const phones = cases.filter(
+      (c) => c.entity === 'PHONE_NUMBER' && (c.leniency === undefined || c.leniency === 1),
+    );
+    expect(phones.filter((c) => !check(c)).map((c) => c.text)).toEqual([]);
+    expect(phones.length).toBe(19);
+  });
+});
+
+describe('resident identity numbers (Hutool cases)', () => {
+  const now = new Date(NOW);
+  it('validates 18-character IDs by region, birth date and check character', () => {
+    for (const c of hutoolCases().id_card_validity.cases.filter(
+      (c) => c.id.length === 18 && c.valid !== null,
+    )) {
+      // Lower-case x is valid only in Hutool's lenient mode; GB 11643 prints an upper-case X.
+      const expected = c.id.endsWith('x') ? false : c.valid;
+      expect(isValidResidentId18(c.id, now), `${c.id} (${c.kind})`).toBe(expected);
+    }
+  });
+
+  it('validates 15-digit first-generation IDs by region and birth date', () => {
+    for (const c of hutoolCases().id_card_validity.cases.filter(
+      (c) => c.id.length === 15 && c.valid !== null,
+    )) {
+      expect(isValidResidentId15(c.id, now), `${c.id} (${c.kind})`).toBe(c.valid);
+    }
+  });
+
+  it('detects a 15-digit ID only where the text calls it an ID', async () => {
+    expect((await detect('身份证号：150102880730303')).map((e) => e.type)).toEqual(['CN_RESIDENT_ID']);
+    expect(await detect('流水 150102880730303')).toEqual([]);
+  });
+
+  it('rejects an impossible birth date even with a correct check character', async () => {
+    expect(await detect('证件号 201511221897205960')).toEqual([]);
+  });
+});
+
+describe('real regulatory prose', () => {
+  it.each(Object.entries(REGULATIONS))('finds no personal data in %s', (_name, path) => {
+    expect(detectPii(readDataset(path))).toEqual([]);
+  });
+});
+
+describe('names and addresses beyond the corpus templates', () => {
+  const cases: [string, [string, string][]][] = [
+    ['尊敬的王小明先生，您尾号8899的信用卡账单已出。', [['PERSON', '王小明']]],
+    [
+      '经办人：欧阳娜娜，联系电话 138 1234 5678，办公地址：江苏省南京市鼓楼区中山北路200号A座1506室。',
+      [
+        ['PERSON', '欧阳娜娜'],
+        ['CN_MOBILE', '138 1234 5678'],
+        ['ADDRESS', '江苏省南京市鼓楼区中山北路200号A座1506室'],
+      ],
+    ],
+    [
+      '李建国同志的住址为湖南省长沙市岳麓区麓山南路932号。',
+      [
+        ['PERSON', '李建国'],
+        ['ADDRESS', '湖南省长沙市岳麓区麓山南路932号'],
+      ],
+    ],
+    [
+      '请联系客户经理张伟明，座机010-62345678。',
+      [
+        ['PERSON', '张伟明'],
+        ['PHONE_NUMBER', '010-62345678'],
+      ],
+    ],
+    [
+      'Dear Mr. Thompson, your card 4111 1111 1111 1111 was mailed to 55 Water St, Apt 3B, Brooklyn, NY 11201.',
+      [
+        ['PERSON', 'Thompson'],
+        ['BANK_CARD', '4111 1111 1111 1111'],
+        ['ADDRESS', '55 Water St, Apt 3B, Brooklyn, NY 11201'],
+      ],
+    ],
+    [
+      'Wire to DE89 3704 0044 0532 0130 00 for account holder Hans Mueller.',
+      [
+        ['IBAN_CODE', 'DE89 3704 0044 0532 0130 00'],
+        ['PERSON', 'Hans Mueller'],
+      ],
+    ],
+    ['本公司客户信息保护制度规定，客户经理不得泄露客户资料。上海市场整体平稳，黄金价格上涨。', []],
+    ['The Federal Reserve Bank of New York said on Monday that Credit Suisse would pay.', []],
+    ['金额合计12,345.67元，订单号2024061500012345，交易流水6222021893267268001。', []],
+  ];
+  it.each(cases)('%s', async (text, expected) => {
+    expect((await detect(text)).map((e) => [e.type, e.text])).toEqual(expected);
+  });
+});
+
+describe('configuration', () => {
+  const text = '客户黄强，手机13586156498，邮箱huang.q@example.com，客服热线13800138000';
+
+  it('reports only the selected types', async () => {
+    const found = await detect(text, { types: ['EMAIL_ADDRESS'] });
+    expect(found.map((e) => e.type)).toEqual(['EMAIL_ADDRESS']);
+  });
+
+  it('never reports allow-listed values', async () => {
+    const found = await detect(text, { allowList: ['13800138000'] });
+    expect(found.map((e) => e.text)).toEqual(['黄强', '13586156498', 'huang.q@example.com']);
+  });
+
+  it('drops findings below the minimum score', async () => {
+    const all = await detect('黄强来过。');
+    expect(all).toEqual([]);
+    const lenient = await detect('黄强来过。', { minScore: 0.2 });
+    expect(lenient.map((e) => e.text)).toEqual(['黄强']);
+  });
+
+  it('counts findings per type and says whether there were any', async () => {
+    const out = await runNodeOk(piiDetectNode, { inputs: { text } });
+    expect(out['counts']).toMatchObject({ PERSON: 1, CN_MOBILE: 2, EMAIL_ADDRESS: 1, BANK_CARD: 0 });
+    expect(out['hasPii']).toBe(true);
+  });
+
+  it('rejects a misspelt config key instead of ignoring it', async () => {
+    const r = await runNode(piiDetectNode, { inputs: { text }, config: { minscore: 0.2 } });
+    expect(r.error?.code).toBe('INVALID_CONFIG');
+  });
+
+  it('rejects an unknown phone region at validation', async () => {
+    const r = await runNode(piiDetectNode, { inputs: { text }, config: { phoneRegions: ['XX'] } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('INVALID_CONFIG');
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * Word lists behind the PERSON and ADDRESS recognisers: Chinese surnames (the common entries of the Hundred
+ * Family Surnames by present-day frequency, minus characters that are mostly function words), common English
+ * given names and surnames (US SSA / Census frequency lists), honorifics, and the address vocabulary of both
+ * languages. They are lists a product ships, not tuned to any corpus.
+ */
+
+/** Two-character surnames; matched before single ones. */
+export const CN_COMPOUND_SURNAMES = new Set(
+  (
+    '欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 端木 独孤 南宫 西门 ' +
+    '百里 呼延 万俟 澹台 公冶 太史 申屠 闻人 赫连 拓跋 司空 东郭 濮阳 单于 左丘 第五 谷梁 段干 闾丘'
+  ).split(' '),
+);
+
+/**
+ * Single-character surnames. Characters that are far more often a function word or verb than a name
+ * (和, 由, 都, 来, 向, 应, 时 ...) are left out: a name recogniser that fires on them is unusable.
+ */
+export const CN_SURNAMES = new Set([
+  ...'王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤温康施文牛樊葛邢齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍喻祁蒲房滕屈饶解牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂佟臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰卿狄晋芮扈晁浦戈伏鹿薄邸雍辜乌裘亓邰赫杭况宿逯隆茹诸战慕嵇亢湛戎勾茅於居揭尉冶檀昝幸奉衡闭',
+]);
+
+/** Honorifics and role words that follow a Chinese name (王伟先生, 李娜女士, 张经理). */
+export const CN_NAME_SUFFIX_CUES = [
+  '先生',
+  '女士',
+  '小姐',
+  '同志',
+  '老师',
+  '经理',
+  '总经理',
+  '董事长',
+  '主任',
+  '医生',
+  '律师',
+  '教授',
+  '博士',
+  '同学',
+  '阿姨',
+  '师傅',
+  '老板',
+  '行长',
+  '处长',
+  '科长',
+  '局长',
+  '部长',
+  '总监',
+  '主管',
+  '专员',
+  '顾问',
+];
+
+/** Labels and role nouns that introduce a person's name (收件人杨磊, 申请人：吴刚). */
+export const CN_NAME_PREFIX_CUES = [
+  '姓名',
+  '户名',
+  '账户名',
+  '账户名称',
+  '开户名',
+  '客户',
+  '用户',
+  '会员',
+  '本人',
+  '收件人',
+  '收货人',
+  '寄件人',
+  '联系人',
+  '申请人',
+  '借款人',
+  '贷款人',
+  '共同借款人',
+  '担保人',
+  '保证人',
+  '持卡人',
+  '开户人',
+  '投保人',
+  '被保险人',
+  '被保人',
+  '受益人',
+  '法定代表人',
+  '法人代表',
+  '负责人',
+  '代理人',
+  '委托人',
+  '受托人',
+  '经办人',
+  '签名',
+  '签字',
+  '户主',
+  '患者',
+  '员工',
+  '职工',
+  '业主',
+  '租户',
+  '房东',
+  '买方',
+  '卖方',
+  '出借人',
+  '债务人',
+  '债权人',
+  '致',
+  '尊敬的',
+  '亲爱的',
+  '客户经理',
+  '理财经理',
+  '推荐人',
+  '介绍人',
+  '监护人',
+  '配偶',
+  '姓名为',
+  '名叫',
+  '叫做',
+  '署名',
+];
+
+/** What a name owns or does right after it (黄强的身份证, 赵敏（证件号, 李娜申请). */
+export const CN_NAME_FOLLOW_CUES = [
+  '的身份证',
+  '的证件',
+  '的手机',
+  '的电话',
+  '的银行卡',
+  '的卡号',
+  '的账户',
+  '的账号',
+  '的地址',
+  '的邮箱',
+  '的住址',
+  '（身份证',
+  '（证件',
+  '(身份证',
+  '(证件',
+  '，身份证',
+  '，证件号',
+  '，手机',
+  '，电话',
+  '，男',
+  '，女',
+  '（男',
+  '（女',
+  '同意',
+  '签署',
+  '申请',
+  '来电',
+  '致电',
+  '本人',
+];
+
+/**
+ * Characters that end a Chinese given name or cannot start one: particles, pronouns, common verbs and the
+ * first characters of the nouns that usually follow a name (身份证, 电话, 卡号 ...).
+ */
+export const CN_GIVEN_NAME_STOP = new Set([
+  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼栋层室单院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订',
+]);
+
+/** Common English given names (US Social Security Administration lists, both sexes). */
+export const EN_GIVEN_NAMES = new Set(
+  (
+    'James John Robert Michael William David Richard Joseph Thomas Charles Christopher Daniel Matthew Anthony Mark ' +
+    'Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald Edward Jason Jeffrey Ryan Jacob ' +
+    'Gary Nicholas Eric Jonathan Stephen Larry Justin Scott Brandon Benjamin Samuel Gregory Alexander Frank ' +
+    'Patrick Raymond Jack Dennis Jerry Tyler Aaron Jose Adam Nathan Henry Douglas Zachary Peter Kyle Ethan Walter ' +
+    'Noah Jeremy Christian Keith Roger Terry Gerald Harold Sean Austin Carl Arthur Lawrence Dylan Jesse Jordan ' +
+    'Bryan Billy Joe Bruce Gabriel Logan Albert Willie Alan Juan Wayne Elijah Randy Roy Vincent Ralph Eugene ' +
+    'Russell Bobby Mason Philip Louis Liam Oliver Lucas Aiden Carter Owen Luke Isaac Leo Hugo Oscar Max Tom Tim ' +
+    'Mike Bob Jim Bill Steve Dave Chris Dan Ben Sam Alex Nick Tony Andy Rick Ian Neil Colin Martin Simon Graham ' +
+    'Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen Lisa Nancy Betty Margaret Sandra ' +
+    'Ashley Kimberly Emily Donna Michelle Carol Amanda Dorothy Melissa Deborah Stephanie Rebecca Sharon Laura ' +
+    'Cynthia Kathleen Amy Angela Shirley Anna Brenda Pamela Emma Nicole Helen Samantha Katherine Christine Debra ' +
+    'Rachel Carolyn Janet Catherine Maria Heather Diane Ruth Julie Olivia Joyce Virginia Victoria Kelly Lauren ' +
+    'Christina Joan Evelyn Judith Megan Andrea Cheryl Hannah Jacqueline Martha Gloria Teresa Ann Sara Madison ' +
+    'Frances Kathryn Janice Jean Abigail Alice Judy Sophia Grace Denise Amber Doris Marilyn Danielle Beverly ' +
+    'Isabella Theresa Diana Natalie Brittany Charlotte Marie Kayla Alexis Lori Ava Mia Chloe Ella Lily Zoe Lucy ' +
+    'Jane Kate Sophie Claire Anne Susan Paula Rose Eva Nora Leah Ellen Wendy Tina Vanessa Monica Erin Jenny ' +
+    'Wei Li Ming Jing Hui Yan Lei Jun Hong Xin Yu Ying Fang Min Ling Tao Jie Ping Hua Chen Yang Qiang Na ' +
+    'Mohammed Muhammad Ahmed Ali Omar Fatima Aisha Priya Raj Rahul Amit Anil Sunil Ravi Arjun Deepak Hiroshi ' +
+    'Yuki Kenji Takashi Haruto Sakura Carlos Luis Miguel Jorge Pedro Diego Sofia Lucia Carmen Ana Elena Hans ' +
+    'Klaus Stefan Pierre Jean Marc Francois Giulia Marco Luca Matteo Ivan Dmitri Olga Natasha Sven Lars Erik'
+  ).split(' '),
+);
+
+/** Common English-language surnames (US Census 2010 top list and frequent others). */
+export const EN_SURNAMES = new Set(
+  (
+    'Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson ' +
+    'Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis ' +
+    'Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera ' +
+    'Campbell Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart ' +
+    'Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim ' +
+    'Cox Ward Richardson Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo ' +
+    'Sanders Patel Myers Long Ross Foster Jimenez Powell Jenkins Perry Russell Sullivan Bell Coleman Butler ' +
+    'Henderson Barnes Gonzales Fisher Vasquez Simmons Romero Jordan Patterson Alexander Hamilton Graham Reynolds ' +
+    'Griffin Wallace Moreno West Cole Hayes Bryant Herrera Gibson Ellis Tran Medina Aguilar Stevens Murray Ford ' +
+    'Castro Marshall Owens Harrison Fernandez Mcdonald Woods Washington Kennedy Wells Vargas Henry Chen Freeman ' +
+    'Webb Tucker Guzman Burns Crawford Olson Simpson Porter Hunter Gordon Mendez Silva Shaw Snyder Mason Dixon ' +
+    'Munoz Hunt Hicks Holmes Palmer Wagner Black Robertson Boyd Rose Stone Salazar Fox Warren Mills Meyer Rice ' +
+    'Schmidt Garza Daniels Ferguson Nichols Stephens Soto Weaver Ryan Gardner Payne Grant Dunn Kelley Spencer ' +
+    'Hawkins Arnold Pierce Hansen Peters Santos Hart Bradley Knight Elliott Cunningham Duncan Armstrong Hudson ' +
+    'Carroll Lane Riley Andrews Ray Berry Perkins Hoffman Johnston Matthews Pena Richards Contreras Willis ' +
+    'Carpenter Lawrence Sandoval Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo Lin Luo ' +
+    'Zheng Liang Xie Song Tang Han Feng Deng Cao Peng Zeng Xiao Tian Dong Pan Yuan Cai Jiang Yu Du Ye Cheng Wei ' +
+    'Singh Kumar Sharma Khan Ahmed Tanaka Suzuki Sato Takahashi Watanabe Muller Schneider Fischer Weber Rossi ' +
+    'Russo Ferrari Dubois Bernard Moreau Laurent Petit Ivanov Smirnov Kowalski Nowak Jensen Nielsen Larsen'
+  ).split(' '),
+);
+
+export const EN_HONORIFICS = /(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Dame|Lord|Lady|Rev|Hon)\.?)$/;
+
+/** Words before a name that say a person follows ("Customer John Smith", "send it to Jane Doe"). */
+export const EN_NAME_PREFIX_CUES = new Set(
+  (
+    'customer client applicant co-applicant borrower co-borrower guarantor cardholder holder account-holder ' +
+    'beneficiary insured policyholder recipient payee payer sender employee patient tenant landlord director ' +
+    'officer manager agent representative contact attention attn dear to from by for with named name signed ' +
+    'witness spouse partner member user investor trustee grantor debtor creditor mr mrs ms dr prof'
+  ).split(' '),
+);
+
+/** Capitalised words that are never part of a personal name in running text. */
+export const EN_NOT_NAME_WORDS = new Set(
+  (
+    'The A An This That These Those My Your Our Their His Her Its Please Dear Customer Client Applicant Borrower ' +
+    'Account Bank Card Credit Debit Street St Road Rd Avenue Ave Lane Ln Drive Dr Boulevard Blvd Court Ct Terrace ' +
+    'Place Pl Way Parkway Circle Highway Hwy Suite Apt Apartment Unit Floor Building City County State Province ' +
+    'Republic Kingdom United States America China Chinese English American British Europe European Union ' +
+    'Inc Ltd LLC Corp Corporation Company Co Group Holdings Bank Fund Trust Capital Partners Securities Insurance ' +
+    'University College School Hospital Department Ministry Agency Authority Commission Office Board Council ' +
+    'Court Act Article Section Regulation Law Rule Directive Code Chapter Part Paragraph Schedule Annex ' +
+    'January February March April May June July August September October November December Monday Tuesday ' +
+    'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
+    'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
+    'North South East West New Old Saint San Santa Los Las Fort Mount Lake River Park Square Center Centre ' +
+    'Market Main Station Airport Port Bay Beach Hill Valley Springs Heights Gardens Village Town Country'
+  ).split(' '),
+);
+
+/** Chinese province-level divisions (full and short forms), where Chinese addresses usually start. */
+export const CN_PROVINCES = (
+  '北京市 天津市 上海市 重庆市 河北省 山西省 辽宁省 吉林省 黑龙江省 江苏省 浙江省 安徽省 福建省 江西省 山东省 ' +
+  '河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 内蒙古自治区 ' +
+  '广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区 香港特别行政区 澳门特别行政区 ' +
+  '北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 ' +
+  '四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门'
+).split(' ');
+
+/** Words that introduce an address (地址：, 住址, 家住, 寄至 ...). */
+export const CN_ADDRESS_CUES = [
+  '地址',
+  '住址',
+  '住所',
+  '居住地',
+  '户籍地',
+  '家住',
+  '住在',
+  '位于',
+  '寄至',
+  '寄到',
+  '送至',
+  '送到',
+  '收货地址',
+  '通讯地址',
+  '联系地址',
+  '注册地',
+  '办公地点',
+  '营业场所',
+];
+
+/** English street-type words (USPS Publication 28 primary suffixes and the UK's common ones). */
+export const EN_STREET_SUFFIXES =
+  'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Terrace|Ter|Place|Pl|Way|Parkway|Pkwy|' +
+  'Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Crescent|Close|Row|Walk|Grove|Gardens|Mews|Plaza|Loop|Path|Pike|Run';
+
+/** US state and territory postal abbreviations. */
+export const US_STATES =
+  'AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|' +
+  'OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP';
