@@ -1,0 +1,188 @@
+/**
+ * model.answer: answers a question from retrieved passages, citing them as [1], [2], and refuses when no passage
+ * is relevant enough. With the offline default the answer is the passages' best-matching sentences, quoted
+ * with their citations; with an LLM it is generated under the instruction to cite and to refuse.
+ */
+import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { streamChat, type ChatMessage } from './chat-run.js';
+import { modelRetryPolicy } from './errors.js';
+import { OFFLINE_MARKER } from './extractive.js';
+import { formatContext } from './knowledge.js';
+import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+
+const DEFAULT_REFUSAL = 'The knowledge base does not contain an answer to this question.';
+
+const passageRow = z.looseObject({
+  text: z.string().min(1),
+  source: z.string().optional(),
+  page: z.number().optional(),
+  lineFrom: z.number().optional(),
+  lineTo: z.number().optional(),
+  relevance: z.number().optional(),
+});
+type PassageRow = z.output<typeof passageRow>;
+
+function instructions(refusal: string): string {
+  return [
+    'You answer questions using only the numbered passages you are given.',
+    'Cite the passage numbers in square brackets after each statement, like [1] or [2][3].',
+    'Do not use outside knowledge.',
+    `If the passages do not contain the answer, reply exactly: ${refusal}`,
+  ].join(' ');
+}
+
+export const answerNode = defineNode({
+  type: 'model.answer',
+  version: 1,
+  meta: {
+    title: 'Answer with citations',
+    category: 'model',
+    description:
+      'Answers a question from retrieved passages (connect model.retrieve), citing them as [1], [2]; refuses when no passage reaches the relevance threshold. The offline default quotes the best-matching sentences with their citations (no LLM); an LLM provider writes the answer.',
+    zh: {
+      title: '带引用的回答',
+      description:
+        '根据检索到的段落回答问题并以 [1]、[2] 标注引用；没有足够相关的段落时拒绝回答。离线默认模型摘录最相关的原句并附引用（不是大模型）。',
+    },
+    icon: 'book-open',
+  },
+  config: z.object({
+    ...providerFields,
+    minRelevance: z.number().min(0).max(1).default(0.35).meta({
+      title: 'Relevance threshold',
+      description: 'Passages below it are ignored; with none left the node refuses',
+    }),
+    maxPassages: z.int().min(1).max(20).default(5).meta({ title: 'Passages to use' }),
+    refusal: z.string().min(1).max(500).default(DEFAULT_REFUSAL).meta({ title: 'Refusal text' }),
+    system: z.string().max(20_000).optional().meta({
+      title: 'Instructions',
+      description: 'Replaces the default instructions to cite and refuse',
+      widget: 'prompt',
+      group: 'Advanced',
+    }),
+    temperature: z.number().min(0).max(2).default(0).meta({ title: 'Temperature', group: 'Generation' }),
+    maxTokens: z.int().min(1).max(200_000).default(1024).meta({ title: 'Max tokens', group: 'Generation' }),
+  }),
+  inputs: {
+    question: port('text', { title: 'Question' }),
+    passages: port('table', {
+      title: 'Passages',
+      description: 'Rows with text, source and position (model.retrieve)',
+    }),
+  },
+  outputs: {
+    answer: port('text', { title: 'Answer' }),
+    citations: port('table', {
+      title: 'Citations',
+      description: 'The passages the answer cites: n, source, page, lines, text',
+    }),
+    refused: port('boolean', { title: 'Refused' }),
+    model: port('text', { title: 'Model' }),
+    usage: port('record', { title: 'Token usage' }),
+    latencyMs: port('number', { title: 'Latency (ms)' }),
+  },
+  timeoutMs: 120_000,
+  retry: modelRetryPolicy,
+  validate(config, helpers) {
+    checkProviderConfig(config, helpers.problem);
+  },
+  async run(ctx, inputs, config) {
+    const question = inputs.question.trim();
+    if (!question) throw new NodeError('the question is empty', 'INVALID_INPUT');
+    const rows: PassageRow[] = inputs.passages.map((row, i) => {
+      const parsed = passageRow.safeParse(row);
+      if (!parsed.success) throw new NodeError(`passage ${i + 1} has no text`, 'INVALID_INPUT');
+      return parsed.data;
+    });
+    const relevant = rows
+      .filter((r) => r.relevance === undefined || r.relevance >= config.minRelevance)
+      .slice(0, config.maxPassages);
+    const refuse = (model: string, extra: { usage?: Record<string, unknown>; latencyMs?: number } = {}) => ({
+      answer: config.refusal,
+      citations: [],
+      refused: true,
+      model,
+      usage: extra.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: false },
+      latencyMs: extra.latencyMs ?? 0,
+    });
+    if (!relevant.length) {
+      ctx.log.info('no passage reaches the relevance threshold; refusing', {
+        passages: rows.length,
+        minRelevance: config.minRelevance,
+      });
+      ctx.stream(config.refusal);
+      return refuse('none (no relevant passage)');
+    }
+
+    const resolved = await chatModelFor(ctx, config, {
+      temperature: config.temperature,
+      maxTokens: config.maxTokens,
+    });
+    const context = formatContext(
+      relevant.map((r) => ({
+        text: r.text,
+        source: r.source ?? 'passage',
+        page: r.page,
+        lines:
+          r.lineFrom !== undefined && r.lineTo !== undefined ? { from: r.lineFrom, to: r.lineTo } : undefined,
+      })),
+    );
+    const user = `Passages:\n${context}\n\nQuestion: ${question}`;
+    // The offline model follows no instructions: it gets only the passages and the question, nothing to quote by mistake.
+    const messages: ChatMessage[] = resolved.offline
+      ? [{ role: 'user', content: `${context}\n\nQuestion: ${question}` }]
+      : [
+          { role: 'system', content: config.system ?? instructions(config.refusal) },
+          { role: 'user', content: user },
+        ];
+    const result = await streamChat(ctx, resolved, messages);
+
+    const body = result.text.startsWith(OFFLINE_MARKER)
+      ? result.text.slice(OFFLINE_MARKER.length)
+      : result.text;
+    const cited = new Set<number>();
+    const invalid = new Set<number>();
+    for (const m of body.matchAll(/\[(\d{1,3})\]/g)) {
+      const n = Number(m[1]);
+      if (n >= 1 && n <= relevant.length) cited.add(n);
+      else invalid.add(n);
+    }
+    // The offline model quotes the first sentences when none matches the question: that is no answer.
+    if (
+      body.includes(config.refusal) ||
+      result.metadata['matched'] === false ||
+      (resolved.offline && !cited.size)
+    )
+      return refuse(result.model, { usage: { ...result.usage }, latencyMs: result.latencyMs });
+    let answer = result.text;
+    if (invalid.size) {
+      ctx.log.warn('the answer cites passages that were not given; the markers were removed', {
+        markers: [...invalid],
+      });
+      answer = answer.replace(/\[(\d{1,3})\]/g, (marker, n: string) =>
+        invalid.has(Number(n)) ? '' : marker,
+      );
+    }
+    const citations = [...cited]
+      .sort((a, b) => a - b)
+      .map((n) => {
+        const r = relevant[n - 1] as PassageRow;
+        return {
+          n,
+          source: r.source ?? 'passage',
+          ...(r.page !== undefined ? { page: r.page } : {}),
+          ...(r.lineFrom !== undefined ? { lineFrom: r.lineFrom } : {}),
+          ...(r.lineTo !== undefined ? { lineTo: r.lineTo } : {}),
+          text: r.text,
+        };
+      });
+    return {
+      answer,
+      citations,
+      refused: false,
+      model: result.model,
+      usage: { ...result.usage },
+      latencyMs: result.latencyMs,
+    };
+  },
+});

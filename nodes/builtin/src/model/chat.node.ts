@@ -1,0 +1,72 @@
+/** model.chat: one chat-model call with prompt templates, streamed token by token. */
+import { defineNode, port, z } from '@finflow/sdk';
+import {
+  chatMessages,
+  checkTemplates,
+  promptFields,
+  renderPrompts,
+  streamChat,
+  tuningFields,
+} from './chat-run.js';
+import { modelRetryPolicy } from './errors.js';
+import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+
+export const chatNode = defineNode({
+  type: 'model.chat',
+  version: 1,
+  meta: {
+    title: 'Chat model',
+    category: 'model',
+    description:
+      'Calls a chat model with a system and a user prompt ({{ name }} placeholders filled from inputs) and streams its reply. The default provider is the offline extractive model: it quotes the prompt and never invents (it is not an LLM); choose an OpenAI-compatible, Ollama or llama.cpp provider for generated answers.',
+    zh: {
+      title: '对话模型',
+      description:
+        '用系统提示词和用户提示词（{{ 变量 }} 取自输入）调用对话模型并流式输出。默认是离线抽取模型（不是大模型，只摘录提示词原文）；生成式回答请选择 OpenAI 兼容、Ollama 或 llama.cpp。',
+    },
+    icon: 'message-square',
+  },
+  config: z.object({ ...providerFields, ...promptFields, ...tuningFields }),
+  inputs: {
+    history: port('messages', {
+      required: false,
+      title: 'Earlier turns',
+      description: 'Placed between the system prompt and the user prompt',
+    }),
+  },
+  outputs: {
+    text: port('text', { title: 'Reply' }),
+    usage: port('record', {
+      title: 'Token usage',
+      description: '{ inputTokens, outputTokens, totalTokens, estimated }',
+    }),
+    latencyMs: port('number', { title: 'Latency (ms)' }),
+    model: port('text', { title: 'Model', description: 'The model that answered' }),
+  },
+  dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
+  timeoutMs: 120_000,
+  retry: modelRetryPolicy,
+  validate(config, helpers) {
+    checkProviderConfig(config, helpers.problem);
+    checkTemplates({ system: config.system, prompt: config.prompt }, config.variables, helpers.problem);
+  },
+  async run(ctx, inputs, config) {
+    const { system, prompt } = renderPrompts(ctx, inputs, config.variables, {
+      system: config.system,
+      prompt: config.prompt,
+    });
+    const resolved = await chatModelFor(ctx, config, {
+      temperature: config.temperature,
+      maxTokens: config.maxTokens,
+    });
+    const result = await streamChat(ctx, resolved, chatMessages(system, inputs.history ?? [], prompt), {
+      stop: config.stop,
+    });
+    return {
+      text: result.text,
+      usage: { ...result.usage },
+      latencyMs: result.latencyMs,
+      model: result.model,
+    };
+  },
+});

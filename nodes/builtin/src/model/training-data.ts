@@ -1,0 +1,88 @@
+/**
+ * Labelled examples for the offline classifier from config and input tables, and the per-process cache of
+ * trained and decoded classifiers (training the same examples twice returns the same model, so a flow with
+ * inline examples trains once, not on every run).
+ */
+import { NodeError, z } from '@finflow/sdk';
+import {
+  hashExamples,
+  loadClassifier,
+  trainClassifier,
+  type LabelledExample,
+  type LoadedClassifier,
+} from './classifier.js';
+
+export const exampleSchema = z.object({
+  text: z.string().min(1).max(10_000).meta({ title: 'Text' }),
+  label: z.string().min(1).max(200).meta({ title: 'Label' }),
+});
+
+export const exampleFields = {
+  examples: z.array(exampleSchema).max(50_000).default([]).meta({
+    title: 'Training examples',
+    description: 'Labelled texts; rows of the examples input are added to these',
+  }),
+  textColumn: z.string().min(1).default('text').meta({ title: 'Text column', group: 'Training data' }),
+  labelColumn: z.string().min(1).default('label').meta({ title: 'Label column', group: 'Training data' }),
+};
+
+/** Examples from config plus rows of an input table (`textColumn`, `labelColumn`). */
+export function collectExamples(
+  config: { examples: LabelledExample[]; textColumn: string; labelColumn: string },
+  table: readonly Record<string, unknown>[] | undefined,
+): LabelledExample[] {
+  const out = [...config.examples];
+  table?.forEach((row, i) => {
+    const text = row[config.textColumn];
+    const label = row[config.labelColumn];
+    if (typeof text !== 'string' || !text.trim())
+      throw new NodeError(
+        `row ${i + 1} of the examples has no text in column "${config.textColumn}"`,
+        'INVALID_INPUT',
+      );
+    if ((typeof label !== 'string' && typeof label !== 'number') || String(label).trim() === '')
+      throw new NodeError(
+        `row ${i + 1} of the examples has no label in column "${config.labelColumn}"`,
+        'INVALID_INPUT',
+      );
+    out.push({ text, label: String(label) });
+  });
+  return out;
+}
+
+const MAX_CACHED = 8;
+const cache = new Map<string, Promise<LoadedClassifier>>();
+
+function remember(key: string, make: () => Promise<LoadedClassifier>): Promise<LoadedClassifier> {
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const pending = make();
+  cache.set(key, pending);
+  pending.catch(() => {
+    if (cache.get(key) === pending) cache.delete(key);
+  });
+  while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  return pending;
+}
+
+/** A decoded artefact, cached by its id (decoding BANKING77's weights takes tens of milliseconds). */
+export function classifierFromArtifact(artifact: unknown): Promise<LoadedClassifier> {
+  const a = artifact as { id?: unknown; weights?: unknown };
+  if (typeof a?.id !== 'string' || typeof a.weights !== 'string')
+    return Promise.resolve(loadClassifier(artifact));
+  return remember(`artifact:${a.id}:${a.weights.length}`, async () => loadClassifier(artifact));
+}
+
+/** The classifier trained on these examples, trained once per process. */
+export function classifierFromExamples(
+  examples: readonly LabelledExample[],
+  signal?: AbortSignal,
+): Promise<LoadedClassifier> {
+  return remember(`examples:${hashExamples(examples)}`, async () =>
+    loadClassifier(await trainClassifier(examples, signal ? { signal } : {})),
+  );
+}
