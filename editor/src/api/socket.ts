@@ -1,0 +1,63 @@
+/**
+ * Live run events over socket.io: subscribe to a run, receive every event after the last seq seen (replay) and
+ * then new ones as they happen. On reconnect the subscription is renewed from the last seq, so no event is lost.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { RunEvent } from './types.js';
+
+let socket: Socket | undefined;
+
+function getSocket(): Socket {
+  socket ??= io({ path: '/socket.io', withCredentials: true, transports: ['websocket', 'polling'] });
+  return socket;
+}
+
+export interface RunSubscription {
+  close(): void;
+}
+
+/**
+ * Follows a run. `onEvent` gets each event once, in seq order; `onError` gets a refusal (unknown run, another
+ * workspace's run) or a lost connection that cannot be renewed.
+ */
+export function subscribeRun(
+  runId: string,
+  onEvent: (e: RunEvent) => void,
+  onError: (message: string) => void,
+  afterSeq = -1,
+): RunSubscription {
+  const s = getSocket();
+  let lastSeq = afterSeq;
+  let closed = false;
+  const handler = (e: RunEvent) => {
+    if (closed || e.runId !== runId || e.seq <= lastSeq) return;
+    lastSeq = e.seq;
+    onEvent(e);
+  };
+  const subscribe = () => {
+    s.emit(
+      'run:subscribe',
+      lastSeq >= 0 ? { runId, afterSeq: lastSeq } : { runId },
+      (ack: { ok: boolean; error?: string | { message?: string } } | undefined) => {
+        if (closed || !ack || ack.ok) return;
+        onError(typeof ack.error === 'string' ? ack.error : (ack.error?.message ?? 'subscription refused'));
+      },
+    );
+  };
+  const onConnectError = (err: Error) => {
+    if (!closed) onError(err.message);
+  };
+  s.on('run:event', handler);
+  s.on('connect', subscribe);
+  s.on('connect_error', onConnectError);
+  if (s.connected) subscribe();
+  return {
+    close() {
+      closed = true;
+      s.off('run:event', handler);
+      s.off('connect', subscribe);
+      s.off('connect_error', onConnectError);
+      if (s.connected) s.emit('run:unsubscribe', { runId });
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** The application shell: resolves the session, then shows the page for the current route. */
+import { Loader2 } from 'lucide-react';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { EditorPage } from './pages/editor-page.js';
+import { EndpointsPage } from './pages/endpoints-page.js';
+import { FlowsPage } from './pages/flows-page.js';
+import { LoginPage } from './pages/login-page.js';
+import { navigate, parseRoute, useHash } from './router.js';
+import { useSessionStore } from './state/session-store.js';
+
+export function App() {
+  const { t } = useTranslation();
+  const status = useSessionStore((s) => s.status);
+  const route = parseRoute(useHash());
+  const [fatal, setFatal] = useState<string | null>(null);
+
+  useEffect(() => {
+    useSessionStore
+      .getState()
+      .refresh()
+      .catch((err: Error) => setFatal(err.message));
+  }, []);
+
+  useEffect(() => {
+    if (status === 'authenticated' && route.name === 'login') navigate({ name: 'flows' }, true);
+  }, [status, route.name]);
+
+  if (status === 'loading') {
+    return (
+      <div className="splash" aria-busy="true">
+        <Loader2 className="spin" size={22} aria-label={t('common.loading')} />
+      </div>
+    );
+  }
+  if (status === 'anonymous') {
+    return (
+      <>
+        {fatal && (
+          <div className="error-banner" role="alert">
+            {fatal}
+          </div>
+        )}
+        <LoginPage />
+      </>
+    );
+  }
+  switch (route.name) {
+    case 'flow':
+      return (
+        <EditorPage
+          key={route.flowId}
+          flowId={route.flowId}
+          {...(route.runId ? { runId: route.runId } : {})}
+        />
+      );
+    case 'endpoints':
+      return <EndpointsPage />;
+    default:
+      return <FlowsPage />;
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Reading a config JSON Schema (as zod emits it) to build a form: which widget a field gets, its title and help,
+ * and validation of a value with @cfworker/json-schema, reported per field path.
+ */
+import { Validator, type OutputUnit } from '@cfworker/json-schema';
+import type { JsonSchema } from '../api/types.js';
+
+export type Widget = 'code' | 'prompt' | 'expression' | 'secret' | 'json' | 'json-schema' | 'textarea';
+
+export type FieldKind =
+  | { kind: 'monaco'; widget: 'code' | 'prompt' | 'expression' | 'json' | 'json-schema' }
+  | { kind: 'secret' }
+  | { kind: 'textarea' }
+  | { kind: 'enum'; options: (string | number | boolean)[] }
+  | { kind: 'string' }
+  | { kind: 'number'; integer: boolean }
+  | { kind: 'boolean' }
+  | { kind: 'array' }
+  | { kind: 'object' }
+  | { kind: 'json' };
+
+const widgets = new Set(['code', 'prompt', 'expression', 'secret', 'json', 'json-schema', 'textarea']);
+
+/** JSON Schema allows `true`/`false` as schemas; forms treat them as "anything". */
+export function asSchema(x: unknown): JsonSchema {
+  return x && typeof x === 'object' && !Array.isArray(x) ? (x as JsonSchema) : {};
+}
+
+export function resolveRef(schema: JsonSchema, root: JsonSchema): JsonSchema {
+  let s = asSchema(schema);
+  for (let i = 0; i < 8 && typeof s['$ref'] === 'string'; i++) {
+    const ref = s['$ref'] as string;
+    if (!ref.startsWith('#/')) break;
+    let cur: unknown = root;
+    for (const part of ref.slice(2).split('/'))
+      cur = (cur as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    if (!cur || typeof cur !== 'object') break;
+    const { $ref: _ignored, ...rest } = s;
+    s = { ...(cur as JsonSchema), ...rest };
+  }
+  return s;
+}
+
+/** Strips `null` from unions (nullable fields) and returns the single remaining branch, if any. */
+export function unwrapNullable(
+  schema: JsonSchema,
+  root: JsonSchema,
+): { schema: JsonSchema; nullable: boolean } {
+  const s = resolveRef(schema, root);
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = s[key];
+    if (!Array.isArray(branches)) continue;
+    const nonNull = (branches as JsonSchema[]).filter((b) => resolveRef(b, root)['type'] !== 'null');
+    if (nonNull.length === 1 && nonNull.length < branches.length) {
+      const { [key]: _drop, ...rest } = s;
+      return { schema: { ...rest, ...resolveRef(nonNull[0] as JsonSchema, root) }, nullable: true };
+    }
+  }
+  if (Array.isArray(s['type']) && (s['type'] as string[]).includes('null')) {
+    const types = (s['type'] as string[]).filter((t) => t !== 'null');
+    return { schema: { ...s, type: types.length === 1 ? types[0] : types }, nullable: true };
+  }
+  return { schema: s, nullable: false };
+}
+
+function constOptions(s: JsonSchema, root: JsonSchema): (string | number | boolean)[] | null {
+  if (Array.isArray(s['enum'])) return s['enum'] as (string | number | boolean)[];
+  if ('const' in s) return [s['const'] as string];
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = s[key];
+    if (!Array.isArray(branches)) continue;
+    const opts: (string | number | boolean)[] = [];
+    for (const b of branches as JsonSchema[]) {
+      const r = resolveRef(b, root);
+      if ('const' in r) opts.push(r['const'] as string);
+      else if (Array.isArray(r['enum'])) opts.push(...(r['enum'] as string[]));
+      else return null;
+    }
+    return opts;
+  }
+  return null;
+}
+
+/** The widget for a field: the schema's `widget` first, then `enum`, then the JSON type. */
+export function fieldKind(schema: JsonSchema, root: JsonSchema): FieldKind {
+  const s = schema;
+  const widget = s['widget'];
+  if (typeof widget === 'string' && widgets.has(widget)) {
+    if (widget === 'secret') return { kind: 'secret' };
+    if (widget === 'textarea') return { kind: 'textarea' };
+    return { kind: 'monaco', widget: widget as 'code' | 'prompt' | 'expression' | 'json' | 'json-schema' };
+  }
+  const options = constOptions(s, root);
+  if (options) return { kind: 'enum', options };
+  const type = Array.isArray(s['type']) ? undefined : s['type'];
+  switch (type) {
+    case 'string':
+      return { kind: 'string' };
+    case 'number':
+      return { kind: 'number', integer: false };
+    case 'integer':
+      return { kind: 'number', integer: true };
+    case 'boolean':
+      return { kind: 'boolean' };
+    case 'array':
+      return { kind: 'array' };
+    case 'object':
+      return s['properties'] && typeof s['properties'] === 'object' ? { kind: 'object' } : { kind: 'json' };
+    default:
+      return { kind: 'json' };
+  }
+}
+
+export function properties(schema: JsonSchema): [string, JsonSchema][] {
+  const props = schema['properties'];
+  if (!props || typeof props !== 'object') return [];
+  return Object.entries(props as Record<string, unknown>).map(([k, v]) => [k, asSchema(v)]);
+}
+
+export function requiredKeys(schema: JsonSchema): ReadonlySet<string> {
+  return new Set(Array.isArray(schema['required']) ? (schema['required'] as string[]) : []);
+}
+
+/** A config string that is a JSONata expression (`=...`, but not the escaped literal `==...`). */
+export function isExpression(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith('=') && !value.startsWith('==');
+}
+
+export function pathKey(path: readonly (string | number)[]): string {
+  return path.join('.');
+}
+
+const validators = new WeakMap<JsonSchema, Validator>();
+
+function pointerToPath(pointer: string): string[] {
+  return pointer
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function readPath(value: unknown, path: readonly string[]): unknown {
+  let cur = value;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+// Summary errors that only say "a child failed"; the child's own error is more useful.
+const summaryKeywords = new Set([
+  'properties',
+  'items',
+  'prefixItems',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'additionalProperties',
+  '$ref',
+  'unevaluatedProperties',
+  'contains',
+]);
+
+function humanize(unit: OutputUnit): string {
+  // cfworker messages look like: Instance has "x" ... ; keep them short.
+  return unit.error
+    .replace(/^Instance does not match .*?:\s*/, '')
+    .replace(/^Instance /, '')
+    .replace(/\.$/, '');
+}
+
+/**
+ * Field errors of a value against a schema, keyed by dotted path (`''` for the whole value). Fields holding a
+ * JSONata expression are not type-checked here: their value exists only at run time.
+ */
+export interface FieldError {
+  keyword: string;
+  message: string;
+}
+
+export function validateAgainst(schema: JsonSchema, value: unknown): Map<string, FieldError[]> {
+  let v = validators.get(schema);
+  if (!v) {
+    const { $schema: _drop, ...rest } = schema;
+    v = new Validator(rest as never, '2020-12', false);
+    validators.set(schema, v);
+  }
+  const out = new Map<string, FieldError[]>();
+  const result = v.validate(value);
+  if (result.valid) return out;
+  for (const unit of result.errors) {
+    if (summaryKeywords.has(unit.keyword)) continue;
+    let path = pointerToPath(unit.instanceLocation);
+    if (unit.keyword === 'required') {
+      const m = /"([^"]+)"/.exec(unit.error);
+      if (m?.[1]) path = [...path, m[1]];
+    }
+    if (isExpression(readPath(value, path))) continue;
+    const key = path.join('.');
+    const list = out.get(key) ?? [];
+    const message = humanize(unit);
+    if (!list.some((e) => e.keyword === unit.keyword)) list.push({ keyword: unit.keyword, message });
+    out.set(key, list);
+  }
+  return out;
+}
+
+/** A starting value for a new array item or a newly shown field. */
+export function emptyValue(schema: JsonSchema, root: JsonSchema): unknown {
+  const s = unwrapNullable(schema, root).schema;
+  if ('default' in s) return structuredClone(s['default']);
+  const k = fieldKind(s, root);
+  switch (k.kind) {
+    case 'enum':
+      return k.options[0];
+    case 'number':
+      return typeof s['minimum'] === 'number' ? s['minimum'] : 0;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'object': {
+      const obj: Record<string, unknown> = {};
+      const req = requiredKeys(s);
+      for (const [key, sub] of properties(s)) if (req.has(key)) obj[key] = emptyValue(sub, root);
+      return obj;
+    }
+    case 'json':
+      return s['type'] === 'object' ? {} : null;
+    case 'monaco':
+      return k.widget === 'json' || k.widget === 'json-schema' ? {} : '';
+    default:
+      return '';
+  }
+}

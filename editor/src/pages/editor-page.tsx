@@ -1,0 +1,377 @@
+/**
+ * The flow editor: palette, canvas and a side panel (inspector, run, problems, versions), with save (a version
+ * with a message), live validation against the server, publish, and a past run opened from the URL.
+ */
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import {
+  AlertTriangle,
+  ArrowLeft,
+  CircleDot,
+  Play,
+  Rocket,
+  Save,
+  SlidersHorizontal,
+  History,
+  PanelRightClose,
+  PanelRightOpen,
+} from 'lucide-react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client.js';
+import { Canvas } from '../canvas/canvas.js';
+import { Palette } from '../canvas/palette.js';
+import { Inspector } from '../inspector/inspector.js';
+import { ProblemsPanel } from '../panels/problems-panel.js';
+import { PublishDialog } from '../panels/publish-dialog.js';
+import { VersionsPanel } from '../panels/versions-panel.js';
+import { navigate } from '../router.js';
+import { RunPanel } from '../run/run-panel.js';
+import { useCatalogStore } from '../state/catalog-store.js';
+import { selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
+import { useRunStore } from '../state/run-store.js';
+import { useSessionStore } from '../state/session-store.js';
+import { Dialog } from '../ui/dialog.js';
+import { Toast } from '../ui/toast.js';
+import { AppHeader } from './app-header.js';
+
+type SideTab = 'inspector' | 'run' | 'problems' | 'versions';
+
+function SaveDialog({
+  onClose,
+  onSave,
+}: {
+  onClose: () => void;
+  onSave: (message: string) => Promise<void>;
+}) {
+  const { t } = useTranslation();
+  const [message, setMessage] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await onSave(message.trim() || t('save.defaultMessage'));
+      onClose();
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      open
+      title={t('save.title')}
+      onClose={onClose}
+      testId="save-dialog"
+      footer={
+        <>
+          <button type="button" className="button ghost" onClick={onClose}>
+            {t('common.cancel')}
+          </button>
+          <button
+            type="button"
+            className="button primary"
+            disabled={busy}
+            onClick={() => void submit()}
+            data-testid="confirm-save"
+          >
+            {t('save.save')}
+          </button>
+        </>
+      }
+    >
+      <label className="field">
+        <span className="field-label">{t('save.message')}</span>
+        <input
+          className="input"
+          autoFocus
+          value={message}
+          placeholder={t('save.placeholder')}
+          onChange={(e) => setMessage(e.target.value)}
+          onKeyDown={(e) => e.key === 'Enter' && void submit()}
+          data-testid="save-message"
+        />
+      </label>
+      {error && (
+        <div className="error-box" role="alert">
+          {error}
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+function useLiveValidation(enabled: boolean) {
+  const revision = useEditorStore((s) => s.revision);
+  const flowId = useEditorStore((s) => s.flowId);
+  const catalogReady = useCatalogStore((s) => s.catalog !== null);
+  useEffect(() => {
+    if (!enabled || !flowId || !catalogReady) return;
+    let stale = false;
+    const timer = setTimeout(() => {
+      const doc = useEditorStore.getState().documentNow();
+      api.validate(doc).then(
+        (r) => !stale && useEditorStore.getState().setProblems(r.problems ?? []),
+        () => undefined,
+      );
+    }, 600);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [revision, flowId, enabled, catalogReady]);
+}
+
+function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
+  const { t } = useTranslation();
+  const rf = useReactFlow();
+  const role = useSessionStore((s) => s.session?.user.role);
+  const canEdit = role !== 'viewer' && role !== 'approver';
+  const canPublish = role === 'admin' || role === 'developer';
+  const name = useEditorStore((s) => s.meta.name);
+  const dirty = useEditorStore((s) => s.dirty);
+  const version = useEditorStore((s) => s.version);
+  const problemCount = useEditorStore((s) => s.problems.length);
+  const loadedId = useEditorStore((s) => s.flowId);
+  const hasSelection = useEditorStore((s) => selectSingleNodeId(s) !== null);
+  const [tab, setTab] = useState<SideTab>(runId ? 'run' : 'inspector');
+  const [wide, setWide] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [publishing, setPublishing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const lastSelection = useRef(hasSelection);
+
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const detail = await api.flow(flowId);
+      useEditorStore.getState().load(detail);
+      const vp = detail.document.ui?.viewport;
+      requestAnimationFrame(() => {
+        if (vp) void rf.setViewport(vp);
+        else void rf.fitView({ padding: 0.15, maxZoom: 1.1 });
+      });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }, [flowId, rf]);
+
+  useEffect(() => {
+    void useCatalogStore.getState().loadCatalog();
+    void load();
+    return () => {
+      useRunStore.getState().clear();
+      useEditorStore.getState().reset();
+    };
+  }, [load]);
+
+  useEffect(() => {
+    if (runId) {
+      setTab('run');
+      void useRunStore
+        .getState()
+        .open(runId)
+        .catch((err: Error) => useEditorStore.getState().notify('error', err.message));
+    }
+  }, [runId]);
+
+  // Selecting a node shows its inspector (unless the user is looking at the run: the inspector then shows results).
+  useEffect(() => {
+    if (hasSelection && !lastSelection.current) setTab('inspector');
+    lastSelection.current = hasSelection;
+  }, [hasSelection]);
+
+  useLiveValidation(canEdit);
+
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent) => {
+      if (useEditorStore.getState().dirty) e.preventDefault();
+    };
+    window.addEventListener('beforeunload', warn);
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        if (canEdit) setSaving(true);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.removeEventListener('beforeunload', warn);
+      window.removeEventListener('keydown', onKey);
+    };
+  }, [canEdit]);
+
+  const save = async (message: string) => {
+    const s = useEditorStore.getState();
+    const doc = s.documentNow(rf.getViewport());
+    const r = await api.saveFlow(flowId, doc, message);
+    const v = r.version ?? (await api.flow(flowId)).version;
+    s.markSaved(v);
+    s.notify('success', t('save.saved', { n: v.number }));
+  };
+
+  const sampleInput = useRunStore((s) => s.run?.input);
+
+  if (error) {
+    return (
+      <div className="page-error">
+        <AlertTriangle size={20} /> {error}
+        <button type="button" className="button" onClick={() => navigate({ name: 'flows' })}>
+          {t('flows.back')}
+        </button>
+      </div>
+    );
+  }
+
+  return (
+    <div className="editor-layout">
+      <div className="editor-bar">
+        <button
+          type="button"
+          className="icon-button"
+          onClick={() => navigate({ name: 'flows' })}
+          aria-label={t('flows.back')}
+          title={t('flows.back')}
+        >
+          <ArrowLeft size={16} />
+        </button>
+        <input
+          className="flow-name"
+          value={name}
+          aria-label={t('flows.name')}
+          readOnly={!canEdit}
+          onChange={(e) => useEditorStore.getState().updateMeta({ name: e.target.value }, 'name')}
+          data-testid="flow-name"
+        />
+        <span className="save-state" data-testid="save-state">
+          {loadedId ? (
+            dirty ? (
+              <>
+                <CircleDot size={12} className="dirty-dot" /> {t('save.unsaved')}
+              </>
+            ) : (
+              t('save.savedAs', { n: version?.number ?? '—' })
+            )
+          ) : (
+            t('common.loading')
+          )}
+        </span>
+        <div className="spacer" />
+        {canEdit && (
+          <button
+            type="button"
+            className="button"
+            onClick={() => setSaving(true)}
+            data-testid="save"
+            disabled={!loadedId}
+          >
+            <Save size={14} /> {t('save.save')}
+          </button>
+        )}
+        <button type="button" className="button" onClick={() => setTab('run')} data-testid="open-run">
+          <Play size={14} /> {t('run.run')}
+        </button>
+        {canPublish && (
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => setPublishing(true)}
+            data-testid="publish"
+            disabled={!loadedId}
+          >
+            <Rocket size={14} /> {t('publish.publish')}
+          </button>
+        )}
+      </div>
+      <div className="editor-main">
+        {canEdit && <Palette />}
+        <Canvas readOnly={!canEdit} />
+        <aside className={`side-panel${wide ? ' wide' : ''}`} aria-label={t('editor.sidePanel')}>
+          <div className="tabs" role="tablist">
+            <button
+              role="tab"
+              type="button"
+              aria-selected={tab === 'inspector'}
+              className={tab === 'inspector' ? 'active' : ''}
+              onClick={() => setTab('inspector')}
+              data-testid="tab-inspector"
+            >
+              <SlidersHorizontal size={14} /> {t('editor.inspector')}
+            </button>
+            <button
+              role="tab"
+              type="button"
+              aria-selected={tab === 'run'}
+              className={tab === 'run' ? 'active' : ''}
+              onClick={() => setTab('run')}
+              data-testid="tab-run"
+            >
+              <Play size={14} /> {t('editor.run')}
+            </button>
+            <button
+              role="tab"
+              type="button"
+              aria-selected={tab === 'problems'}
+              className={tab === 'problems' ? 'active' : ''}
+              onClick={() => setTab('problems')}
+              data-testid="tab-problems"
+            >
+              <AlertTriangle size={14} /> {t('editor.problems')}
+              {problemCount > 0 && <span className="tab-badge">{problemCount}</span>}
+            </button>
+            <button
+              role="tab"
+              type="button"
+              aria-selected={tab === 'versions'}
+              className={tab === 'versions' ? 'active' : ''}
+              onClick={() => setTab('versions')}
+              data-testid="tab-versions"
+            >
+              <History size={14} /> {t('editor.versions')}
+            </button>
+            <button
+              type="button"
+              className="tab-tool"
+              onClick={() => setWide((w) => !w)}
+              aria-pressed={wide}
+              aria-label={wide ? t('editor.narrow') : t('editor.widen')}
+              title={wide ? t('editor.narrow') : t('editor.widen')}
+            >
+              {wide ? <PanelRightClose size={15} /> : <PanelRightOpen size={15} />}
+            </button>
+          </div>
+          <div className="side-body" role="tabpanel">
+            {tab === 'inspector' && <Inspector readOnly={!canEdit} />}
+            {tab === 'run' && <RunPanel flowId={flowId} canRun={role !== 'viewer' && role !== 'approver'} />}
+            {tab === 'problems' && <ProblemsPanel />}
+            {tab === 'versions' && (
+              <VersionsPanel flowId={flowId} canEdit={canEdit} onRestored={() => void load()} />
+            )}
+          </div>
+        </aside>
+      </div>
+      {saving && <SaveDialog onClose={() => setSaving(false)} onSave={save} />}
+      {publishing && (
+        <PublishDialog
+          flowId={flowId}
+          flowName={name}
+          sampleInput={sampleInput}
+          onClose={() => setPublishing(false)}
+        />
+      )}
+      <Toast />
+    </div>
+  );
+}
+
+export function EditorPage({ flowId, runId }: { flowId: string; runId?: string }) {
+  return (
+    <div className="app-shell">
+      <AppHeader />
+      <ReactFlowProvider>
+        <EditorBody flowId={flowId} {...(runId ? { runId } : {})} />
+      </ReactFlowProvider>
+    </div>
+  );
+}

@@ -1,0 +1,366 @@
+/**
+ * The run panel: a form for the flow input generated from the input node's schema (prefilled from the template's
+ * fixtures or the schema's example), run and cancel, live progress from socket.io, streamed model tokens, the
+ * run's outputs as pictures, its timeline, and the flow's run history.
+ */
+import { History, Loader2, Play, Square } from 'lucide-react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError } from '../api/client.js';
+import type { JsonSchema, RunSummary, Template } from '../api/types.js';
+import { formatMs, formatTime, nodeTitle, useLang } from '../i18n/index.js';
+import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
+import { validateAgainst } from '../inspector/schema.js';
+import { navigate } from '../router.js';
+import { useCatalogStore } from '../state/catalog-store.js';
+import { useEditorStore } from '../state/editor-store.js';
+import { useRunStore } from '../state/run-store.js';
+import { ValuesView } from '../views/pictures.js';
+import { Gantt } from './gantt.js';
+import { isTerminal } from './run-state.js';
+
+function useInputNode() {
+  return useEditorStore((s) => {
+    for (const n of s.nodes) if (n.type === 'finflow' && n.data.node.type === 'io.input') return n.data.node;
+    return undefined;
+  });
+}
+
+function useTemplateFixtures(): Template['fixtures'] {
+  const templates = useCatalogStore((s) => s.templates);
+  const meta = useEditorStore((s) => s.meta);
+  useEffect(() => {
+    if (!templates)
+      void useCatalogStore
+        .getState()
+        .loadTemplates()
+        .catch(() => undefined);
+  }, [templates]);
+  return useMemo(() => {
+    const match = templates?.find(
+      (t) =>
+        t.flow.id === meta.id || (meta.tags ?? []).includes(`template:${t.id}`) || t.flow.name === meta.name,
+    );
+    return match?.fixtures ?? [];
+  }, [templates, meta]);
+}
+
+export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }) {
+  const { t } = useTranslation();
+  const inputNode = useInputNode();
+  const fixtures = useTemplateFixtures();
+  const run = useRunStore((s) => s.run);
+  const starting = useRunStore((s) => s.starting);
+  const schema = (inputNode?.config['schema'] as JsonSchema | undefined) ?? {
+    type: 'object',
+    properties: {},
+  };
+  const example = inputNode?.config['example'] as Record<string, unknown> | undefined;
+  const [input, setInput] = useState<Record<string, unknown>>({});
+  const [fixture, setFixture] = useState('');
+  const [raw, setRaw] = useState(false);
+  const [serverFields, setServerFields] = useState<Map<string, string[]>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [prefilled, setPrefilled] = useState(false);
+
+  // Prefill once: the first template fixture, else the schema's example.
+  useEffect(() => {
+    if (prefilled) return;
+    const first = fixtures[0];
+    if (first && first.input && typeof first.input === 'object') {
+      setInput(first.input as Record<string, unknown>);
+      setFixture(first.name);
+      setPrefilled(true);
+    } else if (example) {
+      setInput(example);
+      setPrefilled(true);
+    }
+  }, [fixtures, example, prefilled]);
+
+  const errors = useMemo(() => validateAgainst(schema, input), [schema, input]);
+
+  const start = useCallback(async () => {
+    setError(null);
+    setServerFields(new Map());
+    const editor = useEditorStore.getState();
+    try {
+      if (editor.dirty && editor.flowId) {
+        const doc = editor.documentNow();
+        const saved = await api.saveFlow(editor.flowId, doc, t('run.autoSaveMessage'));
+        editor.markSaved(saved.version ?? null);
+        editor.notify('info', t('run.autoSaved'));
+      }
+      await useRunStore.getState().start(flowId, input);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        if (err.code === 'INVALID_INPUT' && Array.isArray(err.details?.['fields'])) {
+          const m = new Map<string, string[]>();
+          for (const f of err.details['fields'] as {
+            path: string | (string | number)[];
+            message: string;
+          }[]) {
+            const key = Array.isArray(f.path)
+              ? f.path.join('.')
+              : String(f.path).replace(/^\//, '').replace(/\//g, '.');
+            m.set(key, [...(m.get(key) ?? []), f.message]);
+          }
+          setServerFields(m);
+        }
+        if (err.code === 'INVALID_FLOW' && Array.isArray(err.details?.['problems'])) {
+          useEditorStore.getState().setProblems(err.details['problems'] as never);
+        }
+      }
+      setError((err as Error).message);
+    }
+  }, [flowId, input, t]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && canRun) {
+        e.preventDefault();
+        void start();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [start, canRun]);
+
+  const running = !!run && !isTerminal(run.status);
+  return (
+    <div className="run-panel" data-testid="run-panel">
+      <section className="panel-section">
+        <div className="section-head">
+          <h3 className="section-title">{t('run.input')}</h3>
+          <div className="row gap-s">
+            {fixtures.length > 0 && (
+              <select
+                className="input small"
+                aria-label={t('run.fixture')}
+                value={fixture}
+                data-testid="fixture-select"
+                onChange={(e) => {
+                  const f = fixtures.find((x) => x.name === e.target.value);
+                  setFixture(e.target.value);
+                  if (f) setInput(f.input as Record<string, unknown>);
+                }}
+              >
+                {fixtures.map((f) => (
+                  <option key={f.name} value={f.name}>
+                    {t('run.sample')}: {f.name}
+                  </option>
+                ))}
+              </select>
+            )}
+            <div className="segmented small" role="radiogroup" aria-label={t('run.inputMode')}>
+              <button
+                type="button"
+                role="radio"
+                aria-checked={!raw}
+                className={!raw ? 'active' : ''}
+                onClick={() => setRaw(false)}
+              >
+                {t('run.form')}
+              </button>
+              <button
+                type="button"
+                role="radio"
+                aria-checked={raw}
+                className={raw ? 'active' : ''}
+                onClick={() => setRaw(true)}
+              >
+                JSON
+              </button>
+            </div>
+          </div>
+        </div>
+        {!inputNode && <p className="muted">{t('run.noInputNode')}</p>}
+        {inputNode &&
+          (raw ? (
+            <JsonFieldStandalone
+              label={t('run.input')}
+              value={input}
+              height={220}
+              onChange={(v) => setInput(v && typeof v === 'object' ? (v as Record<string, unknown>) : {})}
+            />
+          ) : (
+            <div className="run-form">
+              <SchemaForm
+                schema={schema}
+                value={input}
+                ctx={{ errors, serverErrors: serverFields }}
+                onChange={(next) => setInput(next)}
+              />
+            </div>
+          ))}
+        <div className="run-actions">
+          {running ? (
+            <button
+              type="button"
+              className="button danger"
+              onClick={() => void useRunStore.getState().cancel()}
+              data-testid="cancel-run"
+            >
+              <Square size={14} /> {t('run.cancel')}
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="button primary"
+              disabled={!canRun || starting || !inputNode}
+              onClick={() => void start()}
+              data-testid="start-run"
+            >
+              {starting ? <Loader2 size={14} className="spin" /> : <Play size={14} />} {t('run.run')}
+            </button>
+          )}
+          <span className="muted small">Ctrl+Enter</span>
+        </div>
+        {error && (
+          <div className="error-box" role="alert" data-testid="run-error">
+            {error}
+          </div>
+        )}
+      </section>
+      {run && <RunSummaryView />}
+      <RunHistory flowId={flowId} />
+    </div>
+  );
+}
+
+function RunSummaryView() {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const run = useRunStore((s) => s.run);
+  const byType = useCatalogStore((s) => s.byType);
+  const flowVersion = useRunStore((s) => s.flowVersion);
+  const editorVersion = useEditorStore((s) => s.version?.number);
+  const flowId = useEditorStore((s) => s.flowId);
+  if (!run) return null;
+  const nodes = Object.values(run.nodes);
+  const otherVersion =
+    flowVersion !== null &&
+    editorVersion !== undefined &&
+    flowVersion !== editorVersion &&
+    isTerminal(run.status);
+  const showVersion = async () => {
+    if (!flowId || flowVersion === null) return;
+    const editor = useEditorStore.getState();
+    if (editor.dirty && !window.confirm(t('run.discardForVersion'))) return;
+    const v = await api.version(flowId, flowVersion);
+    editor.load({ flow: { id: flowId, name: v.document.name }, version: v.version, document: v.document });
+  };
+  const counts = nodes.reduce<Record<string, number>>(
+    (acc, n) => ((acc[n.status] = (acc[n.status] ?? 0) + 1), acc),
+    {},
+  );
+  const streaming = nodes.filter((n) => n.streamed);
+  return (
+    <>
+      <section className="panel-section" data-testid="run-summary" data-run-status={run.status}>
+        <div className="section-head">
+          <h3 className="section-title">{t('run.result')}</h3>
+          <span className={`pill status-${run.status}`} data-testid="run-status">
+            {run.status === 'running' && <Loader2 size={12} className="spin" />}{' '}
+            {t(`runStatus.${run.status}`)}
+          </span>
+        </div>
+        {otherVersion && (
+          <p className="notice-warn" data-testid="run-version-notice">
+            {t('run.otherVersion', { run: flowVersion, current: editorVersion })}{' '}
+            <button type="button" className="link" onClick={() => void showVersion()}>
+              {t('run.showVersion', { n: flowVersion })}
+            </button>
+          </p>
+        )}
+        <div className="run-counts">
+          {(['succeeded', 'running', 'queued', 'failed', 'skipped'] as const).map((s) =>
+            counts[s] ? (
+              <span key={s} className={`count-chip status-${s}`}>
+                {t(`status.${s}`)} {counts[s]}
+              </span>
+            ) : null,
+          )}
+          <span className="muted small">
+            {formatMs(run.ms ?? (run.startedAt ? Date.now() - run.startedAt : undefined))}
+          </span>
+          <span className="muted small mono">{run.runId}</span>
+        </div>
+        {run.error && (
+          <div className="error-box" role="alert">
+            <strong className="mono">{run.error.code}</strong>
+            {run.error.nodeId && <span className="mono"> @ {run.error.nodeId}</span>}
+            <p>{run.error.message}</p>
+          </div>
+        )}
+        {streaming.map((n) => (
+          <div key={n.id} className="stream-box">
+            <div className="small muted">
+              {nodeTitle(byType.get(n.type), n.type, lang)} · {t('run.streamed')}
+            </div>
+            <pre className="result-text streamed" data-testid="run-streamed">
+              {n.streamed}
+              {n.status === 'running' && <span className="caret" />}
+            </pre>
+          </div>
+        ))}
+        {run.outputs && Object.keys(run.outputs).length > 0 && (
+          <ValuesView values={run.outputs} testId="run-outputs" />
+        )}
+        {typeof run.input === 'object' && run.input !== null && run.status !== 'running' && (
+          <details className="details">
+            <summary>{t('run.inputUsed')}</summary>
+            <pre className="result-text">{JSON.stringify(run.input, null, 2)}</pre>
+          </details>
+        )}
+      </section>
+      <section className="panel-section">
+        <h3 className="section-title">{t('run.timeline')}</h3>
+        <Gantt run={run} />
+      </section>
+    </>
+  );
+}
+
+function RunHistory({ flowId }: { flowId: string }) {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const current = useRunStore((s) => s.run);
+  const [runs, setRuns] = useState<RunSummary[] | null>(null);
+  const terminal = current ? isTerminal(current.status) : true;
+  useEffect(() => {
+    let stop = false;
+    api.runs({ flowId, limit: 20 }).then(
+      (r) => !stop && setRuns(r),
+      () => !stop && setRuns([]),
+    );
+    return () => {
+      stop = true;
+    };
+  }, [flowId, current?.runId, terminal]);
+  return (
+    <section className="panel-section">
+      <h3 className="section-title">
+        <History size={14} aria-hidden /> {t('run.history')}
+      </h3>
+      {runs === null && <p className="muted small">{t('common.loading')}</p>}
+      {runs?.length === 0 && <p className="muted small">{t('run.noRuns')}</p>}
+      <ul className="run-list" data-testid="run-history">
+        {runs?.map((r) => (
+          <li key={r.id}>
+            <button
+              type="button"
+              className={`run-item${current?.runId === r.id ? ' active' : ''}`}
+              onClick={() => navigate({ name: 'flow', flowId, runId: r.id })}
+            >
+              <span className={`dot status-${r.status}`} aria-hidden />
+              <span>{formatTime(r.startedAt, lang)}</span>
+              <span className="muted small">v{r.flowVersion}</span>
+              <span className="muted small">{t(`runStatus.${r.status}`)}</span>
+              <span className="muted small right">{formatMs(r.ms ?? undefined)}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,73 @@
+/** Who is signed in: the session from /api/auth/me, sign-in, first-admin setup and sign-out. */
+import { create } from 'zustand';
+import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from '../api/client.js';
+import type { Session } from '../api/types.js';
+
+type Status = 'loading' | 'anonymous' | 'authenticated';
+
+interface SessionState {
+  status: Status;
+  session: Session | null;
+  setupRequired: boolean;
+  refresh(): Promise<void>;
+  login(email: string, password: string): Promise<void>;
+  setup(body: { token: string; email: string; name: string; password: string }): Promise<void>;
+  logout(): Promise<void>;
+}
+
+export const useSessionStore = create<SessionState>()((set, get) => ({
+  status: 'loading',
+  session: null,
+  setupRequired: false,
+  async refresh() {
+    try {
+      const session = await api.me();
+      setCsrfToken(session.csrfToken);
+      set({ status: 'authenticated', session, setupRequired: false });
+    } catch (err) {
+      if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 403)) {
+        set({ status: 'anonymous', session: null });
+        throw err;
+      }
+      let setupRequired: boolean;
+      try {
+        setupRequired = (await api.authStatus()).setupRequired;
+      } catch {
+        setupRequired = false;
+      }
+      set({ status: 'anonymous', session: null, setupRequired });
+    }
+  },
+  async login(email, password) {
+    const r = await api.login(email, password);
+    setCsrfToken(r.csrfToken);
+    // /me is the source of truth for the session shape (role, workspace).
+    try {
+      const session = await api.me();
+      setCsrfToken(session.csrfToken);
+      set({ status: 'authenticated', session });
+    } catch {
+      set({
+        status: 'authenticated',
+        session: { user: r.user, workspace: r.workspace, csrfToken: r.csrfToken },
+      });
+    }
+  },
+  async setup(body) {
+    await api.setup(body);
+    await get().login(body.email, body.password);
+  },
+  async logout() {
+    try {
+      await api.logout();
+    } finally {
+      setCsrfToken('');
+      set({ status: 'anonymous', session: null });
+    }
+  },
+}));
+
+setUnauthorizedHandler(() => {
+  if (useSessionStore.getState().status === 'authenticated')
+    useSessionStore.setState({ status: 'anonymous', session: null });
+});
