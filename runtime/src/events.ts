@@ -4,6 +4,8 @@
  */
 import type { SerializedError } from './errors.js';
 
+export type { SerializedError };
+
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 export type NodeStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
 export type SkipReason = 'branch-not-taken' | 'upstream-failed' | 'run-failed' | 'run-cancelled';
@@ -260,8 +262,12 @@ function cloneFor(state: RunState, e: RunEvent): RunState {
   return next;
 }
 
-/** The pure reducer: returns a new state and leaves `state` untouched (for UI stores). */
+/**
+ * The pure reducer: returns a new state and leaves `state` untouched (for UI stores). An event already folded
+ * in (a replay after a reconnect repeats some) returns the same state.
+ */
 export function reduceRun(state: RunState, event: RunEvent): RunState {
+  if (event.seq <= state.lastSeq) return state;
   return apply(cloneFor(state, event), event);
 }
 
@@ -270,7 +276,7 @@ export function foldRun(events: Iterable<RunEvent>, runId?: string): RunState {
   let state: RunState | undefined;
   for (const e of events) {
     state ??= initialRunState(runId ?? e.runId);
-    apply(state, e);
+    if (e.seq > state.lastSeq) apply(state, e);
   }
   return state ?? initialRunState(runId ?? '');
 }

@@ -10,14 +10,7 @@ import { evaluateExpression, resolveConfig } from './expressions.js';
 import { invokeWithRetries, type AttemptSignal, type InvokeResult } from './invoke.js';
 import { validateJsonSchema, type FieldError } from './json-schema.js';
 import type { z } from 'zod';
-import type {
-  ExpressionScope,
-  LogLevel,
-  NodeContext,
-  NodeLogger,
-  Services,
-  SubflowEngine,
-} from './node.js';
+import type { ExpressionScope, LogLevel, NodeContext, NodeLogger, Services, SubflowEngine } from './node.js';
 import { coerceValue, resolvePorts } from './ports.js';
 import type { Problem } from './problems.js';
 import { formatProblem } from './problems.js';
