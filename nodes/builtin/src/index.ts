@@ -42,3 +42,4 @@ export function createBuiltinRegistry(extra: readonly AnyNodeDefinition[] = []):
 
 export { inputNode, outputNode, branchNode, switchNode, mergeNode, mapNode, transformNode, templateNode };
 export { renderTemplate, templateVariables } from './data/template.node.js';
+export { disposeMultimodal } from './multimodal/index.js';

@@ -1,0 +1,86 @@
+/** multimodal.speechToText: a voice message or call recording as text with timed segments. */
+import { defineNode, port, z } from '@finflow/sdk';
+import { decodeBinary, MB } from './binary.js';
+import { speechFields, speechOptions, validateSpeech } from './config-fields.js';
+import { transcribe } from './speech-engine.js';
+
+/** Codes that a second attempt would not change. */
+export const speechNonRetryable = [
+  'AUDIO_UNSUPPORTED_FORMAT',
+  'AUDIO_UNREADABLE',
+  'INPUT_TOO_LARGE',
+  'UNSUPPORTED_INPUT_URL',
+  'SPEECH_ENGINE_UNAVAILABLE',
+  'SPEECH_ENGINE_FAILED',
+  'SPEECH_PROVIDER_AUTH',
+  'SPEECH_PROVIDER_REJECTED',
+  'SPEECH_PROVIDER_BAD_RESPONSE',
+  'NO_SPEECH_RECOGNISED',
+];
+
+export const speechToTextNode = defineNode({
+  type: 'multimodal.speechToText',
+  version: 1,
+  meta: {
+    title: 'Speech to text',
+    category: 'multimodal',
+    description:
+      'Transcribes audio (WAV; FLAC, Ogg, MP3 converted) into text and timed segments. Offline English runs on this server with pocketsphinx at basic quality; an OpenAI-compatible transcription provider gives better quality and Chinese.',
+    zh: {
+      title: '语音转文字',
+      description:
+        '将音频转写为文本和带时间的片段。离线英文识别在本机运行（pocketsphinx，基础质量）；中文和更高质量需配置兼容 OpenAI 的转写服务。',
+    },
+    icon: 'microphone',
+    tags: ['speech', 'audio', 'transcription'],
+  },
+  config: z.object({
+    ...speechFields,
+    onNoSpeech: z.enum(['error', 'empty']).default('error').meta({
+      title: 'When nothing is recognised',
+      description: 'error: fail with NO_SPEECH_RECOGNISED; empty: return an empty transcript',
+    }),
+  }),
+  inputs: { audio: port('audio', { title: 'Audio', description: 'Connect a data URL text to convert it' }) },
+  outputs: {
+    text: port('text', { title: 'Transcript' }),
+    segments: port('table', { title: 'Segments', description: 'start and end in seconds, text, confidence' }),
+    engine: port('text', { title: 'Engine' }),
+    quality: port('text', { title: 'Quality', description: 'basic (offline pocketsphinx) or provider' }),
+    meta: port('record', { title: 'Details' }),
+  },
+  timeoutMs: 180_000,
+  retry: { maxAttempts: 2, initialDelayMs: 1_000, nonRetryable: speechNonRetryable },
+  validate(config, helpers) {
+    validateSpeech(config, (message, path) => helpers.problem(message, path));
+  },
+  async run(ctx, { audio }, config) {
+    const { bytes } = decodeBinary(audio.data, 'audio', 100 * MB);
+    const result = await transcribe(
+      { bytes, mimeType: audio.mimeType, name: audio.name },
+      speechOptions(config, config.onNoSpeech),
+      { signal: ctx.signal, secret: (name) => ctx.secret(name), services: ctx.services },
+    );
+    for (const w of result.warnings) ctx.log.warn(w);
+    return {
+      text: result.text,
+      segments: result.segments.map((s) => ({ ...s })),
+      engine: result.engine,
+      quality: result.quality,
+      meta: {
+        engine: result.engine,
+        quality: result.quality,
+        ...(result.quality === 'basic'
+          ? {
+              note: 'offline pocketsphinx: basic accuracy, English only; use a provider for customer-facing use',
+            }
+          : {}),
+        language: result.language,
+        ...(result.durationSec === undefined ? {} : { durationSec: result.durationSec }),
+        ...(result.realTimeFactor === undefined ? {} : { realTimeFactor: result.realTimeFactor }),
+        warnings: result.warnings,
+        ms: result.ms,
+      },
+    };
+  },
+});
