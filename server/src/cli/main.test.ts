@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
 
 function capture() {
@@ -13,15 +13,33 @@ function capture() {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'finflow-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const flow = {
   schemaVersion: 1,
   id: 'limit-check',
   name: 'Limit check',
   nodes: [
-    { id: 'in', type: 'io.input', version: 1, config: { schema: { type: 'object', properties: { amount: { type: 'number' } }, required: ['amount'] } } },
+    {
+      id: 'in',
+      type: 'io.input',
+      version: 1,
+      config: {
+        schema: { type: 'object', properties: { amount: { type: 'number' } }, required: ['amount'] },
+      },
+    },
     { id: 'b', type: 'logic.branch', version: 1, config: { condition: 'value > 10000' } },
-    { id: 'big', type: 'data.template', version: 1, config: { template: 'review {{ v }}', variables: ['v'] } },
-    { id: 'small', type: 'data.template', version: 1, config: { template: 'approve {{ v }}', variables: ['v'] } },
+    {
+      id: 'big',
+      type: 'data.template',
+      version: 1,
+      config: { template: 'review {{ v }}', variables: ['v'] },
+    },
+    {
+      id: 'small',
+      type: 'data.template',
+      version: 1,
+      config: { template: 'approve {{ v }}', variables: ['v'] },
+    },
     { id: 'm', type: 'logic.merge', version: 1, config: { inputs: ['x', 'y'] } },
     { id: 'out', type: 'io.output', version: 1, config: { name: 'decision' } },
   ],
@@ -37,7 +55,16 @@ const flow = {
 const flowFile = join(dir, 'flow.json');
 writeFileSync(flowFile, JSON.stringify(flow));
 const broken = join(dir, 'broken.json');
-writeFileSync(broken, JSON.stringify({ ...flow, edges: [...flow.edges, { id: 'e7', from: { node: 'm', port: 'value' }, to: { node: 'ghost', port: 'value' } }] }));
+writeFileSync(
+  broken,
+  JSON.stringify({
+    ...flow,
+    edges: [
+      ...flow.edges,
+      { id: 'e7', from: { node: 'm', port: 'value' }, to: { node: 'ghost', port: 'value' } },
+    ],
+  }),
+);
 const notJson = join(dir, 'not.json');
 writeFileSync(notJson, '{ "schemaVersion": 1,');
 
@@ -48,7 +75,10 @@ describe('finflow CLI', () => {
     expect(ok.out[0]).toContain('is valid (6 nodes, 6 edges)');
     const bad = capture();
     expect(await main(['validate', broken, '--json'], bad.io)).toBe(1);
-    expect(JSON.parse(bad.out.join('\n'))).toEqual({ ok: false, problems: [expect.objectContaining({ code: 'DANGLING_EDGE', edgeId: 'e7' })] });
+    expect(JSON.parse(bad.out.join('\n'))).toEqual({
+      ok: false,
+      problems: [expect.objectContaining({ code: 'DANGLING_EDGE', edgeId: 'e7' })],
+    });
   });
 
   it('names the file and the problem for unreadable or malformed files, without a stack trace', async () => {
@@ -100,20 +130,45 @@ describe('finflow CLI', () => {
     const c = capture();
     expect(await main(['catalog', '--json'], c.io)).toBe(0);
     const catalog = JSON.parse(c.out.join('\n')) as { type: string; configSchema: unknown }[];
-    expect(catalog.map((e) => e.type)).toEqual(expect.arrayContaining(['io.input', 'logic.branch', 'data.template']));
+    expect(catalog.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['io.input', 'logic.branch', 'data.template']),
+    );
     const n = capture();
-    expect(await main(['node', 'data.template', '--config', '{"template":"Hi {{ who }}","variables":["who"]}', '--inputs', '{"who":"Ann"}', '--json'], n.io)).toBe(0);
+    expect(
+      await main(
+        [
+          'node',
+          'data.template',
+          '--config',
+          '{"template":"Hi {{ who }}","variables":["who"]}',
+          '--inputs',
+          '{"who":"Ann"}',
+          '--json',
+        ],
+        n.io,
+      ),
+    ).toBe(0);
     expect(JSON.parse(n.out.join('\n'))).toMatchObject({ status: 'succeeded', outputs: { text: 'Hi Ann' } });
     const bad = capture();
     expect(await main(['node', 'data.template', '--config', '{"template":1}', '--json'], bad.io)).toBe(2);
-    expect(JSON.parse(bad.out.join('\n'))).toMatchObject({ status: 'failed', error: { code: 'INVALID_CONFIG' } });
+    expect(JSON.parse(bad.out.join('\n'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'INVALID_CONFIG' },
+    });
     const unknown = capture();
     expect(await main(['node', 'data.nope'], unknown.io)).toBe(2);
   });
 
   it('is installed as the finflow command', async () => {
     const bin = join(import.meta.dirname, '../../bin/finflow.js');
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'run', flowFile, '--input', '{"amount":20000}', '--json']);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      bin,
+      'run',
+      flowFile,
+      '--input',
+      '{"amount":20000}',
+      '--json',
+    ]);
     expect(JSON.parse(stdout).outputs).toEqual({ decision: 'review 20000' });
   });
 });

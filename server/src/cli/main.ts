@@ -43,7 +43,7 @@ Commands:
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
-                                                      create a user (the first one is the admin)
+                                                      create an admin user (the first one, or another)
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
@@ -58,9 +58,9 @@ const stdio: Io = {
   err: (t) => process.stderr.write(`${t}\n`),
 };
 
-function parse(argv: string[], options: ParseArgsConfig['options']) {
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: options ?? {}, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new CliError(`${(err as Error).message.split('\n')[0]}\n\n${USAGE}`);
   }
@@ -73,7 +73,9 @@ export function readJsonFile(path: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
+    throw new CliError(
+      `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -116,11 +118,14 @@ function isFile(path: string): boolean {
 
 /** A flow from a file path, or a template by id. */
 function loadFlow(ref: string): { flow: unknown; label: string } {
-  if (ref.endsWith('.json') || ref.includes('/') || isFile(ref)) return { flow: readJsonFile(ref), label: ref };
+  if (ref.endsWith('.json') || ref.includes('/') || isFile(ref))
+    return { flow: readJsonFile(ref), label: ref };
   const template = getTemplate(ref);
   if (!template) {
     const ids = listTemplates().map((t) => t.meta.id);
-    throw new CliError(`${ref}: no such file or template${ids.length ? ` (templates: ${ids.join(', ')})` : ''}`);
+    throw new CliError(
+      `${ref}: no such file or template${ids.length ? ` (templates: ${ids.join(', ')})` : ''}`,
+    );
   }
   return { flow: template.flow, label: `template ${ref}` };
 }
@@ -145,15 +150,31 @@ function validateCommand(argv: string[], io: Io): number {
 function summarise(result: RunResult) {
   const nodes: Record<string, { status: string; ms?: number; attempts: number; error?: unknown }> = {};
   for (const [id, n] of Object.entries(result.nodes)) {
-    nodes[id] = { status: n.status, attempts: n.attempts, ...(n.ms === undefined ? {} : { ms: Math.round(n.ms * 1000) / 1000 }), ...(n.error ? { error: n.error } : {}) };
+    nodes[id] = {
+      status: n.status,
+      attempts: n.attempts,
+      ...(n.ms === undefined ? {} : { ms: Math.round(n.ms * 1000) / 1000 }),
+      ...(n.error ? { error: n.error } : {}),
+    };
   }
-  return { runId: result.runId, status: result.status, outputs: result.outputs, ...(result.error ? { error: result.error } : {}), nodes };
+  return {
+    runId: result.runId,
+    status: result.status,
+    outputs: result.outputs,
+    ...(result.error ? { error: result.error } : {}),
+    nodes,
+  };
 }
 
 async function runCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { input: { type: 'string', short: 'i' }, json: { type: 'boolean' }, events: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, {
+    input: { type: 'string', short: 'i' },
+    json: { type: 'boolean' },
+    events: { type: 'boolean' },
+  });
   const [ref] = positionals;
-  if (!ref || positionals.length > 1) throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
+  if (!ref || positionals.length > 1)
+    throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
   const { flow, label } = loadFlow(ref);
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
   const runtime = makeRuntime();
@@ -172,7 +193,10 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     if (err instanceof FlowInputError) {
       const where = values.input && !values.input.trim().startsWith('{') ? values.input : 'the input';
       if (values.json) io.out(JSON.stringify({ ok: false, inputErrors: err.errors }, null, 2));
-      else io.err(`${where} does not match the flow's input schema: ${err.errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}`);
+      else
+        io.err(
+          `${where} does not match the flow's input schema: ${err.errors.map((e) => `${e.path || '(root)'} ${e.message}`).join('; ')}`,
+        );
       return 2;
     }
     throw err;
@@ -186,14 +210,19 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     else if (!values.events) {
       const mark = result.status === 'succeeded' ? '✓' : '✗';
       io.out(`${mark} ${label} ${result.status} in ${result.ms.toFixed(1)} ms (run ${result.runId})`);
-      if (result.error) io.out(`  error: ${result.error.code}${result.error.nodeId ? ` at ${result.error.nodeId}` : ''}: ${result.error.message}`);
+      if (result.error)
+        io.out(
+          `  error: ${result.error.code}${result.error.nodeId ? ` at ${result.error.nodeId}` : ''}: ${result.error.message}`,
+        );
       io.out('outputs:');
       io.out(JSON.stringify(result.outputs, null, 2));
       io.out('nodes:');
       const width = Math.max(...Object.keys(result.nodes).map((k) => k.length), 4);
       for (const [id, n] of Object.entries(result.nodes)) {
         const ms = n.ms === undefined ? '' : `${n.ms.toFixed(1)} ms`;
-        io.out(`  ${id.padEnd(width)}  ${n.status.padEnd(9)}  ${ms.padStart(10)}  ${n.attempts} attempt${n.attempts === 1 ? '' : 's'}${n.error ? `  ${n.error.code}: ${n.error.message}` : ''}`);
+        io.out(
+          `  ${id.padEnd(width)}  ${n.status.padEnd(9)}  ${ms.padStart(10)}  ${n.attempts} attempt${n.attempts === 1 ? '' : 's'}${n.error ? `  ${n.error.code}: ${n.error.message}` : ''}`,
+        );
       }
     }
     return result.status === 'succeeded' ? 0 : 1;
@@ -218,26 +247,44 @@ function catalogCommand(argv: string[], io: Io): number {
       const ins = e.inputs.map((p) => `${p.name}:${p.type}${p.required ? '' : '?'}`).join(', ');
       const outs = e.outputs.map((p) => `${p.name}:${p.type}`).join(', ');
       io.out(`  ${`${e.type}@${e.version}`.padEnd(34)} ${e.meta.title}`);
-      io.out(`  ${''.padEnd(34)} (${ins}) → (${outs})${e.dynamicInputs || e.dynamicOutputs ? ' + ports from config' : ''}`);
+      io.out(
+        `  ${''.padEnd(34)} (${ins}) → (${outs})${e.dynamicInputs || e.dynamicOutputs ? ' + ports from config' : ''}`,
+      );
     }
   }
   return 0;
 }
 
 async function nodeCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, inputs: { type: 'string', short: 'i' }, json: { type: 'boolean' }, version: { type: 'string' } });
+  const { values, positionals } = parse(argv, {
+    config: { type: 'string', short: 'c' },
+    inputs: { type: 'string', short: 'i' },
+    json: { type: 'boolean' },
+    version: { type: 'string' },
+  });
   const [type] = positionals;
   if (!type || positionals.length > 1) throw new CliError(`node takes one node type\n\n${USAGE}`);
   const config = values.config === undefined ? {} : jsonArgument(values.config, '--config');
   const inputs = values.inputs === undefined ? {} : jsonArgument(values.inputs, '--inputs');
-  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new CliError('--config must be a JSON object');
-  if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new CliError('--inputs must be a JSON object keyed by input port');
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw new CliError('--config must be a JSON object');
+  if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs))
+    throw new CliError('--inputs must be a JSON object keyed by input port');
   const version = values.version === undefined ? undefined : Number(values.version);
-  if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new CliError('--version must be a positive integer');
+  if (version !== undefined && (!Number.isInteger(version) || version < 1))
+    throw new CliError('--version must be a positive integer');
   const registry = createBuiltinRegistry();
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
-  const result = await makeRuntime().runNode({ type, config, ...(version === undefined ? {} : { version }) }, inputs as Record<string, unknown>);
-  const report = { status: result.status, outputs: result.outputs ?? {}, ms: Math.round(result.ms * 1000) / 1000, ...(result.error ? { error: result.error } : {}) };
+  const result = await makeRuntime().runNode(
+    { type, config, ...(version === undefined ? {} : { version }) },
+    inputs as Record<string, unknown>,
+  );
+  const report = {
+    status: result.status,
+    outputs: result.outputs ?? {},
+    ms: Math.round(result.ms * 1000) / 1000,
+    ...(result.error ? { error: result.error } : {}),
+  };
   if (values.json) io.out(JSON.stringify(report, null, 2));
   else {
     if (result.status === 'succeeded') io.out(JSON.stringify(report.outputs, null, 2));
@@ -252,7 +299,13 @@ function templatesCommand(argv: string[], io: Io): number {
   const { values } = parse(argv, { json: { type: 'boolean' } });
   const templates = listTemplates();
   if (values.json) {
-    io.out(JSON.stringify(templates.map((t) => ({ ...t.meta, fixtures: t.fixtures.map((f) => f.file) })), null, 2));
+    io.out(
+      JSON.stringify(
+        templates.map((t) => ({ ...t.meta, fixtures: t.fixtures.map((f) => f.file) })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   for (const t of templates) {
@@ -301,7 +354,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`finflow: ${err.message}`);
       return err.exitCode;
     }
-    io.err(`finflow: internal error: ${(err as Error).message ?? String(err)}${process.env['FINFLOW_DEBUG'] ? `\n${(err as Error).stack}` : ' (set FINFLOW_DEBUG=1 for details)'}`);
+    io.err(
+      `finflow: internal error: ${(err as Error).message ?? String(err)}${process.env['FINFLOW_DEBUG'] ? `\n${(err as Error).stack}` : ' (set FINFLOW_DEBUG=1 for details)'}`,
+    );
     return 70;
   }
 }

@@ -1,0 +1,227 @@
+/**
+ * The Express application: security headers, request metrics and logs, health and metrics, the session API
+ * under /api, published endpoints under /v1, the editor's static files with an SPA fallback, and one error
+ * handler that answers JSON for everything.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { FlowInputError, FlowValidationError } from '@finflow/runtime';
+import type { AppContext } from './context.js';
+import { forbidden, HttpError, unauthorized } from './errors.js';
+import { jsonBody } from './security/json-body.js';
+import { safeEqual } from './security/crypto.js';
+import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
+import { readCookie } from './routes/common.js';
+import { flowRoutes } from './routes/flows.js';
+import { manageRoutes } from './routes/manage.js';
+import { publicRoutes } from './routes/public.js';
+import { SESSION_COOKIE } from './services/auth.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Helmet's headers, computed once: every directive here is static, so instead of helmet's chain of a dozen
+ * middlewares per request, the headers it sets are recorded at start and set in one step.
+ */
+export function securityHeaders(): [string, string][] {
+  const middleware = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        'script-src': ["'self'"],
+        'worker-src': ["'self'", 'blob:'],
+        'img-src': ["'self'", 'data:', 'blob:'],
+        'connect-src': ["'self'"],
+        // Plain-HTTP deployments (the default on 127.0.0.1) would break if the browser upgraded requests.
+        'upgrade-insecure-requests': null,
+      },
+    },
+  });
+  const headers = new Map<string, string>();
+  const res = {
+    setHeader: (name: string, value: string | number | readonly string[]) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  let failed: unknown;
+  middleware({ headers: {} } as never, res as never, (err?: unknown) => (failed = err));
+  if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
+  return [...headers];
+}
+
+function routeLabel(req: Request): string {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  if (req.path.startsWith('/api/') || req.path.startsWith('/v1/')) return 'unmatched';
+  return 'static';
+}
+
+export function createApp(ctx: AppContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // API answers are dynamic JSON; hashing every body for an ETag costs time and saves nothing.
+  app.set('etag', false);
+  app.set('trust proxy', ctx.config.trustProxy);
+
+  const headers = securityHeaders();
+  // Metric children by label values, so a request costs two map lookups rather than label hashing.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
+  app.use((req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    const t0 = performance.now();
+    res.once('finish', () => {
+      const seconds = (performance.now() - t0) / 1000;
+      const route = routeLabel(req);
+      const status = res.statusCode;
+      const key = `${req.method} ${route}`;
+      let timer = timers.get(key);
+      if (!timer) timers.set(key, (timer = ctx.metrics.httpDuration.labels(req.method, route)));
+      timer.observe(seconds);
+      let counter = counters.get(`${key} ${status}`);
+      if (!counter)
+        counters.set(
+          `${key} ${status}`,
+          (counter = ctx.metrics.httpRequests.labels(req.method, route, String(status))),
+        );
+      counter.inc();
+      // Endpoint calls that succeed are counted in the metrics and recorded in the audit log; one log line
+      // each would only repeat that, so they log at debug. Everything else, and every failure, logs at info.
+      const level =
+        status >= 500
+          ? 'error'
+          : status < 400 && (route === 'static' || route.startsWith('/v1/'))
+            ? 'debug'
+            : 'info';
+      if (ctx.logger.isLevelEnabled(level)) {
+        ctx.logger[level](
+          { method: req.method, route, status, ms: Math.round(seconds * 1e5) / 100 },
+          'request',
+        );
+      }
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    if (!ctx.state.ready || ctx.state.shuttingDown) {
+      res.status(503).json({ ok: false, reason: ctx.state.shuttingDown ? 'shutting down' : 'starting' });
+      return;
+    }
+    try {
+      await ctx.repo.ping();
+      res.json({ ok: true });
+    } catch {
+      res.status(503).json({ ok: false, reason: 'database unavailable' });
+    }
+  });
+
+  app.get('/metrics', async (req, res) => {
+    const token = ctx.config.metricsToken;
+    if (token && !safeEqual(req.headers.authorization ?? '', `Bearer ${token}`))
+      throw unauthorized('metrics need the metrics token');
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  // Published endpoints first: the hot path should not walk past the session API's layers.
+  app.use(publicRoutes(ctx));
+
+  const api = express.Router();
+  api.use(jsonBody(ctx.config.apiMaxBodyBytes));
+  api.use(async (req, res, next) => {
+    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (token) {
+      const auth = await ctx.auth.authenticate(token);
+      if (auth) res.locals['auth'] = auth;
+    }
+    next();
+  });
+  api.use(publicAuthRoutes(ctx));
+  // Everything below needs a session, and a CSRF token for writes (the cookie alone could come from another site).
+  api.use((req, res, next) => {
+    const auth = res.locals['auth'] as { session: { csrfToken: string } } | undefined;
+    if (!auth) throw unauthorized();
+    if (!SAFE_METHODS.has(req.method)) {
+      const header = req.headers['x-csrf-token'];
+      if (typeof header !== 'string' || !safeEqual(header, auth.session.csrfToken)) {
+        throw forbidden('send the X-CSRF-Token header from /api/auth/me with every write', 'CSRF_FAILED');
+      }
+    }
+    next();
+  });
+  api.use(accountRoutes(ctx));
+  api.use(flowRoutes(ctx));
+  api.use(manageRoutes(ctx));
+  app.use('/api', api);
+
+  app.use(['/api', '/v1', '/socket.io'], (req, _res, next) => {
+    next(new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`));
+  });
+
+  const editorDir = ctx.config.editorDir;
+  const index = join(editorDir, 'index.html');
+  if (existsSync(index)) {
+    app.use(express.static(editorDir, { index: false, maxAge: '1h', fallthrough: true }));
+    app.use((req, res, next) => {
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.accepts('html')) {
+        next();
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(index);
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.json({
+        name: 'FinFlow',
+        api: '/api',
+        editor: 'not built: run `npm run build -w @finflow/editor` (or `npm start`, which builds it)',
+      });
+    });
+  }
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`));
+  });
+
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      // A streamed answer (SSE) already started: all that is left is to end it.
+      res.end();
+      next();
+      return;
+    }
+    let status = 500;
+    let body: { error: { code: string; message: string; details?: Record<string, unknown> } };
+    if (err instanceof HttpError) {
+      status = err.status;
+      body = err.body();
+      for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+    } else if (err instanceof FlowInputError) {
+      status = 400;
+      body = { error: { code: 'INVALID_INPUT', message: err.message, details: { fields: err.errors } } };
+    } else if (err instanceof FlowValidationError) {
+      status = 422;
+      body = { error: { code: 'INVALID_FLOW', message: err.message, details: { problems: err.problems } } };
+    } else if (
+      typeof err === 'object' &&
+      err !== null &&
+      'type' in err &&
+      (err as { type: unknown }).type === 'entity.too.large'
+    ) {
+      status = 413;
+      body = { error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } };
+    } else {
+      ctx.logger.error({ err, method: req.method, route: routeLabel(req) }, 'request failed');
+      body = { error: { code: 'INTERNAL', message: 'an internal error occurred; it has been logged' } };
+    }
+    res.status(status).json(body);
+  });
+
+  return app;
+}

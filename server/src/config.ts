@@ -1,0 +1,131 @@
+/**
+ * Server configuration: environment variables (documented in the README) read once into one typed object, so
+ * nothing else in the server reads `process.env`. Tests build configs directly.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Folder of the SQLite database (and, by default, the master key file). */
+  dataDir: string;
+  /** `postgres://...` selects the Postgres repository (not available in this build); empty means SQLite. */
+  databaseUrl: string | undefined;
+  /** The master key from FINFLOW_SECRET_KEY (32 bytes, hex or base64), if set. */
+  secretKey: string | undefined;
+  /** Where the master key file lives when FINFLOW_SECRET_KEY is not set. */
+  secretKeyFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: Secure cookies when the request came over HTTPS (behind `trustProxy`, from X-Forwarded-Proto). */
+  secureCookies: 'auto' | 'always' | 'never';
+  /** Express `trust proxy` setting (hops or a list of addresses); false when the server faces clients itself. */
+  trustProxy: boolean | number | string;
+  /** Built editor (index.html and assets); served at / when it exists. */
+  editorDir: string;
+  /** Largest JSON body accepted by /api routes. */
+  apiMaxBodyBytes: number;
+  /** How long shutdown waits for runs in flight before marking them interrupted. */
+  shutdownGraceMs: number;
+  sessionTtlMs: number;
+  sessionIdleMs: number;
+  /** Bearer token required by /metrics when set. */
+  metricsToken: string | undefined;
+  /** Extra node packages: module specifiers or paths exporting `plugin` (see `definePlugin`). */
+  plugins: string[];
+  /** Origins allowed to open socket.io connections besides the server's own. */
+  allowedOrigins: string[];
+  /** Folder of template folders; default: the templates shipped with FinFlow. */
+  templatesDir: string | undefined;
+  /**
+   * When a run's record and audit entry count as stored, and so when a run finishes and an endpoint answers:
+   * `full` once fsynced (survives a power cut), `normal` once written to the OS (survives a crash of the
+   * process; the fsync follows within milliseconds).
+   */
+  durability: 'full' | 'normal';
+}
+
+const serverRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export const defaultEditorDir = resolve(serverRoot, '..', 'editor', 'dist');
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  FINFLOW_DATA_DIR: z.string().min(1).optional(),
+  DATABASE_URL: z.string().optional(),
+  FINFLOW_SECRET_KEY: z.string().optional(),
+  FINFLOW_SECRET_KEY_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FINFLOW_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  FINFLOW_TRUST_PROXY: z.string().optional(),
+  FINFLOW_EDITOR_DIR: z.string().optional(),
+  FINFLOW_API_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024),
+  FINFLOW_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  FINFLOW_SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(24 * 7),
+  FINFLOW_SESSION_IDLE_HOURS: z.coerce.number().positive().default(24),
+  FINFLOW_METRICS_TOKEN: z.string().min(16).optional(),
+  FINFLOW_PLUGINS: z.string().optional(),
+  FINFLOW_ALLOWED_ORIGINS: z.string().optional(),
+  FINFLOW_TEMPLATES_DIR: z.string().optional(),
+  FINFLOW_DURABILITY: z.enum(['full', 'normal']).default('full'),
+});
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** Reads the configuration from environment variables; throws with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServerConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(cwd, e.FINFLOW_DATA_DIR ?? '.data');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL || undefined,
+    secretKey: e.FINFLOW_SECRET_KEY || undefined,
+    secretKeyFile: resolve(cwd, e.FINFLOW_SECRET_KEY_FILE ?? resolve(dataDir, 'secret.key')),
+    logLevel: e.LOG_LEVEL,
+    secureCookies: e.FINFLOW_SECURE_COOKIES,
+    trustProxy: parseTrustProxy(e.FINFLOW_TRUST_PROXY),
+    editorDir: resolve(cwd, e.FINFLOW_EDITOR_DIR ?? defaultEditorDir),
+    apiMaxBodyBytes: e.FINFLOW_API_MAX_BODY_BYTES,
+    shutdownGraceMs: e.FINFLOW_SHUTDOWN_GRACE_MS,
+    sessionTtlMs: e.FINFLOW_SESSION_TTL_HOURS * 3_600_000,
+    sessionIdleMs: e.FINFLOW_SESSION_IDLE_HOURS * 3_600_000,
+    metricsToken: e.FINFLOW_METRICS_TOKEN,
+    plugins: list(e.FINFLOW_PLUGINS),
+    allowedOrigins: list(e.FINFLOW_ALLOWED_ORIGINS),
+    templatesDir: e.FINFLOW_TEMPLATES_DIR ? resolve(cwd, e.FINFLOW_TEMPLATES_DIR) : undefined,
+    durability: e.FINFLOW_DURABILITY,
+  };
+}
+
+/** A configuration for tests and embedding: defaults with a data folder of the caller's choosing. */
+export function defaultConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
+  const base = loadConfig({}, overrides.dataDir);
+  return { ...base, secretKeyFile: resolve(overrides.dataDir, 'secret.key'), ...overrides };
+}

@@ -1,0 +1,38 @@
+/**
+ * The services of one server instance, built once at start and handed to the routes and the socket layer.
+ */
+import type { NodeRegistry, Runtime } from '@finflow/runtime';
+import type { Template } from '@finflow/templates';
+import type { ServerConfig } from './config.js';
+import type { GroupCommitter } from './db/group-commit.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Repository } from './repo/types.js';
+import type { Sealer } from './security/crypto.js';
+import type { AuditService } from './services/audit.js';
+import type { AuthService } from './services/auth.js';
+import type { CredentialService } from './services/credentials.js';
+import type { EndpointService } from './services/endpoints.js';
+import type { FlowService } from './services/flows.js';
+import type { RunService } from './services/runs.js';
+
+export interface AppContext {
+  config: ServerConfig;
+  repo: Repository;
+  writer: GroupCommitter;
+  logger: Logger;
+  metrics: Metrics;
+  registry: NodeRegistry;
+  runtime: Runtime;
+  sealer: Sealer;
+  audit: AuditService;
+  auth: AuthService;
+  flows: FlowService;
+  runs: RunService;
+  credentials: CredentialService;
+  endpoints: EndpointService;
+  templates: Template[];
+  /** The catalog response, serialised once on first request. */
+  catalogJson(): string;
+  state: { ready: boolean; shuttingDown: boolean };
+}

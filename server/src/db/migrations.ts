@@ -1,0 +1,209 @@
+/**
+ * Versioned schema migrations of the SQLite database. Each entry runs once, in order, inside a transaction,
+ * and is recorded in `schema_migrations`; a released migration is never edited, a change adds a new one.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE workspaces (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER
+);
+
+CREATE TABLE memberships (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'developer', 'analyst', 'approver', 'viewer')),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX memberships_user ON memberships(user_id);
+
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE flows (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  tags TEXT NOT NULL DEFAULT '[]',
+  latest_version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT,
+  deleted_at INTEGER
+);
+CREATE INDEX flows_workspace ON flows(workspace_id, updated_at);
+
+CREATE TABLE flow_versions (
+  flow_id TEXT NOT NULL REFERENCES flows(id),
+  number INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  author_id TEXT,
+  author_name TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (flow_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  flow_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  endpoint_id TEXT,
+  deployment_id TEXT,
+  actor TEXT NOT NULL,
+  rerun_of TEXT,
+  input_sealed BLOB,
+  outputs_sealed BLOB,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  ms REAL
+);
+CREATE INDEX runs_workspace ON runs(workspace_id, started_at);
+CREATE INDEX runs_flow ON runs(flow_id, started_at);
+CREATE INDEX runs_endpoint ON runs(endpoint_id, started_at) WHERE endpoint_id IS NOT NULL;
+CREATE INDEX runs_running ON runs(status) WHERE status = 'running';
+
+-- A run's events in order, stored in chunks: the events one group commit wrote for the run, as a JSON array
+-- (seq .. last_seq). A fast run is one row, a long one many.
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE credentials (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE endpoints (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  slug TEXT NOT NULL UNIQUE,
+  flow_id TEXT NOT NULL,
+  deployment_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  mode TEXT NOT NULL CHECK (mode IN ('sync', 'async')),
+  timeout_ms INTEGER NOT NULL,
+  max_body_bytes INTEGER NOT NULL,
+  rate_limit_per_minute INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX endpoints_workspace ON endpoints(workspace_id);
+
+CREATE TABLE deployments (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT
+);
+CREATE INDEX deployments_endpoint ON deployments(endpoint_id, created_at);
+
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  endpoints TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_workspace ON api_keys(workspace_id);
+
+CREATE TABLE idempotency (
+  key_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  run_id TEXT,
+  status INTEGER,
+  body TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (key_id, endpoint_id, idem_key)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_workspace ON audit_log(workspace_id, seq);
+-- Append-only: the server never changes or removes an entry. Someone with the file can drop these triggers;
+-- the hash chain is what makes such an edit visible (GET /api/audit/verify).
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- The last entry of each workspace's chain, so removing entries from the end is noticed too.
+CREATE TABLE audit_heads (
+  workspace_id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  count INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`,
+  },
+];

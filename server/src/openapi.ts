@@ -1,0 +1,172 @@
+/**
+ * OpenAPI 3.1 documents of published endpoints, generated from the deployed version's input schema (the io.input
+ * node's JSON Schema) and output schemas (each io.output node's optional `schema`). OpenAPI 3.1 uses JSON Schema
+ * 2020-12, so the flow's schemas go in unchanged.
+ */
+import type { EndpointRecord } from './repo/types.js';
+import type { PreparedVersion } from './services/flows.js';
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'SCREAMING_SNAKE error code' },
+        message: { type: 'string' },
+        details: { type: 'object' },
+      },
+    },
+  },
+};
+
+const errorResponse = (description: string, headers?: Record<string, unknown>) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion, baseUrl: string) {
+  const flow = plan.prepared.flow;
+  const outputProps: Record<string, unknown> = {};
+  for (const { node, name } of plan.prepared.outputNodes) {
+    const config = (node.config ?? {}) as { schema?: Record<string, unknown>; description?: string };
+    outputProps[name] = {
+      ...(config.schema ?? {}),
+      ...(config.description ? { description: config.description } : {}),
+    };
+  }
+  const inputSchema = plan.prepared.inputSchema ?? { type: 'object' };
+  const path = `/v1/endpoints/${endpoint.slug}`;
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: flow.name,
+      version: String(plan.version),
+      description:
+        `${flow.description ? `${flow.description}\n\n` : ''}` +
+        `FinFlow endpoint \`${endpoint.slug}\` serving version ${plan.version} of flow ${flow.id}.`,
+    },
+    servers: [{ url: baseUrl }],
+    security: [{ apiKey: [] }],
+    paths: {
+      [path]: {
+        post: {
+          operationId: `call_${endpoint.slug.replace(/-/g, '_')}`,
+          summary: `Run ${flow.name}`,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'A repeat with the same key and body returns the first answer without running again',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+            {
+              name: 'mode',
+              in: 'query',
+              required: false,
+              description:
+                '`async` answers 202 at once with a run URL to poll (also `Prefer: respond-async`)',
+              schema: { type: 'string', enum: ['sync', 'async'] },
+            },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: inputSchema } } },
+          responses: {
+            '200': {
+              description: 'The flow ran; its outputs',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/Result' } },
+                'text/event-stream': {
+                  schema: { type: 'string' },
+                  description:
+                    'With `Accept: text/event-stream`: run events as they happen, then `event: result`',
+                },
+              },
+            },
+            '202': {
+              description: 'Accepted (async mode); poll the run URL',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
+            },
+            '400': errorResponse(
+              'The input does not match the input schema (details.fields lists each field)',
+            ),
+            '401': errorResponse('Missing, unknown or revoked API key'),
+            '403': errorResponse('The key is not scoped to this endpoint'),
+            '404': errorResponse('Unknown or disabled endpoint'),
+            '409': errorResponse(
+              'Idempotency-Key reused with a different body, or its first request still runs',
+            ),
+            '413': errorResponse(`Body larger than ${endpoint.maxBodyBytes} bytes`),
+            '415': errorResponse('The body is not application/json'),
+            '429': errorResponse(`More than ${endpoint.rateLimitPerMinute} calls a minute with this key`, {
+              'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' },
+            }),
+            '500': errorResponse('The flow failed (details.cause is the node error code)'),
+            '504': errorResponse(`The flow did not finish within ${endpoint.timeoutMs} ms`),
+          },
+        },
+      },
+      '/v1/runs/{runId}': {
+        get: {
+          operationId: 'get_run',
+          summary: 'Status and outputs of a run started through an endpoint',
+          parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The run',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Run' } } },
+            },
+            '401': errorResponse('Missing, unknown or revoked API key'),
+            '404': errorResponse('Unknown run, or not started through an endpoint this key may call'),
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'A FinFlow API key (ffk_...)' },
+      },
+      schemas: {
+        Error: errorSchema,
+        Outputs: { type: 'object', properties: outputProps },
+        Result: {
+          type: 'object',
+          required: ['runId', 'flowVersion', 'outputs'],
+          properties: {
+            runId: { type: 'string' },
+            flowVersion: { type: 'integer' },
+            outputs: { $ref: '#/components/schemas/Outputs' },
+          },
+        },
+        Accepted: {
+          type: 'object',
+          required: ['runId', 'status', 'url'],
+          properties: {
+            runId: { type: 'string' },
+            status: { const: 'running' },
+            url: { type: 'string' },
+            flowVersion: { type: 'integer' },
+          },
+        },
+        Run: {
+          type: 'object',
+          required: ['runId', 'status', 'flowVersion'],
+          properties: {
+            runId: { type: 'string' },
+            status: { enum: ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
+            flowVersion: { type: 'integer' },
+            outputs: { $ref: '#/components/schemas/Outputs' },
+            error: { type: 'object' },
+            startedAt: { type: 'integer' },
+            finishedAt: { type: ['integer', 'null'] },
+          },
+        },
+      },
+    },
+  };
+}

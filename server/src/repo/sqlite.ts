@@ -1,0 +1,1069 @@
+/**
+ * The SQLite repository (better-sqlite3): the embedded default. WAL journal with synchronous=FULL, so a
+ * committed transaction survives a power cut; foreign keys on; a busy timeout so `finflow admin create` can
+ * write while the server runs. Statements are prepared once.
+ *
+ * Group commits (run events, audit entries) go through a second connection whose transactions write the WAL
+ * without syncing it; the repository then fsyncs the WAL file on libuv's thread pool and reports the batch
+ * durable when that returns. Same guarantee as synchronous=FULL (the WAL is on disk before a write counts as
+ * durable), but the event loop keeps serving requests during the fsync, and one fsync covers every batch
+ * written while the previous one ran.
+ */
+import { chmodSync, closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { RunEvent } from '@finflow/runtime';
+import { chainHash, GENESIS_HASH } from '../audit-chain.js';
+import { migrations as allMigrations, type Migration } from '../db/migrations.js';
+import { canonicalJson } from '../hash.js';
+import type {
+  ApiKeyRecord,
+  BatchCommit,
+  AuditHead,
+  AuditRow,
+  CredentialRecord,
+  DeploymentRecord,
+  EndpointRecord,
+  EndpointStats,
+  FlowListItem,
+  FlowRecord,
+  IdempotencyRecord,
+  MemberRecord,
+  Repository,
+  Role,
+  RunFilter,
+  RunRecord,
+  SessionRecord,
+  SessionView,
+  UserRecord,
+  VersionRecord,
+  WorkspaceRecord,
+  WriteBatch,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+type Db = Database.Database;
+type Stmt = Database.Statement;
+
+export const DATABASE_FILE = 'finflow.db';
+
+const str = (v: unknown) => v as string;
+const num = (v: unknown) => v as number;
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as number));
+const strOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as string));
+
+const toWorkspace = (r: Row): WorkspaceRecord => ({
+  id: str(r['id']),
+  name: str(r['name']),
+  createdAt: num(r['created_at']),
+});
+
+const toUser = (r: Row): UserRecord => ({
+  id: str(r['id']),
+  email: str(r['email']),
+  name: str(r['name']),
+  passwordHash: str(r['password_hash']),
+  createdAt: num(r['created_at']),
+  disabledAt: numOrNull(r['disabled_at']),
+});
+
+const toSession = (r: Row): SessionRecord => ({
+  tokenHash: str(r['token_hash']),
+  userId: str(r['user_id']),
+  workspaceId: str(r['workspace_id']),
+  csrfToken: str(r['csrf_token']),
+  createdAt: num(r['created_at']),
+  lastSeenAt: num(r['last_seen_at']),
+  expiresAt: num(r['expires_at']),
+});
+
+const toFlow = (r: Row): FlowRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  tags: JSON.parse(str(r['tags'])) as string[],
+  latestVersion: num(r['latest_version']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
+  updatedBy: strOrNull(r['updated_by']),
+  deletedAt: numOrNull(r['deleted_at']),
+});
+
+const toVersion = (r: Row): VersionRecord => ({
+  flowId: str(r['flow_id']),
+  number: num(r['number']),
+  document: str(r['document']),
+  hash: str(r['hash']),
+  authorId: strOrNull(r['author_id']),
+  authorName: str(r['author_name']),
+  message: str(r['message']),
+  createdAt: num(r['created_at']),
+});
+
+const toRun = (r: Row): RunRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  status: str(r['status']) as RunRecord['status'],
+  trigger: str(r['trigger']) as RunRecord['trigger'],
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  actor: str(r['actor']),
+  rerunOf: strOrNull(r['rerun_of']),
+  inputSealed: (r['input_sealed'] as Buffer | null) ?? null,
+  outputsSealed: (r['outputs_sealed'] as Buffer | null) ?? null,
+  startedAt: num(r['started_at']),
+  finishedAt: numOrNull(r['finished_at']),
+  ms: numOrNull(r['ms']),
+});
+
+const toCredential = (r: Row): CredentialRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  sealed: r['sealed'] as Buffer,
+  createdAt: num(r['created_at']),
+  updatedAt: num(r['updated_at']),
+  lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toEndpoint = (r: Row): EndpointRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  slug: str(r['slug']),
+  flowId: str(r['flow_id']),
+  deploymentId: str(r['deployment_id']),
+  status: str(r['status']) as EndpointRecord['status'],
+  mode: str(r['mode']) as EndpointRecord['mode'],
+  timeoutMs: num(r['timeout_ms']),
+  maxBodyBytes: num(r['max_body_bytes']),
+  rateLimitPerMinute: num(r['rate_limit_per_minute']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
+});
+
+const toDeployment = (r: Row): DeploymentRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  endpointId: str(r['endpoint_id']),
+  flowId: str(r['flow_id']),
+  targets: JSON.parse(str(r['targets'])) as DeploymentRecord['targets'],
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+});
+
+const toApiKey = (r: Row): ApiKeyRecord => {
+  const endpoints = str(r['endpoints']);
+  return {
+    id: str(r['id']),
+    workspaceId: str(r['workspace_id']),
+    name: str(r['name']),
+    prefix: str(r['prefix']),
+    hash: str(r['hash']),
+    endpoints: endpoints === '*' ? '*' : (JSON.parse(endpoints) as string[]),
+    createdAt: num(r['created_at']),
+    createdBy: strOrNull(r['created_by']),
+    lastUsedAt: numOrNull(r['last_used_at']),
+    revokedAt: numOrNull(r['revoked_at']),
+  };
+};
+
+const toAudit = (r: Row): AuditRow => ({
+  seq: num(r['seq']),
+  workspaceId: str(r['workspace_id']),
+  at: num(r['at']),
+  actor: str(r['actor']),
+  action: str(r['action']),
+  target: str(r['target']),
+  details: str(r['details']),
+  prevHash: str(r['prev_hash']),
+  hash: str(r['hash']),
+});
+
+/** Opens (creating if needed) the database file in `dataDir` with the durability pragmas. */
+export function openDatabase(dataDir: string): Db {
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, DATABASE_FILE);
+  const fresh = !existsSync(file);
+  const db = new Database(file);
+  if (fresh) chmodSync(file, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** WAL size at which checkpoints move to a worker thread. */
+const CHECKPOINTER_AT = 2 * 1024 * 1024;
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class SqliteRepository implements Repository {
+  readonly kind = 'sqlite' as const;
+  private readonly stmts = new Map<string, Stmt>();
+  private readonly batchStmts = new Map<string, Stmt>();
+  /** The connection of group commits (synchronous=NORMAL, the WAL synced by `syncWal`). */
+  private batchDb: Db | undefined;
+  private commitTx: Database.Transaction<(batch: WriteBatch) => void> | undefined;
+  /** Statements of the batch transaction run on `batchDb`. */
+  private inBatch = false;
+  private walFd: number | undefined;
+  private syncing = false;
+  private unsynced: Waiter[] = [];
+  private checkpointer: Worker | undefined;
+  private checkpointerStarted = false;
+
+  constructor(
+    readonly db: Db,
+    private readonly file?: string,
+    private readonly migrationList: readonly Migration[] = allMigrations,
+  ) {}
+
+  static open(dataDir: string): SqliteRepository {
+    return new SqliteRepository(openDatabase(dataDir), join(dataDir, DATABASE_FILE));
+  }
+
+  /** A statement prepared once per SQL text (on the batch connection inside a group commit). */
+  private q(sql: string): Stmt {
+    const [cache, db] =
+      this.inBatch && this.batchDb ? [this.batchStmts, this.batchDb] : [this.stmts, this.db];
+    let s = cache.get(sql);
+    if (!s) cache.set(sql, (s = db.prepare(sql)));
+    return s;
+  }
+
+  private batchConnection(): Database.Transaction<(batch: WriteBatch) => void> {
+    if (!this.commitTx) {
+      if (this.file) {
+        const db = new Database(this.file);
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('busy_timeout = 5000');
+        this.batchDb = db;
+      }
+      const target = this.batchDb ?? this.db;
+      this.commitTx = target.transaction((batch: WriteBatch) => {
+        this.inBatch = true;
+        try {
+          this.applyBatch(batch);
+        } finally {
+          this.inBatch = false;
+        }
+      });
+    }
+    return this.commitTx;
+  }
+
+  /**
+   * Moves WAL checkpoints to a worker thread: automatic checkpoints would run inside a commit on the event
+   * loop, copying pages and fsyncing the database file while requests wait. The worker (about 10 MB) starts
+   * when the WAL first grows past CHECKPOINTER_AT bytes, i.e. under sustained writes; a quiet server keeps
+   * SQLite's automatic checkpoints. Falls back to them if the worker cannot run.
+   */
+  private startCheckpointer(): void {
+    if (this.checkpointerStarted) return;
+    this.checkpointerStarted = true;
+    const fallback = () => {
+      this.checkpointer = undefined;
+      for (const db of [this.db, this.batchDb]) if (db?.open) db.pragma('wal_autocheckpoint = 1000');
+    };
+    try {
+      const worker = new Worker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
+        workerData: { file: this.file, intervalMs: 250 },
+      });
+      worker.unref();
+      worker.on('error', fallback);
+      worker.on('message', (m: { type: string; result?: { log: number; checkpointed: number } }) => {
+        if (m.type === 'error') this.checkpointErrors++;
+        else if (m.result && m.result.checkpointed > 0) this.checkpointedFrames += m.result.checkpointed;
+      });
+      this.checkpointer = worker;
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.batchDb?.pragma('wal_autocheckpoint = 0');
+    } catch {
+      fallback();
+    }
+  }
+
+  /** Checkpoints the worker could not do; they are retried on the next tick. */
+  checkpointErrors = 0;
+  /** WAL frames the worker copied back into the database. */
+  checkpointedFrames = 0;
+
+  get checkpointerRunning(): boolean {
+    return this.checkpointer !== undefined;
+  }
+
+  /** An open descriptor of the WAL file (reopened if SQLite replaced the file). */
+  private wal(): number | undefined {
+    if (!this.file) return undefined;
+    if (this.walFd !== undefined) {
+      const stat = fstatSync(this.walFd);
+      if (stat.size > CHECKPOINTER_AT && !this.checkpointerStarted) this.startCheckpointer();
+      if (stat.nlink > 0) return this.walFd;
+    }
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+    const path = `${this.file}-wal`;
+    if (existsSync(path)) this.walFd = openSync(path, 'r+');
+    return this.walFd;
+  }
+
+  /** One fsync at a time; each covers every batch written before it started. */
+  private syncWal(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const group = this.unsynced;
+    this.unsynced = [];
+    let fd: number | undefined;
+    try {
+      fd = this.wal();
+    } catch (err) {
+      for (const w of group) w.reject(err);
+      return;
+    }
+    if (fd === undefined) {
+      // No separate batch connection (an in-memory database): the transaction itself was synchronous.
+      for (const w of group) w.resolve();
+      return;
+    }
+    this.syncing = true;
+    fsync(fd, (err) => {
+      this.syncing = false;
+      for (const w of group) {
+        if (err) w.reject(err);
+        else w.resolve();
+      }
+      this.syncWal();
+    });
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.migrateSync();
+  }
+
+  migrateSync(): number[] {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => num(r['version'])),
+    );
+    const known = Math.max(0, ...this.migrationList.map((m) => m.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > known) {
+      throw new Error(
+        `the database schema is version ${newest}, newer than this FinFlow knows (${known}); upgrade FinFlow`,
+      );
+    }
+    const done: number[] = [];
+    for (const m of [...this.migrationList].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      this.db
+        .transaction(() => {
+          this.db.exec(m.sql);
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(m.version, m.name, Date.now());
+        })
+        .immediate();
+      done.push(m.version);
+    }
+    return done;
+  }
+
+  async ping(): Promise<void> {
+    this.q('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    while (this.syncing || this.unsynced.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    const worker = this.checkpointer;
+    if (worker) {
+      this.checkpointer = undefined;
+      const stopped = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      await worker.terminate();
+    }
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+    if (this.batchDb?.open) this.batchDb.close();
+    if (this.db.open) this.db.close();
+  }
+
+  commit(batch: WriteBatch): BatchCommit {
+    try {
+      this.batchConnection().immediate(batch);
+    } catch (err) {
+      const failed = Promise.reject(err);
+      failed.catch(() => {});
+      return { written: failed, durable: failed };
+    }
+    const durable = new Promise<void>((resolve, reject) => this.unsynced.push({ resolve, reject }));
+    durable.catch(() => {});
+    this.syncWal();
+    return { written: Promise.resolve(), durable };
+  }
+
+  private applyBatch(b: WriteBatch): void {
+    if (b.runs.length) {
+      const ins = this.q(
+        `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor, rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of b.runs) {
+        ins.run(
+          r.id,
+          r.workspaceId,
+          r.flowId,
+          r.flowVersion,
+          r.status,
+          r.trigger,
+          r.endpointId,
+          r.deploymentId,
+          r.actor,
+          r.rerunOf,
+          r.inputSealed,
+          r.outputsSealed,
+          r.startedAt,
+          r.finishedAt,
+          r.ms,
+        );
+      }
+    }
+    if (b.events.length) {
+      const ins = this.q('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)');
+      for (const e of b.events) ins.run(e.runId, e.seq, e.lastSeq, `[${e.events.join(',')}]`);
+    }
+    if (b.runUpdates.length) {
+      const upd = this.q(
+        'UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed) WHERE id = ?',
+      );
+      for (const u of b.runUpdates) upd.run(u.status, u.finishedAt, u.ms, u.outputsSealed ?? null, u.id);
+    }
+    if (b.idempotencyClaims.length) {
+      const ins = this.q(
+        `INSERT OR IGNORE INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const i of b.idempotencyClaims)
+        ins.run(i.keyId, i.endpointId, i.idemKey, i.requestHash, i.runId, i.status, i.body, i.createdAt);
+    }
+    if (b.idempotency.length) {
+      const upd = this.q(
+        'UPDATE idempotency SET status = ?, body = ?, run_id = coalesce(?, run_id) WHERE key_id = ? AND endpoint_id = ? AND idem_key = ?',
+      );
+      for (const i of b.idempotency) upd.run(i.status, i.body, i.runId, i.keyId, i.endpointId, i.idemKey);
+    }
+    if (b.keyUsage.size) {
+      const upd = this.q('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+      for (const [id, at] of b.keyUsage) upd.run(at, id);
+    }
+    if (b.credentialUsage.size) {
+      const upd = this.q(
+        'UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE workspace_id = ? AND name = ?',
+      );
+      for (const c of b.credentialUsage.values()) upd.run(c.at, c.workspaceId, c.name);
+    }
+    if (b.audit.length) this.appendAudit(b.audit);
+  }
+
+  /** Chains and inserts audit entries; runs inside the batch transaction, so concurrent writers serialise. */
+  private appendAudit(drafts: WriteBatch['audit']): void {
+    let seq = num((this.q('SELECT coalesce(max(seq), 0) AS s FROM audit_log').get() as Row)['s']);
+    const heads = new Map<string, AuditHead>();
+    const ins = this.q(
+      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const d of drafts) {
+      let head = heads.get(d.workspaceId);
+      if (!head) {
+        const r = this.q('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?').get(
+          d.workspaceId,
+        ) as Row | undefined;
+        head = r
+          ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) }
+          : { seq: 0, hash: GENESIS_HASH, count: 0 };
+      }
+      seq++;
+      const fields = {
+        seq,
+        workspaceId: d.workspaceId,
+        at: d.at,
+        actor: canonicalJson(d.actor),
+        action: d.action,
+        target: d.target,
+        details: canonicalJson(d.details),
+      };
+      const hash = chainHash(head.hash, fields);
+      ins.run(seq, d.workspaceId, d.at, fields.actor, d.action, d.target, fields.details, head.hash, hash);
+      heads.set(d.workspaceId, { seq, hash, count: head.count + 1 });
+    }
+    const up = this.q(
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+    );
+    for (const [ws, h] of heads) up.run(ws, h.seq, h.hash, h.count);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = this.q('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    return r ? str(r['value']) : undefined;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    this.q(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+
+  // Workspaces, users, memberships, sessions
+
+  async countUsers(): Promise<number> {
+    return num((this.q('SELECT count(*) AS n FROM users').get() as Row)['n']);
+  }
+
+  async createWorkspace(ws: WorkspaceRecord): Promise<void> {
+    this.q('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)').run(
+      ws.id,
+      ws.name,
+      ws.createdAt,
+    );
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | undefined> {
+    const r = this.q('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined;
+    return r ? toWorkspace(r) : undefined;
+  }
+
+  async firstWorkspace(): Promise<WorkspaceRecord | undefined> {
+    const r = this.q('SELECT * FROM workspaces ORDER BY created_at, id LIMIT 1').get() as Row | undefined;
+    return r ? toWorkspace(r) : undefined;
+  }
+
+  async workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]> {
+    const rows = this.q(
+      `SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+       WHERE m.user_id = ? ORDER BY w.created_at, w.id`,
+    ).all(userId) as Row[];
+    return rows.map((r) => ({ workspace: toWorkspace(r), role: str(r['role']) as Role }));
+  }
+
+  async createUser(u: UserRecord): Promise<void> {
+    this.q(
+      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt);
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const r = this.q('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+    return r ? toUser(r) : undefined;
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | undefined> {
+    const r = this.q('SELECT * FROM users WHERE email = ?').get(email) as Row | undefined;
+    return r ? toUser(r) : undefined;
+  }
+
+  async updateUser(
+    id: string,
+    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+  ): Promise<void> {
+    if (patch.name !== undefined) this.q('UPDATE users SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.passwordHash !== undefined)
+      this.q('UPDATE users SET password_hash = ? WHERE id = ?').run(patch.passwordHash, id);
+    if (patch.disabledAt !== undefined)
+      this.q('UPDATE users SET disabled_at = ? WHERE id = ?').run(patch.disabledAt, id);
+  }
+
+  async setMembership(m: MemberRecord): Promise<void> {
+    this.q(
+      `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role`,
+    ).run(m.workspaceId, m.userId, m.role, m.createdAt);
+  }
+
+  async removeMembership(workspaceId: string, userId: string): Promise<void> {
+    this.q('DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?').run(workspaceId, userId);
+  }
+
+  async getMembership(workspaceId: string, userId: string): Promise<MemberRecord | undefined> {
+    const r = this.q('SELECT * FROM memberships WHERE workspace_id = ? AND user_id = ?').get(
+      workspaceId,
+      userId,
+    ) as Row | undefined;
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]> {
+    const rows = this.q(
+      `SELECT u.*, m.role, m.created_at AS member_since FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.workspace_id = ? ORDER BY u.email`,
+    ).all(workspaceId) as Row[];
+    return rows.map((r) => ({
+      workspaceId,
+      userId: str(r['id']),
+      role: str(r['role']) as Role,
+      createdAt: num(r['member_since']),
+      user: toUser(r),
+    }));
+  }
+
+  async createSession(s: SessionRecord): Promise<void> {
+    this.q(
+      `INSERT INTO sessions (token_hash, user_id, workspace_id, csrf_token, created_at, last_seen_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.tokenHash, s.userId, s.workspaceId, s.csrfToken, s.createdAt, s.lastSeenAt, s.expiresAt);
+  }
+
+  async getSession(tokenHash: string): Promise<SessionView | undefined> {
+    const r = this.q(
+      `SELECT s.*, u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+              w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, m.role AS role
+       FROM sessions s
+       JOIN users u ON u.id = s.user_id
+       JOIN workspaces w ON w.id = s.workspace_id
+       LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+       WHERE s.token_hash = ?`,
+    ).get(tokenHash) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      session: toSession(r),
+      user: toUser({
+        id: r['u_id'],
+        email: r['u_email'],
+        name: r['u_name'],
+        password_hash: r['u_password_hash'],
+        created_at: r['u_created_at'],
+        disabled_at: r['u_disabled_at'],
+      }),
+      workspace: toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+      role: (strOrNull(r['role']) as Role | null) ?? null,
+    };
+  }
+
+  async updateSession(
+    tokenHash: string,
+    patch: { lastSeenAt?: number; workspaceId?: string },
+  ): Promise<void> {
+    if (patch.lastSeenAt !== undefined)
+      this.q('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(patch.lastSeenAt, tokenHash);
+    if (patch.workspaceId !== undefined)
+      this.q('UPDATE sessions SET workspace_id = ? WHERE token_hash = ?').run(patch.workspaceId, tokenHash);
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    this.q('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+  }
+
+  async deleteSessionsOf(userId: string): Promise<void> {
+    this.q('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.q('DELETE FROM sessions WHERE expires_at < ?').run(now).changes;
+  }
+
+  // Flows and versions
+
+  private insertVersion(v: VersionRecord): void {
+    this.q(
+      `INSERT INTO flow_versions (flow_id, number, document, hash, author_id, author_name, message, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(v.flowId, v.number, v.document, v.hash, v.authorId, v.authorName, v.message, v.createdAt);
+  }
+
+  async createFlow(f: FlowRecord, v: VersionRecord): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.q(
+          `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by, updated_at, updated_by, deleted_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+        ).run(
+          f.id,
+          f.workspaceId,
+          f.name,
+          f.description,
+          JSON.stringify(f.tags),
+          f.latestVersion,
+          f.createdAt,
+          f.createdBy,
+          f.updatedAt,
+          f.updatedBy,
+        );
+        this.insertVersion(v);
+      })
+      .immediate();
+  }
+
+  async addVersion(
+    v: VersionRecord,
+    f: Pick<FlowRecord, 'name' | 'description' | 'tags' | 'updatedAt' | 'updatedBy'>,
+  ): Promise<void> {
+    this.db
+      .transaction(() => {
+        // The version number is checked in the transaction: a concurrent save gets a primary key conflict.
+        this.insertVersion(v);
+        this.q(
+          `UPDATE flows SET name = ?, description = ?, tags = ?, latest_version = ?, updated_at = ?, updated_by = ?
+           WHERE id = ?`,
+        ).run(f.name, f.description, JSON.stringify(f.tags), v.number, f.updatedAt, f.updatedBy, v.flowId);
+      })
+      .immediate();
+  }
+
+  async getFlow(workspaceId: string, id: string): Promise<FlowRecord | undefined> {
+    const r = this.q('SELECT * FROM flows WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL').get(
+      id,
+      workspaceId,
+    ) as Row | undefined;
+    return r ? toFlow(r) : undefined;
+  }
+
+  async listFlows(workspaceId: string, search?: string): Promise<FlowListItem[]> {
+    const like = search ? `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
+    const rows = this.q(
+      `SELECT f.*, u.name AS updated_by_name,
+              EXISTS (SELECT 1 FROM endpoints e WHERE e.flow_id = f.id AND e.status = 'active') AS published
+       FROM flows f LEFT JOIN users u ON u.id = f.updated_by
+       WHERE f.workspace_id = ? AND f.deleted_at IS NULL
+         AND (? IS NULL OR f.name LIKE ? ESCAPE '\\' OR f.description LIKE ? ESCAPE '\\')
+       ORDER BY f.updated_at DESC, f.id`,
+    ).all(workspaceId, like ?? null, like ?? null, like ?? null) as Row[];
+    return rows.map((r) => ({
+      ...toFlow(r),
+      updatedByName: strOrNull(r['updated_by_name']),
+      published: num(r['published']) === 1,
+    }));
+  }
+
+  async deleteFlow(workspaceId: string, id: string, at: number): Promise<boolean> {
+    return (
+      this.q('UPDATE flows SET deleted_at = ? WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL').run(
+        at,
+        id,
+        workspaceId,
+      ).changes > 0
+    );
+  }
+
+  async listVersions(flowId: string): Promise<VersionRecord[]> {
+    return (
+      this.q('SELECT * FROM flow_versions WHERE flow_id = ? ORDER BY number DESC').all(flowId) as Row[]
+    ).map(toVersion);
+  }
+
+  async getVersion(flowId: string, number: number): Promise<VersionRecord | undefined> {
+    const r = this.q('SELECT * FROM flow_versions WHERE flow_id = ? AND number = ?').get(flowId, number) as
+      Row | undefined;
+    return r ? toVersion(r) : undefined;
+  }
+
+  // Runs
+
+  async getRun(workspaceId: string, id: string): Promise<RunRecord | undefined> {
+    const r = this.q('SELECT * FROM runs WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
+      Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  async listRuns(workspaceId: string, f: RunFilter): Promise<RunRecord[]> {
+    const rows = this.q(
+      `SELECT * FROM runs WHERE workspace_id = ?
+         AND (? IS NULL OR flow_id = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR endpoint_id = ?)
+         AND (? IS NULL OR started_at < ?)
+       ORDER BY started_at DESC, id DESC LIMIT ?`,
+    ).all(
+      workspaceId,
+      f.flowId ?? null,
+      f.flowId ?? null,
+      f.status ?? null,
+      f.status ?? null,
+      f.endpointId ?? null,
+      f.endpointId ?? null,
+      f.before ?? null,
+      f.before ?? null,
+      f.limit,
+    ) as Row[];
+    return rows.map(toRun);
+  }
+
+  async runEvents(runId: string, afterSeq: number): Promise<RunEvent[]> {
+    const rows = this.q(
+      'SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq',
+    ).all(runId, afterSeq) as Row[];
+    const out: RunEvent[] = [];
+    for (const row of rows) {
+      const events = JSON.parse(str(row['data'])) as RunEvent[];
+      const first = num(row['seq']);
+      // Events are numbered consecutively within a chunk.
+      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
+    }
+    return out;
+  }
+
+  async lastEventSeq(runId: string): Promise<number> {
+    const r = this.q('SELECT max(last_seq) AS s FROM run_events WHERE run_id = ?').get(runId) as Row;
+    return r['s'] === null ? -1 : num(r['s']);
+  }
+
+  async runningRuns(): Promise<RunRecord[]> {
+    return (this.q("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at").all() as Row[]).map(
+      toRun,
+    );
+  }
+
+  // Credentials
+
+  async listCredentials(workspaceId: string): Promise<CredentialRecord[]> {
+    return (
+      this.q('SELECT * FROM credentials WHERE workspace_id = ? ORDER BY name').all(workspaceId) as Row[]
+    ).map(toCredential);
+  }
+
+  async getCredential(workspaceId: string, name: string): Promise<CredentialRecord | undefined> {
+    const r = this.q('SELECT * FROM credentials WHERE workspace_id = ? AND name = ?').get(
+      workspaceId,
+      name,
+    ) as Row | undefined;
+    return r ? toCredential(r) : undefined;
+  }
+
+  async putCredential(c: CredentialRecord): Promise<'created' | 'updated'> {
+    const existed = this.q('SELECT 1 FROM credentials WHERE workspace_id = ? AND name = ?').get(
+      c.workspaceId,
+      c.name,
+    );
+    this.q(
+      `INSERT INTO credentials (workspace_id, name, description, sealed, created_at, updated_at, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET description = excluded.description, sealed = excluded.sealed,
+         updated_at = excluded.updated_at`,
+    ).run(c.workspaceId, c.name, c.description, c.sealed, c.createdAt, c.updatedAt);
+    return existed ? 'updated' : 'created';
+  }
+
+  async deleteCredential(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      this.q('DELETE FROM credentials WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
+    );
+  }
+
+  // Endpoints and deployments
+
+  private insertDeployment(d: DeploymentRecord): void {
+    this.q(
+      `INSERT INTO deployments (id, workspace_id, endpoint_id, flow_id, targets, created_at, created_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(d.id, d.workspaceId, d.endpointId, d.flowId, JSON.stringify(d.targets), d.createdAt, d.createdBy);
+  }
+
+  async createEndpoint(e: EndpointRecord, d: DeploymentRecord): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.q(
+          `INSERT INTO endpoints (id, workspace_id, slug, flow_id, deployment_id, status, mode, timeout_ms, max_body_bytes,
+             rate_limit_per_minute, created_at, created_by, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          e.id,
+          e.workspaceId,
+          e.slug,
+          e.flowId,
+          e.deploymentId,
+          e.status,
+          e.mode,
+          e.timeoutMs,
+          e.maxBodyBytes,
+          e.rateLimitPerMinute,
+          e.createdAt,
+          e.createdBy,
+          e.updatedAt,
+        );
+        this.insertDeployment(d);
+      })
+      .immediate();
+  }
+
+  async getEndpoint(workspaceId: string, id: string): Promise<EndpointRecord | undefined> {
+    const r = this.q('SELECT * FROM endpoints WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
+      Row | undefined;
+    return r ? toEndpoint(r) : undefined;
+  }
+
+  async getEndpointBySlug(slug: string): Promise<EndpointRecord | undefined> {
+    const r = this.q('SELECT * FROM endpoints WHERE slug = ?').get(slug) as Row | undefined;
+    return r ? toEndpoint(r) : undefined;
+  }
+
+  async listEndpoints(workspaceId: string): Promise<EndpointRecord[]> {
+    return (
+      this.q('SELECT * FROM endpoints WHERE workspace_id = ? ORDER BY slug').all(workspaceId) as Row[]
+    ).map(toEndpoint);
+  }
+
+  async endpointStats(endpointIds: string[], since: number): Promise<Map<string, EndpointStats>> {
+    const stats = new Map<string, EndpointStats>();
+    const q = this.q(
+      'SELECT count(*) AS total, coalesce(sum(started_at >= ?), 0) AS recent FROM runs WHERE endpoint_id = ?',
+    );
+    for (const id of endpointIds) {
+      const r = q.get(since, id) as Row;
+      stats.set(id, { total: num(r['total']), last24h: num(r['recent']) });
+    }
+    return stats;
+  }
+
+  async updateEndpoint(
+    id: string,
+    patch: Partial<
+      Pick<EndpointRecord, 'status' | 'mode' | 'timeoutMs' | 'maxBodyBytes' | 'rateLimitPerMinute'>
+    > & {
+      updatedAt: number;
+    },
+    deployment?: DeploymentRecord,
+  ): Promise<void> {
+    this.db
+      .transaction(() => {
+        const cols: [string, unknown][] = [
+          ['status', patch.status],
+          ['mode', patch.mode],
+          ['timeout_ms', patch.timeoutMs],
+          ['max_body_bytes', patch.maxBodyBytes],
+          ['rate_limit_per_minute', patch.rateLimitPerMinute],
+          ['updated_at', patch.updatedAt],
+          ['deployment_id', deployment?.id],
+        ];
+        for (const [col, value] of cols) {
+          if (value !== undefined) this.q(`UPDATE endpoints SET ${col} = ? WHERE id = ?`).run(value, id);
+        }
+        if (deployment) this.insertDeployment(deployment);
+      })
+      .immediate();
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    const r = this.q('SELECT * FROM deployments WHERE id = ?').get(id) as Row | undefined;
+    return r ? toDeployment(r) : undefined;
+  }
+
+  async listDeployments(endpointId: string): Promise<DeploymentRecord[]> {
+    return (
+      this.q('SELECT * FROM deployments WHERE endpoint_id = ? ORDER BY created_at DESC, rowid DESC').all(
+        endpointId,
+      ) as Row[]
+    ).map(toDeployment);
+  }
+
+  // API keys
+
+  async createApiKey(k: ApiKeyRecord): Promise<void> {
+    this.q(
+      `INSERT INTO api_keys (id, workspace_id, name, prefix, hash, endpoints, created_at, created_by, last_used_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+    ).run(
+      k.id,
+      k.workspaceId,
+      k.name,
+      k.prefix,
+      k.hash,
+      k.endpoints === '*' ? '*' : JSON.stringify(k.endpoints),
+      k.createdAt,
+      k.createdBy,
+    );
+  }
+
+  async listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]> {
+    return (
+      this.q('SELECT * FROM api_keys WHERE workspace_id = ? ORDER BY created_at DESC').all(
+        workspaceId,
+      ) as Row[]
+    ).map(toApiKey);
+  }
+
+  async getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const r = this.q('SELECT * FROM api_keys WHERE hash = ?').get(hash) as Row | undefined;
+    return r ? toApiKey(r) : undefined;
+  }
+
+  async revokeApiKey(workspaceId: string, id: string, at: number): Promise<boolean> {
+    return (
+      this.q(
+        'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL',
+      ).run(at, id, workspaceId).changes > 0
+    );
+  }
+
+  // Idempotency
+
+  async getIdempotency(
+    keyId: string,
+    endpointId: string,
+    idemKey: string,
+  ): Promise<IdempotencyRecord | undefined> {
+    const r = this.q('SELECT * FROM idempotency WHERE key_id = ? AND endpoint_id = ? AND idem_key = ?').get(
+      keyId,
+      endpointId,
+      idemKey,
+    ) as Row | undefined;
+    return r
+      ? {
+          keyId: str(r['key_id']),
+          endpointId: str(r['endpoint_id']),
+          idemKey: str(r['idem_key']),
+          requestHash: str(r['request_hash']),
+          runId: strOrNull(r['run_id']),
+          status: numOrNull(r['status']),
+          body: strOrNull(r['body']),
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async deleteIdempotencyBefore(at: number): Promise<number> {
+    return this.q('DELETE FROM idempotency WHERE created_at < ?').run(at).changes;
+  }
+
+  // Audit
+
+  async listAudit(workspaceId: string, limit: number, beforeSeq?: number): Promise<AuditRow[]> {
+    return (
+      this.q(
+        'SELECT * FROM audit_log WHERE workspace_id = ? AND (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?',
+      ).all(workspaceId, beforeSeq ?? null, beforeSeq ?? null, limit) as Row[]
+    ).map(toAudit);
+  }
+
+  async auditChain(workspaceId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    return (
+      this.q('SELECT * FROM audit_log WHERE workspace_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(
+        workspaceId,
+        afterSeq,
+        limit,
+      ) as Row[]
+    ).map(toAudit);
+  }
+
+  async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
+    const r = this.q('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?').get(workspaceId) as
+      Row | undefined;
+    return r ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) } : undefined;
+  }
+}

@@ -1,0 +1,50 @@
+/** Helpers shared by the route modules: the signed-in user of a request, permissions, cookies. */
+import type { Request, Response } from 'express';
+import { unauthorized } from '../errors.js';
+import type { AuditActor } from '../repo/types.js';
+import { AuthService, type AuthContext, type Permission, userActor } from '../services/auth.js';
+
+export function authOf(res: Response): AuthContext {
+  const auth = res.locals['auth'] as AuthContext | undefined;
+  if (!auth) throw unauthorized();
+  return auth;
+}
+
+/** The signed-in user, forbidden (403) unless their role grants `permission`. */
+export function allow(res: Response, permission: Permission): AuthContext {
+  const auth = authOf(res);
+  AuthService.require(auth, permission);
+  return auth;
+}
+
+export const actorOf = (auth: AuthContext): AuditActor => userActor(auth.user);
+
+/** Reads one cookie from a Cookie header (no dependency: the format is simple and we read one name). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export function isHttps(req: Request): boolean {
+  return req.secure;
+}
+
+/** The origin clients reach this server at (for URLs in answers and OpenAPI documents). */
+export function baseUrl(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
+export const param = (req: Request, name: string): string =>
+  String((req.params as Record<string, unknown>)[name] ?? '');

@@ -1,0 +1,254 @@
+/**
+ * Builds and starts a FinFlow server: storage, master key, node registry (built-ins, plugins, extra nodes),
+ * services, HTTP and socket.io, and a shutdown that stops taking requests, lets runs in flight finish for a
+ * grace period, marks the rest interrupted and closes the database last.
+ */
+import { readdirSync, existsSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  buildCatalog,
+  coercionPairs,
+  createRuntime,
+  portColors,
+  portTypes,
+  type AnyNodeDefinition,
+  type Services,
+} from '@finflow/runtime';
+import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
+import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
+import type { Server as SocketServer } from 'socket.io';
+import { createApp } from './app.js';
+import { loadConfig, type ServerConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { GroupCommitter } from './db/group-commit.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { openRepository } from './repo/open.js';
+import type { Repository } from './repo/types.js';
+import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
+import { AuditService } from './services/audit.js';
+import { AuthService } from './services/auth.js';
+import { CredentialService } from './services/credentials.js';
+import { EndpointService } from './services/endpoints.js';
+import { FlowService } from './services/flows.js';
+import { RunService } from './services/runs.js';
+import { attachSockets } from './sockets.js';
+
+export interface StartOptions {
+  /** Default: from the environment. */
+  config?: ServerConfig;
+  /** Node types besides the built-ins and FINFLOW_PLUGINS (tests, embedding). */
+  extraNodes?: readonly AnyNodeDefinition[];
+  /** Services given to every node (chat models, clock). */
+  services?: Partial<Services>;
+  logger?: Logger;
+  /** What to do with the one-time setup token when there are no users (default: print it to stdout). */
+  onSetupToken?: (token: string, url: string) => void;
+  /** Register process metrics (CPU, memory, event loop); default true. */
+  processMetrics?: boolean;
+}
+
+export interface FinflowServer {
+  url: string;
+  port: number;
+  context: AppContext;
+  http: HttpServer;
+  io: SocketServer;
+  /** The setup token issued at start, when there were no users. */
+  setupToken: string | undefined;
+  close(): Promise<void>;
+}
+
+const MAINTENANCE_MS = 60_000;
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** Loads plugin modules: each exports `plugin` (from `definePlugin`) with its nodes. */
+export async function loadPlugins(
+  specs: readonly string[],
+  cwd = process.cwd(),
+): Promise<AnyNodeDefinition[]> {
+  const nodes: AnyNodeDefinition[] = [];
+  for (const spec of specs) {
+    const target = spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(cwd, spec)).href : spec;
+    const mod = (await import(target)) as {
+      plugin?: { id: string; nodes: AnyNodeDefinition[] };
+      default?: unknown;
+    };
+    const plugin = mod.plugin ?? (mod.default as { id: string; nodes: AnyNodeDefinition[] } | undefined);
+    if (!plugin || !Array.isArray(plugin.nodes)) {
+      throw new Error(`plugin ${spec} exports no \`plugin\` (definePlugin({ id, nodes }))`);
+    }
+    nodes.push(...plugin.nodes);
+  }
+  return nodes;
+}
+
+/** The templates that load; a broken one is logged and left out rather than stopping the server. */
+export function loadTemplates(logger: Logger, root: string = templatesRoot): Template[] {
+  if (!existsSync(root)) return [];
+  const templates: Template[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !existsSync(join(root, entry.name, 'template.json'))) continue;
+    try {
+      templates.push(loadTemplate(join(root, entry.name)));
+    } catch (err) {
+      logger.error({ template: entry.name, err: (err as Error).message }, 'a template failed to load');
+    }
+  }
+  return templates.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
+}
+
+/** Checks the master key against the fingerprint recorded at first start. */
+async function checkKey(repo: Repository, key: Buffer): Promise<void> {
+  const fingerprint = keyFingerprint(key);
+  const recorded = await repo.getSetting('master_key_fingerprint');
+  if (recorded === undefined) await repo.setSetting('master_key_fingerprint', fingerprint);
+  else if (recorded !== fingerprint) {
+    throw new Error(
+      'the master key (FINFLOW_SECRET_KEY or the key file) is not the one this data directory was created with; credentials and run inputs could not be decrypted',
+    );
+  }
+}
+
+export async function startServer(options: StartOptions = {}): Promise<FinflowServer> {
+  const config = options.config ?? loadConfig();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const repo = openRepository(config);
+  try {
+    const applied = await repo.migrate();
+    if (applied.length) logger.info({ versions: applied }, 'database migrations applied');
+    const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
+    if (masterKey.warning) logger.warn(masterKey.warning);
+    if (masterKey.source === 'file-created')
+      logger.info({ file: config.secretKeyFile }, 'created the master key file (mode 0600); back it up');
+    await checkKey(repo, masterKey.key);
+
+    const metrics = createMetrics(options.processMetrics ?? true);
+    const writer = new GroupCommitter(repo, config.durability, (size, ms) => {
+      metrics.dbCommits.observe(ms / 1000);
+      metrics.dbCommitSize.observe(size);
+    });
+    const sealer = new Sealer(masterKey.key);
+    const pluginNodes = await loadPlugins(config.plugins);
+    const registry = createBuiltinRegistry([...pluginNodes, ...(options.extraNodes ?? [])]);
+    const runtime = createRuntime({ registry, ...(options.services ? { services: options.services } : {}) });
+    const audit = new AuditService(repo, writer);
+    const flows = new FlowService(repo, runtime, audit);
+    const credentials = new CredentialService(repo, writer, sealer, audit);
+    const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
+    const endpoints = new EndpointService(repo, writer, flows, audit);
+    const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
+    let catalog: string | undefined;
+    const ctx: AppContext = {
+      config,
+      repo,
+      writer,
+      logger,
+      metrics,
+      registry,
+      runtime,
+      sealer,
+      audit,
+      auth,
+      flows,
+      runs,
+      credentials,
+      endpoints,
+      templates: loadTemplates(logger, config.templatesDir),
+      catalogJson: () =>
+        (catalog ??= JSON.stringify({
+          nodes: buildCatalog(registry),
+          portTypes: portTypes.map((name) => ({ name, color: portColors[name] })),
+          coercions: coercionPairs(),
+        })),
+      state: { ready: false, shuttingDown: false },
+    };
+
+    await runs.recoverInterrupted();
+
+    const app = createApp(ctx);
+    const http = createServer(app);
+    http.keepAliveTimeout = 65_000;
+    const io = attachSockets(ctx, http);
+    await new Promise<void>((resolveListen, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolveListen();
+      });
+    });
+    const port = (http.address() as AddressInfo).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+
+    const setupToken = await auth.issueSetupToken();
+    if (setupToken) {
+      (options.onSetupToken ?? printSetupToken)(setupToken, url);
+      logger.warn(
+        'no users yet: create the first admin with `finflow admin create` or the setup token printed on the console',
+      );
+    }
+
+    const maintenance = setInterval(() => {
+      auth.pruneLimiter();
+      endpoints.pruneLimiter();
+      void repo
+        .deleteExpiredSessions(Date.now())
+        .catch((err: unknown) => logger.error({ err }, 'session cleanup failed'));
+      void repo
+        .deleteIdempotencyBefore(Date.now() - IDEMPOTENCY_TTL_MS)
+        .catch((err: unknown) => logger.error({ err }, 'idempotency cleanup failed'));
+    }, MAINTENANCE_MS);
+    maintenance.unref();
+
+    ctx.state.ready = true;
+    logger.info(
+      { url, dataDir: config.dataDir, templates: ctx.templates.length, nodeTypes: registry.list().length },
+      'FinFlow is serving',
+    );
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        ctx.state.shuttingDown = true;
+        clearInterval(maintenance);
+        logger.info({ runsInFlight: runs.inFlight }, 'shutting down');
+        const stopped = new Promise<void>((done) => http.close(() => done()));
+        http.closeIdleConnections();
+        await runs.drain(config.shutdownGraceMs);
+        await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
+        io.disconnectSockets(true);
+        await new Promise<void>((done) => io.close(() => done()));
+        http.closeAllConnections();
+        await stopped;
+        // OCR workers and the like, started by nodes on first use.
+        await disposeMultimodal().catch((err: unknown) =>
+          logger.error({ err }, 'stopping node workers failed'),
+        );
+        await repo.close();
+        logger.info('stopped');
+        logger.flush();
+      })());
+
+    return { url, port, context: ctx, http, io, setupToken, close };
+  } catch (err) {
+    await repo.close();
+    throw err;
+  }
+}
+
+function printSetupToken(token: string, url: string): void {
+  process.stdout.write(
+    [
+      '',
+      'FinFlow has no users yet. Create the first admin, either from a shell:',
+      '  finflow admin create --email you@example.com --name "Your Name"',
+      `or in the browser at ${url} with this one-time setup token:`,
+      `  ${token}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,338 @@
+/**
+ * Flows and their versions. Every save of a changed document is a new immutable version (content hash, author,
+ * message); saving an unchanged document is a no-op. Documents are stored migrated to the current schema and
+ * normalised (defaults filled in), with the flow's server id as the document id. Prepared execution plans are
+ * cached per (flow, version): versions never change, so one plan serves every run of a deployed version.
+ */
+import {
+  FlowValidationError,
+  flowDocumentSchema,
+  migrateFlowDocument,
+  type FlowDocument,
+  type PreparedFlow,
+  type Problem,
+  type Runtime,
+} from '@finflow/runtime';
+import { diffFlows, type FlowDiff } from '../diff.js';
+import { badRequest, conflict, HttpError, notFound } from '../errors.js';
+import { hashValue } from '../hash.js';
+import { redactSpecOf, type RedactSpec } from '../masking.js';
+import type { AuditActor, FlowListItem, FlowRecord, Repository, VersionRecord } from '../repo/types.js';
+import { newId } from '../security/crypto.js';
+import type { AuditService } from './audit.js';
+
+export interface Author {
+  id: string;
+  name: string;
+}
+
+export interface PreparedVersion {
+  workspaceId: string;
+  flowId: string;
+  version: number;
+  prepared: PreparedFlow;
+  redact: RedactSpec | undefined;
+  inputNodeIds: ReadonlySet<string>;
+  /** io.output node id by result name. */
+  outputNodes: ReadonlyMap<string, string>;
+  /** Input ports fed directly by a node marked as personal data (masked like the node's own outputs). */
+  taintedInputs: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export interface VersionView {
+  number: number;
+  hash: string;
+  author: { id: string | null; name: string };
+  message: string;
+  createdAt: number;
+}
+
+export const versionView = (v: VersionRecord): VersionView => ({
+  number: v.number,
+  hash: v.hash,
+  author: { id: v.authorId, name: v.authorName },
+  message: v.message,
+  createdAt: v.createdAt,
+});
+
+export const flowView = (f: FlowRecord) => ({
+  id: f.id,
+  name: f.name,
+  description: f.description,
+  tags: f.tags,
+  latestVersion: f.latestVersion,
+  createdAt: f.createdAt,
+  updatedAt: f.updatedAt,
+});
+
+const PREPARED_CACHE_SIZE = 256;
+
+/** Problems of a document that is not a flow document at all (the shape, not the graph). */
+function documentProblems(issues: { path: PropertyKey[]; message: string }[]): Problem[] {
+  return issues.map((i) => ({
+    code: 'INVALID_DOCUMENT' as const,
+    message: i.message,
+    path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+  }));
+}
+
+export class FlowService {
+  private readonly preparedCache = new Map<string, PreparedVersion>();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly runtime: Runtime,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Migrates and normalises a document, giving it the flow's id; 400 INVALID_DOCUMENT when it is not one. */
+  normalize(input: unknown, flowId: string): FlowDocument {
+    const migrated = migrateFlowDocument(input);
+    if (!migrated.ok) {
+      throw badRequest('INVALID_DOCUMENT', migrated.message, {
+        problems: [{ code: 'INVALID_DOCUMENT', message: migrated.message, path: [] }],
+      });
+    }
+    const parsed = flowDocumentSchema.safeParse({ ...migrated.document, id: flowId });
+    if (!parsed.success) {
+      const problems = documentProblems(parsed.error.issues);
+      throw badRequest(
+        'INVALID_DOCUMENT',
+        `not a valid flow document: ${problems.map((p) => `${p.path?.join('.') || '(root)'}: ${p.message}`).join('; ')}`,
+        { problems },
+      );
+    }
+    return parsed.data;
+  }
+
+  validate(document: unknown): Problem[] {
+    return this.runtime.validate(document);
+  }
+
+  private version(
+    flowId: string,
+    number: number,
+    doc: FlowDocument,
+    author: Author,
+    message: string,
+  ): VersionRecord {
+    return {
+      flowId,
+      number,
+      document: JSON.stringify(doc),
+      hash: hashValue(doc),
+      authorId: author.id,
+      authorName: author.name,
+      message,
+      createdAt: Date.now(),
+    };
+  }
+
+  async create(
+    workspaceId: string,
+    author: Author,
+    document: unknown,
+    message: string,
+    actor: AuditActor,
+  ): Promise<{ flow: FlowRecord; version: VersionRecord }> {
+    const id = newId('flw');
+    const doc = this.normalize(document, id);
+    const now = Date.now();
+    const flow: FlowRecord = {
+      id,
+      workspaceId,
+      name: doc.name,
+      description: doc.description,
+      tags: doc.tags ?? [],
+      latestVersion: 1,
+      createdAt: now,
+      createdBy: author.id,
+      updatedAt: now,
+      updatedBy: author.id,
+      deletedAt: null,
+    };
+    const version = this.version(id, 1, doc, author, message);
+    await this.repo.createFlow(flow, version);
+    await this.audit.record(workspaceId, actor, 'flow.created', `flow:${id}`, {
+      name: flow.name,
+      version: 1,
+      hash: version.hash,
+      message,
+    });
+    return { flow, version };
+  }
+
+  async get(workspaceId: string, id: string): Promise<FlowRecord> {
+    const flow = await this.repo.getFlow(workspaceId, id);
+    if (!flow) throw notFound(`flow ${id}`, 'FLOW_NOT_FOUND');
+    return flow;
+  }
+
+  list(workspaceId: string, search?: string): Promise<FlowListItem[]> {
+    return this.repo.listFlows(workspaceId, search);
+  }
+
+  async getVersion(
+    workspaceId: string,
+    flowId: string,
+    number?: number,
+  ): Promise<{ flow: FlowRecord; version: VersionRecord }> {
+    const flow = await this.get(workspaceId, flowId);
+    const n = number ?? flow.latestVersion;
+    const version = await this.repo.getVersion(flowId, n);
+    if (!version) throw notFound(`version ${n} of flow ${flowId}`, 'VERSION_NOT_FOUND');
+    return { flow, version };
+  }
+
+  /** Saves a document as the next version; `created` is false when the content did not change. */
+  async save(
+    workspaceId: string,
+    flowId: string,
+    author: Author,
+    document: unknown,
+    message: string,
+    actor: AuditActor,
+    action = 'flow.saved',
+    extra: Record<string, unknown> = {},
+  ): Promise<{ flow: FlowRecord; version: VersionRecord; created: boolean }> {
+    const { flow, version: latest } = await this.getVersion(workspaceId, flowId);
+    const doc = this.normalize(document, flowId);
+    const hash = hashValue(doc);
+    if (hash === latest.hash) return { flow, version: latest, created: false };
+    const version = this.version(flowId, flow.latestVersion + 1, doc, author, message);
+    const update = {
+      name: doc.name,
+      description: doc.description,
+      tags: doc.tags ?? [],
+      updatedAt: version.createdAt,
+      updatedBy: author.id,
+    };
+    try {
+      await this.repo.addVersion(version, update);
+    } catch (err) {
+      if (/UNIQUE|PRIMARY KEY|constraint/i.test((err as Error).message)) {
+        throw conflict(
+          'VERSION_CONFLICT',
+          'another save of this flow happened at the same time; reload and save again',
+        );
+      }
+      throw err;
+    }
+    await this.audit.record(workspaceId, actor, action, `flow:${flowId}`, {
+      version: version.number,
+      hash: version.hash,
+      message,
+      ...extra,
+    });
+    return { flow: { ...flow, ...update, latestVersion: version.number }, version, created: true };
+  }
+
+  async restore(
+    workspaceId: string,
+    flowId: string,
+    number: number,
+    author: Author,
+    message: string | undefined,
+    actor: AuditActor,
+  ) {
+    const { version } = await this.getVersion(workspaceId, flowId, number);
+    const r = await this.save(
+      workspaceId,
+      flowId,
+      author,
+      JSON.parse(version.document),
+      message ?? `restore version ${number}`,
+      actor,
+      'flow.restored',
+      { restoredFrom: number },
+    );
+    if (!r.created)
+      throw conflict('NOTHING_TO_RESTORE', `version ${number} is the same as the latest version`);
+    return r;
+  }
+
+  async diff(workspaceId: string, flowId: string, from: number, to: number): Promise<FlowDiff> {
+    const a = await this.getVersion(workspaceId, flowId, from);
+    const b = await this.repo.getVersion(flowId, to);
+    if (!b) throw notFound(`version ${to} of flow ${flowId}`, 'VERSION_NOT_FOUND');
+    return diffFlows(JSON.parse(a.version.document), JSON.parse(b.document));
+  }
+
+  async remove(
+    workspaceId: string,
+    flowId: string,
+    actor: AuditActor,
+    publishedSlugs: string[],
+  ): Promise<void> {
+    const flow = await this.get(workspaceId, flowId);
+    if (publishedSlugs.length) {
+      throw conflict(
+        'FLOW_PUBLISHED',
+        `the flow is published at ${publishedSlugs.join(', ')}; disable those endpoints first`,
+        {
+          endpoints: publishedSlugs,
+        },
+      );
+    }
+    await this.repo.deleteFlow(workspaceId, flowId, Date.now());
+    await this.audit.record(workspaceId, actor, 'flow.deleted', `flow:${flowId}`, { name: flow.name });
+  }
+
+  /** The execution plan of a version, from the cache; 422 INVALID_FLOW when the version does not validate. */
+  async prepared(workspaceId: string, flowId: string, number: number): Promise<PreparedVersion> {
+    const key = `${flowId}\u0000${number}`;
+    const hit = this.preparedCache.get(key);
+    if (hit) {
+      if (hit.workspaceId !== workspaceId) throw notFound(`flow ${flowId}`, 'FLOW_NOT_FOUND');
+      // Refresh its place in the LRU order.
+      this.preparedCache.delete(key);
+      this.preparedCache.set(key, hit);
+      return hit;
+    }
+    const { version } = await this.getVersion(workspaceId, flowId, number);
+    let prepared: PreparedFlow;
+    try {
+      prepared = this.runtime.prepare(JSON.parse(version.document));
+    } catch (err) {
+      if (err instanceof FlowValidationError) {
+        throw new HttpError(
+          422,
+          'INVALID_FLOW',
+          `version ${number} of the flow is not valid: ${err.message}`,
+          {
+            problems: err.problems,
+          },
+        );
+      }
+      throw err;
+    }
+    const redact = redactSpecOf(prepared.flow);
+    const taintedInputs = new Map<string, Set<string>>();
+    for (const node of prepared.nodes) {
+      if (!redact?.nodes.includes(node.id)) continue;
+      for (const edge of node.outEdges) {
+        const to = prepared.nodes[edge.to];
+        if (!to) continue;
+        let ports = taintedInputs.get(to.id);
+        if (!ports) taintedInputs.set(to.id, (ports = new Set()));
+        ports.add(edge.toPort);
+      }
+    }
+    const entry: PreparedVersion = {
+      workspaceId,
+      flowId,
+      version: number,
+      prepared,
+      redact,
+      taintedInputs,
+      inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
+      outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
+    };
+    this.preparedCache.set(key, entry);
+    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
+      const oldest = this.preparedCache.keys().next().value;
+      if (oldest !== undefined) this.preparedCache.delete(oldest);
+    }
+    return entry;
+  }
+}

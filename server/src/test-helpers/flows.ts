@@ -1,0 +1,105 @@
+/** Flow documents written by hand with the core nodes, for the server tests. */
+
+export const applicantSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    income: { type: 'number', minimum: 0 },
+    debt: { type: 'number', minimum: 0 },
+  },
+  required: ['name', 'income', 'debt'],
+};
+
+const edge = (id: string, from: string, fromPort: string, to: string, toPort: string) => ({
+  id,
+  from: { node: from, port: fromPort },
+  to: { node: to, port: toPort },
+});
+
+/** input -> score (data.transform) -> branch on the score -> approve / review outputs. */
+export function scoringFlow(name = 'Credit pre-screen') {
+  return {
+    schemaVersion: 1,
+    id: 'scoring',
+    name,
+    description: 'Debt-to-income score with a decision',
+    nodes: [
+      { id: 'in', type: 'io.input', version: 1, config: { schema: applicantSchema } },
+      {
+        id: 'score',
+        type: 'data.transform',
+        version: 1,
+        config: {
+          expression:
+            '{ "name": data.name, "score": $round(data.income / (data.debt + 1), 2), "ratio": $round(data.debt / data.income, 3) }',
+        },
+      },
+      { id: 'decide', type: 'logic.branch', version: 1, config: { condition: 'value.score >= 3' } },
+      {
+        id: 'approve',
+        type: 'data.transform',
+        version: 1,
+        config: { expression: '{ "outcome": "approve", "score": data.score }' },
+      },
+      {
+        id: 'review',
+        type: 'data.transform',
+        version: 1,
+        config: {
+          expression:
+            '{ "outcome": "review", "score": data.score, "reasons": ["debt ratio " & $string(data.ratio)] }',
+        },
+      },
+      {
+        id: 'outApprove',
+        type: 'io.output',
+        version: 1,
+        config: { name: 'decision', schema: { type: 'object' } },
+      },
+      { id: 'outReview', type: 'io.output', version: 1, config: { name: 'review' } },
+    ],
+    edges: [
+      edge('e1', 'in', 'value', 'score', 'data'),
+      edge('e2', 'score', 'result', 'decide', 'value'),
+      edge('e3', 'decide', 'true', 'approve', 'data'),
+      edge('e4', 'decide', 'false', 'review', 'data'),
+      edge('e5', 'approve', 'result', 'outApprove', 'value'),
+      edge('e6', 'review', 'result', 'outReview', 'value'),
+    ],
+  };
+}
+
+/** input -> custom.sleep -> output: a run that stays in flight for `ms`. */
+export function slowFlow(ms: number, name = 'Slow flow') {
+  return {
+    schemaVersion: 1,
+    id: 'slow',
+    name,
+    nodes: [
+      {
+        id: 'in',
+        type: 'io.input',
+        version: 1,
+        config: { schema: { type: 'object', properties: { n: { type: 'number' } } } },
+      },
+      { id: 'wait', type: 'custom.sleep', version: 1, config: { ms } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'value' } },
+    ],
+    edges: [edge('e1', 'in', 'value', 'wait', 'value'), edge('e2', 'wait', 'value', 'out', 'value')],
+  };
+}
+
+/** A flow that reads a credential through ctx.secret. */
+export function secretFlow(credential: string) {
+  return {
+    schemaVersion: 1,
+    id: 'secret',
+    name: 'Uses a credential',
+    nodes: [
+      { id: 'in', type: 'io.input', version: 1, config: { schema: { type: 'object', properties: {} } } },
+      { id: 'use', type: 'custom.secretLength', version: 1, config: { credential } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'length' } },
+    ],
+    edges: [edge('e1', 'in', 'value', 'use', 'value'), edge('e2', 'use', 'length', 'out', 'value')],
+  };
+}
