@@ -1,6 +1,6 @@
 /** io.input: the flow's entry point. Its config is the flow's input contract, a JSON Schema for the request. */
-import { checkInputSchema, validateJsonSchema } from '@finflow/runtime';
-import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { checkInputSchema } from '@finflow/runtime';
+import { defineNode, port, z } from '@finflow/sdk';
 
 export const inputNode = defineNode({
   type: 'io.input',
@@ -36,17 +36,9 @@ export const inputNode = defineNode({
     for (const p of checkInputSchema(config.schema)) helpers.problem(p.message, ['schema', ...p.path]);
   },
   run(ctx, _inputs, config) {
-    const input = ctx.scope.input;
-    // The runtime checks the input before a run starts; this guards direct use of the node (finflow node).
-    const errors = validateJsonSchema(config.schema, input);
-    if (errors.length) {
-      throw new NodeError(
-        `input does not match the schema: ${errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}`,
-        'INVALID_INPUT',
-        { details: { errors } },
-      );
-    }
-    const record = input as Record<string, unknown>;
+    // The runtime checked the input against this schema before the run started (runtime.start refuses a run
+    // whose input does not fit), so the node only hands it on.
+    const record = ctx.scope.input as Record<string, unknown>;
     const fields: Record<string, unknown> = {};
     const properties = (config.schema['properties'] ?? {}) as Record<string, unknown>;
     for (const key of Object.keys(properties)) if (record[key] !== undefined) fields[key] = record[key];
