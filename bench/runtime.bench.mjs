@@ -17,11 +17,22 @@ const pass = defineNode({
 const registry = createRegistry([...coreNodes, pass]);
 
 function chain(n) {
-  const nodes = [{ id: 'in', type: 'io.input', version: 1, config: { schema: { type: 'object', properties: { x: { type: 'number' } } } } }];
+  const nodes = [
+    {
+      id: 'in',
+      type: 'io.input',
+      version: 1,
+      config: { schema: { type: 'object', properties: { x: { type: 'number' } } } },
+    },
+  ];
   const edges = [];
   for (let i = 0; i < n; i++) {
     nodes.push({ id: `n${i}`, type: 'bench.pass', version: 1, config: {} });
-    edges.push({ id: `e${i}`, from: i === 0 ? { node: 'in', port: 'x' } : { node: `n${i - 1}`, port: 'out' }, to: { node: `n${i}`, port: 'a' } });
+    edges.push({
+      id: `e${i}`,
+      from: i === 0 ? { node: 'in', port: 'x' } : { node: `n${i - 1}`, port: 'out' },
+      to: { node: `n${i}`, port: 'a' },
+    });
   }
   nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'r' } });
   edges.push({ id: 'eout', from: { node: `n${n - 1}`, port: 'out' }, to: { node: 'out', port: 'value' } });
@@ -30,26 +41,45 @@ function chain(n) {
 
 /** `layers` layers of `width` nodes; each node reads one or two nodes of the layer before. */
 function layered(layers, width) {
-  const nodes = [{ id: 'in', type: 'io.input', version: 1, config: { schema: { type: 'object', properties: { x: { type: 'number' } } } } }];
+  const nodes = [
+    {
+      id: 'in',
+      type: 'io.input',
+      version: 1,
+      config: { schema: { type: 'object', properties: { x: { type: 'number' } } } },
+    },
+  ];
   const edges = [];
   let e = 0;
   for (let l = 0; l < layers; l++) {
     for (let w = 0; w < width; w++) {
       const id = `l${l}_${w}`;
       nodes.push({ id, type: 'bench.pass', version: 1, config: {} });
-      if (l === 0) edges.push({ id: `e${e++}`, from: { node: 'in', port: 'x' }, to: { node: id, port: 'a' } });
+      if (l === 0)
+        edges.push({ id: `e${e++}`, from: { node: 'in', port: 'x' }, to: { node: id, port: 'a' } });
       else {
-        edges.push({ id: `e${e++}`, from: { node: `l${l - 1}_${w}`, port: 'out' }, to: { node: id, port: 'a' } });
-        if (w % 2 === 0) edges.push({ id: `e${e++}`, from: { node: `l${l - 1}_${(w + 1) % width}`, port: 'out' }, to: { node: id, port: 'b' } });
+        edges.push({
+          id: `e${e++}`,
+          from: { node: `l${l - 1}_${w}`, port: 'out' },
+          to: { node: id, port: 'a' },
+        });
+        if (w % 2 === 0)
+          edges.push({
+            id: `e${e++}`,
+            from: { node: `l${l - 1}_${(w + 1) % width}`, port: 'out' },
+            to: { node: id, port: 'b' },
+          });
       }
     }
   }
   nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'r' } });
-  edges.push({ id: `e${e++}`, from: { node: `l${layers - 1}_0`, port: 'out' }, to: { node: 'out', port: 'value' } });
+  edges.push({
+    id: `e${e}`,
+    from: { node: `l${layers - 1}_0`, port: 'out' },
+    to: { node: 'out', port: 'value' },
+  });
   return { schemaVersion: 1, id: `layered-${layers}x${width}`, name: 'layered', nodes, edges };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Runs the flow back to back for about `budgetMs` and reports the mean time per run, garbage collection
@@ -80,7 +110,15 @@ async function measure(label, flow, { store, concurrency = 8, budgetMs = 2_000 }
   const s = performance.now();
   for (let i = 0; i < nodeCount; i++) pass.run(ctx, { a: i }, {});
   const workMs = performance.now() - s;
-  return { label, nodes: nodeCount, prepareMs, runMs, runs, usPerNode: ((runMs - workMs) * 1000) / nodeCount, peakRssMiB: peakRss / 2 ** 20 };
+  return {
+    label,
+    nodes: nodeCount,
+    prepareMs,
+    runMs,
+    runs,
+    usPerNode: ((runMs - workMs) * 1000) / nodeCount,
+    peakRssMiB: peakRss / 2 ** 20,
+  };
 }
 
 const rows = [];
@@ -94,10 +132,18 @@ for (const [label, flow] of [
   rows.push({ ...(await measure(label, flow, { store: () => nullRunStore })), store: 'none' });
 }
 
-console.log('| flow | nodes | store | prepare (ms, once per flow version) | run (ms, mean) | runs | engine overhead (µs/node) | peak RSS (MiB) |');
+console.log(
+  '| flow | nodes | store | prepare (ms, once per flow version) | run (ms, mean) | runs | engine overhead (µs/node) | peak RSS (MiB) |',
+);
 console.log('|---|---:|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.label} | ${r.nodes} | ${r.store} | ${r.prepareMs.toFixed(1)} | ${r.runMs.toFixed(2)} | ${r.runs} | ${r.usPerNode.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`);
+  console.log(
+    `| ${r.label} | ${r.nodes} | ${r.store} | ${r.prepareMs.toFixed(1)} | ${r.runMs.toFixed(2)} | ${r.runs} | ${r.usPerNode.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
+  );
 }
-const ratio = (a, b) => rows.find((r) => r.label === b && r.store === 'memory').runMs / rows.find((r) => r.label === a && r.store === 'memory').runMs;
-console.log(`\nGrowth (memory store): chain 10x nodes -> ${ratio('chain 1,000', 'chain 10,000').toFixed(2)}x time; layered 10x nodes -> ${ratio('layered 10 x 100 (1,000)', 'layered 100 x 100 (10,000)').toFixed(2)}x time`);
+const ratio = (a, b) =>
+  rows.find((r) => r.label === b && r.store === 'memory').runMs /
+  rows.find((r) => r.label === a && r.store === 'memory').runMs;
+console.log(
+  `\nGrowth (memory store): chain 10x nodes -> ${ratio('chain 1,000', 'chain 10,000').toFixed(2)}x time; layered 10x nodes -> ${ratio('layered 10 x 100 (1,000)', 'layered 100 x 100 (10,000)').toFixed(2)}x time`,
+);
