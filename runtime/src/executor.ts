@@ -115,16 +115,19 @@ export interface Runtime {
   run(flow: unknown, input: unknown, options?: StartOptions): Promise<RunResult>;
   /** Runs one node alone, config and inputs validated as in a flow. */
   runNode(
-    spec: {
-      type: string;
-      version?: number | undefined;
-      config?: unknown;
-      timeoutMs?: number;
-      retry?: Partial<RetryPolicy>;
-    },
+    spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
     options?: { signal?: AbortSignal; services?: Partial<Services> },
   ): Promise<SingleNodeResult>;
+}
+
+/** A node to run alone: its type, version (newest when omitted), config and reliability overrides. */
+export interface SingleNodeSpec {
+  type: string;
+  version?: number | undefined;
+  config?: unknown;
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
 }
 
 const systemClock = { now: () => Date.now() };
@@ -229,13 +232,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   async function runNodeImpl(
-    spec: {
-      type: string;
-      version?: number | undefined;
-      config?: unknown;
-      timeoutMs?: number;
-      retry?: Partial<RetryPolicy>;
-    },
+    spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
     opts: { signal?: AbortSignal; services?: Partial<Services> } = {},
   ): Promise<SingleNodeResult> {

@@ -3,7 +3,7 @@
  * deviation 1 (so one L2 penalty treats them alike), categorical columns one-hot encoded with one indicator per
  * level. The fitted encoders are plain JSON and travel inside model artefacts, so scoring reproduces training.
  */
-import { NodeError } from '@finflow/sdk';
+import { NodeError, z } from '@finflow/sdk';
 
 export type ColumnEncoder = NumericEncoder | CategoricalEncoder;
 
@@ -273,3 +273,24 @@ export function encodeRows(rows: readonly Row[], encoders: readonly ColumnEncode
   rows.forEach((row, i) => encodeRow(row, encoders, x, i * p, i));
   return x;
 }
+
+export const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** The stored form of a column encoder, validated when a model artefact is loaded. */
+export const encoderSchema = z.discriminatedUnion('type', [
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('numeric'),
+    mean: finite,
+    std: finite.refine((v) => v > 0, 'must be positive'),
+    transform: z.literal('log1p').optional(),
+    rawMean: finite,
+    missing: z.number().int().min(0),
+  }),
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('categorical'),
+    levels: z.array(z.string()).min(1),
+    frequencies: z.array(finite),
+  }),
+]);

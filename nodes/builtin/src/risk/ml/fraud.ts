@@ -18,6 +18,8 @@ import {
   type ColumnEncoder,
   type EncodeIssue,
   type Row,
+  encoderSchema,
+  finite,
 } from './encoding.js';
 import { formatNumber, valueLabel, type Labels } from './explain-text.js';
 import {
@@ -523,24 +525,6 @@ export function scoreFraud(
 // ---------------------------------------------------------------------------------------------------------
 // The artefact
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const encoderSchema = z.discriminatedUnion('type', [
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('numeric'),
-    mean: finite,
-    std: finite.refine((v) => v > 0, 'must be positive'),
-    transform: z.literal('log1p').optional(),
-    rawMean: finite,
-    missing: z.number().int().min(0),
-  }),
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('categorical'),
-    levels: z.array(z.string()).min(1),
-    frequencies: z.array(finite),
-  }),
-]);
 const probability = z.number().min(0).max(1);
 const fraudModelSchema = z.object({
   kind: z.literal(FRAUD_KIND),

@@ -19,6 +19,8 @@ import {
   type ColumnEncoder,
   type EncodeIssue,
   type Row,
+  encoderSchema,
+  finite,
 } from './encoding.js';
 import { columnLabel, formatNumber, valueLabel, type Labels } from './explain-text.js';
 import { linearAttributions, linearBaseValue, linearPredictor } from './linear-explain.js';
@@ -407,25 +409,6 @@ export function scoreScorecard(
 
 // ---------------------------------------------------------------------------------------------------------
 // The artefact: validated on the way in, so a stored or hand-edited model fails with a clear message.
-
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const encoderSchema = z.discriminatedUnion('type', [
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('numeric'),
-    mean: finite,
-    std: finite.refine((v) => v > 0, 'must be positive'),
-    transform: z.literal('log1p').optional(),
-    rawMean: finite,
-    missing: z.number().int().min(0),
-  }),
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('categorical'),
-    levels: z.array(z.string()).min(1),
-    frequencies: z.array(finite),
-  }),
-]);
 
 const labelsSchema = z.object({
   columns: z.record(z.string(), z.string()).optional(),
