@@ -137,6 +137,25 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
     ]);
   });
 
+  it('scores with a model stored in the config, and prefers a model on the input', async () => {
+    const tx = transactions[3];
+    const fromInput = await runNodeOk(fraudScoreNode, {
+      config: { mode: 'score' },
+      inputs: { transaction: tx, model: gbt.model },
+    });
+    const stored = JSON.parse(JSON.stringify(gbt.model)) as Record<string, unknown>;
+    const fromConfig = await runNodeOk(fraudScoreNode, {
+      config: { mode: 'score', model: stored },
+      inputs: { transaction: tx },
+    });
+    expect((fromConfig['score'] as ScoreValue).value).toBe((fromInput['score'] as ScoreValue).value);
+    const overridden = await runNodeOk(fraudScoreNode, {
+      config: { mode: 'score', model: stored },
+      inputs: { transaction: tx, model: logistic.model },
+    });
+    expect((overridden['score'] as { algorithm: string }).algorithm).toBe('logistic');
+  });
+
   it('fails clearly on bad input', async () => {
     const tx = transactions[0] as Record<string, number>;
     let e = await failure({ mode: 'score' }, { transaction: tx });

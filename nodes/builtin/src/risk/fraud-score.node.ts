@@ -136,6 +136,16 @@ export const fraudScoreNode = defineNode({
         description: 'Fraud probabilities above which to review / block; default: the model’s',
         group: 'Scoring',
       }),
+    model: z
+      .looseObject({ kind: z.string().min(1) })
+      .optional()
+      .meta({
+        title: 'Stored model',
+        description:
+          'A model from train mode kept in the flow (JSON), so a published flow scores without a training step; a model on the `model` input takes precedence',
+        widget: 'json',
+        group: 'Scoring',
+      }),
     maxReasons: z.number().int().min(1).max(10).default(3).meta({ title: 'Reasons', group: 'Scoring' }),
     keepColumns: columnList.default([]).meta({
       title: 'Columns to keep',
@@ -226,10 +236,15 @@ export const fraudScoreNode = defineNode({
       return cv ? { model: { ...trained }, metrics: { ...cv } } : { model: { ...trained } };
     }
 
-    if (!model) throw new NodeError('score mode needs a model on the `model` input', 'MODEL_REQUIRED');
+    const artefact = model ?? config.model;
+    if (!artefact)
+      throw new NodeError(
+        'score mode needs a model on the `model` input or a stored model in the config',
+        'MODEL_REQUIRED',
+      );
     if ((transaction === undefined) === (table === undefined))
       throw new NodeError('give either one `transaction` or a `table` to score', 'INPUT_REQUIRED');
-    const fraud = readFraudModel(model);
+    const fraud = readFraudModel(artefact);
     const thresholds = {
       review: config.thresholds?.review ?? fraud.thresholds.review,
       block: config.thresholds?.block ?? Math.max(fraud.thresholds.block, config.thresholds?.review ?? 0),

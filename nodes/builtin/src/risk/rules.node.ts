@@ -5,7 +5,8 @@
  * rule and with what values, so a decline can be explained and audited. Typical uses: credit policy (age
  * limits, debt-to-income, blacklists) and anti-fraud rules (velocity, a new device with a large amount).
  */
-import { Engine, Rule, type RuleProperties } from 'json-rules-engine';
+import { createRequire } from 'node:module';
+import type { Engine, RuleProperties } from 'json-rules-engine';
 import { defineNode, NodeError, port, z, type ValidateHelpers } from '@finflow/sdk';
 import { renderTemplate } from '../data/template.node.js';
 
@@ -30,6 +31,12 @@ export const ruleOperatorDecorators = [
   'everyFact',
   'everyValue',
 ] as const;
+
+type RulesEngineLib = typeof import('json-rules-engine');
+let rulesEngineLib: RulesEngineLib | undefined;
+/** json-rules-engine is loaded on first use: a server whose flows have no rule set never pays its memory. */
+const rulesEngine = (): RulesEngineLib =>
+  (rulesEngineLib ??= createRequire(import.meta.url)('json-rules-engine') as RulesEngineLib);
 
 const factName = /^[A-Za-z_][\w-]*$/;
 /** A restricted JSONPath: $.a.b, $.a[0], $["a b"]. No filters or script expressions. */
@@ -212,7 +219,7 @@ export function checkRules(config: RulesConfig): Checked {
       ]);
     if (problems.length === before) {
       try {
-        new Rule(engineRule(r));
+        new (rulesEngine().Rule)(engineRule(r));
       } catch (err) {
         report(`json-rules-engine rejects the rule: ${(err as Error).message}`, ['rules', i]);
       }
@@ -250,7 +257,7 @@ function borrowEngine(config: RulesConfig): { engine: Engine; release: () => voi
   }
   const engine =
     pool.pop() ??
-    new Engine(config.rules.filter((r) => r.enabled).map(engineRule), {
+    new (rulesEngine().Engine)(config.rules.filter((r) => r.enabled).map(engineRule), {
       allowUndefinedFacts: true,
       pathResolver: (v: object, p: string) => resolvePath(v, p),
     });

@@ -141,6 +141,15 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
       expect(again).toEqual(scores.slice(0, 50));
     });
 
+    it('scores with a model stored in the config, as from the input', async () => {
+      const stored = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;
+      const out = await runNodeOk(scorecardNode, {
+        config: { mode: 'score', model: stored, keepColumns: ['class'] },
+        inputs: { table: german.rows.slice(0, 20) },
+      });
+      expect(out['scores']).toEqual(scores.slice(0, 20));
+    });
+
     it('lets labels given at scoring rename columns while keeping the model category names', async () => {
       const [s] = await score(model, german.rows.slice(0, 1), {
         labels: { columns: { checking_status: 'Girokonto' } },

@@ -148,6 +148,16 @@ export const scorecardNode = defineNode({
         description: 'Between the two bands the decision is "review"',
         group: 'Scoring',
       }),
+    model: z
+      .looseObject({ kind: z.string().min(1) })
+      .optional()
+      .meta({
+        title: 'Stored model',
+        description:
+          'A scorecard from train mode kept in the flow (JSON), so a published flow scores without a training step; a model on the `model` input takes precedence',
+        widget: 'json',
+        group: 'Scoring',
+      }),
     maxReasons: z
       .number()
       .int()
@@ -224,8 +234,13 @@ export const scorecardNode = defineNode({
       });
       return cv ? { model: { ...trained }, metrics: { ...cv } } : { model: { ...trained } };
     }
-    if (!model) throw new NodeError('score mode needs a model on the `model` input', 'MODEL_REQUIRED');
-    const scorecard = readScorecardModel(model);
+    const artefact = model ?? config.model;
+    if (!artefact)
+      throw new NodeError(
+        'score mode needs a model on the `model` input or a stored model in the config',
+        'MODEL_REQUIRED',
+      );
+    const scorecard = readScorecardModel(artefact);
     const b = config.decisionBands;
     const defaults = defaultBands(scorecard);
     const bands: DecisionBands =

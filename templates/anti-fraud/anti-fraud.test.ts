@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRuntime } from '@finflow/runtime';
+import { createBuiltinRegistry } from '@finflow/nodes';
+import { describe, expect, it } from 'vitest';
+import { loadTemplate, type TemplateFixture } from '../src/index.js';
+import { runFixture } from '../src/testing.js';
+
+const dir = new URL('./', import.meta.url);
+const template = loadTemplate(new URL('.', dir).pathname);
+const trainConfig = JSON.parse(readFileSync(new URL('train-config.json', dir), 'utf8')) as {
+  dataset: string;
+  heldOutRows: number[];
+  trainedAt: string;
+  node: Record<string, unknown>;
+};
+
+interface Reason {
+  code: string;
+  source: 'model' | 'rule';
+  text: string;
+  factors?: string[];
+}
+interface Decision {
+  outcome: 'approve' | 'review' | 'block';
+  reasonCodes: string[];
+  reasons: Reason[];
+  fraudProbability: number;
+  modelOutcome: string;
+  rulesOutcome: string;
+}
+interface Audit {
+  decision: string;
+  reasonCodes: string[];
+  transactionId: string;
+  model: { version: string; probability: number; thresholds: { review: number; block: number } };
+  rules: { version: string; fired: string[] };
+  input: Record<string, unknown>;
+  features: Record<string, unknown>;
+}
+
+function fixture(name: string): TemplateFixture {
+  const f = template.fixtures.find((x) => x.name === name);
+  if (!f) throw new Error(`no fixture ${name}`);
+  return f;
+}
+
+async function run(input: unknown): Promise<{ decision: Decision; audit: Audit }> {
+  const result = await runFixture(template, { name: 'inline', file: '', input }, 'offline');
+  expect(result.error, JSON.stringify(result.error)).toBeUndefined();
+  return result.outputs as { decision: Decision; audit: Audit };
+}
+
+const runFixtureNamed = (name: string) => run(fixture(name).input);
+
+function loadFraudRows(): Record<string, number>[] {
+  const lines = readFileSync(new URL(`../../${trainConfig.dataset}`, dir), 'utf8')
+    .trim()
+    .split(/\r?\n/);
+  const header = (lines[0] as string).split(',').map((h) => h.replace(/^"|"$/g, ''));
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(header.map((h, i) => [h, Number(cells[i])]));
+  });
+}
+
+const storedModel = () =>
+  (template.flow['nodes'] as { id: string; config: Record<string, unknown> }[]).find(
+    (n) => n.id === 'fraudModel',
+  )?.config['model'] as Record<string, unknown>;
+
+describe('anti-fraud template', () => {
+  it('blocks the stolen card used online from abroad, with the model and rule reason codes', async () => {
+    const { decision, audit } = await runFixtureNamed('stolen-card-online');
+    expect(decision.outcome).toBe('block');
+    expect(decision.modelOutcome).toBe('block');
+    expect(decision.reasonCodes).toEqual(['ML-BLOCK', 'FR-AMOUNT-SPIKE', 'FR-NEW-DEVICE-ABROAD']);
+    const model = decision.reasons.find((r) => r.code === 'ML-BLOCK');
+    expect(model?.factors?.length).toBe(3);
+    expect(decision.reasons.find((r) => r.code === 'FR-NEW-DEVICE-ABROAD')?.text).toBe(
+      'New device connecting from RO; the customer lives in DE',
+    );
+    expect(audit.decision).toBe('block');
+    expect(audit.reasonCodes).toEqual(decision.reasonCodes);
+    expect(audit.model.probability).toBeGreaterThan(audit.model.thresholds.block);
+  });
+
+  it('lets the rules catch what the model misses: card testing and an account takeover', async () => {
+    const testing = await runFixtureNamed('card-testing-burst');
+    expect(testing.decision.modelOutcome).toBe('approve');
+    expect(testing.decision).toMatchObject({ outcome: 'review', reasonCodes: ['FR-VELOCITY-1H'] });
+    const takeover = await runFixtureNamed('account-takeover');
+    expect(takeover.decision.modelOutcome).toBe('approve');
+    expect(takeover.decision.outcome).toBe('block');
+    expect(takeover.decision.reasonCodes[0]).toBe('FR-ACCOUNT-TAKEOVER');
+    expect(takeover.audit.features).toMatchObject({
+      newDevice: true,
+      credentialChange24h: true,
+      lastCredentialChange: 'phone_change',
+      minutesSinceCredentialChange: 24,
+      failedLogins24h: 3,
+    });
+  });
+
+  it('sends a transaction the model alone finds suspicious to review, and approves ordinary ones', async () => {
+    const flagged = await runFixtureNamed('model-flags-review');
+    expect(flagged.decision).toMatchObject({ outcome: 'review', reasonCodes: ['ML-REVIEW'] });
+    const everyday = await runFixtureNamed('everyday-purchase');
+    expect(everyday.decision).toMatchObject({ outcome: 'approve', reasonCodes: [], reasons: [] });
+    // A customer without any history: no usual amount, no rule fires on missing history.
+    const first = await runFixtureNamed('first-payment-no-history');
+    expect(first.decision.outcome).toBe('approve');
+    expect(first.audit.features).toMatchObject({
+      typicalAmount: null,
+      amountToTypical: null,
+      newDevice: true,
+    });
+  });
+
+  it('blocks a blocklisted device and measures behaviour at the transaction time, ignoring later events', async () => {
+    const base = fixture('everyday-purchase').input as Record<string, Record<string, unknown>>;
+    const blocked = await run({ ...base, device: { ...base['device'], fingerprint: 'fp-9a03f6c2e4b8' } });
+    expect(blocked.decision.outcome).toBe('block');
+    expect(blocked.decision.reasonCodes).toContain('FR-DEVICE-BLOCKLIST');
+    const later = Array.from({ length: 6 }, (_, i) => ({
+      at: `2026-03-14T18:0${i}:00Z`,
+      type: 'payment',
+      amount: 900,
+      country: 'US',
+    }));
+    const activity = base['recentActivity'] as unknown as unknown[];
+    const replay = await run({ ...base, recentActivity: [...activity, ...later] });
+    const original = await runFixtureNamed('everyday-purchase');
+    expect(replay.audit.features).toEqual(original.audit.features);
+    expect(replay.decision).toEqual(original.decision);
+  });
+
+  it('records the version of the model it used, derived from the stored artefact', async () => {
+    const model = storedModel();
+    const version = `fraud-gbt-${createHash('sha256').update(JSON.stringify(model)).digest('hex').slice(0, 12)}`;
+    const { audit } = await runFixtureNamed('everyday-purchase');
+    expect(audit.model.version).toBe(version);
+    expect(audit.rules.version).toBe('anti-fraud-rules-2026.11');
+    expect(audit.input).not.toHaveProperty('ipAddress');
+  });
+
+  it('uses real transactions of the ULB data, held out of training', () => {
+    const rows = loadFraudRows();
+    const used = template.fixtures.map((f) => {
+      const tx = (f.input as { transaction: { amount: number; pcaFeatures: Record<string, number> } })
+        .transaction;
+      const index = trainConfig.heldOutRows.find((i) => {
+        const row = rows[i] as Record<string, number>;
+        return row['Amount'] === tx.amount && Object.entries(tx.pcaFeatures).every(([k, v]) => row[k] === v);
+      });
+      expect(index, `${f.name} is a held-out row of the dataset`).toBeDefined();
+      return index;
+    });
+    expect(new Set(used).size).toBe(template.fixtures.length);
+    expect((storedModel()['training'] as { rows: number }).rows).toBe(
+      rows.length - trainConfig.heldOutRows.length,
+    );
+  });
+
+  it('stores exactly the model that train-model.mjs trains from train-config.json', async () => {
+    const rows = loadFraudRows();
+    const held = new Set(trainConfig.heldOutRows);
+    const runtime = createRuntime({
+      registry: createBuiltinRegistry(),
+      services: { clock: { now: () => Date.parse(trainConfig.trainedAt) } },
+    });
+    const r = await runtime.runNode(
+      { type: 'risk.fraudScore', config: trainConfig.node },
+      { table: rows.filter((_, i) => !held.has(i)) },
+    );
+    expect(r.status).toBe('succeeded');
+    expect(JSON.parse(JSON.stringify(r.outputs?.['model']))).toEqual(storedModel());
+  });
+});

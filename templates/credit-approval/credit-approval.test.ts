@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { createRuntime } from '@finflow/runtime';
+import { createBuiltinRegistry } from '@finflow/nodes';
+import { describe, expect, it } from 'vitest';
+import { loadTemplate, type TemplateFixture } from '../src/index.js';
+import { runFixture } from '../src/testing.js';
+
+const dir = new URL('./', import.meta.url);
+const template = loadTemplate(new URL('.', dir).pathname);
+const trainConfig = JSON.parse(readFileSync(new URL('train-config.json', dir), 'utf8')) as {
+  dataset: string;
+  labels: string;
+  heldOutRows: number[];
+  trainedAt: string;
+  node: Record<string, unknown>;
+};
+
+interface Decision {
+  outcome: 'approve' | 'review' | 'decline' | 'incomplete';
+  reasons: string[];
+  decidedBy: string[];
+  scorecard: { decision: string; probabilityOfDefault: number; factors: string[]; scorecardVersion: string };
+  policy: { outcome: string; rulesFired: string[] };
+  kyc: { complete: boolean; idNumberMasked: string | null };
+  facts: Record<string, unknown>;
+}
+interface Outputs {
+  decision: Decision;
+  adverseActionNotice?: {
+    principalReasons: string[];
+    principalReasonsZh: string[];
+    letter: { en: string; zh: string };
+  };
+  humanReview?: { queue: string; reasons: string[]; checklist: string[] };
+  incompleteNotice?: {
+    informationNeeded: string[];
+    respondWithinDays: number;
+    letter: { en: string; zh: string };
+  };
+}
+
+function fixture(name: string): TemplateFixture {
+  const f = template.fixtures.find((x) => x.name === name);
+  if (!f) throw new Error(`no fixture ${name}`);
+  return f;
+}
+const inputOf = (name: string) =>
+  structuredClone(fixture(name).input) as Record<string, Record<string, unknown>>;
+
+async function run(input: unknown): Promise<Outputs> {
+  const result = await runFixture(template, { name: 'inline', file: '', input }, 'offline');
+  expect(result.error, JSON.stringify(result.error)).toBeUndefined();
+  return result.outputs as unknown as Outputs;
+}
+const runNamed = (name: string) => run(fixture(name).input);
+
+const nodeConfig = (id: string) =>
+  (template.flow['nodes'] as { id: string; config: Record<string, unknown> }[]).find((n) => n.id === id)
+    ?.config as Record<string, unknown>;
+
+function loadGerman() {
+  const meta = JSON.parse(readFileSync(new URL(`../../${trainConfig.labels}`, dir), 'utf8')) as {
+    columnOrder: string[];
+    columns: Record<string, string>;
+    values: Record<string, Record<string, string>>;
+  };
+  const rows = readFileSync(new URL(`../../${trainConfig.dataset}`, dir), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) =>
+      Object.fromEntries(
+        line
+          .trim()
+          .split(/\s+/)
+          .map((v, i) => [meta.columnOrder[i] as string, /^\d+$/.test(v) ? Number(v) : v]),
+      ),
+    );
+  return { rows, labels: { columns: meta.columns, values: meta.values } };
+}
+
+describe('credit-approval template', () => {
+  it('declines a high-risk applicant with specific adverse-action reasons in English and Chinese', async () => {
+    const out = await runNamed('decline-scorecard');
+    expect(out.decision).toMatchObject({ outcome: 'decline', decidedBy: ['scorecard'] });
+    expect(out.humanReview).toBeUndefined();
+    const notice = out.adverseActionNotice;
+    expect(notice?.principalReasons).toEqual([
+      'Checking account: below 0 DM',
+      'Credit history: all credits at this bank paid back duly',
+      'Other instalment plans: with a bank',
+      'Savings account or bonds: below 100 DM',
+    ]);
+    // Regulation B § 1002.9(b)(2): "failed to achieve a qualifying score" or "internal policies" are insufficient.
+    for (const r of notice?.principalReasons ?? []) {
+      expect(r).not.toMatch(/score|internal|polic|\bA\d{2,3}\b/i);
+      expect(r).toMatch(/^[A-Z][^:]+: \S/);
+    }
+    expect(notice?.principalReasonsZh[0]).toBe('支票账户：低于 0 马克（透支）');
+    expect(notice?.letter.en).toContain('The Federal Equal Credit Opportunity Act prohibits creditors');
+    expect(notice?.letter.zh).toContain('《中华人民共和国个人信息保护法》第二十四条');
+    expect(notice?.letter.zh).not.toMatch(/[A-Za-z]{4,} account/);
+  });
+
+  it('routes a score near the 5:1 cost cut-off to an underwriter, with the reasons', async () => {
+    const out = await runNamed('borderline-review');
+    expect(out.decision.outcome).toBe('review');
+    expect(out.adverseActionNotice).toBeUndefined();
+    const p = out.decision.scorecard.probabilityOfDefault;
+    expect(p).toBeGreaterThan(0.1082);
+    expect(p).toBeLessThanOrEqual(0.248);
+    expect(out.humanReview?.queue).toBe('credit-underwriting');
+    expect(out.humanReview?.reasons[0]).toMatch(
+      /^Borderline credit score: estimated probability of default 16\.\d%/,
+    );
+    expect(out.humanReview?.reasons.slice(1)).toEqual(out.decision.scorecard.factors);
+  });
+
+  it('applies the hard policies whatever the score says', async () => {
+    const dti = await runNamed('decline-debt-to-income');
+    expect(dti.decision.scorecard.decision).toBe('approve');
+    expect(dti.decision).toMatchObject({ outcome: 'decline', decidedBy: ['policy'] });
+    expect(dti.decision.reasons).toEqual([
+      'Debt payments including this loan would take 54.6% of monthly income (limit 50%)',
+    ]);
+    const listed = await runNamed('defaulter-list');
+    expect(listed.decision.policy.rulesFired).toEqual(['CP-DEFAULTER-LIST']);
+    expect(listed.adverseActionNotice?.principalReasonsZh).toEqual(['申请人被列入失信被执行人名单']);
+    const minor = await runNamed('underage-applicant');
+    expect(minor.decision).toMatchObject({
+      outcome: 'decline',
+      reasons: ['The applicant is 17; the minimum age for credit is 18'],
+    });
+    // Debt payments between 40 % and 50 % of income go to review, not decline.
+    const input = inputOf('approve-established-customer');
+    input['finances'] = { ...input['finances'], monthlyDebtPayments: 1250 };
+    const high = await run(input);
+    expect(high.decision.outcome).toBe('review');
+    expect(high.decision.policy.rulesFired).toEqual(['CP-DTI-HIGH']);
+  });
+
+  it('asks for what is missing instead of deciding an incomplete application', async () => {
+    const out = await runNamed('incomplete-kyc');
+    expect(out.decision).toMatchObject({ outcome: 'incomplete', decidedBy: ['kyc'] });
+    expect(out.incompleteNotice?.informationNeeded).toEqual(['idNumber', 'mobile']);
+    expect(out.incompleteNotice?.respondWithinDays).toBe(30);
+    expect(out.incompleteNotice?.letter.zh).toContain('有效的居民身份证号码');
+    // A valid ID whose birth date differs from the declared one is caught too, and a missing birth date does not
+    // break scoring.
+    const input = inputOf('approve-established-customer');
+    input['applicant'] = { ...input['applicant'], dateOfBirth: '1980-03-09' };
+    const mismatch = await run(input);
+    expect(mismatch.incompleteNotice?.informationNeeded).toEqual(['dateOfBirth']);
+    const { dateOfBirth: _drop, ...noBirthDate } = input['applicant'] as Record<string, unknown>;
+    const missing = await run({ ...input, applicant: noBirthDate });
+    expect(missing.decision.outcome).toBe('incomplete');
+    expect(missing.decision.facts['age']).toBeNull();
+  });
+
+  it('approves a low-risk applicant with nothing further to send, and never outputs personal data unmasked', async () => {
+    const out = await runNamed('approve-established-customer');
+    expect(Object.keys(out)).toEqual(['decision']);
+    expect(out.decision).toMatchObject({ outcome: 'approve', reasons: [] });
+    for (const f of template.fixtures) {
+      const result = await run(f.input);
+      const text = JSON.stringify(result);
+      const applicant = (f.input as { applicant: Record<string, string> }).applicant;
+      for (const key of ['name', 'idNumber', 'mobile', 'email', 'address', 'dateOfBirth'])
+        if (applicant[key]) expect(text, `${f.name}: ${key}`).not.toContain(applicant[key]);
+    }
+  });
+
+  it('translates numeric factors into the Chinese notice', async () => {
+    const input = inputOf('decline-scorecard');
+    input['loan'] = { ...input['loan'], durationMonths: 60, amount: 12000 };
+    const out = await run(input);
+    const i = out.adverseActionNotice?.principalReasons.findIndex((r) => r.startsWith('Loan duration')) ?? -1;
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(out.adverseActionNotice?.principalReasonsZh[i]).toMatch(
+      /^贷款期限（月）：60，高于平均值 20\.\d+$/,
+    );
+  });
+
+  it('scores applicants taken from German Credit and held out of training', () => {
+    const { rows } = loadGerman();
+    const mapped = nodeConfig('modelRow')['expression'] as string;
+    expect(mapped).toContain('"checking_status"');
+    for (const f of template.fixtures) {
+      const loan = (f.input as { loan: { amount: number; durationMonths: number } }).loan;
+      const match = trainConfig.heldOutRows.filter(
+        (i) => rows[i]?.['credit_amount'] === loan.amount && rows[i]?.['duration'] === loan.durationMonths,
+      );
+      expect(match, f.name).toHaveLength(1);
+    }
+  });
+
+  it('stores exactly the scorecard train-model.mjs trains: cost matrix 5:1, no sex or nationality, age never held against older applicants', async () => {
+    const { rows, labels } = loadGerman();
+    const held = new Set(trainConfig.heldOutRows);
+    const runtime = createRuntime({
+      registry: createBuiltinRegistry(),
+      services: { clock: { now: () => Date.parse(trainConfig.trainedAt) } },
+    });
+    const r = await runtime.runNode(
+      { type: 'risk.scorecard', config: { ...trainConfig.node, labels } },
+      { table: rows.filter((_, i) => !held.has(i)) },
+    );
+    expect(r.status).toBe('succeeded');
+    const stored = nodeConfig('scorecard')['model'] as {
+      threshold: number;
+      encoders: { column: string }[];
+      featureNames: string[];
+      coefficients: number[];
+      training: { crossValidation: { auc: number; cost: number } };
+    };
+    expect(JSON.parse(JSON.stringify(r.outputs?.['model']))).toEqual(stored);
+    expect(stored.threshold).toBeCloseTo(1 / 6, 12);
+    expect(stored.training.crossValidation.auc).toBeGreaterThanOrEqual(0.77);
+    expect(stored.training.crossValidation.cost).toBeLessThanOrEqual(0.6);
+    const columns = stored.encoders.map((e) => e.column);
+    expect(columns).not.toContain('personal_status');
+    expect(columns).not.toContain('foreign_worker');
+    expect(stored.coefficients[stored.featureNames.indexOf('age')]).toBeLessThan(0);
+    // The review band is the cost cut-off plus or minus 0.5 in log-odds.
+    const logit = (p: number) => Math.log(p / (1 - p));
+    const bands = nodeConfig('scorecard')['decisionBands'] as { approve: number; decline: number };
+    expect(logit(bands.approve)).toBeCloseTo(logit(1 / 6) - 0.5, 3);
+    expect(logit(bands.decline)).toBeCloseTo(logit(1 / 6) + 0.5, 3);
+  });
+});
