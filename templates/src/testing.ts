@@ -29,7 +29,15 @@ export class DeterministicChatModel extends SimpleChatModel {
     const last = messages.at(-1);
     const prompt = last ? text(last) : '';
     const firstLine = prompt.split('\n').find((l) => l.trim()) ?? '';
-    return `[deterministic test model] reply to a ${prompt.length}-character prompt beginning "${firstLine.slice(0, 60)}"`;
+    // Prompts with numbered passages get a citation of the first, as an answering model would give.
+    const passage = /^\[(\d+)\]/m.exec(prompt)?.[1];
+    const cite = passage ? ` [${passage}]` : '';
+    // A model answers in the language it is asked in; so does this one (Chinese prompts get a Chinese reply).
+    const cjk = (prompt.match(/[\u4e00-\u9fff]/g) ?? []).length;
+    if (cjk > prompt.length / 10) {
+      return `[deterministic test model] 对一个 ${prompt.length} 字符提示的回复，提示开头为「${firstLine.slice(0, 60)}」${cite}`;
+    }
+    return `[deterministic test model] reply to a ${prompt.length}-character prompt beginning "${firstLine.slice(0, 60)}"${cite}`;
   }
 }
 

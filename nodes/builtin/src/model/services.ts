@@ -162,13 +162,18 @@ export async function chatModelFor(
   if (key) spec.apiKey = key;
   if (tuning.temperature !== undefined) spec.temperature = tuning.temperature;
   if (tuning.maxTokens !== undefined) spec.maxTokens = tuning.maxTokens;
-  const label = describeModel(config);
+  const configured = describeModel(config);
   const provider = ctx.services.models ?? (await loadDefaultProvider());
   try {
     const model = await provider.chatModel(spec);
-    return { model, label, offline: config.provider === 'offline' };
+    // Whether the answer is extractive is a property of the model that answers, not of the config: an injected
+    // model (a test double, or a server-wide provider) may stand in for the configured one.
+    const offline = model._llmType() === OFFLINE_MODEL_NAME;
+    const label =
+      offline || !ctx.services.models ? configured : `${model._llmType()} (injected for ${config.provider})`;
+    return { model, label, offline };
   } catch (err) {
-    throw toModelError(err, label, ctx.signal);
+    throw toModelError(err, configured, ctx.signal);
   }
 }
 
