@@ -280,6 +280,28 @@ describe('scheduler', () => {
     expect(late.error?.code).toBe('RUN_DEADLINE');
   });
 
+  it('yields to the event loop during long synchronous stretches, so a deadline can stop them', async () => {
+    const runtime = createRuntime({ registry: testRegistry() });
+    // 2,000 synchronous nodes of 50 µs each: 100 ms of work no node can interrupt.
+    const n = 2_000;
+    const nodes = [
+      input(),
+      ...Array.from({ length: n }, (_, i) => ({ id: `s${i}`, type: 'test.spin', config: { us: 50 } })),
+      out('o'),
+    ];
+    const edges = [
+      'in.x->s0.in',
+      ...Array.from({ length: n - 1 }, (_, i) => `s${i}.out->s${i + 1}.in`),
+      `s${n - 1}.out->o.value`,
+    ];
+    const cut = await runtime.run(flow(nodes, edges), { x: 0 }, { deadlineMs: 10 });
+    expect(cut.status).toBe('failed');
+    expect(cut.error?.code).toBe('RUN_DEADLINE');
+    const ran = Object.values(cut.nodes).filter((s) => s.status === 'succeeded').length;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(n);
+  });
+
   it('fails fast: a failing node aborts its running siblings', async () => {
     const runtime = createRuntime({ registry: testRegistry() });
     const doc = flow(

@@ -92,6 +92,18 @@ export function testNodes(trace = new Trace()): AnyNodeDefinition[] {
         }
       },
     }),
+    // Busy for `us` microseconds, synchronously: work that cannot be interrupted.
+    def({
+      type: 'test.spin',
+      config: z.object({ us: z.number().default(50) }),
+      inputs: { in: p('number', false) },
+      outputs: { out: p('number') },
+      run(_ctx, inputs, config: { us: number }) {
+        const until = performance.now() + config.us / 1000;
+        while (performance.now() < until);
+        return { out: ((inputs['in'] as number | undefined) ?? 0) + 1 };
+      },
+    }),
     // Sums any number of numeric inputs a..d.
     def({
       type: 'test.sum',
