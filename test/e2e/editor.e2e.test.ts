@@ -90,8 +90,9 @@ describe('the editor against the real server', () => {
   let template: TemplateInfo;
   let templateFlowUrl = '';
   let initialRate = '';
+  // The page is in Chinese, so config fields carry their Chinese titles (`zh.title` in the node's meta).
   const riskFreeRate = () =>
-    page.locator('.field', { has: page.getByText('Risk-free rate', { exact: true }) }).locator('input');
+    page.locator('.field', { has: page.getByText('无风险利率', { exact: true }) }).locator('input');
 
   it('signs in', async () => {
     await page.goto(url);
@@ -242,7 +243,7 @@ describe('the editor against the real server', () => {
     await field.fill('0.035');
     expect(await field.inputValue()).toBe('0.035');
     const target = page
-      .locator('.field', { has: page.getByText('Target volatility', { exact: true }) })
+      .locator('.field', { has: page.getByText('目标波动率', { exact: true }) })
       .locator('input');
     await target.fill('-1');
     await page.getByTestId('field-error').first().waitFor();

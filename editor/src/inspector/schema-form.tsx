@@ -8,11 +8,15 @@ import { FunctionSquare, Plus, Trash2, ArrowUp, ArrowDown } from 'lucide-react';
 import { lazy, Suspense, useEffect, useId, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Credential, JsonSchema } from '../api/types.js';
+import { useLang } from '../i18n/index.js';
 import type { CodeEditorProps } from './code-editor.js';
 import {
   emptyValue,
+  fieldDescription,
   fieldKind,
+  fieldTitle,
   isExpression,
+  optionLabel,
   pathKey,
   properties,
   requiredKeys,
@@ -234,13 +238,14 @@ function Field(props: {
   onChange: (path: Path, v: unknown) => void;
 }) {
   const { t } = useTranslation();
+  const lang = useLang();
   const { ctx, path } = props;
   const uid = useId();
   const id = `f${uid.replace(/:/g, '')}`;
   const { schema } = unwrapNullable(props.schema, ctx.root);
   const kind = fieldKind(schema, ctx.root);
-  const label = (schema['title'] as string | undefined) ?? props.name;
-  const description = schema['description'] as string | undefined;
+  const label = fieldTitle(schema, props.name, lang);
+  const description = fieldDescription(schema, lang);
   const errors = useFieldErrors(path, ctx, schema);
   const ro = !!ctx.readOnly;
   const set = (v: unknown) => props.onChange(path, v);
@@ -380,7 +385,11 @@ function Field(props: {
       );
     case 'enum': {
       const v = props.value ?? schema['default'];
-      if (kind.options.length <= 3 && kind.options.every((o) => typeof o === 'string' && o.length <= 14)) {
+      const optionText = (o: string | number | boolean) => optionLabel(o, lang, schema);
+      if (
+        kind.options.length <= 3 &&
+        kind.options.every((o) => typeof o === 'string' && optionText(o).length <= 14)
+      ) {
         return shell(
           <div className="segmented" role="radiogroup" aria-label={label} id={id}>
             {kind.options.map((o) => (
@@ -393,7 +402,7 @@ function Field(props: {
                 disabled={ro}
                 onClick={() => set(o)}
               >
-                {String(o)}
+                {optionText(o)}
               </button>
             ))}
           </div>,
@@ -413,7 +422,7 @@ function Field(props: {
           {v === undefined && <option value="">—</option>}
           {kind.options.map((o) => (
             <option key={String(o)} value={String(o)}>
-              {String(o)}
+              {optionText(o)}
             </option>
           ))}
         </select>,
@@ -566,14 +575,17 @@ function ArrayField(props: {
   onChange: (path: Path, v: unknown) => void;
 }) {
   const { t } = useTranslation();
+  const lang = useLang();
   const { ctx, path } = props;
   const items = resolveRef((props.schema['items'] as JsonSchema | undefined) ?? {}, ctx.root);
   const list = Array.isArray(props.value) ? props.value : [];
-  const itemKind = fieldKind(unwrapNullable(items, ctx.root).schema, ctx.root);
+  const itemSchema = unwrapNullable(items, ctx.root).schema;
+  const itemKind = fieldKind(itemSchema, ctx.root);
   const ro = !!ctx.readOnly;
+  const label = fieldTitle(props.schema, props.name, lang);
   if (itemKind.kind === 'enum') {
     return (
-      <div className="checks" role="group" aria-label={(props.schema['title'] as string) ?? props.name}>
+      <div className="checks" role="group" aria-label={label}>
         {itemKind.options.map((o) => (
           <label key={String(o)} className="check">
             <input
@@ -584,7 +596,7 @@ function ArrayField(props: {
                 props.onChange(path, e.target.checked ? [...list, o] : list.filter((x) => x !== o))
               }
             />
-            {String(o)}
+            {optionLabel(o, lang, itemSchema, props.schema)}
           </label>
         ))}
       </div>
@@ -602,7 +614,7 @@ function ArrayField(props: {
       <>
         <JsonField
           id={`${pathKey(path)}-json`}
-          label={(props.schema['title'] as string) ?? props.name}
+          label={label}
           value={props.value}
           onChange={(v) => props.onChange(path, v)}
           readOnly={ro}

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { emptyValue, fieldKind, unwrapNullable, validateAgainst } from './schema.js';
+import {
+  emptyValue,
+  fieldDescription,
+  fieldKind,
+  fieldTitle,
+  optionLabel,
+  unwrapNullable,
+  validateAgainst,
+} from './schema.js';
 
 const schema = {
   type: 'object',
@@ -53,5 +61,55 @@ describe('config forms from JSON Schema', () => {
   it('starts new array items from their defaults and required fields', () => {
     expect(emptyValue(schema.properties.cases.items, schema)).toEqual({ name: '' });
     expect(emptyValue({ type: 'number', minimum: 5 }, schema)).toBe(5);
+  });
+
+  it('labels a field in the UI language, falling back to the English title and then the name', () => {
+    // The shape zod emits for `.meta({ title, description, zh: { title, description, options } })`.
+    const limit = {
+      type: 'number',
+      title: 'Limit',
+      description: 'Largest notional per counterparty',
+      zh: { title: '限额', description: '单一交易对手的最大名义本金' },
+    };
+    expect(fieldTitle(limit, 'limit', 'zh-CN')).toBe('限额');
+    expect(fieldTitle(limit, 'limit', 'en')).toBe('Limit');
+    expect(fieldDescription(limit, 'zh-CN')).toBe('单一交易对手的最大名义本金');
+    expect(fieldDescription(limit, 'en')).toBe('Largest notional per counterparty');
+
+    const englishOnly = { type: 'string', title: 'Amount column', description: 'Column of amounts' };
+    expect(fieldTitle(englishOnly, 'field', 'zh-CN')).toBe('Amount column');
+    expect(fieldDescription(englishOnly, 'zh-CN')).toBe('Column of amounts');
+    const titleOnly = { type: 'string', title: 'Seed', zh: { title: '随机种子' } };
+    expect(fieldDescription(titleOnly, 'zh-CN')).toBeUndefined();
+    expect(fieldTitle({ type: 'string' }, 'field', 'zh-CN')).toBe('field');
+
+    // A nullable field keeps its meta on the outer schema; unwrapping must not lose it.
+    const nullable = unwrapNullable(
+      { anyOf: [{ type: 'number' }, { type: 'null' }], title: 'Approve at', zh: { title: '批准线' } },
+      {},
+    );
+    expect(fieldTitle(nullable.schema, 'approve', 'zh-CN')).toBe('批准线');
+  });
+
+  it('labels enum options in Chinese where the schema gives labels, and keeps the values', () => {
+    const severity = {
+      type: 'string',
+      enum: ['high', 'medium', 'low'],
+      title: 'Severity',
+      zh: { title: '严重程度', options: { high: '高', medium: '中' } },
+    };
+    expect(fieldKind(severity, severity)).toEqual({ kind: 'enum', options: ['high', 'medium', 'low'] });
+    expect(optionLabel('high', 'zh-CN', severity)).toBe('高');
+    expect(optionLabel('low', 'zh-CN', severity)).toBe('low');
+    expect(optionLabel('high', 'en', severity)).toBe('high');
+    // Multi-select: the array's items carry the enum, the array carries the meta.
+    const items = { type: 'string', enum: ['must', 'may'] };
+    const modalities = {
+      type: 'array',
+      items,
+      zh: { title: '包含的条款类型', options: { must: '义务（应当）' } },
+    };
+    expect(optionLabel('must', 'zh-CN', items, modalities)).toBe('义务（应当）');
+    expect(optionLabel('may', 'zh-CN', items, modalities)).toBe('may');
   });
 });

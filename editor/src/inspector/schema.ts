@@ -1,9 +1,10 @@
 /**
- * Reading a config JSON Schema (as zod emits it) to build a form: which widget a field gets, its title and help,
- * and validation of a value with @cfworker/json-schema, reported per field path.
+ * Reading a config JSON Schema (as zod emits it) to build a form: which widget a field gets, its title and help
+ * in the UI language, and validation of a value with @cfworker/json-schema, reported per field path.
  */
 import { Validator, type OutputUnit } from '@cfworker/json-schema';
 import type { JsonSchema } from '../api/types.js';
+import type { Lang } from '../i18n/index.js';
 
 export type Widget = 'code' | 'prompt' | 'expression' | 'secret' | 'json' | 'json-schema' | 'textarea';
 
@@ -109,6 +110,46 @@ export function fieldKind(schema: JsonSchema, root: JsonSchema): FieldKind {
     default:
       return { kind: 'json' };
   }
+}
+
+/**
+ * Node definitions put Chinese text beside the English in a field's meta, `zh: { title, description, options }`
+ * (options maps an enum value to its label); zod copies it into the JSON Schema as is.
+ */
+function chinese(schema: JsonSchema, lang: Lang): Record<string, unknown> | undefined {
+  const zh = schema['zh'];
+  return lang === 'zh-CN' && zh && typeof zh === 'object' && !Array.isArray(zh)
+    ? (zh as Record<string, unknown>)
+    : undefined;
+}
+
+function text(x: unknown): string | undefined {
+  return typeof x === 'string' && x ? x : undefined;
+}
+
+/** A field's label: the title in the UI language, else the English title, else the property name. */
+export function fieldTitle(schema: JsonSchema, name: string, lang: Lang): string {
+  return text(chinese(schema, lang)?.['title']) ?? text(schema['title']) ?? name;
+}
+
+/** A field's help text in the UI language, falling back to the English description. */
+export function fieldDescription(schema: JsonSchema, lang: Lang): string | undefined {
+  return text(chinese(schema, lang)?.['description']) ?? text(schema['description']);
+}
+
+/**
+ * The label of an enum option: its Chinese label from the first schema that has one (an array's items, then the
+ * array), else the value itself. Values stay what is stored; only the label changes.
+ */
+export function optionLabel(option: string | number | boolean, lang: Lang, ...schemas: JsonSchema[]): string {
+  for (const schema of schemas) {
+    const options = chinese(schema, lang)?.['options'];
+    if (options && typeof options === 'object') {
+      const label = text((options as Record<string, unknown>)[String(option)]);
+      if (label) return label;
+    }
+  }
+  return String(option);
 }
 
 export function properties(schema: JsonSchema): [string, JsonSchema][] {

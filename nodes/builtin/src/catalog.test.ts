@@ -2,6 +2,24 @@ import { catalogEntry, createRegistry, nodeCategories } from '@finflow/runtime';
 import { describe, expect, it } from 'vitest';
 import { builtinNodes, createBuiltinRegistry } from './index.js';
 
+/** JSON pointers of the sub-schemas that have an English `title` but no `zh.title`. */
+function untranslatedTitles(schema: unknown, at = '#'): string[] {
+  if (!schema || typeof schema !== 'object') return [];
+  const s = schema as Record<string, unknown>;
+  const zh = s['zh'] as { title?: unknown } | undefined;
+  const own = typeof s['title'] === 'string' && !(typeof zh?.title === 'string' && zh.title) ? [at] : [];
+  const children: [string, unknown][] = [];
+  for (const key of ['properties', '$defs'])
+    for (const [name, sub] of Object.entries((s[key] as Record<string, unknown> | undefined) ?? {}))
+      children.push([`${key}/${name}`, sub]);
+  for (const key of ['items', 'additionalProperties', 'prefixItems', 'anyOf', 'oneOf', 'allOf']) {
+    const sub = s[key];
+    if (Array.isArray(sub)) sub.forEach((x, i) => children.push([`${key}/${i}`, x]));
+    else children.push([key, sub]);
+  }
+  return [...own, ...children.flatMap(([path, sub]) => untranslatedTitles(sub, `${at}/${path}`))];
+}
+
 describe('built-in node catalog', () => {
   it('registers each node type and version once', () => {
     expect(() => createBuiltinRegistry()).not.toThrow();
@@ -19,6 +37,8 @@ describe('built-in node catalog', () => {
     const properties = (entry.configSchema['properties'] ?? {}) as Record<string, { title?: string }>;
     for (const [name, field] of Object.entries(properties))
       expect(field.title, `${def.type} config field ${name}`).toBeTruthy();
+    // ...and, at every depth, a Chinese title beside it (`.meta({ zh: { title } })`) for the zh-CN editor.
+    expect(untranslatedTitles(entry.configSchema), `${def.type}: fields without zh.title`).toEqual([]);
     expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
   });
 });

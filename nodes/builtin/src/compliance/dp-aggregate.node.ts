@@ -15,26 +15,54 @@ const aggregateSchema = z
       .string()
       .regex(/^[A-Za-z_][\w-]*$/, 'a name like avg_age')
       .optional()
-      .meta({ title: 'Name', description: 'Name of the result (default: op_column)' }),
-    op: z.enum(['count', 'sum', 'mean']).meta({ title: 'Aggregate' }),
-    column: z.string().min(1).optional().meta({
-      title: 'Column',
-      description: 'Numeric column (sum and mean); for count, rows where it is present',
+      .meta({
+        title: 'Name',
+        description: 'Name of the result (default: op_column)',
+        zh: { title: '名称', description: '结果名称（默认：op_column）' },
+      }),
+    op: z.enum(['count', 'sum', 'mean']).meta({
+      title: 'Aggregate',
+      zh: { title: '聚合方式', options: { count: '计数', sum: '求和', mean: '均值' } },
     }),
+    column: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        title: 'Column',
+        description: 'Numeric column (sum and mean); for count, rows where it is present',
+        zh: { title: '列', description: '数值列（求和、均值）；计数时统计该列有值的行' },
+      }),
     lower: z
       .number()
       .finite()
       .optional()
-      .meta({ title: 'Lower bound', description: 'Values below are clamped up to it (sum and mean)' }),
+      .meta({
+        title: 'Lower bound',
+        description: 'Values below are clamped up to it (sum and mean)',
+        zh: { title: '下界', description: '低于下界的值截断为下界（求和、均值）' },
+      }),
     upper: z
       .number()
       .finite()
       .optional()
-      .meta({ title: 'Upper bound', description: 'Values above are clamped down to it (sum and mean)' }),
-    epsilon: z.number().positive().max(10).meta({
-      title: 'Epsilon',
-      description: 'Privacy budget of this aggregate: smaller is more private and noisier (0.1-1 is usual)',
-    }),
+      .meta({
+        title: 'Upper bound',
+        description: 'Values above are clamped down to it (sum and mean)',
+        zh: { title: '上界', description: '高于上界的值截断为上界（求和、均值）' },
+      }),
+    epsilon: z
+      .number()
+      .positive()
+      .max(10)
+      .meta({
+        title: 'Epsilon',
+        description: 'Privacy budget of this aggregate: smaller is more private and noisier (0.1-1 is usual)',
+        zh: {
+          title: '隐私预算 ε',
+          description: '该聚合项消耗的隐私预算：越小隐私保护越强、噪声越大（通常取 0.1-1）',
+        },
+      }),
   })
   .strict();
 
@@ -126,12 +154,20 @@ export const dpAggregateNode = defineNode({
   },
   config: z
     .object({
-      aggregates: z.array(aggregateSchema).min(1).max(50).meta({ title: 'Aggregates', widget: 'json' }),
+      aggregates: z
+        .array(aggregateSchema)
+        .min(1)
+        .max(50)
+        .meta({ title: 'Aggregates', widget: 'json', zh: { title: '聚合项' } }),
       groupBy: z
         .string()
         .min(1)
         .optional()
-        .meta({ title: 'Group by', description: 'Column whose values split the rows into groups' }),
+        .meta({
+          title: 'Group by',
+          description: 'Column whose values split the rows into groups',
+          zh: { title: '分组列', description: '按其取值将行分组的列' },
+        }),
       groups: z
         .array(z.union([z.string(), z.number()]))
         .max(10_000)
@@ -140,11 +176,21 @@ export const dpAggregateNode = defineNode({
           title: 'Group keys',
           description:
             'The groups to report (required with Group by). Rows with other keys are left out; keys must be public knowledge, not read from the data',
+          zh: {
+            title: '分组取值',
+            description:
+              '要报告的分组（设置「分组列」时必填）。其他取值的行不计入；分组取值必须是公开信息，不能从数据中读取',
+          },
         }),
-      maxEpsilon: z.number().positive().optional().meta({
-        title: 'Budget limit',
-        description: 'Refuse to run if the aggregates would spend more than this epsilon in total',
-      }),
+      maxEpsilon: z
+        .number()
+        .positive()
+        .optional()
+        .meta({
+          title: 'Budget limit',
+          description: 'Refuse to run if the aggregates would spend more than this epsilon in total',
+          zh: { title: '隐私预算上限', description: '若各聚合项合计消耗的 ε 超过该值，则拒绝运行' },
+        }),
       seed: z
         .number()
         .int()
@@ -156,6 +202,10 @@ export const dpAggregateNode = defineNode({
           description:
             'For tests and demos only: makes the noise reproducible, and therefore removable by whoever knows the seed',
           group: 'Advanced',
+          zh: {
+            title: '随机种子',
+            description: '仅用于测试和演示：使噪声可复现，因而知道种子的人可以将其去除',
+          },
         }),
     })
     .strict(),

@@ -14,19 +14,38 @@ const customRuleSchema = z
     id: z
       .string()
       .regex(/^[A-Z0-9][A-Z0-9_-]*$/, 'rule ids are upper case, e.g. MY-BANK-01')
-      .meta({ title: 'Rule id' }),
-    kind: z.enum(['prohibited', 'required']).meta({ title: 'Kind' }),
-    phrases: z.array(z.string().min(1).max(200)).min(1).max(200).meta({
-      title: 'Phrases',
-      description: 'prohibited: claims to flag; required: acceptable wordings (case-insensitive)',
+      .meta({ title: 'Rule id', zh: { title: '规则编号' } }),
+    kind: z.enum(['prohibited', 'required']).meta({
+      title: 'Kind',
+      zh: { title: '类型', options: { prohibited: '禁用表述', required: '必备披露' } },
     }),
-    severity: severitySchema.default('medium').meta({ title: 'Severity' }),
-    message: z.string().min(1).max(500).meta({ title: 'Message' }),
+    phrases: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(200)
+      .meta({
+        title: 'Phrases',
+        description: 'prohibited: claims to flag; required: acceptable wordings (case-insensitive)',
+        zh: { title: '短语', description: '禁用表述：需标记的说法；必备披露：可接受的措辞（不区分大小写）' },
+      }),
+    severity: severitySchema.default('medium').meta({
+      title: 'Severity',
+      zh: { title: '严重程度', options: { high: '高', medium: '中', low: '低' } },
+    }),
+    message: z
+      .string()
+      .min(1)
+      .max(500)
+      .meta({ title: 'Message', zh: { title: '提示信息' } }),
     source: z
       .string()
       .min(1)
       .max(500)
-      .meta({ title: 'Source', description: 'The regulation or policy the rule comes from' }),
+      .meta({
+        title: 'Source',
+        description: 'The regulation or policy the rule comes from',
+        zh: { title: '依据', description: '规则所依据的法规或制度' },
+      }),
   })
   .strict();
 
@@ -130,24 +149,49 @@ export const marketingCheckNode = defineNode({
   },
   config: z
     .object({
-      jurisdiction: z.enum(['auto', 'CN', 'US']).default('auto').meta({
-        title: 'Jurisdiction',
-        description: 'Which default rules apply; auto: CN for Chinese text, US for English',
-      }),
-      includeDefaults: z.boolean().default(true).meta({ title: 'Use the default rules' }),
-      disabledRules: z.array(z.string()).default([]).meta({
-        title: 'Disabled rules',
-        description: 'Ids of default rules to skip, e.g. CN-AD9-SUPERLATIVE',
-        group: 'Advanced',
-      }),
-      rules: z.array(customRuleSchema).max(500).default([]).meta({
-        title: 'Additional rules',
-        description: 'Your own prohibited phrases and required disclosures',
-        widget: 'json',
-      }),
+      jurisdiction: z
+        .enum(['auto', 'CN', 'US'])
+        .default('auto')
+        .meta({
+          title: 'Jurisdiction',
+          description: 'Which default rules apply; auto: CN for Chinese text, US for English',
+          zh: {
+            title: '适用法域',
+            description: '适用哪套默认规则；自动：中文文本按中国，英文文本按美国',
+            options: { auto: '自动', CN: '中国', US: '美国' },
+          },
+        }),
+      includeDefaults: z
+        .boolean()
+        .default(true)
+        .meta({ title: 'Use the default rules', zh: { title: '使用默认规则' } }),
+      disabledRules: z
+        .array(z.string())
+        .default([])
+        .meta({
+          title: 'Disabled rules',
+          description: 'Ids of default rules to skip, e.g. CN-AD9-SUPERLATIVE',
+          group: 'Advanced',
+          zh: { title: '停用的规则', description: '要跳过的默认规则编号，例如 CN-AD9-SUPERLATIVE' },
+        }),
+      rules: z
+        .array(customRuleSchema)
+        .max(500)
+        .default([])
+        .meta({
+          title: 'Additional rules',
+          description: 'Your own prohibited phrases and required disclosures',
+          widget: 'json',
+          zh: { title: '补充规则', description: '自定义的禁用表述和必备披露' },
+        }),
       failOn: severitySchema.default('medium').meta({
         title: 'Fail at severity',
         description: 'The check fails when a finding is at least this severe',
+        zh: {
+          title: '不通过的严重程度',
+          description: '出现不低于该严重程度的问题时，检查不通过',
+          options: { high: '高', medium: '中', low: '低' },
+        },
       }),
     })
     .strict(),

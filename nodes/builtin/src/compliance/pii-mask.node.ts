@@ -21,6 +21,12 @@ const ruleSchema = z
       title: 'Strategy',
       description:
         'partial: keep a few characters; full: hide all; pseudonym: keyed token, equal values give equal tokens; label: the type name',
+      zh: {
+        title: '脱敏策略',
+        description:
+          '部分遮盖：保留少量字符；全部遮盖：全部隐藏；假名化：带密钥的令牌，相同的值得到相同的令牌；类型标签：替换为类型名称',
+        options: { partial: '部分遮盖', full: '全部遮盖', pseudonym: '假名化', label: '类型标签' },
+      },
     }),
     keepFirst: z
       .number()
@@ -28,18 +34,33 @@ const ruleSchema = z
       .min(0)
       .max(64)
       .optional()
-      .meta({ title: 'Keep first', description: 'partial: characters kept at the start' }),
+      .meta({
+        title: 'Keep first',
+        description: 'partial: characters kept at the start',
+        zh: { title: '保留前几位', description: '部分遮盖：开头保留的字符数' },
+      }),
     keepLast: z
       .number()
       .int()
       .min(0)
       .max(64)
       .optional()
-      .meta({ title: 'Keep last', description: 'partial: characters kept at the end' }),
-    maskLast: z.number().int().min(1).max(256).optional().meta({
-      title: 'Hide last',
-      description: 'partial: hide exactly the last N characters (addresses hide 8 by default)',
-    }),
+      .meta({
+        title: 'Keep last',
+        description: 'partial: characters kept at the end',
+        zh: { title: '保留后几位', description: '部分遮盖：末尾保留的字符数' },
+      }),
+    maskLast: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .optional()
+      .meta({
+        title: 'Hide last',
+        description: 'partial: hide exactly the last N characters (addresses hide 8 by default)',
+        zh: { title: '遮盖末尾位数', description: '部分遮盖：恰好遮盖最后 N 个字符（地址默认遮盖 8 个）' },
+      }),
   })
   .strict();
 
@@ -78,25 +99,57 @@ export const piiMaskNode = defineNode({
       defaultStrategy: strategySchema.default('partial').meta({
         title: 'Default strategy',
         description: 'Used for every type without its own rule',
+        zh: {
+          title: '默认脱敏策略',
+          description: '用于所有未单独设置规则的类型',
+          options: { partial: '部分遮盖', full: '全部遮盖', pseudonym: '假名化', label: '类型标签' },
+        },
       }),
-      rules: z.partialRecord(piiTypeSchema, ruleSchema).default({}).meta({
-        title: 'Rules per type',
-        description:
-          'e.g. { "BANK_CARD": { "strategy": "pseudonym" }, "ADDRESS": { "strategy": "partial", "maskLast": 5 } }',
-        widget: 'json',
-      }),
-      maskChar: z.string().length(1).default('*').meta({ title: 'Mask character', group: 'Advanced' }),
-      keyCredential: z.string().min(1).optional().meta({
-        title: 'Pseudonymisation key',
-        description:
-          'Name of the credential holding the HMAC key (needed by the pseudonym strategy); rotate it to unlink old tokens',
-        widget: 'secret',
-      }),
-      tokenLength: z.number().int().min(8).max(64).default(16).meta({
-        title: 'Token length',
-        description: 'Hex characters of the HMAC kept in each pseudonym',
-        group: 'Advanced',
-      }),
+      rules: z
+        .partialRecord(piiTypeSchema, ruleSchema)
+        .default({})
+        .meta({
+          title: 'Rules per type',
+          description:
+            'e.g. { "BANK_CARD": { "strategy": "pseudonym" }, "ADDRESS": { "strategy": "partial", "maskLast": 5 } }',
+          widget: 'json',
+          zh: {
+            title: '按类型设置规则',
+            description:
+              '例如 { "BANK_CARD": { "strategy": "pseudonym" }, "ADDRESS": { "strategy": "partial", "maskLast": 5 } }',
+          },
+        }),
+      maskChar: z
+        .string()
+        .length(1)
+        .default('*')
+        .meta({ title: 'Mask character', group: 'Advanced', zh: { title: '遮盖字符' } }),
+      keyCredential: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({
+          title: 'Pseudonymisation key',
+          description:
+            'Name of the credential holding the HMAC key (needed by the pseudonym strategy); rotate it to unlink old tokens',
+          widget: 'secret',
+          zh: {
+            title: '假名化密钥',
+            description: '存放 HMAC 密钥的凭证名称（假名化策略需要）；轮换密钥即可切断与旧令牌的关联',
+          },
+        }),
+      tokenLength: z
+        .number()
+        .int()
+        .min(8)
+        .max(64)
+        .default(16)
+        .meta({
+          title: 'Token length',
+          description: 'Hex characters of the HMAC kept in each pseudonym',
+          group: 'Advanced',
+          zh: { title: '令牌长度', description: '每个假名令牌保留的 HMAC 十六进制字符数' },
+        }),
     })
     .strict(),
   inputs: {

@@ -29,10 +29,18 @@ export const regulationChecklistNode = defineNode({
   },
   config: z
     .object({
-      language: z.enum(['auto', 'zh', 'en']).default('auto').meta({
-        title: 'Language',
-        description: 'auto: decided from the text (Chinese characters vs Latin letters)',
-      }),
+      language: z
+        .enum(['auto', 'zh', 'en'])
+        .default('auto')
+        .meta({
+          title: 'Language',
+          description: 'auto: decided from the text (Chinese characters vs Latin letters)',
+          zh: {
+            title: '语言',
+            description: '自动：根据文本判断（汉字或拉丁字母）',
+            options: { auto: '自动', zh: '中文', en: '英文' },
+          },
+        }),
       modalities: z
         .array(z.enum(MODALITIES))
         .min(1)
@@ -40,13 +48,26 @@ export const regulationChecklistNode = defineNode({
         .meta({
           title: 'Include',
           description: 'must: obligations; must-not: prohibitions; may: permissions and rights',
+          zh: {
+            title: '包含的条款类型',
+            description: '义务（应当）：义务性规定；禁止（不得）：禁止性规定；授权（可以）：授权性规定和权利',
+            options: { must: '义务（应当）', 'must-not': '禁止（不得）', may: '授权（可以）' },
+          },
         }),
-      splitEnumerations: z.boolean().default(true).meta({
-        title: 'One item per enumerated point',
-        description:
-          'When a duty introduces a list ("shall notify ... within: (i) 30 days ...", "应当具备下列条件：（一）…"), make one checklist item per point',
-        group: 'Advanced',
-      }),
+      splitEnumerations: z
+        .boolean()
+        .default(true)
+        .meta({
+          title: 'One item per enumerated point',
+          description:
+            'When a duty introduces a list ("shall notify ... within: (i) 30 days ...", "应当具备下列条件：（一）…"), make one checklist item per point',
+          group: 'Advanced',
+          zh: {
+            title: '列举事项逐条拆分',
+            description:
+              '当一项义务引出列举（"shall notify ... within: (i) 30 days ..."、"应当具备下列条件：（一）…"）时，每个列举项生成一条清单项',
+          },
+        }),
     })
     .strict(),
   inputs: { text: port('text', { title: 'Regulation text' }) },

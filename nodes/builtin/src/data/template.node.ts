@@ -47,16 +47,16 @@ export const templateNode = defineNode({
     icon: 'text',
   },
   config: z.object({
-    template: z.string().meta({ title: 'Template', widget: 'prompt' }),
+    template: z.string().meta({ title: 'Template', widget: 'prompt', zh: { title: '模板' } }),
     variables: z
       .array(z.string().regex(portNamePattern))
       .max(64)
       .default([])
-      .meta({ title: 'Variables', description: 'Each becomes an input of the node' }),
+      .meta({ title: 'Variables', description: 'Each becomes an input of the node', zh: { title: '变量', description: '每个变量都会成为节点的一个输入' } }),
     onMissing: z
       .enum(['error', 'empty'])
       .default('error')
-      .meta({ title: 'Missing values', description: 'error: fail the node; empty: leave the placeholder blank' }),
+      .meta({ title: 'Missing values', description: 'error: fail the node; empty: leave the placeholder blank', zh: { title: '缺失值处理', description: '报错：节点执行失败；留空：占位符替换为空', options: { error: '报错', empty: '留空' } } }),
   }),
   outputs: { text: port('text', { title: 'Text' }) },
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },

@@ -16,11 +16,11 @@ export const transformNode = defineNode({
     expression: z
       .string()
       .min(1)
-      .meta({ title: 'Mapping', description: 'JSONata, e.g. { "total": $sum(data.items.amount) }', widget: 'expression' }),
+      .meta({ title: 'Mapping', description: 'JSONata, e.g. { "total": $sum(data.items.amount) }', widget: 'expression', zh: { title: '映射表达式', description: 'JSONata，例如 { "total": $sum(data.items.amount) }' } }),
     emptyResult: z
       .enum(['error', 'null'])
       .default('error')
-      .meta({ title: 'When nothing matches', description: 'error: fail the node; null: output null' }),
+      .meta({ title: 'When nothing matches', description: 'error: fail the node; null: output null', zh: { title: '无匹配结果时', description: '报错：节点执行失败；输出 null：输出 null', options: { error: '报错', null: '输出 null' } } }),
   }),
   inputs: { data: port('any', { title: 'Data', required: false }) },
   outputs: { result: port('any', { title: 'Result' }) },

@@ -17,11 +17,21 @@ export const inputNode = defineNode({
     schema: z
       .record(z.string(), z.unknown())
       .default({ type: 'object', properties: {} })
-      .meta({ title: 'Input schema', description: 'JSON Schema of the flow input', widget: 'json-schema' }),
+      .meta({
+        title: 'Input schema',
+        description: 'JSON Schema of the flow input',
+        widget: 'json-schema',
+        zh: { title: '输入 Schema', description: '流程输入的 JSON Schema' },
+      }),
     example: z
       .record(z.string(), z.unknown())
       .optional()
-      .meta({ title: 'Example input', description: 'Prefills the run form', widget: 'json' }),
+      .meta({
+        title: 'Example input',
+        description: 'Prefills the run form',
+        widget: 'json',
+        zh: { title: '示例输入', description: '用于预填运行表单' },
+      }),
   }),
   outputs: { value: port('record', { title: 'Whole input' }) },
   dynamicOutputs: {

@@ -16,13 +16,21 @@ export const outputNode = defineNode({
     name: z
       .string()
       .regex(portNamePattern, 'a result name starts with a letter and holds letters, digits, _ or -')
-      .meta({ title: 'Result name' }),
-    description: z.string().max(2000).optional().meta({ title: 'Description' }),
-    schema: z.record(z.string(), z.unknown()).optional().meta({
-      title: 'Result schema',
-      description: 'JSON Schema of the value, for API documentation',
-      widget: 'json-schema',
-    }),
+      .meta({ title: 'Result name', zh: { title: '结果名称' } }),
+    description: z
+      .string()
+      .max(2000)
+      .optional()
+      .meta({ title: 'Description', zh: { title: '说明' } }),
+    schema: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({
+        title: 'Result schema',
+        description: 'JSON Schema of the value, for API documentation',
+        widget: 'json-schema',
+        zh: { title: '结果 Schema', description: '该值的 JSON Schema，用于生成 API 文档' },
+      }),
   }),
   inputs: { value: port('any', { title: 'Value' }) },
   timeoutMs: 1_000,

@@ -16,7 +16,12 @@ export const branchNode = defineNode({
     condition: z
       .string()
       .min(1)
-      .meta({ title: 'Condition', description: 'JSONata, e.g. value.amount > 10000', widget: 'expression' }),
+      .meta({
+        title: 'Condition',
+        description: 'JSONata, e.g. value.amount > 10000',
+        widget: 'expression',
+        zh: { title: '条件', description: 'JSONata，例如 value.amount > 10000' },
+      }),
   }),
   inputs: { value: port('any', { title: 'Value' }) },
   outputs: {

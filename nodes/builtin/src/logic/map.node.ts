@@ -3,19 +3,30 @@ import { defineNode, NodeError, port, z } from '@finflow/sdk';
 
 const nodeSpec = z
   .object({
-    type: z.string().min(1).meta({ title: 'Node type' }),
+    type: z
+      .string()
+      .min(1)
+      .meta({ title: 'Node type', zh: { title: '节点类型' } }),
     version: z.int().min(1).optional(),
     config: z.record(z.string(), z.unknown()).default({}),
     inputPort: z
       .string()
       .optional()
-      .meta({ title: 'Item goes to input', description: 'Default: the node’s first required input' }),
+      .meta({
+        title: 'Item goes to input',
+        description: 'Default: the node’s first required input',
+        zh: { title: '元素传入的输入端口', description: '默认：该节点的第一个必填输入' },
+      }),
     outputPort: z
       .string()
       .optional()
-      .meta({ title: 'Result is output', description: 'Default: the node’s first output' }),
+      .meta({
+        title: 'Result is output',
+        description: 'Default: the node’s first output',
+        zh: { title: '结果取自的输出端口', description: '默认：该节点的第一个输出' },
+      }),
   })
-  .meta({ title: 'Node per item' });
+  .meta({ title: 'Node per item', zh: { title: '逐项执行的节点' } });
 
 export const mapNode = defineNode({
   type: 'logic.map',
@@ -31,8 +42,16 @@ export const mapNode = defineNode({
   config: z
     .object({
       node: nodeSpec.optional(),
-      flow: z.record(z.string(), z.unknown()).optional().meta({ title: 'Sub-flow', widget: 'json' }),
-      concurrency: z.int().min(1).max(64).default(4).meta({ title: 'Items at once' }),
+      flow: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({ title: 'Sub-flow', widget: 'json', zh: { title: '子流程' } }),
+      concurrency: z
+        .int()
+        .min(1)
+        .max(64)
+        .default(4)
+        .meta({ title: 'Items at once', zh: { title: '并发处理数' } }),
     })
     .refine((c) => (c.node === undefined) !== (c.flow === undefined), 'give exactly one of `node` or `flow`'),
   inputs: { items: port('list', { title: 'Items' }) },

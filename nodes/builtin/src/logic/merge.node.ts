@@ -22,11 +22,23 @@ export const mergeNode = defineNode({
       .min(2)
       .max(32)
       .default(['a', 'b'])
-      .meta({ title: 'Inputs', description: 'Names of the branches to join' }),
-    mode: z.enum(['first', 'collect']).default('first').meta({
-      title: 'Mode',
-      description: 'first: the first input that arrived; collect: a record of all that arrived',
-    }),
+      .meta({
+        title: 'Inputs',
+        description: 'Names of the branches to join',
+        zh: { title: '输入', description: '要汇合的分支名称' },
+      }),
+    mode: z
+      .enum(['first', 'collect'])
+      .default('first')
+      .meta({
+        title: 'Mode',
+        description: 'first: the first input that arrived; collect: a record of all that arrived',
+        zh: {
+          title: '合并方式',
+          description: '最先到达：取最先到达的输入；全部收集：将所有已到达的输入汇总为一条记录',
+          options: { first: '最先到达', collect: '全部收集' },
+        },
+      }),
   }),
   outputs: { value: port('any', { title: 'Value' }) },
   dynamicInputs: { path: 'inputs', mode: 'items', type: 'any', required: false },

@@ -20,16 +20,30 @@ export const switchNode = defineNode({
     cases: z
       .array(
         z.object({
-          name: z.string().regex(portNamePattern, 'case names are port names').meta({ title: 'Case' }),
-          when: z.string().min(1).meta({ title: 'Condition', widget: 'expression' }),
+          name: z
+            .string()
+            .regex(portNamePattern, 'case names are port names')
+            .meta({ title: 'Case', zh: { title: '分支名称' } }),
+          when: z
+            .string()
+            .min(1)
+            .meta({ title: 'Condition', widget: 'expression', zh: { title: '条件' } }),
         }),
       )
       .min(1)
-      .meta({ title: 'Cases' }),
+      .meta({ title: 'Cases', zh: { title: '分支' } }),
     mode: z
       .enum(['first', 'all'])
       .default('first')
-      .meta({ title: 'Match', description: 'first: the first case that holds; all: every case that holds' }),
+      .meta({
+        title: 'Match',
+        description: 'first: the first case that holds; all: every case that holds',
+        zh: {
+          title: '匹配方式',
+          description: '首个匹配：仅第一个成立的分支；全部匹配：所有成立的分支',
+          options: { first: '首个匹配', all: '全部匹配' },
+        },
+      }),
   }),
   inputs: { value: port('any', { title: 'Value' }) },
   outputs: { default: port('any', { title: 'Default', required: false }) },

@@ -48,20 +48,51 @@ export const answerNode = defineNode({
   },
   config: z.object({
     ...providerFields,
-    minRelevance: z.number().min(0).max(1).default(0.35).meta({
-      title: 'Relevance threshold',
-      description: 'Passages below it are ignored; with none left the node refuses',
-    }),
-    maxPassages: z.int().min(1).max(20).default(5).meta({ title: 'Passages to use' }),
-    refusal: z.string().min(1).max(500).default(DEFAULT_REFUSAL).meta({ title: 'Refusal text' }),
-    system: z.string().max(20_000).optional().meta({
-      title: 'Instructions',
-      description: 'Replaces the default instructions to cite and refuse',
-      widget: 'prompt',
-      group: 'Advanced',
-    }),
-    temperature: z.number().min(0).max(2).default(0).meta({ title: 'Temperature', group: 'Generation' }),
-    maxTokens: z.int().min(1).max(200_000).default(1024).meta({ title: 'Max tokens', group: 'Generation' }),
+    minRelevance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.35)
+      .meta({
+        title: 'Relevance threshold',
+        description: 'Passages below it are ignored; with none left the node refuses',
+        zh: { title: '相关度阈值', description: '低于该值的段落将被忽略；若无剩余段落，节点拒绝作答' },
+      }),
+    maxPassages: z
+      .int()
+      .min(1)
+      .max(20)
+      .default(5)
+      .meta({ title: 'Passages to use', zh: { title: '使用段落数' } }),
+    refusal: z
+      .string()
+      .min(1)
+      .max(500)
+      .default(DEFAULT_REFUSAL)
+      .meta({ title: 'Refusal text', zh: { title: '拒答话术' } }),
+    system: z
+      .string()
+      .max(20_000)
+      .optional()
+      .meta({
+        title: 'Instructions',
+        description: 'Replaces the default instructions to cite and refuse',
+        widget: 'prompt',
+        group: 'Advanced',
+        zh: { title: '指令', description: '替换默认的「引用出处、无依据时拒答」指令' },
+      }),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(0)
+      .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
+    maxTokens: z
+      .int()
+      .min(1)
+      .max(200_000)
+      .default(1024)
+      .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
   }),
   inputs: {
     question: port('text', { title: 'Question' }),

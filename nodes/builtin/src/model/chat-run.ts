@@ -19,31 +19,55 @@ export interface ChatMessage {
 }
 
 export const promptFields = {
-  system: z.string().max(100_000).default('').meta({
-    title: 'System prompt',
-    description: 'Instructions; {{ name }} placeholders are filled from inputs',
-    widget: 'prompt',
-  }),
-  prompt: z.string().min(1).max(200_000).meta({
-    title: 'User prompt',
-    description: '{{ name }} placeholders are filled from the inputs listed in Variables',
-    widget: 'prompt',
-  }),
+  system: z
+    .string()
+    .max(100_000)
+    .default('')
+    .meta({
+      title: 'System prompt',
+      description: 'Instructions; {{ name }} placeholders are filled from inputs',
+      widget: 'prompt',
+      zh: { title: '系统提示词', description: '指令；{{ name }} 占位符由输入填充' },
+    }),
+  prompt: z
+    .string()
+    .min(1)
+    .max(200_000)
+    .meta({
+      title: 'User prompt',
+      description: '{{ name }} placeholders are filled from the inputs listed in Variables',
+      widget: 'prompt',
+      zh: { title: '用户提示词', description: '{{ name }} 占位符由「变量」中列出的输入填充' },
+    }),
   variables: z
     .array(z.string().regex(portNamePattern))
     .max(64)
     .default([])
-    .meta({ title: 'Variables', description: 'Each becomes an input of the node' }),
+    .meta({
+      title: 'Variables',
+      description: 'Each becomes an input of the node',
+      zh: { title: '变量', description: '每个变量都会成为节点的一个输入' },
+    }),
 };
 
 export const tuningFields = {
-  temperature: z.number().min(0).max(2).default(0).meta({ title: 'Temperature', group: 'Generation' }),
-  maxTokens: z.int().min(1).max(200_000).default(1024).meta({ title: 'Max tokens', group: 'Generation' }),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .default(0)
+    .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
+  maxTokens: z
+    .int()
+    .min(1)
+    .max(200_000)
+    .default(1024)
+    .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
   stop: z
     .array(z.string().min(1).max(100))
     .max(4)
     .default([])
-    .meta({ title: 'Stop sequences', group: 'Generation' }),
+    .meta({ title: 'Stop sequences', group: 'Generation', zh: { title: '停止序列' } }),
 };
 
 /** Reports placeholders that read neither a variable nor input/nodes. */

@@ -18,12 +18,20 @@ import {
 } from './training-data.js';
 
 const labelSchema = z.object({
-  name: z.string().min(1).max(200).meta({ title: 'Label' }),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({ title: 'Label', zh: { title: '标签' } }),
   description: z
     .string()
     .max(2_000)
     .optional()
-    .meta({ title: 'Description', description: 'What belongs here (for the LLM)' }),
+    .meta({
+      title: 'Description',
+      description: 'What belongs here (for the LLM)',
+      zh: { title: '说明', description: '哪些内容属于该类别（供大模型参考）' },
+    }),
 });
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -63,35 +71,62 @@ export const classifyNode = defineNode({
     icon: 'tags',
   },
   config: z.object({
-    backend: z.enum(['trained', 'llm']).default('trained').meta({
-      title: 'Backend',
-      description: 'trained: offline classifier; llm: a chat model with label descriptions',
-    }),
+    backend: z
+      .enum(['trained', 'llm'])
+      .default('trained')
+      .meta({
+        title: 'Backend',
+        description: 'trained: offline classifier; llm: a chat model with label descriptions',
+        zh: {
+          title: '分类方式',
+          description: '训练模型：离线分类器；大模型：结合标签说明调用对话模型',
+          options: { trained: '训练模型', llm: '大模型' },
+        },
+      }),
     ...exampleFields,
-    artifact: z.looseObject({ kind: z.string() }).optional().meta({
-      title: 'Trained model',
-      description: 'An artefact from model.trainClassifier; used instead of training',
-      widget: 'json',
-      group: 'Advanced',
-    }),
+    artifact: z
+      .looseObject({ kind: z.string() })
+      .optional()
+      .meta({
+        title: 'Trained model',
+        description: 'An artefact from model.trainClassifier; used instead of training',
+        widget: 'json',
+        group: 'Advanced',
+        zh: { title: '已训练模型', description: '来自 model.trainClassifier 的模型产物；提供后不再训练' },
+      }),
     labels: z
       .array(labelSchema)
       .max(500)
       .default([])
-      .meta({ title: 'Labels (LLM)', description: 'Names and descriptions the LLM chooses from' }),
+      .meta({
+        title: 'Labels (LLM)',
+        description: 'Names and descriptions the LLM chooses from',
+        zh: { title: '标签（大模型）', description: '供大模型选择的标签名称及说明' },
+      }),
     ...providerFields,
-    alternatives: z.int().min(0).max(10).default(3).meta({ title: 'Alternatives to list' }),
-    minConfidence: z.number().min(0).max(1).default(0).meta({
-      title: 'Minimum confidence',
-      description: 'Below it the label becomes the fallback label',
-      group: 'Routing',
-    }),
+    alternatives: z
+      .int()
+      .min(0)
+      .max(10)
+      .default(3)
+      .meta({ title: 'Alternatives to list', zh: { title: '列出的备选标签数' } }),
+    minConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .meta({
+        title: 'Minimum confidence',
+        description: 'Below it the label becomes the fallback label',
+        group: 'Routing',
+        zh: { title: '最低置信度', description: '置信度低于此值时改用兜底标签' },
+      }),
     fallbackLabel: z
       .string()
       .min(1)
       .max(200)
       .default('unknown')
-      .meta({ title: 'Fallback label', group: 'Routing' }),
+      .meta({ title: 'Fallback label', group: 'Routing', zh: { title: '兜底标签' } }),
   }),
   inputs: {
     text: port('text', { title: 'Text' }),

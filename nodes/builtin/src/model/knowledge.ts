@@ -11,8 +11,19 @@ import { buildBm25, searchBm25, type Bm25Index } from './bm25.js';
 import { isCjk, searchTerms } from './text.js';
 
 export const knowledgeDocumentSchema = z.object({
-  source: z.string().min(1).max(500).meta({ title: 'Source', description: 'Name shown in citations' }),
-  text: z.string().max(5_000_000).meta({ title: 'Text', widget: 'textarea' }),
+  source: z
+    .string()
+    .min(1)
+    .max(500)
+    .meta({
+      title: 'Source',
+      description: 'Name shown in citations',
+      zh: { title: '来源', description: '引用中显示的名称' },
+    }),
+  text: z
+    .string()
+    .max(5_000_000)
+    .meta({ title: 'Text', widget: 'textarea', zh: { title: '文本' } }),
 });
 
 export interface KnowledgeDocument {

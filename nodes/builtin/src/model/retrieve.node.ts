@@ -37,48 +37,84 @@ export const retrieveNode = defineNode({
     icon: 'search',
   },
   config: z.object({
-    documents: z.array(knowledgeDocumentSchema).max(10_000).default([]).meta({
-      title: 'Documents',
-      description: 'The knowledge base; documents from the input are added to these',
-    }),
-    topK: z.int().min(1).max(50).default(5).meta({ title: 'Passages to return' }),
-    minRelevance: z.number().min(0).max(1).default(0.2).meta({
-      title: 'Minimum relevance',
-      description: '0..1: share of the query terms a passage contains, or its semantic match',
-    }),
+    documents: z
+      .array(knowledgeDocumentSchema)
+      .max(10_000)
+      .default([])
+      .meta({
+        title: 'Documents',
+        description: 'The knowledge base; documents from the input are added to these',
+        zh: { title: '文档', description: '知识库；输入中的文档会追加到这些文档之后' },
+      }),
+    topK: z
+      .int()
+      .min(1)
+      .max(50)
+      .default(5)
+      .meta({ title: 'Passages to return', zh: { title: '返回段落数' } }),
+    minRelevance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .meta({
+        title: 'Minimum relevance',
+        description: '0..1: share of the query terms a passage contains, or its semantic match',
+        zh: { title: '最低相关度', description: '0..1：段落包含的查询词占比，或其语义匹配度' },
+      }),
     chunkSize: z
       .int()
       .min(100)
       .max(8_000)
       .default(800)
-      .meta({ title: 'Passage size (characters)', group: 'Indexing' }),
+      .meta({ title: 'Passage size (characters)', group: 'Indexing', zh: { title: '段落长度（字符）' } }),
     chunkOverlap: z
       .int()
       .min(0)
       .max(2_000)
       .default(100)
-      .meta({ title: 'Passage overlap (characters)', group: 'Indexing' }),
-    embeddings: z.enum(embeddingChoices).default('auto').meta({
-      title: 'Embeddings',
-      description:
-        'auto: offline English sentence embeddings for English knowledge bases up to ~400 passages, otherwise BM25 only (always for Chinese); none: BM25 only; offline-en: always embed offline; openai / ollama: a provider',
-      group: 'Indexing',
-    }),
+      .meta({ title: 'Passage overlap (characters)', group: 'Indexing', zh: { title: '段落重叠（字符）' } }),
+    embeddings: z
+      .enum(embeddingChoices)
+      .default('auto')
+      .meta({
+        title: 'Embeddings',
+        description:
+          'auto: offline English sentence embeddings for English knowledge bases up to ~400 passages, otherwise BM25 only (always for Chinese); none: BM25 only; offline-en: always embed offline; openai / ollama: a provider',
+        group: 'Indexing',
+        zh: {
+          title: '向量嵌入',
+          description:
+            '自动：英文知识库在约 400 个段落以内使用离线英文句向量，否则仅用 BM25（中文始终仅用 BM25）；不使用：仅用 BM25；离线英文：始终离线生成向量；OpenAI / Ollama：调用提供方',
+          options: {
+            auto: '自动',
+            none: '不使用',
+            'offline-en': '离线英文',
+            openai: 'OpenAI',
+            ollama: 'Ollama',
+          },
+        },
+      }),
     embeddingModel: z
       .string()
       .min(1)
       .max(200)
       .optional()
-      .meta({ title: 'Embedding model', group: 'Indexing' }),
+      .meta({ title: 'Embedding model', group: 'Indexing', zh: { title: '嵌入模型' } }),
     embeddingBaseUrl: z
       .url({ protocol: /^https?$/ })
       .optional()
-      .meta({ title: 'Embedding base URL', group: 'Indexing' }),
+      .meta({ title: 'Embedding base URL', group: 'Indexing', zh: { title: '嵌入服务地址（Base URL）' } }),
     embeddingCredential: z
       .string()
       .regex(/^[A-Za-z_][\w.-]{0,127}$/)
       .optional()
-      .meta({ title: 'Embedding API key credential', widget: 'secret', group: 'Indexing' }),
+      .meta({
+        title: 'Embedding API key credential',
+        widget: 'secret',
+        group: 'Indexing',
+        zh: { title: '嵌入服务 API 密钥凭证' },
+      }),
   }),
   inputs: {
     query: port('text', { title: 'Query' }),

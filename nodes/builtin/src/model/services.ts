@@ -57,18 +57,32 @@ const credentialName = /^[A-Za-z_][\w.-]{0,127}$/;
 
 /** Config fields that choose the chat model; every model node spreads them into its config. */
 export const providerFields = {
-  provider: z.enum(chatProviders).default('offline').meta({
-    title: 'Provider',
-    description:
-      'offline: the built-in extractive model (no LLM: quotes the prompt, never invents); openai: OpenAI or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp server, Ollama /v1); ollama: the native Ollama API; llama-cpp: a GGUF file run in-process by node-llama-cpp (if installed)',
-    group: 'Model',
-  }),
+  provider: z
+    .enum(chatProviders)
+    .default('offline')
+    .meta({
+      title: 'Provider',
+      description:
+        'offline: the built-in extractive model (no LLM: quotes the prompt, never invents); openai: OpenAI or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp server, Ollama /v1); ollama: the native Ollama API; llama-cpp: a GGUF file run in-process by node-llama-cpp (if installed)',
+      group: 'Model',
+      zh: {
+        title: '模型提供方',
+        description:
+          '离线：内置抽取式模型（不调用大模型，只引用提示词中的原文，绝不编造）；OpenAI 兼容：OpenAI 或任何兼容 OpenAI 接口的服务（vLLM、LM Studio、llama.cpp server、Ollama /v1）；Ollama：Ollama 原生 API；llama.cpp：由 node-llama-cpp 在服务进程内运行的 GGUF 文件（需已安装）',
+        options: { offline: '离线', openai: 'OpenAI 兼容', ollama: 'Ollama', 'llama-cpp': 'llama.cpp' },
+      },
+    }),
   model: z
     .string()
     .min(1)
     .max(200)
     .optional()
-    .meta({ title: 'Model', description: 'e.g. gpt-4o-mini, qwen2.5:7b', group: 'Model' }),
+    .meta({
+      title: 'Model',
+      description: 'e.g. gpt-4o-mini, qwen2.5:7b',
+      group: 'Model',
+      zh: { title: '模型', description: '例如 gpt-4o-mini、qwen2.5:7b' },
+    }),
   baseUrl: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -77,18 +91,34 @@ export const providerFields = {
       description:
         'OpenAI-compatible: the API root such as http://127.0.0.1:8000/v1 (default api.openai.com); Ollama: http://127.0.0.1:11434',
       group: 'Model',
+      zh: {
+        title: '接口地址（Base URL）',
+        description:
+          'OpenAI 兼容：API 根地址，例如 http://127.0.0.1:8000/v1（默认 api.openai.com）；Ollama：http://127.0.0.1:11434',
+      },
     }),
-  credential: z.string().regex(credentialName).optional().meta({
-    title: 'API key credential',
-    description: 'The name of a stored credential',
-    widget: 'secret',
-    group: 'Model',
-  }),
-  modelPath: z.string().min(1).max(1000).optional().meta({
-    title: 'GGUF file',
-    description: 'llama-cpp only: absolute path of a .gguf model on the server',
-    group: 'Model',
-  }),
+  credential: z
+    .string()
+    .regex(credentialName)
+    .optional()
+    .meta({
+      title: 'API key credential',
+      description: 'The name of a stored credential',
+      widget: 'secret',
+      group: 'Model',
+      zh: { title: 'API 密钥凭证', description: '已保存凭证的名称' },
+    }),
+  modelPath: z
+    .string()
+    .min(1)
+    .max(1000)
+    .optional()
+    .meta({
+      title: 'GGUF file',
+      description: 'llama-cpp only: absolute path of a .gguf model on the server',
+      group: 'Model',
+      zh: { title: 'GGUF 模型文件', description: '仅限 llama.cpp：服务器上 .gguf 模型文件的绝对路径' },
+    }),
 };
 
 export interface ProviderConfig {

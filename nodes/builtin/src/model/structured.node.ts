@@ -58,9 +58,12 @@ export const structuredNode = defineNode({
   config: z.object({
     ...providerFields,
     ...promptFields,
-    schema: z
-      .record(z.string(), z.unknown())
-      .meta({ title: 'Output schema', description: 'A JSON Schema of type object', widget: 'json-schema' }),
+    schema: z.record(z.string(), z.unknown()).meta({
+      title: 'Output schema',
+      description: 'A JSON Schema of type object',
+      widget: 'json-schema',
+      zh: { title: '输出 Schema', description: '类型为 object 的 JSON Schema' },
+    }),
     schemaName: z
       .string()
       .regex(/^[A-Za-z_][\w-]{0,63}$/)
@@ -69,14 +72,38 @@ export const structuredNode = defineNode({
         title: 'Schema name',
         description: 'The function or schema name the provider sees',
         group: 'Advanced',
+        zh: { title: 'Schema 名称', description: '提供方看到的函数名或 Schema 名称' },
       }),
-    method: z.enum(methods).default('auto').meta({
-      title: 'Method',
-      description: 'How the provider is asked for JSON (auto: its best method)',
-      group: 'Advanced',
-    }),
-    temperature: z.number().min(0).max(2).default(0).meta({ title: 'Temperature', group: 'Generation' }),
-    maxTokens: z.int().min(1).max(200_000).default(2048).meta({ title: 'Max tokens', group: 'Generation' }),
+    method: z
+      .enum(methods)
+      .default('auto')
+      .meta({
+        title: 'Method',
+        description: 'How the provider is asked for JSON (auto: its best method)',
+        group: 'Advanced',
+        zh: {
+          title: '结构化输出方式',
+          description: '如何要求提供方输出 JSON（自动：采用其最佳方式）',
+          options: {
+            auto: '自动',
+            jsonSchema: 'JSON Schema',
+            functionCalling: '函数调用',
+            jsonMode: 'JSON 模式',
+          },
+        },
+      }),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(0)
+      .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
+    maxTokens: z
+      .int()
+      .min(1)
+      .max(200_000)
+      .default(2048)
+      .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
   }),
   outputs: {
     data: port('record', { title: 'Object' }),

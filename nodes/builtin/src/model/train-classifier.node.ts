@@ -42,10 +42,19 @@ export const trainClassifierNode = defineNode({
   },
   config: z.object({
     ...exampleFields,
-    holdout: z.number().min(0).max(0.5).default(0).meta({
-      title: 'Hold-out share',
-      description: 'Share of each label kept out of training to measure accuracy (0: train on all)',
-    }),
+    holdout: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0)
+      .meta({
+        title: 'Hold-out share',
+        description: 'Share of each label kept out of training to measure accuracy (0: train on all)',
+        zh: {
+          title: '留出验证比例',
+          description: '每个标签留出不参与训练、用于评估准确率的样本比例（0：全部用于训练）',
+        },
+      }),
   }),
   inputs: {
     examples: port('table', {

@@ -13,17 +13,38 @@ import {
 } from './classifier.js';
 
 export const exampleSchema = z.object({
-  text: z.string().min(1).max(10_000).meta({ title: 'Text' }),
-  label: z.string().min(1).max(200).meta({ title: 'Label' }),
+  text: z
+    .string()
+    .min(1)
+    .max(10_000)
+    .meta({ title: 'Text', zh: { title: '文本' } }),
+  label: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({ title: 'Label', zh: { title: '标签' } }),
 });
 
 export const exampleFields = {
-  examples: z.array(exampleSchema).max(50_000).default([]).meta({
-    title: 'Training examples',
-    description: 'Labelled texts; rows of the examples input are added to these',
-  }),
-  textColumn: z.string().min(1).default('text').meta({ title: 'Text column', group: 'Training data' }),
-  labelColumn: z.string().min(1).default('label').meta({ title: 'Label column', group: 'Training data' }),
+  examples: z
+    .array(exampleSchema)
+    .max(50_000)
+    .default([])
+    .meta({
+      title: 'Training examples',
+      description: 'Labelled texts; rows of the examples input are added to these',
+      zh: { title: '训练样本', description: '已标注的文本；examples 输入中的行会追加到这些样本之后' },
+    }),
+  textColumn: z
+    .string()
+    .min(1)
+    .default('text')
+    .meta({ title: 'Text column', group: 'Training data', zh: { title: '文本列' } }),
+  labelColumn: z
+    .string()
+    .min(1)
+    .default('label')
+    .meta({ title: 'Label column', group: 'Training data', zh: { title: '标签列' } }),
 };
 
 /** Examples from config plus rows of an input table (`textColumn`, `labelColumn`). */

@@ -164,16 +164,36 @@ function header(part: Part, report: PartReport, fromMessage: boolean): string {
 }
 
 const intakeConfig = z.object({
-  onPartError: z.enum(['skip', 'fail']).default('skip').meta({
-    title: 'When a part cannot be read',
-    description: 'skip: report it and go on with the others; fail: fail the node',
-  }),
-  labelParts: z.boolean().default(true).meta({
-    title: 'Label parts',
-    description:
-      'Put a line such as [Image 2 "invoice.png", OCR, confidence 0.93] before each part of the text',
-  }),
-  maxParts: z.int().min(1).max(50).default(10).meta({ title: 'Maximum parts' }),
+  onPartError: z
+    .enum(['skip', 'fail'])
+    .default('skip')
+    .meta({
+      title: 'When a part cannot be read',
+      description: 'skip: report it and go on with the others; fail: fail the node',
+      zh: {
+        title: '某部分无法读取时',
+        description: '跳过：记录该问题并继续处理其他部分；失败：节点执行失败',
+        options: { skip: '跳过', fail: '失败' },
+      },
+    }),
+  labelParts: z
+    .boolean()
+    .default(true)
+    .meta({
+      title: 'Label parts',
+      description:
+        'Put a line such as [Image 2 "invoice.png", OCR, confidence 0.93] before each part of the text',
+      zh: {
+        title: '标注各部分',
+        description: '在文本的每个部分前加一行说明，例如 [Image 2 "invoice.png", OCR, confidence 0.93]',
+      },
+    }),
+  maxParts: z
+    .int()
+    .min(1)
+    .max(50)
+    .default(10)
+    .meta({ title: 'Maximum parts', zh: { title: '最大部分数' } }),
   ocrLanguages: ocrLanguagesField,
   ocrPageMode: ocrPageModeField,
   ...documentFields,

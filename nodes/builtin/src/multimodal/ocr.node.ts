@@ -23,20 +23,40 @@ export const ocrNode = defineNode({
   config: z.object({
     languages: ocrLanguagesField,
     pageMode: ocrPageModeField,
-    preprocess: z.boolean().default(true).meta({
-      title: 'Clean up the image',
-      description:
-        'Grey-scale, stretch contrast and enlarge small images before reading (better on photos and faxes)',
-      group: 'OCR',
-    }),
-    minConfidence: z.number().min(0).max(1).default(0).meta({
-      title: 'Minimum confidence',
-      description: 'Fail with OCR_LOW_CONFIDENCE below this mean confidence (0 to 1; 0 accepts any result)',
-    }),
-    allowEmpty: z.boolean().default(false).meta({
-      title: 'Allow no text',
-      description: 'Return empty text for an image without text instead of failing with OCR_NO_TEXT',
-    }),
+    preprocess: z
+      .boolean()
+      .default(true)
+      .meta({
+        title: 'Clean up the image',
+        description:
+          'Grey-scale, stretch contrast and enlarge small images before reading (better on photos and faxes)',
+        group: 'OCR',
+        zh: {
+          title: '图像预处理',
+          description: '识别前先灰度化、拉伸对比度并放大小图（对照片和传真效果更好）',
+        },
+      }),
+    minConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .meta({
+        title: 'Minimum confidence',
+        description: 'Fail with OCR_LOW_CONFIDENCE below this mean confidence (0 to 1; 0 accepts any result)',
+        zh: {
+          title: '最低置信度',
+          description: '平均置信度低于此值时以 OCR_LOW_CONFIDENCE 失败（0 到 1；0 表示接受任何结果）',
+        },
+      }),
+    allowEmpty: z
+      .boolean()
+      .default(false)
+      .meta({
+        title: 'Allow no text',
+        description: 'Return empty text for an image without text instead of failing with OCR_NO_TEXT',
+        zh: { title: '允许无文字', description: '图像中没有文字时返回空文本，而不是以 OCR_NO_TEXT 失败' },
+      }),
   }),
   inputs: {
     image: port('image', { title: 'Image', description: 'Connect a data URL text to convert it' }),

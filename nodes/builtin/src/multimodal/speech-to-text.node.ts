@@ -36,10 +36,18 @@ export const speechToTextNode = defineNode({
   },
   config: z.object({
     ...speechFields,
-    onNoSpeech: z.enum(['error', 'empty']).default('error').meta({
-      title: 'When nothing is recognised',
-      description: 'error: fail with NO_SPEECH_RECOGNISED; empty: return an empty transcript',
-    }),
+    onNoSpeech: z
+      .enum(['error', 'empty'])
+      .default('error')
+      .meta({
+        title: 'When nothing is recognised',
+        description: 'error: fail with NO_SPEECH_RECOGNISED; empty: return an empty transcript',
+        zh: {
+          title: '未识别到语音时',
+          description: '报错：以 NO_SPEECH_RECOGNISED 失败；返回空文本：返回空的转写结果',
+          options: { error: '报错', empty: '返回空文本' },
+        },
+      }),
   }),
   inputs: { audio: port('audio', { title: 'Audio', description: 'Connect a data URL text to convert it' }) },
   outputs: {

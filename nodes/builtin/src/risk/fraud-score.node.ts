@@ -29,15 +29,28 @@ export const fraudScoreNode = defineNode({
     tags: ['fraud', 'transactions', 'gradient boosting', 'explainable'],
   },
   config: z.object({
-    mode: z.enum(['train', 'score']).default('score').meta({
-      title: 'Mode',
-      description: 'train: fit a model from `table`; score: score `transaction` or `table`',
-    }),
+    mode: z
+      .enum(['train', 'score'])
+      .default('score')
+      .meta({
+        title: 'Mode',
+        description: 'train: fit a model from `table`; score: score `transaction` or `table`',
+        zh: {
+          title: '模式',
+          description: '训练：用 `table` 训练模型；评分：对 `transaction` 或 `table` 评分',
+          options: { train: '训练', score: '评分' },
+        },
+      }),
     label: z
       .string()
       .min(1)
       .optional()
-      .meta({ title: 'Label column', description: 'The column marking fraud (train)', group: 'Training' }),
+      .meta({
+        title: 'Label column',
+        description: 'The column marking fraud (train)',
+        group: 'Training',
+        zh: { title: '标签列', description: '标记欺诈的列（训练用）' },
+      }),
     positiveClass: z
       .union([z.string().min(1), z.number(), z.boolean()])
       .optional()
@@ -45,71 +58,140 @@ export const fraudScoreNode = defineNode({
         title: 'Fraud value',
         description: 'The label value meaning fraud, e.g. 1',
         group: 'Training',
+        zh: { title: '欺诈取值', description: '表示欺诈的标签值，例如 1' },
       }),
     features: columnList.optional().meta({
       title: 'Feature columns',
       description: 'Columns to learn from; empty means every column except the label and the excluded ones',
       group: 'Training',
+      zh: { title: '特征列', description: '用于学习的列；留空表示除标签列和排除列外的所有列' },
     }),
     exclude: columnList.default([]).meta({
       title: 'Excluded columns',
       description:
         'Columns never used: ids, and anything that leaks the label (e.g. a time column that sorts frauds apart)',
       group: 'Training',
+      zh: {
+        title: '排除列',
+        description:
+          '始终不使用的列：编号类字段，以及任何泄露标签的列（例如能把欺诈交易单独排序出来的时间列）',
+      },
     }),
-    categorical: columnList.default([]).meta({ title: 'Categorical columns', group: 'Training' }),
-    numeric: columnList.default([]).meta({ title: 'Numeric columns', group: 'Training' }),
-    algorithm: z.enum(['gbt', 'logistic']).default('gbt').meta({
-      title: 'Algorithm',
-      description:
-        'gbt: gradient-boosted trees (higher recall at a low false-positive rate on card data); logistic: L2 logistic regression',
-      group: 'Model',
-    }),
-    trees: z.number().int().min(1).max(5000).default(200).meta({ title: 'Trees', group: 'Model' }),
-    learningRate: z.number().positive().max(1).default(0.1).meta({ title: 'Learning rate', group: 'Model' }),
+    categorical: columnList
+      .default([])
+      .meta({ title: 'Categorical columns', group: 'Training', zh: { title: '类别型列' } }),
+    numeric: columnList
+      .default([])
+      .meta({ title: 'Numeric columns', group: 'Training', zh: { title: '数值型列' } }),
+    algorithm: z
+      .enum(['gbt', 'logistic'])
+      .default('gbt')
+      .meta({
+        title: 'Algorithm',
+        description:
+          'gbt: gradient-boosted trees (higher recall at a low false-positive rate on card data); logistic: L2 logistic regression',
+        group: 'Model',
+        zh: {
+          title: '算法',
+          description: '梯度提升树：在银行卡数据上，低误报率下召回率更高；逻辑回归：L2 正则化逻辑回归',
+          options: { gbt: '梯度提升树', logistic: '逻辑回归' },
+        },
+      }),
+    trees: z
+      .number()
+      .int()
+      .min(1)
+      .max(5000)
+      .default(200)
+      .meta({ title: 'Trees', group: 'Model', zh: { title: '树的数量' } }),
+    learningRate: z
+      .number()
+      .positive()
+      .max(1)
+      .default(0.1)
+      .meta({ title: 'Learning rate', group: 'Model', zh: { title: '学习率' } }),
     maxDepth: z
       .number()
       .int()
       .min(1)
       .max(12)
       .default(defaultGbtOptions.maxDepth)
-      .meta({ title: 'Tree depth', group: 'Model' }),
-    l2: z.number().min(0).default(1).meta({
-      title: 'L2 penalty',
-      description: 'On leaf values (gbt) or coefficients (logistic)',
-      group: 'Model',
-    }),
-    crossValidate: z.number().int().min(0).max(20).default(5).meta({
-      title: 'Cross-validation folds',
-      description:
-        'Stratified k-fold cross-validation; reports AUC and recall on `metrics` and sets the thresholds from out-of-fold scores. 0 skips it (thresholds then come from training scores, which is optimistic).',
-      group: 'Training',
-    }),
-    seed: z.number().int().default(1).meta({ title: 'Seed', group: 'Training' }),
+      .meta({ title: 'Tree depth', group: 'Model', zh: { title: '树深度' } }),
+    l2: z
+      .number()
+      .min(0)
+      .default(1)
+      .meta({
+        title: 'L2 penalty',
+        description: 'On leaf values (gbt) or coefficients (logistic)',
+        group: 'Model',
+        zh: { title: 'L2 正则化系数', description: '作用于叶节点值（梯度提升树）或回归系数（逻辑回归）' },
+      }),
+    crossValidate: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(5)
+      .meta({
+        title: 'Cross-validation folds',
+        description:
+          'Stratified k-fold cross-validation; reports AUC and recall on `metrics` and sets the thresholds from out-of-fold scores. 0 skips it (thresholds then come from training scores, which is optimistic).',
+        group: 'Training',
+        zh: {
+          title: '交叉验证折数',
+          description:
+            '分层 k 折交叉验证；在 `metrics` 上报告 AUC 和召回率，并按折外评分设定阈值。0 表示跳过（此时阈值取自训练集评分，结果偏乐观）。',
+        },
+      }),
+    seed: z
+      .number()
+      .int()
+      .default(1)
+      .meta({ title: 'Seed', group: 'Training', zh: { title: '随机种子' } }),
     reviewFpr: rate.default(0.01).meta({
       title: 'Review false-positive rate',
       description: 'Share of legitimate transactions sent to review (sets the review threshold)',
       group: 'Training',
+      zh: { title: '复核误报率', description: '被送人工复核的正常交易占比（据此设定复核阈值）' },
     }),
     blockFpr: rate.default(0.001).meta({
       title: 'Block false-positive rate',
       description: 'Share of legitimate transactions blocked (sets the block threshold)',
       group: 'Training',
+      zh: { title: '拦截误报率', description: '被拦截的正常交易占比（据此设定拦截阈值）' },
     }),
     amountColumn: z
       .string()
       .min(1)
       .optional()
-      .meta({ title: 'Amount column', description: 'Log-scaled for logistic regression', group: 'Training' }),
+      .meta({
+        title: 'Amount column',
+        description: 'Log-scaled for logistic regression',
+        group: 'Training',
+        zh: { title: '金额列', description: '逻辑回归中取对数缩放' },
+      }),
     velocity: z
       .object({
-        customerColumn: z.string().min(1).meta({ title: 'Customer id column' }),
-        timeColumn: z.string().min(1).meta({ title: 'Time column' }),
-        amountColumn: z.string().min(1).meta({ title: 'Amount column' }),
+        customerColumn: z
+          .string()
+          .min(1)
+          .meta({ title: 'Customer id column', zh: { title: '客户编号列' } }),
+        timeColumn: z
+          .string()
+          .min(1)
+          .meta({ title: 'Time column', zh: { title: '时间列' } }),
+        amountColumn: z
+          .string()
+          .min(1)
+          .meta({ title: 'Amount column', zh: { title: '金额列' } }),
         timeUnit: z
           .enum(['milliseconds', 'seconds'])
           .default('milliseconds')
-          .meta({ title: 'Numeric time unit' }),
+          .meta({
+            title: 'Numeric time unit',
+            zh: { title: '数值时间单位', options: { milliseconds: '毫秒', seconds: '秒' } },
+          }),
       })
       .optional()
       .meta({
@@ -117,6 +199,11 @@ export const fraudScoreNode = defineNode({
         description:
           'Learn from each customer’s earlier transactions: count and amount in the last 1 h and 24 h, amount vs the customer’s mean and max, hours since the last one',
         group: 'Training',
+        zh: {
+          title: '交易频度特征',
+          description:
+            '从每位客户此前的交易中学习：近 1 小时和 24 小时内的笔数与金额、金额相对该客户均值和最大值的比例、距上一笔交易的小时数',
+        },
       }),
     labels: z
       .object({
@@ -124,17 +211,23 @@ export const fraudScoreNode = defineNode({
         values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
       })
       .optional()
-      .meta({ title: 'Labels', description: 'Readable names of columns and category codes', widget: 'json' }),
+      .meta({
+        title: 'Labels',
+        description: 'Readable names of columns and category codes',
+        widget: 'json',
+        zh: { title: '显示名称', description: '列和类别代码的可读名称' },
+      }),
     thresholds: z
       .object({
-        review: rate.optional().meta({ title: 'Review above' }),
-        block: rate.optional().meta({ title: 'Block above' }),
+        review: rate.optional().meta({ title: 'Review above', zh: { title: '复核阈值' } }),
+        block: rate.optional().meta({ title: 'Block above', zh: { title: '拦截阈值' } }),
       })
       .optional()
       .meta({
         title: 'Thresholds',
         description: 'Fraud probabilities above which to review / block; default: the model’s',
         group: 'Scoring',
+        zh: { title: '阈值', description: '欺诈概率高于该值时转人工复核 / 拦截；默认采用模型自带阈值' },
       }),
     model: z
       .looseObject({ kind: z.string().min(1) })
@@ -145,12 +238,24 @@ export const fraudScoreNode = defineNode({
           'A model from train mode kept in the flow (JSON), so a published flow scores without a training step; a model on the `model` input takes precedence',
         widget: 'json',
         group: 'Scoring',
+        zh: {
+          title: '已存模型',
+          description:
+            '训练模式产出并保存在流程中的模型（JSON），发布后的流程无需训练步骤即可评分；`model` 输入上的模型优先',
+        },
       }),
-    maxReasons: z.number().int().min(1).max(10).default(3).meta({ title: 'Reasons', group: 'Scoring' }),
+    maxReasons: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .meta({ title: 'Reasons', group: 'Scoring', zh: { title: '原因条数' } }),
     keepColumns: columnList.default([]).meta({
       title: 'Columns to keep',
       description: 'Input columns copied to each score row (e.g. a transaction id)',
       group: 'Scoring',
+      zh: { title: '保留列', description: '复制到每条评分结果中的输入列（例如交易编号）' },
     }),
   }),
   inputs: {

@@ -27,9 +27,10 @@ import {
 import type { Matrix } from './optim/linalg.js';
 
 const bound = z.number().nullable();
-const boundPair = z
-  .tuple([bound, bound])
-  .meta({ description: '[lower, upper]; null means no limit on that side' });
+const boundPair = z.tuple([bound, bound]).meta({
+  description: '[lower, upper]; null means no limit on that side',
+  zh: { description: '[下限, 上限]；null 表示该侧不设限' },
+});
 
 export const portfolioObjectives = [
   'maxSharpe',
@@ -40,49 +41,120 @@ export const portfolioObjectives = [
 ] as const;
 
 const configSchema = z.object({
-  objective: z.enum(portfolioObjectives).default('maxSharpe').meta({
-    title: 'Objective',
-    description:
-      'maxSharpe: best return per unit of risk; minVolatility: least risk; efficientReturn: least risk for a target return; efficientRisk: most return for a target volatility; maxQuadraticUtility: return minus ½·risk aversion·variance',
-  }),
-  targetReturn: z.number().optional().meta({
-    title: 'Target return',
-    description: 'Annual expected return for efficientReturn, e.g. 0.08 for 8%',
-  }),
-  targetVolatility: z.number().positive().optional().meta({
-    title: 'Target volatility',
-    description: 'Annual volatility for efficientRisk, e.g. 0.15 for 15%',
-  }),
-  riskAversion: z.number().positive().default(1).meta({
-    title: 'Risk aversion',
-    description: 'δ in maxQuadraticUtility (higher: more cautious)',
-    group: 'Advanced',
-  }),
+  objective: z
+    .enum(portfolioObjectives)
+    .default('maxSharpe')
+    .meta({
+      title: 'Objective',
+      description:
+        'maxSharpe: best return per unit of risk; minVolatility: least risk; efficientReturn: least risk for a target return; efficientRisk: most return for a target volatility; maxQuadraticUtility: return minus ½·risk aversion·variance',
+      zh: {
+        title: '优化目标',
+        description:
+          '最大夏普比率：单位风险收益最高；最小波动率：风险最低；目标收益：在目标收益下风险最低；目标波动率：在目标波动率下收益最高；最大二次效用：收益减去 ½·风险厌恶系数·方差',
+        options: {
+          maxSharpe: '最大夏普比率',
+          minVolatility: '最小波动率',
+          efficientReturn: '目标收益',
+          efficientRisk: '目标波动率',
+          maxQuadraticUtility: '最大二次效用',
+        },
+      },
+    }),
+  targetReturn: z
+    .number()
+    .optional()
+    .meta({
+      title: 'Target return',
+      description: 'Annual expected return for efficientReturn, e.g. 0.08 for 8%',
+      zh: { title: '目标收益率', description: '「目标收益」下的年化预期收益率，例如 0.08 表示 8%' },
+    }),
+  targetVolatility: z
+    .number()
+    .positive()
+    .optional()
+    .meta({
+      title: 'Target volatility',
+      description: 'Annual volatility for efficientRisk, e.g. 0.15 for 15%',
+      zh: { title: '目标波动率', description: '「目标波动率」下的年化波动率，例如 0.15 表示 15%' },
+    }),
+  riskAversion: z
+    .number()
+    .positive()
+    .default(1)
+    .meta({
+      title: 'Risk aversion',
+      description: 'δ in maxQuadraticUtility (higher: more cautious)',
+      group: 'Advanced',
+      zh: { title: '风险厌恶系数', description: '「最大二次效用」中的 δ（越大越保守）' },
+    }),
   riskFreeRate: z
     .number()
     .default(0.02)
-    .meta({ title: 'Risk-free rate', description: 'Annual rate used in the Sharpe ratio' }),
-  frequency: z.number().int().positive().default(252).meta({
-    title: 'Periods per year',
-    description: '252 for daily prices, 52 weekly, 12 monthly',
-    group: 'Advanced',
-  }),
+    .meta({
+      title: 'Risk-free rate',
+      description: 'Annual rate used in the Sharpe ratio',
+      zh: { title: '无风险利率', description: '计算夏普比率所用的年化利率' },
+    }),
+  frequency: z
+    .number()
+    .int()
+    .positive()
+    .default(252)
+    .meta({
+      title: 'Periods per year',
+      description: '252 for daily prices, 52 weekly, 12 monthly',
+      group: 'Advanced',
+      zh: { title: '年化期数', description: '日度价格为 252，周度为 52，月度为 12' },
+    }),
   weightBounds: boundPair.default([0, 1]).meta({
     title: 'Weight bounds',
     description: 'Limits for every asset: [0, 1] long-only; [-1, 1] allows shorting; [null, null] no limits',
+    zh: {
+      title: '权重上下限',
+      description: '适用于每项资产：[0, 1] 仅做多；[-1, 1] 允许卖空；[null, null] 不设限',
+    },
   }),
-  assetBounds: z.record(z.string(), boundPair).default({}).meta({
-    title: 'Per-asset bounds',
-    description: 'Overrides for named assets, e.g. { "MA": [0, 0.2] }',
-    widget: 'json',
-  }),
+  assetBounds: z
+    .record(z.string(), boundPair)
+    .default({})
+    .meta({
+      title: 'Per-asset bounds',
+      description: 'Overrides for named assets, e.g. { "MA": [0, 0.2] }',
+      widget: 'json',
+      zh: { title: '单项资产权重限制', description: '按资产名称覆盖，例如 { "MA": [0, 0.2] }' },
+    }),
   groups: z
     .array(
       z.object({
-        name: z.string().min(1).meta({ title: 'Name', description: 'e.g. equities' }),
-        assets: z.array(z.string().min(1)).min(1).meta({ title: 'Assets' }),
-        min: z.number().optional().meta({ title: 'Minimum share', description: 'e.g. 0.1 for at least 10%' }),
-        max: z.number().optional().meta({ title: 'Maximum share', description: 'e.g. 0.4 for at most 40%' }),
+        name: z
+          .string()
+          .min(1)
+          .meta({
+            title: 'Name',
+            description: 'e.g. equities',
+            zh: { title: '名称', description: '例如 equities' },
+          }),
+        assets: z
+          .array(z.string().min(1))
+          .min(1)
+          .meta({ title: 'Assets', zh: { title: '资产' } }),
+        min: z
+          .number()
+          .optional()
+          .meta({
+            title: 'Minimum share',
+            description: 'e.g. 0.1 for at least 10%',
+            zh: { title: '最低占比', description: '例如 0.1 表示不低于 10%' },
+          }),
+        max: z
+          .number()
+          .optional()
+          .meta({
+            title: 'Maximum share',
+            description: 'e.g. 0.4 for at most 40%',
+            zh: { title: '最高占比', description: '例如 0.4 表示不超过 40%' },
+          }),
       }),
     )
     .default([])
@@ -91,22 +163,41 @@ const configSchema = z.object({
       description:
         'Limits on the total weight of a group of assets (an asset class, a sector), e.g. equities at most 40%',
       widget: 'json',
+      zh: {
+        title: '资产组权重限制',
+        description: '对一组资产（某一资产类别或行业）总权重的限制，例如权益类不超过 40%',
+      },
     }),
-  dateColumn: z.string().min(1).default('date').meta({
-    title: 'Date column',
-    description: 'Column of the prices table holding the date',
-    group: 'Prices',
-  }),
-  assets: z.array(z.string().min(1)).optional().meta({
-    title: 'Assets',
-    description: 'Price columns to use (default: every column but the date)',
-    group: 'Prices',
-  }),
-  minObservations: z.number().int().min(2).default(20).meta({
-    title: 'Minimum history',
-    description: 'Returns each asset (and each pair of assets) needs at least',
-    group: 'Prices',
-  }),
+  dateColumn: z
+    .string()
+    .min(1)
+    .default('date')
+    .meta({
+      title: 'Date column',
+      description: 'Column of the prices table holding the date',
+      group: 'Prices',
+      zh: { title: '日期列', description: '价格表中存放日期的列' },
+    }),
+  assets: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({
+      title: 'Assets',
+      description: 'Price columns to use (default: every column but the date)',
+      group: 'Prices',
+      zh: { title: '资产', description: '使用的价格列（默认：除日期列外的所有列）' },
+    }),
+  minObservations: z
+    .number()
+    .int()
+    .min(2)
+    .default(20)
+    .meta({
+      title: 'Minimum history',
+      description: 'Returns each asset (and each pair of assets) needs at least',
+      group: 'Prices',
+      zh: { title: '最少历史期数', description: '每项资产（及每对资产）至少需要的收益率观测数' },
+    }),
 });
 
 type PortfolioConfig = z.output<typeof configSchema>;

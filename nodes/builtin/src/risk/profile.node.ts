@@ -13,42 +13,99 @@ const optionSchema = z.object({
   value: z
     .string()
     .min(1)
-    .meta({ title: 'Value', description: 'What the answers record holds for this option' }),
-  label: z.string().min(1).meta({ title: 'Label' }),
-  zh: z.string().optional().meta({ title: 'Chinese label' }),
-  points: z.number().meta({ title: 'Points' }),
-  maxLevel: z.string().optional().meta({
-    title: 'Caps the level at',
-    description: 'e.g. C1: choosing this option limits the level whatever the score',
-  }),
-  attributes: z.record(z.string(), attributeValue).optional().meta({
-    title: 'Attributes',
-    description: 'Facts this answer sets, e.g. { "horizonMonths": 36 } for risk.suitability',
-  }),
+    .meta({
+      title: 'Value',
+      description: 'What the answers record holds for this option',
+      zh: { title: '取值', description: '答卷记录中该选项对应的值' },
+    }),
+  label: z
+    .string()
+    .min(1)
+    .meta({ title: 'Label', zh: { title: '选项名称（英文）' } }),
+  zh: z
+    .string()
+    .optional()
+    .meta({ title: 'Chinese label', zh: { title: '选项名称（中文）' } }),
+  points: z.number().meta({ title: 'Points', zh: { title: '分值' } }),
+  maxLevel: z
+    .string()
+    .optional()
+    .meta({
+      title: 'Caps the level at',
+      description: 'e.g. C1: choosing this option limits the level whatever the score',
+      zh: { title: '等级上限', description: '例如 C1：选择此项后，无论得分多少，等级都不超过该级别' },
+    }),
+  attributes: z
+    .record(z.string(), attributeValue)
+    .optional()
+    .meta({
+      title: 'Attributes',
+      description: 'Facts this answer sets, e.g. { "horizonMonths": 36 } for risk.suitability',
+      zh: {
+        title: '属性',
+        description: '该答案设置的事实，例如供 risk.suitability 使用的 { "horizonMonths": 36 }',
+      },
+    }),
 });
 
 const questionSchema = z.object({
   id: z
     .string()
     .regex(/^[A-Za-z_][\w-]*$/)
-    .meta({ title: 'Question id' }),
-  text: z.string().min(1).meta({ title: 'Question' }),
-  zh: z.string().optional().meta({ title: 'Chinese text' }),
-  multiple: z.boolean().default(false).meta({ title: 'Several answers allowed' }),
+    .meta({ title: 'Question id', zh: { title: '题目编号' } }),
+  text: z
+    .string()
+    .min(1)
+    .meta({ title: 'Question', zh: { title: '题目（英文）' } }),
+  zh: z
+    .string()
+    .optional()
+    .meta({ title: 'Chinese text', zh: { title: '题目（中文）' } }),
+  multiple: z
+    .boolean()
+    .default(false)
+    .meta({ title: 'Several answers allowed', zh: { title: '允许多选' } }),
   aggregate: z
     .enum(['max', 'sum'])
     .default('max')
-    .meta({ title: 'Points of several answers', description: 'max: the best answer counts; sum: all count' }),
-  optional: z.boolean().default(false).meta({ title: 'May be skipped' }),
-  options: z.array(optionSchema).min(1).meta({ title: 'Options' }),
+    .meta({
+      title: 'Points of several answers',
+      description: 'max: the best answer counts; sum: all count',
+      zh: {
+        title: '多选计分方式',
+        description: '取最高分：以得分最高的答案计分；累加：所有答案得分相加',
+        options: { max: '取最高分', sum: '累加' },
+      },
+    }),
+  optional: z
+    .boolean()
+    .default(false)
+    .meta({ title: 'May be skipped', zh: { title: '可跳过' } }),
+  options: z
+    .array(optionSchema)
+    .min(1)
+    .meta({ title: 'Options', zh: { title: '选项' } }),
 });
 type Question = z.output<typeof questionSchema>;
 
 const levelSchema = z.object({
-  level: z.string().min(1).meta({ title: 'Level', description: 'e.g. C3' }),
-  minScore: z.number().meta({ title: 'From score', description: 'Lowest score in this level' }),
-  label: z.string().min(1).meta({ title: 'Label' }),
-  zh: z.string().optional().meta({ title: 'Chinese label' }),
+  level: z
+    .string()
+    .min(1)
+    .meta({ title: 'Level', description: 'e.g. C3', zh: { title: '等级', description: '例如 C3' } }),
+  minScore: z.number().meta({
+    title: 'From score',
+    description: 'Lowest score in this level',
+    zh: { title: '起始分数', description: '该等级的最低分数' },
+  }),
+  label: z
+    .string()
+    .min(1)
+    .meta({ title: 'Label', zh: { title: '等级名称（英文）' } }),
+  zh: z
+    .string()
+    .optional()
+    .meta({ title: 'Chinese label', zh: { title: '等级名称（中文）' } }),
 });
 
 type Opt = z.input<typeof optionSchema>;
@@ -218,6 +275,10 @@ const configSchema = z.object({
       description:
         'Each question with its options and their points; an option may cap the level (maxLevel) or set attributes',
       widget: 'json',
+      zh: {
+        title: '问卷题目',
+        description: '每道题目及其选项和分值；选项可限定等级上限（maxLevel）或设置属性',
+      },
     }),
   levels: z
     .array(levelSchema)
@@ -227,8 +288,15 @@ const configSchema = z.object({
       title: 'Levels',
       description: 'From lowest to highest risk tolerance, each from a minimum score',
       widget: 'json',
+      zh: { title: '风险承受能力等级', description: '按风险承受能力从低到高排列，每级从一个最低分数起算' },
     }),
-  language: z.enum(['en', 'zh']).default('en').meta({ title: 'Language of reasons' }),
+  language: z
+    .enum(['en', 'zh'])
+    .default('en')
+    .meta({
+      title: 'Language of reasons',
+      zh: { title: '原因说明语言', options: { en: '英文', zh: '中文' } },
+    }),
 });
 export type ProfileConfig = z.output<typeof configSchema>;
 

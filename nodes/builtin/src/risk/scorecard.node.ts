@@ -18,20 +18,33 @@ const columnList = z.array(z.string().min(1));
 
 const labelsConfig = z
   .object({
-    columns: z.record(z.string(), z.string()).optional().meta({
-      title: 'Column names',
-      description: 'Column → readable name, e.g. "checking_status": "Checking account"',
-    }),
-    values: z.record(z.string(), z.record(z.string(), z.string())).optional().meta({
-      title: 'Category names',
-      description: 'Column → code → readable name, e.g. "A11": "below 0 DM"',
-    }),
+    columns: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({
+        title: 'Column names',
+        description: 'Column → readable name, e.g. "checking_status": "Checking account"',
+        zh: { title: '列名称', description: '列 → 可读名称，例如 "checking_status": "Checking account"' },
+      }),
+    values: z
+      .record(z.string(), z.record(z.string(), z.string()))
+      .optional()
+      .meta({
+        title: 'Category names',
+        description: 'Column → code → readable name, e.g. "A11": "below 0 DM"',
+        zh: { title: '类别名称', description: '列 → 代码 → 可读名称，例如 "A11": "below 0 DM"' },
+      }),
   })
   .meta({
     title: 'Labels',
     description:
       'Readable names for columns and category codes, used in reasons. Given at training they are stored in the model; given at scoring they override it.',
     widget: 'json',
+    zh: {
+      title: '显示名称',
+      description:
+        '列和类别代码的可读名称，用于原因说明。训练时提供则保存在模型中；评分时提供则覆盖模型中的名称。',
+    },
   });
 
 export const scorecardNode = defineNode({
@@ -51,15 +64,28 @@ export const scorecardNode = defineNode({
     tags: ['credit', 'scorecard', 'logistic regression', 'explainable'],
   },
   config: z.object({
-    mode: z.enum(['train', 'score']).default('score').meta({
-      title: 'Mode',
-      description: 'train: fit a model from `table`; score: score `table` with `model`',
-    }),
-    target: z.string().min(1).optional().meta({
-      title: 'Target column',
-      description: 'The column holding the outcome (train)',
-      group: 'Training',
-    }),
+    mode: z
+      .enum(['train', 'score'])
+      .default('score')
+      .meta({
+        title: 'Mode',
+        description: 'train: fit a model from `table`; score: score `table` with `model`',
+        zh: {
+          title: '模式',
+          description: '训练：用 `table` 训练模型；评分：用 `model` 对 `table` 评分',
+          options: { train: '训练', score: '评分' },
+        },
+      }),
+    target: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        title: 'Target column',
+        description: 'The column holding the outcome (train)',
+        group: 'Training',
+        zh: { title: '目标列', description: '存放结果（好/坏）的列（训练用）' },
+      }),
     positiveClass: z
       .union([z.string().min(1), z.number(), z.boolean()])
       .optional()
@@ -67,86 +93,163 @@ export const scorecardNode = defineNode({
         title: 'Bad outcome value',
         description: 'The target value that means "bad" (defaulted, charged off), e.g. 2 in German Credit',
         group: 'Training',
+        zh: { title: '坏样本取值', description: '表示“坏”（违约、核销）的目标值，例如 German Credit 中的 2' },
       }),
     features: columnList.optional().meta({
       title: 'Feature columns',
       description: 'Columns to learn from; empty means every column except the target and the excluded ones',
       group: 'Training',
+      zh: { title: '特征列', description: '用于学习的列；留空表示除目标列和排除列外的所有列' },
     }),
     exclude: columnList.default([]).meta({
       title: 'Excluded columns',
       description: 'Columns never used, e.g. ids, or attributes the law forbids in credit decisions',
       group: 'Training',
+      zh: { title: '排除列', description: '始终不使用的列，例如编号，或法律禁止用于信贷决策的属性' },
     }),
     categorical: columnList.default([]).meta({
       title: 'Categorical columns',
       description: 'Columns to one-hot encode even if their values look like numbers (e.g. coded grades)',
       group: 'Training',
+      zh: { title: '类别型列', description: '即使取值看起来是数字也做独热编码的列（例如编码后的等级）' },
     }),
     numeric: columnList.default([]).meta({
       title: 'Numeric columns',
       description: 'Columns that must be numbers; any other value is an error',
       group: 'Training',
+      zh: { title: '数值型列', description: '必须为数字的列；出现其他取值即报错' },
     }),
-    l2: z.number().min(0).default(1).meta({
-      title: 'L2 penalty',
-      description: 'Ridge penalty on the standardised coefficients',
-      group: 'Training',
-    }),
-    crossValidate: z.number().int().min(2).max(50).optional().meta({
-      title: 'Cross-validation folds',
-      description: 'Stratified k-fold cross-validation; reports AUC, accuracy and cost on `metrics`',
-      group: 'Training',
-    }),
+    l2: z
+      .number()
+      .min(0)
+      .default(1)
+      .meta({
+        title: 'L2 penalty',
+        description: 'Ridge penalty on the standardised coefficients',
+        group: 'Training',
+        zh: { title: 'L2 正则化系数', description: '对标准化系数施加的岭回归惩罚' },
+      }),
+    crossValidate: z
+      .number()
+      .int()
+      .min(2)
+      .max(50)
+      .optional()
+      .meta({
+        title: 'Cross-validation folds',
+        description: 'Stratified k-fold cross-validation; reports AUC, accuracy and cost on `metrics`',
+        group: 'Training',
+        zh: {
+          title: '交叉验证折数',
+          description: '分层 k 折交叉验证；在 `metrics` 上报告 AUC、准确率和成本',
+        },
+      }),
     seed: z
       .number()
       .int()
       .default(1)
-      .meta({ title: 'Seed', description: 'Seed of the fold assignment', group: 'Training' }),
+      .meta({
+        title: 'Seed',
+        description: 'Seed of the fold assignment',
+        group: 'Training',
+        zh: { title: '随机种子', description: '分折所用的随机种子' },
+      }),
     costMatrix: z
       .object({
-        falseNegative: z.number().positive().meta({ title: 'Cost of approving a bad applicant' }),
-        falsePositive: z.number().positive().meta({ title: 'Cost of declining a good applicant' }),
+        falseNegative: z
+          .number()
+          .positive()
+          .meta({ title: 'Cost of approving a bad applicant', zh: { title: '批准坏客户的成本' } }),
+        falsePositive: z
+          .number()
+          .positive()
+          .meta({ title: 'Cost of declining a good applicant', zh: { title: '拒绝好客户的成本' } }),
       })
       .default({ falseNegative: 1, falsePositive: 1 })
       .meta({
         title: 'Cost matrix',
         description: 'Sets the threshold: predict bad when P(bad) > c_fp / (c_fp + c_fn)',
         group: 'Training',
+        zh: { title: '误判成本矩阵', description: '据此设定阈值：当 P(bad) > c_fp / (c_fp + c_fn) 时判为坏' },
       }),
-    thresholdFrom: z.enum(['costMatrix', 'crossValidation']).default('costMatrix').meta({
-      title: 'Threshold from',
-      description:
-        'costMatrix: the Bayes threshold of the cost matrix; crossValidation: the threshold with the lowest cost on out-of-fold probabilities',
-      group: 'Training',
-    }),
+    thresholdFrom: z
+      .enum(['costMatrix', 'crossValidation'])
+      .default('costMatrix')
+      .meta({
+        title: 'Threshold from',
+        description:
+          'costMatrix: the Bayes threshold of the cost matrix; crossValidation: the threshold with the lowest cost on out-of-fold probabilities',
+        group: 'Training',
+        zh: {
+          title: '阈值来源',
+          description: '误判成本矩阵：取该矩阵对应的贝叶斯阈值；交叉验证：取折外概率上成本最低的阈值',
+          options: { costMatrix: '误判成本矩阵', crossValidation: '交叉验证' },
+        },
+      }),
     labels: labelsConfig.optional(),
     scaling: z
       .object({
-        basePoints: z.number().default(600).meta({ title: 'Base points' }),
-        baseOdds: z.number().positive().default(50).meta({ title: 'Base odds (good:bad)' }),
-        pdo: z.number().positive().default(20).meta({ title: 'Points to double the odds' }),
+        basePoints: z
+          .number()
+          .default(600)
+          .meta({ title: 'Base points', zh: { title: '基准分' } }),
+        baseOdds: z
+          .number()
+          .positive()
+          .default(50)
+          .meta({ title: 'Base odds (good:bad)', zh: { title: '基准好坏比（好:坏）' } }),
+        pdo: z
+          .number()
+          .positive()
+          .default(20)
+          .meta({ title: 'Points to double the odds', zh: { title: '好坏比翻倍分值（PDO）' } }),
       })
       .prefault({})
-      .meta({ title: 'Points scaling', description: 'Standard scorecard scaling', group: 'Scoring' }),
+      .meta({
+        title: 'Points scaling',
+        description: 'Standard scorecard scaling',
+        group: 'Scoring',
+        zh: { title: '分数刻度', description: '标准评分卡刻度' },
+      }),
     decisionBands: z
       .object({
-        basis: z.enum(['probability', 'points']).default('probability').meta({ title: 'Basis' }),
-        approve: z.number().optional().meta({
-          title: 'Approve at',
-          description:
-            'probability: approve when P(bad) <= this (default: the model threshold); points: approve at or above',
-        }),
-        decline: z.number().optional().meta({
-          title: 'Decline at',
-          description: 'probability: decline when P(bad) > this (default 0.5); points: decline below',
-        }),
+        basis: z
+          .enum(['probability', 'points'])
+          .default('probability')
+          .meta({
+            title: 'Basis',
+            zh: { title: '依据', options: { probability: '违约概率', points: '分数' } },
+          }),
+        approve: z
+          .number()
+          .optional()
+          .meta({
+            title: 'Approve at',
+            description:
+              'probability: approve when P(bad) <= this (default: the model threshold); points: approve at or above',
+            zh: {
+              title: '批准线',
+              description: '违约概率：P(bad) <= 该值时批准（默认：模型阈值）；分数：达到或高于该分数时批准',
+            },
+          }),
+        decline: z
+          .number()
+          .optional()
+          .meta({
+            title: 'Decline at',
+            description: 'probability: decline when P(bad) > this (default 0.5); points: decline below',
+            zh: {
+              title: '拒绝线',
+              description: '违约概率：P(bad) > 该值时拒绝（默认 0.5）；分数：低于该分数时拒绝',
+            },
+          }),
       })
       .optional()
       .meta({
         title: 'Decision bands',
         description: 'Between the two bands the decision is "review"',
         group: 'Scoring',
+        zh: { title: '决策区间', description: '介于批准线与拒绝线之间的决策为 "review"（人工复核）' },
       }),
     model: z
       .looseObject({ kind: z.string().min(1) })
@@ -157,6 +260,11 @@ export const scorecardNode = defineNode({
           'A scorecard from train mode kept in the flow (JSON), so a published flow scores without a training step; a model on the `model` input takes precedence',
         widget: 'json',
         group: 'Scoring',
+        zh: {
+          title: '已存模型',
+          description:
+            '训练模式产出并保存在流程中的评分卡（JSON），发布后的流程无需训练步骤即可评分；`model` 输入上的模型优先',
+        },
       }),
     maxReasons: z
       .number()
@@ -164,11 +272,17 @@ export const scorecardNode = defineNode({
       .min(1)
       .max(10)
       .default(4)
-      .meta({ title: 'Reasons per applicant', description: 'Top adverse factors listed', group: 'Scoring' }),
+      .meta({
+        title: 'Reasons per applicant',
+        description: 'Top adverse factors listed',
+        group: 'Scoring',
+        zh: { title: '每位申请人的原因条数', description: '列出的主要不利因素' },
+      }),
     keepColumns: columnList.default([]).meta({
       title: 'Columns to keep',
       description: 'Input columns copied to each score row (e.g. an application id)',
       group: 'Scoring',
+      zh: { title: '保留列', description: '复制到每条评分结果中的输入列（例如申请编号）' },
     }),
   }),
   inputs: {

@@ -12,34 +12,72 @@ const configSchema = z.object({
     .string()
     .min(1)
     .default('riskLevel')
-    .meta({ title: 'Risk level column', description: 'R1 … R5 (or 1 … 5)' }),
+    .meta({
+      title: 'Risk level column',
+      description: 'R1 … R5 (or 1 … 5)',
+      zh: { title: '风险等级列', description: 'R1 … R5（或 1 … 5）' },
+    }),
   nameColumn: z
     .string()
     .min(1)
     .default('name')
-    .meta({ title: 'Product name column', description: 'Used in the reasons' }),
-  horizonColumn: z.string().min(1).default('termMonths').meta({
-    title: 'Term column',
-    description: 'Product term or recommended holding period in months',
-    group: 'Checks',
-  }),
-  liquidityColumn: z.string().min(1).default('redemptionDays').meta({
-    title: 'Redemption column',
-    description: 'Days until the money can be taken out (lock-up, settlement)',
-    group: 'Checks',
-  }),
-  checkHorizon: z.boolean().default(true).meta({
-    title: 'Check investment horizon',
-    description: 'When a product has a term and the customer a horizonMonths',
-    group: 'Checks',
-  }),
-  checkLiquidity: z.boolean().default(true).meta({
-    title: 'Check liquidity',
-    description: 'When a product has a redemption time and the customer a liquidityDays',
-    group: 'Checks',
-  }),
-  levels: z.number().int().min(2).max(10).default(5).meta({ title: 'Number of levels', group: 'Advanced' }),
-  language: z.enum(['en', 'zh']).default('en').meta({ title: 'Language of reasons' }),
+    .meta({
+      title: 'Product name column',
+      description: 'Used in the reasons',
+      zh: { title: '产品名称列', description: '用于原因说明' },
+    }),
+  horizonColumn: z
+    .string()
+    .min(1)
+    .default('termMonths')
+    .meta({
+      title: 'Term column',
+      description: 'Product term or recommended holding period in months',
+      group: 'Checks',
+      zh: { title: '期限列', description: '产品期限或建议持有期（月）' },
+    }),
+  liquidityColumn: z
+    .string()
+    .min(1)
+    .default('redemptionDays')
+    .meta({
+      title: 'Redemption column',
+      description: 'Days until the money can be taken out (lock-up, settlement)',
+      group: 'Checks',
+      zh: { title: '赎回天数列', description: '资金可取出前的天数（封闭期、结算期）' },
+    }),
+  checkHorizon: z
+    .boolean()
+    .default(true)
+    .meta({
+      title: 'Check investment horizon',
+      description: 'When a product has a term and the customer a horizonMonths',
+      group: 'Checks',
+      zh: { title: '校验投资期限', description: '当产品有期限且客户有 horizonMonths 时校验' },
+    }),
+  checkLiquidity: z
+    .boolean()
+    .default(true)
+    .meta({
+      title: 'Check liquidity',
+      description: 'When a product has a redemption time and the customer a liquidityDays',
+      group: 'Checks',
+      zh: { title: '校验流动性', description: '当产品有赎回时间且客户有 liquidityDays 时校验' },
+    }),
+  levels: z
+    .number()
+    .int()
+    .min(2)
+    .max(10)
+    .default(5)
+    .meta({ title: 'Number of levels', group: 'Advanced', zh: { title: '风险等级数' } }),
+  language: z
+    .enum(['en', 'zh'])
+    .default('en')
+    .meta({
+      title: 'Language of reasons',
+      zh: { title: '原因说明语言', options: { en: '英文', zh: '中文' } },
+    }),
 });
 
 /** A level written as R3, C3, r3, 3, "R3（中风险）" → 3; undefined when unreadable or out of range. */
