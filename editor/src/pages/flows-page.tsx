@@ -208,9 +208,8 @@ function NewFlowDialog({ onClose }: { onClose: () => void }) {
             disabled={busy}
             onClick={() =>
               void run(() =>
-                api.createFlow(
-                  name.trim() ? { templateId: tpl.id, name: name.trim() } : { templateId: tpl.id },
-                ),
+                // Without a name, the flow takes the template's title in the language the analyst is using.
+                api.createFlow({ templateId: tpl.id, name: name.trim() || localized(tpl.title, lang) }),
               )
             }
             data-testid="template-card"
