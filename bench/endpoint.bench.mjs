@@ -1,11 +1,16 @@
 // Published-endpoint throughput and latency: FinFlow serving a small flow (input -> one scoring step -> output)
 // and a 20-node flow, side by side with a bare Express handler doing the same computation, at 10 concurrent
-// clients (autocannon). Each server is a separate process with default settings; FinFlow runs twice: with
-// FINFLOW_DURABILITY=full (the default: every run event and the audit entry fsynced before the answer) and
-// =normal (written to the OS before the answer, fsynced just after). Needs the built packages (`tsc -b`).
+// clients (autocannon). The scoring step is a JSONata data.transform (the 20-node flow chains 19 of them) and,
+// in a second small flow, the product's native scorecard node (risk.scorecard in score mode with a model trained
+// on German Credit at start), whose bare Express twin calls the same scoring function from @finflow/nodes. Each
+// server is a separate process with default settings; FinFlow runs twice: with FINFLOW_DURABILITY=full (the
+// default: every run event and the audit entry fsynced before the answer) and =normal (written to the OS before
+// the answer, fsynced just after). "CPU us/req" is the server process's CPU time (all threads) per request: on
+// a small machine, where autocannon competes for the same cores, it is the steadier measure of cost.
+// Needs the built packages (`tsc -b`).
 // Usage: node bench/endpoint.bench.mjs [--duration 10] [--connections 10]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +18,8 @@ import autocannon from 'autocannon';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
+const scorecardLib = new URL('../nodes/builtin/dist/risk/ml/scorecard.js', import.meta.url).href;
+const labelsLib = new URL('../nodes/builtin/dist/risk/ml/explain-text.js', import.meta.url).href;
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,16 +45,70 @@ function bareChain(a) {
   return { result: { score: d.score, outcome: d.score >= 3 ? 'approve' : 'review' } };
 }
 
+// German Credit (UCI Statlog) as objects keyed by the OpenML credit-g names, as the risk tests load it.
+function loadGermanCredit() {
+  const dir = join(root, 'datasets', 'german-credit');
+  const meta = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8'));
+  const rows = readFileSync(join(dir, 'german.data'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) =>
+      Object.fromEntries(
+        line
+          .trim()
+          .split(/\s+/)
+          .map((v, i) => [meta.columnOrder[i], /^\d+$/.test(v) ? Number(v) : v]),
+      ),
+    );
+  return { rows, labels: { columns: meta.columns, values: meta.values } };
+}
+
+// A small scorecard: six application columns, trained once here; both servers score with this model.
+const german = loadGermanCredit();
+const { trainScorecard } = await import(scorecardLib);
+const scorecardModel = trainScorecard(german.rows, {
+  target: 'class',
+  positiveClass: '2',
+  features: ['checking_status', 'duration', 'credit_history', 'credit_amount', 'savings_status', 'age'],
+  exclude: [],
+  numeric: [],
+  categorical: [],
+  l2: 1,
+  costMatrix: { falseNegative: 5, falsePositive: 1 },
+  seed: 1,
+  thresholdFrom: 'costMatrix',
+  labels: german.labels,
+});
+const { class: _class, ...scoredApplicant } = german.rows[1];
+const scoreBody = { applicants: [scoredApplicant] };
+const modelDir = mkdtempSync(join(tmpdir(), 'finflow-bench-model-'));
+const modelFile = join(modelDir, 'scorecard.json');
+writeFileSync(modelFile, JSON.stringify(scorecardModel));
+
 const bareSource = `
+import { readFileSync } from 'node:fs';
 import express from 'express';
+import { defaultBands, readScorecardModel, scoreScorecard } from ${JSON.stringify(scorecardLib)};
+import { mergeLabels } from ${JSON.stringify(labelsLib)};
 const scoreOf = ${scoreOf.toString()};
 const STEPS = ${STEPS};
 ${bareSmall.toString()}
 ${bareChain.toString()}
+// What risk.scorecard does in score mode with its default settings, called directly.
+const model = readScorecardModel(JSON.parse(readFileSync(process.env.BENCH_MODEL_FILE, 'utf8')));
+const defaults = defaultBands(model);
+const scoreOptions = {
+  scaling: { basePoints: 600, baseOdds: 50, pdo: 20 },
+  bands: { basis: 'probability', approve: defaults.approve, decline: Math.max(defaults.decline, 0) },
+  maxReasons: 4,
+  keepColumns: [],
+  labels: mergeLabels(model.labels, undefined),
+};
 const app = express();
 app.use(express.json());
 app.post('/small', (req, res) => res.json(bareSmall(req.body)));
 app.post('/chain', (req, res) => res.json(bareChain(req.body)));
+app.post('/scorecard', (req, res) => res.json({ result: scoreScorecard(model, req.body.applicants, scoreOptions) }));
 const s = app.listen(0, '127.0.0.1', () => process.stderr.write(JSON.stringify({ ready: 'http://127.0.0.1:' + s.address().port }) + '\\n'));
 `;
 
@@ -83,6 +144,12 @@ function startProcess(source, env, profile = false) {
 function rssOf(pid, field = 'VmRSS') {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
+}
+
+/** CPU time (user + system, all threads) a process has used, in microseconds. */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
 }
 
 async function json(url, method, body, headers = {}) {
@@ -182,7 +249,40 @@ function chainFlow() {
   return { schemaVersion: 1, id: 'chain', name: 'Score (20 nodes)', nodes, edges };
 }
 
-function load(url, headers, duration) {
+function scorecardFlow() {
+  const columns = Object.fromEntries(
+    Object.entries(scoredApplicant).map(([k, v]) => [
+      k,
+      { type: typeof v === 'number' ? 'integer' : 'string' },
+    ]),
+  );
+  return {
+    schemaVersion: 1,
+    id: 'scorecard',
+    name: 'Score (3 nodes, native scorecard)',
+    nodes: [
+      {
+        id: 'in',
+        type: 'io.input',
+        version: 1,
+        config: {
+          schema: {
+            type: 'object',
+            properties: {
+              applicants: { type: 'array', items: { type: 'object', properties: columns }, minItems: 1 },
+            },
+            required: ['applicants'],
+          },
+        },
+      },
+      { id: 'score', type: 'risk.scorecard', version: 1, config: { mode: 'score', model: scorecardModel } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } },
+    ],
+    edges: [edge('e1', 'in', 'applicants', 'score', 'table'), edge('e2', 'score', 'scores', 'out', 'value')],
+  };
+}
+
+function load(url, headers, duration, body) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -191,22 +291,31 @@ function load(url, headers, duration) {
         connections: CONNECTIONS,
         duration,
         headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(applicant),
+        body: JSON.stringify(body),
       },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
   });
 }
 
-async function measure(label, url, headers = {}) {
-  await load(url, headers, WARMUP);
-  const r = await load(url, headers, DURATION);
+async function measure(label, url, pid, body, headers = {}) {
+  await load(url, headers, WARMUP, body);
+  const cpu0 = cpuOf(pid);
+  const r = await load(url, headers, DURATION, body);
+  const cpu = (cpuOf(pid) - cpu0) / r.requests.total;
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad) throw new Error(`${label}: ${bad} failed requests`);
-  return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total };
+  return {
+    label,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    cpu,
+  };
 }
 
-/** Starts FinFlow with a durability mode, publishes both flows, checks its answers; returns what the load needs. */
+/** Starts FinFlow with a durability mode, publishes the flows, checks its answers; stops it if any of that fails. */
 async function startFinflow(durability, bare) {
   const dataDir = mkdtempSync(join(tmpdir(), 'finflow-bench-'));
   const server = await startProcess(
@@ -214,6 +323,17 @@ async function startFinflow(durability, bare) {
     { FINFLOW_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', FINFLOW_DURABILITY: durability },
     durability === (process.env['FINFLOW_BENCH_PROFILE_MODE'] ?? 'full'),
   );
+  try {
+    return { ...server, dataDir, durability, ...(await publishFlows(server, bare)) };
+  } catch (err) {
+    server.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Signs in, publishes the flows, checks FinFlow and Express answer alike; returns the bearer header. */
+async function publishFlows(server, bare) {
   const api = `${server.ready}/api`;
   const setup = await json(`${api}/auth/setup`, 'POST', {
     token: server.setupToken,
@@ -231,6 +351,7 @@ async function startFinflow(durability, bare) {
   for (const [slug, doc] of [
     ['score-small', smallFlow()],
     ['score-chain', chainFlow()],
+    ['score-card', scorecardFlow()],
   ]) {
     const flow = (await json(`${api}/flows`, 'POST', { document: doc }, auth)).body;
     const ep = (
@@ -246,36 +367,45 @@ async function startFinflow(durability, bare) {
   const key = (await json(`${api}/keys`, 'POST', { name: 'bench', endpoints }, auth)).body.key;
   const bearer = { authorization: `Bearer ${key}` };
   // Same answers from both servers before measuring anything.
-  for (const [slug, path, fn] of [
-    ['score-small', 'small', bareSmall],
-    ['score-chain', 'chain', bareChain],
+  for (const [slug, path, body, expected] of [
+    ['score-small', 'small', applicant, bareSmall(applicant)],
+    ['score-chain', 'chain', applicant, bareChain(applicant)],
+    ['score-card', 'scorecard', scoreBody, undefined],
   ]) {
-    const a = (await json(`${server.ready}/v1/endpoints/${slug}`, 'POST', applicant, bearer)).body.outputs;
-    const b = (await json(`${bare.ready}/${path}`, 'POST', applicant)).body;
-    if (JSON.stringify(a) !== JSON.stringify(b) || JSON.stringify(b) !== JSON.stringify(fn(applicant))) {
+    const a = (await json(`${server.ready}/v1/endpoints/${slug}`, 'POST', body, bearer)).body.outputs;
+    const b = (await json(`${bare.ready}/${path}`, 'POST', body)).body;
+    const same = JSON.stringify(a) === JSON.stringify(b);
+    if (!same || (expected !== undefined && JSON.stringify(b) !== JSON.stringify(expected))) {
       throw new Error(`${slug}: FinFlow answered ${JSON.stringify(a)}, Express ${JSON.stringify(b)}`);
     }
   }
-  return { ...server, dataDir, bearer, durability };
+  return { bearer };
 }
 
 const servers = [];
 let bare;
 try {
-  bare = await startProcess(bareSource, {});
+  bare = await startProcess(bareSource, { BENCH_MODEL_FILE: modelFile });
   for (const durability of ['full', 'normal']) servers.push(await startFinflow(durability, bare));
 
   const rows = [];
-  for (const [name, slug, path] of [
-    ['small flow (3 nodes)', 'score-small', 'small'],
-    ['20-node flow', 'score-chain', 'chain'],
+  for (const [name, slug, path, body] of [
+    ['small flow (3 nodes, JSONata step)', 'score-small', 'small', applicant],
+    ['small flow (3 nodes, risk.scorecard step)', 'score-card', 'scorecard', scoreBody],
+    ['20-node flow (JSONata steps)', 'score-chain', 'chain', applicant],
   ]) {
-    const e = await measure(`express ${path}`, `${bare.ready}/${path}`);
+    const e = await measure(`express ${path}`, `${bare.ready}/${path}`, bare.child.pid, body);
     const fs = [];
     for (const server of servers) {
       fs.push({
         durability: server.durability,
-        ...(await measure(`finflow ${slug}`, `${server.ready}/v1/endpoints/${slug}`, server.bearer)),
+        ...(await measure(
+          `finflow ${slug}`,
+          `${server.ready}/v1/endpoints/${slug}`,
+          server.pid,
+          body,
+          server.bearer,
+        )),
       });
     }
     rows.push({ name, e, fs });
@@ -285,17 +415,17 @@ try {
   console.log(
     `\n${CONNECTIONS} connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, node ${process.version}, load average ${(await import('node:os')).loadavg()[0].toFixed(1)}\n`,
   );
-  console.log('| shape | server | req/s | p50 ms | p99 ms | % of Express |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log('| shape | server | req/s | p50 ms | p99 ms | % of Express | CPU us/req |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const { name, e, fs } of rows) {
-    console.log(`| ${name} | bare Express | ${fmt(e.rps)} | ${e.p50} | ${e.p99} | 100% |`);
+    console.log(`| ${name} | bare Express | ${fmt(e.rps)} | ${e.p50} | ${e.p99} | 100% | ${fmt(e.cpu)} |`);
     for (const f of fs) {
       const label =
         f.durability === 'full'
           ? 'FinFlow endpoint (durability full: fsync before answer)'
           : 'FinFlow endpoint (durability normal)';
       console.log(
-        `| ${name} | ${label} | ${fmt(f.rps)} | ${f.p50} | ${f.p99} | ${fmt((f.rps / e.rps) * 100)}% |`,
+        `| ${name} | ${label} | ${fmt(f.rps)} | ${f.p50} | ${f.p99} | ${fmt((f.rps / e.rps) * 100)}% | ${fmt(f.cpu)} |`,
       );
     }
   }
@@ -310,4 +440,5 @@ try {
   bare?.child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));
   for (const s of servers) rmSync(s.dataDir, { recursive: true, force: true });
+  rmSync(modelDir, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 // FinFlow server memory: resident set size of a real server process when idle (fresh, then with the node
 // catalog served), after a burst of endpoint calls, and its peak; plus what importing each layer costs in a
-// fresh process, to show where idle memory goes. Needs the built packages (`tsc -b`).
+// fresh process, to show where idle memory goes (libraries that nodes load on first use are shown apart). Needs
+// the built packages (`tsc -b`).
 // Usage: node bench/server-memory.bench.mjs [--calls 2000]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -157,6 +158,10 @@ try {
       ['express', 'socket.io', 'pino', 'prom-client', 'helmet', 'better-sqlite3'],
     ],
     ['@finflow/server (everything above)', [serverEntry]],
+    [
+      '@finflow/server + libphonenumber-js/max + json-rules-engine (loaded by the first PII or rules node)',
+      [serverEntry, 'libphonenumber-js/max', 'json-rules-engine'],
+    ],
   ].map(([label, spec]) => [label, importCost(spec)]);
 
   const fmt = (n) => n.toFixed(1);

@@ -7,7 +7,7 @@
 import { ErrorCodes, NodeError, serializeError, toNodeError, type SerializedError } from './errors.js';
 import { foldRun, type RunEvent, type RunEventPayload, type RunState, type SkipReason } from './events.js';
 import { evaluateExpression, resolveConfig } from './expressions.js';
-import { invokeWithRetries, type AttemptSignal, type InvokeResult } from './invoke.js';
+import { invokeWithRetries, type AbortSource, type AttemptSignal, type InvokeResult } from './invoke.js';
 import { validateJsonSchema, type FieldError } from './json-schema.js';
 import type { z } from 'zod';
 import type { ExpressionScope, LogLevel, NodeContext, NodeLogger, Services, SubflowEngine } from './node.js';
@@ -449,6 +449,42 @@ type Stop = { status: 'failed' | 'cancelled'; error: SerializedError & { nodeId?
 /** Longest stretch of synchronous node work before the run yields to the event loop. */
 const SLICE_MS = 8;
 
+/**
+ * A run's cancellation as its attempts see it: an AbortSignal's interface without the cost of an AbortController
+ * per run and of EventTarget listeners per asynchronous attempt. (A node gets a real AbortSignal of its own.)
+ */
+class RunAbort implements AbortSource {
+  aborted = false;
+  reason: unknown;
+  private listeners: Set<() => void> | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) (this.listeners ??= new Set()).add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners?.delete(listener);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const listener of listeners ?? []) {
+      try {
+        listener();
+      } catch (err) {
+        // As EventTarget does: a failing listener is reported, and the others still run.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
 class RunExecution implements ContextHost {
   readonly runId: string;
   readonly services: Services;
@@ -458,7 +494,7 @@ class RunExecution implements ContextHost {
   private readonly log: RunEvent[] = [];
   private seq = 0;
   private waiters: (() => void)[] = [];
-  private readonly controller = new AbortController();
+  private readonly controller = new RunAbort();
   private readonly remaining: Int32Array;
   private readonly takenCount: Int32Array;
   private readonly inputs: (Record<string, unknown> | undefined)[];
@@ -483,6 +519,7 @@ class RunExecution implements ContextHost {
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private storeError: unknown;
   private pendingWrites: Promise<void>[] = [];
+  private lastWrite: Promise<void> | undefined;
   private resolveResult!: (r: RunResult) => void;
 
   constructor(
@@ -535,7 +572,11 @@ class RunExecution implements ContextHost {
     if (this.storeError === undefined) {
       try {
         const w = this.opts.store.append(event);
-        if (w) this.pendingWrites.push(w.catch((err: unknown) => this.onStoreError(err)));
+        // A store that groups writes hands out one promise per group: wait for each once.
+        if (w && w !== this.lastWrite) {
+          this.lastWrite = w;
+          this.pendingWrites.push(w.catch((err: unknown) => this.onStoreError(err)));
+        }
       } catch (err) {
         this.onStoreError(err);
       }
@@ -547,8 +588,13 @@ class RunExecution implements ContextHost {
     }
   }
 
+  /** Completes an event built by the caller (a fresh object literal, so it is completed in place, not copied). */
   private emit(payload: RunEventPayload): void {
-    this.push({ ...payload, runId: this.runId, seq: this.seq++, at: Date.now() } as RunEvent);
+    const event = payload as RunEvent;
+    event.runId = this.runId;
+    event.seq = this.seq++;
+    event.at = Date.now();
+    this.push(event);
   }
 
   private onStoreError(err: unknown): void {
@@ -764,7 +810,7 @@ class RunExecution implements ContextHost {
       outputs: node.outputs,
       timeoutMs: node.timeoutMs,
       retry: node.retry,
-      parent: this.controller.signal,
+      parent: this.controller,
       inputs,
       config: node.dynamic ? () => this.resolveDynamicConfig(node) : () => node.config,
       makeContext: (signal, attempt) => new AttemptContext(this, node.id, node.type, attempt, signal),

@@ -68,7 +68,10 @@ function normalize(value: unknown): unknown {
   }
   if (value && typeof value === 'object') {
     let copy: Record<string, unknown> | undefined;
-    for (const [k, v] of Object.entries(value)) {
+    // for...in rather than Object.entries: no array per object (results are plain objects, checked own keys).
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      const v: unknown = (value as Record<string, unknown>)[k];
       if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
       const n = normalize(v);
       if (n !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = n;

@@ -14,7 +14,18 @@ import { checkPortValue, type NamedPort } from './ports.js';
 
 export type AttemptOutcome = { ok: true; outputs: Record<string, unknown> } | { ok: false; error: NodeError };
 
-export function abortError(signal: AbortSignal): NodeError {
+/**
+ * What an attempt needs of the run it belongs to: whether the run was stopped, why, and a call when it is.
+ * An AbortSignal fits; the executor passes a lighter object of its own (see RunAbort in executor.ts).
+ */
+export interface AbortSource {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export function abortError(signal: AbortSource): NodeError {
   return reasonToError(signal.reason);
 }
 
@@ -113,7 +124,7 @@ export interface AttemptSpec {
   outputs: readonly NamedPort[];
   timeoutMs: number;
   /** The run's signal: its abort reaches the node. */
-  parent: AbortSignal;
+  parent: AbortSource;
   makeContext(signal: AttemptSignal, attempt: number): NodeContext;
   /** Config for this attempt (a promise when expressions must be evaluated first). */
   config(): unknown;
@@ -197,7 +208,7 @@ export function retryDelay(policy: RetryPolicy, failedAttempt: number): number {
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSource): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -41,8 +41,175 @@ function pointerToPath(pointer: string): string {
     .join('.');
 }
 
+/**
+ * A check that answers true only for values the full validator accepts: compiled (into closures, never code)
+ * from schemas that use nothing but the plain keywords most input schemas are made of. A value it does not vouch
+ * for goes to the full validator, which also words the errors. Flow inputs are validated on every run, and the
+ * interpreting validator allocates a JSON Pointer string for every property it visits.
+ */
+type QuickCheck = (value: unknown) => boolean;
+
+const quickChecks = new WeakMap<object, QuickCheck | null>();
+
+const annotationKeywords = new Set([
+  'title',
+  'description',
+  'default',
+  'examples',
+  '$comment',
+  '$schema',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
+
+const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+/** Code points, as JSON Schema counts string length. */
+function codePoints(s: string): number {
+  return /[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length;
+}
+
+function typeMatches(type: string, value: unknown): boolean {
+  switch (type) {
+    case 'string':
+    case 'boolean':
+      return typeof value === type;
+    case 'number':
+      return typeof value === 'number';
+    case 'integer':
+      return typeof value === 'number' && value % 1 === 0;
+    case 'null':
+      return value === null;
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return false;
+  }
+}
+
+/** The quick check of a schema, or undefined when the schema uses a keyword it does not cover. */
+function compileQuick(schema: unknown): QuickCheck | undefined {
+  if (schema === true) return () => true;
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
+  const checks: QuickCheck[] = [];
+  for (const [keyword, arg] of Object.entries(schema as Record<string, unknown>)) {
+    if (annotationKeywords.has(keyword)) continue;
+    switch (keyword) {
+      case 'type': {
+        const types = Array.isArray(arg) ? arg : [arg];
+        if (!types.every((t) => typeof t === 'string')) return undefined;
+        checks.push((v) => types.some((t: string) => typeMatches(t, v)));
+        break;
+      }
+      case 'properties': {
+        if (!arg || typeof arg !== 'object' || Array.isArray(arg)) return undefined;
+        const props: [string, QuickCheck][] = [];
+        for (const [name, sub] of Object.entries(arg)) {
+          const check = compileQuick(sub);
+          if (!check) return undefined;
+          props.push([name, check]);
+        }
+        checks.push((v) => {
+          if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
+          for (const [name, check] of props) {
+            if (Object.hasOwn(v, name) && !check((v as Record<string, unknown>)[name])) return false;
+          }
+          return true;
+        });
+        break;
+      }
+      case 'required': {
+        if (!Array.isArray(arg) || !arg.every((k) => typeof k === 'string')) return undefined;
+        const keys = arg as string[];
+        checks.push(
+          (v) =>
+            typeof v !== 'object' || v === null || Array.isArray(v) || keys.every((k) => Object.hasOwn(v, k)),
+        );
+        break;
+      }
+      case 'additionalProperties': {
+        if (arg === true) break;
+        if (arg !== false) return undefined;
+        const declared = (schema as { properties?: unknown }).properties ?? {};
+        if (typeof declared !== 'object' || declared === null) return undefined;
+        checks.push((v) => {
+          if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
+          for (const key in v) if (!Object.hasOwn(declared, key)) return false;
+          return true;
+        });
+        break;
+      }
+      case 'items': {
+        const check = compileQuick(arg);
+        if (!check || (schema as { prefixItems?: unknown }).prefixItems !== undefined) return undefined;
+        checks.push((v) => !Array.isArray(v) || v.every((item) => check(item)));
+        break;
+      }
+      case 'enum':
+      case 'const': {
+        const allowed = keyword === 'enum' ? arg : [arg];
+        if (!Array.isArray(allowed) || !allowed.every(isPrimitive)) return undefined;
+        checks.push((v) => allowed.includes(v));
+        break;
+      }
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum': {
+        if (typeof arg !== 'number') return undefined;
+        const ok =
+          keyword === 'minimum'
+            ? (n: number) => n >= arg
+            : keyword === 'maximum'
+              ? (n: number) => n <= arg
+              : keyword === 'exclusiveMinimum'
+                ? (n: number) => n > arg
+                : (n: number) => n < arg;
+        checks.push((v) => typeof v !== 'number' || ok(v));
+        break;
+      }
+      case 'minLength':
+      case 'maxLength': {
+        if (typeof arg !== 'number') return undefined;
+        const min = keyword === 'minLength';
+        checks.push((v) => typeof v !== 'string' || (min ? codePoints(v) >= arg : codePoints(v) <= arg));
+        break;
+      }
+      case 'minItems':
+      case 'maxItems': {
+        if (typeof arg !== 'number') return undefined;
+        const min = keyword === 'minItems';
+        checks.push((v) => !Array.isArray(v) || (min ? v.length >= arg : v.length <= arg));
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  // Values the full validator cannot take (undefined, functions) are left to it, so it reports them as it does.
+  return (v) => {
+    const t = typeof v;
+    if (t !== 'object' && t !== 'string' && t !== 'number' && t !== 'boolean') return false;
+    for (const check of checks) if (!check(v)) return false;
+    return true;
+  };
+}
+
+function quickCheckOf(schema: Record<string, unknown>): QuickCheck | null {
+  let check = quickChecks.get(schema);
+  if (check === undefined) {
+    check = compileQuick(schema) ?? null;
+    quickChecks.set(schema, check);
+  }
+  return check;
+}
+
 /** Validates a value; returns every leaf error (an empty list when valid). */
 export function validateJsonSchema(schema: Record<string, unknown>, value: unknown): FieldError[] {
+  if (quickCheckOf(schema)?.(value)) return [];
   let validator = validators.get(schema);
   if (!validator) {
     validator = new Validator(schema as Schema, '2020-12', false);

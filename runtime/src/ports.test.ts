@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canConnect, checkPortValue, coerceValue, coercionPairs, portTypes, resolvePorts } from './ports.js';
+import {
+  canConnect,
+  checkPortValue,
+  coerceValue,
+  coercionPairs,
+  portSchemas,
+  portTypes,
+  resolvePorts,
+} from './ports.js';
 
 describe('ports', () => {
   it('connects same types and anything into any; refuses what the table does not list', () => {
@@ -89,5 +97,52 @@ describe('ports', () => {
     expect(resolvePorts({ inputs: [], outputs: [] }, {}, { routeErrors: true }).outputs).toEqual([
       { name: 'error', type: 'error', required: false, title: 'Error' },
     ]);
+  });
+
+  it('accepts a value of a port type exactly when its schema does', () => {
+    class Point {
+      x = 1;
+    }
+    const values: unknown[] = [
+      'text',
+      '',
+      0,
+      -1.5,
+      NaN,
+      Infinity,
+      true,
+      null,
+      undefined,
+      [],
+      [1, 'a'],
+      {},
+      { a: 1 },
+      Object.create(null),
+      new Point(),
+      new Date(0),
+      new Map(),
+      { constructor: 1 },
+      { constructor: function Fake() {} },
+      JSON.parse('{"__proto__": {"x": 1}}'),
+    ];
+    const outcome = (f: () => boolean) => {
+      try {
+        return f();
+      } catch {
+        return 'throws';
+      }
+    };
+    const holey: unknown[] = new Array(2);
+    holey[1] = { a: 1 };
+    values.push([], [{ a: 1 }, {}], [{ a: 1 }, 2], [new Point()], [Object.create(null)], [[]], holey);
+    for (const type of ['text', 'number', 'boolean', 'list', 'record', 'table'] as const) {
+      values.forEach((value, i) => {
+        expect([type, i, outcome(() => checkPortValue(type, value).ok)]).toEqual([
+          type,
+          i,
+          outcome(() => portSchemas[type].safeParse(value).success),
+        ]);
+      });
+    }
   });
 });

@@ -216,12 +216,47 @@ export function coerceValue(
   return checkPortValue(to, v);
 }
 
+/**
+ * Values of the simplest port types that their zod schemas certainly accept, recognised without running zod
+ * (whose record schema copies the object): every node output is checked on every run.
+ */
+function plainlyValid(type: PortType, value: unknown): boolean {
+  switch (type) {
+    case 'text':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'list':
+      return Array.isArray(value);
+    case 'record':
+      return plainRecord(value);
+    case 'table': {
+      if (!Array.isArray(value)) return false;
+      // An index loop, not every(): a hole is an undefined row, which the schema refuses.
+      for (let i = 0; i < value.length; i++) if (!plainRecord(value[i])) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** An object zod's record schema accepts as it is: a plain object with string keys only. */
+function plainRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.hasOwn(value, 'constructor')) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(value).length === 0;
+}
+
 /** Validates a value against a port type; the message names the first problem and its path. */
 export function checkPortValue(
   type: PortType,
   value: unknown,
 ): { ok: true; value: unknown } | { ok: false; message: string } {
   if (type === 'any') return value === undefined ? { ok: false, message: 'no value' } : { ok: true, value };
+  if (plainlyValid(type, value)) return { ok: true, value };
   const r = portSchemas[type].safeParse(value);
   // Port schemas have no transforms or defaults, so the original value is kept (and no copy is handed on).
   if (r.success) return { ok: true, value };

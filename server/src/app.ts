@@ -4,18 +4,20 @@
  * handler that answers JSON for everything.
  */
 import { existsSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { FlowInputError, FlowValidationError } from '@finflow/runtime';
 import type { AppContext } from './context.js';
-import { forbidden, HttpError, unauthorized } from './errors.js';
+import { type ErrorBody, forbidden, HttpError, unauthorized } from './errors.js';
 import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
+import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
 import { SESSION_COOKIE } from './services/auth.js';
 
@@ -57,7 +59,118 @@ function routeLabel(req: Request): string {
   return 'static';
 }
 
-export function createApp(ctx: AppContext): express.Express {
+/** Records a finished request: latency and count by method, route pattern and status, and a log line. */
+function requestRecorder(ctx: AppContext) {
+  return (method: string, route: string, status: number, seconds: number) => {
+    ctx.metrics.httpDuration.labels(method, route).observe(seconds);
+    ctx.metrics.httpRequests.labels(method, route, String(status)).inc();
+    // Endpoint calls that succeed are counted in the metrics and recorded in the audit log; one log line
+    // each would only repeat that, so they log at debug. Everything else, and every failure, logs at info.
+    const level =
+      status >= 500
+        ? 'error'
+        : status < 400 && (route === 'static' || route.startsWith('/v1/'))
+          ? 'debug'
+          : 'info';
+    if (ctx.logger.isLevelEnabled(level)) {
+      ctx.logger[level]({ method, route, status, ms: Math.round(seconds * 1e5) / 100 }, 'request');
+    }
+  };
+}
+
+/** The JSON error answer for anything a route threw: never a stack trace, never HTML. */
+export function errorAnswer(
+  ctx: AppContext,
+  err: unknown,
+  method: string,
+  route: string,
+): { status: number; body: ErrorBody; headers?: Record<string, string> | undefined } {
+  if (err instanceof HttpError) return { status: err.status, body: err.body(), headers: err.headers };
+  if (err instanceof FlowInputError)
+    return {
+      status: 400,
+      body: { error: { code: 'INVALID_INPUT', message: err.message, details: { fields: err.errors } } },
+    };
+  if (err instanceof FlowValidationError)
+    return {
+      status: 422,
+      body: { error: { code: 'INVALID_FLOW', message: err.message, details: { problems: err.problems } } },
+    };
+  if (
+    typeof err === 'object' &&
+    err !== null &&
+    'type' in err &&
+    (err as { type: unknown }).type === 'entity.too.large'
+  )
+    return {
+      status: 413,
+      body: { error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } },
+    };
+  ctx.logger.error({ err, method, route }, 'request failed');
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL', message: 'an internal error occurred; it has been logged' } },
+  };
+}
+
+const ENDPOINT_ROUTE = '/v1/endpoints/:slug';
+const ENDPOINT_PREFIX = '/v1/endpoints/';
+
+/**
+ * The server's request listener: published endpoint calls (`POST /v1/endpoints/<slug>`, the path other systems
+ * call at volume) go straight to their handler, with the same security headers, metrics, logs and JSON errors
+ * as through Express but without walking its middleware chain; everything else goes to the Express app.
+ */
+export function createRequestHandler(ctx: AppContext): RequestListener {
+  const base = securityHeaders().flat();
+  const call = endpointCall(ctx, base);
+  const app = createApp(ctx, call);
+  const recordRequest = requestRecorder(ctx);
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (req.method !== 'POST' || !url.startsWith(ENDPOINT_PREFIX)) {
+      app(req, res);
+      return;
+    }
+    const q = url.indexOf('?', ENDPOINT_PREFIX.length);
+    const rawSlug = url.slice(ENDPOINT_PREFIX.length, q < 0 ? undefined : q);
+    let slug: string;
+    try {
+      slug = decodeURIComponent(rawSlug);
+    } catch {
+      slug = '';
+    }
+    // Anything else under /v1/endpoints/ (sub-paths, odd encodings) takes the ordinary route.
+    if (!slug || rawSlug.includes('/')) {
+      app(req, res);
+      return;
+    }
+    let mode: string | undefined;
+    if (q >= 0) {
+      const modes = new URLSearchParams(url.slice(q + 1)).getAll('mode');
+      if (modes.length === 1) mode = modes[0];
+    }
+    // The security headers go out with the answer (sendJson), not one setHeader each.
+    const t0 = performance.now();
+    res.once('finish', () =>
+      recordRequest('POST', ENDPOINT_ROUTE, res.statusCode, (performance.now() - t0) / 1000),
+    );
+    call(req, res, slug, mode).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      const answer = errorAnswer(ctx, err, 'POST', ENDPOINT_ROUTE);
+      for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
+      sendJson(res, answer.status, answer.body, base);
+    });
+  };
+}
+
+export function createApp(
+  ctx: AppContext,
+  call: EndpointCall = endpointCall(ctx, securityHeaders().flat()),
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // API answers are dynamic JSON; hashing every body for an ETag costs time and saves nothing.
@@ -65,41 +178,12 @@ export function createApp(ctx: AppContext): express.Express {
   app.set('trust proxy', ctx.config.trustProxy);
 
   const headers = securityHeaders();
-  // Metric children by label values, so a request costs two map lookups rather than label hashing.
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
+  const recordRequest = requestRecorder(ctx);
   app.use((req, res, next) => {
     for (const [name, value] of headers) res.setHeader(name, value);
     const t0 = performance.now();
     res.once('finish', () => {
-      const seconds = (performance.now() - t0) / 1000;
-      const route = routeLabel(req);
-      const status = res.statusCode;
-      const key = `${req.method} ${route}`;
-      let timer = timers.get(key);
-      if (!timer) timers.set(key, (timer = ctx.metrics.httpDuration.labels(req.method, route)));
-      timer.observe(seconds);
-      let counter = counters.get(`${key} ${status}`);
-      if (!counter)
-        counters.set(
-          `${key} ${status}`,
-          (counter = ctx.metrics.httpRequests.labels(req.method, route, String(status))),
-        );
-      counter.inc();
-      // Endpoint calls that succeed are counted in the metrics and recorded in the audit log; one log line
-      // each would only repeat that, so they log at debug. Everything else, and every failure, logs at info.
-      const level =
-        status >= 500
-          ? 'error'
-          : status < 400 && (route === 'static' || route.startsWith('/v1/'))
-            ? 'debug'
-            : 'info';
-      if (ctx.logger.isLevelEnabled(level)) {
-        ctx.logger[level](
-          { method: req.method, route, status, ms: Math.round(seconds * 1e5) / 100 },
-          'request',
-        );
-      }
+      recordRequest(req.method, routeLabel(req), res.statusCode, (performance.now() - t0) / 1000);
     });
     next();
   });
@@ -129,7 +213,7 @@ export function createApp(ctx: AppContext): express.Express {
   });
 
   // Published endpoints first: the hot path should not walk past the session API's layers.
-  app.use(publicRoutes(ctx));
+  app.use(publicRoutes(ctx, call));
 
   const api = express.Router();
   api.use(jsonBody(ctx.config.apiMaxBodyBytes));
@@ -196,31 +280,9 @@ export function createApp(ctx: AppContext): express.Express {
       next();
       return;
     }
-    let status = 500;
-    let body: { error: { code: string; message: string; details?: Record<string, unknown> } };
-    if (err instanceof HttpError) {
-      status = err.status;
-      body = err.body();
-      for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
-    } else if (err instanceof FlowInputError) {
-      status = 400;
-      body = { error: { code: 'INVALID_INPUT', message: err.message, details: { fields: err.errors } } };
-    } else if (err instanceof FlowValidationError) {
-      status = 422;
-      body = { error: { code: 'INVALID_FLOW', message: err.message, details: { problems: err.problems } } };
-    } else if (
-      typeof err === 'object' &&
-      err !== null &&
-      'type' in err &&
-      (err as { type: unknown }).type === 'entity.too.large'
-    ) {
-      status = 413;
-      body = { error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } };
-    } else {
-      ctx.logger.error({ err, method: req.method, route: routeLabel(req) }, 'request failed');
-      body = { error: { code: 'INTERNAL', message: 'an internal error occurred; it has been logged' } };
-    }
-    res.status(status).json(body);
+    const answer = errorAnswer(ctx, err, req.method, routeLabel(req));
+    for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
+    res.status(answer.status).json(answer.body);
   });
 
   return app;

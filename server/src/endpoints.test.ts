@@ -151,6 +151,26 @@ describe('calling an endpoint', () => {
     expect(endpoints.body[0].calls.total).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers with the security headers and metrics of the rest of the server, errors and streams included', async () => {
+    const ok = await call('credit-prescreen', applicant);
+    const denied = await call('credit-prescreen', applicant, {}, null);
+    const streamed = await call('credit-prescreen', applicant, { accept: 'text/event-stream' });
+    const viaQuery = await call('credit-prescreen', applicant, { 'x-query': '?mode=sync&x=1' });
+    for (const r of [ok, denied, streamed, viaQuery]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+      expect(r.headers.get('x-powered-by')).toBeNull();
+    }
+    expect([ok.status, denied.status, streamed.status, viaQuery.status]).toEqual([200, 401, 200, 200]);
+    expect(ok.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(ok.headers.get('content-length'))).toBe(Buffer.byteLength(ok.text));
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /finflow_http_requests_total\{method="POST",route="\/v1\/endpoints\/:slug",status="401"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/finflow_endpoint_calls_total\{endpoint="credit-prescreen",status="200"\} [1-9]/);
+  });
+
   it('answers 401 for a missing, unknown or revoked key', async () => {
     const missing = await call('credit-prescreen', applicant, {}, null);
     expect(missing.status).toBe(401);

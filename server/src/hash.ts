@@ -10,16 +10,37 @@ export function canonicalJson(value: unknown): string {
     const s = JSON.stringify(value);
     return s === undefined ? 'null' : s;
   }
-  if (Array.isArray(value))
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i) out += ',';
+      // A hole stays empty, as Array.prototype.map and join leave it (JSON never has holes).
+      if (!(i in value)) continue;
+      const v: unknown = value[i];
+      out += canonicalJson(v === undefined ? null : v);
+    }
+    return `${out}]`;
+  }
   const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(obj).sort()) {
+  const keys = Object.keys(obj);
+  if (keys.length > 16) keys.sort();
+  else {
+    // Insertion sort in place: objects here are small and often in order already, and Array.prototype.sort
+    // copies the array to sort it.
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i] as string;
+      let j = i - 1;
+      for (; j >= 0 && (keys[j] as string) > key; j--) keys[j + 1] = keys[j] as string;
+      keys[j + 1] = key;
+    }
+  }
+  let out = '{';
+  for (const key of keys) {
     const v = obj[key];
     if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(v)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 export function sha256(data: string | Buffer): string {

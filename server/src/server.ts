@@ -20,7 +20,7 @@ import {
 import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
-import { createApp } from './app.js';
+import { createRequestHandler } from './app.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
@@ -169,8 +169,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
 
     await runs.recoverInterrupted();
 
-    const app = createApp(ctx);
-    const http = createServer(app);
+    const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
     const io = attachSockets(ctx, http);
     await new Promise<void>((resolveListen, reject) => {

@@ -39,6 +39,16 @@ export class GroupCommitter {
     return p.promise;
   }
 
+  /**
+   * The batch being gathered, to add writes to directly (it commits at the end of this event-loop turn), and
+   * the promise that settles when it is committed.
+   */
+  open(): { batch: WriteBatch; promise: Promise<void> } {
+    const p = this.current();
+    this.schedule();
+    return p;
+  }
+
   private current(): Pending {
     if (!this.pending) {
       let resolve!: () => void;
@@ -74,20 +84,20 @@ export class GroupCommitter {
       return p.promise;
     }
     const t0 = performance.now();
-    const apply = () => {
-      const { written, durable } = this.repo.commit(p.batch);
-      void durable.then(
-        () => {
-          this.commits++;
-          this.onCommit?.(size, performance.now() - t0);
-        },
-        () => {},
-      );
-      this.durable = durable.catch(() => {});
-      (this.durability === 'full' ? durable : written).then(p.resolve, p.reject);
-      return written.catch(() => {});
-    };
-    this.written = this.written.then(apply, apply);
+    // The repository applies batches in the order they are handed over, so the latest batch's promises
+    // settle after every earlier batch's.
+    const { written, durable } = this.repo.commit(p.batch);
+    const committed = this.durability === 'full' ? durable : written;
+    void committed.then(
+      () => {
+        this.commits++;
+        this.onCommit?.(size, performance.now() - t0);
+      },
+      () => {},
+    );
+    this.written = written.catch(() => {});
+    this.durable = durable.catch(() => {});
+    committed.then(p.resolve, p.reject);
     return p.promise;
   }
 

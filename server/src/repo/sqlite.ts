@@ -3,20 +3,20 @@
  * committed transaction survives a power cut; foreign keys on; a busy timeout so `finflow admin create` can
  * write while the server runs. Statements are prepared once.
  *
- * Group commits (run events, audit entries) go through a second connection whose transactions write the WAL
- * without syncing it; the repository then fsyncs the WAL file on libuv's thread pool and reports the batch
- * durable when that returns. Same guarantee as synchronous=FULL (the WAL is on disk before a write counts as
- * durable), but the event loop keeps serving requests during the fsync, and one fsync covers every batch
- * written while the previous one ran.
+ * Group commits (runs, run events, audit entries) are committed by a writer thread with a connection of its own
+ * (db/writer-worker.mjs), whose transactions write the WAL without syncing it; the thread then fsyncs the WAL
+ * file and reports the batch durable when that returns. Same guarantee as synchronous=FULL (the WAL is on disk
+ * before a write counts as durable), but the transactions, the audit chain's hashing and the fsyncs take no time
+ * from the event loop, and one fsync covers every batch written while the previous one ran. Everything else,
+ * reads included, uses the main connection; WAL lets it read while the writer thread writes.
  */
-import { chmodSync, closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
-import { chainHash, GENESIS_HASH } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
-import { canonicalJson } from '../hash.js';
+import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
 import type {
   ApiKeyRecord,
   BatchCommit,
@@ -199,86 +199,68 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
+export interface SqliteOptions {
+  /**
+   * How long after a group commit its fsync starts (default 0: at once). Durability normal answers once a batch
+   * is written, so the server lets one fsync cover a few milliseconds of commits.
+   */
+  walSyncDelayMs?: number;
+}
+
 /** WAL size at which checkpoints move to a worker thread. */
 const CHECKPOINTER_AT = 2 * 1024 * 1024;
-
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 export class SqliteRepository implements Repository {
   readonly kind = 'sqlite' as const;
   private readonly stmts = new Map<string, Stmt>();
-  private readonly batchStmts = new Map<string, Stmt>();
-  /** The connection of group commits (synchronous=NORMAL, the WAL synced by `syncWal`). */
-  private batchDb: Db | undefined;
-  private commitTx: Database.Transaction<(batch: WriteBatch) => void> | undefined;
-  /** Statements of the batch transaction run on `batchDb`. */
-  private inBatch = false;
-  private walFd: number | undefined;
-  private syncing = false;
-  private unsynced: Waiter[] = [];
+  /** Commits group writes on a thread of its own (see db/writer-worker.mjs). */
+  private readonly writer: WriterThread;
   private checkpointer: Worker | undefined;
   private checkpointerStarted = false;
 
   constructor(
     readonly db: Db,
-    private readonly file?: string,
+    private readonly file: string,
     private readonly migrationList: readonly Migration[] = allMigrations,
-  ) {}
-
-  static open(dataDir: string): SqliteRepository {
-    return new SqliteRepository(openDatabase(dataDir), join(dataDir, DATABASE_FILE));
+    options: SqliteOptions = {},
+  ) {
+    this.writer = new WriterThread({
+      file,
+      walLargeAt: CHECKPOINTER_AT,
+      onWalLarge: () => this.startCheckpointer(),
+      syncDelayMs: options.walSyncDelayMs ?? 0,
+    });
   }
 
-  /** A statement prepared once per SQL text (on the batch connection inside a group commit). */
+  static open(dataDir: string, options: SqliteOptions = {}): SqliteRepository {
+    return new SqliteRepository(openDatabase(dataDir), join(dataDir, DATABASE_FILE), allMigrations, options);
+  }
+
+  /** A statement prepared once per SQL text. */
   private q(sql: string): Stmt {
-    const [cache, db] =
-      this.inBatch && this.batchDb ? [this.batchStmts, this.batchDb] : [this.stmts, this.db];
-    let s = cache.get(sql);
-    if (!s) cache.set(sql, (s = db.prepare(sql)));
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
     return s;
   }
 
-  private batchConnection(): Database.Transaction<(batch: WriteBatch) => void> {
-    if (!this.commitTx) {
-      if (this.file) {
-        const db = new Database(this.file);
-        db.pragma('synchronous = NORMAL');
-        db.pragma('foreign_keys = ON');
-        db.pragma('busy_timeout = 5000');
-        this.batchDb = db;
-      }
-      const target = this.batchDb ?? this.db;
-      this.commitTx = target.transaction((batch: WriteBatch) => {
-        this.inBatch = true;
-        try {
-          this.applyBatch(batch);
-        } finally {
-          this.inBatch = false;
-        }
-      });
-    }
-    return this.commitTx;
-  }
-
   /**
-   * Moves WAL checkpoints to a worker thread: automatic checkpoints would run inside a commit on the event
-   * loop, copying pages and fsyncing the database file while requests wait. The worker (about 10 MB) starts
-   * when the WAL first grows past CHECKPOINTER_AT bytes, i.e. under sustained writes; a quiet server keeps
-   * SQLite's automatic checkpoints. Falls back to them if the worker cannot run.
+   * Moves WAL checkpoints to a worker thread: automatic checkpoints would run inside a commit, copying pages and
+   * fsyncing the database file while commits (and, on this connection, requests) wait. The worker (about 10 MB)
+   * starts when the WAL first grows past CHECKPOINTER_AT bytes, i.e. under sustained writes; a quiet server
+   * keeps SQLite's automatic checkpoints. Falls back to them if the worker cannot run.
    */
   private startCheckpointer(): void {
     if (this.checkpointerStarted) return;
     this.checkpointerStarted = true;
     const fallback = () => {
       this.checkpointer = undefined;
-      for (const db of [this.db, this.batchDb]) if (db?.open) db.pragma('wal_autocheckpoint = 1000');
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      this.writer.setAutocheckpoint(1000);
     };
     try {
       const worker = new Worker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
         workerData: { file: this.file, intervalMs: 250 },
+        execArgv: workerExecArgv(),
       });
       worker.unref();
       worker.on('error', fallback);
@@ -288,7 +270,7 @@ export class SqliteRepository implements Repository {
       });
       this.checkpointer = worker;
       this.db.pragma('wal_autocheckpoint = 0');
-      this.batchDb?.pragma('wal_autocheckpoint = 0');
+      this.writer.setAutocheckpoint(0);
     } catch {
       fallback();
     }
@@ -301,49 +283,6 @@ export class SqliteRepository implements Repository {
 
   get checkpointerRunning(): boolean {
     return this.checkpointer !== undefined;
-  }
-
-  /** An open descriptor of the WAL file (reopened if SQLite replaced the file). */
-  private wal(): number | undefined {
-    if (!this.file) return undefined;
-    if (this.walFd !== undefined) {
-      const stat = fstatSync(this.walFd);
-      if (stat.size > CHECKPOINTER_AT && !this.checkpointerStarted) this.startCheckpointer();
-      if (stat.nlink > 0) return this.walFd;
-    }
-    if (this.walFd !== undefined) closeSync(this.walFd);
-    this.walFd = undefined;
-    const path = `${this.file}-wal`;
-    if (existsSync(path)) this.walFd = openSync(path, 'r+');
-    return this.walFd;
-  }
-
-  /** One fsync at a time; each covers every batch written before it started. */
-  private syncWal(): void {
-    if (this.syncing || this.unsynced.length === 0) return;
-    const group = this.unsynced;
-    this.unsynced = [];
-    let fd: number | undefined;
-    try {
-      fd = this.wal();
-    } catch (err) {
-      for (const w of group) w.reject(err);
-      return;
-    }
-    if (fd === undefined) {
-      // No separate batch connection (an in-memory database): the transaction itself was synchronous.
-      for (const w of group) w.resolve();
-      return;
-    }
-    this.syncing = true;
-    fsync(fd, (err) => {
-      this.syncing = false;
-      for (const w of group) {
-        if (err) w.reject(err);
-        else w.resolve();
-      }
-      this.syncWal();
-    });
   }
 
   async migrate(): Promise<number[]> {
@@ -385,7 +324,7 @@ export class SqliteRepository implements Repository {
   }
 
   async close(): Promise<void> {
-    while (this.syncing || this.unsynced.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.writer.close();
     const worker = this.checkpointer;
     if (worker) {
       this.checkpointer = undefined;
@@ -394,125 +333,12 @@ export class SqliteRepository implements Repository {
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000))]);
       await worker.terminate();
     }
-    if (this.walFd !== undefined) closeSync(this.walFd);
-    this.walFd = undefined;
-    if (this.batchDb?.open) this.batchDb.close();
     if (this.db.open) this.db.close();
   }
 
+  /** Group writes go to the writer thread; `written` settles when this connection's reads see them. */
   commit(batch: WriteBatch): BatchCommit {
-    try {
-      this.batchConnection().immediate(batch);
-    } catch (err) {
-      const failed = Promise.reject(err);
-      failed.catch(() => {});
-      return { written: failed, durable: failed };
-    }
-    const durable = new Promise<void>((resolve, reject) => this.unsynced.push({ resolve, reject }));
-    durable.catch(() => {});
-    this.syncWal();
-    return { written: Promise.resolve(), durable };
-  }
-
-  private applyBatch(b: WriteBatch): void {
-    if (b.runs.length) {
-      const ins = this.q(
-        `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor, rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const r of b.runs) {
-        ins.run(
-          r.id,
-          r.workspaceId,
-          r.flowId,
-          r.flowVersion,
-          r.status,
-          r.trigger,
-          r.endpointId,
-          r.deploymentId,
-          r.actor,
-          r.rerunOf,
-          r.inputSealed,
-          r.outputsSealed,
-          r.startedAt,
-          r.finishedAt,
-          r.ms,
-        );
-      }
-    }
-    if (b.events.length) {
-      const ins = this.q('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)');
-      for (const e of b.events) ins.run(e.runId, e.seq, e.lastSeq, `[${e.events.join(',')}]`);
-    }
-    if (b.runUpdates.length) {
-      const upd = this.q(
-        'UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed) WHERE id = ?',
-      );
-      for (const u of b.runUpdates) upd.run(u.status, u.finishedAt, u.ms, u.outputsSealed ?? null, u.id);
-    }
-    if (b.idempotencyClaims.length) {
-      const ins = this.q(
-        `INSERT OR IGNORE INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const i of b.idempotencyClaims)
-        ins.run(i.keyId, i.endpointId, i.idemKey, i.requestHash, i.runId, i.status, i.body, i.createdAt);
-    }
-    if (b.idempotency.length) {
-      const upd = this.q(
-        'UPDATE idempotency SET status = ?, body = ?, run_id = coalesce(?, run_id) WHERE key_id = ? AND endpoint_id = ? AND idem_key = ?',
-      );
-      for (const i of b.idempotency) upd.run(i.status, i.body, i.runId, i.keyId, i.endpointId, i.idemKey);
-    }
-    if (b.keyUsage.size) {
-      const upd = this.q('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
-      for (const [id, at] of b.keyUsage) upd.run(at, id);
-    }
-    if (b.credentialUsage.size) {
-      const upd = this.q(
-        'UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE workspace_id = ? AND name = ?',
-      );
-      for (const c of b.credentialUsage.values()) upd.run(c.at, c.workspaceId, c.name);
-    }
-    if (b.audit.length) this.appendAudit(b.audit);
-  }
-
-  /** Chains and inserts audit entries; runs inside the batch transaction, so concurrent writers serialise. */
-  private appendAudit(drafts: WriteBatch['audit']): void {
-    let seq = num((this.q('SELECT coalesce(max(seq), 0) AS s FROM audit_log').get() as Row)['s']);
-    const heads = new Map<string, AuditHead>();
-    const ins = this.q(
-      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    for (const d of drafts) {
-      let head = heads.get(d.workspaceId);
-      if (!head) {
-        const r = this.q('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?').get(
-          d.workspaceId,
-        ) as Row | undefined;
-        head = r
-          ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) }
-          : { seq: 0, hash: GENESIS_HASH, count: 0 };
-      }
-      seq++;
-      const fields = {
-        seq,
-        workspaceId: d.workspaceId,
-        at: d.at,
-        actor: canonicalJson(d.actor),
-        action: d.action,
-        target: d.target,
-        details: canonicalJson(d.details),
-      };
-      const hash = chainHash(head.hash, fields);
-      ins.run(seq, d.workspaceId, d.at, fields.actor, d.action, d.target, fields.details, head.hash, hash);
-      heads.set(d.workspaceId, { seq, hash, count: head.count + 1 });
-    }
-    const up = this.q(
-      `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES (?, ?, ?, ?)
-       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
-    );
-    for (const [ws, h] of heads) up.run(ws, h.seq, h.hash, h.count);
+    return this.writer.commit(batch);
   }
 
   async getSetting(key: string): Promise<string | undefined> {

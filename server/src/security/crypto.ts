@@ -3,7 +3,14 @@
  * their row by associated data so a ciphertext copied to another row does not open. The key comes from
  * FINFLOW_SECRET_KEY or from a key file created with mode 0600, never from the database.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -114,6 +121,18 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 /** A prefixed random id, e.g. `flw_3kq...`. */
+/**
+ * A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Records keyed by
+ * it (runs and their events) are inserted at the end of their B-trees instead of at random places, so a group
+ * commit dirties a few pages rather than one page per run.
+ */
+export function timeOrderedUuid(now = Date.now()): string {
+  // randomUUID draws from a pooled buffer; its first 48 bits give way to the time, and the version nibble to 7.
+  const random = randomUUID();
+  const t = now.toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${random.slice(15)}`;
+}
+
 export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 }

@@ -4,8 +4,8 @@
  * re-running, and never losing a run to a restart: runs in flight when the server stopped are marked
  * `interrupted` by a `run.interrupted` event at the next start (or at shutdown, after a grace period).
  */
-import { randomUUID } from 'node:crypto';
 import {
+  FlowInputError,
   foldRun,
   type RunEvent,
   type RunFinishedEvent,
@@ -14,13 +14,12 @@ import {
   type RunState,
   type RunStore,
   type Runtime,
-  type Services,
 } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RunMasker } from '../masking.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics, Observer } from '../metrics.js';
 import type {
   AuditActor,
   EventChunk,
@@ -30,7 +29,7 @@ import type {
   RunTrigger,
   WriteBatch,
 } from '../repo/types.js';
-import type { Sealer } from '../security/crypto.js';
+import { timeOrderedUuid, type Sealer } from '../security/crypto.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
@@ -55,14 +54,16 @@ export interface StartRequest {
 
 export type RunListener = (event: RunEvent) => void;
 
-/** A run executing in this process. */
-export class LiveRun {
+/** A run executing in this process; also its run store (the runtime appends each event here). */
+export class LiveRun implements RunStore {
   private readonly listeners = new Set<RunListener>();
   lastSeq = -1;
   /** Set when the run was marked interrupted at shutdown: later events are neither stored nor sent. */
   closed = false;
   /** Its `run.finished` is recorded (the commit may still be pending). */
   finished = false;
+  /** Masks what is stored and sent when the flow marks personal data (made with the first event). */
+  masker: RunMasker | undefined;
   /** The batch holding the run's row while it is not committed yet. */
   rowBatch: WriteBatch | undefined;
   /** The chunk of events this run has in the current batch. */
@@ -74,16 +75,25 @@ export class LiveRun {
   constructor(
     readonly record: RunRecord,
     readonly plan: PreparedVersion,
-    readonly masker: RunMasker | undefined,
+    readonly req: StartRequest,
+    private readonly recorder: (live: LiveRun, event: RunEvent) => Promise<void> | undefined,
   ) {}
 
   get id(): string {
     return this.record.id;
   }
 
+  append(event: RunEvent): Promise<void> | undefined {
+    return this.recorder(this, event);
+  }
+
   listen(fn: RunListener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  get listened(): boolean {
+    return this.listeners.size > 0;
   }
 
   publish(event: RunEvent): void {
@@ -148,22 +158,7 @@ export class RunService {
   }
 
   startPrepared(plan: PreparedVersion, req: StartRequest): StartedRun {
-    const fields = this.runtime.checkInput(plan.prepared, req.input);
-    if (fields.length) {
-      throw badRequest(
-        'INVALID_INPUT',
-        `the input does not match the flow's input schema: ${fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ')}`,
-        { fields },
-      );
-    }
-    const runId = randomUUID();
-    const masker = plan.redact
-      ? new RunMasker(plan.redact, req.input, {
-          inputNodeIds: plan.inputNodeIds,
-          outputNodes: plan.outputNodes,
-          taintedInputs: plan.taintedInputs,
-        })
-      : undefined;
+    const runId = timeOrderedUuid();
     const record: RunRecord = {
       id: runId,
       workspaceId: req.workspaceId,
@@ -175,19 +170,15 @@ export class RunService {
       deploymentId: req.endpoint?.deploymentId ?? null,
       actor: actorString(req.actor),
       rerunOf: req.rerunOf ?? null,
-      // The run record holds the input; when that copy is masked, the real one is kept sealed for re-runs.
-      inputSealed: masker ? this.sealer.seal(JSON.stringify(req.input), `run-input:${runId}`) : null,
+      // Set with the run's first event when the flow masks personal data (see `recordEvent`).
+      inputSealed: null,
       outputsSealed: null,
       startedAt: Date.now(),
       finishedAt: null,
       ms: null,
     };
-    const live = new LiveRun(record, plan, masker);
+    const live = new LiveRun(record, plan, req, this.recordEvent);
     if (req.listener) live.listen(req.listener);
-    const store: RunStore = { append: (event) => this.record(live, req, event) };
-    const services: Partial<Services> = {
-      secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
-    };
     const meta: Record<string, unknown> = {
       flowVersion: plan.version,
       trigger: req.trigger,
@@ -200,82 +191,110 @@ export class RunService {
     }
     if (req.rerunOf) meta['rerunOf'] = req.rerunOf;
     this.live.set(runId, live);
-    this.metrics.runsInFlight.inc();
+    this.metrics.runsInFlight.value++;
     try {
+      // The runtime checks the input against the flow's input schema before anything is recorded.
       live.handle = this.runtime.start(plan.prepared, req.input, {
         runId,
-        store,
+        store: live,
         meta,
-        services,
+        services: { secrets: this.credentials.resolver(req.workspaceId, runId, req.actor) },
         ...(req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs }),
       });
     } catch (err) {
       this.live.delete(runId);
-      this.metrics.runsInFlight.dec();
+      this.metrics.runsInFlight.value--;
+      if (err instanceof FlowInputError)
+        throw badRequest('INVALID_INPUT', err.message, { fields: err.errors });
       throw err;
     }
     live.result = live.handle.result.then((r) => {
       this.live.delete(runId);
-      this.metrics.runsInFlight.dec();
-      this.metrics.runs.inc({ status: live.closed ? 'interrupted' : r.status, trigger: req.trigger });
+      this.metrics.runsInFlight.value--;
+      this.metrics.runs.labels(live.closed ? 'interrupted' : r.status, req.trigger).inc();
       return r;
     });
     return { runId, flowVersion: plan.version, live, result: live.result };
   }
 
+  /** Node duration histograms by node type and outcome, looked up once per type. */
+  private readonly nodeTimers = new Map<string, { ok: Observer; failed: Observer }>();
+
+  private nodeTimer(type: string): { ok: Observer; failed: Observer } {
+    let t = this.nodeTimers.get(type);
+    if (!t) {
+      t = {
+        ok: this.metrics.nodeDuration.labels(type, 'succeeded'),
+        failed: this.metrics.nodeDuration.labels(type, 'failed'),
+      };
+      this.nodeTimers.set(type, t);
+    }
+    return t;
+  }
+
   /** The run store of one run: mask, publish live, record (the run row goes with its first event). */
-  private record(live: LiveRun, req: StartRequest, event: RunEvent): Promise<void> | undefined {
+  private readonly recordEvent = (live: LiveRun, event: RunEvent): Promise<void> | undefined => {
     if (live.closed) return undefined;
+    const req = live.req;
+    if (event.type === 'run.started' && live.plan.redact) {
+      // The input passed the runtime's check; the stored copy is masked, the real one kept sealed for re-runs.
+      live.masker = new RunMasker(live.plan.redact, req.input, {
+        inputNodeIds: live.plan.inputNodeIds,
+        outputNodes: live.plan.outputNodes,
+        taintedInputs: live.plan.taintedInputs,
+      });
+      live.record.inputSealed = this.sealer.seal(JSON.stringify(req.input), `run-input:${live.id}`);
+    }
     const masked = live.masker ? live.masker.maskEvent(event) : event;
     live.lastSeq = event.seq;
-    live.publish(masked);
+    if (live.listened) live.publish(masked);
     if (event.type === 'node.succeeded' || event.type === 'node.failed') {
-      const type = live.plan.prepared.byId.get(event.nodeId)?.type ?? 'unknown';
-      this.metrics.nodeDuration.observe(
-        { type, status: event.type === 'node.succeeded' ? 'succeeded' : 'failed' },
-        event.ms / 1000,
-      );
+      const timer = this.nodeTimer(live.plan.prepared.byId.get(event.nodeId)?.type ?? 'unknown');
+      (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
     const json = JSON.stringify(masked);
-    return this.writer.write((b) => {
-      if (event.type === 'run.started') {
-        b.runs.push(live.record);
-        live.rowBatch = b;
-      }
-      // Events of one run written in one batch share one row.
-      if (live.chunkBatch === b && live.chunk) {
-        live.chunk.events.push(json);
-        live.chunk.lastSeq = event.seq;
+    const { batch: b, promise } = this.writer.open();
+    if (event.type === 'run.started') {
+      b.runs.push(live.record);
+      live.rowBatch = b;
+    }
+    // Events of one run written in one batch share one row.
+    if (live.chunkBatch === b && live.chunk) {
+      live.chunk.events.push(json);
+      live.chunk.lastSeq = event.seq;
+    } else {
+      live.chunk = { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
+      live.chunkBatch = b;
+      b.events.push(live.chunk);
+    }
+    if (event.type === 'run.finished') {
+      live.finished = true;
+      const outputsSealed =
+        req.keepOutputs && event.status === 'succeeded'
+          ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+          : undefined;
+      if (live.rowBatch === b) {
+        // Started and finished within one batch: the row is inserted in its final state (one write, not two).
+        const r = live.record;
+        r.status = event.status;
+        r.finishedAt = event.at;
+        r.ms = event.ms;
+        if (outputsSealed) r.outputsSealed = outputsSealed;
       } else {
-        live.chunk = { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
-        live.chunkBatch = b;
-        b.events.push(live.chunk);
+        const update: WriteBatch['runUpdates'][number] = {
+          id: live.id,
+          status: event.status,
+          finishedAt: event.at,
+          ms: event.ms,
+        };
+        if (outputsSealed) update.outputsSealed = outputsSealed;
+        b.runUpdates.push(update);
       }
-      if (event.type === 'run.finished') {
-        live.finished = true;
-        const outputsSealed =
-          req.keepOutputs && event.status === 'succeeded'
-            ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
-            : undefined;
-        if (live.rowBatch === b) {
-          // Started and finished within one batch: the row is inserted in its final state (one write, not two).
-          Object.assign(live.record, { status: event.status, finishedAt: event.at, ms: event.ms });
-          if (outputsSealed) live.record.outputsSealed = outputsSealed;
-        } else {
-          const update: WriteBatch['runUpdates'][number] = {
-            id: live.id,
-            status: event.status,
-            finishedAt: event.at,
-            ms: event.ms,
-          };
-          if (outputsSealed) update.outputsSealed = outputsSealed;
-          b.runUpdates.push(update);
-        }
-        live.rowBatch = undefined;
-        req.onFinished?.(b, event, masked as RunFinishedEvent);
-      }
-    });
-  }
+      live.rowBatch = undefined;
+      req.onFinished?.(b, event, masked as RunFinishedEvent);
+    }
+    return promise;
+  };
 
   /** The real outputs of a finished endpoint run (sealed at finish). */
   openOutputs(run: RunRecord): Record<string, unknown> | undefined {

@@ -6,7 +6,7 @@
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
 import type { Row } from './ml/encoding.js';
-import { mergeLabels } from './ml/explain-text.js';
+import { modelLabels } from './ml/explain-text.js';
 import { defaultGbtOptions, readFraudModel, scoreFraud, trainFraudModel } from './ml/fraud.js';
 
 const columnList = z.array(z.string().min(1));
@@ -362,7 +362,7 @@ export const fraudScoreNode = defineNode({
       {
         maxReasons: config.maxReasons,
         thresholds,
-        labels: mergeLabels(fraud.labels, config.labels),
+        labels: modelLabels(fraud.labels, config.labels),
         single,
       },
     );

@@ -6,6 +6,7 @@
  * limits, debt-to-income, blacklists) and anti-fraud rules (velocity, a new device with a large amount).
  */
 import { createRequire } from 'node:module';
+import type * as JsonRulesEngine from 'json-rules-engine';
 import type { Engine, RuleProperties } from 'json-rules-engine';
 import { defineNode, NodeError, port, z, type ValidateHelpers } from '@finflow/sdk';
 import { renderTemplate } from '../data/template.node.js';
@@ -32,7 +33,7 @@ export const ruleOperatorDecorators = [
   'everyValue',
 ] as const;
 
-type RulesEngineLib = typeof import('json-rules-engine');
+type RulesEngineLib = typeof JsonRulesEngine;
 let rulesEngineLib: RulesEngineLib | undefined;
 /** json-rules-engine is loaded on first use: a server whose flows have no rule set never pays its memory. */
 const rulesEngine = (): RulesEngineLib =>
@@ -46,49 +47,98 @@ const ruleSchema = z.object({
   id: z
     .string()
     .regex(/^[A-Za-z0-9][\w.-]*$/, 'rule ids are letters, digits, _ . -')
-    .meta({ title: 'Rule id' }),
-  description: z.string().optional().meta({ title: 'Description' }),
+    .meta({ title: 'Rule id', zh: { title: '规则编号' } }),
+  description: z
+    .string()
+    .optional()
+    .meta({ title: 'Description', zh: { title: '说明' } }),
   conditions: z.record(z.string(), z.unknown()).meta({
     title: 'Conditions',
     description: 'json-rules-engine conditions: { "all": [...] }, { "any": [...] } or { "not": {...} }',
+    zh: {
+      title: '条件',
+      description: 'json-rules-engine 条件：{ "all": [...] }、{ "any": [...] } 或 { "not": {...} }',
+    },
   }),
-  outcome: z.string().min(1).meta({ title: 'Outcome', description: 'One of the outcomes, e.g. decline' }),
-  message: z.string().optional().meta({
-    title: 'Message',
-    description: 'Reason shown when the rule fires; {{ fact }} inserts a fact value',
-  }),
+  outcome: z
+    .string()
+    .min(1)
+    .meta({
+      title: 'Outcome',
+      description: 'One of the outcomes, e.g. decline',
+      zh: { title: '决策结果', description: '决策结果之一，例如 decline' },
+    }),
+  message: z
+    .string()
+    .optional()
+    .meta({
+      title: 'Message',
+      description: 'Reason shown when the rule fires; {{ fact }} inserts a fact value',
+      zh: { title: '提示信息', description: '规则命中时显示的原因；{{ fact }} 插入事实（fact）的值' },
+    }),
   priority: z
     .number()
     .int()
     .min(1)
     .default(1)
-    .meta({ title: 'Priority', description: 'Higher runs first and is listed first among equal outcomes' }),
-  enabled: z.boolean().default(true).meta({ title: 'Enabled' }),
+    .meta({
+      title: 'Priority',
+      description: 'Higher runs first and is listed first among equal outcomes',
+      zh: { title: '优先级', description: '数值越高越先执行，在同一决策结果中也排在前面' },
+    }),
+  enabled: z
+    .boolean()
+    .default(true)
+    .meta({ title: 'Enabled', zh: { title: '启用' } }),
 });
 type RuleSpec = z.output<typeof ruleSchema>;
 
 const configSchema = z.object({
-  rules: z.array(ruleSchema).min(1).meta({
-    title: 'Rules',
-    description:
-      'Each rule: { id, conditions, outcome, message?, priority? }. A condition is { fact, operator, value } (value may be { "fact": "other" }), combined with all / any / not.',
-    widget: 'json',
-  }),
-  outcomes: z.array(z.string().min(1)).min(1).default(['approve', 'review', 'decline', 'block']).meta({
-    title: 'Outcomes',
-    description: 'From least to most severe; the most severe outcome of the rules that fire wins',
-  }),
+  rules: z
+    .array(ruleSchema)
+    .min(1)
+    .meta({
+      title: 'Rules',
+      description:
+        'Each rule: { id, conditions, outcome, message?, priority? }. A condition is { fact, operator, value } (value may be { "fact": "other" }), combined with all / any / not.',
+      widget: 'json',
+      zh: {
+        title: '规则',
+        description:
+          '每条规则：{ id, conditions, outcome, message?, priority? }。条件形如 { fact, operator, value }（value 可为 { "fact": "other" }），用 all / any / not 组合。',
+      },
+    }),
+  outcomes: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['approve', 'review', 'decline', 'block'])
+    .meta({
+      title: 'Outcomes',
+      description: 'From least to most severe; the most severe outcome of the rules that fire wins',
+      zh: { title: '决策结果等级', description: '由轻到重排列；命中规则中最严重的结果生效' },
+    }),
   defaultOutcome: z
     .string()
     .min(1)
     .default('approve')
-    .meta({ title: 'Default outcome', description: 'The decision when no rule fires' }),
-  derivedFacts: z.record(z.string().regex(factName), z.string().min(1)).default({}).meta({
-    title: 'Derived facts',
-    description:
-      'Facts computed from the record with JSONata, e.g. { "debtToIncome": "monthlyDebt / monthlyIncome" }',
-    widget: 'json',
-  }),
+    .meta({
+      title: 'Default outcome',
+      description: 'The decision when no rule fires',
+      zh: { title: '默认结果', description: '没有规则命中时的决策' },
+    }),
+  derivedFacts: z
+    .record(z.string().regex(factName), z.string().min(1))
+    .default({})
+    .meta({
+      title: 'Derived facts',
+      description:
+        'Facts computed from the record with JSONata, e.g. { "debtToIncome": "monthlyDebt / monthlyIncome" }',
+      widget: 'json',
+      zh: {
+        title: '衍生事实',
+        description: '用 JSONata 从记录计算出的事实，例如 { "debtToIncome": "monthlyDebt / monthlyIncome" }',
+      },
+    }),
   lists: z
     .record(z.string().regex(factName), z.array(z.union([z.string(), z.number()])))
     .default({})
@@ -97,12 +147,26 @@ const configSchema = z.object({
       description:
         'Named lists usable as facts, e.g. a blacklist: { "fact": "idNumber", "operator": "in", "value": { "fact": "blacklist" } }',
       widget: 'json',
+      zh: {
+        title: '名单',
+        description:
+          '可作为事实使用的具名名单，例如黑名单：{ "fact": "idNumber", "operator": "in", "value": { "fact": "blacklist" } }',
+      },
     }),
-  missingFacts: z.enum(['error', 'ignore']).default('error').meta({
-    title: 'Missing facts',
-    description:
-      'error: fail when the record lacks a fact a rule reads (safest for credit policy); ignore: treat it as undefined, so its conditions are false',
-  }),
+  missingFacts: z
+    .enum(['error', 'ignore'])
+    .default('error')
+    .meta({
+      title: 'Missing facts',
+      description:
+        'error: fail when the record lacks a fact a rule reads (safest for credit policy); ignore: treat it as undefined, so its conditions are false',
+      zh: {
+        title: '事实缺失时',
+        description:
+          '报错：记录缺少规则所需的事实时失败（对信贷政策最稳妥）；忽略：视为未定义，相关条件判为不成立',
+        options: { error: '报错', ignore: '忽略' },
+      },
+    }),
 });
 export type RulesConfig = z.output<typeof configSchema>;
 

@@ -4,7 +4,7 @@
  * bad outcome, scorecard points, a decision band, exact per-column attributions and specific adverse reasons.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { mergeLabels } from './ml/explain-text.js';
+import { modelLabels } from './ml/explain-text.js';
 import type { Row } from './ml/encoding.js';
 import {
   defaultBands,
@@ -370,7 +370,7 @@ export const scorecardNode = defineNode({
       bands,
       maxReasons: config.maxReasons,
       keepColumns: config.keepColumns,
-      labels: mergeLabels(scorecard.labels, config.labels),
+      labels: modelLabels(scorecard.labels, config.labels),
     });
     return { scores };
   },

@@ -5,7 +5,8 @@
  * candidates; overlapping candidates are resolved once, so a number is never reported as two types.
  * Offsets are UTF-16 code units, as JavaScript strings index them.
  */
-import { findPhoneNumbersInText, type CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
 import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
@@ -261,7 +262,7 @@ function phoneCandidates(
     const window = text.slice(from, Math.min(text.length, cEnd + 1));
     for (const region of regions) {
       let accepted = false;
-      for (const f of findPhoneNumbersInText(window, { defaultCountry: region })) {
+      for (const f of phoneLib().findPhoneNumbersInText(window, { defaultCountry: region })) {
         const start = from + f.startsAt;
         const end = from + f.endsAt;
         const key = `${start}:${end}`;

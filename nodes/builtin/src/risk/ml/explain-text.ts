@@ -30,6 +30,21 @@ export function mergeLabels(...maps: (Labels | undefined)[]): Labels {
   return { columns, values };
 }
 
+const merged = new WeakMap<Labels, WeakMap<Labels, Labels>>();
+const NONE: Labels = {};
+
+/**
+ * A model's labels merged with a node's: the same two objects on every call of a published flow, so the merge
+ * is made once per pair (the result must not be changed).
+ */
+export function modelLabels(model: Labels, overrides: Labels | undefined): Labels {
+  let byOverride = merged.get(model);
+  if (!byOverride) merged.set(model, (byOverride = new WeakMap()));
+  let labels = byOverride.get(overrides ?? NONE);
+  if (!labels) byOverride.set(overrides ?? NONE, (labels = mergeLabels(model, overrides)));
+  return labels;
+}
+
 // Building an Intl.NumberFormat costs tens of microseconds; scoring one transaction must not pay that per number.
 const formats = [0, 1, 2, 3].map(
   (digits) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }),

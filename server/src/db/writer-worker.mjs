@@ -1,0 +1,228 @@
+// The SQLite writer thread: owns the connection that commits group writes (runs, run events, audit entries,
+// idempotency answers, last-used times), so transactions, audit hashing and fsyncs never take time from the
+// event loop that serves requests. The main thread posts one encoded batch per event-loop turn (format in
+// writer-thread.ts); batches that queued up meanwhile are drained and committed in one transaction. Each commit
+// is acknowledged ({ w: last id }) as soon as readers can see it, and again ({ d: last id }) once an fsync of the
+// WAL made it durable; one fsync covers every batch written before it started, and commits go on while it runs.
+// With `syncDelayMs` (durability normal, where answers wait only for the commit) an fsync starts that long after
+// the first commit it covers, so one fsync serves the commits of a whole interval.
+// Plain JavaScript: it runs as-is from src/ and dist/.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, fsync, openSync } from 'node:fs';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+/**
+ * @type {{ file: string, port: import('node:worker_threads').MessagePort, walLargeAt: number, syncDelayMs: number,
+ *   progress: Int32Array }}
+ */
+const { file, port, walLargeAt, syncDelayMs, progress } = workerData;
+
+const db = new Database(file);
+// WAL commits are not synced by SQLite on this connection: this thread fsyncs the WAL itself (below), which
+// gives synchronous=FULL's guarantee without an fsync per transaction.
+db.pragma('synchronous = NORMAL');
+db.pragma('foreign_keys = ON');
+db.pragma('busy_timeout = 5000');
+
+const GENESIS_HASH = '0'.repeat(64);
+
+/** The audit chain's hash; the same formula as chainHash in src/audit-chain.ts, which verification uses. */
+function chainHash(prevHash, seq, workspaceId, at, actor, action, target, details) {
+  return createHash('sha256')
+    .update([prevHash, seq, workspaceId, at, actor, action, target, details].join('\n'))
+    .digest('hex');
+}
+
+/** @type {Record<string, import('better-sqlite3').Statement> | undefined} */
+let statements;
+function sql() {
+  statements ??= {
+    run: db.prepare(
+      `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
+         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
+    runUpdate: db.prepare(
+      'UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed) WHERE id = ?',
+    ),
+    claim: db.prepare(
+      `INSERT OR IGNORE INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    answer: db.prepare(
+      'UPDATE idempotency SET status = ?, body = ?, run_id = coalesce(?, run_id) WHERE key_id = ? AND endpoint_id = ? AND idem_key = ?',
+    ),
+    keyUsage: db.prepare('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?'),
+    credentialUsage: db.prepare(
+      'UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE workspace_id = ? AND name = ?',
+    ),
+    auditSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck(),
+    auditHead: db.prepare('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?'),
+    audit: db.prepare(
+      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    auditHeadSet: db.prepare(
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+    ),
+  };
+  return statements;
+}
+
+/** Runs a statement once per `width` values of a flat list. */
+function each(stmt, values, width) {
+  if (!values) return;
+  for (let i = 0; i < values.length; i += width) stmt.run(values.slice(i, i + width));
+}
+
+/** Chains and inserts audit entries ([workspaceId, at, actor, action, target, details] each, JSON already canonical). */
+function appendAudit(s, a) {
+  let seq = s.auditSeq.get();
+  const heads = new Map();
+  for (let i = 0; i < a.length; i += 6) {
+    const workspaceId = a[i];
+    const head = heads.get(workspaceId) ??
+      s.auditHead.get(workspaceId) ?? { seq: 0, hash: GENESIS_HASH, count: 0 };
+    seq++;
+    const [at, actor, action, target, details] = [a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5]];
+    const hash = chainHash(head.hash, seq, workspaceId, at, actor, action, target, details);
+    s.audit.run(seq, workspaceId, at, actor, action, target, details, head.hash, hash);
+    heads.set(workspaceId, { seq, hash, count: head.count + 1 });
+  }
+  for (const [workspaceId, h] of heads) s.auditHeadSet.run(workspaceId, h.seq, h.hash, h.count);
+}
+
+function apply(b) {
+  const s = sql();
+  each(s.run, b.runs, 15);
+  each(s.event, b.events, 4);
+  each(s.runUpdate, b.runUpdates, 5);
+  each(s.claim, b.claims, 8);
+  each(s.answer, b.answers, 6);
+  each(s.keyUsage, b.keyUsage, 2);
+  each(s.credentialUsage, b.credentialUsage, 3);
+  if (b.audit) appendAudit(s, b.audit);
+}
+
+const commitAll = db.transaction((batches) => {
+  for (const b of batches) apply(b);
+});
+
+let writtenId = 0;
+let syncedId = 0;
+let syncing = false;
+let stopping = false;
+let stopped = false;
+let walReported = false;
+/** @type {number | undefined} */
+let walFd;
+
+/** An open descriptor of the WAL file (reopened if SQLite replaced the file). */
+function wal() {
+  if (walFd !== undefined) {
+    const stat = fstatSync(walFd);
+    if (!walReported && stat.size > walLargeAt) {
+      walReported = true;
+      port.postMessage({ wal: stat.size });
+    }
+    if (stat.nlink > 0) return walFd;
+    closeSync(walFd);
+    walFd = undefined;
+  }
+  if (existsSync(`${file}-wal`)) walFd = openSync(`${file}-wal`, 'r+');
+  return walFd;
+}
+
+/** One fsync at a time; each covers every batch written before it started. */
+function sync() {
+  if (syncing || syncedId === writtenId) {
+    if (!syncing && stopping) stop();
+    return;
+  }
+  const upTo = writtenId;
+  let fd;
+  try {
+    fd = wal();
+  } catch (err) {
+    syncedId = upTo;
+    port.postMessage({ d: upTo, error: String(err?.message ?? err) });
+    sync();
+    return;
+  }
+  if (fd === undefined) {
+    // No WAL file: nothing was written through it.
+    syncedId = upTo;
+    port.postMessage({ d: upTo });
+    sync();
+    return;
+  }
+  syncing = true;
+  const done = (err) => {
+    syncing = false;
+    syncedId = upTo;
+    port.postMessage(err ? { d: upTo, error: err.message } : { d: upTo });
+    sync();
+  };
+  // With a delay (durability normal: nobody waits for the fsync), one fsync covers every commit of the delay.
+  if (syncDelayMs > 0 && !stopping) setTimeout(() => fsync(fd, done), syncDelayMs);
+  else fsync(fd, done);
+}
+
+function stop() {
+  if (stopped) return;
+  stopped = true;
+  if (walFd !== undefined) closeSync(walFd);
+  walFd = undefined;
+  db.close();
+  port.postMessage({ stopped: true });
+  port.close();
+}
+
+/** Commits batches in one transaction; if that fails, one by one, so only the failing batch is refused. */
+function commit(batches) {
+  const failed = [];
+  try {
+    commitAll.immediate(batches);
+  } catch (err) {
+    if (batches.length === 1) failed.push([batches[0].id, String(err?.message ?? err), err?.code]);
+    else {
+      for (const b of batches) {
+        try {
+          commitAll.immediate([b]);
+        } catch (e) {
+          failed.push([b.id, String(e?.message ?? e), e?.code]);
+        }
+      }
+    }
+  }
+  writtenId = batches[batches.length - 1].id;
+  port.postMessage(failed.length ? { w: writtenId, failed } : { w: writtenId });
+  // The main thread reads this (and may wait on it) when it gets too far ahead.
+  Atomics.store(progress, 0, writtenId);
+  Atomics.notify(progress, 0);
+}
+
+/** Batches taken from the queue per transaction at most; the rest wait for the next turn (after an fsync starts). */
+const MAX_GROUP = 256;
+
+function handle(message) {
+  const batches = [];
+  let m = message;
+  for (;;) {
+    if (m.id !== undefined) batches.push(m);
+    else {
+      if (batches.length) commit(batches.splice(0));
+      if (m.autocheckpoint !== undefined) db.pragma(`wal_autocheckpoint = ${Number(m.autocheckpoint)}`);
+      if (m.stop) stopping = true;
+    }
+    if (batches.length >= MAX_GROUP) break;
+    m = receiveMessageOnPort(port)?.message;
+    if (m === undefined) break;
+  }
+  if (batches.length) commit(batches);
+  sync();
+}
+
+port.on('message', handle);
