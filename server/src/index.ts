@@ -1,7 +1,8 @@
 /**
  * @finflow/server: the FinFlow server (HTTP API, socket.io, published endpoints) and its CLI commands.
  */
-export { startServer, loadPlugins, loadTemplates } from './server.js';
+export { startServer, loadTemplates } from './server.js';
+export { loadPlugins, pluginSpecs } from './plugins.js';
 export { openRepository } from './repo/open.js';
 export type { FinflowServer, StartOptions } from './server.js';
 export { loadConfig, defaultConfig } from './config.js';

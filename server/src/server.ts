@@ -6,8 +6,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import {
   buildCatalog,
   coercionPairs,
@@ -21,6 +20,7 @@ import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
+import { loadPlugins } from './plugins.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
@@ -64,27 +64,6 @@ export interface FinflowServer {
 
 const MAINTENANCE_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
-
-/** Loads plugin modules: each exports `plugin` (from `definePlugin`) with its nodes. */
-export async function loadPlugins(
-  specs: readonly string[],
-  cwd = process.cwd(),
-): Promise<AnyNodeDefinition[]> {
-  const nodes: AnyNodeDefinition[] = [];
-  for (const spec of specs) {
-    const target = spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(cwd, spec)).href : spec;
-    const mod = (await import(target)) as {
-      plugin?: { id: string; nodes: AnyNodeDefinition[] };
-      default?: unknown;
-    };
-    const plugin = mod.plugin ?? (mod.default as { id: string; nodes: AnyNodeDefinition[] } | undefined);
-    if (!plugin || !Array.isArray(plugin.nodes)) {
-      throw new Error(`plugin ${spec} exports no \`plugin\` (definePlugin({ id, nodes }))`);
-    }
-    nodes.push(...plugin.nodes);
-  }
-  return nodes;
-}
 
 /** The templates that load; a broken one is logged and left out rather than stopping the server. */
 export function loadTemplates(logger: Logger, root: string = templatesRoot): Template[] {

@@ -152,8 +152,8 @@ export interface Plugin {
 }
 
 /**
- * A package of third-party nodes. The package declares itself in its package.json with
- * `"finflow": { "plugin": "./dist/index.js" }` and exports the plugin as `plugin`; `@finflow/sdk` is its peer dependency.
+ * A package of third-party nodes. The module exports the plugin as `plugin`, has `@finflow/sdk` as a peer
+ * dependency, and is loaded by the server and the CLI when named in FINFLOW_PLUGINS (a package name or a path).
  */
 export function definePlugin(plugin: Plugin): Plugin {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(plugin.id))

@@ -159,6 +159,23 @@ describe('finflow CLI', () => {
     expect(await main(['node', 'data.nope'], unknown.io)).toBe(2);
   });
 
+  it('loads node plugins named in FINFLOW_PLUGINS', async () => {
+    const before = process.env['FINFLOW_PLUGINS'];
+    process.env['FINFLOW_PLUGINS'] = join(import.meta.dirname, 'test-fixtures/double-plugin.mjs');
+    try {
+      const c = capture();
+      expect(await main(['node', 'custom.double', '--inputs', '{"x":21}', '--json'], c.io)).toBe(0);
+      expect(JSON.parse(c.out.join('\n'))).toMatchObject({ status: 'succeeded', outputs: { y: 42 } });
+      process.env['FINFLOW_PLUGINS'] = './no-such-plugin.mjs';
+      const bad = capture();
+      expect(await main(['catalog'], bad.io)).toBe(2);
+      expect(bad.err[0]).toMatch(/^finflow: FINFLOW_PLUGINS: /);
+    } finally {
+      if (before === undefined) delete process.env['FINFLOW_PLUGINS'];
+      else process.env['FINFLOW_PLUGINS'] = before;
+    }
+  });
+
   it('is installed as the finflow command', async () => {
     const bin = join(import.meta.dirname, '../../bin/finflow.js');
     const { stdout } = await promisify(execFile)(process.execPath, [

@@ -14,12 +14,14 @@ import {
   FlowValidationError,
   formatProblem,
   validateFlow,
+  type NodeRegistry,
   type RunResult,
   type Runtime,
   type SecretResolver,
 } from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
+import { loadPlugins, pluginSpecs } from '../plugins.js';
 
 export class CliError extends Error {
   constructor(
@@ -104,8 +106,18 @@ export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver
   };
 }
 
-function makeRuntime(): Runtime {
-  return createRuntime({ registry: createBuiltinRegistry(), services: { secrets: envSecrets() } });
+/** The built-in nodes plus the plugins named in FINFLOW_PLUGINS, as the server would have them. */
+async function makeRegistry(): Promise<NodeRegistry> {
+  const specs = pluginSpecs(process.env['FINFLOW_PLUGINS']);
+  try {
+    return createBuiltinRegistry(await loadPlugins(specs));
+  } catch (err) {
+    throw new CliError(`FINFLOW_PLUGINS: ${(err as Error).message}`);
+  }
+}
+
+async function makeRuntime(): Promise<Runtime> {
+  return createRuntime({ registry: await makeRegistry(), services: { secrets: envSecrets() } });
 }
 
 function isFile(path: string): boolean {
@@ -130,12 +142,12 @@ function loadFlow(ref: string): { flow: unknown; label: string } {
   return { flow: template.flow, label: `template ${ref}` };
 }
 
-function validateCommand(argv: string[], io: Io): number {
+async function validateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   const [file] = positionals;
   if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
   const { flow, label } = loadFlow(file);
-  const problems = validateFlow(flow, createBuiltinRegistry());
+  const problems = validateFlow(flow, await makeRegistry());
   if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
   else if (problems.length) {
     io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
@@ -177,7 +189,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
   const { flow, label } = loadFlow(ref);
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
-  const runtime = makeRuntime();
+  const runtime = await makeRuntime();
   let handle;
   try {
     handle = runtime.start(flow, input);
@@ -231,10 +243,10 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function catalogCommand(argv: string[], io: Io): number {
+async function catalogCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   if (positionals.length) throw new CliError(`catalog takes no arguments\n\n${USAGE}`);
-  const catalog = buildCatalog(createBuiltinRegistry());
+  const catalog = buildCatalog(await makeRegistry());
   if (values.json) {
     io.out(JSON.stringify(catalog, null, 2));
     return 0;
@@ -273,9 +285,9 @@ async function nodeCommand(argv: string[], io: Io): Promise<number> {
   const version = values.version === undefined ? undefined : Number(values.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 1))
     throw new CliError('--version must be a positive integer');
-  const registry = createBuiltinRegistry();
+  const registry = await makeRegistry();
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
-  const result = await makeRuntime().runNode(
+  const result = await createRuntime({ registry, services: { secrets: envSecrets() } }).runNode(
     { type, config, ...(version === undefined ? {} : { version }) },
     inputs as Record<string, unknown>,
   );
@@ -320,11 +332,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     switch (command) {
       case 'validate':
-        return validateCommand(rest, io);
+        return await validateCommand(rest, io);
       case 'run':
         return await runCommand(rest, io);
       case 'catalog':
-        return catalogCommand(rest, io);
+        return await catalogCommand(rest, io);
       case 'node':
         return await nodeCommand(rest, io);
       case 'templates':
