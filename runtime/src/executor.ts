@@ -7,7 +7,13 @@
 import { ErrorCodes, NodeError, serializeError, toNodeError, type SerializedError } from './errors.js';
 import { foldRun, type RunEvent, type RunEventPayload, type RunState, type SkipReason } from './events.js';
 import { evaluateExpression, resolveConfig } from './expressions.js';
-import { invokeWithRetries, type AbortSource, type AttemptSignal, type InvokeResult } from './invoke.js';
+import {
+  AttemptSignal,
+  invokeWithRetries,
+  type AbortSource,
+  type InvokeResult,
+  type InvokeSpec,
+} from './invoke.js';
 import { validateJsonSchema, type FieldError } from './json-schema.js';
 import type { z } from 'zod';
 import type { ExpressionScope, LogLevel, NodeContext, NodeLogger, Services, SubflowEngine } from './node.js';
@@ -313,7 +319,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       parent,
       inputs: inputValues,
       config: () => parsed.value,
-      makeContext: (signal, attempt) => new AttemptContext(host, def.type, def.type, attempt, signal),
+      makeContext: (attempt) => new NodeAttemptContext(host, def.type, def.type, attempt),
     });
     if (!outcome.ok) return fail(outcome.error, attempts);
     return {
@@ -376,8 +382,11 @@ interface ContextHost {
   engineFor(signal: AbortSignal): SubflowEngine;
 }
 
-/** The context of one attempt. A class, so a trivial node costs one small allocation. */
-class AttemptContext implements NodeContext {
+/**
+ * The context of one attempt, which is also that attempt's abort state (AttemptSignal): a trivial node costs one
+ * small object.
+ */
+class NodeAttemptContext extends AttemptSignal implements NodeContext {
   private scopeValue: ExpressionScope | undefined;
   private logger: NodeLogger | undefined;
 
@@ -386,17 +395,15 @@ class AttemptContext implements NodeContext {
     readonly nodeId: string,
     readonly nodeType: string,
     readonly attempt: number,
-    private readonly attemptSignal: AttemptSignal,
-  ) {}
+  ) {
+    super();
+  }
 
   get runId(): string {
     return this.host.runId;
   }
   get services(): Services {
     return this.host.services;
-  }
-  get signal(): AbortSignal {
-    return this.attemptSignal.signal;
   }
   get scope(): ExpressionScope {
     return (this.scopeValue ??= this.host.scopeOf(this.nodeId));
@@ -446,6 +453,17 @@ interface ExecutionOptions {
 
 type Stop = { status: 'failed' | 'cancelled'; error: SerializedError & { nodeId?: string } };
 
+/**
+ * An array of n empty slots in V8's fast (packed) representation. `new Array(n)` makes a holey array, and a
+ * dictionary (a hash table) from about 100,000 slots, which made very large runs slower per node.
+ */
+function slots<T>(n: number): (T | undefined)[] {
+  if (n < 50_000) return new Array<T | undefined>(n).fill(undefined);
+  const a: (T | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
+}
+
 /** Longest stretch of synchronous node work before the run yields to the event loop. */
 const SLICE_MS = 8;
 
@@ -485,6 +503,40 @@ class RunAbort implements AbortSource {
   }
 }
 
+/** One node's invocation within a run: what the retry loop needs, as methods rather than per-node closures. */
+class NodeInvocation implements InvokeSpec {
+  constructor(
+    private readonly run: RunExecution,
+    private readonly node: PlanNode,
+    readonly inputs: Record<string, unknown>,
+  ) {}
+
+  get def() {
+    return this.node.def;
+  }
+  get outputs() {
+    return this.node.outputs;
+  }
+  get timeoutMs() {
+    return this.node.timeoutMs;
+  }
+  get retry() {
+    return this.node.retry;
+  }
+  get parent(): AbortSource {
+    return this.run.abortSource;
+  }
+  config(): unknown {
+    return this.node.dynamic ? this.run.resolveDynamicConfig(this.node) : this.node.config;
+  }
+  makeContext(attempt: number): NodeAttemptContext {
+    return new NodeAttemptContext(this.run, this.node.id, this.node.type, attempt);
+  }
+  onRetry(attempt: number, error: NodeError, delayMs: number): void {
+    this.run.retrying(this.node, attempt, error, delayMs);
+  }
+}
+
 class RunExecution implements ContextHost {
   readonly runId: string;
   readonly services: Services;
@@ -503,9 +555,10 @@ class RunExecution implements ContextHost {
   private readonly lastUntaken: (SkipReason | undefined)[];
   private readonly done: Uint8Array;
   private readonly summaries: (NodeSummary | undefined)[];
-  /** Outputs of finished nodes by id (the expression scope reads them). */
-  private readonly outputs = new Map<string, Record<string, unknown>>();
+  /** Outputs of finished nodes by node index (the expression scope and the results read them). */
+  private readonly outputs: (Record<string, unknown> | undefined)[];
   private readonly ready: number[] = [];
+  private readonly skipStack: number[] = [];
   private readyHead = 0;
   /** Ready-queue positions below this have been started or announced as queued. */
   private queuedUpTo = 0;
@@ -533,12 +586,13 @@ class RunExecution implements ContextHost {
     this.nodes = prepared.nodes;
     this.remaining = new Int32Array(n);
     this.takenCount = new Int32Array(n);
-    this.inputs = new Array(n);
-    this.inputErrors = new Array(n);
-    this.blocked = new Array(n);
-    this.lastUntaken = new Array(n);
+    this.inputs = slots(n);
+    this.inputErrors = slots(n);
+    this.blocked = slots(n);
+    this.lastUntaken = slots(n);
     this.done = new Uint8Array(n);
-    this.summaries = new Array(n);
+    this.summaries = slots(n);
+    this.outputs = slots(n);
     for (const node of this.nodes) this.remaining[node.index] = node.inEdges.length;
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
   }
@@ -627,7 +681,7 @@ class RunExecution implements ContextHost {
     const nodes: Record<string, Record<string, unknown>> = {};
     if (node) {
       for (const id of ancestorsOf(this.prepared, node)) {
-        const out = this.outputs.get(id);
+        const out = this.outputs[(this.prepared.byId.get(id) as PlanNode).index];
         if (out) nodes[id] = out;
       }
     }
@@ -729,31 +783,39 @@ class RunExecution implements ContextHost {
     outputs: Record<string, unknown> | undefined,
     untakenReason: SkipReason,
   ): void {
-    const work: { node: PlanNode; outputs: Record<string, unknown> | undefined; reason: SkipReason }[] = [
-      { node: from, outputs, reason: untakenReason },
-    ];
-    while (work.length) {
-      const item = work.pop() as (typeof work)[number];
-      for (const edge of item.node.outEdges) {
-        const value = item.outputs?.[edge.fromPort];
-        const to = edge.to;
-        if (value !== undefined) this.take(edge, value);
-        else {
-          this.lastUntaken[to] = item.reason;
-          if (edge.toRequired && this.blocked[to] === undefined) this.blocked[to] = item.reason;
-        }
-        if (--(this.remaining[to] as number) === 0) {
-          const target = this.nodes[to] as PlanNode;
-          const skip = this.blocked[to] ?? (this.takenCount[to] === 0 ? this.lastUntaken[to] : undefined);
-          if (skip !== undefined) {
-            this.markSkipped(target, skip);
-            work.push({
-              node: target,
-              outputs: undefined,
-              reason: skip === 'upstream-failed' ? 'upstream-failed' : 'branch-not-taken',
-            });
-          } else this.ready.push(to);
-        }
+    this.settleEdges(from, outputs, untakenReason);
+    // Skipped nodes settle their own edges as not taken; a stack of indices (reused) instead of recursion.
+    const stack = this.skipStack;
+    while (stack.length) {
+      const index = stack.pop() as number;
+      const skip = this.blocked[index] ?? (this.lastUntaken[index] as SkipReason);
+      this.settleEdges(
+        this.nodes[index] as PlanNode,
+        undefined,
+        skip === 'upstream-failed' ? 'upstream-failed' : 'branch-not-taken',
+      );
+    }
+  }
+
+  private settleEdges(
+    from: PlanNode,
+    outputs: Record<string, unknown> | undefined,
+    untakenReason: SkipReason,
+  ): void {
+    for (const edge of from.outEdges) {
+      const value = outputs?.[edge.fromPort];
+      const to = edge.to;
+      if (value !== undefined) this.take(edge, value);
+      else {
+        this.lastUntaken[to] = untakenReason;
+        if (edge.toRequired && this.blocked[to] === undefined) this.blocked[to] = untakenReason;
+      }
+      if (--(this.remaining[to] as number) === 0) {
+        const skip = this.blocked[to] ?? (this.takenCount[to] === 0 ? this.lastUntaken[to] : undefined);
+        if (skip !== undefined) {
+          this.markSkipped(this.nodes[to] as PlanNode, skip);
+          this.skipStack.push(to);
+        } else this.ready.push(to);
       }
     }
   }
@@ -805,18 +867,7 @@ class RunExecution implements ContextHost {
       );
       return;
     }
-    const result = invokeWithRetries({
-      def: node.def,
-      outputs: node.outputs,
-      timeoutMs: node.timeoutMs,
-      retry: node.retry,
-      parent: this.controller,
-      inputs,
-      config: node.dynamic ? () => this.resolveDynamicConfig(node) : () => node.config,
-      makeContext: (signal, attempt) => new AttemptContext(this, node.id, node.type, attempt, signal),
-      onRetry: (attempt, error, delayMs) =>
-        this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs }),
-    });
+    const result = invokeWithRetries(new NodeInvocation(this, node, inputs));
     if (result instanceof Promise) {
       void result.then((r) => {
         this.complete(node, r, t0);
@@ -830,7 +881,15 @@ class RunExecution implements ContextHost {
     this.finishNode(node, result, performance.now() - t0);
   }
 
-  private async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
+  get abortSource(): AbortSource {
+    return this.controller;
+  }
+
+  retrying(node: PlanNode, attempt: number, error: NodeError, delayMs: number): void {
+    this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs });
+  }
+
+  async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
     const resolved = await resolveConfig(node.rawConfig, this.scopeOf(node.id));
     const r = (node.def.config as z.ZodType).safeParse(resolved);
     if (!r.success) {
@@ -848,7 +907,7 @@ class RunExecution implements ContextHost {
     this.done[node.index] = 1;
     this.settled++;
     if (outcome.ok) {
-      this.outputs.set(node.id, outcome.outputs);
+      this.outputs[node.index] = outcome.outputs;
       this.summaries[node.index] = { status: 'succeeded', attempts, ms };
       this.push({
         type: 'node.succeeded',
@@ -875,7 +934,7 @@ class RunExecution implements ContextHost {
       handling.action === 'route'
         ? { error: { message: error.message, code: error.code, nodeId: node.id, attempts } }
         : { ...(handling.fallback ?? {}) };
-    this.outputs.set(node.id, outputs);
+    this.outputs[node.index] = outputs;
     this.emit({
       type: 'node.failed',
       nodeId: node.id,
@@ -906,7 +965,7 @@ class RunExecution implements ContextHost {
     if (status === 'succeeded') {
       for (const { node, name } of this.prepared.outputNodes) {
         const value = this.inputs[node.index]?.['value'];
-        if (this.outputs.has(node.id) && value !== undefined) outputs[name] = value;
+        if (this.outputs[node.index] && value !== undefined) outputs[name] = value;
       }
     }
     const ms = performance.now() - this.t0;

@@ -74,10 +74,12 @@ export function checkOutputs(
       );
     }
   }
-  // Only look for undeclared keys when there are more keys than declared values (the common case skips this).
-  const keys = Object.keys(out);
-  if (keys.length > declared) {
-    for (const key of keys) {
+  // Only look for undeclared keys when there are more defined values than declared ones (the common case
+  // counts and stops; for...in allocates no key array).
+  let present = 0;
+  for (const key in out) if (Object.hasOwn(out, key) && out[key] !== undefined) present++;
+  if (present > declared) {
+    for (const key of Object.keys(out)) {
       if (out[key] !== undefined && !ports.some((p) => p.name === key)) {
         throw new NodeError(`${nodeType} returned an undeclared output "${key}"`, ErrorCodes.INVALID_OUTPUT);
       }
@@ -87,8 +89,9 @@ export function checkOutputs(
 }
 
 /**
- * The signal of one attempt, created only if the node asks for it. Aborting before anyone asked records the
- * reason, so a later `signal` read sees an aborted signal.
+ * The abort state of one attempt. The AbortSignal a node sees is created only if the node asks for it; aborting
+ * before anyone asked records the reason, so a later `signal` read sees an aborted signal. The runtime's node
+ * contexts extend this class, so an attempt costs one object, not a context and a signal.
  */
 export class AttemptSignal {
   private controller: AbortController | undefined;
@@ -119,16 +122,20 @@ export class AttemptSignal {
   }
 }
 
+/** A node's context for one attempt, which also carries that attempt's abort state. */
+export type AttemptContext = NodeContext & AttemptSignal;
+
 export interface AttemptSpec {
-  def: AnyNodeDefinition;
-  outputs: readonly NamedPort[];
-  timeoutMs: number;
+  readonly def: AnyNodeDefinition;
+  readonly outputs: readonly NamedPort[];
+  readonly timeoutMs: number;
   /** The run's signal: its abort reaches the node. */
-  parent: AbortSource;
-  makeContext(signal: AttemptSignal, attempt: number): NodeContext;
+  readonly parent: AbortSource;
+  /** The context of attempt `attempt` (1 for the first). */
+  makeContext(attempt: number): AttemptContext;
   /** Config for this attempt (a promise when expressions must be evaluated first). */
   config(): unknown;
-  inputs: Record<string, unknown>;
+  readonly inputs: Record<string, unknown>;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -148,22 +155,20 @@ function validated(spec: AttemptSpec, outputs: unknown): AttemptOutcome {
 /** Runs one attempt; never throws. Synchronous nodes complete synchronously. */
 export function runAttempt(spec: AttemptSpec, attempt = 1): AttemptOutcome | Promise<AttemptOutcome> {
   if (spec.parent.aborted) return { ok: false, error: abortError(spec.parent) };
-  const signal = new AttemptSignal();
+  const ctx = spec.makeContext(attempt);
   let result: unknown;
   try {
     const config = spec.config();
     if (isThenable(config)) {
-      result = Promise.resolve(config).then((c) =>
-        spec.def.run(spec.makeContext(signal, attempt), spec.inputs, c),
-      );
+      result = Promise.resolve(config).then((c) => spec.def.run(ctx, spec.inputs, c));
     } else {
-      result = spec.def.run(spec.makeContext(signal, attempt), spec.inputs, config);
+      result = spec.def.run(ctx, spec.inputs, config);
     }
   } catch (err) {
     return { ok: false, error: toNodeError(err) };
   }
   if (!isThenable(result)) return validated(spec, result);
-  return awaitAttempt(spec, signal, result);
+  return awaitAttempt(spec, ctx, result);
 }
 
 /** Waits for an asynchronous attempt, ending it on timeout or parent abort even if the node ignores its signal. */
