@@ -4,7 +4,7 @@
  * with their citations; with an LLM it is generated under the instruction to cite and to refuse.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { streamChat, type ChatMessage } from './chat-run.js';
+import { maxTokensField, streamChat, temperatureField, type ChatMessage } from './chat-run.js';
 import { modelRetryPolicy } from './errors.js';
 import { OFFLINE_MARKER } from './extractive.js';
 import { formatContext } from './knowledge.js';
@@ -81,18 +81,8 @@ export const answerNode = defineNode({
         group: 'Advanced',
         zh: { title: '指令', description: '替换默认的「引用出处、无依据时拒答」指令' },
       }),
-    temperature: z
-      .number()
-      .min(0)
-      .max(2)
-      .default(0)
-      .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
-    maxTokens: z
-      .int()
-      .min(1)
-      .max(200_000)
-      .default(1024)
-      .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
+    temperature: temperatureField,
+    maxTokens: maxTokensField(1024),
   }),
   inputs: {
     question: port('text', { title: 'Question' }),

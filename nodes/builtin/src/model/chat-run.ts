@@ -50,19 +50,26 @@ export const promptFields = {
     }),
 };
 
-export const tuningFields = {
-  temperature: z
-    .number()
-    .min(0)
-    .max(2)
-    .default(0)
-    .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
-  maxTokens: z
+export const temperatureField = z
+  .number()
+  .min(0)
+  .max(2)
+  .default(0)
+  .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } });
+
+/** The reply length limit, with a default that suits the node (structured replies need more room). */
+export function maxTokensField(defaultTokens: number) {
+  return z
     .int()
     .min(1)
     .max(200_000)
-    .default(1024)
-    .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
+    .default(defaultTokens)
+    .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } });
+}
+
+export const tuningFields = {
+  temperature: temperatureField,
+  maxTokens: maxTokensField(1024),
   stop: z
     .array(z.string().min(1).max(100))
     .max(4)

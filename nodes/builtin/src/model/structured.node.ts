@@ -14,6 +14,8 @@ import {
   renderPrompts,
   toLangChain,
   usageOf,
+  maxTokensField,
+  temperatureField,
 } from './chat-run.js';
 import { ModelErrorCodes, modelRetryPolicy, toModelError } from './errors.js';
 import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
@@ -92,18 +94,8 @@ export const structuredNode = defineNode({
           },
         },
       }),
-    temperature: z
-      .number()
-      .min(0)
-      .max(2)
-      .default(0)
-      .meta({ title: 'Temperature', group: 'Generation', zh: { title: '温度' } }),
-    maxTokens: z
-      .int()
-      .min(1)
-      .max(200_000)
-      .default(2048)
-      .meta({ title: 'Max tokens', group: 'Generation', zh: { title: '最大 token 数' } }),
+    temperature: temperatureField,
+    maxTokens: maxTokensField(2048),
   }),
   outputs: {
     data: port('record', { title: 'Object' }),
