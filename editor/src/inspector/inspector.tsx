@@ -16,6 +16,7 @@ import { useRunStore } from '../state/run-store.js';
 import { categoryColors, nodeIcon } from '../ui/icons.js';
 import { JsonFieldStandalone, SchemaForm, type Hint } from './schema-form.js';
 import { validateAgainst } from './schema.js';
+import { Segmented } from '../ui/segmented.js';
 
 type Tab = 'config' | 'settings' | 'result';
 
@@ -160,21 +161,16 @@ function OnErrorControl({ node, readOnly }: { node: Omit<FlowNode, 'ui'>; readOn
       <div className="field-label-row">
         <span className="field-label">{t('settings.onError')}</span>
       </div>
-      <div className="segmented" role="radiogroup" aria-label={t('settings.onError')}>
-        {(['fail', 'continue', 'route'] as const).map((a) => (
-          <button
-            key={a}
-            type="button"
-            role="radio"
-            aria-checked={action === a}
-            className={action === a ? 'active' : ''}
-            disabled={readOnly}
-            onClick={() => replaceNodeField(node.id, 'onError', a === 'fail' ? undefined : { action: a })}
-          >
-            {t(`settings.onError_${a}`)}
-          </button>
-        ))}
-      </div>
+      <Segmented
+        label={t('settings.onError')}
+        value={action}
+        disabled={readOnly}
+        onChange={(a) => replaceNodeField(node.id, 'onError', a === 'fail' ? undefined : { action: a })}
+        options={(['fail', 'continue', 'route'] as const).map((a) => ({
+          value: a,
+          label: t(`settings.onError_${a}`),
+        }))}
+      />
       <p className="field-help">{t(`settings.onErrorHelp_${action}`)}</p>
       {action === 'continue' && (
         <>

@@ -24,6 +24,7 @@ import {
   unwrapNullable,
   type FieldError,
 } from './schema.js';
+import { Segmented } from '../ui/segmented.js';
 
 const CodeEditor = lazy(() => import('./code-editor.js'));
 
@@ -391,21 +392,14 @@ function Field(props: {
         kind.options.every((o) => typeof o === 'string' && optionText(o).length <= 14)
       ) {
         return shell(
-          <div className="segmented" role="radiogroup" aria-label={label} id={id}>
-            {kind.options.map((o) => (
-              <button
-                key={String(o)}
-                type="button"
-                role="radio"
-                aria-checked={v === o}
-                className={v === o ? 'active' : ''}
-                disabled={ro}
-                onClick={() => set(o)}
-              >
-                {optionText(o)}
-              </button>
-            ))}
-          </div>,
+          <Segmented
+            id={id}
+            label={label}
+            value={v}
+            onChange={set}
+            disabled={ro}
+            options={kind.options.map((o) => ({ value: o, label: optionText(o) }))}
+          />,
         );
       }
       return shell(

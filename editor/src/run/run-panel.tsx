@@ -18,6 +18,7 @@ import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
 import { isTerminal } from './run-state.js';
+import { Segmented } from '../ui/segmented.js';
 
 function useInputNode() {
   return useEditorStore((s) => {
@@ -151,26 +152,16 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
                 ))}
               </select>
             )}
-            <div className="segmented small" role="radiogroup" aria-label={t('run.inputMode')}>
-              <button
-                type="button"
-                role="radio"
-                aria-checked={!raw}
-                className={!raw ? 'active' : ''}
-                onClick={() => setRaw(false)}
-              >
-                {t('run.form')}
-              </button>
-              <button
-                type="button"
-                role="radio"
-                aria-checked={raw}
-                className={raw ? 'active' : ''}
-                onClick={() => setRaw(true)}
-              >
-                JSON
-              </button>
-            </div>
+            <Segmented
+              small
+              label={t('run.inputMode')}
+              value={raw}
+              onChange={setRaw}
+              options={[
+                { value: false, label: t('run.form') },
+                { value: true, label: 'JSON' },
+              ]}
+            />
           </div>
         </div>
         {!inputNode && <p className="muted">{t('run.noInputNode')}</p>}

@@ -18,6 +18,7 @@ import {
   YAxis,
 } from 'recharts';
 import { highlightSegments, picturesFor, type ChecklistRow, type Picture, type RiskItem } from './detect.js';
+import { Segmented } from '../ui/segmented.js';
 
 const pct = (v: number | undefined, digits = 1) => (v === undefined ? '—' : `${(v * 100).toFixed(digits)}%`);
 const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '—' : v.toFixed(digits));
@@ -449,26 +450,16 @@ export function ValuesView({
   return (
     <div className="values-view" data-testid={testId}>
       <div className="values-toolbar">
-        <div className="segmented small" role="radiogroup" aria-label={t('pictures.view')}>
-          <button
-            type="button"
-            role="radio"
-            aria-checked={!raw}
-            className={!raw ? 'active' : ''}
-            onClick={() => setRaw(false)}
-          >
-            {t('pictures.pictures')}
-          </button>
-          <button
-            type="button"
-            role="radio"
-            aria-checked={raw}
-            className={raw ? 'active' : ''}
-            onClick={() => setRaw(true)}
-          >
-            JSON
-          </button>
-        </div>
+        <Segmented
+          small
+          label={t('pictures.view')}
+          value={raw}
+          onChange={setRaw}
+          options={[
+            { value: false, label: t('pictures.pictures') },
+            { value: true, label: 'JSON' },
+          ]}
+        />
       </div>
       {raw ? (
         <JsonTree value={values} />
