@@ -213,6 +213,9 @@ describe('catalog and templates', () => {
     expect(created.status).toBe(201);
     expect(created.body.flow.name).toBe('From the gallery');
     expect(created.body.version.message).toBe('from template credit-prescreen');
+    // Renamed or not, the flow keeps a tag linking it to its template (the editor offers its fixtures).
+    const doc = await admin.get(`/api/flows/${created.body.flow.id}`);
+    expect(doc.body.document.tags).toContain('template:credit-prescreen');
     // The template's fixture runs and gives the expected decision.
     const fixture = r.body[0].fixtures[0];
     const run = await admin.post(`/api/flows/${created.body.flow.id}/runs`, { input: fixture.input });

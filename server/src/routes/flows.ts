@@ -78,7 +78,15 @@ export function flowRoutes(ctx: AppContext): Router {
     if ('templateId' in body) {
       const template = ctx.templates.find((t) => t.meta.id === body.templateId);
       if (!template) throw notFound(`template ${body.templateId}`, 'TEMPLATE_NOT_FOUND');
-      const document = { ...template.flow, ...(body.name ? { name: body.name } : {}) };
+      // The tag keeps the link to the template (the editor offers its fixtures in the run panel), whatever the
+      // flow is later renamed to.
+      const tag = `template:${template.meta.id}`;
+      const tags = Array.isArray(template.flow['tags']) ? (template.flow['tags'] as unknown[]) : [];
+      const document = {
+        ...template.flow,
+        tags: [...tags.filter((t) => t !== tag), tag],
+        ...(body.name ? { name: body.name } : {}),
+      };
       return ctx.flows.create(
         auth.workspace.id,
         author,
