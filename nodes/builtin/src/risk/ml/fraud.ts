@@ -21,6 +21,7 @@ import {
   encoderSchema,
   finite,
 } from './encoding.js';
+import { artifactReader } from './artifact.js';
 import { formatNumber, valueLabel, type Labels } from './explain-text.js';
 import {
   defaultGbtOptions,
@@ -600,58 +601,26 @@ function checkTrees(model: GbtModel, width: number): string | undefined {
   return undefined;
 }
 
-const migrations: Readonly<Record<number, (model: Record<string, unknown>) => Record<string, unknown>>> = {};
-const validated = new WeakMap<object, FraudModel>();
-
 /** Checks an artefact is a fraud model this version can score (memoised per artefact object). */
-export function readFraudModel(artifact: unknown): FraudModel {
-  if (!artifact || typeof artifact !== 'object' || Array.isArray(artifact))
-    throw new NodeError('the model input is not a model artefact', 'INVALID_MODEL');
-  const cached = validated.get(artifact);
-  if (cached) return cached;
-  let model = artifact as Record<string, unknown>;
-  if (model['kind'] !== FRAUD_KIND)
-    throw new NodeError(
-      `the model is a ${JSON.stringify(model['kind'])} artefact, not a ${FRAUD_KIND}; train it with risk.fraudScore`,
-      'MODEL_KIND_MISMATCH',
-    );
-  const version = model['formatVersion'];
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
-    throw new NodeError('the fraud model has no valid formatVersion', 'INVALID_MODEL');
-  if (version > FRAUD_FORMAT_VERSION)
-    throw new NodeError(
-      `the fraud model has format version ${version}; this FinFlow reads up to ${FRAUD_FORMAT_VERSION} (upgrade FinFlow to score it)`,
-      'MODEL_VERSION_UNSUPPORTED',
-    );
-  for (let v = version; v < FRAUD_FORMAT_VERSION; v++) {
-    const up = migrations[v];
-    if (!up) throw new NodeError(`no upgrade from fraud model format ${v}`, 'MODEL_VERSION_UNSUPPORTED');
-    model = up(model);
-  }
-  const parsed = fraudModelSchema.safeParse(model);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new NodeError(
-      `the fraud model is damaged at ${issue?.path.join('.') || 'its root'}: ${issue?.message ?? 'invalid'}`,
-      'INVALID_MODEL',
-    );
-  }
-  // Parsing copies the outer object but keeps the tree objects; the result is what scoring uses.
-  const m = parsed.data as unknown as FraudModel;
-  const width = encodedWidth(m.encoders);
-  let problem: string | undefined;
-  if (m.algorithm === 'gbt') problem = m.gbt ? checkTrees(m.gbt, width) : 'gbt: missing';
-  else if (!m.logistic) problem = 'logistic: missing';
-  else if (m.logistic.coefficients.length !== width || m.logistic.featureMeans.length !== width)
-    problem = 'logistic: coefficients and encoders differ in size';
-  if (
-    !problem &&
-    m.encoders.some((e) => e.type === 'categorical' && e.frequencies.length !== e.levels.length)
-  )
-    problem = 'encoders: levels and frequencies differ in size';
-  if (problem) throw new NodeError(`the fraud model is damaged at ${problem}`, 'INVALID_MODEL');
-  validated.set(artifact, m);
-  return m;
-}
+export const readFraudModel = artifactReader<FraudModel>({
+  kind: FRAUD_KIND,
+  label: 'the fraud model',
+  trainedBy: 'risk.fraudScore',
+  formatVersion: FRAUD_FORMAT_VERSION,
+  // Format version 1 is the first; an upgrade is added here with the next format.
+  migrations: {},
+  schema: fraudModelSchema,
+  check(m) {
+    // Parsing copies the outer object but keeps the tree objects; the result is what scoring uses.
+    const width = encodedWidth(m.encoders);
+    if (m.algorithm === 'gbt') return m.gbt ? checkTrees(m.gbt, width) : 'gbt: missing';
+    if (!m.logistic) return 'logistic: missing';
+    if (m.logistic.coefficients.length !== width || m.logistic.featureMeans.length !== width)
+      return 'logistic: coefficients and encoders differ in size';
+    if (m.encoders.some((e) => e.type === 'categorical' && e.frequencies.length !== e.levels.length))
+      return 'encoders: levels and frequencies differ in size';
+    return undefined;
+  },
+});
 
 export { defaultGbtOptions };

@@ -34,6 +34,7 @@ import {
   type CostMatrix,
 } from './metrics.js';
 import { binaryLabels, columnsOf, requireColumns, requireRows } from './table.js';
+import { artifactReader } from './artifact.js';
 
 export const SCORECARD_KIND = 'scorecard';
 export const SCORECARD_FORMAT_VERSION = 1;
@@ -442,59 +443,25 @@ const scorecardModelSchema = z.object({
   }),
 });
 
-/** Format versions this code reads, each with its upgrade to the next (none yet: version 1 is the first). */
-const migrations: Readonly<Record<number, (model: Record<string, unknown>) => Record<string, unknown>>> = {};
-
-const validated = new WeakMap<object, ScorecardModel>();
-
 /**
  * Checks an artefact is a scorecard this version can score, upgrading older formats. Memoised per artefact
  * object: a flow scoring applicant after applicant with the same model validates it once.
  */
-export function readScorecardModel(artifact: unknown): ScorecardModel {
-  if (!artifact || typeof artifact !== 'object' || Array.isArray(artifact))
-    throw new NodeError('the model input is not a model artefact', 'INVALID_MODEL');
-  const cached = validated.get(artifact);
-  if (cached) return cached;
-  let model = artifact as Record<string, unknown>;
-  if (model['kind'] !== SCORECARD_KIND)
-    throw new NodeError(
-      `the model is a ${JSON.stringify(model['kind'])} artefact, not a ${SCORECARD_KIND}; train it with risk.scorecard`,
-      'MODEL_KIND_MISMATCH',
-    );
-  const version = model['formatVersion'];
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
-    throw new NodeError('the scorecard has no valid formatVersion', 'INVALID_MODEL');
-  if (version > SCORECARD_FORMAT_VERSION)
-    throw new NodeError(
-      `the scorecard has format version ${version}; this FinFlow reads up to ${SCORECARD_FORMAT_VERSION} (upgrade FinFlow to score it)`,
-      'MODEL_VERSION_UNSUPPORTED',
-    );
-  for (let v = version; v < SCORECARD_FORMAT_VERSION; v++) {
-    const up = migrations[v];
-    if (!up) throw new NodeError(`no upgrade from scorecard format ${v}`, 'MODEL_VERSION_UNSUPPORTED');
-    model = up(model);
-  }
-  const parsed = scorecardModelSchema.safeParse(model);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new NodeError(
-      `the scorecard is damaged at ${issue?.path.join('.') || 'its root'}: ${issue?.message ?? 'invalid'}`,
-      'INVALID_MODEL',
-    );
-  }
-  const m = parsed.data as ScorecardModel;
-  const width = encodedWidth(m.encoders);
-  const shapes =
-    m.coefficients.length === width &&
-    m.featureMeans.length === width &&
-    m.featureNames.length === width &&
-    m.encoders.every((e) => e.type === 'numeric' || e.frequencies.length === e.levels.length);
-  if (!shapes)
-    throw new NodeError(
-      'the scorecard is damaged: coefficients and encoders do not match in size',
-      'INVALID_MODEL',
-    );
-  validated.set(artifact, m);
-  return m;
-}
+export const readScorecardModel = artifactReader<ScorecardModel>({
+  kind: SCORECARD_KIND,
+  label: 'the scorecard',
+  trainedBy: 'risk.scorecard',
+  formatVersion: SCORECARD_FORMAT_VERSION,
+  // Format version 1 is the first; an upgrade is added here with the next format.
+  migrations: {},
+  schema: scorecardModelSchema,
+  check(m) {
+    const width = encodedWidth(m.encoders);
+    const shapes =
+      m.coefficients.length === width &&
+      m.featureMeans.length === width &&
+      m.featureNames.length === width &&
+      m.encoders.every((e) => e.type === 'numeric' || e.frequencies.length === e.levels.length);
+    return shapes ? undefined : 'coefficients and encoders do not match in size';
+  },
+});
