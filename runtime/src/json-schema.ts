@@ -32,13 +32,12 @@ const summaryKeywords = new Set([
   'patternProperties',
 ]);
 
-function pointerToPath(pointer: string): string {
+function pointerToKeys(pointer: string): string[] {
   return pointer
     .replace(/^#\/?/, '')
     .split('/')
     .filter(Boolean)
-    .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
+    .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /**
@@ -207,21 +206,45 @@ function quickCheckOf(schema: Record<string, unknown>): QuickCheck | null {
   return check;
 }
 
-/** Validates a value; returns every leaf error (an empty list when valid). */
-export function validateJsonSchema(schema: Record<string, unknown>, value: unknown): FieldError[] {
-  if (quickCheckOf(schema)?.(value)) return [];
+function validatorFor(schema: Record<string, unknown>): Validator {
   let validator = validators.get(schema);
   if (!validator) {
-    validator = new Validator(schema as Schema, '2020-12', false);
+    // `$schema` names the draft (2020-12 here); left in, the validator would try to resolve it as a reference.
+    const { $schema: _draft, ...rest } = schema;
+    validator = new Validator(rest as Schema, '2020-12', false);
     validators.set(schema, validator);
   }
-  const result = validator.validate(value);
+  return validator;
+}
+
+/** One error as the validator reports it: the instance path as keys, the keyword, the message. */
+export interface SchemaError {
+  path: string[];
+  keyword: string;
+  message: string;
+}
+
+/**
+ * Every error the validator reports for a value, summaries included (an empty list when valid). The editor builds
+ * its per-field messages from these; `validateJsonSchema` gives the leaf errors with dotted paths.
+ */
+export function schemaErrors(schema: Record<string, unknown>, value: unknown): SchemaError[] {
+  if (quickCheckOf(schema)?.(value)) return [];
+  const result = validatorFor(schema).validate(value);
   if (result.valid) return [];
-  const leaves = result.errors.filter((e) => !summaryKeywords.has(e.keyword));
-  const errors = (leaves.length ? leaves : result.errors).map((e) => ({
-    path: pointerToPath(e.instanceLocation),
+  return result.errors.map((e) => ({
+    path: pointerToKeys(e.instanceLocation),
+    keyword: e.keyword,
     message: e.error,
   }));
+}
+
+/** Validates a value; returns every leaf error (an empty list when valid). */
+export function validateJsonSchema(schema: Record<string, unknown>, value: unknown): FieldError[] {
+  const all = schemaErrors(schema, value);
+  if (!all.length) return [];
+  const leaves = all.filter((e) => !summaryKeywords.has(e.keyword));
+  const errors = (leaves.length ? leaves : all).map((e) => ({ path: e.path.join('.'), message: e.message }));
   const seen = new Set<string>();
   return errors.filter((e) => {
     const key = `${e.path}\u0000${e.message}`;

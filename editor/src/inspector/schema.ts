@@ -1,8 +1,8 @@
 /**
  * Reading a config JSON Schema (as zod emits it) to build a form: which widget a field gets, its title and help
- * in the UI language, and validation of a value with @cfworker/json-schema, reported per field path.
+ * in the UI language, and validation of a value (the runtime's JSON Schema validator), reported per field path.
  */
-import { Validator, type OutputUnit } from '@cfworker/json-schema';
+import { schemaErrors, type SchemaError } from '@finflow/runtime/json-schema';
 import type { JsonSchema } from '../api/types.js';
 import type { Lang } from '../i18n/index.js';
 
@@ -171,16 +171,6 @@ export function pathKey(path: readonly (string | number)[]): string {
   return path.join('.');
 }
 
-const validators = new WeakMap<JsonSchema, Validator>();
-
-function pointerToPath(pointer: string): string[] {
-  return pointer
-    .replace(/^#\/?/, '')
-    .split('/')
-    .filter(Boolean)
-    .map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
 function readPath(value: unknown, path: readonly string[]): unknown {
   let cur = value;
   for (const k of path) {
@@ -204,9 +194,9 @@ const summaryKeywords = new Set([
   'contains',
 ]);
 
-function humanize(unit: OutputUnit): string {
+function humanize(unit: SchemaError): string {
   // cfworker messages look like: Instance has "x" ... ; keep them short.
-  return unit.error
+  return unit.message
     .replace(/^Instance does not match .*?:\s*/, '')
     .replace(/^Instance /, '')
     .replace(/\.$/, '');
@@ -222,20 +212,13 @@ export interface FieldError {
 }
 
 export function validateAgainst(schema: JsonSchema, value: unknown): Map<string, FieldError[]> {
-  let v = validators.get(schema);
-  if (!v) {
-    const { $schema: _drop, ...rest } = schema;
-    v = new Validator(rest as never, '2020-12', false);
-    validators.set(schema, v);
-  }
   const out = new Map<string, FieldError[]>();
-  const result = v.validate(value);
-  if (result.valid) return out;
-  for (const unit of result.errors) {
+  for (const unit of schemaErrors(schema, value)) {
     if (summaryKeywords.has(unit.keyword)) continue;
-    let path = pointerToPath(unit.instanceLocation);
+    let path = unit.path;
+    // A missing property is reported on its parent; the form shows it on the field itself.
     if (unit.keyword === 'required') {
-      const m = /"([^"]+)"/.exec(unit.error);
+      const m = /"([^"]+)"/.exec(unit.message);
       if (m?.[1]) path = [...path, m[1]];
     }
     if (isExpression(readPath(value, path))) continue;
