@@ -280,7 +280,10 @@ const TOKEN = new RegExp(NAME_TOKEN, 'g');
 const BRAND_AFTER =
   /^(?:\s+(?:and|&)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*\s+(?:(?:both|also|have|has)\s+)?(?:store|stores|shop|shops|outlet|outlets|boutique|brand|shirt|shirts|jacket|jackets|bag|bags|suit|suits|sponsored|opened|counter|restaurant|hotel)\b/;
 const SELF_INTRO = /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.)\s*$/i;
-const HEADER = /(?:^|\n)\s*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Action|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary)\s*:\s*(?:[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s*(?:,|and)\s*)*$/;
+/** A header or list label on the name's line ("From:", "Attendees:", "Present:"), with only names between. */
+const HEADER =
+  /(?:^|\n)[ \t]*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Action|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary)[ \t]*:([^\n]*)$/;
+const ONLY_NAMES = /^[A-Za-z'’ ,.&-]*$/;
 const CLOSING = /(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n\s*$/i;
 
 function isEnCue(word: string): boolean {
@@ -345,7 +348,8 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     if (cue) logit += 2;
     else if (weak) logit += 0.8;
     if (SELF_INTRO.test(before)) logit += 3;
-    if (HEADER.test(before)) logit += 3;
+    const header = HEADER.exec(before);
+    if (header && ONLY_NAMES.test(header[1] ?? '')) logit += 3;
     if (lineAlone && CLOSING.test(before)) logit += 4;
     else if (lineAlone) logit += 1;
     // In a list of names separated by commas ("Sarah Lee, Tom MacDonald, Priya ...").
