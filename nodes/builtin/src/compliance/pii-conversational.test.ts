@@ -75,14 +75,15 @@ describe.each(['test', 'dev'] as const)('PII detection on the conversational %s 
     (type, precision, recall) => {
       const score = evaluation.perType.find((s) => s.type === type);
       expect(score?.gold, `${type} has gold spans`).toBeGreaterThan(5);
-      const errors = evaluation.errors.filter((e) => e.type === type);
-      expect(score?.precision, JSON.stringify(errors)).toBeGreaterThanOrEqual(precision);
-      expect(score?.recall, JSON.stringify(errors)).toBeGreaterThanOrEqual(recall);
+      // The errors are shown for the dev split only: reading the test split's would be tuning on it.
+      const errors = split === 'dev' ? JSON.stringify(evaluation.errors.filter((e) => e.type === type)) : type;
+      expect(score?.precision, errors).toBeGreaterThanOrEqual(precision);
+      expect(score?.recall, errors).toBeGreaterThanOrEqual(recall);
     },
   );
 
   it('finds nothing in the texts without personal data (dates with hours, SKUs, loan numbers, brands, places)', () => {
     expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
-    expect(evaluation.negativesWithFindings).toEqual([]);
+    expect(evaluation.negativesWithFindings.length, split === 'dev' ? evaluation.negativesWithFindings.join() : '').toBe(0);
   });
 });

@@ -10,10 +10,16 @@
  */
 import { CN_ADDRESS_CUES, CN_PROVINCES, EN_STREET_SUFFIXES, US_STATES } from './lexicons.js';
 import type { Push } from './detect.js';
+import type { Segment } from './segmenter.js';
 
 // ---------------------------------------------------------------- Chinese
 
 const H = '[\\u3400-\\u9fff]';
+/** A character of a building's or estate's name: not one of the unit words that come after the building. */
+const NAME_CHAR = '(?:(?![座层層楼樓室栋棟幢号號])[\\u3400-\\u9fff])';
+/** Words that end the name of an estate or a building; they chain ("花园酒店公寓", "运达国际广场"). */
+const BUILDING_WORD =
+  '小区|小區|大厦|大廈|花园|花園|广场|廣場|公寓|大楼|大樓|家园|家園|新村|园区|園區|产业园|工业园|科技园|软件园|中心|苑|府|国际|國際|写字楼|寫字樓|酒店|宿舍|大院|商城|城';
 const NUM = '[0-9０-９一二三四五六七八九十百千零〇两]';
 const ALNUM = '[0-9０-９A-Za-z一二三四五六七八九十]';
 
@@ -29,13 +35,13 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'building',
     re: sticky(
-      `(?:${H}|[A-Za-z]){2,14}?(?:小区|小區|大厦|大廈|花园|花園|广场|廣場|公寓|大楼|大樓|家园|家園|新村|园区|園區|产业园|工业园|科技园|软件园|中心|苑|府|国际|國際|写字楼|寫字樓|酒店|宿舍|大院|商城|城)(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
+      `(?:${NAME_CHAR}|[A-Za-z0-9]){2,14}?(?:${BUILDING_WORD})+(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
     ),
   },
   // An estate whose name has no estate word, known by the block that follows it ("星河WORLD 2栋").
   {
     level: 'building',
-    re: sticky(`(?:${H}|[A-Za-z]){2,12}? ?(?=${ALNUM}{1,4}(?:号楼|號樓|栋|棟|幢|座|单元|單元|期))`),
+    re: sticky(`(?:${NAME_CHAR}|[A-Za-z]){2,12}? ?(?=${ALNUM}{1,4}(?:号楼|號樓|栋|棟|幢|座|单元|單元|期))`),
   },
   {
     level: 'unit',
@@ -69,6 +75,7 @@ function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd
   const levels = new Set<CnLevel>([firstLevel]);
   let pos = firstEnd;
   let last: CnLevel = firstLevel;
+  let deep = false;
   for (;;) {
     let matched = false;
     // One space may separate parts ("星河WORLD 2栋").
@@ -78,11 +85,14 @@ function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd
       if (level === 'room' && !(last === 'building' || last === 'unit' || last === 'number')) continue;
       // Administrative units come before streets: "解放碑街道" is a sub-district, but after a road it is not.
       if (level === 'admin' && (levels.has('road') || levels.has('number'))) continue;
+      // A building comes before its floors and rooms: after "45层" a name is no longer part of the address.
+      if (level === 'building' && deep) continue;
       re.lastIndex = at;
       const m = re.exec(text);
       if (!m || m[0].length === 0) continue;
       levels.add(level);
       last = level;
+      if (level === 'unit' && /(?:层|層|楼|樓|室|座|栋|棟|幢|单元|單元|户|戶|F)$/.test(m[0])) deep = true;
       pos = at + m[0].length;
       matched = true;
       break;
@@ -103,13 +113,24 @@ function scoreChinese(levels: Set<CnLevel>, province: boolean, cue: boolean): nu
   return Math.min(0.7 + (numbered ? 0.1 : 0) + (place ? 0.05 : 0) + (cue ? 0.1 : 0), 0.95);
 }
 
-export function recognizeChineseAddresses(text: string, push: Push): void {
+/** jieba tags of words that do not begin a place name: conjunctions, adverbs, prepositions, pronouns, verbs ... */
+const FUNCTION_TAG = /^(?:c|d|p|r|v|vd|u|uj|ul|uz|ud|ug|uv|y|e|o|m|q|t|zg|ad)$/;
+
+/**
+ * Finds Chinese addresses. With jieba's segmentation (of the simplified text, same offsets) a city or district
+ * starts an address only at a word boundary ("还是长沙市" starts at 长沙市); without it, at a clause boundary or
+ * after an address word.
+ */
+export function recognizeChineseAddresses(text: string, segments: readonly Segment[] | undefined, push: Push): void {
   let covered = 0;
   const starts: { start: number; end: number; province: boolean }[] = [];
+  const wordStart = segments ? new Map(segments.map((s) => [s.start, s.tag])) : undefined;
   for (const m of text.matchAll(PROVINCE)) starts.push({ start: m.index, end: m.index + m[0].length, province: true });
   for (let i = 0; i < text.length; i++) {
     const prev = text[i - 1];
-    const boundary = prev === undefined || !/[\u3400-\u9fff]/.test(prev) || CUE.test(text.slice(Math.max(0, i - 10), i));
+    const boundary = wordStart
+      ? wordStart.get(i) !== undefined && !FUNCTION_TAG.test(wordStart.get(i) as string)
+      : prev === undefined || !/[\u3400-\u9fff]/.test(prev) || CUE.test(text.slice(Math.max(0, i - 10), i));
     if (!boundary || !/[\u3400-\u9fff]/.test(text[i] as string)) continue;
     CITY_START.lastIndex = i;
     const m = CITY_START.exec(text);
@@ -151,7 +172,7 @@ const UNIT = new RegExp(
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
 const STREET_NAME = new RegExp(`(?:(?:${W}|[A-Z])\\s+){1,3}(?:${SUFFIX}|District|County)\\b(?:\\s+${DIRECTION}\\b)?`, 'y');
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
-const NAME = new RegExp(`(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-]${W}){0,3}(?:\\s+\\d{1,2})?`, 'y');
+const NAME = new RegExp(`(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2})?`, 'y');
 const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
 const AU_POSTCODE = '(?:VIC|NSW|QLD|WA|SA|TAS|ACT|NT)\\s+\\d{4}';
 const UK_POSTCODE = '[A-Z]{1,2}\\d[A-Z\\d]?\\s+\\d[A-Z]{2}';
@@ -222,9 +243,11 @@ function parseEnglish(text: string, start: number): { end: number; street: boole
       const continues = next !== undefined && enPart(text, part.end + next.length, street) !== undefined;
       if (postal && !COUNTRY.test(words)) break;
       if (!closes(text, part.end) && !continues && !COUNTRY.test(words)) break;
-      if (!street && !continues) break;
+      if (!street && !continues && parts[0] !== 'unit') break;
     } else if (part.kind === 'postal') {
-      if (!street) break;
+      // A postal code closes an address that has a street, or a flat in a named building ("Apartment 14, The
+      // Sweepstakes, Ballsbridge, Dublin 4, D04 C7Y6").
+      if (!street && !(parts[0] === 'unit' && parts.includes('name'))) break;
       postal = true;
     } else if (part.kind === 'street' || part.kind === 'streetName') {
       if (postal) break;
@@ -236,7 +259,7 @@ function parseEnglish(text: string, start: number): { end: number; street: boole
     if (!sep || /\n/.test(sep)) break;
     pos = end + sep.length;
   }
-  if (!street) return undefined;
+  if (!street && !parts.includes('postal')) return undefined;
   return { end, street, parts };
 }
 

@@ -10,6 +10,7 @@ import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
 import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
+import { segment, simplified } from './segmenter.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -109,7 +110,7 @@ const PHONE_LABEL =
 type NumberLabel = 'ID' | 'CARD' | 'PHONE';
 
 function labelBefore(text: string, start: number): NumberLabel | undefined {
-  const head = before(text, start, 24).replace(/(?:[\s：:=#＃]|是|为|為|\bis\b)*$/i, '');
+  const head = before(text, text[start - 1] === '+' ? start - 1 : start, 24).replace(/(?:[\s：:=#＃]|是|为|為|\bis\b)*$/i, '');
   if (ID_LABEL.test(head)) return 'ID';
   if (CARD_LABEL.test(head)) return 'CARD';
   if (PHONE_LABEL.test(head)) return 'PHONE';
@@ -231,7 +232,7 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
   }
   if (label === 'PHONE' && /^\d{7,15}$/.test(compact)) {
     // Below a number libphonenumber accepts (0.85+), so a valid reading of the same digits wins.
-    push('PHONE_NUMBER', start, end, 0.6, false);
+    push('PHONE_NUMBER', text[start - 1] === '+' ? start - 1 : start, end, 0.6, false);
     return true;
   }
   return false;
@@ -243,6 +244,8 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
  */
 export function partOfCode(text: string, start: number): boolean {
   if (/[A-Za-z]/.test(text[start - 1] ?? '')) return true;
+  // "LA-2024-0402-1177", "SF/2024...": a number glued to a code's letters by a dash or slash.
+  if (/\b[A-Z]{2,}[-_/]$/.test(text.slice(Math.max(0, start - 8), start))) return true;
   // The upper-case/digit groups written just before, as in "BG80 BNBG 9661 1020 ...".
   const chain = /(?:[A-Z0-9]+[ -])+$/.exec(text.slice(Math.max(0, start - 48), start))?.[0] ?? '';
   return chain.split(/[ -]/).some((t) => /[A-Z]/.test(t) && /\d/.test(t));
@@ -440,10 +443,15 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     };
     phoneCandidates(text, options.phoneRegions ?? DEFAULT_PHONE_REGIONS, claimed, push);
   }
-  recognizeChineseAddresses(text, push);
-  recognizeEnglishAddresses(text, push);
+  const chinese = /[\u3400-\u9fff]/.test(text) && (types.has('PERSON') || types.has('ADDRESS'));
+  const norm = chinese ? simplified(text) : text;
+  const segments = chinese && options.segmentation !== false ? segment(norm) : undefined;
+  if (types.has('ADDRESS')) {
+    if (chinese) recognizeChineseAddresses(text, segments, push);
+    recognizeEnglishAddresses(text, push);
+  }
   if (types.has('PERSON')) {
-    recognizeChinesePersons(text, push, { segmentation: options.segmentation ?? true });
+    if (chinese) recognizeChinesePersons(text, norm, segments, push);
     recognizeEnglishPersons(text, push);
   }
   return resolve(candidates).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));

@@ -31,37 +31,21 @@ import {
   EN_PLACE_WORDS,
   EN_SURNAMES,
 } from './lexicons.js';
-import {
-  EN_GIVEN_NAME_LIST,
-  EN_PLACE_LIST,
-  EN_SURNAME_LIST,
-  GIVEN_NAME_LOG_ODDS,
-  TRADITIONAL_TO_SIMPLIFIED,
-} from './name-data.js';
-import { segment, type Segment } from './segmenter.js';
+import { EN_GIVEN_NAME_LIST, EN_PLACE_LIST, EN_SURNAME_LIST, GIVEN_NAME_LOG_ODDS } from './name-data.js';
+import { segment, simplified, type Segment } from './segmenter.js';
 import type { Push } from './detect.js';
 
-export interface PersonOptions {
-  /** Use jieba's segmentation as evidence for Chinese names (default true). */
-  segmentation?: boolean;
-}
 
 const HAN = /[\u3400-\u9fff]/;
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-let tables:
-  | { t2s: Map<string, string>; logOdds: Map<string, number>; given: Set<string>; surnames: Set<string>; places: Set<string> }
-  | undefined;
+let tables: { logOdds: Map<string, number>; given: Set<string>; surnames: Set<string>; places: Set<string> } | undefined;
 
 function data() {
   if (!tables) {
-    const t2s = new Map<string, string>();
-    const chars = [...TRADITIONAL_TO_SIMPLIFIED];
-    for (let i = 0; i + 1 < chars.length; i += 2) t2s.set(chars[i] as string, chars[i + 1] as string);
     const logOdds = new Map<string, number>();
     for (const entry of GIVEN_NAME_LOG_ODDS.split(',')) logOdds.set(entry[0] as string, Number(entry.slice(1)) / 2);
     tables = {
-      t2s,
       logOdds,
       given: new Set([...EN_GIVEN_NAMES, ...EN_GIVEN_NAME_LIST.split('|')]),
       surnames: new Set([...EN_SURNAMES, ...EN_SURNAME_LIST.split('|')]),
@@ -69,17 +53,6 @@ function data() {
     };
   }
   return tables;
-}
-
-/** The text with each traditional character replaced by its simplified form; same length, same offsets. */
-export function simplified(text: string): string {
-  const { t2s } = data();
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    out += t2s.get(ch) ?? ch;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- Chinese
@@ -104,7 +77,7 @@ const PLACE_AFTER = /^(?:[区市县省路街镇村港湾江河山湖桥站岛]|�
 /** Items of a list or a table cell end at these. */
 const ITEM_EDGE = /[、，,；;：:\s（()）「」“”"'/|。.!！?？]|^$/;
 /** Characters that may follow a name inside a sentence (particles, conjunctions, common verbs). */
-const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等提表建]/;
+const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等]/;
 
 function givenEvidence(norm: string, from: number, to: number): number {
   const { logOdds } = data();
@@ -128,7 +101,13 @@ function segmentEvidence(segments: readonly Segment[] | undefined, start: number
   let evidence = 0;
   for (const s of segments) {
     if (s.end <= start || s.start >= end) continue;
-    if (s.start === start && s.end === end) evidence += /^(?:nr|nrt|nrfg|x)$/.test(s.tag) ? 1.5 : -1.5;
+    // The candidate is one segment: a name or a word unknown to the dictionary (+), or an ordinary word (-).
+    if (s.start === start && s.end === end) {
+      if (/^(?:nr|nrt|nrfg|x)$/.test(s.tag)) evidence += 1.5;
+      else if (/^(?:n|v|vn|a|ad|an|d|c|p|l|i|r)$/.test(s.tag)) evidence -= 1.5;
+    }
+    // "甜甜的", "好好的": an adjective ending in 的 right after the name does not argue against the boundary.
+    if (s.start > start && s.end === end + 1 && s.word.endsWith('的')) continue;
     const crosses = (s.start < start && s.end > start) || (s.start < end && s.end > end);
     const covers = s.start <= start && s.end >= end && (s.start < start || s.end > end);
     if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !/^(?:nr|nrt|nrfg|x|eng|m)$/.test(s.tag))
@@ -192,7 +171,13 @@ function chineseCandidates(text: string, norm: string, segments: readonly Segmen
         if (/^\n?$/.test(norm[end] ?? '') || norm[end] === '\n') logit += 1;
       } else if (given > 0 && (rightEdge || AFTER_NAME.test(norm.slice(end)))) logit += 1;
       if (PLACE_AFTER.test(norm.slice(end))) logit -= 3;
+      // Before a date or time unit it is a number word (於三月, 周五点), not a name.
+      if (/^[月日年号时点分秒]/.test(norm.slice(end)) && given > 0) logit -= 3;
       if (given > 0) logit += segmentEvidence(segments, i, end);
+      // A numeral before a date unit is a date (於三月十日), whatever the cues.
+      if (given > 0 && /[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1))) logit -= 5;
+      // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
+      if (/^[向由给让]$/.test(norm[i] as string) && given > 0 && CN_SURNAMES.has(norm[i + 1] as string)) logit -= 2;
       if (NOT_NAMES.has(word) || NOT_NAMES.has(norm.slice(i, i + 2))) logit -= 5;
       out.push({ start: i, end, logit });
     }
@@ -240,10 +225,11 @@ const NOT_NAMES = new Set(
     '居住 揭示 尉犁 檀香 幸福 奉献 衡量 闭环 于是 于此 孔子 孟子 庄子 老子 金价 石家 田地 林业 段落 钟表 钟点 ' +
     '陈述 陈列 高兴 程度 周围 周边 周一 周二 周三 周四 周五 周六 周日 周天 严重 严格 华人 江湖 方便 方向 苏醒 ' +
     '王国 王牌 张贴 张开 刘海 杨柳 林立 马路 孙子 金钱 金属 金色 黄色 白色 余下 万一 万分 于今 曹操 关于 施工 ' +
-    '施行 施加 康复 康健 温度 温暖 温和 平安 安装 安排 安心 安稳 石头 申请 申报 申诉 向来 明白 明天 明确 常用'
+    '施行 施加 康复 康健 温度 温暖 温和 温馨 平安 安装 安排 安心 安稳 石头 申请 申报 申诉 向来 明白 明天 明确 常用'
   ).split(' '),
 );
 
+/** For tuning on the development set: every Chinese candidate with its log-odds. */
 /** For tuning on the development set: every Chinese candidate with its log-odds. */
 export function debugChineseCandidates(text: string, segmentation = true) {
   const norm = simplified(text);
@@ -253,10 +239,16 @@ export function debugChineseCandidates(text: string, segmentation = true) {
   }));
 }
 
-export function recognizeChinesePersons(text: string, push: Push, options: PersonOptions = {}): void {
-  if (!HAN.test(text)) return;
-  const norm = simplified(text);
-  const segments = options.segmentation === false ? undefined : segment(norm);
+/**
+ * Finds Chinese names. `norm` is the text in simplified characters and `segments` its jieba segmentation
+ * (undefined to go without), both shared with the address recogniser.
+ */
+export function recognizeChinesePersons(
+  text: string,
+  norm: string,
+  segments: readonly Segment[] | undefined,
+  push: Push,
+): void {
   const candidates = chineseCandidates(text, norm, segments);
   // A name found with good evidence is a name wherever else it stands in the same text.
   const strong = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)));
@@ -329,6 +321,8 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
       cue = true;
     const after = text.slice(end, end + 60);
     const lineAlone = /(?:^|\n)\s*$/.test(before) && /^\s*(?:\n|$)/.test(after);
+    const headerLabel = HEADER.exec(before);
+    const header = headerLabel !== null && ONLY_NAMES.test(headerLabel[1] ?? '');
 
     let logit = -2.6;
     if (given.has(first.word) || given.has(first.word.split('-')[0] ?? '')) logit += 2.4;
@@ -340,7 +334,7 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
       logit += 0.6;
     } else if (
       !honorific &&
-      !(given.has(first.word) && (greeting || lineAlone || cue || weak || SELF_INTRO.test(before)))
+      !(given.has(first.word) && (greeting || lineAlone || cue || weak || header || SELF_INTRO.test(before)))
     )
       continue;
     if (honorific) logit += 4.5;
@@ -348,8 +342,7 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     if (cue) logit += 2;
     else if (weak) logit += 0.8;
     if (SELF_INTRO.test(before)) logit += 3;
-    const header = HEADER.exec(before);
-    if (header && ONLY_NAMES.test(header[1] ?? '')) logit += 3;
+    if (header) logit += 3;
     if (lineAlone && CLOSING.test(before)) logit += 4;
     else if (lineAlone) logit += 1;
     // In a list of names separated by commas ("Sarah Lee, Tom MacDonald, Priya ...").

@@ -5,6 +5,7 @@
  * unknown to the dictionary (HMM-found), and a dictionary word that crosses a candidate's edge argues against it.
  */
 import { createRequire } from 'node:module';
+import { TRADITIONAL_TO_SIMPLIFIED } from './name-data.js';
 
 export interface Segment {
   start: number;
@@ -39,6 +40,27 @@ export function segment(text: string): Segment[] {
     if (at !== pos) return [];
     out.push({ start: at, end: at + word.length, word, tag });
     pos = at + word.length;
+  }
+  return out;
+}
+
+let t2s: Map<string, string> | undefined;
+
+/**
+ * The text with each traditional character replaced by its simplified form (OpenCC's character table); the
+ * same length and offsets, so what is found in it is found in the original. jieba's dictionary and the
+ * name statistics are simplified.
+ */
+export function simplified(text: string): string {
+  if (!t2s) {
+    t2s = new Map();
+    const chars = [...TRADITIONAL_TO_SIMPLIFIED];
+    for (let i = 0; i + 1 < chars.length; i += 2) t2s.set(chars[i] as string, chars[i + 1] as string);
+  }
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    out += t2s.get(ch) ?? ch;
   }
   return out;
 }
