@@ -15,21 +15,23 @@ import type { Segment } from './segmenter.js';
 // ---------------------------------------------------------------- Chinese
 
 const H = '[\\u3400-\\u9fff]';
+/** A character of an administrative name: not an address word ("台湾住址新竹市" is 台湾, then 新竹市). */
+const ADMIN_CHAR = '(?:(?![址住的是在])[\\u3400-\\u9fff])';
 /** A character of a building's or estate's name: not one of the unit words that come after the building. */
 const NAME_CHAR = '(?:(?![座层層楼樓室栋棟幢号號])[\\u3400-\\u9fff])';
 /** Words that end the name of an estate or a building; they chain ("花园酒店公寓", "运达国际广场"). */
 const BUILDING_WORD =
-  '小区|小區|大厦|大廈|花园|花園|广场|廣場|公寓|大楼|大樓|家园|家園|新村|园区|園區|产业园|工业园|科技园|软件园|中心|苑|府|国际|國際|写字楼|寫字樓|酒店|宿舍|大院|商城|城';
+  '小区|小區|大厦|大廈|花园|花園|广场|廣場|公寓|大楼|大樓|家园|家園|新村|园区|園區|产业园|工业园|科技园|软件园|中心|苑|府|国际|國際|写字楼|寫字樓|酒店|宿舍|大院|商城|城|邨|閣|阁|軒|轩|楼|樓';
 const NUM = '[0-9０-９一二三四五六七八九十百千零〇两]';
 const ALNUM = '[0-9０-９A-Za-z一二三四五六七八九十]';
 
 /** One step of the grammar each; tried in order at the current position, the first that matches is taken. */
 const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
-  { level: 'admin', re: sticky(`${H}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`) },
+  { level: 'admin', re: sticky(`${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`) },
   {
     level: 'road',
     re: sticky(
-      `(?:${H}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同|里)(?:${NUM}{1,3}段|[东西南北中東]段)?`,
+      `(?:${ADMIN_CHAR}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同|里)(?:${NUM}{1,3}段|[东西南北中東]段)?`,
     ),
   },
   {
@@ -46,7 +48,7 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'unit',
     re: sticky(
-      `[-－]?${ALNUM}{1,5}(?:号楼|號樓|号院|號院|栋|棟|幢|座|单元|單元|层|層|楼|樓|室|号|號|户|戶|F|期|区|區)(?:之${NUM}{1,3})?`,
+      `[-－]?${ALNUM}{1,5}(?:号楼|號樓|号院|號院|栋|棟|幢|座|单元|單元|层|層|楼|樓|室|房|号|號|户|戶|F|期|区|區|组|組)(?:之${NUM}{1,3})?`,
     ),
   },
   { level: 'village', re: sticky(`${H}{1,6}?(?:社区|社區|居委会|村)`) },
@@ -61,13 +63,20 @@ function sticky(source: string): RegExp {
 }
 
 /** Province-level names, with the traditional forms used in Hong Kong, Macao and Taiwan addresses. */
-const PROVINCE_NAMES = [...CN_PROVINCES, '臺灣', '台灣', '臺北市', '台北市', '新北市', '桃園市', '臺中市', '台中市', '臺南市', '台南市', '高雄市']
+const PROVINCE_NAMES = [...CN_PROVINCES, '臺灣', '台灣', '澳門', '九龍', '九龙', '新界', '港島', '港岛', '氹仔', '臺北市', '台北市', '新北市', '桃園市', '臺中市', '台中市', '臺南市', '台南市', '高雄市']
   .sort((a, b) => b.length - a.length);
 const PROVINCE = new RegExp(PROVINCE_NAMES.join('|'), 'g');
 /** A city, county or district name at a clause boundary or after an address word. */
 const CITY_START = new RegExp(`${H}{2,4}?(?:市|区|區|县|縣)`, 'y');
 const CUE = new RegExp(`(?:${CN_ADDRESS_CUES.join('|')}|现住|現住|住|寄到|寄往|在|到|致|于|於)[：:\\s]*(?:是|为|為|写|寫|改成|改为|在)?[：:\\s]*$`);
 
+/** An address label and what separates it from the address ("地址：", "住址是", "寄到"). */
+const CUE_THEN = new RegExp(`(?:${CN_ADDRESS_CUES.join('|')}|住在|寄到|送到)[：:\\s]*(?:是|为|為|在)?[：:\\s]*`, 'g');
+/** A street right after an address word, with no administrative unit in it (those start addresses themselves). */
+const CUE_ROAD = new RegExp(
+  `(?![係系是为為在写寫改到至])(?:(?![市区區县縣省镇鎮])${H}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同)(?:${NUM}{1,3}段)?`,
+  'y',
+);
 const CN_FILLER = /^(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
 
 /** Parses from `start`; returns the end and the levels seen. */
@@ -123,7 +132,7 @@ const FUNCTION_TAG = /^(?:c|d|p|r|v|vd|u|uj|ul|uz|ud|ug|uv|y|e|o|m|q|t|zg|ad)$/;
  */
 export function recognizeChineseAddresses(text: string, segments: readonly Segment[] | undefined, push: Push): void {
   let covered = 0;
-  const starts: { start: number; end: number; province: boolean }[] = [];
+  const starts: { start: number; end: number; province: boolean; road?: boolean }[] = [];
   const wordStart = segments ? new Map(segments.map((s) => [s.start, s.tag])) : undefined;
   for (const m of text.matchAll(PROVINCE)) starts.push({ start: m.index, end: m.index + m[0].length, province: true });
   for (let i = 0; i < text.length; i++) {
@@ -143,12 +152,23 @@ export function recognizeChineseAddresses(text: string, segments: readonly Segme
       if (again) starts.push({ start: i + filler, end: i + filler + again[0].length, province: false });
     } else starts.push({ start: i, end: i + m[0].length, province: false });
   }
+  // After an address word a street may start the address ("地址：中山路12号3楼").
+  for (const m of text.matchAll(CUE_THEN)) {
+    const at = m.index + m[0].length;
+    CUE_ROAD.lastIndex = at;
+    const r = CUE_ROAD.exec(text);
+    if (r) starts.push({ start: at, end: at + r[0].length, province: false, road: true });
+  }
   starts.sort((a, b) => a.start - b.start);
   for (const s of starts) {
     if (s.start < covered) continue;
-    const { end, levels } = parseChinese(text, s.start, s.province ? 'province' : 'admin', s.end);
+    const { end, levels } = parseChinese(text, s.start, s.province ? 'province' : s.road ? 'road' : 'admin', s.end);
     const cue = CUE.test(text.slice(Math.max(0, s.start - 10), s.start));
-    const score = scoreChinese(levels, s.province, cue);
+    const score = s.road
+      ? levels.has('number') || levels.has('unit')
+        ? 0.75
+        : undefined
+      : scoreChinese(levels, s.province, cue);
     if (score === undefined) continue;
     push('ADDRESS', s.start, end, score);
     covered = end;
@@ -166,7 +186,7 @@ const STREET_LINE = new RegExp(
   'y',
 );
 const UNIT = new RegExp(
-  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|\\d{1,3}/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
+  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|\\d{1,3}/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
   'y',
 );
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
@@ -182,7 +202,7 @@ const COUNTRY = /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA
 const EN_ADDRESS_CUE =
   /(?:address|lives? at|living at|resides? at|residing at|located at|mail(?:ed)? to|send (?:it )?to|ship(?:ped)? to|deliver(?:ed)? to|moved to)[:\s]*$/i;
 
-type EnPart = 'unit' | 'street' | 'streetName' | 'name' | 'postal';
+type EnPart = 'unit' | 'street' | 'streetName' | 'name' | 'namePostal' | 'postal';
 
 function matchAt(re: RegExp, text: string, at: number): string | undefined {
   re.lastIndex = at;
@@ -211,11 +231,15 @@ function enPart(text: string, at: number, streetSeen: boolean): { kind: EnPart; 
   if (name) {
     let end = at + name.length;
     // A locality may carry its postal code after a space: "London W11 3BU", "Melbourne VIC 3000".
+    let postal = false;
     if (streetSeen && text[end] === ' ') {
-      const postal = matchAt(POSTAL, text, end + 1);
-      if (postal) end = end + 1 + postal.length;
+      const code = matchAt(POSTAL, text, end + 1);
+      if (code) {
+        end = end + 1 + code.length;
+        postal = true;
+      }
     }
-    if (wordEnd(text, end)) return { kind: 'name', end };
+    if (wordEnd(text, end)) return { kind: postal ? 'namePostal' : 'name', end };
   }
   return undefined;
 }
@@ -244,6 +268,10 @@ function parseEnglish(text: string, start: number): { end: number; street: boole
       if (postal && !COUNTRY.test(words)) break;
       if (!closes(text, part.end) && !continues && !COUNTRY.test(words)) break;
       if (!street && !continues && parts[0] !== 'unit') break;
+    } else if (part.kind === 'namePostal') {
+      // "London NW1 6XE": a locality with its postal code closes the address.
+      if (postal || !street) break;
+      postal = true;
     } else if (part.kind === 'postal') {
       // A postal code closes an address that has a street, or a flat in a named building ("Apartment 14, The
       // Sweepstakes, Ballsbridge, Dublin 4, D04 C7Y6").

@@ -344,6 +344,8 @@ function phoneCandidates(
     const cEnd = cStart + c[0].length;
     // E.164 numbers have at most 15 digits: a longer unbroken run (an order or contract number) is no phone.
     if (claimed(cStart, cEnd) || /\d{16}/.test(c[0])) continue;
+    // Dates, times and numbers after a reference word are never phones: skip libphonenumber's parse for them.
+    if (DATE_PREFIX.test(c[0].replace(/^[(+\s]+/, '')) || /^[:：]\d\d/.test(text.slice(cEnd, cEnd + 3))) continue;
     // One character of context either side lets the parser see letters glued to the number.
     const from = Math.max(0, cStart - 1);
     const window = text.slice(from, Math.min(text.length, cEnd + 1));
@@ -454,5 +456,10 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     if (chinese) recognizeChinesePersons(text, norm, segments, push);
     recognizeEnglishPersons(text, push);
   }
-  return resolve(candidates).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
+  // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.
+  const addresses = candidates.filter((c) => c.type === 'ADDRESS' && c.score >= 0.7);
+  const kept = candidates.filter(
+    (c) => c.type !== 'PERSON' || !addresses.some((a) => a.start <= c.start && a.end >= c.end),
+  );
+  return resolve(kept).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
 }

@@ -27,7 +27,7 @@ export const CN_SURNAMES = new Set([
  */
 export const CN_NAME_TITLES = (
   '先生 女士 小姐 太太 夫人 总经理 总监 总裁 总 董事长 董 经理 主任 老师 医生 律师 教授 博士 专员 行长 处长 科长 ' +
-  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 sir'
+  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir'
 ).split(' ');
 
 /** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */

@@ -57,23 +57,37 @@ function data() {
 
 // ---------------------------------------------------------------- Chinese
 
-function startsWithAny(text: string, at: number, words: readonly string[]): string | undefined {
-  for (const w of words) if (text.startsWith(w, at)) return w;
-  return undefined;
+/** A word list looked up by length: the longest listed word that starts or ends at a position. */
+class WordList {
+  private readonly words: Set<string>;
+  private readonly lengths: number[];
+  constructor(words: readonly string[]) {
+    this.words = new Set(words);
+    this.lengths = [...new Set(words.map((w) => w.length))].sort((a, b) => b - a);
+  }
+  startingAt(text: string, at: number): string | undefined {
+    for (const n of this.lengths) {
+      const w = text.slice(at, at + n);
+      if (w.length === n && this.words.has(w)) return w;
+    }
+    return undefined;
+  }
+  endingAt(text: string, at: number): string | undefined {
+    for (const n of this.lengths) {
+      if (at < n) continue;
+      const w = text.slice(at - n, at);
+      if (this.words.has(w)) return w;
+    }
+    return undefined;
+  }
 }
 
-function endsWithAny(text: string, at: number, words: readonly string[]): string | undefined {
-  for (const w of words) if (at >= w.length && text.startsWith(w, at - w.length)) return w;
-  return undefined;
-}
-
-const byLength = (words: readonly string[]) => [...words].sort((a, b) => b.length - a.length);
-const PREFIX_CUES = byLength(CN_NAME_PREFIX_CUES);
-const FOLLOW_CUES = byLength(CN_NAME_FOLLOW_CUES);
-const TITLES = byLength(CN_NAME_TITLES);
-const BRANDS = byLength(CN_BRANDS_AND_PLACES);
+const PREFIX_CUES = new WordList(CN_NAME_PREFIX_CUES);
+const FOLLOW_CUES = new WordList(CN_NAME_FOLLOW_CUES);
+const TITLES = new WordList(CN_NAME_TITLES);
+const BRANDS = new WordList(CN_BRANDS_AND_PLACES);
 /** What follows a place or an organisation's name, not a person's. */
-const PLACE_AFTER = /^(?:[区市县省路街镇村港湾江河山湖桥站岛]|机场|大厦|广场|中心|公司|集团|银行|支行|分行|大学|医院|酒店|商场|步行街|专柜|花园|新村|小区)/;
+const PLACE_AFTER = /^(?:[区市县省路街镇村港湾江河山湖桥站岛]|马路|大道|大街|机场|大厦|广场|中心|公司|集团|银行|支行|分行|大学|医院|酒店|商场|步行街|专柜|花园|新村|小区)/;
 /** Items of a list or a table cell end at these. */
 const ITEM_EDGE = /[、，,；;：:\s（()）「」“”"'/|。.!！?？]|^$/;
 /** Characters that may follow a name inside a sentence (particles, conjunctions, common verbs). */
@@ -95,23 +109,41 @@ function isEdge(ch: string | undefined): boolean {
   return ch === undefined || ITEM_EDGE.test(ch);
 }
 
+/** jieba's segments with, for each position, the index of the segment that holds it. */
+interface Segmentation {
+  segments: readonly Segment[];
+  at: Int32Array;
+}
+
+function indexSegments(segments: readonly Segment[] | undefined, length: number): Segmentation | undefined {
+  if (!segments) return undefined;
+  const at = new Int32Array(length + 1).fill(-1);
+  segments.forEach((s, i) => at.fill(i, s.start, s.end));
+  return { segments, at };
+}
+
+const NAME_TAG = /^(?:nr|nrt|nrfg|x)$/;
+const WORD_TAG = /^(?:n|v|vn|a|ad|an|d|c|p|l|i|r)$/;
+const OPEN_TAG = /^(?:nr|nrt|nrfg|x|eng|m)$/;
+
 /** Evidence from jieba: the candidate is one segment tagged as a name or unknown (+), or crosses a word (-). */
-function segmentEvidence(segments: readonly Segment[] | undefined, start: number, end: number): number {
-  if (!segments) return 0;
+function segmentEvidence(seg: Segmentation | undefined, start: number, end: number): number {
+  if (!seg) return 0;
   let evidence = 0;
-  for (const s of segments) {
-    if (s.end <= start || s.start >= end) continue;
+  const first = seg.at[start] ?? -1;
+  const last = seg.at[end - 1] ?? -1;
+  for (let k = Math.max(0, first); k <= last; k++) {
+    const s = seg.segments[k] as Segment;
     // The candidate is one segment: a name or a word unknown to the dictionary (+), or an ordinary word (-).
     if (s.start === start && s.end === end) {
-      if (/^(?:nr|nrt|nrfg|x)$/.test(s.tag)) evidence += 1.5;
-      else if (/^(?:n|v|vn|a|ad|an|d|c|p|l|i|r)$/.test(s.tag)) evidence -= 1.5;
+      if (NAME_TAG.test(s.tag)) evidence += 1.5;
+      else if (WORD_TAG.test(s.tag)) evidence -= 1.5;
     }
     // "甜甜的", "好好的": an adjective ending in 的 right after the name does not argue against the boundary.
     if (s.start > start && s.end === end + 1 && s.word.endsWith('的')) continue;
     const crosses = (s.start < start && s.end > start) || (s.start < end && s.end > end);
     const covers = s.start <= start && s.end >= end && (s.start < start || s.end > end);
-    if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !/^(?:nr|nrt|nrfg|x|eng|m)$/.test(s.tag))
-      evidence -= 2;
+    if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !OPEN_TAG.test(s.tag)) evidence -= 2;
   }
   return evidence;
 }
@@ -122,15 +154,16 @@ interface Scored {
   logit: number;
 }
 
-function chineseCandidates(text: string, norm: string, segments: readonly Segment[] | undefined): Scored[] {
+function chineseCandidates(norm: string, segments: readonly Segment[] | undefined): Scored[] {
+  const seg = indexSegments(segments, norm.length);
   const out: Scored[] = [];
   for (let i = 0; i < norm.length; i++) {
     const two = norm.slice(i, i + 2);
     const surname = CN_COMPOUND_SURNAMES.has(two) ? 2 : CN_SURNAMES.has(norm[i] as string) ? 1 : 0;
     if (!surname) continue;
-    if (startsWithAny(norm, i, BRANDS)) continue;
+    if (BRANDS.startingAt(norm, i)) continue;
     // A surname inside a longer run of letters or a word before it ("黄浦", "高速"): handled by the evidence below.
-    const prefix = endsWithAny(norm, skipBack(norm, i), PREFIX_CUES);
+    const prefix = PREFIX_CUES.endingAt(norm, skipBack(norm, i));
     const surnameAsked = /(?:我姓|复姓|姓)$/.test(norm.slice(Math.max(0, i - 2), i));
     for (let given = 0; given <= 2; given++) {
       const end = i + surname + given;
@@ -154,13 +187,13 @@ function chineseCandidates(text: string, norm: string, segments: readonly Segmen
         // Most Chinese given names have two characters.
         if (given === 2) logit += 0.5;
         // The last character starts a title, so the title belongs to a shorter name ("黄小姐" is 黄 + 小姐).
-        if (startsWithAny(norm, end - 1, TITLES)) logit -= 4;
+        if (TITLES.startingAt(norm, end - 1)) logit -= 4;
       }
       const word = norm.slice(i, end);
       if (/^(?:总|董|太|生|工)$/.test(norm[end - 1] as string) && given > 0) logit -= 2;
       if (prefix) logit += 3.2;
       if (surnameAsked) logit += given === 0 ? 0 : 1;
-      const follow = startsWithAny(norm, end, FOLLOW_CUES);
+      const follow = FOLLOW_CUES.startingAt(norm, end);
       if (follow) logit += 2.5;
       const leftEdge = isEdge(norm[i - 1]);
       const rightEdge = isEdge(norm[end]);
@@ -173,7 +206,7 @@ function chineseCandidates(text: string, norm: string, segments: readonly Segmen
       if (PLACE_AFTER.test(norm.slice(end))) logit -= 3;
       // Before a date or time unit it is a number word (於三月, 周五点), not a name.
       if (/^[月日年号时点分秒]/.test(norm.slice(end)) && given > 0) logit -= 3;
-      if (given > 0) logit += segmentEvidence(segments, i, end);
+      if (given > 0) logit += segmentEvidence(seg, i, end);
       // A numeral before a date unit is a date (於三月十日), whatever the cues.
       if (given > 0 && /[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1))) logit -= 5;
       // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
@@ -193,10 +226,11 @@ const TITLE_WORDS: Record<string, RegExp> = {
   工: /^工[作资商具程厂人业会地期龄号种艺序]/,
   姐: /^姐妹/,
   哥: /^哥们/,
+  生: /^生[活日意产命成病气长效存态物于在涯动]/,
 };
 
 function titleAt(norm: string, at: number): string | undefined {
-  const title = startsWithAny(norm, at, TITLES);
+  const title = TITLES.startingAt(norm, at);
   if (title && TITLE_WORDS[title]?.test(norm.slice(at, at + 2))) return undefined;
   return title;
 }
@@ -233,7 +267,7 @@ const NOT_NAMES = new Set(
 /** For tuning on the development set: every Chinese candidate with its log-odds. */
 export function debugChineseCandidates(text: string, segmentation = true) {
   const norm = simplified(text);
-  return chineseCandidates(text, norm, segmentation ? segment(norm) : undefined).map((c) => ({
+  return chineseCandidates(norm, segmentation ? segment(norm) : undefined).map((c) => ({
     ...c,
     text: text.slice(c.start, c.end),
   }));
@@ -249,7 +283,7 @@ export function recognizeChinesePersons(
   segments: readonly Segment[] | undefined,
   push: Push,
 ): void {
-  const candidates = chineseCandidates(text, norm, segments);
+  const candidates = chineseCandidates(norm, segments);
   // A name found with good evidence is a name wherever else it stands in the same text.
   const strong = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)));
   // An item of a list separated by 、 whose neighbour across the 、 is a name is a name too ("向林志、许文杰、曹敏").
@@ -317,8 +351,8 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     if (prevWord !== undefined && EN_NAME_PREFIX_CUES.has(prevWord) && !weak) cue = true;
     if (prevWord !== undefined && EN_GREETINGS.has(prevWord)) greeting = true;
     // A Chinese label before an English name (收件人 Leung Ka-wai, 我是 Jason Lin).
-    if (endsWithAny(before.trimEnd().replace(/[：:，,]$/, ''), before.trimEnd().replace(/[：:，,]$/, '').length, PREFIX_CUES))
-      cue = true;
+    const label = before.trimEnd().replace(/[：:，,]$/, '');
+    if (PREFIX_CUES.endingAt(label, label.length)) cue = true;
     const after = text.slice(end, end + 60);
     const lineAlone = /(?:^|\n)\s*$/.test(before) && /^\s*(?:\n|$)/.test(after);
     const headerLabel = HEADER.exec(before);
