@@ -10,7 +10,7 @@ import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
 import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
-import { segment, simplified } from './segmenter.js';
+import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -55,6 +55,25 @@ export interface DetectOptions {
    * context cues and character statistics alone; the benchmark measures what each gives.
    */
   segmentation?: boolean;
+  /**
+   * jieba's segmentation of the text in simplified characters, computed beforehand (the nodes compute it in a
+   * worker thread with `segmentationFor`); without it, and unless segmentation is off, it is computed here.
+   */
+  segments?: readonly Segment[];
+}
+
+function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
+  return /[\u3400-\u9fff]/.test(text) && (types.has('PERSON') || types.has('ADDRESS'));
+}
+
+/**
+ * The segmentation `detectPii` would compute for this text and these options, computed in the segmentation
+ * thread instead, so that loading jieba's dictionary (hundreds of milliseconds, once) and segmenting never stall
+ * other work on this thread. Undefined when the text needs none.
+ */
+export async function segmentationFor(text: string, options: DetectOptions = {}): Promise<Segment[] | undefined> {
+  if (options.segmentation === false || !wantsChinese(text, new Set(options.types ?? PII_TYPES))) return undefined;
+  return segmentAsync(simplified(text));
 }
 
 /** The default phone regions: mainland China and Hong Kong plus the regions Presidio checks by default. */
@@ -445,9 +464,10 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     };
     phoneCandidates(text, options.phoneRegions ?? DEFAULT_PHONE_REGIONS, claimed, push);
   }
-  const chinese = /[\u3400-\u9fff]/.test(text) && (types.has('PERSON') || types.has('ADDRESS'));
+  const chinese = wantsChinese(text, types);
   const norm = chinese ? simplified(text) : text;
-  const segments = chinese && options.segmentation !== false ? segment(norm) : undefined;
+  const segments =
+    chinese && options.segmentation !== false ? (options.segments ?? segment(norm)) : undefined;
   if (types.has('ADDRESS')) {
     if (chinese) recognizeChineseAddresses(text, segments, push);
     recognizeEnglishAddresses(text, push);
