@@ -286,12 +286,15 @@ export function recognizeChinesePersons(
   const candidates = chineseCandidates(norm, segments);
   // A name found with good evidence is a name wherever else it stands in the same text.
   const strong = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)));
-  // An item of a list separated by 、 whose neighbour across the 、 is a name is a name too ("向林志、许文杰、曹敏").
+  // An item of a list (、, 和, 与 ...) whose neighbour across the separator is a name is a name too ("向林志、许文杰").
   const strongAt = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).flatMap((c) => [`s${c.start}`, `e${c.end}`]));
   for (const c of candidates) {
     let logit = c.logit;
     if (logit <= 1.5 && strong.has(norm.slice(c.start, c.end))) logit = Math.max(logit + 3, 1);
-    const listed = (norm[c.end] === '、' && strongAt.has(`s${c.end + 1}`)) || (norm[c.start - 1] === '、' && strongAt.has(`e${c.start - 1}`));
+    const sep = /[、和与及跟]/;
+    const listed =
+      (sep.test(norm[c.end] ?? '') && strongAt.has(`s${c.end + 1}`)) ||
+      (sep.test(norm[c.start - 1] ?? '') && strongAt.has(`e${c.start - 1}`));
     if (listed && c.end - c.start >= 2) logit += 2.5;
     push('PERSON', c.start, c.end, Math.min(sigmoid(logit), 0.97));
   }
