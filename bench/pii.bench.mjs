@@ -47,7 +47,10 @@ function withCompromise(text, options) {
 }
 
 const variants = [
-  ['rules, lexicons and name statistics (no segmentation)', (t) => detectPii(t, { now: NOW, segmentation: false })],
+  [
+    'rules, lexicons and name statistics (no segmentation)',
+    (t) => detectPii(t, { now: NOW, segmentation: false }),
+  ],
   ['+ jieba segmentation (the default)', (t) => detectPii(t, { now: NOW })],
 ];
 if (nlp) variants.push(['+ jieba + compromise people()', (t) => withCompromise(t, { now: NOW })]);
@@ -76,7 +79,15 @@ function latency(fn, records, ms = 2000) {
 }
 
 const pct = (x) => x.toFixed(3);
-const TYPES = ['PERSON', 'ADDRESS', 'PHONE_NUMBER', 'CN_RESIDENT_ID', 'BANK_CARD', 'CN_MOBILE', 'EMAIL_ADDRESS'];
+const TYPES = [
+  'PERSON',
+  'ADDRESS',
+  'PHONE_NUMBER',
+  'CN_RESIDENT_ID',
+  'BANK_CARD',
+  'CN_MOBILE',
+  'EMAIL_ADDRESS',
+];
 
 const main = evaluateSpans(test, (t) => detectPii(t, { now: NOW }));
 console.log(
@@ -112,7 +123,9 @@ for (const [label, records] of [
   ['synthetic zh/en corpus (200 sentences)', synthetic],
 ]) {
   const { per1000, p99 } = latency((t) => detectPii(t, { now: NOW }), records);
-  console.log(`| ${label} | ${chars(records).toLocaleString('en-US')} | ${per1000.toFixed(3)} | ${p99.toFixed(2)} |`);
+  console.log(
+    `| ${label} | ${chars(records).toLocaleString('en-US')} | ${per1000.toFixed(3)} | ${p99.toFixed(2)} |`,
+  );
 }
 console.log(
   `\nFirst call in a process (loads libphonenumber's metadata and jieba's dictionary): ${coldMs.toFixed(0)} ms; RSS after it ${rssAfterLoad.toFixed(0)} MiB`,

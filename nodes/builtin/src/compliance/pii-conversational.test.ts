@@ -55,7 +55,8 @@ const GOALS: { types: PiiType[]; precision: number; recall: number }[] = [
 describe.each(['test', 'dev'] as const)('PII detection on the conversational %s set', (split) => {
   const records = load(split);
   const evaluation = evaluateSpans(records, (text) => detectPii(text, { now: NOW }));
-  if (split === 'test') console.info(`conversational test set, exact spans:\n${formatEvaluation(evaluation)}`);
+  if (split === 'test')
+    console.info(`conversational test set, exact spans:\n${formatEvaluation(evaluation)}`);
 
   it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
     const source = readDataset(`pii-conversational/${split}.txt`);
@@ -76,7 +77,8 @@ describe.each(['test', 'dev'] as const)('PII detection on the conversational %s 
       const score = evaluation.perType.find((s) => s.type === type);
       expect(score?.gold, `${type} has gold spans`).toBeGreaterThan(5);
       // The errors are shown for the dev split only: reading the test split's would be tuning on it.
-      const errors = split === 'dev' ? JSON.stringify(evaluation.errors.filter((e) => e.type === type)) : type;
+      const errors =
+        split === 'dev' ? JSON.stringify(evaluation.errors.filter((e) => e.type === type)) : type;
       expect(score?.precision, errors).toBeGreaterThanOrEqual(precision);
       expect(score?.recall, errors).toBeGreaterThanOrEqual(recall);
     },
@@ -84,6 +86,9 @@ describe.each(['test', 'dev'] as const)('PII detection on the conversational %s 
 
   it('finds nothing in the texts without personal data (dates with hours, SKUs, loan numbers, brands, places)', () => {
     expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
-    expect(evaluation.negativesWithFindings.length, split === 'dev' ? evaluation.negativesWithFindings.join() : '').toBe(0);
+    expect(
+      evaluation.negativesWithFindings.length,
+      split === 'dev' ? evaluation.negativesWithFindings.join() : '',
+    ).toBe(0);
   });
 });

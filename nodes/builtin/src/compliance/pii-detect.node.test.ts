@@ -43,9 +43,7 @@ function asMobile(record: CorpusRecord): CorpusRecord {
   return {
     ...record,
     spans: record.spans.map((s) =>
-      s.label === 'PHONE_NUMBER' && /^\+86[\s-]?1\d{10}$/.test(s.value)
-        ? { ...s, label: 'CN_MOBILE' }
-        : s,
+      s.label === 'PHONE_NUMBER' && /^\+86[\s-]?1\d{10}$/.test(s.value) ? { ...s, label: 'CN_MOBILE' } : s,
     ),
   };
 }
@@ -96,9 +94,10 @@ describe('compliance.piiDetect on the zh/en synthetic corpus', async () => {
       // customer's ID or card, so still personal data; the checksum only says it is not a valid one.
       if (/身份证号|卡号/.test(record.text)) {
         labelled++;
-        expect(found.map((f) => [f.type, f.valid]), record.text).toEqual([
-          [record.text.includes('身份证号') ? 'CN_RESIDENT_ID' : 'BANK_CARD', false],
-        ]);
+        expect(
+          found.map((f) => [f.type, f.valid]),
+          record.text,
+        ).toEqual([[record.text.includes('身份证号') ? 'CN_RESIDENT_ID' : 'BANK_CARD', false]]);
       } else expect(found, record.text).toEqual([]);
     }
     expect(labelled).toBe(24);
@@ -159,7 +158,10 @@ describe('Presidio recogniser cases', () => {
         expect(found.map((f) => f.type)).toEqual(['ADDRESS', 'PHONE_NUMBER']);
       // "my credit card number is 4012-8888-8888-1882": labelled, so masked, but reported as failing Luhn.
       else if (/card number is/.test(c.text))
-        expect(found.map((f) => [f.type, f.valid]), c.text).toEqual([['BANK_CARD', false]]);
+        expect(
+          found.map((f) => [f.type, f.valid]),
+          c.text,
+        ).toEqual([['BANK_CARD', false]]);
       else expect(found, c.text).toEqual([]);
     }
   });
@@ -213,7 +215,10 @@ describe('resident identity numbers (Hutool cases)', () => {
       'ID 4401 0619 7907 0186 02.',
     ]) {
       const found = await detect(text);
-      expect(found.map((e) => [e.type, e.valid]), text).toEqual([['CN_RESIDENT_ID', true]]);
+      expect(
+        found.map((e) => [e.type, e.valid]),
+        text,
+      ).toEqual([['CN_RESIDENT_ID', true]]);
     }
   });
 });
@@ -276,10 +281,13 @@ describe('names and addresses beyond the corpus templates', () => {
 describe('numbers in conversation (issue 15, issue 10 finding 7)', () => {
   const cases: [string, [string, string, boolean][]][] = [
     ['手机 +86 188 2973 1282', [['CN_MOBILE', '+86 188 2973 1282', true]]],
-    ['我的手机号码是0086 18332491276，之前是+86-16616952073', [
-      ['CN_MOBILE', '0086 18332491276', true],
-      ['CN_MOBILE', '+86-16616952073', true],
-    ]],
+    [
+      '我的手机号码是0086 18332491276，之前是+86-16616952073',
+      [
+        ['CN_MOBILE', '0086 18332491276', true],
+        ['CN_MOBILE', '+86-16616952073', true],
+      ],
+    ],
     ['call me on +8615191372842', [['CN_MOBILE', '+8615191372842', true]]],
     // Labelled, so masked whatever the checksum; the checksum decides `valid`, not eligibility.
     ['我卡号6222020531414488，刷卡被拒了', [['BANK_CARD', '6222020531414488', false]]],

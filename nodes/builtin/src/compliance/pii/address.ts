@@ -27,7 +27,12 @@ const ALNUM = '[0-9０-９A-Za-z一二三四五六七八九十]';
 
 /** One step of the grammar each; tried in order at the current position, the first that matches is taken. */
 const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
-  { level: 'admin', re: sticky(`${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`) },
+  {
+    level: 'admin',
+    re: sticky(
+      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`,
+    ),
+  },
   {
     level: 'road',
     re: sticky(
@@ -63,21 +68,46 @@ function sticky(source: string): RegExp {
 }
 
 /** Province-level names, with the traditional forms used in Hong Kong, Macao and Taiwan addresses. */
-const PROVINCE_NAMES = [...CN_PROVINCES, '臺灣', '台灣', '澳門', '九龍', '九龙', '新界', '港島', '港岛', '氹仔', '臺北市', '台北市', '新北市', '桃園市', '臺中市', '台中市', '臺南市', '台南市', '高雄市']
-  .sort((a, b) => b.length - a.length);
+const PROVINCE_NAMES = [
+  ...CN_PROVINCES,
+  '臺灣',
+  '台灣',
+  '澳門',
+  '九龍',
+  '九龙',
+  '新界',
+  '港島',
+  '港岛',
+  '氹仔',
+  '臺北市',
+  '台北市',
+  '新北市',
+  '桃園市',
+  '臺中市',
+  '台中市',
+  '臺南市',
+  '台南市',
+  '高雄市',
+].sort((a, b) => b.length - a.length);
 const PROVINCE = new RegExp(PROVINCE_NAMES.join('|'), 'g');
 /** A city, county or district name at a clause boundary or after an address word. */
 const CITY_START = new RegExp(`${H}{2,4}?(?:市|区|區|县|縣)`, 'y');
-const CUE = new RegExp(`(?:${CN_ADDRESS_CUES.join('|')}|现住|現住|住|寄到|寄往|在|到|致|于|於)[：:\\s]*(?:是|为|為|写|寫|改成|改为|在)?[：:\\s]*$`);
+const CUE = new RegExp(
+  `(?:${CN_ADDRESS_CUES.join('|')}|现住|現住|住|寄到|寄往|在|到|致|于|於)[：:\\s]*(?:是|为|為|写|寫|改成|改为|在)?[：:\\s]*$`,
+);
 
 /** An address label and what separates it from the address ("地址：", "住址是", "寄到"). */
-const CUE_THEN = new RegExp(`(?:${CN_ADDRESS_CUES.join('|')}|住在|寄到|送到)[：:\\s]*(?:是|为|為|在)?[：:\\s]*`, 'g');
+const CUE_THEN = new RegExp(
+  `(?:${CN_ADDRESS_CUES.join('|')}|住在|寄到|送到)[：:\\s]*(?:是|为|為|在)?[：:\\s]*`,
+  'g',
+);
 /** A street right after an address word, with no administrative unit in it (those start addresses themselves). */
 const CUE_ROAD = new RegExp(
   `(?![係系是为為在写寫改到至])(?:(?![市区區县縣省镇鎮])${H}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同)(?:${NUM}{1,3}段)?`,
   'y',
 );
-const CN_FILLER = /^(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
+const CN_FILLER =
+  /^(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
 
 /** Parses from `start`; returns the end and the levels seen. */
 function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd: number) {
@@ -117,7 +147,10 @@ function scoreChinese(levels: Set<CnLevel>, province: boolean, cue: boolean): nu
   const admin = province || levels.has('admin');
   // Something below district level, and more than a name: a street with a number, or a building or a unit.
   if (!admin) return undefined;
-  if (!(numbered && (place || levels.has('admin'))) && !(place && levels.has('admin') && levels.has('building')))
+  if (
+    !(numbered && (place || levels.has('admin'))) &&
+    !(place && levels.has('admin') && levels.has('building'))
+  )
     return undefined;
   return Math.min(0.7 + (numbered ? 0.1 : 0) + (place ? 0.05 : 0) + (cue ? 0.1 : 0), 0.95);
 }
@@ -130,11 +163,16 @@ const FUNCTION_TAG = /^(?:c|d|p|r|v|vd|u|uj|ul|uz|ud|ug|uv|y|e|o|m|q|t|zg|ad)$/;
  * starts an address only at a word boundary ("还是长沙市" starts at 长沙市); without it, at a clause boundary or
  * after an address word.
  */
-export function recognizeChineseAddresses(text: string, segments: readonly Segment[] | undefined, push: Push): void {
+export function recognizeChineseAddresses(
+  text: string,
+  segments: readonly Segment[] | undefined,
+  push: Push,
+): void {
   let covered = 0;
   const starts: { start: number; end: number; province: boolean; road?: boolean }[] = [];
   const wordStart = segments ? new Map(segments.map((s) => [s.start, s.tag])) : undefined;
-  for (const m of text.matchAll(PROVINCE)) starts.push({ start: m.index, end: m.index + m[0].length, province: true });
+  for (const m of text.matchAll(PROVINCE))
+    starts.push({ start: m.index, end: m.index + m[0].length, province: true });
   for (let i = 0; i < text.length; i++) {
     const prev = text[i - 1];
     const boundary = wordStart
@@ -162,7 +200,12 @@ export function recognizeChineseAddresses(text: string, segments: readonly Segme
   starts.sort((a, b) => a.start - b.start);
   for (const s of starts) {
     if (s.start < covered) continue;
-    const { end, levels } = parseChinese(text, s.start, s.province ? 'province' : s.road ? 'road' : 'admin', s.end);
+    const { end, levels } = parseChinese(
+      text,
+      s.start,
+      s.province ? 'province' : s.road ? 'road' : 'admin',
+      s.end,
+    );
     const cue = CUE.test(text.slice(Math.max(0, s.start - 10), s.start));
     const score = s.road
       ? levels.has('number') || levels.has('unit')
@@ -190,15 +233,25 @@ const UNIT = new RegExp(
   'y',
 );
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
-const STREET_NAME = new RegExp(`(?:(?:${W}|[A-Z])\\s+){1,3}(?:${SUFFIX}|District|County)\\b(?:\\s+${DIRECTION}\\b)?`, 'y');
+const STREET_NAME = new RegExp(
+  `(?:(?:${W}|[A-Z])\\s+){1,3}(?:${SUFFIX}|District|County)\\b(?:\\s+${DIRECTION}\\b)?`,
+  'y',
+);
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
-const NAME = new RegExp(`(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2})?`, 'y');
+const NAME = new RegExp(
+  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2})?`,
+  'y',
+);
 const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
 const AU_POSTCODE = '(?:VIC|NSW|QLD|WA|SA|TAS|ACT|NT)\\s+\\d{4}';
 const UK_POSTCODE = '[A-Z]{1,2}\\d[A-Z\\d]?\\s+\\d[A-Z]{2}';
 const EIRCODE = '[A-Z]\\d{2}\\s?[A-Z0-9]{4}';
-const POSTAL = new RegExp(`(?:${US_ZIP}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`, 'y');
-const COUNTRY = /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
+const POSTAL = new RegExp(
+  `(?:${US_ZIP}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
+  'y',
+);
+const COUNTRY =
+  /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =
   /(?:address|lives? at|living at|resides? at|residing at|located at|mail(?:ed)? to|send (?:it )?to|ship(?:ped)? to|deliver(?:ed)? to|moved to)[:\s]*$/i;
 
@@ -251,7 +304,10 @@ function closes(text: string, end: number): boolean {
   );
 }
 
-function parseEnglish(text: string, start: number): { end: number; street: boolean; parts: EnPart[] } | undefined {
+function parseEnglish(
+  text: string,
+  start: number,
+): { end: number; street: boolean; parts: EnPart[] } | undefined {
   const parts: EnPart[] = [];
   let pos = start;
   let end = start;
@@ -283,7 +339,9 @@ function parseEnglish(text: string, start: number): { end: number; street: boole
     }
     parts.push(part.kind);
     end = part.end;
-    const sep = /^(?:,\s*|\s+(?=\d{1,3}\/F|(?:Flat|Apt|Unit|Suite|Room|Floor|Level)\b))/.exec(text.slice(end))?.[0];
+    const sep = /^(?:,\s*|\s+(?=\d{1,3}\/F|(?:Flat|Apt|Unit|Suite|Room|Floor|Level)\b))/.exec(
+      text.slice(end),
+    )?.[0];
     if (!sep || /\n/.test(sep)) break;
     pos = end + sep.length;
   }
@@ -294,7 +352,8 @@ function parseEnglish(text: string, start: number): { end: number; street: boole
 export function recognizeEnglishAddresses(text: string, push: Push): void {
   let covered = 0;
   // Candidate starts: a unit word or "12/F", or a house number, at a word boundary.
-  const start = /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|\d{1,3}\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
+  const start =
+    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|\d{1,3}\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
   for (const m of text.matchAll(start)) {
     if (m.index < covered) continue;
     const parsed = parseEnglish(text, m.index);

@@ -38,7 +38,10 @@ for (const [word, freq, tag] of entries) {
   }
 }
 // Characters seen in given names, and the 3,000 most frequent others (which score negative).
-const frequent = [...general].sort((a, b) => b[1] - a[1]).slice(0, 3000).map(([c]) => c);
+const frequent = [...general]
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 3000)
+  .map(([c]) => c);
 const chars = [...new Set([...given.keys(), ...frequent])].filter((c) => /[\u4e00-\u9fff]/.test(c));
 const logOdds = (c) =>
   Math.log(((given.get(c) ?? 0) + 0.5) / givenTotal / (((general.get(c) ?? 0) + 50) / generalTotal));

@@ -71,8 +71,12 @@ function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
  * thread instead, so that loading jieba's dictionary (hundreds of milliseconds, once) and segmenting never stall
  * other work on this thread. Undefined when the text needs none.
  */
-export async function segmentationFor(text: string, options: DetectOptions = {}): Promise<Segment[] | undefined> {
-  if (options.segmentation === false || !wantsChinese(text, new Set(options.types ?? PII_TYPES))) return undefined;
+export async function segmentationFor(
+  text: string,
+  options: DetectOptions = {},
+): Promise<Segment[] | undefined> {
+  if (options.segmentation === false || !wantsChinese(text, new Set(options.types ?? PII_TYPES)))
+    return undefined;
   return segmentAsync(simplified(text));
 }
 
@@ -105,7 +109,8 @@ const PRIORITY: Record<PiiType, number> = {
 
 export type Push = (type: PiiType, start: number, end: number, score: number, valid?: boolean) => void;
 
-const ID_CONTEXT = /身份证|身份證|证件|證件|身份号|公民身份|居民身份|\bid\b|identity|id card|id no|national id/i;
+const ID_CONTEXT =
+  /身份证|身份證|证件|證件|身份号|公民身份|居民身份|\bid\b|identity|id card|id no|national id/i;
 const CARD_CONTEXT =
   /卡号|卡號|银行卡|銀行卡|信用卡|借记卡|储蓄卡|账号|帐号|帳號|账户|帐户|帳戶|还款卡|\bcard\b|card number|account|\bpan\b/i;
 const MOBILE_CONTEXT =
@@ -129,7 +134,10 @@ const PHONE_LABEL =
 type NumberLabel = 'ID' | 'CARD' | 'PHONE';
 
 function labelBefore(text: string, start: number): NumberLabel | undefined {
-  const head = before(text, text[start - 1] === '+' ? start - 1 : start, 24).replace(/(?:[\s：:=#＃]|是|为|為|\bis\b)*$/i, '');
+  const head = before(text, text[start - 1] === '+' ? start - 1 : start, 24).replace(
+    /(?:[\s：:=#＃]|是|为|為|\bis\b)*$/i,
+    '',
+  );
   if (ID_LABEL.test(head)) return 'ID';
   if (CARD_LABEL.test(head)) return 'CARD';
   if (PHONE_LABEL.test(head)) return 'PHONE';
@@ -157,7 +165,8 @@ function shortCardScheme(digits: string): boolean {
  * Shapes in which people write card numbers with separators: 4-4-4-4(-1..3), Amex 4-6-5, Diners 4-6-4, and
  * groups of three to six read out after a first group of four (4-4-4-3).
  */
-const CARD_GROUPS = /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}(?:([ -])\d{3,6}){2,4})$/;
+const CARD_GROUPS =
+  /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}(?:([ -])\d{3,6}){2,4})$/;
 const MOBILE_GROUPS = /^1\d{2}([ -])\d{4}\1\d{4}$/;
 const CN_MOBILE_PREFIX = /^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])/;
 /** A mainland country code written before a mobile: +86, 0086, (+86), with a space or dash after it. */
@@ -231,7 +240,14 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
     const code = CN_COUNTRY_CODE.exec(text.slice(Math.max(0, start - 8), start))?.[0] ?? '';
     const from = start - code.length;
     if (code) push('CN_MOBILE', from, end, 0.95, true);
-    else push('CN_MOBILE', start, end, 0.85 + (MOBILE_CONTEXT.test(ctx) ? 0.1 : 0) - (reference ? 0.4 : 0), true);
+    else
+      push(
+        'CN_MOBILE',
+        start,
+        end,
+        0.85 + (MOBILE_CONTEXT.test(ctx) ? 0.1 : 0) - (reference ? 0.4 : 0),
+        true,
+      );
     found = true;
   }
   if (found || label === undefined || (grouped && !oneNumberInGroups(raw))) return found;
@@ -364,7 +380,8 @@ function phoneCandidates(
     // E.164 numbers have at most 15 digits: a longer unbroken run (an order or contract number) is no phone.
     if (claimed(cStart, cEnd) || /\d{16}/.test(c[0])) continue;
     // Dates, times and numbers after a reference word are never phones: skip libphonenumber's parse for them.
-    if (DATE_PREFIX.test(c[0].replace(/^[(+\s]+/, '')) || /^[:：]\d\d/.test(text.slice(cEnd, cEnd + 3))) continue;
+    if (DATE_PREFIX.test(c[0].replace(/^[(+\s]+/, '')) || /^[:：]\d\d/.test(text.slice(cEnd, cEnd + 3)))
+      continue;
     // One character of context either side lets the parser see letters glued to the number.
     const from = Math.max(0, cStart - 1);
     const window = text.slice(from, Math.min(text.length, cEnd + 1));

@@ -61,7 +61,13 @@ export function evaluateSpans(
     for (const s of record.spans) {
       count(s.label).gold++;
       if (predicted.has(key(s.label, s.start, s.end))) count(s.label).tp++;
-      else errors.push({ id: record.id, kind: 'missed', type: s.label, text: record.text.slice(s.start, s.end) });
+      else
+        errors.push({
+          id: record.id,
+          kind: 'missed',
+          type: s.label,
+          text: record.text.slice(s.start, s.end),
+        });
     }
     for (const f of found) {
       count(f.type).found++;
@@ -89,9 +95,7 @@ export function evaluateSpans(
 export function formatEvaluation(evaluation: Evaluation): string {
   const lines = ['| type | gold | found | precision | recall |', '|---|---:|---:|---:|---:|'];
   for (const s of evaluation.perType)
-    lines.push(
-      `| ${s.type} | ${s.gold} | ${s.found} | ${s.precision.toFixed(3)} | ${s.recall.toFixed(3)} |`,
-    );
+    lines.push(`| ${s.type} | ${s.gold} | ${s.found} | ${s.precision.toFixed(3)} | ${s.recall.toFixed(3)} |`);
   lines.push('', `texts without PII that had a finding: ${evaluation.negativesWithFindings.length}`);
   return lines.join('\n');
 }

@@ -35,16 +35,18 @@ import { EN_GIVEN_NAME_LIST, EN_PLACE_LIST, EN_SURNAME_LIST, GIVEN_NAME_LOG_ODDS
 import { segment, simplified, type Segment } from './segmenter.js';
 import type { Push } from './detect.js';
 
-
 const HAN = /[\u3400-\u9fff]/;
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-let tables: { logOdds: Map<string, number>; given: Set<string>; surnames: Set<string>; places: Set<string> } | undefined;
+let tables:
+  | { logOdds: Map<string, number>; given: Set<string>; surnames: Set<string>; places: Set<string> }
+  | undefined;
 
 function data() {
   if (!tables) {
     const logOdds = new Map<string, number>();
-    for (const entry of GIVEN_NAME_LOG_ODDS.split(',')) logOdds.set(entry[0] as string, Number(entry.slice(1)) / 2);
+    for (const entry of GIVEN_NAME_LOG_ODDS.split(','))
+      logOdds.set(entry[0] as string, Number(entry.slice(1)) / 2);
     tables = {
       logOdds,
       given: new Set([...EN_GIVEN_NAMES, ...EN_GIVEN_NAME_LIST.split('|')]),
@@ -87,7 +89,8 @@ const FOLLOW_CUES = new WordList(CN_NAME_FOLLOW_CUES);
 const TITLES = new WordList(CN_NAME_TITLES);
 const BRANDS = new WordList(CN_BRANDS_AND_PLACES);
 /** What follows a place or an organisation's name, not a person's. */
-const PLACE_AFTER = /^(?:[区市县省路街镇村港湾江河山湖桥站岛]|马路|大道|大街|机场|大厦|广场|中心|公司|集团|银行|支行|分行|大学|医院|酒店|商场|步行街|专柜|花园|新村|小区)/;
+const PLACE_AFTER =
+  /^(?:[区市县省路街镇村港湾江河山湖桥站岛]|马路|大道|大街|机场|大厦|广场|中心|公司|集团|银行|支行|分行|大学|医院|酒店|商场|步行街|专柜|花园|新村|小区)/;
 /** Items of a list or a table cell end at these. */
 const ITEM_EDGE = /[、，,；;：:\s（()）「」“”"'/|。.!！?？]|^$/;
 /** Characters that may follow a name inside a sentence (particles, conjunctions, common verbs). */
@@ -143,7 +146,8 @@ function segmentEvidence(seg: Segmentation | undefined, start: number, end: numb
     if (s.start > start && s.end === end + 1 && s.word.endsWith('的')) continue;
     const crosses = (s.start < start && s.end > start) || (s.start < end && s.end > end);
     const covers = s.start <= start && s.end >= end && (s.start < start || s.end > end);
-    if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !OPEN_TAG.test(s.tag)) evidence -= 2;
+    if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !OPEN_TAG.test(s.tag))
+      evidence -= 2;
   }
   return evidence;
 }
@@ -208,9 +212,11 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
       if (/^[月日年号时点分秒]/.test(norm.slice(end)) && given > 0) logit -= 3;
       if (given > 0) logit += segmentEvidence(seg, i, end);
       // A numeral before a date unit is a date (於三月十日), whatever the cues.
-      if (given > 0 && /[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1))) logit -= 5;
+      if (given > 0 && /[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1)))
+        logit -= 5;
       // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
-      if (/^[向由给让]$/.test(norm[i] as string) && given > 0 && CN_SURNAMES.has(norm[i + 1] as string)) logit -= 2;
+      if (/^[向由给让]$/.test(norm[i] as string) && given > 0 && CN_SURNAMES.has(norm[i + 1] as string))
+        logit -= 2;
       if (NOT_NAMES.has(word) || NOT_NAMES.has(norm.slice(i, i + 2))) logit -= 5;
       out.push({ start: i, end, logit });
     }
@@ -285,9 +291,15 @@ export function recognizeChinesePersons(
 ): void {
   const candidates = chineseCandidates(norm, segments);
   // A name found with good evidence is a name wherever else it stands in the same text.
-  const strong = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)));
+  const strong = new Set(
+    candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)),
+  );
   // An item of a list (、, 和, 与 ...) whose neighbour across the separator is a name is a name too ("向林志、许文杰").
-  const strongAt = new Set(candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).flatMap((c) => [`s${c.start}`, `e${c.end}`]));
+  const strongAt = new Set(
+    candidates
+      .filter((c) => c.logit > 1.5 && c.end - c.start >= 2)
+      .flatMap((c) => [`s${c.start}`, `e${c.end}`]),
+  );
   for (const c of candidates) {
     let logit = c.logit;
     if (logit <= 1.5 && strong.has(norm.slice(c.start, c.end))) logit = Math.max(logit + 3, 1);
@@ -308,12 +320,14 @@ const TOKEN = new RegExp(NAME_TOKEN, 'g');
 /** Words after a name that make it a shop, a brand or a place (the Paul Smith store, Ted Baker jackets). */
 const BRAND_AFTER =
   /^(?:\s+(?:and|&)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*\s+(?:(?:both|also|have|has)\s+)?(?:store|stores|shop|shops|outlet|outlets|boutique|brand|shirt|shirts|jacket|jackets|bag|bags|suit|suits|sponsored|opened|counter|restaurant|hotel)\b/;
-const SELF_INTRO = /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.)\s*$/i;
+const SELF_INTRO =
+  /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.)\s*$/i;
 /** A header or list label on the name's line ("From:", "Attendees:", "Present:"), with only names between. */
 const HEADER =
   /(?:^|\n)[ \t]*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Action|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary)[ \t]*:([^\n]*)$/;
 const ONLY_NAMES = /^[A-Za-z'’ ,.&-]*$/;
-const CLOSING = /(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n\s*$/i;
+const CLOSING =
+  /(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n\s*$/i;
 
 function isEnCue(word: string): boolean {
   const w = word.toLowerCase().replace(/\.$/, '');
@@ -364,7 +378,11 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     let logit = -2.6;
     if (given.has(first.word) || given.has(first.word.split('-')[0] ?? '')) logit += 2.4;
     if (tokens.length >= 2) {
-      if (surnames.has(last.word) || surnames.has(last.word.split('-')[0] ?? '') || /^(?:O['’]|Mc|Mac)[A-Z]/.test(last.word))
+      if (
+        surnames.has(last.word) ||
+        surnames.has(last.word.split('-')[0] ?? '') ||
+        /^(?:O['’]|Mc|Mac)[A-Z]/.test(last.word)
+      )
         logit += 1.4;
       // Surname-first names (Chan Tai-man, Nguyen Thi Lan): a surname, then a given name of one or more parts.
       if (surnames.has(first.word) && /-[a-z]/.test(last.word)) logit += 2;
@@ -386,14 +404,19 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     if (/,\s*$/.test(before) && /^,/.test(after) && tokens.length >= 2) logit += 1;
     if (places.has(name) || EN_BRANDS.has(name)) logit -= 7;
     if (BRAND_AFTER.test(after)) logit -= 5;
-    if (/^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building)\b/.test(after))
+    if (
+      /^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building)\b/.test(
+        after,
+      )
+    )
       logit -= 6;
     found.push({ start, end, logit, tokens: tokens.map((t) => t.word) });
   }
   // A given name or surname alone is a mention of a full name found in the same text ("Tom", "Kevin").
   const parts = new Set(found.filter((f) => f.logit > 1.5 && f.tokens.length >= 2).flatMap((f) => f.tokens));
   for (const f of found) {
-    const logit = f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(f.logit, 1.5) : f.logit;
+    const logit =
+      f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(f.logit, 1.5) : f.logit;
     push('PERSON', f.start, f.end, Math.min(sigmoid(logit), 0.96));
   }
   for (const m of text.matchAll(/(?<![A-Za-z'’-])[A-Z][a-z]+(?![A-Za-z'’-])/g)) {
