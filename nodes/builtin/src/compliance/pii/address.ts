@@ -36,7 +36,7 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'road',
     re: sticky(
-      `(?:${ADMIN_CHAR}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同|里)(?:${NUM}{1,3}段|[东西南北中東]段)?`,
+      `(?:${ADMIN_CHAR}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同|里)(?:${NUM}{1,3}段|[东西南北中東]段|[东西南北中東](?=[0-9０-９]))?`,
     ),
   },
   {
@@ -57,7 +57,7 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
     ),
   },
   { level: 'village', re: sticky(`${H}{1,6}?(?:社区|社區|居委会|村)`) },
-  { level: 'number', re: sticky(`${NUM}{1,6}(?:[-－之]${NUM}{1,4})?(?:号院|號院|号|號|弄|巷)`) },
+  { level: 'number', re: sticky(`[甲乙丙丁]?${NUM}{1,6}(?:[-－之]${NUM}{1,4})?(?:号院|號院|号|號|弄|巷)`) },
   // A room number written bare after a building or unit ("中关村大厦1106", "3栋501").
   { level: 'room', re: sticky(`[0-9]{3,5}(?![0-9A-Za-z%％元万])`) },
 ];
@@ -229,7 +229,7 @@ const STREET_LINE = new RegExp(
   'y',
 );
 const UNIT = new RegExp(
-  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|\\d{1,3}/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
+  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
   'y',
 );
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
@@ -239,7 +239,7 @@ const STREET_NAME = new RegExp(
 );
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
 const NAME = new RegExp(
-  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2})?`,
+  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2}(?!\\d))?`,
   'y',
 );
 const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
@@ -247,7 +247,7 @@ const AU_POSTCODE = '(?:VIC|NSW|QLD|WA|SA|TAS|ACT|NT)\\s+\\d{4}';
 const UK_POSTCODE = '[A-Z]{1,2}\\d[A-Z\\d]?\\s+\\d[A-Z]{2}';
 const EIRCODE = '[A-Z]\\d{2}\\s?[A-Z0-9]{4}';
 const POSTAL = new RegExp(
-  `(?:${US_ZIP}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
+  `(?:${US_ZIP}|(?<=Singapore\\s)\\d{6}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
   'y',
 );
 const COUNTRY =
@@ -353,7 +353,7 @@ export function recognizeEnglishAddresses(text: string, push: Push): void {
   let covered = 0;
   // Candidate starts: a unit word or "12/F", or a house number, at a word boundary.
   const start =
-    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|\d{1,3}\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
+    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
   for (const m of text.matchAll(start)) {
     if (m.index < covered) continue;
     const parsed = parseEnglish(text, m.index);
