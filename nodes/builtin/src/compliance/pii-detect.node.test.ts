@@ -303,6 +303,22 @@ describe('numbers in conversation (issue 15, issue 10 finding 7)', () => {
   });
 });
 
+describe('hostile text', () => {
+  it('reads long runs of name, list, title and address fragments without blowing up, with offsets that hold', async () => {
+    const text = [
+      '陈、'.repeat(20_000),
+      '张先生李总王董'.repeat(5_000),
+      'Flat 1, Tower 2, '.repeat(3_000),
+      "Mr. McA O'B Lee-Chan ".repeat(3_000),
+      '上海市浦东新区张杨路'.repeat(3_000),
+      '1'.repeat(50_000),
+    ].join('\n');
+    const found = await detect(text);
+    for (const f of found) expect(text.slice(f.start, f.end)).toBe(f.text);
+    expect(found.length).toBeLessThan(text.length / 2);
+  });
+});
+
 describe('configuration', () => {
   const text = '客户黄强，手机13586156498，邮箱huang.q@example.com，客服热线13800138000';
 

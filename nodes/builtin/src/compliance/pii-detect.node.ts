@@ -1,6 +1,6 @@
 /** compliance.piiDetect: finds personal data (IDs, cards, phones, e-mails, IBANs, names, addresses) in a text. */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { detectPii, PII_TYPES, segmentationFor } from './pii/detect.js';
+import { detectPii, PII_TYPES, withSegmentation } from './pii/detect.js';
 import { detectionFields, detectOptions, MAX_TEXT_LENGTH, validatePhoneRegions } from './pii/config.js';
 
 export const piiDetectNode = defineNode({
@@ -42,8 +42,7 @@ export const piiDetectNode = defineNode({
       );
     }
     const options = detectOptions(config, new Date(ctx.services.clock.now()));
-    const segments = await segmentationFor(text, options);
-    const entities = detectPii(text, segments ? { ...options, segments } : options);
+    const entities = detectPii(text, await withSegmentation(text, options));
     const counts: Record<string, number> = {};
     for (const t of PII_TYPES) if (config.types.includes(t)) counts[t] = 0;
     for (const e of entities) counts[e.type] = (counts[e.type] ?? 0) + 1;

@@ -115,6 +115,7 @@ function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd
   let pos = firstEnd;
   let last: CnLevel = firstLevel;
   let deep = false;
+  let parts = 0;
   for (;;) {
     let matched = false;
     // One space may separate parts ("星河WORLD 2栋").
@@ -136,7 +137,8 @@ function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd
       matched = true;
       break;
     }
-    if (!matched || levels.has('room')) break;
+    // An address is a few dozen characters: a run of street-like text is not read to its end.
+    if (!matched || levels.has('room') || ++parts >= 12 || pos - start > 120) break;
   }
   return { end: pos, levels };
 }

@@ -67,17 +67,19 @@ function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
 }
 
 /**
- * The segmentation `detectPii` would compute for this text and these options, computed in the segmentation
- * thread instead, so that loading jieba's dictionary (hundreds of milliseconds, once) and segmenting never stall
- * other work on this thread. Undefined when the text needs none.
+ * The options with the segmentation `detectPii` would compute for this text, computed in the segmentation thread
+ * instead, so that loading jieba's dictionary (hundreds of milliseconds, once) and segmenting never stall other
+ * work on this thread. If segmentation fails (the native binding missing on a platform), detection goes on
+ * without it: masking must not fail for want of a word boundary.
  */
-export async function segmentationFor(
-  text: string,
-  options: DetectOptions = {},
-): Promise<Segment[] | undefined> {
-  if (options.segmentation === false || !wantsChinese(text, new Set(options.types ?? PII_TYPES)))
-    return undefined;
-  return segmentAsync(simplified(text));
+export async function withSegmentation(text: string, options: DetectOptions = {}): Promise<DetectOptions> {
+  if (options.segmentation === false || options.segments) return options;
+  if (!wantsChinese(text, new Set(options.types ?? PII_TYPES))) return options;
+  try {
+    return { ...options, segments: await segmentAsync(simplified(text)) };
+  } catch {
+    return { ...options, segmentation: false };
+  }
 }
 
 /** The default phone regions: mainland China and Hong Kong plus the regions Presidio checks by default. */
@@ -439,7 +441,7 @@ function digitsEnd(text: string, a: number, b: number): number {
 }
 
 /** Keeps the best candidate of each overlapping group: higher score, then longer span, then type priority. */
-function resolve(candidates: Candidate[]): Candidate[] {
+function resolve(candidates: Candidate[], length: number): Candidate[] {
   const sorted = [...candidates].sort(
     (a, b) =>
       b.score - a.score ||
@@ -447,11 +449,22 @@ function resolve(candidates: Candidate[]): Candidate[] {
       PRIORITY[b.type] - PRIORITY[a.type] ||
       a.start - b.start,
   );
+  // Which characters a kept candidate covers: linear in the text, however many candidates overlap.
+  const taken = new Uint8Array(length);
   const kept: Candidate[] = [];
   for (const c of sorted) {
-    if (kept.every((k) => c.end <= k.start || c.start >= k.end)) kept.push(c);
+    let free = true;
+    for (let i = c.start; i < c.end && free; i++) free = taken[i] === 0;
+    if (!free) continue;
+    taken.fill(1, c.start, c.end);
+    kept.push(c);
   }
   return kept.sort((a, b) => a.start - b.start);
+}
+
+function covered(mask: Uint8Array, c: Candidate): boolean {
+  for (let i = c.start; i < c.end; i++) if (!mask[i]) return false;
+  return true;
 }
 
 /** Finds the PII entities in a text. Deterministic; does not log or keep the text. */
@@ -494,9 +507,10 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     recognizeEnglishPersons(text, push);
   }
   // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.
-  const addresses = candidates.filter((c) => c.type === 'ADDRESS' && c.score >= 0.7);
+  const inAddress = new Uint8Array(text.length + 1);
+  for (const a of candidates) if (a.type === 'ADDRESS' && a.score >= 0.7) inAddress.fill(1, a.start, a.end);
   const kept = candidates.filter(
-    (c) => c.type !== 'PERSON' || !addresses.some((a) => a.start <= c.start && a.end >= c.end),
+    (c) => c.type !== 'PERSON' || !(inAddress[c.start] && inAddress[c.end - 1] && covered(inAddress, c)),
   );
-  return resolve(kept).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
+  return resolve(kept, text.length).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
 }
