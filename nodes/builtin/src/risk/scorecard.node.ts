@@ -4,7 +4,7 @@
  * bad outcome, scorecard points, a decision band, exact per-column attributions and specific adverse reasons.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { modelLabels } from './ml/explain-text.js';
+import { labelsSchema, modelLabels } from './ml/explain-text.js';
 import type { Row } from './ml/encoding.js';
 import {
   defaultBands,
@@ -16,36 +16,17 @@ import {
 
 const columnList = z.array(z.string().min(1));
 
-const labelsConfig = z
-  .object({
-    columns: z
-      .record(z.string(), z.string())
-      .optional()
-      .meta({
-        title: 'Column names',
-        description: 'Column → readable name, e.g. "checking_status": "Checking account"',
-        zh: { title: '列名称', description: '列 → 可读名称，例如 "checking_status": "Checking account"' },
-      }),
-    values: z
-      .record(z.string(), z.record(z.string(), z.string()))
-      .optional()
-      .meta({
-        title: 'Category names',
-        description: 'Column → code → readable name, e.g. "A11": "below 0 DM"',
-        zh: { title: '类别名称', description: '列 → 代码 → 可读名称，例如 "A11": "below 0 DM"' },
-      }),
-  })
-  .meta({
-    title: 'Labels',
+const labelsConfig = labelsSchema.meta({
+  title: 'Labels',
+  description:
+    'Readable names for columns and category codes (in English, and in Chinese under `zh`), used in reasons. Given at training they are stored in the model; given at scoring they override it.',
+  widget: 'json',
+  zh: {
+    title: '显示名称',
     description:
-      'Readable names for columns and category codes, used in reasons. Given at training they are stored in the model; given at scoring they override it.',
-    widget: 'json',
-    zh: {
-      title: '显示名称',
-      description:
-        '列和类别代码的可读名称，用于原因说明。训练时提供则保存在模型中；评分时提供则覆盖模型中的名称。',
-    },
-  });
+      '列和类别代码的可读名称（英文；中文写在 `zh` 下），用于原因说明。训练时提供则保存在模型中；评分时提供则覆盖模型中的名称。',
+  },
+});
 
 export const scorecardNode = defineNode({
   type: 'risk.scorecard',

@@ -22,7 +22,7 @@ import {
   encoderSchema,
   finite,
 } from './encoding.js';
-import { columnLabel, formatNumber, valueLabel, type Labels } from './explain-text.js';
+import { columnLabel, formatNumber, labelsSchema, valueLabel, type Labels } from './explain-text.js';
 import { linearAttributions, linearBaseValue, linearPredictor } from './linear-explain.js';
 import { fitLogistic, sigmoid } from './logistic.js';
 import {
@@ -410,11 +410,6 @@ export function scoreScorecard(
 
 // ---------------------------------------------------------------------------------------------------------
 // The artefact: validated on the way in, so a stored or hand-edited model fails with a clear message.
-
-const labelsSchema = z.object({
-  columns: z.record(z.string(), z.string()).optional(),
-  values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-});
 
 const scorecardModelSchema = z.object({
   kind: z.literal(SCORECARD_KIND),
