@@ -9,6 +9,7 @@ import { stratifiedFolds } from './cross-validation.js';
 import {
   categoryOf,
   encodedWidth,
+  encoderWidth,
   encodeRow,
   encodeRows,
   featureMeans,
@@ -511,7 +512,7 @@ export function scoreFraud(
       byColumn = [];
       let j = 0;
       for (const e of model.encoders) {
-        const width = e.type === 'numeric' ? 1 : e.levels.length;
+        const width = encoderWidth(e);
         let s = 0;
         for (let k = 0; k < width; k++) s += phi[j++] as number;
         byColumn.push(s);
