@@ -19,7 +19,9 @@ interface Reason {
   code: string;
   source: 'model' | 'rule';
   text: string;
+  textZh: string;
   factors?: string[];
+  factorsZh?: string[];
 }
 interface Decision {
   outcome: 'approve' | 'review' | 'block';
@@ -77,6 +79,17 @@ describe('anti-fraud template', () => {
     expect(decision.reasonCodes).toEqual(['ML-BLOCK', 'FR-AMOUNT-SPIKE', 'FR-NEW-DEVICE-ABROAD']);
     const model = decision.reasons.find((r) => r.code === 'ML-BLOCK');
     expect(model?.factors?.length).toBe(3);
+    // The anonymised PCA components are named as such, with the way they depart from a legitimate transaction.
+    for (const f of model?.factors ?? [])
+      expect(f).toMatch(
+        /^Anonymised card-processor signal V\d+ unusually (high|low): -?[\d.]+ \(typical -?[\d.]+\)$/,
+      );
+    for (const f of model?.factorsZh ?? []) expect(f).toMatch(/^匿名化卡处理信号 V\d+ 异常偏[高低]：/);
+    expect(model?.factorsZh?.length).toBe(3);
+    // Business signals in business language, amounts with their currency, in English and Chinese.
+    const spike = decision.reasons.find((r) => r.code === 'FR-AMOUNT-SPIKE');
+    expect(spike?.text).toBe("Amount EUR 571.48 is 14.69 times the customer's usual EUR 38.9");
+    expect(spike?.textZh).toBe('金额 EUR 571.48 是该客户平时金额 EUR 38.9 的 14.69 倍');
     expect(decision.reasons.find((r) => r.code === 'FR-NEW-DEVICE-ABROAD')?.text).toBe(
       'New device connecting from RO; the customer lives in DE',
     );

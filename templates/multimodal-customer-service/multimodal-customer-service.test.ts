@@ -80,7 +80,9 @@ describe('multimodal-customer-service template', () => {
     });
     expect(reply?.citations).toEqual([{ n: 1, source: 'FAQ · How do I activate my card?' }]);
     expect(reply?.answer).toContain('In the app, go to Cards > Activate card');
-    expect(reply?.answer).toMatch(/^\[offline extractive model: no LLM\]/);
+    // The FAQ's own sentences as one cited paragraph; `model` (not the customer's text) says no LLM wrote it.
+    expect(reply?.answer).not.toMatch(/offline extractive model|Amounts:|^\d\. /m);
+    expect(reply?.model).toBe('offline-extractive (no LLM)');
   });
 
   it('answers a Chinese question from the Chinese FAQ', async () => {
@@ -103,7 +105,12 @@ describe('multimodal-customer-service template', () => {
     ]);
     expect(voice.reply?.maskedMessage).toMatch(/lost my card/);
     expect(voice.reply?.intent).toBe('lost_or_stolen_card');
-    expect(voice.reply?.answer).toContain('Freeze the card at once');
+    // Steps keep the FAQ's order: freeze first, then report the card lost (issue 14 item 17).
+    const answer = voice.reply?.answer ?? '';
+    expect(answer).toMatch(/^Freeze the card at once/);
+    const freeze = answer.indexOf('Freeze the card at once');
+    const report = answer.indexOf('Then report the card lost');
+    expect(report === -1 || report > freeze).toBe(true);
   });
 
   it('hands a complaint to the complaints queue, with the card and phone numbers masked', async () => {

@@ -1,12 +1,13 @@
 /**
  * model.answer: answers a question from retrieved passages, citing them as [1], [2], and refuses when no passage
  * is relevant enough. With the offline default the answer is the passages' best-matching sentences, quoted
- * with their citations; with an LLM it is generated under the instruction to cite and to refuse.
+ * verbatim in the passages' own order as one paragraph with their citations (the reviewed text of the knowledge
+ * base, ready for a customer); with an LLM it is generated under the instruction to cite and to refuse.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
 import { maxTokensField, streamChat, temperatureField, type ChatMessage } from './chat-run.js';
 import { modelRetryPolicy } from './errors.js';
-import { OFFLINE_MARKER } from './extractive.js';
+import { OFFLINE_MARKER, quotesAsProse, type Sentence } from './extractive.js';
 import { formatContext } from './knowledge.js';
 import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
 
@@ -21,6 +22,13 @@ const passageRow = z.looseObject({
   relevance: z.number().optional(),
 });
 type PassageRow = z.output<typeof passageRow>;
+
+// The offline model's quotes, as it reports them in its response metadata.
+const quotedSentences = z.array(
+  z
+    .object({ text: z.string(), cite: z.string().optional() })
+    .transform((s): Sentence => (s.cite === undefined ? { text: s.text } : { text: s.text, cite: s.cite })),
+);
 
 function instructions(refusal: string): string {
   return [
@@ -156,11 +164,14 @@ export const answerNode = defineNode({
           { role: 'system', content: config.system ?? instructions(config.refusal) },
           { role: 'user', content: user },
         ];
-    const result = await streamChat(ctx, resolved, messages);
+    const result = await streamChat(ctx, resolved, messages, { forward: !resolved.offline });
+    // Offline, the reply is the quoted sentences as prose: the model's own report (marker, numbered quotes, the
+    // figures it found) is for people building flows, not for the customer; `model` says no LLM wrote it.
+    const quoted = resolved.offline ? quotedSentences.safeParse(result.metadata['quoted']) : undefined;
+    const text = quoted?.success ? quotesAsProse(quoted.data) : result.text;
+    if (resolved.offline) ctx.stream(text);
 
-    const body = result.text.startsWith(OFFLINE_MARKER)
-      ? result.text.slice(OFFLINE_MARKER.length)
-      : result.text;
+    const body = text.startsWith(OFFLINE_MARKER) ? text.slice(OFFLINE_MARKER.length) : text;
     const cited = new Set<number>();
     const invalid = new Set<number>();
     for (const m of body.matchAll(/\[(\d{1,3})\]/g)) {
@@ -175,7 +186,7 @@ export const answerNode = defineNode({
       (resolved.offline && !cited.size)
     )
       return refuse(result.model, { usage: { ...result.usage }, latencyMs: result.latencyMs });
-    let answer = result.text;
+    let answer = text;
     if (invalid.size) {
       ctx.log.warn('the answer cites passages that were not given; the markers were removed', {
         markers: [...invalid],

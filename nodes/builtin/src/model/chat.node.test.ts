@@ -93,6 +93,55 @@ describe('model.chat with the offline default', () => {
   });
 });
 
+describe('model.chat with a reviewed wording for the offline default', () => {
+  const config = {
+    system: 'You write a short, plain note to the customer. Do not invent figures.',
+    prompt: 'Invoice:\n{{ invoice }}\nQuestion: what is due, and by when?',
+    offlineWording:
+      'Thank you. The amount due on invoice {{ bill.number }} is {{ bill.total }}, payable by {{ bill.due }}.',
+    variables: ['invoice', 'bill'],
+  };
+  const bill = { number: 'INV-2024-0117', total: '$312.00', due: '31 March 2024' };
+
+  it('replies with the wording, filled from the structured results, when no LLM is configured', async () => {
+    const r = await runNode(chatNode, { config, inputs: { invoice, bill } });
+    expect(r.status).toBe('succeeded');
+    const text = 'Thank you. The amount due on invoice INV-2024-0117 is $312.00, payable by 31 March 2024.';
+    expect(r.outputs).toMatchObject({ text, model: 'reviewed wording (offline default, no LLM)' });
+    expect(r.streamed.join('')).toBe(text);
+  });
+
+  it('uses the LLM when one is configured, and never the wording', async () => {
+    const r = await runNode(chatNode, {
+      config: { ...config, provider: 'ollama', model: 'qwen2.5' },
+      inputs: { invoice, bill },
+      services: {
+        models: { chatModel: () => new FakeListChatModel({ responses: ['Please pay $312.00.'] }) },
+      },
+    });
+    expect(r.outputs?.['text']).toBe('Please pay $312.00.');
+  });
+
+  it('checks the wording’s placeholders like the prompt’s', () => {
+    const runtime = createRuntime({ registry: createRegistry([chatNode]) });
+    const problems = runtime.validate({
+      schemaVersion: 1,
+      id: 'f',
+      name: 'f',
+      nodes: [
+        {
+          id: 'chat',
+          type: 'model.chat',
+          version: 1,
+          config: { prompt: 'hi', offlineWording: 'Due: {{ totl }}', variables: ['total'] },
+        },
+      ],
+      edges: [],
+    });
+    expect(problems.map((p) => p.message).join('\n')).toContain('{{ totl }} reads "totl"');
+  });
+});
+
 describe('model.chat with an injected model', () => {
   it('uses the model from services and streams its tokens', async () => {
     const seen: unknown[] = [];

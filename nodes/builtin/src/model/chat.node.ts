@@ -1,8 +1,13 @@
-/** model.chat: one chat-model call with prompt templates, streamed token by token. */
+/**
+ * model.chat: one chat-model call with prompt templates, streamed token by token. With the offline default and
+ * a reviewed wording configured, the node replies with that wording instead (see offlineWordingField).
+ */
 import { defineNode, port, z } from '@finflow/sdk';
 import {
   chatMessages,
   checkTemplates,
+  OFFLINE_WORDING_MODEL,
+  offlineWordingField,
   promptFields,
   renderPrompts,
   streamChat,
@@ -26,7 +31,12 @@ export const chatNode = defineNode({
     },
     icon: 'message-square',
   },
-  config: z.object({ ...providerFields, ...promptFields, ...tuningFields }),
+  config: z.object({
+    ...providerFields,
+    ...promptFields,
+    offlineWording: offlineWordingField,
+    ...tuningFields,
+  }),
   inputs: {
     history: port('messages', {
       required: false,
@@ -48,7 +58,11 @@ export const chatNode = defineNode({
   retry: modelRetryPolicy,
   validate(config, helpers) {
     checkProviderConfig(config, helpers.problem);
-    checkTemplates({ system: config.system, prompt: config.prompt }, config.variables, helpers.problem);
+    checkTemplates(
+      { system: config.system, prompt: config.prompt, offlineWording: config.offlineWording },
+      config.variables,
+      helpers.problem,
+    );
   },
   async run(ctx, inputs, config) {
     const { system, prompt } = renderPrompts(ctx, inputs, config.variables, {
@@ -59,6 +73,16 @@ export const chatNode = defineNode({
       temperature: config.temperature,
       maxTokens: config.maxTokens,
     });
+    if (resolved.offline && config.offlineWording.trim()) {
+      const { wording } = renderPrompts(ctx, inputs, config.variables, { wording: config.offlineWording });
+      ctx.stream(wording);
+      return {
+        text: wording,
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: false },
+        latencyMs: 0,
+        model: OFFLINE_WORDING_MODEL,
+      };
+    }
     const result = await streamChat(ctx, resolved, chatMessages(system, inputs.history ?? [], prompt), {
       stop: config.stop,
     });

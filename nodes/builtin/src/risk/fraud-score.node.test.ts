@@ -79,10 +79,27 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
     expect(reasons.every((r) => r.contribution > 0)).toBe(true);
     expect(reasons.map((r) => r.column)).toContain('V14');
     const v14 = reasons.find((r) => r.column === 'V14') as FraudReason;
-    expect(v14.text).toBe(
-      `V14: -4.29 (typical ${String(Math.round((v14.typical as number) * 1000) / 1000)})`,
-    );
+    const typical = String(Math.round((v14.typical as number) * 1000) / 1000);
+    // Which way the value departs from a legitimate transaction's, in words, in English and Chinese.
+    expect(v14.direction).toBe('low');
+    expect(v14.text).toBe(`V14 unusually low: -4.29 (typical ${typical})`);
+    expect(v14.textZh).toBe(`V14 异常偏低：-4.29（通常为 ${typical}）`);
     expect(decision.reasons).toEqual(reasons.map((r) => r.text));
+    expect((decision as { reasonsZh?: string[] }).reasonsZh).toEqual(reasons.map((r) => r.textZh));
+    // Labels name the anonymised components as such, in both languages.
+    const labelled = await runNodeOk(fraudScoreNode, {
+      config: {
+        mode: 'score',
+        labels: {
+          columns: { V14: 'Anonymised card-processor signal V14' },
+          zh: { columns: { V14: '匿名化卡处理信号 V14' } },
+        },
+      },
+      inputs: { transaction: fraud, model: gbt.model },
+    });
+    const named = (labelled['reasons'] as FraudReason[]).find((r) => r.column === 'V14') as FraudReason;
+    expect(named.text).toBe(`Anonymised card-processor signal V14 unusually low: -4.29 (typical ${typical})`);
+    expect(named.textZh).toBe(`匿名化卡处理信号 V14 异常偏低：-4.29（通常为 ${typical}）`);
   });
 
   it('gives exact TreeSHAP and linear SHAP attributions summing to the log-odds minus the base value', async () => {
@@ -276,7 +293,9 @@ describe('risk.fraudScore velocity features', () => {
     expect(busyScore.velocity).toMatchObject({ txCount1h: 3, txAmount1h: 420, historyCount: 7 });
     const texts = (busy['decision'] as { reasons: string[] }).reasons;
     expect(
-      texts.some((t) => /^Customer's (transactions|spending) in the previous (hour|24 hours): /.test(t)),
+      texts.some((t) =>
+        /^Customer's (transactions|spending) in the previous (hour|24 hours) unusually high: /.test(t),
+      ),
     ).toBe(true);
     expect((busy['decision'] as { outcome: string }).outcome).not.toBe('approve');
   });
