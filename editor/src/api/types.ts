@@ -44,6 +44,7 @@ export const nodeCategories: readonly NodeCategory[] = [
   'risk',
   'compliance',
   'multimodal',
+  'human',
   'logic',
   'data',
   'custom',

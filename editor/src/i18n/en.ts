@@ -89,6 +89,7 @@ export const en: Dictionary = {
     risk: 'Risk',
     compliance: 'Compliance',
     multimodal: 'Multimodal',
+    human: 'People',
     logic: 'Logic',
     data: 'Data',
     custom: 'Custom',

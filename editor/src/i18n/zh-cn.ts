@@ -81,6 +81,7 @@ export const zhCN = {
     risk: '风控',
     compliance: '合规',
     multimodal: '多模态',
+    human: '人工',
     logic: '逻辑',
     data: '数据',
     custom: '自定义',
