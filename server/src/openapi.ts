@@ -84,12 +84,13 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
                 'text/event-stream': {
                   schema: { type: 'string' },
                   description:
-                    'With `Accept: text/event-stream`: run events as they happen, then `event: result`',
+                    'With `Accept: text/event-stream`: run events as they happen, then `event: result`; a run that waits for a human review sends `event: waiting` and the stream stays open until the result',
                 },
               },
             },
             '202': {
-              description: 'Accepted (async mode); poll the run URL',
+              description:
+                'Accepted (async mode, status running), or the run waits for a human review (status waiting, with its review queues); poll the run URL',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse(
@@ -148,9 +149,22 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           required: ['runId', 'status', 'url'],
           properties: {
             runId: { type: 'string' },
-            status: { const: 'running' },
+            status: { enum: ['running', 'waiting'] },
             url: { type: 'string' },
             flowVersion: { type: 'integer' },
+            reviews: { $ref: '#/components/schemas/Reviews' },
+          },
+        },
+        Reviews: {
+          type: 'array',
+          description: 'The review tasks a waiting run waits for',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              queue: { type: 'string' },
+              dueAt: { type: ['integer', 'null'] },
+            },
           },
         },
         Run: {
@@ -158,9 +172,10 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           required: ['runId', 'status', 'flowVersion'],
           properties: {
             runId: { type: 'string' },
-            status: { enum: ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
+            status: { enum: ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
             flowVersion: { type: 'integer' },
             outputs: { $ref: '#/components/schemas/Outputs' },
+            reviews: { $ref: '#/components/schemas/Reviews' },
             error: { type: 'object' },
             startedAt: { type: 'integer' },
             finishedAt: { type: ['integer', 'null'] },
