@@ -3,9 +3,9 @@
  * calls, idempotency kept), and feedback on their decisions through the public API and the session API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from './test-helpers/harness.js';
 import {
   addUser,
-  Client,
   createFlow,
   setupAdmin,
   startTestServer,
