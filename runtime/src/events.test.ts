@@ -76,10 +76,10 @@ describe('run state', () => {
       ...events.slice(0, 2),
       { type: 'node.waiting', runId: 'r', seq: 2, at: 3, nodeId: 'a', task: { queue: 'credit' } },
       { type: 'node.skipped', runId: 'r', seq: 3, at: 3, nodeId: 'b', reason: 'branch-not-taken' },
-      { type: 'run.suspended', runId: 'r', seq: 4, at: 4, waiting: ['a'], ms: 3 },
+      { type: 'run.suspended', runId: 'r', seq: 4, at: 4, waiting: ['a'], outputs: { early: 1 }, ms: 3 },
     ];
     const paused = foldRun(waiting);
-    expect(paused).toMatchObject({ status: 'waiting', suspendedAt: 4 });
+    expect(paused).toMatchObject({ status: 'waiting', suspendedAt: 4, outputs: { early: 1 } });
     expect(paused.nodes['a']).toMatchObject({ status: 'waiting', task: { queue: 'credit' } });
     expect(waitingNodes(paused)).toEqual(['a']);
     expect(isTerminal(paused.status)).toBe(false);

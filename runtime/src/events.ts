@@ -98,6 +98,8 @@ export interface NodeWaitingEvent extends EventBase {
 export interface RunSuspendedEvent extends EventBase {
   type: 'run.suspended';
   waiting: string[];
+  /** The flow outputs already produced (by branches that did not wait). */
+  outputs: Record<string, unknown>;
   /** Wall time of the execution that ends here. */
   ms: number;
 }
@@ -214,6 +216,7 @@ function apply(state: RunState, e: RunEvent): RunState {
     case 'run.suspended':
       state.status = 'waiting';
       state.suspendedAt = e.at;
+      state.outputs = e.outputs;
       return state;
     case 'run.resumed':
       // Node states change with the events that follow (node.started of each resumed node), so this event

@@ -103,7 +103,7 @@ export interface WaitingNode {
 
 /**
  * How one execution of a run ended. `waiting`: nodes wait for decisions (`waiting` lists them) and the run goes on
- * with `Runtime.resume`; `outputs` is empty until the run finishes.
+ * with `Runtime.resume`; `outputs` then holds the outputs produced so far (by branches that did not wait).
  */
 export interface RunResult {
   runId: string;
@@ -1222,16 +1222,27 @@ class RunExecution implements ContextHost {
       if (task && !this.done[node.index]) waiting.push({ nodeId: node.id, task });
     }
     const ms = performance.now() - this.t0;
-    this.emit({ type: 'run.suspended', waiting: waiting.map((w) => w.nodeId), ms });
+    const outputs = this.flowOutputs();
+    this.emit({ type: 'run.suspended', waiting: waiting.map((w) => w.nodeId), outputs, ms });
     this.finished = true;
     this.settle({
       runId: this.runId,
       status: 'waiting',
-      outputs: {},
+      outputs,
       ms,
       nodes: this.nodeSummaries(),
       waiting,
     });
+  }
+
+  /** The flow outputs whose output nodes have run. */
+  private flowOutputs(): Record<string, unknown> {
+    const outputs: Record<string, unknown> = {};
+    for (const { node, name } of this.prepared.outputNodes) {
+      const value = this.inputs[node.index]?.['value'];
+      if (this.outputs[node.index] && value !== undefined) outputs[name] = value;
+    }
+    return outputs;
   }
 
   private finish(
@@ -1239,13 +1250,7 @@ class RunExecution implements ContextHost {
     error?: SerializedError & { nodeId?: string },
   ): void {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    const outputs: Record<string, unknown> = {};
-    if (status === 'succeeded') {
-      for (const { node, name } of this.prepared.outputNodes) {
-        const value = this.inputs[node.index]?.['value'];
-        if (this.outputs[node.index] && value !== undefined) outputs[name] = value;
-      }
-    }
+    const outputs: Record<string, unknown> = status === 'succeeded' ? this.flowOutputs() : {};
     // A resumed run's time counts from its start, waiting included (as its record's start and finish times do).
     const resumed = this.opts.resume?.state;
     const ms = resumed ? Math.max(0, Date.now() - resumed.startedAt) : performance.now() - this.t0;

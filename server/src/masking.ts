@@ -171,6 +171,8 @@ export class RunMasker {
         return { ...e, error: this.scrub(e.error) as typeof e.error };
       case 'node.waiting':
         return { ...e, task: this.maskTask(e.nodeId, e.task) };
+      case 'run.suspended':
+        return { ...e, outputs: this.maskOutputs(e.outputs) };
       case 'run.resumed':
         return { ...e, decisions: this.scrub(e.decisions) as Record<string, unknown> };
       case 'run.finished': {

@@ -847,7 +847,7 @@ export class SqliteRepository implements Repository {
       `SELECT * FROM feedback WHERE workspace_id = ?
          AND (? IS NULL OR endpoint_id = ?) AND (? IS NULL OR flow_id = ?) AND (? IS NULL OR flow_version = ?)
          AND (? IS NULL OR source = ?) AND decided_at >= ? AND decided_at < ?
-       ORDER BY decided_at, id LIMIT ?`,
+       ORDER BY decided_at, created_at, id LIMIT ?`,
     ).all(
       f.workspaceId,
       f.endpointId ?? null,

@@ -109,16 +109,20 @@ function wantsAsync(req: IncomingMessage, mode: string | undefined, defaultMode:
   return defaultMode === 'async';
 }
 
-/** The answer for a run that now waits for reviews (the caller polls the run URL for the final result). */
-function waitingAnswer(runId: string, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
+/**
+ * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
+ * outputs the branches that did not wait already gave (a notice for the customer, say).
+ */
+function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
   return {
     status: 202,
     body: {
-      runId,
+      runId: event.runId,
       status: 'waiting',
       flowVersion,
-      url: `/v1/runs/${runId}`,
+      url: `/v1/runs/${event.runId}`,
       reviews: tasks.map((t) => ({ id: t.id, queue: t.queue, dueAt: t.dueAt })),
+      ...(Object.keys(event.outputs).length ? { outputs: event.outputs } : {}),
     },
   };
 }
@@ -247,7 +251,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       }
     };
     const onSuspended = (b: WriteBatch, event: RunSuspendedEvent, tasks: ReviewTaskRecord[]) => {
-      waiting = waitingAnswer(event.runId, version, tasks);
+      waiting = waitingAnswer(event, version, tasks);
       b.audit.push({
         workspaceId: endpoint.workspaceId,
         at: event.at,

@@ -62,8 +62,11 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
     const scoped =
       key.endpoints === '*' || (record.endpointId !== null && key.endpoints.includes(record.endpointId));
     if (record.trigger !== 'endpoint' || !scoped) throw notFound(`run ${id}`, 'RUN_NOT_FOUND');
+    // A waiting run has the outputs of the branches that did not wait; a finished one all of them.
     const outputs =
-      record.status === 'succeeded' ? (ctx.runs.openOutputs(record) ?? state.outputs) : undefined;
+      record.status === 'succeeded' || record.status === 'waiting'
+        ? (ctx.runs.openOutputs(record) ?? state.outputs)
+        : undefined;
     const reviews =
       record.status === 'waiting'
         ? (await ctx.repo.reviewTasksOfRun(record.id))
@@ -77,7 +80,7 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
       startedAt: record.startedAt,
       finishedAt: record.finishedAt,
       ms: record.ms,
-      ...(outputs ? { outputs } : {}),
+      ...(outputs && (record.status === 'succeeded' || Object.keys(outputs).length) ? { outputs } : {}),
       ...(reviews ? { reviews } : {}),
       ...(state.error ? { error: state.error } : {}),
     });

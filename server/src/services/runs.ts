@@ -536,9 +536,15 @@ export class RunService {
   ): void {
     live.finished = true;
     const checkpoint = this.sealer.seal(JSON.stringify(live.checkpoint), `run-checkpoint:${live.id}`);
+    // An endpoint's caller may poll a waiting run: the outputs it already has are kept for it, sealed.
+    const partial =
+      live.record.endpointId && Object.keys(event.outputs).length
+        ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+        : undefined;
     if (live.rowBatch === b) {
       live.record.status = 'waiting';
       live.record.checkpointSealed = checkpoint;
+      if (partial) live.record.outputsSealed = partial;
     } else {
       b.runUpdates.push({
         id: live.id,
@@ -546,6 +552,7 @@ export class RunService {
         finishedAt: null,
         ms: null,
         checkpointSealed: checkpoint,
+        ...(partial ? { outputsSealed: partial } : {}),
       });
     }
     live.rowBatch = undefined;

@@ -196,9 +196,10 @@ export const reviewNode = defineNode({
   config,
   inputs: {
     case: port('record', { title: 'Case', description: 'What the reviewer sees and may correct' }),
-    decision: port('decision', {
+    // A record rather than a decision port: automated decisions carry structured reasons (codes, factors, texts).
+    decision: port('record', {
       title: 'Decision so far',
-      description: 'The automated decision with its reasons and attributions',
+      description: 'The automated decision (its outcome, reasons and attributions)',
       required: false,
     }),
   },
