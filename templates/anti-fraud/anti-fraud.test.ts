@@ -155,7 +155,13 @@ describe('anti-fraud template', () => {
       reasons: ['Fraud model probability 0.486 is above the review threshold 0.093'],
       behaviour: { newDevice: false, paymentsLastHour: 0 },
     });
-    expect(task.case['factors']).toHaveLength(3);
+    // The model's attributions, for the inbox's attribution bars.
+    const model = task.case['model'] as {
+      attributions: { feature: string; contribution: number }[];
+      score: number;
+    };
+    expect(model.attributions.map((a) => a.feature)).toEqual(['V3', 'V14', 'V15']);
+    expect(model.score).toBeCloseTo(0.486, 3);
     expect(task.summary.map((s) => s.path)).toContain('fraudProbability');
 
     const released = await runFixtureNamed('model-flags-review');

@@ -133,6 +133,8 @@ describe('credit-approval template', () => {
     expect(reasons.slice(1)).toEqual(decided.scorecard.factors);
     expect(task.summary.find((s) => s.path === 'probabilityOfDefault')?.value).toBe(p);
     expect(task.case['checklist']).toHaveLength(3);
+    // The scorecard's attributions and reasons, for the inbox's attribution bars.
+    expect(task.case['scorecard']).toMatchObject({ decision: 'review', reasons: decided.scorecard.factors });
     // Nothing personal reaches the underwriter's task unmasked.
     const applicant = (fixture('borderline-review').input as { applicant: Record<string, string> }).applicant;
     for (const key of ['name', 'idNumber', 'mobile', 'email', 'address'])

@@ -68,7 +68,8 @@ export function loadTemplate(dir: string): Template {
   const fixtures: TemplateFixture[] = [];
   if (existsSync(fixturesDir)) {
     for (const file of readdirSync(fixturesDir).sort()) {
-      if (!file.endsWith('.json') || file.endsWith('.expected.json') || file.endsWith('.review.json')) continue;
+      if (!file.endsWith('.json') || file.endsWith('.expected.json') || file.endsWith('.review.json'))
+        continue;
       const name = file.slice(0, -'.json'.length);
       const path = join(fixturesDir, file);
       const fixture: TemplateFixture = { name, file: path, input: readJson(path) };
