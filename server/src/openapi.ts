@@ -112,6 +112,58 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           },
         },
       },
+      ...(plan.feedback?.labelSchema
+        ? {
+            [`${path}/feedback`]: {
+              post: {
+                operationId: `feedback_${endpoint.slug.replace(/-/g, '_')}`,
+                summary: 'Attach a ground-truth outcome to a past decision',
+                parameters: [
+                  {
+                    name: 'Idempotency-Key',
+                    in: 'header',
+                    required: false,
+                    description:
+                      'A repeat with the same key and label is the same report; another label is 409',
+                    schema: { type: 'string', minLength: 1, maxLength: 255 },
+                  },
+                ],
+                requestBody: {
+                  required: true,
+                  content: {
+                    'application/json': {
+                      schema: {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['label'],
+                        properties: {
+                          runId: {
+                            type: 'string',
+                            description: 'The run that decided (give this or businessKey)',
+                          },
+                          businessKey: {
+                            type: ['string', 'number'],
+                            description: `The decision's ${plan.feedback.businessKey ?? 'business key'} (give this or runId)`,
+                          },
+                          label: plan.feedback.labelSchema,
+                        },
+                      },
+                    },
+                  },
+                },
+                responses: {
+                  '201': { description: 'Recorded' },
+                  '200': { description: 'The same report was recorded before' },
+                  '400': errorResponse('The label does not match its schema, or the body is malformed'),
+                  '404': errorResponse('No decision of this endpoint matches the run or business key'),
+                  '409': errorResponse(
+                    'The run has not decided yet, or the Idempotency-Key was used with another label',
+                  ),
+                },
+              },
+            },
+          }
+        : {}),
       '/v1/runs/{runId}': {
         get: {
           operationId: 'get_run',

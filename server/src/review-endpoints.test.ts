@@ -251,6 +251,13 @@ describe('feedback on past decisions', () => {
       await feedback({ runId: decided, label: { defaulted: false } }, { 'idempotency-key': 'chargeback-77' }),
     ).toMatchObject({ status: 409, body: { error: { code: 'IDEMPOTENCY_CONFLICT' } } });
 
+    // The endpoint's OpenAPI document describes feedback with the flow's label schema.
+    const doc = (await http('GET', `/v1/endpoints/${slug}/openapi.json`)).body;
+    expect(
+      doc.paths[`/v1/endpoints/${slug}/feedback`].post.requestBody.content['application/json'].schema
+        .properties.label,
+    ).toMatchObject({ required: ['defaulted'] });
+
     const rows = (
       await admin.get(
         `/api/feedback?endpointId=${endpointId}&version=1&source=outcome&from=${labelledAt - 60_000}`,

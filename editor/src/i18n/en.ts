@@ -326,6 +326,7 @@ export const en: Dictionary = {
     waitingTitle: 'Waiting for a person',
     waitingBody: 'The run is paused until the review below is decided; it then goes on from here.',
     openTask: 'Open in the review inbox',
+    dueAt: 'due {{time}}',
     noRuns: 'No runs yet',
     notInRun: 'This node is not part of the shown run',
     otherVersion: 'This run used v{{run}}; the canvas shows v{{current}}.',

@@ -317,6 +317,7 @@ export const zhCN = {
     waitingTitle: '等待人工处理',
     waitingBody: '运行已暂停，待下列审核任务作出决定后将从此处继续。',
     openTask: '在审核收件箱中打开',
+    dueAt: '截止 {{time}}',
     noRuns: '还没有运行记录',
     notInRun: '此节点不在本次运行中',
     otherVersion: '这次运行使用的是 v{{run}}，画布上是 v{{current}}。',

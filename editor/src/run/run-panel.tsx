@@ -338,7 +338,9 @@ function WaitingReviews({ runId, lastSeq }: { runId: string; lastSeq: number }) 
         {tasks.map((task) => (
           <li key={task.id}>
             <span className="pill">{task.queue}</span> {task.title}{' '}
-            {task.dueAt !== null && <span className="muted small">{formatTime(task.dueAt, lang)}</span>}{' '}
+            {task.dueAt !== null && (
+              <span className="muted small">{t('run.dueAt', { time: formatTime(task.dueAt, lang) })}</span>
+            )}{' '}
             <a href={href({ name: 'reviews', taskId: task.id })} data-testid="run-waiting-task">
               {t('run.openTask')}
             </a>
