@@ -78,16 +78,20 @@ describe('waiting runs across restarts', () => {
         runIds.push(r.body.runId as string);
       }
     }
+    await until('all runs to wait', async () => {
+      const waiting = (await admin.get('/api/runs?status=waiting&limit=500')).body as Loose[];
+      return waiting.length === RUNS ? true : undefined;
+    });
+    // One more, due 6 s from now: the server is killed as soon as it waits, so its SLA passes while none runs.
+    const slaStarted = Date.now();
     const slaRun = (
       await admin.post(`/api/flows/${sla.id}/runs`, {
         input: { applicationId: 'SLA-1', name: 'Liu Yang', amount: 50_000 },
       })
     ).body.runId as string;
-    const slaStarted = Date.now();
-    await until('all runs to wait', async () => {
-      const waiting = (await admin.get('/api/runs?status=waiting&limit=500')).body as Loose[];
-      return waiting.length === RUNS + 1 ? true : undefined;
-    });
+    await until('the SLA run to wait', async () =>
+      (await admin.get(`/api/runs/${slaRun}`)).body.status === 'waiting' ? true : undefined,
+    );
     // Killed, not stopped: nothing gets a chance to tidy up.
     first.child.kill('SIGKILL');
     await exited(first.child);

@@ -43,6 +43,18 @@ async function waitingRun(c: Client, flow: string, input: unknown): Promise<{ ru
   return { runId, task: tasks[0] };
 }
 
+/** Starts a run whose review has a short SLA: its task, once stored (the run may already have gone on). */
+async function runWithTask(c: Client, flow: string, input: unknown): Promise<{ runId: string; task: Loose }> {
+  const runId = await startRun(c, flow, input);
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const tasks = (await c.get(`/api/runs/${runId}/reviews`)).body as Loose[];
+    if (tasks.length) return { runId, task: tasks[0] };
+    if (Date.now() > until) throw new Error(`run ${runId} never waited`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
 async function untilStatus(c: Client, runId: string, status: string, timeoutMs = 10_000): Promise<Loose> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -355,7 +367,7 @@ describe('a run with a human review', () => {
         ),
       )
     ).id;
-    const a = await waitingRun(admin, byDefault, application('APP-9'));
+    const a = await runWithTask(admin, byDefault, application('APP-9'));
     expect(a.task.dueAt).toBeGreaterThan(Date.now() - 5_000);
     const done = await untilStatus(admin, a.runId, 'succeeded');
     expect(done.run.outputs.decision).toMatchObject({ outcome: 'decline', decidedBy: 'sla', reviewers: [] });
@@ -367,7 +379,7 @@ describe('a run with a human review', () => {
     const failing = (
       await createFlow(admin, reviewFlow({ sla: { dueInMinutes: soon, onExpiry: 'fail' } }, 'SLA fail'))
     ).id;
-    const b = await waitingRun(admin, failing, application('APP-10'));
+    const b = await runWithTask(admin, failing, application('APP-10'));
     const failed = await untilStatus(admin, b.runId, 'failed');
     expect(failed.run.error).toMatchObject({ code: 'REVIEW_EXPIRED', nodeId: 'review' });
 
@@ -380,7 +392,7 @@ describe('a run with a human review', () => {
         ),
       )
     ).id;
-    const c = await waitingRun(admin, escalating, application('APP-11'));
+    const c = await runWithTask(admin, escalating, application('APP-11'));
     const until = Date.now() + 5_000;
     let task: Loose;
     do {

@@ -116,6 +116,12 @@ describe('a borderline credit application reviewed by an underwriter', () => {
       .toBe('waiting');
     await page.getByTestId('run-waiting').scrollIntoViewIfNeeded();
     await shot(page, 'review-01-run-waiting-zh');
+    // The review step's settings, as the inspector shows them (a form from the node's config schema).
+    await page.locator('[data-node-id="underwriter"] .flow-node-header').click();
+    await page.getByTestId('tab-inspector').click();
+    await expect.poll(() => page.locator('.inspector').textContent()).toContain('审核队列');
+    await shot(page, 'review-01b-review-node-settings-zh');
+    await page.getByTestId('tab-run').click();
 
     await page.getByTestId('run-waiting-task').click();
     await page.getByTestId('reviews-page').waitFor();
