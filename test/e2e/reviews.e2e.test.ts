@@ -119,7 +119,8 @@ describe('a borderline credit application reviewed by an underwriter', () => {
     // The review step's settings, as the inspector shows them (a form from the node's config schema).
     await page.locator('[data-node-id="underwriter"] .flow-node-header').click();
     await page.getByTestId('tab-inspector').click();
-    await expect.poll(() => page.locator('.inspector').textContent()).toContain('审核队列');
+    await page.getByTestId('inspector-tab-config').click();
+    await expect.poll(() => page.getByTestId('inspector').textContent()).toContain('审核队列');
     await shot(page, 'review-01b-review-node-settings-zh');
     await page.getByTestId('tab-run').click();
 
