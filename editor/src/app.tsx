@@ -6,6 +6,7 @@ import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
 import { LoginPage } from './pages/login-page.js';
+import { ReviewsPage } from './pages/reviews-page.js';
 import { navigate, parseRoute, useHash } from './router.js';
 import { useSessionStore } from './state/session-store.js';
 
@@ -56,6 +57,8 @@ export function App() {
       );
     case 'endpoints':
       return <EndpointsPage />;
+    case 'reviews':
+      return <ReviewsPage {...(route.taskId ? { taskId: route.taskId } : {})} />;
     default:
       return <FlowsPage />;
   }

@@ -92,6 +92,19 @@ export const flowSettingsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Ground truth for this flow's decisions (feedback): the input field (dotted path) that names a case for the
+     * callers, such as an application id; the JSON Schema a label must match; and the output (dotted path, such as
+     * `decision.outcome`) that is the decision a label judges.
+     */
+    feedback: z
+      .object({
+        businessKey: z.string().min(1).max(200).optional(),
+        labelSchema: z.record(z.string(), z.unknown()).optional(),
+        predictionPath: z.string().min(1).max(200).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -32,6 +32,8 @@ export const ErrorCodes = {
   INVALID_OUTPUT: 'INVALID_OUTPUT',
   EXPRESSION_FAILED: 'EXPRESSION_FAILED',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  /** Not a failure: the node waits for a decision (see NodeWaiting). */
+  WAITING: 'WAITING',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -44,7 +46,24 @@ export const defaultNonRetryable: readonly string[] = [
   ErrorCodes.EXPRESSION_FAILED,
   ErrorCodes.SECRET_NOT_FOUND,
   ErrorCodes.RUN_DEADLINE,
+  ErrorCodes.WAITING,
 ];
+
+/**
+ * Thrown by a node that cannot finish until someone decides (a reviewer, another system): the node is recorded as
+ * waiting with `task` (what the decider needs), the rest of the run goes on as far as it can without it, and the
+ * run's execution then ends in status `waiting`. `Runtime.resume` later runs the node again with the decision as
+ * `ctx.resumedWith`; nothing upstream runs again. A NodeError so the retry loop and timeouts treat it as final
+ * (WAITING never retries); the executor tells it apart from a failure by its class.
+ */
+export class NodeWaiting extends NodeError {
+  constructor(
+    readonly task: Record<string, unknown>,
+    message = 'waiting for a decision',
+  ) {
+    super(message, ErrorCodes.WAITING);
+  }
+}
 
 export interface SerializedError {
   message: string;

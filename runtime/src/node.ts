@@ -16,6 +16,7 @@ export const nodeCategories = [
   'risk',
   'compliance',
   'multimodal',
+  'human',
   'custom',
 ] as const;
 export type NodeCategory = (typeof nodeCategories)[number];
@@ -113,6 +114,11 @@ export interface NodeContext {
   readonly nodeType: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /**
+   * The decision this node is resumed with after it waited (threw NodeWaiting); undefined when it runs for the
+   * first time. See `Runtime.resume`.
+   */
+  readonly resumedWith: unknown;
   /** Aborted on timeout, cancellation, run deadline, or the run failing elsewhere. */
   readonly signal: AbortSignal;
   readonly log: NodeLogger;

@@ -19,6 +19,8 @@ import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { DomainError, domainErrorStatus } from './services/domain-errors.js';
 import { SESSION_COOKIE } from './services/auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -86,6 +88,10 @@ export function errorAnswer(
   route: string,
 ): { status: number; body: ErrorBody; headers?: Record<string, string> | undefined } {
   if (err instanceof HttpError) return { status: err.status, body: err.body(), headers: err.headers };
+  if (err instanceof DomainError) {
+    const error = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+    return { status: domainErrorStatus[err.kind], body: { error } };
+  }
   if (err instanceof FlowInputError)
     return {
       status: 400,
@@ -241,6 +247,7 @@ export function createApp(
   api.use(accountRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  api.use(reviewRoutes(ctx));
   app.use('/api', api);
 
   app.use(['/api', '/v1', '/socket.io'], (req, _res, next) => {

@@ -13,7 +13,9 @@ import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
+import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
+import type { ReviewService } from './services/reviews.js';
 import type { RunService } from './services/runs.js';
 
 export interface AppContext {
@@ -31,6 +33,8 @@ export interface AppContext {
   runs: RunService;
   credentials: CredentialService;
   endpoints: EndpointService;
+  reviews: ReviewService;
+  feedback: FeedbackService;
   templates: Template[];
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;

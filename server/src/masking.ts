@@ -169,6 +169,12 @@ export class RunMasker {
       }
       case 'node.retrying':
         return { ...e, error: this.scrub(e.error) as typeof e.error };
+      case 'node.waiting':
+        return { ...e, task: this.maskTask(e.nodeId, e.task) };
+      case 'run.suspended':
+        return { ...e, outputs: this.maskOutputs(e.outputs) };
+      case 'run.resumed':
+        return { ...e, decisions: this.scrub(e.decisions) as Record<string, unknown> };
       case 'run.finished': {
         const masked = { ...e, outputs: this.maskOutputs(e.outputs) };
         if (e.error) masked.error = this.scrub(e.error) as typeof e.error;
@@ -177,6 +183,25 @@ export class RunMasker {
       default:
         return e;
     }
+  }
+
+  /**
+   * A waiting node's task (what a reviewer sees): a marked node's task is replaced wholesale; marked input values
+   * are scrubbed wherever they appear; and a task built from an input port fed by a marked node (a review's
+   * `case` or `decision`) has that part replaced, with the summary values taken from it.
+   */
+  maskTask(nodeId: string, task: Record<string, unknown>): Record<string, unknown> {
+    if (this.nodes.has(nodeId)) return this.wholesale(task);
+    const out = this.scrub(task) as Record<string, unknown>;
+    const tainted = this.shape.taintedInputs.get(nodeId);
+    if (!tainted) return out;
+    for (const port of tainted) if (port in out) out[port] = REDACTED;
+    if (tainted.has('case') && Array.isArray(out['summary']))
+      out['summary'] = (out['summary'] as { path: unknown }[]).map((s) => ({
+        path: s.path,
+        value: REDACTED,
+      }));
+    return out;
   }
 
   /** Flow outputs as stored (audit, run records): outputs written by marked nodes are replaced too. */

@@ -33,7 +33,9 @@ import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
+import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
+import { ReviewService } from './services/reviews.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
 
@@ -119,6 +121,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const credentials = new CredentialService(repo, writer, sealer, audit);
     const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
     const endpoints = new EndpointService(repo, writer, flows, audit);
+    const reviews = new ReviewService(repo, writer, runs, logger);
+    const feedback = new FeedbackService(repo, writer, flows);
     const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
     let catalog: string | undefined;
     const ctx: AppContext = {
@@ -136,6 +140,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       runs,
       credentials,
       endpoints,
+      reviews,
+      feedback,
       templates: loadTemplates(logger, config.templatesDir),
       catalogJson: () =>
         (catalog ??= JSON.stringify({
@@ -147,6 +153,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     };
 
     await runs.recoverInterrupted();
+    // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
+    await runs.resumePending();
+    await reviews.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
@@ -193,6 +202,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       (closing ??= (async () => {
         ctx.state.shuttingDown = true;
         clearInterval(maintenance);
+        reviews.stop();
+        await reviews.idle();
         logger.info({ runsInFlight: runs.inFlight }, 'shutting down');
         const stopped = new Promise<void>((done) => http.close(() => done()));
         http.closeIdleConnections();

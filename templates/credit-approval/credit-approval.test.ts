@@ -3,7 +3,8 @@ import { createRuntime } from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { describe, expect, it } from 'vitest';
 import { loadTemplate, type TemplateFixture } from '../src/index.js';
-import { runFixture } from '../src/testing.js';
+import type { ReviewTask } from '@finflow/nodes';
+import { runFixtureReviewed } from '../src/testing.js';
 
 const dir = new URL('./', import.meta.url);
 const template = loadTemplate(new URL('.', dir).pathname);
@@ -33,7 +34,16 @@ interface Outputs {
     principalReasonsZh: string[];
     letter: { en: string; zh: string };
   };
-  humanReview?: { queue: string; reasons: string[]; checklist: string[] };
+  humanReview?: {
+    queue: string;
+    action: string;
+    outcome: string;
+    reason: string;
+    reviewers: { id: string; name: string }[];
+    corrections: Record<string, unknown>;
+  };
+  /** Set while the application waits for an underwriter: the review task. */
+  waitingFor?: ReviewTask;
   incompleteNotice?: {
     informationNeeded: string[];
     respondWithinDays: number;
@@ -49,12 +59,19 @@ function fixture(name: string): TemplateFixture {
 const inputOf = (name: string) =>
   structuredClone(fixture(name).input) as Record<string, Record<string, unknown>>;
 
-async function run(input: unknown): Promise<Outputs> {
-  const result = await runFixture(template, { name: 'inline', file: '', input }, 'offline');
+/** Runs an application; one that waits for an underwriter goes on with `decision`, or is returned waiting. */
+async function run(input: unknown, decision?: unknown): Promise<Outputs> {
+  const { result } = await runFixtureReviewed(
+    template,
+    { name: 'inline', file: '', input, ...(decision ? { decisions: { underwriter: decision } } : {}) },
+    'offline',
+  );
   expect(result.error, JSON.stringify(result.error)).toBeUndefined();
+  if (result.status === 'waiting') return { waitingFor: result.waiting?.[0]?.task as ReviewTask } as Outputs;
   return result.outputs as unknown as Outputs;
 }
 const runNamed = (name: string) => run(fixture(name).input);
+const underwriter = { id: 'usr_uw', name: 'Underwriter' };
 
 const nodeConfig = (id: string) =>
   (template.flow['nodes'] as { id: string; config: Record<string, unknown> }[]).find((n) => n.id === id)
@@ -143,18 +160,57 @@ describe('credit-approval template', () => {
     expect(notice?.principalReasons[0]).toBe('Checking account: below 0 DM');
   });
 
-  it('routes a score near the 5:1 cost cut-off to an underwriter, with the reasons', async () => {
-    const out = await runNamed('borderline-review');
-    expect(out.decision.outcome).toBe('review');
-    expect(out.adverseActionNotice).toBeUndefined();
-    const p = out.decision.scorecard.probabilityOfDefault;
+  it('holds a score near the 5:1 cost cut-off for an underwriter, who decides with a reason', async () => {
+    const waiting = await runNamed('borderline-review');
+    const task = waiting.waitingFor as ReviewTask;
+    expect(task).toMatchObject({ queue: 'credit-underwriting', roles: ['approver'], approvalsRequired: 1 });
+    expect(task.title).toBe('Loan application APP-2026-100517');
+    const decided = task.decision as unknown as Decision;
+    expect(decided.outcome).toBe('review');
+    const p = decided.scorecard.probabilityOfDefault;
     expect(p).toBeGreaterThan(0.1082);
     expect(p).toBeLessThanOrEqual(0.248);
-    expect(out.humanReview?.queue).toBe('credit-underwriting');
-    expect(out.humanReview?.reasons[0]).toMatch(
-      /^Borderline credit score: estimated probability of default 14\.\d%/,
+    const reasons = task.case['reasons'] as string[];
+    expect(reasons[0]).toMatch(/^Borderline credit score: estimated probability of default 14\.\d%/);
+    expect(reasons.slice(1)).toEqual(decided.scorecard.factors);
+    expect(task.summary.find((s) => s.path === 'probabilityOfDefault')?.value).toBe(p);
+    expect(task.case['checklist']).toHaveLength(3);
+    // The scorecard's attributions and reasons, for the inbox's attribution bars.
+    expect(task.case['scorecard']).toMatchObject({ decision: 'review', reasons: decided.scorecard.factors });
+    // Nothing personal reaches the underwriter's task unmasked.
+    const applicant = (fixture('borderline-review').input as { applicant: Record<string, string> }).applicant;
+    for (const key of ['name', 'idNumber', 'mobile', 'email', 'address'])
+      expect(JSON.stringify(task)).not.toContain(applicant[key]);
+
+    // The decided path: an approval, and a counter-offer with smaller terms.
+    const approved = await run(
+      fixture('borderline-review').input,
+      fixture('borderline-review').decisions?.['underwriter'],
     );
-    expect(out.humanReview?.reasons.slice(1)).toEqual(out.decision.scorecard.factors);
+    expect(approved.decision.outcome).toBe('review');
+    expect(approved.humanReview).toMatchObject({
+      outcome: 'approve',
+      action: 'approve',
+      reviewers: [{ name: 'Li Min' }],
+    });
+    expect(approved.adverseActionNotice).toBeUndefined();
+    const countered = await run(fixture('borderline-review').input, {
+      action: 'override',
+      outcome: 'counter-offer',
+      corrections: { 'loan.amount': 2_000, 'loan.durationMonths': 24 },
+      reason: 'Affordable at 2,000 over 24 months',
+      reviewers: [underwriter],
+      decidedAt: Date.parse('2026-09-15T10:00:00Z'),
+    });
+    expect(countered.humanReview).toMatchObject({
+      outcome: 'counter-offer',
+      corrections: { 'loan.amount': 2_000, 'loan.durationMonths': 24 },
+    });
+    // Four-eyes above 10,000: one underwriter alone cannot approve a large loan.
+    const large = inputOf('borderline-review');
+    large['loan'] = { ...large['loan'], amount: 12_000 };
+    const big = await run(large);
+    expect(big.waitingFor?.approvalsRequired ?? 1).toBe(2);
   });
 
   it('applies the hard policies whatever the score says', async () => {
@@ -177,9 +233,9 @@ describe('credit-approval template', () => {
     // Debt payments between 40 % and 50 % of income go to review, not decline.
     const input = inputOf('approve-established-customer');
     input['finances'] = { ...input['finances'], monthlyDebtPayments: 1250 };
-    const high = await run(input);
-    expect(high.decision.outcome).toBe('review');
-    expect(high.decision.policy.rulesFired).toEqual(['CP-DTI-HIGH']);
+    const high = (await run(input)).waitingFor?.decision as unknown as Decision;
+    expect(high.outcome).toBe('review');
+    expect(high.policy.rulesFired).toEqual(['CP-DTI-HIGH']);
   });
 
   it('asks for what is missing instead of deciding an incomplete application', async () => {
@@ -205,7 +261,7 @@ describe('credit-approval template', () => {
     expect(Object.keys(out)).toEqual(['decision']);
     expect(out.decision).toMatchObject({ outcome: 'approve', reasons: [] });
     for (const f of template.fixtures) {
-      const result = await run(f.input);
+      const result = await run(f.input, f.decisions?.['underwriter']);
       const text = JSON.stringify(result);
       const applicant = (f.input as { applicant: Record<string, string> }).applicant;
       for (const key of ['name', 'idNumber', 'mobile', 'email', 'address', 'dateOfBirth'])

@@ -13,6 +13,9 @@ import type {
   FlowDocument,
   FlowSummary,
   Problem,
+  ReviewDecisionRequest,
+  ReviewQueue,
+  ReviewTask,
   RunEvent,
   RunState,
   RunSummary,
@@ -162,6 +165,18 @@ export const api = {
   cancelRun: (id: string) => request<void>('POST', `/api/runs/${enc(id)}/cancel`),
 
   credentials: async () => list<Credential>(await request<unknown>('GET', '/api/credentials'), 'credentials'),
+
+  reviews: async (params: { status?: string; queue?: string; limit?: number }) =>
+    list<ReviewTask>(await request<unknown>('GET', `/api/reviews${query(params)}`), 'reviews'),
+  reviewQueues: () => request<ReviewQueue[]>('GET', '/api/reviews/queues'),
+  review: (id: string) => request<ReviewTask>('GET', `/api/reviews/${enc(id)}`),
+  decide: (id: string, body: ReviewDecisionRequest) =>
+    request<{ task: ReviewTask; decided: boolean; resumed: boolean }>(
+      'POST',
+      `/api/reviews/${enc(id)}/decision`,
+      body,
+    ),
+  runReviews: (runId: string) => request<ReviewTask[]>('GET', `/api/runs/${enc(runId)}/reviews`),
 
   endpoints: async () => list<Endpoint>(await request<unknown>('GET', '/api/endpoints'), 'endpoints'),
   createEndpoint: (body: { flowId: string; version: number; slug: string }) =>

@@ -44,6 +44,7 @@ export const nodeCategories: readonly NodeCategory[] = [
   'risk',
   'compliance',
   'multimodal',
+  'human',
   'logic',
   'data',
   'custom',
@@ -153,4 +154,65 @@ export interface ApiKey {
   createdAt: string | number;
   lastUsedAt?: string | number | null;
   revokedAt?: string | number | null;
+}
+
+/** A review task as the server shows it (server/API.md, "Reviews"). `task` is what the waiting node asked. */
+export interface ReviewTask {
+  id: string;
+  runId: string;
+  nodeId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  queue: string;
+  roles: string[];
+  title: string;
+  status: 'open' | 'decided' | 'cancelled';
+  dueAt: number | null;
+  overdue: boolean;
+  escalatedAt: number | null;
+  createdAt: number;
+  task: {
+    summary?: { path: string; value: unknown }[];
+    case?: Record<string, unknown> | string;
+    decision?: Record<string, unknown> | string | null;
+    outcomes?: string[];
+    approveOutcome?: string;
+    rejectOutcome?: string;
+    editableFields?: string[];
+    approvalsRequired?: number;
+    fourEyes?: { path: string; above: number; value: number | null } | null;
+    sla?: { dueInMinutes: number; onExpiry: string; escalateTo?: string; defaultOutcome?: string } | null;
+    [k: string]: unknown;
+  };
+  approvals: {
+    reviewer: { id: string; name: string };
+    action: string;
+    outcome?: string;
+    reason: string;
+    at: number;
+  }[];
+  decision: {
+    action: string;
+    outcome?: string;
+    reason: string;
+    reviewers: { id: string; name: string }[];
+    corrections?: Record<string, unknown>;
+    decidedAt: number;
+  } | null;
+  decidedAt: number | null;
+  decidedBy: string | null;
+}
+
+export interface ReviewQueue {
+  queue: string;
+  open: number;
+  overdue: number;
+}
+
+export interface ReviewDecisionRequest {
+  action: 'approve' | 'override' | 'reject';
+  outcome?: string;
+  reason: string;
+  corrections?: Record<string, unknown>;
 }

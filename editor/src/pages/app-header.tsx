@@ -1,6 +1,12 @@
-/** The top bar on every signed-in page: product name, navigation, language switch and the signed-in user. */
+/**
+ * The top bar on every signed-in page: product name, navigation (with the number of review tasks waiting for the
+ * user), language switch and the signed-in user.
+ */
 import { Globe, LogOut, Workflow } from 'lucide-react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { api } from '../api/client.js';
+import { REVIEWS_CHANGED } from '../review/sla.js';
 import { setLang, useLang } from '../i18n/index.js';
 import { href, parseRoute, useHash } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
@@ -23,10 +29,34 @@ export function LanguageSwitch() {
   );
 }
 
+/** How many open review tasks the signed-in user may decide (refreshed every half minute). */
+function useOpenReviews(): number {
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    let stop = false;
+    const load = () =>
+      api.reviews({ status: 'open', limit: 200 }).then(
+        (tasks) => !stop && setN(tasks.length),
+        () => undefined,
+      );
+    void load();
+    const timer = setInterval(() => void load(), 30_000);
+    const changed = () => void load();
+    window.addEventListener(REVIEWS_CHANGED, changed);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+      window.removeEventListener(REVIEWS_CHANGED, changed);
+    };
+  }, []);
+  return n;
+}
+
 export function AppHeader() {
   const { t } = useTranslation();
   const session = useSessionStore((s) => s.session);
   const route = parseRoute(useHash());
+  const openReviews = useOpenReviews();
   return (
     <header className="app-header">
       <a className="brand" href={href({ name: 'flows' })}>
@@ -49,6 +79,19 @@ export function AppHeader() {
           aria-current={route.name === 'endpoints' ? 'page' : undefined}
         >
           {t('app.endpoints')}
+        </a>
+        <a
+          href={href({ name: 'reviews' })}
+          className={route.name === 'reviews' ? 'active' : ''}
+          aria-current={route.name === 'reviews' ? 'page' : undefined}
+          data-testid="nav-reviews"
+        >
+          {t('app.reviews')}
+          {openReviews > 0 && (
+            <span className="nav-badge" aria-label={t('app.openReviews', { n: openReviews })}>
+              {openReviews}
+            </span>
+          )}
         </a>
       </nav>
       <div className="spacer" />

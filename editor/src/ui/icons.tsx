@@ -99,6 +99,7 @@ const byCategory: Record<NodeCategory, LucideIcon> = {
   risk: Calculator,
   compliance: ShieldCheck,
   multimodal: ScanText,
+  human: UserCheck,
   custom: Boxes,
 };
 
@@ -115,5 +116,6 @@ export const categoryColors: Record<NodeCategory, string> = {
   risk: '#b45309',
   compliance: '#047857',
   multimodal: '#be185d',
+  human: '#4d7c0f',
   custom: '#4b5563',
 };

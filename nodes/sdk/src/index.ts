@@ -25,6 +25,7 @@ import {
 export { z };
 export {
   NodeError,
+  NodeWaiting,
   ErrorCodes,
   canConnect,
   coercionPairs,

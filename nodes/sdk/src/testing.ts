@@ -22,6 +22,8 @@ export interface RunNodeOptions {
   retry?: Partial<RetryPolicy>;
   /** Other node types the node may run through ctx.engine. */
   registry?: readonly AnyNodeDefinition[];
+  /** The decision a waiting node is resumed with (`ctx.resumedWith`). */
+  resumedWith?: unknown;
 }
 
 export function fakeSecrets(values: Record<string, string>): NonNullable<Services['secrets']> {
@@ -53,7 +55,10 @@ export async function runNode(
       ...(options.retry === undefined ? {} : { retry: options.retry }),
     },
     options.inputs ?? {},
-    options.signal ? { signal: options.signal } : {},
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.resumedWith === undefined ? {} : { resumedWith: options.resumedWith }),
+    },
   );
 }
 

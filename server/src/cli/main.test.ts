@@ -113,6 +113,41 @@ describe('finflow CLI', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
   });
 
+  it('stops at a human review with exit 3, and goes on with the decisions given', async () => {
+    const fixtures = new URL('../../../templates/credit-approval/fixtures/', import.meta.url).pathname;
+    const input = join(fixtures, 'borderline-review.json');
+    const waiting = capture();
+    expect(await main(['run', 'credit-approval', '--input', input, '--json'], waiting.io)).toBe(3);
+    const paused = JSON.parse(waiting.out.join('\n'));
+    expect(paused).toMatchObject({
+      status: 'waiting',
+      waiting: [{ nodeId: 'underwriter', task: { queue: 'credit-underwriting' } }],
+    });
+    const text = capture();
+    expect(await main(['run', 'credit-approval', '--input', input], text.io)).toBe(3);
+    expect(text.out.join('\n')).toContain('waiting: underwriter in queue credit-underwriting');
+    const decided = capture();
+    const decisions = join(fixtures, 'borderline-review.review.json');
+    expect(
+      await main(
+        ['run', 'credit-approval', '--input', input, '--decisions', decisions, '--events'],
+        decided.io,
+      ),
+    ).toBe(0);
+    const events = decided.out.map((l) => JSON.parse(l) as { type: string; seq: number });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['run.suspended', 'run.resumed']));
+    expect(events.at(-1)).toMatchObject({
+      type: 'run.finished',
+      status: 'succeeded',
+      outputs: { humanReview: { outcome: 'approve' } },
+    });
+    const bad = capture();
+    await expect(
+      main(['run', 'credit-approval', '--input', input, '--decisions', '[1]'], bad.io),
+    ).resolves.toBe(2);
+  });
+
   it('exits 2 on input that does not match the schema and on invalid flows', async () => {
     const c = capture();
     expect(await main(['run', flowFile, '--input', '{"amount": "lots"}'], c.io)).toBe(2);

@@ -13,9 +13,12 @@ import {
   FlowInputError,
   FlowValidationError,
   formatProblem,
+  MemoryRunStore,
   validateFlow,
   type NodeRegistry,
+  type RunHandle,
   type RunResult,
+  type RunStore,
   type Runtime,
   type SecretResolver,
 } from '@finflow/runtime';
@@ -36,8 +39,9 @@ const USAGE = `Usage: finflow <command> [options]
 
 Commands:
   validate <flow.json> [--json]                       check a flow document; exit 1 with its problems
-  run <flow.json | template-id> [--input <file | JSON>] [--json] [--events]
-                                                      run a flow; exit 0 succeeded, 1 failed, 2 invalid
+  run <flow.json | template-id> [--input <file | JSON>] [--decisions <file | JSON>] [--json] [--events]
+                                                      run a flow; exit 0 succeeded, 1 failed, 2 invalid,
+                                                      3 waiting for a review (--decisions: by node id)
   catalog [--json]                                    list the node types
   node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
                                                       run one node alone (inputs keyed by input port)
@@ -116,8 +120,12 @@ async function makeRegistry(): Promise<NodeRegistry> {
   }
 }
 
-async function makeRuntime(): Promise<Runtime> {
-  return createRuntime({ registry: await makeRegistry(), services: { secrets: envSecrets() } });
+async function makeRuntime(store?: RunStore): Promise<Runtime> {
+  return createRuntime({
+    registry: await makeRegistry(),
+    services: { secrets: envSecrets() },
+    ...(store ? { store } : {}),
+  });
 }
 
 function isFile(path: string): boolean {
@@ -174,6 +182,7 @@ function summarise(result: RunResult) {
     status: result.status,
     outputs: result.outputs,
     ...(result.error ? { error: result.error } : {}),
+    ...(result.waiting ? { waiting: result.waiting } : {}),
     nodes,
   };
 }
@@ -181,6 +190,7 @@ function summarise(result: RunResult) {
 async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     input: { type: 'string', short: 'i' },
+    decisions: { type: 'string' },
     json: { type: 'boolean' },
     events: { type: 'boolean' },
   });
@@ -189,10 +199,15 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
   const { flow, label } = loadFlow(ref);
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
-  const runtime = await makeRuntime();
-  let handle;
+  const decisions = values.decisions === undefined ? {} : jsonArgument(values.decisions, '--decisions');
+  if (!decisions || typeof decisions !== 'object' || Array.isArray(decisions))
+    throw new CliError('--decisions must be a JSON object: the decision of each waiting node, by node id');
+  // The run's log, so a run that waits for a review can be resumed with the decisions given.
+  const store = new MemoryRunStore();
+  const runtime = await makeRuntime(store);
+  let handle: RunHandle;
   try {
-    handle = runtime.start(flow, input);
+    handle = runtime.start(flow, input, { store });
   } catch (err) {
     if (err instanceof FlowValidationError) {
       if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
@@ -216,8 +231,28 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const onSignal = () => handle.cancel('interrupted from the terminal');
   process.once('SIGINT', onSignal);
   try {
-    if (values.events) for await (const event of handle.events()) io.out(JSON.stringify(event));
-    const result = await handle.result;
+    let printed = -1;
+    const print = async (h: typeof handle) => {
+      if (!values.events) return;
+      for await (const event of h.events()) {
+        if (event.seq <= printed) continue;
+        printed = event.seq;
+        io.out(JSON.stringify(event));
+      }
+    };
+    await print(handle);
+    let result = await handle.result;
+    for (;;) {
+      const waiting = result.waiting ?? [];
+      const given = waiting.filter((w) => (decisions as Record<string, unknown>)[w.nodeId] !== undefined);
+      if (result.status !== 'waiting' || given.length === 0) break;
+      const chosen = Object.fromEntries(
+        given.map((w) => [w.nodeId, (decisions as Record<string, unknown>)[w.nodeId]]),
+      );
+      handle = runtime.resume(flow, store.events(result.runId), chosen, { store });
+      await print(handle);
+      result = await handle.result;
+    }
     if (values.json) io.out(JSON.stringify(summarise(result), null, 2));
     else if (!values.events) {
       const mark = result.status === 'succeeded' ? '✓' : '✗';
@@ -225,6 +260,10 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
       if (result.error)
         io.out(
           `  error: ${result.error.code}${result.error.nodeId ? ` at ${result.error.nodeId}` : ''}: ${result.error.message}`,
+        );
+      for (const w of result.waiting ?? [])
+        io.out(
+          `  waiting: ${w.nodeId} in queue ${String(w.task['queue'] ?? '?')} (give its decision with --decisions '{"${w.nodeId}": {...}}')`,
         );
       io.out('outputs:');
       io.out(JSON.stringify(result.outputs, null, 2));
@@ -237,7 +276,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
         );
       }
     }
-    return result.status === 'succeeded' ? 0 : 1;
+    return result.status === 'succeeded' ? 0 : result.status === 'waiting' ? 3 : 1;
   } finally {
     process.off('SIGINT', onSignal);
   }

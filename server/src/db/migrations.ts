@@ -206,4 +206,75 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'human review tasks, resumable waiting runs, feedback',
+    sql: `
+-- A waiting run: the real (unmasked) outcomes recorded up to its last suspension, sealed, to resume from; the
+-- token of the resume that took it (set with status = 'running' in the transaction that claims it); the business
+-- key its flow declares, hashed, for feedback by business key.
+ALTER TABLE runs ADD COLUMN checkpoint_sealed BLOB;
+ALTER TABLE runs ADD COLUMN resume_claim TEXT;
+ALTER TABLE runs ADD COLUMN business_key TEXT;
+CREATE INDEX runs_waiting ON runs(status) WHERE status = 'waiting';
+CREATE INDEX runs_business_key ON runs(endpoint_id, business_key, started_at) WHERE business_key IS NOT NULL;
+
+-- One task per waiting human.review node of a run. \`task\` is what the node asked, masked as the run's records
+-- are; \`approvals\` holds a first approval waiting for its second (four-eyes); \`resumed_by\` is the claim token of
+-- the resume that took the decision (a decided task with none is still to be resumed).
+CREATE TABLE review_tasks (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  flow_version INTEGER NOT NULL,
+  endpoint_id TEXT,
+  deployment_id TEXT,
+  queue TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  title TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'decided', 'cancelled')),
+  due_at INTEGER,
+  escalated_at INTEGER,
+  starter TEXT NOT NULL,
+  task TEXT NOT NULL,
+  approvals TEXT NOT NULL DEFAULT '[]',
+  decision TEXT,
+  decided_at INTEGER,
+  decided_by TEXT,
+  resumed_by TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (run_id, node_id)
+);
+CREATE INDEX review_tasks_inbox ON review_tasks(workspace_id, status, queue, created_at);
+CREATE INDEX review_tasks_due ON review_tasks(due_at) WHERE status = 'open' AND escalated_at IS NULL;
+CREATE INDEX review_tasks_unresumed ON review_tasks(run_id) WHERE status = 'decided' AND resumed_by IS NULL;
+CREATE INDEX review_tasks_claim ON review_tasks(resumed_by) WHERE resumed_by IS NOT NULL;
+
+-- Ground truth for past decisions: outcomes reported by callers (source 'outcome') and reviewers' decisions
+-- (source 'review'), with the flow version and deployment that decided, for accuracy per version. One row per
+-- (run, source, dedupe key): a repeated report is the same row.
+CREATE TABLE feedback (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  flow_version INTEGER NOT NULL,
+  endpoint_id TEXT,
+  deployment_id TEXT,
+  source TEXT NOT NULL CHECK (source IN ('outcome', 'review')),
+  label TEXT NOT NULL,
+  prediction TEXT,
+  dedupe_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  decided_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (run_id, source, dedupe_key)
+);
+CREATE INDEX feedback_endpoint ON feedback(endpoint_id, flow_version, decided_at) WHERE endpoint_id IS NOT NULL;
+CREATE INDEX feedback_flow ON feedback(workspace_id, flow_id, flow_version, decided_at);
+`,
+  },
 ];

@@ -44,6 +44,9 @@ const run = (id: string): RunRecord => ({
   startedAt: 1,
   finishedAt: 2,
   ms: 1,
+  checkpointSealed: null,
+  resumeClaim: null,
+  businessKey: null,
 });
 
 function batchOf(fill: (b: WriteBatch) => void): WriteBatch {

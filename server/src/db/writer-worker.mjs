@@ -40,12 +40,44 @@ function sql() {
   statements ??= {
     run: db.prepare(
       `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
     runUpdate: db.prepare(
-      'UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed) WHERE id = ?',
+      `UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed),
+         checkpoint_sealed = coalesce(?, checkpoint_sealed) WHERE id = ?`,
+    ),
+    reviewTask: db.prepare(
+      `INSERT OR IGNORE INTO review_tasks (id, workspace_id, run_id, node_id, flow_id, flow_version, endpoint_id,
+         deployment_id, queue, roles, title, status, due_at, escalated_at, starter, task, approvals, decision, decided_at,
+         decided_by, resumed_by, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    reviewDecision: db.prepare(
+      `UPDATE review_tasks SET status = ?, approvals = ?, decision = ?, decided_at = ?, decided_by = ?
+       WHERE id = ? AND status = 'open' AND approvals = ?`,
+    ),
+    reviewEscalation: db.prepare(
+      `UPDATE review_tasks SET queue = ?, escalated_at = ? WHERE id = ? AND status = 'open' AND escalated_at IS NULL`,
+    ),
+    claimDecided: db.prepare(
+      `UPDATE runs SET status = 'running', resume_claim = ? WHERE id = ? AND status = 'waiting'
+         AND EXISTS (SELECT 1 FROM review_tasks WHERE run_id = runs.id AND status = 'decided' AND resumed_by IS NULL)`,
+    ),
+    claimCancel: db.prepare(
+      `UPDATE runs SET status = 'running', resume_claim = ? WHERE id = ? AND status = 'waiting'`,
+    ),
+    markResumed: db.prepare(
+      `UPDATE review_tasks SET resumed_by = ? WHERE run_id = ? AND status = 'decided' AND resumed_by IS NULL`,
+    ),
+    cancelTasks: db.prepare(
+      `UPDATE review_tasks SET status = 'cancelled', resumed_by = ? WHERE run_id = ? AND status = 'open'`,
+    ),
+    feedback: db.prepare(
+      `INSERT OR IGNORE INTO feedback (id, workspace_id, run_id, flow_id, flow_version, endpoint_id, deployment_id, source,
+         label, prediction, dedupe_key, request_hash, actor, decided_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     claim: db.prepare(
       `INSERT OR IGNORE INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
@@ -94,11 +126,49 @@ function appendAudit(s, a) {
   for (const [workspaceId, h] of heads) s.auditHeadSet.run(workspaceId, h.seq, h.hash, h.count);
 }
 
+/** A conditional write that found nothing to change: someone else acted first, so the whole batch is refused. */
+function conflict(message) {
+  return Object.assign(new Error(message), { code: 'REVIEW_CONFLICT' });
+}
+
+/** Review decisions apply only to the state they were made against; claims follow them in the same transaction. */
+function applyReviews(s, b) {
+  each(s.reviewTask, b.reviewTasks, 22);
+  const d = b.reviewDecisions;
+  if (d) {
+    for (let i = 0; i < d.length; i += 7) {
+      if (s.reviewDecision.run(d.slice(i, i + 7)).changes === 0)
+        throw conflict(`review task ${d[i + 5]} was decided or changed by someone else`);
+    }
+  }
+  const e = b.reviewEscalations;
+  if (e) {
+    for (let i = 0; i < e.length; i += 3) {
+      if (s.reviewEscalation.run(e.slice(i, i + 3)).changes === 0)
+        throw conflict(`review task ${e[i + 2]} was closed or escalated already`);
+    }
+  }
+  const c = b.resumeClaims;
+  if (c) {
+    for (let i = 0; i < c.length; i += 3) {
+      const [runId, token, cancel] = [c[i], c[i + 1], c[i + 2]];
+      if (cancel) {
+        if (s.claimCancel.run(token, runId).changes) {
+          s.cancelTasks.run(token, runId);
+          s.markResumed.run(token, runId);
+        }
+      } else if (s.claimDecided.run(token, runId).changes) s.markResumed.run(token, runId);
+    }
+  }
+}
+
 function apply(b) {
   const s = sql();
-  each(s.run, b.runs, 15);
+  each(s.run, b.runs, 17);
   each(s.event, b.events, 4);
-  each(s.runUpdate, b.runUpdates, 5);
+  each(s.runUpdate, b.runUpdates, 6);
+  applyReviews(s, b);
+  each(s.feedback, b.feedback, 15);
   each(s.claim, b.claims, 8);
   each(s.answer, b.answers, 6);
   each(s.keyUsage, b.keyUsage, 2);

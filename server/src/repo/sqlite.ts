@@ -26,11 +26,17 @@ import type {
   DeploymentRecord,
   EndpointRecord,
   EndpointStats,
+  FeedbackQuery,
+  FeedbackRecord,
+  FeedbackSource,
   FlowListItem,
   FlowRecord,
   IdempotencyRecord,
   MemberRecord,
   Repository,
+  ReviewApproval,
+  ReviewTaskFilter,
+  ReviewTaskRecord,
   Role,
   RunFilter,
   RunRecord,
@@ -119,6 +125,52 @@ const toRun = (r: Row): RunRecord => ({
   startedAt: num(r['started_at']),
   finishedAt: numOrNull(r['finished_at']),
   ms: numOrNull(r['ms']),
+  checkpointSealed: (r['checkpoint_sealed'] as Buffer | null | undefined) ?? null,
+  resumeClaim: strOrNull(r['resume_claim']),
+  businessKey: strOrNull(r['business_key']),
+});
+
+const toReviewTask = (r: Row): ReviewTaskRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  nodeId: str(r['node_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  queue: str(r['queue']),
+  roles: JSON.parse(str(r['roles'])) as string[],
+  title: str(r['title']),
+  status: str(r['status']) as ReviewTaskRecord['status'],
+  dueAt: numOrNull(r['due_at']),
+  escalatedAt: numOrNull(r['escalated_at']),
+  starter: str(r['starter']),
+  task: str(r['task']),
+  approvals: JSON.parse(str(r['approvals'])) as ReviewApproval[],
+  decision: strOrNull(r['decision']),
+  decidedAt: numOrNull(r['decided_at']),
+  decidedBy: strOrNull(r['decided_by']),
+  resumedBy: strOrNull(r['resumed_by']),
+  createdAt: num(r['created_at']),
+});
+
+const toFeedback = (r: Row): FeedbackRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  source: str(r['source']) as FeedbackSource,
+  label: str(r['label']),
+  prediction: strOrNull(r['prediction']),
+  dedupeKey: str(r['dedupe_key']),
+  requestHash: str(r['request_hash']),
+  actor: str(r['actor']),
+  decidedAt: num(r['decided_at']),
+  createdAt: num(r['created_at']),
 });
 
 const toCredential = (r: Row): CredentialRecord => ({
@@ -654,6 +706,163 @@ export class SqliteRepository implements Repository {
     return (this.q("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at").all() as Row[]).map(
       toRun,
     );
+  }
+
+  async getRunById(id: string): Promise<RunRecord | undefined> {
+    const r = this.q('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  async runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined> {
+    const r = this.q(
+      'SELECT * FROM runs WHERE endpoint_id = ? AND business_key = ? ORDER BY started_at DESC, id DESC LIMIT 1',
+    ).get(endpointId, businessKey) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  // Review tasks
+
+  async getReviewTask(workspaceId: string, id: string): Promise<ReviewTaskRecord | undefined> {
+    const r = this.q('SELECT * FROM review_tasks WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
+      Row | undefined;
+    return r ? toReviewTask(r) : undefined;
+  }
+
+  async listReviewTasks(workspaceId: string, f: ReviewTaskFilter): Promise<ReviewTaskRecord[]> {
+    // Open tasks: the longest waiting first; decided ones (history): the latest decision first.
+    const history = f.status !== undefined && f.status !== 'open';
+    const order = history ? 'coalesce(decided_at, created_at) DESC, id DESC' : 'created_at, id';
+    const time = history ? 'coalesce(decided_at, created_at)' : 'created_at';
+    const roles = f.roles === undefined ? null : JSON.stringify(f.roles);
+    const rows = this.q(
+      `SELECT * FROM review_tasks WHERE workspace_id = ?
+         AND (? IS NULL OR status = ?) AND (? IS NULL OR queue = ?) AND (? IS NULL OR flow_id = ?)
+         AND (? IS NULL OR ${time} < ?)
+         AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(review_tasks.roles) r, json_each(?) u WHERE r.value = u.value))
+       ORDER BY ${order} LIMIT ?`,
+    ).all(
+      workspaceId,
+      f.status ?? null,
+      f.status ?? null,
+      f.queue ?? null,
+      f.queue ?? null,
+      f.flowId ?? null,
+      f.flowId ?? null,
+      f.before ?? null,
+      f.before ?? null,
+      roles,
+      roles ?? '[]',
+      f.limit,
+    ) as Row[];
+    return rows.map(toReviewTask);
+  }
+
+  async reviewQueues(workspaceId: string): Promise<{ queue: string; open: number; overdue: number }[]> {
+    const rows = this.q(
+      `SELECT queue, count(*) AS open, coalesce(sum(due_at IS NOT NULL AND due_at < ?), 0) AS overdue
+       FROM review_tasks WHERE workspace_id = ? AND status = 'open' GROUP BY queue ORDER BY queue`,
+    ).all(Date.now(), workspaceId) as Row[];
+    return rows.map((r) => ({ queue: str(r['queue']), open: num(r['open']), overdue: num(r['overdue']) }));
+  }
+
+  async reviewTasksOfRun(runId: string): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q('SELECT * FROM review_tasks WHERE run_id = ? ORDER BY created_at, id').all(runId) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async reviewTasksClaimedBy(token: string): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q('SELECT * FROM review_tasks WHERE resumed_by = ? ORDER BY created_at, id').all(token) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async overdueReviewTasks(now: number, limit: number): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q(
+        `SELECT * FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL AND due_at <= ?
+         ORDER BY due_at LIMIT ?`,
+      ).all(now, limit) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async nextReviewDue(): Promise<number | undefined> {
+    const r = this.q(
+      "SELECT min(due_at) AS due FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL",
+    ).get() as Row;
+    return numOrNull(r['due']) ?? undefined;
+  }
+
+  async waitingRunsWithDecisions(): Promise<string[]> {
+    return (
+      this.q(
+        `SELECT DISTINCT t.run_id AS id FROM review_tasks t JOIN runs r ON r.id = t.run_id
+         WHERE t.status = 'decided' AND t.resumed_by IS NULL AND r.status = 'waiting'`,
+      ).all() as Row[]
+    ).map((r) => str(r['id']));
+  }
+
+  async reopenClaim(runId: string, token: string): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const changed = this.q(
+          "UPDATE runs SET status = 'waiting', resume_claim = NULL WHERE id = ? AND status = 'running' AND resume_claim = ?",
+        ).run(runId, token).changes;
+        if (changed === 0) return false;
+        this.q(
+          "UPDATE review_tasks SET status = 'open', resumed_by = NULL WHERE run_id = ? AND resumed_by = ? AND status = 'cancelled'",
+        ).run(runId, token);
+        this.q('UPDATE review_tasks SET resumed_by = NULL WHERE run_id = ? AND resumed_by = ?').run(
+          runId,
+          token,
+        );
+        return true;
+      })
+      .immediate();
+  }
+
+  // Feedback
+
+  async getFeedback(
+    runId: string,
+    source: FeedbackSource,
+    dedupeKey: string,
+  ): Promise<FeedbackRecord | undefined> {
+    const r = this.q('SELECT * FROM feedback WHERE run_id = ? AND source = ? AND dedupe_key = ?').get(
+      runId,
+      source,
+      dedupeKey,
+    ) as Row | undefined;
+    return r ? toFeedback(r) : undefined;
+  }
+
+  async feedbackOfRun(runId: string): Promise<FeedbackRecord[]> {
+    return (
+      this.q('SELECT * FROM feedback WHERE run_id = ? ORDER BY created_at, id').all(runId) as Row[]
+    ).map(toFeedback);
+  }
+
+  async labelledDecisions(f: FeedbackQuery): Promise<FeedbackRecord[]> {
+    const rows = this.q(
+      `SELECT * FROM feedback WHERE workspace_id = ?
+         AND (? IS NULL OR endpoint_id = ?) AND (? IS NULL OR flow_id = ?) AND (? IS NULL OR flow_version = ?)
+         AND (? IS NULL OR source = ?) AND decided_at >= ? AND decided_at < ?
+       ORDER BY decided_at, created_at, id LIMIT ?`,
+    ).all(
+      f.workspaceId,
+      f.endpointId ?? null,
+      f.endpointId ?? null,
+      f.flowId ?? null,
+      f.flowId ?? null,
+      f.flowVersion ?? null,
+      f.flowVersion ?? null,
+      f.source ?? null,
+      f.source ?? null,
+      f.from,
+      f.to,
+      f.limit,
+    ) as Row[];
+    return rows.map(toFeedback);
   }
 
   // Credentials

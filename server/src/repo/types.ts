@@ -86,7 +86,7 @@ export interface VersionRecord {
 }
 
 export type RunTrigger = 'manual' | 'endpoint' | 'rerun';
-export type StoredRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type StoredRunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunRecord {
   id: string;
@@ -107,6 +107,12 @@ export interface RunRecord {
   startedAt: number;
   finishedAt: number | null;
   ms: number | null;
+  /** The real recorded outcomes at the run's last suspension, sealed (a waiting run resumes from them). */
+  checkpointSealed: Buffer | null;
+  /** The token of the resume that took the run out of `waiting`. */
+  resumeClaim: string | null;
+  /** SHA-256 of the flow's business key value (`settings.feedback.businessKey`), for feedback by business key. */
+  businessKey: string | null;
 }
 
 export interface RunFilter {
@@ -125,6 +131,94 @@ export interface EventChunk {
   lastSeq: number;
   /** The events as JSON text, one array element per event. */
   events: string[];
+}
+
+export type ReviewTaskStatus = 'open' | 'decided' | 'cancelled';
+
+/** A first approval waiting for its second (four-eyes). */
+export interface ReviewApproval {
+  reviewer: { id: string; name: string };
+  action: 'approve' | 'override';
+  outcome?: string;
+  reason: string;
+  corrections?: Record<string, unknown>;
+  at: number;
+}
+
+export interface ReviewTaskRecord {
+  id: string;
+  workspaceId: string;
+  runId: string;
+  nodeId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  deploymentId: string | null;
+  queue: string;
+  /** Roles the node's config names (the `approver` role may always decide). */
+  roles: string[];
+  title: string;
+  status: ReviewTaskStatus;
+  dueAt: number | null;
+  escalatedAt: number | null;
+  /** The run's actor (`user:<id>`, `key:<id>`), for maker-checker. */
+  starter: string;
+  /** The node's task as JSON text, masked like the run's records. */
+  task: string;
+  approvals: ReviewApproval[];
+  /** The decision that resumes the node, as JSON text. */
+  decision: string | null;
+  decidedAt: number | null;
+  /** `user:<id>` or `system:sla`. */
+  decidedBy: string | null;
+  resumedBy: string | null;
+  createdAt: number;
+}
+
+export interface ReviewTaskFilter {
+  status?: ReviewTaskStatus;
+  queue?: string;
+  flowId?: string;
+  /** Only tasks one of these roles may decide (undefined: all). */
+  roles?: string[];
+  /** Tasks created (open) or decided (history) before this time, for paging. */
+  before?: number;
+  limit: number;
+}
+
+export type FeedbackSource = 'outcome' | 'review';
+
+export interface FeedbackRecord {
+  id: string;
+  workspaceId: string;
+  runId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  deploymentId: string | null;
+  source: FeedbackSource;
+  /** The label as JSON text. */
+  label: string;
+  /** The run's prediction (its output at the flow's `settings.feedback.predictionPath`) as JSON text. */
+  prediction: string | null;
+  dedupeKey: string;
+  requestHash: string;
+  actor: string;
+  /** When the labelled run decided (its start). */
+  decidedAt: number;
+  createdAt: number;
+}
+
+/** Labelled decisions of an endpoint or flow version in a time window (of decision times), oldest first. */
+export interface FeedbackQuery {
+  workspaceId: string;
+  endpointId?: string;
+  flowId?: string;
+  flowVersion?: number;
+  source?: FeedbackSource;
+  from: number;
+  to: number;
+  limit: number;
 }
 
 export interface CredentialRecord {
@@ -252,7 +346,34 @@ export interface WriteBatch {
     finishedAt: number | null;
     ms: number | null;
     outputsSealed?: Buffer;
+    checkpointSealed?: Buffer;
   }[];
+  /** New review tasks (a task already there for the run's node is left as it is). */
+  reviewTasks: ReviewTaskRecord[];
+  /**
+   * Review decisions and four-eyes approvals, each applied only if the task is still open with the approvals it
+   * was read with; otherwise the whole batch fails with code REVIEW_CONFLICT (someone else acted first).
+   */
+  reviewDecisions: {
+    id: string;
+    status: ReviewTaskStatus;
+    approvals: ReviewApproval[];
+    /** The approvals JSON the decision was made against. */
+    expectApprovals: string;
+    decision: string | null;
+    decidedAt: number | null;
+    decidedBy: string | null;
+  }[];
+  /** Overdue tasks moved to another queue, once (a task already escalated or closed fails the batch too). */
+  reviewEscalations: { id: string; queue: string; escalatedAt: number }[];
+  /**
+   * Takes waiting runs out of `waiting` with a token, after the decisions above: a run is taken only if it still
+   * waits and (unless `cancel`) has a decided task nobody resumed; its decided tasks get the token. The caller
+   * reads the tasks with its token to learn whether it won. `cancel` also closes the run's open tasks.
+   */
+  resumeClaims: { runId: string; token: string; cancel: boolean }[];
+  /** Feedback rows (a row with the same run, source and dedupe key is left as it is). */
+  feedback: FeedbackRecord[];
   audit: AuditDraft[];
   /** First requests with an Idempotency-Key (inserted if absent). */
   idempotencyClaims: IdempotencyRecord[];
@@ -274,6 +395,11 @@ export function emptyBatch(): WriteBatch {
     runs: [],
     events: [],
     runUpdates: [],
+    reviewTasks: [],
+    reviewDecisions: [],
+    reviewEscalations: [],
+    resumeClaims: [],
+    feedback: [],
     audit: [],
     idempotencyClaims: [],
     idempotency: [],
@@ -287,6 +413,11 @@ export function batchSize(b: WriteBatch): number {
     b.runs.length +
     b.events.length +
     b.runUpdates.length +
+    b.reviewTasks.length +
+    b.reviewDecisions.length +
+    b.reviewEscalations.length +
+    b.resumeClaims.length +
+    b.feedback.length +
     b.audit.length +
     b.idempotencyClaims.length +
     b.idempotency.length +
@@ -359,6 +490,35 @@ export interface Repository {
   runEvents(runId: string, afterSeq: number): Promise<RunEvent[]>;
   lastEventSeq(runId: string): Promise<number>;
   runningRuns(): Promise<RunRecord[]>;
+  /** A run by id alone (services that already know its workspace from elsewhere). */
+  getRunById(id: string): Promise<RunRecord | undefined>;
+  /** The newest run of an endpoint with this business key hash. */
+  runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined>;
+
+  // Review tasks
+  getReviewTask(workspaceId: string, id: string): Promise<ReviewTaskRecord | undefined>;
+  listReviewTasks(workspaceId: string, filter: ReviewTaskFilter): Promise<ReviewTaskRecord[]>;
+  /** Open task counts by queue. */
+  reviewQueues(workspaceId: string): Promise<{ queue: string; open: number; overdue: number }[]>;
+  reviewTasksOfRun(runId: string): Promise<ReviewTaskRecord[]>;
+  /** Decided tasks a resume with this token took. */
+  reviewTasksClaimedBy(token: string): Promise<ReviewTaskRecord[]>;
+  /** Open tasks past their due time that no SLA step has handled yet. */
+  overdueReviewTasks(now: number, limit: number): Promise<ReviewTaskRecord[]>;
+  /** The earliest due time of an open task no SLA step has handled yet. */
+  nextReviewDue(): Promise<number | undefined>;
+  /** Waiting runs with a decided task no resume has taken (after a crash between decision and resume). */
+  waitingRunsWithDecisions(): Promise<string[]>;
+  /**
+   * Puts a claimed run back to `waiting` and frees its tasks, when the process that claimed it stopped before the
+   * resumed execution recorded anything. True when the run was reopened.
+   */
+  reopenClaim(runId: string, token: string): Promise<boolean>;
+
+  // Feedback
+  getFeedback(runId: string, source: FeedbackSource, dedupeKey: string): Promise<FeedbackRecord | undefined>;
+  feedbackOfRun(runId: string): Promise<FeedbackRecord[]>;
+  labelledDecisions(query: FeedbackQuery): Promise<FeedbackRecord[]>;
 
   // Credentials
   listCredentials(workspaceId: string): Promise<CredentialRecord[]>;

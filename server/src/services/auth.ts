@@ -26,7 +26,10 @@ export interface AuthContext {
   session: SessionRecord;
 }
 
-/** What each role may do. `approver` approves rollout steps (a later feature) and otherwise reads. */
+/**
+ * What each role may do. `approver` decides human reviews (with the roles a review queue names), approves rollout
+ * steps (a later feature) and otherwise reads.
+ */
 export const permissions = {
   read: ['admin', 'developer', 'analyst', 'approver', 'viewer'],
   'flow.write': ['admin', 'developer', 'analyst'],
@@ -36,6 +39,8 @@ export const permissions = {
   'key.read': ['admin', 'developer'],
   'key.write': ['admin', 'developer'],
   'audit.read': ['admin', 'approver', 'developer'],
+  /** Attaching outcomes to past decisions. Deciding a review task follows its queue's roles (review service). */
+  'feedback.write': ['admin', 'developer', 'analyst', 'approver'],
   'user.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof permissions;

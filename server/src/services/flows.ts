@@ -37,6 +37,8 @@ export interface PreparedVersion {
   outputNodes: ReadonlyMap<string, string>;
   /** Input ports fed directly by a node marked as personal data (masked like the node's own outputs). */
   taintedInputs: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The flow's feedback settings (business key, label schema, prediction path). */
+  feedback: NonNullable<FlowDocument['settings']>['feedback'];
 }
 
 export interface VersionView {
@@ -327,6 +329,7 @@ export class FlowService {
       taintedInputs,
       inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
       outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
+      feedback: prepared.flow.settings?.feedback,
     };
     this.preparedCache.set(key, entry);
     if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
