@@ -15,6 +15,7 @@ import { modelNodes } from './model/index.js';
 import { riskNodes } from './risk/index.js';
 import { complianceNodes } from './compliance/index.js';
 import { multimodalNodes } from './multimodal/index.js';
+import { codeNodes } from './code/index.js';
 
 export const coreNodes: AnyNodeDefinition[] = [
   inputNode,
@@ -33,6 +34,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   ...riskNodes,
   ...complianceNodes,
   ...multimodalNodes,
+  ...codeNodes,
 ];
 
 /** A registry of the built-in nodes plus any plugin nodes. */
@@ -43,3 +45,20 @@ export function createBuiltinRegistry(extra: readonly AnyNodeDefinition[] = []):
 export { inputNode, outputNode, branchNode, switchNode, mergeNode, mapNode, transformNode, templateNode };
 export { renderTemplate, templateVariables } from './data/template.node.js';
 export { disposeMultimodal } from './multimodal/index.js';
+export {
+  codeNode,
+  SandboxPool,
+  defaultCodeSandbox,
+  disposeCodeSandbox,
+  defaultSandboxLimits,
+  CodeErrorCodes,
+  codeLanguages,
+} from './code/index.js';
+export type {
+  CodeSandbox,
+  CodeRunRequest,
+  CodeRunResult,
+  SandboxLimits,
+  SandboxPoolOptions,
+  CodeLanguage,
+} from './code/index.js';
