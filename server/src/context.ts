@@ -2,6 +2,7 @@
  * The services of one server instance, built once at start and handed to the routes and the socket layer.
  */
 import type { NodeRegistry, Runtime } from '@finflow/runtime';
+import type { SandboxPool } from '@finflow/nodes';
 import type { Template } from '@finflow/templates';
 import type { ServerConfig } from './config.js';
 import type { GroupCommitter } from './db/group-commit.js';
@@ -14,6 +15,7 @@ import type { AuthService } from './services/auth.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
 import type { FlowService } from './services/flows.js';
+import type { PluginService } from './services/plugins.js';
 import type { RunService } from './services/runs.js';
 
 export interface AppContext {
@@ -32,6 +34,10 @@ export interface AppContext {
   credentials: CredentialService;
   endpoints: EndpointService;
   templates: Template[];
+  /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
+  plugins: PluginService;
+  /** The sandbox processes of the code node. */
+  codeSandbox: SandboxPool;
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;
   state: { ready: boolean; shuttingDown: boolean };

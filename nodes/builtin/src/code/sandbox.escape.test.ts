@@ -24,7 +24,7 @@ beforeAll(() => {
   // In the environment of the process that starts the sandbox, as a server's credentials would be.
   process.env['FINFLOW_TEST_CANARY'] = CANARY;
   writeFileSync(canaryFile, FILE_CANARY);
-  pool = new SandboxPool({ limits: { maxMemoryMb: 64, maxCpuMs: 500, maxDataBytes: 256 * 1024 } });
+  pool = new SandboxPool({ limits: { maxMemoryMb: 64, maxCpuMs: 3_000, maxDataBytes: 256 * 1024 } });
 });
 afterAll(async () => {
   delete process.env['FINFLOW_TEST_CANARY'];
