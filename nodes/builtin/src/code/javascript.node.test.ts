@@ -30,6 +30,11 @@ const rows = [
 ];
 
 describe('code.javascript', () => {
+  it('runs its default code, written with defineRun', async () => {
+    const out = await runNodeOk(codeNode, { services, inputs: { value: { id: 'T1' } } });
+    expect(out).toEqual({ result: { id: 'T1' } });
+  });
+
   it('runs JavaScript over typed inputs and returns typed outputs', async () => {
     const out = await runNodeOk(codeNode, {
       services,

@@ -14,12 +14,12 @@ export const MAX_CODE_LENGTH = 100_000;
 export const MAX_CODE_PORTS = 32;
 
 export const defaultCode = `// Runs in a sandbox: no require, import, network, files or timers. The clock is fixed at the node's start
-// and Math.random is seeded, so the same inputs give the same outputs.
-// \`inputs\` has one value per input port; return one value per output port.
-export default function run(inputs, ctx) {
+// and Math.random is seeded, so the same inputs give the same outputs. defineRun types \`inputs\` and the
+// result from the node's ports; return one value per output port.
+export default defineRun((inputs, ctx) => {
   ctx.log.info('received', { ports: Object.keys(inputs) });
   return { result: inputs.value };
-}
+});
 `;
 
 const portField = (side: 'input' | 'output') =>
@@ -103,11 +103,12 @@ export const codeNode = defineNode({
       .meta({
         title: 'Code',
         description:
-          'an ES module whose default export is run(inputs, ctx) and returns the outputs; ctx has log, now() and random()',
+          'an ES module whose default export is run(inputs, ctx), or defineRun((inputs, ctx) => ...), returning the outputs; ctx has log, now() and random()',
         widget: 'code',
         zh: {
           title: '代码',
-          description: 'ES 模块，默认导出 run(inputs, ctx) 并返回各输出；ctx 提供 log、now() 和 random()',
+          description:
+            'ES 模块，默认导出 run(inputs, ctx) 或 defineRun((inputs, ctx) => ...)，返回各输出；ctx 提供 log、now() 和 random()',
         },
       }),
     memoryMb: z

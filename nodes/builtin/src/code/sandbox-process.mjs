@@ -85,6 +85,10 @@ const BOOTSTRAP = String.raw`(() => {
     log: joined('info'), info: joined('info'), debug: joined('debug'), warn: joined('warn'), error: joined('error'),
   });
 
+  // The editor types the run function through defineRun (code-typings.ts in the editor); at run time it is the
+  // identity.
+  defineProperty(globalThis, 'defineRun', { value: (run) => run, writable: false, configurable: false });
+
   let ready = false;
   let context;
 

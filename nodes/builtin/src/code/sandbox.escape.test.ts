@@ -97,10 +97,11 @@ describe('code sandbox escape corpus', () => {
       viaEval: 'undefined',
       asyncCtor: 'function',
     });
-    // Only the language's own lower-case globals, and the logger stand-in.
+    // Only the language's own lower-case globals, the logger stand-in and the typing identity.
     expect((result(r) as { globals: string[] }).globals).toEqual(
       [
         'console',
+        'defineRun',
         'decodeURI',
         'decodeURIComponent',
         'encodeURI',
