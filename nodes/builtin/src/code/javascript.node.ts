@@ -51,7 +51,7 @@ const portField = (side: 'input' | 'output') =>
       ),
     description: z
       .string()
-      .max(500)
+      .max(200)
       .optional()
       .meta({ title: 'Description', zh: { title: '说明' } }),
   });
@@ -85,16 +85,6 @@ export const codeNode = defineNode({
           options: { javascript: 'JavaScript', typescript: 'TypeScript' },
         },
       }),
-    inputs: z
-      .array(portField('input'))
-      .max(MAX_CODE_PORTS)
-      .default([{ name: 'value', type: 'any', required: true }])
-      .meta({ title: 'Inputs', zh: { title: '输入端口' } }),
-    outputs: z
-      .array(portField('output'))
-      .max(MAX_CODE_PORTS)
-      .default([{ name: 'result', type: 'any', required: true }])
-      .meta({ title: 'Outputs', zh: { title: '输出端口' } }),
     code: z
       .string()
       .min(1)
@@ -111,6 +101,16 @@ export const codeNode = defineNode({
             'ES 模块，默认导出 run(inputs, ctx) 或 defineRun((inputs, ctx) => ...)，返回各输出；ctx 提供 log、now() 和 random()',
         },
       }),
+    inputs: z
+      .array(portField('input'))
+      .max(MAX_CODE_PORTS)
+      .default([{ name: 'value', type: 'any', required: true }])
+      .meta({ title: 'Inputs', zh: { title: '输入端口' } }),
+    outputs: z
+      .array(portField('output'))
+      .max(MAX_CODE_PORTS)
+      .default([{ name: 'result', type: 'any', required: true }])
+      .meta({ title: 'Outputs', zh: { title: '输出端口' } }),
     memoryMb: z
       .number()
       .int()
