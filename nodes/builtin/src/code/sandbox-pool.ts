@@ -362,8 +362,14 @@ export class SandboxPool implements CodeSandbox {
       );
     });
     // A rejected start is reported to the runs that wait for it; nothing else must see it as unhandled.
-    ready.catch(() => undefined);
-    this.unreference(sandbox);
+    // While it starts, someone is waiting for it, so it keeps the event loop alive; once ready and idle, it
+    // does not (a CLI run exits when its work is done).
+    ready.then(
+      () => {
+        if (sandbox.pending.size === 0) this.unreference(sandbox);
+      },
+      () => undefined,
+    );
     return sandbox;
   }
 
@@ -442,14 +448,17 @@ export class SandboxPool implements CodeSandbox {
     sandbox.child.kill('SIGKILL');
   }
 
+  /** The process, its IPC channel and its stderr pipe keep the event loop alive (a run is in progress). */
   private reference(sandbox: SandboxProcess): void {
     sandbox.child.ref();
     (sandbox.child.channel as { ref?: () => void } | undefined)?.ref?.();
+    (sandbox.child.stderr as { ref?: () => void } | null)?.ref?.();
   }
 
   private unreference(sandbox: SandboxProcess): void {
     sandbox.child.unref();
     (sandbox.child.channel as { unref?: () => void } | undefined)?.unref?.();
+    (sandbox.child.stderr as { unref?: () => void } | null)?.unref?.();
   }
 }
 
