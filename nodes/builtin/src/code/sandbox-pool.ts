@@ -235,6 +235,8 @@ export class SandboxPool implements CodeSandbox {
         this.failAll(p, new NodeError('the code sandbox is shut down', CodeErrorCodes.SANDBOX_UNAVAILABLE));
         if (p.alive) {
           const gone = new Promise<void>((done) => p.child.once('exit', () => done()));
+          // Whoever awaits the shutdown waits for the exit, which an unreferenced process would not deliver.
+          this.reference(p);
           p.child.kill('SIGKILL');
           await gone;
         }
