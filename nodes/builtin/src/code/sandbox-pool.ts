@@ -54,6 +54,9 @@ interface Pending {
   limits: CodeRunResult['limits'];
   timer: NodeJS.Timeout;
   cancelTimer?: NodeJS.Timeout;
+  /** Log lines and bytes taken from the sandbox process for this run (the process enforces the same limits). */
+  logs: number;
+  logBytes: number;
   detach(): void;
 }
 
@@ -164,6 +167,8 @@ export class SandboxPool implements CodeSandbox {
           () => this.kill(sandbox, `a run did not finish ${this.graceMs} ms after its time limit`),
           wallMs + this.graceMs,
         ),
+        logs: 0,
+        logBytes: 0,
         detach: () => signal?.removeEventListener('abort', onAbort),
       };
       sandbox.pending.set(id, pending);
@@ -386,8 +391,15 @@ export class SandboxPool implements CodeSandbox {
       const p = sandbox.pending.get(m.id);
       if (!p?.onLog || typeof m.message !== 'string') return;
       const level: LogLevel = levels.has(m.level) ? m.level : 'info';
+      // The process already limits logs; the same limits here mean a subverted process cannot flood the run
+      // (one line over, the process's own notice that lines were dropped, is let through).
+      const data = m.data && typeof m.data === 'object' && !Array.isArray(m.data) ? m.data : undefined;
+      const size = m.message.length + (data ? JSON.stringify(data).length : 0);
+      if (p.logs > this.limits.maxLogs || p.logBytes + size > this.limits.maxLogBytes + 1_000) return;
+      p.logs++;
+      p.logBytes += size;
       try {
-        if (m.data && typeof m.data === 'object' && !Array.isArray(m.data)) p.onLog(level, m.message, m.data);
+        if (data) p.onLog(level, m.message, data);
         else p.onLog(level, m.message);
       } catch {
         // A logger that throws must not lose the run.
@@ -396,6 +408,17 @@ export class SandboxPool implements CodeSandbox {
     }
     if (m.t !== 'done') return;
     if (m.ok) {
+      if (typeof m.outputs !== 'string' || m.outputs.length > this.limits.maxDataBytes) {
+        this.settle(
+          sandbox,
+          m.id,
+          new NodeError(
+            `the outputs are larger than ${this.limits.maxDataBytes} bytes as JSON`,
+            CodeErrorCodes.OUTPUT_TOO_LARGE,
+          ),
+        );
+        return;
+      }
       let outputs: unknown;
       try {
         outputs = JSON.parse(m.outputs);
@@ -412,14 +435,18 @@ export class SandboxPool implements CodeSandbox {
       }
       this.settle(sandbox, m.id, undefined, {
         outputs: outputs as Record<string, unknown>,
-        cpuMs: m.cpuMs,
-        wallMs: m.wallMs,
+        cpuMs: Number(m.cpuMs) || 0,
+        wallMs: Number(m.wallMs) || 0,
       });
       return;
     }
     const code = /^[A-Z][A-Z0-9_]*$/.test(m.code) ? m.code : CodeErrorCodes.SANDBOX_CRASHED;
     const details = m.details && typeof m.details === 'object' ? pruneDetails(m.details) : undefined;
-    this.settle(sandbox, m.id, new NodeError(String(m.message), code, details ? { details } : {}));
+    this.settle(
+      sandbox,
+      m.id,
+      new NodeError(String(m.message).slice(0, 4_000), code, details ? { details } : {}),
+    );
   }
 
   private settle(
