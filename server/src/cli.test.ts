@@ -135,3 +135,24 @@ describe('finflow serve', () => {
     expect(bad.stderr).toMatch(/PORT/);
   });
 });
+
+describe('finflow node with the code node', () => {
+  it('runs user code in the sandbox from the command line and exits when done', async () => {
+    const r = await runCli([
+      'node',
+      'code.javascript',
+      '--config',
+      JSON.stringify({
+        inputs: [{ name: 'amount', type: 'number' }],
+        outputs: [{ name: 'fee', type: 'number' }],
+        code: 'export default defineRun(({ amount }) => ({ fee: Math.max(5, amount * 0.0125) }));',
+      }),
+      '--inputs',
+      '{"amount":2000}',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', outputs: { fee: 25 } });
+  }, 120_000);
+});

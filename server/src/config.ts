@@ -44,6 +44,21 @@ export interface ServerConfig {
    * process; the fsync follows within milliseconds).
    */
   durability: 'full' | 'normal';
+  /** The code node's sandbox: processes, runs per process, and server-wide ceilings on what a node may ask. */
+  codeSandbox: {
+    processes: number;
+    concurrency: number;
+    maxMemoryMb: number;
+    maxCpuMs: number;
+    /** Largest input and output of one code-node run, each, as JSON bytes. */
+    maxDataBytes: number;
+  };
+  /** Folder of plugin packages loaded at start (default `<data dir>/plugins`). */
+  pluginsDir: string;
+  /** Load packages in node_modules whose package.json declares `"finflow": { "plugin": ... }`. */
+  discoverPlugins: boolean;
+  /** Let admins and developers reload a plugin package into the running server (`finflow dev`). Off in production. */
+  devReload: boolean;
 }
 
 const serverRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -77,6 +92,19 @@ const envSchema = z.object({
   FINFLOW_ALLOWED_ORIGINS: z.string().optional(),
   FINFLOW_TEMPLATES_DIR: z.string().optional(),
   FINFLOW_DURABILITY: z.enum(['full', 'normal']).default('full'),
+  FINFLOW_CODE_SANDBOXES: z.coerce.number().int().min(1).max(16).default(1),
+  FINFLOW_CODE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  FINFLOW_CODE_MAX_MEMORY_MB: z.coerce.number().int().min(8).max(8192).default(256),
+  FINFLOW_CODE_MAX_CPU_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  FINFLOW_CODE_MAX_DATA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  FINFLOW_PLUGINS_DIR: z.string().optional(),
+  FINFLOW_DISCOVER_PLUGINS: z.enum(['true', 'false']).default('true'),
+  FINFLOW_DEV_RELOAD: z.enum(['true', 'false', '1', '0']).default('false'),
 });
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {
@@ -121,11 +149,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     allowedOrigins: list(e.FINFLOW_ALLOWED_ORIGINS),
     templatesDir: e.FINFLOW_TEMPLATES_DIR ? resolve(cwd, e.FINFLOW_TEMPLATES_DIR) : undefined,
     durability: e.FINFLOW_DURABILITY,
+    codeSandbox: {
+      processes: e.FINFLOW_CODE_SANDBOXES,
+      concurrency: e.FINFLOW_CODE_CONCURRENCY,
+      maxMemoryMb: e.FINFLOW_CODE_MAX_MEMORY_MB,
+      maxCpuMs: e.FINFLOW_CODE_MAX_CPU_MS,
+      maxDataBytes: e.FINFLOW_CODE_MAX_DATA_BYTES,
+    },
+    pluginsDir: resolve(cwd, e.FINFLOW_PLUGINS_DIR ?? resolve(dataDir, 'plugins')),
+    discoverPlugins: e.FINFLOW_DISCOVER_PLUGINS === 'true',
+    devReload: e.FINFLOW_DEV_RELOAD === 'true' || e.FINFLOW_DEV_RELOAD === '1',
   };
 }
 
 /** A configuration for tests and embedding: defaults with a data folder of the caller's choosing. */
 export function defaultConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
   const base = loadConfig({}, overrides.dataDir);
-  return { ...base, secretKeyFile: resolve(overrides.dataDir, 'secret.key'), ...overrides };
+  return {
+    ...base,
+    secretKeyFile: resolve(overrides.dataDir, 'secret.key'),
+    pluginsDir: resolve(overrides.dataDir, 'plugins'),
+    ...overrides,
+  };
 }

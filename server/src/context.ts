@@ -2,6 +2,7 @@
  * The services of one server instance, built once at start and handed to the routes and the socket layer.
  */
 import type { NodeRegistry, Runtime } from '@finflow/runtime';
+import type { SandboxPool } from '@finflow/nodes';
 import type { Template } from '@finflow/templates';
 import type { ServerConfig } from './config.js';
 import type { GroupCommitter } from './db/group-commit.js';
@@ -16,6 +17,7 @@ import type { EndpointService } from './services/endpoints.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
 import type { ReviewService } from './services/reviews.js';
+import type { PluginService } from './services/plugins.js';
 import type { RunService } from './services/runs.js';
 
 export interface AppContext {
@@ -36,6 +38,10 @@ export interface AppContext {
   reviews: ReviewService;
   feedback: FeedbackService;
   templates: Template[];
+  /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
+  plugins: PluginService;
+  /** The sandbox processes of the code node. */
+  codeSandbox: SandboxPool;
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;
   state: { ready: boolean; shuttingDown: boolean };

@@ -16,11 +16,10 @@ import {
   type AnyNodeDefinition,
   type Services,
 } from '@finflow/runtime';
-import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
+import { builtinNodes, disposeMultimodal, SandboxPool } from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
-import { loadPlugins } from './plugins.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
@@ -36,6 +35,7 @@ import { EndpointService } from './services/endpoints.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
 import { ReviewService } from './services/reviews.js';
+import { PluginService } from './services/plugins.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
 
@@ -113,9 +113,27 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       metrics.dbCommitSize.observe(size);
     });
     const sealer = new Sealer(masterKey.key);
-    const pluginNodes = await loadPlugins(config.plugins);
-    const registry = createBuiltinRegistry([...pluginNodes, ...(options.extraNodes ?? [])]);
-    const runtime = createRuntime({ registry, ...(options.services ? { services: options.services } : {}) });
+    const plugins = await PluginService.start({
+      builtins: builtinNodes,
+      extra: options.extraNodes ?? [],
+      specs: config.plugins,
+      nodeModules: config.discoverPlugins,
+      pluginsDir: config.pluginsDir,
+      devReload: config.devReload,
+      logger,
+    });
+    const registry = plugins.registry;
+    // User code (the code node) runs in sandbox processes with the server's ceilings, never in this process.
+    const codeSandbox = new SandboxPool({
+      processes: config.codeSandbox.processes,
+      concurrency: config.codeSandbox.concurrency,
+      limits: {
+        maxMemoryMb: config.codeSandbox.maxMemoryMb,
+        maxCpuMs: config.codeSandbox.maxCpuMs,
+        maxDataBytes: config.codeSandbox.maxDataBytes,
+      },
+    });
+    const runtime = createRuntime({ registry, services: { codeSandbox, ...options.services } });
     const audit = new AuditService(repo, writer);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
@@ -143,14 +161,33 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       reviews,
       feedback,
       templates: loadTemplates(logger, config.templatesDir),
+      plugins,
+      codeSandbox,
       catalogJson: () =>
         (catalog ??= JSON.stringify({
-          nodes: buildCatalog(registry),
+          nodes: buildCatalog(registry).map((entry) => {
+            const origin = plugins.origin(entry.type, entry.version);
+            return origin ? { ...entry, origin } : entry;
+          }),
+          plugins: plugins.list().map(({ id, package: name, version, nodes }) => ({
+            id,
+            package: name,
+            version,
+            nodes: nodes.map((n) => n.type),
+          })),
           portTypes: portTypes.map((name) => ({ name, color: portColors[name] })),
           coercions: coercionPairs(),
         })),
       state: { ready: false, shuttingDown: false },
     };
+
+    // A reloaded plugin: the catalog is rebuilt, cached plans are dropped (new runs use the new code), and the
+    // editors are told to fetch the catalog again.
+    plugins.onChange(() => {
+      catalog = undefined;
+      flows.invalidatePrepared();
+      io.emit('catalog.changed', { at: Date.now() });
+    });
 
     await runs.recoverInterrupted();
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
@@ -213,10 +250,11 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         await new Promise<void>((done) => io.close(() => done()));
         http.closeAllConnections();
         await stopped;
-        // OCR workers and the like, started by nodes on first use.
+        // OCR workers and the like, started by nodes on first use; the code sandbox processes.
         await disposeMultimodal().catch((err: unknown) =>
           logger.error({ err }, 'stopping node workers failed'),
         );
+        await codeSandbox.dispose();
         await repo.close();
         logger.info('stopped');
         logger.flush();

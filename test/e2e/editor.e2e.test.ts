@@ -15,6 +15,8 @@ const password = env('FINFLOW_E2E_PASSWORD');
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Console messages about the Content Security Policy (Monaco's workers must work without eval). */
+const cspViolations: string[] = [];
 
 interface TemplateInfo {
   id: string;
@@ -79,6 +81,9 @@ beforeAll(async () => {
   browser = await launch();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (/Content Security Policy|unsafe-eval/i.test(m.text())) cspViolations.push(m.text());
+  });
   page.setDefaultTimeout(20_000);
 });
 
@@ -270,6 +275,81 @@ describe('the editor against the real server', () => {
     await page.keyboard.press('Control+Y');
     await expect.poll(edgeCount).toBe(edgesBefore);
     await shot(page, '12-undo-redo');
+  });
+
+  it('checks a code node against its ports in Monaco, under the server CSP', async () => {
+    // A TypeScript code node whose result gives the number output a string: only the port typings can tell.
+    const flowId = await page.evaluate(async () => {
+      const me = (await (await fetch('/api/auth/me')).json()) as { csrfToken: string };
+      const document = {
+        schemaVersion: 1,
+        id: 'fee-code',
+        name: 'Fee (code node)',
+        nodes: [
+          {
+            id: 'in',
+            type: 'io.input',
+            version: 1,
+            config: { schema: { type: 'object', properties: { amount: { type: 'number' } } } },
+            ui: { position: { x: 0, y: 80 } },
+          },
+          {
+            id: 'fee',
+            type: 'code.javascript',
+            version: 1,
+            config: {
+              language: 'typescript',
+              inputs: [{ name: 'amount', type: 'number', required: true }],
+              outputs: [{ name: 'fee', type: 'number', required: true }],
+              code: [
+                '// The fee on an amount, at least 5.',
+                'export default defineRun(({ amount }, ctx) => {',
+                "  ctx.log.info('fee', { amount });",
+                '  return { fee: String(Math.max(5, amount * 0.0125)) };',
+                '});',
+                '',
+              ].join('\n'),
+            },
+            ui: { position: { x: 320, y: 80 } },
+          },
+          {
+            id: 'out',
+            type: 'io.output',
+            version: 1,
+            config: { name: 'fee' },
+            ui: { position: { x: 640, y: 80 } },
+          },
+        ],
+        edges: [
+          { id: 'e1', from: { node: 'in', port: 'amount' }, to: { node: 'fee', port: 'amount' } },
+          { id: 'e2', from: { node: 'fee', port: 'fee' }, to: { node: 'out', port: 'value' } },
+        ],
+      };
+      const res = await fetch('/api/flows', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+        body: JSON.stringify({ document, message: 'code node' }),
+      });
+      return ((await res.json()) as { flow: { id: string } }).flow.id;
+    });
+    await page.goto(`${url}/#/flows/${encodeURIComponent(flowId)}`);
+    await page.getByTestId('canvas').waitFor();
+    await page.locator('[data-node-id="fee"] .flow-node-header').click();
+    await page.getByTestId('inspector').waitFor();
+    expect(await page.getByTestId('node-origin').textContent()).toContain('@finflow/nodes');
+    const editor = page.getByTestId('inspector').locator('.monaco-editor').first();
+    await editor.waitFor({ timeout: 30_000 });
+    // The TypeScript worker reports the string given to the number output (a semantic error from the typings).
+    await expect
+      .poll(() => editor.locator('.squiggly-error').count(), { timeout: 45_000 })
+      .toBeGreaterThan(0);
+    await editor.scrollIntoViewIfNeeded();
+    await shot(page, '13a-code-node-zh');
+    await page.getByTestId('lang-switch').click();
+    await expect.poll(() => page.getByTestId('tab-run').textContent()).toContain('Run');
+    await shot(page, '13b-code-node-en');
+    await page.getByTestId('lang-switch').click();
+    expect(cspViolations).toEqual([]);
   });
 
   it('switches the language between Chinese and English', async () => {

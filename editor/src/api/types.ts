@@ -5,7 +5,7 @@
  */
 import type { FlowDocument, FlowEdge, FlowNode, RetryPolicy } from '@finflow/runtime/document';
 import type { NamedPort, PortType } from '@finflow/runtime/ports';
-import type { CatalogEntry } from '@finflow/runtime/catalog';
+import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
 import type { NodeCategory, NodeMeta } from '@finflow/runtime/node';
 import type { Problem, ProblemCode } from '@finflow/runtime/problems';
 import type {
@@ -53,9 +53,19 @@ export const nodeCategories: readonly NodeCategory[] = [
 /** A JSON Schema as the catalog serves it (draft 2020-12 from zod, with `title`, `description`, `widget`). */
 export type JsonSchema = Record<string, unknown>;
 
-export type { CatalogEntry };
+/** Where a node type comes from: the built-in package or a plugin package, with its version. */
+export interface NodeOrigin {
+  package: string;
+  version: string;
+  plugin?: string;
+  source?: 'builtin' | 'env' | 'package' | 'folder' | 'dev';
+}
+export interface CatalogEntry extends RuntimeCatalogEntry {
+  origin?: NodeOrigin;
+}
 export interface Catalog {
   nodes: CatalogEntry[];
+  plugins?: { id: string; package: string; version: string; nodes: string[] }[];
   portTypes: { name: PortType; color: string }[];
   coercions: { from: PortType; to: PortType; coercion: string }[];
 }

@@ -212,6 +212,10 @@ export const en: Dictionary = {
     settings: 'Settings',
     result: 'Result',
     noConfig: 'This node has no configuration',
+    package: 'Package {{name}} {{version}}',
+    pluginPackage: 'Plugin package {{name}} {{version}}',
+    codeTypings:
+      'The editor checks the code against the node’s ports: inputs are typed from the input ports, and the result must give each output port its type.',
   },
   settings: {
     label: 'Display name',

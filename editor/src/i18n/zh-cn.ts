@@ -203,6 +203,10 @@ export const zhCN = {
     settings: '运行设置',
     result: '运行结果',
     noConfig: '此节点没有配置项',
+    package: '软件包 {{name}} {{version}}',
+    pluginPackage: '插件包 {{name}} {{version}}',
+    codeTypings:
+      '编辑器按节点端口检查代码：inputs 的类型来自输入端口，返回结果须为每个输出端口给出对应类型的值。',
   },
   settings: {
     label: '显示名称',

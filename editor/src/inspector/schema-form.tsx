@@ -44,6 +44,8 @@ export interface FormContext {
   readOnly?: boolean;
   /** Offer the "fx" switch that turns a scalar field into a JSONata expression (node config only). */
   allowExpressions?: boolean;
+  /** Code fields: the language and the declarations to check the code against (a code node's ports). */
+  code?: { language: 'javascript' | 'typescript'; typings: string };
 }
 
 type Path = (string | number)[];
@@ -314,7 +316,11 @@ function Field(props: {
         );
       }
       const language =
-        kind.widget === 'code' ? 'javascript' : kind.widget === 'prompt' ? 'prompt' : 'jsonata';
+        kind.widget === 'code'
+          ? (ctx.code?.language ?? 'javascript')
+          : kind.widget === 'prompt'
+            ? 'prompt'
+            : 'jsonata';
       const hints = kind.widget === 'prompt' ? ctx.promptHints : ctx.expressionHints;
       return shell(
         <>
@@ -322,10 +328,11 @@ function Field(props: {
             language={language}
             value={typeof props.value === 'string' ? props.value : ''}
             onChange={set}
-            height={kind.widget === 'prompt' ? 160 : kind.widget === 'code' ? 200 : 72}
+            height={kind.widget === 'prompt' ? 160 : kind.widget === 'code' ? 260 : 72}
             ariaLabel={label}
             readOnly={ro}
-            {...(hints ? { hints } : {})}
+            {...(hints && kind.widget !== 'code' ? { hints } : {})}
+            {...(kind.widget === 'code' && ctx.code ? { typings: ctx.code.typings } : {})}
           />
           {kind.widget === 'prompt' && hints && hints.length > 0 && (
             <div className="hint-chips" aria-label={t('form.variables')}>

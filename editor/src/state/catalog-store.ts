@@ -10,6 +10,8 @@ interface CatalogState {
   credentials: Credential[] | null;
   error: string | null;
   loadCatalog(): Promise<void>;
+  /** Fetches the catalog again (a plugin was reloaded into the server). */
+  reloadCatalog(): Promise<void>;
   loadTemplates(): Promise<Template[]>;
   loadCredentials(): Promise<void>;
 }
@@ -33,6 +35,10 @@ export const useCatalogStore = create<CatalogState>()((set, get) => ({
         set({ error: err.message });
       });
     return catalogPromise;
+  },
+  reloadCatalog() {
+    catalogPromise = null;
+    return get().loadCatalog();
   },
   async loadTemplates() {
     const have = get().templates;

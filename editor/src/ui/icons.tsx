@@ -6,6 +6,7 @@ import {
   BrainCircuit,
   Calculator,
   ClipboardCheck,
+  Code2,
   Database,
   EyeOff,
   FileSearch,
@@ -38,6 +39,7 @@ import type { NodeCategory } from '../api/types.js';
 
 const byName: Record<string, LucideIcon> = {
   login: LogIn,
+  code: Code2,
   logout: LogOut,
   fork: GitFork,
   branch: GitBranch,

@@ -16,6 +16,7 @@ import { riskNodes } from './risk/index.js';
 import { complianceNodes } from './compliance/index.js';
 import { multimodalNodes } from './multimodal/index.js';
 import { humanNodes } from './human/index.js';
+import { codeNodes } from './code/index.js';
 
 export const coreNodes: AnyNodeDefinition[] = [
   inputNode,
@@ -35,6 +36,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   ...complianceNodes,
   ...multimodalNodes,
   ...humanNodes,
+  ...codeNodes,
 ];
 
 /** A registry of the built-in nodes plus any plugin nodes. */
@@ -55,3 +57,20 @@ export {
   type ReviewDecision,
   type ReviewTask,
 } from './human/index.js';
+export {
+  codeNode,
+  SandboxPool,
+  defaultCodeSandbox,
+  disposeCodeSandbox,
+  defaultSandboxLimits,
+  CodeErrorCodes,
+  codeLanguages,
+} from './code/index.js';
+export type {
+  CodeSandbox,
+  CodeRunRequest,
+  CodeRunResult,
+  SandboxLimits,
+  SandboxPoolOptions,
+  CodeLanguage,
+} from './code/index.js';

@@ -6,10 +6,34 @@ import {
   createRegistry,
   createRuntime,
   type AnyNodeDefinition,
+  type NodeDefinition,
+  type PortMap,
+  type PortValues,
   type RetryPolicy,
   type Services,
   type SingleNodeResult,
 } from '@finflow/runtime';
+import type { z } from 'zod';
+
+/**
+ * The outputs a node declares, typed by port: required outputs are always there, optional ones may be absent.
+ * Ports derived from config (a switch's cases, a code node's outputs) are not known to the type and read as
+ * `unknown` by name.
+ */
+// The other parameters are `any` as in AnyNodeDefinition: a definition's validate() is contravariant in its config.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type OutputsOf<D> =
+  D extends NodeDefinition<any, any, infer O extends PortMap>
+    ? PortValues<O> & Readonly<Record<string, unknown>>
+    : Readonly<Record<string, unknown>>;
+
+/** The inputs a node declares, typed by port. */
+export type InputsOf<D> =
+  D extends NodeDefinition<any, infer I extends PortMap, any> ? PortValues<I> : Record<string, unknown>;
+
+/** The config a node accepts as written in a flow (fields with defaults may be left out). */
+export type ConfigOf<D> = D extends NodeDefinition<infer C extends z.ZodType, any, any> ? z.input<C> : never;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export interface RunNodeOptions {
   config?: Record<string, unknown>;
@@ -62,11 +86,14 @@ export async function runNode(
   );
 }
 
-/** Runs a node and returns its outputs; throws with the node's error code and message if it failed. */
-export async function runNodeOk(
-  def: AnyNodeDefinition,
+/**
+ * Runs a node and returns its outputs, typed from the node's declared output ports; throws with the node's error
+ * code and message if it failed.
+ */
+export async function runNodeOk<D extends AnyNodeDefinition>(
+  def: D,
   options: RunNodeOptions = {},
-): Promise<Record<string, unknown>> {
+): Promise<OutputsOf<D>> {
   const r = await runNode(def, options);
   if (r.status !== 'succeeded') {
     const err = new Error(`${def.type} failed: ${r.error?.code} ${r.error?.message}`) as Error & {
@@ -75,5 +102,5 @@ export async function runNodeOk(
     if (r.error) err.code = r.error.code;
     throw err;
   }
-  return r.outputs ?? {};
+  return (r.outputs ?? {}) as OutputsOf<D>;
 }

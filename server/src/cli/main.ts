@@ -4,7 +4,7 @@
  * non-zero exit, never a stack trace.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildCatalog,
@@ -22,9 +22,9 @@ import {
   type Runtime,
   type SecretResolver,
 } from '@finflow/runtime';
-import { createBuiltinRegistry } from '@finflow/nodes';
+import { builtinNodes, createBuiltinRegistry } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
-import { loadPlugins, pluginSpecs } from '../plugins.js';
+import { discoverPlugins, pluginSpecs } from '../plugins.js';
 
 export class CliError extends Error {
   constructor(
@@ -50,6 +50,9 @@ Commands:
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
                                                       create an admin user (the first one, or another)
+  create-node <package-name> [--dir <folder>]         scaffold a node package (node, test, README, plugin key)
+  dev <package dir> [--server <url>] [--once]         build and reload a node package into a running server
+                                                      on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
@@ -110,19 +113,28 @@ export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver
   };
 }
 
-/** The built-in nodes plus the plugins named in FINFLOW_PLUGINS, as the server would have them. */
-async function makeRegistry(): Promise<NodeRegistry> {
-  const specs = pluginSpecs(process.env['FINFLOW_PLUGINS']);
-  try {
-    return createBuiltinRegistry(await loadPlugins(specs));
-  } catch (err) {
-    throw new CliError(`FINFLOW_PLUGINS: ${(err as Error).message}`);
-  }
+/**
+ * The built-in nodes plus the plugins the server would load: those named in FINFLOW_PLUGINS (one that fails is
+ * a usage error), the packages in node_modules that declare a plugin, and the data directory's plugins folder
+ * (one of those that fails is a warning, as the server logs it and starts without it).
+ */
+async function makeRegistry(io: Io = stdio): Promise<NodeRegistry> {
+  const env = process.env;
+  const { plugins, failures } = await discoverPlugins({
+    specs: pluginSpecs(env['FINFLOW_PLUGINS']),
+    nodeModules: env['FINFLOW_DISCOVER_PLUGINS'] !== 'false',
+    pluginsDir: resolve(env['FINFLOW_PLUGINS_DIR'] ?? join(env['FINFLOW_DATA_DIR'] ?? '.data', 'plugins')),
+    taken: builtinNodes,
+  });
+  const named = failures.find((f) => f.source === 'env');
+  if (named) throw new CliError(`FINFLOW_PLUGINS: plugin ${named.spec}: ${named.message}`);
+  for (const f of failures) io.err(`finflow: warning: plugin ${f.spec} (${f.source}) left out: ${f.message}`);
+  return createBuiltinRegistry(plugins.flatMap((p) => p.nodes));
 }
 
-async function makeRuntime(store?: RunStore): Promise<Runtime> {
+async function makeRuntime(io: Io, store?: RunStore): Promise<Runtime> {
   return createRuntime({
-    registry: await makeRegistry(),
+    registry: await makeRegistry(io),
     services: { secrets: envSecrets() },
     ...(store ? { store } : {}),
   });
@@ -155,7 +167,7 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   const [file] = positionals;
   if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
   const { flow, label } = loadFlow(file);
-  const problems = validateFlow(flow, await makeRegistry());
+  const problems = validateFlow(flow, await makeRegistry(io));
   if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
   else if (problems.length) {
     io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
@@ -204,7 +216,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError('--decisions must be a JSON object: the decision of each waiting node, by node id');
   // The run's log, so a run that waits for a review can be resumed with the decisions given.
   const store = new MemoryRunStore();
-  const runtime = await makeRuntime(store);
+  const runtime = await makeRuntime(io, store);
   let handle: RunHandle;
   try {
     handle = runtime.start(flow, input, { store });
@@ -285,7 +297,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
 async function catalogCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   if (positionals.length) throw new CliError(`catalog takes no arguments\n\n${USAGE}`);
-  const catalog = buildCatalog(await makeRegistry());
+  const catalog = buildCatalog(await makeRegistry(io));
   if (values.json) {
     io.out(JSON.stringify(catalog, null, 2));
     return 0;
@@ -324,7 +336,7 @@ async function nodeCommand(argv: string[], io: Io): Promise<number> {
   const version = values.version === undefined ? undefined : Number(values.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 1))
     throw new CliError('--version must be a positive integer');
-  const registry = await makeRegistry();
+  const registry = await makeRegistry(io);
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
   const result = await createRuntime({ registry, services: { secrets: envSecrets() } }).runNode(
     { type, config, ...(version === undefined ? {} : { version }) },
@@ -390,6 +402,14 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'admin': {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(rest);
+      }
+      case 'create-node': {
+        const { createNodeCommand } = await import('./create-node.js');
+        return createNodeCommand(rest, io);
+      }
+      case 'dev': {
+        const { devCommand } = await import('./dev.js');
+        return await devCommand(rest, io);
       }
       case undefined:
       case 'help':

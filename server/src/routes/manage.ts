@@ -1,4 +1,4 @@
-/** Routes for credentials, published endpoints, API keys and the audit log. */
+/** Routes for credentials, published endpoints, API keys, the audit log and node plugins. */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
@@ -49,6 +49,7 @@ const keyBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   endpoints: z.union([z.literal('*'), z.array(z.string().min(1).max(100)).min(1).max(1000)]),
 });
+const reloadBody = z.strictObject({ dir: z.string().min(1).max(1000) });
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
@@ -129,6 +130,34 @@ export function manageRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'audit.read');
     const q = parseRequest(auditQuery, req.query, 'query');
     res.json(await ctx.audit.list(auth.workspace.id, q.limit, q.before));
+  });
+
+  r.get('/plugins', (_req, res) => {
+    allow(res, 'plugin.read');
+    res.json({
+      plugins: ctx.plugins.list(),
+      failures: ctx.plugins.failures,
+      devReload: ctx.plugins.devReload,
+    });
+  });
+
+  r.post('/plugins/reload', async (req, res) => {
+    const auth = allow(res, 'plugin.reload');
+    const body = parseRequest(reloadBody, req.body, 'reload request');
+    const result = await ctx.plugins.reload(body.dir);
+    await ctx.audit.record(
+      auth.workspace.id,
+      actorOf(auth),
+      'plugin.reloaded',
+      `plugin:${result.plugin.id}`,
+      {
+        package: result.plugin.package,
+        version: result.plugin.version,
+        added: result.added,
+        removed: result.removed,
+      },
+    );
+    res.json(result);
   });
 
   r.get('/audit/verify', async (_req, res) => {

@@ -42,6 +42,10 @@ export const permissions = {
   /** Attaching outcomes to past decisions. Deciding a review task follows its queue's roles (review service). */
   'feedback.write': ['admin', 'developer', 'analyst', 'approver'],
   'user.manage': ['admin'],
+  /** The loaded plugins and those that failed (with file paths): people who install or write plugins. */
+  'plugin.read': ['admin', 'developer'],
+  /** Loading a plugin package's code into the server (a developer's server only, FINFLOW_DEV_RELOAD). */
+  'plugin.reload': ['admin', 'developer'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof permissions;
 

@@ -280,6 +280,11 @@ export class FlowService {
     await this.audit.record(workspaceId, actor, 'flow.deleted', `flow:${flowId}`, { name: flow.name });
   }
 
+  /** Drops every cached plan (the node types changed: a plugin was reloaded). Runs in flight keep theirs. */
+  invalidatePrepared(): void {
+    this.preparedCache.clear();
+  }
+
   /** The execution plan of a version, from the cache; 422 INVALID_FLOW when the version does not validate. */
   async prepared(workspaceId: string, flowId: string, number: number): Promise<PreparedVersion> {
     const key = `${flowId}\u0000${number}`;

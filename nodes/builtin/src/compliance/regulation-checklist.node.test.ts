@@ -16,8 +16,8 @@ interface Article {
 async function checklist(text: string, config: Record<string, unknown> = {}) {
   const out = await runNodeOk(regulationChecklistNode, { inputs: { text }, config });
   return {
-    articles: out['articles'] as Article[],
-    items: out['checklist'] as ChecklistItem[],
+    articles: out['articles'] as unknown as Article[],
+    items: out['checklist'] as unknown as ChecklistItem[],
     summary: out['summary'] as Record<string, unknown>,
   };
 }

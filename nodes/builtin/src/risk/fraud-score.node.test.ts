@@ -35,12 +35,18 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
   let logistic: { model: FraudModel; metrics: FraudCrossValidation };
   beforeAll(async () => {
     const a = await runNodeOk(fraudScoreNode, { config: trainConfig, inputs: { table: transactions } });
-    gbt = { model: a['model'] as FraudModel, metrics: a['metrics'] as FraudCrossValidation };
+    gbt = {
+      model: a['model'] as unknown as FraudModel,
+      metrics: a['metrics'] as unknown as FraudCrossValidation,
+    };
     const b = await runNodeOk(fraudScoreNode, {
       config: { ...trainConfig, algorithm: 'logistic' },
       inputs: { table: transactions },
     });
-    logistic = { model: b['model'] as FraudModel, metrics: b['metrics'] as FraudCrossValidation };
+    logistic = {
+      model: b['model'] as unknown as FraudModel,
+      metrics: b['metrics'] as unknown as FraudCrossValidation,
+    };
   });
 
   it('reaches AUC >= 0.97 and recall >= 0.85 at 1 % false positives in stratified 5-fold CV', () => {
@@ -68,7 +74,7 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score' },
       inputs: { transaction: fraud, model: gbt.model },
     });
-    const score = out['score'] as ScoreValue;
+    const score = out['score'] as unknown as ScoreValue;
     const decision = out['decision'] as { outcome: string; reasons: string[] };
     const reasons = out['reasons'] as FraudReason[];
     expect(score.value).toBeGreaterThan(gbt.model.thresholds.block);
@@ -148,8 +154,8 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score' },
       inputs: { transaction: tx, model: saved, history: [{ Amount: 5 }] },
     });
-    expect((b['score'] as ScoreValue).value).toBe((a['score'] as ScoreValue).value);
-    expect((b['score'] as ScoreValue).notes).toEqual([
+    expect((b['score'] as unknown as ScoreValue).value).toBe((a['score'] as unknown as ScoreValue).value);
+    expect((b['score'] as unknown as ScoreValue).notes).toEqual([
       'history ignored: this model was trained without velocity features',
     ]);
   });
@@ -165,12 +171,14 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score', model: stored },
       inputs: { transaction: tx },
     });
-    expect((fromConfig['score'] as ScoreValue).value).toBe((fromInput['score'] as ScoreValue).value);
+    expect((fromConfig['score'] as unknown as ScoreValue).value).toBe(
+      (fromInput['score'] as unknown as ScoreValue).value,
+    );
     const overridden = await runNodeOk(fraudScoreNode, {
       config: { mode: 'score', model: stored },
       inputs: { transaction: tx, model: logistic.model },
     });
-    expect((overridden['score'] as { algorithm: string }).algorithm).toBe('logistic');
+    expect((overridden['score'] as unknown as { algorithm: string }).algorithm).toBe('logistic');
   });
 
   it('fails clearly on bad input', async () => {
@@ -253,8 +261,8 @@ describe('risk.fraudScore velocity features', () => {
       config: { mode: 'train', label: 'fraud', positiveClass: 1, velocity, crossValidate: 3, trees: 60 },
       inputs: { table: ledger(5) },
     });
-    model = out['model'] as FraudModel;
-    metrics = out['metrics'] as FraudCrossValidation;
+    model = out['model'] as unknown as FraudModel;
+    metrics = out['metrics'] as unknown as FraudCrossValidation;
   });
 
   it('learns from the customer’s recent activity', () => {
@@ -288,8 +296,8 @@ describe('risk.fraudScore velocity features', () => {
       });
     const quiet = await run(calm);
     const busy = await run(burst);
-    const busyScore = busy['score'] as ScoreValue;
-    expect(busyScore.value).toBeGreaterThan((quiet['score'] as ScoreValue).value);
+    const busyScore = busy['score'] as unknown as ScoreValue;
+    expect(busyScore.value).toBeGreaterThan((quiet['score'] as unknown as ScoreValue).value);
     expect(busyScore.velocity).toMatchObject({ txCount1h: 3, txAmount1h: 420, historyCount: 7 });
     const texts = (busy['decision'] as { reasons: string[] }).reasons;
     expect(
@@ -305,7 +313,7 @@ describe('risk.fraudScore velocity features', () => {
       config: { mode: 'score' },
       inputs: { transaction: { card: 'q', at: start, amount: 10 }, model },
     });
-    expect((out['score'] as ScoreValue).notes).toEqual([
+    expect((out['score'] as unknown as ScoreValue).notes).toEqual([
       'no history given: velocity features assume the customer has no earlier transactions',
     ]);
   });

@@ -38,7 +38,7 @@ async function failure(config: Record<string, unknown>, inputs: Record<string, u
 describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost matrix 5:1)', () => {
   it('reaches the StatLog targets in 10-fold stratified cross-validation', async () => {
     const out = await train({ crossValidate: 10 });
-    const m = out['metrics'] as CrossValidationMetrics;
+    const m = out['metrics'] as unknown as CrossValidationMetrics;
     expect(m.folds).toHaveLength(10);
     expect(m.folds.every((f) => f.rows === 100 && f.positives === 30)).toBe(true);
     expect(m.threshold).toBeCloseTo(1 / 6, 15);
@@ -47,17 +47,17 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
     expect(m.cost).toBeLessThanOrEqual(0.6);
     expect(m.pooledAuc).toBeGreaterThanOrEqual(0.77);
     expect(m.costOptimal.cost).toBeLessThanOrEqual(m.cost);
-    const model = out['model'] as ScorecardModel;
+    const model = out['model'] as unknown as ScorecardModel;
     expect(model.training.crossValidation?.auc).toBe(m.auc);
     expect(model.threshold).toBeCloseTo(1 / 6, 15);
   });
 
   it('still meets the targets without sex/marital status and foreign-worker status', async () => {
     const out = await train({ crossValidate: 10, exclude: ['personal_status', 'foreign_worker'] });
-    const m = out['metrics'] as CrossValidationMetrics;
+    const m = out['metrics'] as unknown as CrossValidationMetrics;
     expect(m.auc).toBeGreaterThanOrEqual(0.77);
     expect(m.cost).toBeLessThanOrEqual(0.6);
-    const model = out['model'] as ScorecardModel;
+    const model = out['model'] as unknown as ScorecardModel;
     expect(model.encoders.map((e) => e.column)).not.toContain('personal_status');
   });
 
@@ -145,7 +145,7 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
     });
 
     it('still reads a scorecard of format version 1', async () => {
-      const plain = (await train())['model'] as ScorecardModel;
+      const plain = (await train())['model'] as unknown as ScorecardModel;
       const v1 = { ...plain, formatVersion: 1 };
       expect(await score(v1, german.rows.slice(0, 5))).toEqual(await score(plain, german.rows.slice(0, 5)));
     });
@@ -174,7 +174,7 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
     let model: ScorecardModel;
     let scores: ScoredRow[];
     beforeAll(async () => {
-      model = (await train())['model'] as ScorecardModel;
+      model = (await train())['model'] as unknown as ScorecardModel;
       scores = await score(model, german.rows, { keepColumns: ['class'] });
     });
 
