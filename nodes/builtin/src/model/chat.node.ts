@@ -3,26 +3,33 @@ import { defineNode, port, z } from '@finflow/sdk';
 import {
   chatMessages,
   checkTemplates,
+  messagesText,
   promptFields,
   renderPrompts,
   streamChat,
   tuningFields,
 } from './chat-run.js';
 import { modelRetryPolicy } from './errors.js';
-import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+import {
+  chatModelFor,
+  checkProviderConfig,
+  migrateProviderConfigV1,
+  providerConnectionUses,
+  providerFields,
+} from './services.js';
 
 export const chatNode = defineNode({
   type: 'model.chat',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Chat model',
     category: 'model',
     description:
-      'Calls a chat model with a system and a user prompt ({{ name }} placeholders filled from inputs) and streams its reply. The default provider is the offline extractive model: it quotes the prompt and never invents (it is not an LLM); choose an OpenAI-compatible, Ollama or llama.cpp provider for generated answers.',
+      'Calls a chat model with a system and a user prompt ({{ name }} placeholders filled from inputs) and streams its reply. The default is the offline extractive model: it quotes the prompt and never invents (it is not an LLM); choose a workspace connection (OpenAI-compatible or Ollama) or a llama.cpp file for generated answers.',
     zh: {
       title: '对话模型',
       description:
-        '用系统提示词和用户提示词（{{ 变量 }} 取自输入）调用对话模型并流式输出。默认是离线抽取模型（不是大模型，只摘录提示词原文）；生成式回答请选择 OpenAI 兼容、Ollama 或 llama.cpp。',
+        '用系统提示词和用户提示词（{{ 变量 }} 取自输入）调用对话模型并流式输出。默认是离线抽取模型（不是大模型，只摘录提示词原文）；生成式回答请选择工作区连接（兼容 OpenAI 或 Ollama）或 llama.cpp 模型文件。',
     },
     icon: 'message-square',
   },
@@ -46,6 +53,8 @@ export const chatNode = defineNode({
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 120_000,
   retry: modelRetryPolicy,
+  migrations: { 1: migrateProviderConfigV1 },
+  connections: providerConnectionUses,
   validate(config, helpers) {
     checkProviderConfig(config, helpers.problem);
     checkTemplates({ system: config.system, prompt: config.prompt }, config.variables, helpers.problem);
@@ -55,13 +64,14 @@ export const chatNode = defineNode({
       system: config.system,
       prompt: config.prompt,
     });
-    const resolved = await chatModelFor(ctx, config, {
-      temperature: config.temperature,
-      maxTokens: config.maxTokens,
-    });
-    const result = await streamChat(ctx, resolved, chatMessages(system, inputs.history ?? [], prompt), {
-      stop: config.stop,
-    });
+    const messages = chatMessages(system, inputs.history ?? [], prompt);
+    const resolved = await chatModelFor(
+      ctx,
+      config,
+      { temperature: config.temperature, maxTokens: config.maxTokens },
+      () => messagesText(messages),
+    );
+    const result = await streamChat(ctx, resolved, messages, { stop: config.stop });
     return {
       text: result.text,
       usage: { ...result.usage },

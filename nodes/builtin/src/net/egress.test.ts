@@ -41,8 +41,7 @@ afterEach(async () => {
 
 async function listen(
   host: string,
-  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_q, res) =>
-    res.end('ok'),
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_q, res) => res.end('ok'),
 ): Promise<Listener> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
