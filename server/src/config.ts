@@ -44,6 +44,12 @@ export interface ServerConfig {
    * process; the fsync follows within milliseconds).
    */
   durability: 'full' | 'normal';
+  /**
+   * What calls leaving the server (model, embeddings, transcription providers) may reach besides public
+   * addresses: `loopback`, `private`, IP addresses, CIDR ranges and host names, comma-separated. Empty: public
+   * addresses only; loopback, private, link-local, shared and metadata addresses are refused.
+   */
+  egressAllow: string;
 }
 
 const serverRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -77,6 +83,8 @@ const envSchema = z.object({
   FINFLOW_ALLOWED_ORIGINS: z.string().optional(),
   FINFLOW_TEMPLATES_DIR: z.string().optional(),
   FINFLOW_DURABILITY: z.enum(['full', 'normal']).default('full'),
+  // Parsed (and refused when malformed) by the server at start, with the node package that applies it.
+  FINFLOW_EGRESS_ALLOW: z.string().max(10_000).default(''),
 });
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {
@@ -121,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     allowedOrigins: list(e.FINFLOW_ALLOWED_ORIGINS),
     templatesDir: e.FINFLOW_TEMPLATES_DIR ? resolve(cwd, e.FINFLOW_TEMPLATES_DIR) : undefined,
     durability: e.FINFLOW_DURABILITY,
+    egressAllow: e.FINFLOW_EGRESS_ALLOW,
   };
 }
 

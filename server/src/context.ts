@@ -11,6 +11,7 @@ import type { Repository } from './repo/types.js';
 import type { Sealer } from './security/crypto.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
+import type { ConnectionService } from './services/connections.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
 import type { FlowService } from './services/flows.js';
@@ -30,6 +31,7 @@ export interface AppContext {
   flows: FlowService;
   runs: RunService;
   credentials: CredentialService;
+  connections: ConnectionService;
   endpoints: EndpointService;
   templates: Template[];
   /** The catalog response, serialised once on first request. */

@@ -16,7 +16,7 @@ import {
   type AnyNodeDefinition,
   type Services,
 } from '@finflow/runtime';
-import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
+import { createBuiltinRegistry, createEgress, disposeMultimodal, parseEgressAllowList } from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
@@ -31,6 +31,7 @@ import type { Repository } from './repo/types.js';
 import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
+import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
 import { FlowService } from './services/flows.js';
@@ -113,11 +114,32 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const sealer = new Sealer(masterKey.key);
     const pluginNodes = await loadPlugins(config.plugins);
     const registry = createBuiltinRegistry([...pluginNodes, ...(options.extraNodes ?? [])]);
-    const runtime = createRuntime({ registry, ...(options.services ? { services: options.services } : {}) });
+    // Every call a node makes outside the server goes through this client, under the egress policy.
+    let egressPolicy;
+    try {
+      egressPolicy = parseEgressAllowList(config.egressAllow);
+    } catch (err) {
+      throw new Error(`invalid configuration: FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`);
+    }
+    const egress = createEgress(egressPolicy);
+    if (egressPolicy.source)
+      logger.info({ allow: egressPolicy.source }, 'egress allowed beyond public addresses');
+    const runtime = createRuntime({ registry, services: { egress, ...options.services } });
     const audit = new AuditService(repo, writer);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
-    const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
+    const connections = new ConnectionService(repo, writer, audit, egressPolicy);
+    const runs = new RunService(
+      repo,
+      writer,
+      runtime,
+      flows,
+      credentials,
+      connections,
+      sealer,
+      metrics,
+      logger,
+    );
     const endpoints = new EndpointService(repo, writer, flows, audit);
     const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
     let catalog: string | undefined;
@@ -135,6 +157,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       flows,
       runs,
       credentials,
+      connections,
       endpoints,
       templates: loadTemplates(logger, config.templatesDir),
       catalogJson: () =>
@@ -206,6 +229,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         await disposeMultimodal().catch((err: unknown) =>
           logger.error({ err }, 'stopping node workers failed'),
         );
+        await egress
+          .close()
+          .catch((err: unknown) => logger.error({ err }, 'closing egress connections failed'));
         await repo.close();
         logger.info('stopped');
         logger.flush();

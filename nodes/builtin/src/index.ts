@@ -43,3 +43,12 @@ export function createBuiltinRegistry(extra: readonly AnyNodeDefinition[] = []):
 export { inputNode, outputNode, branchNode, switchNode, mergeNode, mapNode, transformNode, templateNode };
 export { renderTemplate, templateVariables } from './data/template.node.js';
 export { disposeMultimodal } from './multimodal/index.js';
+export {
+  checkConnectionUrl,
+  classifyAddress,
+  createEgress,
+  EgressConfigError,
+  parseEgressAllowList,
+  type Egress,
+  type EgressPolicy,
+} from './net/egress.js';

@@ -8,18 +8,28 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildCatalog,
+  connectionNamePattern,
+  connectionProblems,
+  connectionSpecSchema,
+  createConnectionResolver,
   createRuntime,
+  flowDataClass,
   flowDocumentJsonSchema,
   FlowInputError,
   FlowValidationError,
   formatProblem,
   validateFlow,
+  type ConnectionInfo,
+  type ConnectionResolver,
+  type DataClass,
   type NodeRegistry,
+  type Problem,
   type RunResult,
   type Runtime,
   type SecretResolver,
+  type Services,
 } from '@finflow/runtime';
-import { createBuiltinRegistry } from '@finflow/nodes';
+import { createBuiltinRegistry, createEgress, parseEgressAllowList, type Egress } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
 import { loadPlugins, pluginSpecs } from '../plugins.js';
 
@@ -48,7 +58,10 @@ Commands:
                                                       create an admin user (the first one, or another)
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
-(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
+(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
+a model or transcription provider) come from FINFLOW_CONNECTIONS: a JSON object keyed by connection name,
+inline or in a file, each value as PUT /api/connections/<name> takes it. FINFLOW_EGRESS_ALLOW opens
+loopback, private or other internal addresses to them, as on the server.`;
 
 interface Io {
   out(text: string): void;
@@ -106,6 +119,59 @@ export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver
   };
 }
 
+/**
+ * Connections from FINFLOW_CONNECTIONS: a JSON object keyed by connection name, inline or in a file, each value
+ * as `PUT /api/connections/:name` takes it (the credential it names comes from FINFLOW_CREDENTIAL_<NAME>).
+ */
+export function envConnections(env: NodeJS.ProcessEnv = process.env): ConnectionInfo[] {
+  const raw = env['FINFLOW_CONNECTIONS'];
+  if (raw === undefined || !raw.trim()) return [];
+  const value = jsonArgument(raw, 'FINFLOW_CONNECTIONS');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new CliError('FINFLOW_CONNECTIONS: a JSON object keyed by connection name');
+  return Object.entries(value as Record<string, unknown>).map(([name, spec]) => {
+    if (!connectionNamePattern.test(name))
+      throw new CliError(`FINFLOW_CONNECTIONS: "${name}" is not a connection name`);
+    const parsed = connectionSpecSchema.safeParse(spec);
+    if (!parsed.success)
+      throw new CliError(
+        `FINFLOW_CONNECTIONS: ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      );
+    return { name, ...parsed.data };
+  });
+}
+
+/** The egress client of FINFLOW_EGRESS_ALLOW (public addresses only when unset). */
+export function envEgress(env: NodeJS.ProcessEnv = process.env): Egress {
+  try {
+    return createEgress(parseEgressAllowList(env['FINFLOW_EGRESS_ALLOW']));
+  } catch (err) {
+    throw new CliError(`FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`);
+  }
+}
+
+/** What nodes run from the CLI are given: credentials, connections checked for the flow's data, egress. */
+function cliServices(
+  connections: ConnectionInfo[],
+  egress: Egress,
+  dataClass: DataClass,
+  io: Io,
+): Partial<Services> & { connections: ConnectionResolver } {
+  return {
+    secrets: envSecrets(),
+    egress,
+    connections: createConnectionResolver({
+      list: () => connections,
+      flowDataClass: dataClass,
+      // No audit trail here: refusals and routing decisions go to stderr.
+      record: (e) => {
+        if (e.type !== 'used')
+          io.err(`[connection] ${e.type} ${e.connection} (${e.dataClass})${e.reason ? `: ${e.reason}` : ''}`);
+      },
+    }),
+  };
+}
+
 /** The built-in nodes plus the plugins named in FINFLOW_PLUGINS, as the server would have them. */
 async function makeRegistry(): Promise<NodeRegistry> {
   const specs = pluginSpecs(process.env['FINFLOW_PLUGINS']);
@@ -117,7 +183,7 @@ async function makeRegistry(): Promise<NodeRegistry> {
 }
 
 async function makeRuntime(): Promise<Runtime> {
-  return createRuntime({ registry: await makeRegistry(), services: { secrets: envSecrets() } });
+  return createRuntime({ registry: await makeRegistry() });
 }
 
 function isFile(path: string): boolean {
@@ -147,7 +213,11 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   const [file] = positionals;
   if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
   const { flow, label } = loadFlow(file);
-  const problems = validateFlow(flow, await makeRegistry());
+  const registry = await makeRegistry();
+  const problems: Problem[] = validateFlow(flow, registry);
+  // Whether a flow's connections exist depends on where it runs: checked when FINFLOW_CONNECTIONS says.
+  if (!problems.length && process.env['FINFLOW_CONNECTIONS'])
+    problems.push(...connectionProblems(createRuntime({ registry }).prepare(flow), envConnections()));
   if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
   else if (problems.length) {
     io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
@@ -190,10 +260,18 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const { flow, label } = loadFlow(ref);
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
   const runtime = await makeRuntime();
+  const connections = envConnections();
+  const egress = envEgress();
   let handle;
   try {
-    handle = runtime.start(flow, input);
+    const prepared = runtime.prepare(flow);
+    const problems = connectionProblems(prepared, connections);
+    if (problems.length) throw new FlowValidationError(problems);
+    handle = runtime.start(prepared, input, {
+      services: cliServices(connections, egress, flowDataClass(prepared.flow), io),
+    });
   } catch (err) {
+    await egress.close();
     if (err instanceof FlowValidationError) {
       if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
       else {
@@ -240,6 +318,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     return result.status === 'succeeded' ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
+    await egress.close();
   }
 }
 
@@ -287,10 +366,16 @@ async function nodeCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError('--version must be a positive integer');
   const registry = await makeRegistry();
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
-  const result = await createRuntime({ registry, services: { secrets: envSecrets() } }).runNode(
-    { type, config, ...(version === undefined ? {} : { version }) },
-    inputs as Record<string, unknown>,
-  );
+  const egress = envEgress();
+  const result = await createRuntime({
+    registry,
+    services: cliServices(envConnections(), egress, 'internal', io),
+  })
+    .runNode(
+      { type, config, ...(version === undefined ? {} : { version }) },
+      inputs as Record<string, unknown>,
+    )
+    .finally(() => egress.close());
   const report = {
     status: result.status,
     outputs: result.outputs ?? {},

@@ -6,6 +6,7 @@
  */
 import {
   FlowInputError,
+  flowDataClass,
   foldRun,
   type RunEvent,
   type RunFinishedEvent,
@@ -16,7 +17,7 @@ import {
   type Runtime,
 } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, HttpError, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RunMasker } from '../masking.js';
 import type { Metrics, Observer } from '../metrics.js';
@@ -30,6 +31,7 @@ import type {
   WriteBatch,
 } from '../repo/types.js';
 import { timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import type { ConnectionService } from './connections.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
@@ -138,6 +140,7 @@ export class RunService {
     private readonly runtime: Runtime,
     private readonly flows: FlowService,
     private readonly credentials: CredentialService,
+    private readonly connections: ConnectionService,
     private readonly sealer: Sealer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -151,9 +154,20 @@ export class RunService {
     return this.live.get(id);
   }
 
-  /** Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW, 404 for unknown flows or versions. */
+  /**
+   * Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW (also when a node names a connection the
+   * workspace does not have or may not use), 404 for unknown flows or versions.
+   */
   async start(req: StartRequest): Promise<StartedRun> {
     const plan = await this.flows.prepared(req.workspaceId, req.flowId, req.version);
+    const problems = await this.connections.problems(req.workspaceId, plan.prepared);
+    if (problems.length)
+      throw new HttpError(
+        422,
+        'INVALID_FLOW',
+        `version ${plan.version} of the flow cannot run here: ${problems.map((p) => p.message).join('; ')}`,
+        { problems },
+      );
     return this.startPrepared(plan, req);
   }
 
@@ -198,7 +212,15 @@ export class RunService {
         runId,
         store: live,
         meta,
-        services: { secrets: this.credentials.resolver(req.workspaceId, runId, req.actor) },
+        services: {
+          secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
+          connections: this.connections.resolver(
+            req.workspaceId,
+            runId,
+            req.actor,
+            flowDataClass(plan.prepared.flow),
+          ),
+        },
         ...(req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs }),
       });
     } catch (err) {

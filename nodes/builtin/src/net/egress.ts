@@ -238,6 +238,29 @@ export function checkUrl(policy: EgressPolicy, url: URL): void {
   }
 }
 
+/**
+ * Why a connection's base URL could never be reached under the policy, judged without DNS (an address in the URL,
+ * or `localhost`), for the moment an administrator writes it; undefined when it may be. Names are checked when
+ * they are used, on the address they resolve to.
+ */
+export function checkConnectionUrl(policy: EgressPolicy, baseUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return 'not a URL';
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const address = isIP(host)
+    ? host
+    : host === 'localhost' || host.endsWith('.localhost')
+      ? '127.0.0.1'
+      : undefined;
+  if (address === undefined) return undefined;
+  const d = egressDecision(policy, host, address);
+  return d.ok ? undefined : d.message;
+}
+
 type LookupCallback = (
   err: NodeJS.ErrnoException | null,
   address: string | LookupAddress[],
