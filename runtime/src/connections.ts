@@ -216,6 +216,8 @@ export interface ConnectionUse {
   dataClass?: DataClass | undefined;
   /** A routing node's target: the data class is decided per call, so it is not checked here. */
   routed?: boolean;
+  /** The call needs a model name: from the node, else the connection's first allowed model. */
+  needsModel?: boolean;
 }
 
 /** The connection a use names, or the refusal to report. */
@@ -256,6 +258,13 @@ export function connectionProblems(
         problems.push({ code: resolved.code, message: resolved.message, nodeId: node.id, path: use.path });
         continue;
       }
+      if (use.needsModel && use.model === undefined && resolved.connection.models.length === 0)
+        problems.push({
+          code: 'INVALID_CONFIG',
+          message: `the connection "${resolved.connection.name}" allows any model: name one in the node`,
+          nodeId: node.id,
+          path: use.path,
+        });
       const refusal = connectionRefusal(resolved.connection, {
         kinds: use.kinds,
         model: use.model,

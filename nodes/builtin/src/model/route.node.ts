@@ -213,6 +213,7 @@ export const routeNode = defineNode({
         kinds: chatConnectionKinds,
         model: config.privateModel,
         dataClass: declared,
+        needsModel: true,
       },
       {
         path: ['cloud'],
@@ -220,6 +221,7 @@ export const routeNode = defineNode({
         kinds: chatConnectionKinds,
         model: config.cloudModel,
         routed: true,
+        needsModel: true,
       },
     ];
   },
@@ -259,6 +261,7 @@ export const routeNode = defineNode({
       kinds: chatConnectionKinds,
       model: toCloud ? config.cloudModel : config.privateModel,
       dataClass: decision.dataClass,
+      piiTypes: decision.piiTypes,
       route: { reasons: decision.reasons },
     });
     const spec = connectionSpec(ctx, opened);

@@ -173,6 +173,7 @@ export function providerConnectionUses(config: ProviderConfig): ConnectionUse[] 
       kinds: chatConnectionKinds,
       model: config.model,
       dataClass,
+      needsModel: true,
     },
   ];
 }

@@ -102,6 +102,8 @@ export interface ConnectionCall {
   /** The class assumed for `auto` when the content cannot be read (audio is personal: a voice identifies). */
   assume?: DataClass;
   route?: { reasons: readonly string[] };
+  /** PII types the caller already found (a routing node), recorded with the call. */
+  piiTypes?: readonly string[];
 }
 
 export interface OpenedConnection {
@@ -167,7 +169,9 @@ function boundFetch(ctx: NodeContext): typeof globalThis.fetch {
 export async function openConnection(ctx: NodeContext, call: ConnectionCall): Promise<OpenedConnection> {
   const found = await findConnection(ctx, call);
   const resolver = ctx.services.connections!;
-  const { dataClass, piiTypes } = callDataClass(found, call, resolver.flowDataClass);
+  const classified = callDataClass(found, call, resolver.flowDataClass);
+  const dataClass = classified.dataClass;
+  const piiTypes = call.piiTypes ? [...call.piiTypes] : classified.piiTypes;
   const model = call.model ?? found.models[0];
   const info = await resolver.open({
     name: found.name,
