@@ -119,7 +119,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     try {
       egressPolicy = parseEgressAllowList(config.egressAllow);
     } catch (err) {
-      throw new Error(`invalid configuration: FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`);
+      throw new Error(`invalid configuration: FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const egress = createEgress(egressPolicy);
     if (egressPolicy.source)
