@@ -2,6 +2,7 @@
 import { Loader2 } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ConnectionsPage } from './pages/connections-page.js';
 import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
@@ -56,6 +57,8 @@ export function App() {
       );
     case 'endpoints':
       return <EndpointsPage />;
+    case 'connections':
+      return <ConnectionsPage />;
     default:
       return <FlowsPage />;
   }

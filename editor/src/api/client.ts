@@ -6,6 +6,8 @@
 import type {
   ApiKey,
   Catalog,
+  Connection,
+  ConnectionSpec,
   Credential,
   Endpoint,
   FlowDetail,
@@ -162,6 +164,11 @@ export const api = {
   cancelRun: (id: string) => request<void>('POST', `/api/runs/${enc(id)}/cancel`),
 
   credentials: async () => list<Credential>(await request<unknown>('GET', '/api/credentials'), 'credentials'),
+
+  connections: async () => list<Connection>(await request<unknown>('GET', '/api/connections'), 'connections'),
+  putConnection: (name: string, spec: ConnectionSpec) =>
+    request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
+  deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
   endpoints: async () => list<Endpoint>(await request<unknown>('GET', '/api/endpoints'), 'endpoints'),
   createEndpoint: (body: { flowId: string; version: number; slug: string }) =>

@@ -50,6 +50,13 @@ export function AppHeader() {
         >
           {t('app.endpoints')}
         </a>
+        <a
+          href={href({ name: 'connections' })}
+          className={route.name === 'connections' ? 'active' : ''}
+          aria-current={route.name === 'connections' ? 'page' : undefined}
+        >
+          {t('app.connections')}
+        </a>
       </nav>
       <div className="spacer" />
       <LanguageSwitch />

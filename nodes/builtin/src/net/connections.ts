@@ -27,7 +27,7 @@ export function connectionField(
   meta: { title: string; group: string; zh: string; zhGroup?: string },
 ) {
   const en = kinds.map((k) => kindNames[k].en).join(' or ');
-  const zh = kinds.map((k) => kindNames[k].zh).join('或');
+  const zh = kinds.map((k) => kindNames[k].zh).join(' 或 ');
   return z
     .string()
     .regex(connectionNamePattern, 'a connection name')
