@@ -399,6 +399,12 @@ describe('the default egress policy', () => {
     await strict.destroy();
   });
 
+  it('will not start with a malformed allow-list', async () => {
+    await expect(startTestServer({ config: { egressAllow: 'loopback, 10.0.0.0/99' } })).rejects.toThrow(
+      /FINFLOW_EGRESS_ALLOW: .*10\.0\.0\.0\/99/,
+    );
+  });
+
   it("refuses connections to the server's own API, loopback and link-local metadata", async () => {
     for (const baseUrl of [
       `${strict.url}/api`,
