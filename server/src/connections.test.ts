@@ -274,6 +274,16 @@ describe('a stored credential goes only where its connection sends it', () => {
     });
   });
 
+  it('refuses to publish a version whose connection is missing', async () => {
+    const { id } = await createFlow(
+      developer,
+      oneNodeFlow(chat({ provider: 'connection', connection: 'gone' })),
+    );
+    const r = await developer.post('/api/endpoints', { flowId: id, version: 1, slug: 'uses-gone' });
+    expect(r.status).toBe(422);
+    expect(r.body.error.details.problems[0]).toMatchObject({ code: 'CONNECTION_NOT_FOUND', nodeId: 'call' });
+  });
+
   it('reports the problem on the node when the editor validates', async () => {
     const r = await analyst.post('/api/flows/validate', {
       document: oneNodeFlow(chat({ provider: 'connection', connection: 'nope' })),

@@ -142,7 +142,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       metrics,
       logger,
     );
-    const endpoints = new EndpointService(repo, writer, flows, audit);
+    const endpoints = new EndpointService(repo, writer, flows, audit, connections);
     const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
     let catalog: string | undefined;
     const ctx: AppContext = {

@@ -19,9 +19,11 @@ import {
   type Problem,
 } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, HttpError, notFound } from '../errors.js';
 import type { AuditActor, ConnectionRecord, Repository } from '../repo/types.js';
 import type { AuditService } from './audit.js';
+
+const CACHE_MS = 5_000;
 
 export const connectionView = (c: ConnectionRecord) => ({
   name: c.name,
@@ -50,8 +52,11 @@ const infoOf = (c: ConnectionRecord): ConnectionInfo => ({
 });
 
 export class ConnectionService {
-  /** Each workspace's connections, read once and dropped when one is written. */
-  private readonly cache = new Map<string, Promise<ConnectionInfo[]>>();
+  /**
+   * Each workspace's connections, dropped when one is written here and read again after a few seconds anyway, so
+   * a change made by another process (a second server on the same database) is not missed for long.
+   */
+  private readonly cache = new Map<string, { at: number; list: Promise<ConnectionInfo[]> }>();
 
   constructor(
     private readonly repo: Repository,
@@ -72,13 +77,12 @@ export class ConnectionService {
 
   /** Every connection of a workspace, as nodes and validation see them (no secrets). */
   infos(workspaceId: string): Promise<ConnectionInfo[]> {
-    let hit = this.cache.get(workspaceId);
-    if (!hit) {
-      hit = this.repo.listConnections(workspaceId).then((list) => list.map(infoOf));
-      this.cache.set(workspaceId, hit);
-      hit.catch(() => this.cache.delete(workspaceId));
-    }
-    return hit;
+    const hit = this.cache.get(workspaceId);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.list;
+    const list = this.repo.listConnections(workspaceId).then((rows) => rows.map(infoOf));
+    this.cache.set(workspaceId, { at: Date.now(), list });
+    list.catch(() => this.cache.delete(workspaceId));
+    return list;
   }
 
   async put(workspaceId: string, name: string, spec: ConnectionSpec, actor: AuditActor) {
@@ -119,6 +123,18 @@ export class ConnectionService {
   /** Connection problems of a valid flow in a workspace (unknown names, models, kinds, data classes). */
   async problems(workspaceId: string, prepared: PreparedFlow): Promise<Problem[]> {
     return connectionProblems(prepared, await this.infos(workspaceId));
+  }
+
+  /** 422 INVALID_FLOW when a version's nodes name connections the workspace lacks or may not use for its data. */
+  async assertUsable(workspaceId: string, version: number, prepared: PreparedFlow): Promise<void> {
+    const problems = await this.problems(workspaceId, prepared);
+    if (problems.length)
+      throw new HttpError(
+        422,
+        'INVALID_FLOW',
+        `version ${version} of the flow cannot run here: ${problems.map((p) => p.message).join('; ')}`,
+        { problems },
+      );
   }
 
   /** What `ctx.services.connections` answers during one run; every decision goes to the audit trail. */

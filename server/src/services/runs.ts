@@ -17,7 +17,7 @@ import {
   type Runtime,
 } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
-import { badRequest, conflict, HttpError, notFound } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RunMasker } from '../masking.js';
 import type { Metrics, Observer } from '../metrics.js';
@@ -160,14 +160,7 @@ export class RunService {
    */
   async start(req: StartRequest): Promise<StartedRun> {
     const plan = await this.flows.prepared(req.workspaceId, req.flowId, req.version);
-    const problems = await this.connections.problems(req.workspaceId, plan.prepared);
-    if (problems.length)
-      throw new HttpError(
-        422,
-        'INVALID_FLOW',
-        `version ${plan.version} of the flow cannot run here: ${problems.map((p) => p.message).join('; ')}`,
-        { problems },
-      );
+    await this.connections.assertUsable(req.workspaceId, plan.version, plan.prepared);
     return this.startPrepared(plan, req);
   }
 
