@@ -53,7 +53,9 @@ export type {
   ValidateHelpers,
   ConnectionUse,
   ConnectionInfo,
+  ConnectionEvent,
   ConnectionResolver,
+  ConnectionSpecInput,
   DataClass,
 } from '@finflow/runtime';
 
