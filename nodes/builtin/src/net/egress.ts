@@ -8,7 +8,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent, fetch as UndiciFetch } from 'undici';
 import { ErrorCodes, NodeError } from '@finflow/sdk';
 
 /** Classes of address; everything but `public` needs the allow-list. */
@@ -319,12 +319,21 @@ async function bufferedBody(body: unknown, headers: Headers): Promise<string | U
   return new Uint8Array(await r.arrayBuffer());
 }
 
-/** Builds the egress client for a policy. `lookup` replaces DNS (tests). */
+/**
+ * Builds the egress client for a policy. `lookup` replaces DNS (tests). undici is loaded with the first request
+ * (it costs a few hundred milliseconds at start, and most runs never leave the server).
+ */
 export function createEgress(policy: EgressPolicy, options: { lookup?: Lookup } = {}): Egress {
-  const agent = new Agent({
-    connect: { lookup: guardedLookup(policy, options.lookup ?? systemLookup) as never },
-  });
+  let client: Promise<{ agent: Agent; fetch: typeof UndiciFetch }> | undefined;
+  const load = () =>
+    (client ??= import('undici').then((undici) => ({
+      agent: new undici.Agent({
+        connect: { lookup: guardedLookup(policy, options.lookup ?? systemLookup) as never },
+      }),
+      fetch: undici.fetch,
+    })));
   const guarded = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const { agent, fetch: undiciFetch } = await load();
     const request = typeof input === 'string' || input instanceof URL ? undefined : input;
     let url = new URL(request ? request.url : String(input));
     let method = (init.method ?? request?.method ?? 'GET').toUpperCase();
@@ -375,7 +384,9 @@ export function createEgress(policy: EgressPolicy, options: { lookup?: Lookup } 
   return {
     policy,
     fetch: guarded as typeof globalThis.fetch,
-    close: () => agent.close(),
+    close: async () => {
+      if (client) await (await client).agent.close();
+    },
   };
 }
 
