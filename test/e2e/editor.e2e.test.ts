@@ -364,8 +364,10 @@ describe('the editor against the real server', () => {
     await page.getByTestId('legacy-endpoint').waitFor();
     const legacy = (await page.getByTestId('legacy-endpoint').textContent()) ?? '';
     expect(legacy).toContain('http://10.9.9.9:8000/v1');
-    // The server's validation says why it cannot run as it is, on the field.
-    expect(legacy).toContain('"bank-llm"');
+    // The server's validation (it follows the first edit or load) says why it cannot run as it is, on the field.
+    await expect
+      .poll(() => page.getByTestId('legacy-endpoint').textContent(), { timeout: 10_000 })
+      .toContain('"bank-llm"');
     await page.getByTestId('legacy-endpoint').scrollIntoViewIfNeeded();
     await shot(page, '17-legacy-model-node');
     await page.getByTestId('connection-select').selectOption('bank-llm');
