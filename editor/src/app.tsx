@@ -2,6 +2,7 @@
 import { Loader2 } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ConnectionsPage } from './pages/connections-page.js';
 import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
@@ -59,6 +60,8 @@ export function App() {
       return <EndpointsPage />;
     case 'reviews':
       return <ReviewsPage {...(route.taskId ? { taskId: route.taskId } : {})} />;
+    case 'connections':
+      return <ConnectionsPage />;
     default:
       return <FlowsPage />;
   }

@@ -44,6 +44,13 @@ export type OnError = z.output<typeof onErrorSchema>;
 
 const position = z.object({ x: z.number(), y: z.number() }).strict();
 
+/**
+ * How sensitive data is, least first: a class includes what the ones before it may hold (personal data is also
+ * internal). Connections list the classes they may receive; a flow and a model node say what they handle.
+ */
+export const dataClasses = ['public', 'internal', 'personal', 'confidential'] as const;
+export type DataClass = (typeof dataClasses)[number];
+
 export const flowNodeSchema = z
   .object({
     id,
@@ -81,6 +88,11 @@ export const flowSettingsSchema = z
     deadlineMs: z.int().min(1).max(86_400_000).optional(),
     /** Nodes of this flow running at once. */
     concurrency: z.int().min(1).max(256).optional(),
+    /**
+     * The most sensitive data the flow handles; its model calls may only use connections allowed that class.
+     * Unset: `internal`, or `personal` when `redact` marks personal data.
+     */
+    dataClass: z.enum(dataClasses).optional(),
     /**
      * Where personal data flows: these input fields (dotted paths) and the inputs and outputs of these
      * nodes are masked before they are written to logs, audit entries or run records.

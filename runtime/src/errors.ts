@@ -34,6 +34,16 @@ export const ErrorCodes = {
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
   /** Not a failure: the node waits for a decision (see NodeWaiting). */
   WAITING: 'WAITING',
+  /** The node names a connection the workspace does not have. */
+  CONNECTION_NOT_FOUND: 'CONNECTION_NOT_FOUND',
+  /** The connection may not take this call: another kind, a model it does not allow, or data it may not receive. */
+  CONNECTION_NOT_ALLOWED: 'CONNECTION_NOT_ALLOWED',
+  /** A node saved before connections (a base URL in its config) matches no connection: the author picks one. */
+  CONNECTION_REQUIRED: 'CONNECTION_REQUIRED',
+  /** A node names a credential together with a destination that no connection binds it to. */
+  CREDENTIAL_DESTINATION_MISMATCH: 'CREDENTIAL_DESTINATION_MISMATCH',
+  /** The server's egress policy refused the address a call would reach. */
+  EGRESS_DENIED: 'EGRESS_DENIED',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -47,6 +57,11 @@ export const defaultNonRetryable: readonly string[] = [
   ErrorCodes.SECRET_NOT_FOUND,
   ErrorCodes.RUN_DEADLINE,
   ErrorCodes.WAITING,
+  ErrorCodes.CONNECTION_NOT_FOUND,
+  ErrorCodes.CONNECTION_NOT_ALLOWED,
+  ErrorCodes.CONNECTION_REQUIRED,
+  ErrorCodes.CREDENTIAL_DESTINATION_MISMATCH,
+  ErrorCodes.EGRESS_DENIED,
 ];
 
 /**

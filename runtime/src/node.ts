@@ -7,6 +7,7 @@ import type { RetryPolicy } from './document.js';
 import type { DynamicPortsSpec, NamedPort, PortSpec, PortType, PortValue } from './ports.js';
 import type { FlowDocumentInput } from './document.js';
 import type { Problem } from './problems.js';
+import type { ConnectionResolver, ConnectionUse } from './connections.js';
 
 export const nodeCategories = [
   'io',
@@ -69,6 +70,8 @@ export interface SecretResolver {
 export interface Services {
   clock: Clock;
   secrets?: SecretResolver;
+  /** The workspace's connections (outbound providers); a node naming one fails with CONNECTION_NOT_FOUND without. */
+  connections?: ConnectionResolver;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -164,6 +167,8 @@ export interface NodeDefinition<
   /** Config migrations keyed by the version they migrate from (n -> n + 1). */
   migrations?: Readonly<Record<number, (config: Record<string, unknown>) => Record<string, unknown>>>;
   validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
+  /** The connections a config calls, so validation can check them against the workspace's. */
+  connections?: (config: z.output<C>) => ConnectionUse[];
   run(
     ctx: NodeContext,
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,

@@ -59,6 +59,12 @@ export interface ServerConfig {
   discoverPlugins: boolean;
   /** Let admins and developers reload a plugin package into the running server (`finflow dev`). Off in production. */
   devReload: boolean;
+  /**
+   * What calls leaving the server (model, embeddings, transcription providers) may reach besides public
+   * addresses: `loopback`, `private`, IP addresses, CIDR ranges and host names, comma-separated. Empty: public
+   * addresses only; loopback, private, link-local, shared and metadata addresses are refused.
+   */
+  egressAllow: string;
 }
 
 const serverRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -105,6 +111,8 @@ const envSchema = z.object({
   FINFLOW_PLUGINS_DIR: z.string().optional(),
   FINFLOW_DISCOVER_PLUGINS: z.enum(['true', 'false']).default('true'),
   FINFLOW_DEV_RELOAD: z.enum(['true', 'false', '1', '0']).default('false'),
+  // Parsed (and refused when malformed) by the server at start, with the node package that applies it.
+  FINFLOW_EGRESS_ALLOW: z.string().max(10_000).default(''),
 });
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {
@@ -159,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     pluginsDir: resolve(cwd, e.FINFLOW_PLUGINS_DIR ?? resolve(dataDir, 'plugins')),
     discoverPlugins: e.FINFLOW_DISCOVER_PLUGINS === 'true',
     devReload: e.FINFLOW_DEV_RELOAD === 'true' || e.FINFLOW_DEV_RELOAD === '1',
+    egressAllow: e.FINFLOW_EGRESS_ALLOW,
   };
 }
 

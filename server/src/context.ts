@@ -12,6 +12,7 @@ import type { Repository } from './repo/types.js';
 import type { Sealer } from './security/crypto.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
+import type { ConnectionService } from './services/connections.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
 import type { FeedbackService } from './services/feedback.js';
@@ -34,6 +35,7 @@ export interface AppContext {
   flows: FlowService;
   runs: RunService;
   credentials: CredentialService;
+  connections: ConnectionService;
   endpoints: EndpointService;
   reviews: ReviewService;
   feedback: FeedbackService;

@@ -16,7 +16,13 @@ import {
   type AnyNodeDefinition,
   type Services,
 } from '@finflow/runtime';
-import { builtinNodes, disposeMultimodal, SandboxPool } from '@finflow/nodes';
+import {
+  builtinNodes,
+  createEgress,
+  disposeMultimodal,
+  parseEgressAllowList,
+  SandboxPool,
+} from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
@@ -30,6 +36,7 @@ import type { Repository } from './repo/types.js';
 import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
+import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
 import { FeedbackService } from './services/feedback.js';
@@ -133,12 +140,35 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         maxDataBytes: config.codeSandbox.maxDataBytes,
       },
     });
-    const runtime = createRuntime({ registry, services: { codeSandbox, ...options.services } });
+    // Every call a node makes outside the server goes through this client, under the egress policy.
+    let egressPolicy;
+    try {
+      egressPolicy = parseEgressAllowList(config.egressAllow);
+    } catch (err) {
+      throw new Error(`invalid configuration: FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const egress = createEgress(egressPolicy);
+    if (egressPolicy.source)
+      logger.info({ allow: egressPolicy.source }, 'egress allowed beyond public addresses');
+    const runtime = createRuntime({ registry, services: { codeSandbox, egress, ...options.services } });
     const audit = new AuditService(repo, writer);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
-    const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
-    const endpoints = new EndpointService(repo, writer, flows, audit);
+    const connections = new ConnectionService(repo, writer, audit, egressPolicy);
+    const runs = new RunService(
+      repo,
+      writer,
+      runtime,
+      flows,
+      credentials,
+      connections,
+      sealer,
+      metrics,
+      logger,
+    );
+    const endpoints = new EndpointService(repo, writer, flows, audit, connections);
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
     const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
@@ -157,6 +187,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       flows,
       runs,
       credentials,
+      connections,
       endpoints,
       reviews,
       feedback,
@@ -255,6 +286,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
           logger.error({ err }, 'stopping node workers failed'),
         );
         await codeSandbox.dispose();
+        await egress
+          .close()
+          .catch((err: unknown) => logger.error({ err }, 'closing egress connections failed'));
         await repo.close();
         logger.info('stopped');
         logger.flush();

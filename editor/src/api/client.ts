@@ -6,6 +6,8 @@
 import type {
   ApiKey,
   Catalog,
+  Connection,
+  ConnectionSpec,
   Credential,
   Endpoint,
   FlowDetail,
@@ -177,6 +179,10 @@ export const api = {
       body,
     ),
   runReviews: (runId: string) => request<ReviewTask[]>('GET', `/api/runs/${enc(runId)}/reviews`),
+  connections: async () => list<Connection>(await request<unknown>('GET', '/api/connections'), 'connections'),
+  putConnection: (name: string, spec: ConnectionSpec) =>
+    request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
+  deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
   endpoints: async () => list<Endpoint>(await request<unknown>('GET', '/api/endpoints'), 'endpoints'),
   createEndpoint: (body: { flowId: string; version: number; slug: string }) =>

@@ -145,6 +145,26 @@ export interface Credential {
   lastUsedAt?: string | number | null;
 }
 
+export type DataClass = 'public' | 'internal' | 'personal' | 'confidential';
+export const dataClasses: readonly DataClass[] = ['public', 'internal', 'personal', 'confidential'];
+
+/** A workspace connection: where model, embeddings and transcription calls go (see server/API.md). */
+export interface Connection {
+  name: string;
+  kind: 'openai' | 'ollama';
+  baseUrl: string;
+  credential: string | null;
+  models: string[];
+  deployment: 'private' | 'cloud';
+  dataClasses: DataClass[];
+  pricing: { currency: string; inputPer1kTokens: number; outputPer1kTokens: number } | null;
+  description: string;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+export type ConnectionSpec = Omit<Connection, 'name' | 'createdAt' | 'updatedAt'>;
+
 export interface Endpoint {
   id: string;
   slug: string;

@@ -220,9 +220,13 @@ export function Inspector({ readOnly }: { readOnly?: boolean }) {
     if (hasRun) setTab('result');
     else setTab((cur) => (cur === 'result' ? 'config' : cur));
   }, [hasRun, selectedId]);
+  const connections = useCatalogStore((s) => s.connections);
   useEffect(() => {
     if (credentials === null) void useCatalogStore.getState().loadCredentials();
   }, [credentials]);
+  useEffect(() => {
+    if (connections === null) void useCatalogStore.getState().loadConnections();
+  }, [connections]);
 
   if (!selectedId) {
     return (
@@ -269,6 +273,7 @@ function NodeInspector(props: {
   const updateNode = useEditorStore((s) => s.updateNode);
   const replaceNodeField = useEditorStore((s) => s.replaceNodeField);
   const credentials = useCatalogStore((s) => s.credentials);
+  const connections = useCatalogStore((s) => s.connections);
   const hints = useHints(node);
   const errors = useMemo(
     () => (entry ? validateAgainst(entry.configSchema, node.config) : new Map()),
@@ -367,6 +372,7 @@ function NodeInspector(props: {
                   errors,
                   serverErrors,
                   credentials,
+                  connections,
                   promptHints: hints.prompt,
                   expressionHints: hints.expression,
                   readOnly,

@@ -93,6 +93,13 @@ export function AppHeader() {
             </span>
           )}
         </a>
+        <a
+          href={href({ name: 'connections' })}
+          className={route.name === 'connections' ? 'active' : ''}
+          aria-current={route.name === 'connections' ? 'page' : undefined}
+        >
+          {t('app.connections')}
+        </a>
       </nav>
       <div className="spacer" />
       <LanguageSwitch />

@@ -74,3 +74,12 @@ export type {
   SandboxPoolOptions,
   CodeLanguage,
 } from './code/index.js';
+export {
+  checkConnectionUrl,
+  classifyAddress,
+  createEgress,
+  EgressConfigError,
+  parseEgressAllowList,
+  type Egress,
+  type EgressPolicy,
+} from './net/egress.js';

@@ -3,12 +3,18 @@
  * with its config and inputs validated exactly as in a flow.
  */
 import {
+  connectionSpecSchema,
+  createConnectionResolver,
   createRegistry,
   createRuntime,
   type AnyNodeDefinition,
   type NodeDefinition,
   type PortMap,
   type PortValues,
+  type ConnectionEvent,
+  type ConnectionResolver,
+  type ConnectionSpecInput,
+  type DataClass,
   type RetryPolicy,
   type Services,
   type SingleNodeResult,
@@ -41,6 +47,8 @@ export interface RunNodeOptions {
   services?: Partial<Services>;
   /** Credentials available through ctx.secret. */
   secrets?: Record<string, string>;
+  /** Connections by name, resolved and checked as the server does (see `fakeConnections`). */
+  connections?: Record<string, ConnectionSpecInput>;
   signal?: AbortSignal;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -52,6 +60,23 @@ export interface RunNodeOptions {
 
 export function fakeSecrets(values: Record<string, string>): NonNullable<Services['secrets']> {
   return { get: async (name) => (Object.hasOwn(values, name) ? values[name] : undefined) };
+}
+
+/**
+ * Connections for a test, checked by the same rule as the server's; `events` collects what the server would
+ * audit (uses, refusals, routing decisions).
+ */
+export function fakeConnections(
+  specs: Record<string, ConnectionSpecInput>,
+  options: { flowDataClass?: DataClass; events?: ConnectionEvent[] } = {},
+): ConnectionResolver {
+  const list = Object.entries(specs).map(([name, spec]) => ({ name, ...connectionSpecSchema.parse(spec) }));
+  const events = options.events;
+  return createConnectionResolver({
+    list: () => list,
+    ...(options.flowDataClass ? { flowDataClass: options.flowDataClass } : {}),
+    ...(events ? { record: (e: ConnectionEvent) => events.push(e) } : {}),
+  });
 }
 
 export function fixedClock(at: number | string): Services['clock'] {
@@ -66,6 +91,7 @@ export async function runNode(
 ): Promise<SingleNodeResult> {
   const services: Partial<Services> = { ...options.services };
   if (options.secrets) services.secrets = fakeSecrets(options.secrets);
+  if (options.connections) services.connections = fakeConnections(options.connections);
   const runtime = createRuntime({
     registry: createRegistry([def, ...(options.registry ?? []).filter((d) => d !== def)]),
     services,

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,6 +210,86 @@ describe('finflow CLI', () => {
     } finally {
       if (before === undefined) delete process.env['FINFLOW_PLUGINS'];
       else process.env['FINFLOW_PLUGINS'] = before;
+    }
+  });
+
+  it('reaches model providers only through FINFLOW_CONNECTIONS, under FINFLOW_EGRESS_ALLOW', async () => {
+    const heard: { authorization: string | undefined }[] = [];
+    const llm = createServer((req, res) => {
+      heard.push({ authorization: req.headers.authorization });
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm' };
+        res.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'hello' } }] })}\n\n`,
+        );
+        res.end('data: [DONE]\n\n');
+      });
+    });
+    await new Promise<void>((r) => llm.listen(0, '127.0.0.1', r));
+    const baseUrl = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
+    const chatFlow = join(dir, 'chat.json');
+    writeFileSync(
+      chatFlow,
+      JSON.stringify({
+        schemaVersion: 1,
+        id: 'chat',
+        name: 'Chat',
+        nodes: [
+          { id: 'in', type: 'io.input', version: 1, config: {} },
+          {
+            id: 'chat',
+            type: 'model.chat',
+            version: 2,
+            config: { provider: 'connection', connection: 'local', model: 'm', prompt: 'hi' },
+          },
+          { id: 'out', type: 'io.output', version: 1, config: { name: 'text' } },
+        ],
+        edges: [{ id: 'e', from: { node: 'chat', port: 'text' }, to: { node: 'out', port: 'value' } }],
+      }),
+    );
+    const vars = ['FINFLOW_CONNECTIONS', 'FINFLOW_EGRESS_ALLOW', 'FINFLOW_CREDENTIAL_LOCAL_KEY'];
+    const saved = vars.map((v) => process.env[v]);
+    const connections = JSON.stringify({
+      local: { kind: 'openai', baseUrl, credential: 'local-key', deployment: 'private' },
+    });
+    try {
+      process.env['FINFLOW_CREDENTIAL_LOCAL_KEY'] = 'sk-cli-0123456789';
+      const none = capture();
+      expect(await main(['run', chatFlow], none.io)).toBe(2);
+      expect(none.err.join('\n')).toContain('CONNECTION_NOT_FOUND');
+
+      process.env['FINFLOW_CONNECTIONS'] = connections;
+      const strict = capture();
+      expect(await main(['run', chatFlow, '--json'], strict.io)).toBe(1);
+      expect(JSON.parse(strict.out.join('\n')).nodes.chat.error.code).toBe('EGRESS_DENIED');
+      expect(heard).toHaveLength(0);
+
+      process.env['FINFLOW_EGRESS_ALLOW'] = 'loopback';
+      const ok = capture();
+      expect(await main(['run', chatFlow, '--json'], ok.io)).toBe(0);
+      expect(JSON.parse(ok.out.join('\n')).outputs).toEqual({ text: 'hello' });
+      expect(heard[0]?.authorization).toBe('Bearer sk-cli-0123456789');
+
+      process.env['FINFLOW_CONNECTIONS'] =
+        '{"local":{"kind":"openai","baseUrl":"ftp://x","deployment":"private"}}';
+      const bad = capture();
+      expect(await main(['run', chatFlow], bad.io)).toBe(2);
+      expect(bad.err[0]).toMatch(/^finflow: FINFLOW_CONNECTIONS: local: baseUrl/);
+      process.env['FINFLOW_CONNECTIONS'] = connections;
+      process.env['FINFLOW_EGRESS_ALLOW'] = '10.0.0.0/99';
+      const badAllow = capture();
+      expect(await main(['run', chatFlow], badAllow.io)).toBe(2);
+      expect(badAllow.err[0]).toMatch(/^finflow: FINFLOW_EGRESS_ALLOW: /);
+    } finally {
+      vars.forEach((v, i) => {
+        const before = saved[i];
+        if (before === undefined) delete process.env[v];
+        else process.env[v] = before;
+      });
+      llm.closeAllConnections();
+      await new Promise((r) => llm.close(r));
     }
   });
 

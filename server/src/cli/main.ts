@@ -8,21 +8,37 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildCatalog,
+  connectionNamePattern,
+  connectionProblems,
+  connectionSpecSchema,
+  createConnectionResolver,
   createRuntime,
+  flowDataClass,
   flowDocumentJsonSchema,
   FlowInputError,
   FlowValidationError,
   formatProblem,
   MemoryRunStore,
   validateFlow,
+  type ConnectionInfo,
+  type ConnectionResolver,
+  type DataClass,
   type NodeRegistry,
   type RunHandle,
+  type Problem,
   type RunResult,
   type RunStore,
   type Runtime,
   type SecretResolver,
+  type Services,
 } from '@finflow/runtime';
-import { builtinNodes, createBuiltinRegistry } from '@finflow/nodes';
+import {
+  builtinNodes,
+  createBuiltinRegistry,
+  createEgress,
+  parseEgressAllowList,
+  type Egress,
+} from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
 import { discoverPlugins, pluginSpecs } from '../plugins.js';
 
@@ -55,7 +71,10 @@ Commands:
                                                       on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
-(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
+(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
+a model or transcription provider) come from FINFLOW_CONNECTIONS: a JSON object keyed by connection name,
+inline or in a file, each value as PUT /api/connections/<name> takes it. FINFLOW_EGRESS_ALLOW opens
+loopback, private or other internal addresses to them, as on the server.`;
 
 interface Io {
   out(text: string): void;
@@ -114,6 +133,59 @@ export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver
 }
 
 /**
+ * Connections from FINFLOW_CONNECTIONS: a JSON object keyed by connection name, inline or in a file, each value
+ * as `PUT /api/connections/:name` takes it (the credential it names comes from FINFLOW_CREDENTIAL_<NAME>).
+ */
+export function envConnections(env: NodeJS.ProcessEnv = process.env): ConnectionInfo[] {
+  const raw = env['FINFLOW_CONNECTIONS'];
+  if (raw === undefined || !raw.trim()) return [];
+  const value = jsonArgument(raw, 'FINFLOW_CONNECTIONS');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new CliError('FINFLOW_CONNECTIONS: a JSON object keyed by connection name');
+  return Object.entries(value as Record<string, unknown>).map(([name, spec]) => {
+    if (!connectionNamePattern.test(name))
+      throw new CliError(`FINFLOW_CONNECTIONS: "${name}" is not a connection name`);
+    const parsed = connectionSpecSchema.safeParse(spec);
+    if (!parsed.success)
+      throw new CliError(
+        `FINFLOW_CONNECTIONS: ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      );
+    return { name, ...parsed.data };
+  });
+}
+
+/** The egress client of FINFLOW_EGRESS_ALLOW (public addresses only when unset). */
+export function envEgress(env: NodeJS.ProcessEnv = process.env): Egress {
+  try {
+    return createEgress(parseEgressAllowList(env['FINFLOW_EGRESS_ALLOW']));
+  } catch (err) {
+    throw new CliError(`FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`);
+  }
+}
+
+/** What nodes run from the CLI are given: credentials, connections checked for the flow's data, egress. */
+function cliServices(
+  connections: ConnectionInfo[],
+  egress: Egress,
+  dataClass: DataClass,
+  io: Io,
+): Partial<Services> & { connections: ConnectionResolver } {
+  return {
+    secrets: envSecrets(),
+    egress,
+    connections: createConnectionResolver({
+      list: () => connections,
+      flowDataClass: dataClass,
+      // No audit trail here: refusals and routing decisions go to stderr.
+      record: (e) => {
+        if (e.type !== 'used')
+          io.err(`[connection] ${e.type} ${e.connection} (${e.dataClass})${e.reason ? `: ${e.reason}` : ''}`);
+      },
+    }),
+  };
+}
+
+/**
  * The built-in nodes plus the plugins the server would load: those named in FINFLOW_PLUGINS (one that fails is
  * a usage error), the packages in node_modules that declare a plugin, and the data directory's plugins folder
  * (one of those that fails is a warning, as the server logs it and starts without it).
@@ -167,7 +239,11 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   const [file] = positionals;
   if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
   const { flow, label } = loadFlow(file);
-  const problems = validateFlow(flow, await makeRegistry(io));
+  const registry = await makeRegistry(io);
+  const problems: Problem[] = validateFlow(flow, registry);
+  // Whether a flow's connections exist depends on where it runs: checked when FINFLOW_CONNECTIONS says.
+  if (!problems.length && process.env['FINFLOW_CONNECTIONS'])
+    problems.push(...connectionProblems(createRuntime({ registry }).prepare(flow), envConnections()));
   if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
   else if (problems.length) {
     io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
@@ -217,10 +293,19 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   // The run's log, so a run that waits for a review can be resumed with the decisions given.
   const store = new MemoryRunStore();
   const runtime = await makeRuntime(io, store);
+  const connections = envConnections();
+  const egress = envEgress();
   let handle: RunHandle;
   try {
-    handle = runtime.start(flow, input, { store });
+    const prepared = runtime.prepare(flow);
+    const problems = connectionProblems(prepared, connections);
+    if (problems.length) throw new FlowValidationError(problems);
+    handle = runtime.start(prepared, input, {
+      store,
+      services: cliServices(connections, egress, flowDataClass(prepared.flow), io),
+    });
   } catch (err) {
+    await egress.close();
     if (err instanceof FlowValidationError) {
       if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
       else {
@@ -291,6 +376,7 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     return result.status === 'succeeded' ? 0 : result.status === 'waiting' ? 3 : 1;
   } finally {
     process.off('SIGINT', onSignal);
+    await egress.close();
   }
 }
 
@@ -338,10 +424,16 @@ async function nodeCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError('--version must be a positive integer');
   const registry = await makeRegistry(io);
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
-  const result = await createRuntime({ registry, services: { secrets: envSecrets() } }).runNode(
-    { type, config, ...(version === undefined ? {} : { version }) },
-    inputs as Record<string, unknown>,
-  );
+  const egress = envEgress();
+  const result = await createRuntime({
+    registry,
+    services: cliServices(envConnections(), egress, 'internal', io),
+  })
+    .runNode(
+      { type, config, ...(version === undefined ? {} : { version }) },
+      inputs as Record<string, unknown>,
+    )
+    .finally(() => egress.close());
   const report = {
     status: result.status,
     outputs: result.outputs ?? {},

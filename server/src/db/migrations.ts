@@ -277,4 +277,29 @@ CREATE INDEX feedback_endpoint ON feedback(endpoint_id, flow_version, decided_at
 CREATE INDEX feedback_flow ON feedback(workspace_id, flow_id, flow_version, decided_at);
 `,
   },
+  {
+    version: 3,
+    name: 'connections',
+    sql: `
+-- A workspace's outbound providers: each binds a base URL to at most one credential (by name), with the models
+-- it may be called with, where it runs and the data classes it may receive (JSON lists).
+CREATE TABLE connections (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  base_url TEXT NOT NULL,
+  credential TEXT,
+  models TEXT NOT NULL DEFAULT '[]',
+  deployment TEXT NOT NULL,
+  data_classes TEXT NOT NULL,
+  pricing TEXT,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+CREATE INDEX connections_credential ON connections(workspace_id, credential) WHERE credential IS NOT NULL;
+`,
+  },
 ];

@@ -22,6 +22,7 @@ import type {
   BatchCommit,
   AuditHead,
   AuditRow,
+  ConnectionRecord,
   CredentialRecord,
   DeploymentRecord,
   EndpointRecord,
@@ -181,6 +182,22 @@ const toCredential = (r: Row): CredentialRecord => ({
   createdAt: num(r['created_at']),
   updatedAt: num(r['updated_at']),
   lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toConnection = (r: Row): ConnectionRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  kind: str(r['kind']) as ConnectionRecord['kind'],
+  baseUrl: str(r['base_url']),
+  credential: strOrNull(r['credential']),
+  models: JSON.parse(str(r['models'])) as string[],
+  deployment: str(r['deployment']) as ConnectionRecord['deployment'],
+  dataClasses: JSON.parse(str(r['data_classes'])) as ConnectionRecord['dataClasses'],
+  pricing: r['pricing'] === null ? null : (JSON.parse(str(r['pricing'])) as ConnectionRecord['pricing']),
+  description: str(r['description']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
 });
 
 const toEndpoint = (r: Row): EndpointRecord => ({
@@ -899,6 +916,68 @@ export class SqliteRepository implements Repository {
     return (
       this.q('DELETE FROM credentials WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
     );
+  }
+
+  // Connections
+
+  async listConnections(workspaceId: string): Promise<ConnectionRecord[]> {
+    return (
+      this.q('SELECT * FROM connections WHERE workspace_id = ? ORDER BY name').all(workspaceId) as Row[]
+    ).map(toConnection);
+  }
+
+  async getConnection(workspaceId: string, name: string): Promise<ConnectionRecord | undefined> {
+    const r = this.q('SELECT * FROM connections WHERE workspace_id = ? AND name = ?').get(
+      workspaceId,
+      name,
+    ) as Row | undefined;
+    return r ? toConnection(r) : undefined;
+  }
+
+  async putConnection(c: ConnectionRecord): Promise<'created' | 'updated'> {
+    const existed = this.q('SELECT 1 FROM connections WHERE workspace_id = ? AND name = ?').get(
+      c.workspaceId,
+      c.name,
+    );
+    this.q(
+      `INSERT INTO connections (workspace_id, name, kind, base_url, credential, models, deployment, data_classes,
+         pricing, description, created_at, created_by, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url,
+         credential = excluded.credential, models = excluded.models, deployment = excluded.deployment,
+         data_classes = excluded.data_classes, pricing = excluded.pricing, description = excluded.description,
+         updated_at = excluded.updated_at`,
+    ).run(
+      c.workspaceId,
+      c.name,
+      c.kind,
+      c.baseUrl,
+      c.credential,
+      JSON.stringify(c.models),
+      c.deployment,
+      JSON.stringify(c.dataClasses),
+      c.pricing === null ? null : JSON.stringify(c.pricing),
+      c.description,
+      c.createdAt,
+      c.createdBy,
+      c.updatedAt,
+    );
+    return existed ? 'updated' : 'created';
+  }
+
+  async deleteConnection(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      this.q('DELETE FROM connections WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
+    );
+  }
+
+  async connectionsUsing(workspaceId: string, credential: string): Promise<string[]> {
+    return (
+      this.q('SELECT name FROM connections WHERE workspace_id = ? AND credential = ? ORDER BY name').all(
+        workspaceId,
+        credential,
+      ) as Row[]
+    ).map((r) => str(r['name']));
   }
 
   // Endpoints and deployments

@@ -8,7 +8,7 @@
  * fsync per batch rather than one per event.
  */
 
-import type { RunEvent } from '@finflow/runtime';
+import type { ConnectionInfo, RunEvent } from '@finflow/runtime';
 
 export const roles = ['admin', 'developer', 'analyst', 'approver', 'viewer'] as const;
 export type Role = (typeof roles)[number];
@@ -229,6 +229,14 @@ export interface CredentialRecord {
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
+}
+
+/** A connection as stored: its spec (see `connectionSpecSchema`) with who wrote it when. */
+export interface ConnectionRecord extends ConnectionInfo {
+  workspaceId: string;
+  createdAt: number;
+  createdBy: string | null;
+  updatedAt: number;
 }
 
 export interface DeploymentTarget {
@@ -525,6 +533,14 @@ export interface Repository {
   getCredential(workspaceId: string, name: string): Promise<CredentialRecord | undefined>;
   putCredential(c: CredentialRecord): Promise<'created' | 'updated'>;
   deleteCredential(workspaceId: string, name: string): Promise<boolean>;
+
+  // Connections
+  listConnections(workspaceId: string): Promise<ConnectionRecord[]>;
+  getConnection(workspaceId: string, name: string): Promise<ConnectionRecord | undefined>;
+  putConnection(c: ConnectionRecord): Promise<'created' | 'updated'>;
+  deleteConnection(workspaceId: string, name: string): Promise<boolean>;
+  /** Names of the connections that send a credential. */
+  connectionsUsing(workspaceId: string, credential: string): Promise<string[]>;
 
   // Endpoints and deployments
   createEndpoint(endpoint: EndpointRecord, deployment: DeploymentRecord): Promise<void>;

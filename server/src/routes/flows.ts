@@ -111,17 +111,21 @@ export function flowRoutes(ctx: AppContext): Router {
     res.status(201).json({ flow: flowView(flow), version: versionView(version) });
   });
 
-  r.post('/flows/validate', (req, res) => {
-    allow(res, 'read');
+  r.post('/flows/validate', async (req, res) => {
+    const auth = allow(res, 'read');
     const body = parseRequest(validateBody, req.body, 'validation request');
-    const problems = ctx.flows.validate(body.document);
+    const problems = await ctx.flows.validate(body.document, await ctx.connections.infos(auth.workspace.id));
     res.json({ ok: problems.length === 0, problems });
   });
 
   r.get('/flows/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { flow, version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'));
-    res.json({ flow: flowView(flow), version: versionView(version), document: JSON.parse(version.document) });
+    res.json({
+      flow: flowView(flow),
+      version: versionView(version),
+      document: ctx.flows.current(version.document),
+    });
   });
 
   r.put('/flows/:id', async (req, res) => {
@@ -160,7 +164,7 @@ export function flowRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'read');
     const n = parseRequest(versionNumber, req.params['n'], 'version number');
     const { version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'), n);
-    res.json({ version: versionView(version), document: JSON.parse(version.document) });
+    res.json({ version: versionView(version), document: ctx.flows.current(version.document) });
   });
 
   r.post('/flows/:id/versions/:n/restore', async (req, res) => {

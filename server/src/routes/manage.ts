@@ -1,6 +1,7 @@
-/** Routes for credentials, published endpoints, API keys, the audit log and node plugins. */
+/** Routes for credentials, connections, published endpoints, API keys, the audit log and node plugins. */
 import { Router } from 'express';
 import { z } from 'zod';
+import { connectionNamePattern, connectionSpecSchema } from '@finflow/runtime';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
 import { credentialNamePattern } from '../services/credentials.js';
@@ -17,6 +18,10 @@ const putCredentialBody = z.strictObject({
     .max(64 * 1024),
   description: z.string().max(2000).optional(),
 });
+
+const connectionName = z
+  .string()
+  .regex(connectionNamePattern, 'a connection name starts with a letter and holds letters, digits, _ . -');
 
 const intIn = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max);
 const settings = {
@@ -75,6 +80,33 @@ export function manageRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'credential.write');
     const name = parseRequest(credentialName, param(req, 'name'), 'credential name');
     await ctx.credentials.remove(auth.workspace.id, name, actorOf(auth));
+    res.status(204).end();
+  });
+
+  // Every role reads connections (flow authors choose one by name); only developers and admins write them.
+  r.get('/connections', async (_req, res) => {
+    const auth = allow(res, 'read');
+    res.json(await ctx.connections.list(auth.workspace.id));
+  });
+
+  r.get('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'read');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    res.json(await ctx.connections.get(auth.workspace.id, name));
+  });
+
+  r.put('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'connection.write');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    const spec = parseRequest(connectionSpecSchema, req.body, 'connection');
+    const outcome = await ctx.connections.put(auth.workspace.id, name, spec, actorOf(auth));
+    res.status(outcome === 'created' ? 201 : 200).json(await ctx.connections.get(auth.workspace.id, name));
+  });
+
+  r.delete('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'connection.write');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    await ctx.connections.remove(auth.workspace.id, name, actorOf(auth));
     res.status(204).end();
   });
 

@@ -35,6 +35,7 @@ export const permissions = {
   'flow.write': ['admin', 'developer', 'analyst'],
   'run.start': ['admin', 'developer', 'analyst'],
   'credential.write': ['admin', 'developer'],
+  'connection.write': ['admin', 'developer'],
   'endpoint.write': ['admin', 'developer'],
   'key.read': ['admin', 'developer'],
   'key.write': ['admin', 'developer'],

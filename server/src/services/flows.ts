@@ -5,9 +5,12 @@
  * cached per (flow, version): versions never change, so one plan serves every run of a deployed version.
  */
 import {
+  connectionProblems,
   FlowValidationError,
   flowDocumentSchema,
   migrateFlowDocument,
+  upgradeNodes,
+  type ConnectionInfo,
   type FlowDocument,
   type PreparedFlow,
   type Problem,
@@ -87,9 +90,17 @@ export class FlowService {
     private readonly audit: AuditService,
   ) {}
 
+  /** A stored document as the editor should see it: nodes at their newest version. */
+  current(document: string): unknown {
+    return upgradeNodes(JSON.parse(document) as unknown, this.runtime.registry);
+  }
+
   /** Migrates and normalises a document, giving it the flow's id; 400 INVALID_DOCUMENT when it is not one. */
   normalize(input: unknown, flowId: string): FlowDocument {
     const migrated = migrateFlowDocument(input);
+    // Nodes are stored at their type's newest version (a model node saved with a base URL comes back naming a
+    // connection, or with its legacy endpoint shown for the author to replace).
+    if (migrated.ok) migrated.document = upgradeNodes(migrated.document, this.runtime.registry);
     if (!migrated.ok) {
       throw badRequest('INVALID_DOCUMENT', migrated.message, {
         problems: [{ code: 'INVALID_DOCUMENT', message: migrated.message, path: [] }],
@@ -107,8 +118,11 @@ export class FlowService {
     return parsed.data;
   }
 
-  validate(document: unknown): Problem[] {
-    return this.runtime.validate(document);
+  /** Every problem of a document, and with a workspace's connections those its nodes would meet there. */
+  async validate(document: unknown, connections?: readonly ConnectionInfo[]): Promise<Problem[]> {
+    const problems = this.runtime.validate(document);
+    if (problems.length || !connections) return problems;
+    return connectionProblems(this.runtime.prepare(document), connections);
   }
 
   private version(

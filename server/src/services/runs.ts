@@ -12,6 +12,7 @@
  */
 import {
   FlowInputError,
+  flowDataClass,
   foldRun,
   ResumeError,
   type NodeWaitingEvent,
@@ -41,6 +42,7 @@ import type {
   WriteBatch,
 } from '../repo/types.js';
 import { newId, timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import type { ConnectionService } from './connections.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 import { taskRecord } from './review-records.js';
@@ -186,6 +188,7 @@ export class RunService {
     private readonly runtime: Runtime,
     private readonly flows: FlowService,
     private readonly credentials: CredentialService,
+    private readonly connections: ConnectionService,
     private readonly sealer: Sealer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -251,9 +254,13 @@ export class RunService {
     };
   }
 
-  /** Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW, 404 for unknown flows or versions. */
+  /**
+   * Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW (also when a node names a connection the
+   * workspace does not have or may not use), 404 for unknown flows or versions.
+   */
   async start(req: StartRequest): Promise<StartedRun> {
     const plan = await this.flows.prepared(req.workspaceId, req.flowId, req.version);
+    await this.connections.assertUsable(req.workspaceId, plan.version, plan.prepared);
     return this.startPrepared(plan, req);
   }
 
@@ -302,7 +309,15 @@ export class RunService {
         runId,
         store: live,
         meta,
-        services: { secrets: this.credentials.resolver(req.workspaceId, runId, req.actor) },
+        services: {
+          secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
+          connections: this.connections.resolver(
+            req.workspaceId,
+            runId,
+            req.actor,
+            flowDataClass(plan.prepared.flow),
+          ),
+        },
         ...(req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs }),
       });
     } catch (err) {

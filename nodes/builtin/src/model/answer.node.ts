@@ -9,7 +9,13 @@ import { maxTokensField, streamChat, temperatureField, type ChatMessage } from '
 import { modelRetryPolicy } from './errors.js';
 import { OFFLINE_MARKER, quotesAsProse, type Sentence } from './extractive.js';
 import { formatContext } from './knowledge.js';
-import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+import {
+  chatModelFor,
+  checkProviderConfig,
+  migrateProviderConfigV1,
+  providerConnectionUses,
+  providerFields,
+} from './services.js';
 
 const DEFAULT_REFUSAL = 'The knowledge base does not contain an answer to this question.';
 
@@ -41,7 +47,7 @@ function instructions(refusal: string): string {
 
 export const answerNode = defineNode({
   type: 'model.answer',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Answer with citations',
     category: 'model',
@@ -112,6 +118,8 @@ export const answerNode = defineNode({
   },
   timeoutMs: 120_000,
   retry: modelRetryPolicy,
+  migrations: { 1: migrateProviderConfigV1 },
+  connections: providerConnectionUses,
   validate(config, helpers) {
     checkProviderConfig(config, helpers.problem);
   },
@@ -143,10 +151,6 @@ export const answerNode = defineNode({
       return refuse('none (no relevant passage)');
     }
 
-    const resolved = await chatModelFor(ctx, config, {
-      temperature: config.temperature,
-      maxTokens: config.maxTokens,
-    });
     const context = formatContext(
       relevant.map((r) => ({
         text: r.text,
@@ -155,6 +159,12 @@ export const answerNode = defineNode({
         lines:
           r.lineFrom !== undefined && r.lineTo !== undefined ? { from: r.lineFrom, to: r.lineTo } : undefined,
       })),
+    );
+    const resolved = await chatModelFor(
+      ctx,
+      config,
+      { temperature: config.temperature, maxTokens: config.maxTokens },
+      () => `${config.system ?? ''}\n${context}\n${question}`,
     );
     const user = `Passages:\n${context}\n\nQuestion: ${question}`;
     // The offline model follows no instructions: it gets only the passages and the question, nothing to quote by mistake.

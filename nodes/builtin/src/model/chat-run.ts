@@ -236,7 +236,7 @@ export async function streamChat(
       reply = reply ? reply.concat(chunk) : chunk;
     }
   } catch (err) {
-    throw toModelError(err, resolved.label, ctx.signal);
+    throw toModelError(err, resolved.label, ctx.signal, { remote: resolved.remote });
   }
   return {
     text,
@@ -253,6 +253,11 @@ export function toLangChain(messages: readonly ChatMessage[]): ['system' | 'huma
     m.role === 'user' ? 'human' : m.role === 'assistant' ? 'ai' : 'system',
     m.content,
   ]);
+}
+
+/** Everything a call sends, as one text (for the data class check). */
+export function messagesText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n');
 }
 
 /** System and user messages, with optional earlier turns between them. */
