@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, NodeError, serializeError, toNodeError, type SerializedError } from './errors.js';
 import { foldRun, type RunEvent, type RunEventPayload, type RunState, type SkipReason } from './events.js';
-import { evaluateExpression, resolveConfig } from './expressions.js';
+import { evaluateExpressionNow, resolveConfigNow } from './expressions.js';
 import {
   AttemptSignal,
   invokeWithRetries,
@@ -435,8 +435,8 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
     this.host.secrets.add(value);
     return value;
   }
-  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown> {
-    return evaluateExpression(expression, data, bindings);
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
+    return evaluateExpressionNow(expression, data, bindings);
   }
 }
 
@@ -889,8 +889,15 @@ class RunExecution implements ContextHost {
     this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs });
   }
 
-  async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
-    const resolved = await resolveConfig(node.rawConfig, this.scopeOf(node.id));
+  /** The node's config with its expressions evaluated: synchronously when the inline evaluator answered them all. */
+  resolveDynamicConfig(node: PlanNode): unknown {
+    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id));
+    return resolved instanceof Promise
+      ? resolved.then((config) => this.parseResolvedConfig(node, config))
+      : this.parseResolvedConfig(node, resolved);
+  }
+
+  private parseResolvedConfig(node: PlanNode, resolved: unknown): unknown {
     const r = (node.def.config as z.ZodType).safeParse(resolved);
     if (!r.success) {
       const issue = r.error.issues[0];

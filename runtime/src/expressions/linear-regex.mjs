@@ -1,0 +1,77 @@
+/**
+ * Linear-time regular expressions for everything a flow author writes: JSONata regex literals (`/.../i`, used by
+ * `$match`, `$replace`, `$split`, `$contains`) and JSON Schema `pattern`s. V8's own engine backtracks, so a pattern
+ * such as `(a+)+$` on 28 × "a" + "!" runs for seconds; RE2 (here re2js, its pure-JS port) matches in time linear
+ * in the input and refuses what cannot be matched that way (backreferences, lookaround).
+ *
+ * Plain JavaScript (with JSDoc types) because the expression pool's child processes load it too, without a build.
+ * Patterns follow RE2's syntax and meaning: `.` excludes only `\n`, `\s` is ASCII whitespace, `$` with the m flag
+ * ends a line at `\n` only.
+ */
+import { RE2JS } from 're2js';
+
+/** The largest compiled program accepted (RE2's rough measure of a pattern's cost per input character). */
+export const MAX_PROGRAM_SIZE = 2_000;
+
+/** A pattern the linear-time engine cannot take, with the reason in words. */
+export class RegexRefused extends Error {
+  name = 'RegexRefused';
+}
+
+/**
+ * Compiles a JavaScript-syntax pattern for the linear-time engine.
+ * @param {string} source the pattern as written between the slashes or in a schema
+ * @param {{ ignoreCase?: boolean, multiline?: boolean }} [flags]
+ * @returns {import('re2js').RE2JS}
+ */
+export function compileLinear(source, flags = {}) {
+  let re;
+  try {
+    const f = (flags.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (flags.multiline ? RE2JS.MULTILINE : 0);
+    re = RE2JS.compile(RE2JS.translateRegExp(source), f);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
+    throw new RegexRefused(
+      `the regular expression /${source.length > 60 ? `${source.slice(0, 57)}...` : source}/ is not accepted: ${reason} (backreferences and lookaround are not supported: patterns run in a linear-time engine)`,
+    );
+  }
+  if (re.programSize() > MAX_PROGRAM_SIZE) {
+    throw new RegexRefused(`the regular expression is too complex (over ${MAX_PROGRAM_SIZE} instructions)`);
+  }
+  return re;
+}
+
+/**
+ * JSONata's `RegexEngine` option: JSONata makes one of these from each regex literal and calls `exec` with
+ * `lastIndex` as a global RegExp would have it.
+ */
+export class LinearRegExp {
+  /** @param {RegExp} re the literal as JSONata's parser built it (compiled, never run) */
+  constructor(re) {
+    this.re = compileLinear(re.source, { ignoreCase: re.ignoreCase, multiline: re.multiline });
+    this.lastIndex = 0;
+  }
+
+  /**
+   * @param {string} str
+   * @returns {(string | undefined)[] & { index: number, input: string } | null}
+   */
+  exec(str) {
+    const from = this.lastIndex;
+    if (from > str.length) {
+      this.lastIndex = 0;
+      return null;
+    }
+    const m = this.re.matcher(str);
+    if (!m.find(from)) {
+      this.lastIndex = 0;
+      return null;
+    }
+    const groups = this.re.groupCount();
+    /** @type {(string | undefined)[]} */
+    const out = [];
+    for (let i = 0; i <= groups; i++) out.push(m.group(i) ?? undefined);
+    this.lastIndex = m.end();
+    return Object.assign(out, { index: m.start(), input: str });
+  }
+}
