@@ -13,9 +13,11 @@
 import jsonata from 'jsonata';
 import { ErrorCodes, NodeError } from './errors.js';
 import { compileInline, type InlineProgram } from './expressions/inline.js';
-import { compileLinear, RegexRefused } from './expressions/linear-regex.mjs';
+import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
 import { toPlainValue, ValueRefused } from './expressions/plain-value.mjs';
 import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
+
+export { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
 
 export const EXPRESSION_PREFIX = '=';
 
@@ -43,6 +45,8 @@ export const expressionLimits = {
   poolQueue: 1_000,
   /** Longest wait for a pool process before the evaluation fails as busy. */
   poolQueueWaitMs: 10_000,
+  /** Regular expressions: program size, and the text input-schema patterns check on the calling thread. */
+  regex: linearRegexLimits,
 };
 
 export function isExpression(value: unknown): value is string {

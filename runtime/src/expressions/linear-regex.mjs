@@ -10,8 +10,19 @@
  */
 import { RE2JS } from 're2js';
 
-/** The largest compiled program accepted (RE2's rough measure of a pattern's cost per input character). */
-export const MAX_PROGRAM_SIZE = 2_000;
+/**
+ * Bounds on regular expressions that run on the calling thread (input-schema patterns). The matching time of a
+ * linear-time engine grows with the program size times the text length, so both are bounded; expressionLimits
+ * holds this same object as `regex`.
+ */
+export const linearRegexLimits = {
+  /** The largest compiled program accepted (RE2's rough measure of a pattern's cost per input character). */
+  maxProgramSize: 2_000,
+  /** Longest string checked against a schema pattern (a longer one does not match). */
+  maxSubjectLength: 100_000,
+  /** Characters checked against patterns in one validation, over all its strings. */
+  maxCheckedPerValidation: 250_000,
+};
 
 /** A pattern the linear-time engine cannot take, with the reason in words. */
 export class RegexRefused extends Error {
@@ -35,8 +46,10 @@ export function compileLinear(source, flags = {}) {
       `the regular expression /${source.length > 60 ? `${source.slice(0, 57)}...` : source}/ is not accepted: ${reason} (backreferences and lookaround are not supported: patterns run in a linear-time engine)`,
     );
   }
-  if (re.programSize() > MAX_PROGRAM_SIZE) {
-    throw new RegexRefused(`the regular expression is too complex (over ${MAX_PROGRAM_SIZE} instructions)`);
+  if (re.programSize() > linearRegexLimits.maxProgramSize) {
+    throw new RegexRefused(
+      `the regular expression is too complex (over ${linearRegexLimits.maxProgramSize} instructions)`,
+    );
   }
   return re;
 }
