@@ -436,7 +436,8 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
     return value;
   }
   evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
-    return evaluateExpressionNow(expression, data, bindings);
+    // The attempt's signal (made only if the pool is needed): an attempt that times out frees its pool process.
+    return evaluateExpressionNow(expression, data, bindings, { signal: () => this.signal });
   }
 }
 
@@ -891,7 +892,15 @@ class RunExecution implements ContextHost {
 
   /** The node's config with its expressions evaluated: synchronously when the inline evaluator answered them all. */
   resolveDynamicConfig(node: PlanNode): unknown {
-    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id));
+    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id), undefined, {
+      // Made only when an expression goes to the pool: the run stopping frees its pool process.
+      signal: () => {
+        const c = new AbortController();
+        if (this.controller.aborted) c.abort(this.controller.reason);
+        else this.controller.addEventListener('abort', () => c.abort(this.controller.reason));
+        return c.signal;
+      },
+    });
     return resolved instanceof Promise
       ? resolved.then((config) => this.parseResolvedConfig(node, config))
       : this.parseResolvedConfig(node, resolved);

@@ -37,6 +37,8 @@ export const expressionLimits = {
   inlineMaxItems: 50_000,
   /** Longest string the inline evaluator builds (or serialises) before handing over. */
   inlineMaxString: 1_000_000,
+  /** Longest text the inline evaluator matches a regular expression against (linear time: about 1 ms). */
+  inlineMaxRegexText: 20_000,
   /** Processes in the pool. */
   poolSize: 2,
   /** Heap limit of each pool process, in MiB. */
@@ -162,6 +164,14 @@ function poolFailure(err: unknown, source: string | undefined): NodeError {
   return failure(source, reason);
 }
 
+export interface EvaluateOptions {
+  /**
+   * The caller's abort signal, asked for only when the expression goes to the pool (making one costs time on
+   * the inline path): when it aborts, the pool drops or kills the evaluation.
+   */
+  signal?: () => AbortSignal;
+}
+
 /**
  * Evaluates a compiled expression: the value itself when the inline evaluator answers (the common case, no
  * promise and no event-loop turn), otherwise a promise of the pool's answer. Failures are EXPRESSION_FAILED node
@@ -172,6 +182,7 @@ export function evaluateCompiledNow(
   data: unknown,
   bindings?: Record<string, unknown>,
   source: string = expression.source,
+  options: EvaluateOptions = {},
 ): unknown {
   if (expression.inline) {
     const outcome = expression.inline(data, bindings, expressionLimits);
@@ -184,7 +195,7 @@ export function evaluateCompiledNow(
       }
     }
   }
-  return pool.evaluate(expression.source, data, bindings).catch((err: unknown) => {
+  return pool.evaluate(expression.source, data, bindings, options.signal?.()).catch((err: unknown) => {
     throw poolFailure(err, source);
   });
 }
@@ -204,11 +215,12 @@ export function evaluateExpressionNow(
   source: string,
   data: unknown,
   bindings?: Record<string, unknown>,
+  options?: EvaluateOptions,
 ): unknown {
   const compiled = compileExpression(source);
   if (!compiled.ok)
     throw new NodeError(`invalid expression: ${compiled.message}`, ErrorCodes.EXPRESSION_FAILED);
-  return evaluateCompiledNow(compiled.expression, data, bindings, source);
+  return evaluateCompiledNow(compiled.expression, data, bindings, source, options);
 }
 
 export async function evaluateExpression(
@@ -256,18 +268,19 @@ export function resolveConfigNow(
   config: unknown,
   scope: unknown,
   bindings?: Record<string, unknown>,
+  options?: EvaluateOptions,
 ): unknown {
-  if (isExpression(config)) return evaluateExpressionNow(config.slice(1), scope, bindings);
+  if (isExpression(config)) return evaluateExpressionNow(config.slice(1), scope, bindings, options);
   if (isEscapedLiteral(config)) return config.slice(1);
   if (Array.isArray(config)) {
-    const items = config.map((v) => resolveConfigNow(v, scope, bindings));
+    const items = config.map((v) => resolveConfigNow(v, scope, bindings, options));
     return items.some(isPromise) ? Promise.all(items) : items;
   }
   if (config && typeof config === 'object') {
     const out: Record<string, unknown> = {};
     const pending: Promise<void>[] = [];
     for (const [k, v] of Object.entries(config)) {
-      const r = resolveConfigNow(v, scope, bindings);
+      const r = resolveConfigNow(v, scope, bindings, options);
       if (isPromise(r)) pending.push(r.then((value) => void (out[k] = value)));
       else out[k] = r;
     }

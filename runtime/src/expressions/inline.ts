@@ -13,6 +13,8 @@
  * budget, and nothing it builds can reach a size that stalls or crashes the process.
  */
 import jsonata from 'jsonata';
+import type { Matcher, RE2JS } from 're2js';
+import { compileLinear } from './linear-regex.mjs';
 
 export interface InlineLimits {
   /** Time the inline evaluator may spend before handing the expression to the pool. */
@@ -23,6 +25,8 @@ export interface InlineLimits {
   inlineMaxString: number;
   /** Deepest nesting of evaluations. */
   maxDepth: number;
+  /** Longest text a regular expression is matched against inline (a longer one goes to the pool). */
+  inlineMaxRegexText: number;
 }
 
 /** Thrown to give up: the expression goes to the pool. One object, no stack trace. */
@@ -279,6 +283,119 @@ function recurseDescendants(input: unknown, results: unknown[], run: Run): void 
   if (results.length > run.limits.inlineMaxItems) throw GIVE_UP;
 }
 
+// ---------------------------------------------------------------- regular expressions
+
+/** What a regex literal evaluates to: JSONata's matcher closure (`str => { match, start, end, groups, next }`). */
+interface RegexMatcher extends Callable {
+  regex: true;
+}
+
+interface MatchResult {
+  match: string;
+  start: number;
+  end: number;
+  groups: (string | undefined)[];
+  next: Callable;
+}
+
+const isRegexMatcher = (v: unknown): v is RegexMatcher => isFunction(v) && (v as RegexMatcher).regex === true;
+
+/** JSONata's evaluateRegex, over the linear-time engine, with its `lastIndex` walk. */
+function regexMatcher(re: RE2JS, run: Run): RegexMatcher {
+  let lastIndex = 0;
+  let text: string | undefined;
+  let matcher: Matcher | undefined;
+  const exec = (str: string): { groups: (string | undefined)[]; index: number; end: number } | null => {
+    if (str.length > run.limits.inlineMaxRegexText) throw GIVE_UP;
+    run.tick(1 + ((str.length - lastIndex) >> 6));
+    if (lastIndex > str.length) {
+      lastIndex = 0;
+      return null;
+    }
+    if (text !== str || !matcher) {
+      matcher = re.matcher(str);
+      text = str;
+    }
+    if (!matcher.find(lastIndex)) {
+      lastIndex = 0;
+      return null;
+    }
+    const groups: (string | undefined)[] = [];
+    for (let i = 0; i <= re.groupCount(); i++) groups.push(matcher.group(i) ?? undefined);
+    lastIndex = matcher.end();
+    return { groups, index: matcher.start(), end: matcher.end() };
+  };
+  const closure = (str: unknown, fromIndex?: unknown): MatchResult | undefined => {
+    if (typeof str !== 'string') throw GIVE_UP;
+    lastIndex = typeof fromIndex === 'number' && fromIndex ? fromIndex : 0;
+    const m = exec(str);
+    if (!m) return undefined;
+    const whole = m.groups[0] as string;
+    return {
+      match: whole,
+      start: m.index,
+      end: m.index + whole.length,
+      groups: m.groups.length > 1 ? m.groups.slice(1) : [],
+      next: callable(0, () => {
+        if (lastIndex >= str.length) return undefined;
+        const next = closure(str, lastIndex);
+        // JSONata's D1004: a pattern that matches the empty string would never progress.
+        if (next && next.match === '') throw GIVE_UP;
+        return next;
+      }),
+    };
+  };
+  const f = callable(2, (args) => closure(args[0], args[1])) as RegexMatcher;
+  f.regex = true;
+  return f;
+}
+
+/** JSONata's evaluateMatcher, for regex matchers only (a lambda posing as a matcher goes to the pool). */
+function firstMatch(matcher: unknown, str: string, run: Run): MatchResult | undefined {
+  if (!isRegexMatcher(matcher)) throw GIVE_UP;
+  return matcher.invoke([str], null, run) as MatchResult | undefined;
+}
+
+function nextMatch(m: MatchResult, run: Run): MatchResult | undefined {
+  return m.next.invoke([], null, run) as MatchResult | undefined;
+}
+
+/** JSONata's `$n` substitution for a string replacement of a regex match. */
+function substitute(replacement: string, m: MatchResult): string {
+  let out = '';
+  let position = 0;
+  let index = replacement.indexOf('$', position);
+  while (index !== -1 && position < replacement.length) {
+    out += replacement.substring(position, index);
+    position = index + 1;
+    const dollarVal = replacement.charAt(position);
+    if (dollarVal === '$') {
+      out += '$';
+      position++;
+    } else if (dollarVal === '0') {
+      out += m.match;
+      position++;
+    } else {
+      const maxDigits = m.groups.length === 0 ? 1 : Math.floor(Math.log(m.groups.length) * Math.LOG10E) + 1;
+      index = parseInt(replacement.substring(position, position + maxDigits), 10);
+      if (maxDigits > 1 && index > m.groups.length) {
+        index = parseInt(replacement.substring(position, position + maxDigits - 1), 10);
+      }
+      if (!isNaN(index)) {
+        if (m.groups.length > 0) {
+          const sub = m.groups[index - 1];
+          if (sub !== undefined) out += sub;
+        }
+        position += index.toString().length;
+      } else {
+        out += '$';
+      }
+    }
+    index = replacement.indexOf('$', position);
+  }
+  return out + replacement.substring(position);
+}
+
 // ---------------------------------------------------------------- function application
 
 /** JSONata's `apply` for the function values the inline evaluator makes. */
@@ -355,6 +472,7 @@ const natives = new Map<string, NativeDefinition>();
     'length',
     'trim',
     'pad',
+    'match',
     'contains',
     'split',
     'replace',
@@ -536,36 +654,85 @@ const ports: Record<string, Impl> = {
     }
     return mergeSort(a, swap, run);
   },
-  contains(_run, str, token) {
+  contains(run, str, token) {
     if (str === undefined || token === undefined) return undefined;
-    if (typeof token !== 'string') throw GIVE_UP;
-    return (str as string).indexOf(token) !== -1;
+    if (typeof token === 'string') return (str as string).indexOf(token) !== -1;
+    return firstMatch(token, str as string, run) !== undefined;
+  },
+  match(run, str, regex, limit) {
+    if (str === undefined) return undefined;
+    if ((limit as number) < 0) throw GIVE_UP;
+    const result = this.createSequence();
+    if (limit === undefined || (limit as number) > 0) {
+      let count = 0;
+      let m = firstMatch(regex, str as string, run);
+      while (m !== undefined && (limit === undefined || count < (limit as number))) {
+        result.push({ match: m.match, index: m.start, groups: m.groups });
+        m = nextMatch(m, run);
+        count++;
+      }
+      checkItems(result.length, run);
+    }
+    return result;
   },
   split(run, str, separator, limit) {
     if (str === undefined) return undefined;
-    if ((limit as number) < 0 || typeof separator !== 'string') throw GIVE_UP;
+    if ((limit as number) < 0) throw GIVE_UP;
     if (limit !== undefined && !((limit as number) > 0)) return [];
-    const result = (str as string).split(separator, limit as number | undefined);
+    const s = str as string;
+    if (typeof separator === 'string') {
+      const result = s.split(separator, limit as number | undefined);
+      checkItems(result.length, run);
+      return result;
+    }
+    const result: string[] = [];
+    let count = 0;
+    let m = firstMatch(separator, s, run);
+    if (m === undefined) return [s];
+    let start = 0;
+    while (m !== undefined && (limit === undefined || count < (limit as number))) {
+      result.push(s.substring(start, m.start));
+      start = m.end;
+      m = nextMatch(m, run);
+      count++;
+    }
+    if (limit === undefined || count < (limit as number)) result.push(s.substring(start));
     checkItems(result.length, run);
     return result;
   },
   replace(run, str, pattern, replacement, limit) {
     if (str === undefined) return undefined;
     if (pattern === '' || (limit as number) < 0) throw GIVE_UP;
-    if (typeof pattern !== 'string' || typeof replacement !== 'string') throw GIVE_UP;
     const s = str as string;
     if (limit !== undefined && !((limit as number) > 0)) return s;
     let result = '';
     let position = 0;
     let count = 0;
-    let index = s.indexOf(pattern, position);
-    while (index !== -1 && (limit === undefined || count < (limit as number))) {
-      result += s.substring(position, index) + replacement;
+    if (typeof pattern === 'string') {
+      if (typeof replacement !== 'string') throw GIVE_UP;
+      let index = s.indexOf(pattern, position);
+      while (index !== -1 && (limit === undefined || count < (limit as number))) {
+        result += s.substring(position, index) + replacement;
+        if (result.length > run.limits.inlineMaxString) throw GIVE_UP;
+        run.tick();
+        position = index + pattern.length;
+        count++;
+        index = s.indexOf(pattern, position);
+      }
+      return checkString(result + s.substring(position), run);
+    }
+    let m = firstMatch(pattern, s, run);
+    if (m === undefined) return s;
+    while (m !== undefined && (limit === undefined || count < (limit as number))) {
+      result += s.substring(position, m.start);
+      const replaced =
+        typeof replacement === 'string' ? substitute(replacement, m) : invokeCallback(replacement, [m], run);
+      if (typeof replaced !== 'string') throw GIVE_UP;
+      result += replaced;
       if (result.length > run.limits.inlineMaxString) throw GIVE_UP;
-      run.tick();
-      position = index + pattern.length;
+      position = m.start + m.match.length;
       count++;
-      index = s.indexOf(pattern, position);
+      m = nextMatch(m, run);
     }
     return checkString(result + s.substring(position), run);
   },
@@ -642,9 +809,9 @@ const builtins = new Map<string, Callable>();
       }),
     );
   }
-  // Built-ins left to the pool: regular expressions ($match), $eval, $clone, $error, pictures parsed into
-  // regular expressions ($parseInteger, $formatInteger).
-  for (const name of ['match', 'eval', 'clone', 'error', 'parseInteger', 'formatInteger']) {
+  // Built-ins left to the pool: $eval, $clone, $error, pictures parsed into V8 regular expressions
+  // ($parseInteger, $formatInteger).
+  for (const name of ['eval', 'clone', 'error', 'parseInteger', 'formatInteger']) {
     builtins.set(
       name,
       callable(1, () => {
@@ -880,10 +1047,30 @@ function compileFunctionCall(
   };
 }
 
+/**
+ * A tail call, as JSONata's thunk: its procedure and arguments, applied by the calling function's `invoke` with
+ * that call's context. Its value skips the post-processing (singleton unwrapping) of the nodes it passes through on
+ * the way out, exactly as JSONata's trampoline does.
+ */
+class TailCall {
+  constructor(
+    readonly proc: unknown,
+    readonly args: unknown[],
+  ) {}
+}
+
 function compileLambda(expr: AstNode, ctx: CompileContext): Code {
   if (expr.thunk) {
-    // A tail call JSONata runs through its trampoline: the same value as calling it here.
-    return compileNode(expr.body as AstNode, ctx);
+    const call = expr.body as AstNode;
+    const procedure = compileNode(call.procedure as AstNode, ctx);
+    const args = (call.arguments ?? []).map((a) => compileNode(a, ctx));
+    return (input, env, run) => {
+      const proc = procedure(input, env, run);
+      return new TailCall(
+        proc,
+        args.map((a) => a(input, env, run)),
+      );
+    };
   }
   const body = compileNode(expr.body as AstNode, { ...ctx, concurrent: false });
   const params = (expr.arguments ?? []).map((a) => {
@@ -896,7 +1083,9 @@ function compileLambda(expr: AstNode, ctx: CompileContext): Code {
       const validated = validateArgs(signature, args, context);
       const frame = new Frame(env);
       params.forEach((p, i) => frame.bind(p, validated[i]));
-      return body(input, frame, run);
+      let result = body(input, frame, run);
+      while (result instanceof TailCall) result = applyFunction(result.proc, result.args, context, run);
+      return result;
     });
 }
 
@@ -1132,8 +1321,18 @@ function compileCore(expr: AstNode, ctx: CompileContext): Code {
         return applyFunction(f, [l], null, run);
       };
     }
+    case 'regex': {
+      const literal = expr.value as RegExp;
+      let re: RE2JS;
+      try {
+        re = compileLinear(literal.source, { ignoreCase: literal.ignoreCase, multiline: literal.multiline });
+      } catch {
+        throw new NotCovered('a regular expression the linear-time engine refuses');
+      }
+      return (_input, _env, run) => regexMatcher(re, run);
+    }
     default:
-      // regex, partial application, transform, parent (%): the pool runs these.
+      // partial application, transform, parent (%): the pool runs these.
       throw new NotCovered(expr.type);
   }
 }

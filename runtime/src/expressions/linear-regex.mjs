@@ -36,6 +36,25 @@ export class RegexRefused extends Error {
  * @returns {import('re2js').RE2JS}
  */
 export function compileLinear(source, flags = {}) {
+  const key = `${flags.ignoreCase ? 'i' : ''}${flags.multiline ? 'm' : ''}/${source}`;
+  let re = compiled.get(key);
+  if (re) return re;
+  re = compileUncached(source, flags);
+  if (compiled.size >= 500) compiled.delete(/** @type {string} */ (compiled.keys().next().value));
+  compiled.set(key, re);
+  return re;
+}
+
+/** Compiled patterns by flags and source: compiling costs far more than matching a short text. */
+/** @type {Map<string, import('re2js').RE2JS>} */
+const compiled = new Map();
+
+/**
+ * @param {string} source
+ * @param {{ ignoreCase?: boolean, multiline?: boolean }} flags
+ * @returns {import('re2js').RE2JS}
+ */
+function compileUncached(source, flags) {
   let re;
   try {
     const f = (flags.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (flags.multiline ? RE2JS.MULTILINE : 0);
@@ -63,6 +82,10 @@ export class LinearRegExp {
   constructor(re) {
     this.re = compileLinear(re.source, { ignoreCase: re.ignoreCase, multiline: re.multiline });
     this.lastIndex = 0;
+    /** @type {string | undefined} */
+    this.text = undefined;
+    /** @type {import('re2js').Matcher | undefined} */
+    this.matcher = undefined;
   }
 
   /**
@@ -75,7 +98,12 @@ export class LinearRegExp {
       this.lastIndex = 0;
       return null;
     }
-    const m = this.re.matcher(str);
+    // One matcher per text: JSONata walks the matches of a text one `exec` at a time.
+    if (this.text !== str || !this.matcher) {
+      this.matcher = this.re.matcher(str);
+      this.text = str;
+    }
+    const m = this.matcher;
     if (!m.find(from)) {
       this.lastIndex = 0;
       return null;

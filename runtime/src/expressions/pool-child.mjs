@@ -54,3 +54,6 @@ process.on('message', async (/** @type {any} */ msg) => {
 
 // The parent went away: nothing is left to answer.
 process.on('disconnect', () => process.exit(0));
+
+// Loaded: the parent starts an evaluation's clock from here, not from the process start.
+process.send?.({ ready: true });

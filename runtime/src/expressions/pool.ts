@@ -43,17 +43,24 @@ interface Job {
 
 interface Slot {
   child: ChildProcess | undefined;
+  /** The process has loaded and said so: an evaluation's clock runs from then. */
+  ready: boolean;
   job: Job | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
 type Reply =
-  { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
+  | { ready: true }
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; message: string; code?: string };
 
 const childPath = fileURLToPath(new URL('./pool-child.mjs', import.meta.url));
 
 /** Time given past the bound for JSONata's own time check to answer before the process is killed. */
 const KILL_GRACE_MS = 100;
+
+/** Longest a new process may take to load before it is given up on. */
+const START_TIMEOUT_MS = 15_000;
 
 export class ExpressionPool {
   private readonly slots: Slot[] = [];
@@ -64,20 +71,46 @@ export class ExpressionPool {
 
   constructor(private readonly limits: () => PoolLimits) {}
 
-  evaluate(source: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown> {
+  /**
+   * Evaluates in a pool process. When `signal` aborts (the node timed out, the run was cancelled), a waiting
+   * evaluation leaves the queue and a running one's process is killed, so abandoned work holds no process.
+   */
+  evaluate(
+    source: string,
+    data: unknown,
+    bindings?: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const limits = this.limits();
+    if (signal?.aborted) return Promise.reject(new PoolEvaluationError('cancelled'));
     if (this.queue.length >= limits.poolQueue) {
       return Promise.reject(
         new PoolEvaluationError(`the expression pool is busy (${limits.poolQueue} evaluations waiting)`),
       );
     }
     return new Promise<unknown>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, source, data, bindings, resolve, reject };
+      const onAbort = () => this.abandon(job);
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      const job: Job = {
+        id: this.nextId++,
+        source,
+        data,
+        bindings,
+        resolve: (v) => {
+          settle();
+          resolve(v);
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       job.queueTimer = setTimeout(() => {
         const at = this.queue.indexOf(job);
         if (at < 0) return;
         this.queue.splice(at, 1);
-        reject(
+        job.reject(
           new PoolEvaluationError(
             `the expression pool is busy: waited ${limits.poolQueueWaitMs} ms for a free evaluator`,
           ),
@@ -86,6 +119,20 @@ export class ExpressionPool {
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  private abandon(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      clearTimeout(job.queueTimer);
+      job.reject(new PoolEvaluationError('cancelled'));
+      return;
+    }
+    const slot = this.slots.find((s) => s.job === job);
+    if (!slot) return;
+    this.retire(slot, 'cancelled');
+    this.dispatch();
   }
 
   /** Stops every process (tests; a server stopping). Evaluations in flight fail. */
@@ -105,8 +152,9 @@ export class ExpressionPool {
 
   private dispatch(): void {
     const limits = this.limits();
-    while (this.slots.length < limits.poolSize)
-      this.slots.push({ child: undefined, job: undefined, timer: undefined });
+    while (this.slots.length < limits.poolSize) {
+      this.slots.push({ child: undefined, ready: false, job: undefined, timer: undefined });
+    }
     for (const slot of this.slots) {
       if (slot.job) continue;
       const job = this.queue.shift();
@@ -119,11 +167,7 @@ export class ExpressionPool {
   private start(slot: Slot, job: Job, limits: PoolLimits): void {
     const child = (slot.child ??= this.spawn(slot, limits));
     slot.job = job;
-    child.ref();
-    slot.timer = setTimeout(() => {
-      this.retire(slot, `took longer than ${limits.timeoutMs} ms`);
-      this.dispatch();
-    }, limits.timeoutMs + KILL_GRACE_MS);
+    this.startClock(slot, limits);
     try {
       child.send({
         id: job.id,
@@ -141,11 +185,24 @@ export class ExpressionPool {
       // The data could not be copied to the process (a value structured clone refuses).
       clearTimeout(slot.timer);
       slot.job = undefined;
-      child.unref();
       job.reject(
         new PoolEvaluationError(`its data could not be passed to the evaluator: ${(err as Error).message}`),
       );
     }
+  }
+
+  /** The time bound of the slot's evaluation: from now if its process has loaded, else from when it has. */
+  private startClock(slot: Slot, limits: PoolLimits): void {
+    clearTimeout(slot.timer);
+    slot.timer = slot.ready
+      ? setTimeout(() => {
+          this.retire(slot, `took longer than ${limits.timeoutMs} ms`);
+          this.dispatch();
+        }, limits.timeoutMs + KILL_GRACE_MS)
+      : setTimeout(() => {
+          this.retire(slot, `its evaluator did not start within ${START_TIMEOUT_MS} ms`);
+          this.dispatch();
+        }, START_TIMEOUT_MS);
   }
 
   private spawn(slot: Slot, limits: PoolLimits): ChildProcess {
@@ -158,11 +215,16 @@ export class ExpressionPool {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
     child.on('message', (reply: Reply) => {
+      if (slot.child !== child) return;
+      if ('ready' in reply) {
+        slot.ready = true;
+        if (slot.job) this.startClock(slot, limits);
+        return;
+      }
       const job = slot.job;
-      if (slot.child !== child || !job || job.id !== reply.id) return;
+      if (!job || job.id !== reply.id) return;
       clearTimeout(slot.timer);
       slot.job = undefined;
-      child.unref();
       if (reply.ok) job.resolve(reply.value);
       else job.reject(new PoolEvaluationError(reply.message, reply.code));
       this.dispatch();
@@ -180,7 +242,9 @@ export class ExpressionPool {
       ),
     );
     child.on('error', (err) => gone(`its evaluator failed: ${err.message}`));
+    // An idle pool never keeps the parent alive (a pending evaluation's timer does, while it runs).
     child.unref();
+    child.channel?.unref();
     return child;
   }
 
@@ -189,6 +253,7 @@ export class ExpressionPool {
     clearTimeout(slot.timer);
     const { child, job } = slot;
     slot.child = undefined;
+    slot.ready = false;
     slot.job = undefined;
     if (child) {
       child.removeAllListeners('message');
