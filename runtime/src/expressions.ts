@@ -17,7 +17,7 @@ import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/li
 import { toPlainValue, ValueRefused } from './expressions/plain-value.mjs';
 import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
 
-export { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
+export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
 
 export const EXPRESSION_PREFIX = '=';
 

@@ -54,7 +54,16 @@ type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; message: string; code?: string };
 
-const childPath = fileURLToPath(new URL('./pool-child.mjs', import.meta.url));
+/**
+ * The child's entry, compiled. Run from the TypeScript sources (tests), the pool starts the built one in dist/:
+ * `npx tsc -b` after changing the child or the inline evaluator (npm install builds it).
+ */
+const childPath = fileURLToPath(
+  new URL(
+    import.meta.url.endsWith('.ts') ? '../../dist/expressions/pool-child.js' : './pool-child.js',
+    import.meta.url,
+  ),
+);
 
 /** Time given past the bound for JSONata's own time check to answer before the process is killed. */
 const KILL_GRACE_MS = 100;

@@ -1,0 +1,100 @@
+/**
+ * One process of the expression pool (pool.ts): evaluates expressions for the main process, one at a time. It is a
+ * separate process, not a worker thread, because V8 ends the whole process on some allocation failures ("Fatal
+ * JavaScript invalid size error" from `$pad("x", 400000000)`, a heap limit reached by one huge array, even inside
+ * a worker thread): here that ends this child, which the pool replaces, and the server goes on. The parent kills
+ * this process when an evaluation overruns its time bound.
+ *
+ * Here the inline evaluator runs first with the whole time bound as its budget (it is several times faster than
+ * JSONata's asynchronous evaluator on heavy expressions); JSONata answers what it does not cover or gives up on.
+ * Regular expressions run in the linear-time engine either way.
+ *
+ * Messages in: { id, source, data, bindings, limits }. Out: { ready: true } once loaded, then per request
+ * { id, ok: true, value } or { id, ok: false, message, code? }.
+ */
+import jsonata from 'jsonata';
+import { compileInline, type InlineLimits, type InlineProgram } from './inline.js';
+import { LinearRegExp, RegexRefused } from './linear-regex.mjs';
+import { toPlainValue, ValueRefused } from './plain-value.mjs';
+
+interface Request {
+  id: number;
+  source: string;
+  data: unknown;
+  bindings: Record<string, unknown> | undefined;
+  limits: { timeoutMs: number; maxDepth: number; maxSequence: number; maxResultSize: number };
+}
+
+interface Compiled {
+  expression: ReturnType<typeof jsonata>;
+  inline: InlineProgram | undefined;
+}
+
+const compiled = new Map<string, Compiled>();
+
+function compile(source: string, limits: Request['limits']): Compiled {
+  let c = compiled.get(source);
+  if (!c) {
+    const expression = jsonata(source, {
+      timeout: limits.timeoutMs,
+      stack: limits.maxDepth,
+      sequence: limits.maxSequence,
+      // JSONata's types want the whole RegExp constructor; it calls only `new` and `exec` (see linear-regex.mjs).
+      RegexEngine: LinearRegExp as unknown as RegExpConstructor,
+    } as jsonata.JsonataOptions);
+    c = { expression, inline: compileInline(expression.ast()) };
+    if (compiled.size >= 500) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(source, c);
+  }
+  return c;
+}
+
+/** The inline evaluator's budget here: the whole time bound, and sizes up to JSONata's own bounds. */
+function inlineLimits(limits: Request['limits']): InlineLimits {
+  return {
+    inlineMs: limits.timeoutMs,
+    inlineMaxItems: limits.maxSequence - 1,
+    inlineMaxString: 64_000_000,
+    inlineMaxRegexText: 16_000_000,
+    // Half JSONata's: the inline evaluator counts depth a little differently, so it leaves the edge to JSONata.
+    maxDepth: Math.floor(limits.maxDepth / 2),
+  };
+}
+
+function describe(err: unknown): { message: string; code?: string } {
+  if (err instanceof RegexRefused || err instanceof ValueRefused) return { message: err.message };
+  const e = (err ?? {}) as { message?: string; code?: string };
+  if (err instanceof RangeError)
+    return { message: `${e.message ?? 'a value is too large'} (a value grew too large)` };
+  return { message: e.message ?? String(err), ...(typeof e.code === 'string' ? { code: e.code } : {}) };
+}
+
+async function evaluate(req: Request): Promise<unknown> {
+  const c = compile(req.source, req.limits);
+  if (c.inline) {
+    const outcome = c.inline(req.data, req.bindings, inlineLimits(req.limits));
+    if (outcome.done) return outcome.value;
+  }
+  return c.expression.evaluate(req.data, req.bindings);
+}
+
+process.on('message', (req: Request) => {
+  evaluate(req).then(
+    (value) => {
+      let reply;
+      try {
+        reply = { id: req.id, ok: true, value: toPlainValue(value, req.limits.maxResultSize) };
+      } catch (err) {
+        reply = { id: req.id, ok: false, ...describe(err) };
+      }
+      process.send?.(reply);
+    },
+    (err: unknown) => process.send?.({ id: req.id, ok: false, ...describe(err) }),
+  );
+});
+
+// The parent went away: nothing is left to answer.
+process.on('disconnect', () => process.exit(0));
+
+// Loaded: the parent starts an evaluation's clock from here, not from the process start.
+process.send?.({ ready: true });
