@@ -81,6 +81,8 @@ interface Signature {
 class Run {
   fuel = FUEL_CHUNK;
   depth = 0;
+  /** Set when the time budget ran out (as opposed to giving up on something not covered). */
+  outOfTime = false;
   private readonly deadline: number;
   private stamp: number | undefined;
   constructor(readonly limits: InlineLimits) {
@@ -89,7 +91,10 @@ class Run {
   /** Charges work; checks the clock every FUEL_CHUNK units. */
   tick(units = 1): void {
     if ((this.fuel -= units) > 0) return;
-    if (performance.now() > this.deadline) throw GIVE_UP;
+    if (performance.now() > this.deadline) {
+      this.outOfTime = true;
+      throw GIVE_UP;
+    }
     this.fuel = FUEL_CHUNK;
   }
   get timestamp(): number {
@@ -1344,9 +1349,11 @@ export type InlineProgram = (
   limits: InlineLimits,
 ) => InlineOutcome;
 
-export type InlineOutcome = { done: true; value: unknown } | { done: false };
+/** `outOfTime`: the inline evaluator gave up because its time budget ran out. */
+export type InlineOutcome = { done: true; value: unknown } | { done: false; outOfTime?: true };
 
 const NOT_DONE: InlineOutcome = { done: false };
+const OUT_OF_TIME: InlineOutcome = { done: false, outOfTime: true };
 
 export function compileInline(ast: unknown): InlineProgram | undefined {
   let program: Code;
@@ -1372,7 +1379,7 @@ export function compileInline(ast: unknown): InlineProgram | undefined {
     } catch (err) {
       // GIVE_UP, or anything JSONata's own code threw (an error there too): JSONata answers in the pool.
       void err;
-      return NOT_DONE;
+      return run.outOfTime ? OUT_OF_TIME : NOT_DONE;
     }
   };
 }

@@ -27,7 +27,34 @@ interface Request {
 
 interface Compiled {
   expression: ReturnType<typeof jsonata>;
+  /** JSONata reads these at each evaluation: the time left after the inline evaluator's attempt goes here. */
+  options: { timeout: number; stack: number; sequence: number; RegexEngine: RegExpConstructor };
   inline: InlineProgram | undefined;
+}
+
+/** JSONata's own $pad, for the guarded one bound in its place. */
+const nativePad = ((await jsonata('$pad').evaluate({})) as { implementation: (...a: unknown[]) => unknown })
+  .implementation;
+
+/** Longest string `$pad` makes here: past it V8 ends the process ("invalid size") or runs for seconds. */
+const MAX_PAD = 64_000_000;
+
+/**
+ * `$pad` with its width checked first: JSONata builds the padding as an array of that many items, so
+ * `$pad("x", 400000000)` would hold this process for seconds and then end it. The answer is JSONata's below the
+ * bound and an error past it.
+ */
+function guardedPad(str: unknown, width: unknown, char: unknown): unknown {
+  if (
+    typeof width === 'number' &&
+    Math.abs(Math.trunc(width)) * Math.max(1, String(char ?? ' ').length) > MAX_PAD
+  ) {
+    throw {
+      code: 'PAD_TOO_LONG',
+      message: `$pad: the result would be longer than ${MAX_PAD.toLocaleString('en')} characters`,
+    };
+  }
+  return nativePad(str, width, char);
 }
 
 const compiled = new Map<string, Compiled>();
@@ -35,14 +62,16 @@ const compiled = new Map<string, Compiled>();
 function compile(source: string, limits: Request['limits']): Compiled {
   let c = compiled.get(source);
   if (!c) {
-    const expression = jsonata(source, {
+    const options = {
       timeout: limits.timeoutMs,
       stack: limits.maxDepth,
       sequence: limits.maxSequence,
       // JSONata's types want the whole RegExp constructor; it calls only `new` and `exec` (see linear-regex.mjs).
       RegexEngine: LinearRegExp as unknown as RegExpConstructor,
-    } as jsonata.JsonataOptions);
-    c = { expression, inline: compileInline(expression.ast()) };
+    };
+    const expression = jsonata(source, options as jsonata.JsonataOptions);
+    expression.registerFunction('pad', guardedPad, '<s-ns?:s>');
+    c = { expression, options, inline: compileInline(expression.ast()) };
     if (compiled.size >= 500) compiled.delete(compiled.keys().next().value as string);
     compiled.set(source, c);
   }
@@ -69,12 +98,23 @@ function describe(err: unknown): { message: string; code?: string } {
   return { message: e.message ?? String(err), ...(typeof e.code === 'string' ? { code: e.code } : {}) };
 }
 
+/** JSONata's time-bound error, as its own timeout raises it. */
+const timedOut = (limits: Request['limits']) => ({
+  code: 'D1012',
+  message: `Expression evaluation timeout: ${limits.timeoutMs} ms`,
+});
+
 async function evaluate(req: Request): Promise<unknown> {
+  const started = performance.now();
   const c = compile(req.source, req.limits);
   if (c.inline) {
     const outcome = c.inline(req.data, req.bindings, inlineLimits(req.limits));
     if (outcome.done) return outcome.value;
+    // Out of time: answer so now, rather than start JSONata with nothing left and be killed at the bound.
+    if (outcome.outOfTime) throw timedOut(req.limits);
   }
+  // JSONata's own (cooperative) time check gets what is left, so it answers before the parent's kill.
+  c.options.timeout = Math.max(1, req.limits.timeoutMs - (performance.now() - started));
   return c.expression.evaluate(req.data, req.bindings);
 }
 

@@ -7,6 +7,7 @@
  * alive when it is otherwise done.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export interface PoolLimits {
@@ -68,6 +69,9 @@ const childPath = fileURLToPath(
 /** Time given past the bound for JSONata's own time check to answer before the process is killed. */
 const KILL_GRACE_MS = 100;
 
+/** The pool processes' niceness (0 is normal, 19 the lowest priority). */
+const POOL_NICENESS = 10;
+
 /** Longest a new process may take to load before it is given up on. */
 const START_TIMEOUT_MS = 15_000;
 
@@ -82,7 +86,7 @@ export class ExpressionPool {
 
   /**
    * Evaluates in a pool process. When `signal` aborts (the node timed out, the run was cancelled), a waiting
-   * evaluation leaves the queue and a running one's process is killed, so abandoned work holds no process.
+   * evaluation leaves the queue, so abandoned work does not hold up the rest.
    */
   evaluate(
     source: string,
@@ -138,10 +142,11 @@ export class ExpressionPool {
       job.reject(new PoolEvaluationError('cancelled'));
       return;
     }
-    const slot = this.slots.find((s) => s.job === job);
-    if (!slot) return;
-    this.retire(slot, 'cancelled');
-    this.dispatch();
+    // A running evaluation is left to finish: its time bound ends it within a second anyway, mostly without a
+    // kill, and every kill costs a new process (whose start blocks this thread for milliseconds).
+    job.reject(new PoolEvaluationError('cancelled'));
+    job.resolve = () => {};
+    job.reject = () => {};
   }
 
   /** Stops every process (tests; a server stopping). Evaluations in flight fail. */
@@ -223,6 +228,15 @@ export class ExpressionPool {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
+    // Below the server in the CPU scheduler: on a small machine a pool busy with hostile expressions must not
+    // take the cores the event loop needs to answer everyone else.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, POOL_NICENESS);
+      } catch {
+        // Not permitted here (some containers): the pool still works, at the server's priority.
+      }
+    }
     child.on('message', (reply: Reply) => {
       if (slot.child !== child) return;
       if ('ready' in reply) {
