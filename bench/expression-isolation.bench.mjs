@@ -6,7 +6,7 @@
 // flow is called alongside to show ordinary calls keep working. Needs the built packages (`tsc -b`).
 // Usage: node bench/expression-isolation.bench.mjs [--duration 10] [--inflight 20]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
