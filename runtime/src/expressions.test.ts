@@ -139,10 +139,7 @@ describe('hostile expressions in a run', () => {
     expressionLimits.poolMemoryMb = 16;
     closeExpressionPool();
     const before = expressionPoolStats().started;
-    const crash = evaluateExpressionNow(
-      '$length($reduce([1..26], function($a, $i) { $a & $a }, "x"))',
-      {},
-    );
+    const crash = evaluateExpressionNow('$length($reduce([1..26], function($a, $i) { $a & $a }, "x"))', {});
     await expect(crash).rejects.toMatchObject({
       code: 'EXPRESSION_FAILED',
       message: expect.stringMatching(/ran out of memory or built a value too large/),

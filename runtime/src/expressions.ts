@@ -6,18 +6,18 @@
  * Where an expression runs: the inline evaluator (expressions/inline.ts) answers the common subset synchronously
  * on the calling thread within a small time and size budget; everything else, and anything that outgrows that
  * budget, runs in the expression pool (expressions/pool.ts): child processes with a heap limit, killed and
- * replaced at the time bound. Regular expressions run in a linear-time engine (expressions/linear-regex.mjs).
+ * replaced at the time bound. Regular expressions run in a linear-time engine (expressions/linear-regex.js).
  * So no expression can stop the process or hold the event loop for more than a few milliseconds.
  * `expressionLimits` is the one place the bounds are set. Nothing here evaluates JavaScript.
  */
 import jsonata from 'jsonata';
 import { ErrorCodes, NodeError } from './errors.js';
 import { compileInline, type InlineLimits, type InlineProgram } from './expressions/inline.js';
-import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
-import { toPlainValue, ValueRefused } from './expressions/plain-value.mjs';
+import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
+import { toPlainValue, ValueRefused } from './expressions/plain-value.js';
 import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
 
-export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
+export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 
 export const EXPRESSION_PREFIX = '=';
 

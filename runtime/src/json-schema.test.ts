@@ -2,7 +2,7 @@ import { Validator, type Schema } from '@cfworker/json-schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkInputSchema, validateJsonSchema } from './json-schema.js';
-import { linearRegexLimits } from './expressions/linear-regex.mjs';
+import { linearRegexLimits } from './expressions/linear-regex.js';
 
 /** What the interpreting validator alone says (the quick check must never accept what it refuses). */
 const reference = (schema: object, value: unknown) =>

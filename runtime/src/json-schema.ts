@@ -6,7 +6,7 @@
  */
 import { format, Validator, type Schema } from '@cfworker/json-schema';
 import type { RE2JS } from 're2js';
-import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.mjs';
+import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 
 export interface FieldError {
   /** Dotted path of the field (`applicant.age`, `items.0.amount`); empty for the whole input. */

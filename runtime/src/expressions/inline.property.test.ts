@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { compileInline, type InlineLimits } from './inline.js';
-import { LinearRegExp } from './linear-regex.mjs';
-import { toPlainValue } from './plain-value.mjs';
+import { LinearRegExp } from './linear-regex.js';
+import { toPlainValue } from './plain-value.js';
 
 /** Generous limits: the property is about meaning, not budgets (budgets only ever hand over to JSONata). */
 const limits: InlineLimits = {
@@ -18,9 +18,11 @@ const limits: InlineLimits = {
 async function reference(source: string, data: unknown): Promise<{ value: unknown } | undefined> {
   try {
     // JSONata as the pool runs it, with a stack bound deeper than the inline one (which hands over at 150).
-    const value = await jsonata(source, { RegexEngine: LinearRegExp, stack: 300, timeout: 2_000 }).evaluate(
-      data,
-    );
+    const value = await jsonata(source, {
+      RegexEngine: LinearRegExp as unknown as RegExpConstructor,
+      stack: 300,
+      timeout: 2_000,
+    }).evaluate(data);
     return { value: toPlainValue(value, 1e8) };
   } catch {
     return undefined;

@@ -14,7 +14,7 @@
  */
 import jsonata from 'jsonata';
 import type { Matcher, RE2JS } from 're2js';
-import { compileLinear } from './linear-regex.mjs';
+import { compileLinear } from './linear-regex.js';
 
 export interface InlineLimits {
   /** Time the inline evaluator may spend before handing the expression to the pool. */

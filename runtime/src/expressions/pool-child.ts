@@ -14,8 +14,8 @@
  */
 import jsonata from 'jsonata';
 import { compileInline, type InlineLimits, type InlineProgram } from './inline.js';
-import { LinearRegExp, RegexRefused } from './linear-regex.mjs';
-import { toPlainValue, ValueRefused } from './plain-value.mjs';
+import { LinearRegExp, RegexRefused } from './linear-regex.js';
+import { toPlainValue, ValueRefused } from './plain-value.js';
 
 interface Request {
   id: number;
@@ -66,7 +66,7 @@ function compile(source: string, limits: Request['limits']): Compiled {
       timeout: limits.timeoutMs,
       stack: limits.maxDepth,
       sequence: limits.maxSequence,
-      // JSONata's types want the whole RegExp constructor; it calls only `new` and `exec` (see linear-regex.mjs).
+      // JSONata's types want the whole RegExp constructor; it calls only `new` and `exec` (see linear-regex.js).
       RegexEngine: LinearRegExp as unknown as RegExpConstructor,
     };
     const expression = jsonata(source, options as jsonata.JsonataOptions);

@@ -70,7 +70,7 @@ const childPath = fileURLToPath(
 const KILL_GRACE_MS = 100;
 
 /** The pool processes' niceness (0 is normal, 19 the lowest priority). */
-const POOL_NICENESS = 10;
+const POOL_NICENESS = 5;
 
 /** Longest a new process may take to load before it is given up on. */
 const START_TIMEOUT_MS = 15_000;

@@ -4,11 +4,10 @@
  * such as `(a+)+$` on 28 × "a" + "!" runs for seconds; RE2 (here re2js, its pure-JS port) matches in time linear
  * in the input and refuses what cannot be matched that way (backreferences, lookaround).
  *
- * Plain JavaScript (with JSDoc types) because the expression pool's child processes load it too, without a build.
  * Patterns follow RE2's syntax and meaning: `.` excludes only `\n`, `\s` is ASCII whitespace, `$` with the m flag
- * ends a line at `\n` only.
+ * ends a line at `\n` only. No Node.js module is used here: the editor validates forms with it in the browser.
  */
-import { RE2JS } from 're2js';
+import { RE2JS, type Matcher } from 're2js';
 
 /**
  * Bounds on regular expressions that run on the calling thread (input-schema patterns). The matching time of a
@@ -26,36 +25,30 @@ export const linearRegexLimits = {
 
 /** A pattern the linear-time engine cannot take, with the reason in words. */
 export class RegexRefused extends Error {
-  name = 'RegexRefused';
+  override readonly name = 'RegexRefused';
 }
 
-/**
- * Compiles a JavaScript-syntax pattern for the linear-time engine.
- * @param {string} source the pattern as written between the slashes or in a schema
- * @param {{ ignoreCase?: boolean, multiline?: boolean }} [flags]
- * @returns {import('re2js').RE2JS}
- */
-export function compileLinear(source, flags = {}) {
+export interface RegexFlags {
+  ignoreCase?: boolean;
+  multiline?: boolean;
+}
+
+/** Compiled patterns by flags and source: compiling costs far more than matching a short text. */
+const compiled = new Map<string, RE2JS>();
+
+/** Compiles a JavaScript-syntax pattern for the linear-time engine (cached); throws RegexRefused. */
+export function compileLinear(source: string, flags: RegexFlags = {}): RE2JS {
   const key = `${flags.ignoreCase ? 'i' : ''}${flags.multiline ? 'm' : ''}/${source}`;
   let re = compiled.get(key);
   if (re) return re;
   re = compileUncached(source, flags);
-  if (compiled.size >= 500) compiled.delete(/** @type {string} */ (compiled.keys().next().value));
+  if (compiled.size >= 500) compiled.delete(compiled.keys().next().value as string);
   compiled.set(key, re);
   return re;
 }
 
-/** Compiled patterns by flags and source: compiling costs far more than matching a short text. */
-/** @type {Map<string, import('re2js').RE2JS>} */
-const compiled = new Map();
-
-/**
- * @param {string} source
- * @param {{ ignoreCase?: boolean, multiline?: boolean }} flags
- * @returns {import('re2js').RE2JS}
- */
-function compileUncached(source, flags) {
-  let re;
+function compileUncached(source: string, flags: RegexFlags): RE2JS {
+  let re: RE2JS;
   try {
     const f = (flags.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (flags.multiline ? RE2JS.MULTILINE : 0);
     re = RE2JS.compile(RE2JS.translateRegExp(source), f);
@@ -78,27 +71,23 @@ function compileUncached(source, flags) {
  * `lastIndex` as a global RegExp would have it.
  */
 export class LinearRegExp {
-  /** @param {RegExp} re the literal as JSONata's parser built it (compiled, never run) */
-  constructor(re) {
+  private readonly re: RE2JS;
+  lastIndex = 0;
+  /** One matcher per text: JSONata walks the matches of a text one `exec` at a time. */
+  private text: string | undefined;
+  private matcher: Matcher | undefined;
+
+  /** @param re the literal as JSONata's parser built it (compiled by V8, never run) */
+  constructor(re: RegExp) {
     this.re = compileLinear(re.source, { ignoreCase: re.ignoreCase, multiline: re.multiline });
-    this.lastIndex = 0;
-    /** @type {string | undefined} */
-    this.text = undefined;
-    /** @type {import('re2js').Matcher | undefined} */
-    this.matcher = undefined;
   }
 
-  /**
-   * @param {string} str
-   * @returns {(string | undefined)[] & { index: number, input: string } | null}
-   */
-  exec(str) {
+  exec(str: string): ((string | undefined)[] & { index: number; input: string }) | null {
     const from = this.lastIndex;
     if (from > str.length) {
       this.lastIndex = 0;
       return null;
     }
-    // One matcher per text: JSONata walks the matches of a text one `exec` at a time.
     if (this.text !== str || !this.matcher) {
       this.matcher = this.re.matcher(str);
       this.text = str;
@@ -109,8 +98,7 @@ export class LinearRegExp {
       return null;
     }
     const groups = this.re.groupCount();
-    /** @type {(string | undefined)[]} */
-    const out = [];
+    const out: (string | undefined)[] = [];
     for (let i = 0; i <= groups; i++) out.push(m.group(i) ?? undefined);
     this.lastIndex = m.end();
     return Object.assign(out, { index: m.start(), input: str });
