@@ -23,16 +23,30 @@ export const EXPRESSION_PREFIX = '=';
 
 /** Every bound on expressions, in one place. */
 export const expressionLimits = {
-  /** Wall-clock bound of one evaluation in the pool; its process is killed and replaced past it. */
+  /**
+   * Bound on one evaluation in the pool: the CPU time the inline evaluator may use there, and the time JSONata's
+   * own check allows. A process still busy at `timeoutMs × poolKillFactor` of wall time (a single built-in call
+   * that never returns) is killed and replaced.
+   */
   timeoutMs: 1_000,
+  /** See timeoutMs: wall-time headroom before a kill, for a machine so busy the pool gets little CPU. */
+  poolKillFactor: 3,
   /** Deepest nesting of evaluations (JSONata's stack bound; recursion counts). */
   maxDepth: 300,
   /** Longest sequence an evaluation in the pool may build (JSONata's sequence bound). */
   maxSequence: 1_000_000,
   /** Largest result, counted in characters as it would be written out as JSON. */
   maxResultSize: 8_000_000,
-  /** Time the inline evaluator may take on the calling thread before the pool takes the expression over. */
+  /** CPU time the inline evaluator may take on the calling thread before the pool takes the expression over. */
   inlineMs: 2,
+  /** Wall time after which it hands over in any case (only reached when the machine is overloaded). */
+  inlineWallMs: 20,
+  /**
+   * The inline CPU budget of an expression's first `inlineColdEvaluations` evaluations: code V8 has not optimised
+   * yet runs several times slower, and the pool's processes would pay the same cold start again.
+   */
+  inlineColdMs: 20,
+  inlineColdEvaluations: 3,
   /** Longest sequence or array the inline evaluator builds before handing over. */
   inlineMaxItems: 50_000,
   /** Longest string the inline evaluator builds (or serialises) before handing over. */
@@ -66,6 +80,8 @@ export interface CompiledExpression {
   ast(): unknown;
   /** Undefined when only the pool can run it (regular expressions, `%`, `@`, partial application, ...). */
   readonly inline: InlineProgram | undefined;
+  /** Evaluations so far, counted up to `inlineColdEvaluations` (the first ones run before V8 has optimised). */
+  evaluations: number;
 }
 
 interface JsonataError {
@@ -124,7 +140,12 @@ export function compileExpression(source: string): CompileResult {
     if (err instanceof RegexRefused) return { ok: false, message: err.message };
     throw err;
   }
-  const expression: CompiledExpression = { source, ast: () => ast, inline: compileInline(ast) };
+  const expression: CompiledExpression = {
+    source,
+    ast: () => ast,
+    inline: compileInline(ast),
+    evaluations: 0,
+  };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(source, expression);
   return { ok: true, expression };
@@ -177,14 +198,16 @@ export interface EvaluateOptions {
  * differently, so it leaves the edge to JSONata (which then answers, in the pool) rather than answer where JSONata
  * would fail.
  */
-function inlineLimits(): InlineLimits {
+function inlineLimits(cold: boolean): InlineLimits {
   const l = expressionLimits;
   if (derived?.from !== l.maxDepth) {
     derived = { from: l.maxDepth, limits: { ...l, maxDepth: Math.floor(l.maxDepth / 2) } };
   }
   // The other fields are read live, so a change to expressionLimits applies at once.
+  const ms = cold ? l.inlineColdMs : l.inlineMs;
   return Object.assign(derived.limits, {
-    inlineMs: l.inlineMs,
+    inlineMs: ms,
+    inlineWallMs: l.inlineWallMs * (ms / l.inlineMs),
     inlineMaxItems: l.inlineMaxItems,
     inlineMaxString: l.inlineMaxString,
     inlineMaxRegexText: l.inlineMaxRegexText,
@@ -205,7 +228,9 @@ export function evaluateCompiledNow(
   options: EvaluateOptions = {},
 ): unknown {
   if (expression.inline) {
-    const outcome = expression.inline(data, bindings, inlineLimits());
+    const cold = expression.evaluations < expressionLimits.inlineColdEvaluations;
+    if (cold) expression.evaluations++;
+    const outcome = expression.inline(data, bindings, inlineLimits(cold));
     if (outcome.done) {
       try {
         return toPlainValue(outcome.value, expressionLimits.maxResultSize);

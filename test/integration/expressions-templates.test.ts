@@ -100,6 +100,7 @@ describe('the inline evaluator on the templates', () => {
       const unbounded = compiled.expression.inline?.(data, undefined, {
         ...expressionLimits,
         inlineMs: 60_000,
+        inlineWallMs: 60_000,
       });
       if (unbounded?.done) {
         covered++;

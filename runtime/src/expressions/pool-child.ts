@@ -82,6 +82,7 @@ function compile(source: string, limits: Request['limits']): Compiled {
 function inlineLimits(limits: Request['limits']): InlineLimits {
   return {
     inlineMs: limits.timeoutMs,
+    inlineWallMs: limits.timeoutMs * 2,
     inlineMaxItems: limits.maxSequence - 1,
     inlineMaxString: 64_000_000,
     inlineMaxRegexText: 16_000_000,
@@ -113,8 +114,8 @@ async function evaluate(req: Request): Promise<unknown> {
     // Out of time: answer so now, rather than start JSONata with nothing left and be killed at the bound.
     if (outcome.outOfTime) throw timedOut(req.limits);
   }
-  // JSONata's own (cooperative) time check gets what is left, so it answers before the parent's kill.
-  c.options.timeout = Math.max(1, req.limits.timeoutMs - (performance.now() - started));
+  // JSONata's own (cooperative, wall-clock) time check gets what is left, so it answers before the parent's kill.
+  c.options.timeout = Math.max(1, req.limits.timeoutMs * 2 - (performance.now() - started));
   return c.expression.evaluate(req.data, req.bindings);
 }
 

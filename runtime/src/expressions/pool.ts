@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface PoolLimits {
   timeoutMs: number;
+  poolKillFactor: number;
   maxDepth: number;
   maxSequence: number;
   maxResultSize: number;
@@ -209,10 +210,13 @@ export class ExpressionPool {
   private startClock(slot: Slot, limits: PoolLimits): void {
     clearTimeout(slot.timer);
     slot.timer = slot.ready
-      ? setTimeout(() => {
-          this.retire(slot, `took longer than ${limits.timeoutMs} ms`);
-          this.dispatch();
-        }, limits.timeoutMs + KILL_GRACE_MS)
+      ? setTimeout(
+          () => {
+            this.retire(slot, `took longer than ${limits.timeoutMs} ms`);
+            this.dispatch();
+          },
+          limits.timeoutMs * limits.poolKillFactor + KILL_GRACE_MS,
+        )
       : setTimeout(() => {
           this.retire(slot, `its evaluator did not start within ${START_TIMEOUT_MS} ms`);
           this.dispatch();
