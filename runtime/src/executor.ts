@@ -20,7 +20,7 @@ import {
   type RunState,
   type SkipReason,
 } from './events.js';
-import { evaluateExpression, resolveConfig } from './expressions.js';
+import { evaluateExpressionNow, resolveConfigNow } from './expressions.js';
 import {
   AttemptSignal,
   invokeWithRetries,
@@ -561,8 +561,9 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
     this.host.secrets.add(value);
     return value;
   }
-  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown> {
-    return evaluateExpression(expression, data, bindings);
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
+    // The attempt's signal (made only if the pool is needed): an attempt that times out frees its pool process.
+    return evaluateExpressionNow(expression, data, bindings, { signal: () => this.signal });
   }
 }
 
@@ -1123,8 +1124,23 @@ class RunExecution implements ContextHost {
     this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs });
   }
 
-  async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
-    const resolved = await resolveConfig(node.rawConfig, this.scopeOf(node.id));
+  /** The node's config with its expressions evaluated: synchronously when the inline evaluator answered them all. */
+  resolveDynamicConfig(node: PlanNode): unknown {
+    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id), undefined, {
+      // Made only when an expression goes to the pool: the run stopping frees its pool process.
+      signal: () => {
+        const c = new AbortController();
+        if (this.controller.aborted) c.abort(this.controller.reason);
+        else this.controller.addEventListener('abort', () => c.abort(this.controller.reason));
+        return c.signal;
+      },
+    });
+    return resolved instanceof Promise
+      ? resolved.then((config) => this.parseResolvedConfig(node, config))
+      : this.parseResolvedConfig(node, resolved);
+  }
+
+  private parseResolvedConfig(node: PlanNode, resolved: unknown): unknown {
     const r = (node.def.config as z.ZodType).safeParse(resolved);
     if (!r.success) {
       const issue = r.error.issues[0];

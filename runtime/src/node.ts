@@ -131,8 +131,12 @@ export interface NodeContext {
   secret(name: string): Promise<string>;
   readonly services: Services;
   readonly scope: ExpressionScope;
-  /** Evaluates a JSONata expression over `data` with a time bound (no JavaScript evaluation). */
-  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Evaluates a JSONata expression over `data` (no JavaScript evaluation): the value itself when the inline
+   * evaluator answers, else a promise of the isolated pool's answer (`await` covers both). Fails with
+   * EXPRESSION_FAILED.
+   */
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown;
   readonly engine: SubflowEngine;
 }
 

@@ -8,6 +8,7 @@
  * fill. It never generates text of its own, and its answers say so.
  */
 import { NodeError } from '@finflow/sdk';
+import { compileLinear } from '@finflow/runtime';
 import { buildBm25, searchBm25 } from './bm25.js';
 import {
   findEntities,
@@ -404,11 +405,12 @@ function fill(x: Extraction, schema: JsonSchema, name: string, path: string): un
         return isoDate ?? mention;
       }
       if (typeof schema['pattern'] === 'string') {
-        let re: RegExp;
+        // The pattern is the flow author's and the text the caller's: a linear-time engine, never V8's.
+        let re: ReturnType<typeof compileLinear>;
         try {
-          re = new RegExp(schema['pattern'].replace(/^\^|\$$/g, ''), 'u');
+          re = compileLinear(schema['pattern'].replace(/^\^|\$$/g, ''));
         } catch {
-          return miss('its pattern is not a valid regular expression');
+          return miss('its pattern is not a valid regular expression for the linear-time engine');
         }
         for (const s of [...bestSentences(x, query), ...x.sentences]) {
           const m = re.exec(s.text);
