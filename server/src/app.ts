@@ -11,6 +11,15 @@ import helmet from 'helmet';
 import { FlowInputError, FlowValidationError } from '@finflow/runtime';
 import type { AppContext } from './context.js';
 import { type ErrorBody, forbidden, HttpError, unauthorized } from './errors.js';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  TooManyAttemptsError,
+  UnauthenticatedError,
+} from './services/errors.js';
 import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -78,6 +87,17 @@ function requestRecorder(ctx: AppContext) {
   };
 }
 
+/** The HTTP status of a domain error, by its class. */
+export function domainStatus(err: DomainError): number {
+  if (err instanceof InvalidError) return 400;
+  if (err instanceof UnauthenticatedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof TooManyAttemptsError) return 429;
+  return 500;
+}
+
 /** The JSON error answer for anything a route threw: never a stack trace, never HTML. */
 export function errorAnswer(
   ctx: AppContext,
@@ -86,6 +106,27 @@ export function errorAnswer(
   route: string,
 ): { status: number; body: ErrorBody; headers?: Record<string, string> | undefined } {
   if (err instanceof HttpError) return { status: err.status, body: err.body(), headers: err.headers };
+  if (err instanceof DomainError) {
+    const status = domainStatus(err);
+    if (status >= 500) ctx.logger.error({ code: err.code, method, route }, err.message);
+    const error = err.details
+      ? { code: err.code, message: err.message, details: err.details }
+      : { code: err.code, message: err.message };
+    return {
+      status,
+      body: { error },
+      headers:
+        err instanceof TooManyAttemptsError
+          ? { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) }
+          : undefined,
+    };
+  }
+  // Express decodes path parameters; malformed percent-encoding is the client's mistake.
+  if (err instanceof URIError)
+    return {
+      status: 400,
+      body: { error: { code: 'INVALID_URL', message: 'the URL holds malformed percent-encoding' } },
+    };
   if (err instanceof FlowInputError)
     return {
       status: 400,
@@ -216,7 +257,7 @@ export function createApp(
   app.use(publicRoutes(ctx, call));
 
   const api = express.Router();
-  api.use(jsonBody(ctx.config.apiMaxBodyBytes));
+  api.use(jsonBody(ctx.config.apiMaxBodyBytes, ctx.config.jsonMaxDepth));
   api.use(async (req, res, next) => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (token) {

@@ -10,6 +10,7 @@ import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
 import { readCookie } from './routes/common.js';
 import { SESSION_COOKIE, type AuthContext } from './services/auth.js';
+import { limitedParser } from './socket-parser.js';
 
 const subscribeBody = z.strictObject({
   runId: z.string().min(1).max(100),
@@ -42,6 +43,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: 64 * 1024,
+    parser: limitedParser(ctx.config.jsonMaxDepth),
     allowRequest: (req, callback) => {
       const ok = originAllowed(ctx, req.headers.origin, req.headers.host);
       callback(ok ? null : 'origin not allowed', ok);

@@ -21,7 +21,9 @@ import {
 } from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
+import { jsonMaxDepthFrom } from '../config.js';
 import { loadPlugins, pluginSpecs } from '../plugins.js';
+import { JsonInputError, parseJson } from '../security/safe-json.js';
 
 export class CliError extends Error {
   constructor(
@@ -79,23 +81,26 @@ export function readJsonFile(path: string): unknown {
       `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
     );
   }
+  return parseArgumentJson(text, path);
+}
+
+/** JSON given to the CLI, within the server's limits (nesting, finite numbers); a one-line error otherwise. */
+function parseArgumentJson(text: string, where: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text, { maxDepth: jsonMaxDepthFrom() });
   } catch (err) {
-    throw new CliError(`${path}: not valid JSON (${(err as Error).message})`);
+    if (!(err instanceof JsonInputError)) throw err;
+    // "not valid JSON (<the parser's words>)", as before; the limits' messages say what they are.
+    const m = /^not valid JSON: (.*)$/s.exec(err.message);
+    throw new CliError(`${where}: ${m ? `not valid JSON (${m[1]})` : err.message}`);
   }
 }
 
 /** An option that is inline JSON when it starts like JSON, else a file path. */
 export function jsonArgument(value: string, what: string): unknown {
   const trimmed = value.trim();
-  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed)) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch (err) {
-      throw new CliError(`${what}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed))
+    return parseArgumentJson(trimmed, what);
   return readJsonFile(value);
 }
 

@@ -30,6 +30,8 @@ import type {
   WriteBatch,
 } from '../repo/types.js';
 import { timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import { safeStringify } from '../security/safe-json.js';
+import { NotDoneError } from './errors.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
@@ -66,6 +68,8 @@ export class LiveRun implements RunStore {
   masker: RunMasker | undefined;
   /** The batch holding the run's row while it is not committed yet. */
   rowBatch: WriteBatch | undefined;
+  /** Settles when the run's row (and first event) is committed; set when `run.started` is recorded. */
+  rowStored: Promise<void> | undefined;
   /** The chunk of events this run has in the current batch. */
   chunk: EventChunk | undefined;
   chunkBatch: WriteBatch | undefined;
@@ -112,6 +116,11 @@ export interface StartedRun {
   flowVersion: number;
   live: LiveRun;
   result: Promise<RunResult>;
+  /**
+   * Settles once the run is on record (its row and `run.started` committed, as durable as configured); rejects
+   * when it could not be recorded. Answer "accepted" only after this.
+   */
+  stored: Promise<void>;
 }
 
 export const runSummary = (r: RunRecord) => ({
@@ -214,7 +223,19 @@ export class RunService {
       this.metrics.runs.labels(live.closed ? 'interrupted' : r.status, req.trigger).inc();
       return r;
     });
-    return { runId, flowVersion: plan.version, live, result: live.result };
+    // The runtime records run.started synchronously inside start(); without it nothing of the run is stored.
+    const stored =
+      live.rowStored ??
+      Promise.reject(
+        new NotDoneError('RUN_NOT_RECORDED', 'the run could not be recorded, so it was not started'),
+      );
+    if (!live.rowStored) {
+      // Nothing more of it is stored either: no orphan events of a run without a row.
+      live.closed = true;
+      live.handle.cancel('the run could not be recorded');
+    }
+    stored.catch(() => {});
+    return { runId, flowVersion: plan.version, live, result: live.result, stored };
   }
 
   /** Node duration histograms by node type and outcome, looked up once per type. */
@@ -238,25 +259,23 @@ export class RunService {
     const req = live.req;
     if (event.type === 'run.started' && live.plan.redact) {
       // The input passed the runtime's check; the stored copy is masked, the real one kept sealed for re-runs.
-      live.masker = new RunMasker(live.plan.redact, req.input, {
-        inputNodeIds: live.plan.inputNodeIds,
-        outputNodes: live.plan.outputNodes,
-        taintedInputs: live.plan.taintedInputs,
-      });
+      live.masker = new RunMasker(live.plan.redact, req.input, live.plan.shape);
       live.record.inputSealed = this.sealer.seal(JSON.stringify(req.input), `run-input:${live.id}`);
     }
     const masked = live.masker ? live.masker.maskEvent(event) : event;
     live.lastSeq = event.seq;
-    if (live.listened) live.publish(masked);
     if (event.type === 'node.succeeded' || event.type === 'node.failed') {
       const timer = this.nodeTimer(live.plan.prepared.byId.get(event.nodeId)?.type ?? 'unknown');
       (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
-    const json = JSON.stringify(masked);
+    // Whatever a node produced (any depth, cycles), the event is stored; only JSON.stringify's failures are cut.
+    const { json, cut } = safeStringify(masked);
+    if (live.listened) live.publish(cut ? (JSON.parse(json) as RunEvent) : masked);
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
       b.runs.push(live.record);
       live.rowBatch = b;
+      live.rowStored = promise;
     }
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
@@ -271,7 +290,7 @@ export class RunService {
       live.finished = true;
       const outputsSealed =
         req.keepOutputs && event.status === 'succeeded'
-          ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+          ? this.sealer.seal(safeStringify(event.outputs).json, `run-outputs:${live.id}`)
           : undefined;
       if (live.rowBatch === b) {
         // Started and finished within one batch: the row is inserted in its final state (one write, not two).
