@@ -22,13 +22,13 @@ import {
 } from './services/errors.js';
 import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
-import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
+import { accountRoutes, memberRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
-import { SESSION_COOKIE } from './services/auth.js';
+import { SESSION_COOKIE, type AccountContext } from './services/auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -246,10 +246,15 @@ export function createApp(
     }
   });
 
+  // The metrics name every workspace's endpoint slugs: off unless an operator sets a token to scrape them with.
   app.get('/metrics', async (req, res) => {
     const token = ctx.config.metricsToken;
-    if (token && !safeEqual(req.headers.authorization ?? '', `Bearer ${token}`))
-      throw unauthorized('metrics need the metrics token');
+    if (!token)
+      throw new HttpError(404, 'METRICS_OFF', 'metrics are off; set FINFLOW_METRICS_TOKEN to scrape them');
+    if (!safeEqual(req.headers.authorization ?? '', `Bearer ${token}`))
+      throw new HttpError(401, 'UNAUTHENTICATED', 'metrics need the metrics token', undefined, {
+        'WWW-Authenticate': 'Bearer',
+      });
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 
@@ -261,25 +266,27 @@ export function createApp(
   api.use(async (req, res, next) => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (token) {
-      const auth = await ctx.auth.authenticate(token);
-      if (auth) res.locals['auth'] = auth;
+      const account = await ctx.auth.authenticate(token);
+      if (account) res.locals['account'] = account;
     }
     next();
   });
   api.use(publicAuthRoutes(ctx));
   // Everything below needs a session, and a CSRF token for writes (the cookie alone could come from another site).
   api.use((req, res, next) => {
-    const auth = res.locals['auth'] as { session: { csrfToken: string } } | undefined;
-    if (!auth) throw unauthorized();
+    const account = res.locals['account'] as AccountContext | undefined;
+    if (!account) throw unauthorized();
     if (!SAFE_METHODS.has(req.method)) {
       const header = req.headers['x-csrf-token'];
-      if (typeof header !== 'string' || !safeEqual(header, auth.session.csrfToken)) {
+      if (typeof header !== 'string' || !safeEqual(header, account.session.csrfToken)) {
         throw forbidden('send the X-CSRF-Token header from /api/auth/me with every write', 'CSRF_FAILED');
       }
     }
     next();
   });
+  // The account's own routes work in no workspace too; everything after them acts in the session's workspace.
   api.use(accountRoutes(ctx));
+  api.use(memberRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
   app.use('/api', api);

@@ -1,7 +1,8 @@
-import { rmSync, statSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client, startTestServer, tempDir } from './test-helpers/harness.js';
+import { forge, rewriteChain } from './test-helpers/audit.js';
+import { Client, setupAdmin, startTestServer, tempDir } from './test-helpers/harness.js';
 import { exited, spawnTs, waitForLine } from './test-helpers/processes.js';
 
 const dirs: string[] = [];
@@ -40,7 +41,7 @@ describe('finflow admin create', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/created admin ops@bank\.example in workspace "Default"/);
+    expect(r.stdout).toMatch(/created admin ops@bank\.example \(instance owner\) in workspace "Default"/);
 
     // The server finds the admin: no setup token, and the password works (without the newline).
     const t = await startTestServer({ dataDir });
@@ -49,7 +50,7 @@ describe('finflow admin create', () => {
       const c = new Client(t.url);
       expect((await c.get('/api/auth/status')).body).toEqual({ setupRequired: false });
       expect((await c.login('ops@bank.example', 'a long admin password')).status).toBe(200);
-      expect((await c.get('/api/auth/me')).body.user.role).toBe('admin');
+      expect((await c.get('/api/auth/me')).body.user).toMatchObject({ role: 'admin', instanceOwner: true });
       const audit = await c.get('/api/audit');
       expect(audit.body.find((e: { action: string }) => e.action === 'user.created').actor).toMatchObject({
         type: 'cli',
@@ -114,6 +115,56 @@ describe('finflow admin create', () => {
     ]);
     expect(noPassword.code).toBe(2);
   });
+});
+
+describe('finflow audit', () => {
+  it(
+    'exports a checkpoint to keep, and verify against it names the first forged entry',
+    { timeout: 120_000 },
+    async () => {
+      const t = await startTestServer();
+      dirs.push(t.dataDir);
+      const admin = await setupAdmin(t);
+      for (let i = 0; i < 8; i++) await admin.put(`/api/credentials/k${i}`, { value: `secret value ${i}` });
+      const workspaceId = (await admin.get('/api/auth/me')).body.workspace.id as string;
+      await t.stop();
+
+      const exported = await runCli(['audit', 'checkpoint', '--data-dir', t.dataDir]);
+      expect(exported.stderr).toBe('');
+      expect(exported.code).toBe(0);
+      const checkpoints = JSON.parse(exported.stdout) as { workspaceId: string; seq: number }[];
+      // Every workspace's chain, and the instance chain.
+      expect(checkpoints.map((c) => c.workspaceId).sort()).toEqual([workspaceId, 'instance'].sort());
+      const file = join(t.dataDir, 'kept-checkpoints.json');
+      writeFileSync(file, exported.stdout);
+      const fine = await runCli(['audit', 'verify', '--checkpoint', file, '--data-dir', t.dataDir]);
+      expect(fine.code).toBe(0);
+
+      const victim = checkpoints.find((c) => c.workspaceId === workspaceId)!.seq - 3;
+      rewriteChain(t.dataDir, victim, forge);
+      const caught = await runCli(['audit', 'verify', '--checkpoint', file, '--data-dir', t.dataDir]);
+      expect(caught.code).toBe(1);
+      const results = JSON.parse(caught.stdout) as {
+        workspaceId: string;
+        ok: boolean;
+        firstBroken?: { seq: number };
+      }[];
+      expect(results.find((r) => r.workspaceId === workspaceId)).toMatchObject({
+        ok: false,
+        firstBroken: { seq: victim },
+      });
+      const refused = await runCli([
+        'audit',
+        'checkpoint',
+        '--workspace',
+        workspaceId,
+        '--data-dir',
+        t.dataDir,
+      ]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/broken at entry/);
+    },
+  );
 });
 
 describe('finflow serve', () => {

@@ -26,9 +26,8 @@ import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { openRepository } from './repo/open.js';
-import type { Repository } from './repo/types.js';
-import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
+import { openStorage } from './repo/open.js';
+import { Sealer } from './security/crypto.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { CredentialService } from './services/credentials.js';
@@ -80,30 +79,15 @@ export function loadTemplates(logger: Logger, root: string = templatesRoot): Tem
   return templates.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
 }
 
-/** Checks the master key against the fingerprint recorded at first start. */
-async function checkKey(repo: Repository, key: Buffer): Promise<void> {
-  const fingerprint = keyFingerprint(key);
-  const recorded = await repo.getSetting('master_key_fingerprint');
-  if (recorded === undefined) await repo.setSetting('master_key_fingerprint', fingerprint);
-  else if (recorded !== fingerprint) {
-    throw new Error(
-      'the master key (FINFLOW_SECRET_KEY or the key file) is not the one this data directory was created with; credentials and run inputs could not be decrypted',
-    );
-  }
-}
-
 export async function startServer(options: StartOptions = {}): Promise<FinflowServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const repo = openRepository(config);
+  const { repo, masterKey, auditKeys, applied } = await openStorage(config);
   try {
-    const applied = await repo.migrate();
     if (applied.length) logger.info({ versions: applied }, 'database migrations applied');
-    const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
     if (masterKey.warning) logger.warn(masterKey.warning);
     if (masterKey.source === 'file-created')
       logger.info({ file: config.secretKeyFile }, 'created the master key file (mode 0600); back it up');
-    await checkKey(repo, masterKey.key);
 
     const metrics = createMetrics(options.processMetrics ?? true);
     const writer = new GroupCommitter(repo, config.durability, (size, ms) => {
@@ -114,12 +98,18 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const pluginNodes = await loadPlugins(config.plugins);
     const registry = createBuiltinRegistry([...pluginNodes, ...(options.extraNodes ?? [])]);
     const runtime = createRuntime({ registry, ...(options.services ? { services: options.services } : {}) });
-    const audit = new AuditService(repo, writer);
+    const audit = new AuditService(repo, writer, auditKeys);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
     const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
     const endpoints = new EndpointService(repo, writer, flows, audit);
-    const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
+    const auth = new AuthService(repo, audit, {
+      ttlMs: config.sessionTtlMs,
+      idleMs: config.sessionIdleMs,
+      failuresPerAccount: config.loginFailuresPerAccount,
+      failuresPerAddress: config.loginFailuresPerAddress,
+      windowMs: config.loginWindowMs,
+    });
     let catalog: string | undefined;
     const ctx: AppContext = {
       config,

@@ -47,7 +47,9 @@ Commands:
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
-                                                      create an admin user (the first one, or another)
+                                                      create an admin who is an instance owner
+  audit checkpoint | verify [--workspace <id>] [--checkpoint <file>]
+                                                      export a signed audit checkpoint; verify the chain
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
@@ -356,6 +358,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'admin': {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(rest);
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./audit.js');
+        return await auditCommand(rest);
       }
       case undefined:
       case 'help':
