@@ -27,6 +27,11 @@ export function redactSpecOf(flow: FlowDocument): RedactSpec | undefined {
 
 /** What the masker needs to know of the flow's shape. */
 export interface MaskingShape {
+  /**
+   * Every string and key of the flow document: design-time text (labels, prompts, port names, example values),
+   * which a marked node may repeat in its outputs but which is not the run's personal data.
+   */
+  vocabulary: ReadonlySet<string>;
   /** The flow's io.input node ids (their outputs are the input's fields). */
   inputNodeIds: ReadonlySet<string>;
   /** io.output node id by result name. */
@@ -48,7 +53,20 @@ export function maskingShape(prepared: PreparedFlow, redact: RedactSpec | undefi
       ports.add(edge.toPort);
     }
   }
+  const vocabulary = new Set<string>();
+  const stack: unknown[] = [prepared.flow];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') vocabulary.add(v);
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        vocabulary.add(k);
+        stack.push(x);
+      }
+  }
   return {
+    vocabulary,
     inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
     outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
     taintedInputs,
@@ -69,6 +87,18 @@ export const MAX_MASK_DEPTH = 200;
 /** Identifiers inside marked text: digit runs (cards, phones, IDs) and e-mail addresses. */
 const IDENTIFIERS = /\d{6,}|[^\s@<>()[\]"',;:]+@[^\s@<>()[\]"',;:]+\.[a-z]{2,}/gi;
 
+/**
+ * Whether a string a marked node produced says something about the person, rather than being one of the node's
+ * labels or codes (`PERSON`, `CN_MOBILE`, `voice`) or text the flow itself holds. Marked input fields are masked
+ * whatever they hold; this applies to what is learned from marked nodes as the run goes on.
+ */
+export function personalText(s: string, vocabulary: ReadonlySet<string>): boolean {
+  if (vocabulary.has(s)) return false;
+  if (/^[A-Z][A-Z0-9_]*$/.test(s)) return false;
+  if (s.length < 12 && /^[a-z][a-z0-9_.-]*$/.test(s)) return false;
+  return true;
+}
+
 /** Marked values, and where they (or long stretches of them) occur in other text. */
 export class MarkedValues {
   private readonly wholes = new Set<string>();
@@ -82,13 +112,17 @@ export class MarkedValues {
     return this.wholes.size === 0 && this.numbers.size === 0;
   }
 
-  /** Adds every string and number inside `value` (any depth: an explicit stack, no recursion). */
-  add(value: unknown): void {
+  /**
+   * Adds every string and number inside `value` (any depth: an explicit stack, no recursion), the strings that
+   * pass `keep` when given.
+   */
+  add(value: unknown, keep?: (s: string) => boolean): void {
     const stack: unknown[] = [value];
     while (stack.length) {
       const v = stack.pop();
-      if (typeof v === 'string') this.addString(v);
-      else if (typeof v === 'number') {
+      if (typeof v === 'string') {
+        if (!keep || keep(v)) this.addString(v);
+      } else if (typeof v === 'number') {
         if (Number.isFinite(v) && Math.abs(v) >= 10_000) this.numbers.add(v);
       } else if (Array.isArray(v)) for (const x of v) stack.push(x);
       else if (isObject(v)) for (const x of Object.values(v)) stack.push(x);
@@ -134,7 +168,7 @@ export class MarkedValues {
         if (this.cjkFragments.has(text.substring(i, i + CJK_FRAGMENT_LENGTH)))
           found.push([i, i + CJK_FRAGMENT_LENGTH]);
     }
-    if (found.length < 2) return found;
+    if (found.length === 0) return found;
     found.sort((a, b) => a[0] - b[0]);
     const merged: [number, number][] = [found[0] as [number, number]];
     for (let k = 1; k < found.length; k++) {
@@ -142,6 +176,11 @@ export class MarkedValues {
       const last = merged[merged.length - 1] as [number, number];
       if (start <= last[1]) last[1] = Math.max(last[1], end);
       else merged.push([start, end]);
+    }
+    // A stretch that starts or ends on spaces keeps them: "said: [redacted] on", not "said:[redacted]on".
+    for (const m of merged) {
+      while (m[1] - m[0] > 1 && /\s/.test(text.charAt(m[0]))) m[0]++;
+      while (m[1] - m[0] > 1 && /\s/.test(text.charAt(m[1] - 1))) m[1]--;
     }
     return merged;
   }
@@ -214,6 +253,7 @@ export class RunMasker {
     spec: RedactSpec,
     input: unknown,
     private readonly shape: MaskingShape = {
+      vocabulary: new Set(),
       inputNodeIds: new Set(),
       outputNodes: new Map(),
       taintedInputs: new Map(),
@@ -301,7 +341,8 @@ export class RunMasker {
   /** A node finished: what its output holds becomes marked if the node is; its stream's held-back tail goes. */
   private finished(nodeId: string, outputs: Record<string, unknown> | undefined): void {
     this.streams.delete(nodeId);
-    if (outputs && this.nodes.has(nodeId)) this.marked.add(outputs);
+    if (outputs && this.nodes.has(nodeId))
+      this.marked.add(outputs, (s) => personalText(s, this.shape.vocabulary));
   }
 
   maskEvent(e: RunEvent): RunEvent {

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { templatesRoot } from '@finflow/templates';
 import { main } from './main.js';
 
 function capture() {
@@ -111,6 +112,30 @@ describe('finflow CLI', () => {
     const events = c.out.map((l) => JSON.parse(l) as { type: string });
     expect(events[0]?.type).toBe('run.started');
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
+  });
+
+  it('masks the event stream of a flow that marks personal data; the final outputs stay real', async () => {
+    const input = join(dir, 'applicant.json');
+    const fixture = join(templatesRoot, 'credit-approval', 'fixtures', 'borderline-review.json');
+    writeFileSync(input, readFileSync(fixture));
+    const applicant = (
+      JSON.parse(readFileSync(fixture, 'utf8')) as { applicant: { name: string; idNumber: string } }
+    ).applicant;
+    const c = capture();
+    expect(await main(['run', 'credit-approval', '--input', input, '--events'], c.io)).toBe(0);
+    const events = c.out.join('\n');
+    expect(events).toContain('[redacted]');
+    expect(events).not.toContain(applicant.name);
+    expect(events).not.toContain(applicant.idNumber);
+    // Refused alike: JSON nested past the limit and numbers JSON cannot hold.
+    const deep = capture();
+    expect(
+      await main(['run', 'credit-approval', '--input', `${'['.repeat(100)}${']'.repeat(100)}`], deep.io),
+    ).toBe(2);
+    expect(deep.err[0]).toMatch(/nested more than 64 levels/);
+    const huge = capture();
+    expect(await main(['run', flowFile, '--input', '{"amount": -1e309}'], huge.io)).toBe(2);
+    expect(huge.err[0]).toMatch(/finite/);
   });
 
   it('exits 2 on input that does not match the schema and on invalid flows', async () => {

@@ -22,8 +22,9 @@ import {
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
 import { jsonMaxDepthFrom } from '../config.js';
+import { maskingShape, redactSpecOf, RunMasker } from '../masking.js';
 import { loadPlugins, pluginSpecs } from '../plugins.js';
-import { JsonInputError, parseJson } from '../security/safe-json.js';
+import { JsonInputError, parseJson, safeStringify } from '../security/safe-json.js';
 
 export class CliError extends Error {
   constructor(
@@ -166,6 +167,15 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   return problems.length ? 1 : 0;
 }
 
+function maskErrors(result: RunResult, masker: RunMasker): RunResult {
+  const nodes: RunResult['nodes'] = {};
+  for (const [id, n] of Object.entries(result.nodes))
+    nodes[id] = n.error ? { ...n, error: masker.scrub(n.error) as typeof n.error } : n;
+  return result.error
+    ? { ...result, nodes, error: masker.scrub(result.error) as NonNullable<RunResult['error']> }
+    : { ...result, nodes };
+}
+
 function summarise(result: RunResult) {
   const nodes: Record<string, { status: string; ms?: number; attempts: number; error?: unknown }> = {};
   for (const [id, n] of Object.entries(result.nodes)) {
@@ -198,8 +208,14 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
   const runtime = await makeRuntime();
   let handle;
+  let masker: RunMasker | undefined;
   try {
-    handle = runtime.start(flow, input);
+    const prepared = runtime.prepare(flow);
+    // The event stream is masked as the server masks stored and streamed events; the outputs printed at the
+    // end are the run's real result, as an endpoint's caller gets it.
+    const redact = redactSpecOf(prepared.flow);
+    if (redact) masker = new RunMasker(redact, input, maskingShape(prepared, redact));
+    handle = runtime.start(prepared, input);
   } catch (err) {
     if (err instanceof FlowValidationError) {
       if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
@@ -223,8 +239,14 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const onSignal = () => handle.cancel('interrupted from the terminal');
   process.once('SIGINT', onSignal);
   try {
-    if (values.events) for await (const event of handle.events()) io.out(JSON.stringify(event));
-    const result = await handle.result;
+    if (values.events || masker)
+      for await (const event of handle.events()) {
+        const shown = masker ? masker.maskEvent(event) : event;
+        if (values.events) io.out(safeStringify(shown).json);
+      }
+    const raw = await handle.result;
+    // Error messages can quote the input; they are masked like the events.
+    const result = masker ? maskErrors(raw, masker) : raw;
     if (values.json) io.out(JSON.stringify(summarise(result), null, 2));
     else if (!values.events) {
       const mark = result.status === 'succeeded' ? '✓' : '✗';
