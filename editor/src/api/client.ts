@@ -12,7 +12,9 @@ import type {
   FlowDiff,
   FlowDocument,
   FlowSummary,
+  Invitation,
   Problem,
+  Role,
   RunEvent,
   RunState,
   RunSummary,
@@ -109,12 +111,17 @@ export const api = {
   setup: (body: { token: string; email: string; name: string; password: string }) =>
     request<{ user: User }>('POST', '/api/auth/setup', body),
   login: (email: string, password: string) =>
-    request<{ user: User; workspace: Workspace; csrfToken: string }>('POST', '/api/auth/login', {
+    request<{ user: User; workspace: Workspace | null; csrfToken: string }>('POST', '/api/auth/login', {
       email,
       password,
     }),
   logout: () => request<void>('POST', '/api/auth/logout'),
   me: () => request<Session>('GET', '/api/auth/me'),
+  switchWorkspace: (workspaceId: string) => request<Session>('POST', '/api/auth/workspace', { workspaceId }),
+  invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
+  acceptInvitation: (id: string) =>
+    request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
+  declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
   catalog: () => request<Catalog>('GET', '/api/catalog'),
   templates: async () => list<Template>(await request<unknown>('GET', '/api/templates'), 'templates'),

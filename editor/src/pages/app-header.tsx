@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { setLang, useLang } from '../i18n/index.js';
 import { href, parseRoute, useHash } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
+import { InvitationsButton } from './invitations.js';
 
 export function LanguageSwitch() {
   const lang = useLang();
@@ -35,23 +36,32 @@ export function AppHeader() {
         </span>
         FinFlow
       </a>
-      <nav className="app-nav" aria-label={t('app.nav')}>
-        <a
-          href={href({ name: 'flows' })}
-          className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
-          aria-current={route.name === 'flows' ? 'page' : undefined}
-        >
-          {t('app.flows')}
-        </a>
-        <a
-          href={href({ name: 'endpoints' })}
-          className={route.name === 'endpoints' ? 'active' : ''}
-          aria-current={route.name === 'endpoints' ? 'page' : undefined}
-        >
-          {t('app.endpoints')}
-        </a>
-      </nav>
+      {/* Without a workspace there is nothing to navigate to: the page lists the invitations. */}
+      {session?.workspace !== null && (
+        <nav className="app-nav" aria-label={t('app.nav')}>
+          <a
+            href={href({ name: 'flows' })}
+            className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
+            aria-current={route.name === 'flows' ? 'page' : undefined}
+          >
+            {t('app.flows')}
+          </a>
+          <a
+            href={href({ name: 'endpoints' })}
+            className={route.name === 'endpoints' ? 'active' : ''}
+            aria-current={route.name === 'endpoints' ? 'page' : undefined}
+          >
+            {t('app.endpoints')}
+          </a>
+        </nav>
+      )}
       <div className="spacer" />
+      {session?.workspace && (
+        <span className="workspace-name" title={t('app.workspace')} data-testid="workspace-name">
+          {session.workspace.name}
+        </span>
+      )}
+      <InvitationsButton />
       <LanguageSwitch />
       {session && (
         <div className="user-chip" title={session.user.email}>
@@ -59,7 +69,7 @@ export function AppHeader() {
             {session.user.name.slice(0, 1).toUpperCase()}
           </span>
           <span className="user-name">{session.user.name}</span>
-          <span className="role">{t(`roles.${session.user.role}`)}</span>
+          {session.user.role && <span className="role">{t(`roles.${session.user.role}`)}</span>}
           <button
             type="button"
             className="icon-button"

@@ -13,6 +13,8 @@ interface SessionState {
   login(email: string, password: string): Promise<void>;
   setup(body: { token: string; email: string; name: string; password: string }): Promise<void>;
   logout(): Promise<void>;
+  /** Moves the session to another workspace the account is a member of. */
+  switchWorkspace(workspaceId: string): Promise<void>;
 }
 
 export const useSessionStore = create<SessionState>()((set, get) => ({
@@ -49,13 +51,18 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
     } catch {
       set({
         status: 'authenticated',
-        session: { user: r.user, workspace: r.workspace, csrfToken: r.csrfToken },
+        session: { user: r.user, workspace: r.workspace ?? null, csrfToken: r.csrfToken },
       });
     }
   },
   async setup(body) {
     await api.setup(body);
     await get().login(body.email, body.password);
+  },
+  async switchWorkspace(workspaceId) {
+    const session = await api.switchWorkspace(workspaceId);
+    setCsrfToken(session.csrfToken);
+    set({ session });
   },
   async logout() {
     try {
