@@ -31,19 +31,60 @@ function closingQuote(text: string, open: number): number {
   return -1;
 }
 
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** Whether the text holds an `e` or `E` followed by a three-digit exponent (in a string or not). */
+function bigExponent(text: string): boolean {
+  for (const e of ['e', 'E']) {
+    for (let i = text.indexOf(e); i >= 0; i = text.indexOf(e, i + 1)) {
+      let j = i + 1;
+      const sign = text.charCodeAt(j);
+      if (sign === 0x2b || sign === 0x2d) j++;
+      if (isDigit(text.charCodeAt(j)) && isDigit(text.charCodeAt(j + 1)) && isDigit(text.charCodeAt(j + 2)))
+        return true;
+    }
+  }
+  return false;
+}
+
+/** Digits in a row from which a number can exceed the doubles (10^308 has 309). */
+const LONG_RUN = 309;
+
 /**
- * Checks JSON text for nesting deeper than `maxDepth` and for numbers JSON.parse would turn into ±Infinity
- * (`-1e309`, a 400-digit integer). Throws JsonInputError; malformed text is left to JSON.parse.
+ * Whether the text holds a run of LONG_RUN digits: one sample every LONG_RUN - 1 characters lands in any such
+ * run, and only sampled digits are measured (regular expressions for long runs backtrack on numeric text).
  */
-export function checkJsonText(text: string, maxDepth: number): void {
+function longDigitRun(text: string): boolean {
+  for (let i = LONG_RUN - 2; i < text.length; i += LONG_RUN - 1) {
+    if (!isDigit(text.charCodeAt(i))) continue;
+    let start = i;
+    let end = i;
+    while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+    while (end + 1 < text.length && isDigit(text.charCodeAt(end + 1))) end++;
+    if (end - start + 1 >= LONG_RUN) return true;
+  }
+  return false;
+}
+
+/** Whether `text` holds more than `n` opening brackets in all (then it may nest deeper than `n`). */
+function moreBracketsThan(text: string, n: number): boolean {
+  let count = 0;
+  for (const open of ['{', '[']) {
+    for (let i = text.indexOf(open); i >= 0; i = text.indexOf(open, i + 1)) if (++count > n) return true;
+  }
+  return false;
+}
+
+function checkDepth(text: string, maxDepth: number): void {
+  // Most bodies hold fewer brackets than the limit, and so cannot nest past it.
+  if (!moreBracketsThan(text, maxDepth)) return;
   let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const end = closingQuote(text, i);
-      if (end < 0) return;
-      i = end;
+      i = closingQuote(text, i);
+      if (i < 0) return;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) {
         throw new JsonInputError(
@@ -53,20 +94,32 @@ export function checkJsonText(text: string, maxDepth: number): void {
         );
       }
     } else if (c === 0x7d || c === 0x5d) depth--;
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+  }
+}
+
+function checkNumbers(text: string): void {
+  // Cheap searches first: nearly every body has no number that could overflow.
+  if (!bigExponent(text) && !longDigitRun(text)) return;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = closingQuote(text, i);
+      if (end < 0) return;
+      i = end;
+    } else if (c === 0x2d || isDigit(c)) {
       const start = i;
       let exponent = false;
       for (; i + 1 < n; i++) {
         const d = text.charCodeAt(i + 1);
         if (d === 0x65 || d === 0x45) exponent = true;
-        else if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x2d || d === 0x2b)) break;
+        else if (!(isDigit(d) || d === 0x2e || d === 0x2d || d === 0x2b)) break;
       }
       // Only an exponent or 309+ digits can leave the double range; everything else is finite.
-      if (exponent || i - start >= 308) {
+      if (exponent || i - start + 1 >= LONG_RUN) {
         const token = text.slice(start, i + 1);
         const value = Number(token);
-        if (Number.isNaN(value)) continue;
-        if (!Number.isFinite(value)) {
+        if (!Number.isNaN(value) && !Number.isFinite(value)) {
           throw new JsonInputError(
             'INVALID_INPUT',
             `the number ${token.length > 40 ? `${token.slice(0, 40)}…` : token} is too large to represent (numbers must be finite)`,
@@ -76,6 +129,15 @@ export function checkJsonText(text: string, maxDepth: number): void {
       }
     }
   }
+}
+
+/**
+ * Checks JSON text for nesting deeper than `maxDepth` and for numbers JSON.parse would turn into ±Infinity
+ * (`-1e309`, a 400-digit integer). Throws JsonInputError; malformed text is left to JSON.parse.
+ */
+export function checkJsonText(text: string, maxDepth: number): void {
+  checkDepth(text, maxDepth);
+  checkNumbers(text);
 }
 
 export interface ParseOptions {
