@@ -33,10 +33,11 @@ function closingQuote(text: string, open: number): number {
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
-/** Whether the text holds an `e` or `E` followed by a three-digit exponent (in a string or not). */
+/** Whether the text holds a digit, `e` or `E`, and a three-digit exponent (in a string or not). */
 function bigExponent(text: string): boolean {
   for (const e of ['e', 'E']) {
     for (let i = text.indexOf(e); i >= 0; i = text.indexOf(e, i + 1)) {
+      if (!isDigit(text.charCodeAt(i - 1))) continue;
       let j = i + 1;
       const sign = text.charCodeAt(j);
       if (sign === 0x2b || sign === 0x2d) j++;
@@ -110,13 +111,16 @@ function checkNumbers(text: string): void {
     } else if (c === 0x2d || isDigit(c)) {
       const start = i;
       let exponent = false;
+      let exponentDigits = 0;
       for (; i + 1 < n; i++) {
         const d = text.charCodeAt(i + 1);
         if (d === 0x65 || d === 0x45) exponent = true;
-        else if (!(isDigit(d) || d === 0x2e || d === 0x2d || d === 0x2b)) break;
+        else if (isDigit(d)) {
+          if (exponent) exponentDigits++;
+        } else if (!(d === 0x2e || d === 0x2d || d === 0x2b)) break;
       }
-      // Only an exponent or 309+ digits can leave the double range; everything else is finite.
-      if (exponent || i - start + 1 >= LONG_RUN) {
+      // Only an exponent of three digits or more, or 309+ digits, can leave the double range.
+      if (exponentDigits >= 3 || i - start + 1 >= LONG_RUN) {
         const token = text.slice(start, i + 1);
         const value = Number(token);
         if (!Number.isNaN(value) && !Number.isFinite(value)) {

@@ -286,16 +286,20 @@ export class AuthService {
     const succeeded = this.reserveFailure(email, source);
     const user = await this.repo.getUserByEmail(email);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
-    const memberships = user ? await this.repo.workspacesOf(user.id) : [];
+    // The same work whether the e-mail has an account or not, so the time of the answer tells nothing.
+    const memberships = await this.repo.workspacesOf(user?.id ?? '');
     if (!user || !ok || user.disabledAt !== null) {
       if (user) {
-        await this.audit.recordIn(
-          [...memberships.map((m) => m.workspace.id), INSTANCE_AUDIT],
-          userActor(user),
-          'auth.login_failed',
-          `user:${user.id}`,
-          { reason: !ok ? 'wrong password' : 'user disabled' },
-        );
+        // Not awaited: waiting for this commit only for registered addresses would tell them apart.
+        void this.audit
+          .recordIn(
+            [...memberships.map((m) => m.workspace.id), INSTANCE_AUDIT],
+            userActor(user),
+            'auth.login_failed',
+            `user:${user.id}`,
+            { reason: !ok ? 'wrong password' : 'user disabled' },
+          )
+          .catch(() => {});
       }
       throw new UnauthenticatedError('INVALID_CREDENTIALS', 'the e-mail or password is wrong');
     }
