@@ -4,7 +4,10 @@
 // invitation it accepts, answered alike for registered and unregistered addresses; every change is audited in
 // every workspace it touches. The takeover of issue 10 (an admin of B resetting the password of a user of A)
 // is the first case.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_FILE } from './repo/sqlite.js';
 import {
   Client,
   connected,
@@ -167,6 +170,24 @@ describe('invitations, as the invited account sees them', () => {
     await bob.post('/api/auth/workspace', { workspaceId: ids['C'] });
     expect((await auditOf(bob)).some((e) => e.action === 'invitation.declined')).toBe(true);
     await bob.post('/api/auth/workspace', { workspaceId: ids['B'] });
+  });
+
+  it('lets an invitation expire: not listed, not accepted, then forgotten', async () => {
+    await bob.post('/api/users', { email: 'late@bank.example', role: 'viewer' });
+    const late = await owner.post('/api/admin/users', {
+      email: 'late@bank.example',
+      name: 'Late',
+      password: 'late reply password',
+    });
+    expect(late.status).toBe(201);
+    const latecomer = await signIn('late@bank.example', 'late reply password');
+    const [inv] = (await latecomer.get('/api/account/invitations')).body;
+    const db = new Database(join(t.dataDir, DATABASE_FILE));
+    db.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?').run(Date.now() - 1, inv.id);
+    db.close();
+    expect((await latecomer.get('/api/account/invitations')).body).toEqual([]);
+    expect((await latecomer.post(`/api/account/invitations/${inv.id}/accept`)).status).toBe(404);
+    expect(await t.server.context.auth.pruneInvitations()).toBe(1);
   });
 
   it('lets the workspace admin revoke a pending invitation', async () => {

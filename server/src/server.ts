@@ -166,6 +166,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       void repo
         .deleteExpiredSessions(Date.now())
         .catch((err: unknown) => logger.error({ err }, 'session cleanup failed'));
+      void auth
+        .pruneInvitations()
+        .catch((err: unknown) => logger.error({ err }, 'invitation cleanup failed'));
       void repo
         .deleteIdempotencyBefore(Date.now() - IDEMPOTENCY_TTL_MS)
         .catch((err: unknown) => logger.error({ err }, 'idempotency cleanup failed'));

@@ -545,6 +545,10 @@ export class SqliteRepository implements Repository {
     return this.q('DELETE FROM invitations WHERE id = ?').run(id).changes > 0;
   }
 
+  async deleteExpiredInvitations(now: number): Promise<number> {
+    return this.q('DELETE FROM invitations WHERE expires_at <= ?').run(now).changes;
+  }
+
   async acceptInvitation(id: string, m: MemberRecord): Promise<boolean> {
     return this.db
       .transaction(() => {

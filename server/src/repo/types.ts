@@ -372,6 +372,7 @@ export interface Repository {
   invitationsFor(email: string, now: number): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]>;
   workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]>;
   deleteInvitation(id: string): Promise<boolean>;
+  deleteExpiredInvitations(now: number): Promise<number>;
   /** Adds the membership and removes the invitation in one transaction; false if the invitation is gone. */
   acceptInvitation(id: string, member: MemberRecord): Promise<boolean>;
 

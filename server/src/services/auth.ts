@@ -394,7 +394,15 @@ export class AuthService {
       createdAt: now,
     });
     const actor = userActor(account.user);
-    await this.audit.record(workspace.id, actor, 'workspace.created', `workspace:${workspace.id}`, { name });
+    await this.audit.recordIn(
+      [workspace.id, INSTANCE_AUDIT],
+      actor,
+      'workspace.created',
+      `workspace:${workspace.id}`,
+      {
+        name,
+      },
+    );
     await this.audit.record(workspace.id, actor, 'member.added', `user:${account.user.id}`, {
       role: 'admin',
       reason: 'created the workspace',
@@ -804,5 +812,10 @@ export class AuthService {
   pruneLimiter(): void {
     this.failures.prune(this.options.windowMs);
     this.emailChanges.prune(this.options.windowMs);
+  }
+
+  /** Forgets invitations nobody answered in time (they were audited when sent). */
+  pruneInvitations(now = Date.now()): Promise<number> {
+    return this.repo.deleteExpiredInvitations(now);
   }
 }
