@@ -48,6 +48,12 @@ export function setUnauthorizedHandler(handler: (() => void) | undefined): void 
   onUnauthorized = handler;
 }
 
+let onNoWorkspace: (() => void) | undefined;
+/** Called when a request answers 403 NO_WORKSPACE (the account was removed from the session's workspace). */
+export function setNoWorkspaceHandler(handler: (() => void) | undefined): void {
+  onNoWorkspace = handler;
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
@@ -79,6 +85,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
     const e = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } })
       ?.error;
     if (res.status === 401 && !path.startsWith('/api/auth/')) onUnauthorized?.();
+    if (res.status === 403 && e?.code === 'NO_WORKSPACE') onNoWorkspace?.();
     throw new ApiError(
       e?.message ?? `${method} ${path} failed with HTTP ${res.status}`,
       e?.code ?? `HTTP_${res.status}`,

@@ -1,6 +1,6 @@
 /** Who is signed in: the session from /api/auth/me, sign-in, first-admin setup and sign-out. */
 import { create } from 'zustand';
-import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from '../api/client.js';
+import { api, ApiError, setCsrfToken, setNoWorkspaceHandler, setUnauthorizedHandler } from '../api/client.js';
 import type { Session } from '../api/types.js';
 
 type Status = 'loading' | 'anonymous' | 'authenticated';
@@ -77,4 +77,9 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
 setUnauthorizedHandler(() => {
   if (useSessionStore.getState().status === 'authenticated')
     useSessionStore.setState({ status: 'anonymous', session: null });
+});
+
+// Removed from the workspace while using it: /me now says where the session is (no workspace, or the invitations).
+setNoWorkspaceHandler(() => {
+  if (useSessionStore.getState().status === 'authenticated') void useSessionStore.getState().refresh();
 });
