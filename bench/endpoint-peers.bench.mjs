@@ -58,7 +58,14 @@ const dataDir = join(work, 'data');
 const setupDir = join(work, 'setup');
 mkdirSync(dataDir);
 mkdirSync(setupDir);
-const serverArgs = [join(root, 'server', 'bin', 'finflow.js'), 'serve', '--port', String(port), '--data-dir', dataDir];
+const serverArgs = [
+  join(root, 'server', 'bin', 'finflow.js'),
+  'serve',
+  '--port',
+  String(port),
+  '--data-dir',
+  dataDir,
+];
 const serverEnv = { FINFLOW_DURABILITY: durability, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
 
 // 1. A fresh FinFlow with the three workloads published and one API key scoped to them (the harness's setup).
@@ -134,7 +141,9 @@ console.log(
 console.log(`|---|---:|---:|${peers.map(() => '---:|').join('')}---:|---:|`);
 for (const ep of endpoints.split(',')) {
   for (const c of concs.split(',')) {
-    const reps = [...best.values()].filter((r) => r.endpoint === ep && r.conc === c && r.target === 'finflow');
+    const reps = [...best.values()].filter(
+      (r) => r.endpoint === ep && r.conc === c && r.target === 'finflow',
+    );
     if (!reps.length) continue;
     const get = (t, rep) => best.get([ep, c, t, rep].join('|'));
     const ratio = (p) => median(reps.map((r) => Number(r.rps) / Number(get(p, r.rep)?.rps ?? NaN)));
