@@ -12,7 +12,7 @@
 // repository or its worktree folder); without them it says so and skips. Node-RED and Express are installed by the
 // harness from npm into $PEER_BENCH_DIR (default /tmp/peer-bench) on first use.
 // Usage: node bench/endpoint-peers.bench.mjs [-r 3] [-d 10] [-w 3] [-c 1,10] [-e echo,chain20,fanout]
-//          [--builtins bare-http,express,nodered] [--durability full|normal] [--nice N] [--port 18090]
+//          [--builtins bare-http,express,nodered] [--durability full|normal] [--nice N] [--retries 1] [--port 18090]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ const endpoints = arg('-e', 'echo,chain20,fanout');
 const builtins = arg('--builtins', 'bare-http,express,nodered');
 const durability = arg('--durability', 'full');
 const nice = arg('--nice', '0');
+const retries = arg('--retries', '1');
 const port = Number(arg('--port', '18090'));
 
 const harness = [
@@ -104,7 +105,7 @@ const res = spawnSync(
   [
     join(harness, 'peer-http.sh'),
     ...['-r', runs, '-d', duration, '-w', warmup, '-c', concs, '-e', endpoints],
-    ...['--builtins', builtins, '--nice', nice, '--out', out, '--start', start],
+    ...['--builtins', builtins, '--nice', nice, '--retries', retries, '--out', out, '--start', start],
     `finflow=http://127.0.0.1:${port}/v1/endpoints/{ep}`,
   ],
   { env: { ...process.env, PEER_HEADER: `Authorization: Bearer ${key}` }, stdio: 'inherit' },
