@@ -15,6 +15,7 @@ import { createLogger } from './logger.js';
 import { maskingShape, personalText } from './masking.js';
 import { DATABASE_FILE } from './repo/sqlite.js';
 import {
+  addUser,
   connected,
   emitAck,
   setupAdmin,
@@ -101,6 +102,7 @@ const flowText = JSON.stringify(listTemplates().map((x) => x.flow));
 
 let t: TestServer;
 let admin: Client;
+let reviewers: Client[];
 let key: string;
 let logs = '';
 
@@ -113,11 +115,66 @@ beforeAll(async () => {
   });
   t = await startTestServer({ logger: createLogger('debug', sink) });
   admin = await setupAdmin(t);
+  // Two approvers: the templates' review queues name the approver role, and some decisions need four eyes.
+  reviewers = [
+    await addUser(t, admin, 'approver', 'approver1@bank.example'),
+    await addUser(t, admin, 'approver', 'approver2@bank.example'),
+  ];
   key = (await admin.post('/api/keys', { name: 'redaction', endpoints: '*' })).body.key;
 });
 afterAll(async () => {
   await t.destroy();
 });
+
+/** The whole text of an event stream, calling `onFrame` on each complete frame as it arrives. */
+async function readStream(res: Response, onFrame: (frame: string) => Promise<void>): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let done = 0;
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += decoder.decode(chunk.value, { stream: true });
+    let end: number;
+    while ((end = text.indexOf('\n\n', done)) !== -1) {
+      await onFrame(text.slice(done, end));
+      done = end + 2;
+    }
+  }
+  return text;
+}
+
+/** Decides the run's open review tasks with the fixture's decisions, through the API; their text joins `seen`. */
+async function decideOpenTasks(
+  runId: string,
+  decisions: Record<string, unknown>,
+  seen: { where: string; text: string }[],
+  name: string,
+): Promise<void> {
+  const tasks = (await admin.get(`/api/runs/${runId}/reviews`)).body as {
+    id: string;
+    nodeId: string;
+    status: string;
+  }[];
+  seen.push({ where: `review tasks of ${name}`, text: JSON.stringify(tasks) });
+  const open = tasks.filter((x) => x.status === 'open');
+  expect(open.length, name).toBeGreaterThan(0);
+  for (const task of open) {
+    const given = decisions[task.nodeId] as { action: string; reason: string; outcome?: string } | undefined;
+    if (!given) throw new Error(`${name}: no decision for ${task.nodeId}`);
+    const body = {
+      action: given.action,
+      reason: given.reason,
+      ...(given.outcome ? { outcome: given.outcome } : {}),
+    };
+    for (const reviewer of reviewers) {
+      const d = await reviewer.post(`/api/reviews/${task.id}/decision`, body);
+      expect(d.status, d.text).toBe(200);
+      if (d.body.decided) break;
+    }
+  }
+}
 
 describe('templates and personal data', () => {
   it('every template that takes personal data marks it for redaction', () => {
@@ -162,7 +219,13 @@ describe.each(templates.map((x) => [x.meta.id, x] as const))(
               ok: true,
             },
           );
-          const run = await waitForRun(admin, started.body.runId, 120_000);
+          let run = await waitForRun(admin, started.body.runId, 120_000);
+          // A case a person decides waits for its reviewers: the task they see is a channel too, then the run
+          // goes on with the fixture's decisions, given through the API.
+          while (run.status === 'waiting' && fixture.decisions) {
+            await decideOpenTasks(started.body.runId, fixture.decisions, seen, fixture.name);
+            run = await waitForRun(admin, started.body.runId, 120_000);
+          }
           expect(run.status, `${fixture.name}: ${JSON.stringify(run.run.error)}`).toBe('succeeded');
           await new Promise((r) => setTimeout(r, 50));
           socket.disconnect();
@@ -185,7 +248,18 @@ describe.each(templates.map((x) => [x.meta.id, x] as const))(
             },
             body: JSON.stringify(fixture.input),
           });
-          const frames = (await sse.text()).split('\n\n').filter((f) => f && !f.startsWith('event: result'));
+          // A case a person decides gets a `waiting` event and stays open: its tasks are decided meanwhile.
+          const text = await readStream(sse, async (frame) => {
+            if (!frame.startsWith('event: waiting') || !fixture.decisions) return;
+            const waiting = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { runId: string };
+            await decideOpenTasks(waiting.runId, fixture.decisions, seen, `${fixture.name} (endpoint)`);
+          });
+          const frames = text
+            .split('\n\n')
+            .filter(
+              (f) =>
+                f && !f.startsWith('event: result') && !f.startsWith('event: waiting') && !f.startsWith(':'),
+            );
           const sseEvents = frames.map((f) => JSON.parse(f.slice(f.indexOf('data: ') + 6)) as RunEvent);
           seen.push(
             { where: `server-sent events of ${fixture.name}`, text: frames.join('\n') },

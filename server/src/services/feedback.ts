@@ -20,7 +20,7 @@ import type {
   RunRecord,
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
-import { ConflictError, DomainError, InvalidError, NotFoundError, UnprocessableError } from './errors.js';
+import { ConflictError, InvalidError, NotFoundError, UnprocessableError } from './errors.js';
 import type { FlowService } from './flows.js';
 import { businessKeyHash } from './runs.js';
 
@@ -170,10 +170,7 @@ export class FeedbackService {
     requestHash: string,
   ): { feedback: FeedbackRecord; created: boolean } {
     if (existing.requestHash !== requestHash) {
-      throw new ConflictError(
-        'IDEMPOTENCY_CONFLICT',
-        'this Idempotency-Key was used with a different label',
-      );
+      throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different label');
     }
     return { feedback: existing, created: false };
   }
@@ -181,10 +178,7 @@ export class FeedbackService {
   /** The run a report names: unknown runs, and runs of another workspace or endpoint, are not found. */
   private async findRun(req: FeedbackRequest): Promise<RunRecord> {
     const notFound = () =>
-      new NotFoundError(
-        'RUN_NOT_FOUND',
-        'no decision of this endpoint matches the run or business key',
-      );
+      new NotFoundError('RUN_NOT_FOUND', 'no decision of this endpoint matches the run or business key');
     let run: RunRecord | undefined;
     if (req.runId !== undefined) run = await this.repo.getRun(req.workspaceId, req.runId);
     else if (req.businessKey !== undefined && req.endpoint) {

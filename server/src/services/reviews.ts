@@ -25,7 +25,14 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuthContext } from './auth.js';
-import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, isWriteConflict } from './errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  isWriteConflict,
+  type DomainError,
+} from './errors.js';
 import { reviewTaskView, taskPolicy, type ReviewTaskView } from './review-records.js';
 import type { RunService } from './runs.js';
 
@@ -246,18 +253,12 @@ export class ReviewService {
   ): Promise<void> {
     const rules = policy?.makerChecker ?? { excludeStarter: true, excludeFlowOwner: true };
     if (rules.excludeStarter && task.starter === `user:${auth.user.id}`) {
-      throw new ForbiddenError(
-        'MAKER_CHECKER',
-        'you started this run, so someone else decides its review',
-      );
+      throw new ForbiddenError('MAKER_CHECKER', 'you started this run, so someone else decides its review');
     }
     if (rules.excludeFlowOwner) {
       const flow = await this.repo.getFlow(task.workspaceId, task.flowId);
       if (flow?.createdBy === auth.user.id) {
-        throw new ForbiddenError(
-          'MAKER_CHECKER',
-          'you own this flow, so someone else decides its reviews',
-        );
+        throw new ForbiddenError('MAKER_CHECKER', 'you own this flow, so someone else decides its reviews');
       }
     }
   }
