@@ -131,7 +131,7 @@ const ID_LABEL =
 const CARD_LABEL =
   /(?:卡号|卡號|银行卡|銀行卡|信用卡|借记卡|储蓄卡|账号|帐号|帳號|账户|帐户|帳戶|卡)(?:号码|號碼|号|號)?$|\b(?:card|account|acct\.?)(?:\s*(?:number|no\.?|#))?$/i;
 const PHONE_LABEL =
-  /(?:手机|手機|电话|電話|座机|联系方式|聯絡電話|联系电话|致电|热线|傳真|传真)(?:号码|號碼|号|號)?$|\b(?:tel|phone|mobile|cell|fax|call(?: me)?(?: on| at)?|reach(?: me)? (?:on|at))(?:\s*(?:number|no\.?|#))?$/i;
+  /(?:手机|手機|电话|電話|座机|联系方式|聯絡電話|联系电话|致电|热线|傳真|传真)(?:号码|號碼|号|號)?$|\b(?:tel|phone|mobile|cell|fax|contact|call(?: me)?(?: on| at)?|reach(?: me)? (?:on|at))(?:\s*(?:number|no\.?|#))?$/i;
 
 type NumberLabel = 'ID' | 'CARD' | 'PHONE';
 
@@ -503,7 +503,7 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     recognizeEnglishAddresses(text, push);
   }
   if (types.has('PERSON')) {
-    if (chinese) recognizeChinesePersons(text, norm, segments, push);
+    if (chinese) recognizeChinesePersons(norm, segments, push);
     recognizeEnglishPersons(text, push);
   }
   // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.

@@ -27,7 +27,8 @@ export const CN_SURNAMES = new Set([
  */
 export const CN_NAME_TITLES = (
   '先生 女士 小姐 太太 夫人 总经理 总监 总裁 总 董事长 董 经理 主任 老师 医生 律师 教授 博士 专员 行长 处长 科长 ' +
-  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir'
+  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir ' +
+  '奶奶 爷爷 大爷 大妈 大姐 大哥 大叔 阿婆 婆婆 伯伯 叔 伯 婶 嫂 姨 老太 主席 书记 校长 院长 警官'
 ).split(' ');
 
 /** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */
@@ -35,7 +36,11 @@ export const CN_BRANDS_AND_PLACES = (
   '周大福 周生生 周六福 谢瑞麟 李宁 王老吉 张小泉 马应龙 陈李济 杨国福 刘一手 周黑鸭 钱大妈 卫龙 金拱门 ' +
   '黄浦 黄埔 黄大仙 陆家嘴 徐家汇 罗湖 龙岗 龙华 金山 杨浦 静安 长宁 江北 江汉 洪山 岳麓 雁塔 鼓楼 秦淮 萧山 ' +
   '余杭 滨江 武侯 锦江 金牛 成华 越秀 荔湾 白云 沙田 屯门 元朗 荃湾 葵涌 西贡 柴湾 湾仔 铜锣湾 尖沙咀 旺角 ' +
-  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华'
+  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 ' +
+  '王府井 张江 漕河泾 陆家嘴 蛇口 宝安 南山 福田 罗湖 海淀 朝阳 丰台 石景山 顺义 昌平 通州 闵行 宝山 嘉定 ' +
+  '松江 青浦 奉贤 崇明 金水 管城 二七 中原 惠济 雨花 江宁 栖霞 鼓浪屿 西湖 拱墅 余姚 慈溪 乐清 瑞安 义乌 东阳 ' +
+  '老凤祥 老庙 六福 谢馥春 马记 张亮 杨铭宇 海底捞 西贝 喜茶 蜜雪冰城 沙县 兰州拉面 黄焖鸡 马克华菲 ' +
+  '华尔街 汇丰 花旗 渣打 恒生 东亚 星展 大华 华侨永亨 高盛 摩根 贝莱德 施罗德 富达 宁波银行 江苏银行'
 ).split(' ');
 
 /** Labels and role nouns that introduce a person's name (收件人杨磊, 申请人：吴刚). */
@@ -243,7 +248,7 @@ export const CN_NAME_FOLLOW_CUES = [
  * first characters of the nouns that usually follow a name (身份证, 电话, 卡号 ...).
  */
 export const CN_GIVEN_NAME_STOP = new Set([
-  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼层室院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订让帮跟问找陪带叫打某',
+  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼层室院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订让帮跟问找陪带叫打某啊呀吧呢嘛哦喔啦吗',
 ]);
 
 /** Common English given names (US Social Security Administration lists, both sexes). */
@@ -300,6 +305,18 @@ export const EN_SURNAMES = new Set(
     'Russo Ferrari Dubois Bernard Moreau Laurent Petit Ivanov Smirnov Kowalski Nowak Jensen Nielsen Larsen'
   ).split(' '),
 );
+
+/**
+ * Chinese surnames as romanised in Hong Kong, Macao, Taiwan, Singapore and Malaysia (Cantonese, Hokkien, Teochew,
+ * Hakka and Wade-Giles forms), which pinyin does not give.
+ */
+export const EN_CHINESE_SURNAMES = (
+  'Chan Chen Wong Leung Cheung Lau Ng Ho Tsang Lam Yip Kwok Tse Yeung Tam Siu Choi Kwan Poon Lo Chu Chow Yuen ' +
+  'Chung Hui Mak Lai Law Fung Kong Tong Ip Tsui Chiu Cheng Chiang Hsu Tsai Hsieh Huang Kuo Lu Shih Chou Tan Lim ' +
+  'Lee Teo Goh Ong Koh Chua Toh Yeo Seah Quek Heng Sim Wee Low Chia Foo Khoo Chin Liew Soh Yap Neo Poh Ang Tay ' +
+  'Loh Tay Ting Yong Kee Pang Yeoh Cheah Chong Fong Leong Loke Mok Woo Wu Au Yau Yim Kam Sin Sze Tung Shum ' +
+  'Chau Chiu Fok Hung Ko Kwong Lui Luk Lung Ma Mo Sung Tai Tsoi Wan Yu Yiu Hsiao Kao Lai Liao Chien Chuang Weng'
+).split(' ');
 
 export const EN_HONORIFICS = /(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Dame|Lord|Lady|Rev|Hon)\.?)$/;
 
@@ -361,6 +378,10 @@ export const EN_NOT_NAME_WORDS = new Set(
     'January February March April May June July August September October November December Monday Tuesday ' +
     'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
     'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
+    'First Last Middle Full Dial Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
+    'Would Should Shall Might Must Has Have Had Services Service Support Resolution Operations Compliance Risk ' +
+    'Finance Sales Marketing Retail Private Wealth Treasury Legal Human Resources Manager Officer Senior Junior ' +
+    'Relationship Head Chief Executive Assistant Analyst Associate Team Desk Centre Hub Unit Division Branch ' +
     'North South East West New Old Saint San Santa Los Las Fort Mount Lake River Park Square Center Centre ' +
     'Market Main Station Airport Port Bay Beach Hill Valley Springs Heights Gardens Village Town Country ' +
     'Pay Wallet Top Auto Plus Pro Premium Gold Platinum Visa Mastercard Express Union App Online Mobile Banking'
