@@ -87,8 +87,6 @@ export const EN_FEATURES = [
   'multi',
   /** The last word is a listed surname (or Mc/Mac/O'). */
   'lastSurname',
-  /** The last word is in the large name list (humannames) but not a listed surname. */
-  'lastNameListed',
   /** Surname first, hyphenated given name (Chan Tai-man). */
   'surnameFirst',
   /** Every word is a romanised Chinese syllable, the first a surname (Tan Wei Ming, Wong Siu Ling). */
@@ -178,7 +176,6 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   firstGiven: 2.4,
   multi: 0.6,
   lastSurname: 1.4,
-  lastNameListed: 0.7,
   surnameFirst: 2,
   romanised: 2,
   honorific: 4.5,

@@ -39,8 +39,6 @@ import {
   EN_SURNAME_LIST,
   GIVEN_NAME_LOG_ODDS,
 } from './name-data.js';
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { segment, simplified, type Segment } from './segmenter.js';
 import { CN, CN_FEATURES, CN_WEIGHTS, EN, EN_FEATURES, EN_WEIGHTS, dot, type PersonCandidate } from './person-model.js';
 import type { Push } from './detect.js';
@@ -408,22 +406,6 @@ function isEnCue(word: string): boolean {
   return EN_NAME_PREFIX_CUES.has(w) || EN_GREETINGS.has(w);
 }
 
-let humanNames: Set<string> | undefined;
-/** humannames (MIT): about 197,000 first and last names gathered from public sources, loaded on first use. */
-function nameList(): Set<string> {
-  if (!humanNames) {
-    try {
-      const require = createRequire(import.meta.url);
-      const path = require.resolve('humannames/list.txt');
-      humanNames = new Set(readFileSync(path, 'utf8').split(/\r?\n/));
-    } catch {
-      // Without the list the recogniser still runs on its own lists: weaker evidence, never a failure.
-      humanNames = new Set();
-    }
-  }
-  return humanNames;
-}
-
 /** One syllable of pinyin or of a Cantonese, Hokkien or Teochew romanisation, as Chinese names are written. */
 const SYLLABLE =
   /^(?:zh|ch|sh|ts|tz|hs|ng|[bpmfdtnlgkhjqxrzcsyw])?[wu]?(?:iang|iong|uang|eung|yeung|oeng|ang|eng|ing|ong|ung|iao|ian|uai|uan|oon|ooi|ee|oo|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ue|ui|oi|ok|uk|ak|ek|ik|at|it|ut|ap|ip|eu|au|oh|a|o|e|i|u|v|y)(?:n|ng|k|ck|t|m|h|p)?$/i;
@@ -446,7 +428,6 @@ interface EnCandidate extends PersonCandidate {
  */
 export function englishPersonCandidates(text: string): EnCandidate[] {
   const { given, surnames, places, romanised: chineseSurnames } = data();
-  const listed = nameList();
   const found: EnCandidate[] = [];
   const runs = [...text.matchAll(RUN)].map((m) => ({ index: m.index, words: m[0], caps: false }));
   for (const m of text.matchAll(CAPS_RUN)) runs.push({ index: m.index, words: m[0], caps: true });
@@ -523,15 +504,11 @@ export function englishPersonCandidates(text: string): EnCandidate[] {
       const lastWord = last.word.split('-')[0] ?? '';
       if (surnames.has(last.word) || surnames.has(lastWord) || /^(?:O['’]|Mc|Mac)[A-Z]/.test(last.word))
         x[EN.lastSurname] = 1;
-      else if (listed.has(last.word) || listed.has(lastWord)) x[EN.lastNameListed] = 1;
       // Surname-first names (Chan Tai-man, Nguyen Thi Lan): a surname, then a given name of one or more parts.
       if (surnames.has(first.word) && /-[a-z]/.test(last.word)) x[EN.surnameFirst] = 1;
       if (romanised) x[EN.romanised] = 1;
       if (initial) x[EN.initial] = 1;
-    } else if (!firstGiven) {
-      x[EN.unknownSingle] = 1;
-      if (listed.has(first.word)) x[EN.lastNameListed] = 1;
-    }
+    } else if (!firstGiven) x[EN.unknownSingle] = 1;
     if (honorific) x[EN.honorific] = 1;
     if (greeting) x[EN.greeting] = 1;
     if (cue) x[EN.cue] = 1;
