@@ -30,7 +30,8 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'admin',
     re: sticky(
-      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`,
+      // Not the start of a street name: 草市街 is a street, not a city.
+      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)(?![街路道巷])`,
     ),
   },
   {
@@ -60,7 +61,9 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   },
   { level: 'village', re: sticky(`${H}{1,6}?(?:社区|社區|居委会|村)`) },
   // A village's group or team, named or numbered (下屋组, 三组).
-  { level: 'group', re: sticky(`${H}{1,4}?(?:组|組|队|隊)`) },
+  { level: 'group', re: sticky(`${H}{1,4}?(?:组|組|队|隊|屯)`) },
+  // A workshop, warehouse or shopfront after its number (珠江路6号厂房).
+  { level: 'unit', re: sticky('(?:厂房|廠房|仓库|倉庫|车间|車間|门面|門面|商铺|商鋪)') },
   { level: 'number', re: sticky(`[甲乙丙丁]?${NUM}{1,6}(?:[-－之]${NUM}{1,4})?(?:号院|號院|号|號|弄|巷)`) },
   // A room number written bare after a building or unit ("中关村大厦1106", "3栋501").
   { level: 'room', re: sticky(`[0-9]{3,5}(?![0-9A-Za-z%％元万])`) },
@@ -155,7 +158,10 @@ function scoreChinese(levels: Set<CnLevel>, province: boolean, cue: boolean): nu
   const admin = province || levels.has('admin');
   // Something below district level, and more than a name: a street with a number, or a building or a unit.
   if (!admin) return undefined;
+  // A rural address may end at the village's group, with no house number (东升村三屯, 王庄村三组).
+  const rural = levels.has('village') && levels.has('group');
   if (
+    !rural &&
     !(numbered && (place || levels.has('admin'))) &&
     !(place && levels.has('admin') && levels.has('building'))
   )

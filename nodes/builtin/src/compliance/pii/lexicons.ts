@@ -22,13 +22,23 @@ export const CN_SURNAMES = new Set([
 ]);
 
 /**
+ * Surnames of the Hundred Family Surnames (百家姓) that are also frequent words or word starts (水, 安, 时, 平,
+ * 成, 强 ...): names with them are real (危老师, 满先生, 水经理) but rarer, so the model sees them as a separate
+ * piece of evidence instead of trusting them as much as 王 or 陈.
+ */
+export const CN_RARE_SURNAMES = new Set([
+  ...'危满水云昌凤花安时元平计成强支经干应宣贲钮滑荀羊羿汲邴糜松富弓牧隗山宓蓬全郗仰秋暴束韶蓟印怀鄂索咸籍赖阴能苍双莘贡逄扶堵宰郦璩濮寿通郏充习宦鱼容慎庾暨步弘禄阙殳沃蔚越夔厍融訾乜养须巢蒯相红益桓墨谯笪爱言福',
+]);
+
+/**
  * Titles, honorifics and role words written right after a name or a bare surname (王伟先生, 张先生, 陈总, 黄董,
  * 岑太). After a bare surname they make the surname a person mention; they are never part of the name's span.
  */
 export const CN_NAME_TITLES = (
   '先生 女士 小姐 太太 夫人 总经理 总监 总裁 总 董事长 董 经理 主任 老师 医生 律师 教授 博士 专员 行长 处长 科长 ' +
   '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir ' +
-  '奶奶 爷爷 大爷 大妈 大姐 大哥 大叔 阿婆 婆婆 伯伯 叔 伯 婶 嫂 姨 老太 主席 书记 校长 院长 警官'
+  '奶奶 爷爷 大爷 大妈 大姐 大哥 大叔 阿婆 婆婆 伯伯 叔 伯 婶 嫂 姨 老太 主席 书记 校长 院长 警官 ' +
+  '襄理 协理 理专 科员 股长 组长 队长 班长 站长 所长 厂长 店长 园长 馆长 社长 村长 乡长 镇长 县长 市长'
 ).split(' ');
 
 /** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */
@@ -36,7 +46,8 @@ export const CN_BRANDS_AND_PLACES = (
   '周大福 周生生 周六福 谢瑞麟 李宁 王老吉 张小泉 马应龙 陈李济 杨国福 刘一手 周黑鸭 钱大妈 卫龙 金拱门 ' +
   '黄浦 黄埔 黄大仙 陆家嘴 徐家汇 罗湖 龙岗 龙华 金山 杨浦 静安 长宁 江北 江汉 洪山 岳麓 雁塔 鼓楼 秦淮 萧山 ' +
   '余杭 滨江 武侯 锦江 金牛 成华 越秀 荔湾 白云 沙田 屯门 元朗 荃湾 葵涌 西贡 柴湾 湾仔 铜锣湾 尖沙咀 旺角 ' +
-  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 ' +
+  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 吉隆坡 华盛顿 罗马 ' +
+  '马德里 马尼拉 马来西亚 新加坡 雅加达 胡志明 曼谷 伦敦 巴塞罗那 柏林 米兰 悉尼 墨尔本 ' +
   '王府井 张江 漕河泾 陆家嘴 蛇口 宝安 南山 福田 罗湖 海淀 朝阳 丰台 石景山 顺义 昌平 通州 闵行 宝山 嘉定 ' +
   '松江 青浦 奉贤 崇明 金水 管城 二七 中原 惠济 雨花 江宁 栖霞 鼓浪屿 西湖 拱墅 余姚 慈溪 乐清 瑞安 义乌 东阳 ' +
   '老凤祥 老庙 六福 谢馥春 马记 张亮 杨铭宇 海底捞 西贝 喜茶 蜜雪冰城 沙县 兰州拉面 黄焖鸡 马克华菲 ' +
@@ -165,6 +176,29 @@ export const CN_NAME_PREFIX_CUES = [
   '朋友',
   '其妻',
   '其夫',
+  '我爸',
+  '我妈',
+  '我爷爷',
+  '我奶奶',
+  '我外婆',
+  '我外公',
+  '爷爷',
+  '奶奶',
+  '外婆',
+  '外公',
+  '岳父',
+  '岳母',
+  '公公',
+  '婆婆',
+  '同学',
+  '舅舅',
+  '姑姑',
+  '叔叔',
+  '阿姨',
+  '侄子',
+  '外甥',
+  '孙子',
+  '孙女',
   '户主',
   // Self-introductions and verbs whose object is a person.
   '我叫',

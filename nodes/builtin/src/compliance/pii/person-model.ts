@@ -18,6 +18,16 @@ export const CN_FEATURES = [
   'surnameFamiliar',
   /** Surname alone that jieba tags as a one-character name segment (同事詹, a signature 奚). */
   'surnameSegment',
+  /** The surname is one of the rarer ones that are also common words (危, 满, 水), with a given name. */
+  'rareFull',
+  /** The surname is one of the rarer ones, alone before a title (危老师). */
+  'rareAlone',
+  /** Surname alone at the end of an ordinary word of jieba's (平时老师: 时 ends 平时). */
+  'surnameInWord',
+  /** Surname alone cut off by a pause before the full name (我叫包……包文斌). */
+  'surnameCut',
+  /** Explained character by character, as callers do (闻，新闻的闻; 梅若华，梅花的梅). */
+  'explained',
   /** Surname alone inside a longer name segment of jieba's (刘建华先生: 华 is the end of a name, not a surname). */
   'surnameInName',
   /** Given-name characters' log-odds from jieba's person-name dictionary (clipped sum). */
@@ -117,6 +127,10 @@ export const EN_FEATURES = [
   'brandAfter',
   /** A place word after (Harbour, Road, Hotel). */
   'placeAfter',
+  /** One word that reads as romanised Chinese after a Chinese label (名字是 Xiaoyu). */
+  'romanisedSingle',
+  /** Next to a strong full name across a comma or "and" in a list. */
+  'listed',
   /** A single word not in any given-name list (accepted only after a greeting, introduction or honorific). */
   'unknownSingle',
   /** An initial before the surname (J. Whitmore). */
@@ -141,6 +155,11 @@ export const CN_PRIOR: Record<CnFeature, number> = {
   surnameFamiliar: 3.4,
   surnameSegment: 1.5,
   surnameInName: -3,
+  rareFull: -2,
+  rareAlone: 0,
+  surnameInWord: -3,
+  surnameCut: 3,
+  explained: 2.5,
   given: 0.6,
   givenWeakest: 0,
   givenLast: 0,
@@ -192,6 +211,8 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   brandAfter: -5,
   placeAfter: -6,
   unknownSingle: -1,
+  romanisedSingle: 1,
+  listed: 1.5,
   initial: 1.5,
 };
 

@@ -22,6 +22,7 @@ import {
   CN_NAME_PREFIX_CUES,
   CN_NAME_TITLES,
   CN_SURNAMES,
+  CN_RARE_SURNAMES,
   EN_BRANDS,
   EN_GIVEN_NAMES,
   EN_GREETINGS,
@@ -109,7 +110,7 @@ const PLACE_AFTER =
 /** Items of a list or a table cell end at these. */
 const ITEM_EDGE = /[、，,；;：:\s（()）「」“”"'/|。.!！?？]|^$/;
 /** Characters that may follow a name inside a sentence (particles, conjunctions, common verbs). */
-const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等]/;
+const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等找问打帮请借还送拿带看]/;
 
 /** One character's given-name log-odds, clipped; a character missing from the tables counts as weakly name-like. */
 function charEvidence(ch: string): number {
@@ -186,7 +187,8 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
   const out: PersonCandidate[] = [];
   for (let i = 0; i < norm.length; i++) {
     const two = norm.slice(i, i + 2);
-    const surname = CN_COMPOUND_SURNAMES.has(two) ? 2 : CN_SURNAMES.has(norm[i] as string) ? 1 : 0;
+    const rare = CN_RARE_SURNAMES.has(norm[i] as string);
+    const surname = CN_COMPOUND_SURNAMES.has(two) ? 2 : CN_SURNAMES.has(norm[i] as string) || rare ? 1 : 0;
     if (!surname) continue;
     if (BRANDS.startingAt(norm, i)) continue;
     // A surname inside a longer run of letters or a word before it ("黄浦", "高速"): handled by the evidence below.
@@ -206,14 +208,21 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         // (小王), or where jieba reads it as a one-character name after a role word or alone on a line.
         const familiar =
           FAMILIAR.test(norm[i - 1] ?? '') &&
-          !isHan(norm[i - 2]) &&
+          !(seg ? !segmentStartsAt(seg, i - 1) || ordinaryWordAcross(seg, i - 1) : isHan(norm[i - 2])) &&
           (rightEdge || AFTER_NAME.test(norm.slice(end)) || /^[啊呀吧呢嘛]/.test(norm.slice(end)));
         const single = seg ? singleNameSegment(seg, i, end) : false;
         const asked = surnameAsked && isEdge(norm[end]);
-        if (!title && !asked && !familiar && !(single && rightEdge && (prefix || leftEdge))) continue;
+        // "我叫包……包文斌": the surname, a pause, then the full name.
+        const cut = prefix !== undefined && /^(?:…|——|--|-)/.test(norm.slice(end));
+        const explained = explainedAt(norm, i, surname);
+        if (!title && !asked && !familiar && !cut && !explained && !(single && rightEdge && (prefix || leftEdge)))
+          continue;
         if (title) x[CN.surnameTitle] = 1;
         else if (asked) x[CN.surnameAsked] = 1;
         else if (familiar) x[CN.surnameFamiliar] = 1;
+        else if (cut) x[CN.surnameCut] = 1;
+        if (rare) x[CN.rareAlone] = 1;
+        if (seg && ordinaryWordAcross(seg, i)) x[CN.surnameInWord] = 1;
         if (single) x[CN.surnameSegment] = 1;
         if (seg && insideNameSegment(seg, i)) x[CN.surnameInName] = 1;
         if (single && leftEdge && (norm[end] === undefined || norm[end] === '\n')) x[CN.lineEnd] = 1;
@@ -223,6 +232,7 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         const evidence = givenEvidence(norm, i + surname, end);
         if (evidence === -Infinity) break;
         x[CN.given] = evidence;
+        if (rare) x[CN.rareFull] = 1;
         const odds = [...norm.slice(i + surname, end)].map(charEvidence);
         x[CN.givenWeakest] = Math.min(0, ...odds);
         x[CN.givenLast] = odds[odds.length - 1] ?? 0;
@@ -258,6 +268,7 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
           x[CN.prepSurname] = 1;
       }
       const word = norm.slice(i, end);
+      if (explainedAt(norm, i, surname)) x[CN.explained] = 1;
       if (prefix) x[CN.prefixCue] = 1;
       if (FOLLOW_CUES.startingAt(norm, end)) x[CN.followCue] = 1;
       if (PLACE_AFTER.test(norm.slice(end))) x[CN.placeAfter] = 1;
@@ -270,6 +281,24 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
 
 function isHan(ch: string | undefined): boolean {
   return ch !== undefined && HAN.test(ch);
+}
+
+/** A segment of jieba's starts at the position (小 of 小王 does; 老 of 养老 does not). */
+function segmentStartsAt(seg: Segmentation, at: number): boolean {
+  return seg.segments[seg.at[at] ?? -1]?.start === at;
+}
+
+/** The surname explained after it as callers do: "闻，新闻的闻", "梅若华，梅花的梅", "姓秦，秦始皇的秦". */
+function explainedAt(norm: string, at: number, surname: number): boolean {
+  const s = norm.slice(at, at + surname);
+  const after = norm.slice(at + surname, at + surname + 16);
+  return new RegExp(`^[^，,。]{0,3}[，,、 ]*(?:[^，,。的]{1,4}的${s}|${s}[^，,。的]{1,3}的${s})`).test(after);
+}
+
+/** The position is inside an ordinary word of jieba's that starts before it (平时: 时; 小时: 时). */
+function ordinaryWordAcross(seg: Segmentation, at: number): boolean {
+  const s = seg.segments[seg.at[at] ?? -1];
+  return s !== undefined && s.end - s.start > 1 && s.start < at + 1 && s.end > at && !OPEN_TAG.test(s.tag) && (s.start < at || s.end > at + 1);
 }
 
 /** The position is inside a longer segment that jieba tags as a name (华 in 刘建华). */
@@ -321,7 +350,7 @@ const NOT_NAMES = new Set(
     '连锁 麦当 娄底 景区 党员 宫殿 费城 冷静 晏子 席卷 卫生 米兰 宗教 桂林 全部 全国 佟麟 臧否 闵行 边境 卞和 ' +
     '师范 仇恨 商业 商户 商品 沙发 荣誉 巫山 寇准 桑拿 郎中 甄别 丛书 仲裁 巩固 池塘 查询 查看 麻烦 苑囿 迟延 ' +
     '官方 封闭 谈判 匡算 惠州 荆州 乐观 冀州 郁闷 班级 储蓄 储备 燕窝 楚雄 劳动 劳务 皮肤 粟米 厉害 伊利 权益 ' +
-    '岳母 岳父 商祺 顺颂 顺祝 祝好 权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
+    '师傅 查明 岳母 岳父 商祺 顺颂 顺祝 祝好 权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
     '鹿特 薄弱 辜负 裘皮 赫兹 杭甬 况且 宿舍 逯家 隆重 茹毛 诸多 战略 慕尼 亢奋 湛江 戎装 勾选 茅台 於菟 居民 ' +
     '居住 揭示 尉犁 檀香 幸福 奉献 衡量 闭环 于是 于此 孔子 孟子 庄子 老子 金价 石家 田地 林业 段落 钟表 钟点 ' +
     '陈述 陈列 高兴 程度 周围 周边 周一 周二 周三 周四 周五 周六 周日 周天 严重 严格 华人 江湖 方便 方向 苏醒 ' +
@@ -399,7 +428,7 @@ const ONLY_NAMES = /^[A-Za-z'’ ,.&()-]*$/;
 const CLOSING =
   /(?:(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n|(?:^|\n)[ \t]*[-–—])[ \t]*$/i;
 /** Spelled out after the name, as callers do ("Wojciechowski, W-O-J-C-I-E..."). */
-const SPELLED = /^[,.:]?\s*(?:that's\s+|it's\s+)?[A-Z](?:[- ][A-Z]){2,}\b/;
+const SPELLED = /^[,.:，：]?\s*(?:that's\s+|it's\s+)?[A-Z](?:[- ][A-Z]){2,}\b/;
 
 function isEnCue(word: string): boolean {
   const w = word.toLowerCase().replace(/\.$/, '');
@@ -426,7 +455,7 @@ interface EnCandidate extends PersonCandidate {
  * stage (a first name or surname alone that is part of a strong full name in the same text) is `recognizeEnglish
  * Persons`' own.
  */
-export function englishPersonCandidates(text: string): EnCandidate[] {
+export function englishPersonCandidates(text: string, weights: Float64Array = EN_WEIGHTS): EnCandidate[] {
   const { given, surnames, places, romanised: chineseSurnames } = data();
   const found: EnCandidate[] = [];
   const runs = [...text.matchAll(RUN)].map((m) => ({ index: m.index, words: m[0], caps: false }));
@@ -477,7 +506,8 @@ export function englishPersonCandidates(text: string): EnCandidate[] {
     if (prevWord !== undefined && EN_GREETINGS.has(prevWord)) greeting = true;
     // A Chinese label before an English name (收件人 Leung Ka-wai, 我是 Jason Lin).
     const label = before.trimEnd().replace(/[：:，,]$/, '');
-    if (PREFIX_CUES.endingAt(simplified(label), label.length)) cue = true;
+    const chineseLabel = PREFIX_CUES.endingAt(simplified(label), label.length) !== undefined;
+    if (chineseLabel) cue = true;
     const after = text.slice(end, end + 60);
     const lineAlone = /(?:^|\n)\s*(?:[-–—]\s*)?$/.test(before) && /^\s*(?:[-–—,]\s*)?(?:\n|$)/.test(after);
     const headerLabel = HEADER.exec(before);
@@ -494,7 +524,9 @@ export function englishPersonCandidates(text: string): EnCandidate[] {
       // One word is a name only with a cue: known given names after a greeting, an introduction, a header or on
       // a line of their own; other words only after a greeting or an introduction.
       const context = greeting || lineAlone || cue || weak || header || selfIntro;
-      if (!(firstGiven ? context : greeting || selfIntro || (lineAlone && CLOSING.test(before)))) continue;
+      const romanisedSingle = chineseLabel && romanisedToken(first.word);
+      if (!(firstGiven ? context : greeting || selfIntro || romanisedSingle || (lineAlone && CLOSING.test(before))))
+        continue;
     }
     const x = new Float64Array(EN_FEATURES.length);
     x[EN.bias] = 1;
@@ -508,7 +540,10 @@ export function englishPersonCandidates(text: string): EnCandidate[] {
       if (surnames.has(first.word) && /-[a-z]/.test(last.word)) x[EN.surnameFirst] = 1;
       if (romanised) x[EN.romanised] = 1;
       if (initial) x[EN.initial] = 1;
-    } else if (!firstGiven) x[EN.unknownSingle] = 1;
+    } else if (!firstGiven) {
+      x[EN.unknownSingle] = 1;
+      if (chineseLabel && romanisedToken(first.word)) x[EN.romanisedSingle] = 1;
+    }
     if (honorific) x[EN.honorific] = 1;
     if (greeting) x[EN.greeting] = 1;
     if (cue) x[EN.cue] = 1;
@@ -530,6 +565,11 @@ export function englishPersonCandidates(text: string): EnCandidate[] {
       x[EN.placeAfter] = 1;
     found.push({ start, end, x, tokens: tokens.map((t) => t.word) });
   }
+  // A run next to a strong full name in a list ("Priyanka Nair, Owen Gallagher, Li Na") is a name too.
+  const strong = found.filter((f) => f.tokens.length >= 2 && dot(weights, f.x) > STRONG);
+  const joins = (a: number, b: number) => a <= b && /^\s*(?:,|;|&|and|、)\s*$/.test(text.slice(a, b));
+  for (const f of found)
+    if (strong.some((o) => o !== f && (joins(o.end, f.start) || joins(f.end, o.start)))) f.x[EN.listed] = 1;
   return found;
 }
 

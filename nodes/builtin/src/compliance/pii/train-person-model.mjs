@@ -49,7 +49,7 @@ function rows(items, lang, weights) {
         ? chinese
           ? chinesePersonCandidates(norm, segments, weights)
           : []
-        : englishPersonCandidates(record.text);
+        : englishPersonCandidates(record.text, weights);
     // Chinese candidates compete by length at each surname (张, 张先, 张先生): one group per start, with the
     // option of no name (logit 0). English candidates are one per run: groups of one.
     const groups = new Map();
@@ -177,7 +177,7 @@ let priorTotal = zero;
 for (let k = 0; k < FOLDS; k++) priorTotal = add(priorTotal, score(folds[k], { cn: priorCn, en: priorEn }));
 console.log(`prior (hand-set) weights, 5 folds: ${fmt(summary(priorTotal))}`);
 const results = [];
-for (const lambda of [0.3, 1, 3, 10, 30]) {
+for (const lambda of [0.1, 0.3, 1, 3, 10, 30]) {
   let total = zero;
   for (let k = 0; k < FOLDS; k++) total = add(total, score(folds[k], train(rest(k), lambda)));
   results.push({ lambda, ...summary(total) });
