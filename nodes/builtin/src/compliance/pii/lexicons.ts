@@ -412,7 +412,7 @@ export const EN_NOT_NAME_WORDS = new Set(
     'January February March April May June July August September October November December Monday Tuesday ' +
     'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
     'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
-    'First Last Middle Full Dial Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
+    'First Last Middle Full Dial We You They He She It Okay Ok Yes Yeah Yep Sure Well So Right Alright Oh Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
     'Would Should Shall Might Must Has Have Had Services Service Support Resolution Operations Compliance Risk ' +
     'Finance Sales Marketing Retail Private Wealth Treasury Legal Human Resources Manager Officer Senior Junior ' +
     'Relationship Head Chief Executive Assistant Analyst Associate Team Desk Centre Hub Unit Division Branch ' +
@@ -456,7 +456,8 @@ export const CN_ADDRESS_CUES = [
 /** English street-type words (USPS Publication 28 primary suffixes and the UK's common ones). */
 export const EN_STREET_SUFFIXES =
   'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Terrace|Ter|Place|Pl|Way|Parkway|Pkwy|' +
-  'Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Crescent|Close|Row|Walk|Grove|Gardens|Mews|Plaza|Loop|Path|Pike|Run';
+  'Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Crescent|Close|Row|Walk|Grove|Gardens|Mews|Plaza|Loop|Path|Pike|Run|' +
+  'Parade|Rise|Hill|Vale|View|Green|Quay|Wharf|Esplanade|Promenade|Embankment|Broadway|Link|Gate|Wynd|Brae';
 
 /** US state and territory postal abbreviations. */
 export const US_STATES =

@@ -28,6 +28,12 @@ export const CN_FEATURES = [
   'surnameCut',
   /** Explained character by character, as callers do (闻，新闻的闻; 梅若华，梅花的梅). */
   'explained',
+  /** The candidate is the example a caller spells with, right before 的 and one of its characters (秦始皇的秦). */
+  'explainer',
+  /** A frequent word starts the candidate (王国 in 王国庆): weaker than being the word. */
+  'notNameStart',
+  /** A speaker label in a chat log or transcript (李娜：, [10:32] 赵子龙：). */
+  'speaker',
   /** Surname alone inside a longer name segment of jieba's (刘建华先生: 华 is the end of a name, not a surname). */
   'surnameInName',
   /** Given-name characters' log-odds from jieba's person-name dictionary (clipped sum). */
@@ -68,6 +74,8 @@ export const CN_FEATURES = [
   'dateUnit',
   /** jieba: the candidate is one segment tagged as a name or unknown to the dictionary. */
   'segName',
+  /** jieba: the given name is one name segment right after the surname (何/志强). */
+  'segGiven',
   /** jieba: the candidate is one ordinary dictionary word. */
   'segWord',
   /** jieba: the candidate is one verb, adverb, adjective or function word (解散, 查阅). */
@@ -127,6 +135,8 @@ export const EN_FEATURES = [
   'brandAfter',
   /** A place word after (Harbour, Road, Hotel). */
   'placeAfter',
+  /** A speaker label in a chat log or transcript (Agent (Maria):, [10:32] Tom:). */
+  'speaker',
   /** One word that reads as romanised Chinese after a Chinese label (名字是 Xiaoyu). */
   'romanisedSingle',
   /** Next to a strong full name across a comma or "and" in a list. */
@@ -160,6 +170,9 @@ export const CN_PRIOR: Record<CnFeature, number> = {
   surnameInWord: -3,
   surnameCut: 3,
   explained: 2.5,
+  explainer: -4,
+  notNameStart: -2,
+  speaker: 2,
   given: 0.6,
   givenWeakest: 0,
   givenLast: 0,
@@ -180,6 +193,7 @@ export const CN_PRIOR: Record<CnFeature, number> = {
   dateUnit: -3,
   segName: 1.5,
   segWord: -1.5,
+  segGiven: 1.5,
   segVerb: -1.5,
   numeralGiven: 0,
   segCross: -2,
@@ -212,6 +226,7 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   placeAfter: -6,
   unknownSingle: -1,
   romanisedSingle: 1,
+  speaker: 2,
   listed: 1.5,
   initial: 1.5,
 };

@@ -179,6 +179,10 @@ function segmentEvidence(
   return evidence;
 }
 
+/** A speaker label: at a line start (after a timestamp or a bullet), then a colon. */
+const SPEAKER_BEFORE = /(?:^|\n)[ \t]*(?:\[[^\]\n]{1,12}\][ \t]*|\d{1,2}:\d{2}(?::\d{2})?[ \t]+|[-*•][ \t]*)?$/;
+const SPEAKER_AFTER = /^[ \t]*[：:]/;
+
 /** Familiar prefixes before a surname used alone (小王, 老陈). */
 const FAMILIAR = /[小老]/;
 
@@ -227,7 +231,7 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         if (seg && insideNameSegment(seg, i)) x[CN.surnameInName] = 1;
         if (single && leftEdge && (norm[end] === undefined || norm[end] === '\n')) x[CN.lineEnd] = 1;
       } else {
-        // A given name does not repeat the surname ("谢谢陈女士" is thanks, then 陈).
+        // A given name does not repeat the surname ("谢谢陈女士" is thanks, then 陈); the rare 程程 is missed.
         if (norm[i + surname] === norm[i]) break;
         const evidence = givenEvidence(norm, i + surname, end);
         if (evidence === -Infinity) break;
@@ -260,6 +264,10 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         x[CN.segWord] = evidenceFromSegments.word;
         x[CN.segCross] = evidenceFromSegments.cross;
         x[CN.segVerb] = evidenceFromSegments.verb;
+        if (seg) {
+          const g = seg.segments[seg.at[i + surname] ?? -1];
+          if (g && g.start === i + surname && g.end === end && /^nr/.test(g.tag)) x[CN.segGiven] = 1;
+        }
         if (/[一二三四五六七八九十百千零〇两]/.test(norm.slice(i + surname, end))) x[CN.numeralGiven] = 1;
         // A numeral before a date unit is a date (於三月十日), whatever the cues.
         if (/[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1))) x[CN.numeralDate] = 1;
@@ -272,7 +280,14 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
       if (prefix) x[CN.prefixCue] = 1;
       if (FOLLOW_CUES.startingAt(norm, end)) x[CN.followCue] = 1;
       if (PLACE_AFTER.test(norm.slice(end))) x[CN.placeAfter] = 1;
-      if (NOT_NAMES.has(word) || NOT_NAMES.has(norm.slice(i, i + 2))) x[CN.notName] = 1;
+      if (NOT_NAMES.has(word)) x[CN.notName] = 1;
+      else if (NOT_NAMES.has(norm.slice(i, i + 2))) x[CN.notNameStart] = 1;
+      // "诸葛亮的诸葛亮", "秦始皇的秦": the example a caller spells with is not a person of the conversation.
+      const after = norm.slice(end, end + 3);
+      if (after[0] === '的' && after[1] !== undefined && word.includes(after[1]) && HAN.test(after[1]))
+        x[CN.explainer] = 1;
+      if (SPEAKER_AFTER.test(norm.slice(end, end + 2)) && SPEAKER_BEFORE.test(norm.slice(Math.max(0, i - 16), i)))
+        x[CN.speaker] = 1;
       out.push({ start: i, end, x });
     }
   }
@@ -350,7 +365,7 @@ const NOT_NAMES = new Set(
     '连锁 麦当 娄底 景区 党员 宫殿 费城 冷静 晏子 席卷 卫生 米兰 宗教 桂林 全部 全国 佟麟 臧否 闵行 边境 卞和 ' +
     '师范 仇恨 商业 商户 商品 沙发 荣誉 巫山 寇准 桑拿 郎中 甄别 丛书 仲裁 巩固 池塘 查询 查看 麻烦 苑囿 迟延 ' +
     '官方 封闭 谈判 匡算 惠州 荆州 乐观 冀州 郁闷 班级 储蓄 储备 燕窝 楚雄 劳动 劳务 皮肤 粟米 厉害 伊利 权益 ' +
-    '师傅 查明 岳母 岳父 商祺 顺颂 顺祝 祝好 权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
+    '黄金周 国庆节 春节 元旦 端午 中秋 清明 师傅 查明 岳母 岳父 商祺 顺颂 顺祝 祝好 权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
     '鹿特 薄弱 辜负 裘皮 赫兹 杭甬 况且 宿舍 逯家 隆重 茹毛 诸多 战略 慕尼 亢奋 湛江 戎装 勾选 茅台 於菟 居民 ' +
     '居住 揭示 尉犁 檀香 幸福 奉献 衡量 闭环 于是 于此 孔子 孟子 庄子 老子 金价 石家 田地 林业 段落 钟表 钟点 ' +
     '陈述 陈列 高兴 程度 周围 周边 周一 周二 周三 周四 周五 周六 周日 周天 严重 严格 华人 江湖 方便 方向 苏醒 ' +
@@ -424,6 +439,15 @@ const SELF_INTRO =
 /** A header or list label on the name's line ("From:", "Attendees:", "Present:"), with only names between. */
 const HEADER =
   /(?:^|\n)[ \t]*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Apologies|Absent|Action|Actions|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary|Reviewed by|Prepared by|Approved by)[ \t]*:([^\n]*)$/;
+/** "Hi Ana, Ben," / "Dear Mei and Josh,": a greeting line that lists names greets each of them. */
+const GREETING_LIST =
+  /(?:^|\n)[ \t]*(?:[Hh]i|[Hh]ello|[Hh]ey|[Dd]ear|[Mm]orning|[Gg]ood morning|[Tt]hanks)[ \t]+(?:[A-Z][A-Za-z'’-]*[ \t]*(?:,|and|&)[ \t]*)+$/;
+/** Whether a word at `at` opens its line, sentence or clause (where a greeting stands). */
+function opensSentence(text: string, at: number): boolean {
+  return /(?:^|[\n.!?;:(,，。：])[ \t]*(?:(?:[Gg]ood|[Aa]nd|[Oo]h|[Oo]k|[Oo]kay|[Ww]ell|[Ss]o|[Yy]es)[ \t,]+)?$/.test(
+    text.slice(Math.max(0, at - 24), at),
+  );
+}
 const ONLY_NAMES = /^[A-Za-z'’ ,.&()-]*$/;
 const CLOSING =
   /(?:(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n|(?:^|\n)[ \t]*[-–—])[ \t]*$/i;
@@ -479,7 +503,7 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     while (tokens.length) {
       const w = tokens[0]!.word;
       const lower = w.toLowerCase().replace(/\.$/, '');
-      if (EN_GREETINGS.has(lower)) greeting = true;
+      if (EN_GREETINGS.has(lower)) greeting ||= opensSentence(text, tokens[0]!.start);
       else if (EN_HONORIFICS.test(w)) honorific = true;
       else if (isEnCue(w)) cue = true;
       else if (!EN_NOT_NAME_WORDS.has(w)) break;
@@ -499,11 +523,17 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     const name = text.slice(start, end);
     const before = text.slice(Math.max(0, start - 40), start);
     if (EN_HONORIFICS.test(before.trimEnd())) honorific = true;
-    const prevWord = /([A-Za-z-]+)[:,]?\s*$/.exec(before)?.[1]?.toLowerCase();
+    // The word before, on the same line ("Hello,\nWe have moved" is no greeting of "We").
+    const prevWord = /([A-Za-z-]+)[:,]?[ \t]*$/.exec(before)?.[1]?.toLowerCase();
     // Prepositions are weak cues ("to Jane Doe", but also "with Apple Pay").
     const weak = prevWord !== undefined && /^(?:to|from|by|for|with)$/.test(prevWord);
     if (prevWord !== undefined && EN_NAME_PREFIX_CUES.has(prevWord) && !weak) cue = true;
-    if (prevWord !== undefined && EN_GREETINGS.has(prevWord)) greeting = true;
+    // A greeting opens its line or sentence ("Morning Brief" inside a sentence is no greeting); "Hi Ana, Ben,"
+    // greets every name of the list.
+    const prev = /([A-Za-z-]+)[:,]?[ \t]*$/.exec(before);
+    if (prevWord !== undefined && EN_GREETINGS.has(prevWord) && opensSentence(text, start - before.length + (prev?.index ?? 0)))
+      greeting = true;
+    if (GREETING_LIST.test(before)) greeting = true;
     // A Chinese label before an English name (收件人 Leung Ka-wai, 我是 Jason Lin).
     const label = before.trimEnd().replace(/[：:，,]$/, '');
     const chineseLabel = PREFIX_CUES.endingAt(simplified(label), label.length) !== undefined;
@@ -525,7 +555,12 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
       // a line of their own; other words only after a greeting or an introduction.
       const context = greeting || lineAlone || cue || weak || header || selfIntro;
       const romanisedSingle = chineseLabel && romanisedToken(first.word);
-      if (!(firstGiven ? context : greeting || selfIntro || romanisedSingle || (lineAlone && CLOSING.test(before))))
+      const speaking = SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before);
+      if (
+        !(firstGiven
+          ? context || speaking
+          : greeting || selfIntro || cue || speaking || romanisedSingle || (lineAlone && CLOSING.test(before)))
+      )
         continue;
     }
     const x = new Float64Array(EN_FEATURES.length);
@@ -555,6 +590,7 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     // In a list of names separated by commas ("Sarah Lee, Tom MacDonald, Priya ...").
     if (/,\s*$/.test(before) && /^,/.test(after) && tokens.length >= 2) x[EN.commaList] = 1;
     if (spelled) x[EN.spelled] = 1;
+    if (SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before)) x[EN.speaker] = 1;
     if (places.has(name) || EN_BRANDS.has(name)) x[EN.placeOrBrand] = 1;
     if (BRAND_AFTER.test(after)) x[EN.brandAfter] = 1;
     if (
