@@ -79,9 +79,7 @@ const stdlibNames = ['female', 'male'].flatMap((sex) =>
       return tag === undefined || /Name/.test(String(tag));
     }),
 );
-const givenNames = [
-  ...new Set([...tagged(/^(?:MaleName|FemaleName|FirstName)$/), ...stdlibNames]),
-].sort();
+const givenNames = [...new Set([...tagged(/^(?:MaleName|FemaleName|FirstName)$/), ...stdlibNames])].sort();
 const surnames = tagged(/^LastName$/);
 const places = tagged(/^(?:Place|City|Country|Region|Organization)$/);
 

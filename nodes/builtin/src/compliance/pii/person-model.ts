@@ -80,7 +80,7 @@ export const CN_FEATURES = [
   'segWord',
   /** jieba: the candidate is one verb, adverb, adjective or function word (解散, 查阅). */
   'segVerb',
-  /** A numeral among the given-name characters (第五章, 张三: 三 is rare in real given names). */
+  /** A numeral among the given-name characters (张三, 周五点: numerals are rare in real given names). */
   'numeralGiven',
   /** jieba: dictionary words crossing the candidate's edges (count). */
   'segCross',
@@ -231,7 +231,11 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   initial: 1.5,
 };
 
-function vector<F extends string>(names: readonly F[], weights: Partial<Record<F, number>>, prior: Record<F, number>) {
+function vector<F extends string>(
+  names: readonly F[],
+  weights: Partial<Record<F, number>>,
+  prior: Record<F, number>,
+) {
   return Float64Array.from(names, (n) => weights[n] ?? prior[n]);
 }
 

@@ -40,8 +40,17 @@ import {
   EN_SURNAME_LIST,
   GIVEN_NAME_LOG_ODDS,
 } from './name-data.js';
-import { segment, simplified, type Segment } from './segmenter.js';
-import { CN, CN_FEATURES, CN_WEIGHTS, EN, EN_FEATURES, EN_WEIGHTS, dot, type PersonCandidate } from './person-model.js';
+import { simplified, type Segment } from './segmenter.js';
+import {
+  CN,
+  CN_FEATURES,
+  CN_WEIGHTS,
+  EN,
+  EN_FEATURES,
+  EN_WEIGHTS,
+  dot,
+  type PersonCandidate,
+} from './person-model.js';
 import type { Push } from './detect.js';
 
 const HAN = /[\u3400-\u9fff]/;
@@ -180,7 +189,8 @@ function segmentEvidence(
 }
 
 /** A speaker label: at a line start (after a timestamp or a bullet), then a colon. */
-const SPEAKER_BEFORE = /(?:^|\n)[ \t]*(?:\[[^\]\n]{1,12}\][ \t]*|\d{1,2}:\d{2}(?::\d{2})?[ \t]+|[-*•][ \t]*)?$/;
+const SPEAKER_BEFORE =
+  /(?:^|\n)[ \t]*(?:\[[^\]\n]{1,12}\][ \t]*|\d{1,2}:\d{2}(?::\d{2})?[ \t]+|[-*•][ \t]*)?$/;
 const SPEAKER_AFTER = /^[ \t]*[：:]/;
 
 /** Familiar prefixes before a surname used alone (小王, 老陈). */
@@ -219,7 +229,14 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         // "我叫包……包文斌": the surname, a pause, then the full name.
         const cut = prefix !== undefined && /^(?:…|——|--|-)/.test(norm.slice(end));
         const explained = explainedAt(norm, i, surname);
-        if (!title && !asked && !familiar && !cut && !explained && !(single && rightEdge && (prefix || leftEdge)))
+        if (
+          !title &&
+          !asked &&
+          !familiar &&
+          !cut &&
+          !explained &&
+          !(single && rightEdge && (prefix || leftEdge))
+        )
           continue;
         if (title) x[CN.surnameTitle] = 1;
         else if (asked) x[CN.surnameAsked] = 1;
@@ -270,7 +287,8 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
         }
         if (/[一二三四五六七八九十百千零〇两]/.test(norm.slice(i + surname, end))) x[CN.numeralGiven] = 1;
         // A numeral before a date unit is a date (於三月十日), whatever the cues.
-        if (/[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1))) x[CN.numeralDate] = 1;
+        if (/[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1)))
+          x[CN.numeralDate] = 1;
         // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
         if (/^[向由给让]$/.test(norm[i] as string) && CN_SURNAMES.has(norm[i + 1] as string))
           x[CN.prepSurname] = 1;
@@ -286,7 +304,10 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
       const after = norm.slice(end, end + 3);
       if (after[0] === '的' && after[1] !== undefined && word.includes(after[1]) && HAN.test(after[1]))
         x[CN.explainer] = 1;
-      if (SPEAKER_AFTER.test(norm.slice(end, end + 2)) && SPEAKER_BEFORE.test(norm.slice(Math.max(0, i - 16), i)))
+      if (
+        SPEAKER_AFTER.test(norm.slice(end, end + 2)) &&
+        SPEAKER_BEFORE.test(norm.slice(Math.max(0, i - 16), i))
+      )
         x[CN.speaker] = 1;
       out.push({ start: i, end, x });
     }
@@ -305,15 +326,30 @@ function segmentStartsAt(seg: Segmentation, at: number): boolean {
 
 /** The surname explained after it as callers do: "闻，新闻的闻", "梅若华，梅花的梅", "姓秦，秦始皇的秦". */
 function explainedAt(norm: string, at: number, surname: number): boolean {
-  const s = norm.slice(at, at + surname);
   const after = norm.slice(at + surname, at + surname + 16);
-  return new RegExp(`^[^，,。]{0,3}[，,、 ]*(?:[^，,。的]{1,4}的${s}|${s}[^，,。的]{1,3}的${s})`).test(after);
+  if (!after.includes('的')) return false;
+  const s = norm.slice(at, at + surname);
+  let re = EXPLAINED.get(s);
+  if (!re)
+    EXPLAINED.set(
+      s,
+      (re = new RegExp(`^[^，,。]{0,3}[，,、 ]*(?:[^，,。的]{1,4}的${s}|${s}[^，,。的]{1,3}的${s})`)),
+    );
+  return re.test(after);
 }
+const EXPLAINED = new Map<string, RegExp>();
 
 /** The position is inside an ordinary word of jieba's that starts before it (平时: 时; 小时: 时). */
 function ordinaryWordAcross(seg: Segmentation, at: number): boolean {
   const s = seg.segments[seg.at[at] ?? -1];
-  return s !== undefined && s.end - s.start > 1 && s.start < at + 1 && s.end > at && !OPEN_TAG.test(s.tag) && (s.start < at || s.end > at + 1);
+  return (
+    s !== undefined &&
+    s.end - s.start > 1 &&
+    s.start < at + 1 &&
+    s.end > at &&
+    !OPEN_TAG.test(s.tag) &&
+    (s.start < at || s.end > at + 1)
+  );
 }
 
 /** The position is inside a longer segment that jieba tags as a name (华 in 刘建华). */
@@ -466,7 +502,8 @@ const SYLLABLE =
 function romanisedToken(word: string): boolean {
   const w = word.toLowerCase();
   if (SYLLABLE.test(w)) return true;
-  for (let i = 1; i < w.length; i++) if (SYLLABLE.test(w.slice(0, i)) && SYLLABLE.test(w.slice(i))) return true;
+  for (let i = 1; i < w.length; i++)
+    if (SYLLABLE.test(w.slice(0, i)) && SYLLABLE.test(w.slice(i))) return true;
   return false;
 }
 
@@ -514,7 +551,9 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     // An initial starts a name only before a surname ("J. Whitmore"), never alone.
     const initial = /^[A-Z]\.$/.test(tokens[0]!.word);
     if (initial && tokens.length < 2) continue;
-    if (tokens.some((t) => EN_NOT_NAME_WORDS.has(t.word.split('-')[0] as string) || EN_PLACE_WORDS.has(t.word)))
+    if (
+      tokens.some((t) => EN_NOT_NAME_WORDS.has(t.word.split('-')[0] as string) || EN_PLACE_WORDS.has(t.word))
+    )
       continue;
     const first = tokens[0]!;
     const last = tokens[tokens.length - 1]!;
@@ -531,7 +570,11 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     // A greeting opens its line or sentence ("Morning Brief" inside a sentence is no greeting); "Hi Ana, Ben,"
     // greets every name of the list.
     const prev = /([A-Za-z-]+)[:,]?[ \t]*$/.exec(before);
-    if (prevWord !== undefined && EN_GREETINGS.has(prevWord) && opensSentence(text, start - before.length + (prev?.index ?? 0)))
+    if (
+      prevWord !== undefined &&
+      EN_GREETINGS.has(prevWord) &&
+      opensSentence(text, start - before.length + (prev?.index ?? 0))
+    )
       greeting = true;
     if (GREETING_LIST.test(before)) greeting = true;
     // A Chinese label before an English name (收件人 Leung Ka-wai, 我是 Jason Lin).
@@ -559,7 +602,12 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
       if (
         !(firstGiven
           ? context || speaking
-          : greeting || selfIntro || cue || speaking || romanisedSingle || (lineAlone && CLOSING.test(before)))
+          : greeting ||
+            selfIntro ||
+            cue ||
+            speaking ||
+            romanisedSingle ||
+            (lineAlone && CLOSING.test(before)))
       )
         continue;
     }
@@ -617,7 +665,8 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     found.filter((f, i) => logits[i]! > STRONG && f.tokens.length >= 2).flatMap((f) => f.tokens),
   );
   found.forEach((f, i) => {
-    const logit = f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(logits[i]!, STRONG) : logits[i]!;
+    const logit =
+      f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(logits[i]!, STRONG) : logits[i]!;
     push('PERSON', f.start, f.end, Math.min(sigmoid(logit), 0.96));
   });
   for (const m of text.matchAll(/(?<![A-Za-z'’-])[A-Z][a-z]+(?![A-Za-z'’-])/g)) {
