@@ -48,6 +48,14 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
       `(?![0-9０-９]{1,4}(?:楼|樓|层|層|座|F))(?:${NAME_CHAR}|[A-Za-z0-9]){2,14}(?:${BUILDING_WORD})+(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
     ),
   },
+  // A building named in English, known by the floor that follows it ("181號One Harbour Square 15樓").
+  {
+    level: 'building',
+    // Each word is read whole ((?![A-Za-z])), so a run of capitals has one reading, not one per way to cut it.
+    re: sticky(
+      `(?:[A-Z][A-Za-z]*(?![A-Za-z])(?: (?=[A-Z]))?){1,5} ?(?=[0-9０-９]{1,3}(?:楼|樓|层|層|F|座|室))`,
+    ),
+  },
   // An estate whose name has no estate word, known by the block that follows it ("星河WORLD 2栋").
   {
     level: 'building',
@@ -239,7 +247,7 @@ const SUFFIX = `(?:${EN_STREET_SUFFIXES})`;
 const DIRECTION = '(?:Upper|Lower|North|South|East|West|Central|Middle|N|S|E|W)';
 /** House number, up to four name words, a street type, an optional direction: "111 Connaught Road Central". */
 const STREET_LINE = new RegExp(
-  `(?:(?:Blk|Block)\\s+)?(?:No\\.\\s*)?(?:\\d{1,4}\\/)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b|\\s+\\d{1,2}(?=,))?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
+  `(?:(?:Blk|Block)\\s+(?=\\d{1,5}\\s+[A-Z]))?(?:No\\.\\s*)?(?:\\d{1,4}\\/)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b|\\s+\\d{1,2}(?=,))?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
   'y',
 );
 const UNIT = new RegExp(
@@ -253,7 +261,7 @@ const STREET_NAME = new RegExp(
 );
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
 const NAME = new RegExp(
-  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2}(?!\\d))?`,
+  `(?:The[ \\t]+|Two[ \\t]+|One[ \\t]+)?${W}(?:[ \\t-](?:${W}|[A-Z]\\b)){0,3}(?:[ \\t]+\\d{1,2}(?!\\d))?`,
   'y',
 );
 const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
@@ -264,6 +272,11 @@ const POSTAL = new RegExp(
   `(?:${US_ZIP}|(?<=Singapore\\s)\\d{6}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
   'y',
 );
+const ESTATE =
+  /\b(?:Estate|Court|Gardens?|Mansions?|Building|Centre|Center|Tower|House|Villas?|Terrace|Plaza|Heights|Garden|Lodge|Park|City)\b/;
+/** A house name before the street line (Rose Cottage, 3 Mill Lane). */
+const HOUSE_NAME =
+  /(?:^|[\n,，:：]\s*)((?:[A-Z][a-z]+ ){0,2}(?:Cottage|Farm|House|Lodge|Barn|Manor|Villa|Grange|Hall),\s*)$/;
 const COUNTRY =
   /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =
@@ -359,7 +372,13 @@ function parseEnglish(
     if (!sep || /\n/.test(sep)) break;
     pos = end + sep.length;
   }
-  if (!street && !parts.includes('postal')) return undefined;
+  // A flat in a named estate or building that closes with its territory, with no street: Hong Kong public
+  // estates ("Block B, 5/F, Flat 3, Wah Fu Estate, Pok Fu Lam, Hong Kong").
+  const estate =
+    parts[0] === 'unit' &&
+    ESTATE.test(text.slice(start, end)) &&
+    COUNTRY.test(/[A-Z][A-Za-z ]*$/.exec(text.slice(start, end))?.[0] ?? '');
+  if (!street && !parts.includes('postal') && !estate) return undefined;
   return { end, street, parts };
 }
 
@@ -373,13 +392,16 @@ export function recognizeEnglishAddresses(text: string, push: Push): void {
     const parsed = parseEnglish(text, m.index);
     if (!parsed) continue;
     const { end, parts } = parsed;
+    const named =
+      parts[0] === 'street' ? HOUSE_NAME.exec(text.slice(Math.max(covered, m.index - 40), m.index)) : null;
+    const from = m.index - (named?.[1]?.length ?? 0);
     const house = /^\d+/.exec(text.slice(m.index))?.[0];
     const locality = parts.includes('postal') || parts.filter((p) => p === 'name').length > 0;
     let score = 0.6 + (parts.includes('unit') ? 0.1 : 0) + (locality ? 0.25 : 0);
     if (EN_ADDRESS_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) score += 0.1;
     // "2020 Supreme Court" is a year before a name, not a house number, unless a locality follows.
     if (house && /^(?:19|20)\d\d$/.test(house) && !locality) score -= 0.2;
-    push('ADDRESS', m.index, end, Math.min(score, 0.95));
+    push('ADDRESS', from, end, Math.min(score, 0.95));
     covered = end;
   }
 }

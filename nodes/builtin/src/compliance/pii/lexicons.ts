@@ -366,7 +366,7 @@ export const EN_PLACE_WORDS = new Set(
   (
     'Harbour Harbor Peak Island Pier Promenade Wharf Mall Hotel Tower Towers Disneyland Terminal Plaza Building ' +
     'Bridge Gate Gardens Garden Shores Estate Mansion Mansions Centre Center Station Airport Kong Macau Macao ' +
-    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club'
+    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club Cottage Farm Lodge Barn Manor Square'
   ).split(' '),
 );
 
@@ -412,7 +412,7 @@ export const EN_NOT_NAME_WORDS = new Set(
     'January February March April May June July August September October November December Monday Tuesday ' +
     'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
     'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
-    'First Last Middle Full Dial We You They He She It Okay Ok Yes Yeah Yep Sure Well So Right Alright Oh Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
+    'First Last Middle Full Dial Met Spoke Called Emailed Visited Asked Told Phoned Rang Saw We You They He She It Okay Ok Yes Yeah Yep Sure Well So Right Alright Oh Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
     'Would Should Shall Might Must Has Have Had Services Service Support Resolution Operations Compliance Risk ' +
     'Finance Sales Marketing Retail Private Wealth Treasury Legal Human Resources Manager Officer Senior Junior ' +
     'Relationship Head Chief Executive Assistant Analyst Associate Team Desk Centre Hub Unit Division Branch ' +

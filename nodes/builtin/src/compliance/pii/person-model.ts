@@ -137,6 +137,8 @@ export const EN_FEATURES = [
   'placeAfter',
   /** A speaker label in a chat log or transcript (Agent (Maria):, [10:32] Tom:). */
   'speaker',
+  /** Opens its line and is addressed (Jenny，…; Laura, the customer's …). */
+  'vocative',
   /** One word that reads as romanised Chinese after a Chinese label (名字是 Xiaoyu). */
   'romanisedSingle',
   /** Next to a strong full name across a comma or "and" in a list. */
@@ -226,6 +228,7 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   placeAfter: -6,
   unknownSingle: -1,
   romanisedSingle: 1,
+  vocative: 1.5,
   speaker: 2,
   listed: 1.5,
   initial: 1.5,

@@ -599,9 +599,11 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
       const context = greeting || lineAlone || cue || weak || header || selfIntro;
       const romanisedSingle = chineseLabel && romanisedToken(first.word);
       const speaking = SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before);
+      // "Jenny，客户…", "Laura, the customer's…": a given name opening a line and addressed.
+      const vocative = /(?:^|\n)[ \t]*$/.test(before) && /^[,，]/.test(after);
       if (
         !(firstGiven
-          ? context || speaking
+          ? context || speaking || vocative
           : greeting ||
             selfIntro ||
             cue ||
@@ -639,6 +641,7 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     if (/,\s*$/.test(before) && /^,/.test(after) && tokens.length >= 2) x[EN.commaList] = 1;
     if (spelled) x[EN.spelled] = 1;
     if (SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before)) x[EN.speaker] = 1;
+    if (/(?:^|\n)[ \t]*$/.test(before) && /^[,，]/.test(after)) x[EN.vocative] = 1;
     if (places.has(name) || EN_BRANDS.has(name)) x[EN.placeOrBrand] = 1;
     if (BRAND_AFTER.test(after)) x[EN.brandAfter] = 1;
     if (
