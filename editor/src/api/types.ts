@@ -5,7 +5,7 @@
  */
 import type { FlowDocument, FlowEdge, FlowNode, RetryPolicy } from '@finflow/runtime/document';
 import type { NamedPort, PortType } from '@finflow/runtime/ports';
-import type { CatalogEntry } from '@finflow/runtime/catalog';
+import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
 import type { NodeCategory, NodeMeta } from '@finflow/runtime/node';
 import type { Problem, ProblemCode } from '@finflow/runtime/problems';
 import type {
@@ -24,7 +24,10 @@ export interface User {
   id: string;
   email: string;
   name: string;
-  role: Role;
+  /** The role in the session's workspace; null when the session is in none. */
+  role: Role | null;
+  /** Manages accounts across workspaces (the first admin is one). */
+  instanceOwner?: boolean;
 }
 export interface Workspace {
   id: string;
@@ -32,8 +35,21 @@ export interface Workspace {
 }
 export interface Session {
   user: User;
-  workspace: Workspace;
+  /** Null for an account that belongs to no workspace yet: it answers its invitations. */
+  workspace: Workspace | null;
   csrfToken: string;
+  /** Pending invitations to workspaces. */
+  invitations?: number;
+}
+/** An invitation to join a workspace, as the invited account sees it. */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: { id: string | null; name: string };
+  createdAt: number;
+  expiresAt: number;
+  workspace: Workspace;
 }
 
 export type { NodeCategory, NodeMeta };
@@ -44,6 +60,7 @@ export const nodeCategories: readonly NodeCategory[] = [
   'risk',
   'compliance',
   'multimodal',
+  'human',
   'logic',
   'data',
   'custom',
@@ -52,9 +69,19 @@ export const nodeCategories: readonly NodeCategory[] = [
 /** A JSON Schema as the catalog serves it (draft 2020-12 from zod, with `title`, `description`, `widget`). */
 export type JsonSchema = Record<string, unknown>;
 
-export type { CatalogEntry };
+/** Where a node type comes from: the built-in package or a plugin package, with its version. */
+export interface NodeOrigin {
+  package: string;
+  version: string;
+  plugin?: string;
+  source?: 'builtin' | 'env' | 'package' | 'folder' | 'dev';
+}
+export interface CatalogEntry extends RuntimeCatalogEntry {
+  origin?: NodeOrigin;
+}
 export interface Catalog {
   nodes: CatalogEntry[];
+  plugins?: { id: string; package: string; version: string; nodes: string[] }[];
   portTypes: { name: PortType; color: string }[];
   coercions: { from: PortType; to: PortType; coercion: string }[];
 }
@@ -134,6 +161,26 @@ export interface Credential {
   lastUsedAt?: string | number | null;
 }
 
+export type DataClass = 'public' | 'internal' | 'personal' | 'confidential';
+export const dataClasses: readonly DataClass[] = ['public', 'internal', 'personal', 'confidential'];
+
+/** A workspace connection: where model, embeddings and transcription calls go (see server/API.md). */
+export interface Connection {
+  name: string;
+  kind: 'openai' | 'ollama';
+  baseUrl: string;
+  credential: string | null;
+  models: string[];
+  deployment: 'private' | 'cloud';
+  dataClasses: DataClass[];
+  pricing: { currency: string; inputPer1kTokens: number; outputPer1kTokens: number } | null;
+  description: string;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+export type ConnectionSpec = Omit<Connection, 'name' | 'createdAt' | 'updatedAt'>;
+
 export interface Endpoint {
   id: string;
   slug: string;
@@ -153,4 +200,65 @@ export interface ApiKey {
   createdAt: string | number;
   lastUsedAt?: string | number | null;
   revokedAt?: string | number | null;
+}
+
+/** A review task as the server shows it (server/API.md, "Reviews"). `task` is what the waiting node asked. */
+export interface ReviewTask {
+  id: string;
+  runId: string;
+  nodeId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  queue: string;
+  roles: string[];
+  title: string;
+  status: 'open' | 'decided' | 'cancelled';
+  dueAt: number | null;
+  overdue: boolean;
+  escalatedAt: number | null;
+  createdAt: number;
+  task: {
+    summary?: { path: string; value: unknown }[];
+    case?: Record<string, unknown> | string;
+    decision?: Record<string, unknown> | string | null;
+    outcomes?: string[];
+    approveOutcome?: string;
+    rejectOutcome?: string;
+    editableFields?: string[];
+    approvalsRequired?: number;
+    fourEyes?: { path: string; above: number; value: number | null } | null;
+    sla?: { dueInMinutes: number; onExpiry: string; escalateTo?: string; defaultOutcome?: string } | null;
+    [k: string]: unknown;
+  };
+  approvals: {
+    reviewer: { id: string; name: string };
+    action: string;
+    outcome?: string;
+    reason: string;
+    at: number;
+  }[];
+  decision: {
+    action: string;
+    outcome?: string;
+    reason: string;
+    reviewers: { id: string; name: string }[];
+    corrections?: Record<string, unknown>;
+    decidedAt: number;
+  } | null;
+  decidedAt: number | null;
+  decidedBy: string | null;
+}
+
+export interface ReviewQueue {
+  queue: string;
+  open: number;
+  overdue: number;
+}
+
+export interface ReviewDecisionRequest {
+  action: 'approve' | 'override' | 'reject';
+  outcome?: string;
+  reason: string;
+  corrections?: Record<string, unknown>;
 }

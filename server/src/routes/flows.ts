@@ -23,7 +23,7 @@ const searchQuery = z.object({ search: z.string().max(200).optional() });
 const runsQuery = z.object({
   flowId: z.string().max(100).optional(),
   endpointId: z.string().max(100).optional(),
-  status: z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']).optional(),
+  status: z.enum(['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().min(0).optional(),
 });
@@ -111,17 +111,21 @@ export function flowRoutes(ctx: AppContext): Router {
     res.status(201).json({ flow: flowView(flow), version: versionView(version) });
   });
 
-  r.post('/flows/validate', (req, res) => {
-    allow(res, 'read');
+  r.post('/flows/validate', async (req, res) => {
+    const auth = allow(res, 'read');
     const body = parseRequest(validateBody, req.body, 'validation request');
-    const problems = ctx.flows.validate(body.document);
+    const problems = await ctx.flows.validate(body.document, await ctx.connections.infos(auth.workspace.id));
     res.json({ ok: problems.length === 0, problems });
   });
 
   r.get('/flows/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { flow, version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'));
-    res.json({ flow: flowView(flow), version: versionView(version), document: JSON.parse(version.document) });
+    res.json({
+      flow: flowView(flow),
+      version: versionView(version),
+      document: ctx.flows.current(version.document),
+    });
   });
 
   r.put('/flows/:id', async (req, res) => {
@@ -160,7 +164,7 @@ export function flowRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'read');
     const n = parseRequest(versionNumber, req.params['n'], 'version number');
     const { version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'), n);
-    res.json({ version: versionView(version), document: JSON.parse(version.document) });
+    res.json({ version: versionView(version), document: ctx.flows.current(version.document) });
   });
 
   r.post('/flows/:id/versions/:n/restore', async (req, res) => {
@@ -205,8 +209,8 @@ export function flowRoutes(ctx: AppContext): Router {
       trigger: 'manual',
       actor: actorOf(auth),
     });
-    // Answer once the run is on record, so it can be read (or subscribed to) straight away.
-    await ctx.writer.flush();
+    // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
+    await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 
@@ -244,7 +248,7 @@ export function flowRoutes(ctx: AppContext): Router {
   r.post('/runs/:id/rerun', async (req, res) => {
     const auth = allow(res, 'run.start');
     const started = await ctx.runs.rerun(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    await ctx.writer.flush();
+    await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 

@@ -1,6 +1,8 @@
-/** Routes for credentials, published endpoints, API keys and the audit log. */
+/** Routes for credentials, connections, published endpoints, API keys, the audit log and node plugins. */
 import { Router } from 'express';
 import { z } from 'zod';
+import { connectionNamePattern, connectionSpecSchema } from '@finflow/runtime';
+import { checkpointSchema } from '../audit-chain.js';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
 import { credentialNamePattern } from '../services/credentials.js';
@@ -17,6 +19,10 @@ const putCredentialBody = z.strictObject({
     .max(64 * 1024),
   description: z.string().max(2000).optional(),
 });
+
+const connectionName = z
+  .string()
+  .regex(connectionNamePattern, 'a connection name starts with a letter and holds letters, digits, _ . -');
 
 const intIn = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max);
 const settings = {
@@ -49,6 +55,8 @@ const keyBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   endpoints: z.union([z.literal('*'), z.array(z.string().min(1).max(100)).min(1).max(1000)]),
 });
+const reloadBody = z.strictObject({ dir: z.string().min(1).max(1000) });
+const verifyBody = z.strictObject({ checkpoint: checkpointSchema });
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
@@ -74,6 +82,33 @@ export function manageRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'credential.write');
     const name = parseRequest(credentialName, param(req, 'name'), 'credential name');
     await ctx.credentials.remove(auth.workspace.id, name, actorOf(auth));
+    res.status(204).end();
+  });
+
+  // Every role reads connections (flow authors choose one by name); only developers and admins write them.
+  r.get('/connections', async (_req, res) => {
+    const auth = allow(res, 'read');
+    res.json(await ctx.connections.list(auth.workspace.id));
+  });
+
+  r.get('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'read');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    res.json(await ctx.connections.get(auth.workspace.id, name));
+  });
+
+  r.put('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'connection.write');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    const spec = parseRequest(connectionSpecSchema, req.body, 'connection');
+    const outcome = await ctx.connections.put(auth.workspace.id, name, spec, actorOf(auth));
+    res.status(outcome === 'created' ? 201 : 200).json(await ctx.connections.get(auth.workspace.id, name));
+  });
+
+  r.delete('/connections/:name', async (req, res) => {
+    const auth = allow(res, 'connection.write');
+    const name = parseRequest(connectionName, param(req, 'name'), 'connection name');
+    await ctx.connections.remove(auth.workspace.id, name, actorOf(auth));
     res.status(204).end();
   });
 
@@ -131,9 +166,49 @@ export function manageRoutes(ctx: AppContext): Router {
     res.json(await ctx.audit.list(auth.workspace.id, q.limit, q.before));
   });
 
+  r.get('/plugins', (_req, res) => {
+    allow(res, 'plugin.read');
+    res.json({
+      plugins: ctx.plugins.list(),
+      failures: ctx.plugins.failures,
+      devReload: ctx.plugins.devReload,
+    });
+  });
+
+  r.post('/plugins/reload', async (req, res) => {
+    const auth = allow(res, 'plugin.reload');
+    const body = parseRequest(reloadBody, req.body, 'reload request');
+    const result = await ctx.plugins.reload(body.dir);
+    await ctx.audit.record(
+      auth.workspace.id,
+      actorOf(auth),
+      'plugin.reloaded',
+      `plugin:${result.plugin.id}`,
+      {
+        package: result.plugin.package,
+        version: result.plugin.version,
+        added: result.added,
+        removed: result.removed,
+      },
+    );
+    res.json(result);
+  });
+
   r.get('/audit/verify', async (_req, res) => {
     const auth = allow(res, 'audit.read');
     res.json(await ctx.audit.verify(auth.workspace.id));
+  });
+
+  // Against a checkpoint an auditor kept (from GET /api/audit/checkpoint or `finflow audit checkpoint`).
+  r.post('/audit/verify', async (req, res) => {
+    const auth = allow(res, 'audit.read');
+    const body = parseRequest(verifyBody, req.body, 'verification request');
+    res.json(await ctx.audit.verify(auth.workspace.id, body.checkpoint));
+  });
+
+  r.get('/audit/checkpoint', async (_req, res) => {
+    const auth = allow(res, 'audit.read');
+    res.json(await ctx.audit.checkpoint(auth.workspace.id));
   });
 
   return r;

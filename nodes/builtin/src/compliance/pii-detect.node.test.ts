@@ -20,7 +20,7 @@ async function detect(text: string, config: Record<string, unknown> = {}): Promi
     config,
     services: { clock: { now: () => Date.parse(NOW) } },
   });
-  return out['entities'] as PiiEntity[];
+  return out['entities'] as unknown as PiiEntity[];
 }
 
 interface Counts {
