@@ -1,0 +1,82 @@
+/**
+ * The repository suite (repository-suite.ts) against both implementations: SQLite in a temporary folder, and
+ * Postgres on a real server (test-helpers/postgres.ts: FINFLOW_TEST_POSTGRES_URL or a throwaway cluster).
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import pg from 'pg';
+import { tempDir } from '../test-helpers/harness.js';
+import { startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
+import { PostgresRepository } from './postgres.js';
+import { repositorySuite } from './repository-suite.js';
+import { SqliteRepository } from './sqlite.js';
+import type { Repository } from './types.js';
+
+const opened: Repository[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  while (opened.length) await opened.pop()?.close();
+  while (dirs.length) rmSync(dirs.pop() as string, { recursive: true, force: true });
+});
+
+describe('SQLite repository', () => {
+  repositorySuite(async () => {
+    const dir = tempDir('finflow-repo-');
+    dirs.push(dir);
+    const open = async () => {
+      const repo = SqliteRepository.open(dir);
+      opened.push(repo);
+      await repo.migrate();
+      return repo;
+    };
+    const repo = await open();
+    return {
+      repo,
+      another: open,
+      exec: async (sql) => void repo.db.exec(sql),
+    };
+  });
+});
+
+describe('Postgres repository', () => {
+  let server: TestPostgresResult | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  });
+  afterAll(async () => {
+    if (server?.ok) await server.pg.stop();
+  });
+
+  it('has a Postgres server to run against', (ctx) => {
+    if (server && !server.ok) {
+      // On CI the binaries are installed (.ci/run): a missing server there is a failure, not a skip.
+      if (process.env['CI']) throw new Error(server.missing);
+      ctx.skip(server.missing);
+    }
+  });
+
+  repositorySuite(async () => {
+    if (!server?.ok) throw new Error(server ? server.missing : 'Postgres did not start');
+    const { pool } = await server.pg.freshSchema();
+    const open = async () => {
+      const repo = new PostgresRepository({ pool });
+      opened.push(repo);
+      await repo.migrate();
+      return repo;
+    };
+    const repo = await open();
+    return {
+      repo,
+      another: open,
+      async exec(sql) {
+        const c = new pg.Client(pool);
+        await c.connect();
+        try {
+          await c.query(sql);
+        } finally {
+          await c.end();
+        }
+      },
+    };
+  });
+});
