@@ -12,7 +12,8 @@
  * a concurrent one re-checks its condition on the new row: the loser finds nothing to change and gets
  * REVIEW_CONFLICT. Errors are typed by SQLSTATE (errors.ts), never by their text.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
 import type { RunEvent } from '@finflow/runtime';
 import { chainHash, GENESIS_HASH } from '../audit-chain.js';
 import type { Migration } from '../db/migrations.js';
@@ -52,9 +53,9 @@ import type {
 } from './types.js';
 
 type Row = Record<string, unknown>;
-type Client = pg.PoolClient;
+type Client = PoolClient;
 /** A pool or a client in a transaction: both answer `query`. */
-type Queryable = Pick<pg.Pool, 'query'> | Client;
+type Queryable = Pick<Pool, 'query'> | Client;
 
 /** Advisory lock keys (pg_advisory_xact_lock takes a bigint): one for migrations, one for audit appends. */
 const MIGRATION_LOCK = 0x46_69_6e_46_01; // "FinF" + 1
@@ -68,12 +69,12 @@ const INT8 = 20;
  * BIGINT columns (times in ms, counts) come back as numbers: every one FinFlow stores is far below 2^53, and
  * the rest of the server (and the audit hash, which joins the numbers as text) expects numbers.
  */
-const types: pg.CustomTypesConfig = {
+const typesOf = (lib: typeof pg): CustomTypesConfig => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8
       ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
+      : lib.types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+});
 
 const str = (v: unknown) => v as string;
 const num = (v: unknown) => v as number;
@@ -282,7 +283,7 @@ export interface PostgresOptions {
   /** A `postgres://` URL (user, password, host, port, database, `?sslmode=`...). */
   connectionString?: string;
   /** Further node-postgres pool settings (tests set `options: '-c search_path=...'`). */
-  pool?: pg.PoolConfig;
+  pool?: PoolConfig;
   migrations?: readonly Migration[];
 }
 
@@ -294,7 +295,11 @@ interface Queued {
 
 export class PostgresRepository implements Repository {
   readonly kind = 'postgres' as const;
-  readonly pool: pg.Pool;
+  /**
+   * node-postgres is loaded with the first Postgres repository, not at start: a server on SQLite (the default)
+   * does not pay for its import (0.1-0.4 s).
+   */
+  private readonly pool: Promise<Pool>;
   private readonly migrationList: readonly Migration[];
   private readonly queue: Queued[] = [];
   private committing = false;
@@ -302,24 +307,27 @@ export class PostgresRepository implements Repository {
   commitTransactions = 0;
 
   constructor(options: PostgresOptions) {
-    this.pool = new pg.Pool({
-      max: 10,
-      // A database that is away makes requests fail within seconds rather than queue for ever.
-      connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
-      ...options.pool,
-      ...(options.connectionString ? { connectionString: options.connectionString } : {}),
-      types,
+    this.pool = import('pg').then(({ default: pg }) => {
+      const pool = new pg.Pool({
+        max: 10,
+        // A database that is away makes requests fail within seconds rather than queue for ever.
+        connectionTimeoutMillis: 5_000,
+        idleTimeoutMillis: 30_000,
+        ...options.pool,
+        ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+        types: typesOf(pg),
+      });
+      // An idle client whose connection dropped (database restarted) must not crash the process; the pool
+      // discards it and the next query opens a new connection.
+      pool.on('error', () => {});
+      return pool;
     });
-    // An idle client whose connection dropped (database restarted) must not crash the process; the pool
-    // discards it and the next query opens a new connection.
-    this.pool.on('error', () => {});
     this.migrationList = options.migrations ?? postgresMigrations;
   }
 
-  private async query(sql: string, params: unknown[] = [], on: Queryable = this.pool): Promise<Row[]> {
+  private async query(sql: string, params: unknown[] = [], on?: Queryable): Promise<Row[]> {
     try {
-      return (await on.query(sql, params)).rows as Row[];
+      return (await (on ?? (await this.pool)).query(sql, params)).rows as Row[];
     } catch (err) {
       throw storageError(err);
     }
@@ -329,9 +337,9 @@ export class PostgresRepository implements Repository {
     return (await this.query(sql, params))[0];
   }
 
-  private async changes(sql: string, params: unknown[], on: Queryable = this.pool): Promise<number> {
+  private async changes(sql: string, params: unknown[], on?: Queryable): Promise<number> {
     try {
-      return (await on.query(sql, params)).rowCount ?? 0;
+      return (await (on ?? (await this.pool)).query(sql, params)).rowCount ?? 0;
     } catch (err) {
       throw storageError(err);
     }
@@ -339,7 +347,7 @@ export class PostgresRepository implements Repository {
 
   /** Runs `fn` in a transaction on one connection; rolls back and rethrows (typed) on failure. */
   private async tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    const c = await (await this.pool).connect();
     try {
       await c.query('BEGIN');
       const result = await fn(c);
@@ -396,7 +404,7 @@ export class PostgresRepository implements Repository {
     if (this.closed) return;
     this.closed = true;
     while (this.committing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
-    await this.pool.end();
+    await (await this.pool).end();
   }
 
   // Group writes

@@ -24,6 +24,11 @@ import type {
   VersionRecord,
 } from './types.js';
 
+/** What a test hands to `open`: a store that cannot be had may skip the test, saying why. */
+export interface SuiteContext {
+  skip(note?: string): never;
+}
+
 export interface SuiteStore {
   repo: Repository;
   /** Another instance on the same storage (a second server on the same database). */
@@ -175,11 +180,11 @@ async function verifyChain(repo: Repository, workspaceId: string) {
   return v.finish(await repo.auditHead(workspaceId));
 }
 
-/** Registers the suite; `open` gives each test an empty, migrated store. */
-export function repositorySuite(open: () => Promise<SuiteStore>): void {
+/** Registers the suite; `open` gives each test an empty, migrated store (or skips it, saying what is missing). */
+export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>): void {
   describe('schema', () => {
-    it('applies its migrations once, and refuses a schema newer than it knows', async () => {
-      const { repo, exec } = await open();
+    it('applies its migrations once, and refuses a schema newer than it knows', async (ctx) => {
+      const { repo, exec } = await open(ctx);
       expect(await repo.migrate()).toEqual([]);
       await exec(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', 0)",
@@ -187,8 +192,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       await expect(repo.migrate()).rejects.toThrow(/newer than this FinFlow/);
     });
 
-    it('keeps settings', async () => {
-      const { repo } = await open();
+    it('keeps settings', async (ctx) => {
+      const { repo } = await open(ctx);
       expect(await repo.getSetting('k')).toBeUndefined();
       await repo.setSetting('k', 'one');
       await repo.setSetting('k', 'two');
@@ -197,8 +202,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
   });
 
   describe('accounts', () => {
-    it('finds users by e-mail whatever its case, and refuses a second user with the same address', async () => {
-      const { repo } = await open();
+    it('finds users by e-mail whatever its case, and refuses a second user with the same address', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
       await repo.createUser({
         id: 'u1',
@@ -232,8 +237,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect((await repo.getUser('u1'))?.disabledAt).toBeNull();
     });
 
-    it('joins a session with its user, workspace and current role, and expires sessions', async () => {
-      const { repo } = await open();
+    it('joins a session with its user, workspace and current role, and expires sessions', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
       await repo.createWorkspace({ id: 'ws_2', name: 'Broker', createdAt: now + 1 });
       await repo.createUser({
@@ -280,8 +285,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
   });
 
   describe('flows', () => {
-    it('saves versions; of two saves of the same next version one wins and the other gets a typed conflict', async () => {
-      const { repo } = await open();
+    it('saves versions; of two saves of the same next version one wins and the other gets a typed conflict', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
       await repo.createFlow(flow('f1', 'Credit 100% check'), version('f1', 1));
       const update = { name: 'Credit', description: 'd', tags: [], updatedAt: now + 2, updatedBy: 'u1' };
@@ -299,8 +304,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect(await repo.getFlow('ws_2', 'f1')).toBeUndefined();
     });
 
-    it('searches names ignoring case, takes % and _ literally, and tells which flows are published', async () => {
-      const { repo } = await open();
+    it('searches names ignoring case, takes % and _ literally, and tells which flows are published', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
       await repo.createFlow(flow('f1', 'Credit 100% check', { updatedAt: now + 1 }), version('f1', 1));
       await repo.createFlow(flow('f2', 'Fraud_score', { updatedAt: now + 2 }), version('f2', 1));
@@ -321,8 +326,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
   });
 
   describe('group writes', () => {
-    it('applies batches in order and reads a run back event by event, across chunks', async () => {
-      const { repo } = await open();
+    it('applies batches in order and reads a run back event by event, across chunks', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       const sealed = Buffer.from([0, 1, 2, 255, 254]);
       void writer.write((b) => {
@@ -357,8 +362,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect((await repo.getRunById('r1'))?.id).toBe('r1');
     });
 
-    it('refuses a whole batch when one write fails, with a typed error, and goes on with later batches', async () => {
-      const { repo } = await open();
+    it('refuses a whole batch when one write fails, with a typed error, and goes on with later batches', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       await writer.write((b) => b.runs.push(runRecord('dup')));
       // Three batches handed over together: only the middle one fails.
@@ -376,8 +381,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect((await repo.runningRuns()).map((r) => r.id).sort()).toEqual(['dup', 'ok1', 'ok2']);
     });
 
-    it('lists runs by filter, newest first, a page at a time, and counts an endpoint’s runs', async () => {
-      const { repo } = await open();
+    it('lists runs by filter, newest first, a page at a time, and counts an endpoint’s runs', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       await writer.write((b) => {
         for (let i = 0; i < 6; i++) {
@@ -407,8 +412,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect(stats.get('e9')).toEqual({ total: 0, last24h: 0 });
     });
 
-    it('keeps the first idempotency claim, records its answer, and the latest use of keys and credentials', async () => {
-      const { repo } = await open();
+    it('keeps the first idempotency claim, records its answer, and the latest use of keys and credentials', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       await repo.createApiKey({
         id: 'k1',
@@ -487,8 +492,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect((await repo.reviewTasksOfRun('r1')).map((t) => t.id)).toEqual(['t1', 't2']);
     }
 
-    it('lets one of two racing decisions win; the other gets REVIEW_CONFLICT and changes nothing', async () => {
-      const { repo, another } = await open();
+    it('lets one of two racing decisions win; the other gets REVIEW_CONFLICT and changes nothing', async (ctx) => {
+      const { repo, another } = await open(ctx);
       const other = await another();
       const writers = [new GroupCommitter(repo, 'full'), new GroupCommitter(other, 'full')];
       await waitingRun(repo, writers[0] as GroupCommitter);
@@ -528,8 +533,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       await other.close();
     });
 
-    it('files tasks by queue, role and due time, escalates once, and cancels open tasks with the run', async () => {
-      const { repo } = await open();
+    it('files tasks by queue, role and due time, escalates once, and cancels open tasks with the run', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       await waitingRun(repo, writer);
       expect((await repo.listReviewTasks('ws_1', { limit: 10, status: 'open' })).map((t) => t.id)).toEqual([
@@ -572,8 +577,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       ).toEqual(['credit-leads', 'fraud']);
     });
 
-    it('stores feedback once per run, source and dedupe key, and lists labelled decisions by window', async () => {
-      const { repo } = await open();
+    it('stores feedback once per run, source and dedupe key, and lists labelled decisions by window', async (ctx) => {
+      const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');
       const fb = (id: string, patch: Partial<FeedbackRecord> = {}): FeedbackRecord => ({
         id,
@@ -608,8 +613,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
   });
 
   describe('workspace resources', () => {
-    it('creates and updates credentials and connections, and tells which connections send a credential', async () => {
-      const { repo } = await open();
+    it('creates and updates credentials and connections, and tells which connections send a credential', async (ctx) => {
+      const { repo } = await open(ctx);
       const cred = {
         workspaceId: 'ws_1',
         name: 'openai',
@@ -653,8 +658,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect(await repo.listCredentials('ws_1')).toEqual([]);
     });
 
-    it('refuses a taken slug with a typed conflict, and lists deployments newest first', async () => {
-      const { repo } = await open();
+    it('refuses a taken slug with a typed conflict, and lists deployments newest first', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createEndpoint(endpoint('e1', 'score', 'd1'), deployment('d1', 'e1'));
       const err = await rejection(repo.createEndpoint(endpoint('e2', 'score', 'd2'), deployment('d2', 'e2')));
       expect(isUniqueViolation(err)).toBe(true);
@@ -680,8 +685,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       expect((await repo.listEndpoints('ws_1')).map((e) => e.id)).toEqual(['e1']);
     });
 
-    it('revokes an API key once', async () => {
-      const { repo } = await open();
+    it('revokes an API key once', async (ctx) => {
+      const { repo } = await open(ctx);
       await repo.createApiKey({
         id: 'k1',
         workspaceId: 'ws_1',
@@ -703,8 +708,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
   });
 
   describe('audit chain', () => {
-    it('stays one verifiable chain per workspace when two instances append at once', async () => {
-      const { repo, another } = await open();
+    it('stays one verifiable chain per workspace when two instances append at once', async (ctx) => {
+      const { repo, another } = await open(ctx);
       const other = await another();
       const writers = [new GroupCommitter(repo, 'full'), new GroupCommitter(other, 'full')];
       const appends: Promise<void>[] = [];
@@ -729,8 +734,8 @@ export function repositorySuite(open: () => Promise<SuiteStore>): void {
       await other.close();
     });
 
-    it('refuses to change or remove an entry', async () => {
-      const { repo, exec } = await open();
+    it('refuses to change or remove an entry', async (ctx) => {
+      const { repo, exec } = await open(ctx);
       await new GroupCommitter(repo, 'full').write((b) => b.audit.push(audit('ws_1', 1)));
       await expect(exec("UPDATE audit_log SET action = 'nothing'")).rejects.toThrow();
       await expect(exec('DELETE FROM audit_log')).rejects.toThrow();

@@ -3,10 +3,10 @@
  * Postgres on a real server (test-helpers/postgres.ts: FINFLOW_TEST_POSTGRES_URL or a throwaway cluster).
  */
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import pg from 'pg';
 import { tempDir } from '../test-helpers/harness.js';
-import { startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
+import { needPostgres, startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
 import { PostgresRepository } from './postgres.js';
 import { repositorySuite } from './repository-suite.js';
 import { SqliteRepository } from './sqlite.js';
@@ -47,17 +47,8 @@ describe('Postgres repository', () => {
     if (server?.ok) await server.pg.stop();
   });
 
-  it('has a Postgres server to run against', (ctx) => {
-    if (server && !server.ok) {
-      // On CI the binaries are installed (.ci/run): a missing server there is a failure, not a skip.
-      if (process.env['CI']) throw new Error(server.missing);
-      ctx.skip(server.missing);
-    }
-  });
-
-  repositorySuite(async () => {
-    if (!server?.ok) throw new Error(server ? server.missing : 'Postgres did not start');
-    const { pool } = await server.pg.freshSchema();
+  repositorySuite(async (ctx) => {
+    const { pool } = await needPostgres(server, ctx).freshSchema();
     const open = async () => {
       const repo = new PostgresRepository({ pool });
       opened.push(repo);

@@ -166,3 +166,17 @@ export async function startTestPostgres(): Promise<TestPostgresResult> {
     throw err;
   }
 }
+
+/**
+ * For a test that needs Postgres: when there is none, fails where Postgres is required (CI sets
+ * FINFLOW_REQUIRE_POSTGRES=1; .ci/run installs it) and otherwise skips visibly, saying what is missing.
+ */
+export function needPostgres(
+  result: TestPostgresResult | undefined,
+  ctx: { skip(note?: string): never },
+): TestPostgres {
+  if (!result) throw new Error('Postgres was not started (beforeAll did not run)');
+  if (result.ok) return result.pg;
+  if (process.env['FINFLOW_REQUIRE_POSTGRES'] === '1' || process.env['CI']) throw new Error(result.missing);
+  return ctx.skip(result.missing);
+}
