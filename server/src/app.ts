@@ -20,6 +20,7 @@ import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
 import { reviewRoutes } from './routes/reviews.js';
+import { StorageUnavailable } from './repo/errors.js';
 import { DomainError, domainErrorStatus } from './services/domain-errors.js';
 import { SESSION_COOKIE } from './services/auth.js';
 
@@ -112,6 +113,14 @@ export function errorAnswer(
       status: 413,
       body: { error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } },
     };
+  if (err instanceof StorageUnavailable) {
+    ctx.logger.warn({ method, route, reason: err.message }, 'database unavailable');
+    return {
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: err.code, message: 'the database is unavailable; retry shortly' } },
+    };
+  }
   ctx.logger.error({ err, method, route }, 'request failed');
   return {
     status: 500,

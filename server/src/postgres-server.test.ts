@@ -20,6 +20,8 @@ import { needPostgres, startTestPostgres, type TestPostgresResult } from './test
 
 let server: TestPostgresResult | undefined;
 const servers: TestServer[] = [];
+let adminA: Client;
+let key: string;
 
 beforeAll(async () => {
   server = await startTestPostgres();
@@ -48,7 +50,7 @@ describe('two servers on one Postgres database', () => {
     needPostgres(server, ctx);
     const [a, b] = servers as [TestServer, TestServer];
     expect(a.server.context.repo.kind).toBe('postgres');
-    const adminA = await setupAdmin(a);
+    adminA = await setupAdmin(a);
     // The second server had offered setup too; with an admin in the shared database it is refused there.
     expect(
       (await new Client(b.url).post('/api/auth/setup', { token: b.server.setupToken, ...ADMIN })).status,
@@ -63,7 +65,7 @@ describe('two servers on one Postgres database', () => {
     const again = await adminA.post('/api/endpoints', { flowId: flow.id, version: 1, slug: 'prescreen' });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('SLUG_TAKEN');
-    const key = (await adminA.post('/api/keys', { name: 'core', endpoints: [published.body.id] })).body
+    key = (await adminA.post('/api/keys', { name: 'core', endpoints: [published.body.id] })).body
       .key as string;
 
     const applicants = Array.from({ length: 20 }, (_, i) => ({
@@ -96,5 +98,29 @@ describe('two servers on one Postgres database', () => {
       expect(verify.body.ok).toBe(true);
       expect(verify.body.entries).toBeGreaterThanOrEqual(6);
     }
+  });
+
+  it('answers 503 while Postgres is away, and serves again once it is back', async (ctx) => {
+    // Known gap (reported): a sync endpoint call whose key and endpoint are cached still answers while the
+    // database is away, although its run record fails to commit; the run service decides that, not storage.
+    const db = needPostgres(server, ctx);
+    if (!db.halt || !db.restart)
+      return ctx.skip('FINFLOW_TEST_POSTGRES_URL names a server this test cannot stop');
+    const a = servers[0] as TestServer;
+    const applicant = { name: 'Wu', income: 70_000, debt: 5000 };
+    expect((await call(a, 'prescreen', key, applicant)).status).toBe(200);
+    db.halt();
+    try {
+      const list = await adminA.get('/api/flows');
+      expect(list.status).toBe(503);
+      expect(list.body.error.code).toBe('DATABASE_UNAVAILABLE');
+      expect(list.headers.get('retry-after')).toBe('1');
+      expect((await adminA.get('/api/audit/verify')).status).toBe(503);
+    } finally {
+      db.restart();
+    }
+    expect((await call(a, 'prescreen', key, applicant)).status).toBe(200);
+    expect((await adminA.get('/api/flows')).status).toBe(200);
+    expect((await adminA.get('/api/audit/verify')).body.ok).toBe(true);
   });
 });

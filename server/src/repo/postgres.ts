@@ -20,6 +20,7 @@ import type { Migration } from '../db/migrations.js';
 import { postgresMigrations } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
+import { emptyBatch } from './types.js';
 import type {
   ApiKeyRecord,
   AuditHead,
@@ -279,6 +280,45 @@ const toAudit = (r: Row): AuditRow => ({
 /** Column i of rows, for `unnest($n::type[])`. */
 const column = <T>(rows: readonly T[], pick: (row: T) => unknown): unknown[] => rows.map(pick);
 
+/** True for a batch with conditional review writes, whose outcome depends on what the batches before it did. */
+const conditional = (b: WriteBatch) =>
+  b.reviewDecisions.length > 0 || b.reviewEscalations.length > 0 || b.resumeClaims.length > 0;
+
+/**
+ * A group's batches as few batches as possible: consecutive unconditional batches become one (their rows in
+ * order, so each table is written by one statement rather than one per batch); a batch with conditional review
+ * writes stays on its own, in its place.
+ */
+export function mergeRuns(batches: readonly WriteBatch[]): WriteBatch[] {
+  const out: WriteBatch[] = [];
+  let open: WriteBatch | undefined;
+  for (const b of batches) {
+    if (conditional(b)) {
+      out.push(b);
+      open = undefined;
+      continue;
+    }
+    if (!open) {
+      open = emptyBatch();
+      out.push(open);
+    }
+    open.runs.push(...b.runs);
+    open.events.push(...b.events);
+    open.runUpdates.push(...b.runUpdates);
+    open.reviewTasks.push(...b.reviewTasks);
+    open.feedback.push(...b.feedback);
+    open.audit.push(...b.audit);
+    open.idempotencyClaims.push(...b.idempotencyClaims);
+    open.idempotency.push(...b.idempotency);
+    for (const [id, at] of b.keyUsage) open.keyUsage.set(id, Math.max(at, open.keyUsage.get(id) ?? 0));
+    for (const [k, u] of b.credentialUsage) {
+      const prev = open.credentialUsage.get(k);
+      open.credentialUsage.set(k, prev && prev.at > u.at ? prev : u);
+    }
+  }
+  return out;
+}
+
 export interface PostgresOptions {
   /** A `postgres://` URL (user, password, host, port, database, `?sslmode=`...). */
   connectionString?: string;
@@ -424,7 +464,7 @@ export class PostgresRepository implements Repository {
         const group = this.queue.splice(0, MAX_GROUP);
         try {
           await this.tx(async (c) => {
-            for (const q of group) await this.apply(c, q.batch);
+            for (const batch of mergeRuns(group.map((q) => q.batch))) await this.apply(c, batch);
           });
           this.commitTransactions++;
           for (const q of group) q.resolve();
@@ -493,12 +533,33 @@ export class PostgresRepository implements Repository {
         ],
       );
     }
-    for (const u of b.runUpdates) {
+    const u = b.runUpdates;
+    if (u.length > 1 && new Set(u.map((x) => x.id)).size === u.length) {
+      // One statement for the group's run updates (each run once; otherwise in order, one by one).
       await c.query(
-        `UPDATE runs SET status = $1, finished_at = $2, ms = $3, outputs_sealed = coalesce($4, outputs_sealed),
-           checkpoint_sealed = coalesce($5, checkpoint_sealed) WHERE id = $6`,
-        [u.status, u.finishedAt, u.ms, u.outputsSealed ?? null, u.checkpointSealed ?? null, u.id],
+        `UPDATE runs SET status = v.status, finished_at = v.finished_at, ms = v.ms,
+           outputs_sealed = coalesce(v.outputs_sealed, runs.outputs_sealed),
+           checkpoint_sealed = coalesce(v.checkpoint_sealed, runs.checkpoint_sealed)
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::bytea[], $6::bytea[])
+           AS v(id, status, finished_at, ms, outputs_sealed, checkpoint_sealed)
+         WHERE runs.id = v.id`,
+        [
+          column(u, (x) => x.id),
+          column(u, (x) => x.status),
+          column(u, (x) => x.finishedAt),
+          column(u, (x) => x.ms),
+          column(u, (x) => x.outputsSealed ?? null),
+          column(u, (x) => x.checkpointSealed ?? null),
+        ],
       );
+    } else {
+      for (const x of u) {
+        await c.query(
+          `UPDATE runs SET status = $1, finished_at = $2, ms = $3, outputs_sealed = coalesce($4, outputs_sealed),
+             checkpoint_sealed = coalesce($5, checkpoint_sealed) WHERE id = $6`,
+          [x.status, x.finishedAt, x.ms, x.outputsSealed ?? null, x.checkpointSealed ?? null, x.id],
+        );
+      }
     }
     await this.applyReviews(c, b);
     for (const f of b.feedback) {
@@ -539,16 +600,20 @@ export class PostgresRepository implements Repository {
         [i.status, i.body, i.runId, i.keyId, i.endpointId, i.idemKey],
       );
     }
-    for (const [id, at] of b.keyUsage) {
+    if (b.keyUsage.size) {
       await c.query(
-        'UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), $1) WHERE id = $2',
-        [at, id],
+        `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest($1::text[], $2::bigint[]) AS v(id, at) WHERE api_keys.id = v.id`,
+        [[...b.keyUsage.keys()], [...b.keyUsage.values()]],
       );
     }
-    for (const u of b.credentialUsage.values()) {
+    if (b.credentialUsage.size) {
+      const cu = [...b.credentialUsage.values()];
       await c.query(
-        'UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), $1) WHERE workspace_id = $2 AND name = $3',
-        [u.at, u.workspaceId, u.name],
+        `UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(workspace_id, name, at)
+         WHERE credentials.workspace_id = v.workspace_id AND credentials.name = v.name`,
+        [column(cu, (x) => x.workspaceId), column(cu, (x) => x.name), column(cu, (x) => x.at)],
       );
     }
     if (b.audit.length) await this.appendAudit(c, b);
@@ -657,19 +722,29 @@ export class PostgresRepository implements Repository {
    */
   private async appendAudit(c: Client, b: WriteBatch): Promise<void> {
     await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-    let seq = num((await c.query('SELECT coalesce(max(seq), 0) AS s FROM audit_log')).rows[0]?.['s']);
+    // A statement after the lock: its snapshot sees every append committed before the lock was granted.
+    const workspaces = [...new Set(b.audit.map((d) => d.workspaceId))];
+    const found = (
+      await c.query(
+        `SELECT workspace_id, seq, hash, count FROM audit_heads WHERE workspace_id = ANY($1::text[])
+         UNION ALL SELECT NULL, coalesce(max(seq), 0), NULL, NULL FROM audit_log`,
+        [workspaces],
+      )
+    ).rows as Row[];
+    let seq = 0;
     const heads = new Map<string, { seq: number; hash: string; count: number }>();
+    for (const r of found) {
+      if (r['workspace_id'] === null) seq = num(r['seq']);
+      else
+        heads.set(str(r['workspace_id']), {
+          seq: num(r['seq']),
+          hash: str(r['hash']),
+          count: num(r['count']),
+        });
+    }
     const rows: AuditRow[] = [];
     for (const d of b.audit) {
-      let head = heads.get(d.workspaceId);
-      if (!head) {
-        const r = (
-          await c.query('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = $1', [d.workspaceId])
-        ).rows[0] as Row | undefined;
-        head = r
-          ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) }
-          : { seq: 0, hash: GENESIS_HASH, count: 0 };
-      }
+      const head = heads.get(d.workspaceId) ?? { seq: 0, hash: GENESIS_HASH, count: 0 };
       seq++;
       const fields = {
         seq,
@@ -700,13 +775,18 @@ export class PostgresRepository implements Repository {
         column(rows, (x) => x.hash),
       ],
     );
-    for (const [workspaceId, h] of heads) {
-      await c.query(
-        `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
-        [workspaceId, h.seq, h.hash, h.count],
-      );
-    }
+    const touched = workspaces.map((w) => [w, heads.get(w)] as const);
+    await c.query(
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+      [
+        touched.map(([w]) => w),
+        touched.map(([, h]) => h?.seq),
+        touched.map(([, h]) => h?.hash),
+        touched.map(([, h]) => h?.count),
+      ],
+    );
   }
 
   // Settings

@@ -19,6 +19,9 @@ export interface TestPostgres {
   /** An empty schema in that database, and pool settings that make it the only one a connection sees. */
   freshSchema(): Promise<{ schema: string; pool: pg.PoolConfig }>;
   stop(): Promise<void>;
+  /** Stops and starts the server again (same port and data), when this helper started it; else undefined. */
+  halt?: () => void;
+  restart?: () => void;
 }
 
 export type TestPostgresResult = { ok: true; pg: TestPostgres } | { ok: false; missing: string };
@@ -85,9 +88,14 @@ async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): 
   };
 }
 
-function withSchemas(url: string, stopAll: () => Promise<void>): TestPostgres {
+function withSchemas(
+  url: string,
+  stopAll: () => Promise<void>,
+  control: Pick<TestPostgres, 'halt' | 'restart'> = {},
+): TestPostgres {
   let n = 0;
   return {
+    ...control,
     url,
     async freshSchema() {
       const schema = `t${++n}_${Math.random().toString(36).slice(2, 8)}`;
@@ -139,18 +147,24 @@ export async function startTestPostgres(): Promise<TestPostgresResult> {
     '--no-locale',
     '--no-sync',
   ]);
-  pgExec(join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-w',
-    '-t',
-    '60',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
-    'start',
-  ]);
+  const start = () =>
+    pgExec(join(bin, 'pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      'start',
+    ]);
+  start();
+  const control = {
+    halt: () => void pgExec(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']),
+    restart: () => void start(),
+  };
   const stopCluster = async () => {
     try {
       pgExec(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
@@ -160,7 +174,7 @@ export async function startTestPostgres(): Promise<TestPostgresResult> {
   };
   try {
     const db = await createDatabase(`postgres://finflow@127.0.0.1:${port}/postgres`);
-    return { ok: true, pg: withSchemas(db.url, stopCluster) };
+    return { ok: true, pg: withSchemas(db.url, stopCluster, control) };
   } catch (err) {
     await stopCluster();
     throw err;
