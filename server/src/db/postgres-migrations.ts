@@ -13,7 +13,15 @@
  */
 import type { Migration } from './migrations.js';
 
-export const postgresMigrations: readonly Migration[] = [
+export interface PostgresMigration extends Migration {
+  /**
+   * Gives existing audit entries and heads their MACs after the SQL ran (the audit key is derived from the master
+   * key, which Postgres never sees, so the repository computes them; SQLite registers SQL functions instead).
+   */
+  authenticateAudit?: boolean;
+}
+
+export const postgresMigrations: readonly PostgresMigration[] = [
   {
     version: 1,
     name: 'initial schema',
@@ -303,6 +311,46 @@ CREATE TABLE connections (
   PRIMARY KEY (workspace_id, name)
 );
 CREATE INDEX connections_credential ON connections(workspace_id, credential) WHERE credential IS NOT NULL;
+`,
+  },
+  {
+    version: 4,
+    name: 'instance owners, invitations, sessions without a workspace, authenticated audit chain',
+    authenticateAudit: true,
+    sql: `
+-- Instance owners manage accounts across workspaces; on an existing database, the earliest account that is an
+-- admin somewhere.
+ALTER TABLE users ADD COLUMN instance_owner BOOLEAN NOT NULL DEFAULT false;
+UPDATE users SET instance_owner = true WHERE id = (
+  SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id AND m.role = 'admin'
+  ORDER BY u.created_at, u.id LIMIT 1
+);
+
+CREATE TABLE invitations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'developer', 'analyst', 'approver', 'viewer')),
+  invited_by TEXT,
+  invited_by_name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+-- E-mail compared ignoring case, as SQLite's COLLATE NOCASE column does.
+CREATE UNIQUE INDEX invitations_workspace_email ON invitations(workspace_id, lower(email));
+CREATE INDEX invitations_email ON invitations(lower(email));
+
+-- A session may have no workspace (an account that belongs to none yet answers its invitations).
+ALTER TABLE sessions ALTER COLUMN workspace_id DROP NOT NULL;
+ALTER TABLE sessions DROP CONSTRAINT sessions_workspace_id_fkey;
+ALTER TABLE sessions ADD CONSTRAINT sessions_workspace_id_fkey
+  FOREIGN KEY (workspace_id) REFERENCES workspaces(id) ON DELETE SET NULL;
+
+-- The audit chain is authenticated: each entry's hash and each head get a MAC under a key derived from the
+-- master key (never in the database). The repository gives existing rows theirs after this SQL, with the
+-- append-only trigger switched off for that moment inside this transaction.
+ALTER TABLE audit_log ADD COLUMN mac TEXT;
+ALTER TABLE audit_heads ADD COLUMN mac TEXT;
 `,
   },
 ];

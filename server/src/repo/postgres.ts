@@ -15,9 +15,8 @@
 import type pg from 'pg';
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
 import type { RunEvent } from '@finflow/runtime';
-import { chainHash, GENESIS_HASH } from '../audit-chain.js';
-import type { Migration } from '../db/migrations.js';
-import { postgresMigrations } from '../db/postgres-migrations.js';
+import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
+import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
 import { emptyBatch } from './types.js';
@@ -37,6 +36,7 @@ import type {
   FlowListItem,
   FlowRecord,
   IdempotencyRecord,
+  InvitationRecord,
   MemberRecord,
   Repository,
   ReviewApproval,
@@ -96,12 +96,24 @@ const toUser = (r: Row): UserRecord => ({
   passwordHash: str(r['password_hash']),
   createdAt: num(r['created_at']),
   disabledAt: numOrNull(r['disabled_at']),
+  instanceOwner: r['instance_owner'] === true,
+});
+
+const toInvitation = (r: Row): InvitationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  email: str(r['email']),
+  role: str(r['role']) as Role,
+  invitedBy: strOrNull(r['invited_by']),
+  invitedByName: str(r['invited_by_name']),
+  createdAt: num(r['created_at']),
+  expiresAt: num(r['expires_at']),
 });
 
 const toSession = (r: Row): SessionRecord => ({
   tokenHash: str(r['token_hash']),
   userId: str(r['user_id']),
-  workspaceId: str(r['workspace_id']),
+  workspaceId: strOrNull(r['workspace_id']),
   csrfToken: str(r['csrf_token']),
   createdAt: num(r['created_at']),
   lastSeenAt: num(r['last_seen_at']),
@@ -275,6 +287,7 @@ const toAudit = (r: Row): AuditRow => ({
   details: str(r['details']),
   prevHash: str(r['prev_hash']),
   hash: str(r['hash']),
+  mac: strOrNull(r['mac']),
 });
 
 /** Column i of rows, for `unnest($n::type[])`. */
@@ -324,7 +337,12 @@ export interface PostgresOptions {
   connectionString?: string;
   /** Further node-postgres pool settings (tests set `options: '-c search_path=...'`). */
   pool?: PoolConfig;
-  migrations?: readonly Migration[];
+  migrations?: readonly PostgresMigration[];
+  /**
+   * The key that authenticates audit entries (derived from the master key). Needed to write audit entries and to
+   * upgrade a database whose audit log predates the MACs.
+   */
+  auditKey?: Buffer;
 }
 
 interface Queued {
@@ -340,7 +358,8 @@ export class PostgresRepository implements Repository {
    * does not pay for its import (0.1-0.4 s).
    */
   private readonly pool: Promise<Pool>;
-  private readonly migrationList: readonly Migration[];
+  private readonly migrationList: readonly PostgresMigration[];
+  private readonly auditKey: Buffer | undefined;
   private readonly queue: Queued[] = [];
   private committing = false;
   /** Transactions the group committer ran (for tests and the bench: groups, not batches). */
@@ -363,6 +382,7 @@ export class PostgresRepository implements Repository {
       return pool;
     });
     this.migrationList = options.migrations ?? postgresMigrations;
+    this.auditKey = options.auditKey;
   }
 
   private async query(sql: string, params: unknown[] = [], on?: Queryable): Promise<Row[]> {
@@ -422,6 +442,7 @@ export class PostgresRepository implements Repository {
       for (const m of [...this.migrationList].sort((a, b) => a.version - b.version)) {
         if (applied.has(m.version)) continue;
         await c.query(m.sql);
+        if (m.authenticateAudit) await this.authenticateAudit(c);
         await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           m.version,
           m.name,
@@ -431,6 +452,38 @@ export class PostgresRepository implements Repository {
       }
       return done;
     });
+  }
+
+  /**
+   * Gives existing audit entries and heads their MACs (migration 4), in the migration's transaction; the
+   * append-only trigger is off for it and back on before the transaction commits.
+   */
+  private async authenticateAudit(c: Client): Promise<void> {
+    const key = this.auditKey;
+    const entries = (await c.query('SELECT seq, hash FROM audit_log WHERE mac IS NULL')).rows as Row[];
+    const heads = (await c.query('SELECT workspace_id, seq, hash, count FROM audit_heads WHERE mac IS NULL'))
+      .rows as Row[];
+    if (entries.length || heads.length) {
+      if (!key)
+        throw new Error('upgrading the audit log needs the master key (the audit key is derived from it)');
+      await c.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+      await c.query(
+        `UPDATE audit_log SET mac = v.mac FROM unnest($1::bigint[], $2::text[]) AS v(seq, mac)
+         WHERE audit_log.seq = v.seq`,
+        [entries.map((r) => num(r['seq'])), entries.map((r) => entryMac(key, str(r['hash'])))],
+      );
+      await c.query(
+        `UPDATE audit_heads SET mac = v.mac FROM unnest($1::text[], $2::text[]) AS v(workspace_id, mac)
+         WHERE audit_heads.workspace_id = v.workspace_id`,
+        [
+          heads.map((r) => str(r['workspace_id'])),
+          heads.map((r) =>
+            headMac(key, str(r['workspace_id']), num(r['seq']), str(r['hash']), num(r['count'])),
+          ),
+        ],
+      );
+      await c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    }
   }
 
   async ping(): Promise<void> {
@@ -721,6 +774,8 @@ export class PostgresRepository implements Repository {
    * every server take turns, so each entry's seq and previous hash are read after the last append committed.
    */
   private async appendAudit(c: Client, b: WriteBatch): Promise<void> {
+    const key = this.auditKey;
+    if (!key) throw new Error('the repository has no audit key: audit entries cannot be written');
     await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
     // A statement after the lock: its snapshot sees every append committed before the lock was granted.
     const workspaces = [...new Set(b.audit.map((d) => d.workspaceId))];
@@ -756,13 +811,13 @@ export class PostgresRepository implements Repository {
         details: canonicalJson(d.details),
       };
       const hash = chainHash(head.hash, fields);
-      rows.push({ ...fields, prevHash: head.hash, hash });
+      rows.push({ ...fields, prevHash: head.hash, hash, mac: entryMac(key, hash) });
       heads.set(d.workspaceId, { seq, hash, count: head.count + 1 });
     }
     await c.query(
-      `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash)
+      `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[])`,
+         $8::text[], $9::text[], $10::text[])`,
       [
         column(rows, (x) => x.seq),
         column(rows, (x) => x.workspaceId),
@@ -773,18 +828,21 @@ export class PostgresRepository implements Repository {
         column(rows, (x) => x.details),
         column(rows, (x) => x.prevHash),
         column(rows, (x) => x.hash),
+        column(rows, (x) => x.mac),
       ],
     );
     const touched = workspaces.map((w) => [w, heads.get(w)] as const);
     await c.query(
-      `INSERT INTO audit_heads (workspace_id, seq, hash, count)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
-       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count, mac)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
+         mac = excluded.mac`,
       [
         touched.map(([w]) => w),
         touched.map(([, h]) => h?.seq),
         touched.map(([, h]) => h?.hash),
         touched.map(([, h]) => h?.count),
+        touched.map(([w, h]) => (h ? headMac(key, w, h.seq, h.hash, h.count) : null)),
       ],
     );
   }
@@ -838,9 +896,18 @@ export class PostgresRepository implements Repository {
 
   async createUser(u: UserRecord): Promise<void> {
     await this.query(
-      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt],
+      `INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner],
     );
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.query('SELECT * FROM users ORDER BY lower(email), email')).map(toUser);
+  }
+
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return (await this.query('SELECT * FROM workspaces ORDER BY created_at, id')).map(toWorkspace);
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
@@ -856,21 +923,28 @@ export class PostgresRepository implements Repository {
 
   async updateUser(
     id: string,
-    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
   ): Promise<void> {
     await this.query(
-      `UPDATE users SET name = CASE WHEN $2::boolean THEN $3 ELSE name END,
-         password_hash = CASE WHEN $4::boolean THEN $5 ELSE password_hash END,
-         disabled_at = CASE WHEN $6::boolean THEN $7::bigint ELSE disabled_at END
+      `UPDATE users SET name = coalesce($2::text, name), email = coalesce($3::text, email),
+         password_hash = coalesce($4::text, password_hash),
+         disabled_at = CASE WHEN $5::boolean THEN $6::bigint ELSE disabled_at END,
+         instance_owner = coalesce($7::boolean, instance_owner)
        WHERE id = $1`,
       [
         id,
-        patch.name !== undefined,
         patch.name ?? null,
-        patch.passwordHash !== undefined,
+        patch.email ?? null,
         patch.passwordHash ?? null,
         patch.disabledAt !== undefined,
         patch.disabledAt ?? null,
+        patch.instanceOwner ?? null,
       ],
     );
   }
@@ -905,6 +979,83 @@ export class PostgresRepository implements Repository {
       : undefined;
   }
 
+  async getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined> {
+    const r = await this.one(
+      `SELECT m.* FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.workspace_id = $1 AND lower(u.email) = lower($2)`,
+      [workspaceId, email],
+    );
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async putInvitation(i: InvitationRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO invitations (id, workspace_id, email, role, invited_by, invited_by_name, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (workspace_id, lower(email)) DO UPDATE SET id = excluded.id, role = excluded.role,
+         invited_by = excluded.invited_by, invited_by_name = excluded.invited_by_name,
+         created_at = excluded.created_at, expires_at = excluded.expires_at`,
+      [i.id, i.workspaceId, i.email, i.role, i.invitedBy, i.invitedByName, i.createdAt, i.expiresAt],
+    );
+  }
+
+  async getInvitation(id: string): Promise<InvitationRecord | undefined> {
+    const r = await this.one('SELECT * FROM invitations WHERE id = $1', [id]);
+    return r ? toInvitation(r) : undefined;
+  }
+
+  async invitationsFor(
+    email: string,
+    now: number,
+  ): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]> {
+    const rows = await this.query(
+      `SELECT i.*, w.name AS w_name, w.created_at AS w_created_at FROM invitations i
+       JOIN workspaces w ON w.id = i.workspace_id
+       WHERE lower(i.email) = lower($1) AND i.expires_at > $2 ORDER BY i.created_at, i.id`,
+      [email, now],
+    );
+    return rows.map((r) => ({
+      ...toInvitation(r),
+      workspace: toWorkspace({ id: r['workspace_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+    }));
+  }
+
+  async workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]> {
+    return (
+      await this.query(
+        'SELECT * FROM invitations WHERE workspace_id = $1 AND expires_at > $2 ORDER BY created_at, id',
+        [workspaceId, now],
+      )
+    ).map(toInvitation);
+  }
+
+  async deleteInvitation(id: string): Promise<boolean> {
+    return (await this.changes('DELETE FROM invitations WHERE id = $1', [id])) > 0;
+  }
+
+  async deleteExpiredInvitations(now: number): Promise<number> {
+    return this.changes('DELETE FROM invitations WHERE expires_at <= $1', [now]);
+  }
+
+  async acceptInvitation(id: string, m: MemberRecord): Promise<boolean> {
+    return this.tx(async (c) => {
+      if ((await this.changes('DELETE FROM invitations WHERE id = $1', [id], c)) === 0) return false;
+      await c.query(
+        `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (workspace_id, user_id) DO NOTHING`,
+        [m.workspaceId, m.userId, m.role, m.createdAt],
+      );
+      return true;
+    });
+  }
+
   async listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]> {
     const rows = await this.query(
       `SELECT u.*, m.role, m.created_at AS member_since FROM memberships m JOIN users u ON u.id = m.user_id
@@ -931,11 +1082,11 @@ export class PostgresRepository implements Repository {
   async getSession(tokenHash: string): Promise<SessionView | undefined> {
     const r = await this.one(
       `SELECT s.*, u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
-              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, u.instance_owner AS u_instance_owner,
               w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, m.role AS role
        FROM sessions s
        JOIN users u ON u.id = s.user_id
-       JOIN workspaces w ON w.id = s.workspace_id
+       LEFT JOIN workspaces w ON w.id = s.workspace_id
        LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
        WHERE s.token_hash = $1`,
       [tokenHash],
@@ -950,20 +1101,24 @@ export class PostgresRepository implements Repository {
         password_hash: r['u_password_hash'],
         created_at: r['u_created_at'],
         disabled_at: r['u_disabled_at'],
+        instance_owner: r['u_instance_owner'],
       }),
-      workspace: toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+      workspace:
+        r['w_id'] === null
+          ? null
+          : toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
       role: (strOrNull(r['role']) as Role | null) ?? null,
     };
   }
 
   async updateSession(
     tokenHash: string,
-    patch: { lastSeenAt?: number; workspaceId?: string },
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
   ): Promise<void> {
     await this.query(
       `UPDATE sessions SET last_seen_at = coalesce($2::bigint, last_seen_at),
-         workspace_id = coalesce($3::text, workspace_id) WHERE token_hash = $1`,
-      [tokenHash, patch.lastSeenAt ?? null, patch.workspaceId ?? null],
+         workspace_id = CASE WHEN $3::boolean THEN $4::text ELSE workspace_id END WHERE token_hash = $1`,
+      [tokenHash, patch.lastSeenAt ?? null, patch.workspaceId !== undefined, patch.workspaceId ?? null],
     );
   }
 
@@ -971,8 +1126,15 @@ export class PostgresRepository implements Repository {
     await this.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
   }
 
-  async deleteSessionsOf(userId: string): Promise<void> {
-    await this.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
+  async deleteSessionsOf(
+    userId: string,
+    options: { except?: string; workspaceId?: string } = {},
+  ): Promise<void> {
+    await this.query(
+      `DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR token_hash <> $2)
+         AND ($3::text IS NULL OR workspace_id = $3)`,
+      [userId, options.except ?? null, options.workspaceId ?? null],
+    );
   }
 
   async deleteExpiredSessions(now: number): Promise<number> {
@@ -1584,9 +1746,11 @@ export class PostgresRepository implements Repository {
   }
 
   async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
-    const r = await this.one('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = $1', [
+    const r = await this.one('SELECT seq, hash, count, mac FROM audit_heads WHERE workspace_id = $1', [
       workspaceId,
     ]);
-    return r ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) } : undefined;
+    return r
+      ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
+      : undefined;
   }
 }

@@ -5,12 +5,12 @@
  * review writes that only one of two racing deciders wins, and one audit chain when two instances (two servers
  * on one database) append at once.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { RunEvent } from '@finflow/runtime';
 import { describe, expect, it } from 'vitest';
-import { ChainVerifier } from '../audit-chain.js';
+import { ChainVerifier, entryMac } from '../audit-chain.js';
 import { GroupCommitter } from '../db/group-commit.js';
-import { isWriteConflict } from '../services/domain-errors.js';
+import { isWriteConflict } from '../services/errors.js';
 import { isUniqueViolation, StorageConflict } from './errors.js';
 import type {
   AuditDraft,
@@ -38,6 +38,9 @@ export interface SuiteStore {
 }
 
 const now = Date.now();
+
+/** The audit key the stores of this suite are opened with (in the product it is derived from the master key). */
+export const SUITE_AUDIT_KEY = randomBytes(32);
 
 export const runRecord = (id: string, patch: Partial<RunRecord> = {}): RunRecord => ({
   id,
@@ -169,7 +172,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 async function verifyChain(repo: Repository, workspaceId: string) {
-  const v = new ChainVerifier();
+  const v = new ChainVerifier(SUITE_AUDIT_KEY);
   let after = 0;
   for (;;) {
     const rows = await repo.auditChain(workspaceId, after, 50);
@@ -177,7 +180,7 @@ async function verifyChain(repo: Repository, workspaceId: string) {
     v.feed(rows);
     after = (rows[rows.length - 1] as { seq: number }).seq;
   }
-  return v.finish(await repo.auditHead(workspaceId));
+  return v.finish(await repo.auditHead(workspaceId), workspaceId);
 }
 
 /** Registers the suite; `open` gives each test an empty, migrated store (or skips it, saying what is missing). */
@@ -212,6 +215,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
         passwordHash: 'x',
         createdAt: now,
         disabledAt: null,
+        instanceOwner: false,
       });
       expect((await repo.getUserByEmail('ana@bank.example'))?.id).toBe('u1');
       expect(await repo.countUsers()).toBe(1);
@@ -223,6 +227,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
           passwordHash: 'y',
           createdAt: now,
           disabledAt: null,
+          instanceOwner: false,
         }),
       );
       expect(isUniqueViolation(err)).toBe(true);
@@ -248,6 +253,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
         passwordHash: 'x',
         createdAt: now,
         disabledAt: null,
+        instanceOwner: false,
       });
       await repo.setMembership({ workspaceId: 'ws_1', userId: 'u1', role: 'analyst', createdAt: now });
       await repo.setMembership({ workspaceId: 'ws_1', userId: 'u1', role: 'admin', createdAt: now });
@@ -269,7 +275,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       const view = await repo.getSession('t1');
       expect(view?.role).toBe('admin');
       expect(view?.user.email).toBe('a@b.c');
-      expect(view?.workspace.name).toBe('Bank');
+      expect(view?.workspace?.name).toBe('Bank');
       await repo.updateSession('t1', { workspaceId: 'ws_2', lastSeenAt: now + 10 });
       expect(await repo.getSession('t1')).toMatchObject({
         role: 'viewer',
@@ -281,6 +287,112 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect(await repo.deleteExpiredSessions(now + 999)).toBe(0);
       expect(await repo.deleteExpiredSessions(now + 1001)).toBe(1);
       expect(await repo.getSession('t1')).toBeUndefined();
+    });
+  });
+
+  describe('accounts across workspaces', () => {
+    it('invites an e-mail once per workspace (renewed, case ignored), and accepting adds the member once', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
+      await repo.createWorkspace({ id: 'ws_2', name: 'Broker', createdAt: now + 1 });
+      await repo.createUser({
+        id: 'u1',
+        email: 'Li@Bank.example',
+        name: 'Li',
+        passwordHash: 'x',
+        createdAt: now,
+        disabledAt: null,
+        instanceOwner: false,
+      });
+      const inv = (id: string, workspaceId: string, email: string, expiresAt = now + 1000) => ({
+        id,
+        workspaceId,
+        email,
+        role: 'analyst' as const,
+        invitedBy: null,
+        invitedByName: 'Ada',
+        createdAt: now,
+        expiresAt,
+      });
+      await repo.putInvitation(inv('i1', 'ws_1', 'li@bank.example'));
+      await repo.putInvitation({ ...inv('i2', 'ws_1', 'LI@BANK.EXAMPLE'), role: 'approver' });
+      await repo.putInvitation(inv('i3', 'ws_2', 'li@bank.example', now - 1));
+      expect((await repo.workspaceInvitations('ws_1', now)).map((i) => [i.id, i.role])).toEqual([
+        ['i2', 'approver'],
+      ]);
+      expect(await repo.getInvitation('i1')).toBeUndefined();
+      expect(
+        (await repo.invitationsFor('Li@bank.example', now)).map((i) => [i.id, i.workspace.name]),
+      ).toEqual([['i2', 'Bank']]);
+      expect(await repo.deleteExpiredInvitations(now)).toBe(1);
+      const member = { workspaceId: 'ws_1', userId: 'u1', role: 'approver' as const, createdAt: now };
+      expect(await repo.acceptInvitation('i2', member)).toBe(true);
+      expect(await repo.acceptInvitation('i2', member)).toBe(false);
+      expect((await repo.getMemberByEmail('ws_1', 'li@bank.EXAMPLE'))?.role).toBe('approver');
+      expect(await repo.getMemberByEmail('ws_2', 'li@bank.example')).toBeUndefined();
+      await repo.putInvitation(inv('i4', 'ws_2', 'li@bank.example'));
+      expect(await repo.deleteInvitation('i4')).toBe(true);
+      expect(await repo.deleteInvitation('i4')).toBe(false);
+    });
+
+    it('keeps sessions without a workspace, and ends a user’s sessions all, all but one, or in one workspace', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
+      await repo.createUser({
+        id: 'u1',
+        email: 'a@b.c',
+        name: 'A',
+        passwordHash: 'x',
+        createdAt: now,
+        disabledAt: null,
+        instanceOwner: true,
+      });
+      await repo.createUser({
+        id: 'u2',
+        email: 'B@b.c',
+        name: 'B',
+        passwordHash: 'x',
+        createdAt: now,
+        disabledAt: null,
+        instanceOwner: false,
+      });
+      expect((await repo.listUsers()).map((u) => [u.id, u.instanceOwner])).toEqual([
+        ['u1', true],
+        ['u2', false],
+      ]);
+      await repo.updateUser('u2', { email: 'c@b.c', instanceOwner: true });
+      expect(await repo.getUserByEmail('C@B.C')).toMatchObject({ id: 'u2', instanceOwner: true, name: 'B' });
+      expect((await repo.listWorkspaces()).map((w) => w.id)).toEqual(['ws_1']);
+      const session = (tokenHash: string, workspaceId: string | null) => ({
+        tokenHash,
+        userId: 'u1',
+        workspaceId,
+        csrfToken: 'c',
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + 1000,
+      });
+      await repo.createSession(session('s1', null));
+      await repo.createSession(session('s2', 'ws_1'));
+      await repo.createSession(session('s3', 'ws_1'));
+      expect(await repo.getSession('s1')).toMatchObject({
+        workspace: null,
+        role: null,
+        user: { instanceOwner: true },
+      });
+      await repo.updateSession('s2', { workspaceId: null });
+      expect((await repo.getSession('s2'))?.workspace).toBeNull();
+      await repo.updateSession('s1', { workspaceId: 'ws_1' });
+      expect((await repo.getSession('s1'))?.session.workspaceId).toBe('ws_1');
+      await repo.deleteSessionsOf('u1', { workspaceId: 'ws_1' });
+      expect(await repo.getSession('s1')).toBeUndefined();
+      expect(await repo.getSession('s2')).toBeDefined();
+      await repo.createSession(session('s4', null));
+      await repo.deleteSessionsOf('u1', { except: 's4' });
+      expect(await repo.getSession('s2')).toBeUndefined();
+      expect(await repo.getSession('s4')).toBeDefined();
+      await repo.deleteSessionsOf('u1');
+      expect(await repo.getSession('s4')).toBeUndefined();
     });
   });
 
@@ -731,6 +843,8 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect(JSON.parse((rows[0] as { details: string }).details)).toMatchObject({
         note: '中文 and ünïcode',
       });
+      // Each entry is authenticated under the audit key (a key the database never holds).
+      for (const r of rows) expect(r.mac).toBe(entryMac(SUITE_AUDIT_KEY, r.hash));
       await other.close();
     });
 

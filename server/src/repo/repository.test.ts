@@ -8,7 +8,7 @@ import pg from 'pg';
 import { tempDir } from '../test-helpers/harness.js';
 import { needPostgres, startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
 import { PostgresRepository } from './postgres.js';
-import { repositorySuite } from './repository-suite.js';
+import { repositorySuite, SUITE_AUDIT_KEY } from './repository-suite.js';
 import { SqliteRepository } from './sqlite.js';
 import type { Repository } from './types.js';
 
@@ -24,7 +24,7 @@ describe('SQLite repository', () => {
     const dir = tempDir('finflow-repo-');
     dirs.push(dir);
     const open = async () => {
-      const repo = SqliteRepository.open(dir);
+      const repo = SqliteRepository.open(dir, { auditKey: SUITE_AUDIT_KEY });
       opened.push(repo);
       await repo.migrate();
       return repo;
@@ -50,7 +50,7 @@ describe('Postgres repository', () => {
   repositorySuite(async (ctx) => {
     const { pool } = await needPostgres(server, ctx).freshSchema();
     const open = async () => {
-      const repo = new PostgresRepository({ pool });
+      const repo = new PostgresRepository({ pool, auditKey: SUITE_AUDIT_KEY });
       opened.push(repo);
       await repo.migrate();
       return repo;
