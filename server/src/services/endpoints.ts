@@ -177,8 +177,7 @@ export class EndpointService {
     try {
       await this.repo.createEndpoint(endpoint, deployment);
     } catch (err) {
-      if (isUniqueViolation(err))
-        throw conflict('SLUG_TAKEN', `the endpoint slug "${input.slug}" is taken`);
+      if (isUniqueViolation(err)) throw conflict('SLUG_TAKEN', `the endpoint slug "${input.slug}" is taken`);
       throw err;
     }
     await this.audit.record(workspaceId, actor, 'endpoint.published', `endpoint:${id}`, {
