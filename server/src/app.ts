@@ -30,6 +30,7 @@ import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
 import { reviewRoutes } from './routes/reviews.js';
+import { StorageUnavailable } from './repo/errors.js';
 import { SESSION_COOKIE, type AccountContext } from './services/auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -150,6 +151,14 @@ export function errorAnswer(
       status: 413,
       body: { error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } },
     };
+  if (err instanceof StorageUnavailable) {
+    ctx.logger.warn({ method, route, reason: err.message }, 'database unavailable');
+    return {
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: err.code, message: 'the database is unavailable; retry shortly' } },
+    };
+  }
   ctx.logger.error({ err, method, route }, 'request failed');
   return {
     status: 500,

@@ -11,7 +11,7 @@ export interface ServerConfig {
   host: string;
   /** Folder of the SQLite database (and, by default, the master key file). */
   dataDir: string;
-  /** `postgres://...` selects the Postgres repository (not available in this build); empty means SQLite. */
+  /** `postgres://...` selects the Postgres repository (several servers on one database); unset means SQLite. */
   databaseUrl: string | undefined;
   /** The master key from FINFLOW_SECRET_KEY (32 bytes, hex or base64), if set. */
   secretKey: string | undefined;

@@ -8,6 +8,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { canonicalJson } from '../hash.js';
+import { storageError } from '../repo/errors.js';
 import type { BatchCommit, WriteBatch } from '../repo/types.js';
 
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
@@ -238,10 +239,11 @@ export function workerExecArgv(): string[] {
   return out;
 }
 
+/** A failed batch's error, typed (StorageConflict) when its code says a key exists or a condition was gone. */
 function failure(message: string, code?: string): Error {
   const err = new Error(message);
   if (code) (err as Error & { code: string }).code = code;
-  return err;
+  return storageError(err) as Error;
 }
 
 export interface WriterThreadOptions {

@@ -1,27 +1,39 @@
 /**
  * Opens the storage of a data directory: the master key first (the audit log is authenticated with a key derived
- * from it, and an upgrade may need it), then the repository (SQLite in the data folder; Postgres is not in this
- * build), checked against the key the directory was created with, then migrated. The server and the CLI
- * commands that write (`finflow admin`, `finflow audit`) open it the same way.
+ * from it, and an upgrade may need it), then the repository (embedded SQLite in the data folder by default, or
+ * Postgres when DATABASE_URL is a `postgres://` URL, for several servers on one database), checked against the key
+ * the storage was created with, then migrated. The server and the CLI commands that write (`finflow admin`,
+ * `finflow audit`) open it the same way.
  */
 import { auditKeys, type AuditKeys } from '../audit-chain.js';
 import type { ServerConfig } from '../config.js';
 import { keyFingerprint, loadMasterKey, type LoadedKey } from '../security/crypto.js';
+import { PostgresRepository } from './postgres.js';
 import { SqliteRepository } from './sqlite.js';
 import type { Repository } from './types.js';
 
 /** In durability normal the WAL is fsynced this long after a commit (one fsync covers the commits meanwhile). */
 export const NORMAL_SYNC_DELAY_MS = 10;
 
+export const isPostgresUrl = (url: string | undefined): url is string =>
+  url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+
 export function openRepository(
   config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'durability'>>,
   /** Authenticates audit entries (derived from the master key); without it the audit log cannot be written. */
   auditKey?: Buffer,
 ): Repository {
-  if (config.databaseUrl && /^postgres(ql)?:/i.test(config.databaseUrl)) {
-    throw new Error(
-      'DATABASE_URL points at Postgres, but this build ships the SQLite repository only; unset DATABASE_URL to use SQLite in FINFLOW_DATA_DIR',
-    );
+  if (config.databaseUrl !== undefined) {
+    if (!isPostgresUrl(config.databaseUrl)) {
+      // Never fall back to SQLite silently: a cluster configured for a shared database must not split its data.
+      throw new Error(
+        'DATABASE_URL must be a postgres:// or postgresql:// URL (unset it to use SQLite in FINFLOW_DATA_DIR)',
+      );
+    }
+    return new PostgresRepository({
+      connectionString: config.databaseUrl,
+      ...(auditKey ? { auditKey } : {}),
+    });
   }
   return SqliteRepository.open(config.dataDir, {
     walSyncDelayMs: config.durability === 'normal' ? NORMAL_SYNC_DELAY_MS : 0,

@@ -18,6 +18,7 @@ import type { RunEvent } from '@finflow/runtime';
 import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
 import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
+import { storageError } from './errors.js';
 import type {
   ApiKeyRecord,
   BatchCommit,
@@ -340,6 +341,15 @@ export class SqliteRepository implements Repository {
     return new SqliteRepository(openDatabase(dataDir), join(dataDir, DATABASE_FILE), allMigrations, options);
   }
 
+  /** Runs writes in an immediate transaction; a duplicate key surfaces as StorageConflict. */
+  private tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
   /** A statement prepared once per SQL text. */
   private q(sql: string): Stmt {
     let s = this.stmts.get(sql);
@@ -410,14 +420,12 @@ export class SqliteRepository implements Repository {
     const done: number[] = [];
     for (const m of [...this.migrationList].sort((a, b) => a.version - b.version)) {
       if (applied.has(m.version)) continue;
-      this.db
-        .transaction(() => {
-          this.db.exec(m.sql);
-          this.db
-            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-            .run(m.version, m.name, Date.now());
-        })
-        .immediate();
+      this.tx(() => {
+        this.db.exec(m.sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, Date.now());
+      });
       done.push(m.version);
     }
     return done;
@@ -493,9 +501,11 @@ export class SqliteRepository implements Repository {
   }
 
   async createUser(u: UserRecord): Promise<void> {
-    this.q(
-      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner ? 1 : 0);
+    this.tx(() =>
+      this.q(
+        'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner ? 1 : 0),
+    );
   }
 
   async listUsers(): Promise<UserRecord[]> {
@@ -726,42 +736,38 @@ export class SqliteRepository implements Repository {
   }
 
   async createFlow(f: FlowRecord, v: VersionRecord): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.q(
-          `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by, updated_at, updated_by, deleted_at)
+    this.tx(() => {
+      this.q(
+        `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by, updated_at, updated_by, deleted_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-        ).run(
-          f.id,
-          f.workspaceId,
-          f.name,
-          f.description,
-          JSON.stringify(f.tags),
-          f.latestVersion,
-          f.createdAt,
-          f.createdBy,
-          f.updatedAt,
-          f.updatedBy,
-        );
-        this.insertVersion(v);
-      })
-      .immediate();
+      ).run(
+        f.id,
+        f.workspaceId,
+        f.name,
+        f.description,
+        JSON.stringify(f.tags),
+        f.latestVersion,
+        f.createdAt,
+        f.createdBy,
+        f.updatedAt,
+        f.updatedBy,
+      );
+      this.insertVersion(v);
+    });
   }
 
   async addVersion(
     v: VersionRecord,
     f: Pick<FlowRecord, 'name' | 'description' | 'tags' | 'updatedAt' | 'updatedBy'>,
   ): Promise<void> {
-    this.db
-      .transaction(() => {
-        // The version number is checked in the transaction: a concurrent save gets a primary key conflict.
-        this.insertVersion(v);
-        this.q(
-          `UPDATE flows SET name = ?, description = ?, tags = ?, latest_version = ?, updated_at = ?, updated_by = ?
+    this.tx(() => {
+      // The version number is checked in the transaction: a concurrent save gets a primary key conflict.
+      this.insertVersion(v);
+      this.q(
+        `UPDATE flows SET name = ?, description = ?, tags = ?, latest_version = ?, updated_at = ?, updated_by = ?
            WHERE id = ?`,
-        ).run(f.name, f.description, JSON.stringify(f.tags), v.number, f.updatedAt, f.updatedBy, v.flowId);
-      })
-      .immediate();
+      ).run(f.name, f.description, JSON.stringify(f.tags), v.number, f.updatedAt, f.updatedBy, v.flowId);
+    });
   }
 
   async getFlow(workspaceId: string, id: string): Promise<FlowRecord | undefined> {
@@ -960,22 +966,20 @@ export class SqliteRepository implements Repository {
   }
 
   async reopenClaim(runId: string, token: string): Promise<boolean> {
-    return this.db
-      .transaction(() => {
-        const changed = this.q(
-          "UPDATE runs SET status = 'waiting', resume_claim = NULL WHERE id = ? AND status = 'running' AND resume_claim = ?",
-        ).run(runId, token).changes;
-        if (changed === 0) return false;
-        this.q(
-          "UPDATE review_tasks SET status = 'open', resumed_by = NULL WHERE run_id = ? AND resumed_by = ? AND status = 'cancelled'",
-        ).run(runId, token);
-        this.q('UPDATE review_tasks SET resumed_by = NULL WHERE run_id = ? AND resumed_by = ?').run(
-          runId,
-          token,
-        );
-        return true;
-      })
-      .immediate();
+    return this.tx(() => {
+      const changed = this.q(
+        "UPDATE runs SET status = 'waiting', resume_claim = NULL WHERE id = ? AND status = 'running' AND resume_claim = ?",
+      ).run(runId, token).changes;
+      if (changed === 0) return false;
+      this.q(
+        "UPDATE review_tasks SET status = 'open', resumed_by = NULL WHERE run_id = ? AND resumed_by = ? AND status = 'cancelled'",
+      ).run(runId, token);
+      this.q('UPDATE review_tasks SET resumed_by = NULL WHERE run_id = ? AND resumed_by = ?').run(
+        runId,
+        token,
+      );
+      return true;
+    });
   }
 
   // Feedback
@@ -1130,30 +1134,28 @@ export class SqliteRepository implements Repository {
   }
 
   async createEndpoint(e: EndpointRecord, d: DeploymentRecord): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.q(
-          `INSERT INTO endpoints (id, workspace_id, slug, flow_id, deployment_id, status, mode, timeout_ms, max_body_bytes,
+    this.tx(() => {
+      this.q(
+        `INSERT INTO endpoints (id, workspace_id, slug, flow_id, deployment_id, status, mode, timeout_ms, max_body_bytes,
              rate_limit_per_minute, created_at, created_by, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          e.id,
-          e.workspaceId,
-          e.slug,
-          e.flowId,
-          e.deploymentId,
-          e.status,
-          e.mode,
-          e.timeoutMs,
-          e.maxBodyBytes,
-          e.rateLimitPerMinute,
-          e.createdAt,
-          e.createdBy,
-          e.updatedAt,
-        );
-        this.insertDeployment(d);
-      })
-      .immediate();
+      ).run(
+        e.id,
+        e.workspaceId,
+        e.slug,
+        e.flowId,
+        e.deploymentId,
+        e.status,
+        e.mode,
+        e.timeoutMs,
+        e.maxBodyBytes,
+        e.rateLimitPerMinute,
+        e.createdAt,
+        e.createdBy,
+        e.updatedAt,
+      );
+      this.insertDeployment(d);
+    });
   }
 
   async getEndpoint(workspaceId: string, id: string): Promise<EndpointRecord | undefined> {
@@ -1194,23 +1196,21 @@ export class SqliteRepository implements Repository {
     },
     deployment?: DeploymentRecord,
   ): Promise<void> {
-    this.db
-      .transaction(() => {
-        const cols: [string, unknown][] = [
-          ['status', patch.status],
-          ['mode', patch.mode],
-          ['timeout_ms', patch.timeoutMs],
-          ['max_body_bytes', patch.maxBodyBytes],
-          ['rate_limit_per_minute', patch.rateLimitPerMinute],
-          ['updated_at', patch.updatedAt],
-          ['deployment_id', deployment?.id],
-        ];
-        for (const [col, value] of cols) {
-          if (value !== undefined) this.q(`UPDATE endpoints SET ${col} = ? WHERE id = ?`).run(value, id);
-        }
-        if (deployment) this.insertDeployment(deployment);
-      })
-      .immediate();
+    this.tx(() => {
+      const cols: [string, unknown][] = [
+        ['status', patch.status],
+        ['mode', patch.mode],
+        ['timeout_ms', patch.timeoutMs],
+        ['max_body_bytes', patch.maxBodyBytes],
+        ['rate_limit_per_minute', patch.rateLimitPerMinute],
+        ['updated_at', patch.updatedAt],
+        ['deployment_id', deployment?.id],
+      ];
+      for (const [col, value] of cols) {
+        if (value !== undefined) this.q(`UPDATE endpoints SET ${col} = ? WHERE id = ?`).run(value, id);
+      }
+      if (deployment) this.insertDeployment(deployment);
+    });
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {

@@ -16,6 +16,7 @@ import type {
   EndpointRecord,
   Repository,
 } from '../repo/types.js';
+import { isUniqueViolation } from '../repo/errors.js';
 import { newId, randomToken, tokenHash } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
 import type { ConnectionService } from './connections.js';
@@ -176,8 +177,7 @@ export class EndpointService {
     try {
       await this.repo.createEndpoint(endpoint, deployment);
     } catch (err) {
-      if (/UNIQUE/i.test((err as Error).message))
-        throw conflict('SLUG_TAKEN', `the endpoint slug "${input.slug}" is taken`);
+      if (isUniqueViolation(err)) throw conflict('SLUG_TAKEN', `the endpoint slug "${input.slug}" is taken`);
       throw err;
     }
     await this.audit.record(workspaceId, actor, 'endpoint.published', `endpoint:${id}`, {

@@ -20,6 +20,7 @@ import { diffFlows, type FlowDiff } from '../diff.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
 import { hashValue } from '../hash.js';
 import { maskingShape, redactSpecOf, type MaskingShape, type RedactSpec } from '../masking.js';
+import { isUniqueViolation } from '../repo/errors.js';
 import type { AuditActor, FlowListItem, FlowRecord, Repository, VersionRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
@@ -223,7 +224,7 @@ export class FlowService {
     try {
       await this.repo.addVersion(version, update);
     } catch (err) {
-      if (/UNIQUE|PRIMARY KEY|constraint/i.test((err as Error).message)) {
+      if (isUniqueViolation(err)) {
         throw conflict(
           'VERSION_CONFLICT',
           'another save of this flow happened at the same time; reload and save again',

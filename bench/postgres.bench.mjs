@@ -1,0 +1,318 @@
+// The published-endpoint path on each storage: embedded SQLite (durability full and normal) against Postgres on
+// the same machine (a real cluster started here with Debian's binaries: fsync on, synchronous_commit on, the
+// durable default; and synchronous_commit=off, Postgres's counterpart of FINFLOW_DURABILITY=normal). One FinFlow
+// server process at a time, a small flow (input -> one JSONata scoring step -> output) and a 20-node chain, 10
+// concurrent clients (autocannon). Every call records a run, its events and an audit entry, so this measures
+// what the storage costs a decision. "server CPU" is the FinFlow process's CPU time per request; "db CPU" is the
+// Postgres cluster's (all its processes). Needs the built packages (`tsc -b`) and Postgres binaries (initdb,
+// pg_ctl: Debian `postgresql`); as root the cluster runs as the `postgres` user.
+// Usage: node bench/postgres.bench.mjs [--duration 10] [--connections 10]
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const DURATION = arg('duration', 10);
+const CONNECTIONS = arg('connections', 10);
+const WARMUP = 3;
+const STEPS = 18;
+
+// Postgres: a throwaway cluster in a temporary folder.
+function binDir() {
+  const base = '/usr/lib/postgresql';
+  const v = existsSync(base)
+    ? readdirSync(base)
+        .filter((d) => existsSync(join(base, d, 'bin', 'pg_ctl')))
+        .sort((a, b) => Number(b) - Number(a))[0]
+    : undefined;
+  if (!v) throw new Error('no Postgres binaries under /usr/lib/postgresql (apt-get install postgresql)');
+  return join(base, v, 'bin');
+}
+const root_ = process.getuid?.() === 0;
+const pgRun = (bin, args) =>
+  execFileSync(root_ ? 'runuser' : bin, root_ ? ['-u', 'postgres', '--', bin, ...args] : args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function startCluster() {
+  const bin = binDir();
+  const dir = mkdtempSync(join(tmpdir(), 'finflow-bench-pg-'));
+  if (root_) {
+    const id = (f) => Number(execFileSync('id', [f, 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, id('-u'), id('-g'));
+  }
+  const port = await freePort();
+  const data = join(dir, 'data');
+  pgRun(join(bin, 'initdb'), ['-D', data, '-U', 'finflow', '--auth=trust', '-E', 'UTF8', '--no-locale']);
+  pgRun(join(bin, 'pg_ctl'), [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    'start',
+  ]);
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    port,
+    pid,
+    createDb(name) {
+      pgRun(join(bin, 'psql'), [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'finflow',
+        '-d',
+        'postgres',
+        '-c',
+        `CREATE DATABASE ${name}`,
+      ]);
+      return `postgres://finflow@127.0.0.1:${port}/${name}`;
+    },
+    stop() {
+      pgRun(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU time (user + system) of a process and, for the postmaster, of all its children, in microseconds. */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
+}
+function clusterCpu(postmaster) {
+  let total = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      const ppid = Number(stat[1]);
+      if (Number(p) === postmaster || ppid === postmaster) {
+        // Exited children's time is in the postmaster's cutime/cstime (fields 13, 14).
+        total +=
+          (Number(stat[11]) +
+            Number(stat[12]) +
+            (Number(p) === postmaster ? Number(stat[13]) + Number(stat[14]) : 0)) *
+          (1e6 / 100);
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+const serverSource = `
+import { startServer, loadConfig } from ${JSON.stringify(serverEntry)};
+let setupToken;
+const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
+process.stderr.write(JSON.stringify({ ready: s.url, setupToken, pid: process.pid }) + '\\n');
+process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
+`;
+
+function startServer(env) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', serverSource], {
+    cwd: join(root, 'server'),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d.toString();
+      const line = err.split('\n').find((l) => l.startsWith('{"ready"'));
+      if (line) resolve({ child, ...JSON.parse(line) });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+async function json(url, method, body, headers = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return { body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+const edge = (id, from, fromPort, to, toPort) => ({
+  id,
+  from: { node: from, port: fromPort },
+  to: { node: to, port: toPort },
+});
+const inputNode = {
+  id: 'in',
+  type: 'io.input',
+  version: 1,
+  config: {
+    schema: {
+      type: 'object',
+      properties: { income: { type: 'number' }, debt: { type: 'number' } },
+      required: ['income', 'debt'],
+    },
+  },
+};
+const smallFlow = () => ({
+  schemaVersion: 1,
+  id: 'small',
+  name: 'Score (3 nodes)',
+  nodes: [
+    inputNode,
+    {
+      id: 'score',
+      type: 'data.transform',
+      version: 1,
+      config: {
+        expression:
+          '( $s := $round(data.income / (data.debt + 1), 2); { "score": $s, "outcome": $s >= 3 ? "approve" : "review" } )',
+      },
+    },
+    { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } },
+  ],
+  edges: [edge('e1', 'in', 'value', 'score', 'data'), edge('e2', 'score', 'result', 'out', 'value')],
+});
+function chainFlow() {
+  const nodes = [inputNode];
+  const edges = [];
+  let prev = ['in', 'value'];
+  for (let i = 0; i <= STEPS; i++) {
+    const expression =
+      i === 0
+        ? '{ "score": $round(data.income / (data.debt + 1), 2) }'
+        : `{ "score": $round(data.score * 1.01 + ${i}, 2) }`;
+    nodes.push({ id: `s${i}`, type: 'data.transform', version: 1, config: { expression } });
+    edges.push(edge(`e${i}`, prev[0], prev[1], `s${i}`, 'data'));
+    prev = [`s${i}`, 'result'];
+  }
+  nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'result' } });
+  edges.push(edge('eout', prev[0], prev[1], 'out', 'value'));
+  return { schemaVersion: 1, id: 'chain', name: 'Score (21 nodes)', nodes, edges };
+}
+
+async function publish(server) {
+  const api = `${server.ready}/api`;
+  const setup = await json(`${api}/auth/setup`, 'POST', {
+    token: server.setupToken,
+    email: 'bench@bank.example',
+    name: 'Bench',
+    password: 'benchmark password',
+  });
+  const cookie = setup.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const auth = { cookie, 'x-csrf-token': setup.body.csrfToken };
+  const ids = [];
+  for (const [slug, doc] of [
+    ['score-small', smallFlow()],
+    ['score-chain', chainFlow()],
+  ]) {
+    const flow = (await json(`${api}/flows`, 'POST', { document: doc }, auth)).body;
+    ids.push(
+      (
+        await json(
+          `${api}/endpoints`,
+          'POST',
+          { flowId: flow.flow.id, version: 1, slug, rateLimitPerMinute: 10_000_000 },
+          auth,
+        )
+      ).body.id,
+    );
+  }
+  const key = (await json(`${api}/keys`, 'POST', { name: 'bench', endpoints: ids }, auth)).body.key;
+  return { authorization: `Bearer ${key}` };
+}
+
+const load = (url, headers, duration) =>
+  new Promise((resolve, reject) =>
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        connections: CONNECTIONS,
+        duration,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ income: 64000, debt: 8000 }),
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    ),
+  );
+
+const cluster = await startCluster();
+const stores = [
+  ['SQLite, durability full', { FINFLOW_DURABILITY: 'full' }],
+  ['SQLite, durability normal', { FINFLOW_DURABILITY: 'normal' }],
+  ['Postgres, synchronous_commit on', { DATABASE_URL: cluster.createDb('bench_sync') }],
+  [
+    'Postgres, synchronous_commit off',
+    { DATABASE_URL: `${cluster.createDb('bench_async')}?options=-c%20synchronous_commit%3Doff` },
+  ],
+];
+const rows = [];
+try {
+  for (const [label, env] of stores) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'finflow-bench-'));
+    const server = await startServer({ FINFLOW_DATA_DIR: dataDir, ...env });
+    try {
+      const bearer = await publish(server);
+      for (const slug of ['score-small', 'score-chain']) {
+        const url = `${server.ready}/v1/endpoints/${slug}`;
+        await load(url, bearer, WARMUP);
+        const [s0, d0] = [cpuOf(server.pid), clusterCpu(cluster.pid)];
+        const r = await load(url, bearer, DURATION);
+        const bad = r.non2xx + r.errors + r.timeouts;
+        if (bad) throw new Error(`${label} ${slug}: ${bad} failed requests`);
+        rows.push({
+          label,
+          slug,
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          serverCpu: (cpuOf(server.pid) - s0) / r.requests.total,
+          dbCpu: env.DATABASE_URL ? (clusterCpu(cluster.pid) - d0) / r.requests.total : undefined,
+        });
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+} finally {
+  cluster.stop();
+}
+
+const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(
+  `\n${CONNECTIONS} connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, node ${process.version}, load average ${loadavg()[0].toFixed(1)}\n`,
+);
+console.log('| flow | storage | req/s | p50 ms | p99 ms | server CPU us/req | db CPU us/req |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.slug === 'score-small' ? '3 nodes' : '21 nodes'} | ${r.label} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.serverCpu)} | ${r.dbCpu === undefined ? '' : fmt(r.dbCpu)} |`,
+  );
+}

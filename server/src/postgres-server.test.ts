@@ -1,0 +1,126 @@
+/**
+ * Two FinFlow servers on one Postgres database (DATABASE_URL), as a team that outgrows one machine runs them:
+ * an account, a flow and an endpoint made on one are used on the other, endpoint calls to both are recorded
+ * in one place, conflicts between them come back as the same 409s as on one server, and the audit chain both
+ * append to verifies as one chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN,
+  Client,
+  createFlow,
+  setupAdmin,
+  startTestServer,
+  type Loose,
+  type TestServer,
+} from './test-helpers/harness.js';
+import { scoringFlow } from './test-helpers/flows.js';
+import { needPostgres, startTestPostgres, type TestPostgresResult } from './test-helpers/postgres.js';
+
+let server: TestPostgresResult | undefined;
+const servers: TestServer[] = [];
+let adminA: Client;
+let key: string;
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  if (!server.ok) return;
+  const config = { databaseUrl: server.pg.url, secretKey: randomBytes(32).toString('hex') };
+  // One after the other: the second finds the schema migrated by the first.
+  servers.push(await startTestServer({ config }));
+  servers.push(await startTestServer({ config }));
+});
+afterAll(async () => {
+  for (const t of servers) await t.destroy();
+  if (server?.ok) await server.pg.stop();
+});
+
+async function call(t: TestServer, slug: string, key: string, body: unknown) {
+  const res = await fetch(`${t.url}/v1/endpoints/${slug}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Loose };
+}
+
+describe('two servers on one Postgres database', () => {
+  it('serve one set of accounts, flows, endpoints, runs and one audit chain', async (ctx) => {
+    needPostgres(server, ctx);
+    const [a, b] = servers as [TestServer, TestServer];
+    expect(a.server.context.repo.kind).toBe('postgres');
+    adminA = await setupAdmin(a);
+    // The second server had offered setup too; with an admin in the shared database it is refused there.
+    expect(
+      (await new Client(b.url).post('/api/auth/setup', { token: b.server.setupToken, ...ADMIN })).status,
+    ).toBe(409);
+    const adminB = new Client(b.url);
+    expect((await adminB.login(ADMIN.email, ADMIN.password)).status).toBe(200);
+
+    const flow = await createFlow(adminA, scoringFlow());
+    const published = await adminB.post('/api/endpoints', { flowId: flow.id, version: 1, slug: 'prescreen' });
+    expect(published.status).toBe(201);
+    // The slug is taken on the other server too (a unique violation in Postgres, typed, mapped to 409).
+    const again = await adminA.post('/api/endpoints', { flowId: flow.id, version: 1, slug: 'prescreen' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('SLUG_TAKEN');
+    key = (await adminA.post('/api/keys', { name: 'core', endpoints: [published.body.id] })).body
+      .key as string;
+
+    const applicants = Array.from({ length: 20 }, (_, i) => ({
+      name: `A${i}`,
+      income: 50_000 + i * 1000,
+      debt: 9000,
+    }));
+    const answers = await Promise.all(applicants.map((x, i) => call(i % 2 ? b : a, 'prescreen', key, x)));
+    expect(answers.map((r) => r.status)).toEqual(applicants.map(() => 200));
+    expect(answers[0]?.body.outputs.decision).toEqual({ outcome: 'approve', score: 5.55 });
+
+    const runs = (await adminA.get(`/api/runs?flowId=${flow.id}&limit=100`)).body as Loose[];
+    expect(runs).toHaveLength(20);
+    const one = await adminB.get(`/api/runs/${answers[1]?.body.runId as string}`);
+    expect(one.status).toBe(200);
+    expect(one.body.status).toBe('succeeded');
+
+    // Saves of the flow from both servers: each gets the next version.
+    const save = (c: Client, name: string) =>
+      c.put(`/api/flows/${flow.id}`, { document: scoringFlow(name), message: name });
+    expect((await save(adminA, 'Pre-screen A')).status).toBe(201);
+    expect((await save(adminB, 'Pre-screen B')).status).toBe(201);
+    expect((await adminA.get(`/api/flows/${flow.id}/versions`)).body.map((v: Loose) => v.number)).toEqual([
+      3, 2, 1,
+    ]);
+
+    for (const c of [adminA, adminB]) {
+      const verify = await c.get('/api/audit/verify');
+      expect(verify.status).toBe(200);
+      expect(verify.body.ok).toBe(true);
+      expect(verify.body.entries).toBeGreaterThanOrEqual(6);
+    }
+  });
+
+  it('answers 503 while Postgres is away, and serves again once it is back', async (ctx) => {
+    // Known gap (reported): a sync endpoint call whose key and endpoint are cached still answers while the
+    // database is away, although its run record fails to commit; the run service decides that, not storage.
+    const db = needPostgres(server, ctx);
+    if (!db.halt || !db.restart)
+      return ctx.skip('FINFLOW_TEST_POSTGRES_URL names a server this test cannot stop');
+    const a = servers[0] as TestServer;
+    const applicant = { name: 'Wu', income: 70_000, debt: 5000 };
+    expect((await call(a, 'prescreen', key, applicant)).status).toBe(200);
+    db.halt();
+    try {
+      const list = await adminA.get('/api/flows');
+      expect(list.status).toBe(503);
+      expect(list.body.error.code).toBe('DATABASE_UNAVAILABLE');
+      expect(list.headers.get('retry-after')).toBe('1');
+      expect((await adminA.get('/api/audit/verify')).status).toBe(503);
+    } finally {
+      db.restart();
+    }
+    expect((await call(a, 'prescreen', key, applicant)).status).toBe(200);
+    expect((await adminA.get('/api/flows')).status).toBe(200);
+    expect((await adminA.get('/api/audit/verify')).body.ok).toBe(true);
+  });
+});

@@ -1,0 +1,1756 @@
+/**
+ * The Postgres repository (node-postgres): for teams that run several FinFlow servers on one shared database.
+ * Same interface, same schema versions and the same test suite as the SQLite repository (repository-suite.ts).
+ *
+ * Group writes (WriteBatch) are applied in the order they were handed over: one transaction at a time per
+ * process, and batches that queue up while one commits go into the next transaction together (group commit, as
+ * the SQLite writer thread does). A transaction that fails is retried batch by batch so only the failing batch is
+ * refused. Postgres's own durability applies (synchronous_commit), so a batch is durable once it is written.
+ * Across servers, audit appends are serialised by a transaction-scoped advisory lock taken just before the
+ * entries are chained, so every workspace's chain stays one chain whatever number of servers append to it.
+ * Conditional writes (review decisions, escalations) run under READ COMMITTED, where an UPDATE that waited for
+ * a concurrent one re-checks its condition on the new row: the loser finds nothing to change and gets
+ * REVIEW_CONFLICT. Errors are typed by SQLSTATE (errors.ts), never by their text.
+ */
+import type pg from 'pg';
+import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import type { RunEvent } from '@finflow/runtime';
+import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
+import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
+import { canonicalJson } from '../hash.js';
+import { StorageConflict, storageError } from './errors.js';
+import { emptyBatch } from './types.js';
+import type {
+  ApiKeyRecord,
+  AuditHead,
+  AuditRow,
+  BatchCommit,
+  ConnectionRecord,
+  CredentialRecord,
+  DeploymentRecord,
+  EndpointRecord,
+  EndpointStats,
+  FeedbackQuery,
+  FeedbackRecord,
+  FeedbackSource,
+  FlowListItem,
+  FlowRecord,
+  IdempotencyRecord,
+  InvitationRecord,
+  MemberRecord,
+  Repository,
+  ReviewApproval,
+  ReviewTaskFilter,
+  ReviewTaskRecord,
+  Role,
+  RunFilter,
+  RunRecord,
+  SessionRecord,
+  SessionView,
+  UserRecord,
+  VersionRecord,
+  WorkspaceRecord,
+  WriteBatch,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+type Client = PoolClient;
+/** A pool or a client in a transaction: both answer `query`. */
+type Queryable = Pick<Pool, 'query'> | Client;
+
+/** Advisory lock keys (pg_advisory_xact_lock takes a bigint): one for migrations, one for audit appends. */
+const MIGRATION_LOCK = 0x46_69_6e_46_01; // "FinF" + 1
+const AUDIT_LOCK = 0x46_69_6e_46_02;
+
+/** Batches taken from the queue per transaction at most. */
+const MAX_GROUP = 256;
+
+const INT8 = 20;
+/**
+ * BIGINT columns (times in ms, counts) come back as numbers: every one FinFlow stores is far below 2^53, and
+ * the rest of the server (and the audit hash, which joins the numbers as text) expects numbers.
+ */
+const typesOf = (lib: typeof pg): CustomTypesConfig => ({
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8
+      ? (v: string) => Number(v)
+      : lib.types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+});
+
+const str = (v: unknown) => v as string;
+const num = (v: unknown) => v as number;
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as number));
+const strOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as string));
+const bufOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as Buffer));
+
+const toWorkspace = (r: Row): WorkspaceRecord => ({
+  id: str(r['id']),
+  name: str(r['name']),
+  createdAt: num(r['created_at']),
+});
+
+const toUser = (r: Row): UserRecord => ({
+  id: str(r['id']),
+  email: str(r['email']),
+  name: str(r['name']),
+  passwordHash: str(r['password_hash']),
+  createdAt: num(r['created_at']),
+  disabledAt: numOrNull(r['disabled_at']),
+  instanceOwner: r['instance_owner'] === true,
+});
+
+const toInvitation = (r: Row): InvitationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  email: str(r['email']),
+  role: str(r['role']) as Role,
+  invitedBy: strOrNull(r['invited_by']),
+  invitedByName: str(r['invited_by_name']),
+  createdAt: num(r['created_at']),
+  expiresAt: num(r['expires_at']),
+});
+
+const toSession = (r: Row): SessionRecord => ({
+  tokenHash: str(r['token_hash']),
+  userId: str(r['user_id']),
+  workspaceId: strOrNull(r['workspace_id']),
+  csrfToken: str(r['csrf_token']),
+  createdAt: num(r['created_at']),
+  lastSeenAt: num(r['last_seen_at']),
+  expiresAt: num(r['expires_at']),
+});
+
+const toFlow = (r: Row): FlowRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  tags: JSON.parse(str(r['tags'])) as string[],
+  latestVersion: num(r['latest_version']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
+  updatedBy: strOrNull(r['updated_by']),
+  deletedAt: numOrNull(r['deleted_at']),
+});
+
+const toVersion = (r: Row): VersionRecord => ({
+  flowId: str(r['flow_id']),
+  number: num(r['number']),
+  document: str(r['document']),
+  hash: str(r['hash']),
+  authorId: strOrNull(r['author_id']),
+  authorName: str(r['author_name']),
+  message: str(r['message']),
+  createdAt: num(r['created_at']),
+});
+
+const toRun = (r: Row): RunRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  status: str(r['status']) as RunRecord['status'],
+  trigger: str(r['trigger']) as RunRecord['trigger'],
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  actor: str(r['actor']),
+  rerunOf: strOrNull(r['rerun_of']),
+  inputSealed: bufOrNull(r['input_sealed']),
+  outputsSealed: bufOrNull(r['outputs_sealed']),
+  startedAt: num(r['started_at']),
+  finishedAt: numOrNull(r['finished_at']),
+  ms: numOrNull(r['ms']),
+  checkpointSealed: bufOrNull(r['checkpoint_sealed']),
+  resumeClaim: strOrNull(r['resume_claim']),
+  businessKey: strOrNull(r['business_key']),
+});
+
+const toReviewTask = (r: Row): ReviewTaskRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  nodeId: str(r['node_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  queue: str(r['queue']),
+  roles: JSON.parse(str(r['roles'])) as string[],
+  title: str(r['title']),
+  status: str(r['status']) as ReviewTaskRecord['status'],
+  dueAt: numOrNull(r['due_at']),
+  escalatedAt: numOrNull(r['escalated_at']),
+  starter: str(r['starter']),
+  task: str(r['task']),
+  approvals: JSON.parse(str(r['approvals'])) as ReviewApproval[],
+  decision: strOrNull(r['decision']),
+  decidedAt: numOrNull(r['decided_at']),
+  decidedBy: strOrNull(r['decided_by']),
+  resumedBy: strOrNull(r['resumed_by']),
+  createdAt: num(r['created_at']),
+});
+
+const toFeedback = (r: Row): FeedbackRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  source: str(r['source']) as FeedbackSource,
+  label: str(r['label']),
+  prediction: strOrNull(r['prediction']),
+  dedupeKey: str(r['dedupe_key']),
+  requestHash: str(r['request_hash']),
+  actor: str(r['actor']),
+  decidedAt: num(r['decided_at']),
+  createdAt: num(r['created_at']),
+});
+
+const toCredential = (r: Row): CredentialRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  sealed: r['sealed'] as Buffer,
+  createdAt: num(r['created_at']),
+  updatedAt: num(r['updated_at']),
+  lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toConnection = (r: Row): ConnectionRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  kind: str(r['kind']) as ConnectionRecord['kind'],
+  baseUrl: str(r['base_url']),
+  credential: strOrNull(r['credential']),
+  models: JSON.parse(str(r['models'])) as string[],
+  deployment: str(r['deployment']) as ConnectionRecord['deployment'],
+  dataClasses: JSON.parse(str(r['data_classes'])) as ConnectionRecord['dataClasses'],
+  pricing: r['pricing'] === null ? null : (JSON.parse(str(r['pricing'])) as ConnectionRecord['pricing']),
+  description: str(r['description']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
+});
+
+const toEndpoint = (r: Row): EndpointRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  slug: str(r['slug']),
+  flowId: str(r['flow_id']),
+  deploymentId: str(r['deployment_id']),
+  status: str(r['status']) as EndpointRecord['status'],
+  mode: str(r['mode']) as EndpointRecord['mode'],
+  timeoutMs: num(r['timeout_ms']),
+  maxBodyBytes: num(r['max_body_bytes']),
+  rateLimitPerMinute: num(r['rate_limit_per_minute']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
+});
+
+const toDeployment = (r: Row): DeploymentRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  endpointId: str(r['endpoint_id']),
+  flowId: str(r['flow_id']),
+  targets: JSON.parse(str(r['targets'])) as DeploymentRecord['targets'],
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+});
+
+const toApiKey = (r: Row): ApiKeyRecord => {
+  const endpoints = str(r['endpoints']);
+  return {
+    id: str(r['id']),
+    workspaceId: str(r['workspace_id']),
+    name: str(r['name']),
+    prefix: str(r['prefix']),
+    hash: str(r['hash']),
+    endpoints: endpoints === '*' ? '*' : (JSON.parse(endpoints) as string[]),
+    createdAt: num(r['created_at']),
+    createdBy: strOrNull(r['created_by']),
+    lastUsedAt: numOrNull(r['last_used_at']),
+    revokedAt: numOrNull(r['revoked_at']),
+  };
+};
+
+const toAudit = (r: Row): AuditRow => ({
+  seq: num(r['seq']),
+  workspaceId: str(r['workspace_id']),
+  at: num(r['at']),
+  actor: str(r['actor']),
+  action: str(r['action']),
+  target: str(r['target']),
+  details: str(r['details']),
+  prevHash: str(r['prev_hash']),
+  hash: str(r['hash']),
+  mac: strOrNull(r['mac']),
+});
+
+/** Column i of rows, for `unnest($n::type[])`. */
+const column = <T>(rows: readonly T[], pick: (row: T) => unknown): unknown[] => rows.map(pick);
+
+/** True for a batch with conditional review writes, whose outcome depends on what the batches before it did. */
+const conditional = (b: WriteBatch) =>
+  b.reviewDecisions.length > 0 || b.reviewEscalations.length > 0 || b.resumeClaims.length > 0;
+
+/**
+ * A group's batches as few batches as possible: consecutive unconditional batches become one (their rows in
+ * order, so each table is written by one statement rather than one per batch); a batch with conditional review
+ * writes stays on its own, in its place.
+ */
+export function mergeRuns(batches: readonly WriteBatch[]): WriteBatch[] {
+  const out: WriteBatch[] = [];
+  let open: WriteBatch | undefined;
+  for (const b of batches) {
+    if (conditional(b)) {
+      out.push(b);
+      open = undefined;
+      continue;
+    }
+    if (!open) {
+      open = emptyBatch();
+      out.push(open);
+    }
+    open.runs.push(...b.runs);
+    open.events.push(...b.events);
+    open.runUpdates.push(...b.runUpdates);
+    open.reviewTasks.push(...b.reviewTasks);
+    open.feedback.push(...b.feedback);
+    open.audit.push(...b.audit);
+    open.idempotencyClaims.push(...b.idempotencyClaims);
+    open.idempotency.push(...b.idempotency);
+    for (const [id, at] of b.keyUsage) open.keyUsage.set(id, Math.max(at, open.keyUsage.get(id) ?? 0));
+    for (const [k, u] of b.credentialUsage) {
+      const prev = open.credentialUsage.get(k);
+      open.credentialUsage.set(k, prev && prev.at > u.at ? prev : u);
+    }
+  }
+  return out;
+}
+
+export interface PostgresOptions {
+  /** A `postgres://` URL (user, password, host, port, database, `?sslmode=`...). */
+  connectionString?: string;
+  /** Further node-postgres pool settings (tests set `options: '-c search_path=...'`). */
+  pool?: PoolConfig;
+  migrations?: readonly PostgresMigration[];
+  /**
+   * The key that authenticates audit entries (derived from the master key). Needed to write audit entries and to
+   * upgrade a database whose audit log predates the MACs.
+   */
+  auditKey?: Buffer;
+}
+
+interface Queued {
+  batch: WriteBatch;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class PostgresRepository implements Repository {
+  readonly kind = 'postgres' as const;
+  /**
+   * node-postgres is loaded with the first Postgres repository, not at start: a server on SQLite (the default)
+   * does not pay for its import (0.1-0.4 s).
+   */
+  private readonly pool: Promise<Pool>;
+  private readonly migrationList: readonly PostgresMigration[];
+  private readonly auditKey: Buffer | undefined;
+  private readonly queue: Queued[] = [];
+  private committing = false;
+  /** Transactions the group committer ran (for tests and the bench: groups, not batches). */
+  commitTransactions = 0;
+
+  constructor(options: PostgresOptions) {
+    this.pool = import('pg').then(({ default: pg }) => {
+      const pool = new pg.Pool({
+        max: 10,
+        // A database that is away makes requests fail within seconds rather than queue for ever.
+        connectionTimeoutMillis: 5_000,
+        idleTimeoutMillis: 30_000,
+        ...options.pool,
+        ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+        types: typesOf(pg),
+      });
+      // An idle client whose connection dropped (database restarted) must not crash the process; the pool
+      // discards it and the next query opens a new connection.
+      pool.on('error', () => {});
+      return pool;
+    });
+    this.migrationList = options.migrations ?? postgresMigrations;
+    this.auditKey = options.auditKey;
+  }
+
+  private async query(sql: string, params: unknown[] = [], on?: Queryable): Promise<Row[]> {
+    try {
+      return (await (on ?? (await this.pool)).query(sql, params)).rows as Row[];
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  private async one(sql: string, params: unknown[] = []): Promise<Row | undefined> {
+    return (await this.query(sql, params))[0];
+  }
+
+  private async changes(sql: string, params: unknown[], on?: Queryable): Promise<number> {
+    try {
+      return (await (on ?? (await this.pool)).query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  /** Runs `fn` in a transaction on one connection; rolls back and rethrows (typed) on failure. */
+  private async tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = await (await this.pool).connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw storageError(err);
+    } finally {
+      c.release();
+    }
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.tx(async (c) => {
+      // Servers starting together wait for one another here; the second finds nothing left to apply.
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
+      const applied = new Set(
+        (await c.query('SELECT version FROM schema_migrations')).rows.map((r: Row) => num(r['version'])),
+      );
+      const known = Math.max(0, ...this.migrationList.map((m) => m.version));
+      const newest = Math.max(0, ...applied);
+      if (newest > known) {
+        throw new Error(
+          `the database schema is version ${newest}, newer than this FinFlow knows (${known}); upgrade FinFlow`,
+        );
+      }
+      const done: number[] = [];
+      for (const m of [...this.migrationList].sort((a, b) => a.version - b.version)) {
+        if (applied.has(m.version)) continue;
+        await c.query(m.sql);
+        if (m.authenticateAudit) await this.authenticateAudit(c);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
+        done.push(m.version);
+      }
+      return done;
+    });
+  }
+
+  /**
+   * Gives existing audit entries and heads their MACs (migration 4), in the migration's transaction; the
+   * append-only trigger is off for it and back on before the transaction commits.
+   */
+  private async authenticateAudit(c: Client): Promise<void> {
+    const key = this.auditKey;
+    const entries = (await c.query('SELECT seq, hash FROM audit_log WHERE mac IS NULL')).rows as Row[];
+    const heads = (await c.query('SELECT workspace_id, seq, hash, count FROM audit_heads WHERE mac IS NULL'))
+      .rows as Row[];
+    if (entries.length || heads.length) {
+      if (!key)
+        throw new Error('upgrading the audit log needs the master key (the audit key is derived from it)');
+      await c.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+      await c.query(
+        `UPDATE audit_log SET mac = v.mac FROM unnest($1::bigint[], $2::text[]) AS v(seq, mac)
+         WHERE audit_log.seq = v.seq`,
+        [entries.map((r) => num(r['seq'])), entries.map((r) => entryMac(key, str(r['hash'])))],
+      );
+      await c.query(
+        `UPDATE audit_heads SET mac = v.mac FROM unnest($1::text[], $2::text[]) AS v(workspace_id, mac)
+         WHERE audit_heads.workspace_id = v.workspace_id`,
+        [
+          heads.map((r) => str(r['workspace_id'])),
+          heads.map((r) =>
+            headMac(key, str(r['workspace_id']), num(r['seq']), str(r['hash']), num(r['count'])),
+          ),
+        ],
+      );
+      await c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  private closed = false;
+
+  /** Lets queued group writes finish, then closes the pool; closing again does nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.committing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+    await (await this.pool).end();
+  }
+
+  // Group writes
+
+  commit(batch: WriteBatch): BatchCommit {
+    const written = new Promise<void>((resolve, reject) => this.queue.push({ batch, resolve, reject }));
+    written.catch(() => {});
+    void this.drain();
+    return { written, durable: written };
+  }
+
+  private async drain(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.queue.length) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        try {
+          await this.tx(async (c) => {
+            for (const batch of mergeRuns(group.map((q) => q.batch))) await this.apply(c, batch);
+          });
+          this.commitTransactions++;
+          for (const q of group) q.resolve();
+        } catch (err) {
+          if (group.length === 1) {
+            group[0]?.reject(err);
+            continue;
+          }
+          // Only the batch that fails is refused; the others commit one by one, in order.
+          for (const q of group) {
+            try {
+              await this.tx((c) => this.apply(c, q.batch));
+              this.commitTransactions++;
+              q.resolve();
+            } catch (e) {
+              q.reject(e);
+            }
+          }
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async apply(c: Client, b: WriteBatch): Promise<void> {
+    if (b.runs.length) {
+      const r = b.runs;
+      await c.query(
+        `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
+           rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::bigint[], $14::bigint[],
+           $15::float8[], $16::bytea[], $17::text[])`,
+        [
+          column(r, (x) => x.id),
+          column(r, (x) => x.workspaceId),
+          column(r, (x) => x.flowId),
+          column(r, (x) => x.flowVersion),
+          column(r, (x) => x.status),
+          column(r, (x) => x.trigger),
+          column(r, (x) => x.endpointId),
+          column(r, (x) => x.deploymentId),
+          column(r, (x) => x.actor),
+          column(r, (x) => x.rerunOf),
+          column(r, (x) => x.inputSealed),
+          column(r, (x) => x.outputsSealed),
+          column(r, (x) => x.startedAt),
+          column(r, (x) => x.finishedAt),
+          column(r, (x) => x.ms),
+          column(r, (x) => x.checkpointSealed),
+          column(r, (x) => x.businessKey),
+        ],
+      );
+    }
+    if (b.events.length) {
+      const e = b.events;
+      await c.query(
+        `INSERT INTO run_events (run_id, seq, last_seq, data)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[])`,
+        [
+          column(e, (x) => x.runId),
+          column(e, (x) => x.seq),
+          column(e, (x) => x.lastSeq),
+          column(e, (x) => `[${x.events.join(',')}]`),
+        ],
+      );
+    }
+    const u = b.runUpdates;
+    if (u.length > 1 && new Set(u.map((x) => x.id)).size === u.length) {
+      // One statement for the group's run updates (each run once; otherwise in order, one by one).
+      await c.query(
+        `UPDATE runs SET status = v.status, finished_at = v.finished_at, ms = v.ms,
+           outputs_sealed = coalesce(v.outputs_sealed, runs.outputs_sealed),
+           checkpoint_sealed = coalesce(v.checkpoint_sealed, runs.checkpoint_sealed)
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::bytea[], $6::bytea[])
+           AS v(id, status, finished_at, ms, outputs_sealed, checkpoint_sealed)
+         WHERE runs.id = v.id`,
+        [
+          column(u, (x) => x.id),
+          column(u, (x) => x.status),
+          column(u, (x) => x.finishedAt),
+          column(u, (x) => x.ms),
+          column(u, (x) => x.outputsSealed ?? null),
+          column(u, (x) => x.checkpointSealed ?? null),
+        ],
+      );
+    } else {
+      for (const x of u) {
+        await c.query(
+          `UPDATE runs SET status = $1, finished_at = $2, ms = $3, outputs_sealed = coalesce($4, outputs_sealed),
+             checkpoint_sealed = coalesce($5, checkpoint_sealed) WHERE id = $6`,
+          [x.status, x.finishedAt, x.ms, x.outputsSealed ?? null, x.checkpointSealed ?? null, x.id],
+        );
+      }
+    }
+    await this.applyReviews(c, b);
+    for (const f of b.feedback) {
+      await c.query(
+        `INSERT INTO feedback (id, workspace_id, run_id, flow_id, flow_version, endpoint_id, deployment_id, source,
+           label, prediction, dedupe_key, request_hash, actor, decided_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
+        [
+          f.id,
+          f.workspaceId,
+          f.runId,
+          f.flowId,
+          f.flowVersion,
+          f.endpointId,
+          f.deploymentId,
+          f.source,
+          f.label,
+          f.prediction,
+          f.dedupeKey,
+          f.requestHash,
+          f.actor,
+          f.decidedAt,
+          f.createdAt,
+        ],
+      );
+    }
+    for (const i of b.idempotencyClaims) {
+      await c.query(
+        `INSERT INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [i.keyId, i.endpointId, i.idemKey, i.requestHash, i.runId, i.status, i.body, i.createdAt],
+      );
+    }
+    for (const i of b.idempotency) {
+      await c.query(
+        `UPDATE idempotency SET status = $1, body = $2, run_id = coalesce($3, run_id)
+         WHERE key_id = $4 AND endpoint_id = $5 AND idem_key = $6`,
+        [i.status, i.body, i.runId, i.keyId, i.endpointId, i.idemKey],
+      );
+    }
+    if (b.keyUsage.size) {
+      await c.query(
+        `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest($1::text[], $2::bigint[]) AS v(id, at) WHERE api_keys.id = v.id`,
+        [[...b.keyUsage.keys()], [...b.keyUsage.values()]],
+      );
+    }
+    if (b.credentialUsage.size) {
+      const cu = [...b.credentialUsage.values()];
+      await c.query(
+        `UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(workspace_id, name, at)
+         WHERE credentials.workspace_id = v.workspace_id AND credentials.name = v.name`,
+        [column(cu, (x) => x.workspaceId), column(cu, (x) => x.name), column(cu, (x) => x.at)],
+      );
+    }
+    if (b.audit.length) await this.appendAudit(c, b);
+  }
+
+  /** Review decisions apply only to the state they were made against; claims follow in the same transaction. */
+  private async applyReviews(c: Client, b: WriteBatch): Promise<void> {
+    for (const t of b.reviewTasks) {
+      await c.query(
+        `INSERT INTO review_tasks (id, workspace_id, run_id, node_id, flow_id, flow_version, endpoint_id,
+           deployment_id, queue, roles, title, status, due_at, escalated_at, starter, task, approvals, decision,
+           decided_at, decided_by, resumed_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+         ON CONFLICT DO NOTHING`,
+        [
+          t.id,
+          t.workspaceId,
+          t.runId,
+          t.nodeId,
+          t.flowId,
+          t.flowVersion,
+          t.endpointId,
+          t.deploymentId,
+          t.queue,
+          JSON.stringify(t.roles),
+          t.title,
+          t.status,
+          t.dueAt,
+          t.escalatedAt,
+          t.starter,
+          t.task,
+          JSON.stringify(t.approvals),
+          t.decision,
+          t.decidedAt,
+          t.decidedBy,
+          t.resumedBy,
+          t.createdAt,
+        ],
+      );
+    }
+    for (const d of b.reviewDecisions) {
+      const changed = await this.changes(
+        `UPDATE review_tasks SET status = $1, approvals = $2, decision = $3, decided_at = $4, decided_by = $5
+         WHERE id = $6 AND status = 'open' AND approvals = $7`,
+        [
+          d.status,
+          JSON.stringify(d.approvals),
+          d.decision,
+          d.decidedAt,
+          d.decidedBy,
+          d.id,
+          d.expectApprovals,
+        ],
+        c,
+      );
+      if (changed === 0)
+        throw new StorageConflict(
+          'REVIEW_CONFLICT',
+          `review task ${d.id} was decided or changed by someone else`,
+        );
+    }
+    for (const e of b.reviewEscalations) {
+      const changed = await this.changes(
+        `UPDATE review_tasks SET queue = $1, escalated_at = $2
+         WHERE id = $3 AND status = 'open' AND escalated_at IS NULL`,
+        [e.queue, e.escalatedAt, e.id],
+        c,
+      );
+      if (changed === 0)
+        throw new StorageConflict('REVIEW_CONFLICT', `review task ${e.id} was closed or escalated already`);
+    }
+    for (const claim of b.resumeClaims) {
+      const markResumed = () =>
+        c.query(
+          `UPDATE review_tasks SET resumed_by = $1 WHERE run_id = $2 AND status = 'decided' AND resumed_by IS NULL`,
+          [claim.token, claim.runId],
+        );
+      if (claim.cancel) {
+        const taken = await this.changes(
+          `UPDATE runs SET status = 'running', resume_claim = $1 WHERE id = $2 AND status = 'waiting'`,
+          [claim.token, claim.runId],
+          c,
+        );
+        if (taken) {
+          await c.query(
+            `UPDATE review_tasks SET status = 'cancelled', resumed_by = $1 WHERE run_id = $2 AND status = 'open'`,
+            [claim.token, claim.runId],
+          );
+          await markResumed();
+        }
+      } else {
+        const taken = await this.changes(
+          `UPDATE runs SET status = 'running', resume_claim = $1 WHERE id = $2 AND status = 'waiting'
+             AND EXISTS (SELECT 1 FROM review_tasks WHERE run_id = runs.id AND status = 'decided' AND resumed_by IS NULL)`,
+          [claim.token, claim.runId],
+          c,
+        );
+        if (taken) await markResumed();
+      }
+    }
+  }
+
+  /**
+   * Chains and inserts audit entries. The advisory lock (held to the end of the transaction) makes appenders on
+   * every server take turns, so each entry's seq and previous hash are read after the last append committed.
+   */
+  private async appendAudit(c: Client, b: WriteBatch): Promise<void> {
+    const key = this.auditKey;
+    if (!key) throw new Error('the repository has no audit key: audit entries cannot be written');
+    await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+    // A statement after the lock: its snapshot sees every append committed before the lock was granted.
+    const workspaces = [...new Set(b.audit.map((d) => d.workspaceId))];
+    const found = (
+      await c.query(
+        `SELECT workspace_id, seq, hash, count FROM audit_heads WHERE workspace_id = ANY($1::text[])
+         UNION ALL SELECT NULL, coalesce(max(seq), 0), NULL, NULL FROM audit_log`,
+        [workspaces],
+      )
+    ).rows as Row[];
+    let seq = 0;
+    const heads = new Map<string, { seq: number; hash: string; count: number }>();
+    for (const r of found) {
+      if (r['workspace_id'] === null) seq = num(r['seq']);
+      else
+        heads.set(str(r['workspace_id']), {
+          seq: num(r['seq']),
+          hash: str(r['hash']),
+          count: num(r['count']),
+        });
+    }
+    const rows: AuditRow[] = [];
+    for (const d of b.audit) {
+      const head = heads.get(d.workspaceId) ?? { seq: 0, hash: GENESIS_HASH, count: 0 };
+      seq++;
+      const fields = {
+        seq,
+        workspaceId: d.workspaceId,
+        at: d.at,
+        actor: canonicalJson(d.actor),
+        action: d.action,
+        target: d.target,
+        details: canonicalJson(d.details),
+      };
+      const hash = chainHash(head.hash, fields);
+      rows.push({ ...fields, prevHash: head.hash, hash, mac: entryMac(key, hash) });
+      heads.set(d.workspaceId, { seq, hash, count: head.count + 1 });
+    }
+    await c.query(
+      `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::text[], $9::text[], $10::text[])`,
+      [
+        column(rows, (x) => x.seq),
+        column(rows, (x) => x.workspaceId),
+        column(rows, (x) => x.at),
+        column(rows, (x) => x.actor),
+        column(rows, (x) => x.action),
+        column(rows, (x) => x.target),
+        column(rows, (x) => x.details),
+        column(rows, (x) => x.prevHash),
+        column(rows, (x) => x.hash),
+        column(rows, (x) => x.mac),
+      ],
+    );
+    const touched = workspaces.map((w) => [w, heads.get(w)] as const);
+    await c.query(
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count, mac)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
+         mac = excluded.mac`,
+      [
+        touched.map(([w]) => w),
+        touched.map(([, h]) => h?.seq),
+        touched.map(([, h]) => h?.hash),
+        touched.map(([, h]) => h?.count),
+        touched.map(([w, h]) => (h ? headMac(key, w, h.seq, h.hash, h.count) : null)),
+      ],
+    );
+  }
+
+  // Settings
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = await this.one('SELECT value FROM settings WHERE key = $1', [key]);
+    return r ? str(r['value']) : undefined;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.query(
+      'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, value],
+    );
+  }
+
+  // Workspaces, users, memberships, sessions
+
+  async countUsers(): Promise<number> {
+    return num((await this.one('SELECT count(*) AS n FROM users'))?.['n']);
+  }
+
+  async createWorkspace(ws: WorkspaceRecord): Promise<void> {
+    await this.query('INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)', [
+      ws.id,
+      ws.name,
+      ws.createdAt,
+    ]);
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | undefined> {
+    const r = await this.one('SELECT * FROM workspaces WHERE id = $1', [id]);
+    return r ? toWorkspace(r) : undefined;
+  }
+
+  async firstWorkspace(): Promise<WorkspaceRecord | undefined> {
+    const r = await this.one('SELECT * FROM workspaces ORDER BY created_at, id LIMIT 1');
+    return r ? toWorkspace(r) : undefined;
+  }
+
+  async workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]> {
+    const rows = await this.query(
+      `SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+       WHERE m.user_id = $1 ORDER BY w.created_at, w.id`,
+      [userId],
+    );
+    return rows.map((r) => ({ workspace: toWorkspace(r), role: str(r['role']) as Role }));
+  }
+
+  async createUser(u: UserRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner],
+    );
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.query('SELECT * FROM users ORDER BY lower(email), email')).map(toUser);
+  }
+
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return (await this.query('SELECT * FROM workspaces ORDER BY created_at, id')).map(toWorkspace);
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const r = await this.one('SELECT * FROM users WHERE id = $1', [id]);
+    return r ? toUser(r) : undefined;
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | undefined> {
+    // E-mail addresses compare case-insensitively, as SQLite's COLLATE NOCASE column does (index users_email).
+    const r = await this.one('SELECT * FROM users WHERE lower(email) = lower($1)', [email]);
+    return r ? toUser(r) : undefined;
+  }
+
+  async updateUser(
+    id: string,
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
+  ): Promise<void> {
+    await this.query(
+      `UPDATE users SET name = coalesce($2::text, name), email = coalesce($3::text, email),
+         password_hash = coalesce($4::text, password_hash),
+         disabled_at = CASE WHEN $5::boolean THEN $6::bigint ELSE disabled_at END,
+         instance_owner = coalesce($7::boolean, instance_owner)
+       WHERE id = $1`,
+      [
+        id,
+        patch.name ?? null,
+        patch.email ?? null,
+        patch.passwordHash ?? null,
+        patch.disabledAt !== undefined,
+        patch.disabledAt ?? null,
+        patch.instanceOwner ?? null,
+      ],
+    );
+  }
+
+  async setMembership(m: MemberRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role`,
+      [m.workspaceId, m.userId, m.role, m.createdAt],
+    );
+  }
+
+  async removeMembership(workspaceId: string, userId: string): Promise<void> {
+    await this.query('DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2', [
+      workspaceId,
+      userId,
+    ]);
+  }
+
+  async getMembership(workspaceId: string, userId: string): Promise<MemberRecord | undefined> {
+    const r = await this.one('SELECT * FROM memberships WHERE workspace_id = $1 AND user_id = $2', [
+      workspaceId,
+      userId,
+    ]);
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined> {
+    const r = await this.one(
+      `SELECT m.* FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.workspace_id = $1 AND lower(u.email) = lower($2)`,
+      [workspaceId, email],
+    );
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async putInvitation(i: InvitationRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO invitations (id, workspace_id, email, role, invited_by, invited_by_name, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (workspace_id, lower(email)) DO UPDATE SET id = excluded.id, role = excluded.role,
+         invited_by = excluded.invited_by, invited_by_name = excluded.invited_by_name,
+         created_at = excluded.created_at, expires_at = excluded.expires_at`,
+      [i.id, i.workspaceId, i.email, i.role, i.invitedBy, i.invitedByName, i.createdAt, i.expiresAt],
+    );
+  }
+
+  async getInvitation(id: string): Promise<InvitationRecord | undefined> {
+    const r = await this.one('SELECT * FROM invitations WHERE id = $1', [id]);
+    return r ? toInvitation(r) : undefined;
+  }
+
+  async invitationsFor(
+    email: string,
+    now: number,
+  ): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]> {
+    const rows = await this.query(
+      `SELECT i.*, w.name AS w_name, w.created_at AS w_created_at FROM invitations i
+       JOIN workspaces w ON w.id = i.workspace_id
+       WHERE lower(i.email) = lower($1) AND i.expires_at > $2 ORDER BY i.created_at, i.id`,
+      [email, now],
+    );
+    return rows.map((r) => ({
+      ...toInvitation(r),
+      workspace: toWorkspace({ id: r['workspace_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+    }));
+  }
+
+  async workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]> {
+    return (
+      await this.query(
+        'SELECT * FROM invitations WHERE workspace_id = $1 AND expires_at > $2 ORDER BY created_at, id',
+        [workspaceId, now],
+      )
+    ).map(toInvitation);
+  }
+
+  async deleteInvitation(id: string): Promise<boolean> {
+    return (await this.changes('DELETE FROM invitations WHERE id = $1', [id])) > 0;
+  }
+
+  async deleteExpiredInvitations(now: number): Promise<number> {
+    return this.changes('DELETE FROM invitations WHERE expires_at <= $1', [now]);
+  }
+
+  async acceptInvitation(id: string, m: MemberRecord): Promise<boolean> {
+    return this.tx(async (c) => {
+      if ((await this.changes('DELETE FROM invitations WHERE id = $1', [id], c)) === 0) return false;
+      await c.query(
+        `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (workspace_id, user_id) DO NOTHING`,
+        [m.workspaceId, m.userId, m.role, m.createdAt],
+      );
+      return true;
+    });
+  }
+
+  async listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]> {
+    const rows = await this.query(
+      `SELECT u.*, m.role, m.created_at AS member_since FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.workspace_id = $1 ORDER BY lower(u.email), u.email`,
+      [workspaceId],
+    );
+    return rows.map((r) => ({
+      workspaceId,
+      userId: str(r['id']),
+      role: str(r['role']) as Role,
+      createdAt: num(r['member_since']),
+      user: toUser(r),
+    }));
+  }
+
+  async createSession(s: SessionRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO sessions (token_hash, user_id, workspace_id, csrf_token, created_at, last_seen_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [s.tokenHash, s.userId, s.workspaceId, s.csrfToken, s.createdAt, s.lastSeenAt, s.expiresAt],
+    );
+  }
+
+  async getSession(tokenHash: string): Promise<SessionView | undefined> {
+    const r = await this.one(
+      `SELECT s.*, u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, u.instance_owner AS u_instance_owner,
+              w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, m.role AS role
+       FROM sessions s
+       JOIN users u ON u.id = s.user_id
+       LEFT JOIN workspaces w ON w.id = s.workspace_id
+       LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+       WHERE s.token_hash = $1`,
+      [tokenHash],
+    );
+    if (!r) return undefined;
+    return {
+      session: toSession(r),
+      user: toUser({
+        id: r['u_id'],
+        email: r['u_email'],
+        name: r['u_name'],
+        password_hash: r['u_password_hash'],
+        created_at: r['u_created_at'],
+        disabled_at: r['u_disabled_at'],
+        instance_owner: r['u_instance_owner'],
+      }),
+      workspace:
+        r['w_id'] === null
+          ? null
+          : toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+      role: (strOrNull(r['role']) as Role | null) ?? null,
+    };
+  }
+
+  async updateSession(
+    tokenHash: string,
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
+  ): Promise<void> {
+    await this.query(
+      `UPDATE sessions SET last_seen_at = coalesce($2::bigint, last_seen_at),
+         workspace_id = CASE WHEN $3::boolean THEN $4::text ELSE workspace_id END WHERE token_hash = $1`,
+      [tokenHash, patch.lastSeenAt ?? null, patch.workspaceId !== undefined, patch.workspaceId ?? null],
+    );
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
+  }
+
+  async deleteSessionsOf(
+    userId: string,
+    options: { except?: string; workspaceId?: string } = {},
+  ): Promise<void> {
+    await this.query(
+      `DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR token_hash <> $2)
+         AND ($3::text IS NULL OR workspace_id = $3)`,
+      [userId, options.except ?? null, options.workspaceId ?? null],
+    );
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.changes('DELETE FROM sessions WHERE expires_at < $1', [now]);
+  }
+
+  // Flows and versions
+
+  private async insertVersion(c: Client, v: VersionRecord): Promise<void> {
+    await c.query(
+      `INSERT INTO flow_versions (flow_id, number, document, hash, author_id, author_name, message, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [v.flowId, v.number, v.document, v.hash, v.authorId, v.authorName, v.message, v.createdAt],
+    );
+  }
+
+  async createFlow(f: FlowRecord, v: VersionRecord): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by,
+           updated_at, updated_by, deleted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)`,
+        [
+          f.id,
+          f.workspaceId,
+          f.name,
+          f.description,
+          JSON.stringify(f.tags),
+          f.latestVersion,
+          f.createdAt,
+          f.createdBy,
+          f.updatedAt,
+          f.updatedBy,
+        ],
+      );
+      await this.insertVersion(c, v);
+    });
+  }
+
+  async addVersion(
+    v: VersionRecord,
+    f: Pick<FlowRecord, 'name' | 'description' | 'tags' | 'updatedAt' | 'updatedBy'>,
+  ): Promise<void> {
+    await this.tx(async (c) => {
+      // The version number is checked in the transaction: a concurrent save gets a unique violation.
+      await this.insertVersion(c, v);
+      await c.query(
+        `UPDATE flows SET name = $1, description = $2, tags = $3, latest_version = $4, updated_at = $5,
+           updated_by = $6 WHERE id = $7`,
+        [f.name, f.description, JSON.stringify(f.tags), v.number, f.updatedAt, f.updatedBy, v.flowId],
+      );
+    });
+  }
+
+  async getFlow(workspaceId: string, id: string): Promise<FlowRecord | undefined> {
+    const r = await this.one(
+      'SELECT * FROM flows WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL',
+      [id, workspaceId],
+    );
+    return r ? toFlow(r) : undefined;
+  }
+
+  async listFlows(workspaceId: string, search?: string): Promise<FlowListItem[]> {
+    // ILIKE: SQLite's LIKE ignores ASCII case, and the search box should behave the same on both.
+    const like = search ? `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const rows = await this.query(
+      `SELECT f.*, u.name AS updated_by_name,
+              EXISTS (SELECT 1 FROM endpoints e WHERE e.flow_id = f.id AND e.status = 'active') AS published
+       FROM flows f LEFT JOIN users u ON u.id = f.updated_by
+       WHERE f.workspace_id = $1 AND f.deleted_at IS NULL
+         AND ($2::text IS NULL OR f.name ILIKE $2 OR f.description ILIKE $2)
+       ORDER BY f.updated_at DESC, f.id`,
+      [workspaceId, like],
+    );
+    return rows.map((r) => ({
+      ...toFlow(r),
+      updatedByName: strOrNull(r['updated_by_name']),
+      published: r['published'] === true,
+    }));
+  }
+
+  async deleteFlow(workspaceId: string, id: string, at: number): Promise<boolean> {
+    return (
+      (await this.changes(
+        'UPDATE flows SET deleted_at = $1 WHERE id = $2 AND workspace_id = $3 AND deleted_at IS NULL',
+        [at, id, workspaceId],
+      )) > 0
+    );
+  }
+
+  async listVersions(flowId: string): Promise<VersionRecord[]> {
+    return (
+      await this.query('SELECT * FROM flow_versions WHERE flow_id = $1 ORDER BY number DESC', [flowId])
+    ).map(toVersion);
+  }
+
+  async getVersion(flowId: string, number: number): Promise<VersionRecord | undefined> {
+    const r = await this.one('SELECT * FROM flow_versions WHERE flow_id = $1 AND number = $2', [
+      flowId,
+      number,
+    ]);
+    return r ? toVersion(r) : undefined;
+  }
+
+  // Runs
+
+  async getRun(workspaceId: string, id: string): Promise<RunRecord | undefined> {
+    const r = await this.one('SELECT * FROM runs WHERE id = $1 AND workspace_id = $2', [id, workspaceId]);
+    return r ? toRun(r) : undefined;
+  }
+
+  async listRuns(workspaceId: string, f: RunFilter): Promise<RunRecord[]> {
+    const rows = await this.query(
+      `SELECT * FROM runs WHERE workspace_id = $1
+         AND ($2::text IS NULL OR flow_id = $2) AND ($3::text IS NULL OR status = $3)
+         AND ($4::text IS NULL OR endpoint_id = $4) AND ($5::bigint IS NULL OR started_at < $5)
+       ORDER BY started_at DESC, id DESC LIMIT $6`,
+      [workspaceId, f.flowId ?? null, f.status ?? null, f.endpointId ?? null, f.before ?? null, f.limit],
+    );
+    return rows.map(toRun);
+  }
+
+  async runEvents(runId: string, afterSeq: number): Promise<RunEvent[]> {
+    const rows = await this.query(
+      'SELECT seq, data FROM run_events WHERE run_id = $1 AND last_seq > $2 ORDER BY seq',
+      [runId, afterSeq],
+    );
+    const out: RunEvent[] = [];
+    for (const row of rows) {
+      const events = JSON.parse(str(row['data'])) as RunEvent[];
+      const first = num(row['seq']);
+      // Events are numbered consecutively within a chunk.
+      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
+    }
+    return out;
+  }
+
+  async lastEventSeq(runId: string): Promise<number> {
+    const r = await this.one('SELECT max(last_seq) AS s FROM run_events WHERE run_id = $1', [runId]);
+    return r?.['s'] === null || r?.['s'] === undefined ? -1 : num(r['s']);
+  }
+
+  async runningRuns(): Promise<RunRecord[]> {
+    return (await this.query("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at")).map(toRun);
+  }
+
+  async getRunById(id: string): Promise<RunRecord | undefined> {
+    const r = await this.one('SELECT * FROM runs WHERE id = $1', [id]);
+    return r ? toRun(r) : undefined;
+  }
+
+  async runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined> {
+    const r = await this.one(
+      'SELECT * FROM runs WHERE endpoint_id = $1 AND business_key = $2 ORDER BY started_at DESC, id DESC LIMIT 1',
+      [endpointId, businessKey],
+    );
+    return r ? toRun(r) : undefined;
+  }
+
+  // Review tasks
+
+  async getReviewTask(workspaceId: string, id: string): Promise<ReviewTaskRecord | undefined> {
+    const r = await this.one('SELECT * FROM review_tasks WHERE id = $1 AND workspace_id = $2', [
+      id,
+      workspaceId,
+    ]);
+    return r ? toReviewTask(r) : undefined;
+  }
+
+  async listReviewTasks(workspaceId: string, f: ReviewTaskFilter): Promise<ReviewTaskRecord[]> {
+    // Open tasks: the longest waiting first; decided ones (history): the latest decision first.
+    const history = f.status !== undefined && f.status !== 'open';
+    const order = history ? 'coalesce(decided_at, created_at) DESC, id DESC' : 'created_at, id';
+    const time = history ? 'coalesce(decided_at, created_at)' : 'created_at';
+    const rows = await this.query(
+      `SELECT * FROM review_tasks WHERE workspace_id = $1
+         AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR queue = $3)
+         AND ($4::text IS NULL OR flow_id = $4) AND ($5::bigint IS NULL OR ${time} < $5)
+         AND ($6::text[] IS NULL OR EXISTS (
+           SELECT 1 FROM jsonb_array_elements_text(review_tasks.roles::jsonb) r WHERE r = ANY($6::text[])))
+       ORDER BY ${order} LIMIT $7`,
+      [
+        workspaceId,
+        f.status ?? null,
+        f.queue ?? null,
+        f.flowId ?? null,
+        f.before ?? null,
+        f.roles ?? null,
+        f.limit,
+      ],
+    );
+    return rows.map(toReviewTask);
+  }
+
+  async reviewQueues(workspaceId: string): Promise<{ queue: string; open: number; overdue: number }[]> {
+    const rows = await this.query(
+      `SELECT queue, count(*) AS open, count(*) FILTER (WHERE due_at IS NOT NULL AND due_at < $1) AS overdue
+       FROM review_tasks WHERE workspace_id = $2 AND status = 'open' GROUP BY queue ORDER BY queue`,
+      [Date.now(), workspaceId],
+    );
+    return rows.map((r) => ({ queue: str(r['queue']), open: num(r['open']), overdue: num(r['overdue']) }));
+  }
+
+  async reviewTasksOfRun(runId: string): Promise<ReviewTaskRecord[]> {
+    return (
+      await this.query('SELECT * FROM review_tasks WHERE run_id = $1 ORDER BY created_at, id', [runId])
+    ).map(toReviewTask);
+  }
+
+  async reviewTasksClaimedBy(token: string): Promise<ReviewTaskRecord[]> {
+    return (
+      await this.query('SELECT * FROM review_tasks WHERE resumed_by = $1 ORDER BY created_at, id', [token])
+    ).map(toReviewTask);
+  }
+
+  async overdueReviewTasks(now: number, limit: number): Promise<ReviewTaskRecord[]> {
+    return (
+      await this.query(
+        `SELECT * FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL AND due_at <= $1
+         ORDER BY due_at LIMIT $2`,
+        [now, limit],
+      )
+    ).map(toReviewTask);
+  }
+
+  async nextReviewDue(): Promise<number | undefined> {
+    const r = await this.one(
+      "SELECT min(due_at) AS due FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL",
+    );
+    return numOrNull(r?.['due']) ?? undefined;
+  }
+
+  async waitingRunsWithDecisions(): Promise<string[]> {
+    return (
+      await this.query(
+        `SELECT DISTINCT t.run_id AS id FROM review_tasks t JOIN runs r ON r.id = t.run_id
+         WHERE t.status = 'decided' AND t.resumed_by IS NULL AND r.status = 'waiting'`,
+      )
+    ).map((r) => str(r['id']));
+  }
+
+  async reopenClaim(runId: string, token: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      const changed = await this.changes(
+        "UPDATE runs SET status = 'waiting', resume_claim = NULL WHERE id = $1 AND status = 'running' AND resume_claim = $2",
+        [runId, token],
+        c,
+      );
+      if (changed === 0) return false;
+      await c.query(
+        "UPDATE review_tasks SET status = 'open', resumed_by = NULL WHERE run_id = $1 AND resumed_by = $2 AND status = 'cancelled'",
+        [runId, token],
+      );
+      await c.query('UPDATE review_tasks SET resumed_by = NULL WHERE run_id = $1 AND resumed_by = $2', [
+        runId,
+        token,
+      ]);
+      return true;
+    });
+  }
+
+  // Feedback
+
+  async getFeedback(
+    runId: string,
+    source: FeedbackSource,
+    dedupeKey: string,
+  ): Promise<FeedbackRecord | undefined> {
+    const r = await this.one('SELECT * FROM feedback WHERE run_id = $1 AND source = $2 AND dedupe_key = $3', [
+      runId,
+      source,
+      dedupeKey,
+    ]);
+    return r ? toFeedback(r) : undefined;
+  }
+
+  async feedbackOfRun(runId: string): Promise<FeedbackRecord[]> {
+    return (
+      await this.query('SELECT * FROM feedback WHERE run_id = $1 ORDER BY created_at, id', [runId])
+    ).map(toFeedback);
+  }
+
+  async labelledDecisions(f: FeedbackQuery): Promise<FeedbackRecord[]> {
+    const rows = await this.query(
+      `SELECT * FROM feedback WHERE workspace_id = $1
+         AND ($2::text IS NULL OR endpoint_id = $2) AND ($3::text IS NULL OR flow_id = $3)
+         AND ($4::int IS NULL OR flow_version = $4) AND ($5::text IS NULL OR source = $5)
+         AND decided_at >= $6 AND decided_at < $7
+       ORDER BY decided_at, created_at, id LIMIT $8`,
+      [
+        f.workspaceId,
+        f.endpointId ?? null,
+        f.flowId ?? null,
+        f.flowVersion ?? null,
+        f.source ?? null,
+        f.from,
+        f.to,
+        f.limit,
+      ],
+    );
+    return rows.map(toFeedback);
+  }
+
+  // Credentials
+
+  async listCredentials(workspaceId: string): Promise<CredentialRecord[]> {
+    return (
+      await this.query('SELECT * FROM credentials WHERE workspace_id = $1 ORDER BY name', [workspaceId])
+    ).map(toCredential);
+  }
+
+  async getCredential(workspaceId: string, name: string): Promise<CredentialRecord | undefined> {
+    const r = await this.one('SELECT * FROM credentials WHERE workspace_id = $1 AND name = $2', [
+      workspaceId,
+      name,
+    ]);
+    return r ? toCredential(r) : undefined;
+  }
+
+  async putCredential(c: CredentialRecord): Promise<'created' | 'updated'> {
+    // xmax = 0 on the returned row: the row was inserted, not updated (one statement, no race).
+    const r = await this.one(
+      `INSERT INTO credentials (workspace_id, name, description, sealed, created_at, updated_at, last_used_at)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET description = excluded.description, sealed = excluded.sealed,
+         updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS inserted`,
+      [c.workspaceId, c.name, c.description, c.sealed, c.createdAt, c.updatedAt],
+    );
+    return r?.['inserted'] === true ? 'created' : 'updated';
+  }
+
+  async deleteCredential(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      (await this.changes('DELETE FROM credentials WHERE workspace_id = $1 AND name = $2', [
+        workspaceId,
+        name,
+      ])) > 0
+    );
+  }
+
+  // Connections
+
+  async listConnections(workspaceId: string): Promise<ConnectionRecord[]> {
+    return (
+      await this.query('SELECT * FROM connections WHERE workspace_id = $1 ORDER BY name', [workspaceId])
+    ).map(toConnection);
+  }
+
+  async getConnection(workspaceId: string, name: string): Promise<ConnectionRecord | undefined> {
+    const r = await this.one('SELECT * FROM connections WHERE workspace_id = $1 AND name = $2', [
+      workspaceId,
+      name,
+    ]);
+    return r ? toConnection(r) : undefined;
+  }
+
+  async putConnection(c: ConnectionRecord): Promise<'created' | 'updated'> {
+    const r = await this.one(
+      `INSERT INTO connections (workspace_id, name, kind, base_url, credential, models, deployment, data_classes,
+         pricing, description, created_at, created_by, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url,
+         credential = excluded.credential, models = excluded.models, deployment = excluded.deployment,
+         data_classes = excluded.data_classes, pricing = excluded.pricing, description = excluded.description,
+         updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        c.workspaceId,
+        c.name,
+        c.kind,
+        c.baseUrl,
+        c.credential,
+        JSON.stringify(c.models),
+        c.deployment,
+        JSON.stringify(c.dataClasses),
+        c.pricing === null ? null : JSON.stringify(c.pricing),
+        c.description,
+        c.createdAt,
+        c.createdBy,
+        c.updatedAt,
+      ],
+    );
+    return r?.['inserted'] === true ? 'created' : 'updated';
+  }
+
+  async deleteConnection(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      (await this.changes('DELETE FROM connections WHERE workspace_id = $1 AND name = $2', [
+        workspaceId,
+        name,
+      ])) > 0
+    );
+  }
+
+  async connectionsUsing(workspaceId: string, credential: string): Promise<string[]> {
+    return (
+      await this.query(
+        'SELECT name FROM connections WHERE workspace_id = $1 AND credential = $2 ORDER BY name',
+        [workspaceId, credential],
+      )
+    ).map((r) => str(r['name']));
+  }
+
+  // Endpoints and deployments
+
+  private async insertDeployment(c: Client, d: DeploymentRecord): Promise<void> {
+    await c.query(
+      `INSERT INTO deployments (id, workspace_id, endpoint_id, flow_id, targets, created_at, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [d.id, d.workspaceId, d.endpointId, d.flowId, JSON.stringify(d.targets), d.createdAt, d.createdBy],
+    );
+  }
+
+  async createEndpoint(e: EndpointRecord, d: DeploymentRecord): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO endpoints (id, workspace_id, slug, flow_id, deployment_id, status, mode, timeout_ms,
+           max_body_bytes, rate_limit_per_minute, created_at, created_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          e.id,
+          e.workspaceId,
+          e.slug,
+          e.flowId,
+          e.deploymentId,
+          e.status,
+          e.mode,
+          e.timeoutMs,
+          e.maxBodyBytes,
+          e.rateLimitPerMinute,
+          e.createdAt,
+          e.createdBy,
+          e.updatedAt,
+        ],
+      );
+      await this.insertDeployment(c, d);
+    });
+  }
+
+  async getEndpoint(workspaceId: string, id: string): Promise<EndpointRecord | undefined> {
+    const r = await this.one('SELECT * FROM endpoints WHERE id = $1 AND workspace_id = $2', [
+      id,
+      workspaceId,
+    ]);
+    return r ? toEndpoint(r) : undefined;
+  }
+
+  async getEndpointBySlug(slug: string): Promise<EndpointRecord | undefined> {
+    const r = await this.one('SELECT * FROM endpoints WHERE slug = $1', [slug]);
+    return r ? toEndpoint(r) : undefined;
+  }
+
+  async listEndpoints(workspaceId: string): Promise<EndpointRecord[]> {
+    return (
+      await this.query('SELECT * FROM endpoints WHERE workspace_id = $1 ORDER BY slug', [workspaceId])
+    ).map(toEndpoint);
+  }
+
+  async endpointStats(endpointIds: string[], since: number): Promise<Map<string, EndpointStats>> {
+    const stats = new Map<string, EndpointStats>();
+    for (const id of endpointIds) stats.set(id, { total: 0, last24h: 0 });
+    if (endpointIds.length === 0) return stats;
+    const rows = await this.query(
+      `SELECT endpoint_id, count(*) AS total, count(*) FILTER (WHERE started_at >= $1) AS recent
+       FROM runs WHERE endpoint_id = ANY($2::text[]) GROUP BY endpoint_id`,
+      [since, endpointIds],
+    );
+    for (const r of rows)
+      stats.set(str(r['endpoint_id']), { total: num(r['total']), last24h: num(r['recent']) });
+    return stats;
+  }
+
+  async updateEndpoint(
+    id: string,
+    patch: Partial<
+      Pick<EndpointRecord, 'status' | 'mode' | 'timeoutMs' | 'maxBodyBytes' | 'rateLimitPerMinute'>
+    > & {
+      updatedAt: number;
+    },
+    deployment?: DeploymentRecord,
+  ): Promise<void> {
+    await this.tx(async (c) => {
+      if (deployment) await this.insertDeployment(c, deployment);
+      await c.query(
+        `UPDATE endpoints SET status = coalesce($2::text, status), mode = coalesce($3::text, mode),
+           timeout_ms = coalesce($4::int, timeout_ms), max_body_bytes = coalesce($5::int, max_body_bytes),
+           rate_limit_per_minute = coalesce($6::int, rate_limit_per_minute), updated_at = $7,
+           deployment_id = coalesce($8::text, deployment_id)
+         WHERE id = $1`,
+        [
+          id,
+          patch.status ?? null,
+          patch.mode ?? null,
+          patch.timeoutMs ?? null,
+          patch.maxBodyBytes ?? null,
+          patch.rateLimitPerMinute ?? null,
+          patch.updatedAt,
+          deployment?.id ?? null,
+        ],
+      );
+    });
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    const r = await this.one('SELECT * FROM deployments WHERE id = $1', [id]);
+    return r ? toDeployment(r) : undefined;
+  }
+
+  async listDeployments(endpointId: string): Promise<DeploymentRecord[]> {
+    return (
+      await this.query(
+        'SELECT * FROM deployments WHERE endpoint_id = $1 ORDER BY created_at DESC, ord DESC',
+        [endpointId],
+      )
+    ).map(toDeployment);
+  }
+
+  // API keys
+
+  async createApiKey(k: ApiKeyRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO api_keys (id, workspace_id, name, prefix, hash, endpoints, created_at, created_by, last_used_at,
+         revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
+      [
+        k.id,
+        k.workspaceId,
+        k.name,
+        k.prefix,
+        k.hash,
+        k.endpoints === '*' ? '*' : JSON.stringify(k.endpoints),
+        k.createdAt,
+        k.createdBy,
+      ],
+    );
+  }
+
+  async listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]> {
+    return (
+      await this.query('SELECT * FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC', [
+        workspaceId,
+      ])
+    ).map(toApiKey);
+  }
+
+  async getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.one('SELECT * FROM api_keys WHERE hash = $1', [hash]);
+    return r ? toApiKey(r) : undefined;
+  }
+
+  async revokeApiKey(workspaceId: string, id: string, at: number): Promise<boolean> {
+    return (
+      (await this.changes(
+        'UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL',
+        [at, id, workspaceId],
+      )) > 0
+    );
+  }
+
+  // Idempotency
+
+  async getIdempotency(
+    keyId: string,
+    endpointId: string,
+    idemKey: string,
+  ): Promise<IdempotencyRecord | undefined> {
+    const r = await this.one(
+      'SELECT * FROM idempotency WHERE key_id = $1 AND endpoint_id = $2 AND idem_key = $3',
+      [keyId, endpointId, idemKey],
+    );
+    return r
+      ? {
+          keyId: str(r['key_id']),
+          endpointId: str(r['endpoint_id']),
+          idemKey: str(r['idem_key']),
+          requestHash: str(r['request_hash']),
+          runId: strOrNull(r['run_id']),
+          status: numOrNull(r['status']),
+          body: strOrNull(r['body']),
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async deleteIdempotencyBefore(at: number): Promise<number> {
+    return this.changes('DELETE FROM idempotency WHERE created_at < $1', [at]);
+  }
+
+  // Audit
+
+  async listAudit(workspaceId: string, limit: number, beforeSeq?: number): Promise<AuditRow[]> {
+    return (
+      await this.query(
+        'SELECT * FROM audit_log WHERE workspace_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3',
+        [workspaceId, beforeSeq ?? null, limit],
+      )
+    ).map(toAudit);
+  }
+
+  async auditChain(workspaceId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    return (
+      await this.query('SELECT * FROM audit_log WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [
+        workspaceId,
+        afterSeq,
+        limit,
+      ])
+    ).map(toAudit);
+  }
+
+  async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
+    const r = await this.one('SELECT seq, hash, count, mac FROM audit_heads WHERE workspace_id = $1', [
+      workspaceId,
+    ]);
+    return r
+      ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
+      : undefined;
+  }
+}
