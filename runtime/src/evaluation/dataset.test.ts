@@ -18,7 +18,10 @@ function code(f: () => unknown): string | undefined {
 
 describe('parseDataset', () => {
   it('reads German Credit as CSV, row for row equal to the UCI file', () => {
-    const rows = parseDataset(readFileSync(new URL('datasets/german-credit/german-credit.csv', root), 'utf8'), 'csv');
+    const rows = parseDataset(
+      readFileSync(new URL('datasets/german-credit/german-credit.csv', root), 'utf8'),
+      'csv',
+    );
     const uci = readFileSync(new URL('datasets/german-credit/german.data', root), 'utf8')
       .split('\n')
       .filter((l) => l.trim())
@@ -26,7 +29,13 @@ describe('parseDataset', () => {
     expect(rows).toHaveLength(1000);
     expect(rows.filter((r) => r['class'] === 2)).toHaveLength(300);
     rows.forEach((r, i) => expect(Object.values(r).map(String)).toEqual(uci[i]));
-    expect(rows[0]).toMatchObject({ checking_status: 'A11', duration: 6, credit_amount: 1169, age: 67, class: 1 });
+    expect(rows[0]).toMatchObject({
+      checking_status: 'A11',
+      duration: 6,
+      credit_amount: 1169,
+      age: 67,
+      class: 1,
+    });
   });
 
   it('reads quoted fields with separators, quotes and line breaks, CRLF, a BOM and semicolons', () => {
@@ -42,11 +51,21 @@ describe('parseDataset', () => {
   });
 
   it('reads JSON Lines, skipping blank lines', () => {
-    expect(parseDataset('{"q":"你好","a":{"x":1}}\n\n{"q":"b"}\n', 'jsonl')).toEqual([{ q: '你好', a: { x: 1 } }, { q: 'b' }]);
+    expect(parseDataset('{"q":"你好","a":{"x":1}}\n\n{"q":"b"}\n', 'jsonl')).toEqual([
+      { q: '你好', a: { x: 1 } },
+      { q: 'b' },
+    ]);
   });
 
   it('refuses what is too big, too long, too wide, too deep or malformed, with the line', () => {
-    const small = { ...datasetLimits, maxChars: 100, maxRows: 3, maxColumns: 3, maxFieldChars: 20, maxDepth: 4 };
+    const small = {
+      ...datasetLimits,
+      maxChars: 100,
+      maxRows: 3,
+      maxColumns: 3,
+      maxFieldChars: 20,
+      maxDepth: 4,
+    };
     expect(code(() => parseDataset('x'.repeat(101), 'csv', small))).toBe('TOO_LARGE');
     expect(code(() => parseDataset('a\n1\n2\n3\n4\n', 'csv', small))).toBe('TOO_MANY_ROWS');
     expect(code(() => parseDataset('{"a":1}\n'.repeat(4), 'jsonl', small))).toBe('TOO_MANY_ROWS');
@@ -54,7 +73,9 @@ describe('parseDataset', () => {
     expect(code(() => parseDataset(`a\n"${'x'.repeat(30)}"\n`, 'csv', small))).toBe('FIELD_TOO_LONG');
     expect(code(() => parseDataset('{"a":[[[[[1]]]]]}\n', 'jsonl', small))).toBe('TOO_DEEP');
     // Nesting far beyond the parser's stack is refused, not a crash.
-    expect(code(() => parseDataset(`${'['.repeat(200_000)}${']'.repeat(200_000)}`, 'jsonl', datasetLimits))).toBeDefined();
+    expect(
+      code(() => parseDataset(`${'['.repeat(200_000)}${']'.repeat(200_000)}`, 'jsonl', datasetLimits)),
+    ).toBeDefined();
     expect(code(() => parseDataset('a,b\n1\n', 'csv'))).toBe('MALFORMED');
     expect(code(() => parseDataset('a,b\n"1,2\n', 'csv'))).toBe('MALFORMED');
     expect(code(() => parseDataset('{"a":1}\n[1,2]\n', 'jsonl'))).toBe('MALFORMED');

@@ -68,7 +68,11 @@ function parseJsonLines(text: string, limits: DatasetLimits): DatasetRow[] {
     const line = (lines[i] as string).trim();
     if (!line) continue;
     if (line.length > limits.maxFieldChars)
-      throw new DatasetError(`the line is longer than ${limits.maxFieldChars} characters`, 'FIELD_TOO_LONG', i + 1);
+      throw new DatasetError(
+        `the line is longer than ${limits.maxFieldChars} characters`,
+        'FIELD_TOO_LONG',
+        i + 1,
+      );
     if (rows.length >= limits.maxRows)
       throw new DatasetError(`more than ${limits.maxRows} rows`, 'TOO_MANY_ROWS', i + 1);
     let value: unknown;
@@ -162,7 +166,11 @@ function parseCsv(input: string, limits: DatasetLimits): DatasetRow[] {
       endRecord();
     } else field += ch;
     if (field.length > limits.maxFieldChars)
-      throw new DatasetError(`a field is longer than ${limits.maxFieldChars} characters`, 'FIELD_TOO_LONG', line);
+      throw new DatasetError(
+        `a field is longer than ${limits.maxFieldChars} characters`,
+        'FIELD_TOO_LONG',
+        line,
+      );
   }
   if (inQuotes) throw new DatasetError('a quoted field is not closed', 'MALFORMED', recordLine);
   if (field !== '' || fields.length) endRecord();

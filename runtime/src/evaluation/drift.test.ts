@@ -18,7 +18,10 @@ describe('population stability index', () => {
     expect(p.kind).toBe('numeric');
     expect(p.edges).toHaveLength(9);
     expect(p.counts.every((c) => c === 100)).toBe(true);
-    const same = featureDrift(p, Array.from({ length: 500 }, (_, i) => i * 2));
+    const same = featureDrift(
+      p,
+      Array.from({ length: 500 }, (_, i) => i * 2),
+    );
     expect(same.psi).toBeLessThan(0.01);
     expect(same.level).toBe('stable');
   });
@@ -26,7 +29,10 @@ describe('population stability index', () => {
   it('raises an alert for a shifted population and a warning for a moderate one', () => {
     const base = Array.from({ length: 1000 }, (_, i) => i);
     const p = profileFeature('amount', base);
-    const shifted = featureDrift(p, Array.from({ length: 1000 }, (_, i) => i + 500));
+    const shifted = featureDrift(
+      p,
+      Array.from({ length: 1000 }, (_, i) => i + 500),
+    );
     expect(shifted.psi).toBeGreaterThan(0.25);
     expect(shifted.level).toBe('alert');
     // Deciles 1-2 at half their share, 9-10 at one and a half: 2 x (-0.05 ln 0.5) + 2 x (0.05 ln 1.5) = 0.1099.

@@ -63,9 +63,17 @@ export function profileFeature(
     for (let i = 1; i < bins; i++) {
       // The decile by nearest rank (the smallest value with at least i/bins of the values at or below it); duplicate cut points (many equal values) collapse.
       const cut = xs[Math.max(0, Math.ceil((i * xs.length) / bins) - 1)];
-      if (cut !== undefined && (edges.length === 0 || cut > (edges[edges.length - 1] as number))) edges.push(cut);
+      if (cut !== undefined && (edges.length === 0 || cut > (edges[edges.length - 1] as number)))
+        edges.push(cut);
     }
-    const profile: FeatureProfile = { name, kind, edges, counts: new Array(edges.length + 1).fill(0), missing, total: values.length };
+    const profile: FeatureProfile = {
+      name,
+      kind,
+      edges,
+      counts: new Array(edges.length + 1).fill(0),
+      missing,
+      total: values.length,
+    };
     for (const x of xs) profile.counts[binOf(edges, x)]!++;
     return profile;
   }
@@ -93,7 +101,10 @@ function binOf(edges: readonly number[], x: number): number {
 }
 
 /** Counts of new values in a profile's bins (and missing ones), without changing the profile. */
-export function binValues(profile: FeatureProfile, values: readonly unknown[]): { counts: number[]; missing: number } {
+export function binValues(
+  profile: FeatureProfile,
+  values: readonly unknown[],
+): { counts: number[]; missing: number } {
   const counts = new Array<number>(profile.counts.length).fill(0);
   let missing = 0;
   const index = profile.categories ? new Map(profile.categories.map((c, i) => [c, i])) : undefined;
@@ -134,9 +145,14 @@ function binLabels(profile: FeatureProfile): string[] {
   if (profile.kind === 'categorical') return [...(profile.categories ?? []), '(other)'];
   const e = profile.edges ?? [];
   if (!e.length) return ['(all)'];
-  const fmt = (x: number) => (Math.abs(x) >= 1000 || Number.isInteger(x) ? String(Math.round(x * 100) / 100) : x.toPrecision(3));
+  const fmt = (x: number) =>
+    Math.abs(x) >= 1000 || Number.isInteger(x) ? String(Math.round(x * 100) / 100) : x.toPrecision(3);
   return Array.from({ length: e.length + 1 }, (_, i) =>
-    i === 0 ? `≤ ${fmt(e[0] as number)}` : i === e.length ? `> ${fmt(e[i - 1] as number)}` : `${fmt(e[i - 1] as number)} – ${fmt(e[i] as number)}`,
+    i === 0
+      ? `≤ ${fmt(e[0] as number)}`
+      : i === e.length
+        ? `> ${fmt(e[i - 1] as number)}`
+        : `${fmt(e[i - 1] as number)} – ${fmt(e[i] as number)}`,
   );
 }
 

@@ -92,7 +92,10 @@ describe('scores: ROC, AUC, Brier, reliability', () => {
     expect(rocAuc([0.2, 0.9], [1, 1])).toBeNaN();
     const n = 5000;
     const scores = Array.from({ length: n }, (_, i) => i / n);
-    const roc = rocCurve(scores, scores.map((s) => (s > 0.3 ? 1 : 0)));
+    const roc = rocCurve(
+      scores,
+      scores.map((s) => (s > 0.3 ? 1 : 0)),
+    );
     const thin = thinCurve(roc, 200);
     expect(thin.fpr).toHaveLength(200);
     expect(thin.fpr[0]).toBe(0);
@@ -126,16 +129,26 @@ describe('scores: ROC, AUC, Brier, reliability', () => {
 describe('adverse impact (four-fifths rule)', () => {
   it('the EEOC example: 48 of 80 against 12 of 40 is a ratio of 0.5, flagged', () => {
     const groups = [...Array(80).fill('A'), ...Array(40).fill('B')] as string[];
-    const selected = [...Array(80).keys()].map((i) => i < 48).concat([...Array(40).keys()].map((i) => i < 12));
+    const selected = [...Array(80).keys()]
+      .map((i) => i < 48)
+      .concat([...Array(40).keys()].map((i) => i < 12));
     const r = adverseImpact(groups, selected);
     expect(r.reference).toBe('A');
-    expect(r.groups.find((g) => g.group === 'B')).toMatchObject({ count: 40, selected: 12, rate: 0.3, ratio: 0.5 });
+    expect(r.groups.find((g) => g.group === 'B')).toMatchObject({
+      count: 40,
+      selected: 12,
+      rate: 0.3,
+      ratio: 0.5,
+    });
     expect(r.minRatio).toBe(0.5);
     expect(r.fourFifths).toBe('flag');
   });
 
   it('passes at 0.8 and above', () => {
-    const r = adverseImpact(['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'b'], [true, true, true, true, true, true, true, true, true, false]);
+    const r = adverseImpact(
+      ['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'b'],
+      [true, true, true, true, true, true, true, true, true, false],
+    );
     expect(r.minRatio).toBeCloseTo(0.8, 12);
     expect(r.fourFifths).toBe('pass');
   });
@@ -146,7 +159,12 @@ describe('statistics', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantileSorted([1, 2, 3, 4], 0.95)).toBeCloseTo(3.85, 12);
     // np.percentile(np.arange(1, 101), 99) = 99.01
-    expect(quantileSorted(Array.from({ length: 100 }, (_, i) => i + 1), 0.99)).toBeCloseTo(99.01, 10);
+    expect(
+      quantileSorted(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        0.99,
+      ),
+    ).toBeCloseTo(99.01, 10);
     const s = summarise([5, 1, 4, 2, 3, NaN]);
     expect(s).toMatchObject({ n: 5, mean: 3, min: 1, p50: 3, max: 5 });
   });
@@ -186,27 +204,40 @@ describe('statistics', () => {
     const n = 400;
     const a = Array.from({ length: n }, (_, i) => i % 4 !== 0); // 75% right
     const b = Array.from({ length: n }, (_, i) => i % 5 !== 0); // 80% right
-    const same = bootstrapInterval(n, (idx) => idx.reduce((s, i) => s + (a[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / n);
+    const same = bootstrapInterval(
+      n,
+      (idx) => idx.reduce((s, i) => s + (a[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / n,
+    );
     expect([same.lo, same.hi]).toEqual([0, 0]);
-    const diff = bootstrapInterval(n, (idx) => idx.reduce((s, i) => s + (b[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / idx.length, {
-      iterations: 2000,
-      seed: 7,
-    });
+    const diff = bootstrapInterval(
+      n,
+      (idx) => idx.reduce((s, i) => s + (b[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / idx.length,
+      {
+        iterations: 2000,
+        seed: 7,
+      },
+    );
     expect(diff.estimate).toBeCloseTo(0.05, 12);
     expect(diff.lo).toBeLessThan(0.05);
     expect(diff.hi).toBeGreaterThan(0.05);
     expect(diff.iterations).toBe(2000);
     // The same seed gives the same interval.
-    const again = bootstrapInterval(n, (idx) => idx.reduce((s, i) => s + (b[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / idx.length, {
-      iterations: 2000,
-      seed: 7,
-    });
+    const again = bootstrapInterval(
+      n,
+      (idx) => idx.reduce((s, i) => s + (b[i] ? 1 : 0) - (a[i] ? 1 : 0), 0) / idx.length,
+      {
+        iterations: 2000,
+        seed: 7,
+      },
+    );
     expect(again).toEqual(diff);
   });
 });
 
 describe('against scikit-learn and statsmodels on 300 random rows (fixtures/sklearn-reference.json)', () => {
-  const ref = JSON.parse(readFileSync(new URL('./fixtures/sklearn-reference.json', import.meta.url), 'utf8')) as {
+  const ref = JSON.parse(
+    readFileSync(new URL('./fixtures/sklearn-reference.json', import.meta.url), 'utf8'),
+  ) as {
     labels: number[];
     scores: number[];
     predA: number[];
@@ -229,8 +260,12 @@ describe('against scikit-learn and statsmodels on 300 random rows (fixtures/skle
     expect(brierScore(ref.scores, ref.labels)).toBeCloseTo(ref.brier, 12);
     expect(binaryMetrics(ref.labels, ref.predA).accuracy).toBeCloseTo(ref.accuracyA, 12);
     const curve = reliabilityCurve(ref.scores, ref.labels, 10);
-    expect(curve.map((b) => b.observedRate)).toEqual(ref.calibration.observed.map((x) => expect.closeTo(x, 12)));
-    expect(curve.map((b) => b.meanScore)).toEqual(ref.calibration.meanScore.map((x) => expect.closeTo(x, 12)));
+    expect(curve.map((b) => b.observedRate)).toEqual(
+      ref.calibration.observed.map((x) => expect.closeTo(x, 12)),
+    );
+    expect(curve.map((b) => b.meanScore)).toEqual(
+      ref.calibration.meanScore.map((x) => expect.closeTo(x, 12)),
+    );
   });
 
   it('gives the same confusion matrix and per-class, macro and weighted precision, recall and F1', () => {
@@ -241,7 +276,9 @@ describe('against scikit-learn and statsmodels on 300 random rows (fixtures/skle
       expect(c.recall).toBeCloseTo(ref.perClass3.recall[i] as number, 12);
       expect(c.f1).toBeCloseTo(ref.perClass3.f1[i] as number, 12);
     });
-    expect([r.macro.precision, r.macro.recall, r.macro.f1]).toEqual(ref.macro3.map((x) => expect.closeTo(x, 12)));
+    expect([r.macro.precision, r.macro.recall, r.macro.f1]).toEqual(
+      ref.macro3.map((x) => expect.closeTo(x, 12)),
+    );
     expect([r.weighted.precision, r.weighted.recall, r.weighted.f1]).toEqual(
       ref.weighted3.map((x) => expect.closeTo(x, 12)),
     );

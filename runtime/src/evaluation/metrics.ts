@@ -15,7 +15,11 @@ export interface ConfusionMatrix {
 }
 
 /** Classes in a stable order: the given ones first, then any others seen, sorted (numbers numerically). */
-export function classesOf(labels: readonly string[], predictions: readonly string[], given: readonly string[] = []) {
+export function classesOf(
+  labels: readonly string[],
+  predictions: readonly string[],
+  given: readonly string[] = [],
+) {
   const seen = new Set<string>(given);
   const extra = new Set<string>();
   for (const v of [...labels, ...predictions]) if (!seen.has(v)) extra.add(v);
@@ -84,20 +88,38 @@ export function classificationMetrics(
     for (let r = 0; r < k; r++) predicted += (confusion.matrix[r] as number[])[c] as number;
     const precision = ratio(tp, predicted);
     const recall = ratio(tp, support);
-    perClass.push({ label: confusion.classes[c] as string, precision, recall, f1: f1Of(precision, recall), support });
+    perClass.push({
+      label: confusion.classes[c] as string,
+      precision,
+      recall,
+      f1: f1Of(precision, recall),
+      support,
+    });
   }
   // Averages over the classes present among the labels, so a class only ever predicted does not dilute them.
   const present = perClass.filter((c) => c.support > 0);
-  const mean = (f: (c: ClassScores) => number) => ratio(present.reduce((s, c) => s + f(c), 0), present.length);
+  const mean = (f: (c: ClassScores) => number) =>
+    ratio(
+      present.reduce((s, c) => s + f(c), 0),
+      present.length,
+    );
   const total = present.reduce((s, c) => s + c.support, 0);
-  const wmean = (f: (c: ClassScores) => number) => ratio(present.reduce((s, c) => s + f(c) * c.support, 0), total);
+  const wmean = (f: (c: ClassScores) => number) =>
+    ratio(
+      present.reduce((s, c) => s + f(c) * c.support, 0),
+      total,
+    );
   return {
     rows: labels.length,
     correct,
     accuracy: ratio(correct, labels.length),
     perClass,
     macro: { precision: mean((c) => c.precision), recall: mean((c) => c.recall), f1: mean((c) => c.f1) },
-    weighted: { precision: wmean((c) => c.precision), recall: wmean((c) => c.recall), f1: wmean((c) => c.f1) },
+    weighted: {
+      precision: wmean((c) => c.precision),
+      recall: wmean((c) => c.recall),
+      f1: wmean((c) => c.f1),
+    },
     confusion,
   };
 }
@@ -172,7 +194,9 @@ export interface RocCurve {
 export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>): RocCurve {
   if (scores.length !== labels.length) throw new RangeError('scores and labels differ in length');
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
   let positives = 0;
   for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;
   const negatives = n - positives;
@@ -201,7 +225,9 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>): 
 export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (scores.length !== labels.length) throw new RangeError('scores and labels differ in length');
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (scores[a] as number) - (scores[b] as number),
+  );
   let positives = 0;
   let rankSum = 0;
   for (let i = 0; i < n;) {
@@ -257,7 +283,11 @@ export interface ReliabilityBin {
  * The reliability (calibration) curve on `bins` equal-width bins of [0, 1], empty bins left out, as
  * scikit-learn's `calibration_curve(strategy='uniform')` (a score on an inner edge falls in the lower bin).
  */
-export function reliabilityCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): ReliabilityBin[] {
+export function reliabilityCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): ReliabilityBin[] {
   if (scores.length !== labels.length) throw new RangeError('scores and labels differ in length');
   const sums = new Float64Array(bins);
   const pos = new Float64Array(bins);

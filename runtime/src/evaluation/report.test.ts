@@ -12,7 +12,13 @@ import {
   type RowResult,
 } from './report.js';
 
-function row(index: number, label: string, predicted: string | null, score: number | null, extra: Partial<RowResult> = {}): RowResult {
+function row(
+  index: number,
+  label: string,
+  predicted: string | null,
+  score: number | null,
+  extra: Partial<RowResult> = {},
+): RowResult {
   return {
     index,
     status: 'succeeded',
@@ -48,7 +54,12 @@ describe('qualityOf', () => {
     ];
     const q = qualityOf(rows, spec);
     expect(q.accuracy).toBe(0.6);
-    expect(q.binary).toMatchObject({ truePositives: 1, falseNegatives: 1, falsePositives: 1, trueNegatives: 2 });
+    expect(q.binary).toMatchObject({
+      truePositives: 1,
+      falseNegatives: 1,
+      falsePositives: 1,
+      trueNegatives: 2,
+    });
     // (1 FN x 5 + 1 FP x 1) / 5
     expect(q.cost?.perRow).toBeCloseTo(6 / 5, 12);
     // Positives 0.9, 0.4 against negatives 0.1, 0.6, 0.2: 5 of 6 pairs ordered right.
@@ -70,22 +81,47 @@ describe('qualityOf', () => {
   });
 
   it('thresholds scores by the cost matrix when there is no prediction', () => {
-    const s = evaluationSpecSchema.parse({ label: 'y', score: 's', positive: 'bad', cost: { falseNegative: 5, falsePositive: 1 }, bootstrap: 0 });
+    const s = evaluationSpecSchema.parse({
+      label: 'y',
+      score: 's',
+      positive: 'bad',
+      cost: { falseNegative: 5, falsePositive: 1 },
+      bootstrap: 0,
+    });
     // Bayes threshold 1/6: 0.2 is predicted bad, 0.1 good.
     const q = qualityOf([row(0, 'bad', null, 0.2), row(1, 'good', null, 0.1), row(2, 'good', null, 0.3)], s);
-    expect(q.binary).toMatchObject({ truePositives: 1, trueNegatives: 1, falsePositives: 1, threshold: 1 / 6 });
+    expect(q.binary).toMatchObject({
+      truePositives: 1,
+      trueNegatives: 1,
+      falsePositives: 1,
+      threshold: 1 / 6,
+    });
     expect(q.accuracy).toBeCloseTo(2 / 3, 12);
   });
 
   it('checks text answers with the row verdicts and reports adverse impact by group', () => {
     const t = evaluationSpecSchema.parse({ label: 'y', prediction: 'p', kind: 'text', bootstrap: 0 });
-    const q = qualityOf([{ ...row(0, 'x', 'x y', null), correct: true }, { ...row(1, 'x', 'z', null), correct: false }], t);
+    const q = qualityOf(
+      [
+        { ...row(0, 'x', 'x y', null), correct: true },
+        { ...row(1, 'x', 'z', null), correct: false },
+      ],
+      t,
+    );
     expect(q.accuracy).toBe(0.5);
     expect(q.classification).toBeUndefined();
-    const g = evaluationSpecSchema.parse({ label: 'y', prediction: 'p', group: 'g', favourable: 'good', bootstrap: 0 });
+    const g = evaluationSpecSchema.parse({
+      label: 'y',
+      prediction: 'p',
+      group: 'g',
+      favourable: 'good',
+      bootstrap: 0,
+    });
     const rows = [
       ...Array.from({ length: 10 }, (_, i) => row(i, 'good', i < 8 ? 'good' : 'bad', null, { group: 'A' })),
-      ...Array.from({ length: 10 }, (_, i) => row(10 + i, 'good', i < 4 ? 'good' : 'bad', null, { group: 'B' })),
+      ...Array.from({ length: 10 }, (_, i) =>
+        row(10 + i, 'good', i < 4 ? 'good' : 'bad', null, { group: 'B' }),
+      ),
     ];
     const ai = qualityOf(rows, g).adverseImpact;
     expect(ai).toMatchObject({ reference: 'A', minRatio: 0.5, fourFifths: 'flag', favourable: 'good' });
@@ -126,7 +162,13 @@ describe('compareVersions', () => {
 describe('performanceOf and the Markdown export', () => {
   it('summarises latency and time per node, and writes every section', () => {
     const rows = Array.from({ length: 101 }, (_, i) => row(i, 'good', 'good', 0.1, { tokens: 3 }));
-    const p = performanceOf(rows, { cpuMsTotal: 202, peakRssMiB: 100, peakHeapGrowthMiB: 5, wallMs: 1000, concurrency: 2 });
+    const p = performanceOf(rows, {
+      cpuMsTotal: 202,
+      peakRssMiB: 100,
+      peakHeapGrowthMiB: 5,
+      wallMs: 1000,
+      concurrency: 2,
+    });
     expect(p.latencyMs.p50).toBe(60);
     expect(p.latencyMs.p99).toBe(109);
     expect(p.nodes[0]).toMatchObject({ node: 'b' });

@@ -23,7 +23,16 @@ import {
   type ReliabilityBin,
   type RocCurve,
 } from './metrics.js';
-import { bootstrapInterval, histogram, mcnemar, summarise, type HistogramBin, type Interval, type McNemarResult, type Summary } from './stats.js';
+import {
+  bootstrapInterval,
+  histogram,
+  mcnemar,
+  summarise,
+  type HistogramBin,
+  type Interval,
+  type McNemarResult,
+  type Summary,
+} from './stats.js';
 
 const expression = z.string().min(1).max(4_000);
 
@@ -44,7 +53,9 @@ export const evaluationSpecSchema = z
     positive: z.union([z.string().max(200), z.number()]).optional(),
     /** Score at or above which a row is predicted positive when there is no prediction expression. */
     threshold: z.number().min(0).max(1).optional(),
-    cost: z.object({ falseNegative: z.number().nonnegative(), falsePositive: z.number().nonnegative() }).optional(),
+    cost: z
+      .object({ falseNegative: z.number().nonnegative(), falsePositive: z.number().nonnegative() })
+      .optional(),
     /** text: exact (trimmed, case-sensitive), contains (the answer contains the label), or a JSONata check over { answer, label, row }. */
     textCheck: z.union([z.enum(['exact', 'contains']), z.object({ expression })]).default('exact'),
     /** A column held out of the model, for the adverse-impact ratio across its groups. */
@@ -149,7 +160,13 @@ const isLabelled = (r: RowResult) => r.label !== null;
 /** Binary predictions of rows: from the predicted class when there is one, else the score against the threshold. */
 function binaryOf(rows: readonly RowResult[], positive: string, threshold: number | undefined) {
   return rows.map((r) =>
-    r.predicted !== null ? (r.predicted === positive ? 1 : 0) : r.score !== null && threshold !== undefined && r.score >= threshold ? 1 : 0,
+    r.predicted !== null
+      ? r.predicted === positive
+        ? 1
+        : 0
+      : r.score !== null && threshold !== undefined && r.score >= threshold
+        ? 1
+        : 0,
   );
 }
 
@@ -165,7 +182,7 @@ export function correctness(rows: readonly RowResult[], spec: EvaluationSpec): b
   return rows.map((r) => {
     if (spec.kind === 'text' || r.predicted !== null) return r.correct === true;
     if (positive !== undefined && r.score !== null && r.label !== null)
-      return (r.score >= threshold) === (r.label === positive);
+      return r.score >= threshold === (r.label === positive);
     return false;
   });
 }
@@ -181,7 +198,10 @@ export function qualityOf(all: readonly RowResult[], spec: EvaluationSpec): Qual
   const rows = all.filter(isLabelled);
   const correct = correctness(rows, spec).map((c) => (c ? 1 : 0));
   const iterations = spec.bootstrap;
-  const accuracyInterval = bootstrapInterval(rows.length, (idx) => mean(correct, idx), { iterations, seed: spec.seed });
+  const accuracyInterval = bootstrapInterval(rows.length, (idx) => mean(correct, idx), {
+    iterations,
+    seed: spec.seed,
+  });
   const q: Quality = {
     rows: all.length,
     labelled: rows.length,
@@ -203,15 +223,29 @@ export function qualityOf(all: readonly RowResult[], spec: EvaluationSpec): Qual
     q.binary = { ...binaryMetrics(y, p), positive, ...(hasPredictions ? {} : { threshold }) };
     if (spec.cost) {
       const c = spec.cost;
-      const perRowCost = y.map((yi, i) => (yi === 1 && p[i] === 0 ? c.falseNegative : yi === 0 && p[i] === 1 ? c.falsePositive : 0));
-      const interval = bootstrapInterval(rows.length, (idx) => mean(perRowCost, idx), { iterations, seed: spec.seed });
-      q.cost = { perRow: costWeightedError(q.binary, c), matrix: c, ...(iterations ? { interval: strip(interval) } : {}) };
+      const perRowCost = y.map((yi, i) =>
+        yi === 1 && p[i] === 0 ? c.falseNegative : yi === 0 && p[i] === 1 ? c.falsePositive : 0,
+      );
+      const interval = bootstrapInterval(rows.length, (idx) => mean(perRowCost, idx), {
+        iterations,
+        seed: spec.seed,
+      });
+      q.cost = {
+        perRow: costWeightedError(q.binary, c),
+        matrix: c,
+        ...(iterations ? { interval: strip(interval) } : {}),
+      };
     }
-    const scored = rows.map((r, i) => ({ s: r.score, y: y[i] as number })).filter((x) => x.s !== null && Number.isFinite(x.s));
+    const scored = rows
+      .map((r, i) => ({ s: r.score, y: y[i] as number }))
+      .filter((x) => x.s !== null && Number.isFinite(x.s));
     if (scored.length) {
       const s = Float64Array.from(scored, (x) => x.s as number);
       const ys = Int8Array.from(scored, (x) => x.y);
-      const auc = bootstrapInterval(scored.length, (idx) => rocAuc(pick(s, idx), pick(ys, idx)), { iterations, seed: spec.seed });
+      const auc = bootstrapInterval(scored.length, (idx) => rocAuc(pick(s, idx), pick(ys, idx)), {
+        iterations,
+        seed: spec.seed,
+      });
       q.scores = {
         rows: scored.length,
         auc: auc.estimate,
@@ -251,7 +285,13 @@ function strip(i: Interval): Interval {
 /** Latency, per-node time, CPU and tokens of one version's rows; the process figures come from the runner. */
 export function performanceOf(
   rows: readonly RowResult[],
-  process: { cpuMsTotal: number; peakRssMiB: number; peakHeapGrowthMiB: number; wallMs: number; concurrency: number },
+  process: {
+    cpuMsTotal: number;
+    peakRssMiB: number;
+    peakHeapGrowthMiB: number;
+    wallMs: number;
+    concurrency: number;
+  },
 ): Performance {
   const nodeIds = new Set<string>();
   for (const r of rows) for (const id of Object.keys(r.nodeMs)) nodeIds.add(id);
@@ -261,9 +301,16 @@ export function performanceOf(
     failed: rows.filter((r) => r.status === 'failed' || r.status === 'cancelled').length,
     waiting: rows.filter((r) => r.status === 'waiting').length,
     latencyMs: summarise(rows.map((r) => r.ms)),
-    latencyHistogram: histogram(rows.map((r) => r.ms), 20, 0.99),
+    latencyHistogram: histogram(
+      rows.map((r) => r.ms),
+      20,
+      0.99,
+    ),
     nodes: [...nodeIds]
-      .map((node) => ({ node, ms: summarise(rows.flatMap((r) => (r.nodeMs[node] === undefined ? [] : [r.nodeMs[node]]))) }))
+      .map((node) => ({
+        node,
+        ms: summarise(rows.flatMap((r) => (r.nodeMs[node] === undefined ? [] : [r.nodeMs[node]]))),
+      }))
       .sort((a, b) => b.ms.mean - a.ms.mean),
     cpuMs: summarise(rows.map((r) => r.cpuMs)),
     cpuMsPerRun: rows.length ? process.cpuMsTotal / rows.length : NaN,
@@ -285,12 +332,10 @@ export function compareVersions(
   spec: EvaluationSpec,
 ): Comparison {
   const byIndex = new Map(challenger.rows.map((r) => [r.index, r]));
-  const pairs = baseline.rows
-    .filter(isLabelled)
-    .flatMap((a) => {
-      const b = byIndex.get(a.index);
-      return b ? [[a, b] as const] : [];
-    });
+  const pairs = baseline.rows.filter(isLabelled).flatMap((a) => {
+    const b = byIndex.get(a.index);
+    return b ? [[a, b] as const] : [];
+  });
   const a = pairs.map(([x]) => x);
   const b = pairs.map(([, y]) => y);
   const ca = correctness(a, spec);
@@ -310,7 +355,9 @@ export function compareVersions(
     if (spec.cost) {
       const c = spec.cost;
       const rowCost = (p: number[]) =>
-        y.map((yi, i) => (yi === 1 && p[i] === 0 ? c.falseNegative : yi === 0 && p[i] === 1 ? c.falsePositive : 0));
+        y.map((yi, i) =>
+          yi === 1 && p[i] === 0 ? c.falseNegative : yi === 0 && p[i] === 1 ? c.falsePositive : 0,
+        );
       const costA = rowCost(binaryOf(a, positive, threshold));
       const costB = rowCost(binaryOf(b, positive, threshold));
       const d = costB.map((x, i) => x - (costA[i] as number));
@@ -324,7 +371,11 @@ export function compareVersions(
       const sb = Float64Array.from(both, (p) => p.sb);
       const ys = Int8Array.from(both, (p) => p.y);
       out.auc = strip(
-        bootstrapInterval(both.length, (idx) => rocAuc(pick(sb, idx), pick(ys, idx)) - rocAuc(pick(sa, idx), pick(ys, idx)), options),
+        bootstrapInterval(
+          both.length,
+          (idx) => rocAuc(pick(sb, idx), pick(ys, idx)) - rocAuc(pick(sa, idx), pick(ys, idx)),
+          options,
+        ),
       );
     }
   }
@@ -346,12 +397,23 @@ export function challengerHolds(c: Comparison, margin: number): { holds: boolean
 
 const fmt = (x: number, digits = 4) => (Number.isFinite(x) ? String(Number(x.toFixed(digits))) : '–');
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
-const ci = (i: Interval | undefined, f: (x: number) => string = fmt) => (i ? `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]` : '–');
+const ci = (i: Interval | undefined, f: (x: number) => string = fmt) =>
+  i ? `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]` : '–';
 
 /** The report as Markdown: a table per version, then the comparisons. */
 export function reportToMarkdown(report: EvaluationReport): string {
-  const out: string[] = [`# Evaluation on ${report.dataset.name} (${report.dataset.rows} rows)`, '', `Created ${report.createdAt}.`, ''];
-  out.push('## Quality', '', '| version | labelled | accuracy [95% CI] | precision | recall | F1 | AUC [95% CI] | Brier | cost/row [95% CI] |', '|---|---|---|---|---|---|---|---|---|');
+  const out: string[] = [
+    `# Evaluation on ${report.dataset.name} (${report.dataset.rows} rows)`,
+    '',
+    `Created ${report.createdAt}.`,
+    '',
+  ];
+  out.push(
+    '## Quality',
+    '',
+    '| version | labelled | accuracy [95% CI] | precision | recall | F1 | AUC [95% CI] | Brier | cost/row [95% CI] |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
   for (const v of report.versions) {
     const q = v.quality;
     const b = q.binary;
@@ -363,27 +425,63 @@ export function reportToMarkdown(report: EvaluationReport): string {
   for (const v of report.versions) {
     const c = v.quality.classification?.confusion;
     if (!c) continue;
-    out.push('', `### Confusion matrix, ${v.version} (rows: true, columns: predicted)`, '', `| | ${c.classes.join(' | ')} |`, `|---|${c.classes.map(() => '---').join('|')}|`);
+    out.push(
+      '',
+      `### Confusion matrix, ${v.version} (rows: true, columns: predicted)`,
+      '',
+      `| | ${c.classes.join(' | ')} |`,
+      `|---|${c.classes.map(() => '---').join('|')}|`,
+    );
     c.classes.forEach((cls, i) => out.push(`| **${cls}** | ${(c.matrix[i] ?? []).join(' | ')} |`));
     const ai = v.quality.adverseImpact;
     if (ai) {
-      out.push('', `### Adverse impact, ${v.version} (favourable: ${ai.favourable}; four-fifths rule: ${ai.fourFifths})`, '', '| group | rows | favourable | rate | ratio |', '|---|---|---|---|---|');
-      for (const g of ai.groups) out.push(`| ${g.group} | ${g.count} | ${g.selected} | ${pct(g.rate)} | ${fmt(g.ratio, 3)} |`);
+      out.push(
+        '',
+        `### Adverse impact, ${v.version} (favourable: ${ai.favourable}; four-fifths rule: ${ai.fourFifths})`,
+        '',
+        '| group | rows | favourable | rate | ratio |',
+        '|---|---|---|---|---|',
+      );
+      for (const g of ai.groups)
+        out.push(`| ${g.group} | ${g.count} | ${g.selected} | ${pct(g.rate)} | ${fmt(g.ratio, 3)} |`);
     }
   }
-  out.push('', '## Response time and resources', '', '| version | runs | failed | p50 ms | p95 ms | p99 ms | CPU ms/run | peak RSS MiB | tokens/run |', '|---|---|---|---|---|---|---|---|---|');
+  out.push(
+    '',
+    '## Response time and resources',
+    '',
+    '| version | runs | failed | p50 ms | p95 ms | p99 ms | CPU ms/run | peak RSS MiB | tokens/run |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
   for (const v of report.versions) {
     const p = v.performance;
-    out.push(`| ${v.version} | ${p.runs} | ${p.failed} | ${fmt(p.latencyMs.p50, 2)} | ${fmt(p.latencyMs.p95, 2)} | ${fmt(p.latencyMs.p99, 2)} | ${fmt(p.cpuMsPerRun, 2)} | ${fmt(p.peakRssMiB, 1)} | ${fmt(p.tokens.perRun, 1)} |`);
+    out.push(
+      `| ${v.version} | ${p.runs} | ${p.failed} | ${fmt(p.latencyMs.p50, 2)} | ${fmt(p.latencyMs.p95, 2)} | ${fmt(p.latencyMs.p99, 2)} | ${fmt(p.cpuMsPerRun, 2)} | ${fmt(p.peakRssMiB, 1)} | ${fmt(p.tokens.perRun, 1)} |`,
+    );
   }
   for (const v of report.versions) {
-    out.push('', `### Time per node, ${v.version}`, '', '| node | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|');
-    for (const n of v.performance.nodes) out.push(`| ${n.node} | ${fmt(n.ms.p50, 3)} | ${fmt(n.ms.p95, 3)} | ${fmt(n.ms.p99, 3)} |`);
+    out.push(
+      '',
+      `### Time per node, ${v.version}`,
+      '',
+      '| node | p50 ms | p95 ms | p99 ms |',
+      '|---|---|---|---|',
+    );
+    for (const n of v.performance.nodes)
+      out.push(`| ${n.node} | ${fmt(n.ms.p50, 3)} | ${fmt(n.ms.p95, 3)} | ${fmt(n.ms.p99, 3)} |`);
   }
   if (report.comparisons.length) {
-    out.push('', '## Versions compared (challenger − baseline, paired bootstrap 95% CI)', '', '| baseline | challenger | Δ accuracy | Δ AUC | Δ cost/row | McNemar p |', '|---|---|---|---|---|---|');
+    out.push(
+      '',
+      '## Versions compared (challenger − baseline, paired bootstrap 95% CI)',
+      '',
+      '| baseline | challenger | Δ accuracy | Δ AUC | Δ cost/row | McNemar p |',
+      '|---|---|---|---|---|---|',
+    );
     for (const c of report.comparisons)
-      out.push(`| ${c.baseline} | ${c.challenger} | ${ci(c.accuracy)} | ${ci(c.auc)} | ${ci(c.cost)} | ${fmt(c.mcnemar.pValue)} (${c.mcnemar.method}, ${c.mcnemar.b}/${c.mcnemar.c}) |`);
+      out.push(
+        `| ${c.baseline} | ${c.challenger} | ${ci(c.accuracy)} | ${ci(c.auc)} | ${ci(c.cost)} | ${fmt(c.mcnemar.pValue)} (${c.mcnemar.method}, ${c.mcnemar.b}/${c.mcnemar.c}) |`,
+      );
   }
   return `${out.join('\n')}\n`;
 }

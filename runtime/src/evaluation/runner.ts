@@ -73,7 +73,8 @@ function tokensOf(outputs: Record<string, unknown>): number {
   let total = 0;
   for (const v of Object.values(outputs)) {
     const usage = v && typeof v === 'object' ? (v as { totalTokens?: unknown; usage?: unknown }) : undefined;
-    const u = usage && 'totalTokens' in usage ? usage : (usage?.usage as { totalTokens?: unknown } | undefined);
+    const u =
+      usage && 'totalTokens' in usage ? usage : (usage?.usage as { totalTokens?: unknown } | undefined);
     if (u && typeof u.totalTokens === 'number' && Number.isFinite(u.totalTokens)) total += u.totalTokens;
   }
   return total;
@@ -119,7 +120,15 @@ async function evaluateRow(
     const cpu = process.cpuUsage(cpu0);
     const nodeMs: Record<string, number> = {};
     for (const [id, n] of Object.entries(result.nodes)) if (n.ms !== undefined) nodeMs[id] = n.ms;
-    const common = { index, label, ...withGroup, ms: result.ms, cpuMs: (cpu.user + cpu.system) / 1000, nodeMs, tokens };
+    const common = {
+      index,
+      label,
+      ...withGroup,
+      ms: result.ms,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      nodeMs,
+      tokens,
+    };
     if (result.status === 'failed' || result.status === 'cancelled')
       return {
         ...common,
@@ -130,14 +139,18 @@ async function evaluateRow(
         error: result.error ? `${result.error.code}: ${result.error.message}` : result.status,
       };
     const outputs = result.outputs;
-    const predicted = spec.prediction === undefined ? null : asLabel(await evaluateExpression(spec.prediction, outputs));
+    const predicted =
+      spec.prediction === undefined ? null : asLabel(await evaluateExpression(spec.prediction, outputs));
     const score = spec.score === undefined ? null : asScore(await evaluateExpression(spec.score, outputs));
     let correct: boolean | null = null;
     if (label !== null && predicted !== null) {
       if (spec.kind === 'classification') correct = predicted === label;
       else if (spec.textCheck === 'exact') correct = predicted.trim() === label.trim();
       else if (spec.textCheck === 'contains') correct = predicted.includes(label.trim());
-      else correct = Boolean(await evaluateExpression(spec.textCheck.expression, { answer: predicted, label, row }));
+      else
+        correct = Boolean(
+          await evaluateExpression(spec.textCheck.expression, { answer: predicted, label, row }),
+        );
     }
     return { ...common, status: result.status, predicted, score, correct };
   } catch (err) {
@@ -158,13 +171,22 @@ async function evaluateRow(
 export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<EvaluationReport> {
   const parsed = evaluationSpecSchema.safeParse(o.spec);
   if (!parsed.success)
-    throw new EvaluationSpecError(parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; '));
+    throw new EvaluationSpecError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; '),
+    );
   const spec = parsed.data;
-  if (spec.kind === 'classification' && spec.prediction === undefined && (spec.score === undefined || spec.positive === undefined))
-    throw new EvaluationSpecError('a classification needs a prediction expression, or a score with the positive class');
+  if (
+    spec.kind === 'classification' &&
+    spec.prediction === undefined &&
+    (spec.score === undefined || spec.positive === undefined)
+  )
+    throw new EvaluationSpecError(
+      'a classification needs a prediction expression, or a score with the positive class',
+    );
   if (spec.kind === 'text' && spec.prediction === undefined)
     throw new EvaluationSpecError('a text evaluation needs a prediction expression (the answer to check)');
-  const perVersion: { version: string; rows: RowResult[]; process: Parameters<typeof performanceOf>[1] }[] = [];
+  const perVersion: { version: string; rows: RowResult[]; process: Parameters<typeof performanceOf>[1] }[] =
+    [];
   for (const v of o.versions) {
     const heap0 = process.memoryUsage().heapUsed;
     let peakRss = process.memoryUsage.rss();
@@ -195,7 +217,8 @@ export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<Evaluation
       }
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, o.rows.length) }, worker));
-    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('evaluation cancelled');
+    if (o.signal?.aborted)
+      throw o.signal.reason instanceof Error ? o.signal.reason : new Error('evaluation cancelled');
     const cpu = process.cpuUsage(cpu0);
     memory.sample();
     perVersion.push({

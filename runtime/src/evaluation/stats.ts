@@ -96,8 +96,8 @@ export function histogram(values: readonly number[], bins = 20, upTo = 0.99): Hi
  * 1.2e-7 everywhere): enough for p-values.
  */
 const ERFC_COEFFICIENTS = [
-  -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223,
-  0.17087277,
+  -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+  -0.82215223, 0.17087277,
 ];
 
 export function erfc(x: number): number {
@@ -161,7 +161,8 @@ export function mcnemar(firstCorrect: readonly boolean[], secondCorrect: readonl
 }
 
 export function mcnemarCounts(b: number, c: number, n = b + c): McNemarResult {
-  if (b + c < 25) return { b, c, n, statistic: Math.min(b, c), pValue: binomialTwoSided(b, b + c), method: 'exact' };
+  if (b + c < 25)
+    return { b, c, n, statistic: Math.min(b, c), pValue: binomialTwoSided(b, b + c), method: 'exact' };
   const statistic = (Math.abs(b - c) - 1) ** 2 / (b + c);
   return { b, c, n, statistic, pValue: chiSquare1Survival(statistic), method: 'chi2' };
 }
