@@ -14,5 +14,5 @@ export * from './store.js';
 export * from './validate.js';
 export * from './catalog.js';
 export * from './connections.js';
-export { evaluateFlows, EvaluationSpecError } from './evaluation/runner.js';
+export { evaluateFlows, EvaluationSpecError, parseEvaluationSpec } from './evaluation/runner.js';
 export type { EvaluateFlowsOptions, EvaluationProgress, EvaluationVersion } from './evaluation/runner.js';

@@ -4,7 +4,7 @@
  * process CPU and memory while it ran, and model tokens from nodes that report `usage`. Used by `finflow eval` and
  * the server's evaluation service; the figures themselves are the pure functions of report.ts.
  */
-import { evaluateExpression } from '../expressions.js';
+import { compileExpression, evaluateExpression } from '../expressions.js';
 import type { Runtime, StartOptions } from '../executor.js';
 import type { RunEvent } from '../events.js';
 import type { PreparedFlow } from '../validate.js';
@@ -50,6 +50,8 @@ export class EvaluationSpecError extends Error {
 }
 
 const MIB = 1024 * 1024;
+/** Longest stretch the runner keeps the event loop before it lets timers and I/O in. */
+const YIELD_EVERY_MS = 10;
 
 function asLabel(v: unknown): string | null {
   if (v === null || v === undefined) return null;
@@ -167,9 +169,9 @@ async function evaluateRow(
   }
 }
 
-/** Evaluates each version on every row (versions one after the other, rows at the spec's concurrency). */
-export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<EvaluationReport> {
-  const parsed = evaluationSpecSchema.safeParse(o.spec);
+/** The spec with its defaults, or EvaluationSpecError saying what is wrong or missing. */
+export function parseEvaluationSpec(input: unknown): EvaluationSpec {
+  const parsed = evaluationSpecSchema.safeParse(input);
   if (!parsed.success)
     throw new EvaluationSpecError(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; '),
@@ -185,6 +187,25 @@ export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<Evaluation
     );
   if (spec.kind === 'text' && spec.prediction === undefined)
     throw new EvaluationSpecError('a text evaluation needs a prediction expression (the answer to check)');
+  for (const [name, source] of [
+    ['label', spec.label],
+    ['input', spec.input],
+    ['prediction', spec.prediction],
+    ['score', spec.score],
+    ['group', spec.group],
+    ['textCheck', typeof spec.textCheck === 'object' ? spec.textCheck.expression : undefined],
+  ] as const) {
+    if (source === undefined) continue;
+    const compiled = compileExpression(source);
+    // A plain column name is also valid JSONata (a path), so every field compiles or is refused here.
+    if (!compiled.ok) throw new EvaluationSpecError(`${name}: ${compiled.message}`);
+  }
+  return spec;
+}
+
+/** Evaluates each version on every row (versions one after the other, rows at the spec's concurrency). */
+export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<EvaluationReport> {
+  const spec = parseEvaluationSpec(o.spec);
   const perVersion: { version: string; rows: RowResult[]; process: Parameters<typeof performanceOf>[1] }[] =
     [];
   for (const v of o.versions) {
@@ -206,8 +227,15 @@ export async function evaluateFlows(o: EvaluateFlowsOptions): Promise<Evaluation
     const t0 = performance.now();
     let next = 0;
     let done = 0;
+    let lastYield = performance.now();
     const worker = async () => {
       for (;;) {
+        // Runs of quick flows settle in microtasks alone: without a turn of the event loop now and then, an
+        // evaluation would hold the server (requests, sockets, timers) until its last row.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          lastYield = performance.now();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         if (o.signal?.aborted) return;
         const i = next++;
         if (i >= o.rows.length) return;
