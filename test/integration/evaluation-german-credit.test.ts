@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, evaluateFlows } from '@finflow/runtime';
-import { parseDataset, reportToMarkdown } from '@finflow/runtime/evaluation';
+import { parseDataset, reportToMarkdown, type EvaluationSpecInput } from '@finflow/runtime/evaluation';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { getTemplate } from '@finflow/templates';
 
@@ -31,8 +31,8 @@ describe('finflow eval of the credit-approval scorecard on German Credit', () =>
     };
     const spec = JSON.parse(
       readFileSync(new URL('templates/credit-approval/evaluation/german-credit.json', root), 'utf8'),
-    ) as Record<string, unknown>;
-    delete spec['$comment'];
+    ) as EvaluationSpecInput & { $comment?: string };
+    delete spec.$comment;
     const all = parseDataset(
       readFileSync(new URL('datasets/german-credit/german-credit.csv', root), 'utf8'),
       'csv',

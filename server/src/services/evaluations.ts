@@ -30,7 +30,7 @@ import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
 import type { ConnectionService } from './connections.js';
 import type { CredentialService } from './credentials.js';
-import { DomainError } from './domain-errors.js';
+import { ConflictError, InvalidError, NotFoundError } from './errors.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
 /** Bounds on what the API takes; the body limit (FINFLOW_API_MAX_BODY_BYTES) bounds the dataset's bytes first. */
@@ -99,16 +99,12 @@ export class EvaluationService {
       parseEvaluationSpec(req.spec);
     } catch (err) {
       if (err instanceof EvaluationSpecError)
-        throw new DomainError('invalid', 'INVALID_SPEC', `the evaluation spec: ${err.message}`);
+        throw new InvalidError('INVALID_SPEC', `the evaluation spec: ${err.message}`);
       throw err;
     }
     const versions = [...new Set(req.versions)];
     if (versions.length > evaluationLimits.maxVersions)
-      throw new DomainError(
-        'invalid',
-        'TOO_MANY_VERSIONS',
-        `at most ${evaluationLimits.maxVersions} versions at once`,
-      );
+      throw new InvalidError('TOO_MANY_VERSIONS', `at most ${evaluationLimits.maxVersions} versions at once`);
     let rows;
     try {
       rows = parseDataset(req.dataset.content, req.dataset.format, {
@@ -117,7 +113,7 @@ export class EvaluationService {
       });
     } catch (err) {
       if (err instanceof DatasetError)
-        throw new DomainError('invalid', `DATASET_${err.code}`, `the dataset: ${err.message}`, {
+        throw new InvalidError(`DATASET_${err.code}`, `the dataset: ${err.message}`, {
           ...(err.line === undefined ? {} : { line: err.line }),
         });
       throw err;
@@ -125,14 +121,13 @@ export class EvaluationService {
     const plans = [];
     for (const v of versions) plans.push(await this.flows.prepared(req.workspaceId, req.flowId, v));
     const first = plans[0];
-    if (!first) throw new DomainError('invalid', 'NO_VERSIONS', 'name at least one version');
+    if (!first) throw new InvalidError('NO_VERSIONS', 'name at least one version');
     const busy = [...this.running.values()];
     if (
       busy.length >= evaluationLimits.maxRunning ||
       busy.filter((b) => b.workspaceId === req.workspaceId).length >= evaluationLimits.maxRunningPerWorkspace
     )
-      throw new DomainError(
-        'conflict',
+      throw new ConflictError(
         'EVALUATION_BUSY',
         'another evaluation is running; try again when it has finished',
       );
@@ -247,18 +242,14 @@ export class EvaluationService {
 
   async get(workspaceId: string, id: string): Promise<EvaluationRecord> {
     const e = await this.repo.getEvaluation(workspaceId, id);
-    if (!e) throw new DomainError('not-found', 'EVALUATION_NOT_FOUND', `evaluation ${id} not found`);
+    if (!e) throw new NotFoundError('EVALUATION_NOT_FOUND', `evaluation ${id} not found`);
     return e;
   }
 
   async markdown(workspaceId: string, id: string): Promise<string> {
     const e = await this.get(workspaceId, id);
     if (e.report === null)
-      throw new DomainError(
-        'conflict',
-        'EVALUATION_NOT_FINISHED',
-        `the evaluation is ${e.status}: no report yet`,
-      );
+      throw new ConflictError('EVALUATION_NOT_FINISHED', `the evaluation is ${e.status}: no report yet`);
     return reportToMarkdown(JSON.parse(e.report) as EvaluationReport);
   }
 
@@ -271,7 +262,7 @@ export class EvaluationService {
     const e = await this.get(workspaceId, id);
     const live = this.running.get(id);
     if (e.status !== 'running' || !live)
-      throw new DomainError('conflict', 'EVALUATION_NOT_RUNNING', `the evaluation is ${e.status}`);
+      throw new ConflictError('EVALUATION_NOT_RUNNING', `the evaluation is ${e.status}`);
     live.controller.abort(new Error('cancelled'));
     await live.done;
   }
