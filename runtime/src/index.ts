@@ -16,3 +16,5 @@ export * from './catalog.js';
 export * from './connections.js';
 export { evaluateFlows, EvaluationSpecError, parseEvaluationSpec } from './evaluation/runner.js';
 export type { EvaluateFlowsOptions, EvaluationProgress, EvaluationVersion } from './evaluation/runner.js';
+export { retrainNode, RetrainError, trainableNodeTypes } from './evaluation/retrain.js';
+export type { RetrainResult } from './evaluation/retrain.js';
