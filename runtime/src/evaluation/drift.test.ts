@@ -1,6 +1,8 @@
 // Population stability: hand-computed PSI, the bins a baseline keeps, and the levels the thresholds give.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { featureDrift, profileFeature, psiOfCounts } from './drift.js';
+import { parseDataset } from './dataset.js';
+import { datasetDrift, featureDrift, profileFeature, psiOfCounts } from './drift.js';
 
 describe('population stability index', () => {
   it('is Σ (a − e) ln(a / e) over the bins', () => {
@@ -57,5 +59,25 @@ describe('population stability index', () => {
     const d = featureDrift(p, ['A11', 'A99', '', 'A12']);
     expect(d.bins.map((b) => b.bin)).toEqual(['A11', 'A12', 'A13', 'A14', '(other)', '(missing)']);
     expect(d.bins[4]?.actual).toBe(0.25);
+  });
+});
+
+describe('datasetDrift on German Credit', () => {
+  it('finds no drift between two halves drawn alike, and flags the column a selection shifted', () => {
+    const rows = parseDataset(
+      readFileSync(new URL('../../../datasets/german-credit/german-credit.csv', import.meta.url), 'utf8'),
+      'csv',
+    );
+    const even = rows.filter((_, i) => i % 2 === 0);
+    const odd = rows.filter((_, i) => i % 2 === 1);
+    const same = datasetDrift(even, odd, {
+      columns: ['duration', 'credit_amount', 'age', 'checking_status'],
+    });
+    expect(same.every((d) => d.level === 'stable')).toBe(true);
+    // A population of younger applicants: age drifts, the rest barely.
+    const young = rows.filter((r) => (r['age'] as number) < 30);
+    const shifted = datasetDrift(rows, young, { columns: ['age', 'checking_status', 'purpose'] });
+    expect(shifted[0]).toMatchObject({ name: 'age', level: 'alert' });
+    expect(shifted[0]?.psi).toBeGreaterThan(1);
   });
 });

@@ -198,3 +198,30 @@ export function featureDrift(
     })),
   };
 }
+
+/**
+ * The drift of every column of `current` against the same column of `baseline` (the training data, or a reference
+ * window): each profiled on the baseline, ordered by PSI, highest first. Columns absent from the baseline are left
+ * out; `columns` limits the comparison to the model's features.
+ */
+export function datasetDrift(
+  baseline: readonly Record<string, unknown>[],
+  current: readonly Record<string, unknown>[],
+  options: { columns?: readonly string[]; thresholds?: DriftThresholds; bins?: number } = {},
+): FeatureDrift[] {
+  const names = options.columns ?? [...new Set(baseline.flatMap((r) => Object.keys(r)))];
+  return names
+    .map((name) => {
+      const profile = profileFeature(
+        name,
+        baseline.map((r) => r[name]),
+        options.bins === undefined ? {} : { bins: options.bins },
+      );
+      return featureDrift(
+        profile,
+        current.map((r) => r[name]),
+        options.thresholds ?? defaultDriftThresholds,
+      );
+    })
+    .sort((a, b) => (Number.isNaN(b.psi) ? -1 : b.psi) - (Number.isNaN(a.psi) ? -1 : a.psi));
+}

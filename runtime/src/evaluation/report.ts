@@ -5,6 +5,7 @@
  * the CLI prints it and the editor draws it from the same shape.
  */
 import { z } from 'zod';
+import type { FeatureDrift } from './drift.js';
 import {
   adverseImpact,
   bayesThreshold,
@@ -153,6 +154,8 @@ export interface EvaluationReport {
   spec: EvaluationSpec;
   versions: VersionReport[];
   comparisons: Comparison[];
+  /** Population stability of the dataset's columns against a baseline dataset, when one was given. */
+  drift?: { baseline: string; features: FeatureDrift[] };
 }
 
 const isLabelled = (r: RowResult) => r.label !== null;
@@ -482,6 +485,16 @@ export function reportToMarkdown(report: EvaluationReport): string {
       out.push(
         `| ${c.baseline} | ${c.challenger} | ${ci(c.accuracy)} | ${ci(c.auc)} | ${ci(c.cost)} | ${fmt(c.mcnemar.pValue)} (${c.mcnemar.method}, ${c.mcnemar.b}/${c.mcnemar.c}) |`,
       );
+  }
+  if (report.drift) {
+    out.push(
+      '',
+      `## Drift against ${report.drift.baseline} (population stability index)`,
+      '',
+      '| column | PSI | level |',
+      '|---|---|---|',
+    );
+    for (const d of report.drift.features) out.push(`| ${d.name} | ${fmt(d.psi)} | ${d.level} |`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -125,6 +125,23 @@ describe('finflow eval', () => {
     expect(report.versions[0]?.performance.nodes.map((n) => n.node).sort()).toEqual(['decide', 'in', 'out']);
   });
 
+  it('reports the drift of each column against a baseline dataset', async () => {
+    const baseline = join(dir, 'baseline.jsonl');
+    // Last year's payments were all small: the amounts drifted, the regions did not.
+    writeFileSync(
+      baseline,
+      Array.from({ length: 60 }, (_, i) =>
+        JSON.stringify({ amount: 50 * i, truth: 'approve', region: i % 2 ? 'north' : 'south' }),
+      ).join('\n'),
+    );
+    const { io, out } = capture();
+    expect(await main(['eval', champion, ...args, '--baseline', baseline], io)).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('drift against baseline.jsonl');
+    expect(text).toMatch(/amount\s+\d+\.\d+ alert/);
+    expect(text).toMatch(/region\s+0\.000 stable/);
+  });
+
   it('checks text answers: exact, contains, or a JSONata check', async () => {
     const { io, out } = capture();
     const textArgs = [

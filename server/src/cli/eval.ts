@@ -18,6 +18,7 @@ import {
 } from '@finflow/runtime';
 import {
   DatasetError,
+  datasetDrift,
   datasetLimits,
   formatOfName,
   parseDataset,
@@ -165,6 +166,11 @@ function printText(report: EvaluationReport, io: Io) {
     const slow = p.nodes.slice(0, 5).map((n) => `${n.node} ${f(n.ms.p50, 2)}`);
     if (slow.length) io.out(`  slowest nodes (p50 ms): ${slow.join(', ')}`);
   }
+  if (report.drift) {
+    io.out(`\ndrift against ${report.drift.baseline} (PSI; warn ≥ 0.1, alert ≥ 0.25)`);
+    for (const d of report.drift.features.slice(0, 10))
+      io.out(`  ${d.name.padEnd(24)} ${f(d.psi)} ${d.level}`);
+  }
   for (const c of report.comparisons) {
     io.out(`\n${c.challenger} − ${c.baseline} (paired bootstrap 95% CI)`);
     io.out(
@@ -194,6 +200,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     bootstrap: { type: 'string' },
     seed: { type: 'string' },
     limit: { type: 'string' },
+    baseline: { type: 'string' },
     json: { type: 'boolean' },
     md: { type: 'boolean' },
     out: { type: 'string', short: 'o' },
@@ -205,6 +212,8 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   if (values.json && values.md) throw new CliError('--json and --md exclude each other');
   const spec = specOf(values);
   let rows = readDataset(values.dataset);
+  // Read before the runs, so a bad baseline file is reported at once.
+  const baseline = values.baseline ? readDataset(values.baseline) : undefined;
   const limit = number(values.limit, '--limit');
   if (limit !== undefined) rows = rows.slice(0, Math.max(0, Math.floor(limit)));
   const refs = [
@@ -257,6 +266,9 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     await egress.close();
+  }
+  if (values.baseline && baseline) {
+    report.drift = { baseline: basename(values.baseline), features: datasetDrift(baseline, rows) };
   }
   const text = values.json
     ? JSON.stringify(report, null, 2)

@@ -69,10 +69,11 @@ Commands:
        [--versions <flow,...>] [--spec <file | JSON>] [--input <JSONata>] [--prediction <JSONata>]
        [--score <JSONata>] [--positive <label>] [--cost <fn>:<fp>] [--group <column>]
        [--favourable <value>] [--text-check exact|contains|<JSONata>] [--concurrency <n>]
-       [--bootstrap <n>] [--limit <rows>] [--json | --md] [--out <file>]
+       [--bootstrap <n>] [--limit <rows>] [--baseline <dataset>] [--json | --md] [--out <file>]
                                                       evaluate flow versions on a labelled dataset:
                                                       quality, latency, CPU, memory, tokens, paired
-                                                      comparisons of the versions against the first
+                                                      comparisons of the versions against the first;
+                                                      --baseline adds the PSI drift of each column
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
