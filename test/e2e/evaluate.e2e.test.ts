@@ -78,7 +78,8 @@ describe('the Evaluate tab', () => {
     await page
       .getByTestId('eval-dataset')
       .setInputFiles({ name: 'german-credit.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-    // Both versions: v1 is the baseline.
+    // Both versions: v1 is the baseline. The list arrives from the server after the panel shows.
+    await page.getByTestId('evaluate-panel').locator('.eval-versions input').nth(1).waitFor();
     for (const box of await page.getByTestId('evaluate-panel').locator('.eval-versions input').all())
       if (!(await box.isChecked())) await box.check();
     await page.getByTestId('eval-label').fill('class');
