@@ -98,7 +98,7 @@ export default defineConfig(
             {
               name: '@finflow/runtime',
               message:
-                'the editor may import @finflow/runtime/ports and @finflow/runtime/document only: never the executor.',
+                'the editor may import the pure runtime modules (@finflow/runtime/ports, /document, /evaluation, ...) only: never the executor.',
             },
           ],
           patterns: [

@@ -14,3 +14,7 @@ export * from './store.js';
 export * from './validate.js';
 export * from './catalog.js';
 export * from './connections.js';
+export { evaluateFlows, EvaluationSpecError, parseEvaluationSpec } from './evaluation/runner.js';
+export type { EvaluateFlowsOptions, EvaluationProgress, EvaluationVersion } from './evaluation/runner.js';
+export { retrainNode, RetrainError, trainableNodeTypes } from './evaluation/retrain.js';
+export type { RetrainResult } from './evaluation/retrain.js';

@@ -25,6 +25,7 @@ import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
 import { accountRoutes, memberRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
@@ -302,6 +303,7 @@ export function createApp(
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
   api.use(reviewRoutes(ctx));
+  api.use(evaluationRoutes(ctx));
   app.use('/api', api);
 
   app.use(['/api', '/v1', '/socket.io'], (req, _res, next) => {

@@ -38,6 +38,7 @@ import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
+import { EvaluationService } from './services/evaluations.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
 import { ReviewService } from './services/reviews.js';
@@ -155,6 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const endpoints = new EndpointService(repo, writer, flows, audit, connections);
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
+    const evaluations = new EvaluationService(repo, runtime, flows, credentials, connections, audit, logger);
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -181,6 +183,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       endpoints,
       reviews,
       feedback,
+      evaluations,
       templates: loadTemplates(logger, config.templatesDir),
       plugins,
       codeSandbox,
@@ -211,6 +214,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     });
 
     await runs.recoverInterrupted();
+    await evaluations.recoverInterrupted();
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
     await runs.resumePending();
     await reviews.start();
@@ -269,6 +273,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         const stopped = new Promise<void>((done) => http.close(() => done()));
         http.closeIdleConnections();
         await runs.drain(config.shutdownGraceMs);
+        await evaluations.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);
         await new Promise<void>((done) => io.close(() => done()));

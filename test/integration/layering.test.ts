@@ -51,6 +51,12 @@ describe('layering lint rule', () => {
     expect(
       await restricted(
         'editor/src/x.ts',
+        "import { rocAuc } from '@finflow/runtime/evaluation';\nexport const a = rocAuc;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await restricted(
+        'editor/src/x.ts',
         "import { createRuntime } from '@finflow/runtime';\nexport const a = createRuntime;\n",
       ),
     ).toHaveLength(1);

@@ -10,6 +10,8 @@ import type {
   ConnectionSpec,
   Credential,
   Endpoint,
+  Evaluation,
+  EvaluationStart,
   FlowDetail,
   FlowDiff,
   FlowDocument,
@@ -179,6 +181,13 @@ export const api = {
   runEvents: async (id: string, after?: number) =>
     list<RunEvent>(await request<unknown>('GET', `/api/runs/${enc(id)}/events${query({ after })}`), 'events'),
   cancelRun: (id: string) => request<void>('POST', `/api/runs/${enc(id)}/cancel`),
+
+  startEvaluation: (flowId: string, body: EvaluationStart) =>
+    request<Evaluation>('POST', `/api/flows/${enc(flowId)}/evaluations`, body),
+  evaluations: async (flowId: string) =>
+    list<Evaluation>(await request<unknown>('GET', `/api/flows/${enc(flowId)}/evaluations`), 'evaluations'),
+  evaluation: (id: string) => request<Evaluation>('GET', `/api/evaluations/${enc(id)}`),
+  cancelEvaluation: (id: string) => request<void>('POST', `/api/evaluations/${enc(id)}/cancel`),
 
   credentials: async () => list<Credential>(await request<unknown>('GET', '/api/credentials'), 'credentials'),
 

@@ -8,6 +8,7 @@ import type { NamedPort, PortType } from '@finflow/runtime/ports';
 import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
 import type { NodeCategory, NodeMeta } from '@finflow/runtime/node';
 import type { Problem, ProblemCode } from '@finflow/runtime/problems';
+import type { EvaluationReport, EvaluationSpecInput } from '@finflow/runtime/evaluation';
 import type {
   NodeRunState,
   NodeStatus,
@@ -261,4 +262,28 @@ export interface ReviewDecisionRequest {
   outcome?: string;
   reason: string;
   corrections?: Record<string, unknown>;
+}
+
+/** An evaluation of flow versions on a labelled dataset (server/API.md, Evaluations). */
+export interface Evaluation {
+  id: string;
+  flowId: string;
+  versions: number[];
+  dataset: { name: string; rows: number; sha256: string };
+  spec: Record<string, unknown>;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+  progress: { done: number; total: number };
+  error: string | null;
+  createdBy: string;
+  createdAt: number;
+  finishedAt: number | null;
+  report?: EvaluationReport;
+}
+
+export interface EvaluationStart {
+  versions: number[];
+  dataset: { name: string; format: 'csv' | 'jsonl'; content: string };
+  spec: Omit<EvaluationSpecInput, 'textCheck'> & {
+    textCheck?: 'exact' | 'contains' | { expression: string };
+  };
 }

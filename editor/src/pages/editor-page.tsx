@@ -7,6 +7,7 @@ import {
   AlertTriangle,
   ArrowLeft,
   CircleDot,
+  FlaskConical,
   Play,
   Rocket,
   Save,
@@ -24,6 +25,7 @@ import { Palette } from '../canvas/palette.js';
 import { Inspector } from '../inspector/inspector.js';
 import { ProblemsPanel } from '../panels/problems-panel.js';
 import { PublishDialog } from '../panels/publish-dialog.js';
+import { EvaluatePanel } from '../panels/evaluate-panel.js';
 import { VersionsPanel } from '../panels/versions-panel.js';
 import { navigate } from '../router.js';
 import { RunPanel } from '../run/run-panel.js';
@@ -35,7 +37,7 @@ import { Dialog } from '../ui/dialog.js';
 import { Toast } from '../ui/toast.js';
 import { AppHeader } from './app-header.js';
 
-type SideTab = 'inspector' | 'run' | 'problems' | 'versions';
+type SideTab = 'inspector' | 'run' | 'problems' | 'versions' | 'evaluate';
 
 function SaveDialog({
   onClose,
@@ -335,6 +337,20 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
               <History size={14} /> {t('editor.versions')}
             </button>
             <button
+              role="tab"
+              type="button"
+              aria-selected={tab === 'evaluate'}
+              className={tab === 'evaluate' ? 'active' : ''}
+              onClick={() => {
+                setTab('evaluate');
+                // The report's tables and charts need the room.
+                setWide(true);
+              }}
+              data-testid="tab-evaluate"
+            >
+              <FlaskConical size={14} /> {t('editor.evaluate')}
+            </button>
+            <button
               type="button"
               className="tab-tool"
               onClick={() => setWide((w) => !w)}
@@ -349,6 +365,9 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
             {tab === 'inspector' && <Inspector readOnly={!canEdit} />}
             {tab === 'run' && <RunPanel flowId={flowId} canRun={role !== 'viewer' && role !== 'approver'} />}
             {tab === 'problems' && <ProblemsPanel />}
+            {tab === 'evaluate' && (
+              <EvaluatePanel flowId={flowId} canRun={role !== 'viewer' && role !== 'approver'} />
+            )}
             {tab === 'versions' && (
               <VersionsPanel flowId={flowId} canEdit={canEdit} onRestored={() => void load()} />
             )}

@@ -54,7 +54,7 @@ export class CliError extends Error {
   }
 }
 
-const USAGE = `Usage: finflow <command> [options]
+export const USAGE = `Usage: finflow <command> [options]
 
 Commands:
   validate <flow.json> [--json]                       check a flow document; exit 1 with its problems
@@ -65,6 +65,15 @@ Commands:
   node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
                                                       run one node alone (inputs keyed by input port)
   templates [--json]                                  list the scenario templates
+  eval <flow.json | template-id> --dataset <file.csv | file.jsonl> --label <column | JSONata>
+       [--versions <flow,...>] [--spec <file | JSON>] [--input <JSONata>] [--prediction <JSONata>]
+       [--score <JSONata>] [--positive <label>] [--cost <fn>:<fp>] [--group <column>]
+       [--favourable <value>] [--text-check exact|contains|<JSONata>] [--concurrency <n>]
+       [--bootstrap <n>] [--limit <rows>] [--baseline <dataset>] [--json | --md] [--out <file>]
+                                                      evaluate flow versions on a labelled dataset:
+                                                      quality, latency, CPU, memory, tokens, paired
+                                                      comparisons of the versions against the first;
+                                                      --baseline adds the PSI drift of each column
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
@@ -81,7 +90,7 @@ a model or transcription provider) come from FINFLOW_CONNECTIONS: a JSON object 
 inline or in a file, each value as PUT /api/connections/<name> takes it. FINFLOW_EGRESS_ALLOW opens
 loopback, private or other internal addresses to them, as on the server.`;
 
-interface Io {
+export interface Io {
   out(text: string): void;
   err(text: string): void;
 }
@@ -172,7 +181,7 @@ export function envEgress(env: NodeJS.ProcessEnv = process.env): Egress {
 }
 
 /** What nodes run from the CLI are given: credentials, connections checked for the flow's data, egress. */
-function cliServices(
+export function cliServices(
   connections: ConnectionInfo[],
   egress: Egress,
   dataClass: DataClass,
@@ -198,7 +207,7 @@ function cliServices(
  * a usage error), the packages in node_modules that declare a plugin, and the data directory's plugins folder
  * (one of those that fails is a warning, as the server logs it and starts without it).
  */
-async function makeRegistry(io: Io = stdio): Promise<NodeRegistry> {
+export async function makeRegistry(io: Io = stdio): Promise<NodeRegistry> {
   const env = process.env;
   const { plugins, failures } = await discoverPlugins({
     specs: pluginSpecs(env['FINFLOW_PLUGINS']),
@@ -229,7 +238,7 @@ function isFile(path: string): boolean {
 }
 
 /** A flow from a file path, or a template by id. */
-function loadFlow(ref: string): { flow: unknown; label: string } {
+export function loadFlow(ref: string): { flow: unknown; label: string } {
   if (ref.endsWith('.json') || ref.includes('/') || isFile(ref))
     return { flow: readJsonFile(ref), label: ref };
   const template = getTemplate(ref);
@@ -508,6 +517,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return await nodeCommand(rest, io);
       case 'templates':
         return templatesCommand(rest, io);
+      case 'eval': {
+        const { evalCommand } = await import('./eval.js');
+        return await evalCommand(rest, io);
+      }
       case 'schema':
         io.out(JSON.stringify(flowDocumentJsonSchema(), null, 2));
         return 0;

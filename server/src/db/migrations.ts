@@ -360,4 +360,33 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `,
   },
+  {
+    version: 6,
+    name: 'evaluations',
+    sql: `
+-- Evaluation reports of flow versions on a labelled dataset (issue 13). The dataset itself is not kept (it may hold
+-- personal data): its name, row count and SHA-256 are, so a report says what it was measured on. The report is the
+-- JSON of @finflow/runtime/evaluation's EvaluationReport; progress is updated while it runs.
+CREATE TABLE evaluations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  dataset_name TEXT NOT NULL,
+  dataset_rows INTEGER NOT NULL,
+  dataset_sha256 TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+  progress_done INTEGER NOT NULL DEFAULT 0,
+  progress_total INTEGER NOT NULL,
+  report TEXT,
+  error TEXT,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX evaluations_flow ON evaluations(workspace_id, flow_id, created_at);
+CREATE INDEX evaluations_running ON evaluations(status) WHERE status = 'running';
+`,
+  },
 ];

@@ -30,6 +30,7 @@ import type {
   EndpointRecord,
   EndpointStats,
   FeedbackQuery,
+  EvaluationRecord,
   FeedbackRecord,
   FeedbackSource,
   FlowListItem,
@@ -169,6 +170,25 @@ const toReviewTask = (r: Row): ReviewTaskRecord => ({
   decidedBy: strOrNull(r['decided_by']),
   resumedBy: strOrNull(r['resumed_by']),
   createdAt: num(r['created_at']),
+});
+
+const toEvaluation = (r: Row): EvaluationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  flowId: str(r['flow_id']),
+  versions: JSON.parse(str(r['versions'])) as number[],
+  datasetName: str(r['dataset_name']),
+  datasetRows: num(r['dataset_rows']),
+  datasetSha256: str(r['dataset_sha256']),
+  spec: str(r['spec']),
+  status: str(r['status']) as EvaluationRecord['status'],
+  progressDone: num(r['progress_done']),
+  progressTotal: num(r['progress_total']),
+  report: strOrNull(r['report']),
+  error: strOrNull(r['error']),
+  createdBy: str(r['created_by']),
+  createdAt: num(r['created_at']),
+  finishedAt: numOrNull(r['finished_at']),
 });
 
 const toFeedback = (r: Row): FeedbackRecord => ({
@@ -1122,6 +1142,77 @@ export class SqliteRepository implements Repository {
         credential,
       ) as Row[]
     ).map((r) => str(r['name']));
+  }
+
+  // Evaluations
+
+  async createEvaluation(e: EvaluationRecord): Promise<void> {
+    this.q(
+      `INSERT INTO evaluations (id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec,
+         status, progress_done, progress_total, report, error, created_by, created_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.id,
+      e.workspaceId,
+      e.flowId,
+      JSON.stringify(e.versions),
+      e.datasetName,
+      e.datasetRows,
+      e.datasetSha256,
+      e.spec,
+      e.status,
+      e.progressDone,
+      e.progressTotal,
+      e.report,
+      e.error,
+      e.createdBy,
+      e.createdAt,
+      e.finishedAt,
+    );
+  }
+
+  async updateEvaluation(
+    id: string,
+    patch: Partial<Pick<EvaluationRecord, 'status' | 'progressDone' | 'report' | 'error' | 'finishedAt'>>,
+  ): Promise<boolean> {
+    const columns = {
+      status: 'status',
+      progressDone: 'progress_done',
+      report: 'report',
+      error: 'error',
+      finishedAt: 'finished_at',
+    } as const;
+    const keys = (Object.keys(patch) as (keyof typeof columns)[]).filter((k) => patch[k] !== undefined);
+    if (!keys.length) return true;
+    // Only a running evaluation changes: a cancel or an interruption recorded meanwhile stands.
+    return (
+      this.q(
+        `UPDATE evaluations SET ${keys.map((k) => `${columns[k]} = ?`).join(', ')} WHERE id = ? AND status = 'running'`,
+      ).run(...keys.map((k) => patch[k] ?? null), id).changes > 0
+    );
+  }
+
+  async getEvaluation(workspaceId: string, id: string): Promise<EvaluationRecord | undefined> {
+    const r = this.q('SELECT * FROM evaluations WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as
+      Row | undefined;
+    return r ? toEvaluation(r) : undefined;
+  }
+
+  async listEvaluations(workspaceId: string, flowId: string, limit: number): Promise<EvaluationRecord[]> {
+    return (
+      this.q(
+        `SELECT id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec, status,
+           progress_done, progress_total, NULL AS report, error, created_by, created_at, finished_at
+         FROM evaluations WHERE workspace_id = ? AND flow_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ).all(workspaceId, flowId, limit) as Row[]
+    ).map(toEvaluation);
+  }
+
+  async interruptRunningEvaluations(at: number): Promise<number> {
+    return this.q(
+      `UPDATE evaluations SET status = 'interrupted', finished_at = ?,
+         error = 'the server stopped while the evaluation ran' WHERE status = 'running'`,
+    ).run(at).changes;
   }
 
   // Endpoints and deployments

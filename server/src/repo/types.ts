@@ -459,6 +459,27 @@ export interface BatchCommit {
   durable: Promise<void>;
 }
 
+export interface EvaluationRecord {
+  id: string;
+  workspaceId: string;
+  flowId: string;
+  versions: number[];
+  datasetName: string;
+  datasetRows: number;
+  datasetSha256: string;
+  /** The evaluation spec, JSON. */
+  spec: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+  progressDone: number;
+  progressTotal: number;
+  /** The EvaluationReport, JSON; null while running or after a failure. */
+  report: string | null;
+  error: string | null;
+  createdBy: string;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
 export interface Repository {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the versions applied now. */
@@ -588,6 +609,19 @@ export interface Repository {
   deleteConnection(workspaceId: string, name: string): Promise<boolean>;
   /** Names of the connections that send a credential. */
   connectionsUsing(workspaceId: string, credential: string): Promise<string[]>;
+
+  // Evaluations
+  createEvaluation(e: EvaluationRecord): Promise<void>;
+  /** Updates a running evaluation; false when it is no longer running (cancelled or interrupted meanwhile). */
+  updateEvaluation(
+    id: string,
+    patch: Partial<Pick<EvaluationRecord, 'status' | 'progressDone' | 'report' | 'error' | 'finishedAt'>>,
+  ): Promise<boolean>;
+  getEvaluation(workspaceId: string, id: string): Promise<EvaluationRecord | undefined>;
+  /** Newest first, without the report (a list shows status and headline figures only). */
+  listEvaluations(workspaceId: string, flowId: string, limit: number): Promise<EvaluationRecord[]>;
+  /** Marks evaluations left running by a stopped process as interrupted; returns how many. */
+  interruptRunningEvaluations(at: number): Promise<number>;
 
   // Endpoints and deployments
   createEndpoint(endpoint: EndpointRecord, deployment: DeploymentRecord): Promise<void>;
