@@ -17,6 +17,7 @@ import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
 import { reviewRoutes } from './routes/reviews.js';
@@ -247,6 +248,7 @@ export function createApp(
   api.use(accountRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  api.use(rolloutRoutes(ctx));
   api.use(reviewRoutes(ctx));
   app.use('/api', api);
 

@@ -10,6 +10,7 @@ import type { AnyNodeDefinition, RunEvent } from '@finflow/runtime';
 import { defaultConfig, type ServerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startServer, type FinflowServer } from '../server.js';
+import type { RolloutOptions } from '../services/rollouts.js';
 import { testNodes } from './nodes.js';
 
 export interface TestServer {
@@ -26,7 +27,12 @@ export function tempDir(prefix = 'finflow-server-'): string {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; config?: Partial<ServerConfig>; extraNodes?: AnyNodeDefinition[] } = {},
+  options: {
+    dataDir?: string;
+    config?: Partial<ServerConfig>;
+    extraNodes?: AnyNodeDefinition[];
+    rollouts?: RolloutOptions;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const config = defaultConfig({
@@ -44,6 +50,7 @@ export async function startTestServer(
     logger: createLogger('silent'),
     onSetupToken: () => {},
     processMetrics: false,
+    ...(options.rollouts ? { rollouts: options.rollouts } : {}),
   });
   let stopped = false;
   const stop = async () => {
