@@ -14,6 +14,7 @@ import {
   type Loose,
   type TestServer,
 } from './test-helpers/harness.js';
+import { main } from './cli/main.js';
 import { scoringFlow } from './test-helpers/flows.js';
 
 let t: TestServer;
@@ -283,6 +284,45 @@ describe('the kill switch', () => {
     for (let i = 0; i < 10; i++) expect((await call('loan-kill', `k-${i}`)).body.flowVersion).toBe(1);
     const again = await approver.post(`/api/endpoints/${endpointId}/rollout/kill`, { reason: 'twice' });
     expect(again.status).toBe(409);
+  });
+});
+
+describe('finflow rollout', () => {
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    process.env['FINFLOW_EMAIL'] = 'approver@bank.example';
+    process.env['FINFLOW_PASSWORD'] = 'approver password 123';
+    const code = await main(['rollout', ...args, '--server', t.url], {
+      out: (x) => (out += `${x}\n`),
+      err: (x) => (err += `${x}\n`),
+    });
+    return { code, out, err };
+  }
+
+  it('shows, pauses, refuses and kills a rollout from the command line', async () => {
+    const endpointId = await publish('loan-cli');
+    const v = await saveVersion(developer, variant(4), 'cli');
+    await developer.post(`/api/endpoints/${endpointId}/rollouts`, {
+      challengerVersion: v,
+      reason: 'pilot from the API',
+      plan: { ...fastGates, pilotShare: 10 },
+    });
+    const status = await cli('status', 'loan-cli');
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/loan-cli: pilot \(active\), v1 → v\d+, challenger share 10 %/);
+    expect(status.out).toMatch(/gate errorRate\s+insufficient/);
+    const early = await cli('advance', 'loan-cli', '--reason', 'now');
+    expect(early.code).toBe(1);
+    expect(early.err).toMatch(/GATES_NOT_MET/);
+    expect((await cli('pause', 'loan-cli')).code).toBe(2);
+    const paused = await cli('pause', 'loan-cli', '--reason', 'branch audit', '--json');
+    expect(paused.code).toBe(0);
+    expect(JSON.parse(paused.out)).toMatchObject({ status: 'paused' });
+    const killed = await cli('kill', endpointId, '--reason', 'stop it');
+    expect(killed.code).toBe(0);
+    expect(killed.out).toMatch(/killed/);
+    expect((await cli('status', 'no-such-endpoint')).code).toBe(1);
   });
 });
 

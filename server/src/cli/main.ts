@@ -69,6 +69,8 @@ Commands:
   create-node <package-name> [--dir <folder>]         scaffold a node package (node, test, README, plugin key)
   dev <package dir> [--server <url>] [--once]         build and reload a node package into a running server
                                                       on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
+  rollout status|start|advance|pause|resume|rollback|kill <endpoint> [--reason <text>] [--version <n>]
+                                                      drive a phased rollout on a running server
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -502,6 +504,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'dev': {
         const { devCommand } = await import('./dev.js');
         return await devCommand(rest, io);
+      }
+      case 'rollout': {
+        const { rolloutCommand } = await import('./rollout.js');
+        return await rolloutCommand(rest, io);
       }
       case undefined:
       case 'help':

@@ -417,7 +417,8 @@ export class RolloutService {
   async evaluateAll(): Promise<void> {
     this.flush();
     for (const r of [...this.live.values()]) {
-      if (r.status !== 'active' || this.evaluating.has(r.id)) continue;
+      // A paused rollout still routes to the challenger, so its rollback gates keep watching.
+      if (this.evaluating.has(r.id)) continue;
       this.evaluating.add(r.id);
       try {
         await this.evaluate(r);
