@@ -8,6 +8,7 @@ import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
 import { LoginPage } from './pages/login-page.js';
 import { ReviewsPage } from './pages/reviews-page.js';
+import { RolloutPage } from './pages/rollout-page.js';
 import { navigate, parseRoute, useHash } from './router.js';
 import { useSessionStore } from './state/session-store.js';
 
@@ -58,6 +59,8 @@ export function App() {
       );
     case 'endpoints':
       return <EndpointsPage />;
+    case 'rollout':
+      return <RolloutPage key={route.endpointId} endpointId={route.endpointId} />;
     case 'reviews':
       return <ReviewsPage {...(route.taskId ? { taskId: route.taskId } : {})} />;
     case 'connections':
