@@ -167,6 +167,8 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
   const canOperate = role === 'approver' || role === 'admin' || role === 'developer';
   const canStart = role === 'admin' || role === 'developer';
   const stageIndex = status ? stages.indexOf(status.stage) : -1;
+  // A rollout may start at the pilot: the shadow stage it skipped is not shown as done.
+  const passed = new Set(status?.transitions.flatMap((x) => [x.fromStage, x.toStage]) ?? []);
 
   return (
     <div className="app-shell">
@@ -195,7 +197,15 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
               {stages.map((s, i) => (
                 <li
                   key={s}
-                  className={i < stageIndex ? 'done' : i === stageIndex ? 'current' : 'todo'}
+                  className={
+                    i === stageIndex
+                      ? 'current'
+                      : i < stageIndex
+                        ? passed.has(s)
+                          ? 'done'
+                          : 'skipped'
+                        : 'todo'
+                  }
                   aria-current={i === stageIndex ? 'step' : undefined}
                 >
                   <span className="stage-name">{t(`rollout.stage_${s}`)}</span>
@@ -262,7 +272,9 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
                       disabled={busy}
                       onClick={() => act('advance')}
                     >
-                      {t('rollout.advance', { stage: t(`rollout.stage_${status.next.stage}`) })}
+                      {t('rollout.advance', {
+                        stage: `${t(`rollout.stage_${status.next.stage}`)} ${status.next.share}%`,
+                      })}
                     </button>
                   )}
                   {canOperate && status.status === 'active' && (
