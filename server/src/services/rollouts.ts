@@ -12,8 +12,7 @@ import { z } from 'zod';
 import type { RunFinishedEvent } from '@finflow/runtime';
 import { canonicalJson } from '../hash.js';
 import type { Logger } from '../logger.js';
-import type {
-  RolloutStore} from '../repo/rollout-store.js';
+import type { RolloutStore } from '../repo/rollout-store.js';
 import {
   type RolloutRecord,
   type RolloutStatus,
@@ -108,6 +107,11 @@ export const rolloutPlanSchema = z.strictObject({
   labelPath: pathSchema.optional(),
   /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
   labelMap: z.record(z.string().max(200), scalar).optional(),
+  /**
+   * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
+   * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
+   */
+  judged: z.array(scalar).max(50).optional(),
   /** The decision that counts as an approval, for the approval-rate drift gate. */
   approveValue: scalar.optional(),
 });
@@ -382,8 +386,13 @@ export class RolloutService {
         limit: 10_000,
       });
       const out: boolean[] = [];
+      const judged =
+        source === 'outcome' && r.plan.judged
+          ? new Set(r.plan.judged.map((v) => canonicalJson(v)))
+          : undefined;
       for (const f of rows) {
         if (f.prediction === null) continue;
+        if (judged && !judged.has(canonicalJson(JSON.parse(f.prediction) as unknown))) continue;
         const label = JSON.parse(f.label) as unknown;
         let expected: unknown;
         if (source === 'review') expected = valueAt(label, 'outcome');
