@@ -245,7 +245,7 @@ say(`2. The developer starts a pilot of v${better}; the approver advances each s
 await developer('POST', `/api/endpoints/${endpoint.id}/rollouts`, {
   challengerVersion: better,
   stage: 'pilot',
-  reason: 'pilot the stricter cut-off',
+  reason: 'pilot the retrained cut-offs on 30 % of applicants',
   plan,
 });
 for (let round = 0; round < 60; round++) {

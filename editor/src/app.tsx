@@ -6,6 +6,7 @@ import { ConnectionsPage } from './pages/connections-page.js';
 import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
+import { NoWorkspacePage } from './pages/invitations.js';
 import { LoginPage } from './pages/login-page.js';
 import { ReviewsPage } from './pages/reviews-page.js';
 import { RolloutPage } from './pages/rollout-page.js';
@@ -15,6 +16,8 @@ import { useSessionStore } from './state/session-store.js';
 export function App() {
   const { t } = useTranslation();
   const status = useSessionStore((s) => s.status);
+  // Pages load their data when they mount: a switch of workspace mounts them again.
+  const workspaceId = useSessionStore((s) => s.session?.workspace?.id ?? null);
   const route = parseRoute(useHash());
   const [fatal, setFatal] = useState<string | null>(null);
 
@@ -48,24 +51,25 @@ export function App() {
       </>
     );
   }
+  if (workspaceId === null) return <NoWorkspacePage />;
   switch (route.name) {
     case 'flow':
       return (
         <EditorPage
-          key={route.flowId}
+          key={`${workspaceId}/${route.flowId}`}
           flowId={route.flowId}
           {...(route.runId ? { runId: route.runId } : {})}
         />
       );
     case 'endpoints':
-      return <EndpointsPage />;
+      return <EndpointsPage key={workspaceId} />;
     case 'rollout':
-      return <RolloutPage key={route.endpointId} endpointId={route.endpointId} />;
+      return <RolloutPage key={`${workspaceId}:${route.endpointId}`} endpointId={route.endpointId} />;
     case 'reviews':
-      return <ReviewsPage {...(route.taskId ? { taskId: route.taskId } : {})} />;
+      return <ReviewsPage key={workspaceId} {...(route.taskId ? { taskId: route.taskId } : {})} />;
     case 'connections':
-      return <ConnectionsPage />;
+      return <ConnectionsPage key={workspaceId} />;
     default:
-      return <FlowsPage />;
+      return <FlowsPage key={workspaceId} />;
   }
 }

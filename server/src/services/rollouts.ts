@@ -30,7 +30,7 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
-import { DomainError } from './domain-errors.js';
+import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError } from './errors.js';
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
 import type { FlowService } from './flows.js';
 import {
@@ -493,7 +493,7 @@ export class RolloutService {
   private mine(op: Operator, id: string): Rollout {
     const r = this.store.get<RolloutPlan>(id);
     if (!r || r.workspaceId !== op.workspaceId)
-      throw new DomainError('not-found', 'ROLLOUT_NOT_FOUND', `rollout ${id} not found`);
+      throw new NotFoundError('ROLLOUT_NOT_FOUND', `rollout ${id} not found`);
     return r;
   }
 
@@ -502,8 +502,7 @@ export class RolloutService {
     return this.serial(endpointId, async () => {
       const previous = this.store.latestOf<RolloutPlan>(endpointId);
       if (previous && liveStatuses.includes(previous.status) && previous.stage !== 'optimisation') {
-        throw new DomainError(
-          'conflict',
+        throw new ConflictError(
           'ROLLOUT_IN_PROGRESS',
           `rollout ${previous.id} is in ${previous.stage}; finish, roll back or kill it first`,
           { rolloutId: previous.id },
@@ -515,8 +514,7 @@ export class RolloutService {
           ? previous.challengerVersion
           : primaryVersion(deployment);
       if (body.challengerVersion === champion) {
-        throw new DomainError(
-          'invalid',
+        throw new InvalidError(
           'SAME_VERSION',
           `version ${champion} already answers this endpoint; choose another challenger`,
         );
@@ -573,16 +571,14 @@ export class RolloutService {
     return this.serial(endpointId, async () => {
       const r = this.mine(op, id);
       if (op.role !== 'approver' && op.role !== 'admin') {
-        throw new DomainError(
-          'forbidden',
+        throw new ForbiddenError(
           'APPROVER_REQUIRED',
           `advancing a rollout needs the approver role; you have ${op.role}`,
         );
       }
       const author = (await this.repo.getVersion(r.flowId, r.challengerVersion))?.authorId ?? null;
       if (op.actor.id !== undefined && (op.actor.id === author || op.actor.id === r.createdBy)) {
-        throw new DomainError(
-          'forbidden',
+        throw new ForbiddenError(
           'MAKER_CHECKER',
           op.actor.id === author
             ? 'the author of the challenger version may not approve its rollout'
@@ -591,15 +587,13 @@ export class RolloutService {
       }
       this.assertLive(r);
       if (r.status === 'paused')
-        throw new DomainError('conflict', 'ROLLOUT_PAUSED', 'resume the rollout before advancing it');
+        throw new ConflictError('ROLLOUT_PAUSED', 'resume the rollout before advancing it');
       const next = nextStep(r);
-      if (!next)
-        throw new DomainError('conflict', 'ROLLOUT_COMPLETE', 'the challenger already answers all traffic');
+      if (!next) throw new ConflictError('ROLLOUT_COMPLETE', 'the challenger already answers all traffic');
       const now = Date.now();
       const held = now - r.stageEnteredAt;
       if (held < r.plan.minStageMs) {
-        throw new DomainError(
-          'conflict',
+        throw new ConflictError(
           'STAGE_TOO_SHORT',
           `the stage has held ${Math.floor(held / 1000)} s of the ${Math.ceil(r.plan.minStageMs / 1000)} s it needs`,
           { heldMs: held, minStageMs: r.plan.minStageMs },
@@ -609,8 +603,7 @@ export class RolloutService {
       const gates = await this.gates(r, now);
       const open = gates.filter((g) => g.status !== 'pass');
       if (open.length) {
-        throw new DomainError(
-          'conflict',
+        throw new ConflictError(
           'GATES_NOT_MET',
           `gates not met: ${open.map((g) => `${g.metric} ${g.status}`).join(', ')}`,
           { gates: open.map(gateSummary) },
@@ -624,15 +617,13 @@ export class RolloutService {
 
   async pause(op: Operator, id: string, reason: string): Promise<Rollout> {
     return this.simple(op, id, reason, 'paused', (r) => {
-      if (r.status !== 'active')
-        throw new DomainError('conflict', 'ROLLOUT_NOT_ACTIVE', `the rollout is ${r.status}`);
+      if (r.status !== 'active') throw new ConflictError('ROLLOUT_NOT_ACTIVE', `the rollout is ${r.status}`);
     });
   }
 
   async resume(op: Operator, id: string, reason: string): Promise<Rollout> {
     return this.simple(op, id, reason, 'active', (r) => {
-      if (r.status !== 'paused')
-        throw new DomainError('conflict', 'ROLLOUT_NOT_PAUSED', `the rollout is ${r.status}`);
+      if (r.status !== 'paused') throw new ConflictError('ROLLOUT_NOT_PAUSED', `the rollout is ${r.status}`);
     });
   }
 
@@ -687,14 +678,13 @@ export class RolloutService {
     await this.endpoints.get(op.workspaceId, endpointId);
     const r = this.store.latestOf<RolloutPlan>(endpointId);
     if (!r || !liveStatuses.includes(r.status))
-      throw new DomainError('conflict', 'NO_LIVE_ROLLOUT', 'the endpoint has no rollout to kill');
+      throw new ConflictError('NO_LIVE_ROLLOUT', 'the endpoint has no rollout to kill');
     return this.end(op, r.id, 'killed', reason);
   }
 
   private assertLive(r: Rollout): void {
     if (!liveStatuses.includes(r.status))
-      throw new DomainError(
-        'conflict',
+      throw new ConflictError(
         'ROLLOUT_ENDED',
         `the rollout was ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
       );
@@ -795,7 +785,7 @@ export class RolloutService {
 
   private async currentDeployment(endpoint: EndpointRecord): Promise<DeploymentRecord> {
     const d = await this.repo.getDeployment(endpoint.deploymentId);
-    if (!d) throw new DomainError('not-found', 'DEPLOYMENT_NOT_FOUND', 'the endpoint has no deployment');
+    if (!d) throw new NotFoundError('DEPLOYMENT_NOT_FOUND', 'the endpoint has no deployment');
     return d;
   }
 
@@ -806,7 +796,7 @@ export class RolloutService {
     await this.endpoints.get(op.workspaceId, endpointId);
     this.flush();
     const stored = this.store.latestOf<RolloutPlan>(endpointId);
-    if (!stored) throw new DomainError('not-found', 'NO_ROLLOUT', 'the endpoint has no rollout; start one');
+    if (!stored) throw new NotFoundError('NO_ROLLOUT', 'the endpoint has no rollout; start one');
     const r = this.live.get(endpointId)?.id === stored.id ? (this.live.get(endpointId) as Rollout) : stored;
     const now = Date.now();
     const live = liveStatuses.includes(r.status);
@@ -880,7 +870,7 @@ export class RolloutService {
 export const systemActor: AuditActor = { type: 'system', id: 'rollout-gates', name: 'rollout gates' };
 
 const conflictNow = () =>
-  new DomainError('conflict', 'ROLLOUT_CHANGED', 'the rollout changed meanwhile; read it again and retry');
+  new ConflictError('ROLLOUT_CHANGED', 'the rollout changed meanwhile; read it again and retry');
 
 const round = (v: number) => Math.round(v * 10_000) / 10_000;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { AnyNodeDefinition, RunEvent } from '@finflow/runtime';
 import { defaultConfig, type ServerConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { startServer, type FinflowServer } from '../server.js';
 import type { RolloutOptions } from '../services/rollouts.js';
 import { testNodes } from './nodes.js';
@@ -32,6 +32,8 @@ export async function startTestServer(
     config?: Partial<ServerConfig>;
     extraNodes?: AnyNodeDefinition[];
     rollouts?: RolloutOptions;
+    /** Default: silent. */
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
@@ -47,7 +49,7 @@ export async function startTestServer(
   const server = await startServer({
     config,
     extraNodes: options.extraNodes ?? testNodes,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
     onSetupToken: () => {},
     processMetrics: false,
     ...(options.rollouts ? { rollouts: options.rollouts } : {}),
