@@ -108,7 +108,8 @@ export function differenceInterval(ka: number, na: number, kb: number, nb: numbe
  * of samples below the quantile.
  */
 export function quantileInterval(values: readonly number[], q: number): Interval {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per pair (several times faster).
+  const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   if (n === 0) return { value: 0, low: 0, high: Number.POSITIVE_INFINITY };
   const at = (rank: number) => sorted[Math.min(n - 1, Math.max(0, rank))] as number;

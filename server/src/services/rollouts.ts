@@ -204,7 +204,7 @@ export class RolloutService {
   ) {
     this.evaluateMs = options.evaluateMs ?? 1_000;
     this.maxShadows = options.maxShadows ?? 8;
-    this.windowLimit = options.windowLimit ?? 20_000;
+    this.windowLimit = options.windowLimit ?? 5_000;
   }
 
   /** Loads live rollouts and their recent observations (a restart continues where it stopped). */
