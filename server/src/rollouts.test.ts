@@ -268,6 +268,59 @@ describe('a worse challenger', () => {
   });
 });
 
+describe('a challenger that outcomes prove wrong', () => {
+  it('is rolled back by its outcome gate, from feedback reported after the decisions', async () => {
+    const withFeedback = (outcome: string) => {
+      const doc = scoringFlow() as ReturnType<typeof scoringFlow> & { settings?: unknown };
+      const approve = doc.nodes.find((n) => n.id === 'approve') as { config: { expression: string } };
+      approve.config.expression = `{ "outcome": "${outcome}", "score": data.score }`;
+      doc.settings = {
+        feedback: {
+          labelSchema: { type: 'object', required: ['good'], properties: { good: { type: 'boolean' } } },
+          predictionPath: 'decision.outcome',
+        },
+      };
+      return doc;
+    };
+    const champion = await saveVersion(admin, withFeedback('approve'), 'report outcomes');
+    const r = await admin.post('/api/endpoints', { flowId, version: champion, slug: 'loan-outcome' });
+    const endpointId = r.body.id as string;
+    const wrong = await saveVersion(developer, withFeedback('decline'), 'declines good applicants');
+    const started = await developer.post(`/api/endpoints/${endpointId}/rollouts`, {
+      challengerVersion: wrong,
+      reason: 'pilot',
+      plan: {
+        pilotShare: 100,
+        minStageMs: 0,
+        predictionPath: 'decision.outcome',
+        labelPath: 'good',
+        labelMap: { true: 'approve', false: 'decline' },
+        gates: [{ metric: 'outcomeAgreement', threshold: 0.7, minSamples: 20, action: 'rollback' }],
+      },
+    });
+    expect(started.status, started.text).toBe(201);
+    expect(started.body).toMatchObject({ stage: 'pilot', share: 100, challengerVersion: wrong });
+    // The gate needs 20 labelled decisions; it breaks as soon as it has them (0 of 20 agree).
+    for (let i = 0; i < 20; i++) {
+      const c = await call('loan-outcome', `outcome-${i}`);
+      expect(c.body).toMatchObject({ flowVersion: wrong, outputs: { decision: { outcome: 'decline' } } });
+      // Every applicant repaid: the decline was wrong.
+      const fb = await fetch(`${t.url}/v1/endpoints/loan-outcome/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ runId: c.body.runId, label: { good: true } }),
+      });
+      expect(fb.status).toBe(201);
+    }
+    const s = await until('the outcome gate', async () => {
+      const b = (await admin.get(`/api/endpoints/${endpointId}/rollout`)).body;
+      return b.status === 'rolled-back' ? b : undefined;
+    });
+    expect(s.reason).toMatch(/outcomeAgreement/);
+    expect((await call('loan-outcome', 'outcome-0')).body.flowVersion).toBe(champion);
+  });
+});
+
 describe('the kill switch', () => {
   it('sends all traffic to the last known good version in one action', async () => {
     const endpointId = await publish('loan-kill');
