@@ -11,11 +11,7 @@ export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancel
 export type NodeStatus = 'pending' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 /** `side-effect`: a shadow run does not act, so a node with side effects (and what needs its outputs) is skipped. */
 export type SkipReason =
-  | 'branch-not-taken'
-  | 'upstream-failed'
-  | 'run-failed'
-  | 'run-cancelled'
-  | 'side-effect';
+  'branch-not-taken' | 'upstream-failed' | 'run-failed' | 'run-cancelled' | 'side-effect';
 
 interface EventBase {
   runId: string;

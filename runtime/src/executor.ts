@@ -315,7 +315,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   async function runNodeImpl(
     spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
-    opts: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown; shadow?: boolean } = {},
+    opts: {
+      signal?: AbortSignal;
+      services?: Partial<Services>;
+      resumedWith?: unknown;
+      shadow?: boolean;
+    } = {},
   ): Promise<SingleNodeResult> {
     const t0 = performance.now();
     const logs: SingleNodeResult['logs'] = [];
@@ -374,7 +379,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (opts.shadow && def.sideEffects) {
       // A node run inside a shadow run does not act either.
       if (!def.shadow)
-        return fail(new NodeError(`${def.type} has side effects and does not run in shadow`, 'SHADOW_SKIPPED'));
+        return fail(
+          new NodeError(`${def.type} has side effects and does not run in shadow`, 'SHADOW_SKIPPED'),
+        );
       return {
         status: 'succeeded',
         outputs: def.shadow(inputValues, parsed.value),
