@@ -1,5 +1,6 @@
 /**
- * A small hash router: `#/flows`, `#/flows/<id>`, `#/flows/<id>/runs/<runId>`, `#/endpoints`, `#/reviews`,
+ * A small hash router: `#/flows`, `#/flows/<id>`, `#/flows/<id>/runs/<runId>`, `#/endpoints`, `#/endpoints/<id>/rollout`,
+ * `#/reviews`,
  * `#/reviews/<taskId>`, `#/connections`, `#/login`. Hash routes work under any path the server mounts the editor at,
  * with no server-side fallback needed.
  */
@@ -10,12 +11,15 @@ export type Route =
   | { name: 'flows' }
   | { name: 'flow'; flowId: string; runId?: string }
   | { name: 'endpoints' }
+  | { name: 'rollout'; endpointId: string }
   | { name: 'reviews'; taskId?: string }
   | { name: 'connections' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'login') return { name: 'login' };
+  if (parts[0] === 'endpoints' && parts[1] && parts[2] === 'rollout')
+    return { name: 'rollout', endpointId: parts[1] };
   if (parts[0] === 'endpoints') return { name: 'endpoints' };
   if (parts[0] === 'reviews') return parts[1] ? { name: 'reviews', taskId: parts[1] } : { name: 'reviews' };
   if (parts[0] === 'connections') return { name: 'connections' };
@@ -35,6 +39,8 @@ export function href(route: Route): string {
       return '#/flows';
     case 'endpoints':
       return '#/endpoints';
+    case 'rollout':
+      return `#/endpoints/${encodeURIComponent(route.endpointId)}/rollout`;
     case 'reviews':
       return route.taskId ? `#/reviews/${encodeURIComponent(route.taskId)}` : '#/reviews';
     case 'connections':

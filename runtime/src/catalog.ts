@@ -18,6 +18,8 @@ export interface CatalogEntry extends PortLayout {
   defaultConfig: Record<string, unknown>;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The node acts outside its run; it does not act in shadow runs (see NodeDefinition.sideEffects). */
+  sideEffects?: true;
 }
 
 function namedPorts(ports: AnyNodeDefinition['inputs']): NamedPort[] {
@@ -64,6 +66,7 @@ export function catalogEntry(def: AnyNodeDefinition): CatalogEntry {
     timeoutMs: def.timeoutMs,
     retry: def.retry,
   };
+  if (def.sideEffects) entry.sideEffects = true;
   return entry;
 }
 

@@ -9,7 +9,9 @@ export type { SerializedError };
 /** `waiting`: the run's execution ended with nodes waiting for a decision; it goes on when they are resumed. */
 export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 export type NodeStatus = 'pending' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
-export type SkipReason = 'branch-not-taken' | 'upstream-failed' | 'run-failed' | 'run-cancelled';
+/** `side-effect`: a shadow run does not act, so a node with side effects (and what needs its outputs) is skipped. */
+export type SkipReason =
+  'branch-not-taken' | 'upstream-failed' | 'run-failed' | 'run-cancelled' | 'side-effect';
 
 interface EventBase {
   runId: string;
@@ -27,6 +29,8 @@ export interface RunStartedEvent extends EventBase {
   nodes: { id: string; type: string }[];
   /** Caller-supplied context (flow version, endpoint, user), recorded with the run. */
   meta?: Record<string, unknown>;
+  /** A shadow run: its outputs are recorded, never returned, and nodes with side effects do not act. */
+  shadow?: true;
 }
 export interface NodeQueuedEvent extends EventBase {
   type: 'node.queued';
@@ -64,6 +68,8 @@ export interface NodeSucceededEvent extends EventBase {
   attempts: number;
   /** Wall time from start to finish, retries included. */
   ms: number;
+  /** A shadow run's stand-in for a node with side effects: the node did not act (see `NodeDefinition.shadow`). */
+  simulated?: true;
 }
 export interface NodeFailedEvent extends EventBase {
   type: 'node.failed';
@@ -152,6 +158,8 @@ export interface NodeRunState {
   error?: SerializedError;
   handled?: 'continue' | 'route';
   skipReason?: SkipReason;
+  /** Shadow runs: the node has side effects and gave its stand-in outputs instead of acting. */
+  simulated?: true;
   /** What a waiting node asked its decider (kept after it is resumed). */
   task?: Record<string, unknown>;
   /** Streamed text (string chunks concatenated). */
@@ -166,6 +174,8 @@ export interface RunState {
   status: RunStatus;
   input: unknown;
   meta?: Record<string, unknown>;
+  /** A shadow run (see RunStartedEvent.shadow). */
+  shadow?: true;
   outputs?: Record<string, unknown>;
   error?: SerializedError & { nodeId?: string };
   startedAt: number;
@@ -196,6 +206,7 @@ function apply(state: RunState, e: RunEvent): RunState {
       state.startedAt = e.at;
       state.status = 'running';
       if (e.meta) state.meta = e.meta;
+      if (e.shadow) state.shadow = true;
       state.order = e.nodes.map((n) => n.id);
       state.nodes = {};
       for (const n of e.nodes) state.nodes[n.id] = emptyNode(n.id, n.type);
@@ -258,6 +269,7 @@ function apply(state: RunState, e: RunEvent): RunState {
       node.attempts = e.attempts;
       node.finishedAt = e.at;
       node.ms = e.ms;
+      if (e.simulated) node.simulated = true;
       delete node.error;
       break;
     case 'node.failed':

@@ -86,6 +86,12 @@ export interface StartOptions {
   /** Per-run services (a workspace's secrets, for example), over the runtime's. */
   services?: Partial<Services>;
   store?: RunStore;
+  /**
+   * A shadow (dry) run: nodes with side effects do not act (their `shadow` stand-in runs, or they are skipped with
+   * reason `side-effect`), and a node that would wait for a person is skipped the same way. Recorded on
+   * `run.started`.
+   */
+  shadow?: boolean;
 }
 
 export interface NodeSummary {
@@ -178,7 +184,7 @@ export interface Runtime {
   runNode(
     spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
-    options?: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown },
+    options?: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown; shadow?: boolean },
   ): Promise<SingleNodeResult>;
 }
 
@@ -248,7 +254,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return validateJsonSchema(prepared.inputSchema, input);
   }
 
-  function subflowEngine(parentServices: Services, parentSignal: AbortSignal): SubflowEngine {
+  function subflowEngine(parentServices: Services, parentSignal: AbortSignal, shadow = false): SubflowEngine {
     const signalOf = (s?: AbortSignal) => (s ? AbortSignal.any([s, parentSignal]) : parentSignal);
     return {
       async runFlow(flow, input, opts) {
@@ -259,6 +265,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           signal: signalOf(opts?.signal),
           services: parentServices,
           store: nullRunStore,
+          ...(shadow ? { shadow } : {}),
         }).result;
         if (result.status === 'waiting') {
           // A sub-flow has no record of its own to resume from, so it cannot wait.
@@ -291,6 +298,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         const r = await runNodeImpl(spec, inputs, {
           signal: signalOf(opts?.signal),
           services: parentServices,
+          ...(shadow ? { shadow } : {}),
         });
         if (r.status === 'failed')
           throw new NodeError(r.error?.message ?? 'node failed', r.error?.code ?? ErrorCodes.INTERNAL);
@@ -307,7 +315,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   async function runNodeImpl(
     spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
-    opts: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown } = {},
+    opts: {
+      signal?: AbortSignal;
+      services?: Partial<Services>;
+      resumedWith?: unknown;
+      shadow?: boolean;
+    } = {},
   ): Promise<SingleNodeResult> {
     const t0 = performance.now();
     const logs: SingleNodeResult['logs'] = [];
@@ -362,6 +375,21 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     for (const key of Object.keys(inputs)) {
       if (!ports.inputs.some((p) => p.name === key))
         return fail(new NodeError(`${def.type} has no input "${key}"`, ErrorCodes.INVALID_INPUT));
+    }
+    if (opts.shadow && def.sideEffects) {
+      // A node run inside a shadow run does not act either.
+      if (!def.shadow)
+        return fail(
+          new NodeError(`${def.type} has side effects and does not run in shadow`, 'SHADOW_SKIPPED'),
+        );
+      return {
+        status: 'succeeded',
+        outputs: def.shadow(inputValues, parsed.value),
+        ms: performance.now() - t0,
+        attempts: 0,
+        logs,
+        streamed,
+      };
     }
     const services: Services = { ...baseServices, ...opts.services };
     const parent = opts.signal ?? new AbortController().signal;
@@ -424,6 +452,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       meta: opts.meta,
       signal: opts.signal,
       subflowEngine,
+      shadow: opts.shadow === true,
     });
     execution.begin();
     return execution.handle();
@@ -465,6 +494,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       meta: undefined,
       signal: opts.signal,
       subflowEngine,
+      shadow: state.shadow === true,
       resume: { log, state, decisions: decided },
     });
     execution.begin();
@@ -575,7 +605,9 @@ interface ExecutionOptions {
   services: Services;
   meta: Record<string, unknown> | undefined;
   signal: AbortSignal | undefined;
-  subflowEngine(services: Services, signal: AbortSignal): SubflowEngine;
+  subflowEngine(services: Services, signal: AbortSignal, shadow: boolean): SubflowEngine;
+  /** A shadow run: nodes with side effects do not act. */
+  shadow: boolean;
   /** Set when this execution resumes a waiting run: its log so far, its fold, and decisions by node id. */
   resume?: { log: RunEvent[]; state: RunState; decisions: ReadonlyMap<string, unknown> };
 }
@@ -834,7 +866,7 @@ class RunExecution implements ContextHost {
   }
 
   engineFor(signal: AbortSignal): SubflowEngine {
-    return this.opts.subflowEngine(this.services, signal);
+    return this.opts.subflowEngine(this.services, signal, this.opts.shadow);
   }
 
   resumeValueOf(nodeId: string): unknown {
@@ -852,6 +884,7 @@ class RunExecution implements ContextHost {
         input: this.input,
         nodes: this.nodes.map((n) => ({ id: n.id, type: n.type })),
         ...(this.opts.meta ? { meta: this.opts.meta } : {}),
+        ...(this.opts.shadow ? { shadow: true as const } : {}),
       });
     }
     for (const node of this.nodes) if (node.inEdges.length === 0) this.ready.push(node.index);
@@ -1026,7 +1059,7 @@ class RunExecution implements ContextHost {
       this.settleEdges(
         this.nodes[index] as PlanNode,
         undefined,
-        skip === 'upstream-failed' ? 'upstream-failed' : 'branch-not-taken',
+        skip === 'upstream-failed' || skip === 'side-effect' ? skip : 'branch-not-taken',
       );
     }
   }
@@ -1082,6 +1115,10 @@ class RunExecution implements ContextHost {
   }
 
   private execute(node: PlanNode): void {
+    if (this.opts.shadow && node.def.sideEffects) {
+      this.standIn(node);
+      return;
+    }
     this.running++;
     const t0 = performance.now();
     const inputs = this.inputs[node.index] ?? {};
@@ -1109,6 +1146,46 @@ class RunExecution implements ContextHost {
         this.pump();
       });
     } else this.complete(node, result, t0);
+  }
+
+  /**
+   * A node with side effects in a shadow run: its declared stand-in gives its outputs (recorded as simulated), or
+   * it is skipped and so is what needs its outputs. It never acts.
+   */
+  private standIn(node: PlanNode): void {
+    const shadow = node.def.shadow;
+    const inputs = this.inputs[node.index] ?? {};
+    if (!shadow || this.inputErrors[node.index] !== undefined || node.dynamic) {
+      this.skipForShadow(node);
+      return;
+    }
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = shadow(inputs, node.config);
+    } catch {
+      // A stand-in that cannot answer is a node that did not act: skipped like one without a stand-in.
+      this.skipForShadow(node);
+      return;
+    }
+    this.emit({ type: 'node.started', nodeId: node.id, inputs });
+    this.done[node.index] = 1;
+    this.settled++;
+    this.outputs[node.index] = outputs;
+    this.summaries[node.index] = { status: 'succeeded', attempts: 0, ms: 0 };
+    this.emit({
+      type: 'node.succeeded',
+      nodeId: node.id,
+      outputs,
+      attempts: 0,
+      ms: 0,
+      simulated: true,
+    });
+    this.propagate(node, outputs, 'branch-not-taken');
+  }
+
+  private skipForShadow(node: PlanNode): void {
+    this.markSkipped(node, 'side-effect');
+    this.propagate(node, undefined, 'side-effect');
   }
 
   private complete(node: PlanNode, result: InvokeResult, t0: number): void {
@@ -1155,6 +1232,11 @@ class RunExecution implements ContextHost {
 
   private finishNode(node: PlanNode, { outcome, attempts }: InvokeResult, ms: number): void {
     if (!outcome.ok && outcome.error instanceof NodeWaiting && !this.stop) {
+      // A shadow run never asks a person: the node is skipped as one with side effects.
+      if (this.opts.shadow) {
+        this.skipForShadow(node);
+        return;
+      }
       // Not settled: its successors stay pending, and other branches go on as far as they can.
       this.markWaiting(node, outcome.error.task, attempts, true);
       return;

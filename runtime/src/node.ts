@@ -173,6 +173,20 @@ export interface NodeDefinition<
   validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
   /** The connections a config calls, so validation can check them against the workspace's. */
   connections?: (config: z.output<C>) => ConnectionUse[];
+  /**
+   * The node acts outside its run (asks a person, sends a message, writes to another system). A shadow run (a
+   * challenger answering a copy of a request whose answer is never returned) must not act: such a node is replaced
+   * by its `shadow` stand-in, or skipped (reason `side-effect`) with the nodes that need its outputs.
+   */
+  sideEffects?: boolean;
+  /**
+   * What a node with side effects gives in a shadow run instead of acting (recorded as a simulated success); pure,
+   * synchronous, from its inputs and its static config. Without it the node is skipped in shadow.
+   */
+  shadow?: (
+    inputs: PortValues<I> & Readonly<Record<string, unknown>>,
+    config: z.output<C>,
+  ) => PortValues<O> & Record<string, unknown>;
   run(
     ctx: NodeContext,
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,

@@ -28,6 +28,7 @@ import { readCookie } from './routes/common.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
 import { reviewRoutes } from './routes/reviews.js';
@@ -302,6 +303,7 @@ export function createApp(
   api.use(memberRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  api.use(rolloutRoutes(ctx));
   api.use(reviewRoutes(ctx));
   api.use(evaluationRoutes(ctx));
   app.use('/api', api);

@@ -20,6 +20,7 @@ import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
 import type { ReviewService } from './services/reviews.js';
 import type { PluginService } from './services/plugins.js';
+import type { RolloutService } from './services/rollouts.js';
 import type { RunService } from './services/runs.js';
 
 export interface AppContext {
@@ -41,6 +42,8 @@ export interface AppContext {
   reviews: ReviewService;
   feedback: FeedbackService;
   evaluations: EvaluationService;
+  /** Phased rollouts: the choice of version for every endpoint call, gates, transitions. */
+  rollouts: RolloutService;
   templates: Template[];
   /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
   plugins: PluginService;

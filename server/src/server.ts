@@ -33,6 +33,8 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStorage } from './repo/open.js';
 import { Sealer } from './security/crypto.js';
+import { RolloutStore } from './repo/rollout-store.js';
+import { SqliteRepository } from './repo/sqlite.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
@@ -43,6 +45,7 @@ import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
 import { ReviewService } from './services/reviews.js';
 import { PluginService } from './services/plugins.js';
+import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
 
@@ -58,6 +61,8 @@ export interface StartOptions {
   onSetupToken?: (token: string, url: string) => void;
   /** Register process metrics (CPU, memory, event loop); default true. */
   processMetrics?: boolean;
+  /** How often rollout gates are judged, shadow concurrency (tests judge more often). */
+  rollouts?: RolloutOptions;
 }
 
 export interface FinflowServer {
@@ -157,6 +162,17 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
     const evaluations = new EvaluationService(repo, runtime, flows, credentials, connections, audit, logger);
+    if (!(repo instanceof SqliteRepository)) throw new Error('rollouts need the SQLite repository');
+    const rollouts = new RolloutService(
+      new RolloutStore(repo.db),
+      repo,
+      flows,
+      endpoints,
+      runs,
+      audit,
+      logger,
+      options.rollouts,
+    );
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -184,6 +200,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       reviews,
       feedback,
       evaluations,
+      rollouts,
       templates: loadTemplates(logger, config.templatesDir),
       plugins,
       codeSandbox,
@@ -218,6 +235,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
     await runs.resumePending();
     await reviews.start();
+    rollouts.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
@@ -274,6 +292,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         http.closeIdleConnections();
         await runs.drain(config.shutdownGraceMs);
         await evaluations.stop();
+        rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);
         await new Promise<void>((done) => io.close(() => done()));

@@ -24,6 +24,8 @@ import type {
   Role,
   RunEvent,
   RunState,
+  RolloutBoardRow,
+  RolloutStatus,
   RunSummary,
   Session,
   Template,
@@ -213,6 +215,23 @@ export const api = {
   updateEndpoint: (id: string, body: { version?: number; status?: 'active' | 'disabled' }) =>
     request<Endpoint>('PATCH', `/api/endpoints/${enc(id)}`, body),
   keys: async () => list<ApiKey>(await request<unknown>('GET', '/api/keys'), 'keys'),
+  rolloutBoard: () => request<RolloutBoardRow[]>('GET', '/api/rollouts'),
+  rollout: (endpointId: string) =>
+    request<RolloutStatus>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
+  startRollout: (
+    endpointId: string,
+    body: {
+      challengerVersion: number;
+      stage: 'shadow' | 'pilot';
+      reason: string;
+      plan?: Record<string, unknown>;
+    },
+  ) => request<RolloutStatus>('POST', `/api/endpoints/${enc(endpointId)}/rollouts`, body),
+  rolloutAction: (
+    rolloutId: string,
+    action: 'advance' | 'pause' | 'resume' | 'rollback' | 'kill',
+    reason: string,
+  ) => request<RolloutStatus>('POST', `/api/rollouts/${enc(rolloutId)}/${action}`, { reason }),
   createKey: (name: string, endpoints: string[] | '*') =>
     request<{ id: string; key: string }>('POST', '/api/keys', { name, endpoints }),
   revokeKey: (id: string) => request<void>('DELETE', `/api/keys/${enc(id)}`),

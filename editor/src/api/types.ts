@@ -193,6 +193,77 @@ export interface Endpoint {
   calls?: { last24h: number; total: number };
   url?: string;
 }
+/** Phased rollout (server/API.md, "Phased rollout"). */
+export type RolloutStage = 'shadow' | 'pilot' | 'expansion' | 'optimisation';
+export type RolloutState = 'active' | 'paused' | 'rolled-back' | 'killed' | 'superseded';
+export type GateStatus = 'pass' | 'uncertain' | 'breach' | 'insufficient';
+export interface RolloutGate {
+  metric: string;
+  threshold: number;
+  action: 'block' | 'rollback';
+  minSamples: number;
+  status: GateStatus;
+  samples: number;
+  value: number | null;
+  low: number | null;
+  high: number | null;
+  champion: { value: number; samples: number } | null;
+}
+export interface RolloutSide {
+  calls: number;
+  errors: number;
+  p95Ms: number | null;
+  approvals: number;
+}
+export interface RolloutPoint {
+  at: number;
+  champion: RolloutSide;
+  challenger: RolloutSide & { shadows: number; disagree: number };
+}
+export interface RolloutTransition {
+  seq: number;
+  at: number;
+  actor: { type: string; id?: string; name?: string };
+  action: string;
+  fromStage: RolloutStage | null;
+  toStage: RolloutStage;
+  fromShare: number | null;
+  toShare: number;
+  reason: string;
+  details: Record<string, unknown>;
+}
+export interface Rollout {
+  id: string;
+  endpointId: string;
+  flowId: string;
+  championVersion: number;
+  challengerVersion: number;
+  stage: RolloutStage;
+  status: RolloutState;
+  step: number;
+  share: number;
+  plan: { steps: number[]; pilotShare: number; minStageMs: number; subjectPath?: string };
+  reason: string | null;
+  stageEnteredAt: number;
+  createdAt: number;
+}
+export interface RolloutStatus extends Rollout {
+  gates: RolloutGate[];
+  next: { stage: RolloutStage; step: number; share: number } | null;
+  heldMs: number;
+  awaitingApproval: boolean;
+  openReviews: number;
+  series: RolloutPoint[];
+  transitions: RolloutTransition[];
+}
+export interface RolloutBoardRow {
+  endpointId: string;
+  slug: string;
+  flowId: string;
+  rollout: Rollout | null;
+  health: 'pass' | 'pending' | 'breach';
+}
+
 export interface ApiKey {
   id: string;
   name: string;

@@ -3,7 +3,7 @@ import { KeyRound, Trash2 } from 'lucide-react';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
-import type { ApiKey, Endpoint } from '../api/types.js';
+import type { ApiKey, Endpoint, RolloutBoardRow } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
 import { CopyButton, endpointUrl } from '../panels/publish-dialog.js';
 import { href } from '../router.js';
@@ -19,8 +19,13 @@ export function EndpointsPage() {
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
   const [flowNames, setFlowNames] = useState<ReadonlyMap<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
+  const [board, setBoard] = useState<ReadonlyMap<string, RolloutBoardRow>>(new Map());
   const load = useCallback(() => {
     api.endpoints().then(setEndpoints, (err: Error) => setError(err.message));
+    api.rolloutBoard().then(
+      (rows) => setBoard(new Map(rows.map((r) => [r.endpointId, r]))),
+      () => undefined,
+    );
     api.flows().then(
       (flows) => setFlowNames(new Map(flows.map((f) => [f.id, f.name]))),
       () => undefined,
@@ -51,6 +56,7 @@ export function EndpointsPage() {
                 <th scope="col">{t('endpoints.slug')}</th>
                 <th scope="col">{t('endpoints.flow')}</th>
                 <th scope="col">{t('endpoints.status')}</th>
+                <th scope="col">{t('endpoints.rollout')}</th>
                 <th scope="col" className="num">
                   {t('endpoints.calls24h')}
                 </th>
@@ -88,6 +94,21 @@ export function EndpointsPage() {
                       {t(`endpoints.status_${ep.status}`, { defaultValue: ep.status })}
                     </span>
                   </td>
+                  <td>
+                    <a
+                      href={href({ name: 'rollout', endpointId: ep.id })}
+                      data-testid={`rollout-link-${ep.slug}`}
+                    >
+                      {(() => {
+                        const r = board.get(ep.id)?.rollout;
+                        if (!r) return t('endpoints.noRollout');
+                        const live = r.status === 'active' || r.status === 'paused';
+                        return live
+                          ? `${t(`rollout.stage_${r.stage}`)} · ${r.share}%`
+                          : t(`rollout.status_${r.status}`);
+                      })()}
+                    </a>
+                  </td>
                   <td className="num">{ep.calls?.last24h ?? '—'}</td>
                   <td className="num">{ep.calls?.total ?? '—'}</td>
                   <td className="nowrap">{formatTime(ep.createdAt, lang)}</td>
@@ -110,7 +131,7 @@ export function EndpointsPage() {
               ))}
               {endpoints?.length === 0 && (
                 <tr>
-                  <td colSpan={7} className="empty-row">
+                  <td colSpan={8} className="empty-row">
                     {t('endpoints.empty')}
                   </td>
                 </tr>

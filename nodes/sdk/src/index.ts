@@ -106,6 +106,17 @@ export interface NodeSpec<C extends z.ZodType, I extends PortMap, O extends Port
   validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
   /** The connections a config calls (see `ConnectionUse`), checked against the workspace's at validation. */
   connections?: (config: z.output<C>) => ConnectionUse[];
+  /**
+   * The node acts outside its run (asks a person, sends a message, writes to another system). In a shadow run
+   * (a challenger version answering a copy of a request) it does not act: `shadow` gives its outputs instead, or
+   * without one it is skipped with the nodes that need its outputs.
+   */
+  sideEffects?: boolean;
+  /** Stand-in outputs for a shadow run (pure and synchronous; only with `sideEffects`). */
+  shadow?: (
+    inputs: PortValues<I> & Readonly<Record<string, unknown>>,
+    config: z.output<C>,
+  ) => PortValues<O> & Record<string, unknown>;
   run(
     ctx: NodeContext,
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,
@@ -154,6 +165,10 @@ export function defineNode<C extends z.ZodType, I extends PortMap = {}, O extend
   if (spec.migrations) def.migrations = spec.migrations;
   if (spec.validate) def.validate = spec.validate;
   if (spec.connections) def.connections = spec.connections;
+  if (spec.shadow && !spec.sideEffects)
+    throw new TypeError(`${where}: a shadow stand-in is for nodes with sideEffects`);
+  if (spec.sideEffects) def.sideEffects = true;
+  if (spec.shadow) def.shadow = spec.shadow;
   return Object.freeze(def);
 }
 

@@ -35,6 +35,8 @@ export class Trace {
   readonly finished: string[] = [];
   active = 0;
   maxActive = 0;
+  /** What nodes with side effects sent to the outside world. */
+  readonly sent: number[] = [];
 }
 
 export function testNodes(trace = new Trace()): AnyNodeDefinition[] {
@@ -199,6 +201,29 @@ export function testNodes(trace = new Trace()): AnyNodeDefinition[] {
         if (decision === undefined) throw new NodeWaiting({ queue: config.queue, value });
         if (decision.expire) throw new NodeError('nobody decided in time', 'REVIEW_EXPIRED');
         return { out: value + (decision.add ?? 0) };
+      },
+    }),
+    // Sends its input to an outside system (here: the trace's `sent` list): a side effect, with a stand-in for shadow.
+    def({
+      type: 'test.send',
+      inputs: { in: p('number') },
+      outputs: { receipt: p('text') },
+      sideEffects: true,
+      shadow: (inputs) => ({ receipt: `simulated:${String(inputs['in'])}` }),
+      run(ctx, inputs) {
+        trace.sent.push(inputs['in'] as number);
+        return { receipt: `sent:${String(inputs['in'])}` };
+      },
+    }),
+    // Writes its input to an outside system, with no stand-in: skipped in shadow.
+    def({
+      type: 'test.write',
+      inputs: { in: p('number') },
+      outputs: { out: p('number') },
+      sideEffects: true,
+      run(ctx, inputs) {
+        trace.sent.push(inputs['in'] as number);
+        return { out: inputs['in'] as number };
       },
     }),
     // Evaluates a config value (possibly an expression) and returns it.

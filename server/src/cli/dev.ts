@@ -10,6 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pluginEntryOf } from '../plugins.js';
 import { CliError } from './main.js';
+import { Session } from './session.js';
 
 interface Io {
   out(text: string): void;
@@ -21,57 +22,6 @@ export const devUsage = `Usage: finflow dev <package dir> [--server <url>] [--on
 Builds the node package, reloads it into a running server, and does it again whenever a file changes.
 The server must run with FINFLOW_DEV_RELOAD=true. Sign-in: FINFLOW_EMAIL and FINFLOW_PASSWORD (an admin or
 developer); the server: --server or FINFLOW_URL (default http://127.0.0.1:3000). --once: build and reload once.`;
-
-/** A signed-in session with the server (cookie and CSRF token), signing in again when it expires. */
-class Session {
-  private cookie: string | undefined;
-  private csrf: string | undefined;
-
-  constructor(
-    readonly base: string,
-    private readonly email: string,
-    private readonly password: string,
-  ) {}
-
-  private async login(): Promise<void> {
-    const res = await fetch(`${this.base}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: this.email, password: this.password }),
-    });
-    const body = (await res.json().catch(() => ({}))) as { csrfToken?: string; error?: { message?: string } };
-    if (res.status !== 200 || !body.csrfToken)
-      throw new CliError(
-        `signing in to ${this.base} as ${this.email} failed: ${body.error?.message ?? res.status}`,
-        1,
-      );
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('finflow_session='));
-    this.cookie = cookie?.split(';')[0];
-    this.csrf = body.csrfToken;
-  }
-
-  async post(path: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (!this.cookie || !this.csrf) await this.login();
-      const res = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          cookie: this.cookie ?? '',
-          'x-csrf-token': this.csrf ?? '',
-        },
-        body: JSON.stringify(payload),
-      });
-      const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (res.status === 401 && attempt === 0) {
-        this.cookie = undefined;
-        continue;
-      }
-      return { status: res.status, body };
-    }
-    throw new CliError('the server keeps refusing the session', 1);
-  }
-}
 
 /** Runs the package's build script; resolves with whether it succeeded. */
 function build(dir: string, io: Io): Promise<boolean> {

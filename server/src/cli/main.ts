@@ -83,6 +83,8 @@ Commands:
                                                       on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
   audit checkpoint | verify [--workspace <id>] [--checkpoint <file>]
                                                       export a signed audit checkpoint; verify the chain
+  rollout status|start|advance|pause|resume|rollback|kill <endpoint> [--reason <text>] [--version <n>]
+                                                      drive a phased rollout on a running server
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -543,6 +545,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'audit': {
         const { auditCommand } = await import('./audit.js');
         return await auditCommand(rest);
+      }
+      case 'rollout': {
+        const { rolloutCommand } = await import('./rollout.js');
+        return await rolloutCommand(rest, io);
       }
       case undefined:
       case 'help':

@@ -361,6 +361,66 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `,
   },
   {
+    version: 5,
+    name: 'rollouts',
+    sql: `
+-- A phased rollout of an endpoint from its champion version to a challenger: the stage, the share of subjects
+-- sent to the challenger, the plan (gates, steps, cohort; JSON), and a revision that serialises transitions
+-- (an update names the revision it read).
+CREATE TABLE rollouts (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  champion_version INTEGER NOT NULL,
+  challenger_version INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  share REAL NOT NULL,
+  plan TEXT NOT NULL,
+  reason TEXT,
+  revision INTEGER NOT NULL,
+  stage_entered_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX rollouts_endpoint ON rollouts(endpoint_id, created_at);
+CREATE INDEX rollouts_workspace ON rollouts(workspace_id, status);
+
+-- Every transition of a rollout (who, when, why), in order; the audit chain holds the same facts.
+CREATE TABLE rollout_transitions (
+  rollout_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  from_stage TEXT,
+  to_stage TEXT NOT NULL,
+  from_share REAL,
+  to_share REAL NOT NULL,
+  reason TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (rollout_id, seq)
+) WITHOUT ROWID;
+
+-- What the gates read: one row per call under a rollout (arm champion or challenger) and per shadow run (arm
+-- shadow, with whether it agreed with the champion's answer). decision is the JSON of the prediction.
+CREATE TABLE rollout_observations (
+  rollout_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  arm TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  ms REAL NOT NULL,
+  decision TEXT,
+  agree INTEGER
+);
+CREATE INDEX rollout_observations_at ON rollout_observations(rollout_id, at);
+`,
+  },
+  {
     version: 6,
     name: 'evaluations',
     sql: `

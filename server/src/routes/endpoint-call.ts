@@ -18,7 +18,7 @@ import { hashValue, sha256 } from '../hash.js';
 import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { safeStringify } from '../security/safe-json.js';
-import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
+import { checkIdempotencyKey } from '../services/endpoints.js';
 
 export interface Answer {
   status: number;
@@ -204,7 +204,9 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       }
     }
 
-    const version = pickTarget(deployment.targets);
+    // The rollout service chooses the version (a rollout's sticky split, or the deployment's weights).
+    const route = ctx.rollouts.route(resolved, key, input);
+    const version = route.version;
     const plan = await ctx.endpoints.plan(resolved, version);
     const async = wantsAsync(req, mode, endpoint.mode);
     const sse = !async && wantsEvents(req);
@@ -218,6 +220,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     const onFinished = (b: WriteBatch, event: RunFinishedEvent, masked: RunFinishedEvent) => {
       const finalAnswer = answerOf(event, event.runId, version, endpoint.timeoutMs);
       if (!async) answer = finalAnswer;
+      if (route.rollout) ctx.rollouts.observe(route, endpoint, event, input, actor);
       const error = masked.error;
       b.audit.push({
         workspaceId: endpoint.workspaceId,

@@ -55,7 +55,8 @@ export const inWorkspace = (a: AccountContext): a is AuthContext => a.workspace 
 
 /**
  * What each role may do in its workspace. `approver` decides human reviews (with the roles a review queue names),
- * approves rollout steps and otherwise reads.
+ * approves rollout stages (maker-checker: not for a version they wrote or a rollout they started), and otherwise
+ * reads.
  */
 export const permissions = {
   read: ['admin', 'developer', 'analyst', 'approver', 'viewer'],
@@ -69,6 +70,10 @@ export const permissions = {
   'audit.read': ['admin', 'approver', 'developer'],
   /** Attaching outcomes to past decisions. Deciding a review task follows its queue's roles (review service). */
   'feedback.write': ['admin', 'developer', 'analyst', 'approver'],
+  /** Starting a rollout of an endpoint (the maker). Advancing it is the approver's (services/rollouts.ts). */
+  'rollout.start': ['admin', 'developer'],
+  /** Pausing, resuming, rolling back and the kill switch: whoever may have to stop a bad version. */
+  'rollout.operate': ['admin', 'developer', 'approver'],
   'member.manage': ['admin'],
   /** The loaded plugins and those that failed (with file paths): people who install or write plugins. */
   'plugin.read': ['admin', 'developer'],

@@ -250,6 +250,12 @@ export class EndpointService {
     return this.get(workspaceId, id);
   }
 
+  /** Refuses a version that cannot be deployed: invalid, or calling connections the workspace lacks. */
+  async checkDeployable(workspaceId: string, flowId: string, version: number): Promise<void> {
+    const plan = await this.flows.prepared(workspaceId, flowId, version);
+    await this.connections.assertUsable(workspaceId, plan.version, plan.prepared);
+  }
+
   async deployments(workspaceId: string, id: string) {
     await this.get(workspaceId, id);
     return (await this.repo.listDeployments(id)).map((d) => ({

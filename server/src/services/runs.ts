@@ -273,6 +273,32 @@ export class RunService {
     return this.startPrepared(plan, req);
   }
 
+  /**
+   * A shadow run: a challenger version answers a copy of a call after the champion has answered. Nothing of it is
+   * returned or recorded as a run (the rollout service records what its gates need), and nodes with side effects
+   * do not act (see the runtime's `shadow` option).
+   */
+  runShadow(
+    plan: PreparedVersion,
+    req: { workspaceId: string; input: unknown; actor: AuditActor; deadlineMs: number },
+  ): Promise<RunResult> {
+    const runId = timeOrderedUuid();
+    return this.runtime.start(plan.prepared, req.input, {
+      runId,
+      shadow: true,
+      deadlineMs: req.deadlineMs,
+      services: {
+        secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
+        connections: this.connections.resolver(
+          req.workspaceId,
+          runId,
+          req.actor,
+          flowDataClass(plan.prepared.flow),
+        ),
+      },
+    }).result;
+  }
+
   startPrepared(plan: PreparedVersion, req: StartRequest): StartedRun {
     const runId = timeOrderedUuid();
     const keyPath = plan.feedback?.businessKey;

@@ -10,6 +10,7 @@ import type { AnyNodeDefinition, RunEvent } from '@finflow/runtime';
 import { defaultConfig, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startServer, type FinflowServer } from '../server.js';
+import type { RolloutOptions } from '../services/rollouts.js';
 import { testNodes } from './nodes.js';
 
 export interface TestServer {
@@ -30,6 +31,7 @@ export async function startTestServer(
     dataDir?: string;
     config?: Partial<ServerConfig>;
     extraNodes?: AnyNodeDefinition[];
+    rollouts?: RolloutOptions;
     /** Default: silent. */
     logger?: Logger;
   } = {},
@@ -50,6 +52,7 @@ export async function startTestServer(
     logger: options.logger ?? createLogger('silent'),
     onSetupToken: () => {},
     processMetrics: false,
+    ...(options.rollouts ? { rollouts: options.rollouts } : {}),
   });
   let stopped = false;
   const stop = async () => {

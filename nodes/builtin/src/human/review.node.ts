@@ -210,6 +210,8 @@ export const reviewNode = defineNode({
   },
   // The node itself only builds a task or reads a decision.
   timeoutMs: 5_000,
+  // It asks a person: a shadow run never does (the node and what needs its outputs are skipped there).
+  sideEffects: true,
   validate(cfg, helpers) {
     const outcomes = new Set(cfg.outcomes);
     if (!outcomes.has(cfg.approveOutcome))

@@ -1,0 +1,264 @@
+/**
+ * The gates of a rollout stage: measured conditions on the challenger over a sliding window, judged on
+ * confidence bounds rather than point estimates. A rate gate passes when its whole 95 % interval is on the good
+ * side of the threshold and breaks when the whole interval is on the bad side; in between it is `uncertain`, and
+ * below its minimum sample count `insufficient`. Only a broken gate acts (rolls back); anything but `pass`
+ * blocks advancing. Pure: the rollout service gathers the samples.
+ */
+
+/** Two-sided 95 %. */
+const Z = 1.959964;
+
+export const gateMetrics = [
+  'errorRate',
+  'p95LatencyMs',
+  'outcomeAgreement',
+  'reviewAgreement',
+  'shadowDisagreement',
+  'approvalRateDrift',
+] as const;
+export type GateMetric = (typeof gateMetrics)[number];
+export type GateAction = 'block' | 'rollback';
+export type GateStatus = 'pass' | 'uncertain' | 'breach' | 'insufficient';
+
+export interface Gate {
+  metric: GateMetric;
+  /** A rate in 0..1 (the drift gate: the largest allowed absolute difference), or milliseconds for latency. */
+  threshold: number;
+  minSamples: number;
+  action: GateAction;
+}
+
+/** What the direction of a metric is: agreement should be high, the rest low. */
+const higherIsBetter: Record<GateMetric, boolean> = {
+  errorRate: false,
+  p95LatencyMs: false,
+  outcomeAgreement: true,
+  reviewAgreement: true,
+  shadowDisagreement: false,
+  approvalRateDrift: false,
+};
+
+export interface Observation {
+  at: number;
+  /** `shadow`: the challenger answering a copy of a champion call. */
+  arm: 'champion' | 'challenger' | 'shadow';
+  version: number;
+  ok: boolean;
+  ms: number;
+  /** JSON of the prediction (the output at the prediction path). */
+  decision: string | null;
+  /** Shadow only: whether the challenger's decision equals the champion's. */
+  agree: boolean | null;
+}
+
+/** Labelled decisions (feedback) of each side: true when the decision agreed with the label. */
+export interface Agreements {
+  champion: boolean[];
+  challenger: boolean[];
+}
+
+export interface GateInputs {
+  observations: readonly Observation[];
+  outcome: Agreements;
+  review: Agreements;
+  /** JSON of the decision that counts as an approval (for the drift gate). */
+  approveDecision?: string | undefined;
+}
+
+export interface Interval {
+  value: number;
+  low: number;
+  high: number;
+}
+
+export interface GateResult extends Gate {
+  status: GateStatus;
+  samples: number;
+  /** The challenger's estimate and its 95 % interval (null below one sample). */
+  challenger: Interval | null;
+  /** The champion's estimate, for comparison (null when it has no samples). */
+  champion: { value: number; samples: number } | null;
+}
+
+/** Wilson score interval of k successes in n trials. */
+export function wilson(k: number, n: number, z = Z): Interval {
+  if (n === 0) return { value: 0, low: 0, high: 1 };
+  const p = k / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return { value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** Newcombe's interval for the difference of two proportions (a - b), from their Wilson intervals. */
+export function differenceInterval(ka: number, na: number, kb: number, nb: number): Interval {
+  const a = wilson(ka, na);
+  const b = wilson(kb, nb);
+  const d = a.value - b.value;
+  return {
+    value: d,
+    low: d - Math.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2),
+    high: d + Math.sqrt((a.high - a.value) ** 2 + (b.value - b.low) ** 2),
+  };
+}
+
+/**
+ * A quantile and its distribution-free 95 % interval: the order statistics whose ranks bound the binomial count
+ * of samples below the quantile.
+ */
+export function quantileInterval(values: readonly number[], q: number): Interval {
+  // A typed array sorts numerically without a comparator call per pair (several times faster).
+  const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
+  if (n === 0) return { value: 0, low: 0, high: Number.POSITIVE_INFINITY };
+  const at = (rank: number) => sorted[Math.min(n - 1, Math.max(0, rank))] as number;
+  const spread = Z * Math.sqrt(n * q * (1 - q));
+  return {
+    value: at(Math.ceil(q * n) - 1),
+    low: at(Math.floor(n * q - spread) - 1),
+    // Past the largest sample the bound is unknown: the gate cannot pass on it.
+    high: Math.ceil(n * q + spread) > n ? Number.POSITIVE_INFINITY : at(Math.ceil(n * q + spread) - 1),
+  };
+}
+
+function judge(gate: Gate, samples: number, i: Interval | null): GateStatus {
+  if (samples < gate.minSamples || !i) return 'insufficient';
+  if (gate.metric === 'approvalRateDrift') {
+    if (i.low > gate.threshold || i.high < -gate.threshold) return 'breach';
+    return i.low >= -gate.threshold && i.high <= gate.threshold ? 'pass' : 'uncertain';
+  }
+  if (higherIsBetter[gate.metric]) {
+    if (i.high < gate.threshold) return 'breach';
+    return i.low >= gate.threshold ? 'pass' : 'uncertain';
+  }
+  if (i.low > gate.threshold) return 'breach';
+  return i.high <= gate.threshold ? 'pass' : 'uncertain';
+}
+
+const count = (xs: readonly boolean[]) => xs.reduce((s, x) => s + (x ? 1 : 0), 0);
+
+/** Evaluates each gate on the inputs. The challenger's side is its served calls and its shadow runs. */
+export function evaluateGates(gates: readonly Gate[], inputs: GateInputs): GateResult[] {
+  const champ = inputs.observations.filter((o) => o.arm === 'champion');
+  const chall = inputs.observations.filter((o) => o.arm !== 'champion');
+  return gates.map((gate) => {
+    let samples = 0;
+    let challenger: Interval | null = null;
+    let champion: GateResult['champion'] = null;
+    const rate = (xs: boolean[], ys: boolean[]) => {
+      samples = xs.length;
+      challenger = xs.length ? wilson(count(xs), xs.length) : null;
+      champion = ys.length ? { value: count(ys) / ys.length, samples: ys.length } : null;
+    };
+    switch (gate.metric) {
+      case 'errorRate':
+        rate(
+          chall.map((o) => !o.ok),
+          champ.map((o) => !o.ok),
+        );
+        break;
+      case 'shadowDisagreement': {
+        const shadows = chall.filter((o) => o.arm === 'shadow' && o.agree !== null);
+        rate(
+          shadows.map((o) => o.agree === false),
+          [],
+        );
+        break;
+      }
+      case 'outcomeAgreement':
+        rate(inputs.outcome.challenger, inputs.outcome.champion);
+        break;
+      case 'reviewAgreement':
+        rate(inputs.review.challenger, inputs.review.champion);
+        break;
+      case 'p95LatencyMs': {
+        const ms = chall.filter((o) => o.ok).map((o) => o.ms);
+        samples = ms.length;
+        challenger = ms.length ? quantileInterval(ms, 0.95) : null;
+        const cms = champ.filter((o) => o.ok).map((o) => o.ms);
+        champion = cms.length ? { value: quantileInterval(cms, 0.95).value, samples: cms.length } : null;
+        break;
+      }
+      case 'approvalRateDrift': {
+        const approve = inputs.approveDecision;
+        if (approve === undefined) break;
+        const a = chall.filter((o) => o.ok && o.decision !== null);
+        const b = champ.filter((o) => o.ok && o.decision !== null);
+        samples = Math.min(a.length, b.length);
+        if (a.length && b.length) {
+          const ka = a.filter((o) => o.decision === approve).length;
+          const kb = b.filter((o) => o.decision === approve).length;
+          challenger = differenceInterval(ka, a.length, kb, b.length);
+          champion = { value: kb / b.length, samples: b.length };
+        }
+        break;
+      }
+    }
+    return { ...gate, status: judge(gate, samples, challenger), samples, challenger, champion };
+  });
+}
+
+/** Default gates of a stage: errors and outcome agreement roll back, the rest hold the stage. */
+export function defaultGates(): Gate[] {
+  return [
+    { metric: 'errorRate', threshold: 0.05, minSamples: 50, action: 'rollback' },
+    { metric: 'p95LatencyMs', threshold: 2_000, minSamples: 50, action: 'block' },
+    { metric: 'shadowDisagreement', threshold: 0.2, minSamples: 50, action: 'block' },
+    { metric: 'outcomeAgreement', threshold: 0.6, minSamples: 30, action: 'rollback' },
+  ];
+}
+
+export interface SeriesPoint {
+  at: number;
+  champion: { calls: number; errors: number; p95Ms: number | null; approvals: number };
+  challenger: {
+    calls: number;
+    errors: number;
+    p95Ms: number | null;
+    approvals: number;
+    disagree: number;
+    shadows: number;
+  };
+}
+
+/** Observations in `buckets` equal time slots from `from` to `to`, champion and challenger side by side. */
+export function series(
+  observations: readonly Observation[],
+  from: number,
+  to: number,
+  buckets: number,
+  approveDecision?: string,
+): SeriesPoint[] {
+  const width = Math.max(1, Math.ceil((to - from) / buckets));
+  const slots = Array.from({ length: buckets }, (_, i) => ({
+    at: from + i * width,
+    a: [] as Observation[],
+    b: [] as Observation[],
+  }));
+  for (const o of observations) {
+    const i = Math.floor((o.at - from) / width);
+    const slot = slots[i];
+    if (!slot) continue;
+    (o.arm === 'champion' ? slot.a : slot.b).push(o);
+  }
+  const p95 = (xs: Observation[]) => {
+    const ms = xs.filter((o) => o.ok).map((o) => o.ms);
+    return ms.length ? quantileInterval(ms, 0.95).value : null;
+  };
+  const side = (xs: Observation[]) => ({
+    calls: xs.length,
+    errors: xs.filter((o) => !o.ok).length,
+    p95Ms: p95(xs),
+    approvals: approveDecision === undefined ? 0 : xs.filter((o) => o.decision === approveDecision).length,
+  });
+  return slots.map((s) => ({
+    at: s.at,
+    champion: side(s.a),
+    challenger: {
+      ...side(s.b),
+      shadows: s.b.filter((o) => o.arm === 'shadow').length,
+      disagree: s.b.filter((o) => o.agree === false).length,
+    },
+  }));
+}

@@ -1,0 +1,158 @@
+/**
+ * The rollout dashboard end to end: credit-approval is published, a developer starts a pilot of a new version,
+ * loan applications are called through the endpoint, the approver watches the gates hold on the dashboard and
+ * advances the pilot to expansion with a reason; the history shows who did it and why. Screenshots in Chinese
+ * and English go to test/e2e/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env, launch, shot } from './browser.js';
+
+const url = env('FINFLOW_E2E_URL');
+const email = env('FINFLOW_E2E_EMAIL');
+const password = env('FINFLOW_E2E_PASSWORD');
+const developer = { email: 'rollout.dev@bank.example', name: '张伟', password: 'rollout-Dev-Pass-42' };
+const approver = { email: 'rollout.approver@bank.example', name: '陈静', password: 'rollout-Appr-Pass-42' };
+
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function signIn(who: string, pw: string) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: who, password: pw }),
+  });
+  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const r = await fetch(`${url}${path}`, {
+      method,
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+beforeAll(async () => {
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.setDefaultTimeout(30_000);
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('a pilot driven to expansion on the rollout dashboard', () => {
+  let endpointId = '';
+
+  it('starts a pilot of a new credit-approval version and sends it traffic', async () => {
+    const admin = await signIn(email, password);
+    await admin('POST', '/api/users', { ...developer, role: 'developer' });
+    await admin('POST', '/api/users', { ...approver, role: 'approver' });
+    const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
+      templateId: 'credit-approval',
+      name: 'Credit approval (rollout)',
+    });
+    const flowId = created.flow.id;
+    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
+      flowId,
+      version: 1,
+      slug: 'e2e-credit-rollout',
+    });
+    endpointId = endpoint.id;
+    const key = (await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: '*' }))
+      .key;
+
+    // The developer saves version 2 (the challenger) and starts its pilot: half the applicants, sticky on the
+    // application id, one error-rate gate that needs 20 samples.
+    const dev = await signIn(developer.email, developer.password);
+    const flow = await dev<{ document: Record<string, unknown> }>('GET', `/api/flows/${flowId}`);
+    const doc = { ...flow.document, description: 'Scorecard retrained on 2026 Q3 outcomes' };
+    const saved = await dev<{ version: { number: number } }>('PUT', `/api/flows/${flowId}`, {
+      document: doc,
+      message: 'retrained scorecard',
+    });
+    await dev('POST', `/api/endpoints/${endpointId}/rollouts`, {
+      challengerVersion: saved.version.number,
+      reason: '试点：新评分卡先服务一半申请人',
+      plan: {
+        pilotShare: 50,
+        subjectPath: 'application.id',
+        minStageMs: 0,
+        gates: [{ metric: 'errorRate', threshold: 0.1, minSamples: 20, action: 'rollback' }],
+      },
+    });
+
+    const templates = await admin<
+      { id: string; fixtures: { name: string; input: Record<string, unknown> }[] }[]
+    >('GET', '/api/templates');
+    const approve = templates
+      .find((t) => t.id === 'credit-approval')
+      ?.fixtures.find((f) => f.name === 'approve-established-customer');
+    expect(approve).toBeDefined();
+    for (let i = 0; i < 60; i++) {
+      const input = structuredClone(approve?.input) as { application: { id: string } };
+      input.application.id = `APP-2026-${200_000 + i}`;
+      const res = await fetch(`${url}${endpoint.url}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(input),
+      });
+      expect(res.status).toBe(200);
+    }
+  });
+
+  it('shows the approver the pilot with its gates, and advances it to expansion with a reason', async () => {
+    await page.goto(`${url}/#/login`);
+    await page.getByTestId('login-form').waitFor();
+    await page.getByTestId('login-email').fill(approver.email);
+    await page.getByTestId('login-password').fill(approver.password);
+    await page.getByTestId('login-submit').click();
+    await page.goto(`${url}/#/endpoints`);
+    await page.getByTestId('rollout-link-e2e-credit-rollout').click();
+    await page.getByTestId('rollout-page').waitFor();
+    await expect
+      .poll(() => page.locator('.stage-timeline li.current .stage-name').textContent())
+      .toBe('试点');
+    await page.getByTestId('awaiting-approval').waitFor();
+    await expect.poll(() => page.getByTestId('gate-errorRate').locator('.pill').textContent()).toBe('达标');
+    await shot(page, 'rollout-01-pilot-zh');
+
+    await page.getByTestId('rollout-reason').fill('试点 60 笔申请无错误，进入扩展');
+    await page.getByRole('button', { name: /批准：推进到扩展 5%/ }).click();
+    await expect
+      .poll(() => page.locator('.stage-timeline li.current .stage-name').textContent())
+      .toBe('扩展');
+    const history = page.getByTestId('rollout-history');
+    await expect.poll(() => history.locator('tbody tr').first().textContent()).toContain('陈静');
+    expect(await history.locator('tbody tr').first().textContent()).toContain(
+      '试点 60 笔申请无错误，进入扩展',
+    );
+    await shot(page, 'rollout-02-expansion-zh');
+
+    await page.getByTestId('lang-switch').click();
+    await expect
+      .poll(() => page.locator('.stage-timeline li.current .stage-name').textContent())
+      .toBe('Expansion');
+    expect(await page.getByTestId('rollout-split').textContent()).toContain('5 %');
+    await shot(page, 'rollout-03-expansion-en');
+
+    // The Endpoints list shows the stage and the split.
+    await page.goto(`${url}/#/endpoints`);
+    await expect
+      .poll(() => page.getByTestId('rollout-link-e2e-credit-rollout').textContent())
+      .toBe('Expansion · 5%');
+    expect(pageErrors).toEqual([]);
+  });
+});
