@@ -15,6 +15,7 @@ import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
+import { federatedHolderRoutes, federatedRoutes } from './routes/federated.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
@@ -220,6 +221,7 @@ export function createApp(
 
   // Published endpoints first: the hot path should not walk past the session API's layers.
   app.use(publicRoutes(ctx, call));
+  app.use(federatedHolderRoutes(ctx));
 
   const api = express.Router();
   api.use(jsonBody(ctx.config.apiMaxBodyBytes));
@@ -247,6 +249,7 @@ export function createApp(
   api.use(accountRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  api.use(federatedRoutes(ctx));
   api.use(reviewRoutes(ctx));
   app.use('/api', api);
 

@@ -15,6 +15,7 @@ import type { AuthService } from './services/auth.js';
 import type { ConnectionService } from './services/connections.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
+import type { FederatedService } from './services/federated.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
 import type { ReviewService } from './services/reviews.js';
@@ -39,6 +40,8 @@ export interface AppContext {
   endpoints: EndpointService;
   reviews: ReviewService;
   feedback: FeedbackService;
+  /** Federated training, the data holder's side: datasets and coordinators' sessions. */
+  federated: FederatedService;
   templates: Template[];
   /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
   plugins: PluginService;

@@ -39,6 +39,7 @@ import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
+import { FederatedService } from './services/federated.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
 import { ReviewService } from './services/reviews.js';
@@ -171,6 +172,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const endpoints = new EndpointService(repo, writer, flows, audit, connections);
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
+    const federated = new FederatedService(repo, sealer, audit);
     const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
     let catalog: string | undefined;
     const ctx: AppContext = {
@@ -191,6 +193,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       endpoints,
       reviews,
       feedback,
+      federated,
       templates: loadTemplates(logger, config.templatesDir),
       plugins,
       codeSandbox,

@@ -302,4 +302,26 @@ CREATE TABLE connections (
 CREATE INDEX connections_credential ON connections(workspace_id, credential) WHERE credential IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: 'federated datasets',
+    sql: `
+-- A data holder's training table for federated training: its rows sealed with the master key (they never leave
+-- this server), the API keys (by id) a coordinator may train with, and the fewest participants a round may have.
+CREATE TABLE federated_datasets (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  columns TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  sealed_rows BLOB NOT NULL,
+  api_keys TEXT NOT NULL,
+  min_participants INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+`,
+  },
 ];

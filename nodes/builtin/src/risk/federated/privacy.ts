@@ -9,7 +9,7 @@
  */
 
 export const ACCOUNTING_METHOD =
-  'zero-concentrated DP (Bun & Steinke 2016): Gaussian mechanism per release, rho added over releases, epsilon = rho + 2 sqrt(rho ln(1/delta)); add/remove-one-row neighbours; full batches, no sampling amplification';
+  'zero-concentrated DP (zCDP, Bun & Steinke 2016): Gaussian mechanism per release, rho added over releases, epsilon = rho + 2 sqrt(rho ln(1/delta)); add/remove-one-row neighbours; full batches, no sampling amplification';
 
 /** epsilon of rho-zCDP at a given delta. */
 export function epsilonOf(rho: number, delta: number): number {

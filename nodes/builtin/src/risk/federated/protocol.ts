@@ -127,3 +127,6 @@ export const updateResponseSchema = z.strictObject({
   masked: z.string().max(50_000_000),
 });
 export type UpdateResponse = z.output<typeof updateResponseSchema>;
+
+/** A holder's dataset name, as it appears in the holder's URL. */
+export const datasetNamePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
