@@ -937,7 +937,9 @@ export class SqliteRepository implements Repository {
 
   async listFederatedDatasets(workspaceId: string): Promise<FederatedDatasetRecord[]> {
     return (
-      this.q('SELECT * FROM federated_datasets WHERE workspace_id = ? ORDER BY name').all(workspaceId) as Row[]
+      this.q('SELECT * FROM federated_datasets WHERE workspace_id = ? ORDER BY name').all(
+        workspaceId,
+      ) as Row[]
     ).map(toFederatedDataset);
   }
 

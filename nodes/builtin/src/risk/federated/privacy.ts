@@ -16,10 +16,10 @@ export function epsilonOf(rho: number, delta: number): number {
   return rho + 2 * Math.sqrt(rho * Math.log(1 / delta));
 }
 
-/** The largest rho whose (epsilon, delta) conversion stays within epsilon. */
+/** The largest rho whose (epsilon, delta) conversion stays within epsilon (a hair below, against rounding). */
 export function rhoFor(epsilon: number, delta: number): number {
   const l = Math.log(1 / delta);
-  return (Math.sqrt(l + epsilon) - Math.sqrt(l)) ** 2;
+  return (Math.sqrt(l + epsilon) - Math.sqrt(l)) ** 2 * (1 - 1e-9);
 }
 
 /** rho of one Gaussian release with noise sd = multiplier * sensitivity. */
