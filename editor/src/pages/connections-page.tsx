@@ -144,6 +144,7 @@ function ConnectionForm(props: {
           >
             <option value="openai">{t('connections.kind_openai')}</option>
             <option value="ollama">{t('connections.kind_ollama')}</option>
+            <option value="finflow">{t('connections.kind_finflow')}</option>
           </select>
         </label>
         <label className="field wide">

@@ -93,4 +93,19 @@ export {
   type UpdateRequest,
   type UpdateResponse,
 } from './risk/federated/protocol.js';
-export { HolderRefusal, HolderSession, joinSession, type HolderRefusalCode } from './risk/federated/holder.js';
+export {
+  HolderRefusal,
+  HolderSession,
+  joinSession,
+  type HolderRefusalCode,
+} from './risk/federated/holder.js';
+export {
+  trainFederated,
+  HolderUnavailable,
+  histogramAuc,
+  type HolderClient,
+  type FederatedOptions,
+  type FederatedReport,
+  type TranscriptEntry,
+} from './risk/federated/coordinator.js';
+export { readScorecardModel, scoreScorecard, trainScorecard } from './risk/ml/scorecard.js';

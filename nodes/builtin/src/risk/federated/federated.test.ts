@@ -173,9 +173,10 @@ describe('federated scorecard on German Credit split across three holders by pur
       expect(p.notCovered).toContain('encoding statistics');
       const cost = pooledAuc - testAuc(model);
       costs.push(`epsilon ${epsilon}: AUC ${testAuc(model).toFixed(3)} (cost ${cost.toFixed(3)})`);
-      // Noise costs accuracy, but the model still ranks applicants far better than chance.
-      expect(testAuc(model)).toBeGreaterThan(0.65);
-      if (epsilon === 8) expect(cost).toBeLessThan(0.06);
+      // Noise costs accuracy (at epsilon 1 about 0.09 of AUC on average, see bench/README.md), but the model
+      // still ranks applicants better than chance; from epsilon 3 it is close to pooled training.
+      expect(testAuc(model)).toBeGreaterThan(0.6);
+      if (epsilon >= 3) expect(cost).toBeLessThan(0.06);
     }
     console.log(`pooled AUC ${pooledAuc.toFixed(3)}; ${costs.join('; ')}`);
   }, 120_000);
