@@ -13,6 +13,7 @@ import {
   expressionLimits,
   findExpressions,
   LinearRegExp,
+  MemoryRunStore,
   type AnyNodeDefinition,
   type NodeContext,
 } from '@finflow/runtime';
@@ -70,9 +71,17 @@ describe('the inline evaluator on the templates', () => {
     const seen: Seen[] = [];
     for (const template of listTemplates()) {
       const nodes = (template.flow['nodes'] ?? []) as { id: string; config?: unknown }[];
-      const runtime = createRuntime({ registry: recordingRegistry(seen, template.meta.id, nodes) });
+      const store = new MemoryRunStore();
+      const runtime = createRuntime({ registry: recordingRegistry(seen, template.meta.id, nodes), store });
       for (const fixture of template.fixtures) {
-        const result = await runtime.run(template.flow, fixture.input);
+        let result = await runtime.run(template.flow, fixture.input);
+        // Cases a person decides wait for the fixture's reviewers, whose decisions resume them.
+        while (result.status === 'waiting') {
+          const waiting = (result.waiting ?? []).filter((w) => fixture.decisions?.[w.nodeId] !== undefined);
+          if (waiting.length === 0) break;
+          const decisions = Object.fromEntries(waiting.map((w) => [w.nodeId, fixture.decisions?.[w.nodeId]]));
+          result = await runtime.resume(template.flow, store.events(result.runId), decisions).result;
+        }
         expect(result.status, `${template.meta.id}/${fixture.name}: ${JSON.stringify(result.error)}`).toBe(
           'succeeded',
         );

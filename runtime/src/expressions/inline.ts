@@ -915,8 +915,11 @@ function compileGroup(
   const inner: CompileContext = { ...ctx, concurrent: true };
   const compiled = pairs.map(([k, v]) => [compileNode(k, ctx), compileNode(v, inner)] as const);
   return (input, env, run) => {
+    // JSONata pushes an undefined entry into an empty input array, so a literal object is still made. It mutates
+    // that array, which the rest of the evaluation may see (`[[1..0]][{"": true}]` is `[null]`): an empty array
+    // that is a value is left to JSONata; an empty sequence of our own making is replaced by a copy.
+    if (Array.isArray(input) && input.length === 0 && !isSequence(input)) throw GIVE_UP;
     let items = Array.isArray(input) ? input : createSequence(input);
-    // JSONata pushes an undefined entry into an empty input, so a literal object is still made; copy, not mutate.
     if (items.length === 0) items = [undefined];
     // An object, not a Map: JSONata visits the groups in object key order (integer-like keys first).
     const groups: Record<string, { data: unknown; exprIndex: number }> = Object.create(null);

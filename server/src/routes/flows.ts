@@ -209,8 +209,8 @@ export function flowRoutes(ctx: AppContext): Router {
       trigger: 'manual',
       actor: actorOf(auth),
     });
-    // Answer once the run is on record, so it can be read (or subscribed to) straight away.
-    await ctx.writer.flush();
+    // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
+    await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 
@@ -248,7 +248,7 @@ export function flowRoutes(ctx: AppContext): Router {
   r.post('/runs/:id/rerun', async (req, res) => {
     const auth = allow(res, 'run.start');
     const started = await ctx.runs.rerun(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    await ctx.writer.flush();
+    await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 

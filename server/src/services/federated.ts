@@ -21,7 +21,14 @@ import type { ApiKeyRecord, AuditActor, FederatedDatasetRecord, Repository } fro
 import type { Sealer } from '../security/crypto.js';
 import { TokenBuckets } from '../rate-limit.js';
 import type { AuditService } from './audit.js';
-import { DomainError } from './domain-errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  TooManyAttemptsError,
+  UnprocessableError,
+} from './errors.js';
 
 export const federatedDatasetLimits = {
   rows: 200_000,
@@ -105,7 +112,7 @@ export class FederatedService {
 
   async get(workspaceId: string, name: string) {
     const d = await this.repo.getFederatedDataset(workspaceId, name);
-    if (!d) throw new DomainError('not-found', 'DATASET_NOT_FOUND', `federated dataset ${name} not found`);
+    if (!d) throw new NotFoundError('DATASET_NOT_FOUND', `federated dataset ${name} not found`);
     return federatedDatasetView(d);
   }
 
@@ -113,8 +120,7 @@ export class FederatedService {
     const keys = new Map((await this.repo.listApiKeys(workspaceId)).map((k) => [k.id, k]));
     const unknown = body.apiKeys.filter((id) => !keys.has(id) || keys.get(id)?.revokedAt !== null);
     if (unknown.length)
-      throw new DomainError(
-        'invalid',
+      throw new InvalidError(
         'API_KEY_NOT_FOUND',
         `the workspace has no active API key ${unknown.map((k) => `"${k}"`).join(', ')}`,
       );
@@ -148,7 +154,7 @@ export class FederatedService {
 
   async remove(workspaceId: string, name: string, actor: AuditActor): Promise<void> {
     if (!(await this.repo.deleteFederatedDataset(workspaceId, name)))
-      throw new DomainError('not-found', 'DATASET_NOT_FOUND', `federated dataset ${name} not found`);
+      throw new NotFoundError('DATASET_NOT_FOUND', `federated dataset ${name} not found`);
     this.closeSessions(workspaceId, name);
     await this.audit.record(workspaceId, actor, 'federated.dataset.deleted', `federated-dataset:${name}`);
   }
@@ -163,19 +169,14 @@ export class FederatedService {
   /** The dataset a key may train on: 404 for other workspaces' (and unknown) names, 403 for a key not named. */
   private async authorize(key: ApiKeyRecord, name: string): Promise<FederatedDatasetRecord> {
     const d = await this.repo.getFederatedDataset(key.workspaceId, name);
-    if (!d) throw new DomainError('not-found', 'DATASET_NOT_FOUND', `federated dataset ${name} not found`);
+    if (!d) throw new NotFoundError('DATASET_NOT_FOUND', `federated dataset ${name} not found`);
     if (!d.apiKeys.includes(key.id))
-      throw new DomainError('forbidden', 'KEY_NOT_SCOPED', `this API key may not train on ${name}`);
+      throw new ForbiddenError('KEY_NOT_SCOPED', `this API key may not train on ${name}`);
     const r = this.limiter.take(key.id, federatedDatasetLimits.updatesPerMinute, 60_000);
     if (!r.ok)
-      throw new DomainError(
-        'conflict',
-        'RATE_LIMITED',
-        'too many federated requests with this key; slow down',
-        {
-          retryAfterMs: r.retryAfterMs,
-        },
-      );
+      throw new ConflictError('RATE_LIMITED', 'too many federated requests with this key; slow down', {
+        retryAfterMs: r.retryAfterMs,
+      });
     return d;
   }
 
@@ -187,11 +188,9 @@ export class FederatedService {
 
   private refusal(err: unknown): never {
     if (err instanceof HolderRefusal)
-      throw new DomainError(
-        protocolRefusals.has(err.code) ? 'conflict' : 'unprocessable',
-        err.code,
-        err.message,
-      );
+      throw protocolRefusals.has(err.code)
+        ? new ConflictError(err.code, err.message)
+        : new UnprocessableError(err.code, err.message);
     throw err;
   }
 
@@ -200,13 +199,12 @@ export class FederatedService {
     this.prune();
     const id = `${d.workspaceId}|${d.name}|${request.session}`;
     if (this.sessions.has(id))
-      throw new DomainError('conflict', 'SESSION_EXISTS', `session ${request.session} is already open`);
+      throw new ConflictError('SESSION_EXISTS', `session ${request.session} is already open`);
     const open = [...this.sessions.values()].filter(
       (s) => s.workspaceId === d.workspaceId && s.dataset === d.name,
     );
     if (open.length >= federatedDatasetLimits.sessions)
-      throw new DomainError(
-        'conflict',
+      throw new ConflictError(
         'TOO_MANY_SESSIONS',
         `${name} has ${open.length} open training sessions; end one first`,
       );
@@ -251,7 +249,7 @@ export class FederatedService {
     const s = this.sessions.get(`${d.workspaceId}|${d.name}|${session}`);
     // Another key's session is as unknown as a missing one.
     if (!s || s.keyId !== key.id)
-      throw new DomainError('not-found', 'SESSION_NOT_FOUND', `training session ${session} not found`);
+      throw new NotFoundError('SESSION_NOT_FOUND', `training session ${session} not found`);
     s.lastUsed = this.now();
     return s;
   }

@@ -114,12 +114,16 @@ describe('model.chat with a reviewed wording for the offline default', () => {
 
   it('uses the LLM when one is configured, and never the wording', async () => {
     const r = await runNode(chatNode, {
-      config: { ...config, provider: 'ollama', model: 'qwen2.5' },
+      config: { ...config, provider: 'connection', connection: 'local', model: 'qwen2.5' },
       inputs: { invoice, bill },
       services: {
         models: { chatModel: () => new FakeListChatModel({ responses: ['Please pay $312.00.'] }) },
+        ...withConnections({
+          local: { kind: 'ollama', baseUrl: 'http://127.0.0.1:11434', deployment: 'private' },
+        }).services,
       },
     });
+    expect(r.error).toBeUndefined();
     expect(r.outputs?.['text']).toBe('Please pay $312.00.');
   });
 
