@@ -100,9 +100,8 @@ const auc = (model) => {
     labels: {},
   });
   const y = test.map((r) => (String(r.class) === '2' ? 1 : 0));
-  let pos = 0,
-    neg = 0,
-    wins = 0;
+  let pos = 0;
+  let wins = 0;
   scored.forEach((a, i) => {
     if (y[i] !== 1) return;
     pos++;
@@ -111,8 +110,7 @@ const auc = (model) => {
       wins += a.probability > b.probability ? 1 : a.probability === b.probability ? 0.5 : 0;
     });
   });
-  neg = y.length - pos;
-  return wins / (pos * neg);
+  return wins / (pos * (y.length - pos));
 };
 
 const pooled = trainScorecard(train, {

@@ -174,9 +174,11 @@ export class FederatedService {
       throw new ForbiddenError('KEY_NOT_SCOPED', `this API key may not train on ${name}`);
     const r = this.limiter.take(key.id, federatedDatasetLimits.updatesPerMinute, 60_000);
     if (!r.ok)
-      throw new ConflictError('RATE_LIMITED', 'too many federated requests with this key; slow down', {
-        retryAfterMs: r.retryAfterMs,
-      });
+      throw new TooManyAttemptsError(
+        'RATE_LIMITED',
+        'too many federated requests with this key; slow down',
+        r.retryAfterMs,
+      );
     return d;
   }
 
