@@ -197,6 +197,8 @@ class Coordinator {
   }
 
   private refused(holder: string, err: unknown): NodeError {
+    // The egress policy's refusal and the like keep their own code: they are about this server, not the holder.
+    if (err instanceof NodeError) return err;
     return new NodeError(`holder "${holder}" refused: ${describe(err)}`, 'FEDERATED_HOLDER_REFUSED', {
       details: { holder },
     });
