@@ -17,9 +17,22 @@ import type { PreparedFlow } from './validate.js';
 
 export { dataClasses, type DataClass };
 
-/** `openai`: any OpenAI-compatible API (chat, embeddings, audio transcriptions); `ollama`: the native Ollama API. */
-export const connectionKinds = ['openai', 'ollama'] as const;
+/**
+ * `openai`: any OpenAI-compatible API (chat, embeddings, audio transcriptions); `ollama`: the native Ollama API;
+ * `finflow`: another FinFlow server's public API (a data holder in federated training), its key an API key there.
+ */
+export const connectionKinds = ['openai', 'ollama', 'finflow'] as const;
 export type ConnectionKind = (typeof connectionKinds)[number];
+
+/** The kinds a version-1 model node could name by base URL (before connections). */
+export const legacyConnectionKinds = ['openai', 'ollama'] as const;
+export type LegacyConnectionKind = (typeof legacyConnectionKinds)[number];
+
+const kindTitles: Record<ConnectionKind, string> = {
+  openai: 'an OpenAI-compatible',
+  ollama: 'an Ollama',
+  finflow: 'a FinFlow',
+};
 
 export const deploymentClasses = ['private', 'cloud'] as const;
 export type DeploymentClass = (typeof deploymentClasses)[number];
@@ -77,14 +90,14 @@ export interface ConnectionInfo extends ConnectionSpec {
 
 /** Where a flow saved before connections pointed a provider node (node config version 1). */
 export interface LegacyEndpoint {
-  provider: ConnectionKind;
+  provider: LegacyConnectionKind;
   baseUrl?: string | undefined;
   credential?: string | undefined;
 }
 
 export const legacyEndpointSchema = z
   .object({
-    provider: z.enum(connectionKinds),
+    provider: z.enum(legacyConnectionKinds),
     baseUrl: z.string().max(2000).optional(),
     credential: z.string().max(200).optional(),
   })
@@ -101,7 +114,7 @@ export const legacyEndpointSchema = z
   });
 
 /** The base URL a version-1 node used when it set none. */
-export function defaultLegacyBaseUrl(kind: ConnectionKind): string {
+export function defaultLegacyBaseUrl(kind: LegacyConnectionKind): string {
   return kind === 'openai' ? 'https://api.openai.com/v1' : 'http://127.0.0.1:11434';
 }
 
@@ -189,7 +202,7 @@ export function connectionRefusal(
   if (!check.kinds.includes(info.kind))
     return {
       code,
-      message: `the connection "${info.name}" is a${info.kind === 'openai' ? 'n OpenAI-compatible' : 'n Ollama'} connection; this node needs ${check.kinds.join(' or ')}`,
+      message: `the connection "${info.name}" is ${kindTitles[info.kind]} connection; this node needs ${check.kinds.join(' or ')}`,
     };
   if (check.model !== undefined && info.models.length > 0 && !info.models.includes(check.model))
     return {

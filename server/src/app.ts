@@ -26,6 +26,7 @@ import { safeEqual } from './security/crypto.js';
 import { accountRoutes, memberRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { evaluationRoutes } from './routes/evaluations.js';
+import { federatedHolderRoutes, federatedRoutes } from './routes/federated.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { rolloutRoutes } from './routes/rollouts.js';
@@ -274,6 +275,7 @@ export function createApp(
 
   // Published endpoints first: the hot path should not walk past the session API's layers.
   app.use(publicRoutes(ctx, call));
+  app.use(federatedHolderRoutes(ctx));
 
   const api = express.Router();
   api.use(jsonBody(ctx.config.apiMaxBodyBytes, ctx.config.jsonMaxDepth));
@@ -304,6 +306,7 @@ export function createApp(
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
   api.use(rolloutRoutes(ctx));
+  api.use(federatedRoutes(ctx));
   api.use(reviewRoutes(ctx));
   api.use(evaluationRoutes(ctx));
   app.use('/api', api);

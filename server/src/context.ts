@@ -16,6 +16,7 @@ import type { ConnectionService } from './services/connections.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
 import type { EvaluationService } from './services/evaluations.js';
+import type { FederatedService } from './services/federated.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
 import type { ReviewService } from './services/reviews.js';
@@ -44,6 +45,8 @@ export interface AppContext {
   evaluations: EvaluationService;
   /** Phased rollouts: the choice of version for every endpoint call, gates, transitions. */
   rollouts: RolloutService;
+  /** Federated training, the data holder's side: datasets and coordinators' sessions. */
+  federated: FederatedService;
   templates: Template[];
   /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
   plugins: PluginService;

@@ -41,6 +41,7 @@ import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
 import { EvaluationService } from './services/evaluations.js';
+import { FederatedService } from './services/federated.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
 import { ReviewService } from './services/reviews.js';
@@ -173,6 +174,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       logger,
       options.rollouts,
     );
+    const federated = new FederatedService(repo, sealer, audit);
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -201,6 +203,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       feedback,
       evaluations,
       rollouts,
+      federated,
       templates: loadTemplates(logger, config.templatesDir),
       plugins,
       codeSandbox,

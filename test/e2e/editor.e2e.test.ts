@@ -400,6 +400,22 @@ describe('the editor against the real server', () => {
     await shot(page, '16-connections-en');
     await page.getByTestId('lang-switch').click();
 
+    // A data holder for federated training (issue 19) is a connection of kind finflow.
+    await page.getByTestId('new-connection').click();
+    await page.getByTestId('connection-form').waitFor();
+    const kind = page.getByTestId('connection-kind');
+    await kind.selectOption('finflow');
+    expect(await kind.locator('option:checked').textContent()).toBe('FinFlow 服务器（联邦学习数据持有方）');
+    await shot(page, '16b-connection-finflow');
+    await page.getByTestId('lang-switch').click();
+    await expect
+      .poll(() => kind.locator('option:checked').textContent())
+      .toBe('FinFlow server (federated data holder)');
+    await shot(page, '16c-connection-finflow-en');
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('connection-form').getByRole('button', { name: '取消' }).click();
+    await page.getByTestId('connection-form').waitFor({ state: 'detached' });
+
     // A flow saved before connections: the node shows its old endpoint and offers the connections.
     const imported = await page.evaluate(async () => {
       const me = (await (await fetch('/api/auth/me')).json()) as { csrfToken: string };

@@ -165,10 +165,13 @@ export interface Credential {
 export type DataClass = 'public' | 'internal' | 'personal' | 'confidential';
 export const dataClasses: readonly DataClass[] = ['public', 'internal', 'personal', 'confidential'];
 
-/** A workspace connection: where model, embeddings and transcription calls go (see server/API.md). */
+/**
+ * A workspace connection: where model, embeddings and transcription calls go, or another FinFlow server holding
+ * data for federated training (see server/API.md).
+ */
 export interface Connection {
   name: string;
-  kind: 'openai' | 'ollama';
+  kind: 'openai' | 'ollama' | 'finflow';
   baseUrl: string;
   credential: string | null;
   models: string[];

@@ -506,6 +506,7 @@ export const en: Dictionary = {
     kind: 'API',
     kind_openai: 'OpenAI-compatible',
     kind_ollama: 'Ollama',
+    kind_finflow: 'FinFlow server (federated data holder)',
     baseUrl: 'Base URL',
     baseUrlHelp:
       'The API root, e.g. https://api.openai.com/v1 or http://10.20.0.5:8000/v1. Internal addresses need the server’s egress allow-list (FINFLOW_EGRESS_ALLOW).',

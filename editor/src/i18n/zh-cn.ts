@@ -492,6 +492,7 @@ export const zhCN = {
     kind: '接口类型',
     kind_openai: '兼容 OpenAI',
     kind_ollama: 'Ollama',
+    kind_finflow: 'FinFlow 服务器（联邦学习数据持有方）',
     baseUrl: '接口地址（Base URL）',
     baseUrlHelp:
       'API 根地址，例如 https://api.openai.com/v1 或 http://10.20.0.5:8000/v1。内网地址需要服务器的出站白名单（FINFLOW_EGRESS_ALLOW）允许。',

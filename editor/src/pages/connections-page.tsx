@@ -141,9 +141,11 @@ function ConnectionForm(props: {
             className="input"
             value={d.kind}
             onChange={(e) => set('kind', e.target.value as Draft['kind'])}
+            data-testid="connection-kind"
           >
             <option value="openai">{t('connections.kind_openai')}</option>
             <option value="ollama">{t('connections.kind_ollama')}</option>
+            <option value="finflow">{t('connections.kind_finflow')}</option>
           </select>
         </label>
         <label className="field wide">

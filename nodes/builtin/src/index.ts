@@ -83,3 +83,29 @@ export {
   type Egress,
   type EgressPolicy,
 } from './net/egress.js';
+export {
+  datasetNamePattern,
+  federatedLimits,
+  joinRequestSchema,
+  updateRequestSchema,
+  type JoinRequest,
+  type JoinResponse,
+  type UpdateRequest,
+  type UpdateResponse,
+} from './risk/federated/protocol.js';
+export {
+  HolderRefusal,
+  HolderSession,
+  joinSession,
+  type HolderRefusalCode,
+} from './risk/federated/holder.js';
+export {
+  trainFederated,
+  HolderUnavailable,
+  histogramAuc,
+  type HolderClient,
+  type FederatedOptions,
+  type FederatedReport,
+  type TranscriptEntry,
+} from './risk/federated/coordinator.js';
+export { readScorecardModel, scoreScorecard, trainScorecard } from './risk/ml/scorecard.js';

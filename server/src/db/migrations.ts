@@ -449,4 +449,26 @@ CREATE INDEX evaluations_flow ON evaluations(workspace_id, flow_id, created_at);
 CREATE INDEX evaluations_running ON evaluations(status) WHERE status = 'running';
 `,
   },
+  {
+    version: 7,
+    name: 'federated datasets',
+    sql: `
+-- A data holder's training table for federated training: its rows sealed with the master key (they never leave
+-- this server), the API keys (by id) a coordinator may train with, and the fewest participants a round may have.
+CREATE TABLE federated_datasets (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  columns TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  sealed_rows BLOB NOT NULL,
+  api_keys TEXT NOT NULL,
+  min_participants INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+`,
+  },
 ];

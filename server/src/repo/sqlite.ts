@@ -25,6 +25,7 @@ import type {
   AuditHead,
   AuditRow,
   ConnectionRecord,
+  FederatedDatasetRecord,
   CredentialRecord,
   DeploymentRecord,
   EndpointRecord,
@@ -217,6 +218,20 @@ const toCredential = (r: Row): CredentialRecord => ({
   createdAt: num(r['created_at']),
   updatedAt: num(r['updated_at']),
   lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toFederatedDataset = (r: Row): FederatedDatasetRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  columns: JSON.parse(str(r['columns'])) as string[],
+  rowCount: Number(r['row_count']),
+  sealedRows: r['sealed_rows'] as Buffer,
+  apiKeys: JSON.parse(str(r['api_keys'])) as string[],
+  minParticipants: Number(r['min_participants']),
+  createdAt: Number(r['created_at']),
+  createdBy: r['created_by'] === null ? null : str(r['created_by']),
+  updatedAt: Number(r['updated_at']),
 });
 
 const toConnection = (r: Row): ConnectionRecord => ({
@@ -1079,6 +1094,60 @@ export class SqliteRepository implements Repository {
   async deleteCredential(workspaceId: string, name: string): Promise<boolean> {
     return (
       this.q('DELETE FROM credentials WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
+    );
+  }
+
+  // Federated datasets
+
+  async listFederatedDatasets(workspaceId: string): Promise<FederatedDatasetRecord[]> {
+    return (
+      this.q('SELECT * FROM federated_datasets WHERE workspace_id = ? ORDER BY name').all(
+        workspaceId,
+      ) as Row[]
+    ).map(toFederatedDataset);
+  }
+
+  async getFederatedDataset(workspaceId: string, name: string): Promise<FederatedDatasetRecord | undefined> {
+    const r = this.q('SELECT * FROM federated_datasets WHERE workspace_id = ? AND name = ?').get(
+      workspaceId,
+      name,
+    ) as Row | undefined;
+    return r ? toFederatedDataset(r) : undefined;
+  }
+
+  async putFederatedDataset(d: FederatedDatasetRecord): Promise<'created' | 'updated'> {
+    const existed = this.q('SELECT 1 FROM federated_datasets WHERE workspace_id = ? AND name = ?').get(
+      d.workspaceId,
+      d.name,
+    );
+    this.q(
+      `INSERT INTO federated_datasets (workspace_id, name, description, columns, row_count, sealed_rows, api_keys,
+         min_participants, created_at, created_by, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET description = excluded.description,
+         columns = excluded.columns, row_count = excluded.row_count, sealed_rows = excluded.sealed_rows,
+         api_keys = excluded.api_keys, min_participants = excluded.min_participants,
+         updated_at = excluded.updated_at`,
+    ).run(
+      d.workspaceId,
+      d.name,
+      d.description,
+      JSON.stringify(d.columns),
+      d.rowCount,
+      d.sealedRows,
+      JSON.stringify(d.apiKeys),
+      d.minParticipants,
+      d.createdAt,
+      d.createdBy,
+      d.updatedAt,
+    );
+    return existed ? 'updated' : 'created';
+  }
+
+  async deleteFederatedDataset(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      this.q('DELETE FROM federated_datasets WHERE workspace_id = ? AND name = ?').run(workspaceId, name)
+        .changes > 0
     );
   }
 

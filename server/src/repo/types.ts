@@ -255,6 +255,22 @@ export interface ConnectionRecord extends ConnectionInfo {
   updatedAt: number;
 }
 
+/** A data holder's federated training table (rows sealed; see services/federated.ts). */
+export interface FederatedDatasetRecord {
+  workspaceId: string;
+  name: string;
+  description: string;
+  columns: string[];
+  rowCount: number;
+  sealedRows: Buffer;
+  /** Ids of the workspace's API keys a coordinator may train with. */
+  apiKeys: string[];
+  minParticipants: number;
+  createdAt: number;
+  createdBy: string | null;
+  updatedAt: number;
+}
+
 export interface DeploymentTarget {
   version: number;
   /** Share of traffic, 0-100; the targets of a deployment add up to 100. */
@@ -601,6 +617,12 @@ export interface Repository {
   getCredential(workspaceId: string, name: string): Promise<CredentialRecord | undefined>;
   putCredential(c: CredentialRecord): Promise<'created' | 'updated'>;
   deleteCredential(workspaceId: string, name: string): Promise<boolean>;
+
+  // Federated datasets
+  listFederatedDatasets(workspaceId: string): Promise<FederatedDatasetRecord[]>;
+  getFederatedDataset(workspaceId: string, name: string): Promise<FederatedDatasetRecord | undefined>;
+  putFederatedDataset(d: FederatedDatasetRecord): Promise<'created' | 'updated'>;
+  deleteFederatedDataset(workspaceId: string, name: string): Promise<boolean>;
 
   // Connections
   listConnections(workspaceId: string): Promise<ConnectionRecord[]>;

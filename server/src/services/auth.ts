@@ -79,6 +79,10 @@ export const permissions = {
   'plugin.read': ['admin', 'developer'],
   /** Loading a plugin package's code into the server (a developer's server only, FINFLOW_DEV_RELOAD). */
   'plugin.reload': ['admin', 'developer'],
+  /** A holder's federated training tables: their columns and the keys that may train on them. */
+  'federated.read': ['admin', 'developer'],
+  /** Storing a federated training table and naming the API keys a coordinator may train with. */
+  'federated.write': ['admin', 'developer'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof permissions;
 

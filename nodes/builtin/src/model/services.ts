@@ -244,6 +244,13 @@ export async function chatModelFor(
   return buildChatModel(ctx, spec, configured);
 }
 
+/** A model API's kind; the resolver has already refused other kinds for model nodes. */
+function modelKind(info: OpenedConnection['info']): 'openai' | 'ollama' {
+  if (info.kind === 'finflow')
+    throw new NodeError(`the connection "${info.name}" is not a model API`, 'CONNECTION_NOT_ALLOWED');
+  return info.kind;
+}
+
 /** The model spec for an opened connection. */
 export function connectionSpec(ctx: NodeContext, opened: OpenedConnection): ChatModelSpec {
   if (!opened.model)
@@ -252,7 +259,7 @@ export function connectionSpec(ctx: NodeContext, opened: OpenedConnection): Chat
       'INVALID_CONFIG',
     );
   const spec: ChatModelSpec = {
-    provider: opened.info.kind,
+    provider: modelKind(opened.info),
     model: opened.model,
     baseUrl: opened.info.baseUrl,
     fetch: opened.fetch,
@@ -310,7 +317,7 @@ export async function embeddingsFor(
       ...(outgoing ? { outgoing } : {}),
     });
     spec = {
-      provider: opened.info.kind,
+      provider: modelKind(opened.info),
       fetch: opened.fetch,
       baseUrl: opened.info.baseUrl,
       signal: ctx.signal,

@@ -19,6 +19,7 @@ import { defaultEgress } from './egress.js';
 const kindNames: Record<ConnectionKind, { en: string; zh: string }> = {
   openai: { en: 'OpenAI-compatible', zh: '兼容 OpenAI' },
   ollama: { en: 'Ollama', zh: 'Ollama' },
+  finflow: { en: 'FinFlow server', zh: 'FinFlow 服务器' },
 };
 
 /** A config field naming a connection of the given kinds; the editor lists the workspace's connections. */
