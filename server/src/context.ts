@@ -20,6 +20,7 @@ import type { FlowService } from './services/flows.js';
 import type { ReviewService } from './services/reviews.js';
 import type { PluginService } from './services/plugins.js';
 import type { RunService } from './services/runs.js';
+import type { QueueMode } from './queue/api-mode.js';
 
 export interface AppContext {
   config: ServerConfig;
@@ -47,4 +48,6 @@ export interface AppContext {
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;
   state: { ready: boolean; shuttingDown: boolean };
+  /** Queue mode (FINFLOW_MODE=queue): runs are launched here and executed by workers. */
+  queue?: QueueMode;
 }

@@ -45,6 +45,7 @@ import { ReviewService } from './services/reviews.js';
 import { PluginService } from './services/plugins.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
+import { QueueMode } from './queue/api-mode.js';
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -220,7 +221,22 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       io.emit('catalog.changed', { at: Date.now() });
     });
 
-    await runs.recoverInterrupted();
+    if (config.mode === 'queue' && config.redisUrl) {
+      ctx.queue = await QueueMode.start({
+        redisUrl: config.redisUrl,
+        repo,
+        writer,
+        runtime,
+        flows,
+        connections,
+        runs,
+        sealer,
+        logger,
+      });
+      logger.info('queue mode: runs are executed by `finflow worker` processes');
+    }
+    // In queue mode a run recorded as running belongs to a worker with a lease (workers recover expired ones).
+    else await runs.recoverInterrupted();
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
     await runs.resumePending();
     await reviews.start();
@@ -278,6 +294,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         await runs.drain(config.shutdownGraceMs);
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);
+        await ctx.queue?.close();
         await new Promise<void>((done) => io.close(() => done()));
         http.closeAllConnections();
         await stopped;
