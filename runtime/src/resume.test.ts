@@ -381,4 +381,3 @@ describe('a takeover of a run whose execution stopped mid-flight', () => {
     expect(() => runtime.resume(chain, log, {})).toThrow(ResumeError);
   });
 });
-

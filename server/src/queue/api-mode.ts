@@ -39,9 +39,15 @@ export interface QueueModeDeps {
 }
 
 export const queueUnavailable = () =>
-  new HttpError(503, 'QUEUE_UNAVAILABLE', 'the run queue (Redis) is not reachable; retry shortly', undefined, {
-    'Retry-After': '1',
-  });
+  new HttpError(
+    503,
+    'QUEUE_UNAVAILABLE',
+    'the run queue (Redis) is not reachable; retry shortly',
+    undefined,
+    {
+      'Retry-After': '1',
+    },
+  );
 
 /** A run that reached a state a waiting caller can be answered with. */
 const settled = (r: RunRecord) => r.status !== 'queued' && r.status !== 'running';
@@ -184,7 +190,15 @@ export class QueueMode {
     if (run.status === 'waiting') {
       const tasks = (await this.d.repo.reviewTasksOfRun(run.id)).filter((t) => t.status === 'open');
       const outputs = this.d.runs.openOutputs(run) ?? {};
-      const event = { type: 'run.suspended' as const, runId: run.id, seq: 0, at: 0, waiting: [], outputs, ms: 0 };
+      const event = {
+        type: 'run.suspended' as const,
+        runId: run.id,
+        seq: 0,
+        at: 0,
+        waiting: [],
+        outputs,
+        ms: 0,
+      };
       return waitingAnswer(event, run.flowVersion, tasks);
     }
     if (run.status === 'interrupted') {

@@ -52,7 +52,9 @@ describe('docker-compose.yml', () => {
       expect(env['REDIS_URL'], name).toBe('redis://redis:6379');
       expect(env['DATABASE_URL'], name).toBe(expectedDb);
       expect(env['FINFLOW_SECRET_KEY'], name).toMatch(/^\$\{FINFLOW_SECRET_KEY:\?/);
-      expect(Object.keys(service.depends_on ?? {}), name).toEqual(expect.arrayContaining(['redis', 'postgres']));
+      expect(Object.keys(service.depends_on ?? {}), name).toEqual(
+        expect.arrayContaining(['redis', 'postgres']),
+      );
     }
   });
 
@@ -62,5 +64,15 @@ describe('docker-compose.yml', () => {
       expect(configVariables).toContain(v);
       expect(readme).toContain(v);
     }
+  });
+
+  it('refuses queue mode without Redis, and a Redis URL that is not one', () => {
+    expect(() => loadConfig({ FINFLOW_MODE: 'queue' }, '/')).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ FINFLOW_MODE: 'queue', REDIS_URL: 'http://evil.example' }, '/')).toThrow(
+      /REDIS_URL/,
+    );
+    expect(() => loadConfig({ FINFLOW_MODE: 'cluster' }, '/')).toThrow(/FINFLOW_MODE/);
+    expect(() => loadConfig({ FINFLOW_RUN_LEASE_MS: '10' }, '/')).toThrow(/FINFLOW_RUN_LEASE_MS/);
+    expect(loadConfig({}, '/')).toMatchObject({ mode: 'main', redisUrl: undefined });
   });
 });

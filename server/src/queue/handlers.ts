@@ -12,7 +12,11 @@ import { idempotencyContext, type EndpointStartSpec, type StartSpec } from './st
 
 export type RunHandlers = Pick<StartRequest, 'onFinished' | 'onSuspended' | 'keepOutputs' | 'deadlineMs'>;
 
-type HandlerFactory<S extends StartSpec> = (run: RunRecord, spec: S, deps: { sealer: Sealer; now: number }) => RunHandlers;
+type HandlerFactory<S extends StartSpec> = (
+  run: RunRecord,
+  spec: S,
+  deps: { sealer: Sealer; now: number },
+) => RunHandlers;
 
 const keyIdOf = (run: RunRecord) => (run.actor.startsWith('key:') ? run.actor.slice(4) : '');
 
@@ -92,7 +96,11 @@ const factories: { [K in StartSpec['kind']]: HandlerFactory<Extract<StartSpec, {
 };
 
 /** The handlers of a queued run, by what started it. */
-export function handlersFor(run: RunRecord, spec: StartSpec, deps: { sealer: Sealer; now: number }): RunHandlers {
+export function handlersFor(
+  run: RunRecord,
+  spec: StartSpec,
+  deps: { sealer: Sealer; now: number },
+): RunHandlers {
   const factory = factories[spec.kind] as HandlerFactory<StartSpec>;
   return factory(run, spec, deps);
 }

@@ -48,7 +48,6 @@ export interface LaunchedRun {
   startedAt: number;
 }
 
-
 const actorString = (a: AuditActor) => `${a.type}:${a.id ?? ''}`;
 
 /** Enqueues a run id (the job id is the run id, so enqueueing twice is harmless). */

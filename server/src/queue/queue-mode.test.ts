@@ -9,7 +9,13 @@ import type { ChildProcess } from 'node:child_process';
 import type { RunEvent } from '@finflow/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, Client, createFlow, tempDir, type Loose } from '../test-helpers/harness.js';
-import { exited, spawnTs, startChildServer, waitForLine, type ChildServer } from '../test-helpers/processes.js';
+import {
+  exited,
+  spawnTs,
+  startChildServer,
+  waitForLine,
+  type ChildServer,
+} from '../test-helpers/processes.js';
 import { TestRedis } from '../test-helpers/redis.js';
 
 const LEASE_MS = 1_500;
@@ -204,12 +210,32 @@ describe('queue mode', () => {
     const streamed = await callEndpoint(a.url, 'quick', { n: 9 }, { accept: 'text/event-stream' });
     expect(streamed.status).toBe(200);
     expect(streamed.text).toContain('event: node.succeeded');
-    expect(streamed.text).toMatch(/event: result\ndata: \{"status":"succeeded".*"outputs":\{"value":\{"n":9\}\}/);
+    expect(streamed.text).toMatch(
+      /event: result\ndata: \{"status":"succeeded".*"outputs":\{"value":\{"n":9\}\}/,
+    );
 
-    // Checked before anything is queued: a bad input is refused by the server, as in main mode.
+    // Checked before anything is queued, in main mode's order: key, body, input schema.
+    const before = (await admin.get('/api/runs?limit=500')).body.length as number;
     const bad = await callEndpoint(a.url, 'quick', { n: 'seven' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_INPUT');
+    const noKey = await fetch(`${a.url}/v1/endpoints/quick`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ffk_not_a_key', 'content-type': 'application/json' },
+      body: '{"n":1}',
+    });
+    expect(noKey.status).toBe(401);
+    const huge = await callEndpoint(a.url, 'quick', { n: 1, pad: 'x'.repeat(2 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    const deep = await callEndpoint(
+      a.url,
+      'quick',
+      JSON.parse('{"n":1,"d":' + '['.repeat(5000) + ']'.repeat(5000) + '}'),
+    );
+    expect(deep.status).toBe(400);
+    const hostileKey = await callEndpoint(a.url, 'quick', { n: 1 }, { 'idempotency-key': 'has spaces' });
+    expect(hostileKey.status).toBe(400);
+    expect((await admin.get('/api/runs?limit=500')).body.length).toBe(before);
   }, 60_000);
 
   it('holds Idempotency-Keys and rate limits across two API servers', async () => {
@@ -232,13 +258,16 @@ describe('queue mode', () => {
 
     // Three a minute in all, not three per server.
     const statuses: number[] = [];
-    for (const url of [a.url, b.url, a.url, b.url]) statuses.push((await callEndpoint(url, 'limited', { n: 1 })).status);
+    for (const url of [a.url, b.url, a.url, b.url])
+      statuses.push((await callEndpoint(url, 'limited', { n: 1 })).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     await kill(b.child);
   }, 90_000);
 
   it('finishes a run on another worker after its worker is killed mid-run, recording each node once', async () => {
-    const [first] = children.filter((c) => alive(c) && c.spawnargs.some((s) => s.endsWith('child-worker.ts')));
+    const [first] = children.filter(
+      (c) => alive(c) && c.spawnargs.some((s) => s.endsWith('child-worker.ts')),
+    );
     const call = callEndpoint(a.url, 'takeover', { n: 42 });
     const runId = await startedRun('takeover', 'second');
     // Started while the first worker is 20 s into the run's second step, so the run can only be on the first.
@@ -250,7 +279,9 @@ describe('queue mode', () => {
     expect(answer.body).toMatchObject({ runId, outputs: { value: { n: 42 } } });
     const log = await events(runId);
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i));
-    const succeeded = log.filter((e) => e.type === 'node.succeeded').map((e) => (e as { nodeId: string }).nodeId);
+    const succeeded = log
+      .filter((e) => e.type === 'node.succeeded')
+      .map((e) => (e as { nodeId: string }).nodeId);
     expect(succeeded.sort()).toEqual(['first', 'in', 'out', 'second']);
     expect(log.filter((e) => e.type === 'run.resumed')).toHaveLength(1);
     expect(log.filter((e) => e.type === 'run.finished')).toHaveLength(1);

@@ -37,7 +37,11 @@ export function ready(redis: Redis, timeoutMs = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      reject(new Error(`Redis (${redis.options.host ?? '?'}:${redis.options.port ?? '?'}) did not answer in ${timeoutMs} ms`));
+      reject(
+        new Error(
+          `Redis (${redis.options.host ?? '?'}:${redis.options.port ?? '?'}) did not answer in ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

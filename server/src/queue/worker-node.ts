@@ -62,7 +62,9 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
     const recorded = await repo.getSetting('master_key_fingerprint');
     if (recorded !== undefined && recorded !== keyFingerprint(masterKey.key))
-      throw new Error('the master key is not the one the database was created with; set the servers\' FINFLOW_SECRET_KEY');
+      throw new Error(
+        "the master key is not the one the database was created with; set the servers' FINFLOW_SECRET_KEY",
+      );
     await Promise.all(Object.values(redis).map((r) => ready(r)));
 
     const metrics = createMetrics(false);
@@ -96,7 +98,17 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
     const connections = new ConnectionService(repo, writer, audit, egressPolicy);
-    const runs = new RunService(repo, writer, runtime, flows, credentials, connections, sealer, metrics, logger);
+    const runs = new RunService(
+      repo,
+      writer,
+      runtime,
+      flows,
+      credentials,
+      connections,
+      sealer,
+      metrics,
+      logger,
+    );
     const bus = new RunBus(redis.pub, redis.sub, (err) =>
       logger.debug({ err: (err as Error).message }, 'run event publish failed'),
     );
@@ -114,7 +126,10 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       logger,
     });
     worker.start();
-    logger.info({ owner: worker.owner, concurrency: options.concurrency ?? config.workerConcurrency }, 'FinFlow worker is taking runs');
+    logger.info(
+      { owner: worker.owner, concurrency: options.concurrency ?? config.workerConcurrency },
+      'FinFlow worker is taking runs',
+    );
 
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -133,11 +133,18 @@ export class RunWorker {
     try {
       const spec = parseStartSpec(run.startSpec);
       try {
-        started = await o.runs.executeQueued(run, handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }));
+        started = await o.runs.executeQueued(
+          run,
+          handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }),
+        );
       } catch (err) {
         // The flow or its input no longer fits (a version deleted, a schema changed): the run cannot execute.
         o.logger.warn({ err, runId }, 'a queued run could not start');
-        await o.runs.markInterrupted(run, (await o.repo.lastEventSeq(runId)) + 1, `the run could not start: ${(err as Error).message}`);
+        await o.runs.markInterrupted(
+          run,
+          (await o.repo.lastEventSeq(runId)) + 1,
+          `the run could not start: ${(err as Error).message}`,
+        );
         started = undefined;
       }
       if (!started) {

@@ -95,7 +95,8 @@ describe('run leases (SQLite)', () => {
     );
     const leases = leasesOf(repo);
     expect(await leases.orphanedRuns(10_000, 2_000, 10)).toEqual(['old']);
-    for (const id of ['done', 'waits', 'resumed']) expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
+    for (const id of ['done', 'waits', 'resumed'])
+      expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
     expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });
   });
 

@@ -1233,10 +1233,9 @@ export class SqliteRepository implements Repository, RunLeases {
   }
 
   async releaseLease(runId: string, owner: string): Promise<void> {
-    this.lq('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?').run(
-      runId,
-      owner,
-    );
+    this.lq(
+      'UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+    ).run(runId, owner);
   }
 
   async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {

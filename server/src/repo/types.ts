@@ -86,7 +86,8 @@ export interface VersionRecord {
 }
 
 export type RunTrigger = 'manual' | 'endpoint' | 'rerun';
-export type StoredRunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type StoredRunStatus =
+  'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunRecord {
   id: string;

@@ -48,7 +48,11 @@ const resultFrame = (a: Answer) => {
   );
 };
 
-export function queuedEndpointCall(ctx: AppContext, queue: QueueMode, baseHeaders: readonly string[]): EndpointCall {
+export function queuedEndpointCall(
+  ctx: AppContext,
+  queue: QueueMode,
+  baseHeaders: readonly string[],
+): EndpointCall {
   const send = (res: ServerResponse, answer: Answer, replayed = false) => {
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, answer.status, answer.body, baseHeaders);
@@ -184,12 +188,23 @@ export function queuedEndpointCall(ctx: AppContext, queue: QueueMode, baseHeader
     const run = await ctx.repo.getRunById(runId);
     if (!run) {
       // The first call is still storing its run.
-      throw conflict('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key has not finished', {
-        runId,
-      });
+      throw conflict(
+        'IDEMPOTENCY_IN_PROGRESS',
+        'the first request with this Idempotency-Key has not finished',
+        {
+          runId,
+        },
+      );
     }
     if (async) {
-      send(res, { status: 202, body: { runId, status: run.status, flowVersion: run.flowVersion, url: `/v1/runs/${runId}` } }, true);
+      send(
+        res,
+        {
+          status: 202,
+          body: { runId, status: run.status, flowVersion: run.flowVersion, url: `/v1/runs/${runId}` },
+        },
+        true,
+      );
       return;
     }
     send(res, await answerFor(runId, run.flowVersion, timeoutMs), true);

@@ -57,7 +57,12 @@ function keyActor(key: ApiKeyRecord): AuditActor {
 }
 
 /** The HTTP answer for a finished run. */
-export function answerOf(event: RunFinishedEvent, runId: string, flowVersion: number, timeoutMs: number): Answer {
+export function answerOf(
+  event: RunFinishedEvent,
+  runId: string,
+  flowVersion: number,
+  timeoutMs: number,
+): Answer {
   if (event.status === 'succeeded')
     return { status: 200, body: { runId, flowVersion, outputs: event.outputs } };
   const error = event.error;
@@ -102,7 +107,11 @@ export function answerOf(event: RunFinishedEvent, runId: string, flowVersion: nu
   };
 }
 
-export function wantsAsync(req: IncomingMessage, mode: string | undefined, defaultMode: 'sync' | 'async'): boolean {
+export function wantsAsync(
+  req: IncomingMessage,
+  mode: string | undefined,
+  defaultMode: 'sync' | 'async',
+): boolean {
   if (mode === 'async') return true;
   if (mode === 'sync') return false;
   const prefer = req.headers['prefer'];
@@ -114,7 +123,11 @@ export function wantsAsync(req: IncomingMessage, mode: string | undefined, defau
  * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
  * outputs the branches that did not wait already gave (a notice for the customer, say).
  */
-export function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
+export function waitingAnswer(
+  event: RunSuspendedEvent,
+  flowVersion: number,
+  tasks: ReviewTaskRecord[],
+): Answer {
   return {
     status: 202,
     body: {

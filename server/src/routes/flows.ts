@@ -23,7 +23,9 @@ const searchQuery = z.object({ search: z.string().max(200).optional() });
 const runsQuery = z.object({
   flowId: z.string().max(100).optional(),
   endpointId: z.string().max(100).optional(),
-  status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted']).optional(),
+  status: z
+    .enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'])
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().min(0).optional(),
 });

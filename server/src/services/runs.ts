@@ -464,10 +464,16 @@ export class RunService {
     options: Pick<StartRequest, 'onFinished' | 'onSuspended' | 'keepOutputs' | 'deadlineMs'>,
   ): Promise<StartedRun | undefined> {
     if (!run.inputSealed) {
-      await this.markInterrupted(run, (await this.repo.lastEventSeq(run.id)) + 1, 'the queued run has no input');
+      await this.markInterrupted(
+        run,
+        (await this.repo.lastEventSeq(run.id)) + 1,
+        'the queued run has no input',
+      );
       return undefined;
     }
-    const input = JSON.parse(this.sealer.open(run.inputSealed, `run-input:${run.id}`).toString('utf8')) as unknown;
+    const input = JSON.parse(
+      this.sealer.open(run.inputSealed, `run-input:${run.id}`).toString('utf8'),
+    ) as unknown;
     const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
     const req: StartRequest = {
       workspaceId: run.workspaceId,
@@ -497,20 +503,25 @@ export class RunService {
     this.live.set(run.id, live);
     this.metrics.runsInFlight.value++;
     try {
-      live.handle = this.runtime.resume(plan.prepared, log, {}, {
-        store: live,
-        takeover: true,
-        services: {
-          secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
-          connections: this.connections.resolver(
-            run.workspaceId,
-            run.id,
-            req.actor,
-            flowDataClass(plan.prepared.flow),
-          ),
+      live.handle = this.runtime.resume(
+        plan.prepared,
+        log,
+        {},
+        {
+          store: live,
+          takeover: true,
+          services: {
+            secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
+            connections: this.connections.resolver(
+              run.workspaceId,
+              run.id,
+              req.actor,
+              flowDataClass(plan.prepared.flow),
+            ),
+          },
+          ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
         },
-        ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
-      });
+      );
     } catch (err) {
       this.live.delete(run.id);
       this.metrics.runsInFlight.value--;
@@ -860,11 +871,7 @@ export class RunService {
     });
   }
 
-  markInterrupted(
-    run: Pick<RunRecord, 'id' | 'workspaceId'>,
-    seq: number,
-    reason: string,
-  ): Promise<void> {
+  markInterrupted(run: Pick<RunRecord, 'id' | 'workspaceId'>, seq: number, reason: string): Promise<void> {
     const at = Date.now();
     const event: RunEvent = { type: 'run.interrupted', runId: run.id, seq, at, reason };
     this.publish(run.id, event);
