@@ -45,7 +45,6 @@ import { ReviewService } from './services/reviews.js';
 import { PluginService } from './services/plugins.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
-import { QueueMode } from './queue/api-mode.js';
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -222,6 +221,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     });
 
     if (config.mode === 'queue' && config.redisUrl) {
+      // Loaded only in queue mode: a main-mode server never loads BullMQ or a Redis client.
+      const { QueueMode } = await import('./queue/api-mode.js');
       ctx.queue = await QueueMode.start({
         redisUrl: config.redisUrl,
         repo,

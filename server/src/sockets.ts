@@ -4,7 +4,6 @@
  * one as it happens. A run of another workspace is answered as not found.
  */
 import type { Server as HttpServer } from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { AppContext } from './context.js';
@@ -50,7 +49,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
   });
 
   // Queue mode: broadcasts (a reloaded catalog, say) reach the sockets of every server.
-  if (ctx.queue) io.adapter(createAdapter(ctx.queue.adapterClients.pub, ctx.queue.adapterClients.sub));
+  if (ctx.queue) io.adapter(ctx.queue.socketAdapter());
 
   io.use((socket, next) => {
     const token = readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);

@@ -39,16 +39,9 @@ let statements;
 function sql() {
   statements ??= {
     run: db.prepare(
-      // A run a launcher queued (queue mode) is already there when its worker records its start: the row takes
-      // the execution's state and keeps what the launcher stored (sealed input, start spec, accept time).
       `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
          rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key, start_spec)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at, ms = excluded.ms,
-         input_sealed = coalesce(excluded.input_sealed, input_sealed),
-         outputs_sealed = coalesce(excluded.outputs_sealed, outputs_sealed),
-         checkpoint_sealed = coalesce(excluded.checkpoint_sealed, checkpoint_sealed),
-         business_key = coalesce(excluded.business_key, business_key)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
     runUpdate: db.prepare(

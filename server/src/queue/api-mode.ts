@@ -3,6 +3,7 @@
  * workers reach this server's watchers: socket.io subscribers, SSE streams, synchronous calls), the rate limits
  * and Idempotency-Keys every server shares, and what a request waiting for a worker's result needs.
  */
+import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunFinishedEvent } from '@finflow/runtime';
@@ -77,7 +78,10 @@ export class QueueMode {
     this.clients = [request, pub, sub, queueConn, this.adapterClients.pub, this.adapterClients.sub];
     for (const c of this.clients) c.on('error', () => {});
     // Events of runs executing on workers reach this server's watchers.
-    d.runs.followRemote((runId, deliver) => this.bus.follow(runId, { event: deliver }));
+    d.runs.followRemote(
+      (runId, deliver) => this.bus.follow(runId, { event: deliver }),
+      (runId, reason) => this.bus.publishCancel(runId, reason),
+    );
   }
 
   static async start(d: QueueModeDeps): Promise<QueueMode> {
@@ -94,6 +98,11 @@ export class QueueMode {
     const queue = new Queue<RunJob>(QUEUE_NAME, { connection: queueConn });
     queue.on('error', (err) => d.logger.warn({ err: err.message }, 'queue connection error'));
     return new QueueMode(d, request, queue, pub, sub, queueConn);
+  }
+
+  /** socket.io's Redis adapter over this server's adapter clients. */
+  socketAdapter(): ReturnType<typeof createAdapter> {
+    return createAdapter(this.adapterClients.pub, this.adapterClients.sub);
   }
 
   /** The endpoint rate limit, shared by every server (429 past it; 503 while Redis is away). */

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { RunEvent } from '@finflow/runtime';
 
-export type BusMessage = { event: RunEvent } | { done: string };
+export type BusMessage = { event: RunEvent } | { done: string } | { cancel: string };
 
 const channelOf = (runId: string) => `finflow:run:${runId}`;
 const PREFIX = 'finflow:run:';
@@ -16,6 +16,8 @@ const PREFIX = 'finflow:run:';
 interface Follower {
   event?: ((e: RunEvent) => void) | undefined;
   done?: ((status: string) => void) | undefined;
+  /** Someone cancelled the run (the worker executing it follows this). */
+  cancel?: ((reason: string) => void) | undefined;
 }
 
 export class RunBus {
@@ -36,6 +38,11 @@ export class RunBus {
   /** The execution's writes are committed: the run finished, waits for a review, or was interrupted. */
   publishDone(runId: string, status: string): void {
     this.send(runId, { done: status });
+  }
+
+  /** Asks the worker executing a run to cancel it. */
+  publishCancel(runId: string, reason: string): void {
+    this.send(runId, { cancel: reason });
   }
 
   private send(runId: string, message: BusMessage): void {
@@ -76,7 +83,8 @@ export class RunBus {
     for (const f of [...set]) {
       try {
         if ('event' in message) f.event?.(message.event);
-        else f.done?.(message.done);
+        else if ('done' in message) f.done?.(message.done);
+        else f.cancel?.(message.cancel);
       } catch (err) {
         this.onError(err);
       }

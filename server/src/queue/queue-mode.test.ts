@@ -26,6 +26,7 @@ let env: Record<string, string>;
 let a: ChildServer;
 let admin: Client;
 let apiKey: string;
+let takeoverFlowId: string;
 
 const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
@@ -182,6 +183,7 @@ beforeAll(async () => {
   const medium = await createFlow(admin, twoStepFlow(0, 1_500, 'medium'));
   await publish(medium.id, 'medium', { timeoutMs: 20_000 });
   await publish(takeover.id, 'takeover', { timeoutMs: 120_000 });
+  takeoverFlowId = takeover.id;
   await publish(quick.id, 'quick', { timeoutMs: 20_000 });
   await publish(slow.id, 'slow', { timeoutMs: 60_000 });
   await publish(limited.id, 'limited', { rateLimitPerMinute: 3 });
@@ -236,6 +238,26 @@ describe('queue mode', () => {
     const hostileKey = await callEndpoint(a.url, 'quick', { n: 1 }, { 'idempotency-key': 'has spaces' });
     expect(hostileKey.status).toBe(400);
     expect((await admin.get('/api/runs?limit=500')).body.length).toBe(before);
+  }, 60_000);
+
+  it('queues the editor runs too, and cancels a run on the worker executing it', async () => {
+    const started = await admin.post(`/api/flows/${takeoverFlowId}/runs`, { input: { n: 5 } });
+    expect(started.status).toBe(202);
+    const runId = started.body.runId as string;
+    for (let i = 0; i < 300; i++) {
+      if ((await events(runId)).some((e) => e.type === 'node.started' && e.nodeId === 'second')) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const t0 = Date.now();
+    const cancel = await admin.post(`/api/runs/${runId}/cancel`);
+    expect(cancel.status).toBe(202);
+    const done = await outcome(runId);
+    expect(done.status).toBe('cancelled');
+    // Well before the 20 s step would have ended: the worker stopped it.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const log = await events(runId);
+    expect(log.filter((e) => e.type === 'run.interrupted')).toEqual([]);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i));
   }, 60_000);
 
   it('holds Idempotency-Keys and rate limits across two API servers', async () => {

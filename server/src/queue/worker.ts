@@ -113,6 +113,8 @@ export class RunWorker {
     const publish = o.runs.watch(runId, (e) => o.bus.publishEvent(runId, e));
     let lost = false;
     let started: Awaited<ReturnType<RunService['executeQueued']>>;
+    // A cancellation from any API server (the user's Cancel, or an SSE caller's) reaches the run here.
+    const cancels = o.bus.follow(runId, { cancel: (reason) => started?.live.handle.cancel(reason) });
     const renew = setInterval(
       () =>
         void o.leases.renewLease(runId, this.owner, Date.now(), o.leaseMs).then(
@@ -160,6 +162,7 @@ export class RunWorker {
     } finally {
       clearInterval(renew);
       publish();
+      cancels();
       if (!lost)
         await o.leases
           .releaseLease(runId, this.owner)

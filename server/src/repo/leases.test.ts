@@ -99,18 +99,4 @@ describe('run leases (SQLite)', () => {
       expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
     expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });
   });
-
-  it('keeps what the launcher stored when the worker records the run again at its start', async () => {
-    const dir = tempDir('finflow-leases-');
-    dirs.push(dir);
-    const repo = await open(dir);
-    const writer = new GroupCommitter(repo);
-    const queued = { ...run('r2', 'queued', 123), inputSealed: Buffer.from('sealed input') };
-    await writer.write((b) => b.runs.push(queued));
-    // The worker's `run.started` inserts the row again (status running, no start spec of its own).
-    await writer.write((b) => b.runs.push({ ...run('r2', 'running', 999), startSpec: null }));
-    const row = await repo.getRunById('r2');
-    expect(row).toMatchObject({ status: 'running', startedAt: 123, startSpec: '{"kind":"manual"}' });
-    expect(row?.inputSealed?.toString()).toBe('sealed input');
-  });
 });

@@ -218,9 +218,16 @@ export class RunService {
     this.suspensionListener = listener;
   }
 
-  /** Queue mode: watchers also receive the events of runs that execute in other processes (workers). */
-  followRemote(remote: RemoteRunEvents): void {
+  /** Where a cancellation goes for a run that executes in another process (queue mode: its worker). */
+  private remoteCancel: ((runId: string, reason: string) => void) | undefined;
+
+  /**
+   * Queue mode: watchers also receive the events of runs that execute in other processes (workers), and a
+   * cancellation of such a run is sent to the process executing it.
+   */
+  followRemote(remote: RemoteRunEvents, cancel: (runId: string, reason: string) => void): void {
     this.remote = remote;
+    this.remoteCancel = cancel;
   }
 
   /** Follows a run's (masked) events from now on, across executions, until it ends. */
@@ -599,8 +606,12 @@ export class RunService {
     const json = JSON.stringify(masked);
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
-      b.runs.push(live.record);
-      live.rowBatch = b;
+      // A queued run's row was stored by its launcher (with its sealed input): it only changes status here.
+      if (req.queued) b.runUpdates.push({ id: live.id, status: 'running', finishedAt: null, ms: null });
+      else {
+        b.runs.push(live.record);
+        live.rowBatch = b;
+      }
     }
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
@@ -823,9 +834,12 @@ export class RunService {
       // A decision took the run first: it is running now.
       run = await this.get(workspaceId, runId);
     }
+    if (run.status === 'queued')
+      throw conflict('RUN_QUEUED', 'the run waits for a worker; it can be cancelled once it runs');
     if (run.status !== 'running') throw conflict('RUN_FINISHED', `the run already ${run.status}`);
     const live = this.live.get(runId);
     if (live) live.handle.cancel(`by ${actor.name ?? actor.type}`);
+    else if (this.remoteCancel) this.remoteCancel(runId, `by ${actor.name ?? actor.type}`);
     // Running in the database but not here: its process stopped without marking it.
     else
       void this.markInterrupted(
