@@ -6,6 +6,7 @@ import { ConnectionsPage } from './pages/connections-page.js';
 import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
+import { NoWorkspacePage } from './pages/invitations.js';
 import { LoginPage } from './pages/login-page.js';
 import { ReviewsPage } from './pages/reviews-page.js';
 import { navigate, parseRoute, useHash } from './router.js';
@@ -14,6 +15,8 @@ import { useSessionStore } from './state/session-store.js';
 export function App() {
   const { t } = useTranslation();
   const status = useSessionStore((s) => s.status);
+  // Pages load their data when they mount: a switch of workspace mounts them again.
+  const workspaceId = useSessionStore((s) => s.session?.workspace?.id ?? null);
   const route = parseRoute(useHash());
   const [fatal, setFatal] = useState<string | null>(null);
 
@@ -47,22 +50,23 @@ export function App() {
       </>
     );
   }
+  if (workspaceId === null) return <NoWorkspacePage />;
   switch (route.name) {
     case 'flow':
       return (
         <EditorPage
-          key={route.flowId}
+          key={`${workspaceId}/${route.flowId}`}
           flowId={route.flowId}
           {...(route.runId ? { runId: route.runId } : {})}
         />
       );
     case 'endpoints':
-      return <EndpointsPage />;
+      return <EndpointsPage key={workspaceId} />;
     case 'reviews':
-      return <ReviewsPage {...(route.taskId ? { taskId: route.taskId } : {})} />;
+      return <ReviewsPage key={workspaceId} {...(route.taskId ? { taskId: route.taskId } : {})} />;
     case 'connections':
-      return <ConnectionsPage />;
+      return <ConnectionsPage key={workspaceId} />;
     default:
-      return <FlowsPage />;
+      return <FlowsPage key={workspaceId} />;
   }
 }

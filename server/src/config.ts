@@ -30,8 +30,14 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   sessionTtlMs: number;
   sessionIdleMs: number;
-  /** Bearer token required by /metrics when set. */
+  /** Bearer token of /metrics; without one, /metrics is off (404). */
   metricsToken: string | undefined;
+  /** Deepest nesting accepted in JSON bodies, socket.io packets and CLI arguments. */
+  jsonMaxDepth: number;
+  /** Failed sign-ins per account, and per client address, allowed within `loginWindowMs` before 429. */
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  loginWindowMs: number;
   /** Extra node packages: module specifiers or paths exporting `plugin` (see `definePlugin`). */
   plugins: string[];
   /** Origins allowed to open socket.io connections besides the server's own. */
@@ -105,6 +111,9 @@ const envSchema = z.object({
     .default(24 * 7),
   FINFLOW_SESSION_IDLE_HOURS: z.coerce.number().positive().default(24),
   FINFLOW_METRICS_TOKEN: z.string().min(16).optional(),
+  FINFLOW_JSON_MAX_DEPTH: z.coerce.number().int().min(8).max(1000).default(64),
+  FINFLOW_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(10),
+  FINFLOW_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
   FINFLOW_PLUGINS: z.string().optional(),
   FINFLOW_ALLOWED_ORIGINS: z.string().optional(),
   FINFLOW_TEMPLATES_DIR: z.string().optional(),
@@ -176,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionTtlMs: e.FINFLOW_SESSION_TTL_HOURS * 3_600_000,
     sessionIdleMs: e.FINFLOW_SESSION_IDLE_HOURS * 3_600_000,
     metricsToken: e.FINFLOW_METRICS_TOKEN,
+    jsonMaxDepth: e.FINFLOW_JSON_MAX_DEPTH,
+    loginFailuresPerAccount: e.FINFLOW_LOGIN_FAILURES_PER_ACCOUNT,
+    loginFailuresPerAddress: e.FINFLOW_LOGIN_FAILURES_PER_ADDRESS,
+    loginWindowMs: 15 * 60_000,
     plugins: list(e.FINFLOW_PLUGINS),
     allowedOrigins: list(e.FINFLOW_ALLOWED_ORIGINS),
     templatesDir: e.FINFLOW_TEMPLATES_DIR ? resolve(cwd, e.FINFLOW_TEMPLATES_DIR) : undefined,
@@ -196,6 +209,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     runLeaseMs: e.FINFLOW_RUN_LEASE_MS,
     workerConcurrency: e.FINFLOW_WORKER_CONCURRENCY,
   };
+}
+
+/** The JSON nesting limit from the environment alone (the CLI, which does not load the server's configuration). */
+export function jsonMaxDepthFrom(env: NodeJS.ProcessEnv = process.env): number {
+  const r = envSchema.shape.FINFLOW_JSON_MAX_DEPTH.safeParse(env['FINFLOW_JSON_MAX_DEPTH']);
+  return r.success ? r.data : 64;
 }
 
 /** A configuration for tests and embedding: defaults with a data folder of the caller's choosing. */

@@ -62,7 +62,7 @@ async function runCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ config: { metricsToken: 'metrics-token-for-the-scraper' } });
   admin = await setupAdmin(t);
   flowId = (await createFlow(admin, scoringFlow())).id;
   endpointId = (await publish({ flowId, version: 1, slug: 'credit-prescreen' })).id;
@@ -164,7 +164,9 @@ describe('calling an endpoint', () => {
     expect([ok.status, denied.status, streamed.status, viaQuery.status]).toEqual([200, 401, 200, 200]);
     expect(ok.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(Number(ok.headers.get('content-length'))).toBe(Buffer.byteLength(ok.text));
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-for-the-scraper' } })
+    ).text();
     expect(metrics).toMatch(
       /finflow_http_requests_total\{method="POST",route="\/v1\/endpoints\/:slug",status="401"\} [1-9]/,
     );

@@ -341,9 +341,10 @@ describe('feedback on past decisions', () => {
     );
     expect(await code({ runId: 42, label: { defaulted: true } })).toBe('INVALID_REQUEST');
     expect(await code({ runId: decided, label: { defaulted: true }, admin: true })).toBe('INVALID_REQUEST');
-    // Written as text: a value this deep does not survive JSON.stringify in a test worker.
+    // Written as text: a value this deep does not survive JSON.stringify in a test worker. The body parser
+    // refuses it before the label is looked at.
     const deep = `${'['.repeat(5_000)}true${']'.repeat(5_000)}`;
-    expect(await code(`{"runId":"${decided}","label":${deep}}`)).toBe('LABEL_TOO_DEEP');
+    expect(await code(`{"runId":"${decided}","label":${deep}}`)).toBe('JSON_TOO_DEEP');
     const wide = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, i]));
     expect(await code({ runId: decided, label: wide })).toBe('LABEL_TOO_LARGE');
     expect(

@@ -31,9 +31,8 @@ import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { openRepository } from './repo/open.js';
-import type { Repository } from './repo/types.js';
-import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
+import { openStorage } from './repo/open.js';
+import { Sealer } from './security/crypto.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
@@ -89,30 +88,15 @@ export function loadTemplates(logger: Logger, root: string = templatesRoot): Tem
   return templates.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
 }
 
-/** Checks the master key against the fingerprint recorded at first start. */
-async function checkKey(repo: Repository, key: Buffer): Promise<void> {
-  const fingerprint = keyFingerprint(key);
-  const recorded = await repo.getSetting('master_key_fingerprint');
-  if (recorded === undefined) await repo.setSetting('master_key_fingerprint', fingerprint);
-  else if (recorded !== fingerprint) {
-    throw new Error(
-      'the master key (FINFLOW_SECRET_KEY or the key file) is not the one this data directory was created with; credentials and run inputs could not be decrypted',
-    );
-  }
-}
-
 export async function startServer(options: StartOptions = {}): Promise<FinflowServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const repo = openRepository(config);
+  const { repo, masterKey, auditKeys, applied } = await openStorage(config);
   try {
-    const applied = await repo.migrate();
     if (applied.length) logger.info({ versions: applied }, 'database migrations applied');
-    const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
     if (masterKey.warning) logger.warn(masterKey.warning);
     if (masterKey.source === 'file-created')
       logger.info({ file: config.secretKeyFile }, 'created the master key file (mode 0600); back it up');
-    await checkKey(repo, masterKey.key);
 
     const metrics = createMetrics(options.processMetrics ?? true);
     const writer = new GroupCommitter(repo, config.durability, (size, ms) => {
@@ -153,7 +137,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     if (egressPolicy.source)
       logger.info({ allow: egressPolicy.source }, 'egress allowed beyond public addresses');
     const runtime = createRuntime({ registry, services: { codeSandbox, egress, ...options.services } });
-    const audit = new AuditService(repo, writer);
+    const audit = new AuditService(repo, writer, auditKeys);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
     const connections = new ConnectionService(repo, writer, audit, egressPolicy);
@@ -171,7 +155,13 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const endpoints = new EndpointService(repo, writer, flows, audit, connections);
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
-    const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
+    const auth = new AuthService(repo, audit, {
+      ttlMs: config.sessionTtlMs,
+      idleMs: config.sessionIdleMs,
+      failuresPerAccount: config.loginFailuresPerAccount,
+      failuresPerAddress: config.loginFailuresPerAddress,
+      windowMs: config.loginWindowMs,
+    });
     let catalog: string | undefined;
     const ctx: AppContext = {
       config,
@@ -270,6 +260,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       void repo
         .deleteExpiredSessions(Date.now())
         .catch((err: unknown) => logger.error({ err }, 'session cleanup failed'));
+      void auth
+        .pruneInvitations()
+        .catch((err: unknown) => logger.error({ err }, 'invitation cleanup failed'));
       void repo
         .deleteIdempotencyBefore(Date.now() - IDEMPOTENCY_TTL_MS)
         .catch((err: unknown) => logger.error({ err }, 'idempotency cleanup failed'));

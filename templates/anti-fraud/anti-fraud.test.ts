@@ -242,18 +242,22 @@ describe('anti-fraud template', () => {
     );
   });
 
-  it('stores exactly the model that train-model.mjs trains from train-config.json', async () => {
-    const rows = loadFraudRows();
-    const held = new Set(trainConfig.heldOutRows);
-    const runtime = createRuntime({
-      registry: createBuiltinRegistry(),
-      services: { clock: { now: () => Date.parse(trainConfig.trainedAt) } },
-    });
-    const r = await runtime.runNode(
-      { type: 'risk.fraudScore', config: trainConfig.node },
-      { table: rows.filter((_, i) => !held.has(i)) },
-    );
-    expect(r.status).toBe('succeeded');
-    expect(JSON.parse(JSON.stringify(r.outputs?.['model']))).toEqual(storedModel());
-  });
+  it(
+    'stores exactly the model that train-model.mjs trains from train-config.json',
+    { timeout: 180_000 },
+    async () => {
+      const rows = loadFraudRows();
+      const held = new Set(trainConfig.heldOutRows);
+      const runtime = createRuntime({
+        registry: createBuiltinRegistry(),
+        services: { clock: { now: () => Date.parse(trainConfig.trainedAt) } },
+      });
+      const r = await runtime.runNode(
+        { type: 'risk.fraudScore', config: trainConfig.node },
+        { table: rows.filter((_, i) => !held.has(i)) },
+      );
+      expect(r.status).toBe('succeeded');
+      expect(JSON.parse(JSON.stringify(r.outputs?.['model']))).toEqual(storedModel());
+    },
+  );
 });

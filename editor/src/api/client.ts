@@ -14,10 +14,12 @@ import type {
   FlowDiff,
   FlowDocument,
   FlowSummary,
+  Invitation,
   Problem,
   ReviewDecisionRequest,
   ReviewQueue,
   ReviewTask,
+  Role,
   RunEvent,
   RunState,
   RunSummary,
@@ -51,6 +53,12 @@ export function setUnauthorizedHandler(handler: (() => void) | undefined): void 
   onUnauthorized = handler;
 }
 
+let onNoWorkspace: (() => void) | undefined;
+/** Called when a request answers 403 NO_WORKSPACE (the account was removed from the session's workspace). */
+export function setNoWorkspaceHandler(handler: (() => void) | undefined): void {
+  onNoWorkspace = handler;
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
@@ -82,6 +90,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
     const e = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } })
       ?.error;
     if (res.status === 401 && !path.startsWith('/api/auth/')) onUnauthorized?.();
+    if (res.status === 403 && e?.code === 'NO_WORKSPACE') onNoWorkspace?.();
     throw new ApiError(
       e?.message ?? `${method} ${path} failed with HTTP ${res.status}`,
       e?.code ?? `HTTP_${res.status}`,
@@ -114,12 +123,17 @@ export const api = {
   setup: (body: { token: string; email: string; name: string; password: string }) =>
     request<{ user: User }>('POST', '/api/auth/setup', body),
   login: (email: string, password: string) =>
-    request<{ user: User; workspace: Workspace; csrfToken: string }>('POST', '/api/auth/login', {
+    request<{ user: User; workspace: Workspace | null; csrfToken: string }>('POST', '/api/auth/login', {
       email,
       password,
     }),
   logout: () => request<void>('POST', '/api/auth/logout'),
   me: () => request<Session>('GET', '/api/auth/me'),
+  switchWorkspace: (workspaceId: string) => request<Session>('POST', '/api/auth/workspace', { workspaceId }),
+  invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
+  acceptInvitation: (id: string) =>
+    request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
+  declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
   catalog: () => request<Catalog>('GET', '/api/catalog'),
   templates: async () => list<Template>(await request<unknown>('GET', '/api/templates'), 'templates'),

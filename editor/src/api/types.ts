@@ -24,7 +24,10 @@ export interface User {
   id: string;
   email: string;
   name: string;
-  role: Role;
+  /** The role in the session's workspace; null when the session is in none. */
+  role: Role | null;
+  /** Manages accounts across workspaces (the first admin is one). */
+  instanceOwner?: boolean;
 }
 export interface Workspace {
   id: string;
@@ -32,8 +35,21 @@ export interface Workspace {
 }
 export interface Session {
   user: User;
-  workspace: Workspace;
+  /** Null for an account that belongs to no workspace yet: it answers its invitations. */
+  workspace: Workspace | null;
   csrfToken: string;
+  /** Pending invitations to workspaces. */
+  invitations?: number;
+}
+/** An invitation to join a workspace, as the invited account sees it. */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: { id: string | null; name: string };
+  createdAt: number;
+  expiresAt: number;
+  workspace: Workspace;
 }
 
 export type { NodeCategory, NodeMeta };

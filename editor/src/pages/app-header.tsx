@@ -10,6 +10,7 @@ import { REVIEWS_CHANGED } from '../review/sla.js';
 import { setLang, useLang } from '../i18n/index.js';
 import { href, parseRoute, useHash } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
+import { InvitationsButton } from './invitations.js';
 
 export function LanguageSwitch() {
   const lang = useLang();
@@ -65,43 +66,52 @@ export function AppHeader() {
         </span>
         FinFlow
       </a>
-      <nav className="app-nav" aria-label={t('app.nav')}>
-        <a
-          href={href({ name: 'flows' })}
-          className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
-          aria-current={route.name === 'flows' ? 'page' : undefined}
-        >
-          {t('app.flows')}
-        </a>
-        <a
-          href={href({ name: 'endpoints' })}
-          className={route.name === 'endpoints' ? 'active' : ''}
-          aria-current={route.name === 'endpoints' ? 'page' : undefined}
-        >
-          {t('app.endpoints')}
-        </a>
-        <a
-          href={href({ name: 'reviews' })}
-          className={route.name === 'reviews' ? 'active' : ''}
-          aria-current={route.name === 'reviews' ? 'page' : undefined}
-          data-testid="nav-reviews"
-        >
-          {t('app.reviews')}
-          {openReviews > 0 && (
-            <span className="nav-badge" aria-label={t('app.openReviews', { n: openReviews })}>
-              {openReviews}
-            </span>
-          )}
-        </a>
-        <a
-          href={href({ name: 'connections' })}
-          className={route.name === 'connections' ? 'active' : ''}
-          aria-current={route.name === 'connections' ? 'page' : undefined}
-        >
-          {t('app.connections')}
-        </a>
-      </nav>
+      {/* Without a workspace there is nothing to navigate to: the page lists the invitations. */}
+      {session?.workspace !== null && (
+        <nav className="app-nav" aria-label={t('app.nav')}>
+          <a
+            href={href({ name: 'flows' })}
+            className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
+            aria-current={route.name === 'flows' ? 'page' : undefined}
+          >
+            {t('app.flows')}
+          </a>
+          <a
+            href={href({ name: 'endpoints' })}
+            className={route.name === 'endpoints' ? 'active' : ''}
+            aria-current={route.name === 'endpoints' ? 'page' : undefined}
+          >
+            {t('app.endpoints')}
+          </a>
+          <a
+            href={href({ name: 'reviews' })}
+            className={route.name === 'reviews' ? 'active' : ''}
+            aria-current={route.name === 'reviews' ? 'page' : undefined}
+            data-testid="nav-reviews"
+          >
+            {t('app.reviews')}
+            {openReviews > 0 && (
+              <span className="nav-badge" aria-label={t('app.openReviews', { n: openReviews })}>
+                {openReviews}
+              </span>
+            )}
+          </a>
+          <a
+            href={href({ name: 'connections' })}
+            className={route.name === 'connections' ? 'active' : ''}
+            aria-current={route.name === 'connections' ? 'page' : undefined}
+          >
+            {t('app.connections')}
+          </a>
+        </nav>
+      )}
       <div className="spacer" />
+      {session?.workspace && (
+        <span className="workspace-name" title={t('app.workspace')} data-testid="workspace-name">
+          {session.workspace.name}
+        </span>
+      )}
+      <InvitationsButton />
       <LanguageSwitch />
       {session && (
         <div className="user-chip" title={session.user.email}>
@@ -109,7 +119,7 @@ export function AppHeader() {
             {session.user.name.slice(0, 1).toUpperCase()}
           </span>
           <span className="user-name">{session.user.name}</span>
-          <span className="role">{t(`roles.${session.user.role}`)}</span>
+          {session.user.role && <span className="role">{t(`roles.${session.user.role}`)}</span>}
           <button
             type="button"
             className="icon-button"

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { templatesRoot } from '@finflow/templates';
 import { main } from './main.js';
 
 function capture() {
@@ -148,6 +149,34 @@ describe('finflow CLI', () => {
     await expect(
       main(['run', 'credit-approval', '--input', input, '--decisions', '[1]'], bad.io),
     ).resolves.toBe(2);
+  });
+
+  it('masks the event stream of a flow that marks personal data; the final outputs stay real', async () => {
+    const input = join(dir, 'applicant.json');
+    const fixture = join(templatesRoot, 'credit-approval', 'fixtures', 'borderline-review.json');
+    writeFileSync(input, readFileSync(fixture));
+    const applicant = (
+      JSON.parse(readFileSync(fixture, 'utf8')) as { applicant: { name: string; idNumber: string } }
+    ).applicant;
+    // It waits for the underwriter; the reviewer's decision is given so the stream runs to its end.
+    const decisions = join(templatesRoot, 'credit-approval', 'fixtures', 'borderline-review.review.json');
+    const c = capture();
+    expect(
+      await main(['run', 'credit-approval', '--input', input, '--decisions', decisions, '--events'], c.io),
+    ).toBe(0);
+    const events = c.out.join('\n');
+    expect(events).toContain('[redacted]');
+    expect(events).not.toContain(applicant.name);
+    expect(events).not.toContain(applicant.idNumber);
+    // Refused alike: JSON nested past the limit and numbers JSON cannot hold.
+    const deep = capture();
+    expect(
+      await main(['run', 'credit-approval', '--input', `${'['.repeat(100)}${']'.repeat(100)}`], deep.io),
+    ).toBe(2);
+    expect(deep.err[0]).toMatch(/nested more than 64 levels/);
+    const huge = capture();
+    expect(await main(['run', flowFile, '--input', '{"amount": -1e309}'], huge.io)).toBe(2);
+    expect(huge.err[0]).toMatch(/finite/);
   });
 
   it('exits 2 on input that does not match the schema and on invalid flows', async () => {

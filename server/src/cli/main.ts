@@ -41,6 +41,9 @@ import {
 } from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
 import { discoverPlugins, pluginSpecs } from '../plugins.js';
+import { jsonMaxDepthFrom } from '../config.js';
+import { maskingShape, redactSpecOf, RunMasker } from '../masking.js';
+import { JsonInputError, parseJson, safeStringify } from '../security/safe-json.js';
 
 export class CliError extends Error {
   constructor(
@@ -67,10 +70,12 @@ Commands:
   worker [--concurrency <n>]                          execute queued runs (queue mode: FINFLOW_MODE=queue,
                                                       REDIS_URL; see README)
   admin create --email <e> --name <n> [--password-stdin]
-                                                      create an admin user (the first one, or another)
+                                                      create an admin (the first is the instance owner)
   create-node <package-name> [--dir <folder>]         scaffold a node package (node, test, README, plugin key)
   dev <package dir> [--server <url>] [--once]         build and reload a node package into a running server
                                                       on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
+  audit checkpoint | verify [--workspace <id>] [--checkpoint <file>]
+                                                      export a signed audit checkpoint; verify the chain
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -107,23 +112,26 @@ export function readJsonFile(path: string): unknown {
       `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
     );
   }
+  return parseArgumentJson(text, path);
+}
+
+/** JSON given to the CLI, within the server's limits (nesting, finite numbers); a one-line error otherwise. */
+function parseArgumentJson(text: string, where: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text, { maxDepth: jsonMaxDepthFrom() });
   } catch (err) {
-    throw new CliError(`${path}: not valid JSON (${(err as Error).message})`);
+    if (!(err instanceof JsonInputError)) throw err;
+    // "not valid JSON (<the parser's words>)", as before; the limits' messages say what they are.
+    const m = /^not valid JSON: (.*)$/s.exec(err.message);
+    throw new CliError(`${where}: ${m ? `not valid JSON (${m[1]})` : err.message}`);
   }
 }
 
 /** An option that is inline JSON when it starts like JSON, else a file path. */
 export function jsonArgument(value: string, what: string): unknown {
   const trimmed = value.trim();
-  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed)) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch (err) {
-      throw new CliError(`${what}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed))
+    return parseArgumentJson(trimmed, what);
   return readJsonFile(value);
 }
 
@@ -257,6 +265,15 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   return problems.length ? 1 : 0;
 }
 
+function maskErrors(result: RunResult, masker: RunMasker): RunResult {
+  const nodes: RunResult['nodes'] = {};
+  for (const [id, n] of Object.entries(result.nodes))
+    nodes[id] = n.error ? { ...n, error: masker.scrub(n.error) as typeof n.error } : n;
+  return result.error
+    ? { ...result, nodes, error: masker.scrub(result.error) as NonNullable<RunResult['error']> }
+    : { ...result, nodes };
+}
+
 function summarise(result: RunResult) {
   const nodes: Record<string, { status: string; ms?: number; attempts: number; error?: unknown }> = {};
   for (const [id, n] of Object.entries(result.nodes)) {
@@ -298,10 +315,15 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const connections = envConnections();
   const egress = envEgress();
   let handle: RunHandle;
+  let masker: RunMasker | undefined;
   try {
     const prepared = runtime.prepare(flow);
     const problems = connectionProblems(prepared, connections);
     if (problems.length) throw new FlowValidationError(problems);
+    // The event stream is masked as the server masks stored and streamed events; the outputs printed at the
+    // end are the run's real result, as an endpoint's caller gets it.
+    const redact = redactSpecOf(prepared.flow);
+    if (redact) masker = new RunMasker(redact, input, maskingShape(prepared, redact));
     handle = runtime.start(prepared, input, {
       store,
       services: cliServices(connections, egress, flowDataClass(prepared.flow), io),
@@ -336,22 +358,24 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
       for await (const event of h.events()) {
         if (event.seq <= printed) continue;
         printed = event.seq;
-        io.out(JSON.stringify(event));
+        io.out(safeStringify(masker ? masker.maskEvent(event) : event).json);
       }
     };
     await print(handle);
-    let result = await handle.result;
+    let raw = await handle.result;
     for (;;) {
-      const waiting = result.waiting ?? [];
+      const waiting = raw.waiting ?? [];
       const given = waiting.filter((w) => (decisions as Record<string, unknown>)[w.nodeId] !== undefined);
-      if (result.status !== 'waiting' || given.length === 0) break;
+      if (raw.status !== 'waiting' || given.length === 0) break;
       const chosen = Object.fromEntries(
         given.map((w) => [w.nodeId, (decisions as Record<string, unknown>)[w.nodeId]]),
       );
-      handle = runtime.resume(flow, store.events(result.runId), chosen, { store });
+      handle = runtime.resume(flow, store.events(raw.runId), chosen, { store });
       await print(handle);
-      result = await handle.result;
+      raw = await handle.result;
     }
+    // Error messages can quote the input; they are masked like the events.
+    const result = masker ? maskErrors(raw, masker) : raw;
     if (values.json) io.out(JSON.stringify(summarise(result), null, 2));
     else if (!values.events) {
       const mark = result.status === 'succeeded' ? '✓' : '✗';
@@ -508,6 +532,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'dev': {
         const { devCommand } = await import('./dev.js');
         return await devCommand(rest, io);
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./audit.js');
+        return await auditCommand(rest);
       }
       case undefined:
       case 'help':

@@ -303,6 +303,64 @@ CREATE INDEX connections_credential ON connections(workspace_id, credential) WHE
 `,
   },
   {
+    version: 4,
+    name: 'instance owners, invitations, sessions without a workspace, authenticated audit chain',
+    // The audit part needs the audit key: the repository registers finflow_audit_mac and finflow_audit_head_mac
+    // (HMAC-SHA-256 under the key derived from the master key) on its connection before migrating.
+    sql: `
+-- Instance owners manage accounts across workspaces. The first admin holds the role: on an existing database,
+-- the earliest account that is an admin somewhere.
+ALTER TABLE users ADD COLUMN instance_owner INTEGER NOT NULL DEFAULT 0 CHECK (instance_owner IN (0, 1));
+UPDATE users SET instance_owner = 1 WHERE id = (
+  SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id AND m.role = 'admin'
+  ORDER BY u.created_at, u.id LIMIT 1
+);
+
+-- Adding an existing account to a workspace is an invitation, addressed to an e-mail, that the account accepts
+-- or declines; answered, revoked or expired invitations are deleted (the audit log keeps the record).
+CREATE TABLE invitations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  email TEXT NOT NULL COLLATE NOCASE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'developer', 'analyst', 'approver', 'viewer')),
+  invited_by TEXT,
+  invited_by_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX invitations_workspace_email ON invitations(workspace_id, email);
+CREATE INDEX invitations_email ON invitations(email);
+
+-- A session may have no workspace (an account that belongs to none yet answers its invitations).
+CREATE TABLE sessions_v2 (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  workspace_id TEXT REFERENCES workspaces(id) ON DELETE SET NULL,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sessions_v2 SELECT token_hash, user_id, workspace_id, csrf_token, created_at, last_seen_at, expires_at
+  FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v2 RENAME TO sessions;
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- The audit chain is authenticated: each entry's hash gets a MAC under a key derived from the master key (never
+-- in the database), and so does each chain's head. Existing entries keep their SHA-256 hashes and are given
+-- their MAC here, at the upgrade: from now on a rewrite of any of them is detected, and a rewrite made before
+-- the upgrade still shows if it broke the SHA-256 chain.
+ALTER TABLE audit_log ADD COLUMN mac TEXT;
+ALTER TABLE audit_heads ADD COLUMN mac TEXT;
+DROP TRIGGER audit_log_no_update;
+UPDATE audit_log SET mac = finflow_audit_mac(hash);
+UPDATE audit_heads SET mac = finflow_audit_head_mac(workspace_id, seq, hash, count);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`,
+  },
+  {
     version: 8,
     name: 'queue mode: start specs and run leases',
     sql: `

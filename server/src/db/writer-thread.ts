@@ -248,6 +248,8 @@ function failure(message: string, code?: string): Error {
 export interface WriterThreadOptions {
   /** The database file (WAL mode, migrated). */
   file: string;
+  /** The key that authenticates audit entries (see audit-chain-core.mjs); without it, audit writes fail. */
+  auditKey?: Buffer | undefined;
   /** The WAL size (bytes) past which `onWalLarge` is called, once. */
   walLargeAt: number;
   /**
@@ -328,6 +330,7 @@ export class WriterThread {
         walLargeAt: this.options.walLargeAt,
         syncDelayMs: this.options.syncDelayMs ?? 0,
         progress: this.progress,
+        auditKey: this.options.auditKey ? new Uint8Array(this.options.auditKey) : null,
       },
       transferList: [port1],
       execArgv: workerExecArgv(),

@@ -7,16 +7,17 @@
 // With `syncDelayMs` (durability normal, where answers wait only for the commit) an fsync starts that long after
 // the first commit it covers, so one fsync serves the commits of a whole interval.
 // Plain JavaScript: it runs as-is from src/ and dist/.
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsync, openSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain-core.mjs';
 
 /**
  * @type {{ file: string, port: import('node:worker_threads').MessagePort, walLargeAt: number, syncDelayMs: number,
- *   progress: Int32Array }}
+ *   progress: Int32Array, auditKey: Uint8Array | null }}
  */
-const { file, port, walLargeAt, syncDelayMs, progress } = workerData;
+const { file, port, walLargeAt, syncDelayMs, progress, auditKey } = workerData;
+const macKey = auditKey ? Buffer.from(auditKey) : undefined;
 
 const db = new Database(file);
 // WAL commits are not synced by SQLite on this connection: this thread fsyncs the WAL itself (below), which
@@ -24,15 +25,6 @@ const db = new Database(file);
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');
 db.pragma('busy_timeout = 5000');
-
-const GENESIS_HASH = '0'.repeat(64);
-
-/** The audit chain's hash; the same formula as chainHash in src/audit-chain.ts, which verification uses. */
-function chainHash(prevHash, seq, workspaceId, at, actor, action, target, details) {
-  return createHash('sha256')
-    .update([prevHash, seq, workspaceId, at, actor, action, target, details].join('\n'))
-    .digest('hex');
-}
 
 /** @type {Record<string, import('better-sqlite3').Statement> | undefined} */
 let statements;
@@ -93,11 +85,12 @@ function sql() {
     auditSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck(),
     auditHead: db.prepare('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?'),
     audit: db.prepare(
-      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     auditHeadSet: db.prepare(
-      `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES (?, ?, ?, ?)
-       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count, mac) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
+         mac = excluded.mac`,
     ),
   };
   return statements;
@@ -109,8 +102,12 @@ function each(stmt, values, width) {
   for (let i = 0; i < values.length; i += width) stmt.run(values.slice(i, i + width));
 }
 
-/** Chains and inserts audit entries ([workspaceId, at, actor, action, target, details] each, JSON already canonical). */
+/**
+ * Chains, authenticates and inserts audit entries ([workspaceId, at, actor, action, target, details] each, JSON
+ * already canonical).
+ */
 function appendAudit(s, a) {
+  if (!macKey) throw new Error('the writer thread has no audit key: audit entries cannot be written');
   let seq = s.auditSeq.get();
   const heads = new Map();
   for (let i = 0; i < a.length; i += 6) {
@@ -120,10 +117,28 @@ function appendAudit(s, a) {
     seq++;
     const [at, actor, action, target, details] = [a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5]];
     const hash = chainHash(head.hash, seq, workspaceId, at, actor, action, target, details);
-    s.audit.run(seq, workspaceId, at, actor, action, target, details, head.hash, hash);
+    s.audit.run(
+      seq,
+      workspaceId,
+      at,
+      actor,
+      action,
+      target,
+      details,
+      head.hash,
+      hash,
+      entryMac(macKey, hash),
+    );
     heads.set(workspaceId, { seq, hash, count: head.count + 1 });
   }
-  for (const [workspaceId, h] of heads) s.auditHeadSet.run(workspaceId, h.seq, h.hash, h.count);
+  for (const [workspaceId, h] of heads)
+    s.auditHeadSet.run(
+      workspaceId,
+      h.seq,
+      h.hash,
+      h.count,
+      headMac(macKey, workspaceId, h.seq, h.hash, h.count),
+    );
 }
 
 /** A conditional write that found nothing to change: someone else acted first, so the whole batch is refused. */

@@ -17,8 +17,8 @@ import { GroupCommitter } from '../db/group-commit.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { leasesOf } from '../repo/leases.js';
-import { openRepository } from '../repo/open.js';
-import { keyFingerprint, loadMasterKey, Sealer } from '../security/crypto.js';
+import { openStorage } from '../repo/open.js';
+import { Sealer } from '../security/crypto.js';
 import { AuditService } from '../services/audit.js';
 import { ConnectionService } from '../services/connections.js';
 import { CredentialService } from '../services/credentials.js';
@@ -48,8 +48,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   const { config } = options;
   if (!config.redisUrl) throw new Error('REDIS_URL is required for a worker (queue mode)');
   const logger = options.logger ?? createLogger(config.logLevel);
-  const repo = openRepository(config);
-  const leases = leasesOf(repo);
+  // The same storage, master key check and migrations as a server: a worker with another key refuses to start.
+  const { repo, masterKey, auditKeys } = await openStorage(config);
   const redis = {
     worker: queueConnection(config.redisUrl),
     queue: queueConnection(config.redisUrl),
@@ -58,13 +58,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   };
   const closeRedis = () => Promise.all(Object.values(redis).map((r) => closeQuietly(r)));
   try {
-    await repo.migrate();
-    const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
-    const recorded = await repo.getSetting('master_key_fingerprint');
-    if (recorded !== undefined && recorded !== keyFingerprint(masterKey.key))
-      throw new Error(
-        "the master key is not the one the database was created with; set the servers' FINFLOW_SECRET_KEY",
-      );
+    const leases = leasesOf(repo);
     await Promise.all(Object.values(redis).map((r) => ready(r)));
 
     const metrics = createMetrics(false);
@@ -94,7 +88,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       registry: plugins.registry,
       services: { codeSandbox, egress, ...options.services },
     });
-    const audit = new AuditService(repo, writer);
+    const audit = new AuditService(repo, writer, auditKeys);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
     const connections = new ConnectionService(repo, writer, audit, egressPolicy);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
+import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
 import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
 import type { RunLeases } from './leases.js';
@@ -34,6 +35,7 @@ import type {
   FlowListItem,
   FlowRecord,
   IdempotencyRecord,
+  InvitationRecord,
   MemberRecord,
   Repository,
   ReviewApproval,
@@ -74,12 +76,24 @@ const toUser = (r: Row): UserRecord => ({
   passwordHash: str(r['password_hash']),
   createdAt: num(r['created_at']),
   disabledAt: numOrNull(r['disabled_at']),
+  instanceOwner: num(r['instance_owner']) === 1,
+});
+
+const toInvitation = (r: Row): InvitationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  email: str(r['email']),
+  role: str(r['role']) as Role,
+  invitedBy: strOrNull(r['invited_by']),
+  invitedByName: str(r['invited_by_name']),
+  createdAt: num(r['created_at']),
+  expiresAt: num(r['expires_at']),
 });
 
 const toSession = (r: Row): SessionRecord => ({
   tokenHash: str(r['token_hash']),
   userId: str(r['user_id']),
-  workspaceId: str(r['workspace_id']),
+  workspaceId: strOrNull(r['workspace_id']),
   csrfToken: str(r['csrf_token']),
   createdAt: num(r['created_at']),
   lastSeenAt: num(r['last_seen_at']),
@@ -254,6 +268,7 @@ const toAudit = (r: Row): AuditRow => ({
   details: str(r['details']),
   prevHash: str(r['prev_hash']),
   hash: str(r['hash']),
+  mac: strOrNull(r['mac']),
 });
 
 /** Opens (creating if needed) the database file in `dataDir` with the durability pragmas. */
@@ -271,6 +286,11 @@ export function openDatabase(dataDir: string): Db {
 }
 
 export interface SqliteOptions {
+  /**
+   * The key that authenticates audit entries (derived from the master key). Needed to write audit entries and
+   * to upgrade a database whose audit log predates the MACs.
+   */
+  auditKey?: Buffer;
   /**
    * How long after a group commit its fsync starts (default 0: at once). Durability normal answers once a batch
    * is written, so the server lets one fsync cover a few milliseconds of commits.
@@ -297,10 +317,25 @@ export class SqliteRepository implements Repository, RunLeases {
   ) {
     this.writer = new WriterThread({
       file,
+      auditKey: options.auditKey,
       walLargeAt: CHECKPOINTER_AT,
       onWalLarge: () => this.startCheckpointer(),
       syncDelayMs: options.walSyncDelayMs ?? 0,
     });
+    // Migrations that authenticate existing audit entries call these (see db/migrations.ts).
+    const key = options.auditKey;
+    const needKey = () => {
+      throw new Error('upgrading the audit log needs the master key (the audit key is derived from it)');
+    };
+    db.function('finflow_audit_mac', { deterministic: true }, (hash: unknown) =>
+      key ? entryMac(key, String(hash)) : needKey(),
+    );
+    db.function(
+      'finflow_audit_head_mac',
+      { deterministic: true },
+      (workspaceId: unknown, seq: unknown, hash: unknown, count: unknown) =>
+        key ? headMac(key, String(workspaceId), Number(seq), String(hash), Number(count)) : needKey(),
+    );
   }
 
   static open(dataDir: string, options: SqliteOptions = {}): SqliteRepository {
@@ -448,6 +483,10 @@ export class SqliteRepository implements Repository, RunLeases {
     return r ? toWorkspace(r) : undefined;
   }
 
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return (this.q('SELECT * FROM workspaces ORDER BY created_at, id').all() as Row[]).map(toWorkspace);
+  }
+
   async workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]> {
     const rows = this.q(
       `SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
@@ -458,8 +497,12 @@ export class SqliteRepository implements Repository, RunLeases {
 
   async createUser(u: UserRecord): Promise<void> {
     this.q(
-      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt);
+      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner ? 1 : 0);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.q('SELECT * FROM users ORDER BY email').all() as Row[]).map(toUser);
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
@@ -474,9 +517,18 @@ export class SqliteRepository implements Repository, RunLeases {
 
   async updateUser(
     id: string,
-    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
   ): Promise<void> {
     if (patch.name !== undefined) this.q('UPDATE users SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.email !== undefined) this.q('UPDATE users SET email = ? WHERE id = ?').run(patch.email, id);
+    if (patch.instanceOwner !== undefined)
+      this.q('UPDATE users SET instance_owner = ? WHERE id = ?').run(patch.instanceOwner ? 1 : 0, id);
     if (patch.passwordHash !== undefined)
       this.q('UPDATE users SET password_hash = ? WHERE id = ?').run(patch.passwordHash, id);
     if (patch.disabledAt !== undefined)
@@ -509,6 +561,79 @@ export class SqliteRepository implements Repository, RunLeases {
       : undefined;
   }
 
+  async getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined> {
+    const r = this.q(
+      `SELECT m.* FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND u.email = ?`,
+    ).get(workspaceId, email) as Row | undefined;
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async putInvitation(i: InvitationRecord): Promise<void> {
+    this.q(
+      `INSERT INTO invitations (id, workspace_id, email, role, invited_by, invited_by_name, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, email) DO UPDATE SET id = excluded.id, role = excluded.role,
+         invited_by = excluded.invited_by, invited_by_name = excluded.invited_by_name,
+         created_at = excluded.created_at, expires_at = excluded.expires_at`,
+    ).run(i.id, i.workspaceId, i.email, i.role, i.invitedBy, i.invitedByName, i.createdAt, i.expiresAt);
+  }
+
+  async getInvitation(id: string): Promise<InvitationRecord | undefined> {
+    const r = this.q('SELECT * FROM invitations WHERE id = ?').get(id) as Row | undefined;
+    return r ? toInvitation(r) : undefined;
+  }
+
+  async invitationsFor(
+    email: string,
+    now: number,
+  ): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]> {
+    const rows = this.q(
+      `SELECT i.*, w.name AS w_name, w.created_at AS w_created_at FROM invitations i
+       JOIN workspaces w ON w.id = i.workspace_id
+       WHERE i.email = ? AND i.expires_at > ? ORDER BY i.created_at, i.id`,
+    ).all(email, now) as Row[];
+    return rows.map((r) => ({
+      ...toInvitation(r),
+      workspace: toWorkspace({ id: r['workspace_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+    }));
+  }
+
+  async workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]> {
+    return (
+      this.q(
+        'SELECT * FROM invitations WHERE workspace_id = ? AND expires_at > ? ORDER BY created_at, id',
+      ).all(workspaceId, now) as Row[]
+    ).map(toInvitation);
+  }
+
+  async deleteInvitation(id: string): Promise<boolean> {
+    return this.q('DELETE FROM invitations WHERE id = ?').run(id).changes > 0;
+  }
+
+  async deleteExpiredInvitations(now: number): Promise<number> {
+    return this.q('DELETE FROM invitations WHERE expires_at <= ?').run(now).changes;
+  }
+
+  async acceptInvitation(id: string, m: MemberRecord): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.q('DELETE FROM invitations WHERE id = ?').run(id).changes === 0) return false;
+        this.q(
+          `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (workspace_id, user_id) DO NOTHING`,
+        ).run(m.workspaceId, m.userId, m.role, m.createdAt);
+        return true;
+      })
+      .immediate();
+  }
+
   async listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]> {
     const rows = this.q(
       `SELECT u.*, m.role, m.created_at AS member_since FROM memberships m JOIN users u ON u.id = m.user_id
@@ -533,11 +658,11 @@ export class SqliteRepository implements Repository, RunLeases {
   async getSession(tokenHash: string): Promise<SessionView | undefined> {
     const r = this.q(
       `SELECT s.*, u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
-              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, u.instance_owner AS u_instance_owner,
               w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, m.role AS role
        FROM sessions s
        JOIN users u ON u.id = s.user_id
-       JOIN workspaces w ON w.id = s.workspace_id
+       LEFT JOIN workspaces w ON w.id = s.workspace_id
        LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
        WHERE s.token_hash = ?`,
     ).get(tokenHash) as Row | undefined;
@@ -551,15 +676,19 @@ export class SqliteRepository implements Repository, RunLeases {
         password_hash: r['u_password_hash'],
         created_at: r['u_created_at'],
         disabled_at: r['u_disabled_at'],
+        instance_owner: r['u_instance_owner'],
       }),
-      workspace: toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+      workspace:
+        r['w_id'] === null
+          ? null
+          : toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
       role: (strOrNull(r['role']) as Role | null) ?? null,
     };
   }
 
   async updateSession(
     tokenHash: string,
-    patch: { lastSeenAt?: number; workspaceId?: string },
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
   ): Promise<void> {
     if (patch.lastSeenAt !== undefined)
       this.q('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(patch.lastSeenAt, tokenHash);
@@ -571,8 +700,19 @@ export class SqliteRepository implements Repository, RunLeases {
     this.q('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
   }
 
-  async deleteSessionsOf(userId: string): Promise<void> {
-    this.q('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  async deleteSessionsOf(
+    userId: string,
+    options: { except?: string; workspaceId?: string } = {},
+  ): Promise<void> {
+    this.q(
+      `DELETE FROM sessions WHERE user_id = ? AND (? IS NULL OR token_hash <> ?) AND (? IS NULL OR workspace_id = ?)`,
+    ).run(
+      userId,
+      options.except ?? null,
+      options.except ?? null,
+      options.workspaceId ?? null,
+      options.workspaceId ?? null,
+    );
   }
 
   async deleteExpiredSessions(now: number): Promise<number> {
@@ -1179,9 +1319,12 @@ export class SqliteRepository implements Repository, RunLeases {
   }
 
   async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
-    const r = this.q('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?').get(workspaceId) as
-      Row | undefined;
-    return r ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) } : undefined;
+    const r = this.q('SELECT seq, hash, count, mac FROM audit_heads WHERE workspace_id = ?').get(
+      workspaceId,
+    ) as Row | undefined;
+    return r
+      ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
+      : undefined;
   }
 
   // Run leases (queue mode, see leases.ts)

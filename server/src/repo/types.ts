@@ -26,6 +26,20 @@ export interface UserRecord {
   passwordHash: string;
   createdAt: number;
   disabledAt: number | null;
+  /** Instance owner: manages accounts (password, e-mail, disabled, ownership) across every workspace. */
+  instanceOwner: boolean;
+}
+
+/** An invitation to join a workspace, addressed to an e-mail (registered or not); the account accepts it. */
+export interface InvitationRecord {
+  id: string;
+  workspaceId: string;
+  email: string;
+  role: Role;
+  invitedBy: string | null;
+  invitedByName: string;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface MemberRecord {
@@ -38,7 +52,8 @@ export interface MemberRecord {
 export interface SessionRecord {
   tokenHash: string;
   userId: string;
-  workspaceId: string;
+  /** Null for an account that belongs to no workspace (yet): it may read and answer its invitations. */
+  workspaceId: string | null;
   csrfToken: string;
   createdAt: number;
   lastSeenAt: number;
@@ -49,8 +64,9 @@ export interface SessionRecord {
 export interface SessionView {
   session: SessionRecord;
   user: UserRecord;
-  workspace: WorkspaceRecord;
-  /** Null when the user is no longer a member of the workspace. */
+  /** Null when the session has no workspace. */
+  workspace: WorkspaceRecord | null;
+  /** Null when the session has no workspace, or the user is no longer a member of it. */
   role: Role | null;
 }
 
@@ -343,12 +359,16 @@ export interface AuditRow {
   details: string;
   prevHash: string;
   hash: string;
+  /** HMAC of `hash` under the audit key (derived from the master key, never stored); null only if forged. */
+  mac: string | null;
 }
 
 export interface AuditHead {
   seq: number;
   hash: string;
   count: number;
+  /** HMAC of the head under the audit key. */
+  mac: string | null;
 }
 
 export interface WriteBatch {
@@ -466,23 +486,50 @@ export interface Repository {
   createWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspace(id: string): Promise<WorkspaceRecord | undefined>;
   firstWorkspace(): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(): Promise<WorkspaceRecord[]>;
   workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]>;
   createUser(user: UserRecord): Promise<void>;
   getUser(id: string): Promise<UserRecord | undefined>;
   getUserByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Every account, by e-mail (for instance owners). */
+  listUsers(): Promise<UserRecord[]>;
   updateUser(
     id: string,
-    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
   ): Promise<void>;
   setMembership(m: MemberRecord): Promise<void>;
   removeMembership(workspaceId: string, userId: string): Promise<void>;
   getMembership(workspaceId: string, userId: string): Promise<MemberRecord | undefined>;
+  /** The member of a workspace with this e-mail, if any. */
+  getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined>;
   listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]>;
+
+  /** Creates or renews the workspace's invitation of an e-mail (one per workspace and e-mail). */
+  putInvitation(inv: InvitationRecord): Promise<void>;
+  getInvitation(id: string): Promise<InvitationRecord | undefined>;
+  /** Invitations to an e-mail not expired at `now`, with their workspaces. */
+  invitationsFor(email: string, now: number): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]>;
+  workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]>;
+  deleteInvitation(id: string): Promise<boolean>;
+  deleteExpiredInvitations(now: number): Promise<number>;
+  /** Adds the membership and removes the invitation in one transaction; false if the invitation is gone. */
+  acceptInvitation(id: string, member: MemberRecord): Promise<boolean>;
+
   createSession(s: SessionRecord): Promise<void>;
   getSession(tokenHash: string): Promise<SessionView | undefined>;
-  updateSession(tokenHash: string, patch: { lastSeenAt?: number; workspaceId?: string }): Promise<void>;
+  updateSession(
+    tokenHash: string,
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
+  ): Promise<void>;
   deleteSession(tokenHash: string): Promise<void>;
-  deleteSessionsOf(userId: string): Promise<void>;
+  /** Ends a user's sessions: all of them, all but one (`except`), or those in one workspace. */
+  deleteSessionsOf(userId: string, options?: { except?: string; workspaceId?: string }): Promise<void>;
   deleteExpiredSessions(now: number): Promise<number>;
 
   // Flows and versions

@@ -17,6 +17,7 @@ import { badRequest, conflict, HttpError } from '../errors.js';
 import { hashValue, sha256 } from '../hash.js';
 import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
+import { safeStringify } from '../security/safe-json.js';
 import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
 import { queuedEndpointCall } from './endpoint-call-queued.js';
 
@@ -41,7 +42,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * headers every answer carries (`base`, as name, value, name, value...) given to `writeHead` in one list.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, base: readonly string[]): void {
-  const text = JSON.stringify(body);
+  const text = safeStringify(body).json;
   const headers = base.slice();
   headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(text)));
   res.writeHead(status, headers);
@@ -182,7 +183,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the flow input as application/json');
     }
     const raw = await readBody(req, endpoint.maxBodyBytes);
-    const input = parseJsonStrict(raw.toString('utf8'));
+    const input = parseJsonStrict(raw.toString('utf8'), ctx.config.jsonMaxDepth);
     if (Array.isArray(input))
       throw badRequest('INVALID_INPUT', 'the body must be a JSON object (the flow input)');
 
@@ -348,7 +349,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       };
       void ctx.writer.write((b) => b.idempotencyClaims.push(claim));
       const final = accepted
-        ? ctx.writer.flush().then(() => accepted)
+        ? started.stored.then(() => accepted)
         : started.result.then(() => (answer ?? waiting) as Answer);
       inflight.set(mapKey, { hash: requestHash, answer: final });
       // Forget the in-process entry once the answer is on disk: later repeats read it from the database.
@@ -359,7 +360,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     }
 
     if (accepted) {
-      await ctx.writer.flush();
+      await started.stored;
       countCall(endpoint.slug, 202);
       res.setHeader('Location', `/v1/runs/${started.runId}`);
       send(res, accepted);

@@ -211,10 +211,10 @@ export function flowRoutes(ctx: AppContext): Router {
       trigger: 'manual' as const,
       actor: actorOf(auth),
     };
-    // Queue mode: stored as queued for a worker; main mode: started here.
+    // Queue mode: stored as queued for a worker (durably, before it returns); main mode: started here.
     const started = ctx.queue ? await ctx.queue.launcher.start(request) : await ctx.runs.start(request);
-    // Answer once the run is on record, so it can be read (or subscribed to) straight away.
-    await ctx.writer.flush();
+    // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
+    if ('stored' in started) await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 
@@ -252,7 +252,7 @@ export function flowRoutes(ctx: AppContext): Router {
   r.post('/runs/:id/rerun', async (req, res) => {
     const auth = allow(res, 'run.start');
     const started = await ctx.runs.rerun(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    await ctx.writer.flush();
+    await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 

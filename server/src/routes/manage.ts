@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { connectionNamePattern, connectionSpecSchema } from '@finflow/runtime';
+import { checkpointSchema } from '../audit-chain.js';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
 import { credentialNamePattern } from '../services/credentials.js';
@@ -55,6 +56,7 @@ const keyBody = z.strictObject({
   endpoints: z.union([z.literal('*'), z.array(z.string().min(1).max(100)).min(1).max(1000)]),
 });
 const reloadBody = z.strictObject({ dir: z.string().min(1).max(1000) });
+const verifyBody = z.strictObject({ checkpoint: checkpointSchema });
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
@@ -195,6 +197,18 @@ export function manageRoutes(ctx: AppContext): Router {
   r.get('/audit/verify', async (_req, res) => {
     const auth = allow(res, 'audit.read');
     res.json(await ctx.audit.verify(auth.workspace.id));
+  });
+
+  // Against a checkpoint an auditor kept (from GET /api/audit/checkpoint or `finflow audit checkpoint`).
+  r.post('/audit/verify', async (req, res) => {
+    const auth = allow(res, 'audit.read');
+    const body = parseRequest(verifyBody, req.body, 'verification request');
+    res.json(await ctx.audit.verify(auth.workspace.id, body.checkpoint));
+  });
+
+  r.get('/audit/checkpoint', async (_req, res) => {
+    const auth = allow(res, 'audit.read');
+    res.json(await ctx.audit.checkpoint(auth.workspace.id));
   });
 
   return r;

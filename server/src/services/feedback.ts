@@ -20,7 +20,7 @@ import type {
   RunRecord,
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
-import { DomainError } from './domain-errors.js';
+import { ConflictError, InvalidError, NotFoundError, UnprocessableError } from './errors.js';
 import type { FlowService } from './flows.js';
 import { businessKeyHash } from './runs.js';
 
@@ -60,15 +60,13 @@ export function checkLabelSize(value: unknown, what: 'LABEL' | 'CORRECTIONS' = '
   while (stack.length) {
     const [v, depth] = stack.pop() as [unknown, number];
     if (++nodes > labelLimits.nodes)
-      throw new DomainError(
-        'invalid',
+      throw new InvalidError(
         `${what}_TOO_LARGE`,
         `${what.toLowerCase()} hold at most ${labelLimits.nodes} values`,
       );
     if (v === null || typeof v !== 'object') continue;
     if (depth > labelLimits.depth)
-      throw new DomainError(
-        'invalid',
+      throw new InvalidError(
         `${what}_TOO_DEEP`,
         `${what.toLowerCase()} nest at most ${labelLimits.depth} deep`,
       );
@@ -100,8 +98,7 @@ export class FeedbackService {
     await this.writer.visible();
     const run = await this.findRun(req);
     if (run.status !== 'succeeded') {
-      throw new DomainError(
-        'conflict',
+      throw new ConflictError(
         'RUN_NOT_DECIDED',
         `the run ${run.status === 'waiting' ? 'still waits' : run.status}; only decisions that were made can be labelled`,
       );
@@ -109,16 +106,14 @@ export class FeedbackService {
     const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
     const schema = plan.feedback?.labelSchema;
     if (!schema) {
-      throw new DomainError(
-        'unprocessable',
+      throw new UnprocessableError(
         'NO_LABEL_SCHEMA',
         `version ${run.flowVersion} of the flow declares no label schema (settings.feedback.labelSchema)`,
       );
     }
     const fields = validateJsonSchema(schema, req.label);
     if (fields.length) {
-      throw new DomainError(
-        'invalid',
+      throw new InvalidError(
         'INVALID_LABEL',
         `the label does not match the flow's label schema: ${fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ')}`,
         { fields },
@@ -175,11 +170,7 @@ export class FeedbackService {
     requestHash: string,
   ): { feedback: FeedbackRecord; created: boolean } {
     if (existing.requestHash !== requestHash) {
-      throw new DomainError(
-        'conflict',
-        'IDEMPOTENCY_CONFLICT',
-        'this Idempotency-Key was used with a different label',
-      );
+      throw new ConflictError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different label');
     }
     return { feedback: existing, created: false };
   }
@@ -187,11 +178,7 @@ export class FeedbackService {
   /** The run a report names: unknown runs, and runs of another workspace or endpoint, are not found. */
   private async findRun(req: FeedbackRequest): Promise<RunRecord> {
     const notFound = () =>
-      new DomainError(
-        'not-found',
-        'RUN_NOT_FOUND',
-        'no decision of this endpoint matches the run or business key',
-      );
+      new NotFoundError('RUN_NOT_FOUND', 'no decision of this endpoint matches the run or business key');
     let run: RunRecord | undefined;
     if (req.runId !== undefined) run = await this.repo.getRun(req.workspaceId, req.runId);
     else if (req.businessKey !== undefined && req.endpoint) {
@@ -215,7 +202,7 @@ export class FeedbackService {
   async ofRun(workspaceId: string, runId: string): Promise<FeedbackRecord[]> {
     await this.writer.visible();
     const run = await this.repo.getRun(workspaceId, runId);
-    if (!run) throw new DomainError('not-found', 'RUN_NOT_FOUND', `run ${runId} not found`);
+    if (!run) throw new NotFoundError('RUN_NOT_FOUND', `run ${runId} not found`);
     return this.repo.feedbackOfRun(runId);
   }
 

@@ -19,7 +19,7 @@ import {
 import { diffFlows, type FlowDiff } from '../diff.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
 import { hashValue } from '../hash.js';
-import { redactSpecOf, type RedactSpec } from '../masking.js';
+import { maskingShape, redactSpecOf, type MaskingShape, type RedactSpec } from '../masking.js';
 import type { AuditActor, FlowListItem, FlowRecord, Repository, VersionRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
@@ -35,11 +35,8 @@ export interface PreparedVersion {
   version: number;
   prepared: PreparedFlow;
   redact: RedactSpec | undefined;
-  inputNodeIds: ReadonlySet<string>;
-  /** io.output node id by result name. */
-  outputNodes: ReadonlyMap<string, string>;
-  /** Input ports fed directly by a node marked as personal data (masked like the node's own outputs). */
-  taintedInputs: ReadonlyMap<string, ReadonlySet<string>>;
+  /** What the run's masker needs of the flow's shape. */
+  shape: MaskingShape;
   /** The flow's feedback settings (business key, label schema, prediction path). */
   feedback: NonNullable<FlowDocument['settings']>['feedback'];
 }
@@ -328,26 +325,13 @@ export class FlowService {
       throw err;
     }
     const redact = redactSpecOf(prepared.flow);
-    const taintedInputs = new Map<string, Set<string>>();
-    for (const node of prepared.nodes) {
-      if (!redact?.nodes.includes(node.id)) continue;
-      for (const edge of node.outEdges) {
-        const to = prepared.nodes[edge.to];
-        if (!to) continue;
-        let ports = taintedInputs.get(to.id);
-        if (!ports) taintedInputs.set(to.id, (ports = new Set()));
-        ports.add(edge.toPort);
-      }
-    }
     const entry: PreparedVersion = {
       workspaceId,
       flowId,
       version: number,
       prepared,
       redact,
-      taintedInputs,
-      inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
-      outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
+      shape: maskingShape(prepared, redact),
       feedback: prepared.flow.settings?.feedback,
     };
     this.preparedCache.set(key, entry);

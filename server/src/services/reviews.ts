@@ -25,7 +25,14 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuthContext } from './auth.js';
-import { DomainError, isWriteConflict } from './domain-errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  isWriteConflict,
+  type DomainError,
+} from './errors.js';
 import { reviewTaskView, taskPolicy, type ReviewTaskView } from './review-records.js';
 import type { RunService } from './runs.js';
 
@@ -107,7 +114,7 @@ export class ReviewService {
   async get(workspaceId: string, id: string): Promise<ReviewTaskRecord> {
     await this.writer.visible();
     const task = await this.repo.getReviewTask(workspaceId, id);
-    if (!task) throw new DomainError('not-found', 'REVIEW_NOT_FOUND', `review task ${id} not found`);
+    if (!task) throw new NotFoundError('REVIEW_NOT_FOUND', `review task ${id} not found`);
     return task;
   }
 
@@ -123,14 +130,13 @@ export class ReviewService {
   async decide(auth: AuthContext, id: string, request: DecisionRequest): Promise<DecisionResult> {
     const task = await this.get(auth.workspace.id, id);
     if (!canDecide(auth.role, task)) {
-      throw new DomainError(
-        'forbidden',
+      throw new ForbiddenError(
         'REVIEW_FORBIDDEN',
         `queue ${task.queue} is decided by ${['approver', ...task.roles.filter((r) => r !== 'approver')].join(', ')}`,
       );
     }
     if (task.status !== 'open')
-      throw new DomainError('conflict', 'REVIEW_CLOSED', `the task is ${task.status} already`);
+      throw new ConflictError('REVIEW_CLOSED', `the task is ${task.status} already`);
     const policy = taskPolicy(task);
     await this.checkMakerChecker(auth, task, policy);
 
@@ -138,8 +144,7 @@ export class ReviewService {
     const reviewer = { id: auth.user.id, name: auth.user.name };
     const pending = task.approvals[0];
     if (pending && pending.reviewer.id === reviewer.id) {
-      throw new DomainError(
-        'forbidden',
+      throw new ForbiddenError(
         'FOUR_EYES_SAME_PERSON',
         'you gave the first approval; the second must come from someone else',
       );
@@ -224,7 +229,7 @@ export class ReviewService {
       else await this.writer.commitAlone(fill);
     } catch (err) {
       if (isWriteConflict(err))
-        throw new DomainError('conflict', 'REVIEW_CLOSED', 'someone else acted on this task first');
+        throw new ConflictError('REVIEW_CLOSED', 'someone else acted on this task first');
       throw err;
     }
     const after = await this.get(auth.workspace.id, id);
@@ -232,8 +237,7 @@ export class ReviewService {
   }
 
   private invalid(problems: string[]): DomainError {
-    return new DomainError(
-      'invalid',
+    return new InvalidError(
       'INVALID_DECISION',
       `the decision does not fit the task: ${problems.join('; ')}`,
       {
@@ -249,20 +253,12 @@ export class ReviewService {
   ): Promise<void> {
     const rules = policy?.makerChecker ?? { excludeStarter: true, excludeFlowOwner: true };
     if (rules.excludeStarter && task.starter === `user:${auth.user.id}`) {
-      throw new DomainError(
-        'forbidden',
-        'MAKER_CHECKER',
-        'you started this run, so someone else decides its review',
-      );
+      throw new ForbiddenError('MAKER_CHECKER', 'you started this run, so someone else decides its review');
     }
     if (rules.excludeFlowOwner) {
       const flow = await this.repo.getFlow(task.workspaceId, task.flowId);
       if (flow?.createdBy === auth.user.id) {
-        throw new DomainError(
-          'forbidden',
-          'MAKER_CHECKER',
-          'you own this flow, so someone else decides its reviews',
-        );
+        throw new ForbiddenError('MAKER_CHECKER', 'you own this flow, so someone else decides its reviews');
       }
     }
   }

@@ -42,7 +42,9 @@ import type {
   WriteBatch,
 } from '../repo/types.js';
 import { newId, timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import { safeStringify } from '../security/safe-json.js';
 import type { ConnectionService } from './connections.js';
+import { NotDoneError } from './errors.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 import { taskRecord } from './review-records.js';
@@ -103,6 +105,8 @@ export class LiveRun implements RunStore {
   masker: RunMasker | undefined;
   /** The batch holding the run's row while it is not committed yet. */
   rowBatch: WriteBatch | undefined;
+  /** Settles when the run's row (and first event) is committed; set when `run.started` is recorded. */
+  rowStored: Promise<void> | undefined;
   /** The chunk of events this run has in the current batch. */
   chunk: EventChunk | undefined;
   chunkBatch: WriteBatch | undefined;
@@ -137,6 +141,11 @@ export interface StartedRun {
   result: Promise<RunResult>;
   /** Removes the request's `listener`. */
   unwatch(): void;
+  /**
+   * Settles once the run is on record (its row and `run.started` committed, as durable as configured); rejects
+   * when it could not be recorded. Answer "accepted" only after this.
+   */
+  stored: Promise<void>;
 }
 
 /** Called once a suspension is committed: the run waits for these tasks. */
@@ -366,7 +375,19 @@ export class RunService {
       throw err;
     }
     live.result = this.settled(live);
-    return { runId, flowVersion: plan.version, live, result: live.result, unwatch };
+    // The runtime records run.started synchronously inside start(); without it nothing of the run is stored.
+    const stored =
+      live.rowStored ??
+      Promise.reject(
+        new NotDoneError('RUN_NOT_RECORDED', 'the run could not be recorded, so it was not started'),
+      );
+    if (!live.rowStored) {
+      // Nothing more of it is stored either: no orphan events of a run without a row.
+      live.closed = true;
+      live.handle.cancel('the run could not be recorded');
+    }
+    stored.catch(() => {});
+    return { runId, flowVersion: plan.version, live, result: live.result, unwatch, stored };
   }
 
   /** The end of one execution: the run leaves this process's list of executions in flight. */
@@ -428,11 +449,7 @@ export class RunService {
     live.lastSeq = lastSeq;
     live.checkpoint = checkpoint;
     if (plan.redact) {
-      live.masker = new RunMasker(plan.redact, started.input, {
-        inputNodeIds: plan.inputNodeIds,
-        outputNodes: plan.outputNodes,
-        taintedInputs: plan.taintedInputs,
-      });
+      live.masker = new RunMasker(plan.redact, started.input, plan.shape);
     }
     let signal: AbortSignal | undefined;
     if (options.cancel !== undefined) {
@@ -457,7 +474,15 @@ export class RunService {
       return undefined;
     }
     live.result = this.settled(live);
-    return { runId, flowVersion: run.flowVersion, live, result: live.result, unwatch: () => {} };
+    // The run's row exists: it was stored when the run first started.
+    return {
+      runId,
+      flowVersion: run.flowVersion,
+      live,
+      result: live.result,
+      unwatch: () => {},
+      stored: Promise.resolve(),
+    };
   }
 
   /**
@@ -537,7 +562,14 @@ export class RunService {
       return undefined;
     }
     live.result = this.settled(live);
-    return { runId: run.id, flowVersion: run.flowVersion, live, result: live.result, unwatch: () => {} };
+    return {
+      runId: run.id,
+      flowVersion: run.flowVersion,
+      live,
+      result: live.result,
+      unwatch: () => {},
+      stored: Promise.resolve(),
+    };
   }
 
   /** The audit entry of an endpoint run's final decision, when it finishes after a review. */
@@ -587,23 +619,20 @@ export class RunService {
     const req = live.req;
     if (event.type === 'run.started' && live.plan.redact) {
       // The input passed the runtime's check; the stored copy is masked, the real one kept sealed for re-runs.
-      live.masker = new RunMasker(live.plan.redact, req.input, {
-        inputNodeIds: live.plan.inputNodeIds,
-        outputNodes: live.plan.outputNodes,
-        taintedInputs: live.plan.taintedInputs,
-      });
+      live.masker = new RunMasker(live.plan.redact, req.input, live.plan.shape);
       live.record.inputSealed = this.sealer.seal(JSON.stringify(req.input), `run-input:${live.id}`);
     }
     const masked = live.masker ? live.masker.maskEvent(event) : event;
     live.lastSeq = event.seq;
     if (checkpointTypes.has(event.type)) live.checkpoint.push(event);
     if (event.type === 'node.waiting') live.waits.push({ real: event, masked: masked as NodeWaitingEvent });
-    this.publish(live.id, masked);
     if (event.type === 'node.succeeded' || event.type === 'node.failed') {
       const timer = this.nodeTimer(live.plan.prepared.byId.get(event.nodeId)?.type ?? 'unknown');
       (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
-    const json = JSON.stringify(masked);
+    // Whatever a node produced (any depth, cycles), the event is stored; only JSON.stringify's failures are cut.
+    const { json, cut } = safeStringify(masked);
+    this.publish(live.id, cut ? (JSON.parse(json) as RunEvent) : masked);
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
       // A queued run's row was stored by its launcher (with its sealed input): it only changes status here.
@@ -612,6 +641,7 @@ export class RunService {
         b.runs.push(live.record);
         live.rowBatch = b;
       }
+      live.rowStored = promise;
     }
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
@@ -627,7 +657,7 @@ export class RunService {
       live.finished = true;
       const outputsSealed =
         req.keepOutputs && event.status === 'succeeded'
-          ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+          ? this.sealer.seal(safeStringify(event.outputs).json, `run-outputs:${live.id}`)
           : undefined;
       if (live.rowBatch === b) {
         // Started and finished within one batch: the row is inserted in its final state (one write, not two).
@@ -671,11 +701,11 @@ export class RunService {
     committed: Promise<void>,
   ): void {
     live.finished = true;
-    const checkpoint = this.sealer.seal(JSON.stringify(live.checkpoint), `run-checkpoint:${live.id}`);
+    const checkpoint = this.sealer.seal(safeStringify(live.checkpoint).json, `run-checkpoint:${live.id}`);
     // An endpoint's caller may poll a waiting run: the outputs it already has are kept for it, sealed.
     const partial =
       live.record.endpointId && Object.keys(event.outputs).length
-        ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+        ? this.sealer.seal(safeStringify(event.outputs).json, `run-outputs:${live.id}`)
         : undefined;
     if (live.rowBatch === b) {
       live.record.status = 'waiting';

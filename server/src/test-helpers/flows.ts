@@ -196,3 +196,23 @@ export function reviewFlow(review: Record<string, unknown> = {}, name = 'Loan wi
     },
   };
 }
+
+/** input -> custom.deep -> output: a node output nested `depth` levels deep. */
+export function deepOutputFlow(depth: number) {
+  return {
+    schemaVersion: 1,
+    id: 'deep',
+    name: 'Deep output',
+    nodes: [
+      {
+        id: 'in',
+        type: 'io.input',
+        version: 1,
+        config: { schema: { type: 'object', properties: { note: { type: 'string' } } } },
+      },
+      { id: 'deep', type: 'custom.deep', version: 1, config: { depth } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'value' } },
+    ],
+    edges: [edge('e1', 'in', 'value', 'deep', 'value'), edge('e2', 'deep', 'value', 'out', 'value')],
+  };
+}

@@ -1,5 +1,6 @@
-/** Entry for tests that run the server's CLI commands in a child process: `run-cli.ts serve|admin|dev ...`. */
+/** Entry for tests that run the server's CLI commands in a child process: `run-cli.ts serve|admin|audit|dev ...`. */
 import { adminCommand } from '../cli/admin.js';
+import { auditCommand } from '../cli/audit.js';
 import { main } from '../cli/main.js';
 import { serveCommand } from '../cli/serve.js';
 
@@ -9,4 +10,6 @@ process.exitCode =
     ? await serveCommand(rest)
     : command === 'admin'
       ? await adminCommand(rest)
-      : await main([command ?? 'help', ...rest]);
+      : command === 'audit'
+        ? await auditCommand(rest)
+        : await main([command ?? 'help', ...rest]);
