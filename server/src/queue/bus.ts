@@ -22,6 +22,8 @@ interface Follower {
 
 export class RunBus {
   private readonly followers = new Map<string, Set<Follower>>();
+  /** Settles when Redis confirmed the subscription to a followed run's channel. */
+  private readonly subscribed = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly pub: Redis,
@@ -55,15 +57,21 @@ export class RunBus {
     let set = this.followers.get(runId);
     if (!set) {
       this.followers.set(runId, (set = new Set()));
-      this.sub.subscribe(channelOf(runId)).catch(this.onError);
+      this.subscribed.set(runId, this.sub.subscribe(channelOf(runId)).catch(this.onError));
     }
     set.add(follower);
     return () => {
       const s = this.followers.get(runId);
       if (!s?.delete(follower) || s.size) return;
       this.followers.delete(runId);
+      this.subscribed.delete(runId);
       this.sub.unsubscribe(channelOf(runId)).catch(this.onError);
     };
+  }
+
+  /** Resolves once messages on a followed run's channel reach this process (wait before starting the run). */
+  async ready(runId: string): Promise<void> {
+    await this.subscribed.get(runId);
   }
 
   get following(): number {

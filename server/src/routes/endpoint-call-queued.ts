@@ -66,6 +66,18 @@ export function queuedEndpointCall(
     return run ? queue.answerOf(run, timeoutMs) : timeoutAnswer(runId, flowVersion, timeoutMs);
   }
 
+  /**
+   * Starts waiting for a run before it is queued: the run's channel is followed (and Redis confirmed it) before a
+   * worker can finish it, so a quick run's `done` is not missed. `drop` stops waiting.
+   */
+  async function waitBeforeLaunch(runId: string, timeoutMs: number) {
+    let drop!: () => void;
+    const dropped = new Promise<void>((resolve) => (drop = resolve));
+    const settled = queue.waitFor(runId, { timeoutMs: timeoutMs + ANSWER_SLACK_MS, abort: dropped });
+    await queue.bus.ready(runId);
+    return { settled, drop };
+  }
+
   return async function call(req, res, slug, mode) {
     const key = await ctx.endpoints.authenticate(req.headers.authorization);
     const resolved = await ctx.endpoints.resolve(slug, key);
@@ -111,7 +123,8 @@ export function queuedEndpointCall(
           body: { runId, status: 'running', flowVersion: version, url: `/v1/runs/${runId}` },
         }
       : undefined;
-    await queue.launcher.launch(plan, {
+    const waiting = async ? undefined : await waitBeforeLaunch(runId, endpoint.timeoutMs);
+    const launched = queue.launcher.launch(plan, {
       runId,
       workspaceId: endpoint.workspaceId,
       flowId: endpoint.flowId,
@@ -148,6 +161,12 @@ export function queuedEndpointCall(
             },
           }),
     });
+    try {
+      await launched;
+    } catch (err) {
+      waiting?.drop();
+      throw err;
+    }
 
     if (accepted) {
       countCall(endpoint.slug, 202);
@@ -155,12 +174,16 @@ export function queuedEndpointCall(
       send(res, accepted);
       return;
     }
+    if (!waiting) return;
     if (sse) {
-      await stream(res, endpoint.workspaceId, runId, version, endpoint.timeoutMs);
+      await stream(res, endpoint.workspaceId, runId, version, endpoint.timeoutMs, waiting);
       countCall(endpoint.slug, 200);
       return;
     }
-    const answer = await answerFor(runId, version, endpoint.timeoutMs);
+    const run = await waiting.settled;
+    const answer = run
+      ? await queue.answerOf(run, endpoint.timeoutMs)
+      : timeoutAnswer(runId, version, endpoint.timeoutMs);
     countCall(endpoint.slug, answer.status);
     if (answer.status === 202) res.setHeader('Location', `/v1/runs/${runId}`);
     send(res, answer);
@@ -217,6 +240,7 @@ export function queuedEndpointCall(
     runId: string,
     version: number,
     timeoutMs: number,
+    waiting: { settled: Promise<RunRecord | undefined>; drop(): void },
   ): Promise<void> {
     res.writeHead(200, [
       ...baseHeaders,
@@ -230,15 +254,13 @@ export function queuedEndpointCall(
     let gone!: () => void;
     const closed = new Promise<void>((resolve) => (gone = resolve));
     res.once('close', gone);
+    void closed.then(() => waiting.drop());
     const unsubscribe = await ctx.runs.subscribe(workspaceId, runId, -1, (e) => {
       if (!res.writableEnded) res.write(sseFrame(e.type, e, e.seq));
     });
     let heartbeat: NodeJS.Timeout | undefined;
     try {
-      let run: RunRecord | undefined = await queue.waitFor(runId, {
-        timeoutMs: timeoutMs + ANSWER_SLACK_MS,
-        abort: closed,
-      });
+      let run: RunRecord | undefined = await waiting.settled;
       if (!run) {
         if (!res.writableEnded) res.end(resultFrame(timeoutAnswer(runId, version, timeoutMs)));
         return;
