@@ -288,11 +288,11 @@ describe('queue mode', () => {
       (c) => alive(c) && c.spawnargs.some((s) => s.endsWith('child-worker.ts')),
     );
     const call = callEndpoint(a.url, 'takeover', { n: 42 });
+    // The first worker is the only one: the run is on it. Killed in the run's second step (20 s long).
     const runId = await startedRun('takeover', 'second');
-    // Started while the first worker is 20 s into the run's second step, so the run can only be on the first.
-    const second = await worker();
-    expect((await admin.get(`/api/runs/${runId}`)).body.status).toBe('running');
     await kill(first as ChildProcess);
+    expect((await admin.get(`/api/runs/${runId}`)).body.status).toBe('running');
+    const second = await worker();
     const answer = await call;
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ runId, outputs: { value: { n: 42 } } });
