@@ -1,11 +1,30 @@
-// PII detection on conversational text (issue 15): the per-type table (exact-span precision and recall) on the
-// annotated conversational test split, what each technique buys (rules and name statistics alone, + jieba
-// segmentation, + compromise's English person recogniser), and the latency per 1,000 characters of each.
+// PII detection on conversational text (issue 15): the per-type tables (exact-span precision and recall) on the
+// annotated conversational test split and the previous test split, what each technique buys (no segmentation,
+// the hand-set prior weights instead of the learned ones), the latency per 1,000 characters (several runs, the
+// minimum and the median, with the load average), and the first-call cost in fresh processes.
 // Run: npm run bench -- pii   (or node --expose-gc bench/pii.bench.mjs after tsc -b)
+// Options: --runs N (latency runs per text set, default 7), --cold N (fresh processes, default 5), --compromise
+// (adds compromise's people() as extra English candidates, about 10x slower; its lexicon is already in name-data).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { detectPii } from '../nodes/builtin/dist/compliance/pii/detect.js';
 import { evaluateSpans } from '../nodes/builtin/dist/compliance/pii/evaluate.js';
+import {
+  CN_FEATURES,
+  CN_PRIOR,
+  CN_WEIGHTS,
+  EN_FEATURES,
+  EN_PRIOR,
+  EN_WEIGHTS,
+} from '../nodes/builtin/dist/compliance/pii/person-model.js';
 
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RUNS = arg('--runs', 7);
+const COLD = arg('--cold', 5);
 const data = new URL('../datasets/', import.meta.url);
 const read = (path) => readFileSync(new URL(path, data), 'utf8');
 const jsonl = (path) =>
@@ -14,24 +33,47 @@ const jsonl = (path) =>
     .split('\n')
     .map((l) => JSON.parse(l));
 const test = jsonl('pii-conversational/test.jsonl');
+const previous = jsonl('pii-conversational/test-previous.jsonl');
 const dev = jsonl('pii-conversational/dev.jsonl');
 const synthetic = jsonl('pii-corpus/zh_en_pii_synthetic.jsonl');
 const NOW = new Date('2025-06-01T00:00:00Z');
 const chars = (records) => records.reduce((s, r) => s + r.text.length, 0);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+const loadAtStart = load();
 
-// The first call in this process: libphonenumber's metadata and jieba's dictionary load here.
-let t0 = performance.now();
-detectPii(test[0].text, { now: NOW });
-const coldMs = performance.now() - t0;
-const rssAfterLoad = process.memoryUsage().rss / 2 ** 20;
+// The first call in a fresh process (libphonenumber's metadata, jieba's dictionary, the name tables), in COLD
+// processes: direct in-process detection, and the nodes' path (segmentation in the worker thread, awaited).
+const coldScript = (path) => `
+  const t0 = performance.now();
+  const d = await import(${JSON.stringify(new URL('../nodes/builtin/dist/compliance/pii/detect.js', import.meta.url).href)});
+  const text = '客户王晓燕，手机13812345678，地址上海市静安区愚园路1258弄23号502室。Thanks Fiona, call me on +44 20 7946 0958.';
+  const t1 = performance.now();
+  ${path === 'worker' ? 'd.detectPii(text, await d.withSegmentation(text, {}));' : 'd.detectPii(text);'}
+  const t2 = performance.now();
+  console.log(JSON.stringify({ importMs: t1 - t0, firstCallMs: t2 - t1, rssMiB: process.memoryUsage().rss / 2 ** 20 }));
+  process.exit(0);`;
+function coldRuns(path) {
+  const out = [];
+  for (let i = 0; i < COLD; i++) {
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', coldScript(path)], {
+      encoding: 'utf8',
+    });
+    out.push(JSON.parse(stdout.trim().split('\n').pop()));
+  }
+  return out;
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const cold = { direct: coldRuns('direct'), worker: coldRuns('worker') };
 
 /** compromise's people(), as extra English PERSON candidates (honorifics and trailing punctuation trimmed). */
 let nlp;
-try {
-  nlp = (await import('compromise')).default;
-} catch {
-  console.log('compromise is not installed (a devDependency of @finflow/nodes): its rows are skipped');
-}
+if (process.argv.includes('--compromise')) nlp = (await import('compromise')).default;
 function withCompromise(text, options) {
   const found = detectPii(text, options);
   for (const p of nlp(text).people().json({ offset: true })) {
@@ -46,19 +88,36 @@ function withCompromise(text, options) {
   return found.sort((a, b) => a.start - b.start);
 }
 
+const learned = { cn: Float64Array.from(CN_WEIGHTS), en: Float64Array.from(EN_WEIGHTS) };
+const prior = {
+  cn: Float64Array.from(CN_FEATURES, (n) => CN_PRIOR[n]),
+  en: Float64Array.from(EN_FEATURES, (n) => EN_PRIOR[n]),
+};
+const use = (w) => {
+  CN_WEIGHTS.set(w.cn);
+  EN_WEIGHTS.set(w.en);
+};
+const detect = (t) => detectPii(t, { now: NOW });
 const variants = [
   [
-    'rules, lexicons and name statistics (no segmentation)',
+    'rules, lexicons, name statistics and the learned weights, no segmentation',
     (t) => detectPii(t, { now: NOW, segmentation: false }),
+    learned,
   ],
-  ['+ jieba segmentation (the default)', (t) => detectPii(t, { now: NOW })],
+  ['+ jieba segmentation, hand-set prior weights', detect, prior],
+  ['+ jieba segmentation, learned weights (the default)', detect, learned],
 ];
-if (nlp) variants.push(['+ jieba + compromise people()', (t) => withCompromise(t, { now: NOW })]);
+if (nlp)
+  variants.push([
+    '+ jieba, learned weights, + compromise people()',
+    (t) => withCompromise(t, { now: NOW }),
+    learned,
+  ]);
 
-/** Milliseconds per 1,000 characters over the records, after a warm-up, and the p99 per text. */
-function latency(fn, records, ms = 2000) {
+/** Milliseconds per 1,000 characters over the records in one run of about `ms`, after a warm-up; p99 per text. */
+function latencyRun(fn, records, ms = 1000) {
   const warm = performance.now();
-  while (performance.now() - warm < 300) for (const r of records) fn(r.text);
+  while (performance.now() - warm < 200) for (const r of records) fn(r.text);
   globalThis.gc?.();
   const perText = [];
   let total = 0;
@@ -77,57 +136,69 @@ function latency(fn, records, ms = 2000) {
   perText.sort((a, b) => a - b);
   return { per1000: (total / (n * chars(records))) * 1000, p99: perText[Math.floor(perText.length * 0.99)] };
 }
-
-const pct = (x) => x.toFixed(3);
-const TYPES = [
-  'PERSON',
-  'ADDRESS',
-  'PHONE_NUMBER',
-  'CN_RESIDENT_ID',
-  'BANK_CARD',
-  'CN_MOBILE',
-  'EMAIL_ADDRESS',
-];
-
-const main = evaluateSpans(test, (t) => detectPii(t, { now: NOW }));
-console.log(
-  `Conversational test split: ${test.length} texts, ${chars(test).toLocaleString('en-US')} characters, ` +
-    `${test.reduce((s, r) => s + r.spans.length, 0)} gold spans, ${test.filter((r) => !r.spans.length).length} without PII\n`,
-);
-console.log('| type | gold | found | precision | recall |\n|---|---:|---:|---:|---:|');
-for (const s of main.perType)
-  console.log(`| ${s.type} | ${s.gold} | ${s.found} | ${pct(s.precision)} | ${pct(s.recall)} |`);
-console.log(`\nTexts without PII with a finding: ${main.negativesWithFindings.length}\n`);
-
-console.log(
-  '| technique | PERSON P / R (test) | ADDRESS P / R | PHONE P / R | PERSON P / R (dev) | no-PII texts hit | ms per 1,000 chars | p99 ms per text |',
-);
-console.log('|---|---|---|---|---|---:|---:|---:|');
-for (const [label, fn] of variants) {
-  const e = evaluateSpans(test, fn);
-  const d = evaluateSpans(dev, fn);
-  const get = (ev, t) => ev.perType.find((s) => s.type === t) ?? { precision: 1, recall: 1 };
-  const pr = (ev, t) => `${pct(get(ev, t).precision)} / ${pct(get(ev, t).recall)}`;
-  const { per1000, p99 } = latency(fn, test);
-  console.log(
-    `| ${label} | ${pr(e, 'PERSON')} | ${pr(e, 'ADDRESS')} | ${pr(e, 'PHONE_NUMBER')} | ${pr(d, 'PERSON')} | ${e.negativesWithFindings.length} | ${per1000.toFixed(3)} | ${p99.toFixed(2)} |`,
-  );
+function latency(fn, records) {
+  const runs = Array.from({ length: RUNS }, () => latencyRun(fn, records));
+  const per = runs.map((r) => r.per1000);
+  return { min: Math.min(...per), median: median(per), p99: median(runs.map((r) => r.p99)) };
 }
 
-// Latency on other kinds of text: the synthetic corpus, and text without Chinese (no segmentation runs).
-const english = [...test, ...dev].filter((r) => !/[\u3400-\u9fff]/.test(r.text));
-console.log('\n| text | characters | ms per 1,000 chars | p99 ms per text |\n|---|---:|---:|---:|');
+const pct = (x) => x.toFixed(3);
+const table = (label, records) => {
+  const e = evaluateSpans(records, detect);
+  console.log(
+    `${label}: ${records.length} texts, ${chars(records).toLocaleString('en-US')} characters, ` +
+      `${records.reduce((s, r) => s + r.spans.length, 0)} gold spans, ${records.filter((r) => !r.spans.length).length} without PII\n`,
+  );
+  console.log('| type | gold | found | precision | recall |\n|---|---:|---:|---:|---:|');
+  for (const s of e.perType)
+    console.log(`| ${s.type} | ${s.gold} | ${s.found} | ${pct(s.precision)} | ${pct(s.recall)} |`);
+  console.log(`\nTexts without PII with a finding: ${e.negativesWithFindings.length}\n`);
+};
+use(learned);
+table('Conversational test split (v001-v136)', test);
+table('Previous test split (u001-u134)', previous);
+
+console.log(
+  '| technique | PERSON P / R (test) | ADDRESS P / R (test) | PERSON P / R (previous test) | ADDRESS P / R (previous test) | PERSON P / R (dev) | no-PII texts hit (test + previous) |',
+);
+console.log('|---|---|---|---|---|---|---:|');
+for (const [label, fn, weights] of variants) {
+  use(weights);
+  const get = (ev, t) => ev.perType.find((s) => s.type === t) ?? { precision: 1, recall: 1 };
+  const pr = (ev, t) => `${pct(get(ev, t).precision)} / ${pct(get(ev, t).recall)}`;
+  const e = evaluateSpans(test, fn);
+  const p = evaluateSpans(previous, fn);
+  const d = evaluateSpans(dev, fn);
+  console.log(
+    `| ${label} | ${pr(e, 'PERSON')} | ${pr(e, 'ADDRESS')} | ${pr(p, 'PERSON')} | ${pr(p, 'ADDRESS')} | ${pr(d, 'PERSON')} | ${e.negativesWithFindings.length + p.negativesWithFindings.length} |`,
+  );
+}
+use(learned);
+
+// Latency: the default detector on three kinds of text, RUNS runs of about a second each.
+const english = [...test, ...previous, ...dev].filter((r) => !/[\u3400-\u9fff]/.test(r.text));
+console.log(
+  `\nLatency, ${RUNS} runs of about 1 s each per row (load average 1/5/15 min at start: ${loadAtStart})\n`,
+);
+console.log(
+  '| text | characters | ms per 1,000 chars, minimum | median | p99 ms per text (median run) |\n|---|---:|---:|---:|---:|',
+);
 for (const [label, records] of [
   ['conversational test split', test],
   ['English-only conversational texts', english],
   ['synthetic zh/en corpus (200 sentences)', synthetic],
 ]) {
-  const { per1000, p99 } = latency((t) => detectPii(t, { now: NOW }), records);
+  const { min, median: med, p99 } = latency(detect, records);
   console.log(
-    `| ${label} | ${chars(records).toLocaleString('en-US')} | ${per1000.toFixed(3)} | ${p99.toFixed(2)} |`,
+    `| ${label} | ${chars(records).toLocaleString('en-US')} | ${min.toFixed(3)} | ${med.toFixed(3)} | ${p99.toFixed(2)} |`,
   );
 }
+const summary = (runs, key) =>
+  `minimum ${Math.min(...runs.map((r) => r[key])).toFixed(0)}, median ${median(runs.map((r) => r[key])).toFixed(0)}`;
 console.log(
-  `\nFirst call in a process (loads libphonenumber's metadata and jieba's dictionary): ${coldMs.toFixed(0)} ms; RSS after it ${rssAfterLoad.toFixed(0)} MiB`,
+  `\nFirst call in a fresh process (${COLD} processes each): import ${summary(cold.direct, 'importMs')} ms; ` +
+    `first detectPii, segmenting in-process: ${summary(cold.direct, 'firstCallMs')} ms; ` +
+    `through the worker thread (the nodes' path, awaited): ${summary(cold.worker, 'firstCallMs')} ms; ` +
+    `RSS after it ${median(cold.direct.map((r) => r.rssMiB)).toFixed(0)} MiB`,
 );
-void TYPES;
+console.log(`Load average at the end: ${load()}`);

@@ -13,11 +13,56 @@ export class ValueRefused extends Error {
 
 const isFunctionValue = (v: object) => '_jsonata_lambda' in v || '_jsonata_function' in v;
 
+/** JSONata's marks on the arrays it builds (sequences, tuple streams): such an array is copied to a plain one. */
+const sequenceFlags = ['sequence', 'keepSingleton', 'outerWrapper', 'tupleStream', 'cons'];
+
+/**
+ * Whether the value is already what toPlainValue would make of it: plain objects and arrays only, no JSONata
+ * marks, no `undefined` members, no functions, within the size and depth bounds. Then the value itself is handed
+ * on instead of a copy (most expression results are: a step of a 20-node chain is a fresh object from $merge).
+ * Walks without allocating; anything unusual answers false and the copying walk decides, with its errors.
+ */
+function alreadyPlain(value: unknown, maxSize: number): boolean {
+  let size = 0;
+  const check = (v: unknown, depth: number): boolean => {
+    if (v === null) size += 4;
+    else if (typeof v === 'string') size += v.length + 2;
+    else if (typeof v === 'object') {
+      if (depth > 1_000 || isFunctionValue(v)) return false;
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (Array.isArray(v)) {
+        if (proto !== Array.prototype) return false;
+        for (const flag of sequenceFlags) if (Object.hasOwn(v, flag)) return false;
+        size += 2 + v.length;
+        if (size > maxSize) return false;
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v) || v[i] === undefined || !check(v[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (proto !== Object.prototype) return false;
+      size += 2;
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) return false;
+        const item = (v as Record<string, unknown>)[k];
+        if (item === undefined) return false;
+        size += k.length + 4;
+        if (size > maxSize || !check(item, depth + 1)) return false;
+      }
+      return true;
+    } else if (typeof v === 'number' || typeof v === 'boolean') size += 8;
+    else return false;
+    return size <= maxSize;
+  };
+  return check(value, 0);
+}
+
 /**
  * @param maxSize the largest serialised size, in characters (roughly: keys and strings count their length, every
  *   other value a few characters)
  */
 export function toPlainValue(value: unknown, maxSize: number): unknown {
+  if (alreadyPlain(value, maxSize)) return value;
   let size = 0;
   const tooBig = () =>
     new ValueRefused(`the result is larger than ${maxSize.toLocaleString('en')} characters written out`);

@@ -42,7 +42,7 @@ export interface EncodedBatch {
 }
 
 type Ack =
-  | { w: number; failed?: [number, string, string | undefined][] }
+  | { w: number; failed?: [number, string, string | undefined][]; d?: number; error?: string }
   | { d: number; error?: string }
   | { wal: number }
   | { stopped: true };
@@ -364,14 +364,16 @@ export class WriterThread {
           this.undurable.push(e);
         }
       }
-    } else if ('d' in m) {
+    }
+    if ('d' in m && m.d !== undefined) {
       const err = m.error === undefined ? undefined : failure(`the WAL could not be synced: ${m.error}`);
       while (this.undurable.length && (this.undurable[0] as InFlight).id <= m.d) {
         const e = this.undurable.shift() as InFlight;
         if (err) e.durable.reject(err);
         else e.durable.resolve();
       }
-    } else if ('wal' in m) this.options.onWalLarge(m.wal);
+    }
+    if ('wal' in m) this.options.onWalLarge(m.wal);
     else if ('stopped' in m) this.onStopped?.();
     if (this.unwritten.length === 0 && this.undurable.length === 0) this.port?.unref();
   }

@@ -2,12 +2,14 @@
 // idempotency answers, last-used times), so transactions, audit hashing and fsyncs never take time from the
 // event loop that serves requests. The main thread posts one encoded batch per event-loop turn (format in
 // writer-thread.ts); batches that queued up meanwhile are drained and committed in one transaction. Each commit
-// is acknowledged ({ w: last id }) as soon as readers can see it, and again ({ d: last id }) once an fsync of the
-// WAL made it durable; one fsync covers every batch written before it started, and commits go on while it runs.
-// With `syncDelayMs` (durability normal, where answers wait only for the commit) an fsync starts that long after
-// the first commit it covers, so one fsync serves the commits of a whole interval.
+// is acknowledged once made durable by a sync of the WAL in this thread ({ w: last id, d: last id }); batches
+// posted during the sync are committed together after it, so one sync covers a whole group. With `syncDelayMs`
+// (durability normal, where answers wait only for the commit) each commit is acknowledged as soon as readers can
+// see it ({ w }) and a sync starts that long after the first commit it covers ({ d }), so one sync serves the
+// commits of a whole interval.
 // Plain JavaScript: it runs as-is from src/ and dist/.
-import { closeSync, existsSync, fstatSync, fsync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain-core.mjs';
@@ -20,8 +22,11 @@ const { file, port, walLargeAt, syncDelayMs, progress, auditKey } = workerData;
 const macKey = auditKey ? Buffer.from(auditKey) : undefined;
 
 const db = new Database(file);
-// WAL commits are not synced by SQLite on this connection: this thread fsyncs the WAL itself (below), which
-// gives synchronous=FULL's guarantee without an fsync per transaction.
+// WAL commits are not synced by SQLite on this connection: this thread syncs the WAL itself (below), which
+// gives synchronous=FULL's guarantee without a sync per transaction. The sync is fdatasync, as SQLite's own on
+// Linux: it makes the written frames and the file's size durable and skips the modification time, whose journal
+// commit is what made an fsync cost milliseconds (SQLite rewrites the WAL from its start after each checkpoint,
+// so most commits overwrite blocks the file already has and the fdatasync has no metadata to write).
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');
 db.pragma('busy_timeout = 5000');
@@ -216,8 +221,33 @@ function wal() {
     closeSync(walFd);
     walFd = undefined;
   }
-  if (existsSync(`${file}-wal`)) walFd = openSync(`${file}-wal`, 'r+');
+  if (existsSync(`${file}-wal`)) {
+    walFd = openSync(`${file}-wal`, 'r+');
+    // A new WAL's directory entry must be durable too before anything in it counts as durable.
+    const dir = openSync(dirname(file), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
   return walFd;
+}
+
+/**
+ * Durability full: the WAL is synced here, right after the commit, and one message acknowledges both (the main
+ * thread wakes once per group, and no thread-pool hop sits between the commit and the answer). Batches posted
+ * meanwhile queue up and are committed together next, so one sync still covers every batch of a group.
+ */
+function syncNow(ack) {
+  try {
+    const fd = wal();
+    if (fd !== undefined) fdatasyncSync(fd);
+  } catch (err) {
+    ack.error = String(err?.message ?? err);
+  }
+  ack.d = ack.w;
+  syncedId = ack.w;
 }
 
 /** One fsync at a time; each covers every batch written before it started. */
@@ -251,8 +281,8 @@ function sync() {
     sync();
   };
   // With a delay (durability normal: nobody waits for the fsync), one fsync covers every commit of the delay.
-  if (syncDelayMs > 0 && !stopping) setTimeout(() => fsync(fd, done), syncDelayMs);
-  else fsync(fd, done);
+  if (syncDelayMs > 0 && !stopping) setTimeout(() => fdatasync(fd, done), syncDelayMs);
+  else fdatasync(fd, done);
 }
 
 function stop() {
@@ -283,7 +313,9 @@ function commit(batches) {
     }
   }
   writtenId = batches[batches.length - 1].id;
-  port.postMessage(failed.length ? { w: writtenId, failed } : { w: writtenId });
+  const ack = failed.length ? { w: writtenId, failed } : { w: writtenId };
+  if (syncDelayMs === 0) syncNow(ack);
+  port.postMessage(ack);
   // The main thread reads this (and may wait on it) when it gets too far ahead.
   Atomics.store(progress, 0, writtenId);
   Atomics.notify(progress, 0);

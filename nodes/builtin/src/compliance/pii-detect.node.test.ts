@@ -289,6 +289,8 @@ describe('numbers in conversation (issue 15, issue 10 finding 7)', () => {
       ],
     ],
     ['call me on +8615191372842', [['CN_MOBILE', '+8615191372842', true]]],
+    // A parenthesised area code belongs to the number it precedes (a Taipei landline).
+    ['電話：(02) 2378-5566', [['PHONE_NUMBER', '(02) 2378-5566', true]]],
     // Labelled, so masked whatever the checksum; the checksum decides `valid`, not eligibility.
     ['我卡号6222020531414488，刷卡被拒了', [['BANK_CARD', '6222020531414488', false]]],
     ['account number: 6222 0205 3141 4488', [['BANK_CARD', '6222 0205 3141 4488', false]]],
@@ -311,6 +313,9 @@ describe('hostile text', () => {
       'Flat 1, Tower 2, '.repeat(3_000),
       "Mr. McA O'B Lee-Chan ".repeat(3_000),
       '上海市浦东新区张杨路'.repeat(3_000),
+      // An English building name before a floor in a Chinese address: one reading per word, not per cut.
+      `地址：九龍觀塘海濱道181號${'A'.repeat(5_000)}室`,
+      `Block B, 5/F, Flat 3, ${'Wah Fu Estate, '.repeat(3_000)}Hong Kong`,
       '1'.repeat(50_000),
     ].join('\n');
     const found = await detect(text);
@@ -333,8 +338,9 @@ describe('configuration', () => {
   });
 
   it('drops findings below the minimum score', async () => {
-    const all = await detect('黄强来过。');
-    expect(all).toEqual([]);
+    // A name with no cue but its shape and jieba's reading scores between the two thresholds.
+    const strict = await detect('黄强来过。', { minScore: 0.9 });
+    expect(strict).toEqual([]);
     const lenient = await detect('黄强来过。', { minScore: 0.2 });
     expect(lenient.map((e) => e.text)).toEqual(['黄强']);
   });

@@ -30,7 +30,8 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'admin',
     re: sticky(
-      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`,
+      // Not the start of a street name: 草市街 is a street, not a city.
+      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)(?![街路道巷])`,
     ),
   },
   {
@@ -41,8 +42,18 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   },
   {
     level: 'building',
+    // Greedy, so that a name holding a building word reads to its last one (万科城市花园, not 万科城); never a
+    // floor number (15樓 is a unit).
     re: sticky(
-      `(?:${NAME_CHAR}|[A-Za-z0-9]){2,14}?(?:${BUILDING_WORD})+(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
+      `(?![0-9０-９]{1,4}(?:楼|樓|层|層|座|F))(?:${NAME_CHAR}|[A-Za-z0-9]){2,14}(?:${BUILDING_WORD})+(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
+    ),
+  },
+  // A building named in English, known by the floor that follows it ("181號One Harbour Square 15樓").
+  {
+    level: 'building',
+    // Each word is read whole ((?![A-Za-z])), so a run of capitals has one reading, not one per way to cut it.
+    re: sticky(
+      `(?:[A-Z][A-Za-z]*(?![A-Za-z])(?: (?=[A-Z]))?){1,5} ?(?=[0-9０-９]{1,3}(?:楼|樓|层|層|F|座|室))`,
     ),
   },
   // An estate whose name has no estate word, known by the block that follows it ("星河WORLD 2栋").
@@ -53,15 +64,19 @@ const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
   {
     level: 'unit',
     re: sticky(
-      `[-－]?${ALNUM}{1,5}(?:号楼|號樓|号院|號院|栋|棟|幢|座|单元|單元|层|層|楼|樓|室|房|号|號|户|戶|F|期|区|區|组|組)(?:之${NUM}{1,3})?`,
+      `[-－第]?${ALNUM}{1,5}(?:号楼|號樓|号院|號院|栋|棟|幢|座|单元|單元|门|門|层|層|楼|樓|室|房|号|號|户|戶|铺|鋪|舖|F|期|区|區|组|組)(?:之${NUM}{1,3}|(?<=[楼樓层層])[A-Z](?![A-Za-z0-9座室房栋棟幢单單户戶号號]))?`,
     ),
   },
   { level: 'village', re: sticky(`${H}{1,6}?(?:社区|社區|居委会|村)`) },
+  // A village's group or team, named or numbered (下屋组, 三组).
+  { level: 'group', re: sticky(`${H}{1,4}?(?:组|組|队|隊|屯)`) },
+  // A workshop, warehouse or shopfront after its number (珠江路6号厂房).
+  { level: 'unit', re: sticky('(?:厂房|廠房|仓库|倉庫|车间|車間|门面|門面|商铺|商鋪)') },
   { level: 'number', re: sticky(`[甲乙丙丁]?${NUM}{1,6}(?:[-－之]${NUM}{1,4})?(?:号院|號院|号|號|弄|巷)`) },
   // A room number written bare after a building or unit ("中关村大厦1106", "3栋501").
   { level: 'room', re: sticky(`[0-9]{3,5}(?![0-9A-Za-z%％元万])`) },
 ];
-type CnLevel = 'province' | 'admin' | 'village' | 'road' | 'number' | 'building' | 'unit' | 'room';
+type CnLevel = 'province' | 'admin' | 'village' | 'group' | 'road' | 'number' | 'building' | 'unit' | 'room';
 
 function sticky(source: string): RegExp {
   return new RegExp(source, 'y');
@@ -91,7 +106,7 @@ const PROVINCE_NAMES = [
 ].sort((a, b) => b.length - a.length);
 const PROVINCE = new RegExp(PROVINCE_NAMES.join('|'), 'g');
 /** A city, county or district name at a clause boundary or after an address word. */
-const CITY_START = new RegExp(`${H}{2,4}?(?:市|区|區|县|縣)`, 'y');
+const CITY_START = new RegExp(`(?:(?![址住的是在到至於于])${H}){2,5}?(?:市|区|區|县|縣)`, 'y');
 const CUE = new RegExp(
   `(?:${CN_ADDRESS_CUES.join('|')}|现住|現住|住|寄到|寄往|在|到|致|于|於)[：:\\s]*(?:是|为|為|写|寫|改成|改为|在)?[：:\\s]*$`,
 );
@@ -107,7 +122,7 @@ const CUE_ROAD = new RegExp(
   'y',
 );
 const CN_FILLER =
-  /^(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
+  /^(?:我们|我家|他家|她家|我|他|她)?(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
 
 /** Parses from `start`; returns the end and the levels seen. */
 function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd: number) {
@@ -121,6 +136,8 @@ function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd
     // One space may separate parts ("星河WORLD 2栋").
     const at = text[pos] === ' ' && /[0-9A-Za-z]/.test(text[pos + 1] ?? '') ? pos + 1 : pos;
     for (const { level, re } of CN_PARTS) {
+      // A village's group comes right after the village.
+      if (level === 'group' && last !== 'village') continue;
       // A bare room number only closes an address, after a building, unit or number.
       if (level === 'room' && !(last === 'building' || last === 'unit' || last === 'number')) continue;
       // Administrative units come before streets: "解放碑街道" is a sub-district, but after a road it is not.
@@ -149,7 +166,10 @@ function scoreChinese(levels: Set<CnLevel>, province: boolean, cue: boolean): nu
   const admin = province || levels.has('admin');
   // Something below district level, and more than a name: a street with a number, or a building or a unit.
   if (!admin) return undefined;
+  // A rural address may end at the village's group, with no house number (东升村三屯, 王庄村三组).
+  const rural = levels.has('village') && levels.has('group');
   if (
+    !rural &&
     !(numbered && (place || levels.has('admin'))) &&
     !(place && levels.has('admin') && levels.has('building'))
   )
@@ -227,11 +247,11 @@ const SUFFIX = `(?:${EN_STREET_SUFFIXES})`;
 const DIRECTION = '(?:Upper|Lower|North|South|East|West|Central|Middle|N|S|E|W)';
 /** House number, up to four name words, a street type, an optional direction: "111 Connaught Road Central". */
 const STREET_LINE = new RegExp(
-  `(?:No\\.\\s*)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b)?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
+  `(?:(?:Blk|Block)\\s+(?=\\d{1,5}\\s+[A-Z]))?(?:No\\.\\s*)?(?:\\d{1,4}\\/)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b|\\s+\\d{1,2}(?=,))?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
   'y',
 );
 const UNIT = new RegExp(
-  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
+  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,3}-\\d{1,5}|#\\d{1,5}[A-Za-z]?)`,
   'y',
 );
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
@@ -241,7 +261,7 @@ const STREET_NAME = new RegExp(
 );
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
 const NAME = new RegExp(
-  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2}(?!\\d))?`,
+  `(?:The[ \\t]+|Two[ \\t]+|One[ \\t]+)?${W}(?:[ \\t-](?:${W}|[A-Z]\\b)){0,3}(?:[ \\t]+\\d{1,2}(?!\\d))?`,
   'y',
 );
 const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
@@ -252,6 +272,11 @@ const POSTAL = new RegExp(
   `(?:${US_ZIP}|(?<=Singapore\\s)\\d{6}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
   'y',
 );
+const ESTATE =
+  /\b(?:Estate|Court|Gardens?|Mansions?|Building|Centre|Center|Tower|House|Villas?|Terrace|Plaza|Heights|Garden|Lodge|Park|City)\b/;
+/** A house name before the street line (Rose Cottage, 3 Mill Lane). */
+const HOUSE_NAME =
+  /(?:^|[\n,，:：]\s*)((?:[A-Z][a-z]+ ){0,2}(?:Cottage|Farm|House|Lodge|Barn|Manor|Villa|Grange|Hall),\s*)$/;
 const COUNTRY =
   /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =
@@ -347,7 +372,13 @@ function parseEnglish(
     if (!sep || /\n/.test(sep)) break;
     pos = end + sep.length;
   }
-  if (!street && !parts.includes('postal')) return undefined;
+  // A flat in a named estate or building that closes with its territory, with no street: Hong Kong public
+  // estates ("Block B, 5/F, Flat 3, Wah Fu Estate, Pok Fu Lam, Hong Kong").
+  const estate =
+    parts[0] === 'unit' &&
+    ESTATE.test(text.slice(start, end)) &&
+    COUNTRY.test(/[A-Z][A-Za-z ]*$/.exec(text.slice(start, end))?.[0] ?? '');
+  if (!street && !parts.includes('postal') && !estate) return undefined;
   return { end, street, parts };
 }
 
@@ -355,19 +386,22 @@ export function recognizeEnglishAddresses(text: string, push: Push): void {
   let covered = 0;
   // Candidate starts: a unit word or "12/F", or a house number, at a word boundary.
   const start =
-    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
+    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block|Blk)\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
   for (const m of text.matchAll(start)) {
     if (m.index < covered) continue;
     const parsed = parseEnglish(text, m.index);
     if (!parsed) continue;
     const { end, parts } = parsed;
+    const named =
+      parts[0] === 'street' ? HOUSE_NAME.exec(text.slice(Math.max(covered, m.index - 40), m.index)) : null;
+    const from = m.index - (named?.[1]?.length ?? 0);
     const house = /^\d+/.exec(text.slice(m.index))?.[0];
     const locality = parts.includes('postal') || parts.filter((p) => p === 'name').length > 0;
     let score = 0.6 + (parts.includes('unit') ? 0.1 : 0) + (locality ? 0.25 : 0);
     if (EN_ADDRESS_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) score += 0.1;
     // "2020 Supreme Court" is a year before a name, not a house number, unless a locality follows.
     if (house && /^(?:19|20)\d\d$/.test(house) && !locality) score -= 0.2;
-    push('ADDRESS', m.index, end, Math.min(score, 0.95));
+    push('ADDRESS', from, end, Math.min(score, 0.95));
     covered = end;
   }
 }

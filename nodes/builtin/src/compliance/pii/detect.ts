@@ -131,7 +131,7 @@ const ID_LABEL =
 const CARD_LABEL =
   /(?:卡号|卡號|银行卡|銀行卡|信用卡|借记卡|储蓄卡|账号|帐号|帳號|账户|帐户|帳戶|卡)(?:号码|號碼|号|號)?$|\b(?:card|account|acct\.?)(?:\s*(?:number|no\.?|#))?$/i;
 const PHONE_LABEL =
-  /(?:手机|手機|电话|電話|座机|联系方式|聯絡電話|联系电话|致电|热线|傳真|传真)(?:号码|號碼|号|號)?$|\b(?:tel|phone|mobile|cell|fax|call(?: me)?(?: on| at)?|reach(?: me)? (?:on|at))(?:\s*(?:number|no\.?|#))?$/i;
+  /(?:手机|手機|电话|電話|座机|联系方式|聯絡電話|联系电话|致电|热线|傳真|传真)(?:号码|號碼|号|號)?$|\b(?:tel|phone|mobile|cell|fax|contact|call(?: me)?(?: on| at)?|reach(?: me)? (?:on|at))(?:\s*(?:number|no\.?|#))?$/i;
 
 type NumberLabel = 'ID' | 'CARD' | 'PHONE';
 
@@ -408,7 +408,8 @@ function phoneCandidates(
 }
 
 /** Scores a phone match; false when it is not a phone number after all (a date, part of a code). */
-function scorePhone(text: string, start: number, end: number, push: Push): boolean {
+function scorePhone(text: string, from: number, end: number, push: Push): boolean {
+  let start = from;
   const raw = text.slice(start, end);
   // A number starts at a token boundary, never inside a longer run of digits or an alphanumeric code.
   if (/[\dA-Za-z]$|\d[().-]$/.test(text.slice(Math.max(0, start - 2), start)) || partOfCode(text, start))
@@ -417,6 +418,9 @@ function scorePhone(text: string, start: number, end: number, push: Push): boole
   // date followed by an hour (2024-03-15 14:30, 2024-03-15-1430), or anything followed by ":mm".
   if (raw.includes('/') || DATE_LIKE.test(raw.replace(/^\(/, ''))) return false;
   if (DATE_PREFIX.test(raw) || /^[:：]\d\d/.test(text.slice(end, end + 3))) return false;
+  // "(02) 2378-5566": a parenthesised area code before a number read in one region is part of the number.
+  const area = /\(\+?\d{1,4}\)[\s-]?$/.exec(text.slice(Math.max(0, start - 8), start))?.[0];
+  if (area) start -= area.length;
   const ctx = before(text, start, 24);
   const international = raw.startsWith('+');
   const context = PHONE_CONTEXT.test(ctx);
@@ -503,7 +507,7 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     recognizeEnglishAddresses(text, push);
   }
   if (types.has('PERSON')) {
-    if (chinese) recognizeChinesePersons(text, norm, segments, push);
+    if (chinese) recognizeChinesePersons(norm, segments, push);
     recognizeEnglishPersons(text, push);
   }
   // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.

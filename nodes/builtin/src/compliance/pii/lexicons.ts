@@ -9,7 +9,7 @@
 export const CN_COMPOUND_SURNAMES = new Set(
   (
     '欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 端木 独孤 南宫 西门 ' +
-    '百里 呼延 万俟 澹台 公冶 太史 申屠 闻人 赫连 拓跋 司空 东郭 濮阳 单于 左丘 第五 谷梁 段干 闾丘'
+    '百里 呼延 万俟 澹台 公冶 太史 申屠 闻人 赫连 拓跋 司空 东郭 濮阳 单于 左丘 谷梁 段干 闾丘'
   ).split(' '),
 );
 
@@ -22,12 +22,23 @@ export const CN_SURNAMES = new Set([
 ]);
 
 /**
+ * Surnames of the Hundred Family Surnames (百家姓) that are also frequent words or word starts (水, 安, 时, 平,
+ * 成, 强 ...): names with them are real (危老师, 满先生, 水经理) but rarer, so the model sees them as a separate
+ * piece of evidence instead of trusting them as much as 王 or 陈.
+ */
+export const CN_RARE_SURNAMES = new Set([
+  ...'危满水云昌凤花安时元平计成强支经干应宣贲钮滑荀羊羿汲邴糜松富弓牧隗山宓蓬全郗仰秋暴束韶蓟印怀鄂索咸籍赖阴能苍双莘贡逄扶堵宰郦璩濮寿通郏充习宦鱼容慎庾暨步弘禄阙殳沃蔚越夔厍融訾乜养须巢蒯相红益桓墨谯笪爱言福',
+]);
+
+/**
  * Titles, honorifics and role words written right after a name or a bare surname (王伟先生, 张先生, 陈总, 黄董,
  * 岑太). After a bare surname they make the surname a person mention; they are never part of the name's span.
  */
 export const CN_NAME_TITLES = (
   '先生 女士 小姐 太太 夫人 总经理 总监 总裁 总 董事长 董 经理 主任 老师 医生 律师 教授 博士 专员 行长 处长 科长 ' +
-  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir'
+  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir ' +
+  '奶奶 爷爷 大爷 大妈 大姐 大哥 大叔 阿婆 婆婆 伯伯 叔 伯 婶 嫂 姨 老太 主席 书记 校长 院长 警官 ' +
+  '襄理 协理 理专 科员 股长 组长 队长 班长 站长 所长 厂长 店长 园长 馆长 社长 村长 乡长 镇长 县长 市长'
 ).split(' ');
 
 /** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */
@@ -35,7 +46,12 @@ export const CN_BRANDS_AND_PLACES = (
   '周大福 周生生 周六福 谢瑞麟 李宁 王老吉 张小泉 马应龙 陈李济 杨国福 刘一手 周黑鸭 钱大妈 卫龙 金拱门 ' +
   '黄浦 黄埔 黄大仙 陆家嘴 徐家汇 罗湖 龙岗 龙华 金山 杨浦 静安 长宁 江北 江汉 洪山 岳麓 雁塔 鼓楼 秦淮 萧山 ' +
   '余杭 滨江 武侯 锦江 金牛 成华 越秀 荔湾 白云 沙田 屯门 元朗 荃湾 葵涌 西贡 柴湾 湾仔 铜锣湾 尖沙咀 旺角 ' +
-  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华'
+  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 吉隆坡 华盛顿 罗马 ' +
+  '马德里 马尼拉 马来西亚 新加坡 雅加达 胡志明 曼谷 伦敦 巴塞罗那 柏林 米兰 悉尼 墨尔本 ' +
+  '王府井 张江 漕河泾 陆家嘴 蛇口 宝安 南山 福田 罗湖 海淀 朝阳 丰台 石景山 顺义 昌平 通州 闵行 宝山 嘉定 ' +
+  '松江 青浦 奉贤 崇明 金水 管城 二七 中原 惠济 雨花 江宁 栖霞 鼓浪屿 西湖 拱墅 余姚 慈溪 乐清 瑞安 义乌 东阳 ' +
+  '老凤祥 老庙 六福 谢馥春 马记 张亮 杨铭宇 海底捞 西贝 喜茶 蜜雪冰城 沙县 兰州拉面 黄焖鸡 马克华菲 ' +
+  '华尔街 汇丰 花旗 渣打 恒生 东亚 星展 大华 华侨永亨 高盛 摩根 贝莱德 施罗德 富达 宁波银行 江苏银行'
 ).split(' ');
 
 /** Labels and role nouns that introduce a person's name (收件人杨磊, 申请人：吴刚). */
@@ -160,6 +176,29 @@ export const CN_NAME_PREFIX_CUES = [
   '朋友',
   '其妻',
   '其夫',
+  '我爸',
+  '我妈',
+  '我爷爷',
+  '我奶奶',
+  '我外婆',
+  '我外公',
+  '爷爷',
+  '奶奶',
+  '外婆',
+  '外公',
+  '岳父',
+  '岳母',
+  '公公',
+  '婆婆',
+  '同学',
+  '舅舅',
+  '姑姑',
+  '叔叔',
+  '阿姨',
+  '侄子',
+  '外甥',
+  '孙子',
+  '孙女',
   '户主',
   // Self-introductions and verbs whose object is a person.
   '我叫',
@@ -243,7 +282,7 @@ export const CN_NAME_FOLLOW_CUES = [
  * first characters of the nouns that usually follow a name (身份证, 电话, 卡号 ...).
  */
 export const CN_GIVEN_NAME_STOP = new Set([
-  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼层室院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订让帮跟问找陪带叫打某',
+  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼层室院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订让帮跟问找陪带叫打某啊呀吧呢嘛哦喔啦吗',
 ]);
 
 /** Common English given names (US Social Security Administration lists, both sexes). */
@@ -301,6 +340,18 @@ export const EN_SURNAMES = new Set(
   ).split(' '),
 );
 
+/**
+ * Chinese surnames as romanised in Hong Kong, Macao, Taiwan, Singapore and Malaysia (Cantonese, Hokkien, Teochew,
+ * Hakka and Wade-Giles forms), which pinyin does not give.
+ */
+export const EN_CHINESE_SURNAMES = (
+  'Chan Chen Wong Leung Cheung Lau Ng Ho Tsang Lam Yip Kwok Tse Yeung Tam Siu Choi Kwan Poon Lo Chu Chow Yuen ' +
+  'Chung Hui Mak Lai Law Fung Kong Tong Ip Tsui Chiu Cheng Chiang Hsu Tsai Hsieh Huang Kuo Lu Shih Chou Tan Lim ' +
+  'Lee Teo Goh Ong Koh Chua Toh Yeo Seah Quek Heng Sim Wee Low Chia Foo Khoo Chin Liew Soh Yap Neo Poh Ang Tay ' +
+  'Loh Tay Ting Yong Kee Pang Yeoh Cheah Chong Fong Leong Loke Mok Woo Wu Au Yau Yim Kam Sin Sze Tung Shum ' +
+  'Chau Chiu Fok Hung Ko Kwong Lui Luk Lung Ma Mo Sung Tai Tsoi Wan Yu Yiu Hsiao Kao Lai Liao Chien Chuang Weng'
+).split(' ');
+
 export const EN_HONORIFICS = /(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Dame|Lord|Lady|Rev|Hon)\.?)$/;
 
 /** Greetings and thanks before a name ("Hi Olivia", "Thanks Fiona"); a cue, never part of the name. */
@@ -315,7 +366,7 @@ export const EN_PLACE_WORDS = new Set(
   (
     'Harbour Harbor Peak Island Pier Promenade Wharf Mall Hotel Tower Towers Disneyland Terminal Plaza Building ' +
     'Bridge Gate Gardens Garden Shores Estate Mansion Mansions Centre Center Station Airport Kong Macau Macao ' +
-    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club'
+    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club Cottage Farm Lodge Barn Manor Square'
   ).split(' '),
 );
 
@@ -361,6 +412,10 @@ export const EN_NOT_NAME_WORDS = new Set(
     'January February March April May June July August September October November December Monday Tuesday ' +
     'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
     'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
+    'First Last Middle Full Dial Met Spoke Called Emailed Visited Asked Told Phoned Rang Saw We You They He She It Okay Ok Yes Yeah Yep Sure Well So Right Alright Oh Team Line Home All Everyone There Here Is Are Was Were Do Does Did Can Could ' +
+    'Would Should Shall Might Must Has Have Had Services Service Support Resolution Operations Compliance Risk ' +
+    'Finance Sales Marketing Retail Private Wealth Treasury Legal Human Resources Manager Officer Senior Junior ' +
+    'Relationship Head Chief Executive Assistant Analyst Associate Team Desk Centre Hub Unit Division Branch ' +
     'North South East West New Old Saint San Santa Los Las Fort Mount Lake River Park Square Center Centre ' +
     'Market Main Station Airport Port Bay Beach Hill Valley Springs Heights Gardens Village Town Country ' +
     'Pay Wallet Top Auto Plus Pro Premium Gold Platinum Visa Mastercard Express Union App Online Mobile Banking'
@@ -401,7 +456,8 @@ export const CN_ADDRESS_CUES = [
 /** English street-type words (USPS Publication 28 primary suffixes and the UK's common ones). */
 export const EN_STREET_SUFFIXES =
   'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Terrace|Ter|Place|Pl|Way|Parkway|Pkwy|' +
-  'Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Crescent|Close|Row|Walk|Grove|Gardens|Mews|Plaza|Loop|Path|Pike|Run';
+  'Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Crescent|Close|Row|Walk|Grove|Gardens|Mews|Plaza|Loop|Path|Pike|Run|' +
+  'Parade|Rise|Hill|Vale|View|Green|Quay|Wharf|Esplanade|Promenade|Embankment|Broadway|Link|Gate|Wynd|Brae';
 
 /** US state and territory postal abbreviations. */
 export const US_STATES =

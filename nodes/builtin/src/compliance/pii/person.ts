@@ -22,6 +22,7 @@ import {
   CN_NAME_PREFIX_CUES,
   CN_NAME_TITLES,
   CN_SURNAMES,
+  CN_RARE_SURNAMES,
   EN_BRANDS,
   EN_GIVEN_NAMES,
   EN_GREETINGS,
@@ -30,16 +31,39 @@ import {
   EN_NOT_NAME_WORDS,
   EN_PLACE_WORDS,
   EN_SURNAMES,
+  EN_CHINESE_SURNAMES,
 } from './lexicons.js';
-import { EN_GIVEN_NAME_LIST, EN_PLACE_LIST, EN_SURNAME_LIST, GIVEN_NAME_LOG_ODDS } from './name-data.js';
-import { segment, simplified, type Segment } from './segmenter.js';
+import {
+  CN_SURNAME_PINYIN,
+  EN_GIVEN_NAME_LIST,
+  EN_PLACE_LIST,
+  EN_SURNAME_LIST,
+  GIVEN_NAME_LOG_ODDS,
+} from './name-data.js';
+import { simplified, type Segment } from './segmenter.js';
+import {
+  CN,
+  CN_FEATURES,
+  CN_WEIGHTS,
+  EN,
+  EN_FEATURES,
+  EN_WEIGHTS,
+  dot,
+  type PersonCandidate,
+} from './person-model.js';
 import type { Push } from './detect.js';
 
 const HAN = /[\u3400-\u9fff]/;
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 let tables:
-  | { logOdds: Map<string, number>; given: Set<string>; surnames: Set<string>; places: Set<string> }
+  | {
+      logOdds: Map<string, number>;
+      given: Set<string>;
+      surnames: Set<string>;
+      places: Set<string>;
+      romanised: Set<string>;
+    }
   | undefined;
 
 function data() {
@@ -52,6 +76,7 @@ function data() {
       given: new Set([...EN_GIVEN_NAMES, ...EN_GIVEN_NAME_LIST.split('|')]),
       surnames: new Set([...EN_SURNAMES, ...EN_SURNAME_LIST.split('|')]),
       places: new Set(EN_PLACE_LIST.split('|')),
+      romanised: new Set([...CN_SURNAME_PINYIN.split('|'), ...EN_CHINESE_SURNAMES]),
     };
   }
   return tables;
@@ -94,7 +119,12 @@ const PLACE_AFTER =
 /** Items of a list or a table cell end at these. */
 const ITEM_EDGE = /[、，,；;：:\s（()）「」“”"'/|。.!！?？]|^$/;
 /** Characters that may follow a name inside a sentence (particles, conjunctions, common verbs). */
-const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等]/;
+const AFTER_NAME = /^[的说称和与跟及或在也已让把给向对是将从都就会要来去到等找问打帮请借还送拿带看]/;
+
+/** One character's given-name log-odds, clipped; a character missing from the tables counts as weakly name-like. */
+function charEvidence(ch: string): number {
+  return Math.max(-4, Math.min(4, data().logOdds.get(ch) ?? 0.5));
+}
 
 function givenEvidence(norm: string, from: number, to: number): number {
   const { logOdds } = data();
@@ -126,44 +156,53 @@ function indexSegments(segments: readonly Segment[] | undefined, length: number)
 }
 
 const NAME_TAG = /^(?:nr|nrt|nrfg|x)$/;
-const WORD_TAG = /^(?:n|v|vn|a|ad|an|d|c|p|l|i|r)$/;
+const WORD_TAG = /^(?:n|an|l|i|r)$/;
+const VERB_TAG = /^(?:v|vn|vd|a|ad|d|c|p|m)$/;
 const OPEN_TAG = /^(?:nr|nrt|nrfg|x|eng|m)$/;
 
-/** Evidence from jieba: the candidate is one segment tagged as a name or unknown (+), or crosses a word (-). */
-function segmentEvidence(seg: Segmentation | undefined, start: number, end: number): number {
-  if (!seg) return 0;
-  let evidence = 0;
+/** Evidence from jieba: the candidate is one segment tagged as a name or unknown, or one word, or crosses words. */
+function segmentEvidence(
+  seg: Segmentation | undefined,
+  start: number,
+  end: number,
+): { name: number; word: number; verb: number; cross: number } {
+  const evidence = { name: 0, word: 0, verb: 0, cross: 0 };
+  if (!seg) return evidence;
   const first = seg.at[start] ?? -1;
   const last = seg.at[end - 1] ?? -1;
   for (let k = Math.max(0, first); k <= last; k++) {
     const s = seg.segments[k] as Segment;
     // The candidate is one segment: a name or a word unknown to the dictionary (+), or an ordinary word (-).
     if (s.start === start && s.end === end) {
-      if (NAME_TAG.test(s.tag)) evidence += 1.5;
-      else if (WORD_TAG.test(s.tag)) evidence -= 1.5;
+      if (NAME_TAG.test(s.tag)) evidence.name = 1;
+      else if (VERB_TAG.test(s.tag)) evidence.verb = 1;
+      else if (WORD_TAG.test(s.tag)) evidence.word = 1;
     }
     // "甜甜的", "好好的": an adjective ending in 的 right after the name does not argue against the boundary.
     if (s.start > start && s.end === end + 1 && s.word.endsWith('的')) continue;
     const crosses = (s.start < start && s.end > start) || (s.start < end && s.end > end);
     const covers = s.start <= start && s.end >= end && (s.start < start || s.end > end);
     if ((crosses || (covers && s.end - s.start > 1)) && s.word.length > 1 && !OPEN_TAG.test(s.tag))
-      evidence -= 2;
+      evidence.cross++;
   }
   return evidence;
 }
 
-interface Scored {
-  start: number;
-  end: number;
-  logit: number;
-}
+/** A speaker label: at a line start (after a timestamp or a bullet), then a colon. */
+const SPEAKER_BEFORE =
+  /(?:^|\n)[ \t]*(?:\[[^\]\n]{1,12}\][ \t]*|\d{1,2}:\d{2}(?::\d{2})?[ \t]+|[-*•][ \t]*)?$/;
+const SPEAKER_AFTER = /^[ \t]*[：:]/;
 
-function chineseCandidates(norm: string, segments: readonly Segment[] | undefined): Scored[] {
+/** Familiar prefixes before a surname used alone (小王, 老陈). */
+const FAMILIAR = /[小老]/;
+
+function chineseCandidates(norm: string, segments: readonly Segment[] | undefined): PersonCandidate[] {
   const seg = indexSegments(segments, norm.length);
-  const out: Scored[] = [];
+  const out: PersonCandidate[] = [];
   for (let i = 0; i < norm.length; i++) {
     const two = norm.slice(i, i + 2);
-    const surname = CN_COMPOUND_SURNAMES.has(two) ? 2 : CN_SURNAMES.has(norm[i] as string) ? 1 : 0;
+    const rare = CN_RARE_SURNAMES.has(norm[i] as string);
+    const surname = CN_COMPOUND_SURNAMES.has(two) ? 2 : CN_SURNAMES.has(norm[i] as string) || rare ? 1 : 0;
     if (!surname) continue;
     if (BRANDS.startingAt(norm, i)) continue;
     // A surname inside a longer run of letters or a word before it ("黄浦", "高速"): handled by the evidence below.
@@ -174,54 +213,156 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
       if (end > norm.length) break;
       if (given > 0 && !HAN.test(norm[end - 1] as string)) break;
       const title = titleAt(norm, end);
-      let logit = -3.2;
+      const x = new Float64Array(CN_FEATURES.length);
+      x[CN.bias] = 1;
+      const leftEdge = isEdge(norm[i - 1]);
+      const rightEdge = isEdge(norm[end]);
       if (given === 0) {
-        // The surname alone is a mention only before a title (张先生, 陈总) or after "我姓".
-        if (!title && !(surnameAsked && isEdge(norm[end]))) continue;
-        logit += title ? 3.8 : 4;
+        // The surname alone is a mention before a title (张先生, 陈总), after "我姓", after a familiar 小/老
+        // (小王), or where jieba reads it as a one-character name after a role word or alone on a line.
+        const familiar =
+          FAMILIAR.test(norm[i - 1] ?? '') &&
+          !(seg ? !segmentStartsAt(seg, i - 1) || ordinaryWordAcross(seg, i - 1) : isHan(norm[i - 2])) &&
+          (rightEdge || AFTER_NAME.test(norm.slice(end)) || /^[啊呀吧呢嘛]/.test(norm.slice(end)));
+        const single = seg ? singleNameSegment(seg, i, end) : false;
+        const asked = surnameAsked && isEdge(norm[end]);
+        // "我叫包……包文斌": the surname, a pause, then the full name.
+        const cut = prefix !== undefined && /^(?:…|——|--|-)/.test(norm.slice(end));
+        const explained = explainedAt(norm, i, surname);
+        if (
+          !title &&
+          !asked &&
+          !familiar &&
+          !cut &&
+          !explained &&
+          !(single && rightEdge && (prefix || leftEdge))
+        )
+          continue;
+        if (title) x[CN.surnameTitle] = 1;
+        else if (asked) x[CN.surnameAsked] = 1;
+        else if (familiar) x[CN.surnameFamiliar] = 1;
+        else if (cut) x[CN.surnameCut] = 1;
+        if (rare) x[CN.rareAlone] = 1;
+        if (seg && ordinaryWordAcross(seg, i)) x[CN.surnameInWord] = 1;
+        if (single) x[CN.surnameSegment] = 1;
+        if (seg && insideNameSegment(seg, i)) x[CN.surnameInName] = 1;
+        if (single && leftEdge && (norm[end] === undefined || norm[end] === '\n')) x[CN.lineEnd] = 1;
       } else {
-        // A given name does not repeat the surname ("谢谢陈女士" is thanks, then 陈).
+        // A given name does not repeat the surname ("谢谢陈女士" is thanks, then 陈); the rare 程程 is missed.
         if (norm[i + surname] === norm[i]) break;
         const evidence = givenEvidence(norm, i + surname, end);
         if (evidence === -Infinity) break;
-        logit += evidence * 0.6;
-        if (title) logit += 3.5;
+        x[CN.given] = evidence;
+        if (rare) x[CN.rareFull] = 1;
+        const odds = [...norm.slice(i + surname, end)].map(charEvidence);
+        x[CN.givenWeakest] = Math.min(0, ...odds);
+        x[CN.givenLast] = odds[odds.length - 1] ?? 0;
+        if (title) x[CN.titleAfter] = 1;
         // 谢陈女士: the title goes with the nearer surname.
-        if (title && CN_SURNAMES.has(norm[end - 1] as string)) logit -= 3;
+        if (title && CN_SURNAMES.has(norm[end - 1] as string)) x[CN.titleNearerSurname] = 1;
         // Most Chinese given names have two characters.
-        if (given === 2) logit += 0.5;
+        if (given === 2) x[CN.twoGiven] = 1;
         // The last character starts a title, so the title belongs to a shorter name ("黄小姐" is 黄 + 小姐).
-        if (TITLES.startingAt(norm, end - 1)) logit -= 4;
+        if (TITLES.startingAt(norm, end - 1)) x[CN.lastStartsTitle] = 1;
+        // The given name is itself a title or kinship word (李阿姨, 刘奶奶).
+        if (TITLES.startingAt(norm, i + surname)) x[CN.givenIsTitle] = 1;
+        if (/^(?:总|董|太|生|工)$/.test(norm[end - 1] as string)) x[CN.titleCharInName] = 1;
+        if (surnameAsked) x[CN.askedFull] = 1;
+        if (leftEdge && rightEdge) {
+          x[CN.item] = 1;
+          // A list separated by 、 or a line that holds only the name (a signature).
+          if (norm[i - 1] === '、' || norm[end] === '、') x[CN.listItem] = 1;
+          if (norm[end] === undefined || norm[end] === '\n') x[CN.lineEnd] = 1;
+        } else if (rightEdge || AFTER_NAME.test(norm.slice(end))) x[CN.rightContext] = 1;
+        // Before a date or time unit it is a number word (於三月, 周五点), not a name.
+        if (/^[月日年号时点分秒]/.test(norm.slice(end))) x[CN.dateUnit] = 1;
+        const evidenceFromSegments = segmentEvidence(seg, i, end);
+        x[CN.segName] = evidenceFromSegments.name;
+        x[CN.segWord] = evidenceFromSegments.word;
+        x[CN.segCross] = evidenceFromSegments.cross;
+        x[CN.segVerb] = evidenceFromSegments.verb;
+        if (seg) {
+          const g = seg.segments[seg.at[i + surname] ?? -1];
+          if (g && g.start === i + surname && g.end === end && /^nr/.test(g.tag)) x[CN.segGiven] = 1;
+        }
+        if (/[一二三四五六七八九十百千零〇两]/.test(norm.slice(i + surname, end))) x[CN.numeralGiven] = 1;
+        // A numeral before a date unit is a date (於三月十日), whatever the cues.
+        if (/[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1)))
+          x[CN.numeralDate] = 1;
+        // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
+        if (/^[向由给让]$/.test(norm[i] as string) && CN_SURNAMES.has(norm[i + 1] as string))
+          x[CN.prepSurname] = 1;
       }
       const word = norm.slice(i, end);
-      if (/^(?:总|董|太|生|工)$/.test(norm[end - 1] as string) && given > 0) logit -= 2;
-      if (prefix) logit += 3.2;
-      if (surnameAsked) logit += given === 0 ? 0 : 1;
-      const follow = FOLLOW_CUES.startingAt(norm, end);
-      if (follow) logit += 2.5;
-      const leftEdge = isEdge(norm[i - 1]);
-      const rightEdge = isEdge(norm[end]);
-      if (leftEdge && rightEdge && given > 0) {
-        logit += 2.2;
-        // A list separated by 、 or a line that holds only the name (a signature).
-        if (norm[i - 1] === '、' || norm[end] === '、') logit += 1.5;
-        if (/^\n?$/.test(norm[end] ?? '') || norm[end] === '\n') logit += 1;
-      } else if (given > 0 && (rightEdge || AFTER_NAME.test(norm.slice(end)))) logit += 1;
-      if (PLACE_AFTER.test(norm.slice(end))) logit -= 3;
-      // Before a date or time unit it is a number word (於三月, 周五点), not a name.
-      if (/^[月日年号时点分秒]/.test(norm.slice(end)) && given > 0) logit -= 3;
-      if (given > 0) logit += segmentEvidence(seg, i, end);
-      // A numeral before a date unit is a date (於三月十日), whatever the cues.
-      if (given > 0 && /[一二三四五六七八九十零〇两][月日号]/.test(norm.slice(i + surname, end + 1)))
-        logit -= 5;
-      // A surname character that is also a preposition or verb before a name ("向林志", "由马丽").
-      if (/^[向由给让]$/.test(norm[i] as string) && given > 0 && CN_SURNAMES.has(norm[i + 1] as string))
-        logit -= 2;
-      if (NOT_NAMES.has(word) || NOT_NAMES.has(norm.slice(i, i + 2))) logit -= 5;
-      out.push({ start: i, end, logit });
+      if (explainedAt(norm, i, surname)) x[CN.explained] = 1;
+      if (prefix) x[CN.prefixCue] = 1;
+      if (FOLLOW_CUES.startingAt(norm, end)) x[CN.followCue] = 1;
+      if (PLACE_AFTER.test(norm.slice(end))) x[CN.placeAfter] = 1;
+      if (NOT_NAMES.has(word)) x[CN.notName] = 1;
+      else if (NOT_NAMES.has(norm.slice(i, i + 2))) x[CN.notNameStart] = 1;
+      // "诸葛亮的诸葛亮", "秦始皇的秦": the example a caller spells with is not a person of the conversation.
+      const after = norm.slice(end, end + 3);
+      if (after[0] === '的' && after[1] !== undefined && word.includes(after[1]) && HAN.test(after[1]))
+        x[CN.explainer] = 1;
+      if (
+        SPEAKER_AFTER.test(norm.slice(end, end + 2)) &&
+        SPEAKER_BEFORE.test(norm.slice(Math.max(0, i - 16), i))
+      )
+        x[CN.speaker] = 1;
+      out.push({ start: i, end, x });
     }
   }
   return out;
+}
+
+function isHan(ch: string | undefined): boolean {
+  return ch !== undefined && HAN.test(ch);
+}
+
+/** A segment of jieba's starts at the position (小 of 小王 does; 老 of 养老 does not). */
+function segmentStartsAt(seg: Segmentation, at: number): boolean {
+  return seg.segments[seg.at[at] ?? -1]?.start === at;
+}
+
+/** The surname explained after it as callers do: "闻，新闻的闻", "梅若华，梅花的梅", "姓秦，秦始皇的秦". */
+function explainedAt(norm: string, at: number, surname: number): boolean {
+  const after = norm.slice(at + surname, at + surname + 16);
+  if (!after.includes('的')) return false;
+  const s = norm.slice(at, at + surname);
+  let re = EXPLAINED.get(s);
+  if (!re)
+    EXPLAINED.set(
+      s,
+      (re = new RegExp(`^[^，,。]{0,3}[，,、 ]*(?:[^，,。的]{1,4}的${s}|${s}[^，,。的]{1,3}的${s})`)),
+    );
+  return re.test(after);
+}
+const EXPLAINED = new Map<string, RegExp>();
+
+/** The position is inside an ordinary word of jieba's that starts before it (平时: 时; 小时: 时). */
+function ordinaryWordAcross(seg: Segmentation, at: number): boolean {
+  const s = seg.segments[seg.at[at] ?? -1];
+  return (
+    s !== undefined &&
+    s.end - s.start > 1 &&
+    s.start < at + 1 &&
+    s.end > at &&
+    !OPEN_TAG.test(s.tag) &&
+    (s.start < at || s.end > at + 1)
+  );
+}
+
+/** The position is inside a longer segment that jieba tags as a name (华 in 刘建华). */
+function insideNameSegment(seg: Segmentation, at: number): boolean {
+  const s = seg.segments[seg.at[at] ?? -1];
+  return s !== undefined && s.start < at && /^nr/.test(s.tag);
+}
+
+/** jieba reads the surname alone as a one-character name segment (同事詹, a signature line 奚). */
+function singleNameSegment(seg: Segmentation, start: number, end: number): boolean {
+  const k = seg.at[start] ?? -1;
+  const s = seg.segments[k];
+  return s !== undefined && s.start === start && s.end === end && /^nr/.test(s.tag);
 }
 
 /** One-character titles that start ordinary words instead (总是, 董事, 太多, 工作): then they are no title. */
@@ -260,7 +401,7 @@ const NOT_NAMES = new Set(
     '连锁 麦当 娄底 景区 党员 宫殿 费城 冷静 晏子 席卷 卫生 米兰 宗教 桂林 全部 全国 佟麟 臧否 闵行 边境 卞和 ' +
     '师范 仇恨 商业 商户 商品 沙发 荣誉 巫山 寇准 桑拿 郎中 甄别 丛书 仲裁 巩固 池塘 查询 查看 麻烦 苑囿 迟延 ' +
     '官方 封闭 谈判 匡算 惠州 荆州 乐观 冀州 郁闷 班级 储蓄 储备 燕窝 楚雄 劳动 劳务 皮肤 粟米 厉害 伊利 权益 ' +
-    '权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
+    '黄金周 国庆节 春节 元旦 端午 中秋 清明 师傅 查明 岳母 岳父 商祺 顺颂 顺祝 祝好 权利 权限 帅气 屠宰 豆浆 盖章 练习 廉洁 禹州 井口 祖国 漆器 巴黎 丰富 卿卿 狄更 晋级 芮城 浦东 戈壁 伏击 ' +
     '鹿特 薄弱 辜负 裘皮 赫兹 杭甬 况且 宿舍 逯家 隆重 茹毛 诸多 战略 慕尼 亢奋 湛江 戎装 勾选 茅台 於菟 居民 ' +
     '居住 揭示 尉犁 檀香 幸福 奉献 衡量 闭环 于是 于此 孔子 孟子 庄子 老子 金价 石家 田地 林业 段落 钟表 钟点 ' +
     '陈述 陈列 高兴 程度 周围 周边 周一 周二 周三 周四 周五 周六 周日 周天 严重 严格 华人 江湖 方便 方向 苏醒 ' +
@@ -269,14 +410,39 @@ const NOT_NAMES = new Set(
   ).split(' '),
 );
 
-/** For tuning on the development set: every Chinese candidate with its log-odds. */
-/** For tuning on the development set: every Chinese candidate with its log-odds. */
-export function debugChineseCandidates(text: string, segmentation = true) {
-  const norm = simplified(text);
-  return chineseCandidates(norm, segmentation ? segment(norm) : undefined).map((c) => ({
-    ...c,
-    text: text.slice(c.start, c.end),
-  }));
+/** The strong candidates' logit threshold for the second-stage evidence (a repeated name, a list neighbour). */
+const STRONG = 1.5;
+
+/**
+ * Every Chinese candidate with its evidence, the second-stage features (`repeat`, `listed`) computed from the
+ * first-stage scores under `weights`. Exported for the trainer (`train-person-model.mjs`).
+ */
+export function chinesePersonCandidates(
+  norm: string,
+  segments: readonly Segment[] | undefined,
+  weights: Float64Array = CN_WEIGHTS,
+): PersonCandidate[] {
+  const candidates = chineseCandidates(norm, segments);
+  const strongCandidates = candidates.filter((c) => c.end - c.start >= 2 && dot(weights, c.x) > STRONG);
+  // A name found with good evidence is a name wherever else it stands in the same text.
+  const strongWords = new Map<string, number[]>();
+  for (const c of strongCandidates) {
+    const w = norm.slice(c.start, c.end);
+    strongWords.set(w, [...(strongWords.get(w) ?? []), c.start]);
+  }
+  // An item of a list (、, 和, 与 ...) whose neighbour across the separator is a name is a name too ("向林志、许文杰").
+  const strongAt = new Set(strongCandidates.flatMap((c) => [`s${c.start}`, `e${c.end}`]));
+  const sep = /[、和与及跟]/;
+  for (const c of candidates) {
+    if (c.end - c.start < 2) continue;
+    const elsewhere = strongWords.get(norm.slice(c.start, c.end));
+    if (elsewhere?.some((start) => start !== c.start)) c.x[CN.repeat] = 1;
+    const listed =
+      (sep.test(norm[c.end] ?? '') && strongAt.has(`s${c.end + 1}`)) ||
+      (sep.test(norm[c.start - 1] ?? '') && strongAt.has(`e${c.start - 1}`));
+    if (listed) c.x[CN.listed] = 1;
+  }
+  return candidates;
 }
 
 /**
@@ -284,61 +450,89 @@ export function debugChineseCandidates(text: string, segmentation = true) {
  * (undefined to go without), both shared with the address recogniser.
  */
 export function recognizeChinesePersons(
-  text: string,
   norm: string,
   segments: readonly Segment[] | undefined,
   push: Push,
 ): void {
-  const candidates = chineseCandidates(norm, segments);
-  // A name found with good evidence is a name wherever else it stands in the same text.
-  const strong = new Set(
-    candidates.filter((c) => c.logit > 1.5 && c.end - c.start >= 2).map((c) => norm.slice(c.start, c.end)),
-  );
-  // An item of a list (、, 和, 与 ...) whose neighbour across the separator is a name is a name too ("向林志、许文杰").
-  const strongAt = new Set(
-    candidates
-      .filter((c) => c.logit > 1.5 && c.end - c.start >= 2)
-      .flatMap((c) => [`s${c.start}`, `e${c.end}`]),
-  );
-  for (const c of candidates) {
-    let logit = c.logit;
-    if (logit <= 1.5 && strong.has(norm.slice(c.start, c.end))) logit = Math.max(logit + 3, 1);
-    const sep = /[、和与及跟]/;
-    const listed =
-      (sep.test(norm[c.end] ?? '') && strongAt.has(`s${c.end + 1}`)) ||
-      (sep.test(norm[c.start - 1] ?? '') && strongAt.has(`e${c.start - 1}`));
-    if (listed && c.end - c.start >= 2) logit += 2.5;
-    push('PERSON', c.start, c.end, Math.min(sigmoid(logit), 0.97));
-  }
+  for (const c of chinesePersonCandidates(norm, segments))
+    push('PERSON', c.start, c.end, Math.min(sigmoid(dot(CN_WEIGHTS, c.x)), 0.97));
 }
 
 // ---------------------------------------------------------------- English
 
-const NAME_TOKEN = "(?:(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:-[A-Za-z][a-z]+)*|[A-Z]\\.)";
+/** A name word: Mc/Mac/O'/D' and De/Di/Le/La/Van/Von joined to a capitalised part (DeLuca), hyphens, or an initial. */
+const NAME_TOKEN =
+  "(?:(?:Mc|Mac|O['’]|D['’]|De|Di|Da|Du|La|Le|Van|Von)?[A-Z][a-z]+(?:-[A-Za-z][a-z]+)*|[A-Z]\\.)";
 const RUN = new RegExp(`${NAME_TOKEN}(?: ${NAME_TOKEN})*`, 'g');
 const TOKEN = new RegExp(NAME_TOKEN, 'g');
+/** Romanised Chinese written in capitals, as on passports and remittance forms (BAO ZIHAN, CHAN TAI MAN). */
+const CAPS_RUN = /(?<![A-Za-z])[A-Z]{2,8}(?:[ -][A-Z]{2,8}){1,3}(?![A-Za-z])/g;
 /** Words after a name that make it a shop, a brand or a place (the Paul Smith store, Ted Baker jackets). */
 const BRAND_AFTER =
   /^(?:\s+(?:and|&)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*\s+(?:(?:both|also|have|has)\s+)?(?:store|stores|shop|shops|outlet|outlets|boutique|brand|shirt|shirts|jacket|jackets|bag|bags|suit|suits|sponsored|opened|counter|restaurant|hotel)\b/;
 const SELF_INTRO =
-  /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.)\s*$/i;
+  /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.|\bwith|\bspeaking with|\bchatting with)(?:\s+(?:um|uh|erm|er|ah))?[\s,]*$/i;
 /** A header or list label on the name's line ("From:", "Attendees:", "Present:"), with only names between. */
 const HEADER =
-  /(?:^|\n)[ \t]*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Action|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary)[ \t]*:([^\n]*)$/;
-const ONLY_NAMES = /^[A-Za-z'’ ,.&-]*$/;
+  /(?:^|\n)[ \t]*(?:From|To|Cc|Bcc|Signed|Attn|Attention|Present|Attendees|Apologies|Absent|Action|Actions|Contact|Caller|Customer|Agent|Director|Applicant|Applicants|Joint applicants|Beneficial owner|Beneficiary|Reviewed by|Prepared by|Approved by)[ \t]*:([^\n]*)$/;
+/** "Hi Ana, Ben," / "Dear Mei and Josh,": a greeting line that lists names greets each of them. */
+const GREETING_LIST =
+  /(?:^|\n)[ \t]*(?:[Hh]i|[Hh]ello|[Hh]ey|[Dd]ear|[Mm]orning|[Gg]ood morning|[Tt]hanks)[ \t]+(?:[A-Z][A-Za-z'’-]*[ \t]*(?:,|and|&)[ \t]*)+$/;
+/** Whether a word at `at` opens its line, sentence or clause (where a greeting stands). */
+function opensSentence(text: string, at: number): boolean {
+  return /(?:^|[\n.!?;:(,，。：])[ \t]*(?:(?:[Gg]ood|[Aa]nd|[Oo]h|[Oo]k|[Oo]kay|[Ww]ell|[Ss]o|[Yy]es)[ \t,]+)?$/.test(
+    text.slice(Math.max(0, at - 24), at),
+  );
+}
+const ONLY_NAMES = /^[A-Za-z'’ ,.&()-]*$/;
 const CLOSING =
-  /(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n\s*$/i;
+  /(?:(?:regards|wishes|thanks|thank you|cheers|sincerely|faithfully|best|signed|yours)[,!.]?\s*\n|(?:^|\n)[ \t]*[-–—])[ \t]*$/i;
+/** Spelled out after the name, as callers do ("Wojciechowski, W-O-J-C-I-E..."). */
+const SPELLED = /^[,.:，：]?\s*(?:that's\s+|it's\s+)?[A-Z](?:[- ][A-Z]){2,}\b/;
 
 function isEnCue(word: string): boolean {
   const w = word.toLowerCase().replace(/\.$/, '');
   return EN_NAME_PREFIX_CUES.has(w) || EN_GREETINGS.has(w);
 }
 
-export function recognizeEnglishPersons(text: string, push: Push): void {
-  const { given, surnames, places } = data();
-  const found: { start: number; end: number; logit: number; tokens: string[] }[] = [];
-  for (const m of text.matchAll(RUN)) {
-    const tokens = [...m[0].matchAll(TOKEN)].map((t) => ({ word: t[0], start: m.index + t.index }));
+/** One syllable of pinyin or of a Cantonese, Hokkien or Teochew romanisation, as Chinese names are written. */
+const SYLLABLE =
+  /^(?:zh|ch|sh|ts|tz|hs|ng|[bpmfdtnlgkhjqxrzcsyw])?[wu]?(?:iang|iong|uang|eung|yeung|oeng|ang|eng|ing|ong|ung|iao|ian|uai|uan|oon|ooi|ee|oo|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ue|ui|oi|ok|uk|ak|ek|ik|at|it|ut|ap|ip|eu|au|oh|a|o|e|i|u|v|y)(?:n|ng|k|ck|t|m|h|p)?$/i;
+/** A token of one or two syllables (Zihan, Siu, Ling). */
+function romanisedToken(word: string): boolean {
+  const w = word.toLowerCase();
+  if (SYLLABLE.test(w)) return true;
+  for (let i = 1; i < w.length; i++)
+    if (SYLLABLE.test(w.slice(0, i)) && SYLLABLE.test(w.slice(i))) return true;
+  return false;
+}
+
+interface EnCandidate extends PersonCandidate {
+  tokens: string[];
+}
+
+/**
+ * Every English candidate with its evidence. Exported for the trainer (`train-person-model.mjs`). The second
+ * stage (a first name or surname alone that is part of a strong full name in the same text) is `recognizeEnglish
+ * Persons`' own.
+ */
+export function englishPersonCandidates(text: string, weights: Float64Array = EN_WEIGHTS): EnCandidate[] {
+  const { given, surnames, places, romanised: chineseSurnames } = data();
+  const found: EnCandidate[] = [];
+  const runs = [...text.matchAll(RUN)].map((m) => ({ index: m.index, words: m[0], caps: false }));
+  for (const m of text.matchAll(CAPS_RUN)) runs.push({ index: m.index, words: m[0], caps: true });
+  for (const m of runs) {
+    // A run glued to a letter or digit ("3B. Dial-in") is part of a code, not a name.
+    if (/[A-Za-z0-9]/.test(text[m.index - 1] ?? '')) continue;
+    const re = m.caps ? /[A-Z]+(?:-[A-Z]+)?/g : TOKEN;
+    const tokens = [...m.words.matchAll(re)].map((t) => ({ word: t[0], start: m.index + t.index }));
+    if (m.caps) {
+      // Capitals are a name only as romanised Chinese with a surname first (BAO ZIHAN).
+      const words = tokens.map((t) => t.word[0] + t.word.slice(1).toLowerCase());
+      if (!chineseSurnames.has(words[0] as string) || !words.every((w) => w.split('-').every(romanisedToken)))
+        continue;
+      tokens.forEach((t, i) => (t.word = words[i] as string));
+    }
     let greeting = false;
     let honorific = false;
     let cue = false;
@@ -346,15 +540,21 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     while (tokens.length) {
       const w = tokens[0]!.word;
       const lower = w.toLowerCase().replace(/\.$/, '');
-      if (EN_GREETINGS.has(lower)) greeting = true;
+      if (EN_GREETINGS.has(lower)) greeting ||= opensSentence(text, tokens[0]!.start);
       else if (EN_HONORIFICS.test(w)) honorific = true;
       else if (isEnCue(w)) cue = true;
       else if (!EN_NOT_NAME_WORDS.has(w)) break;
       tokens.shift();
     }
     while (tokens.length && /^[A-Z]\.$/.test(tokens[tokens.length - 1]!.word)) tokens.pop();
-    if (!tokens.length || tokens.length > 4 || /^[A-Z]\.$/.test(tokens[0]!.word)) continue;
-    if (tokens.some((t) => EN_NOT_NAME_WORDS.has(t.word) || EN_PLACE_WORDS.has(t.word))) continue;
+    if (!tokens.length || tokens.length > 4) continue;
+    // An initial starts a name only before a surname ("J. Whitmore"), never alone.
+    const initial = /^[A-Z]\.$/.test(tokens[0]!.word);
+    if (initial && tokens.length < 2) continue;
+    if (
+      tokens.some((t) => EN_NOT_NAME_WORDS.has(t.word.split('-')[0] as string) || EN_PLACE_WORDS.has(t.word))
+    )
+      continue;
     const first = tokens[0]!;
     const last = tokens[tokens.length - 1]!;
     const start = first.start;
@@ -362,63 +562,116 @@ export function recognizeEnglishPersons(text: string, push: Push): void {
     const name = text.slice(start, end);
     const before = text.slice(Math.max(0, start - 40), start);
     if (EN_HONORIFICS.test(before.trimEnd())) honorific = true;
-    const prevWord = /([A-Za-z-]+)[:,]?\s*$/.exec(before)?.[1]?.toLowerCase();
+    // The word before, on the same line ("Hello,\nWe have moved" is no greeting of "We").
+    const prevWord = /([A-Za-z-]+)[:,]?[ \t]*$/.exec(before)?.[1]?.toLowerCase();
     // Prepositions are weak cues ("to Jane Doe", but also "with Apple Pay").
     const weak = prevWord !== undefined && /^(?:to|from|by|for|with)$/.test(prevWord);
     if (prevWord !== undefined && EN_NAME_PREFIX_CUES.has(prevWord) && !weak) cue = true;
-    if (prevWord !== undefined && EN_GREETINGS.has(prevWord)) greeting = true;
+    // A greeting opens its line or sentence ("Morning Brief" inside a sentence is no greeting); "Hi Ana, Ben,"
+    // greets every name of the list.
+    const prev = /([A-Za-z-]+)[:,]?[ \t]*$/.exec(before);
+    if (
+      prevWord !== undefined &&
+      EN_GREETINGS.has(prevWord) &&
+      opensSentence(text, start - before.length + (prev?.index ?? 0))
+    )
+      greeting = true;
+    if (GREETING_LIST.test(before)) greeting = true;
     // A Chinese label before an English name (收件人 Leung Ka-wai, 我是 Jason Lin).
     const label = before.trimEnd().replace(/[：:，,]$/, '');
-    if (PREFIX_CUES.endingAt(label, label.length)) cue = true;
+    const chineseLabel = PREFIX_CUES.endingAt(simplified(label), label.length) !== undefined;
+    if (chineseLabel) cue = true;
     const after = text.slice(end, end + 60);
-    const lineAlone = /(?:^|\n)\s*$/.test(before) && /^\s*(?:\n|$)/.test(after);
+    const lineAlone = /(?:^|\n)\s*(?:[-–—]\s*)?$/.test(before) && /^\s*(?:[-–—,]\s*)?(?:\n|$)/.test(after);
     const headerLabel = HEADER.exec(before);
     const header = headerLabel !== null && ONLY_NAMES.test(headerLabel[1] ?? '');
-
-    let logit = -2.6;
-    if (given.has(first.word) || given.has(first.word.split('-')[0] ?? '')) logit += 2.4;
-    if (tokens.length >= 2) {
+    const selfIntro = SELF_INTRO.test(before);
+    const spelled = SPELLED.test(after);
+    const firstGiven = given.has(first.word) || given.has(first.word.split('-')[0] ?? '');
+    const multi = tokens.length >= 2;
+    const romanised =
+      tokens.length >= 2 &&
+      chineseSurnames.has(first.word) &&
+      tokens.slice(1).every((t) => t.word.split('-').every(romanisedToken));
+    if (!multi && !honorific && !spelled) {
+      // One word is a name only with a cue: known given names after a greeting, an introduction, a header or on
+      // a line of their own; other words only after a greeting or an introduction.
+      const context = greeting || lineAlone || cue || weak || header || selfIntro;
+      const romanisedSingle = chineseLabel && romanisedToken(first.word);
+      const speaking = SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before);
+      // "Jenny，客户…", "Laura, the customer's…": a given name opening a line and addressed.
+      const vocative = /(?:^|\n)[ \t]*$/.test(before) && /^[,，]/.test(after);
       if (
-        surnames.has(last.word) ||
-        surnames.has(last.word.split('-')[0] ?? '') ||
-        /^(?:O['’]|Mc|Mac)[A-Z]/.test(last.word)
+        !(firstGiven
+          ? context || speaking || vocative
+          : greeting ||
+            selfIntro ||
+            cue ||
+            speaking ||
+            romanisedSingle ||
+            (lineAlone && CLOSING.test(before)))
       )
-        logit += 1.4;
+        continue;
+    }
+    const x = new Float64Array(EN_FEATURES.length);
+    x[EN.bias] = 1;
+    if (firstGiven) x[EN.firstGiven] = 1;
+    if (tokens.length >= 2) {
+      x[EN.multi] = 1;
+      const lastWord = last.word.split('-')[0] ?? '';
+      if (surnames.has(last.word) || surnames.has(lastWord) || /^(?:O['’]|Mc|Mac)[A-Z]/.test(last.word))
+        x[EN.lastSurname] = 1;
       // Surname-first names (Chan Tai-man, Nguyen Thi Lan): a surname, then a given name of one or more parts.
-      if (surnames.has(first.word) && /-[a-z]/.test(last.word)) logit += 2;
-      logit += 0.6;
-    } else if (
-      !honorific &&
-      !(given.has(first.word) && (greeting || lineAlone || cue || weak || header || SELF_INTRO.test(before)))
-    )
-      continue;
-    if (honorific) logit += 4.5;
-    if (greeting) logit += 3;
-    if (cue) logit += 2;
-    else if (weak) logit += 0.8;
-    if (SELF_INTRO.test(before)) logit += 3;
-    if (header) logit += 3;
-    if (lineAlone && CLOSING.test(before)) logit += 4;
-    else if (lineAlone) logit += 1;
+      if (surnames.has(first.word) && /-[a-z]/.test(last.word)) x[EN.surnameFirst] = 1;
+      if (romanised) x[EN.romanised] = 1;
+      if (initial) x[EN.initial] = 1;
+    } else if (!firstGiven) {
+      x[EN.unknownSingle] = 1;
+      if (chineseLabel && romanisedToken(first.word)) x[EN.romanisedSingle] = 1;
+    }
+    if (honorific) x[EN.honorific] = 1;
+    if (greeting) x[EN.greeting] = 1;
+    if (cue) x[EN.cue] = 1;
+    else if (weak) x[EN.weak] = 1;
+    if (selfIntro) x[EN.selfIntro] = 1;
+    if (header) x[EN.header] = 1;
+    if (lineAlone && CLOSING.test(before)) x[EN.closingLine] = 1;
+    else if (lineAlone) x[EN.lineAlone] = 1;
     // In a list of names separated by commas ("Sarah Lee, Tom MacDonald, Priya ...").
-    if (/,\s*$/.test(before) && /^,/.test(after) && tokens.length >= 2) logit += 1;
-    if (places.has(name) || EN_BRANDS.has(name)) logit -= 7;
-    if (BRAND_AFTER.test(after)) logit -= 5;
+    if (/,\s*$/.test(before) && /^,/.test(after) && tokens.length >= 2) x[EN.commaList] = 1;
+    if (spelled) x[EN.spelled] = 1;
+    if (SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before)) x[EN.speaker] = 1;
+    if (/(?:^|\n)[ \t]*$/.test(before) && /^[,，]/.test(after)) x[EN.vocative] = 1;
+    if (places.has(name) || EN_BRANDS.has(name)) x[EN.placeOrBrand] = 1;
+    if (BRAND_AFTER.test(after)) x[EN.brandAfter] = 1;
     if (
-      /^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building)\b/.test(
+      /^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building|Line|Home|Team)\b/.test(
         after,
       )
     )
-      logit -= 6;
-    found.push({ start, end, logit, tokens: tokens.map((t) => t.word) });
+      x[EN.placeAfter] = 1;
+    found.push({ start, end, x, tokens: tokens.map((t) => t.word) });
   }
+  // A run next to a strong full name in a list ("Priyanka Nair, Owen Gallagher, Li Na") is a name too.
+  const strong = found.filter((f) => f.tokens.length >= 2 && dot(weights, f.x) > STRONG);
+  const joins = (a: number, b: number) => a <= b && /^\s*(?:,|;|&|and|、)\s*$/.test(text.slice(a, b));
+  for (const f of found)
+    if (strong.some((o) => o !== f && (joins(o.end, f.start) || joins(f.end, o.start)))) f.x[EN.listed] = 1;
+  return found;
+}
+
+export function recognizeEnglishPersons(text: string, push: Push): void {
+  const found = englishPersonCandidates(text);
+  const logits = found.map((f) => dot(EN_WEIGHTS, f.x));
   // A given name or surname alone is a mention of a full name found in the same text ("Tom", "Kevin").
-  const parts = new Set(found.filter((f) => f.logit > 1.5 && f.tokens.length >= 2).flatMap((f) => f.tokens));
-  for (const f of found) {
+  const parts = new Set(
+    found.filter((f, i) => logits[i]! > STRONG && f.tokens.length >= 2).flatMap((f) => f.tokens),
+  );
+  found.forEach((f, i) => {
     const logit =
-      f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(f.logit, 1.5) : f.logit;
+      f.tokens.length === 1 && parts.has(f.tokens[0] as string) ? Math.max(logits[i]!, STRONG) : logits[i]!;
     push('PERSON', f.start, f.end, Math.min(sigmoid(logit), 0.96));
-  }
+  });
   for (const m of text.matchAll(/(?<![A-Za-z'’-])[A-Z][a-z]+(?![A-Za-z'’-])/g)) {
     if (!parts.has(m[0]) || found.some((f) => f.start <= m.index && f.end >= m.index + m[0].length)) continue;
     if (EN_NOT_NAME_WORDS.has(m[0]) || EN_GREETINGS.has(m[0].toLowerCase())) continue;
