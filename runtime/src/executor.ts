@@ -132,7 +132,14 @@ export class ResumeError extends Error {
   }
 }
 
-export type ResumeOptions = Omit<StartOptions, 'runId' | 'meta'>;
+export type ResumeOptions = Omit<StartOptions, 'runId' | 'meta'> & {
+  /**
+   * Takes over a run whose execution stopped mid-flight (its worker process died): the run may be `running`, not
+   * only `waiting`. Recorded outcomes are reused as in any resume; nodes that had started but not finished run
+   * again. A queue worker uses this once the previous worker's lease on the run expired.
+   */
+  takeover?: boolean;
+};
 
 export interface RunHandle {
   readonly runId: string;
@@ -467,7 +474,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const prepared = prepare(flow);
     const log = [...events].sort((a, b) => a.seq - b.seq);
     const state = foldRun(log);
-    if (state.status !== 'waiting')
+    if (state.status !== 'waiting' && !(opts.takeover && state.status === 'running'))
       throw new ResumeError(
         `run ${state.runId || '(unknown)'} is ${state.status}, not waiting`,
         'NOT_WAITING',

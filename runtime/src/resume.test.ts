@@ -331,3 +331,53 @@ describe('a node that waits for a decision', () => {
     expect(foldRun(store.events(result.runId)).status).toBe('failed');
   });
 });
+
+describe('a takeover of a run whose execution stopped mid-flight', () => {
+  /** in -> a -> slow -> result: the log of a run whose process died while `slow` ran. */
+  const chain = flow(
+    [input, step('a', { add: 1 }), step('slow', { add: 10, delayMs: 60_000 }), out('result')],
+    ['in.x->a.in', 'a.out->slow.in', 'slow.out->result.value'],
+  );
+
+  async function cutOff() {
+    const trace = new Trace();
+    const store = new MemoryRunStore();
+    const runtime = createRuntime({ registry: testRegistry(trace), store });
+    const handle = runtime.start(chain, { x: 1 });
+    while (!handle.state().nodes['slow'] || handle.state().nodes['slow']?.status !== 'running')
+      await new Promise((r) => setTimeout(r, 5));
+    // What a crashed worker left on record: everything up to and including slow's start, no run.finished.
+    const log = JSON.parse(JSON.stringify(store.events(handle.runId))) as RunEvent[];
+    handle.cancel('test cleanup');
+    await handle.result;
+    return { log, trace };
+  }
+
+  it('reuses every recorded outcome and runs again only the node that had not finished', async () => {
+    const { log, trace } = await cutOff();
+    expect(foldRun(log).status).toBe('running');
+    const fast = flow(
+      [input, step('a', { add: 1 }), step('slow', { add: 10 }), out('result')],
+      ['in.x->a.in', 'a.out->slow.in', 'slow.out->result.value'],
+    );
+    const store = new MemoryRunStore();
+    for (const e of log) store.append(e);
+    const runtime = createRuntime({ registry: testRegistry(trace), store });
+    const handle = runtime.resume(fast, log, {}, { takeover: true, store });
+    const result = await handle.result;
+    expect(result).toMatchObject({ status: 'succeeded', outputs: { result: 12 } });
+    // `a` ran once, in the first execution; `slow` started twice (the first attempt died with its worker).
+    expect(count(trace, 'a')).toBe(1);
+    expect(count(trace, 'slow')).toBe(2);
+    const all = store.events(result.runId);
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
+    expect(all.filter((e) => e.type === 'node.succeeded' && e.nodeId === 'a')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'run.resumed')).toHaveLength(1);
+  });
+
+  it('is refused without the takeover option (a running run is not waiting)', async () => {
+    const { log } = await cutOff();
+    const runtime = createRuntime({ registry: testRegistry() });
+    expect(() => runtime.resume(chain, log, {})).toThrow(ResumeError);
+  });
+});

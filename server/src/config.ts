@@ -71,6 +71,17 @@ export interface ServerConfig {
    * addresses only; loopback, private, link-local, shared and metadata addresses are refused.
    */
   egressAllow: string;
+  /**
+   * `main` (default): one process accepts requests and executes runs, nothing else to run. `queue`: API servers
+   * store and enqueue runs (BullMQ on Redis) and `finflow worker` processes execute them; any number of each.
+   */
+  mode: 'main' | 'queue';
+  /** Redis for queue mode (queue, live events, shared rate limits and idempotency keys). */
+  redisUrl: string | undefined;
+  /** Queue mode: how long a worker's claim on a run lasts without renewal before another worker may take it over. */
+  runLeaseMs: number;
+  /** Queue mode: runs one `finflow worker` process executes at once (its `--concurrency` overrides). */
+  workerConcurrency: number;
 }
 
 const serverRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -122,7 +133,17 @@ const envSchema = z.object({
   FINFLOW_DEV_RELOAD: z.enum(['true', 'false', '1', '0']).default('false'),
   // Parsed (and refused when malformed) by the server at start, with the node package that applies it.
   FINFLOW_EGRESS_ALLOW: z.string().max(10_000).default(''),
+  FINFLOW_MODE: z.enum(['main', 'queue']).default('main'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  FINFLOW_RUN_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  FINFLOW_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
 });
+
+/** The variables the server reads (docker-compose.yml and the README are checked against this list). */
+export const configVariables: readonly string[] = Object.keys(envSchema.shape);
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {
   if (value === undefined || value === '' || value === 'false') return false;
@@ -145,6 +166,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.FINFLOW_MODE === 'queue' && !e.REDIS_URL)
+    throw new Error('invalid configuration: REDIS_URL: FINFLOW_MODE=queue needs Redis (redis://host:port)');
   const dataDir = resolve(cwd, e.FINFLOW_DATA_DIR ?? '.data');
   return {
     port: e.PORT,
@@ -181,6 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     discoverPlugins: e.FINFLOW_DISCOVER_PLUGINS === 'true',
     devReload: e.FINFLOW_DEV_RELOAD === 'true' || e.FINFLOW_DEV_RELOAD === '1',
     egressAllow: e.FINFLOW_EGRESS_ALLOW,
+    mode: e.FINFLOW_MODE,
+    redisUrl: e.REDIS_URL || undefined,
+    runLeaseMs: e.FINFLOW_RUN_LEASE_MS,
+    workerConcurrency: e.FINFLOW_WORKER_CONCURRENCY,
   };
 }
 

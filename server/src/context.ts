@@ -23,6 +23,7 @@ import type { ReviewService } from './services/reviews.js';
 import type { PluginService } from './services/plugins.js';
 import type { RolloutService } from './services/rollouts.js';
 import type { RunService } from './services/runs.js';
+import type { QueueMode } from './queue/api-mode.js';
 
 export interface AppContext {
   config: ServerConfig;
@@ -55,4 +56,6 @@ export interface AppContext {
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;
   state: { ready: boolean; shuttingDown: boolean };
+  /** Queue mode (FINFLOW_MODE=queue): runs are launched here and executed by workers. */
+  queue?: QueueMode;
 }

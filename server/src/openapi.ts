@@ -224,7 +224,9 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           required: ['runId', 'status', 'flowVersion'],
           properties: {
             runId: { type: 'string' },
-            status: { enum: ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
+            status: {
+              enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'],
+            },
             flowVersion: { type: 'integer' },
             outputs: { $ref: '#/components/schemas/Outputs' },
             reviews: { $ref: '#/components/schemas/Reviews' },

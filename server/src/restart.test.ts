@@ -75,7 +75,7 @@ describe('runs across restarts', () => {
 
     second.child.kill('SIGKILL');
     await exited(second.child);
-  });
+  }, 90_000);
 
   it('at a graceful stop lets short runs finish and marks the others interrupted', async () => {
     const server = await start({ FINFLOW_SHUTDOWN_GRACE_MS: '1500' });
@@ -101,5 +101,5 @@ describe('runs across restarts', () => {
     });
     after.child.kill('SIGTERM');
     expect(await exited(after.child)).toBe(0);
-  });
+  }, 90_000);
 });

@@ -233,7 +233,24 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       io.emit('catalog.changed', { at: Date.now() });
     });
 
-    await runs.recoverInterrupted();
+    if (config.mode === 'queue' && config.redisUrl) {
+      // Loaded only in queue mode: a main-mode server never loads BullMQ or a Redis client.
+      const { QueueMode } = await import('./queue/api-mode.js');
+      ctx.queue = await QueueMode.start({
+        redisUrl: config.redisUrl,
+        repo,
+        writer,
+        runtime,
+        flows,
+        connections,
+        runs,
+        sealer,
+        logger,
+      });
+      logger.info('queue mode: runs are executed by `finflow worker` processes');
+    }
+    // In queue mode a run recorded as running belongs to a worker with a lease (workers recover expired ones).
+    else await runs.recoverInterrupted();
     await evaluations.recoverInterrupted();
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
     await runs.resumePending();
@@ -298,6 +315,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);
+        await ctx.queue?.close();
         await new Promise<void>((done) => io.close(() => done()));
         http.closeAllConnections();
         await stopped;

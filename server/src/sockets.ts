@@ -55,6 +55,9 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     },
   });
 
+  // Queue mode: broadcasts (a reloaded catalog, say) reach the sockets of every server.
+  if (ctx.queue) io.adapter(ctx.queue.socketAdapter());
+
   io.use((socket, next) => {
     const token = readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);
     if (!token) {

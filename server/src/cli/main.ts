@@ -76,6 +76,8 @@ Commands:
                                                       --baseline adds the PSI drift of each column
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
+  worker [--concurrency <n>]                          execute queued runs (queue mode: FINFLOW_MODE=queue,
+                                                      REDIS_URL; see README)
   admin create --email <e> --name <n> [--password-stdin]
                                                       create an admin (the first is the instance owner)
   create-node <package-name> [--dir <folder>]         scaffold a node package (node, test, README, plugin key)
@@ -529,6 +531,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'serve': {
         const { serveCommand } = await import('./serve.js');
         return await serveCommand(rest);
+      }
+      case 'worker': {
+        const { workerCommand } = await import('./worker.js');
+        return await workerCommand(rest);
       }
       case 'admin': {
         const { adminCommand } = await import('./admin.js');

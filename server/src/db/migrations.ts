@@ -471,4 +471,18 @@ CREATE TABLE federated_datasets (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 8,
+    name: 'queue mode: start specs and run leases',
+    sql: `
+-- Queue mode (FINFLOW_MODE=queue): a launcher stores a run as 'queued' with how it was started (start_spec, JSON:
+-- the handler that finishes it and its parameters), so any worker can execute it and any server recover it; the
+-- worker executing a run holds a lease (owner, expiry) it renews while it runs. A run whose lease expired belongs
+-- to a worker that is gone and may be taken over; a live lease is never touched.
+ALTER TABLE runs ADD COLUMN start_spec TEXT;
+ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
+`,
+  },
 ];

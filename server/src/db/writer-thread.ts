@@ -14,7 +14,7 @@ import type { BatchCommit, WriteBatch } from '../repo/types.js';
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
 export interface EncodedBatch {
   id: number;
-  /** 17 values a run: the columns of `runs` in table order, then the checkpoint and the business key. */
+  /** 18 values a run: the columns of `runs` in table order, then the checkpoint, business key and start spec. */
   runs?: unknown[];
   /** run id, seq, last seq, the events as one JSON array. */
   events?: unknown[];
@@ -104,6 +104,7 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
         r.ms,
         exact(r.checkpointSealed),
         r.businessKey,
+        r.startSpec ?? null,
       );
     }
     m.runs = v;

@@ -37,8 +37,8 @@ function sql() {
   statements ??= {
     run: db.prepare(
       `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key, start_spec)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
     runUpdate: db.prepare(
@@ -184,7 +184,7 @@ function applyReviews(s, b) {
 
 function apply(b) {
   const s = sql();
-  each(s.run, b.runs, 17);
+  each(s.run, b.runs, 18);
   each(s.event, b.events, 4);
   each(s.runUpdate, b.runUpdates, 6);
   applyReviews(s, b);

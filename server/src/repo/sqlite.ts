@@ -19,6 +19,7 @@ import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
 import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
 import { storageError } from './errors.js';
+import type { RunLeases } from './leases.js';
 import type {
   ApiKeyRecord,
   BatchCommit,
@@ -146,6 +147,7 @@ const toRun = (r: Row): RunRecord => ({
   checkpointSealed: (r['checkpoint_sealed'] as Buffer | null | undefined) ?? null,
   resumeClaim: strOrNull(r['resume_claim']),
   businessKey: strOrNull(r['business_key']),
+  startSpec: strOrNull(r['start_spec']),
 });
 
 const toReviewTask = (r: Row): ReviewTaskRecord => ({
@@ -335,7 +337,7 @@ export interface SqliteOptions {
 /** WAL size at which checkpoints move to a worker thread. */
 const CHECKPOINTER_AT = 2 * 1024 * 1024;
 
-export class SqliteRepository implements Repository {
+export class SqliteRepository implements Repository, RunLeases {
   readonly kind = 'sqlite' as const;
   private readonly stmts = new Map<string, Stmt>();
   /** Commits group writes on a thread of its own (see db/writer-worker.mjs). */
@@ -480,6 +482,7 @@ export class SqliteRepository implements Repository {
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000))]);
       await worker.terminate();
     }
+    if (this.leaseConn?.open) this.leaseConn.close();
     if (this.db.open) this.db.close();
   }
 
@@ -1482,5 +1485,69 @@ export class SqliteRepository implements Repository {
     return r
       ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
       : undefined;
+  }
+
+  // Run leases (queue mode, see leases.ts)
+
+  /**
+   * Leases are written on a connection of their own with synchronous=NORMAL: a lease lost to a power cut only
+   * looks expired (the run is taken over), so it needs no fsync of its own, and claims and renewals then cost the
+   * event loop no disk flush.
+   */
+  private leaseConn: Db | undefined;
+
+  private leaseDb(): Db {
+    if (!this.leaseConn) {
+      const db = new Database(this.file);
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      this.leaseConn = db;
+    }
+    return this.leaseConn;
+  }
+
+  private leaseStmts = new Map<string, Stmt>();
+
+  private lq(sql: string): Stmt {
+    let s = this.leaseStmts.get(sql);
+    if (!s) this.leaseStmts.set(sql, (s = this.leaseDb().prepare(sql)));
+    return s;
+  }
+
+  async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<RunRecord | undefined> {
+    const changed = this.lq(
+      `UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ? AND (
+         (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?))`,
+    ).run(owner, now + leaseMs, runId, now).changes;
+    if (changed === 0) return undefined;
+    const r = this.lq('SELECT * FROM runs WHERE id = ?').get(runId) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  async renewLease(runId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return (
+      this.lq('UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?').run(
+        now + leaseMs,
+        runId,
+        owner,
+      ).changes === 1
+    );
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    this.lq(
+      'UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+    ).run(runId, owner);
+  }
+
+  async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {
+    return (
+      this.lq(
+        `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < ?)
+           OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)
+         ORDER BY started_at LIMIT ?`,
+      ).all(queuedBefore, now, limit) as Row[]
+    ).map((r) => str(r['id']));
   }
 }

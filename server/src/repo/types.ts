@@ -102,7 +102,8 @@ export interface VersionRecord {
 }
 
 export type RunTrigger = 'manual' | 'endpoint' | 'rerun';
-export type StoredRunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type StoredRunStatus =
+  'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunRecord {
   id: string;
@@ -129,6 +130,11 @@ export interface RunRecord {
   resumeClaim: string | null;
   /** SHA-256 of the flow's business key value (`settings.feedback.businessKey`), for feedback by business key. */
   businessKey: string | null;
+  /**
+   * Queue mode: how the run was started (JSON, see `startSpecSchema` in queue/start-spec.ts), stored by the
+   * launcher with the queued run so any worker can execute it and call the right handler when it finishes.
+   */
+  startSpec?: string | null;
 }
 
 export interface RunFilter {

@@ -18,7 +18,8 @@ import { hashValue, sha256 } from '../hash.js';
 import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { safeStringify } from '../security/safe-json.js';
-import { checkIdempotencyKey } from '../services/endpoints.js';
+import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
+import { queuedEndpointCall } from './endpoint-call-queued.js';
 
 export interface Answer {
   status: number;
@@ -57,7 +58,12 @@ function keyActor(key: ApiKeyRecord): AuditActor {
 }
 
 /** The HTTP answer for a finished run. */
-function answerOf(event: RunFinishedEvent, runId: string, flowVersion: number, timeoutMs: number): Answer {
+export function answerOf(
+  event: RunFinishedEvent,
+  runId: string,
+  flowVersion: number,
+  timeoutMs: number,
+): Answer {
   if (event.status === 'succeeded')
     return { status: 200, body: { runId, flowVersion, outputs: event.outputs } };
   const error = event.error;
@@ -102,7 +108,11 @@ function answerOf(event: RunFinishedEvent, runId: string, flowVersion: number, t
   };
 }
 
-function wantsAsync(req: IncomingMessage, mode: string | undefined, defaultMode: 'sync' | 'async'): boolean {
+export function wantsAsync(
+  req: IncomingMessage,
+  mode: string | undefined,
+  defaultMode: 'sync' | 'async',
+): boolean {
   if (mode === 'async') return true;
   if (mode === 'sync') return false;
   const prefer = req.headers['prefer'];
@@ -114,7 +124,11 @@ function wantsAsync(req: IncomingMessage, mode: string | undefined, defaultMode:
  * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
  * outputs the branches that did not wait already gave (a notice for the customer, say).
  */
-function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
+export function waitingAnswer(
+  event: RunSuspendedEvent,
+  flowVersion: number,
+  tasks: ReviewTaskRecord[],
+): Answer {
   return {
     status: 202,
     body: {
@@ -129,11 +143,11 @@ function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: Rev
 }
 
 /** Comments on an open event stream while the run waits for a review, so proxies keep it open. */
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 
-const wantsEvents = (req: IncomingMessage) => (req.headers.accept ?? '').includes('text/event-stream');
+export const wantsEvents = (req: IncomingMessage) => (req.headers.accept ?? '').includes('text/event-stream');
 
-const sseFrame = (event: string, data: unknown, id?: number) =>
+export const sseFrame = (event: string, data: unknown, id?: number) =>
   `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
 
 /**
@@ -141,6 +155,7 @@ const sseFrame = (event: string, data: unknown, id?: number) =>
  * rest of the server sets through its middleware.
  */
 export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): EndpointCall {
+  if (ctx.queue) return queuedEndpointCall(ctx, ctx.queue, baseHeaders);
   const send = (res: ServerResponse, answer: Answer, replayed = false) => {
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, answer.status, answer.body, baseHeaders);

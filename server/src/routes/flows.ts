@@ -23,7 +23,9 @@ const searchQuery = z.object({ search: z.string().max(200).optional() });
 const runsQuery = z.object({
   flowId: z.string().max(100).optional(),
   endpointId: z.string().max(100).optional(),
-  status: z.enum(['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted']).optional(),
+  status: z
+    .enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'])
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().min(0).optional(),
 });
@@ -201,16 +203,18 @@ export function flowRoutes(ctx: AppContext): Router {
     const auth = allow(res, 'run.start');
     const body = parseRequest(runBody, req.body, 'run request');
     const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
-    const started = await ctx.runs.start({
+    const request = {
       workspaceId: auth.workspace.id,
       flowId: flow.id,
       version: body.version ?? flow.latestVersion,
       input: body.input,
-      trigger: 'manual',
+      trigger: 'manual' as const,
       actor: actorOf(auth),
-    });
+    };
+    // Queue mode: stored as queued for a worker (durably, before it returns); main mode: started here.
+    const started = ctx.queue ? await ctx.queue.launcher.start(request) : await ctx.runs.start(request);
     // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
-    await started.stored;
+    if ('stored' in started) await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 

@@ -66,6 +66,8 @@ export interface StartRequest {
   onSuspended?: (batch: WriteBatch, event: RunSuspendedEvent, tasks: ReviewTaskRecord[]) => void;
   /** Seal the real outputs with the run (async endpoint callers poll for them). */
   keepOutputs?: boolean;
+  /** Queue mode: the id and accept time of the run a launcher stored as queued (its row exists already). */
+  queued?: { runId: string; startedAt: number };
   /**
    * Receives every (masked) event from the first, across the run's executions, until the run finishes or the
    * `unwatch` of the started run is called; registered before the run starts.
@@ -74,6 +76,12 @@ export interface StartRequest {
 }
 
 export type RunListener = (event: RunEvent) => void;
+
+/**
+ * Events of runs executing in other processes (queue mode: a Redis channel per run); `follow` returns the
+ * function that stops following.
+ */
+export type RemoteRunEvents = (runId: string, deliver: RunListener) => () => void;
 
 /** Events the runtime needs to resume a run: its start and every node's outcome (no inputs, logs or chunks). */
 const checkpointTypes = new Set<RunEvent['type']>([
@@ -152,7 +160,7 @@ export function businessKeyHash(flowId: string, value: unknown): string | null {
 }
 
 /** The value at a dotted path. */
-function valueAt(root: unknown, path: string): unknown {
+export function valueAt(root: unknown, path: string): unknown {
   let cur = root;
   for (const key of path.split('.')) {
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
@@ -190,6 +198,9 @@ export class RunService {
   /** Callers waiting for a run's real `run.finished` (an endpoint's SSE stream across a review). */
   private readonly finishWaiters = new Map<string, ((e: RunFinishedEvent) => void)[]>();
   private suspensionListener: SuspensionListener | undefined;
+  /** Queue mode: where events of runs executing elsewhere come from, and the runs followed there now. */
+  private remote: RemoteRunEvents | undefined;
+  private readonly following = new Map<string, () => void>();
 
   constructor(
     private readonly repo: Repository,
@@ -216,17 +227,43 @@ export class RunService {
     this.suspensionListener = listener;
   }
 
+  /** Where a cancellation goes for a run that executes in another process (queue mode: its worker). */
+  private remoteCancel: ((runId: string, reason: string) => void) | undefined;
+
+  /**
+   * Queue mode: watchers also receive the events of runs that execute in other processes (workers), and a
+   * cancellation of such a run is sent to the process executing it.
+   */
+  followRemote(remote: RemoteRunEvents, cancel: (runId: string, reason: string) => void): void {
+    this.remote = remote;
+    this.remoteCancel = cancel;
+  }
+
   /** Follows a run's (masked) events from now on, across executions, until it ends. */
   watch(runId: string, fn: RunListener): () => void {
     let set = this.watchers.get(runId);
     if (!set) this.watchers.set(runId, (set = new Set()));
     set.add(fn);
+    if (this.remote && !this.following.has(runId) && !this.live.has(runId))
+      this.following.set(
+        runId,
+        this.remote(runId, (e) => this.publish(runId, e)),
+      );
     return () => {
       const s = this.watchers.get(runId);
       if (!s) return;
       s.delete(fn);
-      if (s.size === 0) this.watchers.delete(runId);
+      if (s.size === 0) this.unwatchAll(runId);
     };
+  }
+
+  private unwatchAll(runId: string): void {
+    this.watchers.delete(runId);
+    const stop = this.following.get(runId);
+    if (stop) {
+      this.following.delete(runId);
+      stop();
+    }
   }
 
   private publish(runId: string, event: RunEvent): void {
@@ -240,7 +277,7 @@ export class RunService {
         }
       }
     }
-    if (event.type === 'run.finished' || event.type === 'run.interrupted') this.watchers.delete(runId);
+    if (event.type === 'run.finished' || event.type === 'run.interrupted') this.unwatchAll(runId);
   }
 
   /**
@@ -300,7 +337,7 @@ export class RunService {
   }
 
   startPrepared(plan: PreparedVersion, req: StartRequest): StartedRun {
-    const runId = timeOrderedUuid();
+    const runId = req.queued?.runId ?? timeOrderedUuid();
     const keyPath = plan.feedback?.businessKey;
     const record: RunRecord = {
       id: runId,
@@ -316,7 +353,7 @@ export class RunService {
       // Set with the run's first event when the flow masks personal data (see `recordEvent`).
       inputSealed: null,
       outputsSealed: null,
-      startedAt: Date.now(),
+      startedAt: req.queued?.startedAt ?? Date.now(),
       finishedAt: null,
       ms: null,
       checkpointSealed: null,
@@ -474,6 +511,93 @@ export class RunService {
     };
   }
 
+  /**
+   * Queue mode, in a worker that holds the run's lease: executes a run a launcher queued. Nothing recorded yet: a
+   * first execution from its sealed input. Events recorded (the worker that held it died mid-run): a takeover
+   * that reuses every recorded outcome, so no node that finished runs (or is recorded) again. A flow that masks
+   * personal data records masked outputs, which a takeover cannot reuse: such a run is marked interrupted.
+   */
+  async executeQueued(
+    run: RunRecord,
+    options: Pick<StartRequest, 'onFinished' | 'onSuspended' | 'keepOutputs' | 'deadlineMs'>,
+  ): Promise<StartedRun | undefined> {
+    if (!run.inputSealed) {
+      await this.markInterrupted(
+        run,
+        (await this.repo.lastEventSeq(run.id)) + 1,
+        'the queued run has no input',
+      );
+      return undefined;
+    }
+    const input = JSON.parse(
+      this.sealer.open(run.inputSealed, `run-input:${run.id}`).toString('utf8'),
+    ) as unknown;
+    const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
+    const req: StartRequest = {
+      workspaceId: run.workspaceId,
+      flowId: run.flowId,
+      version: run.flowVersion,
+      input,
+      trigger: run.trigger,
+      actor: actorFromString(run.actor),
+      ...(run.rerunOf ? { rerunOf: run.rerunOf } : {}),
+      ...options,
+      queued: { runId: run.id, startedAt: run.startedAt },
+    };
+    const log = await this.repo.runEvents(run.id, -1);
+    if (log.length === 0) return this.startPrepared(plan, req);
+    const lastSeq = log.at(-1)?.seq ?? -1;
+    if (plan.redact) {
+      await this.markInterrupted(
+        run,
+        lastSeq + 1,
+        'its worker stopped mid-run, and the flow masks personal data, so the recorded outputs cannot be reused',
+      );
+      return undefined;
+    }
+    const live = new LiveRun({ ...run, status: 'running' }, plan, req, this.recordEvent);
+    live.lastSeq = lastSeq;
+    live.checkpoint = log.filter((e) => checkpointTypes.has(e.type));
+    this.live.set(run.id, live);
+    this.metrics.runsInFlight.value++;
+    try {
+      live.handle = this.runtime.resume(
+        plan.prepared,
+        log,
+        {},
+        {
+          store: live,
+          takeover: true,
+          services: {
+            secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
+            connections: this.connections.resolver(
+              run.workspaceId,
+              run.id,
+              req.actor,
+              flowDataClass(plan.prepared.flow),
+            ),
+          },
+          ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+        },
+      );
+    } catch (err) {
+      this.live.delete(run.id);
+      this.metrics.runsInFlight.value--;
+      if (!(err instanceof ResumeError)) throw err;
+      await this.markInterrupted(run, lastSeq + 1, `the run could not be taken over: ${err.message}`);
+      return undefined;
+    }
+    live.result = this.settled(live);
+    return {
+      runId: run.id,
+      flowVersion: run.flowVersion,
+      live,
+      result: live.result,
+      unwatch: () => {},
+      stored: Promise.resolve(),
+    };
+  }
+
   /** The audit entry of an endpoint run's final decision, when it finishes after a review. */
   private endpointDecision(run: RunRecord): NonNullable<StartRequest['onFinished']> {
     return (b, event, masked) => {
@@ -537,8 +661,12 @@ export class RunService {
     this.publish(live.id, cut ? (JSON.parse(json) as RunEvent) : masked);
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
-      b.runs.push(live.record);
-      live.rowBatch = b;
+      // A queued run's row was stored by its launcher (with its sealed input): it only changes status here.
+      if (req.queued) b.runUpdates.push({ id: live.id, status: 'running', finishedAt: null, ms: null });
+      else {
+        b.runs.push(live.record);
+        live.rowBatch = b;
+      }
       live.rowStored = promise;
     }
     // Events of one run written in one batch share one row.
@@ -762,9 +890,12 @@ export class RunService {
       // A decision took the run first: it is running now.
       run = await this.get(workspaceId, runId);
     }
+    if (run.status === 'queued')
+      throw conflict('RUN_QUEUED', 'the run waits for a worker; it can be cancelled once it runs');
     if (run.status !== 'running') throw conflict('RUN_FINISHED', `the run already ${run.status}`);
     const live = this.live.get(runId);
     if (live) live.handle.cancel(`by ${actor.name ?? actor.type}`);
+    else if (this.remoteCancel) this.remoteCancel(runId, `by ${actor.name ?? actor.type}`);
     // Running in the database but not here: its process stopped without marking it.
     else
       void this.markInterrupted(
@@ -810,11 +941,7 @@ export class RunService {
     });
   }
 
-  private markInterrupted(
-    run: Pick<RunRecord, 'id' | 'workspaceId'>,
-    seq: number,
-    reason: string,
-  ): Promise<void> {
+  markInterrupted(run: Pick<RunRecord, 'id' | 'workspaceId'>, seq: number, reason: string): Promise<void> {
     const at = Date.now();
     const event: RunEvent = { type: 'run.interrupted', runId: run.id, seq, at, reason };
     this.publish(run.id, event);

@@ -1,0 +1,102 @@
+/**
+ * Run leases on SQLite (queue mode): one worker at a time holds a run; a live lease is never taken, an expired
+ * one is; the sweep finds queued runs nobody holds and runs whose lease expired, and nothing else.
+ */
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../db/group-commit.js';
+import { tempDir } from '../test-helpers/harness.js';
+import { leasesOf } from './leases.js';
+import { SqliteRepository } from './sqlite.js';
+import type { RunRecord, StoredRunStatus } from './types.js';
+
+const dirs: string[] = [];
+const repos: SqliteRepository[] = [];
+afterEach(async () => {
+  while (repos.length) await repos.pop()?.close();
+  while (dirs.length) rmSync(dirs.pop() as string, { recursive: true, force: true });
+});
+
+async function open(dir: string): Promise<SqliteRepository> {
+  const repo = SqliteRepository.open(dir);
+  repos.push(repo);
+  await repo.migrate();
+  return repo;
+}
+
+const run = (id: string, status: StoredRunStatus, startedAt: number): RunRecord => ({
+  id,
+  workspaceId: 'ws_1',
+  flowId: 'flw_1',
+  flowVersion: 1,
+  status,
+  trigger: 'endpoint',
+  endpointId: null,
+  deploymentId: null,
+  actor: 'key:k1',
+  rerunOf: null,
+  inputSealed: null,
+  outputsSealed: null,
+  startedAt,
+  finishedAt: null,
+  ms: null,
+  checkpointSealed: null,
+  resumeClaim: null,
+  businessKey: null,
+  startSpec: '{"kind":"manual"}',
+});
+
+describe('run leases (SQLite)', () => {
+  it('lets one worker hold a run until its lease expires, across two connections to one file', async () => {
+    const dir = tempDir('finflow-leases-');
+    dirs.push(dir);
+    const one = await open(dir);
+    const two = await open(dir);
+    const writer = new GroupCommitter(one);
+    await writer.write((b) => b.runs.push(run('r1', 'queued', 1_000)));
+    const t = 10_000;
+    const a = leasesOf(one);
+    const b = leasesOf(two);
+
+    const claimed = await a.claimRun('r1', 'wkr_a', t, 1_000);
+    expect(claimed).toMatchObject({ id: 'r1', status: 'queued', startSpec: '{"kind":"manual"}' });
+    // Held: the other worker cannot take it, before or at the expiry.
+    expect(await b.claimRun('r1', 'wkr_b', t + 500, 1_000)).toBeUndefined();
+    expect(await b.claimRun('r1', 'wkr_b', t + 1_000, 1_000)).toBeUndefined();
+    expect(await a.renewLease('r1', 'wkr_a', t + 900, 1_000)).toBe(true);
+    expect(await b.claimRun('r1', 'wkr_b', t + 1_500, 1_000)).toBeUndefined();
+    expect(await b.orphanedRuns(t + 1_500, t + 1_500, 10)).toEqual([]);
+
+    // The worker died: past the lease, the sweep sees the run and another worker takes it over.
+    expect(await b.orphanedRuns(t + 2_000, t + 2_000, 10)).toEqual(['r1']);
+    expect(await b.claimRun('r1', 'wkr_b', t + 2_000, 1_000)).toMatchObject({ id: 'r1' });
+    // The first worker, back from a stall, has lost it: renewing and releasing do nothing.
+    expect(await a.renewLease('r1', 'wkr_a', t + 2_100, 1_000)).toBe(false);
+    await a.releaseLease('r1', 'wkr_a');
+    expect(await a.claimRun('r1', 'wkr_a', t + 2_200, 1_000)).toBeUndefined();
+    await b.releaseLease('r1', 'wkr_b');
+    await writer.flush();
+  });
+
+  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff', async () => {
+    const dir = tempDir('finflow-leases-');
+    dirs.push(dir);
+    const repo = await open(dir);
+    const writer = new GroupCommitter(repo);
+    await writer.write((b) =>
+      b.runs.push(
+        run('done', 'succeeded', 1),
+        run('waits', 'waiting', 1),
+        // Running without a lease: a resume after a review on an API server (main-mode style).
+        run('resumed', 'running', 1),
+        run('old', 'queued', 1),
+        run('young', 'queued', 5_000),
+      ),
+    );
+    const leases = leasesOf(repo);
+    expect(await leases.orphanedRuns(10_000, 2_000, 10)).toEqual(['old']);
+    for (const id of ['done', 'waits', 'resumed'])
+      expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
+    expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * Run leases for queue mode: which worker executes a run, until when. Kept apart from `Repository` so a
+ * repository gains queue mode by implementing this too (`leasesOf` says clearly when one does not).
+ *
+ * A lease is a row-level claim with an expiry: a worker takes a queued run (or a run whose lease expired: its
+ * worker is gone), renews the lease while the run executes, and releases it when the execution ends. Recovery
+ * touches only runs whose lease expired, never a live run of another worker.
+ */
+import type { Repository, RunRecord } from './types.js';
+
+export interface RunLeases {
+  /**
+   * Takes a run for `owner` until `now + leaseMs`: a queued run nobody holds, or a queued or running run whose
+   * lease expired. Undefined when another worker holds it or it is no longer queued or running.
+   */
+  claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<RunRecord | undefined>;
+  /** Extends the lease; false when `owner` no longer holds it (it expired and another worker took the run). */
+  renewLease(runId: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Gives the lease up (the execution ended: finished, or waiting for a review). */
+  releaseLease(runId: string, owner: string): Promise<void>;
+  /**
+   * Runs to hand to the queue again: queued before `queuedBefore` and held by nobody (their job may have been lost
+   * with Redis), and queued or running runs whose lease expired before `now`.
+   */
+  orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]>;
+}
+
+export function hasLeases(repo: Repository): repo is Repository & RunLeases {
+  return typeof (repo as Partial<RunLeases>).claimRun === 'function';
+}
+
+export function leasesOf(repo: Repository): RunLeases {
+  if (!hasLeases(repo))
+    throw new Error(`the ${repo.kind} repository does not implement run leases, which queue mode needs`);
+  return repo;
+}
