@@ -15,7 +15,7 @@ import { idempotencyContext } from '../queue/start-spec.js';
 import type { RunRecord } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { timeOrderedUuid } from '../security/crypto.js';
-import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
+import { checkIdempotencyKey } from '../services/endpoints.js';
 import {
   HEARTBEAT_MS,
   sendJson,
@@ -114,7 +114,9 @@ export function queuedEndpointCall(
       }
     }
 
-    const version = pickTarget(deployment.targets);
+    // The rollout service chooses the version: a live rollout's sticky split, or the deployment's weights. (Its
+    // gates observe calls answered in main mode; a worker's finish handler does not report to them yet.)
+    const version = ctx.rollouts.route(resolved, key, input).version;
     const plan = await ctx.endpoints.plan(resolved, version);
     const actor = { type: 'key' as const, id: key.id, name: key.name };
     const accepted: Answer | undefined = async

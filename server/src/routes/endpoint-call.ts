@@ -18,7 +18,7 @@ import { hashValue, sha256 } from '../hash.js';
 import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { safeStringify } from '../security/safe-json.js';
-import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
+import { checkIdempotencyKey } from '../services/endpoints.js';
 import { queuedEndpointCall } from './endpoint-call-queued.js';
 
 export interface Answer {
