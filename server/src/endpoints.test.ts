@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -359,6 +360,7 @@ describe('calling an endpoint', () => {
       review: {},
     });
     expect(doc.servers[0].url).toBe(t.url);
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
   });
 
   it('serves a new version after PATCH, recorded as a new deployment', async () => {
