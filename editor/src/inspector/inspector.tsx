@@ -6,7 +6,7 @@ import { AlertTriangle, Info } from 'lucide-react';
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useTranslation } from 'react-i18next';
-import type { CatalogEntry, FlowNode, JsonSchema } from '../api/types.js';
+import type { CatalogEntry, FlowNode, JsonSchema, Problem } from '../api/types.js';
 import type { EditorEdge, EditorNode } from '../flow/model.js';
 import { nodeDescription, nodeTitle, useLang } from '../i18n/index.js';
 import { NodeRunView } from '../run/node-run-view.js';
@@ -258,7 +258,7 @@ function NodeInspector(props: {
   tab: Tab;
   setTab: (t: Tab) => void;
   hasRun: boolean;
-  problems: { code: string; message: string; path?: (string | number)[] }[];
+  problems: Problem[];
   readOnly: boolean;
   lang: 'zh-CN' | 'en';
 }) {

@@ -156,7 +156,7 @@ export function PublishDialog(props: {
         ? await api.updateEndpoint(existing.id, { version, status: 'active' })
         : await api.createEndpoint({ flowId: props.flowId, version, slug });
       let key: string | undefined;
-      if (withKey) key = (await api.createKey(`${slug} key`, [endpoint.id])).key;
+      if (withKey) key = (await api.createKey({ name: `${slug} key`, endpoints: [endpoint.id] })).key;
       setResult(key ? { endpoint, key } : { endpoint });
       useEditorStore.getState().notify('success', t('publish.done', { slug: endpoint.slug }));
     } catch (err) {

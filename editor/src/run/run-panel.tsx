@@ -238,7 +238,7 @@ function RunSummaryView() {
     const editor = useEditorStore.getState();
     if (editor.dirty && !window.confirm(t('run.discardForVersion'))) return;
     const v = await api.version(flowId, flowVersion);
-    editor.load({ flow: { id: flowId, name: v.document.name }, version: v.version, document: v.document });
+    editor.load({ flow: { id: flowId }, version: v.version, document: v.document });
   };
   const counts = nodes.reduce<Record<string, number>>(
     (acc, n) => ((acc[n.status] = (acc[n.status] ?? 0) + 1), acc),

@@ -31,8 +31,8 @@ beforeEach(() => {
     byType: testByType,
   });
   store().load({
-    flow: { id: 'f', name: 'Flow' },
-    version: { number: 1, hash: 'h', author: null, message: '', createdAt: 0 },
+    flow: { id: 'f' },
+    version: { number: 1, hash: 'h', author: { id: null, name: 'Ada' }, message: '', createdAt: 0 },
     document: doc,
   });
 });

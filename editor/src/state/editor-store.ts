@@ -6,7 +6,7 @@
  */
 import { applyEdgeChanges, applyNodeChanges, type EdgeChange, type NodeChange } from '@xyflow/react';
 import { create } from 'zustand';
-import type { CatalogEntry, FlowDetail, FlowNode, Problem, VersionInfo } from '../api/types.js';
+import type { CatalogEntry, FlowDocument, FlowNode, Problem, VersionInfo } from '../api/types.js';
 import { materialize, type ClipboardPayload } from '../flow/clipboard.js';
 import { checkConnection, type ConnectionAttempt, type ConnectResult } from '../flow/connect.js';
 import {
@@ -61,7 +61,7 @@ export interface EditorState {
   focusRequest: { nodeId: string; n: number } | null;
   notice: Notice | null;
 
-  load(detail: FlowDetail): void;
+  load(detail: { flow: { id: string }; version: VersionInfo | null; document: FlowDocument }): void;
   reset(): void;
   documentNow(viewport?: { x: number; y: number; zoom: number }): ReturnType<typeof toDocument>;
   onNodesChange(changes: NodeChange<EditorNode>[]): void;

@@ -94,7 +94,7 @@ export const useRunStore = create<RunStoreState>()((set, get) => {
       stopFollowing();
       set({ starting: true, error: null });
       try {
-        const { runId } = await api.startRun(flowId, input, version);
+        const { runId } = await api.startRun(flowId, version === undefined ? { input } : { input, version });
         set({ run: initialRunState(runId), flowVersion: version ?? null, starting: false });
         follow(runId, -1);
         return runId;

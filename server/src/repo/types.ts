@@ -10,8 +10,9 @@
 
 import type { RunEvent } from '@finflow/runtime';
 
-export const roles = ['admin', 'developer', 'analyst', 'approver', 'viewer'] as const;
-export type Role = (typeof roles)[number];
+// Roles are part of the API: defined once, in the contract.
+import type { Role } from '@finflow/contract';
+export { roles, type Role } from '@finflow/contract';
 
 export interface WorkspaceRecord {
   id: string;

@@ -1,40 +1,27 @@
 /** Routes for signing in and out, the first admin, users and workspaces. */
+import {
+  addUserBody,
+  authStatusSchema,
+  loginBody,
+  memberListSchema,
+  sessionSchema,
+  setupBody,
+  switchWorkspaceBody,
+  updateUserBody,
+  userSchema,
+  workspaceBody,
+  workspaceListSchema,
+} from '@finflow/contract';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
-import { roles } from '../repo/types.js';
 import { SESSION_COOKIE, userView, workspaceView, type AuthContext } from '../services/auth.js';
-import { actorOf, allow, authOf, isHttps, param } from './common.js';
+import { actorOf, allow, authOf, isHttps, param, reply } from './common.js';
 
-const email = z.email().max(320);
-const password = z.string().min(1).max(1024);
-const name = z.string().trim().min(1).max(200);
-const role = z.enum(roles);
-
-const loginBody = z.strictObject({ email, password });
-const setupBody = z.strictObject({
-  token: z.string().min(1).max(200),
-  email,
-  name,
-  password,
-  workspaceName: name.optional(),
-});
-const switchBody = z.strictObject({ workspaceId: z.string().min(1).max(100) });
-const workspaceBody = z.strictObject({ name });
-const addUserBody = z.strictObject({ email, name: name.optional(), password: password.optional(), role });
-const updateUserBody = z
-  .strictObject({
-    role: role.optional(),
-    name: name.optional(),
-    password: password.optional(),
-    disabled: z.boolean().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
-
-function me(auth: AuthContext) {
+function me(auth: AuthContext): z.input<typeof sessionSchema> {
   return {
-    user: userView(auth.user, auth.role),
+    user: { ...userView(auth.user), role: auth.role },
     workspace: workspaceView(auth.workspace),
     csrfToken: auth.session.csrfToken,
   };
@@ -61,7 +48,7 @@ export function publicAuthRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/auth/status', async (_req, res) => {
-    res.json(await ctx.auth.status());
+    reply(res, authStatusSchema, await ctx.auth.status());
   });
 
   r.post('/auth/setup', async (req, res) => {
@@ -74,14 +61,14 @@ export function publicAuthRoutes(ctx: AppContext): Router {
     });
     const { token, auth } = await ctx.auth.login(body.email, body.password, req.ip ?? 'unknown');
     setSessionCookie(ctx, req, res, token);
-    res.status(201).json({ ...me(auth), user: userView(user, 'admin') });
+    reply(res, sessionSchema, { ...me(auth), user: { ...userView(user), role: 'admin' } }, 201);
   });
 
   r.post('/auth/login', async (req, res) => {
     const body = parseRequest(loginBody, req.body, 'login request');
     const { token, auth } = await ctx.auth.login(body.email, body.password, req.ip ?? 'unknown');
     setSessionCookie(ctx, req, res, token);
-    res.json(me(auth));
+    reply(res, sessionSchema, me(auth));
   });
 
   return r;
@@ -98,41 +85,41 @@ export function accountRoutes(ctx: AppContext): Router {
   });
 
   r.get('/auth/me', (_req, res) => {
-    res.json(me(authOf(res)));
+    reply(res, sessionSchema, me(authOf(res)));
   });
 
   r.post('/auth/workspace', async (req, res) => {
-    const body = parseRequest(switchBody, req.body, 'workspace switch');
+    const body = parseRequest(switchWorkspaceBody, req.body, 'workspace switch');
     const auth = await ctx.auth.switchWorkspace(authOf(res), body.workspaceId);
-    res.json(me(auth));
+    reply(res, sessionSchema, me(auth));
   });
 
   r.get('/workspaces', async (_req, res) => {
-    res.json(await ctx.auth.workspaces(authOf(res).user.id));
+    reply(res, workspaceListSchema, await ctx.auth.workspaces(authOf(res).user.id));
   });
 
   r.post('/workspaces', async (req, res) => {
     const auth = allow(res, 'user.manage');
     const body = parseRequest(workspaceBody, req.body, 'workspace');
     const ws = await ctx.auth.createWorkspace(auth, body.name);
-    res.status(201).json({ ...workspaceView(ws), role: 'admin' });
+    reply(res, workspaceListSchema.element, { ...workspaceView(ws), role: 'admin' }, 201);
   });
 
   r.get('/users', async (_req, res) => {
     const auth = allow(res, 'user.manage');
-    res.json(await ctx.auth.members(auth.workspace.id));
+    reply(res, memberListSchema, await ctx.auth.members(auth.workspace.id));
   });
 
   r.post('/users', async (req, res) => {
     const auth = allow(res, 'user.manage');
     const body = parseRequest(addUserBody, req.body, 'user');
-    res.status(201).json(await ctx.auth.addUser(auth, body));
+    reply(res, userSchema, await ctx.auth.addUser(auth, body), 201);
   });
 
   r.patch('/users/:id', async (req, res) => {
     const auth = allow(res, 'user.manage');
     const body = parseRequest(updateUserBody, req.body, 'user change');
-    res.json(await ctx.auth.updateUser(auth, param(req, 'id'), body));
+    reply(res, userSchema, await ctx.auth.updateUser(auth, param(req, 'id'), body));
   });
 
   return r;

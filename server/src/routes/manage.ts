@@ -1,70 +1,36 @@
 /** Routes for credentials, published endpoints, API keys and the audit log. */
+import {
+  apiKeyCreatedSchema,
+  apiKeyListSchema,
+  auditListSchema,
+  auditQuery,
+  auditVerifySchema,
+  createKeyBody,
+  credentialListSchema,
+  credentialNameSchema,
+  deploymentListSchema,
+  endpointListSchema,
+  endpointPatchBody,
+  endpointSchema,
+  publishBody,
+  putCredentialBody,
+} from '@finflow/contract';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
-import { credentialNamePattern } from '../services/credentials.js';
-import { endpointLimits, slugPattern } from '../services/endpoints.js';
-import { actorOf, allow, param } from './common.js';
-
-const credentialName = z
-  .string()
-  .regex(credentialNamePattern, 'a credential name starts with a letter and holds letters, digits, _ . -');
-const putCredentialBody = z.strictObject({
-  value: z
-    .string()
-    .min(1)
-    .max(64 * 1024),
-  description: z.string().max(2000).optional(),
-});
-
-const intIn = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max);
-const settings = {
-  mode: z.enum(['sync', 'async']).optional(),
-  timeoutMs: intIn(endpointLimits.timeoutMs).optional(),
-  maxBodyBytes: intIn(endpointLimits.maxBodyBytes).optional(),
-  rateLimitPerMinute: intIn(endpointLimits.rateLimitPerMinute).optional(),
-};
-const publishBody = z.strictObject({
-  flowId: z.string().min(1).max(100),
-  version: z.number().int().min(1),
-  slug: z
-    .string()
-    .regex(
-      slugPattern,
-      'a slug is lower-case letters, digits and -, starting with a letter or digit (at most 63)',
-    ),
-  ...settings,
-});
-const target = z.strictObject({ version: z.number().int().min(1), weight: z.number().min(0).max(100) });
-const patchBody = z
-  .strictObject({
-    version: z.number().int().min(1).optional(),
-    targets: z.array(target).min(1).max(10).optional(),
-    status: z.enum(['active', 'disabled']).optional(),
-    ...settings,
-  })
-  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
-const keyBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  endpoints: z.union([z.literal('*'), z.array(z.string().min(1).max(100)).min(1).max(1000)]),
-});
-const auditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().min(1).optional(),
-});
+import { actorOf, allow, param, reply } from './common.js';
 
 export function manageRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/credentials', async (_req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.credentials.list(auth.workspace.id));
+    reply(res, credentialListSchema, await ctx.credentials.list(auth.workspace.id));
   });
 
   r.put('/credentials/:name', async (req, res) => {
     const auth = allow(res, 'credential.write');
-    const name = parseRequest(credentialName, param(req, 'name'), 'credential name');
+    const name = parseRequest(credentialNameSchema, param(req, 'name'), 'credential name');
     const body = parseRequest(putCredentialBody, req.body, 'credential');
     await ctx.credentials.put(auth.workspace.id, name, body.value, body.description, actorOf(auth));
     res.status(204).end();
@@ -72,51 +38,58 @@ export function manageRoutes(ctx: AppContext): Router {
 
   r.delete('/credentials/:name', async (req, res) => {
     const auth = allow(res, 'credential.write');
-    const name = parseRequest(credentialName, param(req, 'name'), 'credential name');
+    const name = parseRequest(credentialNameSchema, param(req, 'name'), 'credential name');
     await ctx.credentials.remove(auth.workspace.id, name, actorOf(auth));
     res.status(204).end();
   });
 
   r.get('/endpoints', async (_req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.endpoints.list(auth.workspace.id));
+    reply(res, endpointListSchema, await ctx.endpoints.list(auth.workspace.id));
   });
 
   r.post('/endpoints', async (req, res) => {
     const auth = allow(res, 'endpoint.write');
     const body = parseRequest(publishBody, req.body, 'endpoint');
     const endpoint = await ctx.endpoints.publish(auth.workspace.id, actorOf(auth), body);
-    res.status(201).json(await ctx.endpoints.view(endpoint));
+    reply(res, endpointSchema, await ctx.endpoints.view(endpoint), 201);
   });
 
   r.get('/endpoints/:id', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.endpoints.view(await ctx.endpoints.get(auth.workspace.id, param(req, 'id'))));
+    reply(
+      res,
+      endpointSchema,
+      await ctx.endpoints.view(await ctx.endpoints.get(auth.workspace.id, param(req, 'id'))),
+    );
   });
 
   r.patch('/endpoints/:id', async (req, res) => {
     const auth = allow(res, 'endpoint.write');
-    const body = parseRequest(patchBody, req.body, 'endpoint change');
+    const body = parseRequest(endpointPatchBody, req.body, 'endpoint change');
     const endpoint = await ctx.endpoints.update(auth.workspace.id, param(req, 'id'), actorOf(auth), body);
-    res.json(await ctx.endpoints.view(endpoint));
+    reply(res, endpointSchema, await ctx.endpoints.view(endpoint));
   });
 
   r.get('/endpoints/:id/deployments', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.endpoints.deployments(auth.workspace.id, param(req, 'id')));
+    reply(res, deploymentListSchema, await ctx.endpoints.deployments(auth.workspace.id, param(req, 'id')));
   });
 
   r.get('/keys', async (_req, res) => {
     const auth = allow(res, 'key.read');
-    res.json(await ctx.endpoints.listKeys(auth.workspace.id));
+    reply(res, apiKeyListSchema, await ctx.endpoints.listKeys(auth.workspace.id));
   });
 
   r.post('/keys', async (req, res) => {
     const auth = allow(res, 'key.write');
-    const body = parseRequest(keyBody, req.body, 'API key');
-    res
-      .status(201)
-      .json(await ctx.endpoints.createKey(auth.workspace.id, actorOf(auth), body.name, body.endpoints));
+    const body = parseRequest(createKeyBody, req.body, 'API key');
+    reply(
+      res,
+      apiKeyCreatedSchema,
+      await ctx.endpoints.createKey(auth.workspace.id, actorOf(auth), body.name, body.endpoints),
+      201,
+    );
   });
 
   r.delete('/keys/:id', async (req, res) => {
@@ -128,12 +101,12 @@ export function manageRoutes(ctx: AppContext): Router {
   r.get('/audit', async (req, res) => {
     const auth = allow(res, 'audit.read');
     const q = parseRequest(auditQuery, req.query, 'query');
-    res.json(await ctx.audit.list(auth.workspace.id, q.limit, q.before));
+    reply(res, auditListSchema, await ctx.audit.list(auth.workspace.id, q.limit, q.before));
   });
 
   r.get('/audit/verify', async (_req, res) => {
     const auth = allow(res, 'audit.read');
-    res.json(await ctx.audit.verify(auth.workspace.id));
+    reply(res, auditVerifySchema, await ctx.audit.verify(auth.workspace.id));
   });
 
   return r;

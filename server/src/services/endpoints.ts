@@ -4,6 +4,7 @@
  * arrives. API keys are shown once, stored as SHA-256, scoped to endpoints, revocable, with last-used time.
  * Lookups on the request path (key by hash, endpoint by slug) are cached briefly and dropped on every change.
  */
+import { slugPattern } from '@finflow/contract';
 import type { GroupCommitter } from '../db/group-commit.js';
 import { badRequest, conflict, forbidden, HttpError, notFound, unauthorized } from '../errors.js';
 import { TokenBuckets } from '../rate-limit.js';
@@ -20,19 +21,11 @@ import { newId, randomToken, tokenHash } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
-export const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export const endpointDefaults = {
   mode: 'sync' as EndpointMode,
   timeoutMs: 30_000,
   maxBodyBytes: 1024 * 1024,
   rateLimitPerMinute: 600,
-};
-
-export const endpointLimits = {
-  timeoutMs: { min: 100, max: 15 * 60_000 },
-  maxBodyBytes: { min: 256, max: 50 * 1024 * 1024 },
-  rateLimitPerMinute: { min: 1, max: 10_000_000 },
 };
 
 /** How long a cached key or endpoint is trusted before it is read again (other processes may change it). */

@@ -1,0 +1,59 @@
+/** Signing in and out, the first admin, the session, users and workspaces (`/api/auth`, `/api/users`, ...). */
+import { z } from 'zod';
+import { roleSchema, timestamp } from './common.js';
+
+const email = z.email().max(320);
+const password = z.string().min(1).max(1024);
+const name = z.string().trim().min(1).max(200);
+
+export const authStatusSchema = z.object({ setupRequired: z.boolean() });
+export type AuthStatus = z.output<typeof authStatusSchema>;
+
+export const loginBody = z.strictObject({ email, password });
+export const setupBody = z.strictObject({
+  token: z.string().min(1).max(200),
+  email,
+  name,
+  password,
+  workspaceName: name.optional(),
+});
+export const switchWorkspaceBody = z.strictObject({ workspaceId: z.string().min(1).max(100) });
+export const workspaceBody = z.strictObject({ name });
+export const addUserBody = z.strictObject({
+  email,
+  name: name.optional(),
+  password: password.optional(),
+  role: roleSchema,
+});
+export const updateUserBody = z
+  .strictObject({
+    role: roleSchema.optional(),
+    name: name.optional(),
+    password: password.optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
+
+export const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema.optional(),
+  createdAt: timestamp,
+  disabled: z.boolean(),
+});
+export type User = z.output<typeof userSchema>;
+
+export const workspaceSchema = z.object({ id: z.string(), name: z.string() });
+export type Workspace = z.output<typeof workspaceSchema>;
+
+/** `GET /api/auth/me`, and the answer of login, setup and a workspace switch. */
+export const sessionSchema = z.object({
+  user: userSchema.extend({ role: roleSchema }),
+  workspace: workspaceSchema,
+  csrfToken: z.string(),
+});
+export type Session = z.output<typeof sessionSchema>;
+
+export const workspaceListSchema = z.array(workspaceSchema.extend({ role: roleSchema }));
+export const memberListSchema = z.array(userSchema);
