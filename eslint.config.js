@@ -46,6 +46,7 @@ export default defineConfig(
       'bench/results/**',
       'test/e2e/screenshots/**',
       '**/*.d.ts',
+      '**/*.d.mts',
     ],
   },
   js.configs.recommended,

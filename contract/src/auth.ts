@@ -3,10 +3,18 @@ import { z } from 'zod';
 import { roleSchema, timestamp } from './common.js';
 
 const email = z.email().max(320);
-const password = z.string().min(1).max(1024);
+/**
+ * A password as a request carries it. The rule a new one must keep is the server's (`security/passwords.ts`),
+ * served by `GET /api/auth/status`; this bound only keeps absurd bodies out.
+ */
+const password = z.string().min(1).max(4096);
 const name = z.string().trim().min(1).max(200);
 
-export const authStatusSchema = z.object({ setupRequired: z.boolean() });
+/** What a new password must be, as the server checks it. */
+export const passwordPolicySchema = z.object({ minLength: z.number().int(), maxLength: z.number().int() });
+export type PasswordPolicy = z.output<typeof passwordPolicySchema>;
+
+export const authStatusSchema = z.object({ setupRequired: z.boolean(), password: passwordPolicySchema });
 export type AuthStatus = z.output<typeof authStatusSchema>;
 
 export const loginBody = z.strictObject({ email, password });
