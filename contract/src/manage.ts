@@ -114,6 +114,8 @@ export const apiKeyListSchema = z.array(apiKeySchema);
 /** A new key: the secret `key` is in this answer only (stored as its hash). */
 export const apiKeyCreatedSchema = apiKeySchema.extend({ key: z.string() });
 export type ApiKeyCreated = z.output<typeof apiKeyCreatedSchema>;
+/** A rotated key: the new key (shown once) with the old one's name and scope; the old one is revoked. */
+export const apiKeyRotatedSchema = apiKeyCreatedSchema.extend({ rotatedFrom: z.string() });
 
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),

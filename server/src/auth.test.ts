@@ -41,7 +41,10 @@ describe('first admin', () => {
     for (const password of ['nine-char', '\u{1F600}'.repeat(9), 'x'.repeat(1025)]) {
       const r = await anon.post('/api/auth/setup', { token: t.server.setupToken, ...ADMIN, password });
       expect(r.status).toBe(400);
-      expect(r.body.error).toMatchObject({ code: 'WEAK_PASSWORD', details: { minLength: 10, maxLength: 1024 } });
+      expect(r.body.error).toMatchObject({
+        code: 'WEAK_PASSWORD',
+        details: { minLength: 10, maxLength: 1024 },
+      });
     }
     expect((await anon.get('/api/auth/status')).body.setupRequired).toBe(true);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from './repo/sqlite.js';
 import {
+  addUser,
   createFlow,
   setupAdmin,
   startTestServer,
@@ -130,6 +131,54 @@ describe('publishing', () => {
     }
     const unknownEndpoint = await admin.post('/api/keys', { name: 'x', endpoints: ['ep_nope'] });
     expect(unknownEndpoint.status).toBe(404);
+  });
+});
+
+describe('rotating a key', () => {
+  it('gives a new key with the same name and scope, revokes the old one at once, and audits it', async () => {
+    const old = (await admin.post('/api/keys', { name: 'core banking', endpoints: [endpointId] })).body;
+    expect((await call('credit-prescreen', applicant, {}, old.key)).status).toBe(200);
+    const r = await admin.post(`/api/keys/${old.id}/rotate`);
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({
+      name: 'core banking',
+      endpoints: [endpointId],
+      rotatedFrom: old.id,
+      revokedAt: null,
+    });
+    expect(r.body.key).toMatch(/^ffk_/);
+    expect(r.body.id).not.toBe(old.id);
+    const revoked = await call('credit-prescreen', applicant, {}, old.key);
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.error.code).toBe('API_KEY_REVOKED');
+    expect((await call('credit-prescreen', applicant, {}, r.body.key)).status).toBe(200);
+
+    const keys = (await admin.get('/api/keys')).body as { id: string; revokedAt: number | null }[];
+    expect(keys.find((k) => k.id === old.id)?.revokedAt).toBeGreaterThan(0);
+    expect(keys.find((k) => k.id === r.body.id)?.revokedAt).toBeNull();
+    const audit = (await admin.get('/api/audit?limit=20')).body as { action: string; details: object }[];
+    const entry = audit.find((e) => e.action === 'key.rotated');
+    expect(entry?.details).toMatchObject({ name: 'core banking', newKeyId: r.body.id });
+    // Neither secret is in the audit log.
+    expect(JSON.stringify(audit)).not.toContain(r.body.key);
+    expect(JSON.stringify(audit)).not.toContain(old.key);
+
+    const again = await admin.post(`/api/keys/${old.id}/rotate`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('KEY_REVOKED');
+    expect((await admin.post('/api/keys/key_nope/rotate')).status).toBe(404);
+  });
+
+  it('is refused to roles that may not manage keys', async () => {
+    const key = (await admin.post('/api/keys', { name: 'guarded', endpoints: '*' })).body;
+    for (const role of ['analyst', 'viewer', 'approver']) {
+      const c = await addUser(t, admin, role, `${role}.rotate@bank.example`);
+      const r = await c.post(`/api/keys/${key.id}/rotate`);
+      expect(r.status, role).toBe(403);
+    }
+    expect(
+      (await admin.get('/api/keys')).body.find((k: { id: string }) => k.id === key.id).revokedAt,
+    ).toBeNull();
   });
 });
 

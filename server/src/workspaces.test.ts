@@ -106,8 +106,14 @@ describe('workspace isolation', () => {
         })
       ).status,
     ).toBe(404);
+    const keyA = (await adminA.post('/api/keys', { name: 'a key', endpoints: [endpointA] })).body;
+    expect((await devB.post(`/api/keys/${keyA.id}/rotate`)).status).toBe(404);
+    expect((await devB.delete(`/api/keys/${keyA.id}`)).status).toBe(404);
     // Workspace A is unchanged.
     expect((await adminA.get(`/api/flows/${flowA}`)).body.version.number).toBe(1);
+    expect(
+      (await adminA.get('/api/keys')).body.find((k: { id: string }) => k.id === keyA.id).revokedAt,
+    ).toBeNull();
   });
 
   it('refuses a socket subscription to another workspace run', async () => {

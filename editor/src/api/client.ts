@@ -7,6 +7,7 @@
 import type {
   apiKeyCreatedSchema,
   apiKeyListSchema,
+  apiKeyRotatedSchema,
   authStatusSchema,
   catalogSchema,
   CreateFlowBody,
@@ -164,5 +165,6 @@ export const api = {
     request<Out<typeof endpointSchema>>('PATCH', `/api/endpoints/${enc(id)}`, body),
   keys: () => request<Out<typeof apiKeyListSchema>>('GET', '/api/keys'),
   createKey: (body: CreateKeyBody) => request<Out<typeof apiKeyCreatedSchema>>('POST', '/api/keys', body),
+  rotateKey: (id: string) => request<Out<typeof apiKeyRotatedSchema>>('POST', `/api/keys/${enc(id)}/rotate`),
   revokeKey: (id: string) => request<void>('DELETE', `/api/keys/${enc(id)}`),
 };

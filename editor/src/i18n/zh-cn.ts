@@ -374,6 +374,19 @@ export const zhCN = {
     confirmRevoke: '吊销密钥“{{name}}”？使用它的调用方将立即失效。',
     noKeys: '还没有 API 密钥',
     copyOpenapi: '复制获取 OpenAPI 文档的命令',
+    newKey: '新建密钥',
+    newKeyTitle: '为 {{slug}} 新建 API 密钥',
+    newKeyHelp: '新密钥只能调用 {{slug}}，创建后只显示一次。',
+    createKey: '创建密钥',
+    activeKeys: '{{count}} 个有效密钥',
+    keysOf: '可调用 {{slug}} 的密钥',
+    clearFilter: '显示全部密钥',
+    rotate: '轮换',
+    rotateTitle: '轮换密钥“{{name}}”',
+    rotateExplain:
+      '将生成一个名称和调用范围相同的新密钥，旧密钥（{{prefix}}…）立即吊销。请在轮换后尽快把新密钥交给调用方，此操作会记入审计日志。',
+    keyCreatedTitle: '密钥“{{name}}”已创建',
+    revokeNamed: '吊销密钥 {{name}}',
   },
 };
 

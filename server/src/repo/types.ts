@@ -390,6 +390,12 @@ export interface Repository {
   listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]>;
   getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   revokeApiKey(workspaceId: string, id: string, at: number): Promise<boolean>;
+  getApiKey(workspaceId: string, id: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Replaces a key in one transaction: the old one is revoked at `at` and `next` inserted. False (and nothing
+   * written) when the old key is not in the workspace or already revoked.
+   */
+  rotateApiKey(workspaceId: string, oldId: string, next: ApiKeyRecord, at: number): Promise<boolean>;
 
   // Idempotency
   getIdempotency(keyId: string, endpointId: string, idemKey: string): Promise<IdempotencyRecord | undefined>;

@@ -2,6 +2,7 @@
 import {
   apiKeyCreatedSchema,
   apiKeyListSchema,
+  apiKeyRotatedSchema,
   auditListSchema,
   auditQuery,
   auditVerifySchema,
@@ -88,6 +89,16 @@ export function manageRoutes(ctx: AppContext): Router {
       res,
       apiKeyCreatedSchema,
       await ctx.endpoints.createKey(auth.workspace.id, actorOf(auth), body.name, body.endpoints),
+      201,
+    );
+  });
+
+  r.post('/keys/:id/rotate', async (req, res) => {
+    const auth = allow(res, 'key.write');
+    reply(
+      res,
+      apiKeyRotatedSchema,
+      await ctx.endpoints.rotateKey(auth.workspace.id, param(req, 'id'), actorOf(auth)),
       201,
     );
   });
