@@ -36,6 +36,8 @@ export const problemSchema = z.object({
   nodeId: z.string().optional(),
   edgeId: z.string().optional(),
   path: z.array(z.union([z.string(), z.number()])).optional(),
+  /** The values the message is made of (port, node, types), so a client can word it in its own language. */
+  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 export type Problem = z.output<typeof problemSchema>;
 

@@ -6,15 +6,28 @@ import { versionNumber } from './flows.js';
 
 export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export const runStatusSchema = z.enum(runStatuses);
-/** How a run was started: from the editor, by an endpoint call, or as a re-run of another. */
-export const runTriggers = ['manual', 'endpoint', 'rerun'] as const;
+/**
+ * How a run was started: a saved version from the editor (`manual`), the editor's unsaved draft (`draft`: its
+ * `flowVersion` is the version the draft was edited from), an endpoint call, or a re-run of another run.
+ */
+export const runTriggers = ['manual', 'draft', 'endpoint', 'rerun'] as const;
 export const runTriggerSchema = z.enum(runTriggers);
 export type RunTrigger = z.output<typeof runTriggerSchema>;
 
-export const startRunBody = z.strictObject({
-  input: z.unknown().default({}),
-  version: versionNumber.optional(),
-});
+/**
+ * A run of a saved version (`version`, default the latest), or of a draft: the `document` the editor holds, run as
+ * it is without saving a version (it must validate; 422 INVALID_FLOW lists its problems otherwise).
+ */
+export const startRunBody = z
+  .strictObject({
+    input: z.unknown().default({}),
+    version: versionNumber.optional(),
+    document: z.unknown().optional(),
+  })
+  .refine((b) => b.version === undefined || b.document === undefined, {
+    message: 'give either a saved `version` or a draft `document`, not both',
+    path: ['document'],
+  });
 export type StartRunBody = z.input<typeof startRunBody>;
 export const runStartedSchema = z.object({ runId: z.string(), flowVersion: z.number().int() });
 

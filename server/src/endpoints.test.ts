@@ -274,6 +274,12 @@ describe('calling an endpoint', () => {
     );
     expect(proto.status).toBe(400);
     expect(proto.body.error.code).toBe('FORBIDDEN_KEY');
+    const deep = await call(
+      'credit-prescreen',
+      `{"name":"x","income":1,"debt":1,"extra":${'['.repeat(50_000)}${']'.repeat(50_000)}}`,
+    );
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.code).toBe('TOO_DEEP');
     const escaped = await call(
       'credit-prescreen',
       '{"name":"x","income":1,"debt":1,"constructor":{"prototype":{"admin":true}}}',

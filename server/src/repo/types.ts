@@ -10,8 +10,8 @@
 
 import type { RunEvent } from '@finflow/runtime';
 
-// Roles are part of the API: defined once, in the contract.
-import type { Role } from '@finflow/contract';
+// Roles and run triggers are part of the API: defined once, in the contract.
+import type { Role, RunTrigger } from '@finflow/contract';
 export { roles, type Role } from '@finflow/contract';
 
 export interface WorkspaceRecord {
@@ -86,7 +86,7 @@ export interface VersionRecord {
   createdAt: number;
 }
 
-export type RunTrigger = 'manual' | 'endpoint' | 'rerun';
+export type { RunTrigger } from '@finflow/contract';
 export type StoredRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunRecord {

@@ -31,6 +31,7 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { badRequest, notFound, parseRequest } from '../errors.js';
+import { AuthService } from '../services/auth.js';
 import { flowView, versionView } from '../services/flows.js';
 import { runSummary } from '../services/runs.js';
 import { actorOf, allow, param, reply } from './common.js';
@@ -216,15 +217,30 @@ export function flowRoutes(ctx: AppContext): Router {
   r.post('/flows/:id/runs', async (req, res) => {
     const auth = allow(res, 'run.start');
     const body = parseRequest(startRunBody, req.body, 'run request');
-    const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
-    const started = await ctx.runs.start({
-      workspaceId: auth.workspace.id,
-      flowId: flow.id,
-      version: body.version ?? flow.latestVersion,
-      input: body.input,
-      trigger: 'manual',
-      actor: actorOf(auth),
-    });
+    let started;
+    if (body.document !== undefined) {
+      // A draft is flow content nobody saved: only those who may edit the flow may run it.
+      AuthService.require(auth, 'flow.write');
+      const plan = await ctx.flows.prepareDraft(auth.workspace.id, param(req, 'id'), body.document);
+      started = ctx.runs.startPrepared(plan, {
+        workspaceId: auth.workspace.id,
+        flowId: plan.flowId,
+        version: plan.version,
+        input: body.input,
+        trigger: 'draft',
+        actor: actorOf(auth),
+      });
+    } else {
+      const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
+      started = await ctx.runs.start({
+        workspaceId: auth.workspace.id,
+        flowId: flow.id,
+        version: body.version ?? flow.latestVersion,
+        input: body.input,
+        trigger: 'manual',
+        actor: actorOf(auth),
+      });
+    }
     // Answer once the run is on record, so it can be read (or subscribed to) straight away.
     await ctx.writer.flush();
     reply(res, runStartedSchema, { runId: started.runId, flowVersion: started.flowVersion }, 202);

@@ -63,11 +63,47 @@ function guard(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Parses JSON text that must hold an object or an array; rejects prototype-polluting keys. */
+/**
+ * How deeply objects and arrays may nest in a body. JSON.parse takes any depth, but what the server then does
+ * with the value (JSON.stringify into run records, hashing, schema checks) recurses and would overflow the stack
+ * on a hostile body; real flow documents and inputs stay far below this.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether JSON text nests objects and arrays deeper than `max` (brackets inside strings do not count). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  // A body with fewer characters than the limit cannot nest that deep: the common case costs nothing.
+  if (text.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
+/** Parses JSON text that must hold an object or an array; rejects prototype-polluting keys and deep nesting. */
 export function parseJsonStrict(text: string): unknown {
   const trimmed = text.trimStart();
   if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) {
     throw new HttpError(400, 'INVALID_JSON', 'the body must be a JSON object or array');
+  }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(
+      400,
+      'TOO_DEEP',
+      `the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+      {
+        maxDepth: MAX_JSON_DEPTH,
+      },
+    );
   }
   try {
     // The reviver costs a second walk, so it runs only when a dangerous key could be present at all.

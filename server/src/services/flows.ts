@@ -37,6 +37,8 @@ export interface PreparedVersion {
   outputNodes: ReadonlyMap<string, string>;
   /** Input ports fed directly by a node marked as personal data (masked like the node's own outputs). */
   taintedInputs: ReadonlyMap<string, ReadonlySet<string>>;
+  /** A draft's content hash (drafts have no version of their own; the run records what it ran). */
+  draftHash?: string;
 }
 
 export interface VersionView {
@@ -278,6 +280,20 @@ export class FlowService {
     await this.audit.record(workspaceId, actor, 'flow.deleted', `flow:${flowId}`, { name: flow.name });
   }
 
+  /**
+   * The execution plan of a draft: a document the editor holds and has not saved, run without creating a version.
+   * 400 INVALID_DOCUMENT when it is not a flow document, 422 INVALID_FLOW (with every problem) when it does not
+   * validate, 404 when the flow is not in the workspace. The plan carries the latest saved version number (the
+   * draft's base); it is not cached.
+   */
+  async prepareDraft(workspaceId: string, flowId: string, document: unknown): Promise<PreparedVersion> {
+    const flow = await this.get(workspaceId, flowId);
+    const doc = this.normalize(document, flowId);
+    const plan = this.plan(workspaceId, flowId, flow.latestVersion, doc, 'the draft is not valid');
+    plan.draftHash = hashValue(doc);
+    return plan;
+  }
+
   /** The execution plan of a version, from the cache; 422 INVALID_FLOW when the version does not validate. */
   async prepared(workspaceId: string, flowId: string, number: number): Promise<PreparedVersion> {
     const key = `${flowId}\u0000${number}`;
@@ -290,19 +306,35 @@ export class FlowService {
       return hit;
     }
     const { version } = await this.getVersion(workspaceId, flowId, number);
+    const entry = this.plan(
+      workspaceId,
+      flowId,
+      number,
+      JSON.parse(version.document),
+      `version ${number} of the flow is not valid`,
+    );
+    this.preparedCache.set(key, entry);
+    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
+      const oldest = this.preparedCache.keys().next().value;
+      if (oldest !== undefined) this.preparedCache.delete(oldest);
+    }
+    return entry;
+  }
+
+  /** Prepares a document for running: 422 INVALID_FLOW with every problem when it does not validate. */
+  private plan(
+    workspaceId: string,
+    flowId: string,
+    number: number,
+    document: unknown,
+    invalid: string,
+  ): PreparedVersion {
     let prepared: PreparedFlow;
     try {
-      prepared = this.runtime.prepare(JSON.parse(version.document));
+      prepared = this.runtime.prepare(document);
     } catch (err) {
       if (err instanceof FlowValidationError) {
-        throw new HttpError(
-          422,
-          'INVALID_FLOW',
-          `version ${number} of the flow is not valid: ${err.message}`,
-          {
-            problems: err.problems,
-          },
-        );
+        throw new HttpError(422, 'INVALID_FLOW', `${invalid}: ${err.message}`, { problems: err.problems });
       }
       throw err;
     }
@@ -318,7 +350,7 @@ export class FlowService {
         ports.add(edge.toPort);
       }
     }
-    const entry: PreparedVersion = {
+    return {
       workspaceId,
       flowId,
       version: number,
@@ -328,11 +360,5 @@ export class FlowService {
       inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
       outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
     };
-    this.preparedCache.set(key, entry);
-    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
-      const oldest = this.preparedCache.keys().next().value;
-      if (oldest !== undefined) this.preparedCache.delete(oldest);
-    }
-    return entry;
   }
 }
