@@ -99,6 +99,18 @@ export function parseConfig(
   return { ok: false, issues };
 }
 
+/** The kind of a config issue and its bounds, for messages in the editor's language. */
+function issueParams(issue: z.core.$ZodIssue): Record<string, string | number> {
+  const params: Record<string, string | number> = { issue: issue.code };
+  const i = issue as unknown as Record<string, unknown>;
+  for (const key of ['minimum', 'maximum', 'expected', 'origin'] as const) {
+    const v = i[key];
+    if (typeof v === 'number' || typeof v === 'string') params[key] = v;
+    else if (typeof v === 'bigint') params[key] = Number(v);
+  }
+  return params;
+}
+
 interface NodeCheck {
   def: AnyNodeDefinition;
   rawConfig: Record<string, unknown>;
@@ -137,7 +149,12 @@ function checkNode(
   if (!parsed.ok) {
     for (const issue of parsed.issues) {
       problems.push(
-        at({ code: 'INVALID_CONFIG', message: issue.message, path: issue.path as (string | number)[] }),
+        at({
+          code: 'INVALID_CONFIG',
+          message: issue.message,
+          path: issue.path as (string | number)[],
+          params: issueParams(issue),
+        }),
       );
     }
   } else if (def.validate && sites.length === 0) {

@@ -129,7 +129,7 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const role = useSessionStore((s) => s.session?.user.role);
   const canEdit = role !== 'viewer' && role !== 'approver';
   const canPublish = role === 'admin' || role === 'developer';
-  const name = useEditorStore((s) => s.meta.name);
+  const name = useEditorStore((s) => s.doc.meta.name);
   const dirty = useEditorStore((s) => s.dirty);
   const version = useEditorStore((s) => s.version);
   const problemCount = useEditorStore((s) => s.problems.length);
@@ -142,6 +142,10 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const [error, setError] = useState<string | null>(null);
   const lastSelection = useRef(hasSelection);
 
+  // React Flow's helper object changes once its viewport is ready; loading must not follow it (that fetched and
+  // rebuilt the whole flow a second time on every open).
+  const rfRef = useRef(rf);
+  rfRef.current = rf;
   const load = useCallback(async () => {
     setError(null);
     try {
@@ -149,13 +153,13 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       useEditorStore.getState().load(detail);
       const vp = detail.document.ui?.viewport;
       requestAnimationFrame(() => {
-        if (vp) void rf.setViewport(vp);
-        else void rf.fitView({ padding: 0.15, maxZoom: 1.1 });
+        if (vp) void rfRef.current.setViewport(vp);
+        else void rfRef.current.fitView({ padding: 0.15, maxZoom: 1.1 });
       });
     } catch (err) {
       setError((err as Error).message);
     }
-  }, [flowId, rf]);
+  }, [flowId]);
 
   useEffect(() => {
     void useCatalogStore.getState().loadCatalog();
@@ -189,18 +193,14 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       if (useEditorStore.getState().dirty) e.preventDefault();
     };
     window.addEventListener('beforeunload', warn);
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault();
-        if (canEdit) setSaving(true);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => {
-      window.removeEventListener('beforeunload', warn);
-      window.removeEventListener('keydown', onKey);
-    };
-  }, [canEdit]);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, []);
+  // Ctrl+S and Ctrl+Enter, from the canvas's action registry.
+  const openSave = useCallback(() => canEdit && setSaving(true), [canEdit]);
+  const requestRun = useCallback(() => {
+    setTab('run');
+    useRunStore.getState().requestStart();
+  }, []);
 
   const save = async (message: string) => {
     const s = useEditorStore.getState();
@@ -286,7 +286,7 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       </div>
       <div className="editor-main">
         {canEdit && <Palette />}
-        <Canvas readOnly={!canEdit} />
+        <Canvas readOnly={!canEdit} onSave={openSave} onRun={requestRun} />
         <aside className={`side-panel${wide ? ' wide' : ''}`} aria-label={t('editor.sidePanel')}>
           <div className="tabs" role="tablist">
             <button

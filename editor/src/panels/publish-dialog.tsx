@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
 import type { Endpoint, VersionInfo } from '../api/types.js';
-import { useEditorStore } from '../state/editor-store.js';
+import { inputNode, useEditorStore } from '../state/editor-store.js';
 import { JsonTree } from '../views/pictures.js';
 import { Dialog } from '../ui/dialog.js';
 
@@ -33,9 +33,7 @@ export function endpointUrl(ep: Pick<Endpoint, 'url' | 'slug'>): string {
 
 /** The input node's example, used in the curl example when no run gave a real input. */
 function exampleInput(): unknown {
-  for (const n of useEditorStore.getState().nodes)
-    if (n.type === 'finflow' && n.data.node.type === 'io.input') return n.data.node.config['example'];
-  return undefined;
+  return inputNode(useEditorStore.getState())?.config['example'];
 }
 
 /**

@@ -4,7 +4,7 @@
  * run's outputs as pictures, its timeline, and the flow's run history.
  */
 import { History, Loader2, Play, Square } from 'lucide-react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
 import type { JsonSchema, RunSummary, Template } from '../api/types.js';
@@ -13,7 +13,7 @@ import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
 import { validateAgainst } from '../inspector/schema.js';
 import { navigate } from '../router.js';
 import { useCatalogStore } from '../state/catalog-store.js';
-import { useEditorStore } from '../state/editor-store.js';
+import { inputNode, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
@@ -21,15 +21,12 @@ import { isTerminal } from './run-state.js';
 import { Segmented } from '../ui/segmented.js';
 
 function useInputNode() {
-  return useEditorStore((s) => {
-    for (const n of s.nodes) if (n.type === 'finflow' && n.data.node.type === 'io.input') return n.data.node;
-    return undefined;
-  });
+  return useEditorStore(inputNode);
 }
 
 function useTemplateFixtures(): Template['fixtures'] {
   const templates = useCatalogStore((s) => s.templates);
-  const meta = useEditorStore((s) => s.meta);
+  const meta = useEditorStore((s) => s.doc.meta);
   useEffect(() => {
     if (!templates)
       void useCatalogStore
@@ -115,16 +112,14 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
     }
   }, [flowId, input, t]);
 
+  // Ctrl+Enter (the editor's run action) asks for a run; a request made before this panel opened counts too.
+  const startRequest = useRunStore((s) => s.startRequest);
+  const handled = useRef(0);
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && canRun) {
-        e.preventDefault();
-        void start();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [start, canRun]);
+    if (startRequest === handled.current) return;
+    handled.current = startRequest;
+    if (canRun && inputNode) void start();
+  }, [startRequest, start, canRun, inputNode]);
 
   const running = !!run && !isTerminal(run.status);
   return (

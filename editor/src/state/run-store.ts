@@ -15,6 +15,9 @@ interface RunStoreState {
   error: string | null;
   /** A run is being started (before the server answered with its id). */
   starting: boolean;
+  /** Bumped to ask the run panel to start a run with its input (Ctrl+Enter anywhere in the editor). */
+  startRequest: number;
+  requestStart(): void;
   start(flowId: string, input: unknown, version?: number): Promise<string>;
   open(runId: string): Promise<void>;
   cancel(): Promise<void>;
@@ -90,6 +93,10 @@ export const useRunStore = create<RunStoreState>()((set, get) => {
     flowVersion: null,
     error: null,
     starting: false,
+    startRequest: 0,
+    requestStart() {
+      set({ startRequest: get().startRequest + 1 });
+    },
     async start(flowId, input, version) {
       stopFollowing();
       set({ starting: true, error: null });
