@@ -298,6 +298,8 @@ export const en: Dictionary = {
     edgesRemoved: '{{count}} connections removed',
   },
   run: {
+    draftRun: 'This run ran the unsaved draft (edited from v{{n}}); no version was created.',
+    draftOf: 'draft·v{{n}}',
     run: 'Run',
     cancel: 'Cancel run',
     input: 'Flow input',
@@ -306,8 +308,6 @@ export const en: Dictionary = {
     fixture: 'Sample input',
     sample: 'Sample',
     noInputNode: 'The flow has no “Flow input” node, so it cannot run.',
-    autoSaveMessage: 'Auto-saved before a run',
-    autoSaved: 'Unsaved changes were saved first',
     result: 'Run result',
     status: 'Status',
     duration: 'Duration',

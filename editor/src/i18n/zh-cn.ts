@@ -288,6 +288,8 @@ export const zhCN = {
     edgesRemoved: '删除 {{count}} 条连线',
   },
   run: {
+    draftRun: '运行的是未保存的草稿（基于 v{{n}}），没有创建新版本。',
+    draftOf: '草稿·v{{n}}',
     run: '运行',
     cancel: '取消运行',
     input: '流程输入',
@@ -296,8 +298,6 @@ export const zhCN = {
     fixture: '样例数据',
     sample: '样例',
     noInputNode: '流程没有“流程输入”节点，无法运行。',
-    autoSaveMessage: '运行前自动保存',
-    autoSaved: '已自动保存未保存的修改',
     result: '运行结果',
     status: '状态',
     duration: '耗时',

@@ -7,7 +7,9 @@ import { History, Loader2, Play, Square } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
-import type { JsonSchema, RunSummary, Template } from '../api/types.js';
+import type { JsonSchema, Problem, RunSummary, Template } from '../api/types.js';
+import { errorText } from '../i18n/errors.js';
+import { ProblemButton } from '../panels/problems-panel.js';
 import { formatMs, formatTime, nodeTitle, useLang } from '../i18n/index.js';
 import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
 import { validateAgainst } from '../inspector/schema.js';
@@ -59,6 +61,7 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   const [raw, setRaw] = useState(false);
   const [serverFields, setServerFields] = useState<Map<string, string[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
+  const [blocked, setBlocked] = useState<Problem[]>([]);
   const [prefilled, setPrefilled] = useState(false);
 
   // Prefill once: the first template fixture, else the schema's example.
@@ -80,15 +83,18 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   const start = useCallback(async () => {
     setError(null);
     setServerFields(new Map());
+    setBlocked([]);
     const editor = useEditorStore.getState();
     try {
-      if (editor.dirty && editor.flowId) {
-        const doc = editor.documentNow();
-        const saved = await api.saveFlow(editor.flowId, doc, t('run.autoSaveMessage'));
-        editor.markSaved(saved.version ?? null);
-        editor.notify('info', t('run.autoSaved'));
-      }
-      await useRunStore.getState().start(flowId, input);
+      // Unsaved edits run as a draft, without a version; otherwise the version on the canvas runs.
+      await useRunStore
+        .getState()
+        .start(
+          flowId,
+          editor.dirty || !editor.version
+            ? { input, document: editor.documentNow() }
+            : { input, version: editor.version.number },
+        );
     } catch (err) {
       if (err instanceof ApiError) {
         if (err.code === 'INVALID_INPUT' && Array.isArray(err.details?.['fields'])) {
@@ -105,10 +111,14 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           setServerFields(m);
         }
         if (err.code === 'INVALID_FLOW' && Array.isArray(err.details?.['problems'])) {
-          useEditorStore.getState().setProblems(err.details['problems'] as never);
+          // The problems go on the nodes and are listed here, in the analyst's language.
+          const problems = err.details['problems'] as Problem[];
+          useEditorStore.getState().setProblems(problems);
+          setBlocked(problems);
+          return;
         }
       }
-      setError((err as Error).message);
+      setError(errorText(t, err));
     }
   }, [flowId, input, t]);
 
@@ -206,6 +216,19 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
             {error}
           </div>
         )}
+        {blocked.length > 0 && (
+          <div className="error-box" role="alert" data-testid="run-blocked">
+            <p>{t('problems.runBlocked', { count: blocked.length })}</p>
+            <ul className="problem-list compact">
+              {blocked.slice(0, 8).map((p, i) => (
+                <li key={i}>
+                  <ProblemButton problem={p} />
+                </li>
+              ))}
+            </ul>
+            {blocked.length > 8 && <p>{t('problems.more', { count: blocked.length - 8 })}</p>}
+          </div>
+        )}
       </section>
       {run && <RunSummaryView />}
       <RunHistory flowId={flowId} />
@@ -223,7 +246,10 @@ function RunSummaryView() {
   const flowId = useEditorStore((s) => s.flowId);
   if (!run) return null;
   const nodes = Object.values(run.nodes);
+  // A draft run ran what was on the canvas then; its flowVersion is only the version it was edited from.
+  const draft = run.meta?.['trigger'] === 'draft';
   const otherVersion =
+    !draft &&
     flowVersion !== null &&
     editorVersion !== undefined &&
     flowVersion !== editorVersion &&
@@ -250,6 +276,11 @@ function RunSummaryView() {
             {t(`runStatus.${run.status}`)}
           </span>
         </div>
+        {draft && (
+          <p className="notice-info" data-testid="run-draft-notice">
+            {t('run.draftRun', { n: flowVersion })}
+          </p>
+        )}
         {otherVersion && (
           <p className="notice-warn" data-testid="run-version-notice">
             {t('run.otherVersion', { run: flowVersion, current: editorVersion })}{' '}
@@ -340,7 +371,9 @@ function RunHistory({ flowId }: { flowId: string }) {
             >
               <span className={`dot status-${r.status}`} aria-hidden />
               <span>{formatTime(r.startedAt, lang)}</span>
-              <span className="muted small">v{r.flowVersion}</span>
+              <span className="muted small">
+                {r.trigger === 'draft' ? t('run.draftOf', { n: r.flowVersion }) : `v${r.flowVersion}`}
+              </span>
               <span className="muted small">{t(`runStatus.${r.status}`)}</span>
               <span className="muted small right">{formatMs(r.ms ?? undefined)}</span>
             </button>
