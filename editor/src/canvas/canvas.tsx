@@ -40,6 +40,8 @@ import { actionForKey, actionTitle, type ActionContext } from './actions.js';
 import { entryFor, useCatalogStore } from '../state/catalog-store.js';
 import { useEditorStore } from '../state/editor-store.js';
 import { categoryColors } from '../ui/icons.js';
+import { noteColorName, noteColors } from '@finflow/runtime/document';
+import { legibleFit } from './fit.js';
 import { FlowNodeComponent } from './flow-node.js';
 import { NoteNodeComponent } from './note-node.js';
 import { QuickAdd } from './quick-add.js';
@@ -51,10 +53,11 @@ export const PALETTE_MIME = 'application/x-finflow-node';
 const nodeTypes: NodeTypes = { finflow: FlowNodeComponent, note: NoteNodeComponent };
 const proOptions = { hideAttribution: true };
 const defaultEdgeOptions = { type: 'default' as const };
-const fitViewOptions = { padding: 0.15, maxZoom: 1.1 };
 // Stable props: a new function or object each render would re-render every minimap node while dragging.
 const minimapColor = (n: EditorNode) =>
-  n.type === 'note' ? '#f3e8a6' : categoryColors[entryFor(n.data.node.type)?.meta.category ?? 'custom'];
+  n.type === 'note'
+    ? noteColors[noteColorName(n.data.note.color)]
+    : categoryColors[entryFor(n.data.node.type)?.meta.category ?? 'custom'];
 /**
  * Levels of detail: below 0.55 nodes drop port labels and shadows, below 0.3 all their text (unreadable anyway,
  * and cheap to paint in large flows).
@@ -286,7 +289,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
   const autoLayout = useCallback(() => {
     const s = useEditorStore.getState();
     s.applyPositions(layoutPositions(s.doc, s.measured));
-    requestAnimationFrame(() => void rf.fitView({ padding: 0.15, duration: 250 }));
+    requestAnimationFrame(() => legibleFit(rf, 250));
   }, [rf]);
 
   const addNoteAtCenter = useCallback(() => {
@@ -311,7 +314,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
       deleteSelection: () => useEditorStore.getState().deleteSelection(),
       quickAdd: () => openQuickAddAt(pointer.current.x, pointer.current.y),
       autoLayout,
-      fitView: () => void rf.fitView({ padding: 0.15, duration: 250 }),
+      fitView: () => legibleFit(rf, 250),
       addNote: addNoteAtCenter,
       save: onSave,
       run: onRun,
@@ -453,8 +456,6 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
         onlyRenderVisibleElements={nodes.length > CULL_ABOVE_NODES}
         minZoom={0.05}
         maxZoom={2}
-        fitView
-        fitViewOptions={fitViewOptions}
         proOptions={proOptions}
         elevateNodesOnSelect={false}
       >
@@ -507,7 +508,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
           <button
             type="button"
             className="tool"
-            onClick={() => void rf.fitView({ padding: 0.15, duration: 250 })}
+            onClick={() => legibleFit(rf, 250)}
             title={actionTitle(t, 'fit')}
             aria-label={t('canvas.fit')}
           >

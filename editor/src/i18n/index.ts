@@ -1,5 +1,6 @@
 /**
- * Translations: Chinese (zh-CN) first, English as the switch. The choice is kept in localStorage. Catalog entries
+ * Translations: Chinese (zh-CN) and English. The first visit follows the browser's language (Chinese for any zh-*,
+ * English otherwise); after that the user's choice, kept in localStorage. Catalog entries
  * and templates carry their own Chinese text (`meta.zh`, `title.zh`), picked by the helpers below.
  */
 import i18next, { type TFunction } from 'i18next';
@@ -17,9 +18,19 @@ function initialLang(): Lang {
     const stored = localStorage.getItem(STORAGE_KEY);
     if (stored === 'en' || stored === 'zh-CN') return stored;
   } catch {
-    // Storage may be unavailable (private mode); Chinese is the default.
+    // Storage may be unavailable (private mode); the browser's language decides.
   }
-  return 'zh-CN';
+  return browserLang(typeof navigator === 'undefined' ? [] : navigator.languages);
+}
+
+/** The UI language for a browser's preferred languages: the first one we have, English when none is. */
+export function browserLang(languages: readonly string[]): Lang {
+  for (const l of languages) {
+    const tag = l.toLowerCase();
+    if (tag.startsWith('zh')) return 'zh-CN';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'en';
 }
 
 export const i18n = i18next.createInstance();

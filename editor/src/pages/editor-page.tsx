@@ -30,6 +30,9 @@ import { useCatalogStore } from '../state/catalog-store.js';
 import { selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { useSessionStore } from '../state/session-store.js';
+import { dropDraft, keepDraft, readDraft, type KeptDraft } from '../state/drafts.js';
+import { formatTime, useLang } from '../i18n/index.js';
+import { legibleFit } from '../canvas/fit.js';
 import { Dialog } from '../ui/dialog.js';
 import { Toast } from '../ui/toast.js';
 import { AppHeader } from './app-header.js';
@@ -123,6 +126,41 @@ function useLiveValidation(enabled: boolean) {
   }, [revision, flowId, enabled, catalogReady]);
 }
 
+/** Keeps the unsaved draft in the browser while it is dirty, and drops it once it is saved (drafts.ts). */
+function useDraftKeeping(flowId: string) {
+  useEffect(() => {
+    const keep = () => {
+      const s = useEditorStore.getState();
+      if (s.flowId !== flowId || !s.dirty) return;
+      keepDraft(flowId, {
+        baseVersion: s.version?.number ?? null,
+        savedAt: Date.now(),
+        document: s.documentNow(),
+      });
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = useEditorStore.subscribe((s, prev) => {
+      if (s.flowId !== flowId) return;
+      if (!s.dirty) {
+        // Saved (or a version restored over it): the kept copy is no longer needed.
+        if (prev.dirty && prev.flowId === flowId) dropDraft(flowId);
+        return;
+      }
+      if (s.revision === prev.revision && prev.dirty) return;
+      clearTimeout(timer);
+      timer = setTimeout(keep, 400);
+    });
+    window.addEventListener('pagehide', keep);
+    return () => {
+      // Runs before the load effect's cleanup resets the store (effects clean up in declaration order).
+      clearTimeout(timer);
+      unsubscribe();
+      window.removeEventListener('pagehide', keep);
+      keep();
+    };
+  }, [flowId]);
+}
+
 function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const { t } = useTranslation();
   const rf = useReactFlow();
@@ -141,6 +179,9 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const [publishing, setPublishing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const lastSelection = useRef(hasSelection);
+  const [kept, setKept] = useState<KeptDraft | null>(null);
+  const lang = useLang();
+  useDraftKeeping(flowId);
 
   // React Flow's helper object changes once its viewport is ready; loading must not follow it (that fetched and
   // rebuilt the whole flow a second time on every open).
@@ -148,13 +189,19 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   rfRef.current = rf;
   const load = useCallback(async () => {
     setError(null);
+    setKept(null);
     try {
       const detail = await api.flow(flowId);
-      useEditorStore.getState().load(detail);
+      const editor = useEditorStore.getState();
+      editor.load(detail);
+      // A draft kept from an earlier visit is offered, unless it is what was just loaded.
+      const draft = readDraft(flowId);
+      if (draft && JSON.stringify(draft.document) !== JSON.stringify(editor.documentNow())) setKept(draft);
+      else if (draft) dropDraft(flowId);
       const vp = detail.document.ui?.viewport;
       requestAnimationFrame(() => {
         if (vp) void rfRef.current.setViewport(vp);
-        else void rfRef.current.fitView({ padding: 0.15, maxZoom: 1.1 });
+        else legibleFit(rfRef.current);
       });
     } catch (err) {
       setError((err as Error).message);
@@ -284,6 +331,39 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
           </button>
         )}
       </div>
+      {kept && (
+        <div className="draft-banner" role="status" data-testid="draft-banner">
+          <span>
+            {kept.baseVersion === null
+              ? t('save.draftFoundNew', { time: formatTime(kept.savedAt, lang) })
+              : t('save.draftFound', { time: formatTime(kept.savedAt, lang), n: kept.baseVersion })}
+          </span>
+          <button
+            type="button"
+            className="button primary small"
+            data-testid="draft-restore"
+            onClick={() => {
+              const s = useEditorStore.getState();
+              s.replaceDocument(kept.document);
+              s.notify('info', t('save.draftRestored'));
+              setKept(null);
+            }}
+          >
+            {t('save.draftRestore')}
+          </button>
+          <button
+            type="button"
+            className="button ghost small"
+            data-testid="draft-discard"
+            onClick={() => {
+              dropDraft(flowId);
+              setKept(null);
+            }}
+          >
+            {t('save.draftDiscard')}
+          </button>
+        </div>
+      )}
       <div className="editor-main">
         {canEdit && <Palette />}
         <Canvas readOnly={!canEdit} onSave={openSave} onRun={requestRun} />
