@@ -30,7 +30,6 @@ function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
         id={port.name}
         className={`port-handle${port.type === 'any' ? ' port-any' : ''}`}
         style={{ background: color, borderColor: color }}
-        aria-label={`${label} (${port.type})`}
         data-port={port.name}
         data-port-type={port.type}
       />

@@ -126,6 +126,52 @@ function useLiveValidation(enabled: boolean) {
   }, [revision, flowId, enabled, catalogReady]);
 }
 
+/**
+ * The side panel's left edge, dragged (or moved with the arrow keys) to make results as wide as the analyst needs:
+ * from 320 px to all but 360 px of the window.
+ */
+function PanelResizer({
+  label,
+  width,
+  onResize,
+}: {
+  label: string;
+  width: number;
+  onResize: (width: number) => void;
+}) {
+  const clamp = (w: number) => Math.round(Math.min(Math.max(w, 320), Math.max(320, window.innerWidth - 360)));
+  const widthNow = (el: HTMLElement) => el.parentElement?.getBoundingClientRect().width ?? 400;
+  return (
+    <div
+      className="side-resizer"
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={label}
+      aria-valuenow={width}
+      aria-valuemin={320}
+      aria-valuemax={Math.max(320, window.innerWidth - 360)}
+      tabIndex={0}
+      data-testid="panel-resizer"
+      onPointerDown={(e) => {
+        const el = e.currentTarget;
+        el.setPointerCapture(e.pointerId);
+        const right = el.parentElement?.getBoundingClientRect().right ?? window.innerWidth;
+        const move = (ev: PointerEvent) => onResize(clamp(right - ev.clientX));
+        const up = () => {
+          el.removeEventListener('pointermove', move);
+          el.removeEventListener('pointerup', up);
+        };
+        el.addEventListener('pointermove', move);
+        el.addEventListener('pointerup', up);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'ArrowLeft') onResize(clamp(widthNow(e.currentTarget) + 40));
+        if (e.key === 'ArrowRight') onResize(clamp(widthNow(e.currentTarget) - 40));
+      }}
+    />
+  );
+}
+
 /** Keeps the unsaved draft in the browser while it is dirty, and drops it once it is saved (drafts.ts). */
 function useDraftKeeping(flowId: string) {
   useEffect(() => {
@@ -175,6 +221,7 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const hasSelection = useEditorStore((s) => selectSingleNodeId(s) !== null);
   const [tab, setTab] = useState<SideTab>(runId ? 'run' : 'inspector');
   const [wide, setWide] = useState(false);
+  const [panelWidth, setPanelWidth] = useState<number | null>(null);
   const [saving, setSaving] = useState(false);
   const [publishing, setPublishing] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -227,9 +274,10 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
     }
   }, [runId]);
 
-  // Selecting a node shows its inspector (unless the user is looking at the run: the inspector then shows results).
+  // Selecting a node shows its inspector, unless a run is shown on the Run tab: that tab then shows the node's result.
   useEffect(() => {
-    if (hasSelection && !lastSelection.current) setTab('inspector');
+    if (hasSelection && !lastSelection.current)
+      setTab((tab) => (tab === 'run' && useRunStore.getState().run ? 'run' : 'inspector'));
     lastSelection.current = hasSelection;
   }, [hasSelection]);
 
@@ -367,53 +415,71 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       <div className="editor-main">
         {canEdit && <Palette />}
         <Canvas readOnly={!canEdit} onSave={openSave} onRun={requestRun} />
-        <aside className={`side-panel${wide ? ' wide' : ''}`} aria-label={t('editor.sidePanel')}>
-          <div className="tabs" role="tablist">
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'inspector'}
-              className={tab === 'inspector' ? 'active' : ''}
-              onClick={() => setTab('inspector')}
-              data-testid="tab-inspector"
-            >
-              <SlidersHorizontal size={14} /> {t('editor.inspector')}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'run'}
-              className={tab === 'run' ? 'active' : ''}
-              onClick={() => setTab('run')}
-              data-testid="tab-run"
-            >
-              <Play size={14} /> {t('editor.run')}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'problems'}
-              className={tab === 'problems' ? 'active' : ''}
-              onClick={() => setTab('problems')}
-              data-testid="tab-problems"
-            >
-              <AlertTriangle size={14} /> {t('editor.problems')}
-              {problemCount > 0 && <span className="tab-badge">{problemCount}</span>}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'versions'}
-              className={tab === 'versions' ? 'active' : ''}
-              onClick={() => setTab('versions')}
-              data-testid="tab-versions"
-            >
-              <History size={14} /> {t('editor.versions')}
-            </button>
+        <aside
+          className={`side-panel${wide ? ' wide' : ''}`}
+          aria-label={t('editor.sidePanel')}
+          style={panelWidth === null ? undefined : { width: panelWidth }}
+        >
+          <PanelResizer
+            label={t('editor.resizePanel')}
+            width={panelWidth ?? (wide ? Math.min(680, Math.round(window.innerWidth * 0.52)) : 400)}
+            onResize={(w) => {
+              setWide(false);
+              setPanelWidth(w);
+            }}
+          />
+          <div className="tabs">
+            {/* The tablist holds only the tabs; the widen button beside them is not a tab. */}
+            <div className="tab-list" role="tablist">
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'inspector'}
+                className={tab === 'inspector' ? 'active' : ''}
+                onClick={() => setTab('inspector')}
+                data-testid="tab-inspector"
+              >
+                <SlidersHorizontal size={14} /> {t('editor.inspector')}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'run'}
+                className={tab === 'run' ? 'active' : ''}
+                onClick={() => setTab('run')}
+                data-testid="tab-run"
+              >
+                <Play size={14} /> {t('editor.run')}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'problems'}
+                className={tab === 'problems' ? 'active' : ''}
+                onClick={() => setTab('problems')}
+                data-testid="tab-problems"
+              >
+                <AlertTriangle size={14} /> {t('editor.problems')}
+                {problemCount > 0 && <span className="tab-badge">{problemCount}</span>}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'versions'}
+                className={tab === 'versions' ? 'active' : ''}
+                onClick={() => setTab('versions')}
+                data-testid="tab-versions"
+              >
+                <History size={14} /> {t('editor.versions')}
+              </button>
+            </div>
             <button
               type="button"
               className="tab-tool"
-              onClick={() => setWide((w) => !w)}
+              onClick={() => {
+                setPanelWidth(null);
+                setWide((w) => !w);
+              }}
               aria-pressed={wide}
               aria-label={wide ? t('editor.narrow') : t('editor.widen')}
               title={wide ? t('editor.narrow') : t('editor.widen')}

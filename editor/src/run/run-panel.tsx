@@ -10,12 +10,13 @@ import { api, ApiError } from '../api/client.js';
 import type { JsonSchema, Problem, RunSummary, Template } from '../api/types.js';
 import { errorText } from '../i18n/errors.js';
 import { ProblemButton } from '../panels/problems-panel.js';
+import { NodeRunView } from './node-run-view.js';
 import { formatMs, formatTime, nodeTitle, useLang } from '../i18n/index.js';
 import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
 import { validateAgainst } from '../inspector/schema.js';
 import { navigate } from '../router.js';
 import { useCatalogStore } from '../state/catalog-store.js';
-import { inputNode, useEditorStore } from '../state/editor-store.js';
+import { inputNode, nodeById, selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
@@ -63,6 +64,8 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   const [error, setError] = useState<string | null>(null);
   const [blocked, setBlocked] = useState<Problem[]>([]);
   const [prefilled, setPrefilled] = useState(false);
+  // Once a run is shown, the (often long) input form folds away so the result is what the panel shows first.
+  const [formOpen, setFormOpen] = useState(true);
 
   // Prefill once: the first template fixture, else the schema's example.
   useEffect(() => {
@@ -84,6 +87,7 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
     setError(null);
     setServerFields(new Map());
     setBlocked([]);
+    setFormOpen(false);
     const editor = useEditorStore.getState();
     try {
       // Unsaved edits run as a draft, without a version; otherwise the version on the canvas runs.
@@ -170,7 +174,19 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           </div>
         </div>
         {!inputNode && <p className="muted">{t('run.noInputNode')}</p>}
+        {inputNode && run && (
+          <button
+            type="button"
+            className="button ghost small"
+            aria-expanded={formOpen}
+            onClick={() => setFormOpen((o) => !o)}
+            data-testid="toggle-run-form"
+          >
+            {formOpen ? t('run.hideInput') : t('run.showInput')}
+          </button>
+        )}
         {inputNode &&
+          (formOpen || !run) &&
           (raw ? (
             <JsonFieldStandalone
               label={t('run.input')}
@@ -230,9 +246,34 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           </div>
         )}
       </section>
+      {run && <SelectedNodeResult />}
       {run && <RunSummaryView />}
       <RunHistory flowId={flowId} />
     </div>
+  );
+}
+
+/** The node clicked on the canvas while the run is shown: what it received and produced in this run. */
+function SelectedNodeResult() {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const nodeId = useEditorStore(selectSingleNodeId);
+  const type = useEditorStore((s) => (nodeId ? nodeById(s, nodeId)?.type : undefined));
+  const label = useEditorStore((s) => (nodeId ? nodeById(s, nodeId)?.label : undefined));
+  const inRun = useRunStore((s) => (nodeId ? !!s.run?.nodes[nodeId] : false));
+  const byType = useCatalogStore((s) => s.byType);
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (nodeId && inRun) ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }, [nodeId, inRun]);
+  if (!nodeId || !type) return null;
+  return (
+    <section className="panel-section" ref={ref} data-testid="run-node-result">
+      <h3 className="section-title">
+        {t('run.nodeResult', { node: label || nodeTitle(byType.get(type), type, lang) })}
+      </h3>
+      <NodeRunView nodeId={nodeId} />
+    </section>
   );
 }
 

@@ -166,6 +166,11 @@ function BarValueLabel(props: {
 
 function RiskCard({ item }: { item: RiskItem }) {
   const { t } = useTranslation();
+  const gauge =
+    item.probability ??
+    (item.meaning === 'risk' && item.score !== undefined && item.score >= 0 && item.score <= 1
+      ? item.score
+      : undefined);
   const bars = [...item.attributions]
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
     .slice(0, 10)
@@ -188,16 +193,31 @@ function RiskCard({ item }: { item: RiskItem }) {
             </div>
           )}
           {item.score !== undefined && (
-            <div className="stat">
-              <span className="stat-label">{t('pictures.score')}</span>
-              <span className="stat-value">{fmt(item.score, item.score <= 1 ? 3 : 1)}</span>
+            <div className="stat" data-score-meaning={item.meaning ?? 'undeclared'}>
+              <span className="stat-label">{t(`pictures.scoreAs.${item.meaning ?? 'undeclared'}`)}</span>
+              <span className="stat-value">
+                {fmt(item.score, item.score <= 1 ? 3 : 1)}
+                {item.maxScore !== undefined && (
+                  <span className="muted small"> / {fmt(item.maxScore, 0)}</span>
+                )}
+              </span>
             </div>
           )}
         </div>
       </div>
-      {item.score !== undefined && item.score >= 0 && item.score <= 1 && (
-        <div className="risk-meter" aria-label={`${t('pictures.score')} ${pct(item.score)}`}>
-          <div className="risk-meter-fill" style={{ width: pct(item.score) }} />
+      {/* A gauge with a red end only for what is declared a risk (or given as a probability of the bad outcome). */}
+      {gauge !== undefined && (
+        <div
+          className="risk-meter"
+          aria-label={`${t('pictures.probability')} ${pct(gauge)}`}
+          data-testid="risk-meter"
+        >
+          <div className="risk-meter-fill" style={{ width: pct(gauge) }} />
+        </div>
+      )}
+      {item.meaning === 'ranking' && item.score !== undefined && item.score >= 0 && item.score <= 1 && (
+        <div className="rank-meter" aria-label={`${t('pictures.scoreAs.ranking')} ${pct(item.score)}`}>
+          <div className="rank-meter-fill" style={{ width: pct(item.score) }} />
         </div>
       )}
       {bars.length > 0 && (
