@@ -254,6 +254,57 @@ describe('a newcomer on the canvas', () => {
     },
   );
 
+  it.each(['zh-CN', 'en'] as const)(
+    'defines the flow input with the field builder, and the run form follows (%s)',
+    async (lang) => {
+      const page = await signedInPage(browser, lang, pageErrors);
+      const flowId = await flowFromTemplate(page, 'anti-fraud', `builder ${lang}`);
+      await openFlow(page, flowId);
+      await page.locator('[data-node-id="in"] .flow-node-header').click();
+      const builder = page.getByTestId('schema-builder');
+      await builder.waitFor();
+      const before = await builder.getByTestId('builder-field').count();
+      expect(before).toBeGreaterThan(0);
+      await builder.getByTestId('builder-add').click();
+      const row = builder.getByTestId('builder-field').last();
+      await row.getByTestId('builder-name').fill('bad name');
+      await row.locator('.field-error').waitFor();
+      await row.getByTestId('builder-name').fill('channel');
+      await row.getByTestId('builder-type').selectOption('enum');
+      await row.getByTestId('builder-choices').fill('app, branch');
+      await row.getByTestId('builder-required').check();
+      await row
+        .getByTestId('builder-description')
+        .fill(lang === 'en' ? 'Where the payment started' : '交易发起渠道');
+      await shot(page, `newcomer-field-builder-${lang}`);
+      // The schema it wrote: the JSON view shows it, and the run form asks for the new field.
+      await page.getByTestId('tab-run').click();
+      const form = page.getByTestId('run-panel');
+      await form.getByText(lang === 'en' ? 'Where the payment started' : '交易发起渠道').waitFor();
+      await form.getByText('branch', { exact: true }).first().waitFor();
+      await page.getByTestId('save').click();
+      await page.getByTestId('confirm-save').click();
+      await expect.poll(() => page.getByTestId('save-state').textContent()).toContain('v2');
+      const saved = await pageApi<{ document: { nodes: { id: string; config: Record<string, unknown> }[] } }>(
+        page,
+        'GET',
+        `/api/flows/${flowId}`,
+      );
+      const schema = saved.document.nodes.find((n) => n.id === 'in')?.config['schema'] as {
+        properties: Record<string, unknown>;
+        required: string[];
+      };
+      expect(schema.properties['channel']).toEqual({
+        type: 'string',
+        enum: ['app', 'branch'],
+        description: lang === 'en' ? 'Where the payment started' : '交易发起渠道',
+      });
+      expect(schema.required).toContain('channel');
+      expect(Object.keys(schema.properties)).toHaveLength(before + 1);
+      await page.context().close();
+    },
+  );
+
   it('draws the wealth ranking score as a ranking, not a risk', async () => {
     const page = await signedInPage(browser, 'zh-CN', pageErrors);
     const flowId = await flowFromTemplate(page, 'wealth-recommendation', 'ranking');
