@@ -223,7 +223,7 @@ export function SchemaBuilder(props: {
   const write = (next: FieldSpec[]) => props.onChange(schemaOf(next, schema));
   return (
     <div className="schema-builder" data-testid="schema-builder">
-      <Segmented
+      <Segmented<'fields' | 'json'>
         small
         label={t('builder.view')}
         value={mode}

@@ -324,14 +324,7 @@ function Field(props: {
       }
       if (kind.widget === 'json') {
         return shell(
-          <JsonField
-            id={id}
-            label={label}
-            value={props.value}
-            onChange={set}
-            readOnly={ro}
-            height={kind.widget === 'json-schema' ? 200 : 140}
-          />,
+          <JsonField id={id} label={label} value={props.value} onChange={set} readOnly={ro} height={140} />,
         );
       }
       const language =
