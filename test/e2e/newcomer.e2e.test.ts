@@ -1,10 +1,12 @@
+/// <reference lib="dom" />
 /**
  * What a newcomer hit on the canvas (issue 14), checked in the browser: the first visit in the browser's language;
  * unsaved edits kept whatever way one leaves the editor; running unsaved or invalid edits without creating a
  * version, with the problems translated on the nodes; a canvas that opens legible, with readable notes clear of
  * the nodes; results next to the canvas (a node clicked on the Run tab shows its result, a resizable panel);
  * attribution values clear of the feature names; a ranking score drawn as a ranking; no serious accessibility
- * violations (axe-core) on the main screens. In Chinese and English, with screenshots.
+ * violations (axe-core) on the main screens. In Chinese and English, with screenshots. (The DOM library above
+ * types the callbacks given to page.evaluate, which run in the page.)
  */
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
