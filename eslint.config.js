@@ -45,6 +45,8 @@ export default defineConfig(
       'coverage/**',
       'bench/results/**',
       'test/e2e/screenshots/**',
+      // Packages that tests scaffold and remove again.
+      '.tmp-*/**',
       '**/*.d.ts',
       '**/*.d.mts',
     ],

@@ -49,6 +49,8 @@ export const userSchema = z.object({
   role: roleSchema.optional(),
   createdAt: timestamp,
   disabled: z.boolean(),
+  /** Manages accounts across workspaces (the first admin is one). */
+  instanceOwner: z.boolean().optional(),
 });
 export type User = z.output<typeof userSchema>;
 
@@ -57,9 +59,13 @@ export type Workspace = z.output<typeof workspaceSchema>;
 
 /** `GET /api/auth/me`, and the answer of login, setup and a workspace switch. */
 export const sessionSchema = z.object({
-  user: userSchema.extend({ role: roleSchema }),
-  workspace: workspaceSchema,
+  /** `role` in the session's workspace; null when the session is in none. */
+  user: userSchema.extend({ role: roleSchema.nullable() }),
+  /** Null for an account that belongs to no workspace yet: it answers its invitations. */
+  workspace: workspaceSchema.nullable(),
   csrfToken: z.string(),
+  /** Pending invitations to workspaces. */
+  invitations: z.number().int().min(0).optional(),
 });
 export type Session = z.output<typeof sessionSchema>;
 

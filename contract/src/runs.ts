@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { timestamp } from './common.js';
 import { versionNumber } from './flows.js';
 
-export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export const runStatuses = ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export const runStatusSchema = z.enum(runStatuses);
 /**
  * How a run was started: a saved version from the editor (`manual`), the editor's unsaved draft (`draft`: its

@@ -2,16 +2,21 @@
 import { Loader2 } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ConnectionsPage } from './pages/connections-page.js';
 import { EditorPage } from './pages/editor-page.js';
 import { EndpointsPage } from './pages/endpoints-page.js';
 import { FlowsPage } from './pages/flows-page.js';
+import { NoWorkspacePage } from './pages/invitations.js';
 import { LoginPage } from './pages/login-page.js';
+import { ReviewsPage } from './pages/reviews-page.js';
 import { navigate, parseRoute, useHash } from './router.js';
 import { useSessionStore } from './state/session-store.js';
 
 export function App() {
   const { t } = useTranslation();
   const status = useSessionStore((s) => s.status);
+  // Pages load their data when they mount: a switch of workspace mounts them again.
+  const workspaceId = useSessionStore((s) => s.session?.workspace?.id ?? null);
   const route = parseRoute(useHash());
   const [fatal, setFatal] = useState<string | null>(null);
 
@@ -45,18 +50,23 @@ export function App() {
       </>
     );
   }
+  if (workspaceId === null) return <NoWorkspacePage />;
   switch (route.name) {
     case 'flow':
       return (
         <EditorPage
-          key={route.flowId}
+          key={`${workspaceId}/${route.flowId}`}
           flowId={route.flowId}
           {...(route.runId ? { runId: route.runId } : {})}
         />
       );
     case 'endpoints':
-      return <EndpointsPage />;
+      return <EndpointsPage key={workspaceId} />;
+    case 'reviews':
+      return <ReviewsPage key={workspaceId} {...(route.taskId ? { taskId: route.taskId } : {})} />;
+    case 'connections':
+      return <ConnectionsPage key={workspaceId} />;
     default:
-      return <FlowsPage />;
+      return <FlowsPage key={workspaceId} />;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * A small hash router: `#/flows`, `#/flows/<id>`, `#/flows/<id>/runs/<runId>`, `#/endpoints`, `#/login`. Hash
- * routes work under any path the server mounts the editor at, with no server-side fallback needed.
+ * A small hash router: `#/flows`, `#/flows/<id>`, `#/flows/<id>/runs/<runId>`, `#/endpoints`, `#/reviews`,
+ * `#/reviews/<taskId>`, `#/connections`, `#/login`. Hash routes work under any path the server mounts the editor at,
+ * with no server-side fallback needed.
  */
 import { useSyncExternalStore } from 'react';
 
@@ -8,12 +9,16 @@ export type Route =
   | { name: 'login' }
   | { name: 'flows' }
   | { name: 'flow'; flowId: string; runId?: string }
-  | { name: 'endpoints' };
+  | { name: 'endpoints' }
+  | { name: 'reviews'; taskId?: string }
+  | { name: 'connections' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'login') return { name: 'login' };
   if (parts[0] === 'endpoints') return { name: 'endpoints' };
+  if (parts[0] === 'reviews') return parts[1] ? { name: 'reviews', taskId: parts[1] } : { name: 'reviews' };
+  if (parts[0] === 'connections') return { name: 'connections' };
   if (parts[0] === 'flows' && parts[1]) {
     return parts[2] === 'runs' && parts[3]
       ? { name: 'flow', flowId: parts[1], runId: parts[3] }
@@ -30,6 +35,10 @@ export function href(route: Route): string {
       return '#/flows';
     case 'endpoints':
       return '#/endpoints';
+    case 'reviews':
+      return route.taskId ? `#/reviews/${encodeURIComponent(route.taskId)}` : '#/reviews';
+    case 'connections':
+      return '#/connections';
     case 'flow':
       return route.runId
         ? `#/flows/${encodeURIComponent(route.flowId)}/runs/${encodeURIComponent(route.runId)}`

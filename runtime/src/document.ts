@@ -44,6 +44,13 @@ export type OnError = z.output<typeof onErrorSchema>;
 
 const position = z.object({ x: z.number(), y: z.number() }).strict();
 
+/**
+ * How sensitive data is, least first: a class includes what the ones before it may hold (personal data is also
+ * internal). Connections list the classes they may receive; a flow and a model node say what they handle.
+ */
+export const dataClasses = ['public', 'internal', 'personal', 'confidential'] as const;
+export type DataClass = (typeof dataClasses)[number];
+
 export const flowNodeSchema = z
   .object({
     id,
@@ -82,6 +89,11 @@ export const flowSettingsSchema = z
     /** Nodes of this flow running at once. */
     concurrency: z.int().min(1).max(256).optional(),
     /**
+     * The most sensitive data the flow handles; its model calls may only use connections allowed that class.
+     * Unset: `internal`, or `personal` when `redact` marks personal data.
+     */
+    dataClass: z.enum(dataClasses).optional(),
+    /**
      * Where personal data flows: these input fields (dotted paths) and the inputs and outputs of these
      * nodes are masked before they are written to logs, audit entries or run records.
      */
@@ -89,6 +101,19 @@ export const flowSettingsSchema = z
       .object({
         inputPaths: z.array(z.string().min(1)).default([]),
         nodes: z.array(id).default([]),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Ground truth for this flow's decisions (feedback): the input field (dotted path) that names a case for the
+     * callers, such as an application id; the JSON Schema a label must match; and the output (dotted path, such as
+     * `decision.outcome`) that is the decision a label judges.
+     */
+    feedback: z
+      .object({
+        businessKey: z.string().min(1).max(200).optional(),
+        labelSchema: z.record(z.string(), z.unknown()).optional(),
+        predictionPath: z.string().min(1).max(200).optional(),
       })
       .strict()
       .optional(),

@@ -32,6 +32,18 @@ export const ErrorCodes = {
   INVALID_OUTPUT: 'INVALID_OUTPUT',
   EXPRESSION_FAILED: 'EXPRESSION_FAILED',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  /** Not a failure: the node waits for a decision (see NodeWaiting). */
+  WAITING: 'WAITING',
+  /** The node names a connection the workspace does not have. */
+  CONNECTION_NOT_FOUND: 'CONNECTION_NOT_FOUND',
+  /** The connection may not take this call: another kind, a model it does not allow, or data it may not receive. */
+  CONNECTION_NOT_ALLOWED: 'CONNECTION_NOT_ALLOWED',
+  /** A node saved before connections (a base URL in its config) matches no connection: the author picks one. */
+  CONNECTION_REQUIRED: 'CONNECTION_REQUIRED',
+  /** A node names a credential together with a destination that no connection binds it to. */
+  CREDENTIAL_DESTINATION_MISMATCH: 'CREDENTIAL_DESTINATION_MISMATCH',
+  /** The server's egress policy refused the address a call would reach. */
+  EGRESS_DENIED: 'EGRESS_DENIED',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -44,7 +56,29 @@ export const defaultNonRetryable: readonly string[] = [
   ErrorCodes.EXPRESSION_FAILED,
   ErrorCodes.SECRET_NOT_FOUND,
   ErrorCodes.RUN_DEADLINE,
+  ErrorCodes.WAITING,
+  ErrorCodes.CONNECTION_NOT_FOUND,
+  ErrorCodes.CONNECTION_NOT_ALLOWED,
+  ErrorCodes.CONNECTION_REQUIRED,
+  ErrorCodes.CREDENTIAL_DESTINATION_MISMATCH,
+  ErrorCodes.EGRESS_DENIED,
 ];
+
+/**
+ * Thrown by a node that cannot finish until someone decides (a reviewer, another system): the node is recorded as
+ * waiting with `task` (what the decider needs), the rest of the run goes on as far as it can without it, and the
+ * run's execution then ends in status `waiting`. `Runtime.resume` later runs the node again with the decision as
+ * `ctx.resumedWith`; nothing upstream runs again. A NodeError so the retry loop and timeouts treat it as final
+ * (WAITING never retries); the executor tells it apart from a failure by its class.
+ */
+export class NodeWaiting extends NodeError {
+  constructor(
+    readonly task: Record<string, unknown>,
+    message = 'waiting for a decision',
+  ) {
+    super(message, ErrorCodes.WAITING);
+  }
+}
 
 export interface SerializedError {
   message: string;

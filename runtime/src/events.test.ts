@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldRun, initialRunState, reduceRun, type RunEvent } from './events.js';
+import { foldRun, initialRunState, isTerminal, reduceRun, waitingNodes, type RunEvent } from './events.js';
 
 const events: RunEvent[] = [
   {
@@ -69,5 +69,46 @@ describe('run state', () => {
     ]);
     expect(s.status).toBe('interrupted');
     expect(s.error).toEqual({ message: 'server restarted', code: 'INTERRUPTED' });
+  });
+
+  it('follows a run that waits for a decision and goes on after it, purely', () => {
+    const waiting: RunEvent[] = [
+      ...events.slice(0, 2),
+      { type: 'node.waiting', runId: 'r', seq: 2, at: 3, nodeId: 'a', task: { queue: 'credit' } },
+      { type: 'node.skipped', runId: 'r', seq: 3, at: 3, nodeId: 'b', reason: 'branch-not-taken' },
+      { type: 'run.suspended', runId: 'r', seq: 4, at: 4, waiting: ['a'], outputs: { early: 1 }, ms: 3 },
+    ];
+    const paused = foldRun(waiting);
+    expect(paused).toMatchObject({ status: 'waiting', suspendedAt: 4, outputs: { early: 1 } });
+    expect(paused.nodes['a']).toMatchObject({ status: 'waiting', task: { queue: 'credit' } });
+    expect(waitingNodes(paused)).toEqual(['a']);
+    expect(isTerminal(paused.status)).toBe(false);
+
+    const resumed: RunEvent[] = [
+      ...waiting,
+      { type: 'run.resumed', runId: 'r', seq: 5, at: 100, decisions: { a: { outcome: 'approve' } } },
+      { type: 'node.started', runId: 'r', seq: 6, at: 100, nodeId: 'a', inputs: {} },
+      {
+        type: 'node.succeeded',
+        runId: 'r',
+        seq: 7,
+        at: 101,
+        nodeId: 'a',
+        outputs: { out: 1 },
+        attempts: 1,
+        ms: 1,
+      },
+      { type: 'run.finished', runId: 'r', seq: 8, at: 102, status: 'succeeded', outputs: { y: 1 }, ms: 101 },
+    ];
+    let s = initialRunState('r');
+    const states = [];
+    for (const e of resumed) states.push((s = reduceRun(s, e)));
+    expect(s).toEqual(foldRun(resumed));
+    expect(states[4]?.status).toBe('waiting');
+    expect(states[5]).toMatchObject({ status: 'running', resumedAt: 100 });
+    // The state at the suspension was not changed by the events after it.
+    expect(states[4]?.nodes['a']?.status).toBe('waiting');
+    expect(s.nodes['a']).toMatchObject({ status: 'succeeded', task: { queue: 'credit' } });
+    expect(isTerminal(s.status)).toBe(true);
   });
 });

@@ -6,8 +6,9 @@ import type { SerializedError } from './errors.js';
 
 export type { SerializedError };
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-export type NodeStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+/** `waiting`: the run's execution ended with nodes waiting for a decision; it goes on when they are resumed. */
+export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type NodeStatus = 'pending' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 export type SkipReason = 'branch-not-taken' | 'upstream-failed' | 'run-failed' | 'run-cancelled';
 
 interface EventBase {
@@ -87,6 +88,26 @@ export interface RunFinishedEvent extends EventBase {
   error?: SerializedError & { nodeId?: string };
   ms: number;
 }
+/** The node cannot finish until someone decides; `task` is what the node gave the decider (see NodeWaiting). */
+export interface NodeWaitingEvent extends EventBase {
+  type: 'node.waiting';
+  nodeId: string;
+  task: Record<string, unknown>;
+}
+/** Nothing else could run: this execution of the run ended with these nodes waiting. */
+export interface RunSuspendedEvent extends EventBase {
+  type: 'run.suspended';
+  waiting: string[];
+  /** The flow outputs already produced (by branches that did not wait). */
+  outputs: Record<string, unknown>;
+  /** Wall time of the execution that ends here. */
+  ms: number;
+}
+/** A new execution of a waiting run: these nodes run again with these decisions; recorded outputs are reused. */
+export interface RunResumedEvent extends EventBase {
+  type: 'run.resumed';
+  decisions: Record<string, unknown>;
+}
 /** Written by a server that restarted while the run was in flight. */
 export interface RunInterruptedEvent extends EventBase {
   type: 'run.interrupted';
@@ -104,7 +125,10 @@ export type RunEvent =
   | NodeFailedEvent
   | NodeSkippedEvent
   | RunFinishedEvent
-  | RunInterruptedEvent;
+  | RunInterruptedEvent
+  | NodeWaitingEvent
+  | RunSuspendedEvent
+  | RunResumedEvent;
 
 export type RunEventType = RunEvent['type'];
 
@@ -128,6 +152,8 @@ export interface NodeRunState {
   error?: SerializedError;
   handled?: 'continue' | 'route';
   skipReason?: SkipReason;
+  /** What a waiting node asked its decider (kept after it is resumed). */
+  task?: Record<string, unknown>;
   /** Streamed text (string chunks concatenated). */
   streamed: string;
   logs: { at: number; level: string; message: string; data?: Record<string, unknown> }[];
@@ -145,6 +171,9 @@ export interface RunState {
   startedAt: number;
   finishedAt?: number;
   ms?: number;
+  /** When the run last became waiting, and when it last went on. */
+  suspendedAt?: number;
+  resumedAt?: number;
   /** Seq of the last event folded in. */
   lastSeq: number;
   nodes: Record<string, NodeRunState>;
@@ -183,6 +212,17 @@ function apply(state: RunState, e: RunEvent): RunState {
       state.status = 'interrupted';
       state.error = { message: e.reason, code: 'INTERRUPTED' };
       state.finishedAt = e.at;
+      return state;
+    case 'run.suspended':
+      state.status = 'waiting';
+      state.suspendedAt = e.at;
+      state.outputs = e.outputs;
+      return state;
+    case 'run.resumed':
+      // Node states change with the events that follow (node.started of each resumed node), so this event
+      // touches no node and the reducer stays a shallow copy.
+      state.status = 'running';
+      state.resumedAt = e.at;
       return state;
     default:
       break;
@@ -234,6 +274,10 @@ function apply(state: RunState, e: RunEvent): RunState {
       node.skipReason = e.reason;
       node.finishedAt = e.at;
       break;
+    case 'node.waiting':
+      node.status = 'waiting';
+      node.task = e.task;
+      break;
   }
   return state;
 }
@@ -281,6 +325,12 @@ export function foldRun(events: Iterable<RunEvent>, runId?: string): RunState {
   return state ?? initialRunState(runId ?? '');
 }
 
+/** The run will not change any more. A waiting run is not terminal: it goes on once it is resumed. */
 export function isTerminal(status: RunStatus): boolean {
-  return status !== 'running';
+  return status !== 'running' && status !== 'waiting';
+}
+
+/** Ids of the nodes a run waits on (in document order). */
+export function waitingNodes(state: RunState): string[] {
+  return state.order.filter((id) => state.nodes[id]?.status === 'waiting');
 }

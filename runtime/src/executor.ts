@@ -4,9 +4,23 @@
  * branches run concurrently up to the limit. A node whose required input was not taken is skipped, and so,
  * transitively, is everything that depended only on it. The run is the event log it emits.
  */
-import { ErrorCodes, NodeError, serializeError, toNodeError, type SerializedError } from './errors.js';
-import { foldRun, type RunEvent, type RunEventPayload, type RunState, type SkipReason } from './events.js';
-import { evaluateExpression, resolveConfig } from './expressions.js';
+import {
+  ErrorCodes,
+  NodeError,
+  NodeWaiting,
+  serializeError,
+  toNodeError,
+  type SerializedError,
+} from './errors.js';
+import {
+  foldRun,
+  type NodeRunState,
+  type RunEvent,
+  type RunEventPayload,
+  type RunState,
+  type SkipReason,
+} from './events.js';
+import { evaluateExpressionNow, resolveConfigNow } from './expressions.js';
 import {
   AttemptSignal,
   invokeWithRetries,
@@ -21,7 +35,7 @@ import { coerceValue, resolvePorts } from './ports.js';
 import type { Problem } from './problems.js';
 import { formatProblem } from './problems.js';
 import { resolveNodeVersion, type NodeRegistry } from './registry.js';
-import { nullRunStore, type RunStore } from './store.js';
+import { nullRunStore, RunStoreConflictError, type RunStore } from './store.js';
 import {
   ancestorsOf,
   parseConfig,
@@ -81,14 +95,38 @@ export interface NodeSummary {
   error?: SerializedError;
 }
 
+/** A node the run waits on, with what it asked its decider. */
+export interface WaitingNode {
+  nodeId: string;
+  task: Record<string, unknown>;
+}
+
+/**
+ * How one execution of a run ended. `waiting`: nodes wait for decisions (`waiting` lists them) and the run goes on
+ * with `Runtime.resume`; `outputs` then holds the outputs produced so far (by branches that did not wait).
+ */
 export interface RunResult {
   runId: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
+  status: 'succeeded' | 'failed' | 'cancelled' | 'waiting';
   outputs: Record<string, unknown>;
   error?: SerializedError & { nodeId?: string };
   ms: number;
   nodes: Record<string, NodeSummary>;
+  waiting?: WaitingNode[];
 }
+
+export class ResumeError extends Error {
+  override readonly name = 'ResumeError';
+  constructor(
+    message: string,
+    /** NOT_WAITING, NOT_A_WAITING_NODE, FLOW_CHANGED, or CONFLICT (another resume was recorded first). */
+    readonly code: 'NOT_WAITING' | 'NOT_A_WAITING_NODE' | 'FLOW_CHANGED' | 'CONFLICT',
+  ) {
+    super(message);
+  }
+}
+
+export type ResumeOptions = Omit<StartOptions, 'runId' | 'meta'>;
 
 export interface RunHandle {
   readonly runId: string;
@@ -101,8 +139,10 @@ export interface RunHandle {
 }
 
 export interface SingleNodeResult {
-  status: 'succeeded' | 'failed';
+  /** `waiting`: the node asked for a decision (`task`); run it again with `resumedWith` to finish it. */
+  status: 'succeeded' | 'failed' | 'waiting';
   outputs?: Record<string, unknown>;
+  task?: Record<string, unknown>;
   error?: SerializedError;
   ms: number;
   attempts: number;
@@ -119,11 +159,26 @@ export interface Runtime {
   /** Starts a run. Throws FlowValidationError or FlowInputError before anything is recorded. */
   start(flow: unknown, input: unknown, options?: StartOptions): RunHandle;
   run(flow: unknown, input: unknown, options?: StartOptions): Promise<RunResult>;
+  /**
+   * Goes on with a waiting run (n8n-style partial execution): `events` is the run's log so far (at least its
+   * `run.started` and every node's last state), `decisions` the values for waiting nodes by node id. Nodes that
+   * succeeded, failed or were skipped keep their recorded outputs and never run again; each decided node runs
+   * again with its decision as `ctx.resumedWith`; nodes still without a decision keep waiting. The log goes on
+   * under the same run id from the next seq, starting with `run.resumed`. Throws ResumeError before anything
+   * runs when the run is not waiting, a decision names a node that does not wait, the flow is not the one the
+   * run was started with, or the store refuses `run.resumed` (CONFLICT: another resume was recorded first).
+   */
+  resume(
+    flow: unknown,
+    events: Iterable<RunEvent>,
+    decisions: Readonly<Record<string, unknown>>,
+    options?: ResumeOptions,
+  ): RunHandle;
   /** Runs one node alone, config and inputs validated as in a flow. */
   runNode(
     spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
-    options?: { signal?: AbortSignal; services?: Partial<Services> },
+    options?: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown },
   ): Promise<SingleNodeResult>;
 }
 
@@ -205,6 +260,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           services: parentServices,
           store: nullRunStore,
         }).result;
+        if (result.status === 'waiting') {
+          // A sub-flow has no record of its own to resume from, so it cannot wait.
+          throw new NodeError(
+            `sub-flow ${prepared.flow.id} waits for a decision (${(result.waiting ?? []).map((w) => w.nodeId).join(', ')}); a sub-flow cannot wait`,
+            'SUBFLOW_WAITING',
+          );
+        }
         if (result.status !== 'succeeded') {
           const e = result.error;
           throw new NodeError(
@@ -232,6 +294,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         });
         if (r.status === 'failed')
           throw new NodeError(r.error?.message ?? 'node failed', r.error?.code ?? ErrorCodes.INTERNAL);
+        if (r.status === 'waiting')
+          throw new NodeError(
+            `${spec.type} waits for a decision, which it cannot do here`,
+            'WAIT_NOT_SUPPORTED',
+          );
         return r.outputs ?? {};
       },
     };
@@ -240,7 +307,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   async function runNodeImpl(
     spec: SingleNodeSpec,
     inputs: Record<string, unknown>,
-    opts: { signal?: AbortSignal; services?: Partial<Services> } = {},
+    opts: { signal?: AbortSignal; services?: Partial<Services>; resumedWith?: unknown } = {},
   ): Promise<SingleNodeResult> {
     const t0 = performance.now();
     const logs: SingleNodeResult['logs'] = [];
@@ -310,6 +377,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       streamEvent: (_nodeId, chunk) => streamed.push(chunk),
       scopeOf: () => ({ input: {}, nodes: {} }),
       engineFor: (signal) => subflowEngine(services, signal),
+      resumeValueOf: () => opts.resumedWith,
     };
     const { outcome, attempts } = await invokeWithRetries({
       def,
@@ -321,6 +389,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       config: () => parsed.value,
       makeContext: (attempt) => new NodeAttemptContext(host, def.type, def.type, attempt),
     });
+    if (!outcome.ok && outcome.error instanceof NodeWaiting) {
+      return {
+        status: 'waiting',
+        task: outcome.error.task,
+        ms: performance.now() - t0,
+        attempts,
+        logs,
+        streamed,
+      };
+    }
     if (!outcome.ok) return fail(outcome.error, attempts);
     return {
       status: 'succeeded',
@@ -351,6 +429,48 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return execution.handle();
   }
 
+  function resume(
+    flow: unknown,
+    events: Iterable<RunEvent>,
+    decisions: Readonly<Record<string, unknown>>,
+    opts: ResumeOptions = {},
+  ): RunHandle {
+    const prepared = prepare(flow);
+    const log = [...events].sort((a, b) => a.seq - b.seq);
+    const state = foldRun(log);
+    if (state.status !== 'waiting')
+      throw new ResumeError(
+        `run ${state.runId || '(unknown)'} is ${state.status}, not waiting`,
+        'NOT_WAITING',
+      );
+    const same =
+      state.flowId === prepared.flow.id &&
+      state.order.length === prepared.nodes.length &&
+      prepared.nodes.every((n, i) => state.order[i] === n.id && state.nodes[n.id]?.type === n.type);
+    if (!same) throw new ResumeError(`run ${state.runId} was not started with this flow`, 'FLOW_CHANGED');
+    const decided = new Map<string, unknown>();
+    for (const [nodeId, value] of Object.entries(decisions)) {
+      if (value === undefined) continue;
+      if (state.nodes[nodeId]?.status !== 'waiting')
+        throw new ResumeError(`node ${nodeId} of run ${state.runId} does not wait`, 'NOT_A_WAITING_NODE');
+      decided.set(nodeId, value);
+    }
+    const services: Services = opts.services ? { ...baseServices, ...opts.services } : baseServices;
+    const execution = new RunExecution(prepared, state.input, {
+      runId: state.runId,
+      store: opts.store ?? defaultStore,
+      concurrency: prepared.flow.settings?.concurrency ?? options.concurrency ?? 8,
+      deadlineMs: opts.deadlineMs ?? prepared.flow.settings?.deadlineMs,
+      services,
+      meta: undefined,
+      signal: opts.signal,
+      subflowEngine,
+      resume: { log, state, decisions: decided },
+    });
+    execution.begin();
+    return execution.handle();
+  }
+
   return {
     registry,
     prepare,
@@ -366,6 +486,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     checkInput,
     start,
     run: (flow, input, opts) => start(flow, input, opts).result,
+    resume,
     runNode: runNodeImpl,
   };
 }
@@ -380,6 +501,8 @@ interface ContextHost {
   streamEvent(nodeId: string, chunk: unknown): void;
   scopeOf(nodeId: string): ExpressionScope;
   engineFor(signal: AbortSignal): SubflowEngine;
+  /** The decision a waiting node is resumed with (undefined on a first run). */
+  resumeValueOf(nodeId: string): unknown;
 }
 
 /**
@@ -411,6 +534,9 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
   get engine(): SubflowEngine {
     return this.host.engineFor(this.signal);
   }
+  get resumedWith(): unknown {
+    return this.host.resumeValueOf(this.nodeId);
+  }
   get log(): NodeLogger {
     const log = (level: LogLevel) => (message: string, data?: Record<string, unknown>) =>
       this.host.logEvent(this.nodeId, level, message, data);
@@ -435,8 +561,9 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
     this.host.secrets.add(value);
     return value;
   }
-  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown> {
-    return evaluateExpression(expression, data, bindings);
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
+    // The attempt's signal (made only if the pool is needed): an attempt that times out frees its pool process.
+    return evaluateExpressionNow(expression, data, bindings, { signal: () => this.signal });
   }
 }
 
@@ -449,6 +576,8 @@ interface ExecutionOptions {
   meta: Record<string, unknown> | undefined;
   signal: AbortSignal | undefined;
   subflowEngine(services: Services, signal: AbortSignal): SubflowEngine;
+  /** Set when this execution resumes a waiting run: its log so far, its fold, and decisions by node id. */
+  resume?: { log: RunEvent[]; state: RunState; decisions: ReadonlyMap<string, unknown> };
 }
 
 type Stop = { status: 'failed' | 'cancelled'; error: SerializedError & { nodeId?: string } };
@@ -574,6 +703,13 @@ class RunExecution implements ContextHost {
   private pendingWrites: Promise<void>[] = [];
   private lastWrite: Promise<void> | undefined;
   private resolveResult!: (r: RunResult) => void;
+  /** Nodes waiting for a decision, and what each asked (by node index). */
+  private waitingCount = 0;
+  private readonly tasks: (Record<string, unknown> | undefined)[];
+  /** While recorded outcomes are replayed (resume): skips already in the log are not recorded again. */
+  private replaying: RunState | undefined;
+  /** A resume's `run.resumed` write that must be stored before any node runs. */
+  private resumeGate: Promise<void> | undefined;
 
   constructor(
     private readonly prepared: PreparedFlow,
@@ -593,7 +729,13 @@ class RunExecution implements ContextHost {
     this.done = new Uint8Array(n);
     this.summaries = slots(n);
     this.outputs = slots(n);
+    this.tasks = slots(n);
     for (const node of this.nodes) this.remaining[node.index] = node.inEdges.length;
+    if (opts.resume) {
+      // The handle's log and state cover the whole run, not only this execution.
+      this.log.push(...opts.resume.log);
+      this.seq = opts.resume.state.lastSeq + 1;
+    }
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
   }
 
@@ -656,7 +798,10 @@ class RunExecution implements ContextHost {
     this.storeError = err ?? new Error('store failed');
     this.abort({
       status: 'failed',
-      error: { message: `the run could not be recorded: ${toNodeError(err).message}`, code: 'STORE_FAILED' },
+      error: {
+        message: `the run could not be recorded: ${toNodeError(err).message}`,
+        code: err instanceof RunStoreConflictError ? 'RESUME_CONFLICT' : 'STORE_FAILED',
+      },
     });
   }
 
@@ -692,16 +837,26 @@ class RunExecution implements ContextHost {
     return this.opts.subflowEngine(this.services, signal);
   }
 
+  resumeValueOf(nodeId: string): unknown {
+    return this.opts.resume?.decisions.get(nodeId);
+  }
+
   begin(): void {
-    const { signal, deadlineMs } = this.opts;
-    this.emit({
-      type: 'run.started',
-      flowId: this.prepared.flow.id,
-      flowName: this.prepared.flow.name,
-      input: this.input,
-      nodes: this.nodes.map((n) => ({ id: n.id, type: n.type })),
-      ...(this.opts.meta ? { meta: this.opts.meta } : {}),
-    });
+    const { signal, deadlineMs, resume } = this.opts;
+    if (resume) this.recordResumed(resume.decisions);
+    else {
+      this.emit({
+        type: 'run.started',
+        flowId: this.prepared.flow.id,
+        flowName: this.prepared.flow.name,
+        input: this.input,
+        nodes: this.nodes.map((n) => ({ id: n.id, type: n.type })),
+        ...(this.opts.meta ? { meta: this.opts.meta } : {}),
+      });
+    }
+    for (const node of this.nodes) if (node.inEdges.length === 0) this.ready.push(node.index);
+    // Before a cancellation can be seen: what already happened must not be recorded as skipped.
+    if (resume) this.replay(resume.state);
     if (signal) {
       if (signal.aborted) this.abortFromSignal(signal);
       else signal.addEventListener('abort', () => this.abortFromSignal(signal), { once: true });
@@ -716,8 +871,87 @@ class RunExecution implements ContextHost {
         deadlineMs,
       );
     }
-    for (const node of this.nodes) if (node.inEdges.length === 0) this.ready.push(node.index);
-    this.pump();
+    if (this.resumeGate) void this.resumeGate.then(() => this.pump());
+    else this.pump();
+  }
+
+  /**
+   * Records `run.resumed` first and alone: a store that already holds an event at its seq (another resume of this
+   * run won) refuses it, and then nothing runs. A synchronous refusal throws ResumeError from `Runtime.resume`;
+   * an asynchronous store is waited for before the first node starts.
+   */
+  private recordResumed(decisions: ReadonlyMap<string, unknown>): void {
+    const event: RunEvent = {
+      type: 'run.resumed',
+      runId: this.runId,
+      seq: this.seq++,
+      at: Date.now(),
+      decisions: Object.fromEntries(decisions),
+    };
+    let write: void | Promise<void>;
+    try {
+      write = this.opts.store.append(event);
+    } catch (err) {
+      if (err instanceof RunStoreConflictError)
+        throw new ResumeError(`run ${this.runId} was already resumed`, 'CONFLICT');
+      throw err;
+    }
+    this.log.push(event);
+    if (write) {
+      this.lastWrite = write;
+      const stored = write.catch((err: unknown) => this.onStoreError(err));
+      this.pendingWrites.push(stored);
+      this.resumeGate = stored;
+    }
+  }
+
+  /**
+   * Replays a waiting run's recorded outcomes through the scheduler without running anything: settled nodes give
+   * their recorded outputs to their successors (so branch choices and skips come out as they did), decided
+   * waiting nodes and nodes that never ran are left ready to run, and undecided ones wait again.
+   */
+  private replay(state: RunState): void {
+    this.replaying = state;
+    const fresh: number[] = [];
+    while (this.readyHead < this.ready.length) {
+      const index = this.ready[this.readyHead++] as number;
+      const node = this.nodes[index] as PlanNode;
+      const rec = state.nodes[node.id];
+      if (rec?.status === 'succeeded' || (rec?.status === 'failed' && rec.handled)) {
+        const outputs = rec.outputs ?? {};
+        this.restoreSettled(node, rec, outputs);
+        this.propagate(node, outputs, rec.status === 'succeeded' ? 'branch-not-taken' : 'upstream-failed');
+      } else if (rec?.status === 'waiting' && !this.opts.resume?.decisions.has(node.id)) {
+        this.markWaiting(node, rec.task ?? {}, rec.attempts, false);
+      } else fresh.push(index);
+    }
+    this.ready.length = 0;
+    this.ready.push(...fresh);
+    this.readyHead = 0;
+    this.queuedUpTo = 0;
+    this.replaying = undefined;
+  }
+
+  private restoreSettled(node: PlanNode, rec: NodeRunState, outputs: Record<string, unknown>): void {
+    this.done[node.index] = 1;
+    this.settled++;
+    this.outputs[node.index] = outputs;
+    const summary: NodeSummary = { status: rec.status, attempts: rec.attempts };
+    if (rec.ms !== undefined) summary.ms = rec.ms;
+    if (rec.error) summary.error = rec.error;
+    this.summaries[node.index] = summary;
+  }
+
+  private markWaiting(
+    node: PlanNode,
+    task: Record<string, unknown>,
+    attempts: number,
+    record: boolean,
+  ): void {
+    this.waitingCount++;
+    this.tasks[node.index] = task;
+    this.summaries[node.index] = { status: 'waiting', attempts };
+    if (record) this.emit({ type: 'node.waiting', nodeId: node.id, task });
   }
 
   private abortFromSignal(signal: AbortSignal): void {
@@ -836,6 +1070,7 @@ class RunExecution implements ContextHost {
     this.done[node.index] = 1;
     this.settled++;
     this.summaries[node.index] = { status: 'skipped', attempts: 0 };
+    if (this.replaying?.nodes[node.id]?.status === 'skipped') return;
     this.push({
       type: 'node.skipped',
       runId: this.runId,
@@ -889,8 +1124,23 @@ class RunExecution implements ContextHost {
     this.emit({ type: 'node.retrying', nodeId: node.id, attempt, error: serializeError(error), delayMs });
   }
 
-  async resolveDynamicConfig(node: PlanNode): Promise<unknown> {
-    const resolved = await resolveConfig(node.rawConfig, this.scopeOf(node.id));
+  /** The node's config with its expressions evaluated: synchronously when the inline evaluator answered them all. */
+  resolveDynamicConfig(node: PlanNode): unknown {
+    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id), undefined, {
+      // Made only when an expression goes to the pool: the run stopping frees its pool process.
+      signal: () => {
+        const c = new AbortController();
+        if (this.controller.aborted) c.abort(this.controller.reason);
+        else this.controller.addEventListener('abort', () => c.abort(this.controller.reason));
+        return c.signal;
+      },
+    });
+    return resolved instanceof Promise
+      ? resolved.then((config) => this.parseResolvedConfig(node, config))
+      : this.parseResolvedConfig(node, resolved);
+  }
+
+  private parseResolvedConfig(node: PlanNode, resolved: unknown): unknown {
     const r = (node.def.config as z.ZodType).safeParse(resolved);
     if (!r.success) {
       const issue = r.error.issues[0];
@@ -904,6 +1154,11 @@ class RunExecution implements ContextHost {
   }
 
   private finishNode(node: PlanNode, { outcome, attempts }: InvokeResult, ms: number): void {
+    if (!outcome.ok && outcome.error instanceof NodeWaiting && !this.stop) {
+      // Not settled: its successors stay pending, and other branches go on as far as they can.
+      this.markWaiting(node, outcome.error.task, attempts, true);
+      return;
+    }
     this.done[node.index] = 1;
     this.settled++;
     if (outcome.ok) {
@@ -957,30 +1212,79 @@ class RunExecution implements ContextHost {
       return;
     }
     if (this.settled === this.nodes.length) this.finish('succeeded');
+    // Nothing runs and nothing is ready: what is left hangs on waiting nodes.
+    else if (
+      this.waitingCount > 0 &&
+      this.running === 0 &&
+      this.readyHead >= this.ready.length &&
+      !this.yieldScheduled
+    )
+      this.suspend();
   }
 
-  private finish(status: RunResult['status'], error?: SerializedError & { nodeId?: string }): void {
+  private nodeSummaries(): Record<string, NodeSummary> {
+    const nodes: Record<string, NodeSummary> = {};
+    for (const node of this.nodes)
+      nodes[node.id] = this.summaries[node.index] ?? { status: 'pending', attempts: 0 };
+    return nodes;
+  }
+
+  /** Ends this execution with nodes waiting; the run goes on with `Runtime.resume`. */
+  private suspend(): void {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    const outputs: Record<string, unknown> = {};
-    if (status === 'succeeded') {
-      for (const { node, name } of this.prepared.outputNodes) {
-        const value = this.inputs[node.index]?.['value'];
-        if (this.outputs[node.index] && value !== undefined) outputs[name] = value;
-      }
+    const waiting: WaitingNode[] = [];
+    for (const node of this.nodes) {
+      const task = this.tasks[node.index];
+      if (task && !this.done[node.index]) waiting.push({ nodeId: node.id, task });
     }
     const ms = performance.now() - this.t0;
+    const outputs = this.flowOutputs();
+    this.emit({ type: 'run.suspended', waiting: waiting.map((w) => w.nodeId), outputs, ms });
+    this.finished = true;
+    this.settle({
+      runId: this.runId,
+      status: 'waiting',
+      outputs,
+      ms,
+      nodes: this.nodeSummaries(),
+      waiting,
+    });
+  }
+
+  /** The flow outputs whose output nodes have run. */
+  private flowOutputs(): Record<string, unknown> {
+    const outputs: Record<string, unknown> = {};
+    for (const { node, name } of this.prepared.outputNodes) {
+      const value = this.inputs[node.index]?.['value'];
+      if (this.outputs[node.index] && value !== undefined) outputs[name] = value;
+    }
+    return outputs;
+  }
+
+  private finish(
+    status: 'succeeded' | 'failed' | 'cancelled',
+    error?: SerializedError & { nodeId?: string },
+  ): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    const outputs: Record<string, unknown> = status === 'succeeded' ? this.flowOutputs() : {};
+    // A resumed run's time counts from its start, waiting included (as its record's start and finish times do).
+    const resumed = this.opts.resume?.state;
+    const ms = resumed ? Math.max(0, Date.now() - resumed.startedAt) : performance.now() - this.t0;
     this.emit(
       error
         ? { type: 'run.finished', status, outputs, error, ms }
         : { type: 'run.finished', status, outputs, ms },
     );
     this.finished = true;
-    const nodes: Record<string, NodeSummary> = {};
-    for (const node of this.nodes)
-      nodes[node.id] = this.summaries[node.index] ?? { status: 'pending', attempts: 0 };
-    const result: RunResult = error
-      ? { runId: this.runId, status, outputs, error, ms, nodes }
-      : { runId: this.runId, status, outputs, ms, nodes };
+    const nodes = this.nodeSummaries();
+    this.settle(
+      error
+        ? { runId: this.runId, status, outputs, error, ms, nodes }
+        : { runId: this.runId, status, outputs, ms, nodes },
+    );
+  }
+
+  private settle(result: RunResult): void {
     const writes = this.pendingWrites;
     this.pendingWrites = [];
     if (writes.length) void Promise.all(writes).then(() => this.resolveResult(result));

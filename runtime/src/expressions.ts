@@ -1,15 +1,69 @@
 /**
  * JSONata expressions between nodes. A config string that starts with `=` is an expression, evaluated before the
  * node runs over `{ input, nodes: { <ancestor id>: outputs } }`; a literal string that starts with `=` is written
- * with `==`. Expressions are parsed at validation time and evaluated with a time and depth bound. JSONata is an
- * interpreter: nothing here evaluates JavaScript.
+ * with `==`. Expressions are parsed (and their regular expressions checked) at validation time.
+ *
+ * Where an expression runs: the inline evaluator (expressions/inline.ts) answers the common subset synchronously
+ * on the calling thread within a small time and size budget; everything else, and anything that outgrows that
+ * budget, runs in the expression pool (expressions/pool.ts): child processes with a heap limit, killed and
+ * replaced at the time bound. Regular expressions run in a linear-time engine (expressions/linear-regex.js).
+ * So no expression can stop the process or hold the event loop for more than a few milliseconds.
+ * `expressionLimits` is the one place the bounds are set. Nothing here evaluates JavaScript.
  */
 import jsonata from 'jsonata';
 import { ErrorCodes, NodeError } from './errors.js';
+import { compileInline, type InlineLimits, type InlineProgram } from './expressions/inline.js';
+import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
+import { toPlainValue, ValueRefused } from './expressions/plain-value.js';
+import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
+
+export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 
 export const EXPRESSION_PREFIX = '=';
 
-export const expressionLimits = { timeoutMs: 1_000, maxDepth: 300 };
+/** Every bound on expressions, in one place. */
+export const expressionLimits = {
+  /**
+   * Bound on one evaluation in the pool: the CPU time the inline evaluator may use there, and the time JSONata's
+   * own check allows. A process still busy at `timeoutMs × poolKillFactor` of wall time (a single built-in call
+   * that never returns) is killed and replaced.
+   */
+  timeoutMs: 1_000,
+  /** See timeoutMs: wall-time headroom before a kill, for a machine so busy the pool gets little CPU. */
+  poolKillFactor: 3,
+  /** Deepest nesting of evaluations (JSONata's stack bound; recursion counts). */
+  maxDepth: 300,
+  /** Longest sequence an evaluation in the pool may build (JSONata's sequence bound). */
+  maxSequence: 1_000_000,
+  /** Largest result, counted in characters as it would be written out as JSON. */
+  maxResultSize: 8_000_000,
+  /** CPU time the inline evaluator may take on the calling thread before the pool takes the expression over. */
+  inlineMs: 2,
+  /** Wall time after which it hands over in any case (only reached when the machine is overloaded). */
+  inlineWallMs: 20,
+  /**
+   * The inline CPU budget of an expression's first `inlineColdEvaluations` evaluations: code V8 has not optimised
+   * yet runs several times slower, and the pool's processes would pay the same cold start again.
+   */
+  inlineColdMs: 20,
+  inlineColdEvaluations: 3,
+  /** Longest sequence or array the inline evaluator builds before handing over. */
+  inlineMaxItems: 50_000,
+  /** Longest string the inline evaluator builds (or serialises) before handing over. */
+  inlineMaxString: 1_000_000,
+  /** Longest text the inline evaluator matches a regular expression against (linear time: about 1 ms). */
+  inlineMaxRegexText: 20_000,
+  /** Processes in the pool. */
+  poolSize: 2,
+  /** Heap limit of each pool process, in MiB. */
+  poolMemoryMb: 256,
+  /** Evaluations that may wait for a pool process; more are refused at once. */
+  poolQueue: 1_000,
+  /** Longest wait for a pool process before the evaluation fails as busy. */
+  poolQueueWaitMs: 10_000,
+  /** Regular expressions: program size, and the text input-schema patterns check on the calling thread. */
+  regex: linearRegexLimits,
+};
 
 export function isExpression(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith('=') && !value.startsWith('==');
@@ -20,7 +74,15 @@ export function isEscapedLiteral(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith('==');
 }
 
-export type CompiledExpression = ReturnType<typeof jsonata>;
+/** A parsed expression: its source, JSONata's AST, and its inline program when the inline evaluator covers it. */
+export interface CompiledExpression {
+  readonly source: string;
+  ast(): unknown;
+  /** Undefined when only the pool can run it (regular expressions, `%`, `@`, partial application, ...). */
+  readonly inline: InlineProgram | undefined;
+  /** Evaluations so far, counted up to `inlineColdEvaluations` (the first ones run before V8 has optimised). */
+  evaluations: number;
+}
 
 interface JsonataError {
   message?: string;
@@ -34,51 +96,153 @@ const CACHE_LIMIT = 2_000;
 
 export type CompileResult = { ok: true; expression: CompiledExpression } | { ok: false; message: string };
 
+/** Regular expression literals in an AST (JSONata has compiled each into a RegExp, never run). */
+function regexLiterals(ast: unknown): RegExp[] {
+  const found: RegExp[] = [];
+  const seen = new Set<unknown>();
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    const n = node as { type?: unknown; value?: unknown };
+    if (n.type === 'regex' && n.value instanceof RegExp) found.push(n.value);
+    for (const v of Object.values(node)) {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') walk(v);
+    }
+  };
+  walk(ast);
+  return found;
+}
+
 /** Compiles JSONata source (without the `=` marker). Compiled expressions are cached by source. */
 export function compileExpression(source: string): CompileResult {
   const hit = cache.get(source);
   if (hit) return { ok: true, expression: hit };
   if (!source.trim()) return { ok: false, message: 'the expression is empty' };
+  let ast: unknown;
   try {
-    const expression = jsonata(source, {
-      timeout: expressionLimits.timeoutMs,
-      stack: expressionLimits.maxDepth,
-    });
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(source, expression);
-    return { ok: true, expression };
+    ast = jsonata(source).ast();
   } catch (err) {
     const e = err as JsonataError;
     const at = typeof e.position === 'number' ? ` at character ${e.position}` : '';
-    return { ok: false, message: `${e.message ?? 'syntax error'}${at}` };
+    return {
+      ok: false,
+      message:
+        err instanceof RangeError
+          ? 'the expression is nested too deeply'
+          : `${e.message ?? 'syntax error'}${at}`,
+    };
   }
+  try {
+    for (const re of regexLiterals(ast))
+      compileLinear(re.source, { ignoreCase: re.ignoreCase, multiline: re.multiline });
+  } catch (err) {
+    if (err instanceof RegexRefused) return { ok: false, message: err.message };
+    throw err;
+  }
+  const expression: CompiledExpression = {
+    source,
+    ast: () => ast,
+    inline: compileInline(ast),
+    evaluations: 0,
+  };
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(source, expression);
+  return { ok: true, expression };
+}
+
+const pool = new ExpressionPool(() => expressionLimits);
+
+/** The pool's process counts (tests and benchmarks read them). */
+export function expressionPoolStats(): { started: number; alive: number } {
+  return { started: pool.started, alive: pool.alive };
+}
+
+/** Stops the pool's processes (a server shutting down; tests). It starts again on the next evaluation. */
+export function closeExpressionPool(): void {
+  pool.close();
+}
+
+function describe(source: string | undefined): string {
+  return source ? `\`${source.length > 80 ? `${source.slice(0, 77)}...` : source}\`` : 'expression';
+}
+
+function failure(source: string | undefined, reason: string): NodeError {
+  return new NodeError(`${describe(source)} failed: ${reason}`, ErrorCodes.EXPRESSION_FAILED);
+}
+
+function poolFailure(err: unknown, source: string | undefined): NodeError {
+  if (err instanceof NodeError) return err;
+  const e = err as JsonataError;
+  const reason =
+    e.code === 'D1012'
+      ? `took longer than ${expressionLimits.timeoutMs} ms`
+      : e.code === 'D1011'
+        ? `recursed deeper than ${expressionLimits.maxDepth}`
+        : err instanceof PoolEvaluationError || err instanceof Error
+          ? err.message
+          : String(err);
+  return failure(source, reason);
+}
+
+export interface EvaluateOptions {
+  /**
+   * The caller's abort signal, asked for only when the expression goes to the pool (making one costs time on
+   * the inline path): when it aborts, the pool drops or kills the evaluation.
+   */
+  signal?: () => AbortSignal;
 }
 
 /**
- * Plain JSON out: JSONata sequences (arrays with extra properties) become plain arrays, at any depth;
- * functions and lambdas are refused. Objects are copied only where something inside them changed.
+ * The inline evaluator's bounds on this thread. Its depth bound is half JSONata's: it counts nesting a little
+ * differently, so it leaves the edge to JSONata (which then answers, in the pool) rather than answer where JSONata
+ * would fail.
  */
-function normalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalize);
-  if (
-    typeof value === 'function' ||
-    (value && typeof value === 'object' && ('_jsonata_lambda' in value || '_jsonata_function' in value))
-  ) {
-    throw new NodeError('the expression returned a function, not a value', ErrorCodes.EXPRESSION_FAILED);
+function inlineLimits(cold: boolean): InlineLimits {
+  const l = expressionLimits;
+  if (derived?.from !== l.maxDepth) {
+    derived = { from: l.maxDepth, limits: { ...l, maxDepth: Math.floor(l.maxDepth / 2) } };
   }
-  if (value && typeof value === 'object') {
-    let copy: Record<string, unknown> | undefined;
-    // for...in rather than Object.entries: no array per object (results are plain objects, checked own keys).
-    for (const k in value) {
-      if (!Object.hasOwn(value, k)) continue;
-      const v: unknown = (value as Record<string, unknown>)[k];
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
-      const n = normalize(v);
-      if (n !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = n;
+  // The other fields are read live, so a change to expressionLimits applies at once.
+  const ms = cold ? l.inlineColdMs : l.inlineMs;
+  return Object.assign(derived.limits, {
+    inlineMs: ms,
+    inlineWallMs: l.inlineWallMs * (ms / l.inlineMs),
+    inlineMaxItems: l.inlineMaxItems,
+    inlineMaxString: l.inlineMaxString,
+    inlineMaxRegexText: l.inlineMaxRegexText,
+  });
+}
+let derived: { from: number; limits: InlineLimits } | undefined;
+
+/**
+ * Evaluates a compiled expression: the value itself when the inline evaluator answers (the common case, no
+ * promise and no event-loop turn), otherwise a promise of the pool's answer. Failures are EXPRESSION_FAILED node
+ * errors, thrown or rejected.
+ */
+export function evaluateCompiledNow(
+  expression: CompiledExpression,
+  data: unknown,
+  bindings?: Record<string, unknown>,
+  source: string = expression.source,
+  options: EvaluateOptions = {},
+): unknown {
+  if (expression.inline) {
+    const cold = expression.evaluations < expressionLimits.inlineColdEvaluations;
+    if (cold) expression.evaluations++;
+    const outcome = expression.inline(data, bindings, inlineLimits(cold));
+    if (outcome.done) {
+      try {
+        return toPlainValue(outcome.value, expressionLimits.maxResultSize);
+      } catch (err) {
+        if (err instanceof ValueRefused) throw failure(source, err.message);
+        throw err;
+      }
     }
-    return copy ?? value;
   }
-  return value;
+  return pool.evaluate(expression.source, data, bindings, options.signal?.()).catch((err: unknown) => {
+    throw poolFailure(err, source);
+  });
 }
 
 /** Evaluates a compiled expression. Failures (including the time bound) are EXPRESSION_FAILED node errors. */
@@ -88,20 +252,20 @@ export async function evaluateCompiled(
   bindings?: Record<string, unknown>,
   source?: string,
 ): Promise<unknown> {
-  try {
-    return normalize(await expression.evaluate(data, bindings));
-  } catch (err) {
-    if (err instanceof NodeError) throw err;
-    const e = err as JsonataError;
-    const what = source ? `\`${source.length > 80 ? `${source.slice(0, 77)}...` : source}\`` : 'expression';
-    const reason =
-      e.code === 'D1012'
-        ? `took longer than ${expressionLimits.timeoutMs} ms`
-        : e.code === 'D1011'
-          ? `recursed deeper than ${expressionLimits.maxDepth}`
-          : (e.message ?? String(err));
-    throw new NodeError(`${what} failed: ${reason}`, ErrorCodes.EXPRESSION_FAILED);
-  }
+  return evaluateCompiledNow(expression, data, bindings, source);
+}
+
+/** Like evaluateExpression, but the value itself when the inline evaluator answers (see evaluateCompiledNow). */
+export function evaluateExpressionNow(
+  source: string,
+  data: unknown,
+  bindings?: Record<string, unknown>,
+  options?: EvaluateOptions,
+): unknown {
+  const compiled = compileExpression(source);
+  if (!compiled.ok)
+    throw new NodeError(`invalid expression: ${compiled.message}`, ErrorCodes.EXPRESSION_FAILED);
+  return evaluateCompiledNow(compiled.expression, data, bindings, source, options);
 }
 
 export async function evaluateExpression(
@@ -109,10 +273,7 @@ export async function evaluateExpression(
   data: unknown,
   bindings?: Record<string, unknown>,
 ): Promise<unknown> {
-  const compiled = compileExpression(source);
-  if (!compiled.ok)
-    throw new NodeError(`invalid expression: ${compiled.message}`, ErrorCodes.EXPRESSION_FAILED);
-  return evaluateCompiled(compiled.expression, data, bindings, source);
+  return evaluateExpressionNow(source, data, bindings);
 }
 
 export interface ExpressionSite {
@@ -142,21 +303,44 @@ export function configIsDynamic(config: unknown): boolean {
   return false;
 }
 
+const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
+
+/**
+ * Replaces expressions by their values and `==` literals by their text, returning a new config: synchronously
+ * when every expression was answered inline, else a promise.
+ */
+export function resolveConfigNow(
+  config: unknown,
+  scope: unknown,
+  bindings?: Record<string, unknown>,
+  options?: EvaluateOptions,
+): unknown {
+  if (isExpression(config)) return evaluateExpressionNow(config.slice(1), scope, bindings, options);
+  if (isEscapedLiteral(config)) return config.slice(1);
+  if (Array.isArray(config)) {
+    const items = config.map((v) => resolveConfigNow(v, scope, bindings, options));
+    return items.some(isPromise) ? Promise.all(items) : items;
+  }
+  if (config && typeof config === 'object') {
+    const out: Record<string, unknown> = {};
+    const pending: Promise<void>[] = [];
+    for (const [k, v] of Object.entries(config)) {
+      const r = resolveConfigNow(v, scope, bindings, options);
+      if (isPromise(r)) pending.push(r.then((value) => void (out[k] = value)));
+      else out[k] = r;
+    }
+    return pending.length ? Promise.all(pending).then(() => out) : out;
+  }
+  return config;
+}
+
 /** Replaces expressions by their values and `==` literals by their text, returning a new config. */
 export async function resolveConfig(
   config: unknown,
   scope: unknown,
   bindings?: Record<string, unknown>,
 ): Promise<unknown> {
-  if (isExpression(config)) return evaluateExpression(config.slice(1), scope, bindings);
-  if (isEscapedLiteral(config)) return config.slice(1);
-  if (Array.isArray(config)) return Promise.all(config.map((v) => resolveConfig(v, scope, bindings)));
-  if (config && typeof config === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(config)) out[k] = await resolveConfig(v, scope, bindings);
-    return out;
-  }
-  return config;
+  return resolveConfigNow(config, scope, bindings);
 }
 
 interface AstNode {

@@ -13,3 +13,4 @@ export * from './registry.js';
 export * from './store.js';
 export * from './validate.js';
 export * from './catalog.js';
+export * from './connections.js';

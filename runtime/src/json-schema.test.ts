@@ -1,7 +1,8 @@
 import { Validator, type Schema } from '@cfworker/json-schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateJsonSchema } from './json-schema.js';
+import { checkInputSchema, validateJsonSchema } from './json-schema.js';
+import { linearRegexLimits } from './expressions/linear-regex.js';
 
 /** What the interpreting validator alone says (the quick check must never accept what it refuses). */
 const reference = (schema: object, value: unknown) =>
@@ -73,5 +74,54 @@ describe('input validation', () => {
     expect(validateJsonSchema(schema, {}).map((e) => e.message)).toEqual([
       'Instance does not have required property "income".',
     ]);
+  });
+});
+
+describe('patterns', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      code: { type: 'string', pattern: '(a+)+$' },
+      iban: { type: 'string', format: 'email', pattern: '^[a-z]+@' },
+      tags: { type: 'array', items: { anyOf: [{ type: 'string', pattern: '^#' }, { type: 'number' }] } },
+    },
+  };
+
+  it('runs a catastrophic pattern on hostile input in linear time, with the usual verdicts', () => {
+    // V8's backtracking engine needs seconds (doubling with each "a") for this one; the linear-time one answers.
+    const hostile = `${'a'.repeat(40)}!`;
+    expect(validateJsonSchema(schema, { code: hostile })).toEqual([
+      { path: 'code', message: 'String does not match pattern.' },
+    ]);
+    expect(validateJsonSchema(schema, { code: 'xaaa' })).toEqual([]);
+    expect(validateJsonSchema(schema, { iban: 'li@example.com' })).toEqual([]);
+    expect(validateJsonSchema(schema, { iban: 'LI@example.com' })).toEqual([
+      { path: 'iban', message: 'String does not match pattern.' },
+    ]);
+    expect(validateJsonSchema(schema, { tags: ['#a', 2] })).toEqual([]);
+    expect(validateJsonSchema(schema, { tags: ['b'] }).length).toBeGreaterThan(0);
+  });
+
+  it('does not check strings past the length bound against a pattern', () => {
+    const long = 'a'.repeat(linearRegexLimits.maxSubjectLength + 1);
+    expect(validateJsonSchema(schema, { code: long })[0]?.message).toMatch(
+      /too long to check against its pattern/,
+    );
+  });
+
+  it('refuses, at validation, patterns that need backtracking and patternProperties', () => {
+    expect(
+      checkInputSchema({
+        type: 'object',
+        properties: { a: { type: 'string', pattern: '(x)\\1' }, b: { type: 'string', pattern: 'a(?=b)' } },
+      }).map((p) => p.path.join('.')),
+    ).toEqual(['properties.a.pattern', 'properties.b.pattern']);
+    expect(checkInputSchema({ type: 'object', patternProperties: { '^x': {} } })[0]?.message).toMatch(
+      /patternProperties is not supported/,
+    );
+    // At run time too (a schema that never went through flow validation): every value is refused, with why.
+    expect(
+      validateJsonSchema({ type: 'object', patternProperties: { '(a+)+$': {} } }, { aaaa: 1 })[0]?.message,
+    ).toMatch(/cannot be used: patternProperties/);
   });
 });

@@ -1,16 +1,18 @@
 /**
  * JSON Schema validation of flow inputs against the input node's schema, with field-level errors. Uses an
  * interpreting validator (@cfworker/json-schema): schemas are written by flow authors and must never become code.
+ * Their `pattern`s run in a linear-time engine (RE2), never in V8's backtracking one: a published flow checks
+ * caller input against them, and `(a+)+$` on 28 × "a" + "!" would otherwise hold the event loop for seconds.
  */
-import { Validator, type Schema } from '@cfworker/json-schema';
+import { format, Validator, type Schema } from '@cfworker/json-schema';
+import type { RE2JS } from 're2js';
+import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 
 export interface FieldError {
   /** Dotted path of the field (`applicant.age`, `items.0.amount`); empty for the whole input. */
   path: string;
   message: string;
 }
-
-const validators = new WeakMap<object, Validator>();
 
 /** Keywords whose errors only summarise errors found deeper down. */
 const summaryKeywords = new Set([
@@ -206,15 +208,142 @@ function quickCheckOf(schema: Record<string, unknown>): QuickCheck | null {
   return check;
 }
 
-function validatorFor(schema: Record<string, unknown>): Validator {
-  let validator = validators.get(schema);
-  if (!validator) {
-    // `$schema` names the draft (2020-12 here); left in, the validator would try to resolve it as a reference.
-    const { $schema: _draft, ...rest } = schema;
-    validator = new Validator(rest as Schema, '2020-12', false);
-    validators.set(schema, validator);
+/**
+ * Patterns reach the validator as formats named `finflow-pattern-<n>`: the validator checks a string against a
+ * format by calling a function, where the pattern runs in the linear-time engine. The formats are registered once
+ * per index; during one (synchronous) validation they read that schema's patterns from `active`.
+ */
+const PATTERN_FORMAT = 'finflow-pattern-';
+
+interface PatternRun {
+  patterns: RE2JS[];
+  /** Characters checked so far in this validation. */
+  checked: number;
+  /** Pattern formats that failed because the string was over a bound (their message says so). */
+  overLimit: Set<number>;
+}
+
+let active: PatternRun | undefined;
+
+function patternFormat(index: number): string {
+  const name = `${PATTERN_FORMAT}${index}`;
+  format[name] ??= (s: string) => {
+    const run = active;
+    const re = run?.patterns[index];
+    if (!run || !re) return true;
+    run.checked += s.length;
+    if (
+      s.length > linearRegexLimits.maxSubjectLength ||
+      run.checked > linearRegexLimits.maxCheckedPerValidation
+    ) {
+      run.overLimit.add(index);
+      return false;
+    }
+    return re.test(s);
+  };
+  return name;
+}
+
+/** Keywords whose value is a schema, a list of schemas, or a map of them. */
+const schemaKeywords = {
+  one: [
+    'additionalProperties',
+    'items',
+    'additionalItems',
+    'contains',
+    'propertyNames',
+    'not',
+    'if',
+    'then',
+    'else',
+    'unevaluatedItems',
+    'unevaluatedProperties',
+  ],
+  list: ['prefixItems', 'items', 'allOf', 'anyOf', 'oneOf'],
+  map: ['properties', '$defs', 'definitions', 'dependentSchemas', 'dependencies'],
+};
+
+interface Prepared {
+  validator: Validator | undefined;
+  patterns: RE2JS[];
+  /** Keyword locations of `allOf`s added to hold a pattern next to a format of the schema's own. */
+  addedAllOf: Set<string>;
+  /** Why the schema cannot be used (a pattern the linear-time engine refuses, patternProperties). */
+  refused: string | undefined;
+}
+
+/**
+ * A copy of the schema with each `pattern` replaced by its format (see PATTERN_FORMAT). `patternProperties` is
+ * refused: the validator would match its patterns against property names in V8's engine.
+ */
+function prepareSchema(schema: Record<string, unknown>): Prepared {
+  const prepared: Prepared = {
+    validator: undefined,
+    patterns: [],
+    addedAllOf: new Set(),
+    refused: undefined,
+  };
+  const rewrite = (node: unknown, pointer: string): unknown => {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return node;
+    const out: Record<string, unknown> = { ...(node as Record<string, unknown>) };
+    if (out['patternProperties'] !== undefined) {
+      prepared.refused ??= 'patternProperties is not supported (use propertyNames with a pattern)';
+    }
+    for (const k of schemaKeywords.one) {
+      if (out[k] !== undefined && !Array.isArray(out[k])) out[k] = rewrite(out[k], `${pointer}/${k}`);
+    }
+    for (const k of schemaKeywords.list) {
+      const v = out[k];
+      if (Array.isArray(v)) out[k] = v.map((s, i) => rewrite(s, `${pointer}/${k}/${i}`));
+    }
+    for (const k of schemaKeywords.map) {
+      const v = out[k];
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        out[k] = Object.fromEntries(
+          Object.entries(v).map(([name, s]) => [
+            name,
+            rewrite(s, `${pointer}/${k}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`),
+          ]),
+        );
+      }
+    }
+    if (typeof out['format'] === 'string' && out['format'].startsWith(PATTERN_FORMAT)) delete out['format'];
+    const pattern = out['pattern'];
+    if (typeof pattern === 'string') {
+      delete out['pattern'];
+      try {
+        prepared.patterns.push(compileLinear(pattern, {}));
+      } catch (err) {
+        if (!(err instanceof RegexRefused)) throw err;
+        prepared.refused ??= err.message;
+        return out;
+      }
+      const name = patternFormat(prepared.patterns.length - 1);
+      if (out['format'] === undefined) out['format'] = name;
+      else {
+        const allOf = Array.isArray(out['allOf']) ? out['allOf'] : [];
+        if (!Array.isArray(out['allOf'])) prepared.addedAllOf.add(`${pointer}/allOf`);
+        out['allOf'] = [...allOf, { format: name }];
+      }
+    }
+    return out;
+  };
+  // `$schema` names the draft (2020-12 here); left in, the validator would try to resolve it as a reference.
+  const { $schema: _draft, ...rest } = schema;
+  const rewritten = rewrite(rest, '#') as Schema;
+  if (!prepared.refused) prepared.validator = new Validator(rewritten, '2020-12', false);
+  return prepared;
+}
+
+const preparedSchemas = new WeakMap<object, Prepared>();
+
+function preparedFor(schema: Record<string, unknown>): Prepared {
+  let prepared = preparedSchemas.get(schema);
+  if (!prepared) {
+    prepared = prepareSchema(schema);
+    preparedSchemas.set(schema, prepared);
   }
-  return validator;
+  return prepared;
 }
 
 /** One error as the validator reports it: the instance path as keys, the keyword, the message. */
@@ -230,13 +359,43 @@ export interface SchemaError {
  */
 export function schemaErrors(schema: Record<string, unknown>, value: unknown): SchemaError[] {
   if (quickCheckOf(schema)?.(value)) return [];
-  const result = validatorFor(schema).validate(value);
+  const prepared = preparedFor(schema);
+  if (!prepared.validator) {
+    return [
+      {
+        path: [],
+        keyword: 'pattern',
+        message: `the schema cannot be used: ${prepared.refused ?? 'invalid'}`,
+      },
+    ];
+  }
+  const run: PatternRun = { patterns: prepared.patterns, checked: 0, overLimit: new Set() };
+  active = run;
+  let result;
+  try {
+    result = prepared.validator.validate(value);
+  } finally {
+    active = undefined;
+  }
   if (result.valid) return [];
-  return result.errors.map((e) => ({
-    path: pointerToKeys(e.instanceLocation),
-    keyword: e.keyword,
-    message: e.error,
-  }));
+  const errors: SchemaError[] = [];
+  for (const e of result.errors) {
+    if (e.keyword === 'allOf' && prepared.addedAllOf.has(e.keywordLocation)) continue;
+    const formatName = /finflow-pattern-(\d+)/.exec(e.keyword === 'format' ? e.error : '');
+    if (formatName) {
+      const over = run.overLimit.has(Number(formatName[1]));
+      errors.push({
+        path: pointerToKeys(e.instanceLocation),
+        keyword: 'pattern',
+        message: over
+          ? `String is too long to check against its pattern (over ${linearRegexLimits.maxSubjectLength.toLocaleString('en')} characters, or ${linearRegexLimits.maxCheckedPerValidation.toLocaleString('en')} in all).`
+          : 'String does not match pattern.',
+      });
+      continue;
+    }
+    errors.push({ path: pointerToKeys(e.instanceLocation), keyword: e.keyword, message: e.error });
+  }
+  return errors;
 }
 
 /** Validates a value; returns every leaf error (an empty list when valid). */
@@ -289,13 +448,20 @@ export function checkInputSchema(schema: unknown): { path: (string | number)[]; 
     }
     if (typeof node['pattern'] === 'string') {
       try {
-        new RegExp(node['pattern'], 'u');
-      } catch {
+        compileLinear(node['pattern'], {});
+      } catch (err) {
         problems.push({
           path: [...path, 'pattern'],
-          message: `invalid regular expression ${node['pattern']}`,
+          message:
+            err instanceof RegexRefused ? err.message : `invalid regular expression ${node['pattern']}`,
         });
       }
+    }
+    if (node['patternProperties'] !== undefined) {
+      problems.push({
+        path: [...path, 'patternProperties'],
+        message: 'patternProperties is not supported (use propertyNames with a pattern)',
+      });
     }
     const props = node['properties'];
     if (props !== undefined) {

@@ -7,6 +7,7 @@ import type { RetryPolicy } from './document.js';
 import type { DynamicPortsSpec, NamedPort, PortSpec, PortType, PortValue } from './ports.js';
 import type { FlowDocumentInput } from './document.js';
 import type { Problem } from './problems.js';
+import type { ConnectionResolver, ConnectionUse } from './connections.js';
 
 export const nodeCategories = [
   'io',
@@ -16,6 +17,7 @@ export const nodeCategories = [
   'risk',
   'compliance',
   'multimodal',
+  'human',
   'custom',
 ] as const;
 export type NodeCategory = (typeof nodeCategories)[number];
@@ -68,6 +70,8 @@ export interface SecretResolver {
 export interface Services {
   clock: Clock;
   secrets?: SecretResolver;
+  /** The workspace's connections (outbound providers); a node naming one fails with CONNECTION_NOT_FOUND without. */
+  connections?: ConnectionResolver;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -113,6 +117,11 @@ export interface NodeContext {
   readonly nodeType: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /**
+   * The decision this node is resumed with after it waited (threw NodeWaiting); undefined when it runs for the
+   * first time. See `Runtime.resume`.
+   */
+  readonly resumedWith: unknown;
   /** Aborted on timeout, cancellation, run deadline, or the run failing elsewhere. */
   readonly signal: AbortSignal;
   readonly log: NodeLogger;
@@ -122,8 +131,12 @@ export interface NodeContext {
   secret(name: string): Promise<string>;
   readonly services: Services;
   readonly scope: ExpressionScope;
-  /** Evaluates a JSONata expression over `data` with a time bound (no JavaScript evaluation). */
-  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Evaluates a JSONata expression over `data` (no JavaScript evaluation): the value itself when the inline
+   * evaluator answers, else a promise of the isolated pool's answer (`await` covers both). Fails with
+   * EXPRESSION_FAILED.
+   */
+  evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown;
   readonly engine: SubflowEngine;
 }
 
@@ -158,6 +171,8 @@ export interface NodeDefinition<
   /** Config migrations keyed by the version they migrate from (n -> n + 1). */
   migrations?: Readonly<Record<number, (config: Record<string, unknown>) => Record<string, unknown>>>;
   validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
+  /** The connections a config calls, so validation can check them against the workspace's. */
+  connections?: (config: z.output<C>) => ConnectionUse[];
   run(
     ctx: NodeContext,
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,

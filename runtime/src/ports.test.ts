@@ -99,6 +99,41 @@ describe('ports', () => {
     ]);
   });
 
+  it('takes a port type, requiredness and description from each config item when the spec names their keys', () => {
+    const layout = {
+      inputs: [],
+      outputs: [],
+      dynamicInputs: {
+        path: 'inputs',
+        mode: 'items' as const,
+        typeKey: 'type',
+        requiredKey: 'required',
+        descriptionKey: 'description',
+        type: 'any' as const,
+      },
+    };
+    const config = {
+      inputs: [
+        { name: 'amount', type: 'number', description: 'EUR' },
+        { name: 'rows', type: 'table', required: false },
+        { name: 'odd', type: 'no-such-type' },
+        { name: 'amount', type: 'text' },
+        { name: 'bad name', type: 'text' },
+        null,
+        7,
+      ],
+    };
+    expect(resolvePorts(layout, config).inputs).toEqual([
+      { name: 'amount', type: 'number', required: true, description: 'EUR' },
+      { name: 'rows', type: 'table', required: false },
+      { name: 'odd', type: 'any', required: true },
+    ]);
+    // The derived types are what connections are checked against.
+    const [amount, rows] = resolvePorts(layout, config).inputs;
+    expect(canConnect('text', amount!.type).ok).toBe(false);
+    expect(canConnect('list', rows!.type)).toEqual({ ok: true, coercion: 'checked' });
+  });
+
   it('accepts a value of a port type exactly when its schema does', () => {
     class Point {
       x = 1;

@@ -53,6 +53,11 @@ export const portSchemas = {
 
 export type PortType = keyof typeof portSchemas;
 export const portTypes = Object.keys(portSchemas) as PortType[];
+
+/** Whether a value names one of the port types. */
+export function isPortType(value: unknown): value is PortType {
+  return typeof value === 'string' && Object.hasOwn(portSchemas, value);
+}
 export const portTypeSchema = z.enum(portTypes as [PortType, ...PortType[]]);
 
 /** TypeScript value type of a port type. */
@@ -100,11 +105,21 @@ export interface NamedPort extends PortSpec {
  * `mode: 'items'` takes one port per array item (the item itself if it is a string, else `item[nameKey]`);
  * `mode: 'keys'` takes one port per key of the object at `path`, and with `typeFromJsonSchema` the port type
  * is derived from the JSON Schema found at that key.
+ *
+ * Items that are objects may also declare their port's type and requiredness (`typeKey`, `requiredKey`): a code
+ * node's config lists `{ name, type, required }` for each port. A type outside the closed set falls back to
+ * `type`, so a config that has not been validated yet still yields ports; validation reports the bad type.
  */
 export interface DynamicPortsSpec {
   path: string;
   mode: 'items' | 'keys';
   nameKey?: string;
+  /** Items mode: the item key holding the port's type (one of the closed set). */
+  typeKey?: string;
+  /** Items mode: the item key holding whether the port is required (a boolean; `required` when absent). */
+  requiredKey?: string;
+  /** Items mode: the item key holding the port's description. */
+  descriptionKey?: string;
   type: PortType;
   typeFromJsonSchema?: boolean;
   required?: boolean;
@@ -300,17 +315,35 @@ export function portTypeForJsonSchema(schema: unknown): PortType {
 export function resolveDynamicPorts(spec: DynamicPortsSpec, config: unknown): NamedPort[] {
   const at = getPath(config, spec.path);
   const ports: NamedPort[] = [];
-  const push = (name: unknown, type: PortType) => {
+  const push = (
+    name: unknown,
+    type: PortType,
+    required = spec.required ?? true,
+    description = spec.description,
+  ) => {
     if (typeof name !== 'string' || !portNamePattern.test(name)) return;
-    const port: NamedPort = { name, type, required: spec.required ?? true };
-    if (spec.description) port.description = spec.description;
+    // The first declaration of a name wins, as with declared ports: a port name is unique on its side.
+    if (ports.some((p) => p.name === name)) return;
+    const port: NamedPort = { name, type, required };
+    if (description) port.description = description;
     ports.push(port);
   };
   if (spec.mode === 'items' && Array.isArray(at)) {
     for (const item of at) {
+      if (typeof item === 'string') {
+        push(item, spec.type);
+        continue;
+      }
+      if (!item || typeof item !== 'object') continue;
+      const fields = item as Record<string, unknown>;
+      const declared = spec.typeKey === undefined ? undefined : fields[spec.typeKey];
+      const required = spec.requiredKey === undefined ? undefined : fields[spec.requiredKey];
+      const description = spec.descriptionKey === undefined ? undefined : fields[spec.descriptionKey];
       push(
-        typeof item === 'string' ? item : (item as Record<string, unknown>)?.[spec.nameKey ?? 'name'],
-        spec.type,
+        fields[spec.nameKey ?? 'name'],
+        isPortType(declared) ? declared : spec.type,
+        typeof required === 'boolean' ? required : (spec.required ?? true),
+        typeof description === 'string' && description ? description : spec.description,
       );
     }
   } else if (spec.mode === 'keys' && at && typeof at === 'object' && !Array.isArray(at)) {

@@ -15,6 +15,10 @@ export const problemCodes = [
   'MULTIPLE_INPUT_NODES',
   'NO_OUTPUT_NODE',
   'INVALID_EXPRESSION',
+  'CONNECTION_NOT_FOUND',
+  'CONNECTION_NOT_ALLOWED',
+  'CONNECTION_REQUIRED',
+  'CREDENTIAL_DESTINATION_MISMATCH',
 ] as const;
 export type ProblemCode = (typeof problemCodes)[number];
 

@@ -9,13 +9,31 @@ export interface RunStore {
   append(event: RunEvent): void | Promise<void>;
 }
 
-/** Keeps runs in memory: for tests, the CLI and single-process tools. */
+/**
+ * A store refused an event because the run's log already has one at its seq (another execution of the run wrote
+ * first). A store that can tell throws or rejects with this; `Runtime.resume` turns it into ResumeError CONFLICT.
+ */
+export class RunStoreConflictError extends Error {
+  override readonly name = 'RunStoreConflictError';
+  constructor(
+    readonly runId: string,
+    readonly seq: number,
+  ) {
+    super(`run ${runId} already has an event at seq ${seq}`);
+  }
+}
+
+/**
+ * Keeps runs in memory: for tests, the CLI and single-process tools. A log only grows by its next seq, so two
+ * executions of one run (two resumes of a waiting run) cannot both append: the second gets RunStoreConflictError.
+ */
 export class MemoryRunStore implements RunStore {
   private readonly runs = new Map<string, RunEvent[]>();
 
   append(event: RunEvent): void {
     let log = this.runs.get(event.runId);
     if (!log) this.runs.set(event.runId, (log = []));
+    if (event.seq !== log.length) throw new RunStoreConflictError(event.runId, event.seq);
     log.push(event);
   }
 

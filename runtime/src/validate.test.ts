@@ -205,6 +205,11 @@ describe('validateFlow', () => {
       'MULTIPLE_INPUT_NODES',
       'NO_OUTPUT_NODE',
       'INVALID_EXPRESSION',
+      // Against a workspace's connections: tested in connections.test.ts.
+      'CONNECTION_NOT_FOUND',
+      'CONNECTION_NOT_ALLOWED',
+      'CONNECTION_REQUIRED',
+      'CREDENTIAL_DESTINATION_MISMATCH',
     ];
     expect([...problemCodes].sort()).toEqual(tested.sort());
   });

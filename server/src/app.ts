@@ -11,15 +11,26 @@ import helmet from 'helmet';
 import { FlowInputError, FlowValidationError } from '@finflow/runtime';
 import type { AppContext } from './context.js';
 import { type ErrorBody, forbidden, HttpError, unauthorized } from './errors.js';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  TooManyAttemptsError,
+  UnauthenticatedError,
+  UnprocessableError,
+} from './services/errors.js';
 import { jsonBody } from './security/json-body.js';
 import { safeEqual } from './security/crypto.js';
-import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
+import { accountRoutes, memberRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { flowRoutes } from './routes/flows.js';
 import { manageRoutes } from './routes/manage.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
 import { publicRoutes } from './routes/public.js';
-import { SESSION_COOKIE } from './services/auth.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { SESSION_COOKIE, type AccountContext } from './services/auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -78,6 +89,18 @@ function requestRecorder(ctx: AppContext) {
   };
 }
 
+/** The HTTP status of a domain error, by its class. */
+export function domainStatus(err: DomainError): number {
+  if (err instanceof InvalidError) return 400;
+  if (err instanceof UnauthenticatedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof UnprocessableError) return 422;
+  if (err instanceof TooManyAttemptsError) return 429;
+  return 500;
+}
+
 /** The JSON error answer for anything a route threw: never a stack trace, never HTML. */
 export function errorAnswer(
   ctx: AppContext,
@@ -86,6 +109,27 @@ export function errorAnswer(
   route: string,
 ): { status: number; body: ErrorBody; headers?: Record<string, string> | undefined } {
   if (err instanceof HttpError) return { status: err.status, body: err.body(), headers: err.headers };
+  if (err instanceof DomainError) {
+    const status = domainStatus(err);
+    if (status >= 500) ctx.logger.error({ code: err.code, method, route }, err.message);
+    const error = err.details
+      ? { code: err.code, message: err.message, details: err.details }
+      : { code: err.code, message: err.message };
+    return {
+      status,
+      body: { error },
+      headers:
+        err instanceof TooManyAttemptsError
+          ? { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) }
+          : undefined,
+    };
+  }
+  // Express decodes path parameters; malformed percent-encoding is the client's mistake.
+  if (err instanceof URIError)
+    return {
+      status: 400,
+      body: { error: { code: 'INVALID_URL', message: 'the URL holds malformed percent-encoding' } },
+    };
   if (err instanceof FlowInputError)
     return {
       status: 400,
@@ -205,10 +249,15 @@ export function createApp(
     }
   });
 
+  // The metrics name every workspace's endpoint slugs: off unless an operator sets a token to scrape them with.
   app.get('/metrics', async (req, res) => {
     const token = ctx.config.metricsToken;
-    if (token && !safeEqual(req.headers.authorization ?? '', `Bearer ${token}`))
-      throw unauthorized('metrics need the metrics token');
+    if (!token)
+      throw new HttpError(404, 'METRICS_OFF', 'metrics are off; set FINFLOW_METRICS_TOKEN to scrape them');
+    if (!safeEqual(req.headers.authorization ?? '', `Bearer ${token}`))
+      throw new HttpError(401, 'UNAUTHENTICATED', 'metrics need the metrics token', undefined, {
+        'WWW-Authenticate': 'Bearer',
+      });
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 
@@ -216,31 +265,34 @@ export function createApp(
   app.use(publicRoutes(ctx, call));
 
   const api = express.Router();
-  api.use(jsonBody(ctx.config.apiMaxBodyBytes));
+  api.use(jsonBody(ctx.config.apiMaxBodyBytes, ctx.config.jsonMaxDepth));
   api.use(async (req, res, next) => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (token) {
-      const auth = await ctx.auth.authenticate(token);
-      if (auth) res.locals['auth'] = auth;
+      const account = await ctx.auth.authenticate(token);
+      if (account) res.locals['account'] = account;
     }
     next();
   });
   api.use(publicAuthRoutes(ctx));
   // Everything below needs a session, and a CSRF token for writes (the cookie alone could come from another site).
   api.use((req, res, next) => {
-    const auth = res.locals['auth'] as { session: { csrfToken: string } } | undefined;
-    if (!auth) throw unauthorized();
+    const account = res.locals['account'] as AccountContext | undefined;
+    if (!account) throw unauthorized();
     if (!SAFE_METHODS.has(req.method)) {
       const header = req.headers['x-csrf-token'];
-      if (typeof header !== 'string' || !safeEqual(header, auth.session.csrfToken)) {
+      if (typeof header !== 'string' || !safeEqual(header, account.session.csrfToken)) {
         throw forbidden('send the X-CSRF-Token header from /api/auth/me with every write', 'CSRF_FAILED');
       }
     }
     next();
   });
+  // The account's own routes work in no workspace too; everything after them acts in the session's workspace.
   api.use(accountRoutes(ctx));
+  api.use(memberRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  api.use(reviewRoutes(ctx));
   app.use('/api', api);
 
   app.use(['/api', '/v1', '/socket.io'], (req, _res, next) => {

@@ -4,6 +4,7 @@ import {
   addUser,
   Client,
   createFlow,
+  setupAdmin,
   startTestServer,
   type TestServer,
 } from './test-helpers/harness.js';
@@ -53,7 +54,7 @@ describe('first admin', () => {
     const c = new Client(t.url);
     const r = await c.post('/api/auth/setup', { token: t.server.setupToken, ...ADMIN });
     expect(r.status).toBe(201);
-    expect(r.body.user).toMatchObject({ email: ADMIN.email, role: 'admin' });
+    expect(r.body.user).toMatchObject({ email: ADMIN.email, role: 'admin', instanceOwner: true });
     const cookie = r.headers.getSetCookie().find((s) => s.startsWith('finflow_session='));
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
@@ -119,6 +120,66 @@ describe('sessions', () => {
   });
 });
 
+describe('sign-in throttling', () => {
+  /** A server behind a (trusted) proxy, so each request can come from an address of the test's choosing. */
+  let p: TestServer;
+  let owner: Client;
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+  const login = (email: string, password: string, address: string) =>
+    new Client(p.url).post('/api/auth/login', { email, password }, from(address));
+
+  beforeAll(async () => {
+    p = await startTestServer({ config: { trustProxy: true } });
+    owner = await setupAdmin(p);
+    // The other tellers of the spray need no account: a sign-in for an unknown e-mail counts the same.
+    for (const i of [3, 5])
+      await owner.post('/api/users', {
+        email: `teller${i}@bank.example`,
+        password: `teller ${i} password`,
+        role: 'viewer',
+      });
+    await owner.post('/api/users', {
+      email: 'clerk@bank.example',
+      password: 'clerk password 42',
+      role: 'viewer',
+    });
+  });
+  afterAll(async () => {
+    await p.destroy();
+  });
+
+  it('slows one password tried across 30 accounts from one address', { timeout: 60_000 }, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++)
+      statuses.push((await login(`teller${i}@bank.example`, 'Summer2026!', '203.0.113.7')).status);
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    // The address is slowed, not the accounts: from elsewhere they still sign in.
+    expect((await login('teller3@bank.example', 'teller 3 password', '203.0.113.8')).status).toBe(200);
+  });
+
+  it('slows one account guessed from many addresses, with Retry-After', async () => {
+    let last = await login('teller5@bank.example', 'guess 0 password', '198.51.100.1');
+    for (let i = 1; i <= 10; i++)
+      last = await login('teller5@bank.example', `guess ${i} password`, `198.51.100.${i + 1}`);
+    expect(last.status).toBe(429);
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The right password is refused too while the account is slowed: the budget protects the account.
+    expect((await login('teller5@bank.example', 'teller 5 password', '198.51.100.99')).status).toBe(429);
+  });
+
+  it('counts failures only: successful sign-ins never use up the budget', { timeout: 60_000 }, async () => {
+    // More successes than the budget of failures (10 per account).
+    for (let i = 0; i < 12; i++)
+      expect((await login('clerk@bank.example', 'clerk password 42', '192.0.2.10')).status).toBe(200);
+    for (let i = 0; i < 9; i++)
+      expect((await login('clerk@bank.example', `wrong ${i} password`, '192.0.2.10')).status).toBe(401);
+    expect((await login('clerk@bank.example', 'clerk password 42', '192.0.2.10')).status).toBe(200);
+    expect((await login('clerk@bank.example', 'one more wrong one', '192.0.2.10')).status).toBe(401);
+    expect((await login('clerk@bank.example', 'and another wrong', '192.0.2.10')).status).toBe(429);
+  });
+});
+
 describe('roles', () => {
   it('lets each role do what it may and nothing more', async () => {
     const viewer = await addUser(t, admin, 'viewer');
@@ -170,7 +231,11 @@ describe('roles', () => {
 
     const temp = await addUser(t, admin, 'analyst', 'temp@bank.example');
     const tempMe = await temp.get('/api/auth/me');
-    expect((await admin.patch(`/api/users/${tempMe.body.user.id}`, { disabled: true })).status).toBe(200);
+    // Disabling is an account change: an instance owner's (the first admin is one), not the workspace's.
+    expect((await admin.patch(`/api/users/${tempMe.body.user.id}`, { disabled: true })).status).toBe(403);
+    expect((await admin.patch(`/api/admin/users/${tempMe.body.user.id}`, { disabled: true })).status).toBe(
+      200,
+    );
     expect((await temp.get('/api/auth/me')).status).toBe(401);
     expect((await new Client(t.url).login('temp@bank.example', 'analyst password 123')).status).toBe(401);
   });

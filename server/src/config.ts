@@ -30,8 +30,14 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   sessionTtlMs: number;
   sessionIdleMs: number;
-  /** Bearer token required by /metrics when set. */
+  /** Bearer token of /metrics; without one, /metrics is off (404). */
   metricsToken: string | undefined;
+  /** Deepest nesting accepted in JSON bodies, socket.io packets and CLI arguments. */
+  jsonMaxDepth: number;
+  /** Failed sign-ins per account, and per client address, allowed within `loginWindowMs` before 429. */
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  loginWindowMs: number;
   /** Extra node packages: module specifiers or paths exporting `plugin` (see `definePlugin`). */
   plugins: string[];
   /** Origins allowed to open socket.io connections besides the server's own. */
@@ -44,6 +50,27 @@ export interface ServerConfig {
    * process; the fsync follows within milliseconds).
    */
   durability: 'full' | 'normal';
+  /** The code node's sandbox: processes, runs per process, and server-wide ceilings on what a node may ask. */
+  codeSandbox: {
+    processes: number;
+    concurrency: number;
+    maxMemoryMb: number;
+    maxCpuMs: number;
+    /** Largest input and output of one code-node run, each, as JSON bytes. */
+    maxDataBytes: number;
+  };
+  /** Folder of plugin packages loaded at start (default `<data dir>/plugins`). */
+  pluginsDir: string;
+  /** Load packages in node_modules whose package.json declares `"finflow": { "plugin": ... }`. */
+  discoverPlugins: boolean;
+  /** Let admins and developers reload a plugin package into the running server (`finflow dev`). Off in production. */
+  devReload: boolean;
+  /**
+   * What calls leaving the server (model, embeddings, transcription providers) may reach besides public
+   * addresses: `loopback`, `private`, IP addresses, CIDR ranges and host names, comma-separated. Empty: public
+   * addresses only; loopback, private, link-local, shared and metadata addresses are refused.
+   */
+  egressAllow: string;
 }
 
 const serverRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -73,10 +100,28 @@ const envSchema = z.object({
     .default(24 * 7),
   FINFLOW_SESSION_IDLE_HOURS: z.coerce.number().positive().default(24),
   FINFLOW_METRICS_TOKEN: z.string().min(16).optional(),
+  FINFLOW_JSON_MAX_DEPTH: z.coerce.number().int().min(8).max(1000).default(64),
+  FINFLOW_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(10),
+  FINFLOW_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
   FINFLOW_PLUGINS: z.string().optional(),
   FINFLOW_ALLOWED_ORIGINS: z.string().optional(),
   FINFLOW_TEMPLATES_DIR: z.string().optional(),
   FINFLOW_DURABILITY: z.enum(['full', 'normal']).default('full'),
+  FINFLOW_CODE_SANDBOXES: z.coerce.number().int().min(1).max(16).default(1),
+  FINFLOW_CODE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  FINFLOW_CODE_MAX_MEMORY_MB: z.coerce.number().int().min(8).max(8192).default(256),
+  FINFLOW_CODE_MAX_CPU_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  FINFLOW_CODE_MAX_DATA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  FINFLOW_PLUGINS_DIR: z.string().optional(),
+  FINFLOW_DISCOVER_PLUGINS: z.enum(['true', 'false']).default('true'),
+  FINFLOW_DEV_RELOAD: z.enum(['true', 'false', '1', '0']).default('false'),
+  // Parsed (and refused when malformed) by the server at start, with the node package that applies it.
+  FINFLOW_EGRESS_ALLOW: z.string().max(10_000).default(''),
 });
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {
@@ -117,15 +162,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionTtlMs: e.FINFLOW_SESSION_TTL_HOURS * 3_600_000,
     sessionIdleMs: e.FINFLOW_SESSION_IDLE_HOURS * 3_600_000,
     metricsToken: e.FINFLOW_METRICS_TOKEN,
+    jsonMaxDepth: e.FINFLOW_JSON_MAX_DEPTH,
+    loginFailuresPerAccount: e.FINFLOW_LOGIN_FAILURES_PER_ACCOUNT,
+    loginFailuresPerAddress: e.FINFLOW_LOGIN_FAILURES_PER_ADDRESS,
+    loginWindowMs: 15 * 60_000,
     plugins: list(e.FINFLOW_PLUGINS),
     allowedOrigins: list(e.FINFLOW_ALLOWED_ORIGINS),
     templatesDir: e.FINFLOW_TEMPLATES_DIR ? resolve(cwd, e.FINFLOW_TEMPLATES_DIR) : undefined,
     durability: e.FINFLOW_DURABILITY,
+    codeSandbox: {
+      processes: e.FINFLOW_CODE_SANDBOXES,
+      concurrency: e.FINFLOW_CODE_CONCURRENCY,
+      maxMemoryMb: e.FINFLOW_CODE_MAX_MEMORY_MB,
+      maxCpuMs: e.FINFLOW_CODE_MAX_CPU_MS,
+      maxDataBytes: e.FINFLOW_CODE_MAX_DATA_BYTES,
+    },
+    pluginsDir: resolve(cwd, e.FINFLOW_PLUGINS_DIR ?? resolve(dataDir, 'plugins')),
+    discoverPlugins: e.FINFLOW_DISCOVER_PLUGINS === 'true',
+    devReload: e.FINFLOW_DEV_RELOAD === 'true' || e.FINFLOW_DEV_RELOAD === '1',
+    egressAllow: e.FINFLOW_EGRESS_ALLOW,
   };
+}
+
+/** The JSON nesting limit from the environment alone (the CLI, which does not load the server's configuration). */
+export function jsonMaxDepthFrom(env: NodeJS.ProcessEnv = process.env): number {
+  const r = envSchema.shape.FINFLOW_JSON_MAX_DEPTH.safeParse(env['FINFLOW_JSON_MAX_DEPTH']);
+  return r.success ? r.data : 64;
 }
 
 /** A configuration for tests and embedding: defaults with a data folder of the caller's choosing. */
 export function defaultConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
   const base = loadConfig({}, overrides.dataDir);
-  return { ...base, secretKeyFile: resolve(overrides.dataDir, 'secret.key'), ...overrides };
+  return {
+    ...base,
+    secretKeyFile: resolve(overrides.dataDir, 'secret.key'),
+    pluginsDir: resolve(overrides.dataDir, 'plugins'),
+    ...overrides,
+  };
 }

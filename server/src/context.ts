@@ -2,6 +2,7 @@
  * The services of one server instance, built once at start and handed to the routes and the socket layer.
  */
 import type { NodeRegistry, Runtime } from '@finflow/runtime';
+import type { SandboxPool } from '@finflow/nodes';
 import type { Template } from '@finflow/templates';
 import type { ServerConfig } from './config.js';
 import type { GroupCommitter } from './db/group-commit.js';
@@ -11,9 +12,13 @@ import type { Repository } from './repo/types.js';
 import type { Sealer } from './security/crypto.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
+import type { ConnectionService } from './services/connections.js';
 import type { CredentialService } from './services/credentials.js';
 import type { EndpointService } from './services/endpoints.js';
+import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
+import type { ReviewService } from './services/reviews.js';
+import type { PluginService } from './services/plugins.js';
 import type { RunService } from './services/runs.js';
 
 export interface AppContext {
@@ -30,8 +35,15 @@ export interface AppContext {
   flows: FlowService;
   runs: RunService;
   credentials: CredentialService;
+  connections: ConnectionService;
   endpoints: EndpointService;
+  reviews: ReviewService;
+  feedback: FeedbackService;
   templates: Template[];
+  /** Node plugins: what loaded, what failed, and reloading on a developer's server. */
+  plugins: PluginService;
+  /** The sandbox processes of the code node. */
+  codeSandbox: SandboxPool;
   /** The catalog response, serialised once on first request. */
   catalogJson(): string;
   state: { ready: boolean; shuttingDown: boolean };

@@ -13,16 +13,23 @@ const isPlain = (v: unknown): v is Record<string, unknown> =>
 
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 
-function diffValues(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
+/** Below this depth a changed subtree is reported as one change (documents are parsed within a smaller limit). */
+const MAX_DIFF_DEPTH = 100;
+
+function diffValues(before: unknown, after: unknown, path: string, out: FieldChange[], depth = 0): void {
   if (same(before, after)) return;
+  if (depth >= MAX_DIFF_DEPTH) {
+    out.push({ path, before: before ?? null, after: after ?? null });
+    return;
+  }
   const join = (k: string | number) => (path ? `${path}.${k}` : String(k));
   if (isPlain(before) && isPlain(after)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    for (const k of [...keys].sort()) diffValues(before[k], after[k], join(k), out);
+    for (const k of [...keys].sort()) diffValues(before[k], after[k], join(k), out, depth + 1);
     return;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
-    for (let i = 0; i < before.length; i++) diffValues(before[i], after[i], join(i), out);
+    for (let i = 0; i < before.length; i++) diffValues(before[i], after[i], join(i), out, depth + 1);
     return;
   }
   out.push({ path, before: before ?? null, after: after ?? null });

@@ -64,7 +64,7 @@ async function runCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ config: { metricsToken: 'metrics-token-for-the-scraper' } });
   admin = await setupAdmin(t);
   flowId = (await createFlow(admin, scoringFlow())).id;
   endpointId = (await publish({ flowId, version: 1, slug: 'credit-prescreen' })).id;
@@ -214,7 +214,9 @@ describe('calling an endpoint', () => {
     expect([ok.status, denied.status, streamed.status, viaQuery.status]).toEqual([200, 401, 200, 200]);
     expect(ok.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(Number(ok.headers.get('content-length'))).toBe(Buffer.byteLength(ok.text));
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-for-the-scraper' } })
+    ).text();
     expect(metrics).toMatch(
       /finflow_http_requests_total\{method="POST",route="\/v1\/endpoints\/:slug",status="401"\} [1-9]/,
     );
@@ -279,7 +281,7 @@ describe('calling an endpoint', () => {
       `{"name":"x","income":1,"debt":1,"extra":${'['.repeat(50_000)}${']'.repeat(50_000)}}`,
     );
     expect(deep.status).toBe(400);
-    expect(deep.body.error.code).toBe('TOO_DEEP');
+    expect(deep.body.error.code).toBe('JSON_TOO_DEEP');
     const escaped = await call(
       'credit-prescreen',
       '{"name":"x","income":1,"debt":1,"constructor":{"prototype":{"admin":true}}}',

@@ -84,14 +84,16 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
               // A Media Type Object has no `description`: what each media type carries is said here.
               description:
                 'The flow ran: its outputs as JSON; or, with `Accept: text/event-stream`, the run events as ' +
-                'server-sent events as they happen, ending with `event: result`',
+                'server-sent events as they happen, ending with `event: result` (a run that waits for a human ' +
+                'review sends `event: waiting` and the stream stays open until the result)',
               content: {
                 'application/json': { schema: { $ref: '#/components/schemas/Result' } },
                 'text/event-stream': { schema: { type: 'string' } },
               },
             },
             '202': {
-              description: 'Accepted (async mode); poll the run URL',
+              description:
+                'Accepted (async mode, status running), or the run waits for a human review (status waiting, with its review queues); poll the run URL',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse(
@@ -113,6 +115,58 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           },
         },
       },
+      ...(plan.feedback?.labelSchema
+        ? {
+            [`${path}/feedback`]: {
+              post: {
+                operationId: `feedback_${endpoint.slug.replace(/-/g, '_')}`,
+                summary: 'Attach a ground-truth outcome to a past decision',
+                parameters: [
+                  {
+                    name: 'Idempotency-Key',
+                    in: 'header',
+                    required: false,
+                    description:
+                      'A repeat with the same key and label is the same report; another label is 409',
+                    schema: { type: 'string', minLength: 1, maxLength: 255 },
+                  },
+                ],
+                requestBody: {
+                  required: true,
+                  content: {
+                    'application/json': {
+                      schema: {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['label'],
+                        properties: {
+                          runId: {
+                            type: 'string',
+                            description: 'The run that decided (give this or businessKey)',
+                          },
+                          businessKey: {
+                            type: ['string', 'number'],
+                            description: `The decision's ${plan.feedback.businessKey ?? 'business key'} (give this or runId)`,
+                          },
+                          label: plan.feedback.labelSchema,
+                        },
+                      },
+                    },
+                  },
+                },
+                responses: {
+                  '201': { description: 'Recorded' },
+                  '200': { description: 'The same report was recorded before' },
+                  '400': errorResponse('The label does not match its schema, or the body is malformed'),
+                  '404': errorResponse('No decision of this endpoint matches the run or business key'),
+                  '409': errorResponse(
+                    'The run has not decided yet, or the Idempotency-Key was used with another label',
+                  ),
+                },
+              },
+            },
+          }
+        : {}),
       '/v1/runs/{runId}': {
         get: {
           operationId: 'get_run',
@@ -150,9 +204,22 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           required: ['runId', 'status', 'url'],
           properties: {
             runId: { type: 'string' },
-            status: { const: 'running' },
+            status: { enum: ['running', 'waiting'] },
             url: { type: 'string' },
             flowVersion: { type: 'integer' },
+            reviews: { $ref: '#/components/schemas/Reviews' },
+          },
+        },
+        Reviews: {
+          type: 'array',
+          description: 'The review tasks a waiting run waits for',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              queue: { type: 'string' },
+              dueAt: { type: ['integer', 'null'] },
+            },
           },
         },
         Run: {
@@ -160,9 +227,10 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           required: ['runId', 'status', 'flowVersion'],
           properties: {
             runId: { type: 'string' },
-            status: { enum: ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
+            status: { enum: ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'] },
             flowVersion: { type: 'integer' },
             outputs: { $ref: '#/components/schemas/Outputs' },
+            reviews: { $ref: '#/components/schemas/Reviews' },
             error: { type: 'object' },
             startedAt: { type: 'integer' },
             finishedAt: { type: ['integer', 'null'] },

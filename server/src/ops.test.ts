@@ -14,6 +14,8 @@ import { scoringFlow } from './test-helpers/flows.js';
 let t: TestServer;
 let admin: Client;
 let editorRoot: string;
+const METRICS_TOKEN = 'metrics-token-for-the-scraper';
+const scrape = () => fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
 
 beforeAll(async () => {
   editorRoot = tempDir('finflow-editor-');
@@ -21,7 +23,7 @@ beforeAll(async () => {
   mkdirSync(join(editorDir, 'assets'), { recursive: true });
   writeFileSync(join(editorDir, 'index.html'), '<!doctype html><title>FinFlow</title><div id="root"></div>');
   writeFileSync(join(editorDir, 'assets', 'app.js'), 'console.log("editor")');
-  t = await startTestServer({ config: { editorDir, apiMaxBodyBytes: 4096 } });
+  t = await startTestServer({ config: { editorDir, apiMaxBodyBytes: 4096, metricsToken: METRICS_TOKEN } });
   admin = await setupAdmin(t);
 });
 afterAll(async () => {
@@ -36,13 +38,39 @@ describe('operations', () => {
     const { id } = await createFlow(admin, scoringFlow());
     await admin.post(`/api/flows/${id}/runs`, { input: { name: 'M', income: 10, debt: 1 } });
     await new Promise((res) => setTimeout(res, 100));
-    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const text = await (await scrape()).text();
     expect(text).toMatch(
       /finflow_http_requests_total\{method="POST",route="\/api\/flows\/:id\/runs",status="202"\} 1/,
     );
     expect(text).toMatch(/finflow_runs_total\{status="succeeded",trigger="manual"\} 1/);
     expect(text).toMatch(/finflow_node_duration_seconds_count\{type="data.transform",status="succeeded"\} 2/);
     expect(text).toMatch(/finflow_db_commit_duration_seconds_count \d+/);
+  });
+
+  it("keeps /metrics, which names every workspace's endpoints, behind its token; off without one", async () => {
+    const { id } = await createFlow(admin, scoringFlow());
+    expect((await admin.post('/api/endpoints', { flowId: id, version: 1, slug: 'secret-slug' })).status).toBe(
+      201,
+    );
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token' },
+      { cookie: admin.cookie ?? '' },
+    ]) {
+      const r = await fetch(`${t.url}/metrics`, { headers });
+      expect(r.status).toBe(401);
+      expect(await r.text()).not.toContain('secret-slug');
+    }
+    expect((await scrape()).status).toBe(200);
+
+    const plain = await startTestServer();
+    try {
+      const r = await fetch(`${plain.url}/metrics`);
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('METRICS_OFF');
+    } finally {
+      await plain.destroy();
+    }
   });
 
   it('sends security headers', async () => {

@@ -32,6 +32,12 @@ export class TokenBuckets {
     return { ok: false, retryAfterMs: Math.ceil((1 - b.tokens) / rate) };
   }
 
+  /** Gives back a token taken by `take` (the attempt it paid for turned out not to count). */
+  refund(key: string, capacity: number): void {
+    const b = this.buckets.get(key);
+    if (b) b.tokens = Math.min(capacity, b.tokens + 1);
+  }
+
   /** Forgets buckets idle long enough to be full again. */
   prune(maxIdleMs: number): void {
     const cutoff = this.now() - maxIdleMs;

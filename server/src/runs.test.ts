@@ -328,7 +328,7 @@ describe('draft runs', () => {
     );
     const r = await admin.post(`/api/flows/${flowId}/runs`, nested);
     expect(r.status).toBe(400);
-    expect(r.body.error.code).toBe('TOO_DEEP');
+    expect(r.body.error.code).toBe('JSON_TOO_DEEP');
 
     // A prototype key anywhere in the body.
     const proto = await admin.post(

@@ -16,24 +16,32 @@ import {
   type AnyNodeDefinition,
   type Services,
 } from '@finflow/runtime';
-import { createBuiltinRegistry, disposeMultimodal } from '@finflow/nodes';
+import {
+  builtinNodes,
+  createEgress,
+  disposeMultimodal,
+  parseEgressAllowList,
+  SandboxPool,
+} from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
-import { loadPlugins } from './plugins.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { openRepository } from './repo/open.js';
-import type { Repository } from './repo/types.js';
-import { keyFingerprint, loadMasterKey, Sealer } from './security/crypto.js';
+import { openStorage } from './repo/open.js';
+import { Sealer } from './security/crypto.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
+import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
+import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
+import { ReviewService } from './services/reviews.js';
+import { PluginService } from './services/plugins.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
 
@@ -80,30 +88,15 @@ export function loadTemplates(logger: Logger, root: string = templatesRoot): Tem
   return templates.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
 }
 
-/** Checks the master key against the fingerprint recorded at first start. */
-async function checkKey(repo: Repository, key: Buffer): Promise<void> {
-  const fingerprint = keyFingerprint(key);
-  const recorded = await repo.getSetting('master_key_fingerprint');
-  if (recorded === undefined) await repo.setSetting('master_key_fingerprint', fingerprint);
-  else if (recorded !== fingerprint) {
-    throw new Error(
-      'the master key (FINFLOW_SECRET_KEY or the key file) is not the one this data directory was created with; credentials and run inputs could not be decrypted',
-    );
-  }
-}
-
 export async function startServer(options: StartOptions = {}): Promise<FinflowServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const repo = openRepository(config);
+  const { repo, masterKey, auditKeys, applied } = await openStorage(config);
   try {
-    const applied = await repo.migrate();
     if (applied.length) logger.info({ versions: applied }, 'database migrations applied');
-    const masterKey = loadMasterKey({ secretKey: config.secretKey, keyFile: config.secretKeyFile });
     if (masterKey.warning) logger.warn(masterKey.warning);
     if (masterKey.source === 'file-created')
       logger.info({ file: config.secretKeyFile }, 'created the master key file (mode 0600); back it up');
-    await checkKey(repo, masterKey.key);
 
     const metrics = createMetrics(options.processMetrics ?? true);
     const writer = new GroupCommitter(repo, config.durability, (size, ms) => {
@@ -111,15 +104,64 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       metrics.dbCommitSize.observe(size);
     });
     const sealer = new Sealer(masterKey.key);
-    const pluginNodes = await loadPlugins(config.plugins);
-    const registry = createBuiltinRegistry([...pluginNodes, ...(options.extraNodes ?? [])]);
-    const runtime = createRuntime({ registry, ...(options.services ? { services: options.services } : {}) });
-    const audit = new AuditService(repo, writer);
+    const plugins = await PluginService.start({
+      builtins: builtinNodes,
+      extra: options.extraNodes ?? [],
+      specs: config.plugins,
+      nodeModules: config.discoverPlugins,
+      pluginsDir: config.pluginsDir,
+      devReload: config.devReload,
+      logger,
+    });
+    const registry = plugins.registry;
+    // User code (the code node) runs in sandbox processes with the server's ceilings, never in this process.
+    const codeSandbox = new SandboxPool({
+      processes: config.codeSandbox.processes,
+      concurrency: config.codeSandbox.concurrency,
+      limits: {
+        maxMemoryMb: config.codeSandbox.maxMemoryMb,
+        maxCpuMs: config.codeSandbox.maxCpuMs,
+        maxDataBytes: config.codeSandbox.maxDataBytes,
+      },
+    });
+    // Every call a node makes outside the server goes through this client, under the egress policy.
+    let egressPolicy;
+    try {
+      egressPolicy = parseEgressAllowList(config.egressAllow);
+    } catch (err) {
+      throw new Error(`invalid configuration: FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const egress = createEgress(egressPolicy);
+    if (egressPolicy.source)
+      logger.info({ allow: egressPolicy.source }, 'egress allowed beyond public addresses');
+    const runtime = createRuntime({ registry, services: { codeSandbox, egress, ...options.services } });
+    const audit = new AuditService(repo, writer, auditKeys);
     const flows = new FlowService(repo, runtime, audit);
     const credentials = new CredentialService(repo, writer, sealer, audit);
-    const runs = new RunService(repo, writer, runtime, flows, credentials, sealer, metrics, logger);
-    const endpoints = new EndpointService(repo, writer, flows, audit);
-    const auth = new AuthService(repo, audit, { ttlMs: config.sessionTtlMs, idleMs: config.sessionIdleMs });
+    const connections = new ConnectionService(repo, writer, audit, egressPolicy);
+    const runs = new RunService(
+      repo,
+      writer,
+      runtime,
+      flows,
+      credentials,
+      connections,
+      sealer,
+      metrics,
+      logger,
+    );
+    const endpoints = new EndpointService(repo, writer, flows, audit, connections);
+    const reviews = new ReviewService(repo, writer, runs, logger);
+    const feedback = new FeedbackService(repo, writer, flows);
+    const auth = new AuthService(repo, audit, {
+      ttlMs: config.sessionTtlMs,
+      idleMs: config.sessionIdleMs,
+      failuresPerAccount: config.loginFailuresPerAccount,
+      failuresPerAddress: config.loginFailuresPerAddress,
+      windowMs: config.loginWindowMs,
+    });
     let catalog: string | undefined;
     const ctx: AppContext = {
       config,
@@ -135,18 +177,43 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       flows,
       runs,
       credentials,
+      connections,
       endpoints,
+      reviews,
+      feedback,
       templates: loadTemplates(logger, config.templatesDir),
+      plugins,
+      codeSandbox,
       catalogJson: () =>
         (catalog ??= JSON.stringify({
-          nodes: buildCatalog(registry),
+          nodes: buildCatalog(registry).map((entry) => {
+            const origin = plugins.origin(entry.type, entry.version);
+            return origin ? { ...entry, origin } : entry;
+          }),
+          plugins: plugins.list().map(({ id, package: name, version, nodes }) => ({
+            id,
+            package: name,
+            version,
+            nodes: nodes.map((n) => n.type),
+          })),
           portTypes: portTypes.map((name) => ({ name, color: portColors[name] })),
           coercions: coercionPairs(),
         })),
       state: { ready: false, shuttingDown: false },
     };
 
+    // A reloaded plugin: the catalog is rebuilt, cached plans are dropped (new runs use the new code), and the
+    // editors are told to fetch the catalog again.
+    plugins.onChange(() => {
+      catalog = undefined;
+      flows.invalidatePrepared();
+      io.emit('catalog.changed', { at: Date.now() });
+    });
+
     await runs.recoverInterrupted();
+    // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
+    await runs.resumePending();
+    await reviews.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
@@ -176,6 +243,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       void repo
         .deleteExpiredSessions(Date.now())
         .catch((err: unknown) => logger.error({ err }, 'session cleanup failed'));
+      void auth
+        .pruneInvitations()
+        .catch((err: unknown) => logger.error({ err }, 'invitation cleanup failed'));
       void repo
         .deleteIdempotencyBefore(Date.now() - IDEMPOTENCY_TTL_MS)
         .catch((err: unknown) => logger.error({ err }, 'idempotency cleanup failed'));
@@ -193,6 +263,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       (closing ??= (async () => {
         ctx.state.shuttingDown = true;
         clearInterval(maintenance);
+        reviews.stop();
+        await reviews.idle();
         logger.info({ runsInFlight: runs.inFlight }, 'shutting down');
         const stopped = new Promise<void>((done) => http.close(() => done()));
         http.closeIdleConnections();
@@ -202,10 +274,14 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         await new Promise<void>((done) => io.close(() => done()));
         http.closeAllConnections();
         await stopped;
-        // OCR workers and the like, started by nodes on first use.
+        // OCR workers and the like, started by nodes on first use; the code sandbox processes.
         await disposeMultimodal().catch((err: unknown) =>
           logger.error({ err }, 'stopping node workers failed'),
         );
+        await codeSandbox.dispose();
+        await egress
+          .close()
+          .catch((err: unknown) => logger.error({ err }, 'closing egress connections failed'));
         await repo.close();
         logger.info('stopped');
         logger.flush();

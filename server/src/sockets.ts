@@ -1,7 +1,10 @@
 /**
  * Live run events over socket.io. A browser connects with its session cookie (same origin only); it subscribes
  * to a run of its current workspace and receives the events after the seq it last saw (replay), then every new
- * one as it happens. A run of another workspace is answered as not found.
+ * one as it happens. A run of another workspace is answered as not found. The session is checked again at every
+ * subscription (its workspace and role are those of the moment, not of the connection), and an account's
+ * connections are closed when its access shrinks (removed from a workspace, disabled, password changed), so a
+ * subscription never outlives the right to it.
  */
 import { runSubscribeMessage, runUnsubscribeMessage, type SubscribeAck } from '@finflow/contract';
 import type { Server as HttpServer } from 'node:http';
@@ -9,12 +12,15 @@ import { Server, type Socket } from 'socket.io';
 import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
 import { readCookie } from './routes/common.js';
-import { SESSION_COOKIE, type AuthContext } from './services/auth.js';
+import { inWorkspace, SESSION_COOKIE } from './services/auth.js';
+import { DomainError } from './services/errors.js';
+import { limitedParser } from './socket-parser.js';
 
 type Ack = (answer: SubscribeAck) => void;
 
 interface SocketData {
-  auth: AuthContext;
+  token: string;
+  userId: string;
   subscriptions: Map<string, () => void>;
 }
 
@@ -36,6 +42,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: 64 * 1024,
+    parser: limitedParser(ctx.config.jsonMaxDepth),
     allowRequest: (req, callback) => {
       const ok = originAllowed(ctx, req.headers.origin, req.headers.host);
       callback(ok ? null : 'origin not allowed', ok);
@@ -54,7 +61,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
           next(new Error('UNAUTHENTICATED'));
           return;
         }
-        const data: SocketData = { auth, subscriptions: new Map() };
+        const data: SocketData = { token, userId: auth.user.id, subscriptions: new Map() };
         socket.data = data;
         next();
       },
@@ -65,8 +72,17 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     );
   });
 
+  // The open connections of each account, to close when its access shrinks.
+  const byUser = new Map<string, Set<Socket>>();
+  ctx.auth.onAccessChanged((userId) => {
+    for (const socket of byUser.get(userId) ?? []) socket.disconnect(true);
+  });
+
   io.on('connection', (socket: Socket) => {
     const data = socket.data as SocketData;
+    const mine = byUser.get(data.userId) ?? new Set<Socket>();
+    byUser.set(data.userId, mine);
+    mine.add(socket);
 
     socket.on('run:subscribe', async (payload: unknown, ack?: Ack) => {
       const reply: Ack = typeof ack === 'function' ? ack : () => {};
@@ -86,10 +102,23 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
       data.subscriptions.get(runId)?.();
       data.subscriptions.delete(runId);
       try {
+        const account = await ctx.auth.authenticate(data.token);
+        if (!account) {
+          reply({
+            ok: false,
+            error: { code: 'UNAUTHENTICATED', message: 'the session ended; sign in again' },
+          });
+          socket.disconnect(true);
+          return;
+        }
+        if (!inWorkspace(account)) {
+          reply({ ok: false, error: { code: 'RUN_NOT_FOUND', message: `run ${runId} not found` } });
+          return;
+        }
         // Acknowledge before the replay, so the client knows the events that follow belong to this subscription.
         let acked = false;
         const queued: unknown[] = [];
-        const stop = await ctx.runs.subscribe(data.auth.workspace.id, runId, afterSeq, (event) => {
+        const stop = await ctx.runs.subscribe(account.workspace.id, runId, afterSeq, (event) => {
           if (acked) socket.emit('run:event', event);
           else queued.push(event);
         });
@@ -102,7 +131,8 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
         acked = true;
         for (const event of queued) socket.emit('run:event', event);
       } catch (err) {
-        if (err instanceof HttpError) reply({ ok: false, error: { code: err.code, message: err.message } });
+        if (err instanceof HttpError || err instanceof DomainError)
+          reply({ ok: false, error: { code: err.code, message: err.message } });
         else {
           ctx.logger.error({ err }, 'run subscription failed');
           reply({ ok: false, error: { code: 'INTERNAL', message: 'the subscription failed' } });
@@ -122,6 +152,8 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     socket.on('disconnect', () => {
       for (const stop of data.subscriptions.values()) stop();
       data.subscriptions.clear();
+      mine.delete(socket);
+      if (mine.size === 0) byUser.delete(data.userId);
     });
   });
 

@@ -4,7 +4,8 @@ import { createRuntime } from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { describe, expect, it } from 'vitest';
 import { loadTemplate, type TemplateFixture } from '../src/index.js';
-import { runFixture } from '../src/testing.js';
+import type { ReviewTask } from '@finflow/nodes';
+import { runFixtureReviewed } from '../src/testing.js';
 
 const dir = new URL('./', import.meta.url);
 const template = loadTemplate(new URL('.', dir).pathname);
@@ -19,7 +20,9 @@ interface Reason {
   code: string;
   source: 'model' | 'rule';
   text: string;
+  textZh: string;
   factors?: string[];
+  factorsZh?: string[];
 }
 interface Decision {
   outcome: 'approve' | 'review' | 'block';
@@ -45,13 +48,33 @@ function fixture(name: string): TemplateFixture {
   return f;
 }
 
-async function run(input: unknown): Promise<{ decision: Decision; audit: Audit }> {
-  const result = await runFixture(template, { name: 'inline', file: '', input }, 'offline');
-  expect(result.error, JSON.stringify(result.error)).toBeUndefined();
-  return result.outputs as { decision: Decision; audit: Audit };
+interface AnalystReview {
+  queue: string;
+  action: string;
+  outcome: 'approve' | 'block';
+  reason: string;
+  reviewers: { id: string; name: string }[];
 }
 
-const runFixtureNamed = (name: string) => run(fixture(name).input);
+/** Runs a payment; one sent to review goes on with the analyst's decision, or is returned waiting (`task`). */
+async function run(
+  input: unknown,
+  analyst?: unknown,
+): Promise<{ decision: Decision; audit: Audit; analystReview?: AnalystReview; task?: ReviewTask }> {
+  const { result } = await runFixtureReviewed(
+    template,
+    { name: 'inline', file: '', input, ...(analyst ? { decisions: { analyst } } : {}) },
+    'offline',
+  );
+  expect(result.error, JSON.stringify(result.error)).toBeUndefined();
+  if (result.status === 'waiting') {
+    const task = result.waiting?.[0]?.task as ReviewTask;
+    return { decision: task.decision as unknown as Decision, audit: undefined as unknown as Audit, task };
+  }
+  return result.outputs as { decision: Decision; audit: Audit; analystReview?: AnalystReview };
+}
+
+const runFixtureNamed = (name: string) => run(fixture(name).input, fixture(name).decisions?.['analyst']);
 
 function loadFraudRows(): Record<string, number>[] {
   const lines = readFileSync(new URL(`../../${trainConfig.dataset}`, dir), 'utf8')
@@ -77,6 +100,17 @@ describe('anti-fraud template', () => {
     expect(decision.reasonCodes).toEqual(['ML-BLOCK', 'FR-AMOUNT-SPIKE', 'FR-NEW-DEVICE-ABROAD']);
     const model = decision.reasons.find((r) => r.code === 'ML-BLOCK');
     expect(model?.factors?.length).toBe(3);
+    // The anonymised PCA components are named as such, with the way they depart from a legitimate transaction.
+    for (const f of model?.factors ?? [])
+      expect(f).toMatch(
+        /^Anonymised card-processor signal V\d+ unusually (high|low): -?[\d.]+ \(typical -?[\d.]+\)$/,
+      );
+    for (const f of model?.factorsZh ?? []) expect(f).toMatch(/^匿名化卡处理信号 V\d+ 异常偏[高低]：/);
+    expect(model?.factorsZh?.length).toBe(3);
+    // Business signals in business language, amounts with their currency, in English and Chinese.
+    const spike = decision.reasons.find((r) => r.code === 'FR-AMOUNT-SPIKE');
+    expect(spike?.text).toBe("Amount EUR 571.48 is 14.69 times the customer's usual EUR 38.9");
+    expect(spike?.textZh).toBe('金额 EUR 571.48 是该客户平时金额 EUR 38.9 的 14.69 倍');
     expect(decision.reasons.find((r) => r.code === 'FR-NEW-DEVICE-ABROAD')?.text).toBe(
       'New device connecting from RO; the customer lives in DE',
     );
@@ -115,6 +149,52 @@ describe('anti-fraud template', () => {
       amountToTypical: null,
       newDevice: true,
     });
+  });
+
+  it('holds a payment sent to review for a fraud analyst, who releases or blocks it', async () => {
+    const waiting = await run(fixture('model-flags-review').input);
+    const task = waiting.task as ReviewTask;
+    expect(task).toMatchObject({
+      queue: 'fraud-analysts',
+      roles: ['approver', 'analyst'],
+      title: 'Card payment tx-20260611-118840',
+      outcomes: ['approve', 'block'],
+      sla: { dueInMinutes: 30, onExpiry: 'default', defaultOutcome: 'block' },
+      approvalsRequired: 1,
+    });
+    expect(task.decision).toMatchObject({ outcome: 'review', reasonCodes: ['ML-REVIEW'] });
+    expect(task.case).toMatchObject({
+      transactionId: 'tx-20260611-118840',
+      reasons: ['Fraud model probability 0.486 is above the review threshold 0.093'],
+      behaviour: { newDevice: false, paymentsLastHour: 0 },
+    });
+    // The model's attributions, for the inbox's attribution bars.
+    const model = task.case['model'] as {
+      attributions: { feature: string; contribution: number }[];
+      score: number;
+    };
+    expect(model.attributions.map((a) => a.feature)).toEqual(['V3', 'V14', 'V15']);
+    expect(model.score).toBeCloseTo(0.486, 3);
+    expect(task.summary.map((s) => s.path)).toContain('fraudProbability');
+
+    const released = await runFixtureNamed('model-flags-review');
+    expect(released.analystReview).toMatchObject({
+      outcome: 'approve',
+      reviewers: [{ name: 'Giulia Rossi' }],
+    });
+    const blocked = await runFixtureNamed('card-testing-burst');
+    expect(blocked.analystReview).toMatchObject({ outcome: 'block', action: 'reject' });
+    // Nobody decided within 30 minutes: the payment is blocked.
+    const late = await run(fixture('model-flags-review').input, {
+      action: 'default',
+      reason: '',
+      reviewers: [],
+      decidedAt: Date.parse('2026-06-11T14:40:00Z'),
+    });
+    expect(late.analystReview).toMatchObject({ outcome: 'block', action: 'default', reviewers: [] });
+    // Payments that are approved or blocked outright never wait.
+    const everyday = await runFixtureNamed('everyday-purchase');
+    expect(everyday.analystReview).toBeUndefined();
   });
 
   it('blocks a blocklisted device and measures behaviour at the transaction time, ignoring later events', async () => {

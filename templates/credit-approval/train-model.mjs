@@ -1,6 +1,6 @@
-// Trains the credit-approval template's scorecard with the risk.scorecard node (train mode) on German Credit, with
-// the readable names of labels.json for the adverse-action reasons and the 5:1 cost matrix of the data's
-// documentation, and stores it in flow.json (the `scorecard` node's stored model), with its version in the
+// Trains the credit-approval template's scorecard with the risk.scorecard node (train mode) on German Credit, on
+// the reviewed coarse classes of train-config.json, with the readable names of labels.json (and their Chinese
+// names, labelsZh) for the adverse-action reasons and the 5:1 cost matrix of the data's documentation, and stores it in flow.json (the `scorecard` node's stored model), with its version in the
 // decision. Reproducible: the data, the held-out fixture rows, the folds' seed and the training date are fixed in
 // train-config.json, so a re-run writes a byte-identical flow.json.
 //
@@ -47,7 +47,7 @@ const runtime = createRuntime({
   services: { clock: { now: () => Date.parse(config.trainedAt) } },
 });
 const result = await runtime.runNode(
-  { type: 'risk.scorecard', config: { ...config.node, labels } },
+  { type: 'risk.scorecard', config: { ...config.node, labels: { ...labels, zh: config.labelsZh } } },
   { table: training },
 );
 if (result.status !== 'succeeded') {
@@ -80,9 +80,17 @@ console.log(`| | |
 | ${cv.k}-fold CV AUC (mean of folds) | ${figure(cv.auc)} |
 | CV average cost per applicant (5:1, threshold ${figure(cv.threshold)}) | ${figure(cv.cost)} |
 | CV accuracy at that threshold | ${figure(cv.accuracy)} |
-| age coefficient (per standard deviation) | ${figure(model.coefficients[model.featureNames.indexOf('age')])} |
+| age classes (bad rate) | ${model.encoders
+  .find((e) => e.column === 'age')
+  .classes.map(
+    (c) => `${c.from ?? 0}-${c.to === undefined ? '' : c.to - 1}: ${((100 * c.bads) / c.rows).toFixed(0)} %`,
+  )
+  .join(', ')} |
+| smallest coefficient of a classed characteristic | ${figure(Math.min(...model.encoders.map((e) => model.coefficients[model.featureNames.indexOf(e.column)])))} (positive: every reviewed trend holds) |
 | artefact | ${compact.length.toLocaleString('en-US')} bytes as compact JSON |
 | version | ${version} |`);
+
+console.log(`\nCoarse classing:\n${model.training.notes.map((n) => `- ${n}`).join('\n')}`);
 
 if (check) {
   if (readFileSync(flowUrl, 'utf8') !== text) {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { SimpleChatModel } from '@langchain/core/language_models/chat_models';
 import { createRuntime, type Services } from '@finflow/runtime';
-import { createBuiltinRegistry } from '@finflow/nodes';
+import { createBuiltinRegistry, type ReviewTask } from '@finflow/nodes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplate, type TemplateFixture } from '../src/index.js';
-import { runFixture } from '../src/testing.js';
+import { runFixture, runFixtureReviewed } from '../src/testing.js';
 
 const dir = new URL('./', import.meta.url);
 const template = loadTemplate(new URL('.', dir).pathname);
@@ -31,7 +31,18 @@ interface Handoff {
   draftAnswer?: string;
   customerNotice: string;
 }
-type Outputs = { reply?: Reply; handoff?: Handoff };
+interface AgentReview {
+  queue: string;
+  action: string;
+  outcome: 'replied' | 'escalated';
+  reason: string;
+  reviewers: { id: string; name: string }[];
+}
+type Outputs = {
+  reply?: Reply & { sentBy?: string; agent?: string };
+  handoff?: Handoff;
+  agentReview?: AgentReview;
+};
 
 function fixture(name: string): TemplateFixture {
   const f = template.fixtures.find((x) => x.name === name);
@@ -80,7 +91,9 @@ describe('multimodal-customer-service template', () => {
     });
     expect(reply?.citations).toEqual([{ n: 1, source: 'FAQ · How do I activate my card?' }]);
     expect(reply?.answer).toContain('In the app, go to Cards > Activate card');
-    expect(reply?.answer).toMatch(/^\[offline extractive model: no LLM\]/);
+    // The FAQ's own sentences as one cited paragraph; `model` (not the customer's text) says no LLM wrote it.
+    expect(reply?.answer).not.toMatch(/offline extractive model|Amounts:|^\d\. /m);
+    expect(reply?.model).toBe('offline-extractive (no LLM)');
   });
 
   it('answers a Chinese question from the Chinese FAQ', async () => {
@@ -103,12 +116,24 @@ describe('multimodal-customer-service template', () => {
     ]);
     expect(voice.reply?.maskedMessage).toMatch(/lost my card/);
     expect(voice.reply?.intent).toBe('lost_or_stolen_card');
-    expect(voice.reply?.answer).toContain('Freeze the card at once');
+    // Steps keep the FAQ's order: freeze first, then report the card lost (issue 14 item 17).
+    const answer = voice.reply?.answer ?? '';
+    expect(answer).toMatch(/^Freeze the card at once/);
+    const freeze = answer.indexOf('Freeze the card at once');
+    const report = answer.indexOf('Then report the card lost');
+    expect(report === -1 || report > freeze).toBe(true);
   });
 
   it('hands a complaint to the complaints queue, with the card and phone numbers masked', async () => {
-    const { reply, handoff } = await runNamed('complaint-zh');
-    expect(reply).toBeUndefined();
+    // Until an agent replies the run waits; the handoff (with the notice for the customer) is already out.
+    const waiting = await run(fixture('complaint-zh').input);
+    expect(waiting.reply).toBeUndefined();
+    expect(waiting.handoff?.queue).toBe('complaints');
+    const { reply, handoff, agentReview } = await runNamed('complaint-zh');
+    // The agent's own reply is what the customer gets.
+    expect(reply).toMatchObject({ sentBy: 'agent', agent: '赵敏', language: 'zh', intent: 'complaint' });
+    expect(reply?.answer).toContain('3 个工作日内退回原卡');
+    expect(agentReview).toMatchObject({ queue: 'complaints', outcome: 'replied', action: 'override' });
     expect(handoff).toMatchObject({
       reasonCodes: ['COMPLAINT'],
       queue: 'complaints',
@@ -124,12 +149,62 @@ describe('multimodal-customer-service template', () => {
 
   it('hands off a message the classifier is unsure about instead of guessing', async () => {
     const { reply, handoff } = await runNamed('out-of-scope-en');
-    expect(reply).toBeUndefined();
+    expect(reply).toMatchObject({ sentBy: 'agent', agent: 'Jordan Park' });
     expect(handoff).toMatchObject({
       reasonCodes: ['LOW_CONFIDENCE'],
       intent: 'unknown',
       queue: 'customer-service',
     });
+  });
+
+  it('waits for an agent in the handoff’s queue, who sends the draft, writes the reply, or escalates', async () => {
+    const { result, reviewed } = await runFixtureReviewed(
+      template,
+      { ...fixture('complaint-zh'), decisions: {} },
+      'offline',
+    );
+    expect(result.status).toBe('waiting');
+    expect(reviewed).toEqual([]);
+    const task = result.waiting?.[0]?.task as ReviewTask;
+    expect(task).toMatchObject({
+      queue: 'complaints',
+      roles: ['approver', 'analyst'],
+      title: 'Customer complaint (zh)',
+      outcomes: ['replied', 'escalated'],
+      editableFields: ['reply'],
+    });
+    expect(task.summary.find((x) => x.path === 'maskedMessage')?.value).toContain('139****5678');
+    expect(JSON.stringify(task)).not.toContain('13912345678');
+    const agent = { id: 'usr_agent', name: 'Agent' };
+    const escalated = await runFixtureReviewed(
+      template,
+      {
+        ...fixture('complaint-zh'),
+        decisions: {
+          agent: {
+            action: 'reject',
+            reason: 'Needs the card operations team',
+            reviewers: [agent],
+            decidedAt: 0,
+          },
+        },
+      },
+      'offline',
+    );
+    const out = escalated.result.outputs as Outputs;
+    expect(out.reply).toBeUndefined();
+    expect(out.agentReview).toMatchObject({ outcome: 'escalated', reason: 'Needs the card operations team' });
+    // A draft the marketing check stopped is what an agent may approve after reading it.
+    const models: NonNullable<Services['models']> = { chatModel: () => new PromisingModel({}) };
+    const runtime = createRuntime({ registry: createBuiltinRegistry(), services: { models } });
+    const first = await runtime.run(template.flow, {
+      channel: 'app',
+      text: 'Someone stole my card, what do I do?',
+    });
+    expect(first.status).toBe('waiting');
+    const drafted = first.waiting?.[0]?.task as ReviewTask;
+    expect(drafted.queue).toBe('customer-service');
+    expect(drafted.case['draftAnswer']).toContain('guaranteed returns');
   });
 
   it('hands off an answer that fails the marketing check, keeping it as a draft for the agent', async () => {

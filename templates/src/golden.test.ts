@@ -2,7 +2,7 @@ import { createRuntime } from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import { describe, expect, it } from 'vitest';
 import { listTemplates } from './index.js';
-import { goldenDiff, runFixture, writeExpected } from './testing.js';
+import { goldenDiff, runFixture, runFixtureReviewed, writeExpected } from './testing.js';
 
 const templates = listTemplates();
 const update = process.env['FINFLOW_UPDATE_GOLDEN'] === '1';
@@ -34,7 +34,10 @@ describe('templates', () => {
     it.each(template.fixtures.map((f) => [f.name, f] as const))(
       'fixture %s gives its expected outputs (deterministic test model)',
       async (_name, fixture) => {
-        const result = await runFixture(template, fixture, 'deterministic');
+        const { result, reviewed } = await runFixtureReviewed(template, fixture, 'deterministic');
+        // A fixture with reviewers' decisions is a case a person decides: it waited for each of them. The others
+        // take the automated path and never wait.
+        expect(reviewed.map((r) => r.nodeId).sort()).toEqual(Object.keys(fixture.decisions ?? {}).sort());
         expect(result.error, JSON.stringify(result.error)).toBeUndefined();
         expect(result.status).toBe('succeeded');
         if (update) writeExpected(template, fixture, result.outputs);

@@ -1,6 +1,7 @@
 /**
  * The scenario templates: each `templates/<id>/` folder holds `template.json` (gallery metadata), `flow.json`,
- * `README.md` and `fixtures/` (`<name>.json` inputs, `<name>.expected.json` expected outputs).
+ * `README.md` and `fixtures/` (`<name>.json` inputs, `<name>.expected.json` expected outputs, and for a case a
+ * person reviews, `<name>.review.json`: the reviewers' decisions by node id).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +31,11 @@ export interface TemplateFixture {
   input: unknown;
   /** Expected outputs, when the fixture has a `<name>.expected.json`. */
   expected?: unknown;
+  /**
+   * For a case that waits for a human review: the decision each waiting node is resumed with, by node id, from
+   * `<name>.review.json` (the shape `human.review` takes: action, outcome, reason, reviewers, decidedAt).
+   */
+  decisions?: Record<string, unknown>;
 }
 
 export interface Template {
@@ -62,12 +68,15 @@ export function loadTemplate(dir: string): Template {
   const fixtures: TemplateFixture[] = [];
   if (existsSync(fixturesDir)) {
     for (const file of readdirSync(fixturesDir).sort()) {
-      if (!file.endsWith('.json') || file.endsWith('.expected.json')) continue;
+      if (!file.endsWith('.json') || file.endsWith('.expected.json') || file.endsWith('.review.json'))
+        continue;
       const name = file.slice(0, -'.json'.length);
       const path = join(fixturesDir, file);
       const fixture: TemplateFixture = { name, file: path, input: readJson(path) };
       const expectedPath = join(fixturesDir, `${name}.expected.json`);
       if (existsSync(expectedPath)) fixture.expected = readJson(expectedPath);
+      const reviewPath = join(fixturesDir, `${name}.review.json`);
+      if (existsSync(reviewPath)) fixture.decisions = readJson(reviewPath) as Record<string, unknown>;
       fixtures.push(fixture);
     }
   }

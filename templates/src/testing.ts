@@ -6,7 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseMessage } from '@langchain/core/messages';
 import { SimpleChatModel } from '@langchain/core/language_models/chat_models';
-import { createRuntime, type RunResult, type Services } from '@finflow/runtime';
+import {
+  createRuntime,
+  MemoryRunStore,
+  type RunResult,
+  type Services,
+  type WaitingNode,
+} from '@finflow/runtime';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import type { Template, TemplateFixture } from './index.js';
 
@@ -47,15 +53,44 @@ export const deterministicModels: NonNullable<Services['models']> = {
 
 export type ModelMode = 'deterministic' | 'offline';
 
-/** Runs one fixture; `deterministic` injects the test model, `offline` uses the product's offline default. */
+/** A fixture's run, and the review tasks it waited for on the way (resumed with the fixture's decisions). */
+export interface FixtureRun {
+  result: RunResult;
+  reviewed: WaitingNode[];
+}
+
+/**
+ * Runs one fixture; `deterministic` injects the test model, `offline` uses the product's offline default. A run
+ * that waits for a human review is resumed with the fixture's decisions (`<name>.review.json`), as a reviewer
+ * deciding in the inbox would; without a decision for a waiting node it stays waiting.
+ */
+export async function runFixtureReviewed(
+  template: Template,
+  fixture: TemplateFixture,
+  mode: ModelMode,
+): Promise<FixtureRun> {
+  const services: Partial<Services> = mode === 'deterministic' ? { models: deterministicModels } : {};
+  const store = new MemoryRunStore();
+  const runtime = createRuntime({ registry: createBuiltinRegistry(), services, store });
+  let result = await runtime.run(template.flow, fixture.input);
+  const reviewed: WaitingNode[] = [];
+  while (result.status === 'waiting') {
+    const waiting = (result.waiting ?? []).filter((w) => fixture.decisions?.[w.nodeId] !== undefined);
+    if (waiting.length === 0) break;
+    reviewed.push(...waiting);
+    const decisions = Object.fromEntries(waiting.map((w) => [w.nodeId, fixture.decisions?.[w.nodeId]]));
+    result = await runtime.resume(template.flow, store.events(result.runId), decisions).result;
+  }
+  return { result, reviewed };
+}
+
+/** Runs one fixture (resumed with its reviewers' decisions, if it has any) and returns how it ended. */
 export async function runFixture(
   template: Template,
   fixture: TemplateFixture,
   mode: ModelMode,
 ): Promise<RunResult> {
-  const services: Partial<Services> = mode === 'deterministic' ? { models: deterministicModels } : {};
-  const runtime = createRuntime({ registry: createBuiltinRegistry(), services });
-  return runtime.run(template.flow, fixture.input);
+  return (await runFixtureReviewed(template, fixture, mode)).result;
 }
 
 /** Differences between actual and expected values (numbers compared to 1e-9 relative), as readable paths. */

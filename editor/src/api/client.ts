@@ -36,7 +36,17 @@ import type {
   versionListSchema,
 } from '@finflow/contract';
 import type { z } from 'zod';
-import type { FlowDocument } from './types.js';
+import type {
+  Connection,
+  ConnectionSpec,
+  FlowDocument,
+  Invitation,
+  ReviewDecisionRequest,
+  ReviewQueue,
+  ReviewTask,
+  Role,
+  Workspace,
+} from './types.js';
 
 /** What an answer of a contract schema reads as. */
 type Out<S extends z.ZodType> = z.output<S>;
@@ -62,6 +72,12 @@ export function setCsrfToken(token: string): void {
 /** Called when a request answers 401 (the session expired or was revoked). */
 export function setUnauthorizedHandler(handler: (() => void) | undefined): void {
   onUnauthorized = handler;
+}
+
+let onNoWorkspace: (() => void) | undefined;
+/** Called when a request answers 403 NO_WORKSPACE (the account was removed from the session's workspace). */
+export function setNoWorkspaceHandler(handler: (() => void) | undefined): void {
+  onNoWorkspace = handler;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -95,6 +111,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
     const e = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } })
       ?.error;
     if (res.status === 401 && !path.startsWith('/api/auth/')) onUnauthorized?.();
+    if (res.status === 403 && e?.code === 'NO_WORKSPACE') onNoWorkspace?.();
     throw new ApiError(
       e?.message ?? `${method} ${path} failed with HTTP ${res.status}`,
       e?.code ?? `HTTP_${res.status}`,
@@ -115,6 +132,13 @@ function query(params: Record<string, string | number | boolean | undefined>): s
   return q ? `?${q}` : '';
 }
 
+/** Some list endpoints may wrap their array (`{ reviews: [...] }`); accept both. */
+function list<T>(data: unknown, key: string): T[] {
+  if (Array.isArray(data)) return data as T[];
+  const inner = (data as Record<string, unknown> | undefined)?.[key];
+  return Array.isArray(inner) ? (inner as T[]) : [];
+}
+
 export const api = {
   authStatus: () => request<Out<typeof authStatusSchema>>('GET', '/api/auth/status'),
   setup: (body: { token: string; email: string; name: string; password: string }) =>
@@ -123,6 +147,12 @@ export const api = {
     request<Out<typeof sessionSchema>>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
   me: () => request<Out<typeof sessionSchema>>('GET', '/api/auth/me'),
+  switchWorkspace: (workspaceId: string) =>
+    request<Out<typeof sessionSchema>>('POST', '/api/auth/workspace', { workspaceId }),
+  invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
+  acceptInvitation: (id: string) =>
+    request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
+  declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
   catalog: () => request<Out<typeof catalogSchema>>('GET', '/api/catalog'),
   templates: () => request<Out<typeof templateListSchema>>('GET', '/api/templates'),
@@ -158,6 +188,22 @@ export const api = {
   cancelRun: (id: string) => request<Out<typeof okSchema>>('POST', `/api/runs/${enc(id)}/cancel`),
 
   credentials: () => request<Out<typeof credentialListSchema>>('GET', '/api/credentials'),
+
+  reviews: async (params: { status?: string; queue?: string; limit?: number }) =>
+    list<ReviewTask>(await request<unknown>('GET', `/api/reviews${query(params)}`), 'reviews'),
+  reviewQueues: () => request<ReviewQueue[]>('GET', '/api/reviews/queues'),
+  review: (id: string) => request<ReviewTask>('GET', `/api/reviews/${enc(id)}`),
+  decide: (id: string, body: ReviewDecisionRequest) =>
+    request<{ task: ReviewTask; decided: boolean; resumed: boolean }>(
+      'POST',
+      `/api/reviews/${enc(id)}/decision`,
+      body,
+    ),
+  runReviews: (runId: string) => request<ReviewTask[]>('GET', `/api/runs/${enc(runId)}/reviews`),
+  connections: async () => list<Connection>(await request<unknown>('GET', '/api/connections'), 'connections'),
+  putConnection: (name: string, spec: ConnectionSpec) =>
+    request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
+  deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
   endpoints: () => request<Out<typeof endpointListSchema>>('GET', '/api/endpoints'),
   createEndpoint: (body: PublishBody) => request<Out<typeof endpointSchema>>('POST', '/api/endpoints', body),

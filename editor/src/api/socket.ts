@@ -61,3 +61,12 @@ export function subscribeRun(
     },
   };
 }
+
+/** Calls `listener` whenever the server's node types change (a plugin reloaded by `finflow dev`). */
+export function onCatalogChanged(listener: () => void): () => void {
+  const s = getSocket();
+  s.on('catalog.changed', listener);
+  return () => {
+    s.off('catalog.changed', listener);
+  };
+}

@@ -30,6 +30,47 @@ describe('checkConnection', () => {
     sw: { type: 'logic.switch', config: { cases: [{ name: 'high', when: 'value > 1' }] } },
   };
 
+  it('checks a code node’s ports, typed by its config, in both directions', () => {
+    const withCode = {
+      ...nodes,
+      code: {
+        type: 'code.javascript',
+        config: {
+          inputs: [{ name: 'amount', type: 'number' }],
+          outputs: [{ name: 'rows', type: 'table' }],
+        },
+      },
+    };
+    const into = (sourceHandle: string) =>
+      checkConnection(graph(withCode), {
+        source: 'input',
+        sourceHandle,
+        target: 'code',
+        targetHandle: 'amount',
+      });
+    expect(into('amount')).toEqual({ ok: true, from: 'number', to: 'number' });
+    expect(into('name')).toEqual({
+      ok: false,
+      refusal: { code: 'type-mismatch', from: 'text', to: 'number' },
+    });
+    expect(
+      checkConnection(graph(withCode), {
+        source: 'code',
+        sourceHandle: 'rows',
+        target: 'card',
+        targetHandle: 'table',
+      }),
+    ).toEqual({ ok: true, from: 'table', to: 'table' });
+    expect(
+      checkConnection(graph(withCode), {
+        source: 'code',
+        sourceHandle: 'rows',
+        target: 'chat',
+        targetHandle: 'messages',
+      }),
+    ).toEqual({ ok: false, refusal: { code: 'type-mismatch', from: 'table', to: 'messages' } });
+  });
+
   it('refuses a text output into a table input, naming both types', () => {
     const r = checkConnection(graph(nodes), {
       source: 'chat',

@@ -4,25 +4,33 @@
  */
 import Editor, { type OnMount } from '@monaco-editor/react';
 import { useEffect, useRef } from 'react';
-import { hintsByModel, registerLanguages } from './monaco-setup.js';
+import { hintsByModel, registerLanguages, setCodeTypings } from './monaco-setup.js';
 
 registerLanguages();
 
 export interface CodeEditorProps {
   value: string;
   onChange: (value: string) => void;
-  language: 'jsonata' | 'prompt' | 'json' | 'javascript' | 'plaintext';
+  language: 'jsonata' | 'prompt' | 'json' | 'javascript' | 'typescript' | 'plaintext';
   height?: number;
   ariaLabel: string;
   hints?: { label: string; insert: string; detail?: string }[];
   readOnly?: boolean;
   /** JSON Schema for `json` values (validation and completion inside the editor). */
   jsonSchema?: Record<string, unknown>;
+  /** TypeScript declarations the code is checked against (the code node's ports). */
+  typings?: string;
 }
 
 export default function CodeEditor(props: CodeEditorProps) {
   const modelUri = useRef<string | null>(null);
   const hints = props.hints;
+  const typings = props.typings;
+  useEffect(() => {
+    if (typings === undefined) return;
+    setCodeTypings(typings);
+    return () => setCodeTypings(undefined);
+  }, [typings]);
   useEffect(() => {
     if (modelUri.current && hints) hintsByModel.set(modelUri.current, hints);
   }, [hints]);
@@ -58,7 +66,8 @@ export default function CodeEditor(props: CodeEditorProps) {
           readOnly: !!props.readOnly,
           automaticLayout: true,
           renderLineHighlight: 'none',
-          folding: props.language === 'json' || props.language === 'javascript',
+          folding:
+            props.language === 'json' || props.language === 'javascript' || props.language === 'typescript',
           glyphMargin: false,
           lineDecorationsWidth: 6,
           overviewRulerLanes: 0,

@@ -19,6 +19,8 @@ import {
 } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { categoryColors, nodeIcon } from '../ui/icons.js';
+import { nodePorts } from '../flow/ports.js';
+import { codeTypings } from './code-typings.js';
 import { JsonFieldStandalone, SchemaForm, type Hint } from './schema-form.js';
 import { validateAgainst } from './schema.js';
 import { configIssueText, problemText } from '../flow/problems.js';
@@ -216,9 +218,13 @@ export function Inspector({ readOnly }: { readOnly?: boolean }) {
     if (hasRun) setTab('result');
     else setTab((cur) => (cur === 'result' ? 'config' : cur));
   }, [hasRun, selectedId]);
+  const connections = useCatalogStore((s) => s.connections);
   useEffect(() => {
     if (credentials === null) void useCatalogStore.getState().loadCredentials();
   }, [credentials]);
+  useEffect(() => {
+    if (connections === null) void useCatalogStore.getState().loadConnections();
+  }, [connections]);
 
   if (!selectedId) {
     return (
@@ -265,6 +271,7 @@ function NodeInspector(props: {
   const updateNode = useEditorStore((s) => s.updateNode);
   const replaceNodeField = useEditorStore((s) => s.replaceNodeField);
   const credentials = useCatalogStore((s) => s.credentials);
+  const connections = useCatalogStore((s) => s.connections);
   const hints = useHints(node);
   const errors = useMemo(
     () => (entry ? validateAgainst(entry.configSchema, node.config) : new Map()),
@@ -281,6 +288,16 @@ function NodeInspector(props: {
     return m;
   }, [props.problems, t, entry, props.lang]);
   const general = props.problems.filter((p) => !p.path?.length);
+  // A node with a code field (the code node) gets its code checked against declarations of its own ports.
+  const code = useMemo(() => {
+    const fields = (entry?.configSchema['properties'] ?? {}) as Record<string, { widget?: unknown }>;
+    if (!entry || !Object.values(fields).some((f) => f?.widget === 'code')) return undefined;
+    const ports = nodePorts(entry, node);
+    return {
+      language: node.config['language'] === 'typescript' ? ('typescript' as const) : ('javascript' as const),
+      typings: codeTypings(ports.inputs, ports.outputs),
+    };
+  }, [entry, node]);
   const Icon = nodeIcon(entry?.meta.icon, entry?.meta.category);
   const sSchema = useMemo(() => translateSchema(settingsSchema(entry), t), [entry, t]);
   const settingsValue = useMemo(() => {
@@ -313,6 +330,15 @@ function NodeInspector(props: {
         </div>
       </header>
       {entry && <p className="inspector-desc">{nodeDescription(entry, props.lang)}</p>}
+      {entry?.origin && (
+        <p className="inspector-origin muted" data-testid="node-origin">
+          {t(entry.origin.source === 'builtin' ? 'inspector.package' : 'inspector.pluginPackage', {
+            name: entry.origin.package,
+            version: entry.origin.version,
+          })}
+        </p>
+      )}
+      {code && tab === 'config' && <p className="field-help">{t('inspector.codeTypings')}</p>}
       {general.length > 0 && (
         <ul className="inline-problems">
           {general.map((p, i) => (
@@ -348,10 +374,12 @@ function NodeInspector(props: {
                   errors,
                   serverErrors,
                   credentials,
+                  connections,
                   promptHints: hints.prompt,
                   expressionHints: hints.expression,
                   readOnly,
                   allowExpressions: true,
+                  ...(code ? { code } : {}),
                 }}
                 onChange={(config, path) => updateNode(node.id, { config }, `config.${path}`)}
               />

@@ -25,6 +25,24 @@ self.MonacoEnvironment = {
 
 loader.config({ monaco });
 
+/**
+ * The code node's declarations (Inputs, Outputs, Context from its ports) as an extra library of the TypeScript
+ * worker, for JavaScript and TypeScript models alike. One code editor is open at a time, so one library is kept
+ * and replaced when the ports change. The worker type-checks without eval (it runs the bundled TypeScript
+ * compiler as ordinary script), so the CSP's `script-src 'self'` stays as it is.
+ */
+let codeLibs: { dispose(): void }[] = [];
+export function setCodeTypings(typings: string | undefined): void {
+  for (const lib of codeLibs) lib.dispose();
+  codeLibs = [];
+  if (!typings) return;
+  const path = 'file:///finflow/code-node.d.ts';
+  codeLibs = [
+    monaco.typescript.typescriptDefaults.addExtraLib(typings, path),
+    monaco.typescript.javascriptDefaults.addExtraLib(typings, path),
+  ];
+}
+
 /** Completion hints per editor model (the variables a prompt can use, the ids an expression can read). */
 export const hintsByModel = new Map<string, { label: string; insert: string; detail?: string }[]>();
 
@@ -181,6 +199,21 @@ export function registerLanguages(): typeof monaco {
       };
     },
   });
+
+  // The sandbox is plain ECMAScript: no DOM, no Node. The library list says so, so `fetch`, `setTimeout` or
+  // `window` are flagged as they are written rather than failing at run time. JavaScript is checked too.
+  const compilerOptions = {
+    target: monaco.typescript.ScriptTarget.ES2020,
+    module: monaco.typescript.ModuleKind.ESNext,
+    lib: ['es2022'],
+    strict: true,
+    noEmit: true,
+    allowJs: true,
+    checkJs: true,
+    allowNonTsExtensions: true,
+  };
+  monaco.typescript.typescriptDefaults.setCompilerOptions(compilerOptions);
+  monaco.typescript.javascriptDefaults.setCompilerOptions(compilerOptions);
 
   monaco.editor.defineTheme('finflow', {
     base: 'vs',

@@ -1,13 +1,14 @@
 /**
  * A form generated from a JSON Schema: one component per widget kind (text, number with bounds, enum, switch,
- * arrays, nested objects, secrets from the credential list, Monaco for expressions, prompts, code and JSON).
+ * arrays, nested objects, secrets from the credential list, connections from the workspace's list, a notice for a
+ * node's pre-connection endpoint, Monaco for expressions, prompts, code and JSON).
  * Used for node config in the inspector and for the flow input in the run panel. Messages from client-side
  * schema validation and from the server's validation appear under the field they concern.
  */
 import { FunctionSquare, Plus, Trash2, ArrowUp, ArrowDown } from 'lucide-react';
 import { lazy, Suspense, useEffect, useId, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Credential, JsonSchema } from '../api/types.js';
+import type { Connection, Credential, JsonSchema } from '../api/types.js';
 import { useLang } from '../i18n/index.js';
 import type { CodeEditorProps } from './code-editor.js';
 import { SchemaBuilder } from './schema-builder.js';
@@ -40,11 +41,14 @@ export interface FormContext {
   errors: ReadonlyMap<string, FieldError[]>;
   serverErrors?: ReadonlyMap<string, string[]>;
   credentials?: Credential[] | null;
+  connections?: Connection[] | null;
   promptHints?: Hint[];
   expressionHints?: Hint[];
   readOnly?: boolean;
   /** Offer the "fx" switch that turns a scalar field into a JSONata expression (node config only). */
   allowExpressions?: boolean;
+  /** Code fields: the language and the declarations to check the code against (a code node's ports). */
+  code?: { language: 'javascript' | 'typescript'; typings: string };
 }
 
 type Path = (string | number)[];
@@ -328,7 +332,11 @@ function Field(props: {
         );
       }
       const language =
-        kind.widget === 'code' ? 'javascript' : kind.widget === 'prompt' ? 'prompt' : 'jsonata';
+        kind.widget === 'code'
+          ? (ctx.code?.language ?? 'javascript')
+          : kind.widget === 'prompt'
+            ? 'prompt'
+            : 'jsonata';
       const hints = kind.widget === 'prompt' ? ctx.promptHints : ctx.expressionHints;
       return shell(
         <>
@@ -336,10 +344,11 @@ function Field(props: {
             language={language}
             value={typeof props.value === 'string' ? props.value : ''}
             onChange={set}
-            height={kind.widget === 'prompt' ? 160 : kind.widget === 'code' ? 200 : 72}
+            height={kind.widget === 'prompt' ? 160 : kind.widget === 'code' ? 260 : 72}
             ariaLabel={label}
             readOnly={ro}
-            {...(hints ? { hints } : {})}
+            {...(hints && kind.widget !== 'code' ? { hints } : {})}
+            {...(kind.widget === 'code' && ctx.code ? { typings: ctx.code.typings } : {})}
           />
           {kind.widget === 'prompt' && hints && hints.length > 0 && (
             <div className="hint-chips" aria-label={t('form.variables')}>
@@ -385,6 +394,71 @@ function Field(props: {
           ))}
           {v && !known && <option value={v}>{t('form.missingCredential', { name: v })}</option>}
         </select>,
+      );
+    }
+    case 'connection': {
+      const all = ctx.connections ?? [];
+      const fit = all.filter((c) => !kind.kinds.length || kind.kinds.includes(c.kind));
+      const v = typeof props.value === 'string' ? props.value : '';
+      const known = fit.some((c) => c.name === v);
+      const chosen = fit.find((c) => c.name === v);
+      return shell(
+        <>
+          <select
+            id={id}
+            className="input"
+            value={v}
+            disabled={ro}
+            onChange={(e) => set(e.target.value || undefined)}
+            data-testid="connection-select"
+          >
+            <option value="">{t('form.chooseConnection')}</option>
+            {fit.map((c) => (
+              <option key={c.name} value={c.name}>
+                {c.name} — {t(`connections.deployment_${c.deployment}`)}
+                {c.models.length ? ` · ${c.models.slice(0, 3).join(', ')}` : ''}
+              </option>
+            ))}
+            {v && !known && <option value={v}>{t('form.missingConnection', { name: v })}</option>}
+          </select>
+          {chosen && (
+            <p className="field-help" data-testid="connection-summary">
+              {t('form.connectionSummary', {
+                url: chosen.baseUrl,
+                classes: chosen.dataClasses
+                  .map((d) => t(`connections.class_${d}`))
+                  .join(t('common.listSeparator')),
+              })}
+            </p>
+          )}
+          {!fit.length && <p className="field-help">{t('form.noConnections')}</p>}
+        </>,
+      );
+    }
+    case 'legacy-endpoint': {
+      // Shown only for a node saved before connections; the author replaces it by choosing a connection.
+      if (!props.value || typeof props.value !== 'object') return null;
+      const legacy = props.value as { provider?: string; baseUrl?: string; credential?: string };
+      return (
+        <div className="legacy-endpoint" role="note" data-testid="legacy-endpoint">
+          <p className="legacy-title">{label}</p>
+          <p>
+            {t('form.legacyEndpoint', {
+              url: legacy.baseUrl ?? t('form.legacyDefaultUrl'),
+              credential: legacy.credential ?? t('form.legacyNoCredential'),
+            })}
+          </p>
+          {errors.map((e) => (
+            <p key={e} className="field-error" role="alert" data-testid="field-error">
+              {e}
+            </p>
+          ))}
+          {!ro && (
+            <button type="button" className="button small" onClick={() => set(undefined)}>
+              {t('form.legacyRemove')}
+            </button>
+          )}
+        </div>
       );
     }
     case 'textarea':

@@ -113,3 +113,19 @@ describe('config forms from JSON Schema', () => {
     expect(optionLabel('may', 'zh-CN', items, modalities)).toBe('may');
   });
 });
+
+describe('connection fields', () => {
+  it('get the connection widget with the kinds they accept, and the legacy endpoint its notice', () => {
+    const root = {};
+    expect(
+      fieldKind({ type: 'string', widget: 'connection', connectionKinds: ['openai', 'ollama'] }, root),
+    ).toEqual({ kind: 'connection', kinds: ['openai', 'ollama'] });
+    expect(fieldKind({ type: 'string', widget: 'connection' }, root)).toEqual({
+      kind: 'connection',
+      kinds: [],
+    });
+    expect(fieldKind({ type: 'object', widget: 'legacy-endpoint', properties: {} }, root)).toEqual({
+      kind: 'legacy-endpoint',
+    });
+  });
+});

@@ -6,11 +6,22 @@ import { schemaErrors, type SchemaError } from '@finflow/runtime/json-schema';
 import type { JsonSchema } from '../api/types.js';
 import type { Lang } from '../i18n/index.js';
 
-export type Widget = 'code' | 'prompt' | 'expression' | 'secret' | 'json' | 'json-schema' | 'textarea';
+export type Widget =
+  | 'code'
+  | 'prompt'
+  | 'expression'
+  | 'secret'
+  | 'connection'
+  | 'legacy-endpoint'
+  | 'json'
+  | 'json-schema'
+  | 'textarea';
 
 export type FieldKind =
   | { kind: 'monaco'; widget: 'code' | 'prompt' | 'expression' | 'json' | 'json-schema' }
   | { kind: 'secret' }
+  | { kind: 'connection'; kinds: string[] }
+  | { kind: 'legacy-endpoint' }
   | { kind: 'textarea' }
   | { kind: 'enum'; options: (string | number | boolean)[] }
   | { kind: 'string' }
@@ -20,7 +31,17 @@ export type FieldKind =
   | { kind: 'object' }
   | { kind: 'json' };
 
-const widgets = new Set(['code', 'prompt', 'expression', 'secret', 'json', 'json-schema', 'textarea']);
+const widgets = new Set([
+  'code',
+  'prompt',
+  'expression',
+  'secret',
+  'connection',
+  'legacy-endpoint',
+  'json',
+  'json-schema',
+  'textarea',
+]);
 
 /** JSON Schema allows `true`/`false` as schemas; forms treat them as "anything". */
 export function asSchema(x: unknown): JsonSchema {
@@ -88,6 +109,14 @@ export function fieldKind(schema: JsonSchema, root: JsonSchema): FieldKind {
   const widget = s['widget'];
   if (typeof widget === 'string' && widgets.has(widget)) {
     if (widget === 'secret') return { kind: 'secret' };
+    if (widget === 'connection') {
+      const kinds = s['connectionKinds'];
+      return {
+        kind: 'connection',
+        kinds: Array.isArray(kinds) ? kinds.filter((k): k is string => typeof k === 'string') : [],
+      };
+    }
+    if (widget === 'legacy-endpoint') return { kind: 'legacy-endpoint' };
     if (widget === 'textarea') return { kind: 'textarea' };
     return { kind: 'monaco', widget: widget as 'code' | 'prompt' | 'expression' | 'json' | 'json-schema' };
   }

@@ -1,9 +1,16 @@
-/** The top bar on every signed-in page: product name, navigation, language switch and the signed-in user. */
+/**
+ * The top bar on every signed-in page: product name, navigation (with the number of review tasks waiting for the
+ * user), language switch and the signed-in user.
+ */
 import { Globe, LogOut, Workflow } from 'lucide-react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { api } from '../api/client.js';
+import { REVIEWS_CHANGED } from '../review/sla.js';
 import { setLang, useLang } from '../i18n/index.js';
 import { href, parseRoute, useHash } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
+import { InvitationsButton } from './invitations.js';
 
 export function LanguageSwitch() {
   const lang = useLang();
@@ -23,10 +30,34 @@ export function LanguageSwitch() {
   );
 }
 
+/** How many open review tasks the signed-in user may decide (refreshed every half minute). */
+function useOpenReviews(): number {
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    let stop = false;
+    const load = () =>
+      api.reviews({ status: 'open', limit: 200 }).then(
+        (tasks) => !stop && setN(tasks.length),
+        () => undefined,
+      );
+    void load();
+    const timer = setInterval(() => void load(), 30_000);
+    const changed = () => void load();
+    window.addEventListener(REVIEWS_CHANGED, changed);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+      window.removeEventListener(REVIEWS_CHANGED, changed);
+    };
+  }, []);
+  return n;
+}
+
 export function AppHeader() {
   const { t } = useTranslation();
   const session = useSessionStore((s) => s.session);
   const route = parseRoute(useHash());
+  const openReviews = useOpenReviews();
   return (
     <header className="app-header">
       <a className="brand" href={href({ name: 'flows' })}>
@@ -35,23 +66,52 @@ export function AppHeader() {
         </span>
         FinFlow
       </a>
-      <nav className="app-nav" aria-label={t('app.nav')}>
-        <a
-          href={href({ name: 'flows' })}
-          className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
-          aria-current={route.name === 'flows' ? 'page' : undefined}
-        >
-          {t('app.flows')}
-        </a>
-        <a
-          href={href({ name: 'endpoints' })}
-          className={route.name === 'endpoints' ? 'active' : ''}
-          aria-current={route.name === 'endpoints' ? 'page' : undefined}
-        >
-          {t('app.endpoints')}
-        </a>
-      </nav>
+      {/* Without a workspace there is nothing to navigate to: the page lists the invitations. */}
+      {session?.workspace !== null && (
+        <nav className="app-nav" aria-label={t('app.nav')}>
+          <a
+            href={href({ name: 'flows' })}
+            className={route.name === 'flows' || route.name === 'flow' ? 'active' : ''}
+            aria-current={route.name === 'flows' ? 'page' : undefined}
+          >
+            {t('app.flows')}
+          </a>
+          <a
+            href={href({ name: 'endpoints' })}
+            className={route.name === 'endpoints' ? 'active' : ''}
+            aria-current={route.name === 'endpoints' ? 'page' : undefined}
+          >
+            {t('app.endpoints')}
+          </a>
+          <a
+            href={href({ name: 'reviews' })}
+            className={route.name === 'reviews' ? 'active' : ''}
+            aria-current={route.name === 'reviews' ? 'page' : undefined}
+            data-testid="nav-reviews"
+          >
+            {t('app.reviews')}
+            {openReviews > 0 && (
+              <span className="nav-badge" aria-label={t('app.openReviews', { n: openReviews })}>
+                {openReviews}
+              </span>
+            )}
+          </a>
+          <a
+            href={href({ name: 'connections' })}
+            className={route.name === 'connections' ? 'active' : ''}
+            aria-current={route.name === 'connections' ? 'page' : undefined}
+          >
+            {t('app.connections')}
+          </a>
+        </nav>
+      )}
       <div className="spacer" />
+      {session?.workspace && (
+        <span className="workspace-name" title={t('app.workspace')} data-testid="workspace-name">
+          {session.workspace.name}
+        </span>
+      )}
+      <InvitationsButton />
       <LanguageSwitch />
       {session && (
         <div className="user-chip" title={session.user.email}>
@@ -59,7 +119,7 @@ export function AppHeader() {
             {session.user.name.slice(0, 1).toUpperCase()}
           </span>
           <span className="user-name">{session.user.name}</span>
-          <span className="role">{t(`roles.${session.user.role}`)}</span>
+          {session.user.role && <span className="role">{t(`roles.${session.user.role}`)}</span>}
           <button
             type="button"
             className="icon-button"

@@ -18,6 +18,7 @@ import {
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
+import { onCatalogChanged } from '../api/socket.js';
 import { Canvas } from '../canvas/canvas.js';
 import { Palette } from '../canvas/palette.js';
 import { Inspector } from '../inspector/inspector.js';
@@ -254,6 +255,9 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       setError((err as Error).message);
     }
   }, [flowId]);
+
+  // A developer reloaded a plugin (`finflow dev`): the palette and the inspector follow without a page reload.
+  useEffect(() => onCatalogChanged(() => void useCatalogStore.getState().reloadCatalog()), []);
 
   useEffect(() => {
     void useCatalogStore.getState().loadCatalog();

@@ -3,18 +3,18 @@
  * fixtures or the schema's example), run and cancel, live progress from socket.io, streamed model tokens, the
  * run's outputs as pictures, its timeline, and the flow's run history.
  */
-import { History, Loader2, Play, Square } from 'lucide-react';
+import { History, Loader2, Play, Square, UserCheck } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
-import type { JsonSchema, Problem, RunSummary, Template } from '../api/types.js';
+import type { JsonSchema, Problem, ReviewTask, RunSummary, Template } from '../api/types.js';
 import { errorText } from '../i18n/errors.js';
 import { ProblemButton } from '../panels/problems-panel.js';
 import { NodeRunView } from './node-run-view.js';
 import { formatMs, formatTime, nodeTitle, useLang } from '../i18n/index.js';
 import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
 import { validateAgainst } from '../inspector/schema.js';
-import { navigate } from '../router.js';
+import { href, navigate } from '../router.js';
 import { useCatalogStore } from '../state/catalog-store.js';
 import { inputNode, nodeById, selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
@@ -331,7 +331,7 @@ function RunSummaryView() {
           </p>
         )}
         <div className="run-counts">
-          {(['succeeded', 'running', 'queued', 'failed', 'skipped'] as const).map((s) =>
+          {(['succeeded', 'running', 'waiting', 'queued', 'failed', 'skipped'] as const).map((s) =>
             counts[s] ? (
               <span key={s} className={`count-chip status-${s}`}>
                 {t(`status.${s}`)} {counts[s]}
@@ -343,6 +343,7 @@ function RunSummaryView() {
           </span>
           <span className="muted small mono">{run.runId}</span>
         </div>
+        {run.status === 'waiting' && <WaitingReviews runId={run.runId} lastSeq={run.lastSeq} />}
         {run.error && (
           <div className="error-box" role="alert">
             <strong className="mono">{run.error.code}</strong>
@@ -376,6 +377,44 @@ function RunSummaryView() {
         <Gantt run={run} />
       </section>
     </>
+  );
+}
+
+/** The review tasks a waiting run waits for, with their queue and due time, linked to the inbox. */
+function WaitingReviews({ runId, lastSeq }: { runId: string; lastSeq: number }) {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const [tasks, setTasks] = useState<ReviewTask[]>([]);
+  useEffect(() => {
+    let stop = false;
+    api.runReviews(runId).then(
+      (r) => !stop && setTasks(r.filter((x) => x.status === 'open')),
+      () => undefined,
+    );
+    return () => {
+      stop = true;
+    };
+  }, [runId, lastSeq]);
+  return (
+    <div className="waiting-box" data-testid="run-waiting">
+      <strong>
+        <UserCheck size={14} aria-hidden /> {t('run.waitingTitle')}
+      </strong>
+      <p className="small">{t('run.waitingBody')}</p>
+      <ul>
+        {tasks.map((task) => (
+          <li key={task.id}>
+            <span className="pill">{task.queue}</span> {task.title}{' '}
+            {task.dueAt !== null && (
+              <span className="muted small">{t('run.dueAt', { time: formatTime(task.dueAt, lang) })}</span>
+            )}{' '}
+            <a href={href({ name: 'reviews', taskId: task.id })} data-testid="run-waiting-task">
+              {t('run.openTask')}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -1,17 +1,24 @@
-/** The node catalog, templates and credential names from the server, loaded once per session and shared. */
+/**
+ * The node catalog, templates, credential names and connections from the server, loaded once per session and
+ * shared (connections again after the connections page changes them).
+ */
 import { create } from 'zustand';
 import { api } from '../api/client.js';
-import type { Catalog, CatalogEntry, Credential, Template } from '../api/types.js';
+import type { Catalog, CatalogEntry, Connection, Credential, Template } from '../api/types.js';
 
 interface CatalogState {
   catalog: Catalog | null;
   byType: ReadonlyMap<string, CatalogEntry>;
   templates: Template[] | null;
   credentials: Credential[] | null;
+  connections: Connection[] | null;
   error: string | null;
   loadCatalog(): Promise<void>;
+  /** Fetches the catalog again (a plugin was reloaded into the server). */
+  reloadCatalog(): Promise<void>;
   loadTemplates(): Promise<Template[]>;
   loadCredentials(): Promise<void>;
+  loadConnections(): Promise<void>;
 }
 
 let catalogPromise: Promise<void> | null = null;
@@ -21,6 +28,7 @@ export const useCatalogStore = create<CatalogState>()((set, get) => ({
   byType: new Map(),
   templates: null,
   credentials: null,
+  connections: null,
   error: null,
   loadCatalog() {
     catalogPromise ??= api
@@ -33,6 +41,10 @@ export const useCatalogStore = create<CatalogState>()((set, get) => ({
         set({ error: err.message });
       });
     return catalogPromise;
+  },
+  reloadCatalog() {
+    catalogPromise = null;
+    return get().loadCatalog();
   },
   async loadTemplates() {
     const have = get().templates;
@@ -47,6 +59,13 @@ export const useCatalogStore = create<CatalogState>()((set, get) => ({
     } catch {
       // Roles without access to credentials still edit flows; the secret field then takes a typed name.
       set({ credentials: [] });
+    }
+  },
+  async loadConnections() {
+    try {
+      set({ connections: await api.connections() });
+    } catch {
+      set({ connections: [] });
     }
   },
 }));

@@ -74,8 +74,10 @@ export const useRunStore = create<RunStoreState>()((set, get) => {
       } catch {
         // Transient; try again.
       }
-      if (get().run?.runId === runId && !isTerminal(get().run?.status ?? 'running'))
-        pollTimer = setTimeout(() => void poll(), 700);
+      const status = get().run?.status ?? 'running';
+      // A run waiting for a person changes when someone decides: it is looked at less often.
+      if (get().run?.runId === runId && !isTerminal(status))
+        pollTimer = setTimeout(() => void poll(), status === 'waiting' ? 5_000 : 700);
     };
     sub = subscribeRun(
       runId,

@@ -1,6 +1,6 @@
 /** Who is signed in: the session from /api/auth/me, sign-in, first-admin setup and sign-out. */
 import { create } from 'zustand';
-import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from '../api/client.js';
+import { api, ApiError, setCsrfToken, setNoWorkspaceHandler, setUnauthorizedHandler } from '../api/client.js';
 import type { PasswordPolicy } from '@finflow/contract';
 import type { Session } from '../api/types.js';
 
@@ -16,6 +16,8 @@ interface SessionState {
   login(email: string, password: string): Promise<void>;
   setup(body: { token: string; email: string; name: string; password: string }): Promise<void>;
   logout(): Promise<void>;
+  /** Moves the session to another workspace the account is a member of. */
+  switchWorkspace(workspaceId: string): Promise<void>;
 }
 
 export const useSessionStore = create<SessionState>()((set, get) => ({
@@ -54,13 +56,18 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
     } catch {
       set({
         status: 'authenticated',
-        session: { user: r.user, workspace: r.workspace, csrfToken: r.csrfToken },
+        session: { user: r.user, workspace: r.workspace ?? null, csrfToken: r.csrfToken },
       });
     }
   },
   async setup(body) {
     await api.setup(body);
     await get().login(body.email, body.password);
+  },
+  async switchWorkspace(workspaceId) {
+    const session = await api.switchWorkspace(workspaceId);
+    setCsrfToken(session.csrfToken);
+    set({ session });
   },
   async logout() {
     try {
@@ -75,4 +82,9 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
 setUnauthorizedHandler(() => {
   if (useSessionStore.getState().status === 'authenticated')
     useSessionStore.setState({ status: 'anonymous', session: null });
+});
+
+// Removed from the workspace while using it: /me now says where the session is (no workspace, or the invitations).
+setNoWorkspaceHandler(() => {
+  if (useSessionStore.getState().status === 'authenticated') void useSessionStore.getState().refresh();
 });

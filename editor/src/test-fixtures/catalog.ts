@@ -75,6 +75,28 @@ export const testCatalog: CatalogEntry[] = [
     outputs: [{ name: 'default', type: 'any', required: false }],
     dynamicOutputs: { path: 'cases', mode: 'items', nameKey: 'name', type: 'any', required: false },
   }),
+  entry({
+    type: 'code.javascript',
+    inputs: [],
+    outputs: [],
+    dynamicInputs: {
+      path: 'inputs',
+      mode: 'items',
+      nameKey: 'name',
+      typeKey: 'type',
+      requiredKey: 'required',
+      type: 'any',
+    },
+    dynamicOutputs: {
+      path: 'outputs',
+      mode: 'items',
+      nameKey: 'name',
+      typeKey: 'type',
+      requiredKey: 'required',
+      type: 'any',
+    },
+    configSchema: { type: 'object', properties: { code: { type: 'string', widget: 'code' } } },
+  }),
 ];
 
 export const testByType = new Map(testCatalog.map((e) => [e.type, e]));

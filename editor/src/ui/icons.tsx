@@ -6,6 +6,7 @@ import {
   BrainCircuit,
   Calculator,
   ClipboardCheck,
+  Code2,
   Database,
   EyeOff,
   FileSearch,
@@ -38,6 +39,7 @@ import type { NodeCategory } from '../api/types.js';
 
 const byName: Record<string, LucideIcon> = {
   login: LogIn,
+  code: Code2,
   logout: LogOut,
   fork: GitFork,
   branch: GitBranch,
@@ -99,6 +101,7 @@ const byCategory: Record<NodeCategory, LucideIcon> = {
   risk: Calculator,
   compliance: ShieldCheck,
   multimodal: ScanText,
+  human: UserCheck,
   custom: Boxes,
 };
 
@@ -115,5 +118,6 @@ export const categoryColors: Record<NodeCategory, string> = {
   risk: '#b45309',
   compliance: '#047857',
   multimodal: '#be185d',
+  human: '#4d7c0f',
   custom: '#4b5563',
 };

@@ -15,6 +15,8 @@ import { modelNodes } from './model/index.js';
 import { riskNodes } from './risk/index.js';
 import { complianceNodes } from './compliance/index.js';
 import { multimodalNodes } from './multimodal/index.js';
+import { humanNodes } from './human/index.js';
+import { codeNodes } from './code/index.js';
 
 export const coreNodes: AnyNodeDefinition[] = [
   inputNode,
@@ -33,6 +35,8 @@ export const builtinNodes: AnyNodeDefinition[] = [
   ...riskNodes,
   ...complianceNodes,
   ...multimodalNodes,
+  ...humanNodes,
+  ...codeNodes,
 ];
 
 /** A registry of the built-in nodes plus any plugin nodes. */
@@ -43,3 +47,39 @@ export function createBuiltinRegistry(extra: readonly AnyNodeDefinition[] = []):
 export { inputNode, outputNode, branchNode, switchNode, mergeNode, mapNode, transformNode, templateNode };
 export { renderTemplate, templateVariables } from './data/template.node.js';
 export { disposeMultimodal } from './multimodal/index.js';
+export {
+  decisionProblems,
+  reviewDecisionSchema,
+  reviewerActions,
+  reviewerRoles,
+  reviewNode,
+  reviewTaskSchema,
+  type ReviewDecision,
+  type ReviewTask,
+} from './human/index.js';
+export {
+  codeNode,
+  SandboxPool,
+  defaultCodeSandbox,
+  disposeCodeSandbox,
+  defaultSandboxLimits,
+  CodeErrorCodes,
+  codeLanguages,
+} from './code/index.js';
+export type {
+  CodeSandbox,
+  CodeRunRequest,
+  CodeRunResult,
+  SandboxLimits,
+  SandboxPoolOptions,
+  CodeLanguage,
+} from './code/index.js';
+export {
+  checkConnectionUrl,
+  classifyAddress,
+  createEgress,
+  EgressConfigError,
+  parseEgressAllowList,
+  type Egress,
+  type EgressPolicy,
+} from './net/egress.js';

@@ -20,11 +20,13 @@ import {
   type RetryPolicy,
   type ValidateHelpers,
   type AnyNodeDefinition,
+  type ConnectionUse,
 } from '@finflow/runtime';
 
 export { z };
 export {
   NodeError,
+  NodeWaiting,
   ErrorCodes,
   canConnect,
   coercionPairs,
@@ -50,6 +52,12 @@ export type {
   RetryPolicy,
   Services,
   ValidateHelpers,
+  ConnectionUse,
+  ConnectionInfo,
+  ConnectionEvent,
+  ConnectionResolver,
+  ConnectionSpecInput,
+  DataClass,
 } from '@finflow/runtime';
 
 export interface PortOptions {
@@ -96,6 +104,8 @@ export interface NodeSpec<C extends z.ZodType, I extends PortMap, O extends Port
   retry?: Partial<RetryPolicy>;
   migrations?: Readonly<Record<number, (config: Record<string, unknown>) => Record<string, unknown>>>;
   validate?: (config: z.output<C>, helpers: ValidateHelpers) => void;
+  /** The connections a config calls (see `ConnectionUse`), checked against the workspace's at validation. */
+  connections?: (config: z.output<C>) => ConnectionUse[];
   run(
     ctx: NodeContext,
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,
@@ -143,6 +153,7 @@ export function defineNode<C extends z.ZodType, I extends PortMap = {}, O extend
   if (spec.dynamicOutputs) def.dynamicOutputs = spec.dynamicOutputs;
   if (spec.migrations) def.migrations = spec.migrations;
   if (spec.validate) def.validate = spec.validate;
+  if (spec.connections) def.connections = spec.connections;
   return Object.freeze(def);
 }
 

@@ -3,7 +3,7 @@
  * it), so its tests declare small definitions directly against the NodeDefinition contract.
  */
 import { z } from 'zod';
-import { NodeError } from '../errors.js';
+import { NodeError, NodeWaiting } from '../errors.js';
 import type { AnyNodeDefinition, NodeContext, Port } from '../node.js';
 import type { PortType } from '../ports.js';
 import { createRegistry } from '../registry.js';
@@ -183,6 +183,22 @@ export function testNodes(trace = new Trace()): AnyNodeDefinition[] {
         ctx.log.info(`connecting with key ${value}`, { key: value });
         ctx.stream('token-1 ');
         return { length: value.length };
+      },
+    }),
+    // Waits for a decision `{ add }` (adds it to its input) or `{ expire: true }` (fails REVIEW_EXPIRED).
+    def({
+      type: 'test.wait',
+      config: z.object({ queue: z.string().default('q') }),
+      inputs: { in: p('number', false) },
+      outputs: { out: p('number') },
+      run(ctx, inputs, config: { queue: string }) {
+        trace.started.push(ctx.nodeId);
+        trace.finished.push(ctx.nodeId);
+        const decision = ctx.resumedWith as { add?: number; expire?: boolean } | undefined;
+        const value = (inputs['in'] as number | undefined) ?? 0;
+        if (decision === undefined) throw new NodeWaiting({ queue: config.queue, value });
+        if (decision.expire) throw new NodeError('nobody decided in time', 'REVIEW_EXPIRED');
+        return { out: value + (decision.add ?? 0) };
       },
     }),
     // Evaluates a config value (possibly an expression) and returns it.

@@ -7,16 +7,16 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { GroupCommitter } from '../db/group-commit.js';
-import { HttpError } from '../errors.js';
-import { openRepository } from '../repo/open.js';
+import { openStorage } from '../repo/open.js';
 import { AuditService } from '../services/audit.js';
 import { createAdmin } from '../services/auth.js';
+import { DomainError } from '../services/errors.js';
 import { checkKnown, parseArgs, stringOption, UsageError } from './args.js';
 
 export const adminUsage = `Usage: finflow admin create --email <address> --name <name> [--password-stdin] [--data-dir <dir>]
 
-Creates an admin user (in the first workspace, created if there is none). Without --password-stdin the
-password is asked for on the terminal.`;
+Creates an admin user who is also an instance owner (manages accounts across workspaces), in the first
+workspace (created if there is none). Without --password-stdin the password is asked for on the terminal.`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -93,17 +93,17 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const config = loadConfig(
     dataDir === undefined ? process.env : { ...process.env, FINFLOW_DATA_DIR: dataDir },
   );
-  let repo;
+  let storage;
   try {
-    repo = openRepository(config);
+    storage = await openStorage(config);
   } catch (err) {
     process.stderr.write(`finflow admin: ${(err as Error).message}\n`);
     return 1;
   }
+  const { repo } = storage;
   try {
-    await repo.migrate();
     const writer = new GroupCommitter(repo);
-    const audit = new AuditService(repo, writer);
+    const audit = new AuditService(repo, writer, storage.auditKeys);
     const { user, workspace } = await createAdmin(
       repo,
       audit,
@@ -111,11 +111,11 @@ export async function adminCommand(argv: string[]): Promise<number> {
       { type: 'cli', name: 'finflow admin create' },
     );
     await writer.flush();
-    process.stdout.write(`created admin ${user.email} in workspace "${workspace.name}"\n`);
+    process.stdout.write(`created admin ${user.email} (instance owner) in workspace "${workspace.name}"\n`);
     return 0;
   } catch (err) {
     process.stderr.write(
-      `finflow admin: ${err instanceof HttpError ? err.message : (err as Error).message}\n`,
+      `finflow admin: ${err instanceof DomainError ? err.message : (err as Error).message}\n`,
     );
     return 1;
   } finally {

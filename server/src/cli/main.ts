@@ -4,24 +4,46 @@
  * non-zero exit, never a stack trace.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildCatalog,
+  connectionNamePattern,
+  connectionProblems,
+  connectionSpecSchema,
+  createConnectionResolver,
   createRuntime,
+  flowDataClass,
   flowDocumentJsonSchema,
   FlowInputError,
   FlowValidationError,
   formatProblem,
+  MemoryRunStore,
   validateFlow,
+  type ConnectionInfo,
+  type ConnectionResolver,
+  type DataClass,
   type NodeRegistry,
+  type RunHandle,
+  type Problem,
   type RunResult,
+  type RunStore,
   type Runtime,
   type SecretResolver,
+  type Services,
 } from '@finflow/runtime';
-import { createBuiltinRegistry } from '@finflow/nodes';
+import {
+  builtinNodes,
+  createBuiltinRegistry,
+  createEgress,
+  parseEgressAllowList,
+  type Egress,
+} from '@finflow/nodes';
 import { getTemplate, listTemplates } from '@finflow/templates';
-import { loadPlugins, pluginSpecs } from '../plugins.js';
+import { discoverPlugins, pluginSpecs } from '../plugins.js';
+import { jsonMaxDepthFrom } from '../config.js';
+import { maskingShape, redactSpecOf, RunMasker } from '../masking.js';
+import { JsonInputError, parseJson, safeStringify } from '../security/safe-json.js';
 
 export class CliError extends Error {
   constructor(
@@ -36,8 +58,9 @@ const USAGE = `Usage: finflow <command> [options]
 
 Commands:
   validate <flow.json> [--json]                       check a flow document; exit 1 with its problems
-  run <flow.json | template-id> [--input <file | JSON>] [--json] [--events]
-                                                      run a flow; exit 0 succeeded, 1 failed, 2 invalid
+  run <flow.json | template-id> [--input <file | JSON>] [--decisions <file | JSON>] [--json] [--events]
+                                                      run a flow; exit 0 succeeded, 1 failed, 2 invalid,
+                                                      3 waiting for a review (--decisions: by node id)
   catalog [--json]                                    list the node types
   node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
                                                       run one node alone (inputs keyed by input port)
@@ -45,10 +68,18 @@ Commands:
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   admin create --email <e> --name <n> [--password-stdin]
-                                                      create an admin user (the first one, or another)
+                                                      create an admin (the first is the instance owner)
+  create-node <package-name> [--dir <folder>]         scaffold a node package (node, test, README, plugin key)
+  dev <package dir> [--server <url>] [--once]         build and reload a node package into a running server
+                                                      on every change (FINFLOW_EMAIL, FINFLOW_PASSWORD)
+  audit checkpoint | verify [--workspace <id>] [--checkpoint <file>]
+                                                      export a signed audit checkpoint; verify the chain
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
-(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD).`;
+(the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
+a model or transcription provider) come from FINFLOW_CONNECTIONS: a JSON object keyed by connection name,
+inline or in a file, each value as PUT /api/connections/<name> takes it. FINFLOW_EGRESS_ALLOW opens
+loopback, private or other internal addresses to them, as on the server.`;
 
 interface Io {
   out(text: string): void;
@@ -79,23 +110,26 @@ export function readJsonFile(path: string): unknown {
       `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
     );
   }
+  return parseArgumentJson(text, path);
+}
+
+/** JSON given to the CLI, within the server's limits (nesting, finite numbers); a one-line error otherwise. */
+function parseArgumentJson(text: string, where: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text, { maxDepth: jsonMaxDepthFrom() });
   } catch (err) {
-    throw new CliError(`${path}: not valid JSON (${(err as Error).message})`);
+    if (!(err instanceof JsonInputError)) throw err;
+    // "not valid JSON (<the parser's words>)", as before; the limits' messages say what they are.
+    const m = /^not valid JSON: (.*)$/s.exec(err.message);
+    throw new CliError(`${where}: ${m ? `not valid JSON (${m[1]})` : err.message}`);
   }
 }
 
 /** An option that is inline JSON when it starts like JSON, else a file path. */
 export function jsonArgument(value: string, what: string): unknown {
   const trimmed = value.trim();
-  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed)) {
-    try {
-      return JSON.parse(trimmed) as unknown;
-    } catch (err) {
-      throw new CliError(`${what}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  if (/^[{["]/.test(trimmed) || trimmed === 'null' || /^-?\d/.test(trimmed))
+    return parseArgumentJson(trimmed, what);
   return readJsonFile(value);
 }
 
@@ -106,18 +140,84 @@ export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretResolver
   };
 }
 
-/** The built-in nodes plus the plugins named in FINFLOW_PLUGINS, as the server would have them. */
-async function makeRegistry(): Promise<NodeRegistry> {
-  const specs = pluginSpecs(process.env['FINFLOW_PLUGINS']);
+/**
+ * Connections from FINFLOW_CONNECTIONS: a JSON object keyed by connection name, inline or in a file, each value
+ * as `PUT /api/connections/:name` takes it (the credential it names comes from FINFLOW_CREDENTIAL_<NAME>).
+ */
+export function envConnections(env: NodeJS.ProcessEnv = process.env): ConnectionInfo[] {
+  const raw = env['FINFLOW_CONNECTIONS'];
+  if (raw === undefined || !raw.trim()) return [];
+  const value = jsonArgument(raw, 'FINFLOW_CONNECTIONS');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new CliError('FINFLOW_CONNECTIONS: a JSON object keyed by connection name');
+  return Object.entries(value as Record<string, unknown>).map(([name, spec]) => {
+    if (!connectionNamePattern.test(name))
+      throw new CliError(`FINFLOW_CONNECTIONS: "${name}" is not a connection name`);
+    const parsed = connectionSpecSchema.safeParse(spec);
+    if (!parsed.success)
+      throw new CliError(
+        `FINFLOW_CONNECTIONS: ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      );
+    return { name, ...parsed.data };
+  });
+}
+
+/** The egress client of FINFLOW_EGRESS_ALLOW (public addresses only when unset). */
+export function envEgress(env: NodeJS.ProcessEnv = process.env): Egress {
   try {
-    return createBuiltinRegistry(await loadPlugins(specs));
+    return createEgress(parseEgressAllowList(env['FINFLOW_EGRESS_ALLOW']));
   } catch (err) {
-    throw new CliError(`FINFLOW_PLUGINS: ${(err as Error).message}`);
+    throw new CliError(`FINFLOW_EGRESS_ALLOW: ${(err as Error).message}`);
   }
 }
 
-async function makeRuntime(): Promise<Runtime> {
-  return createRuntime({ registry: await makeRegistry(), services: { secrets: envSecrets() } });
+/** What nodes run from the CLI are given: credentials, connections checked for the flow's data, egress. */
+function cliServices(
+  connections: ConnectionInfo[],
+  egress: Egress,
+  dataClass: DataClass,
+  io: Io,
+): Partial<Services> & { connections: ConnectionResolver } {
+  return {
+    secrets: envSecrets(),
+    egress,
+    connections: createConnectionResolver({
+      list: () => connections,
+      flowDataClass: dataClass,
+      // No audit trail here: refusals and routing decisions go to stderr.
+      record: (e) => {
+        if (e.type !== 'used')
+          io.err(`[connection] ${e.type} ${e.connection} (${e.dataClass})${e.reason ? `: ${e.reason}` : ''}`);
+      },
+    }),
+  };
+}
+
+/**
+ * The built-in nodes plus the plugins the server would load: those named in FINFLOW_PLUGINS (one that fails is
+ * a usage error), the packages in node_modules that declare a plugin, and the data directory's plugins folder
+ * (one of those that fails is a warning, as the server logs it and starts without it).
+ */
+async function makeRegistry(io: Io = stdio): Promise<NodeRegistry> {
+  const env = process.env;
+  const { plugins, failures } = await discoverPlugins({
+    specs: pluginSpecs(env['FINFLOW_PLUGINS']),
+    nodeModules: env['FINFLOW_DISCOVER_PLUGINS'] !== 'false',
+    pluginsDir: resolve(env['FINFLOW_PLUGINS_DIR'] ?? join(env['FINFLOW_DATA_DIR'] ?? '.data', 'plugins')),
+    taken: builtinNodes,
+  });
+  const named = failures.find((f) => f.source === 'env');
+  if (named) throw new CliError(`FINFLOW_PLUGINS: plugin ${named.spec}: ${named.message}`);
+  for (const f of failures) io.err(`finflow: warning: plugin ${f.spec} (${f.source}) left out: ${f.message}`);
+  return createBuiltinRegistry(plugins.flatMap((p) => p.nodes));
+}
+
+async function makeRuntime(io: Io, store?: RunStore): Promise<Runtime> {
+  return createRuntime({
+    registry: await makeRegistry(io),
+    services: { secrets: envSecrets() },
+    ...(store ? { store } : {}),
+  });
 }
 
 function isFile(path: string): boolean {
@@ -147,7 +247,11 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
   const [file] = positionals;
   if (!file || positionals.length > 1) throw new CliError(`validate takes one flow file\n\n${USAGE}`);
   const { flow, label } = loadFlow(file);
-  const problems = validateFlow(flow, await makeRegistry());
+  const registry = await makeRegistry(io);
+  const problems: Problem[] = validateFlow(flow, registry);
+  // Whether a flow's connections exist depends on where it runs: checked when FINFLOW_CONNECTIONS says.
+  if (!problems.length && process.env['FINFLOW_CONNECTIONS'])
+    problems.push(...connectionProblems(createRuntime({ registry }).prepare(flow), envConnections()));
   if (values.json) io.out(JSON.stringify(problems.length ? { ok: false, problems } : { ok: true }, null, 2));
   else if (problems.length) {
     io.err(`${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
@@ -157,6 +261,15 @@ async function validateCommand(argv: string[], io: Io): Promise<number> {
     io.out(`${label} is valid (${doc.nodes?.length ?? 0} nodes, ${doc.edges?.length ?? 0} edges)`);
   }
   return problems.length ? 1 : 0;
+}
+
+function maskErrors(result: RunResult, masker: RunMasker): RunResult {
+  const nodes: RunResult['nodes'] = {};
+  for (const [id, n] of Object.entries(result.nodes))
+    nodes[id] = n.error ? { ...n, error: masker.scrub(n.error) as typeof n.error } : n;
+  return result.error
+    ? { ...result, nodes, error: masker.scrub(result.error) as NonNullable<RunResult['error']> }
+    : { ...result, nodes };
 }
 
 function summarise(result: RunResult) {
@@ -174,6 +287,7 @@ function summarise(result: RunResult) {
     status: result.status,
     outputs: result.outputs,
     ...(result.error ? { error: result.error } : {}),
+    ...(result.waiting ? { waiting: result.waiting } : {}),
     nodes,
   };
 }
@@ -181,6 +295,7 @@ function summarise(result: RunResult) {
 async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     input: { type: 'string', short: 'i' },
+    decisions: { type: 'string' },
     json: { type: 'boolean' },
     events: { type: 'boolean' },
   });
@@ -189,11 +304,30 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError(`run takes one flow file or template id\n\n${USAGE}`);
   const { flow, label } = loadFlow(ref);
   const input = values.input === undefined ? {} : jsonArgument(values.input, '--input');
-  const runtime = await makeRuntime();
-  let handle;
+  const decisions = values.decisions === undefined ? {} : jsonArgument(values.decisions, '--decisions');
+  if (!decisions || typeof decisions !== 'object' || Array.isArray(decisions))
+    throw new CliError('--decisions must be a JSON object: the decision of each waiting node, by node id');
+  // The run's log, so a run that waits for a review can be resumed with the decisions given.
+  const store = new MemoryRunStore();
+  const runtime = await makeRuntime(io, store);
+  const connections = envConnections();
+  const egress = envEgress();
+  let handle: RunHandle;
+  let masker: RunMasker | undefined;
   try {
-    handle = runtime.start(flow, input);
+    const prepared = runtime.prepare(flow);
+    const problems = connectionProblems(prepared, connections);
+    if (problems.length) throw new FlowValidationError(problems);
+    // The event stream is masked as the server masks stored and streamed events; the outputs printed at the
+    // end are the run's real result, as an endpoint's caller gets it.
+    const redact = redactSpecOf(prepared.flow);
+    if (redact) masker = new RunMasker(redact, input, maskingShape(prepared, redact));
+    handle = runtime.start(prepared, input, {
+      store,
+      services: cliServices(connections, egress, flowDataClass(prepared.flow), io),
+    });
   } catch (err) {
+    await egress.close();
     if (err instanceof FlowValidationError) {
       if (values.json) io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
       else {
@@ -216,8 +350,30 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
   const onSignal = () => handle.cancel('interrupted from the terminal');
   process.once('SIGINT', onSignal);
   try {
-    if (values.events) for await (const event of handle.events()) io.out(JSON.stringify(event));
-    const result = await handle.result;
+    let printed = -1;
+    const print = async (h: typeof handle) => {
+      if (!values.events) return;
+      for await (const event of h.events()) {
+        if (event.seq <= printed) continue;
+        printed = event.seq;
+        io.out(safeStringify(masker ? masker.maskEvent(event) : event).json);
+      }
+    };
+    await print(handle);
+    let raw = await handle.result;
+    for (;;) {
+      const waiting = raw.waiting ?? [];
+      const given = waiting.filter((w) => (decisions as Record<string, unknown>)[w.nodeId] !== undefined);
+      if (raw.status !== 'waiting' || given.length === 0) break;
+      const chosen = Object.fromEntries(
+        given.map((w) => [w.nodeId, (decisions as Record<string, unknown>)[w.nodeId]]),
+      );
+      handle = runtime.resume(flow, store.events(raw.runId), chosen, { store });
+      await print(handle);
+      raw = await handle.result;
+    }
+    // Error messages can quote the input; they are masked like the events.
+    const result = masker ? maskErrors(raw, masker) : raw;
     if (values.json) io.out(JSON.stringify(summarise(result), null, 2));
     else if (!values.events) {
       const mark = result.status === 'succeeded' ? '✓' : '✗';
@@ -225,6 +381,10 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
       if (result.error)
         io.out(
           `  error: ${result.error.code}${result.error.nodeId ? ` at ${result.error.nodeId}` : ''}: ${result.error.message}`,
+        );
+      for (const w of result.waiting ?? [])
+        io.out(
+          `  waiting: ${w.nodeId} in queue ${String(w.task['queue'] ?? '?')} (give its decision with --decisions '{"${w.nodeId}": {...}}')`,
         );
       io.out('outputs:');
       io.out(JSON.stringify(result.outputs, null, 2));
@@ -237,16 +397,17 @@ async function runCommand(argv: string[], io: Io): Promise<number> {
         );
       }
     }
-    return result.status === 'succeeded' ? 0 : 1;
+    return result.status === 'succeeded' ? 0 : result.status === 'waiting' ? 3 : 1;
   } finally {
     process.off('SIGINT', onSignal);
+    await egress.close();
   }
 }
 
 async function catalogCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   if (positionals.length) throw new CliError(`catalog takes no arguments\n\n${USAGE}`);
-  const catalog = buildCatalog(await makeRegistry());
+  const catalog = buildCatalog(await makeRegistry(io));
   if (values.json) {
     io.out(JSON.stringify(catalog, null, 2));
     return 0;
@@ -285,12 +446,18 @@ async function nodeCommand(argv: string[], io: Io): Promise<number> {
   const version = values.version === undefined ? undefined : Number(values.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 1))
     throw new CliError('--version must be a positive integer');
-  const registry = await makeRegistry();
+  const registry = await makeRegistry(io);
   if (!registry.get(type)) throw new CliError(`unknown node type ${type} (see \`finflow catalog\`)`);
-  const result = await createRuntime({ registry, services: { secrets: envSecrets() } }).runNode(
-    { type, config, ...(version === undefined ? {} : { version }) },
-    inputs as Record<string, unknown>,
-  );
+  const egress = envEgress();
+  const result = await createRuntime({
+    registry,
+    services: cliServices(envConnections(), egress, 'internal', io),
+  })
+    .runNode(
+      { type, config, ...(version === undefined ? {} : { version }) },
+      inputs as Record<string, unknown>,
+    )
+    .finally(() => egress.close());
   const report = {
     status: result.status,
     outputs: result.outputs ?? {},
@@ -351,6 +518,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'admin': {
         const { adminCommand } = await import('./admin.js');
         return await adminCommand(rest);
+      }
+      case 'create-node': {
+        const { createNodeCommand } = await import('./create-node.js');
+        return createNodeCommand(rest, io);
+      }
+      case 'dev': {
+        const { devCommand } = await import('./dev.js');
+        return await devCommand(rest, io);
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./audit.js');
+        return await auditCommand(rest);
       }
       case undefined:
       case 'help':

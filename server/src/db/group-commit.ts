@@ -101,6 +101,30 @@ export class GroupCommitter {
     return p.promise;
   }
 
+  /**
+   * Commits writes in a batch of their own, handed to the repository after everything pending (order is kept).
+   * For conditional writes (review decisions, resume claims): when one finds its condition gone, the repository
+   * refuses only this batch, and the promise rejects with its error (code REVIEW_CONFLICT).
+   */
+  commitAlone(fill: (batch: WriteBatch) => void): Promise<void> {
+    void this.flush().catch(() => {});
+    const batch = emptyBatch();
+    fill(batch);
+    const t0 = performance.now();
+    const { written, durable } = this.repo.commit(batch);
+    this.written = written.catch(() => {});
+    this.durable = durable.catch(() => {});
+    const committed = this.durability === 'full' ? durable : written;
+    void committed.then(
+      () => {
+        this.commits++;
+        this.onCommit?.(batchSize(batch), performance.now() - t0);
+      },
+      () => {},
+    );
+    return committed;
+  }
+
   /** Commits what is pending now; resolves once reads see everything written so far (not waiting for fsync). */
   visible(): Promise<void> {
     void this.flush().catch(() => {});

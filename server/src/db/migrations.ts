@@ -206,4 +206,158 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'human review tasks, resumable waiting runs, feedback',
+    sql: `
+-- A waiting run: the real (unmasked) outcomes recorded up to its last suspension, sealed, to resume from; the
+-- token of the resume that took it (set with status = 'running' in the transaction that claims it); the business
+-- key its flow declares, hashed, for feedback by business key.
+ALTER TABLE runs ADD COLUMN checkpoint_sealed BLOB;
+ALTER TABLE runs ADD COLUMN resume_claim TEXT;
+ALTER TABLE runs ADD COLUMN business_key TEXT;
+CREATE INDEX runs_waiting ON runs(status) WHERE status = 'waiting';
+CREATE INDEX runs_business_key ON runs(endpoint_id, business_key, started_at) WHERE business_key IS NOT NULL;
+
+-- One task per waiting human.review node of a run. \`task\` is what the node asked, masked as the run's records
+-- are; \`approvals\` holds a first approval waiting for its second (four-eyes); \`resumed_by\` is the claim token of
+-- the resume that took the decision (a decided task with none is still to be resumed).
+CREATE TABLE review_tasks (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  flow_version INTEGER NOT NULL,
+  endpoint_id TEXT,
+  deployment_id TEXT,
+  queue TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  title TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'decided', 'cancelled')),
+  due_at INTEGER,
+  escalated_at INTEGER,
+  starter TEXT NOT NULL,
+  task TEXT NOT NULL,
+  approvals TEXT NOT NULL DEFAULT '[]',
+  decision TEXT,
+  decided_at INTEGER,
+  decided_by TEXT,
+  resumed_by TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (run_id, node_id)
+);
+CREATE INDEX review_tasks_inbox ON review_tasks(workspace_id, status, queue, created_at);
+CREATE INDEX review_tasks_due ON review_tasks(due_at) WHERE status = 'open' AND escalated_at IS NULL;
+CREATE INDEX review_tasks_unresumed ON review_tasks(run_id) WHERE status = 'decided' AND resumed_by IS NULL;
+CREATE INDEX review_tasks_claim ON review_tasks(resumed_by) WHERE resumed_by IS NOT NULL;
+
+-- Ground truth for past decisions: outcomes reported by callers (source 'outcome') and reviewers' decisions
+-- (source 'review'), with the flow version and deployment that decided, for accuracy per version. One row per
+-- (run, source, dedupe key): a repeated report is the same row.
+CREATE TABLE feedback (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  flow_version INTEGER NOT NULL,
+  endpoint_id TEXT,
+  deployment_id TEXT,
+  source TEXT NOT NULL CHECK (source IN ('outcome', 'review')),
+  label TEXT NOT NULL,
+  prediction TEXT,
+  dedupe_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  decided_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (run_id, source, dedupe_key)
+);
+CREATE INDEX feedback_endpoint ON feedback(endpoint_id, flow_version, decided_at) WHERE endpoint_id IS NOT NULL;
+CREATE INDEX feedback_flow ON feedback(workspace_id, flow_id, flow_version, decided_at);
+`,
+  },
+  {
+    version: 3,
+    name: 'connections',
+    sql: `
+-- A workspace's outbound providers: each binds a base URL to at most one credential (by name), with the models
+-- it may be called with, where it runs and the data classes it may receive (JSON lists).
+CREATE TABLE connections (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  base_url TEXT NOT NULL,
+  credential TEXT,
+  models TEXT NOT NULL DEFAULT '[]',
+  deployment TEXT NOT NULL,
+  data_classes TEXT NOT NULL,
+  pricing TEXT,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+CREATE INDEX connections_credential ON connections(workspace_id, credential) WHERE credential IS NOT NULL;
+`,
+  },
+  {
+    version: 4,
+    name: 'instance owners, invitations, sessions without a workspace, authenticated audit chain',
+    // The audit part needs the audit key: the repository registers finflow_audit_mac and finflow_audit_head_mac
+    // (HMAC-SHA-256 under the key derived from the master key) on its connection before migrating.
+    sql: `
+-- Instance owners manage accounts across workspaces. The first admin holds the role: on an existing database,
+-- the earliest account that is an admin somewhere.
+ALTER TABLE users ADD COLUMN instance_owner INTEGER NOT NULL DEFAULT 0 CHECK (instance_owner IN (0, 1));
+UPDATE users SET instance_owner = 1 WHERE id = (
+  SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id AND m.role = 'admin'
+  ORDER BY u.created_at, u.id LIMIT 1
+);
+
+-- Adding an existing account to a workspace is an invitation, addressed to an e-mail, that the account accepts
+-- or declines; answered, revoked or expired invitations are deleted (the audit log keeps the record).
+CREATE TABLE invitations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  email TEXT NOT NULL COLLATE NOCASE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'developer', 'analyst', 'approver', 'viewer')),
+  invited_by TEXT,
+  invited_by_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX invitations_workspace_email ON invitations(workspace_id, email);
+CREATE INDEX invitations_email ON invitations(email);
+
+-- A session may have no workspace (an account that belongs to none yet answers its invitations).
+CREATE TABLE sessions_v2 (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  workspace_id TEXT REFERENCES workspaces(id) ON DELETE SET NULL,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sessions_v2 SELECT token_hash, user_id, workspace_id, csrf_token, created_at, last_seen_at, expires_at
+  FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v2 RENAME TO sessions;
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- The audit chain is authenticated: each entry's hash gets a MAC under a key derived from the master key (never
+-- in the database), and so does each chain's head. Existing entries keep their SHA-256 hashes and are given
+-- their MAC here, at the upgrade: from now on a rewrite of any of them is detected, and a rewrite made before
+-- the upgrade still shows if it broke the SHA-256 chain.
+ALTER TABLE audit_log ADD COLUMN mac TEXT;
+ALTER TABLE audit_heads ADD COLUMN mac TEXT;
+DROP TRIGGER audit_log_no_update;
+UPDATE audit_log SET mac = finflow_audit_mac(hash);
+UPDATE audit_heads SET mac = finflow_audit_head_mac(workspace_id, seq, hash, count);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`,
+  },
 ];

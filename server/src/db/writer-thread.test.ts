@@ -6,6 +6,7 @@ import { DATABASE_FILE, SqliteRepository } from '../repo/sqlite.js';
 import { emptyBatch, type RunRecord, type WriteBatch } from '../repo/types.js';
 import { timeOrderedUuid } from '../security/crypto.js';
 import { tempDir } from '../test-helpers/harness.js';
+import { entryMac } from '../audit-chain.js';
 import { WriterThread } from './writer-thread.js';
 
 const dirs: string[] = [];
@@ -15,6 +16,8 @@ afterEach(async () => {
   while (dirs.length) rmSync(dirs.pop() as string, { recursive: true, force: true });
 });
 
+const AUDIT_KEY = Buffer.alloc(32, 7);
+
 /** A migrated database file and a writer thread on it. */
 async function setup(): Promise<{ file: string; writer: WriterThread }> {
   const dir = tempDir('finflow-writer-');
@@ -23,7 +26,12 @@ async function setup(): Promise<{ file: string; writer: WriterThread }> {
   await repo.migrate();
   await repo.close();
   const file = join(dir, DATABASE_FILE);
-  const writer = new WriterThread({ file, walLargeAt: Number.MAX_SAFE_INTEGER, onWalLarge: () => {} });
+  const writer = new WriterThread({
+    file,
+    auditKey: AUDIT_KEY,
+    walLargeAt: Number.MAX_SAFE_INTEGER,
+    onWalLarge: () => {},
+  });
   closers.push(() => writer.close());
   return { file, writer };
 }
@@ -44,6 +52,9 @@ const run = (id: string): RunRecord => ({
   startedAt: 1,
   finishedAt: 2,
   ms: 1,
+  checkpointSealed: null,
+  resumeClaim: null,
+  businessKey: null,
 });
 
 function batchOf(fill: (b: WriteBatch) => void): WriteBatch {
@@ -93,7 +104,13 @@ describe('the database writer thread', () => {
     const sealed = db.prepare("SELECT input_sealed FROM runs WHERE id = 'r007'").pluck().get() as Buffer;
     const seqs = db.prepare('SELECT seq FROM audit_log ORDER BY seq').pluck().all() as number[];
     const targets = db.prepare('SELECT target FROM audit_log ORDER BY seq').pluck().all() as string[];
+    const macs = db.prepare('SELECT hash, mac FROM audit_log ORDER BY seq').all() as {
+      hash: string;
+      mac: string;
+    }[];
     db.close();
+    // The thread authenticates each entry with the one chain implementation the verifier uses.
+    for (const { hash, mac } of macs) expect(mac).toBe(entryMac(AUDIT_KEY, hash));
     expect(sealed.toString()).toBe('sealed input');
     expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(targets.slice(0, 3)).toEqual(['run:r000', 'run:r001', 'run:r002']);

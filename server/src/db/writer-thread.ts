@@ -13,12 +13,22 @@ import type { BatchCommit, WriteBatch } from '../repo/types.js';
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
 export interface EncodedBatch {
   id: number;
-  /** 15 values a run: the columns of `runs` in table order. */
+  /** 17 values a run: the columns of `runs` in table order, then the checkpoint and the business key. */
   runs?: unknown[];
   /** run id, seq, last seq, the events as one JSON array. */
   events?: unknown[];
-  /** status, finished at, ms, sealed outputs or null, run id. */
+  /** status, finished at, ms, sealed outputs or null, sealed checkpoint or null, run id. */
   runUpdates?: unknown[];
+  /** 22 values a task: the columns of `review_tasks` in table order. */
+  reviewTasks?: unknown[];
+  /** status, approvals, decision, decided at, decided by, task id, expected approvals. */
+  reviewDecisions?: unknown[];
+  /** queue, escalated at, task id. */
+  reviewEscalations?: unknown[];
+  /** run id, token, cancel (0 or 1). */
+  resumeClaims?: unknown[];
+  /** 15 values a row: the columns of `feedback` in table order. */
+  feedback?: unknown[];
   /** key id, endpoint id, idempotency key, request hash, run id, status, body, created at. */
   claims?: unknown[];
   /** status, body, run id, key id, endpoint id, idempotency key. */
@@ -91,6 +101,8 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
         r.startedAt,
         r.finishedAt,
         r.ms,
+        exact(r.checkpointSealed),
+        r.businessKey,
       );
     }
     m.runs = v;
@@ -102,8 +114,84 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
   }
   if (b.runUpdates.length) {
     const v: unknown[] = [];
-    for (const u of b.runUpdates) v.push(u.status, u.finishedAt, u.ms, exact(u.outputsSealed), u.id);
+    for (const u of b.runUpdates)
+      v.push(u.status, u.finishedAt, u.ms, exact(u.outputsSealed), exact(u.checkpointSealed), u.id);
     m.runUpdates = v;
+  }
+  if (b.reviewTasks.length) {
+    const v: unknown[] = [];
+    for (const t of b.reviewTasks)
+      v.push(
+        t.id,
+        t.workspaceId,
+        t.runId,
+        t.nodeId,
+        t.flowId,
+        t.flowVersion,
+        t.endpointId,
+        t.deploymentId,
+        t.queue,
+        JSON.stringify(t.roles),
+        t.title,
+        t.status,
+        t.dueAt,
+        t.escalatedAt,
+        t.starter,
+        t.task,
+        JSON.stringify(t.approvals),
+        t.decision,
+        t.decidedAt,
+        t.decidedBy,
+        t.resumedBy,
+        t.createdAt,
+      );
+    m.reviewTasks = v;
+  }
+  if (b.reviewDecisions.length) {
+    const v: unknown[] = [];
+    for (const d of b.reviewDecisions)
+      v.push(
+        d.status,
+        JSON.stringify(d.approvals),
+        d.decision,
+        d.decidedAt,
+        d.decidedBy,
+        d.id,
+        d.expectApprovals,
+      );
+    m.reviewDecisions = v;
+  }
+  if (b.reviewEscalations.length) {
+    const v: unknown[] = [];
+    for (const e of b.reviewEscalations) v.push(e.queue, e.escalatedAt, e.id);
+    m.reviewEscalations = v;
+  }
+  if (b.resumeClaims.length) {
+    const v: unknown[] = [];
+    for (const c of b.resumeClaims) v.push(c.runId, c.token, c.cancel ? 1 : 0);
+    m.resumeClaims = v;
+  }
+  if (b.feedback.length) {
+    const v: unknown[] = [];
+    for (const f of b.feedback)
+      v.push(
+        f.id,
+        f.workspaceId,
+        f.runId,
+        f.flowId,
+        f.flowVersion,
+        f.endpointId,
+        f.deploymentId,
+        f.source,
+        f.label,
+        f.prediction,
+        f.dedupeKey,
+        f.requestHash,
+        f.actor,
+        f.decidedAt,
+        f.createdAt,
+      );
+    m.feedback = v;
   }
   if (b.idempotencyClaims.length) {
     const v: unknown[] = [];
@@ -159,6 +247,8 @@ function failure(message: string, code?: string): Error {
 export interface WriterThreadOptions {
   /** The database file (WAL mode, migrated). */
   file: string;
+  /** The key that authenticates audit entries (see audit-chain-core.mjs); without it, audit writes fail. */
+  auditKey?: Buffer | undefined;
   /** The WAL size (bytes) past which `onWalLarge` is called, once. */
   walLargeAt: number;
   /**
@@ -239,6 +329,7 @@ export class WriterThread {
         walLargeAt: this.options.walLargeAt,
         syncDelayMs: this.options.syncDelayMs ?? 0,
         progress: this.progress,
+        auditKey: this.options.auditKey ? new Uint8Array(this.options.auditKey) : null,
       },
       transferList: [port1],
       execArgv: workerExecArgv(),

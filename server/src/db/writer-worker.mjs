@@ -7,16 +7,17 @@
 // With `syncDelayMs` (durability normal, where answers wait only for the commit) an fsync starts that long after
 // the first commit it covers, so one fsync serves the commits of a whole interval.
 // Plain JavaScript: it runs as-is from src/ and dist/.
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsync, openSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain-core.mjs';
 
 /**
  * @type {{ file: string, port: import('node:worker_threads').MessagePort, walLargeAt: number, syncDelayMs: number,
- *   progress: Int32Array }}
+ *   progress: Int32Array, auditKey: Uint8Array | null }}
  */
-const { file, port, walLargeAt, syncDelayMs, progress } = workerData;
+const { file, port, walLargeAt, syncDelayMs, progress, auditKey } = workerData;
+const macKey = auditKey ? Buffer.from(auditKey) : undefined;
 
 const db = new Database(file);
 // WAL commits are not synced by SQLite on this connection: this thread fsyncs the WAL itself (below), which
@@ -25,27 +26,50 @@ db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');
 db.pragma('busy_timeout = 5000');
 
-const GENESIS_HASH = '0'.repeat(64);
-
-/** The audit chain's hash; the same formula as chainHash in src/audit-chain.ts, which verification uses. */
-function chainHash(prevHash, seq, workspaceId, at, actor, action, target, details) {
-  return createHash('sha256')
-    .update([prevHash, seq, workspaceId, at, actor, action, target, details].join('\n'))
-    .digest('hex');
-}
-
 /** @type {Record<string, import('better-sqlite3').Statement> | undefined} */
 let statements;
 function sql() {
   statements ??= {
     run: db.prepare(
       `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
     runUpdate: db.prepare(
-      'UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed) WHERE id = ?',
+      `UPDATE runs SET status = ?, finished_at = ?, ms = ?, outputs_sealed = coalesce(?, outputs_sealed),
+         checkpoint_sealed = coalesce(?, checkpoint_sealed) WHERE id = ?`,
+    ),
+    reviewTask: db.prepare(
+      `INSERT OR IGNORE INTO review_tasks (id, workspace_id, run_id, node_id, flow_id, flow_version, endpoint_id,
+         deployment_id, queue, roles, title, status, due_at, escalated_at, starter, task, approvals, decision, decided_at,
+         decided_by, resumed_by, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    reviewDecision: db.prepare(
+      `UPDATE review_tasks SET status = ?, approvals = ?, decision = ?, decided_at = ?, decided_by = ?
+       WHERE id = ? AND status = 'open' AND approvals = ?`,
+    ),
+    reviewEscalation: db.prepare(
+      `UPDATE review_tasks SET queue = ?, escalated_at = ? WHERE id = ? AND status = 'open' AND escalated_at IS NULL`,
+    ),
+    claimDecided: db.prepare(
+      `UPDATE runs SET status = 'running', resume_claim = ? WHERE id = ? AND status = 'waiting'
+         AND EXISTS (SELECT 1 FROM review_tasks WHERE run_id = runs.id AND status = 'decided' AND resumed_by IS NULL)`,
+    ),
+    claimCancel: db.prepare(
+      `UPDATE runs SET status = 'running', resume_claim = ? WHERE id = ? AND status = 'waiting'`,
+    ),
+    markResumed: db.prepare(
+      `UPDATE review_tasks SET resumed_by = ? WHERE run_id = ? AND status = 'decided' AND resumed_by IS NULL`,
+    ),
+    cancelTasks: db.prepare(
+      `UPDATE review_tasks SET status = 'cancelled', resumed_by = ? WHERE run_id = ? AND status = 'open'`,
+    ),
+    feedback: db.prepare(
+      `INSERT OR IGNORE INTO feedback (id, workspace_id, run_id, flow_id, flow_version, endpoint_id, deployment_id, source,
+         label, prediction, dedupe_key, request_hash, actor, decided_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     claim: db.prepare(
       `INSERT OR IGNORE INTO idempotency (key_id, endpoint_id, idem_key, request_hash, run_id, status, body, created_at)
@@ -61,11 +85,12 @@ function sql() {
     auditSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck(),
     auditHead: db.prepare('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?'),
     audit: db.prepare(
-      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     auditHeadSet: db.prepare(
-      `INSERT INTO audit_heads (workspace_id, seq, hash, count) VALUES (?, ?, ?, ?)
-       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count`,
+      `INSERT INTO audit_heads (workspace_id, seq, hash, count, mac) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
+         mac = excluded.mac`,
     ),
   };
   return statements;
@@ -77,8 +102,12 @@ function each(stmt, values, width) {
   for (let i = 0; i < values.length; i += width) stmt.run(values.slice(i, i + width));
 }
 
-/** Chains and inserts audit entries ([workspaceId, at, actor, action, target, details] each, JSON already canonical). */
+/**
+ * Chains, authenticates and inserts audit entries ([workspaceId, at, actor, action, target, details] each, JSON
+ * already canonical).
+ */
 function appendAudit(s, a) {
+  if (!macKey) throw new Error('the writer thread has no audit key: audit entries cannot be written');
   let seq = s.auditSeq.get();
   const heads = new Map();
   for (let i = 0; i < a.length; i += 6) {
@@ -88,17 +117,73 @@ function appendAudit(s, a) {
     seq++;
     const [at, actor, action, target, details] = [a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5]];
     const hash = chainHash(head.hash, seq, workspaceId, at, actor, action, target, details);
-    s.audit.run(seq, workspaceId, at, actor, action, target, details, head.hash, hash);
+    s.audit.run(
+      seq,
+      workspaceId,
+      at,
+      actor,
+      action,
+      target,
+      details,
+      head.hash,
+      hash,
+      entryMac(macKey, hash),
+    );
     heads.set(workspaceId, { seq, hash, count: head.count + 1 });
   }
-  for (const [workspaceId, h] of heads) s.auditHeadSet.run(workspaceId, h.seq, h.hash, h.count);
+  for (const [workspaceId, h] of heads)
+    s.auditHeadSet.run(
+      workspaceId,
+      h.seq,
+      h.hash,
+      h.count,
+      headMac(macKey, workspaceId, h.seq, h.hash, h.count),
+    );
+}
+
+/** A conditional write that found nothing to change: someone else acted first, so the whole batch is refused. */
+function conflict(message) {
+  return Object.assign(new Error(message), { code: 'REVIEW_CONFLICT' });
+}
+
+/** Review decisions apply only to the state they were made against; claims follow them in the same transaction. */
+function applyReviews(s, b) {
+  each(s.reviewTask, b.reviewTasks, 22);
+  const d = b.reviewDecisions;
+  if (d) {
+    for (let i = 0; i < d.length; i += 7) {
+      if (s.reviewDecision.run(d.slice(i, i + 7)).changes === 0)
+        throw conflict(`review task ${d[i + 5]} was decided or changed by someone else`);
+    }
+  }
+  const e = b.reviewEscalations;
+  if (e) {
+    for (let i = 0; i < e.length; i += 3) {
+      if (s.reviewEscalation.run(e.slice(i, i + 3)).changes === 0)
+        throw conflict(`review task ${e[i + 2]} was closed or escalated already`);
+    }
+  }
+  const c = b.resumeClaims;
+  if (c) {
+    for (let i = 0; i < c.length; i += 3) {
+      const [runId, token, cancel] = [c[i], c[i + 1], c[i + 2]];
+      if (cancel) {
+        if (s.claimCancel.run(token, runId).changes) {
+          s.cancelTasks.run(token, runId);
+          s.markResumed.run(token, runId);
+        }
+      } else if (s.claimDecided.run(token, runId).changes) s.markResumed.run(token, runId);
+    }
+  }
 }
 
 function apply(b) {
   const s = sql();
-  each(s.run, b.runs, 15);
+  each(s.run, b.runs, 17);
   each(s.event, b.events, 4);
-  each(s.runUpdate, b.runUpdates, 5);
+  each(s.runUpdate, b.runUpdates, 6);
+  applyReviews(s, b);
+  each(s.feedback, b.feedback, 15);
   each(s.claim, b.claims, 8);
   each(s.answer, b.answers, 6);
   each(s.keyUsage, b.keyUsage, 2);

@@ -38,6 +38,9 @@ const run = (id: string): RunRecord => ({
   startedAt: Date.now(),
   finishedAt: null,
   ms: null,
+  checkpointSealed: null,
+  resumeClaim: null,
+  businessKey: null,
 });
 
 const event = (runId: string, seq: number, pad = ''): string =>

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
+import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
 import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
 import type {
@@ -22,15 +23,23 @@ import type {
   BatchCommit,
   AuditHead,
   AuditRow,
+  ConnectionRecord,
   CredentialRecord,
   DeploymentRecord,
   EndpointRecord,
   EndpointStats,
+  FeedbackQuery,
+  FeedbackRecord,
+  FeedbackSource,
   FlowListItem,
   FlowRecord,
   IdempotencyRecord,
+  InvitationRecord,
   MemberRecord,
   Repository,
+  ReviewApproval,
+  ReviewTaskFilter,
+  ReviewTaskRecord,
   Role,
   RunFilter,
   RunRecord,
@@ -66,12 +75,24 @@ const toUser = (r: Row): UserRecord => ({
   passwordHash: str(r['password_hash']),
   createdAt: num(r['created_at']),
   disabledAt: numOrNull(r['disabled_at']),
+  instanceOwner: num(r['instance_owner']) === 1,
+});
+
+const toInvitation = (r: Row): InvitationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  email: str(r['email']),
+  role: str(r['role']) as Role,
+  invitedBy: strOrNull(r['invited_by']),
+  invitedByName: str(r['invited_by_name']),
+  createdAt: num(r['created_at']),
+  expiresAt: num(r['expires_at']),
 });
 
 const toSession = (r: Row): SessionRecord => ({
   tokenHash: str(r['token_hash']),
   userId: str(r['user_id']),
-  workspaceId: str(r['workspace_id']),
+  workspaceId: strOrNull(r['workspace_id']),
   csrfToken: str(r['csrf_token']),
   createdAt: num(r['created_at']),
   lastSeenAt: num(r['last_seen_at']),
@@ -119,6 +140,52 @@ const toRun = (r: Row): RunRecord => ({
   startedAt: num(r['started_at']),
   finishedAt: numOrNull(r['finished_at']),
   ms: numOrNull(r['ms']),
+  checkpointSealed: (r['checkpoint_sealed'] as Buffer | null | undefined) ?? null,
+  resumeClaim: strOrNull(r['resume_claim']),
+  businessKey: strOrNull(r['business_key']),
+});
+
+const toReviewTask = (r: Row): ReviewTaskRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  nodeId: str(r['node_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  queue: str(r['queue']),
+  roles: JSON.parse(str(r['roles'])) as string[],
+  title: str(r['title']),
+  status: str(r['status']) as ReviewTaskRecord['status'],
+  dueAt: numOrNull(r['due_at']),
+  escalatedAt: numOrNull(r['escalated_at']),
+  starter: str(r['starter']),
+  task: str(r['task']),
+  approvals: JSON.parse(str(r['approvals'])) as ReviewApproval[],
+  decision: strOrNull(r['decision']),
+  decidedAt: numOrNull(r['decided_at']),
+  decidedBy: strOrNull(r['decided_by']),
+  resumedBy: strOrNull(r['resumed_by']),
+  createdAt: num(r['created_at']),
+});
+
+const toFeedback = (r: Row): FeedbackRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  runId: str(r['run_id']),
+  flowId: str(r['flow_id']),
+  flowVersion: num(r['flow_version']),
+  endpointId: strOrNull(r['endpoint_id']),
+  deploymentId: strOrNull(r['deployment_id']),
+  source: str(r['source']) as FeedbackSource,
+  label: str(r['label']),
+  prediction: strOrNull(r['prediction']),
+  dedupeKey: str(r['dedupe_key']),
+  requestHash: str(r['request_hash']),
+  actor: str(r['actor']),
+  decidedAt: num(r['decided_at']),
+  createdAt: num(r['created_at']),
 });
 
 const toCredential = (r: Row): CredentialRecord => ({
@@ -129,6 +196,22 @@ const toCredential = (r: Row): CredentialRecord => ({
   createdAt: num(r['created_at']),
   updatedAt: num(r['updated_at']),
   lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toConnection = (r: Row): ConnectionRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  kind: str(r['kind']) as ConnectionRecord['kind'],
+  baseUrl: str(r['base_url']),
+  credential: strOrNull(r['credential']),
+  models: JSON.parse(str(r['models'])) as string[],
+  deployment: str(r['deployment']) as ConnectionRecord['deployment'],
+  dataClasses: JSON.parse(str(r['data_classes'])) as ConnectionRecord['dataClasses'],
+  pricing: r['pricing'] === null ? null : (JSON.parse(str(r['pricing'])) as ConnectionRecord['pricing']),
+  description: str(r['description']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
 });
 
 const toEndpoint = (r: Row): EndpointRecord => ({
@@ -183,6 +266,7 @@ const toAudit = (r: Row): AuditRow => ({
   details: str(r['details']),
   prevHash: str(r['prev_hash']),
   hash: str(r['hash']),
+  mac: strOrNull(r['mac']),
 });
 
 /** Opens (creating if needed) the database file in `dataDir` with the durability pragmas. */
@@ -200,6 +284,11 @@ export function openDatabase(dataDir: string): Db {
 }
 
 export interface SqliteOptions {
+  /**
+   * The key that authenticates audit entries (derived from the master key). Needed to write audit entries and
+   * to upgrade a database whose audit log predates the MACs.
+   */
+  auditKey?: Buffer;
   /**
    * How long after a group commit its fsync starts (default 0: at once). Durability normal answers once a batch
    * is written, so the server lets one fsync cover a few milliseconds of commits.
@@ -226,10 +315,25 @@ export class SqliteRepository implements Repository {
   ) {
     this.writer = new WriterThread({
       file,
+      auditKey: options.auditKey,
       walLargeAt: CHECKPOINTER_AT,
       onWalLarge: () => this.startCheckpointer(),
       syncDelayMs: options.walSyncDelayMs ?? 0,
     });
+    // Migrations that authenticate existing audit entries call these (see db/migrations.ts).
+    const key = options.auditKey;
+    const needKey = () => {
+      throw new Error('upgrading the audit log needs the master key (the audit key is derived from it)');
+    };
+    db.function('finflow_audit_mac', { deterministic: true }, (hash: unknown) =>
+      key ? entryMac(key, String(hash)) : needKey(),
+    );
+    db.function(
+      'finflow_audit_head_mac',
+      { deterministic: true },
+      (workspaceId: unknown, seq: unknown, hash: unknown, count: unknown) =>
+        key ? headMac(key, String(workspaceId), Number(seq), String(hash), Number(count)) : needKey(),
+    );
   }
 
   static open(dataDir: string, options: SqliteOptions = {}): SqliteRepository {
@@ -376,6 +480,10 @@ export class SqliteRepository implements Repository {
     return r ? toWorkspace(r) : undefined;
   }
 
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return (this.q('SELECT * FROM workspaces ORDER BY created_at, id').all() as Row[]).map(toWorkspace);
+  }
+
   async workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]> {
     const rows = this.q(
       `SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
@@ -386,8 +494,12 @@ export class SqliteRepository implements Repository {
 
   async createUser(u: UserRecord): Promise<void> {
     this.q(
-      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt);
+      'INSERT INTO users (id, email, name, password_hash, created_at, disabled_at, instance_owner) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(u.id, u.email, u.name, u.passwordHash, u.createdAt, u.disabledAt, u.instanceOwner ? 1 : 0);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.q('SELECT * FROM users ORDER BY email').all() as Row[]).map(toUser);
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
@@ -402,9 +514,18 @@ export class SqliteRepository implements Repository {
 
   async updateUser(
     id: string,
-    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
   ): Promise<void> {
     if (patch.name !== undefined) this.q('UPDATE users SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.email !== undefined) this.q('UPDATE users SET email = ? WHERE id = ?').run(patch.email, id);
+    if (patch.instanceOwner !== undefined)
+      this.q('UPDATE users SET instance_owner = ? WHERE id = ?').run(patch.instanceOwner ? 1 : 0, id);
     if (patch.passwordHash !== undefined)
       this.q('UPDATE users SET password_hash = ? WHERE id = ?').run(patch.passwordHash, id);
     if (patch.disabledAt !== undefined)
@@ -437,6 +558,79 @@ export class SqliteRepository implements Repository {
       : undefined;
   }
 
+  async getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined> {
+    const r = this.q(
+      `SELECT m.* FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND u.email = ?`,
+    ).get(workspaceId, email) as Row | undefined;
+    return r
+      ? {
+          workspaceId: str(r['workspace_id']),
+          userId: str(r['user_id']),
+          role: str(r['role']) as Role,
+          createdAt: num(r['created_at']),
+        }
+      : undefined;
+  }
+
+  async putInvitation(i: InvitationRecord): Promise<void> {
+    this.q(
+      `INSERT INTO invitations (id, workspace_id, email, role, invited_by, invited_by_name, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, email) DO UPDATE SET id = excluded.id, role = excluded.role,
+         invited_by = excluded.invited_by, invited_by_name = excluded.invited_by_name,
+         created_at = excluded.created_at, expires_at = excluded.expires_at`,
+    ).run(i.id, i.workspaceId, i.email, i.role, i.invitedBy, i.invitedByName, i.createdAt, i.expiresAt);
+  }
+
+  async getInvitation(id: string): Promise<InvitationRecord | undefined> {
+    const r = this.q('SELECT * FROM invitations WHERE id = ?').get(id) as Row | undefined;
+    return r ? toInvitation(r) : undefined;
+  }
+
+  async invitationsFor(
+    email: string,
+    now: number,
+  ): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]> {
+    const rows = this.q(
+      `SELECT i.*, w.name AS w_name, w.created_at AS w_created_at FROM invitations i
+       JOIN workspaces w ON w.id = i.workspace_id
+       WHERE i.email = ? AND i.expires_at > ? ORDER BY i.created_at, i.id`,
+    ).all(email, now) as Row[];
+    return rows.map((r) => ({
+      ...toInvitation(r),
+      workspace: toWorkspace({ id: r['workspace_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+    }));
+  }
+
+  async workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]> {
+    return (
+      this.q(
+        'SELECT * FROM invitations WHERE workspace_id = ? AND expires_at > ? ORDER BY created_at, id',
+      ).all(workspaceId, now) as Row[]
+    ).map(toInvitation);
+  }
+
+  async deleteInvitation(id: string): Promise<boolean> {
+    return this.q('DELETE FROM invitations WHERE id = ?').run(id).changes > 0;
+  }
+
+  async deleteExpiredInvitations(now: number): Promise<number> {
+    return this.q('DELETE FROM invitations WHERE expires_at <= ?').run(now).changes;
+  }
+
+  async acceptInvitation(id: string, m: MemberRecord): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.q('DELETE FROM invitations WHERE id = ?').run(id).changes === 0) return false;
+        this.q(
+          `INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (workspace_id, user_id) DO NOTHING`,
+        ).run(m.workspaceId, m.userId, m.role, m.createdAt);
+        return true;
+      })
+      .immediate();
+  }
+
   async listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]> {
     const rows = this.q(
       `SELECT u.*, m.role, m.created_at AS member_since FROM memberships m JOIN users u ON u.id = m.user_id
@@ -461,11 +655,11 @@ export class SqliteRepository implements Repository {
   async getSession(tokenHash: string): Promise<SessionView | undefined> {
     const r = this.q(
       `SELECT s.*, u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash,
-              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at,
+              u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, u.instance_owner AS u_instance_owner,
               w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, m.role AS role
        FROM sessions s
        JOIN users u ON u.id = s.user_id
-       JOIN workspaces w ON w.id = s.workspace_id
+       LEFT JOIN workspaces w ON w.id = s.workspace_id
        LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
        WHERE s.token_hash = ?`,
     ).get(tokenHash) as Row | undefined;
@@ -479,15 +673,19 @@ export class SqliteRepository implements Repository {
         password_hash: r['u_password_hash'],
         created_at: r['u_created_at'],
         disabled_at: r['u_disabled_at'],
+        instance_owner: r['u_instance_owner'],
       }),
-      workspace: toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
+      workspace:
+        r['w_id'] === null
+          ? null
+          : toWorkspace({ id: r['w_id'], name: r['w_name'], created_at: r['w_created_at'] }),
       role: (strOrNull(r['role']) as Role | null) ?? null,
     };
   }
 
   async updateSession(
     tokenHash: string,
-    patch: { lastSeenAt?: number; workspaceId?: string },
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
   ): Promise<void> {
     if (patch.lastSeenAt !== undefined)
       this.q('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(patch.lastSeenAt, tokenHash);
@@ -499,8 +697,19 @@ export class SqliteRepository implements Repository {
     this.q('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
   }
 
-  async deleteSessionsOf(userId: string): Promise<void> {
-    this.q('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  async deleteSessionsOf(
+    userId: string,
+    options: { except?: string; workspaceId?: string } = {},
+  ): Promise<void> {
+    this.q(
+      `DELETE FROM sessions WHERE user_id = ? AND (? IS NULL OR token_hash <> ?) AND (? IS NULL OR workspace_id = ?)`,
+    ).run(
+      userId,
+      options.except ?? null,
+      options.except ?? null,
+      options.workspaceId ?? null,
+      options.workspaceId ?? null,
+    );
   }
 
   async deleteExpiredSessions(now: number): Promise<number> {
@@ -656,6 +865,163 @@ export class SqliteRepository implements Repository {
     );
   }
 
+  async getRunById(id: string): Promise<RunRecord | undefined> {
+    const r = this.q('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  async runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined> {
+    const r = this.q(
+      'SELECT * FROM runs WHERE endpoint_id = ? AND business_key = ? ORDER BY started_at DESC, id DESC LIMIT 1',
+    ).get(endpointId, businessKey) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  // Review tasks
+
+  async getReviewTask(workspaceId: string, id: string): Promise<ReviewTaskRecord | undefined> {
+    const r = this.q('SELECT * FROM review_tasks WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
+      Row | undefined;
+    return r ? toReviewTask(r) : undefined;
+  }
+
+  async listReviewTasks(workspaceId: string, f: ReviewTaskFilter): Promise<ReviewTaskRecord[]> {
+    // Open tasks: the longest waiting first; decided ones (history): the latest decision first.
+    const history = f.status !== undefined && f.status !== 'open';
+    const order = history ? 'coalesce(decided_at, created_at) DESC, id DESC' : 'created_at, id';
+    const time = history ? 'coalesce(decided_at, created_at)' : 'created_at';
+    const roles = f.roles === undefined ? null : JSON.stringify(f.roles);
+    const rows = this.q(
+      `SELECT * FROM review_tasks WHERE workspace_id = ?
+         AND (? IS NULL OR status = ?) AND (? IS NULL OR queue = ?) AND (? IS NULL OR flow_id = ?)
+         AND (? IS NULL OR ${time} < ?)
+         AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(review_tasks.roles) r, json_each(?) u WHERE r.value = u.value))
+       ORDER BY ${order} LIMIT ?`,
+    ).all(
+      workspaceId,
+      f.status ?? null,
+      f.status ?? null,
+      f.queue ?? null,
+      f.queue ?? null,
+      f.flowId ?? null,
+      f.flowId ?? null,
+      f.before ?? null,
+      f.before ?? null,
+      roles,
+      roles ?? '[]',
+      f.limit,
+    ) as Row[];
+    return rows.map(toReviewTask);
+  }
+
+  async reviewQueues(workspaceId: string): Promise<{ queue: string; open: number; overdue: number }[]> {
+    const rows = this.q(
+      `SELECT queue, count(*) AS open, coalesce(sum(due_at IS NOT NULL AND due_at < ?), 0) AS overdue
+       FROM review_tasks WHERE workspace_id = ? AND status = 'open' GROUP BY queue ORDER BY queue`,
+    ).all(Date.now(), workspaceId) as Row[];
+    return rows.map((r) => ({ queue: str(r['queue']), open: num(r['open']), overdue: num(r['overdue']) }));
+  }
+
+  async reviewTasksOfRun(runId: string): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q('SELECT * FROM review_tasks WHERE run_id = ? ORDER BY created_at, id').all(runId) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async reviewTasksClaimedBy(token: string): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q('SELECT * FROM review_tasks WHERE resumed_by = ? ORDER BY created_at, id').all(token) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async overdueReviewTasks(now: number, limit: number): Promise<ReviewTaskRecord[]> {
+    return (
+      this.q(
+        `SELECT * FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL AND due_at <= ?
+         ORDER BY due_at LIMIT ?`,
+      ).all(now, limit) as Row[]
+    ).map(toReviewTask);
+  }
+
+  async nextReviewDue(): Promise<number | undefined> {
+    const r = this.q(
+      "SELECT min(due_at) AS due FROM review_tasks WHERE status = 'open' AND escalated_at IS NULL",
+    ).get() as Row;
+    return numOrNull(r['due']) ?? undefined;
+  }
+
+  async waitingRunsWithDecisions(): Promise<string[]> {
+    return (
+      this.q(
+        `SELECT DISTINCT t.run_id AS id FROM review_tasks t JOIN runs r ON r.id = t.run_id
+         WHERE t.status = 'decided' AND t.resumed_by IS NULL AND r.status = 'waiting'`,
+      ).all() as Row[]
+    ).map((r) => str(r['id']));
+  }
+
+  async reopenClaim(runId: string, token: string): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const changed = this.q(
+          "UPDATE runs SET status = 'waiting', resume_claim = NULL WHERE id = ? AND status = 'running' AND resume_claim = ?",
+        ).run(runId, token).changes;
+        if (changed === 0) return false;
+        this.q(
+          "UPDATE review_tasks SET status = 'open', resumed_by = NULL WHERE run_id = ? AND resumed_by = ? AND status = 'cancelled'",
+        ).run(runId, token);
+        this.q('UPDATE review_tasks SET resumed_by = NULL WHERE run_id = ? AND resumed_by = ?').run(
+          runId,
+          token,
+        );
+        return true;
+      })
+      .immediate();
+  }
+
+  // Feedback
+
+  async getFeedback(
+    runId: string,
+    source: FeedbackSource,
+    dedupeKey: string,
+  ): Promise<FeedbackRecord | undefined> {
+    const r = this.q('SELECT * FROM feedback WHERE run_id = ? AND source = ? AND dedupe_key = ?').get(
+      runId,
+      source,
+      dedupeKey,
+    ) as Row | undefined;
+    return r ? toFeedback(r) : undefined;
+  }
+
+  async feedbackOfRun(runId: string): Promise<FeedbackRecord[]> {
+    return (
+      this.q('SELECT * FROM feedback WHERE run_id = ? ORDER BY created_at, id').all(runId) as Row[]
+    ).map(toFeedback);
+  }
+
+  async labelledDecisions(f: FeedbackQuery): Promise<FeedbackRecord[]> {
+    const rows = this.q(
+      `SELECT * FROM feedback WHERE workspace_id = ?
+         AND (? IS NULL OR endpoint_id = ?) AND (? IS NULL OR flow_id = ?) AND (? IS NULL OR flow_version = ?)
+         AND (? IS NULL OR source = ?) AND decided_at >= ? AND decided_at < ?
+       ORDER BY decided_at, created_at, id LIMIT ?`,
+    ).all(
+      f.workspaceId,
+      f.endpointId ?? null,
+      f.endpointId ?? null,
+      f.flowId ?? null,
+      f.flowId ?? null,
+      f.flowVersion ?? null,
+      f.flowVersion ?? null,
+      f.source ?? null,
+      f.source ?? null,
+      f.from,
+      f.to,
+      f.limit,
+    ) as Row[];
+    return rows.map(toFeedback);
+  }
+
   // Credentials
 
   async listCredentials(workspaceId: string): Promise<CredentialRecord[]> {
@@ -690,6 +1056,68 @@ export class SqliteRepository implements Repository {
     return (
       this.q('DELETE FROM credentials WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
     );
+  }
+
+  // Connections
+
+  async listConnections(workspaceId: string): Promise<ConnectionRecord[]> {
+    return (
+      this.q('SELECT * FROM connections WHERE workspace_id = ? ORDER BY name').all(workspaceId) as Row[]
+    ).map(toConnection);
+  }
+
+  async getConnection(workspaceId: string, name: string): Promise<ConnectionRecord | undefined> {
+    const r = this.q('SELECT * FROM connections WHERE workspace_id = ? AND name = ?').get(
+      workspaceId,
+      name,
+    ) as Row | undefined;
+    return r ? toConnection(r) : undefined;
+  }
+
+  async putConnection(c: ConnectionRecord): Promise<'created' | 'updated'> {
+    const existed = this.q('SELECT 1 FROM connections WHERE workspace_id = ? AND name = ?').get(
+      c.workspaceId,
+      c.name,
+    );
+    this.q(
+      `INSERT INTO connections (workspace_id, name, kind, base_url, credential, models, deployment, data_classes,
+         pricing, description, created_at, created_by, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url,
+         credential = excluded.credential, models = excluded.models, deployment = excluded.deployment,
+         data_classes = excluded.data_classes, pricing = excluded.pricing, description = excluded.description,
+         updated_at = excluded.updated_at`,
+    ).run(
+      c.workspaceId,
+      c.name,
+      c.kind,
+      c.baseUrl,
+      c.credential,
+      JSON.stringify(c.models),
+      c.deployment,
+      JSON.stringify(c.dataClasses),
+      c.pricing === null ? null : JSON.stringify(c.pricing),
+      c.description,
+      c.createdAt,
+      c.createdBy,
+      c.updatedAt,
+    );
+    return existed ? 'updated' : 'created';
+  }
+
+  async deleteConnection(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      this.q('DELETE FROM connections WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
+    );
+  }
+
+  async connectionsUsing(workspaceId: string, credential: string): Promise<string[]> {
+    return (
+      this.q('SELECT name FROM connections WHERE workspace_id = ? AND credential = ? ORDER BY name').all(
+        workspaceId,
+        credential,
+      ) as Row[]
+    ).map((r) => str(r['name']));
   }
 
   // Endpoints and deployments
@@ -911,8 +1339,11 @@ export class SqliteRepository implements Repository {
   }
 
   async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
-    const r = this.q('SELECT seq, hash, count FROM audit_heads WHERE workspace_id = ?').get(workspaceId) as
-      Row | undefined;
-    return r ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']) } : undefined;
+    const r = this.q('SELECT seq, hash, count, mac FROM audit_heads WHERE workspace_id = ?').get(
+      workspaceId,
+    ) as Row | undefined;
+    return r
+      ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
+      : undefined;
   }
 }

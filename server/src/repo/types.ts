@@ -8,7 +8,7 @@
  * fsync per batch rather than one per event.
  */
 
-import type { RunEvent } from '@finflow/runtime';
+import type { ConnectionInfo, RunEvent } from '@finflow/runtime';
 
 // Roles and run triggers are part of the API: defined once, in the contract.
 import type { Role, RunTrigger } from '@finflow/contract';
@@ -27,6 +27,20 @@ export interface UserRecord {
   passwordHash: string;
   createdAt: number;
   disabledAt: number | null;
+  /** Instance owner: manages accounts (password, e-mail, disabled, ownership) across every workspace. */
+  instanceOwner: boolean;
+}
+
+/** An invitation to join a workspace, addressed to an e-mail (registered or not); the account accepts it. */
+export interface InvitationRecord {
+  id: string;
+  workspaceId: string;
+  email: string;
+  role: Role;
+  invitedBy: string | null;
+  invitedByName: string;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface MemberRecord {
@@ -39,7 +53,8 @@ export interface MemberRecord {
 export interface SessionRecord {
   tokenHash: string;
   userId: string;
-  workspaceId: string;
+  /** Null for an account that belongs to no workspace (yet): it may read and answer its invitations. */
+  workspaceId: string | null;
   csrfToken: string;
   createdAt: number;
   lastSeenAt: number;
@@ -50,8 +65,9 @@ export interface SessionRecord {
 export interface SessionView {
   session: SessionRecord;
   user: UserRecord;
-  workspace: WorkspaceRecord;
-  /** Null when the user is no longer a member of the workspace. */
+  /** Null when the session has no workspace. */
+  workspace: WorkspaceRecord | null;
+  /** Null when the session has no workspace, or the user is no longer a member of it. */
   role: Role | null;
 }
 
@@ -87,7 +103,7 @@ export interface VersionRecord {
 }
 
 export type { RunTrigger } from '@finflow/contract';
-export type StoredRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type StoredRunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunRecord {
   id: string;
@@ -108,6 +124,12 @@ export interface RunRecord {
   startedAt: number;
   finishedAt: number | null;
   ms: number | null;
+  /** The real recorded outcomes at the run's last suspension, sealed (a waiting run resumes from them). */
+  checkpointSealed: Buffer | null;
+  /** The token of the resume that took the run out of `waiting`. */
+  resumeClaim: string | null;
+  /** SHA-256 of the flow's business key value (`settings.feedback.businessKey`), for feedback by business key. */
+  businessKey: string | null;
 }
 
 export interface RunFilter {
@@ -128,6 +150,94 @@ export interface EventChunk {
   events: string[];
 }
 
+export type ReviewTaskStatus = 'open' | 'decided' | 'cancelled';
+
+/** A first approval waiting for its second (four-eyes). */
+export interface ReviewApproval {
+  reviewer: { id: string; name: string };
+  action: 'approve' | 'override';
+  outcome?: string;
+  reason: string;
+  corrections?: Record<string, unknown>;
+  at: number;
+}
+
+export interface ReviewTaskRecord {
+  id: string;
+  workspaceId: string;
+  runId: string;
+  nodeId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  deploymentId: string | null;
+  queue: string;
+  /** Roles the node's config names (the `approver` role may always decide). */
+  roles: string[];
+  title: string;
+  status: ReviewTaskStatus;
+  dueAt: number | null;
+  escalatedAt: number | null;
+  /** The run's actor (`user:<id>`, `key:<id>`), for maker-checker. */
+  starter: string;
+  /** The node's task as JSON text, masked like the run's records. */
+  task: string;
+  approvals: ReviewApproval[];
+  /** The decision that resumes the node, as JSON text. */
+  decision: string | null;
+  decidedAt: number | null;
+  /** `user:<id>` or `system:sla`. */
+  decidedBy: string | null;
+  resumedBy: string | null;
+  createdAt: number;
+}
+
+export interface ReviewTaskFilter {
+  status?: ReviewTaskStatus;
+  queue?: string;
+  flowId?: string;
+  /** Only tasks one of these roles may decide (undefined: all). */
+  roles?: string[];
+  /** Tasks created (open) or decided (history) before this time, for paging. */
+  before?: number;
+  limit: number;
+}
+
+export type FeedbackSource = 'outcome' | 'review';
+
+export interface FeedbackRecord {
+  id: string;
+  workspaceId: string;
+  runId: string;
+  flowId: string;
+  flowVersion: number;
+  endpointId: string | null;
+  deploymentId: string | null;
+  source: FeedbackSource;
+  /** The label as JSON text. */
+  label: string;
+  /** The run's prediction (its output at the flow's `settings.feedback.predictionPath`) as JSON text. */
+  prediction: string | null;
+  dedupeKey: string;
+  requestHash: string;
+  actor: string;
+  /** When the labelled run decided (its start). */
+  decidedAt: number;
+  createdAt: number;
+}
+
+/** Labelled decisions of an endpoint or flow version in a time window (of decision times), oldest first. */
+export interface FeedbackQuery {
+  workspaceId: string;
+  endpointId?: string;
+  flowId?: string;
+  flowVersion?: number;
+  source?: FeedbackSource;
+  from: number;
+  to: number;
+  limit: number;
+}
+
 export interface CredentialRecord {
   workspaceId: string;
   name: string;
@@ -136,6 +246,14 @@ export interface CredentialRecord {
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
+}
+
+/** A connection as stored: its spec (see `connectionSpecSchema`) with who wrote it when. */
+export interface ConnectionRecord extends ConnectionInfo {
+  workspaceId: string;
+  createdAt: number;
+  createdBy: string | null;
+  updatedAt: number;
 }
 
 export interface DeploymentTarget {
@@ -236,12 +354,16 @@ export interface AuditRow {
   details: string;
   prevHash: string;
   hash: string;
+  /** HMAC of `hash` under the audit key (derived from the master key, never stored); null only if forged. */
+  mac: string | null;
 }
 
 export interface AuditHead {
   seq: number;
   hash: string;
   count: number;
+  /** HMAC of the head under the audit key. */
+  mac: string | null;
 }
 
 export interface WriteBatch {
@@ -253,7 +375,34 @@ export interface WriteBatch {
     finishedAt: number | null;
     ms: number | null;
     outputsSealed?: Buffer;
+    checkpointSealed?: Buffer;
   }[];
+  /** New review tasks (a task already there for the run's node is left as it is). */
+  reviewTasks: ReviewTaskRecord[];
+  /**
+   * Review decisions and four-eyes approvals, each applied only if the task is still open with the approvals it
+   * was read with; otherwise the whole batch fails with code REVIEW_CONFLICT (someone else acted first).
+   */
+  reviewDecisions: {
+    id: string;
+    status: ReviewTaskStatus;
+    approvals: ReviewApproval[];
+    /** The approvals JSON the decision was made against. */
+    expectApprovals: string;
+    decision: string | null;
+    decidedAt: number | null;
+    decidedBy: string | null;
+  }[];
+  /** Overdue tasks moved to another queue, once (a task already escalated or closed fails the batch too). */
+  reviewEscalations: { id: string; queue: string; escalatedAt: number }[];
+  /**
+   * Takes waiting runs out of `waiting` with a token, after the decisions above: a run is taken only if it still
+   * waits and (unless `cancel`) has a decided task nobody resumed; its decided tasks get the token. The caller
+   * reads the tasks with its token to learn whether it won. `cancel` also closes the run's open tasks.
+   */
+  resumeClaims: { runId: string; token: string; cancel: boolean }[];
+  /** Feedback rows (a row with the same run, source and dedupe key is left as it is). */
+  feedback: FeedbackRecord[];
   audit: AuditDraft[];
   /** First requests with an Idempotency-Key (inserted if absent). */
   idempotencyClaims: IdempotencyRecord[];
@@ -275,6 +424,11 @@ export function emptyBatch(): WriteBatch {
     runs: [],
     events: [],
     runUpdates: [],
+    reviewTasks: [],
+    reviewDecisions: [],
+    reviewEscalations: [],
+    resumeClaims: [],
+    feedback: [],
     audit: [],
     idempotencyClaims: [],
     idempotency: [],
@@ -288,6 +442,11 @@ export function batchSize(b: WriteBatch): number {
     b.runs.length +
     b.events.length +
     b.runUpdates.length +
+    b.reviewTasks.length +
+    b.reviewDecisions.length +
+    b.reviewEscalations.length +
+    b.resumeClaims.length +
+    b.feedback.length +
     b.audit.length +
     b.idempotencyClaims.length +
     b.idempotency.length +
@@ -322,23 +481,50 @@ export interface Repository {
   createWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspace(id: string): Promise<WorkspaceRecord | undefined>;
   firstWorkspace(): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(): Promise<WorkspaceRecord[]>;
   workspacesOf(userId: string): Promise<{ workspace: WorkspaceRecord; role: Role }[]>;
   createUser(user: UserRecord): Promise<void>;
   getUser(id: string): Promise<UserRecord | undefined>;
   getUserByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Every account, by e-mail (for instance owners). */
+  listUsers(): Promise<UserRecord[]>;
   updateUser(
     id: string,
-    patch: { name?: string; passwordHash?: string; disabledAt?: number | null },
+    patch: {
+      name?: string;
+      email?: string;
+      passwordHash?: string;
+      disabledAt?: number | null;
+      instanceOwner?: boolean;
+    },
   ): Promise<void>;
   setMembership(m: MemberRecord): Promise<void>;
   removeMembership(workspaceId: string, userId: string): Promise<void>;
   getMembership(workspaceId: string, userId: string): Promise<MemberRecord | undefined>;
+  /** The member of a workspace with this e-mail, if any. */
+  getMemberByEmail(workspaceId: string, email: string): Promise<MemberRecord | undefined>;
   listMembers(workspaceId: string): Promise<(MemberRecord & { user: UserRecord })[]>;
+
+  /** Creates or renews the workspace's invitation of an e-mail (one per workspace and e-mail). */
+  putInvitation(inv: InvitationRecord): Promise<void>;
+  getInvitation(id: string): Promise<InvitationRecord | undefined>;
+  /** Invitations to an e-mail not expired at `now`, with their workspaces. */
+  invitationsFor(email: string, now: number): Promise<(InvitationRecord & { workspace: WorkspaceRecord })[]>;
+  workspaceInvitations(workspaceId: string, now: number): Promise<InvitationRecord[]>;
+  deleteInvitation(id: string): Promise<boolean>;
+  deleteExpiredInvitations(now: number): Promise<number>;
+  /** Adds the membership and removes the invitation in one transaction; false if the invitation is gone. */
+  acceptInvitation(id: string, member: MemberRecord): Promise<boolean>;
+
   createSession(s: SessionRecord): Promise<void>;
   getSession(tokenHash: string): Promise<SessionView | undefined>;
-  updateSession(tokenHash: string, patch: { lastSeenAt?: number; workspaceId?: string }): Promise<void>;
+  updateSession(
+    tokenHash: string,
+    patch: { lastSeenAt?: number; workspaceId?: string | null },
+  ): Promise<void>;
   deleteSession(tokenHash: string): Promise<void>;
-  deleteSessionsOf(userId: string): Promise<void>;
+  /** Ends a user's sessions: all of them, all but one (`except`), or those in one workspace. */
+  deleteSessionsOf(userId: string, options?: { except?: string; workspaceId?: string }): Promise<void>;
   deleteExpiredSessions(now: number): Promise<number>;
 
   // Flows and versions
@@ -360,12 +546,49 @@ export interface Repository {
   runEvents(runId: string, afterSeq: number): Promise<RunEvent[]>;
   lastEventSeq(runId: string): Promise<number>;
   runningRuns(): Promise<RunRecord[]>;
+  /** A run by id alone (services that already know its workspace from elsewhere). */
+  getRunById(id: string): Promise<RunRecord | undefined>;
+  /** The newest run of an endpoint with this business key hash. */
+  runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined>;
+
+  // Review tasks
+  getReviewTask(workspaceId: string, id: string): Promise<ReviewTaskRecord | undefined>;
+  listReviewTasks(workspaceId: string, filter: ReviewTaskFilter): Promise<ReviewTaskRecord[]>;
+  /** Open task counts by queue. */
+  reviewQueues(workspaceId: string): Promise<{ queue: string; open: number; overdue: number }[]>;
+  reviewTasksOfRun(runId: string): Promise<ReviewTaskRecord[]>;
+  /** Decided tasks a resume with this token took. */
+  reviewTasksClaimedBy(token: string): Promise<ReviewTaskRecord[]>;
+  /** Open tasks past their due time that no SLA step has handled yet. */
+  overdueReviewTasks(now: number, limit: number): Promise<ReviewTaskRecord[]>;
+  /** The earliest due time of an open task no SLA step has handled yet. */
+  nextReviewDue(): Promise<number | undefined>;
+  /** Waiting runs with a decided task no resume has taken (after a crash between decision and resume). */
+  waitingRunsWithDecisions(): Promise<string[]>;
+  /**
+   * Puts a claimed run back to `waiting` and frees its tasks, when the process that claimed it stopped before the
+   * resumed execution recorded anything. True when the run was reopened.
+   */
+  reopenClaim(runId: string, token: string): Promise<boolean>;
+
+  // Feedback
+  getFeedback(runId: string, source: FeedbackSource, dedupeKey: string): Promise<FeedbackRecord | undefined>;
+  feedbackOfRun(runId: string): Promise<FeedbackRecord[]>;
+  labelledDecisions(query: FeedbackQuery): Promise<FeedbackRecord[]>;
 
   // Credentials
   listCredentials(workspaceId: string): Promise<CredentialRecord[]>;
   getCredential(workspaceId: string, name: string): Promise<CredentialRecord | undefined>;
   putCredential(c: CredentialRecord): Promise<'created' | 'updated'>;
   deleteCredential(workspaceId: string, name: string): Promise<boolean>;
+
+  // Connections
+  listConnections(workspaceId: string): Promise<ConnectionRecord[]>;
+  getConnection(workspaceId: string, name: string): Promise<ConnectionRecord | undefined>;
+  putConnection(c: ConnectionRecord): Promise<'created' | 'updated'>;
+  deleteConnection(workspaceId: string, name: string): Promise<boolean>;
+  /** Names of the connections that send a credential. */
+  connectionsUsing(workspaceId: string, credential: string): Promise<string[]>;
 
   // Endpoints and deployments
   createEndpoint(endpoint: EndpointRecord, deployment: DeploymentRecord): Promise<void>;

@@ -1,29 +1,79 @@
-/** Routes for signing in and out, the first admin, users and workspaces. */
-import {
-  addUserBody,
-  authStatusSchema,
-  loginBody,
-  memberListSchema,
-  sessionSchema,
-  setupBody,
-  switchWorkspaceBody,
-  updateUserBody,
-  userSchema,
-  workspaceBody,
-  workspaceListSchema,
-} from '@finflow/contract';
+/**
+ * Routes for signing in and out, the first admin, the signed-in account (its own changes and its invitations),
+ * workspaces, a workspace's members and invitations (its admins), and accounts across the instance (instance
+ * owners). The rules are in services/auth.ts; these routes parse, call and answer.
+ */
 import { Router, type Request, type Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
-import { SESSION_COOKIE, userView, workspaceView, type AuthContext } from '../services/auth.js';
-import { actorOf, allow, authOf, isHttps, param, reply } from './common.js';
+import { roles } from '../repo/types.js';
+import { INSTANCE_AUDIT } from '../services/audit.js';
+import {
+  invitationView,
+  SESSION_COOKIE,
+  userView,
+  workspaceView,
+  type AccountContext,
+} from '../services/auth.js';
+import { ForbiddenError } from '../services/errors.js';
+import { checkpointSchema } from '../audit-chain.js';
+import { accountOf, actorOf, allow, isHttps, param } from './common.js';
 
-function me(auth: AuthContext): z.input<typeof sessionSchema> {
+const email = z.email().max(320);
+const password = z.string().min(1).max(1024);
+const name = z.string().trim().min(1).max(200);
+const role = z.enum(roles);
+const id = z.string().min(1).max(100);
+
+const loginBody = z.strictObject({ email, password });
+const setupBody = z.strictObject({
+  token: z.string().min(1).max(200),
+  email,
+  name,
+  password,
+  workspaceName: name.optional(),
+});
+const switchBody = z.strictObject({ workspaceId: id });
+const workspaceBody = z.strictObject({ name });
+/** Without a password: an invitation. With one: a new account (instance owners only). */
+const addUserBody = z.strictObject({ email, name: name.optional(), password: password.optional(), role });
+/** Fields of the account itself: changed by its holder or an instance owner, never through a workspace. */
+const accountFields = ['name', 'email', 'password', 'disabled', 'instanceOwner'] as const;
+const memberBody = z.strictObject({ role });
+const ownAccountBody = z
+  .strictObject({
+    name: name.optional(),
+    email: email.optional(),
+    password: password.optional(),
+    currentPassword: password.optional(),
+  })
+  .refine(
+    (b) => b.name !== undefined || b.email !== undefined || b.password !== undefined,
+    'change at least one field',
+  );
+const newAccountBody = z.strictObject({ email, name, password, instanceOwner: z.boolean().optional() });
+const accountBody = z
+  .strictObject({
+    name: name.optional(),
+    email: email.optional(),
+    password: password.optional(),
+    disabled: z.boolean().optional(),
+    instanceOwner: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().min(1).optional(),
+});
+const verifyBody = z.strictObject({ checkpoint: checkpointSchema });
+
+async function me(ctx: AppContext, account: AccountContext) {
   return {
-    user: { ...userView(auth.user), role: auth.role },
-    workspace: workspaceView(auth.workspace),
-    csrfToken: auth.session.csrfToken,
+    user: userView(account.user, account.role),
+    workspace: account.workspace ? workspaceView(account.workspace) : null,
+    csrfToken: account.session.csrfToken,
+    invitations: (await ctx.auth.myInvitations(account)).length,
   };
 }
 
@@ -43,83 +93,186 @@ function setSessionCookie(ctx: AppContext, req: Request, res: Response, token: s
   });
 }
 
+const source = (req: Request) => req.ip ?? 'unknown';
+
 /** Routes that work without a session. */
 export function publicAuthRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/auth/status', async (_req, res) => {
-    reply(res, authStatusSchema, await ctx.auth.status());
+    res.json(await ctx.auth.status());
   });
 
   r.post('/auth/setup', async (req, res) => {
     const body = parseRequest(setupBody, req.body, 'setup request');
-    const { user } = await ctx.auth.setup(body.token, {
+    await ctx.auth.setup(body.token, {
       email: body.email,
       name: body.name,
       password: body.password,
       ...(body.workspaceName ? { workspaceName: body.workspaceName } : {}),
     });
-    const { token, auth } = await ctx.auth.login(body.email, body.password, req.ip ?? 'unknown');
+    const { token, account } = await ctx.auth.login(body.email, body.password, source(req));
     setSessionCookie(ctx, req, res, token);
-    reply(res, sessionSchema, { ...me(auth), user: { ...userView(user), role: 'admin' } }, 201);
+    res.status(201).json(await me(ctx, account));
   });
 
   r.post('/auth/login', async (req, res) => {
     const body = parseRequest(loginBody, req.body, 'login request');
-    const { token, auth } = await ctx.auth.login(body.email, body.password, req.ip ?? 'unknown');
+    const { token, account } = await ctx.auth.login(body.email, body.password, source(req));
     setSessionCookie(ctx, req, res, token);
-    reply(res, sessionSchema, me(auth));
+    res.json(await me(ctx, account));
   });
 
   return r;
 }
 
-/** Routes for the signed-in user. */
+/** Routes of the signed-in account, in a workspace or not. */
 export function accountRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.post('/auth/logout', async (_req, res) => {
-    await ctx.auth.logout(authOf(res));
+    await ctx.auth.logout(accountOf(res));
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.status(204).end();
   });
 
-  r.get('/auth/me', (_req, res) => {
-    reply(res, sessionSchema, me(authOf(res)));
+  r.get('/auth/me', async (_req, res) => {
+    res.json(await me(ctx, accountOf(res)));
   });
 
   r.post('/auth/workspace', async (req, res) => {
-    const body = parseRequest(switchWorkspaceBody, req.body, 'workspace switch');
-    const auth = await ctx.auth.switchWorkspace(authOf(res), body.workspaceId);
-    reply(res, sessionSchema, me(auth));
+    const body = parseRequest(switchBody, req.body, 'workspace switch');
+    res.json(await me(ctx, await ctx.auth.switchWorkspace(accountOf(res), body.workspaceId)));
   });
 
   r.get('/workspaces', async (_req, res) => {
-    reply(res, workspaceListSchema, await ctx.auth.workspaces(authOf(res).user.id));
+    res.json(await ctx.auth.workspaces(accountOf(res).user.id));
   });
 
   r.post('/workspaces', async (req, res) => {
-    const auth = allow(res, 'user.manage');
     const body = parseRequest(workspaceBody, req.body, 'workspace');
-    const ws = await ctx.auth.createWorkspace(auth, body.name);
-    reply(res, workspaceListSchema.element, { ...workspaceView(ws), role: 'admin' }, 201);
+    const ws = await ctx.auth.createWorkspace(accountOf(res), body.name);
+    res.status(201).json({ ...workspaceView(ws), role: 'admin' });
   });
 
+  // The holder's own account and invitations.
+  r.patch('/account', async (req, res) => {
+    const body = parseRequest(ownAccountBody, req.body, 'account change');
+    res.json(await ctx.auth.updateOwnAccount(accountOf(res), body, source(req)));
+  });
+
+  r.get('/account/invitations', async (_req, res) => {
+    res.json(await ctx.auth.myInvitations(accountOf(res)));
+  });
+
+  r.post('/account/invitations/:id/accept', async (req, res) => {
+    res.json(await ctx.auth.acceptInvitation(accountOf(res), param(req, 'id')));
+  });
+
+  r.post('/account/invitations/:id/decline', async (req, res) => {
+    await ctx.auth.declineInvitation(accountOf(res), param(req, 'id'));
+    res.status(204).end();
+  });
+
+  // Accounts across the instance: instance owners.
+  r.get('/admin/users', async (_req, res) => {
+    res.json(await ctx.auth.listAccounts(accountOf(res)));
+  });
+
+  r.post('/admin/users', async (req, res) => {
+    const body = parseRequest(newAccountBody, req.body, 'account');
+    res.status(201).json(userView(await ctx.auth.createAccount(accountOf(res), body)));
+  });
+
+  r.patch('/admin/users/:id', async (req, res) => {
+    const body = parseRequest(accountBody, req.body, 'account change');
+    res.json(await ctx.auth.updateAccount(accountOf(res), param(req, 'id'), body));
+  });
+
+  r.get('/admin/audit', async (req, res) => {
+    const account = accountOf(res);
+    if (!account.user.instanceOwner)
+      throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
+    const q = parseRequest(auditQuery, req.query, 'query');
+    res.json(await ctx.audit.list(INSTANCE_AUDIT, q.limit, q.before));
+  });
+
+  r.get('/admin/audit/verify', async (_req, res) => {
+    if (!accountOf(res).user.instanceOwner)
+      throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
+    res.json(await ctx.audit.verify(INSTANCE_AUDIT));
+  });
+
+  r.post('/admin/audit/verify', async (req, res) => {
+    if (!accountOf(res).user.instanceOwner)
+      throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
+    const body = parseRequest(verifyBody, req.body, 'verification request');
+    res.json(await ctx.audit.verify(INSTANCE_AUDIT, body.checkpoint));
+  });
+
+  r.get('/admin/audit/checkpoint', async (_req, res) => {
+    if (!accountOf(res).user.instanceOwner)
+      throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
+    res.json(await ctx.audit.checkpoint(INSTANCE_AUDIT));
+  });
+
+  return r;
+}
+
+/** A workspace's members and invitations: its admins. */
+export function memberRoutes(ctx: AppContext): Router {
+  const r = Router();
+
   r.get('/users', async (_req, res) => {
-    const auth = allow(res, 'user.manage');
-    reply(res, memberListSchema, await ctx.auth.members(auth.workspace.id));
+    const auth = allow(res, 'member.manage');
+    res.json(await ctx.auth.members(auth.workspace.id));
   });
 
   r.post('/users', async (req, res) => {
-    const auth = allow(res, 'user.manage');
+    const auth = allow(res, 'member.manage');
     const body = parseRequest(addUserBody, req.body, 'user');
-    reply(res, userSchema, await ctx.auth.addUser(auth, body), 201);
+    if (body.password !== undefined) {
+      res.status(201).json(
+        await ctx.auth.createMember(auth, {
+          email: body.email,
+          name: body.name,
+          password: body.password,
+          role: body.role,
+        }),
+      );
+      return;
+    }
+    const invitation = await ctx.auth.invite(auth, { email: body.email, role: body.role });
+    res.status(201).json({ invitation: invitationView(invitation) });
   });
 
   r.patch('/users/:id', async (req, res) => {
-    const auth = allow(res, 'user.manage');
-    const body = parseRequest(updateUserBody, req.body, 'user change');
-    reply(res, userSchema, await ctx.auth.updateUser(auth, param(req, 'id'), body));
+    const auth = allow(res, 'member.manage');
+    const fields = accountFields.filter((f) => Object.hasOwn((req.body ?? {}) as object, f));
+    if (fields.length)
+      throw new ForbiddenError(
+        'ACCOUNT_CHANGE_FORBIDDEN',
+        `${fields.join(', ')} belong to the account, not to the workspace: its holder changes them (PATCH /api/account) or an instance owner (PATCH /api/admin/users/:id)`,
+      );
+    const body = parseRequest(memberBody, req.body, 'member change');
+    res.json(await ctx.auth.setRole(auth, param(req, 'id'), body.role));
+  });
+
+  r.delete('/users/:id', async (req, res) => {
+    const auth = allow(res, 'member.manage');
+    await ctx.auth.removeMember(auth, param(req, 'id'));
+    res.status(204).end();
+  });
+
+  r.get('/workspace/invitations', async (_req, res) => {
+    const auth = allow(res, 'member.manage');
+    res.json(await ctx.auth.workspaceInvitations(auth));
+  });
+
+  r.delete('/workspace/invitations/:id', async (req, res) => {
+    const auth = allow(res, 'member.manage');
+    await ctx.auth.revokeInvitation(auth, param(req, 'id'));
+    res.status(204).end();
   });
 
   return r;

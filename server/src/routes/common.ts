@@ -3,12 +3,32 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { unauthorized } from '../errors.js';
 import type { AuditActor } from '../repo/types.js';
-import { AuthService, type AuthContext, type Permission, userActor } from '../services/auth.js';
+import {
+  AuthService,
+  inWorkspace,
+  type AccountContext,
+  type AuthContext,
+  type Permission,
+  userActor,
+} from '../services/auth.js';
+import { ForbiddenError } from '../services/errors.js';
 
+/** The signed-in account (in a workspace or not); 401 without a session. */
+export function accountOf(res: Response): AccountContext {
+  const account = res.locals['account'] as AccountContext | undefined;
+  if (!account) throw unauthorized();
+  return account;
+}
+
+/** The signed-in account in its session's workspace; 403 NO_WORKSPACE when the session is in none. */
 export function authOf(res: Response): AuthContext {
-  const auth = res.locals['auth'] as AuthContext | undefined;
-  if (!auth) throw unauthorized();
-  return auth;
+  const account = accountOf(res);
+  if (!inWorkspace(account))
+    throw new ForbiddenError(
+      'NO_WORKSPACE',
+      'this session is in no workspace: accept an invitation, or switch to a workspace you are a member of',
+    );
+  return account;
 }
 
 /** The signed-in user, forbidden (403) unless their role grants `permission`. */

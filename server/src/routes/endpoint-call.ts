@@ -5,14 +5,19 @@
  * (401), endpoint and scope (404, 403), rate limit (429), body size and type (413, 415), JSON (400),
  * idempotency (409 or the first answer again), input schema (400), then the run: synchronous (200, or 504 past
  * the endpoint's timeout), asynchronous (202 + a run URL) or streamed as server-sent events.
+ *
+ * A run that waits for a human review answers a synchronous call with 202, the run id and status `waiting` (the
+ * caller polls `/v1/runs/<id>` for the final result); a streamed call gets a `waiting` event and stays open
+ * until the run finishes after the review.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RunEvent, RunFinishedEvent } from '@finflow/runtime';
+import type { RunEvent, RunFinishedEvent, RunSuspendedEvent } from '@finflow/runtime';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError } from '../errors.js';
 import { hashValue, sha256 } from '../hash.js';
-import type { ApiKeyRecord, AuditActor, WriteBatch } from '../repo/types.js';
+import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
+import { safeStringify } from '../security/safe-json.js';
 import { checkIdempotencyKey, pickTarget } from '../services/endpoints.js';
 
 export interface Answer {
@@ -36,7 +41,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * headers every answer carries (`base`, as name, value, name, value...) given to `writeHead` in one list.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, base: readonly string[]): void {
-  const text = JSON.stringify(body);
+  const text = safeStringify(body).json;
   const headers = base.slice();
   headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(text)));
   res.writeHead(status, headers);
@@ -105,6 +110,27 @@ function wantsAsync(req: IncomingMessage, mode: string | undefined, defaultMode:
   return defaultMode === 'async';
 }
 
+/**
+ * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
+ * outputs the branches that did not wait already gave (a notice for the customer, say).
+ */
+function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
+  return {
+    status: 202,
+    body: {
+      runId: event.runId,
+      status: 'waiting',
+      flowVersion,
+      url: `/v1/runs/${event.runId}`,
+      reviews: tasks.map((t) => ({ id: t.id, queue: t.queue, dueAt: t.dueAt })),
+      ...(Object.keys(event.outputs).length ? { outputs: event.outputs } : {}),
+    },
+  };
+}
+
+/** Comments on an open event stream while the run waits for a review, so proxies keep it open. */
+const HEARTBEAT_MS = 15_000;
+
 const wantsEvents = (req: IncomingMessage) => (req.headers.accept ?? '').includes('text/event-stream');
 
 const sseFrame = (event: string, data: unknown, id?: number) =>
@@ -142,7 +168,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the flow input as application/json');
     }
     const raw = await readBody(req, endpoint.maxBodyBytes);
-    const input = parseJsonStrict(raw.toString('utf8'));
+    const input = parseJsonStrict(raw.toString('utf8'), ctx.config.jsonMaxDepth);
     if (Array.isArray(input))
       throw badRequest('INVALID_INPUT', 'the body must be a JSON object (the flow input)');
 
@@ -187,6 +213,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     const sealAnswer = (a: Answer) =>
       ctx.sealer.seal(JSON.stringify(a.body), idemContext(mapKey as string)).toString('base64');
     let answer: Answer | undefined;
+    let waiting: Answer | undefined;
     let streamed = false;
     const onFinished = (b: WriteBatch, event: RunFinishedEvent, masked: RunFinishedEvent) => {
       const finalAnswer = answerOf(event, event.runId, version, endpoint.timeoutMs);
@@ -224,6 +251,36 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
         });
       }
     };
+    const onSuspended = (b: WriteBatch, event: RunSuspendedEvent, tasks: ReviewTaskRecord[]) => {
+      waiting = waitingAnswer(event, version, tasks);
+      b.audit.push({
+        workspaceId: endpoint.workspaceId,
+        at: event.at,
+        actor,
+        action: 'endpoint.waiting',
+        target: `endpoint:${endpoint.id}`,
+        details: {
+          slug: endpoint.slug,
+          deploymentId: deployment.id,
+          flowId: endpoint.flowId,
+          flowVersion: version,
+          runId: event.runId,
+          inputHash,
+          reviews: tasks.map((t) => ({ id: t.id, queue: t.queue })),
+        },
+      });
+      // A repeated call gets this answer: the run id to poll.
+      if (mapKey !== undefined && idemKey !== undefined && !async) {
+        b.idempotency.push({
+          keyId: key.id,
+          endpointId: endpoint.id,
+          idemKey,
+          status: waiting.status,
+          body: sealAnswer(waiting),
+          runId: event.runId,
+        });
+      }
+    };
     const started = ctx.runs.startPrepared(plan, {
       workspaceId: endpoint.workspaceId,
       flowId: endpoint.flowId,
@@ -248,7 +305,10 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
           }
         : {}),
       onFinished,
+      onSuspended,
     });
+    // Registered now, so a run that finishes after a review reaches a stream still open for it.
+    const finished = sse ? ctx.runs.whenFinished(started.runId) : undefined;
 
     const accepted: Answer | undefined = async
       ? {
@@ -274,8 +334,8 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       };
       void ctx.writer.write((b) => b.idempotencyClaims.push(claim));
       const final = accepted
-        ? ctx.writer.flush().then(() => accepted)
-        : started.result.then(() => answer as Answer);
+        ? started.stored.then(() => accepted)
+        : started.result.then(() => (answer ?? waiting) as Answer);
       inflight.set(mapKey, { hash: requestHash, answer: final });
       // Forget the in-process entry once the answer is on disk: later repeats read it from the database.
       void final.then(
@@ -285,13 +345,36 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     }
 
     if (accepted) {
-      await ctx.writer.flush();
+      await started.stored;
       countCall(endpoint.slug, 202);
       res.setHeader('Location', `/v1/runs/${started.runId}`);
       send(res, accepted);
       return;
     }
-    await started.result;
+    const first = await started.result;
+    if (first.status === 'waiting' && waiting) {
+      if (sse && finished) {
+        await streamUntilFinished(
+          res,
+          waiting,
+          finished.finished,
+          started.runId,
+          version,
+          endpoint.timeoutMs,
+        );
+        finished.cancel();
+        started.unwatch();
+        countCall(endpoint.slug, 200);
+        return;
+      }
+      started.unwatch();
+      countCall(endpoint.slug, 202);
+      res.setHeader('Location', `/v1/runs/${started.runId}`);
+      send(res, waiting);
+      return;
+    }
+    started.unwatch();
+    finished?.cancel();
     const final = answer ?? {
       status: 503,
       body: {
@@ -318,4 +401,40 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     }
     send(res, final);
   };
+
+  /** An event stream across a review: a `waiting` event, the run's events after it, then the `result`. */
+  async function streamUntilFinished(
+    res: ServerResponse,
+    waitingAnswer: Answer,
+    finished: Promise<RunFinishedEvent>,
+    runId: string,
+    version: number,
+    timeoutMs: number,
+  ): Promise<void> {
+    if (!res.headersSent) res.writeHead(200, eventStream(['Cache-Control', 'no-cache, no-transform']));
+    res.write(sseFrame('waiting', waitingAnswer.body));
+    const heartbeat = setInterval(() => res.write(': waiting for a review\n\n'), HEARTBEAT_MS);
+    let gone: (() => void) | undefined;
+    const closed = new Promise<undefined>((resolve) => {
+      gone = () => resolve(undefined);
+      res.once('close', gone);
+    });
+    try {
+      const event = await Promise.race([finished, closed]);
+      if (!event) return;
+      const final = answerOf(event, runId, version, timeoutMs);
+      const body = final.body as Record<string, unknown>;
+      res.end(
+        sseFrame(
+          'result',
+          final.status === 200
+            ? { status: 'succeeded', ...body }
+            : { status: 'failed', httpStatus: final.status, ...body },
+        ),
+      );
+    } finally {
+      clearInterval(heartbeat);
+      if (gone) res.off('close', gone);
+    }
+  }
 }

@@ -1,42 +1,36 @@
 /** Routes for the catalog, templates, flows and their versions, and runs. */
-import {
-  createFlowBody,
-  diffQuery,
-  eventsQuery,
-  exportQuery,
-  flowCreatedSchema,
-  flowDetailSchema,
-  flowDiffSchema,
-  flowListSchema,
-  flowSavedSchema,
-  okSchema,
-  restoreBody,
-  runDetailSchema,
-  runEventListSchema,
-  runListSchema,
-  runStartedSchema,
-  runsQuery,
-  saveFlowBody,
-  searchQuery,
-  startRunBody,
-  templateListSchema,
-  validateFlowBody,
-  validationSchema,
-  versionDetailSchema,
-  versionListSchema,
-  versionNumber,
-} from '@finflow/contract';
-import type { FlowDocument } from '@finflow/runtime';
+import { startRunBody } from '@finflow/contract';
 import { Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { badRequest, notFound, parseRequest } from '../errors.js';
 import { AuthService } from '../services/auth.js';
 import { flowView, versionView } from '../services/flows.js';
 import { runSummary } from '../services/runs.js';
-import { actorOf, allow, param, reply } from './common.js';
+import { actorOf, allow, param } from './common.js';
 
-export function templateView(t: AppContext['templates'][number]): z.input<typeof templateListSchema>[number] {
+const message = z.string().max(2000);
+const versionNumber = z.coerce.number().int().min(1);
+const createBody = z.union([
+  z.strictObject({ document: z.unknown(), message: message.optional() }),
+  z.strictObject({ templateId: z.string().min(1).max(100), name: z.string().min(1).max(200).optional() }),
+]);
+const saveBody = z.strictObject({ document: z.unknown(), message: message.default('') });
+const validateBody = z.strictObject({ document: z.unknown() });
+const restoreBody = z.strictObject({ message: message.optional() }).optional();
+const diffQuery = z.object({ from: versionNumber, to: versionNumber });
+const exportQuery = z.object({ version: versionNumber.optional() });
+const searchQuery = z.object({ search: z.string().max(200).optional() });
+const runsQuery = z.object({
+  flowId: z.string().max(100).optional(),
+  endpointId: z.string().max(100).optional(),
+  status: z.enum(['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().min(0).optional(),
+});
+const eventsQuery = z.object({ after: z.coerce.number().int().min(-1).default(-1) });
+
+export function templateView(t: AppContext['templates'][number]) {
   return {
     id: t.meta.id,
     title: t.meta.title,
@@ -45,7 +39,7 @@ export function templateView(t: AppContext['templates'][number]): z.input<typeof
     tags: t.meta.tags,
     icon: t.meta.icon,
     regulations: t.meta.regulations,
-    flow: t.flow as FlowDocument,
+    flow: t.flow,
     fixtures: t.fixtures.map((f) =>
       f.expected === undefined
         ? { name: f.name, input: f.input }
@@ -64,16 +58,14 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.get('/templates', (_req, res) => {
     allow(res, 'read');
-    reply(res, templateListSchema, ctx.templates.map(templateView));
+    res.json(ctx.templates.map(templateView));
   });
 
   r.get('/flows', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(searchQuery, req.query, 'query');
     const flows = await ctx.flows.list(auth.workspace.id, q.search);
-    reply(
-      res,
-      flowListSchema,
+    res.json(
       flows.map((f) => ({
         ...flowView(f),
         updatedBy: f.updatedBy ? { id: f.updatedBy, name: f.updatedByName ?? '' } : null,
@@ -82,7 +74,7 @@ export function flowRoutes(ctx: AppContext): Router {
     );
   });
 
-  const create = async (auth: ReturnType<typeof allow>, body: z.output<typeof createFlowBody>) => {
+  const create = async (auth: ReturnType<typeof allow>, body: z.output<typeof createBody>) => {
     const author = { id: auth.user.id, name: auth.user.name };
     if ('templateId' in body) {
       const template = ctx.templates.find((t) => t.meta.id === body.templateId);
@@ -109,37 +101,37 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.post('/flows', async (req, res) => {
     const auth = allow(res, 'flow.write');
-    const { flow, version } = await create(auth, parseRequest(createFlowBody, req.body, 'flow'));
-    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
+    const { flow, version } = await create(auth, parseRequest(createBody, req.body, 'flow'));
+    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
   });
 
   r.post('/flows/import', async (req, res) => {
     const auth = allow(res, 'flow.write');
     if (req.body === undefined) throw badRequest('INVALID_DOCUMENT', 'send the flow document as the body');
     const { flow, version } = await create(auth, { document: req.body, message: 'imported' });
-    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
+    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
   });
 
-  r.post('/flows/validate', (req, res) => {
-    allow(res, 'read');
-    const body = parseRequest(validateFlowBody, req.body, 'validation request');
-    const problems = ctx.flows.validate(body.document);
-    reply(res, validationSchema, { ok: problems.length === 0, problems });
+  r.post('/flows/validate', async (req, res) => {
+    const auth = allow(res, 'read');
+    const body = parseRequest(validateBody, req.body, 'validation request');
+    const problems = await ctx.flows.validate(body.document, await ctx.connections.infos(auth.workspace.id));
+    res.json({ ok: problems.length === 0, problems });
   });
 
   r.get('/flows/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { flow, version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'));
-    reply(res, flowDetailSchema, {
+    res.json({
       flow: flowView(flow),
       version: versionView(version),
-      document: JSON.parse(version.document) as FlowDocument,
+      document: ctx.flows.current(version.document),
     });
   });
 
   r.put('/flows/:id', async (req, res) => {
     const auth = allow(res, 'flow.write');
-    const body = parseRequest(saveFlowBody, req.body, 'flow save');
+    const body = parseRequest(saveBody, req.body, 'flow save');
     const { flow, version, created } = await ctx.flows.save(
       auth.workspace.id,
       param(req, 'id'),
@@ -148,12 +140,7 @@ export function flowRoutes(ctx: AppContext): Router {
       body.message,
       actorOf(auth),
     );
-    reply(
-      res,
-      flowSavedSchema,
-      { flow: flowView(flow), version: versionView(version), created },
-      created ? 201 : 200,
-    );
+    res.status(created ? 201 : 200).json({ flow: flowView(flow), version: versionView(version), created });
   });
 
   r.delete('/flows/:id', async (req, res) => {
@@ -171,17 +158,14 @@ export function flowRoutes(ctx: AppContext): Router {
   r.get('/flows/:id/versions', async (req, res) => {
     const auth = allow(res, 'read');
     const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
-    reply(res, versionListSchema, (await ctx.repo.listVersions(flow.id)).map(versionView));
+    res.json((await ctx.repo.listVersions(flow.id)).map(versionView));
   });
 
   r.get('/flows/:id/versions/:n', async (req, res) => {
     const auth = allow(res, 'read');
     const n = parseRequest(versionNumber, req.params['n'], 'version number');
     const { version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'), n);
-    reply(res, versionDetailSchema, {
-      version: versionView(version),
-      document: JSON.parse(version.document) as FlowDocument,
-    });
+    res.json({ version: versionView(version), document: ctx.flows.current(version.document) });
   });
 
   r.post('/flows/:id/versions/:n/restore', async (req, res) => {
@@ -196,13 +180,13 @@ export function flowRoutes(ctx: AppContext): Router {
       body?.message,
       actorOf(auth),
     );
-    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
+    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
   });
 
   r.get('/flows/:id/diff', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(diffQuery, req.query, 'query');
-    reply(res, flowDiffSchema, await ctx.flows.diff(auth.workspace.id, param(req, 'id'), q.from, q.to));
+    res.json(await ctx.flows.diff(auth.workspace.id, param(req, 'id'), q.from, q.to));
   });
 
   r.get('/flows/:id/export', async (req, res) => {
@@ -241,9 +225,9 @@ export function flowRoutes(ctx: AppContext): Router {
         actor: actorOf(auth),
       });
     }
-    // Answer once the run is on record, so it can be read (or subscribed to) straight away.
-    await ctx.writer.flush();
-    reply(res, runStartedSchema, { runId: started.runId, flowVersion: started.flowVersion }, 202);
+    // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
+    await started.stored;
+    res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 
   r.get('/runs', async (req, res) => {
@@ -256,32 +240,32 @@ export function flowRoutes(ctx: AppContext): Router {
       ...(q.status ? { status: q.status } : {}),
       ...(q.before === undefined ? {} : { before: q.before }),
     });
-    reply(res, runListSchema, runs.map(runSummary));
+    res.json(runs.map(runSummary));
   });
 
   r.get('/runs/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { record, state } = await ctx.runs.state(auth.workspace.id, param(req, 'id'));
-    reply(res, runDetailSchema, { run: state, ...runSummary(record) });
+    res.json({ run: state, ...runSummary(record) });
   });
 
   r.get('/runs/:id/events', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(eventsQuery, req.query, 'query');
-    reply(res, runEventListSchema, await ctx.runs.events(auth.workspace.id, param(req, 'id'), q.after));
+    res.json(await ctx.runs.events(auth.workspace.id, param(req, 'id'), q.after));
   });
 
   r.post('/runs/:id/cancel', async (req, res) => {
     const auth = allow(res, 'run.start');
     await ctx.runs.cancel(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    reply(res, okSchema, { ok: true }, 202);
+    res.status(202).json({ ok: true });
   });
 
   r.post('/runs/:id/rerun', async (req, res) => {
     const auth = allow(res, 'run.start');
     const started = await ctx.runs.rerun(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    await ctx.writer.flush();
-    reply(res, runStartedSchema, { runId: started.runId, flowVersion: started.flowVersion }, 202);
+    await started.stored;
+    res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
   });
 
   return r;

@@ -1,14 +1,32 @@
 /**
  * The public API of published endpoints (`/v1`), called by other systems with an API key: calls (handled in
- * endpoint-call.ts), each endpoint's OpenAPI document, and the state of asynchronous runs.
+ * endpoint-call.ts), each endpoint's OpenAPI document, the state of asynchronous and waiting runs, and feedback
+ * (ground-truth outcomes) on an endpoint's past decisions.
  */
 import { Router } from 'express';
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { HttpError, notFound } from '../errors.js';
+import { HttpError, notFound, parseRequest } from '../errors.js';
 import { endpointOpenApi } from '../openapi.js';
-import { primaryVersion } from '../services/endpoints.js';
+import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
+import { checkIdempotencyKey, primaryVersion } from '../services/endpoints.js';
+import { feedbackView } from '../services/feedback.js';
 import { baseUrl, param } from './common.js';
 import type { EndpointCall } from './endpoint-call.js';
+
+/** Feedback bodies are small: a run id or business key and a label. */
+export const FEEDBACK_MAX_BODY_BYTES = 64 * 1024;
+
+const feedbackBody = z
+  .strictObject({
+    runId: z.string().min(1).max(100).optional(),
+    businessKey: z.union([z.string().min(1).max(200), z.number().finite()]).optional(),
+    label: z.unknown(),
+  })
+  .refine((b) => (b.runId === undefined) !== (b.businessKey === undefined), {
+    message: 'name the decision by `runId` or by `businessKey` (one of them)',
+  })
+  .refine((b) => b.label !== undefined, { message: '`label` is required', path: ['label'] });
 
 /** The `mode` query parameter when given once (Express's simple parser makes repeats an array). */
 export function modeOf(query: unknown): string | undefined {
@@ -44,8 +62,17 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
     const scoped =
       key.endpoints === '*' || (record.endpointId !== null && key.endpoints.includes(record.endpointId));
     if (record.trigger !== 'endpoint' || !scoped) throw notFound(`run ${id}`, 'RUN_NOT_FOUND');
+    // A waiting run has the outputs of the branches that did not wait; a finished one all of them.
     const outputs =
-      record.status === 'succeeded' ? (ctx.runs.openOutputs(record) ?? state.outputs) : undefined;
+      record.status === 'succeeded' || record.status === 'waiting'
+        ? (ctx.runs.openOutputs(record) ?? state.outputs)
+        : undefined;
+    const reviews =
+      record.status === 'waiting'
+        ? (await ctx.repo.reviewTasksOfRun(record.id))
+            .filter((t) => t.status === 'open')
+            .map((t) => ({ id: t.id, queue: t.queue, dueAt: t.dueAt }))
+        : undefined;
     res.json({
       runId: record.id,
       status: record.status,
@@ -53,9 +80,34 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
       startedAt: record.startedAt,
       finishedAt: record.finishedAt,
       ms: record.ms,
-      ...(outputs ? { outputs } : {}),
+      ...(outputs && (record.status === 'succeeded' || Object.keys(outputs).length) ? { outputs } : {}),
+      ...(reviews ? { reviews } : {}),
       ...(state.error ? { error: state.error } : {}),
     });
+  });
+
+  r.post('/v1/endpoints/:slug/feedback', async (req, res) => {
+    const key = await ctx.endpoints.authenticate(req.headers.authorization);
+    const { endpoint } = await ctx.endpoints.resolve(param(req, 'slug'), key);
+    ctx.endpoints.rateLimit(key, endpoint);
+    ctx.endpoints.touchKey(key);
+    if (!isJsonContentType(req.headers['content-type'])) {
+      req.resume();
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the feedback as application/json');
+    }
+    const raw = await readBody(req, FEEDBACK_MAX_BODY_BYTES);
+    const body = parseRequest(feedbackBody, parseJsonStrict(raw.toString('utf8')), 'feedback');
+    const header = req.headers['idempotency-key'];
+    const { feedback, created } = await ctx.feedback.record({
+      workspaceId: endpoint.workspaceId,
+      endpoint,
+      runId: body.runId,
+      businessKey: body.businessKey,
+      label: body.label,
+      idempotencyKey: typeof header === 'string' ? checkIdempotencyKey(header) : undefined,
+      actor: { type: 'key', id: key.id, name: key.name },
+    });
+    res.status(created ? 201 : 200).json(feedbackView(feedback));
   });
 
   return r;

@@ -1,19 +1,58 @@
 /**
- * Strict JSON request bodies: size-limited before parsing (413), JSON content type only (415), an object or an
- * array at the top (400), and no `__proto__` or `constructor.prototype` keys anywhere, so nothing a client sends
- * can reach an object's prototype when the server copies or merges it.
+ * Strict JSON request bodies: size-limited before and after decompression (413), JSON content type only (415),
+ * `Content-Encoding` gzip, deflate or br decoded (anything else 415, a body that does not decode 400), nesting and
+ * numbers within the limits of `parseJson` (400), an object or an array at the top (400), and no `__proto__` or
+ * `constructor.prototype` keys anywhere, so nothing a client sends can reach an object's prototype when the server
+ * copies or merges it.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, JsonInputError, parseJson } from './safe-json.js';
 
-const tooLarge = (limit: number) =>
-  new HttpError(413, 'BODY_TOO_LARGE', `the request body is larger than ${limit} bytes`, {
-    limitBytes: limit,
-  });
+const tooLarge = (limit: number, decoded = false) =>
+  new HttpError(
+    413,
+    'BODY_TOO_LARGE',
+    `the request body is larger than ${limit} bytes${decoded ? ' once decompressed' : ''}`,
+    { limitBytes: limit },
+  );
 
-/** Reads the raw body, refusing (413) as soon as it passes `limit` bytes. */
+type Coding = 'identity' | 'gzip' | 'deflate' | 'br';
+
+/** The body's content coding; 415 for codings the server does not decode (and for stacked codings). */
+export function contentCoding(header: string | string[] | undefined): Coding {
+  const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'deflate' || value === 'br') return value;
+  throw new HttpError(
+    415,
+    'UNSUPPORTED_CONTENT_ENCODING',
+    `Content-Encoding "${value.slice(0, 40)}" is not supported: send the body as is, or gzip, deflate or br`,
+  );
+}
+
+function decoderFor(coding: Exclude<Coding, 'identity'>): Transform {
+  if (coding === 'br') return createBrotliDecompress();
+  if (coding === 'deflate') return createInflate();
+  return createGunzip();
+}
+
+/**
+ * Reads the raw body, refusing (413) as soon as it passes `limit` bytes; a compressed body is decoded and its
+ * decoded size is held to the same limit, so a small compressed body cannot expand into a large one.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  let coding: Coding;
+  try {
+    coding = contentCoding(req.headers['content-encoding']);
+  } catch (err) {
+    req.resume();
+    return Promise.reject(err);
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
@@ -21,96 +60,69 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let received = 0;
     let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge(limit));
-        return;
+    let settled = false;
+    const decoder = coding === 'identity' ? undefined : decoderFor(coding);
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (decoder) {
+        req.unpipe(decoder);
+        decoder.destroy();
       }
-      chunks.push(chunk);
+      req.resume();
+      reject(err);
+    };
+    const collect = (chunk: Buffer, decoded: boolean) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) fail(tooLarge(limit, decoded));
+      else chunks.push(chunk);
+    };
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) fail(tooLarge(limit));
+      else if (!decoder) collect(chunk, false);
     });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed)
-        reject(new HttpError(400, 'BODY_READ_FAILED', `the request body could not be read: ${err.message}`));
-    });
-    req.on('aborted', () => {
-      if (!failed) reject(new HttpError(400, 'BODY_READ_FAILED', 'the client aborted the request'));
-    });
+    if (decoder) {
+      req.pipe(decoder);
+      decoder.on('data', (chunk: Buffer) => collect(chunk, true));
+      decoder.on('end', done);
+      decoder.on('error', (err: Error) =>
+        fail(
+          new HttpError(
+            400,
+            'INVALID_CONTENT_ENCODING',
+            `the body is not valid ${coding} data (Content-Encoding: ${coding}): ${err.message}`,
+          ),
+        ),
+      );
+    } else req.on('end', done);
+    req.on('error', (err) =>
+      fail(new HttpError(400, 'BODY_READ_FAILED', `the request body could not be read: ${err.message}`)),
+    );
+    req.on('aborted', () => fail(new HttpError(400, 'BODY_READ_FAILED', 'the client aborted the request')));
   });
 }
 
-const suspicious = /__proto__|constructor|\\u/;
-
-function guard(key: string, value: unknown): unknown {
-  if (key === '__proto__')
-    throw new HttpError(400, 'FORBIDDEN_KEY', 'JSON keys named "__proto__" are not accepted');
-  // The reviver runs bottom-up, so a `constructor` object already holds its own `prototype` key here.
-  if (
-    key === 'constructor' &&
-    value !== null &&
-    typeof value === 'object' &&
-    Object.hasOwn(value, 'prototype')
-  ) {
-    throw new HttpError(400, 'FORBIDDEN_KEY', 'JSON keys "constructor.prototype" are not accepted');
-  }
-  return value;
-}
-
-/**
- * How deeply objects and arrays may nest in a body. JSON.parse takes any depth, but what the server then does
- * with the value (JSON.stringify into run records, hashing, schema checks) recurses and would overflow the stack
- * on a hostile body; real flow documents and inputs stay far below this.
- */
-export const MAX_JSON_DEPTH = 256;
-
-/** Whether JSON text nests objects and arrays deeper than `max` (brackets inside strings do not count). */
-export function nestsDeeperThan(text: string, max: number): boolean {
-  // A body with fewer characters than the limit cannot nest that deep: the common case costs nothing.
-  if (text.length <= max) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return true;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return false;
-}
-
-/** Parses JSON text that must hold an object or an array; rejects prototype-polluting keys and deep nesting. */
-export function parseJsonStrict(text: string): unknown {
+/** Parses a request body that must hold a JSON object or array, within the nesting limit. */
+export function parseJsonStrict(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
   const trimmed = text.trimStart();
   if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) {
-    throw new HttpError(400, 'INVALID_JSON', 'the body must be a JSON object or array');
-  }
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    throw new HttpError(
-      400,
-      'TOO_DEEP',
-      `the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
-      {
-        maxDepth: MAX_JSON_DEPTH,
-      },
-    );
+    throw new JsonInputError('INVALID_JSON', 'the body must be a JSON object or array');
   }
   try {
-    // The reviver costs a second walk, so it runs only when a dangerous key could be present at all.
-    return suspicious.test(text) ? (JSON.parse(text, guard) as unknown) : (JSON.parse(text) as unknown);
+    return parseJson(text, { maxDepth });
   } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`);
+    if (err instanceof JsonInputError && err.code === 'INVALID_JSON')
+      throw new JsonInputError('INVALID_JSON', `the body is ${err.message}`);
+    throw err;
   }
 }
 
@@ -121,7 +133,11 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /** Reads and parses the JSON body of a request that declares one. Undefined when the request has no body. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+  maxDepth = DEFAULT_MAX_JSON_DEPTH,
+): Promise<unknown> {
   const length = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if ((length === undefined || length === '0') && !chunked) return undefined;
@@ -131,17 +147,17 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   const raw = await readBody(req, limit);
   if (raw.length === 0) return undefined;
-  return parseJsonStrict(raw.toString('utf8'));
+  return parseJsonStrict(raw.toString('utf8'), maxDepth);
 }
 
 /** Express middleware: `req.body` is the parsed JSON (or undefined) for methods that carry a body. */
-export function jsonBody(limit: number) {
+export function jsonBody(limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
       next();
       return;
     }
-    readJsonBody(req, limit).then(
+    readJsonBody(req, limit, maxDepth).then(
       (body) => {
         req.body = body;
         next();

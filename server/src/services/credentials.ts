@@ -5,7 +5,7 @@
  */
 import type { SecretResolver } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
-import { notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import type { AuditActor, CredentialRecord, Repository } from '../repo/types.js';
 import type { Sealer } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
@@ -56,6 +56,14 @@ export class CredentialService {
   }
 
   async remove(workspaceId: string, name: string, actor: AuditActor): Promise<void> {
+    // A connection without its credential would fail every call; the connection goes first.
+    const users = await this.repo.connectionsUsing(workspaceId, name);
+    if (users.length)
+      throw conflict(
+        'CREDENTIAL_IN_USE',
+        `the credential is sent by the connection${users.length > 1 ? 's' : ''} ${users.join(', ')}; change or delete ${users.length > 1 ? 'them' : 'it'} first`,
+        { connections: users },
+      );
     if (!(await this.repo.deleteCredential(workspaceId, name)))
       throw notFound(`credential ${name}`, 'CREDENTIAL_NOT_FOUND');
     await this.audit.record(workspaceId, actor, 'credential.deleted', `credential:${name}`);

@@ -19,6 +19,7 @@ import type {
 } from '../repo/types.js';
 import { newId, randomToken, tokenHash } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
+import type { ConnectionService } from './connections.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
 export const endpointDefaults = {
@@ -84,6 +85,7 @@ export class EndpointService {
     private readonly writer: GroupCommitter,
     private readonly flows: FlowService,
     private readonly audit: AuditService,
+    private readonly connections: ConnectionService,
   ) {}
 
   // Management
@@ -133,7 +135,8 @@ export class EndpointService {
     actor: AuditActor,
     input: { flowId: string; version: number; slug: string } & EndpointSettings,
   ): Promise<EndpointRecord> {
-    await this.flows.prepared(workspaceId, input.flowId, input.version);
+    const plan = await this.flows.prepared(workspaceId, input.flowId, input.version);
+    await this.connections.assertUsable(workspaceId, plan.version, plan.prepared);
     if (await this.repo.getEndpointBySlug(input.slug)) {
       throw conflict('SLUG_TAKEN', `the endpoint slug "${input.slug}" is taken`);
     }
@@ -201,7 +204,10 @@ export class EndpointService {
       const total = targets.reduce((s, t) => s + t.weight, 0);
       if (Math.abs(total - 100) > 1e-9)
         throw badRequest('INVALID_REQUEST', `target weights add up to ${total}, not 100`);
-      for (const t of targets) await this.flows.prepared(workspaceId, endpoint.flowId, t.version);
+      for (const t of targets) {
+        const plan = await this.flows.prepared(workspaceId, endpoint.flowId, t.version);
+        await this.connections.assertUsable(workspaceId, plan.version, plan.prepared);
+      }
       deployment = {
         id: newId('dep'),
         workspaceId,

@@ -5,9 +5,12 @@
  * cached per (flow, version): versions never change, so one plan serves every run of a deployed version.
  */
 import {
+  connectionProblems,
   FlowValidationError,
   flowDocumentSchema,
   migrateFlowDocument,
+  upgradeNodes,
+  type ConnectionInfo,
   type FlowDocument,
   type PreparedFlow,
   type Problem,
@@ -16,7 +19,7 @@ import {
 import { diffFlows, type FlowDiff } from '../diff.js';
 import { badRequest, conflict, HttpError, notFound } from '../errors.js';
 import { hashValue } from '../hash.js';
-import { redactSpecOf, type RedactSpec } from '../masking.js';
+import { maskingShape, redactSpecOf, type MaskingShape, type RedactSpec } from '../masking.js';
 import type { AuditActor, FlowListItem, FlowRecord, Repository, VersionRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
@@ -32,11 +35,10 @@ export interface PreparedVersion {
   version: number;
   prepared: PreparedFlow;
   redact: RedactSpec | undefined;
-  inputNodeIds: ReadonlySet<string>;
-  /** io.output node id by result name. */
-  outputNodes: ReadonlyMap<string, string>;
-  /** Input ports fed directly by a node marked as personal data (masked like the node's own outputs). */
-  taintedInputs: ReadonlyMap<string, ReadonlySet<string>>;
+  /** What the run's masker needs of the flow's shape. */
+  shape: MaskingShape;
+  /** The flow's feedback settings (business key, label schema, prediction path). */
+  feedback: NonNullable<FlowDocument['settings']>['feedback'];
   /** A draft's content hash (drafts have no version of their own; the run records what it ran). */
   draftHash?: string;
 }
@@ -87,9 +89,17 @@ export class FlowService {
     private readonly audit: AuditService,
   ) {}
 
+  /** A stored document as the editor should see it: nodes at their newest version. */
+  current(document: string): unknown {
+    return upgradeNodes(JSON.parse(document) as unknown, this.runtime.registry);
+  }
+
   /** Migrates and normalises a document, giving it the flow's id; 400 INVALID_DOCUMENT when it is not one. */
   normalize(input: unknown, flowId: string): FlowDocument {
     const migrated = migrateFlowDocument(input);
+    // Nodes are stored at their type's newest version (a model node saved with a base URL comes back naming a
+    // connection, or with its legacy endpoint shown for the author to replace).
+    if (migrated.ok) migrated.document = upgradeNodes(migrated.document, this.runtime.registry);
     if (!migrated.ok) {
       throw badRequest('INVALID_DOCUMENT', migrated.message, {
         problems: [{ code: 'INVALID_DOCUMENT', message: migrated.message, path: [] }],
@@ -107,8 +117,11 @@ export class FlowService {
     return parsed.data;
   }
 
-  validate(document: unknown): Problem[] {
-    return this.runtime.validate(document);
+  /** Every problem of a document, and with a workspace's connections those its nodes would meet there. */
+  async validate(document: unknown, connections?: readonly ConnectionInfo[]): Promise<Problem[]> {
+    const problems = this.runtime.validate(document);
+    if (problems.length || !connections) return problems;
+    return connectionProblems(this.runtime.prepare(document), connections);
   }
 
   private version(
@@ -294,6 +307,11 @@ export class FlowService {
     return plan;
   }
 
+  /** Drops every cached plan (the node types changed: a plugin was reloaded). Runs in flight keep theirs. */
+  invalidatePrepared(): void {
+    this.preparedCache.clear();
+  }
+
   /** The execution plan of a version, from the cache; 422 INVALID_FLOW when the version does not validate. */
   async prepared(workspaceId: string, flowId: string, number: number): Promise<PreparedVersion> {
     const key = `${flowId}\u0000${number}`;
@@ -339,26 +357,14 @@ export class FlowService {
       throw err;
     }
     const redact = redactSpecOf(prepared.flow);
-    const taintedInputs = new Map<string, Set<string>>();
-    for (const node of prepared.nodes) {
-      if (!redact?.nodes.includes(node.id)) continue;
-      for (const edge of node.outEdges) {
-        const to = prepared.nodes[edge.to];
-        if (!to) continue;
-        let ports = taintedInputs.get(to.id);
-        if (!ports) taintedInputs.set(to.id, (ports = new Set()));
-        ports.add(edge.toPort);
-      }
-    }
     return {
       workspaceId,
       flowId,
       version: number,
       prepared,
       redact,
-      taintedInputs,
-      inputNodeIds: new Set(prepared.nodes.filter((n) => n.type === 'io.input').map((n) => n.id)),
-      outputNodes: new Map(prepared.outputNodes.map((o) => [o.name, o.node.id])),
+      shape: maskingShape(prepared, redact),
+      feedback: prepared.flow.settings?.feedback,
     };
   }
 }

@@ -3,20 +3,31 @@
  * data) through the group committer, fanning events out live to subscribers (socket.io, SSE), cancelling,
  * re-running, and never losing a run to a restart: runs in flight when the server stopped are marked
  * `interrupted` by a `run.interrupted` event at the next start (or at shutdown, after a grace period).
+ *
+ * A run that waits for reviews is not in flight: its execution ended with `run.suspended`, which is recorded in
+ * one transaction with the run's status `waiting`, its review tasks and a sealed checkpoint of its real recorded
+ * outcomes. A resume (after a decision, an SLA step or a cancellation) takes the run with a claim in the
+ * database (see the review service) and runs a new execution from that checkpoint; the log goes on under the same
+ * run id. Subscribers follow a run across its executions.
  */
 import {
   FlowInputError,
+  flowDataClass,
   foldRun,
+  ResumeError,
+  type NodeWaitingEvent,
   type RunEvent,
   type RunFinishedEvent,
   type RunHandle,
   type RunResult,
   type RunState,
   type RunStore,
+  type RunSuspendedEvent,
   type Runtime,
 } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
 import { badRequest, conflict, notFound } from '../errors.js';
+import { sha256 } from '../hash.js';
 import type { Logger } from '../logger.js';
 import { RunMasker } from '../masking.js';
 import type { Metrics, Observer } from '../metrics.js';
@@ -24,14 +35,19 @@ import type {
   AuditActor,
   EventChunk,
   Repository,
+  ReviewTaskRecord,
   RunFilter,
   RunRecord,
   RunTrigger,
   WriteBatch,
 } from '../repo/types.js';
-import { timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import { newId, timeOrderedUuid, type Sealer } from '../security/crypto.js';
+import { safeStringify } from '../security/safe-json.js';
+import type { ConnectionService } from './connections.js';
+import { NotDoneError } from './errors.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
+import { taskRecord } from './review-records.js';
 
 export interface StartRequest {
   workspaceId: string;
@@ -46,17 +62,32 @@ export interface StartRequest {
   deadlineMs?: number;
   /** Adds writes to the batch that records `run.finished`, so they commit in the same transaction. */
   onFinished?: (batch: WriteBatch, event: RunFinishedEvent, masked: RunFinishedEvent) => void;
+  /** Adds writes to the batch that records `run.suspended` (the run now waits for these review tasks). */
+  onSuspended?: (batch: WriteBatch, event: RunSuspendedEvent, tasks: ReviewTaskRecord[]) => void;
   /** Seal the real outputs with the run (async endpoint callers poll for them). */
   keepOutputs?: boolean;
-  /** Receives every (masked) event from the first; registered before the run starts. */
+  /**
+   * Receives every (masked) event from the first, across the run's executions, until the run finishes or the
+   * `unwatch` of the started run is called; registered before the run starts.
+   */
   listener?: RunListener;
 }
 
 export type RunListener = (event: RunEvent) => void;
 
-/** A run executing in this process; also its run store (the runtime appends each event here). */
+/** Events the runtime needs to resume a run: its start and every node's outcome (no inputs, logs or chunks). */
+const checkpointTypes = new Set<RunEvent['type']>([
+  'run.started',
+  'node.succeeded',
+  'node.failed',
+  'node.skipped',
+  'node.waiting',
+  'run.resumed',
+  'run.suspended',
+]);
+
+/** One execution of a run in this process; also its run store (the runtime appends each event here). */
 export class LiveRun implements RunStore {
-  private readonly listeners = new Set<RunListener>();
   lastSeq = -1;
   /** Set when the run was marked interrupted at shutdown: later events are neither stored nor sent. */
   closed = false;
@@ -66,9 +97,15 @@ export class LiveRun implements RunStore {
   masker: RunMasker | undefined;
   /** The batch holding the run's row while it is not committed yet. */
   rowBatch: WriteBatch | undefined;
+  /** Settles when the run's row (and first event) is committed; set when `run.started` is recorded. */
+  rowStored: Promise<void> | undefined;
   /** The chunk of events this run has in the current batch. */
   chunk: EventChunk | undefined;
   chunkBatch: WriteBatch | undefined;
+  /** The real events a resume needs (see checkpointTypes), from the run's first execution on. */
+  checkpoint: RunEvent[] = [];
+  /** Nodes that began waiting in this execution: real and masked events. */
+  waits: { real: NodeWaitingEvent; masked: NodeWaitingEvent }[] = [];
   handle!: RunHandle;
   result!: Promise<RunResult>;
 
@@ -86,33 +123,50 @@ export class LiveRun implements RunStore {
   append(event: RunEvent): Promise<void> | undefined {
     return this.recorder(this, event);
   }
-
-  listen(fn: RunListener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  get listened(): boolean {
-    return this.listeners.size > 0;
-  }
-
-  publish(event: RunEvent): void {
-    for (const fn of this.listeners) {
-      try {
-        fn(event);
-      } catch {
-        // A failing subscriber must not break the run or the other subscribers.
-      }
-    }
-  }
 }
 
 export interface StartedRun {
   runId: string;
   flowVersion: number;
   live: LiveRun;
+  /** How this execution ended (status `waiting` when the run now waits for reviews). */
   result: Promise<RunResult>;
+  /** Removes the request's `listener`. */
+  unwatch(): void;
+  /**
+   * Settles once the run is on record (its row and `run.started` committed, as durable as configured); rejects
+   * when it could not be recorded. Answer "accepted" only after this.
+   */
+  stored: Promise<void>;
 }
+
+/** Called once a suspension is committed: the run waits for these tasks. */
+export type SuspensionListener = (runId: string, tasks: ReviewTaskRecord[]) => void;
+
+/** The business key a flow declares, hashed per flow (an identifier used as key never lands in clear). */
+export function businessKeyHash(flowId: string, value: unknown): string | null {
+  if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return null;
+  const text = String(value);
+  if (text.length === 0 || text.length > 200) return null;
+  return sha256(`${flowId}\u0000${text}`);
+}
+
+/** The value at a dotted path. */
+function valueAt(root: unknown, path: string): unknown {
+  let cur = root;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+const actorFromString = (actor: string): AuditActor => {
+  const i = actor.indexOf(':');
+  const type = actor.slice(0, i) as AuditActor['type'];
+  const id = actor.slice(i + 1);
+  return id ? { type, id } : { type };
+};
 
 export const runSummary = (r: RunRecord) => ({
   id: r.id,
@@ -131,6 +185,11 @@ const actorString = (a: AuditActor) => `${a.type}:${a.id ?? ''}`;
 
 export class RunService {
   private readonly live = new Map<string, LiveRun>();
+  /** Subscribers by run id: they follow a run across its executions and are dropped when it ends. */
+  private readonly watchers = new Map<string, Set<RunListener>>();
+  /** Callers waiting for a run's real `run.finished` (an endpoint's SSE stream across a review). */
+  private readonly finishWaiters = new Map<string, ((e: RunFinishedEvent) => void)[]>();
+  private suspensionListener: SuspensionListener | undefined;
 
   constructor(
     private readonly repo: Repository,
@@ -138,6 +197,7 @@ export class RunService {
     private readonly runtime: Runtime,
     private readonly flows: FlowService,
     private readonly credentials: CredentialService,
+    private readonly connections: ConnectionService,
     private readonly sealer: Sealer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -151,14 +211,71 @@ export class RunService {
     return this.live.get(id);
   }
 
-  /** Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW, 404 for unknown flows or versions. */
+  /** Who to tell when a run has begun to wait (the review service: SLA timers, decisions already taken). */
+  onSuspension(listener: SuspensionListener): void {
+    this.suspensionListener = listener;
+  }
+
+  /** Follows a run's (masked) events from now on, across executions, until it ends. */
+  watch(runId: string, fn: RunListener): () => void {
+    let set = this.watchers.get(runId);
+    if (!set) this.watchers.set(runId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      const s = this.watchers.get(runId);
+      if (!s) return;
+      s.delete(fn);
+      if (s.size === 0) this.watchers.delete(runId);
+    };
+  }
+
+  private publish(runId: string, event: RunEvent): void {
+    const set = this.watchers.get(runId);
+    if (set) {
+      for (const fn of set) {
+        try {
+          fn(event);
+        } catch {
+          // A failing subscriber must not break the run or the other subscribers.
+        }
+      }
+    }
+    if (event.type === 'run.finished' || event.type === 'run.interrupted') this.watchers.delete(runId);
+  }
+
+  /**
+   * The real `run.finished` of a run executing here (or resumed here later); `cancel` forgets the waiter (its
+   * client went away before the run finished).
+   */
+  whenFinished(runId: string): { finished: Promise<RunFinishedEvent>; cancel(): void } {
+    let waiter!: (e: RunFinishedEvent) => void;
+    const finished = new Promise<RunFinishedEvent>((resolve) => (waiter = resolve));
+    const list = this.finishWaiters.get(runId) ?? [];
+    list.push(waiter);
+    this.finishWaiters.set(runId, list);
+    return {
+      finished,
+      cancel: () => {
+        const rest = this.finishWaiters.get(runId)?.filter((w) => w !== waiter);
+        if (rest?.length) this.finishWaiters.set(runId, rest);
+        else this.finishWaiters.delete(runId);
+      },
+    };
+  }
+
+  /**
+   * Starts a run; 400 INVALID_INPUT with field errors, 422 INVALID_FLOW (also when a node names a connection the
+   * workspace does not have or may not use), 404 for unknown flows or versions.
+   */
   async start(req: StartRequest): Promise<StartedRun> {
     const plan = await this.flows.prepared(req.workspaceId, req.flowId, req.version);
+    await this.connections.assertUsable(req.workspaceId, plan.version, plan.prepared);
     return this.startPrepared(plan, req);
   }
 
   startPrepared(plan: PreparedVersion, req: StartRequest): StartedRun {
     const runId = timeOrderedUuid();
+    const keyPath = plan.feedback?.businessKey;
     const record: RunRecord = {
       id: runId,
       workspaceId: req.workspaceId,
@@ -176,9 +293,12 @@ export class RunService {
       startedAt: Date.now(),
       finishedAt: null,
       ms: null,
+      checkpointSealed: null,
+      resumeClaim: null,
+      businessKey: keyPath ? businessKeyHash(req.flowId, valueAt(req.input, keyPath)) : null,
     };
     const live = new LiveRun(record, plan, req, this.recordEvent);
-    if (req.listener) live.listen(req.listener);
+    const unwatch = req.listener ? this.watch(runId, req.listener) : () => {};
     const meta: Record<string, unknown> = {
       flowVersion: plan.version,
       trigger: req.trigger,
@@ -199,23 +319,160 @@ export class RunService {
         runId,
         store: live,
         meta,
-        services: { secrets: this.credentials.resolver(req.workspaceId, runId, req.actor) },
+        services: {
+          secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
+          connections: this.connections.resolver(
+            req.workspaceId,
+            runId,
+            req.actor,
+            flowDataClass(plan.prepared.flow),
+          ),
+        },
         ...(req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs }),
       });
     } catch (err) {
       this.live.delete(runId);
       this.metrics.runsInFlight.value--;
+      unwatch();
       if (err instanceof FlowInputError)
         throw badRequest('INVALID_INPUT', err.message, { fields: err.errors });
       throw err;
     }
-    live.result = live.handle.result.then((r) => {
-      this.live.delete(runId);
+    live.result = this.settled(live);
+    // The runtime records run.started synchronously inside start(); without it nothing of the run is stored.
+    const stored =
+      live.rowStored ??
+      Promise.reject(
+        new NotDoneError('RUN_NOT_RECORDED', 'the run could not be recorded, so it was not started'),
+      );
+    if (!live.rowStored) {
+      // Nothing more of it is stored either: no orphan events of a run without a row.
+      live.closed = true;
+      live.handle.cancel('the run could not be recorded');
+    }
+    stored.catch(() => {});
+    return { runId, flowVersion: plan.version, live, result: live.result, unwatch, stored };
+  }
+
+  /** The end of one execution: the run leaves this process's list of executions in flight. */
+  private settled(live: LiveRun): Promise<RunResult> {
+    return live.handle.result.then((r) => {
+      this.live.delete(live.id);
       this.metrics.runsInFlight.value--;
-      this.metrics.runs.labels(live.closed ? 'interrupted' : r.status, req.trigger).inc();
+      this.metrics.runs.labels(live.closed ? 'interrupted' : r.status, live.req.trigger).inc();
       return r;
     });
-    return { runId, flowVersion: plan.version, live, result: live.result };
+  }
+
+  /**
+   * Runs the next execution of a run this process claimed (`resume_claim = token`): from its sealed checkpoint,
+   * with the decisions of the tasks the claim took, or cancelled. Undefined when the claim is not (or no longer)
+   * this one. A run that cannot be resumed (its checkpoint is missing) is marked interrupted.
+   */
+  async resumeClaimed(
+    runId: string,
+    token: string,
+    options: { cancel?: string; actor?: AuditActor } = {},
+  ): Promise<StartedRun | undefined> {
+    await this.writer.visible();
+    const run = await this.repo.getRunById(runId);
+    if (!run || run.status !== 'running' || run.resumeClaim !== token || this.live.has(runId))
+      return undefined;
+    const tasks = await this.repo.reviewTasksClaimedBy(token);
+    const decisions: Record<string, unknown> = {};
+    if (options.cancel === undefined) {
+      for (const t of tasks)
+        if (t.status === 'decided' && t.decision !== null) decisions[t.nodeId] = JSON.parse(t.decision);
+    }
+    const lastSeq = await this.repo.lastEventSeq(runId);
+    if (!run.checkpointSealed) {
+      await this.markInterrupted(run, lastSeq + 1, 'the run has no checkpoint to resume from');
+      return undefined;
+    }
+    const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
+    const checkpoint = JSON.parse(
+      this.sealer.open(run.checkpointSealed, `run-checkpoint:${run.id}`).toString('utf8'),
+    ) as RunEvent[];
+    const started = checkpoint[0];
+    if (started?.type !== 'run.started') {
+      await this.markInterrupted(run, lastSeq + 1, 'the run has no checkpoint to resume from');
+      return undefined;
+    }
+    const req: StartRequest = {
+      workspaceId: run.workspaceId,
+      flowId: run.flowId,
+      version: run.flowVersion,
+      input: started.input,
+      trigger: run.trigger,
+      actor: actorFromString(run.actor),
+      ...(run.rerunOf ? { rerunOf: run.rerunOf } : {}),
+      // An endpoint's caller polls for the final outputs (a synchronous caller was answered 202 when it waited).
+      ...(run.endpointId ? { keepOutputs: true, onFinished: this.endpointDecision(run) } : {}),
+    };
+    const live = new LiveRun(run, plan, req, this.recordEvent);
+    live.lastSeq = lastSeq;
+    live.checkpoint = checkpoint;
+    if (plan.redact) {
+      live.masker = new RunMasker(plan.redact, started.input, plan.shape);
+    }
+    let signal: AbortSignal | undefined;
+    if (options.cancel !== undefined) {
+      const controller = new AbortController();
+      controller.abort(new Error(options.cancel));
+      signal = controller.signal;
+    }
+    this.live.set(runId, live);
+    this.metrics.runsInFlight.value++;
+    try {
+      live.handle = this.runtime.resume(plan.prepared, checkpoint, decisions, {
+        store: live,
+        services: { secrets: this.credentials.resolver(run.workspaceId, runId, req.actor) },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      this.live.delete(runId);
+      this.metrics.runsInFlight.value--;
+      if (!(err instanceof ResumeError)) throw err;
+      this.logger.error({ runId, code: err.code }, 'a waiting run could not be resumed');
+      await this.markInterrupted(run, lastSeq + 1, `the run could not be resumed: ${err.message}`);
+      return undefined;
+    }
+    live.result = this.settled(live);
+    // The run's row exists: it was stored when the run first started.
+    return {
+      runId,
+      flowVersion: run.flowVersion,
+      live,
+      result: live.result,
+      unwatch: () => {},
+      stored: Promise.resolve(),
+    };
+  }
+
+  /** The audit entry of an endpoint run's final decision, when it finishes after a review. */
+  private endpointDecision(run: RunRecord): NonNullable<StartRequest['onFinished']> {
+    return (b, event, masked) => {
+      const error = masked.error;
+      b.audit.push({
+        workspaceId: run.workspaceId,
+        at: event.at,
+        actor: { type: 'system' },
+        action: 'endpoint.decision',
+        target: `endpoint:${run.endpointId ?? ''}`,
+        details: {
+          deploymentId: run.deploymentId,
+          flowId: run.flowId,
+          flowVersion: run.flowVersion,
+          runId: run.id,
+          status: event.status,
+          afterReview: true,
+          outputs: masked.outputs,
+          ...(error
+            ? { error: { code: error.code, ...(error.nodeId ? { nodeId: error.nodeId } : {}) } }
+            : {}),
+        },
+      });
+    };
   }
 
   /** Node duration histograms by node type and outcome, looked up once per type. */
@@ -239,25 +496,25 @@ export class RunService {
     const req = live.req;
     if (event.type === 'run.started' && live.plan.redact) {
       // The input passed the runtime's check; the stored copy is masked, the real one kept sealed for re-runs.
-      live.masker = new RunMasker(live.plan.redact, req.input, {
-        inputNodeIds: live.plan.inputNodeIds,
-        outputNodes: live.plan.outputNodes,
-        taintedInputs: live.plan.taintedInputs,
-      });
+      live.masker = new RunMasker(live.plan.redact, req.input, live.plan.shape);
       live.record.inputSealed = this.sealer.seal(JSON.stringify(req.input), `run-input:${live.id}`);
     }
     const masked = live.masker ? live.masker.maskEvent(event) : event;
     live.lastSeq = event.seq;
-    if (live.listened) live.publish(masked);
+    if (checkpointTypes.has(event.type)) live.checkpoint.push(event);
+    if (event.type === 'node.waiting') live.waits.push({ real: event, masked: masked as NodeWaitingEvent });
     if (event.type === 'node.succeeded' || event.type === 'node.failed') {
       const timer = this.nodeTimer(live.plan.prepared.byId.get(event.nodeId)?.type ?? 'unknown');
       (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
-    const json = JSON.stringify(masked);
+    // Whatever a node produced (any depth, cycles), the event is stored; only JSON.stringify's failures are cut.
+    const { json, cut } = safeStringify(masked);
+    this.publish(live.id, cut ? (JSON.parse(json) as RunEvent) : masked);
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
       b.runs.push(live.record);
       live.rowBatch = b;
+      live.rowStored = promise;
     }
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
@@ -268,11 +525,12 @@ export class RunService {
       live.chunkBatch = b;
       b.events.push(live.chunk);
     }
+    if (event.type === 'run.suspended') this.recordSuspension(live, event, b, promise);
     if (event.type === 'run.finished') {
       live.finished = true;
       const outputsSealed =
         req.keepOutputs && event.status === 'succeeded'
-          ? this.sealer.seal(JSON.stringify(event.outputs), `run-outputs:${live.id}`)
+          ? this.sealer.seal(safeStringify(event.outputs).json, `run-outputs:${live.id}`)
           : undefined;
       if (live.rowBatch === b) {
         // Started and finished within one batch: the row is inserted in its final state (one write, not two).
@@ -293,9 +551,75 @@ export class RunService {
       }
       live.rowBatch = undefined;
       req.onFinished?.(b, event, masked as RunFinishedEvent);
+      const waiters = this.finishWaiters.get(live.id);
+      if (waiters) {
+        this.finishWaiters.delete(live.id);
+        void promise.then(
+          () => waiters.forEach((w) => w(event)),
+          () => waiters.forEach((w) => w(event)),
+        );
+      }
     }
     return promise;
   };
+
+  /**
+   * The run now waits: in the batch of its `run.suspended`, its status, a sealed checkpoint of its real outcomes
+   * and a review task for each node that began waiting in this execution (with an audit entry each).
+   */
+  private recordSuspension(
+    live: LiveRun,
+    event: RunSuspendedEvent,
+    b: WriteBatch,
+    committed: Promise<void>,
+  ): void {
+    live.finished = true;
+    const checkpoint = this.sealer.seal(safeStringify(live.checkpoint).json, `run-checkpoint:${live.id}`);
+    // An endpoint's caller may poll a waiting run: the outputs it already has are kept for it, sealed.
+    const partial =
+      live.record.endpointId && Object.keys(event.outputs).length
+        ? this.sealer.seal(safeStringify(event.outputs).json, `run-outputs:${live.id}`)
+        : undefined;
+    if (live.rowBatch === b) {
+      live.record.status = 'waiting';
+      live.record.checkpointSealed = checkpoint;
+      if (partial) live.record.outputsSealed = partial;
+    } else {
+      b.runUpdates.push({
+        id: live.id,
+        status: 'waiting',
+        finishedAt: null,
+        ms: null,
+        checkpointSealed: checkpoint,
+        ...(partial ? { outputsSealed: partial } : {}),
+      });
+    }
+    live.rowBatch = undefined;
+    const tasks = live.waits.map((w) => taskRecord(live.record, w.real, w.masked, event.at));
+    live.waits = [];
+    for (const t of tasks) {
+      b.reviewTasks.push(t);
+      b.audit.push({
+        workspaceId: t.workspaceId,
+        at: event.at,
+        actor: { type: 'system' },
+        action: 'review.requested',
+        target: `review:${t.id}`,
+        details: {
+          runId: t.runId,
+          nodeId: t.nodeId,
+          queue: t.queue,
+          dueAt: t.dueAt,
+          flowVersion: t.flowVersion,
+        },
+      });
+    }
+    live.req.onSuspended?.(b, event, tasks);
+    void committed.then(
+      () => this.suspensionListener?.(live.id, tasks),
+      () => {},
+    );
+  }
 
   /** The real outputs of a finished endpoint run (sealed at finish). */
   openOutputs(run: RunRecord): Record<string, unknown> | undefined {
@@ -338,7 +662,6 @@ export class RunService {
     afterSeq: number,
     send: RunListener,
   ): Promise<() => void> {
-    const live = this.live.get(runId);
     let replaying = true;
     let lastSent = afterSeq;
     const buffered: RunEvent[] = [];
@@ -347,13 +670,17 @@ export class RunService {
       lastSent = e.seq;
       send(e);
     };
-    // Listen before reading the store, so nothing falls between the replay and the live events.
-    const stop = live?.listen((e) => (replaying ? buffered.push(e) : forward(e))) ?? (() => {});
+    // Listen before reading the store, so nothing falls between the replay and the live events. A run that has
+    // finished gets no more events, so it is not watched.
+    const stop = this.watch(runId, (e) => (replaying ? buffered.push(e) : forward(e)));
     try {
       await this.get(workspaceId, runId);
-      for (const e of await this.repo.runEvents(runId, afterSeq)) forward(e);
+      const stored = await this.repo.runEvents(runId, afterSeq);
+      for (const e of stored) forward(e);
       for (const e of buffered) forward(e);
       replaying = false;
+      const last = stored.at(-1);
+      if (last?.type === 'run.finished' || last?.type === 'run.interrupted') stop();
       return stop;
     } catch (err) {
       stop();
@@ -361,8 +688,55 @@ export class RunService {
     }
   }
 
+  /**
+   * Takes a waiting run in the database with a fresh claim token (after the writes `fill` adds, in the same
+   * transaction) and runs its next execution: with the decided tasks nobody resumed yet, or cancelled. Undefined
+   * when the run was not waiting with something to resume (another claim, or nothing decided).
+   */
+  async claimAndResume(
+    runId: string,
+    options: { cancel?: string; fill?: (b: WriteBatch) => void } = {},
+  ): Promise<StartedRun | undefined> {
+    const token = newId('clm');
+    await this.writer.commitAlone((b) => {
+      options.fill?.(b);
+      b.resumeClaims.push({ runId, token, cancel: options.cancel !== undefined });
+    });
+    return this.resumeClaimed(runId, token, options.cancel === undefined ? {} : { cancel: options.cancel });
+  }
+
+  /** At start: waiting runs whose decision was stored but not resumed (the server stopped in between). */
+  async resumePending(): Promise<number> {
+    let n = 0;
+    for (const runId of await this.repo.waitingRunsWithDecisions()) {
+      if (await this.claimAndResume(runId)) n++;
+    }
+    if (n)
+      this.logger.info({ runs: n }, 'waiting runs with decisions taken before the last stop were resumed');
+    return n;
+  }
+
   async cancel(workspaceId: string, runId: string, actor: AuditActor): Promise<void> {
-    const run = await this.get(workspaceId, runId);
+    let run = await this.get(workspaceId, runId);
+    if (run.status === 'waiting') {
+      const cancelled = await this.claimAndResume(runId, { cancel: `by ${actor.name ?? actor.type}` });
+      if (cancelled) {
+        await this.writer.write((b) =>
+          b.audit.push({
+            workspaceId,
+            at: Date.now(),
+            actor,
+            action: 'run.cancelled',
+            target: `run:${runId}`,
+            details: { waiting: true },
+          }),
+        );
+        await cancelled.result;
+        return;
+      }
+      // A decision took the run first: it is running now.
+      run = await this.get(workspaceId, runId);
+    }
     if (run.status !== 'running') throw conflict('RUN_FINISHED', `the run already ${run.status}`);
     const live = this.live.get(runId);
     if (live) live.handle.cancel(`by ${actor.name ?? actor.type}`);
@@ -423,7 +797,7 @@ export class RunService {
   ): Promise<void> {
     const at = Date.now();
     const event: RunEvent = { type: 'run.interrupted', runId: run.id, seq, at, reason };
-    this.live.get(run.id)?.publish(event);
+    this.publish(run.id, event);
     return this.writer.write((b) => {
       b.events.push({ runId: run.id, seq, lastSeq: seq, events: [JSON.stringify(event)] });
       b.runUpdates.push({ id: run.id, status: 'interrupted', finishedAt: at, ms: null });
@@ -438,13 +812,21 @@ export class RunService {
     });
   }
 
-  /** At start: runs recorded as running belong to a process that is gone. */
+  /**
+   * At start: runs recorded as running belong to a process that is gone. A run that process had just claimed
+   * to resume, whose new execution recorded nothing yet, goes back to waiting (its decisions are resumed again).
+   */
   async recoverInterrupted(): Promise<number> {
     const running = await this.repo.runningRuns();
     let n = 0;
     for (const run of running) {
       if (this.live.has(run.id)) continue;
       const seq = (await this.repo.lastEventSeq(run.id)) + 1;
+      if (run.resumeClaim) {
+        const [last] = await this.repo.runEvents(run.id, seq - 2);
+        if (last?.type === 'run.suspended' && (await this.repo.reopenClaim(run.id, run.resumeClaim)))
+          continue;
+      }
       void this.markInterrupted(run, seq, 'the server stopped while the run was in flight');
       n++;
     }

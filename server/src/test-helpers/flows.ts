@@ -103,3 +103,116 @@ export function secretFlow(credential: string) {
     edges: [edge('e1', 'in', 'value', 'use', 'value'), edge('e2', 'use', 'length', 'out', 'value')],
   };
 }
+
+/**
+ * A loan decision with a human review: amounts above 10,000 go to `human.review` (queue `underwriting`), the
+ * rest are approved automatically; either way the flow's output `decision` is the final one. The applicant's
+ * name is personal data (masked in records and in the review task); feedback names the decision by its
+ * application id and labels it `{ defaulted }`.
+ */
+export function reviewFlow(review: Record<string, unknown> = {}, name = 'Loan with review') {
+  return {
+    schemaVersion: 1,
+    id: 'review',
+    name,
+    nodes: [
+      {
+        id: 'in',
+        type: 'io.input',
+        version: 1,
+        config: {
+          schema: {
+            type: 'object',
+            properties: {
+              applicationId: { type: 'string' },
+              name: { type: 'string' },
+              amount: { type: 'number' },
+            },
+            required: ['applicationId', 'name', 'amount'],
+          },
+        },
+      },
+      {
+        id: 'auto',
+        type: 'data.transform',
+        version: 1,
+        config: {
+          expression:
+            '{ "outcome": data.amount > 10000 ? "review" : "approve", "reasons": data.amount > 10000 ? ["amount " & $string(data.amount) & " above 10000"] : [], "factors": [{ "name": "amount", "weight": 0.7 }] }',
+        },
+      },
+      { id: 'gate', type: 'logic.branch', version: 1, config: { condition: "value.outcome = 'review'" } },
+      {
+        id: 'case',
+        type: 'data.transform',
+        version: 1,
+        config: {
+          expression: '{ "applicationId": input.applicationId, "name": input.name, "amount": input.amount }',
+        },
+      },
+      {
+        id: 'review',
+        type: 'human.review',
+        version: 1,
+        config: {
+          queue: 'underwriting',
+          title: '=input.applicationId',
+          summary: ['applicationId', 'amount'],
+          outcomes: ['approve', 'decline', 'counter-offer'],
+          editableFields: ['amount'],
+          ...review,
+        },
+      },
+      {
+        id: 'final',
+        type: 'logic.merge',
+        version: 1,
+        config: { inputs: ['auto', 'reviewed'], mode: 'first' },
+      },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'decision' } },
+    ],
+    edges: [
+      edge('e1', 'in', 'value', 'auto', 'data'),
+      edge('e2', 'auto', 'result', 'gate', 'value'),
+      edge('e3', 'gate', 'true', 'case', 'data'),
+      edge('e4', 'case', 'result', 'review', 'case'),
+      edge('e5', 'gate', 'true', 'review', 'decision'),
+      edge('e6', 'gate', 'false', 'final', 'auto'),
+      edge('e7', 'review', 'decision', 'final', 'reviewed'),
+      edge('e8', 'final', 'value', 'out', 'value'),
+    ],
+    settings: {
+      redact: { inputPaths: ['name'], nodes: [] },
+      feedback: {
+        businessKey: 'applicationId',
+        predictionPath: 'decision.outcome',
+        labelSchema: {
+          type: 'object',
+          properties: { defaulted: { type: 'boolean' }, monthsObserved: { type: 'integer', minimum: 0 } },
+          required: ['defaulted'],
+          additionalProperties: false,
+        },
+      },
+    },
+  };
+}
+
+/** input -> custom.deep -> output: a node output nested `depth` levels deep. */
+export function deepOutputFlow(depth: number) {
+  return {
+    schemaVersion: 1,
+    id: 'deep',
+    name: 'Deep output',
+    nodes: [
+      {
+        id: 'in',
+        type: 'io.input',
+        version: 1,
+        config: { schema: { type: 'object', properties: { note: { type: 'string' } } } },
+      },
+      { id: 'deep', type: 'custom.deep', version: 1, config: { depth } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'value' } },
+    ],
+    edges: [edge('e1', 'in', 'value', 'deep', 'value'), edge('e2', 'deep', 'value', 'out', 'value')],
+  };
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { AnyNodeDefinition, RunEvent } from '@finflow/runtime';
 import { defaultConfig, type ServerConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { startServer, type FinflowServer } from '../server.js';
 import { testNodes } from './nodes.js';
 
@@ -26,7 +26,13 @@ export function tempDir(prefix = 'finflow-server-'): string {
 }
 
 export async function startTestServer(
-  options: { dataDir?: string; config?: Partial<ServerConfig>; extraNodes?: AnyNodeDefinition[] } = {},
+  options: {
+    dataDir?: string;
+    config?: Partial<ServerConfig>;
+    extraNodes?: AnyNodeDefinition[];
+    /** Default: silent. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const config = defaultConfig({
@@ -41,7 +47,7 @@ export async function startTestServer(
   const server = await startServer({
     config,
     extraNodes: options.extraNodes ?? testNodes,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
     onSetupToken: () => {},
     processMetrics: false,
   });

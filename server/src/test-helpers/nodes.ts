@@ -45,4 +45,20 @@ export const secretEchoNode = defineNode({
   },
 });
 
-export const testNodes = [sleepNode, secretEchoNode];
+/** Builds a value nested `depth` levels deep (iteratively), as a node or an expression could. */
+export const deepNode = defineNode({
+  type: 'custom.deep',
+  version: 1,
+  meta: { title: 'Deep value (test)', category: 'custom', description: 'Outputs a deeply nested record' },
+  config: z.object({ depth: z.int().min(1).max(1_000_000).default(5000) }),
+  inputs: { value: port('any', { required: false }) },
+  outputs: { value: port('record') },
+  timeoutMs: 5_000,
+  run(_ctx, { value }, { depth }) {
+    let v: Record<string, unknown> = { leaf: value ?? null };
+    for (let i = 1; i < depth; i++) v = { a: v };
+    return { value: v };
+  },
+});
+
+export const testNodes = [sleepNode, secretEchoNode, deepNode];

@@ -7,7 +7,7 @@ async function check(text: string, config: Record<string, unknown> = {}) {
   const out = await runNodeOk(marketingCheckNode, { inputs: { text }, config });
   return {
     passed: out['passed'] as boolean,
-    findings: out['findings'] as Finding[],
+    findings: out['findings'] as unknown as Finding[],
     decision: out['decision'] as { outcome: string; reasons: string[]; jurisdiction: string },
   };
 }

@@ -3,7 +3,14 @@ import { runNode, runNodeOk } from '@finflow/sdk/testing';
 import { piiDetectNode } from './pii-detect.node.js';
 import { detectPii, type PiiEntity } from './pii/detect.js';
 import { isValidResidentId15, isValidResidentId18 } from './pii/checksums.js';
-import { hutoolCases, piiCorpus, presidioCases, readDataset, REGULATIONS } from './test-helpers/datasets.js';
+import {
+  hutoolCases,
+  piiCorpus,
+  presidioCases,
+  readDataset,
+  REGULATIONS,
+  type CorpusRecord,
+} from './test-helpers/datasets.js';
 
 const NOW = '2025-06-01T00:00:00Z';
 
@@ -13,7 +20,7 @@ async function detect(text: string, config: Record<string, unknown> = {}): Promi
     config,
     services: { clock: { now: () => Date.parse(NOW) } },
   });
-  return out['entities'] as PiiEntity[];
+  return out['entities'] as unknown as PiiEntity[];
 }
 
 interface Counts {
@@ -28,17 +35,32 @@ function f1(c: Counts) {
   return { precision, recall, f1: (2 * precision * recall) / (precision + recall || 1) };
 }
 
+/**
+ * The synthetic corpus labels "+86 1xx…" mobiles PHONE_NUMBER; they are mainland mobiles written with the country
+ * code, which issue 15 asks to type as CN_MOBILE (the country code inside the span). Its gold is read that way.
+ */
+function asMobile(record: CorpusRecord): CorpusRecord {
+  return {
+    ...record,
+    spans: record.spans.map((s) =>
+      s.label === 'PHONE_NUMBER' && /^\+86[\s-]?1\d{10}$/.test(s.value) ? { ...s, label: 'CN_MOBILE' } : s,
+    ),
+  };
+}
+
 describe('compliance.piiDetect on the zh/en synthetic corpus', async () => {
-  const corpus = piiCorpus();
+  const corpus = piiCorpus().map(asMobile);
   const results = await Promise.all(corpus.map(async (r) => ({ record: r, found: await detect(r.text) })));
   const stats = new Map<string, Counts>();
   const stat = (t: string) => stats.get(t) ?? (stats.set(t, { tp: 0, fp: 0, fn: 0 }).get(t) as Counts);
   for (const { record, found } of results) {
     const key = (t: string, s: number, e: number) => `${t}:${s}:${e}`;
     const gold = new Set(record.spans.map((s) => key(s.label, s.start, s.end)));
-    const predicted = new Set(found.map((f) => key(f.type, f.start, f.end)));
+    // Labelled numbers that fail their check (the neg-* sentences) are checked on their own below.
+    const valid = found.filter((f) => f.valid !== false);
+    const predicted = new Set(valid.map((f) => key(f.type, f.start, f.end)));
     for (const g of record.spans) stat(g.label)[predicted.has(key(g.label, g.start, g.end)) ? 'tp' : 'fn']++;
-    for (const f of found) if (!gold.has(key(f.type, f.start, f.end))) stat(f.type).fp++;
+    for (const f of valid) if (!gold.has(key(f.type, f.start, f.end))) stat(f.type).fp++;
   }
 
   it.each(['CN_RESIDENT_ID', 'BANK_CARD', 'CN_MOBILE', 'EMAIL_ADDRESS'])(
@@ -51,15 +73,34 @@ describe('compliance.piiDetect on the zh/en synthetic corpus', async () => {
     },
   );
 
-  it.each(['PERSON', 'ADDRESS', 'PHONE_NUMBER'])('%s: F1 >= 0.85', (type) => {
+  it('types every "+86" mobile as CN_MOBILE with the country code in its span', () => {
+    const withCode = corpus.flatMap((r) => r.spans).filter((s) => s.value.startsWith('+86'));
+    expect(withCode.length).toBe(12);
+    expect(withCode.every((s) => s.label === 'CN_MOBILE')).toBe(true);
+    expect(stat('PHONE_NUMBER').fp).toBe(0);
+  });
+
+  it.each(['PERSON', 'ADDRESS'])('%s: F1 >= 0.85', (type) => {
     expect(stat(type).tp).toBeGreaterThan(10);
     expect(f1(stat(type)).f1).toBeGreaterThanOrEqual(0.85);
   });
 
-  it('finds nothing in the negative sentences (bad check characters, failed Luhn, order numbers)', () => {
+  it('masks a labelled number that fails its check as invalid, and finds nothing in unlabelled ones', () => {
     const negatives = results.filter((r) => r.record.id.startsWith('neg-'));
     expect(negatives).toHaveLength(40);
-    for (const { record, found } of negatives) expect(found, record.text).toEqual([]);
+    let labelled = 0;
+    for (const { record, found } of negatives) {
+      // "身份证号440305196709196561校验位错误", "卡号6222021893267268未通过校验" (issue 10, finding 7): still the
+      // customer's ID or card, so still personal data; the checksum only says it is not a valid one.
+      if (/身份证号|卡号/.test(record.text)) {
+        labelled++;
+        expect(
+          found.map((f) => [f.type, f.valid]),
+          record.text,
+        ).toEqual([[record.text.includes('身份证号') ? 'CN_RESIDENT_ID' : 'BANK_CARD', false]]);
+      } else expect(found, record.text).toEqual([]);
+    }
+    expect(labelled).toBe(24);
   });
 
   it('reports IDs that also pass Luhn as IDs only, never as cards', () => {
@@ -88,7 +129,8 @@ describe('Presidio recogniser cases', () => {
   } as const;
 
   function check(c: (typeof cases)[number]): boolean {
-    const all = detectPii(c.text);
+    // Presidio's cases are about valid numbers; labelled ones that fail (valid: false) are checked below.
+    const all = detectPii(c.text).filter((e) => e.valid !== false);
     // A mainland mobile is a phone number too: Presidio calls "13812345678" PHONE_NUMBER, we say CN_MOBILE.
     const mine = all.filter(
       (e) => e.type === typeOf[c.entity] || (c.entity === 'PHONE_NUMBER' && e.type === 'CN_MOBILE'),
@@ -106,7 +148,7 @@ describe('Presidio recogniser cases', () => {
     expect(mine.length).toBeGreaterThan(5);
   });
 
-  it('gives no detection at all for the cases that must give zero (failed Luhn, 13-digit non-card, bad IBANs)', () => {
+  it('gives no valid detection for the cases that must give zero (failed Luhn, 13-digit non-card, bad IBANs)', () => {
     const zero = cases.filter((c) => c.entity !== 'PHONE_NUMBER' && c.expected_count === 0);
     expect(zero.length).toBe(180);
     for (const c of zero) {
@@ -114,6 +156,12 @@ describe('Presidio recogniser cases', () => {
       // The one exception holds real PII of other kinds: "Dalla's Pizza | 3843 Peartree Road, ... 440-600-5124".
       if (c.text.startsWith("Dalla's Pizza"))
         expect(found.map((f) => f.type)).toEqual(['ADDRESS', 'PHONE_NUMBER']);
+      // "my credit card number is 4012-8888-8888-1882": labelled, so masked, but reported as failing Luhn.
+      else if (/card number is/.test(c.text))
+        expect(
+          found.map((f) => [f.type, f.valid]),
+          c.text,
+        ).toEqual([['BANK_CARD', false]]);
       else expect(found, c.text).toEqual([]);
     }
   });
@@ -153,7 +201,25 @@ describe('resident identity numbers (Hutool cases)', () => {
   });
 
   it('rejects an impossible birth date even with a correct check character', async () => {
-    expect(await detect('证件号 201511221897205960')).toEqual([]);
+    expect(await detect('流水 201511221897205960')).toEqual([]);
+    // Labelled as an ID it is still masked, as an invalid one.
+    const labelled = await detect('证件号 201511221897205960');
+    expect(labelled.map((e) => [e.type, e.valid])).toEqual([['CN_RESIDENT_ID', false]]);
+  });
+
+  it('accepts a lower-case x check character and IDs read out in groups', async () => {
+    for (const text of [
+      '身份证42011119550924037x。',
+      '身份证号码：3205 8319 7001 0290 03',
+      '证件 510107-19990608-1195',
+      'ID 4401 0619 7907 0186 02.',
+    ]) {
+      const found = await detect(text);
+      expect(
+        found.map((e) => [e.type, e.valid]),
+        text,
+      ).toEqual([['CN_RESIDENT_ID', true]]);
+    }
   });
 });
 
@@ -209,6 +275,47 @@ describe('names and addresses beyond the corpus templates', () => {
   ];
   it.each(cases)('%s', async (text, expected) => {
     expect((await detect(text)).map((e) => [e.type, e.text])).toEqual(expected);
+  });
+});
+
+describe('numbers in conversation (issue 15, issue 10 finding 7)', () => {
+  const cases: [string, [string, string, boolean][]][] = [
+    ['手机 +86 188 2973 1282', [['CN_MOBILE', '+86 188 2973 1282', true]]],
+    [
+      '我的手机号码是0086 18332491276，之前是+86-16616952073',
+      [
+        ['CN_MOBILE', '0086 18332491276', true],
+        ['CN_MOBILE', '+86-16616952073', true],
+      ],
+    ],
+    ['call me on +8615191372842', [['CN_MOBILE', '+8615191372842', true]]],
+    // Labelled, so masked whatever the checksum; the checksum decides `valid`, not eligibility.
+    ['我卡号6222020531414488，刷卡被拒了', [['BANK_CARD', '6222020531414488', false]]],
+    ['account number: 6222 0205 3141 4488', [['BANK_CARD', '6222 0205 3141 4488', false]]],
+    ['证件号码：210102198412122876', [['CN_RESIDENT_ID', '210102198412122876', false]]],
+    ['联系电话：12012345678', [['CN_MOBILE', '12012345678', false]]],
+    // Unlabelled digit runs keep the checksum's precision.
+    ['订单号2024061500012345，借据号 6222020531414488，合同 210102198412122876', []],
+    ['还款截止 2024-03-15 14:30，工单号 2024-03-15-1430，receipt 0318-4-002217', []],
+  ];
+  it.each(cases)('%s', async (text, expected) => {
+    expect((await detect(text)).map((e) => [e.type, e.text, e.valid])).toEqual(expected);
+  });
+});
+
+describe('hostile text', () => {
+  it('reads long runs of name, list, title and address fragments without blowing up, with offsets that hold', async () => {
+    const text = [
+      '陈、'.repeat(20_000),
+      '张先生李总王董'.repeat(5_000),
+      'Flat 1, Tower 2, '.repeat(3_000),
+      "Mr. McA O'B Lee-Chan ".repeat(3_000),
+      '上海市浦东新区张杨路'.repeat(3_000),
+      '1'.repeat(50_000),
+    ].join('\n');
+    const found = await detect(text);
+    for (const f of found) expect(text.slice(f.start, f.end)).toBe(f.text);
+    expect(found.length).toBeLessThan(text.length / 2);
   });
 });
 

@@ -1,6 +1,6 @@
 /** compliance.piiDetect: finds personal data (IDs, cards, phones, e-mails, IBANs, names, addresses) in a text. */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { detectPii, PII_TYPES } from './pii/detect.js';
+import { detectPii, PII_TYPES, withSegmentation } from './pii/detect.js';
 import { detectionFields, detectOptions, MAX_TEXT_LENGTH, validatePhoneRegions } from './pii/config.js';
 
 export const piiDetectNode = defineNode({
@@ -10,11 +10,11 @@ export const piiDetectNode = defineNode({
     title: 'Detect personal data',
     category: 'compliance',
     description:
-      'Finds personal data in Chinese and English text: resident IDs (GB 11643 check character and birth date), bank cards (Luhn), IBANs (mod 97), mobiles and phone numbers, e-mails, names and postal addresses. Each finding has its type, UTF-16 offsets, text and a score.',
+      'Finds personal data in Chinese (simplified and traditional) and English text: resident IDs (GB 11643 check character and birth date), bank cards (Luhn), IBANs (mod 97), mobiles and phone numbers, e-mails, names and postal addresses. A number labelled as an ID, card or phone is reported even when it fails its check (valid: false). Each finding has its type, UTF-16 offsets, text and a score.',
     zh: {
       title: '个人信息识别',
       description:
-        '识别中英文文本中的个人信息：身份证号（校验码与出生日期）、银行卡号（Luhn）、IBAN、手机号与电话、邮箱、姓名和地址，给出类型、位置和置信度。',
+        '识别中文（简体、繁体）和英文文本中的个人信息：身份证号（校验码与出生日期）、银行卡号（Luhn）、IBAN、手机号与电话、邮箱、姓名和地址，给出类型、位置和置信度。标明为身份证、卡号或电话的号码即使校验不通过也会报告（valid 为 false）。',
     },
     icon: 'scan-eye',
     tags: ['pii', 'privacy', 'PIPL', 'GDPR'],
@@ -22,7 +22,11 @@ export const piiDetectNode = defineNode({
   config: z.object(detectionFields).strict(),
   inputs: { text: port('text', { title: 'Text' }) },
   outputs: {
-    entities: port('table', { title: 'Entities', description: 'type, start, end, text, score per finding' }),
+    entities: port('table', {
+      title: 'Entities',
+      description:
+        'type, start, end, text, score per finding; numbers also carry valid (false for a number its label calls an ID, card or phone that fails its check: reported, so masked, but not a valid number)',
+    }),
     counts: port('record', { title: 'Counts by type' }),
     hasPii: port('boolean', { title: 'Contains personal data' }),
   },
@@ -30,14 +34,15 @@ export const piiDetectNode = defineNode({
   validate(config, helpers) {
     validatePhoneRegions(config.phoneRegions, helpers.problem);
   },
-  run(ctx, { text }, config) {
+  async run(ctx, { text }, config) {
     if (text.length > MAX_TEXT_LENGTH) {
       throw new NodeError(
         `text is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`,
         'TEXT_TOO_LONG',
       );
     }
-    const entities = detectPii(text, detectOptions(config, new Date(ctx.services.clock.now())));
+    const options = detectOptions(config, new Date(ctx.services.clock.now()));
+    const entities = detectPii(text, await withSegmentation(text, options));
     const counts: Record<string, number> = {};
     for (const t of PII_TYPES) if (config.types.includes(t)) counts[t] = 0;
     for (const e of entities) counts[e.type] = (counts[e.type] ?? 0) + 1;

@@ -92,6 +92,22 @@ describe('compliance.piiMask on the corpus', async () => {
   });
 });
 
+describe('labelled numbers that fail their check (issue 10, finding 7)', () => {
+  it('masks a card number after 卡号 that fails Luhn and an ID after 身份证 with a wrong check character', async () => {
+    const out = await mask('卡号6222020531414488，身份证210102198412122876，请核实。');
+    expect(out['text']).toBe('卡号6222********4488，身份证2***************76，请核实。');
+    expect((out['entities'] as { type: string }[]).map((e) => e.type)).toEqual([
+      'BANK_CARD',
+      'CN_RESIDENT_ID',
+    ]);
+  });
+
+  it('leaves unlabelled digit runs that fail every check in clear', async () => {
+    const text = '订单号2024061500012345，流水 6222020531414488。';
+    expect((await mask(text))['text']).toBe(text);
+  });
+});
+
 describe('keyed pseudonymisation', () => {
   const config = { defaultStrategy: 'pseudonym', keyCredential: 'pii-key' };
 

@@ -3,7 +3,7 @@
  * a strategy per type: partial, full, label, or keyed pseudonymisation with a credential-store secret.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { detectPii, PII_TYPES, type PiiEntity, type PiiType } from './pii/detect.js';
+import { detectPii, PII_TYPES, withSegmentation, type PiiEntity, type PiiType } from './pii/detect.js';
 import {
   detectionFields,
   detectOptions,
@@ -209,7 +209,8 @@ export const piiMaskNode = defineNode({
       });
       entities = entities.filter((e) => config.types.includes(e.type));
     } else {
-      entities = detectPii(text, detectOptions(config, new Date(ctx.services.clock.now())));
+      const options = detectOptions(config, new Date(ctx.services.clock.now()));
+      entities = detectPii(text, await withSegmentation(text, options));
     }
 
     const rules: Partial<Record<PiiType, MaskRule>> = {};

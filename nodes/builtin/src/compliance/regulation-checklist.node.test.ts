@@ -16,8 +16,8 @@ interface Article {
 async function checklist(text: string, config: Record<string, unknown> = {}) {
   const out = await runNodeOk(regulationChecklistNode, { inputs: { text }, config });
   return {
-    articles: out['articles'] as Article[],
-    items: out['checklist'] as ChecklistItem[],
+    articles: out['articles'] as unknown as Article[],
+    items: out['checklist'] as unknown as ChecklistItem[],
     summary: out['summary'] as Record<string, unknown>,
   };
 }
@@ -74,6 +74,56 @@ describe('PIPL (个人信息保护法)', async () => {
     expect(art45.deadline).toBeUndefined();
   });
 
+  it('gives the regulator its own powers (art. 63) and the parties their duty to cooperate', () => {
+    // Issue 14 item 16: the department's inspection powers were attributed to 当事人.
+    const art63 = items
+      .filter((i) => i.articleRef === '第六十三条')
+      .map((i) => [i.provisionRef, i.actor, i.modality]);
+    expect(art63).toEqual([
+      ['第六十三条第一款第（一）项', '履行个人信息保护职责的部门', 'may'],
+      ['第六十三条第一款第（二）项', '履行个人信息保护职责的部门', 'may'],
+      ['第六十三条第一款第（三）项', '履行个人信息保护职责的部门', 'may'],
+      ['第六十三条第一款第（四）项', '履行个人信息保护职责的部门', 'may'],
+      ['第六十三条第二款', '当事人', 'must'],
+      ['第六十三条第二款', '当事人', 'must-not'],
+    ]);
+    expect(items.find((i) => i.provisionRef === '第六十三条第一款第（一）项')!.obligation).toBe(
+      '可以采取下列措施：询问有关当事人，调查与个人信息处理活动有关的情况;',
+    );
+  });
+
+  it('reads the contents of a breach notice (art. 57) as the notice’s contents, not as a right', () => {
+    // "个人信息处理者采取的补救措施和个人可以采取的减轻危害的措施" names measures; 可以 there gives no one a right.
+    const items57 = items.filter((i) => i.articleRef === '第五十七条');
+    expect(items57.map((i) => [i.provisionRef, i.actor, i.modality])).toEqual([
+      ['第五十七条第一款', '个人信息处理者', 'must'],
+      ['第五十七条第一款第（一）项', '个人信息处理者', 'must'],
+      ['第五十七条第一款第（二）项', '个人信息处理者', 'must'],
+      ['第五十七条第一款第（三）项', '个人信息处理者', 'must'],
+      ['第五十七条第二款', '个人信息处理者', 'may'],
+      ['第五十七条第二款', '履行个人信息保护职责的部门', 'may'],
+    ]);
+    expect(items57[2]!.obligation).toBe(
+      '通知应当包括下列事项：个人信息处理者采取的补救措施和个人可以采取的减轻危害的措施；',
+    );
+  });
+
+  it('keeps a lead-in and its list items apart (arts. 13, 38)', () => {
+    // Was "应当具备下列条件之一依照本法第四十条…".
+    const art38 = items.filter((i) => i.provisionRef.startsWith('第三十八条第一款第'));
+    expect(art38.map((i) => i.obligation)).toEqual([
+      '应当具备下列条件之一：依照本法第四十条的规定通过国家网信部门组织的安全评估；',
+      '应当具备下列条件之一：按照国家网信部门的规定经专业机构进行个人信息保护认证；',
+      '应当具备下列条件之一：按照国家网信部门制定的标准合同与境外接收方订立合同，约定双方的权利和义务；',
+      '应当具备下列条件之一：法律、行政法规或者国家网信部门规定的其他条件。',
+    ]);
+    expect(items.find((i) => i.provisionRef === '第十三条第一款第（一）项')!.text).toBe(
+      '符合下列情形之一的，个人信息处理者方可处理个人信息：取得个人的同意；',
+    );
+    // Rights "可以在合理的范围内…" stay rights: 在 after the modal is a preposition, not an attributive verb.
+    expect(items.find((i) => i.articleRef === '第二十七条')?.modality).toBe('may');
+  });
+
   it('does not read "不准确" or a listed "禁止" as prohibitions', () => {
     expect(items.filter((i) => i.articleRef === '第八条').map((i) => i.modality)).toEqual(['must']);
     expect(items.filter((i) => i.articleRef === '第四十三条').every((i) => i.modality !== 'must-not')).toBe(
@@ -116,6 +166,13 @@ describe('征信业管理条例', async () => {
   it('names the actor of a duty whose subject is a long noun phrase', () => {
     expect(items.find((i) => i.articleRef === '第七条')!.actor).toBe('申请设立经营个人征信业务的征信机构');
     expect(items.find((i) => i.provisionRef === '第二十六条第二款')!.actor).toBe('受理投诉的机构');
+    // Two actors opening a clause before the modal: "征信机构或者信息提供者收到异议，应当…".
+    expect(items.find((i) => i.provisionRef === '第二十五条第二款')!.actor).toBe('征信机构或者信息提供者');
+  });
+
+  it('reads a list of penalised acts as a list, not as prohibitions (art. 38)', () => {
+    // "（二）采集禁止采集的个人信息…" names a violation; 禁止 there qualifies the information.
+    expect(items.filter((i) => i.articleRef === '第三十八条')).toEqual([]);
   });
 });
 

@@ -32,15 +32,20 @@ export const branchNode = defineNode({
   validate(config, helpers) {
     helpers.expression(config.condition, ['condition']);
   },
-  async run(ctx, { value }, { condition }) {
-    const result = await ctx.evaluate(condition, { value, input: ctx.scope.input, nodes: ctx.scope.nodes });
-    if (result !== undefined && typeof result !== 'boolean') {
-      throw new NodeError(
-        `the condition must give true or false, it gave ${JSON.stringify(result)?.slice(0, 80)}`,
-        'CONDITION_NOT_BOOLEAN',
-      );
-    }
-    if (result === undefined) ctx.log.warn('the condition gave no value (a missing field?); taking "false"');
-    return result === true ? { true: value } : { false: value };
+  run(ctx, { value }, { condition }) {
+    const route = (result: unknown) => {
+      if (result !== undefined && typeof result !== 'boolean') {
+        throw new NodeError(
+          `the condition must give true or false, it gave ${JSON.stringify(result)?.slice(0, 80)}`,
+          'CONDITION_NOT_BOOLEAN',
+        );
+      }
+      if (result === undefined)
+        ctx.log.warn('the condition gave no value (a missing field?); taking "false"');
+      return result === true ? { true: value } : { false: value };
+    };
+    // Synchronous when the inline evaluator answers.
+    const result = ctx.evaluate(condition, { value, input: ctx.scope.input, nodes: ctx.scope.nodes });
+    return result instanceof Promise ? result.then(route) : route(result);
   },
 });

@@ -59,20 +59,37 @@ export const switchNode = defineNode({
       seen.add(c.name);
     });
   },
-  async run(ctx, { value }, { cases, mode }) {
+  run(ctx, { value }, { cases, mode }) {
     const data = { value, input: ctx.scope.input, nodes: ctx.scope.nodes };
     const out: Record<string, unknown> = {};
-    for (const c of cases) {
-      const r = await ctx.evaluate(c.when, data);
+    const done = () => {
+      if (Object.keys(out).length === 0) out['default'] = value;
+      return out;
+    };
+    /** True when the search is over. */
+    const take = (c: (typeof cases)[number], r: unknown): boolean => {
       if (r !== undefined && typeof r !== 'boolean') {
         throw new NodeError(`case ${c.name}: the condition must give true or false`, 'CONDITION_NOT_BOOLEAN');
       }
-      if (r === true) {
-        out[c.name] = value;
-        if (mode === 'first') break;
+      if (r !== true) return false;
+      out[c.name] = value;
+      return mode === 'first';
+    };
+    // Cases are tried in order; synchronously while the inline evaluator answers, then awaiting the pool.
+    const from = async (start: number, pending: Promise<unknown>) => {
+      if (take(cases[start] as (typeof cases)[number], await pending)) return done();
+      for (let i = start + 1; i < cases.length; i++) {
+        const c = cases[i] as (typeof cases)[number];
+        if (take(c, await ctx.evaluate(c.when, data))) break;
       }
+      return done();
+    };
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i] as (typeof cases)[number];
+      const r = ctx.evaluate(c.when, data);
+      if (r instanceof Promise) return from(i, r);
+      if (take(c, r)) break;
     }
-    if (Object.keys(out).length === 0) out['default'] = value;
-    return out;
+    return done();
   },
 });

@@ -1,14 +1,21 @@
 /**
  * model.answer: answers a question from retrieved passages, citing them as [1], [2], and refuses when no passage
  * is relevant enough. With the offline default the answer is the passages' best-matching sentences, quoted
- * with their citations; with an LLM it is generated under the instruction to cite and to refuse.
+ * verbatim in the passages' own order as one paragraph with their citations (the reviewed text of the knowledge
+ * base, ready for a customer); with an LLM it is generated under the instruction to cite and to refuse.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
 import { maxTokensField, streamChat, temperatureField, type ChatMessage } from './chat-run.js';
 import { modelRetryPolicy } from './errors.js';
-import { OFFLINE_MARKER } from './extractive.js';
+import { OFFLINE_MARKER, quotesAsProse, type Sentence } from './extractive.js';
 import { formatContext } from './knowledge.js';
-import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+import {
+  chatModelFor,
+  checkProviderConfig,
+  migrateProviderConfigV1,
+  providerConnectionUses,
+  providerFields,
+} from './services.js';
 
 const DEFAULT_REFUSAL = 'The knowledge base does not contain an answer to this question.';
 
@@ -22,6 +29,13 @@ const passageRow = z.looseObject({
 });
 type PassageRow = z.output<typeof passageRow>;
 
+// The offline model's quotes, as it reports them in its response metadata.
+const quotedSentences = z.array(
+  z
+    .object({ text: z.string(), cite: z.string().optional() })
+    .transform((s): Sentence => (s.cite === undefined ? { text: s.text } : { text: s.text, cite: s.cite })),
+);
+
 function instructions(refusal: string): string {
   return [
     'You answer questions using only the numbered passages you are given.',
@@ -33,7 +47,7 @@ function instructions(refusal: string): string {
 
 export const answerNode = defineNode({
   type: 'model.answer',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Answer with citations',
     category: 'model',
@@ -104,6 +118,8 @@ export const answerNode = defineNode({
   },
   timeoutMs: 120_000,
   retry: modelRetryPolicy,
+  migrations: { 1: migrateProviderConfigV1 },
+  connections: providerConnectionUses,
   validate(config, helpers) {
     checkProviderConfig(config, helpers.problem);
   },
@@ -135,10 +151,6 @@ export const answerNode = defineNode({
       return refuse('none (no relevant passage)');
     }
 
-    const resolved = await chatModelFor(ctx, config, {
-      temperature: config.temperature,
-      maxTokens: config.maxTokens,
-    });
     const context = formatContext(
       relevant.map((r) => ({
         text: r.text,
@@ -148,6 +160,12 @@ export const answerNode = defineNode({
           r.lineFrom !== undefined && r.lineTo !== undefined ? { from: r.lineFrom, to: r.lineTo } : undefined,
       })),
     );
+    const resolved = await chatModelFor(
+      ctx,
+      config,
+      { temperature: config.temperature, maxTokens: config.maxTokens },
+      () => `${config.system ?? ''}\n${context}\n${question}`,
+    );
     const user = `Passages:\n${context}\n\nQuestion: ${question}`;
     // The offline model follows no instructions: it gets only the passages and the question, nothing to quote by mistake.
     const messages: ChatMessage[] = resolved.offline
@@ -156,11 +174,14 @@ export const answerNode = defineNode({
           { role: 'system', content: config.system ?? instructions(config.refusal) },
           { role: 'user', content: user },
         ];
-    const result = await streamChat(ctx, resolved, messages);
+    const result = await streamChat(ctx, resolved, messages, { forward: !resolved.offline });
+    // Offline, the reply is the quoted sentences as prose: the model's own report (marker, numbered quotes, the
+    // figures it found) is for people building flows, not for the customer; `model` says no LLM wrote it.
+    const quoted = resolved.offline ? quotedSentences.safeParse(result.metadata['quoted']) : undefined;
+    const text = quoted?.success ? quotesAsProse(quoted.data) : result.text;
+    if (resolved.offline) ctx.stream(text);
 
-    const body = result.text.startsWith(OFFLINE_MARKER)
-      ? result.text.slice(OFFLINE_MARKER.length)
-      : result.text;
+    const body = text.startsWith(OFFLINE_MARKER) ? text.slice(OFFLINE_MARKER.length) : text;
     const cited = new Set<number>();
     const invalid = new Set<number>();
     for (const m of body.matchAll(/\[(\d{1,3})\]/g)) {
@@ -175,7 +196,7 @@ export const answerNode = defineNode({
       (resolved.offline && !cited.size)
     )
       return refuse(result.model, { usage: { ...result.usage }, latencyMs: result.latencyMs });
-    let answer = result.text;
+    let answer = text;
     if (invalid.size) {
       ctx.log.warn('the answer cites passages that were not given; the markers were removed', {
         markers: [...invalid],

@@ -50,6 +50,31 @@ export const promptFields = {
     }),
 };
 
+/**
+ * What a text-writing model node replies when its model is the offline default (no LLM configured): a reviewed
+ * wording with the prompt's placeholders, filled from the flow's structured results. Customer-facing text must
+ * read well without an LLM, and quotes of a prompt do not; with an LLM configured the field is not used.
+ */
+export const offlineWordingField = z
+  .string()
+  .max(100_000)
+  .default('')
+  .meta({
+    title: 'Wording without an LLM',
+    description:
+      'Used instead of the reply when the model is the offline default (no LLM provider configured): a reviewed text, {{ name }} placeholders filled like the prompt. Empty: the offline model quotes the prompt’s context.',
+    widget: 'prompt',
+    group: 'Model',
+    zh: {
+      title: '无大模型时的话术',
+      description:
+        '模型为离线默认模型（未配置大模型）时，以这段经审核的话术代替模型回复；{{ name }} 占位符的填充方式与提示词相同。留空：离线模型摘录提示词中的内容。',
+    },
+  });
+
+/** The `model` output of a node that answered with its reviewed wording. */
+export const OFFLINE_WORDING_MODEL = 'reviewed wording (offline default, no LLM)';
+
 export const temperatureField = z
   .number()
   .min(0)
@@ -182,12 +207,15 @@ export interface ChatResultOut {
   metadata: Record<string, unknown>;
 }
 
-/** Streams a chat call, forwarding each token to `ctx.stream`; provider failures become node errors. */
+/**
+ * Streams a chat call, forwarding each token to `ctx.stream` (unless `forward` is false: a node that rewrites
+ * the reply streams its own text); provider failures become node errors.
+ */
 export async function streamChat(
   ctx: NodeContext,
   resolved: ResolvedChatModel,
   messages: ChatMessage[],
-  options: { stop?: readonly string[] } = {},
+  options: { stop?: readonly string[]; forward?: boolean } = {},
 ): Promise<ChatResultOut> {
   const model: BaseChatModel = resolved.model;
   const started = performance.now();
@@ -203,12 +231,12 @@ export async function streamChat(
       const piece = textOf(chunk);
       if (piece) {
         text += piece;
-        ctx.stream(piece);
+        if (options.forward !== false) ctx.stream(piece);
       }
       reply = reply ? reply.concat(chunk) : chunk;
     }
   } catch (err) {
-    throw toModelError(err, resolved.label, ctx.signal);
+    throw toModelError(err, resolved.label, ctx.signal, { remote: resolved.remote });
   }
   return {
     text,
@@ -225,6 +253,11 @@ export function toLangChain(messages: readonly ChatMessage[]): ['system' | 'huma
     m.role === 'user' ? 'human' : m.role === 'assistant' ? 'ai' : 'system',
     m.content,
   ]);
+}
+
+/** Everything a call sends, as one text (for the data class check). */
+export function messagesText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n');
 }
 
 /** System and user messages, with optional earlier turns between them. */

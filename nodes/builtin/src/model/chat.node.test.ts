@@ -7,6 +7,7 @@ import { outputNode } from '../io/output.node.js';
 import { chatNode } from './chat.node.js';
 import { OFFLINE_MARKER } from './extractive.js';
 import type { ModelProvider } from './services.js';
+import { openAiAt, withConnections } from './test-helpers/connections.js';
 import {
   ollamaStream,
   openAiError,
@@ -93,6 +94,59 @@ describe('model.chat with the offline default', () => {
   });
 });
 
+describe('model.chat with a reviewed wording for the offline default', () => {
+  const config = {
+    system: 'You write a short, plain note to the customer. Do not invent figures.',
+    prompt: 'Invoice:\n{{ invoice }}\nQuestion: what is due, and by when?',
+    offlineWording:
+      'Thank you. The amount due on invoice {{ bill.number }} is {{ bill.total }}, payable by {{ bill.due }}.',
+    variables: ['invoice', 'bill'],
+  };
+  const bill = { number: 'INV-2024-0117', total: '$312.00', due: '31 March 2024' };
+
+  it('replies with the wording, filled from the structured results, when no LLM is configured', async () => {
+    const r = await runNode(chatNode, { config, inputs: { invoice, bill } });
+    expect(r.status).toBe('succeeded');
+    const text = 'Thank you. The amount due on invoice INV-2024-0117 is $312.00, payable by 31 March 2024.';
+    expect(r.outputs).toMatchObject({ text, model: 'reviewed wording (offline default, no LLM)' });
+    expect(r.streamed.join('')).toBe(text);
+  });
+
+  it('uses the LLM when one is configured, and never the wording', async () => {
+    const r = await runNode(chatNode, {
+      config: { ...config, provider: 'connection', connection: 'local', model: 'qwen2.5' },
+      inputs: { invoice, bill },
+      services: {
+        models: { chatModel: () => new FakeListChatModel({ responses: ['Please pay $312.00.'] }) },
+        ...withConnections({
+          local: { kind: 'ollama', baseUrl: 'http://127.0.0.1:11434', deployment: 'private' },
+        }).services,
+      },
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.outputs?.['text']).toBe('Please pay $312.00.');
+  });
+
+  it('checks the wording’s placeholders like the prompt’s', () => {
+    const runtime = createRuntime({ registry: createRegistry([chatNode]) });
+    const problems = runtime.validate({
+      schemaVersion: 1,
+      id: 'f',
+      name: 'f',
+      nodes: [
+        {
+          id: 'chat',
+          type: 'model.chat',
+          version: 1,
+          config: { prompt: 'hi', offlineWording: 'Due: {{ totl }}', variables: ['total'] },
+        },
+      ],
+      edges: [],
+    });
+    expect(problems.map((p) => p.message).join('\n')).toContain('{{ totl }} reads "totl"');
+  });
+});
+
 describe('model.chat with an injected model', () => {
   it('uses the model from services and streams its tokens', async () => {
     const seen: unknown[] = [];
@@ -104,23 +158,35 @@ describe('model.chat with an injected model', () => {
     };
     const r = await runNode(chatNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'gateway',
         model: 'gpt-test',
-        credential: 'openai',
         prompt: 'Total of {{ invoice }}?',
         variables: ['invoice'],
         temperature: 0.3,
       },
       inputs: { invoice },
-      services: { models },
+      services: {
+        models,
+        ...withConnections({
+          gateway: {
+            kind: 'openai',
+            baseUrl: 'https://llm.example.com/v1',
+            credential: 'openai',
+            deployment: 'private',
+          },
+        }).services,
+      },
       secrets: { openai: 'sk-test-1234567890' },
     });
-    expect(r.status).toBe('succeeded');
+    expect(r.error).toBeUndefined();
     expect(r.outputs?.['text']).toBe('The total due is $312.00.');
     expect(r.streamed.join('')).toBe('The total due is $312.00.');
     expect(seen[0]).toMatchObject({
       provider: 'openai',
       model: 'gpt-test',
+      baseUrl: 'https://llm.example.com/v1',
+      connection: 'gateway',
       apiKey: 'sk-test-1234567890',
       temperature: 0.3,
       maxTokens: 1024,
@@ -132,6 +198,9 @@ describe('model.chat with an injected model', () => {
       registry: createRegistry([inputNode, outputNode, chatNode]),
       services: {
         models: { chatModel: () => new FakeListChatModel({ responses: ['Pay $312.00 by 31 March 2024.'] }) },
+        ...withConnections({
+          local: { kind: 'ollama', baseUrl: 'http://127.0.0.1:11434', deployment: 'private' },
+        }).services,
       },
     });
     const result = await runtime.run(
@@ -152,6 +221,7 @@ describe('model.chat with an injected model', () => {
             id: 'chat',
             type: 'model.chat',
             version: 1,
+            // Saved before connections: runs through the connection with the same kind and destination.
             config: {
               provider: 'ollama',
               model: 'qwen2.5',
@@ -172,18 +242,20 @@ describe('model.chat with an injected model', () => {
     expect(result.outputs['summary']).toBe('Pay $312.00 by 31 March 2024.');
   });
 
-  it('refuses an OpenAI config without model or credential before running', () => {
+  it('refuses a connection config that names no connection before running', () => {
     const runtime = createRuntime({ registry: createRegistry([chatNode]) });
     const problems = runtime.validate({
       schemaVersion: 1,
       id: 'f',
       name: 'f',
-      nodes: [{ id: 'chat', type: 'model.chat', version: 1, config: { provider: 'openai', prompt: 'hi' } }],
+      nodes: [
+        { id: 'chat', type: 'model.chat', version: 2, config: { provider: 'connection', prompt: 'hi' } },
+      ],
       edges: [],
     });
-    const messages = problems.map((p) => p.message).join('\n');
-    expect(messages).toContain('needs a model name');
-    expect(messages).toContain('needs an API key credential');
+    const own = problems.filter((p) => p.nodeId === 'chat');
+    expect(own).toMatchObject([{ code: 'INVALID_CONFIG', path: ['connection'] }]);
+    expect(own[0]?.message).toContain('choose a connection');
   });
 });
 
@@ -194,10 +266,9 @@ describe('model.chat against an OpenAI-compatible server', () => {
     }));
     const r = await runNode(chatNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'mock-gpt',
-        baseUrl: `${server.url}/v1`,
-        credential: 'llm-key',
         system: 'You are a careful accounts assistant.',
         prompt: 'Total of: {{ invoice }}',
         variables: ['invoice'],
@@ -206,6 +277,7 @@ describe('model.chat against an OpenAI-compatible server', () => {
         stop: ['###'],
       },
       inputs: { invoice },
+      ...withConnections({ llm: openAiAt(server.url, { credential: 'llm-key' }) }),
       secrets: { 'llm-key': 'sk-local-abcdef123456' },
     });
     expect(r.status).toBe('succeeded');
@@ -234,12 +306,13 @@ describe('model.chat against an OpenAI-compatible server', () => {
     const server = await mock(() => ({ sse: openAiStream(['Yes.']) }));
     await runNodeOk(chatNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'm',
-        baseUrl: `${server.url}/v1`,
         system: 'Be brief.',
         prompt: 'And the VAT?',
       },
+      ...withConnections({ llm: openAiAt(server.url) }),
       inputs: {
         history: [
           { role: 'user', content: 'What is the total?' },
@@ -262,7 +335,8 @@ describe('model.chat against an OpenAI-compatible server', () => {
     process.env['OPENAI_API_KEY'] = 'sk-from-environment-should-not-leak';
     try {
       const out = await runNodeOk(chatNode, {
-        config: { provider: 'openai', model: 'local', baseUrl: `${server.url}/v1`, prompt: 'hi' },
+        config: { provider: 'connection', connection: 'llm', model: 'local', prompt: 'hi' },
+        ...withConnections({ llm: openAiAt(server.url) }),
       });
       expect(out['text']).toBe('ok');
     } finally {
@@ -279,7 +353,8 @@ describe('model.chat against an OpenAI-compatible server', () => {
         : { sse: openAiStream(['fine']) },
     );
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', baseUrl: `${server.url}/v1`, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(server.url) }),
       retry: fastRetry,
     });
     expect(r.status).toBe('succeeded');
@@ -291,7 +366,8 @@ describe('model.chat against an OpenAI-compatible server', () => {
   it('ends in PROVIDER_ERROR after the retry policy when the server keeps failing with 500', async () => {
     const server = await mock(() => ({ status: 500, json: openAiError('The server had an error') }));
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', baseUrl: `${server.url}/v1`, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(server.url) }),
       retry: fastRetry,
     });
     expect(r.status).toBe('failed');
@@ -307,7 +383,8 @@ describe('model.chat against an OpenAI-compatible server', () => {
       json: openAiError('Incorrect API key provided: sk-wrong-9876543210', 'invalid_request_error'),
     }));
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', baseUrl: `${server.url}/v1`, credential: 'k', prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(server.url, { credential: 'k' }) }),
       secrets: { k: 'sk-wrong-9876543210' },
       retry: fastRetry,
     });
@@ -320,7 +397,8 @@ describe('model.chat against an OpenAI-compatible server', () => {
     const server = await mock(() => ({ hang: true }));
     const started = Date.now();
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', baseUrl: `${server.url}/v1`, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(server.url) }),
       timeoutMs: 500,
       retry: { maxAttempts: 1 },
     });
@@ -336,15 +414,17 @@ describe('model.chat against an OpenAI-compatible server', () => {
     await server.close();
     servers = [];
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', baseUrl: `${url}/v1`, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(url) }),
       retry: { maxAttempts: 1 },
     });
     expect(r.error?.code).toBe('PROVIDER_UNREACHABLE');
   });
 
-  it('fails with SECRET_NOT_FOUND when the named credential is missing', async () => {
+  it("fails with SECRET_NOT_FOUND when the connection's credential is missing", async () => {
     const r = await runNode(chatNode, {
-      config: { provider: 'openai', model: 'm', credential: 'absent', prompt: 'hi' },
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt('http://127.0.0.1:9', { credential: 'absent' }) }),
       secrets: {},
     });
     expect(r.error?.code).toBe('SECRET_NOT_FOUND');
@@ -356,14 +436,15 @@ describe('model.chat against Ollama', () => {
     const server = await mock(() => ({ ndjson: ollamaStream(['Pay ', '$312.00', '.']) }));
     const r = await runNode(chatNode, {
       config: {
-        provider: 'ollama',
+        provider: 'connection',
+        connection: 'ollama',
         model: 'qwen2.5:7b',
-        baseUrl: server.url,
         prompt: 'Total of {{ invoice }}?',
         variables: ['invoice'],
         maxTokens: 50,
       },
       inputs: { invoice },
+      ...withConnections({ ollama: { kind: 'ollama', baseUrl: server.url, deployment: 'private' } }),
     });
     expect(r.status).toBe('succeeded');
     expect(r.outputs).toMatchObject({
@@ -385,13 +466,15 @@ describe('model.chat against Ollama', () => {
       json: { error: 'model "nope" not found, try pulling it first' },
     }));
     const r = await runNode(chatNode, {
-      config: { provider: 'ollama', model: 'nope', baseUrl: missing.url, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'ollama', model: 'nope', prompt: 'hi' },
+      ...withConnections({ ollama: { kind: 'ollama', baseUrl: missing.url, deployment: 'private' } }),
     });
     expect(r.error?.code).toBe('MODEL_NOT_FOUND');
     expect(r.attempts).toBe(1);
     const hung = await mock(() => ({ hang: true }));
     const h = await runNode(chatNode, {
-      config: { provider: 'ollama', model: 'm', baseUrl: hung.url, prompt: 'hi' },
+      config: { provider: 'connection', connection: 'ollama', model: 'm', prompt: 'hi' },
+      ...withConnections({ ollama: { kind: 'ollama', baseUrl: hung.url, deployment: 'private' } }),
       timeoutMs: 400,
       retry: { maxAttempts: 1 },
     });
@@ -408,5 +491,141 @@ describe('model.chat with node-llama-cpp', () => {
     expect(r.status).toBe('failed');
     expect(r.error?.code).toBe('PROVIDER_UNAVAILABLE');
     expect(r.error?.message).toMatch(/no GGUF file|node-llama-cpp/);
+  });
+});
+
+describe('model.chat and connections', () => {
+  const legacyFlow = (config: Record<string, unknown>) => ({
+    schemaVersion: 1,
+    id: 'legacy',
+    name: 'Saved before connections',
+    nodes: [
+      { id: 'in', type: 'io.input', version: 1, config: {} },
+      { id: 'chat', type: 'model.chat', version: 1, config: { prompt: 'Summarise the account', ...config } },
+      { id: 'out', type: 'io.output', version: 1, config: { name: 'text' } },
+    ],
+    edges: [{ id: 'e', from: { node: 'chat', port: 'text' }, to: { node: 'out', port: 'value' } }],
+  });
+
+  it('runs a version-1 node through the connection that binds its base URL and credential', async () => {
+    const gateway = await mock(() => ({ sse: openAiStream(['via the gateway']) }));
+    const runtime = createRuntime({
+      registry: createRegistry([inputNode, outputNode, chatNode]),
+      services: {
+        ...withConnections({ gateway: openAiAt(gateway.url, { credential: 'prod-key' }) }).services,
+        secrets: { get: async (n) => (n === 'prod-key' ? 'sk-prod-0123456789' : undefined) },
+      },
+    });
+    const ok = await runtime.run(
+      legacyFlow({ provider: 'openai', model: 'm', baseUrl: `${gateway.url}/v1/`, credential: 'prod-key' }),
+      {},
+    );
+    expect(ok.status).toBe('succeeded');
+    expect(ok.outputs['text']).toBe('via the gateway');
+    expect(gateway.requests[0]?.headers['authorization']).toBe('Bearer sk-prod-0123456789');
+  });
+
+  it('refuses a version-1 node that sends a bound credential elsewhere: the other host hears nothing', async () => {
+    const gateway = await mock(() => ({ sse: openAiStream(['x']) }));
+    const listener = await mock(() => ({ sse: openAiStream(['stolen']) }));
+    const runtime = createRuntime({
+      registry: createRegistry([inputNode, outputNode, chatNode]),
+      services: {
+        ...withConnections({ gateway: openAiAt(gateway.url, { credential: 'prod-key' }) }).services,
+        secrets: { get: async () => 'sk-prod-0123456789' },
+      },
+    });
+    const stolen = await runtime.run(
+      legacyFlow({ provider: 'openai', model: 'm', baseUrl: `${listener.url}/v1`, credential: 'prod-key' }),
+      {},
+    );
+    expect(stolen.status).toBe('failed');
+    expect(stolen.error).toMatchObject({ code: 'CREDENTIAL_DESTINATION_MISMATCH', nodeId: 'chat' });
+    expect(stolen.error?.message).toContain('"gateway"');
+    const keyless = await runtime.run(
+      legacyFlow({ provider: 'ollama', model: 'm', baseUrl: listener.url }),
+      {},
+    );
+    expect(keyless.error?.code).toBe('CONNECTION_REQUIRED');
+    expect(listener.requests).toHaveLength(0);
+    expect(gateway.requests).toHaveLength(0);
+  });
+
+  it('refuses a prompt with personal data on a cloud connection, before anything is sent', async () => {
+    const cloud = await mock(() => ({ sse: openAiStream(['x']) }));
+    const events: unknown[] = [];
+    const r = await runNode(chatNode, {
+      config: {
+        provider: 'connection',
+        connection: 'cloud',
+        model: 'm',
+        prompt: '客户身份证号 11010519491231002X，请总结其账户情况',
+      },
+      ...withConnections(
+        { cloud: openAiAt(cloud.url, { deployment: 'cloud' }) },
+        { events: events as never[] },
+      ),
+    });
+    expect(r.error?.code).toBe('CONNECTION_NOT_ALLOWED');
+    expect(r.error?.message).toContain('may not receive personal data');
+    expect(r.attempts).toBe(1);
+    expect(cloud.requests).toHaveLength(0);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'refused',
+        connection: 'cloud',
+        dataClass: 'personal',
+        piiTypes: ['CN_RESIDENT_ID'],
+      }),
+    ]);
+    // The same connection takes a prompt without personal data.
+    const fine = await runNode(chatNode, {
+      config: {
+        provider: 'connection',
+        connection: 'cloud',
+        model: 'm',
+        prompt: 'Explain what a mortgage offset is',
+      },
+      ...withConnections({ cloud: openAiAt(cloud.url, { deployment: 'cloud' }) }),
+    });
+    expect(fine.status).toBe('succeeded');
+    expect(cloud.requests).toHaveLength(1);
+  });
+
+  it('keeps to the models a connection allows', async () => {
+    const r = await runNode(chatNode, {
+      config: { provider: 'connection', connection: 'llm', model: 'gpt-4-expensive', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt('http://127.0.0.1:9', { models: ['gpt-4o-mini'] }) }),
+    });
+    expect(r.error?.code).toBe('CONNECTION_NOT_ALLOWED');
+    expect(r.error?.message).toContain('does not allow the model "gpt-4-expensive"');
+  });
+
+  it('reaches no loopback server under the default egress policy', async () => {
+    const server = await mock(() => ({ sse: openAiStream(['x']) }));
+    const { services } = withConnections({ llm: openAiAt(server.url, { credential: 'k' }) });
+    const r = await runNode(chatNode, {
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      services: { connections: services.connections! },
+      secrets: { k: 'sk-never-sent-123456' },
+    });
+    expect(r.error?.code).toBe('EGRESS_DENIED');
+    expect(r.attempts).toBe(1);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('reports a failing server by status and code, never by the page it sent', async () => {
+    const page = await mock(() => ({
+      status: 500,
+      json: { error: { message: 'INTERNAL-ONLY: db01.corp password rotation failed', code: 'server_error' } },
+    }));
+    const r = await runNode(chatNode, {
+      config: { provider: 'connection', connection: 'llm', model: 'm', prompt: 'hi' },
+      ...withConnections({ llm: openAiAt(page.url) }),
+      retry: { maxAttempts: 1 },
+    });
+    expect(r.error?.code).toBe('PROVIDER_ERROR');
+    expect(r.error?.message).toContain('HTTP 500 Internal Server Error (server_error)');
+    expect(JSON.stringify(r.error)).not.toContain('INTERNAL-ONLY');
   });
 });

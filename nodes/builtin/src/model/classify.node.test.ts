@@ -5,6 +5,7 @@ import { classifyNode } from './classify.node.js';
 import { trainClassifierNode } from './train-classifier.node.js';
 import { readBanking77 } from './test-helpers/datasets.js';
 import { openAiCompletion, startMockServer, type MockServer } from './test-helpers/mock-llm.js';
+import { openAiAt, withConnections } from './test-helpers/connections.js';
 
 const complaints = [
   { text: 'I was charged twice for the same purchase', label: 'billing' },
@@ -171,14 +172,9 @@ describe('model.classify, LLM backend', () => {
       ),
     }));
     const out = await runNodeOk(classifyNode, {
-      config: {
-        backend: 'llm',
-        labels,
-        provider: 'openai',
-        model: 'gpt-4o-mini',
-        baseUrl: `${server.url}/v1`,
-      },
+      config: { backend: 'llm', labels, provider: 'connection', connection: 'llm', model: 'gpt-4o-mini' },
       inputs: { text: 'Someone spent money on my card in another country' },
+      ...withConnections({ llm: openAiAt(server.url) }),
     });
     expect(out).toMatchObject({
       label: 'fraud',
@@ -203,8 +199,9 @@ describe('model.classify, LLM backend', () => {
       json: openAiCompletion(JSON.stringify({ label: 'mortgage', confidence: 0.8 })),
     }));
     const r = await runNode(classifyNode, {
-      config: { backend: 'llm', labels, provider: 'openai', model: 'gpt-4o-mini', baseUrl: `${s.url}/v1` },
+      config: { backend: 'llm', labels, provider: 'connection', connection: 'llm', model: 'gpt-4o-mini' },
       inputs: { text: 'x' },
+      ...withConnections({ llm: openAiAt(s.url) }),
       retry: { maxAttempts: 1 },
     });
     await s.close();

@@ -9,7 +9,13 @@ import type { BaseMessage } from '@langchain/core/messages';
 import { predict } from './classifier.js';
 import { answeredBy, chatMessages, toLangChain } from './chat-run.js';
 import { ModelErrorCodes, modelRetryPolicy, toModelError } from './errors.js';
-import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+import {
+  chatModelFor,
+  checkProviderConfig,
+  migrateProviderConfigV1,
+  providerConnectionUses,
+  providerFields,
+} from './services.js';
 import {
   classifierFromArtifact,
   classifierFromExamples,
@@ -57,7 +63,7 @@ function llmSchema(labels: readonly string[], alternatives: number): Record<stri
 
 export const classifyNode = defineNode({
   type: 'model.classify',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Classify text',
     category: 'model',
@@ -156,6 +162,8 @@ export const classifyNode = defineNode({
       'INVALID_ARTIFACT',
     ],
   },
+  migrations: { 1: migrateProviderConfigV1 },
+  connections: (config) => (config.backend === 'llm' ? providerConnectionUses(config) : []),
   validate(config, helpers) {
     if (config.backend === 'llm') {
       checkProviderConfig(config, helpers.problem);
@@ -195,7 +203,7 @@ export const classifyNode = defineNode({
     } else {
       if (config.labels.length < 2)
         throw new NodeError('the LLM backend needs at least two labels', 'INVALID_CONFIG');
-      const resolved = await chatModelFor(ctx, config, { temperature: 0, maxTokens: 512 });
+      const resolved = await chatModelFor(ctx, config, { temperature: 0, maxTokens: 512 }, () => text);
       if (resolved.offline)
         throw new NodeError(
           'the offline model is not an LLM and cannot choose labels from descriptions: choose an LLM provider, or the trained backend with labelled examples',
@@ -217,7 +225,7 @@ export const classifyNode = defineNode({
           parsed: unknown;
         };
       } catch (err) {
-        throw toModelError(err, resolved.label, ctx.signal);
+        throw toModelError(err, resolved.label, ctx.signal, { remote: resolved.remote });
       }
       const errors = reply.parsed
         ? validateJsonSchema(schema, reply.parsed)

@@ -1,6 +1,7 @@
 /**
  * Money, date and percentage mentions in English and Chinese text, found with deterministic patterns: the
  * offline extractive model lists them, and its structured extraction fills numeric and date fields from them.
+ * A range ("2.60%-3.10%", "$5,000 to $10,000", "5万至10万元") is one mention: its two ends belong together.
  */
 
 export interface Mention {
@@ -20,8 +21,24 @@ const scale = String.raw`(?:\s?(?:k|m|bn|thousand|million|billion)\b)?`;
 const months =
   'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?';
 
+// What joins the two ends of a range: a hyphen or dash, a tilde, "to", 至 or 到.
+const to = String.raw`\s?(?:-|–|—|~|～|\bto\b|至|到)\s?`;
+const symbol = String.raw`(?:US\$|HK\$|S\$|A\$|C\$|NT\$|[$€£¥￥])`;
+const cnScale = String.raw`(?:\s?(?:万|亿))?`;
+
+// Ranges come first: overlapping matches keep the first pattern's span, so "2.60%-3.10%" is never split into
+// "2.60%" and "-3.10%".
 const amountPatterns = [
-  new RegExp(String.raw`(?:US\$|HK\$|S\$|A\$|C\$|NT\$|[$€£¥￥])\s?(?:${num})${scale}`, 'giu'),
+  new RegExp(String.raw`${symbol}\s?(?:${num})${scale}${to}${symbol}?\s?(?:${num})${scale}`, 'giu'),
+  new RegExp(
+    String.raw`\b(?:${currencyCodes})\s?(?:${num})${scale}${to}(?:(?:${currencyCodes})\s?)?(?:${num})${scale}`,
+    'gu',
+  ),
+  new RegExp(
+    String.raw`(?:人民币|港币|美元)?\s?(?:${num})${cnScale}${to}(?:${num})\s?(?:万|亿)?(?:元|美元|港元|欧元)`,
+    'gu',
+  ),
+  new RegExp(String.raw`${symbol}\s?(?:${num})${scale}`, 'giu'),
   new RegExp(String.raw`\b(?:${currencyCodes})\s?(?:${num})${scale}`, 'gu'),
   // A table row whose label names the currency: "Total due (GBP)      2,340.00".
   new RegExp(String.raw`\((?:${currencyCodes})\)[ \t]*:?[ \t]*(?:${num})${scale}`, 'gu'),
@@ -32,8 +49,11 @@ const amountPatterns = [
   new RegExp(String.raw`(?:人民币|港币|美元)?\s?(?:${num})\s?(?:万|亿)?(?:元|美元|港元|欧元)`, 'gu'),
 ];
 
+const percentUnit = String.raw`\s?(?:%|％|percent\b|per cent\b|个百分点|個百分點)`;
+
 const percentPatterns = [
-  new RegExp(String.raw`(?<![\d.,])[-+]?(?:${num})\s?(?:%|％|percent\b|per cent\b|个百分点|個百分點)`, 'giu'),
+  new RegExp(String.raw`(?<![\d.,])(?:${num})(?:\s?[%％])?${to}(?:${num})${percentUnit}`, 'giu'),
+  new RegExp(String.raw`(?<![\d.,])[-+]?(?:${num})${percentUnit}`, 'giu'),
   /百分之[零〇一二三四五六七八九十百千点\d.]+/gu,
 ];
 
@@ -88,8 +108,26 @@ const chineseDigits: Record<string, number> = {
   九: 9,
 };
 
-/** The number in a money, percentage or number mention (`$1,250.50` → 1250.5, `3.5万元` → 35000). */
+/** The two ends of a range mention (`2.60%-3.10%` → 2.6 and 3.1, `5万至10万元` → 50000 and 100000). */
+export function parseRange(mention: string): { low: number; high: number } | undefined {
+  const numbers = [...mention.matchAll(new RegExp(num, 'g'))];
+  const [first, second] = numbers;
+  if (numbers.length !== 2 || !first || !second) return undefined;
+  const firstEnd = (first.index ?? 0) + first[0].length;
+  const gap = mention.slice(firstEnd, second.index);
+  const joint = /-|–|—|~|～|\bto\b|至|到/iu.exec(gap);
+  if (!joint) return undefined;
+  const low = parseNumber(mention.slice(0, firstEnd + joint.index));
+  const high = parseNumber(mention.slice(firstEnd + joint.index + joint[0].length));
+  return low === undefined || high === undefined ? undefined : { low, high };
+}
+
+/**
+ * The number in a money, percentage or number mention (`$1,250.50` → 1250.5, `3.5万元` → 35000); undefined for
+ * a range, which is not one number (see parseRange).
+ */
 export function parseNumber(mention: string): number | undefined {
+  if (parseRange(mention)) return undefined;
   const cn = /^百分之([零〇一二三四五六七八九十点]+)$/u.exec(mention);
   if (cn) {
     const [whole = '', frac] = (cn[1] ?? '').split('点');

@@ -1,16 +1,20 @@
 /**
  * The logic of the offline default model, free of LangChain: it finds the question in a prompt, ranks the
- * prompt's other sentences against it with BM25, quotes the best ones verbatim (keeping the [n] citation of the
- * passage each came from) and lists the amounts, dates and percentages of the context. Its structured
+ * sentences of the prompt's context against it with BM25, quotes the best ones verbatim in the order the context
+ * gives them (keeping the [n] citation of the passage each came from) and lists the amounts, dates and
+ * percentages of the context. It only ever quotes the context: never the system prompt, the question, or a
+ * sentence that instructs the model ("Write at most 200 words…", "只使用用户给出的数字…"). Its structured
  * extraction fills a JSON Schema only with values it can point to in the text, and says which fields it cannot
  * fill. It never generates text of its own, and its answers say so.
  */
 import { NodeError } from '@finflow/sdk';
+import { compileLinear } from '@finflow/runtime';
 import { buildBm25, searchBm25 } from './bm25.js';
 import {
   findEntities,
   findNumbers,
   parseNumber,
+  parseRange,
   toIsoDate,
   type Entities,
   type Mention,
@@ -35,11 +39,14 @@ export interface Sentence {
 const citeMarker = /^\s*\[(\d{1,3})\]\s*(?:\([^()\n]{0,300}\)\s*)?/;
 const questionLabel = /^\s*(?:question|q|query|问题|问|提问)\s*[:：]\s*/iu;
 
-/** Sentences of a text: split at line breaks and sentence-final punctuation (not inside 4.5 or 1,200). */
+/**
+ * Sentences of a text: split at line breaks and sentence-final punctuation (not inside 4.5 or 1,200, and not at
+ * a semicolon: the clauses of one sentence belong together, and a quote must read as a complete sentence).
+ */
 export function splitSentences(text: string): string[] {
   const out: string[] = [];
   for (const line of text.split(/\r?\n+/)) {
-    for (const part of line.split(/(?<=[。！？；!?])\s*|(?<=[.;])\s+(?=\S)/u)) {
+    for (const part of line.split(/(?<=[。！？!?])\s*|(?<=\.)\s+(?=\S)/u)) {
       const s = part.trim();
       // Numbering such as "1." or "(a)" alone is no sentence.
       if (s && /\p{L}/u.test(s) && !/^\(?[\p{L}\d]{1,3}[.)]$/u.test(s)) out.push(s);
@@ -66,14 +73,51 @@ function sentencesOf(text: string): Sentence[] {
   return out;
 }
 
+// Sentences addressed to the model: a role ("You are an analyst"), a task ("Write…", "Summarise…", "请用…"), or a
+// rule about the answer ("Use only…", "Do not invent…", "只使用…", "不要编造"). Imperatives aimed at a customer
+// ("Freeze the card at once") are content when they come from a cited passage, and are never tested.
+const instructionStart = new RegExp(
+  [
+    String.raw`^(?:please\s+)?(?:`,
+    String.raw`you\s+are\s+(?:a|an|the)\b`,
+    String.raw`|you\s+(?:must|should|will|may|need\s+to)\s+(?:not\s+|only\s+)?(?:answer|write|reply|respond|use|cite|summari[sz]e|explain|translate|extract|classify|quote|invent|guess)\b`,
+    String.raw`|(?:write|answer|cite|respond|reply|summari[sz]e|explain|translate|extract|classify|identify|determine|return|output|fill|parse|choose|pick|select|give|list|tell|find|read|provide)\b`,
+    String.raw`|(?:use|using|based|relying)\s+(?:only|solely)\b|only\s+use\b`,
+    String.raw`|(?:do\s+not|don't|never)\s+(?:invent|make\s+up|guess|speculate|fabricate|use|add|include|mention|give|promise|guarantee|quote)\b`,
+    String.raw`|(?:keep|be)\s+(?:it\s+|the\s+answer\s+|your\s+answer\s+)?(?:short|brief|concise)\b`,
+    String.raw`|if\s+the\s+(?:passages|context|text|documents?|checklist)\s+(?:do|does)\s*(?:not|n't)\b`,
+    String.raw`)`,
+  ].join(''),
+  'iu',
+);
+const instructionStartZh =
+  /^(?:你是(?!否)|你将|你需要|你要|你的任务|请(?:你|用|以|根据|依据|只|仅|勿|不要|按照?|回答|总结|概括|说明|列出|提取|判断|分类|识别|抽取)|只(?:使用|根据|依据|用)|仅(?:使用|根据|依据|用)|不要|切勿|务必|不得编造|不编造|用[^，。；,]{0,10}(?:句|字)|提取|分类|总结|概括|判断|识别|回答|抽取)/u;
+const instructionAnywhere =
+  /\b(?:invent\s+nothing|do\s+not\s+invent|don't\s+invent|do\s+not\s+make\s+up|outside\s+knowledge)\b|不要编造|不编造|不得编造|不要臆测|不要杜撰/iu;
+const listMarker = /^(?:[-*•·]\s+|\(?\d{1,2}[.)、]\s*)/u;
+
+/** Whether a sentence instructs the model (a role, a task or a rule) rather than giving it content. */
+export function isInstruction(sentence: string): boolean {
+  const s = sentence.replace(listMarker, '').trim();
+  return instructionStart.test(s) || instructionStartZh.test(s) || instructionAnywhere.test(s);
+}
+
+/** The sentences of the conversation the model may quote and take values from: content, never instructions. */
+function contentOf(sentences: readonly Sentence[]): Sentence[] {
+  // A cited passage is retrieved content even when it speaks in the imperative.
+  return sentences.filter((s) => s.cite !== undefined || !isInstruction(s.text));
+}
+
 export interface PromptParts {
   question: string;
+  /** The sentences that may be quoted, in the order the conversation gives them. */
   context: Sentence[];
 }
 
 /**
  * Separates the question from the context: an explicit "Question:" line wins, then the last sentence of the
- * last user message that ends with a question mark, then that message's first sentence (the instruction).
+ * last user message that ends with a question mark, then that message's first sentence (the instruction). The
+ * system prompt is never context, and neither is a sentence that instructs the model.
  */
 export function splitPrompt(messages: readonly PromptMessage[]): PromptParts {
   let lastUser = -1;
@@ -86,15 +130,16 @@ export function splitPrompt(messages: readonly PromptMessage[]): PromptParts {
   const context: Sentence[] = [];
   let question = '';
   messages.forEach((message, i) => {
+    if (message.role === 'system') return;
     if (i !== lastUser) {
-      context.push(...sentencesOf(message.content));
+      context.push(...contentOf(sentencesOf(message.content)));
       return;
     }
     const lines = message.content.split(/\r?\n/);
     const labelled = lines.findIndex((l) => questionLabel.test(l));
     if (labelled >= 0) {
       question = (lines[labelled] ?? '').replace(questionLabel, '').trim();
-      context.push(...sentencesOf(lines.filter((_, j) => j !== labelled).join('\n')));
+      context.push(...contentOf(sentencesOf(lines.filter((_, j) => j !== labelled).join('\n'))));
       return;
     }
     const own = sentencesOf(message.content);
@@ -106,7 +151,7 @@ export function splitPrompt(messages: readonly PromptMessage[]): PromptParts {
       }
     if (q < 0) q = 0;
     question = own[q]?.text ?? '';
-    context.push(...own.filter((_, j) => j !== q));
+    context.push(...contentOf(own.filter((_, j) => j !== q)));
   });
   return { question, context };
 }
@@ -141,6 +186,7 @@ export interface ExtractiveOptions {
 export interface ExtractiveAnswer {
   text: string;
   question: string;
+  /** The quoted sentences, in the order of the context (steps keep their order). */
   quoted: Sentence[];
   /** Whether any sentence matched the question (otherwise the context's first sentences are quoted). */
   matched: boolean;
@@ -160,10 +206,9 @@ export function extractiveAnswer(
   const maxSentences = options.maxSentences ?? 3;
   const { question, context } = splitPrompt(messages);
   const entities = findEntities(context.map((s) => s.text).join('\n'));
-  const quotedQuestion = question.length > 160 ? `${question.slice(0, 157)}...` : question;
   if (!context.length) {
     return {
-      text: `${OFFLINE_MARKER} The prompt holds no context to quote from, and this model cannot compose an answer to "${quotedQuestion}": choose an LLM provider for that.`,
+      text: `${OFFLINE_MARKER} The prompt holds no context to quote from (only instructions and the question), and this model cannot compose an answer: choose an LLM provider for that.`,
       question,
       quoted: [],
       matched: false,
@@ -174,20 +219,43 @@ export function extractiveAnswer(
   const summary = summaryRequest.test(question);
   const ranked = summary ? [] : rank(question, context);
   const matched = summary || ranked.length > 0;
+  // The best sentences are chosen by relevance and quoted in the context's order: instructions given as steps
+  // ("Freeze the card…", then "report it lost…") must not come out reversed.
+  const position = new Map(context.map((s, i) => [s, i]));
   const quoted = ranked.length
-    ? ranked.slice(0, maxSentences).map((r) => r.sentence)
+    ? ranked
+        .slice(0, maxSentences)
+        .map((r) => r.sentence)
+        .sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0))
     : context.slice(0, maxSentences);
   const head = summary
     ? `${OFFLINE_MARKER} Opening sentences of the text, quoted (an extractive summary):`
     : matched
-      ? `${OFFLINE_MARKER} Sentences quoted from the prompt that best match "${quotedQuestion}":`
-      : `${OFFLINE_MARKER} No sentence of the prompt matches "${quotedQuestion}"; its first sentences are:`;
+      ? `${OFFLINE_MARKER} Sentences quoted from the prompt's context that best match the question, in their original order:`
+      : `${OFFLINE_MARKER} No sentence of the prompt's context matches the question; its first sentences are:`;
   // Runs of spaces (OCR'd table columns) are collapsed so each quote reads as one line.
   const lines = quoted.map(
     (s, i) => `${i + 1}. ${s.text.replace(/[ \t]{2,}/g, ' ')}${s.cite ? ` [${s.cite}]` : ''}`,
   );
   const figures = `Amounts: ${show(entities.amounts)} | Dates: ${show(entities.dates)} | Percentages: ${show(entities.percentages)}`;
   return { text: [head, ...lines, figures].join('\n'), question, quoted, matched, entities };
+}
+
+/**
+ * Quoted sentences as one paragraph a customer can read: in the given order, each run of sentences from one
+ * passage followed by that passage's citation ("… [1]"), without the marker and the figures list of the model's
+ * own reply (the node that shows it says elsewhere that no LLM wrote it).
+ */
+export function quotesAsProse(quoted: readonly Sentence[]): string {
+  let out = '';
+  quoted.forEach((s, i) => {
+    const text = s.text.replace(/[ \t]{2,}/g, ' ');
+    if (out && !/[。！？；：]$/u.test(out)) out += ' ';
+    out += text;
+    const next = quoted[i + 1];
+    if (s.cite && next?.cite !== s.cite) out += /[。！？]$/u.test(text) ? `[${s.cite}]` : ` [${s.cite}]`;
+  });
+  return out;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -212,9 +280,6 @@ const moneyWords =
   /amount|total|price|fee|balance|cost|sum|payment|paid|due|income|salary|revenue|loan|principal|limit|金额|总额|费用|余额|价格|收入|贷款/iu;
 const percentWords = /percent|rate|ratio|share|apr|yield|interest|比例|利率|百分比|占比/iu;
 const dateWords = /date|day|deadline|since|until|expir|issued|due|日期|期限|截止/iu;
-
-const instruction =
-  /^(?:please\s+)?(?:extract|classify|summari[sz]e|identify|find|return|list|give|tell|determine|answer|read|fill|parse|output|respond|reply|provide|choose|pick|select)\b|^(?:请|提取|分类|总结|判断|识别|回答|抽取)/iu;
 
 function words(name: string): string {
   return name
@@ -322,6 +387,7 @@ function fill(x: Extraction, schema: JsonSchema, name: string, path: string): un
         pickMention(x, query, kind) ?? (kind === 'amounts' ? pickMention(x, query, 'numbers') : undefined);
       if (mention === undefined)
         return miss(`no ${kind === 'numbers' ? 'number' : kind.slice(0, -1)} near "${query}" in the text`);
+      if (parseRange(mention)) return miss(`"${mention}" is a range, not one number`);
       const value = parseNumber(mention);
       if (value === undefined) return miss(`"${mention}" is not a number`);
       if (type === 'integer' && !Number.isInteger(value)) return miss(`"${mention}" is not a whole number`);
@@ -339,11 +405,12 @@ function fill(x: Extraction, schema: JsonSchema, name: string, path: string): un
         return isoDate ?? mention;
       }
       if (typeof schema['pattern'] === 'string') {
-        let re: RegExp;
+        // The pattern is the flow author's and the text the caller's: a linear-time engine, never V8's.
+        let re: ReturnType<typeof compileLinear>;
         try {
-          re = new RegExp(schema['pattern'].replace(/^\^|\$$/g, ''), 'u');
+          re = compileLinear(schema['pattern'].replace(/^\^|\$$/g, ''));
         } catch {
-          return miss('its pattern is not a valid regular expression');
+          return miss('its pattern is not a valid regular expression for the linear-time engine');
         }
         for (const s of [...bestSentences(x, query), ...x.sentences]) {
           const m = re.exec(s.text);
@@ -393,10 +460,9 @@ export function extractStructured(
     throw new NodeError('the offline model only extracts object schemas', 'OFFLINE_MODEL_UNSUPPORTED');
   // The system prompt and instruction sentences describe the task (and often list the allowed values), so
   // values are only taken from the rest of the conversation.
-  const context = messages
-    .filter((m) => m.role !== 'system')
-    .flatMap((m) => sentencesOf(m.content))
-    .filter((s) => !instruction.test(s.text));
+  const context = contentOf(
+    messages.filter((m) => m.role !== 'system').flatMap((m) => sentencesOf(m.content)),
+  );
   const text = context.map((s) => s.text).join('\n');
   const x: Extraction = { text, sentences: context, entities: findEntities(text), missing: [] };
   const value = fill(x, schema, '', '') as Record<string, unknown>;

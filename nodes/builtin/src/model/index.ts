@@ -7,6 +7,7 @@ import { answerNode } from './answer.node.js';
 import { chatNode } from './chat.node.js';
 import { classifyNode } from './classify.node.js';
 import { retrieveNode } from './retrieve.node.js';
+import { routeNode } from './route.node.js';
 import { structuredNode } from './structured.node.js';
 import { trainClassifierNode } from './train-classifier.node.js';
 
@@ -17,8 +18,9 @@ export const modelNodes: AnyNodeDefinition[] = [
   trainClassifierNode,
   retrieveNode,
   answerNode,
+  routeNode,
 ];
 
-export { answerNode, chatNode, classifyNode, retrieveNode, structuredNode, trainClassifierNode };
+export { answerNode, chatNode, classifyNode, retrieveNode, routeNode, structuredNode, trainClassifierNode };
 export type { ChatModelSpec, EmbeddingsSpec, ModelProvider } from './services.js';
 export { OFFLINE_MARKER } from './extractive.js';

@@ -1,7 +1,8 @@
 /**
  * The offline default as a LangChain chat model: deterministic, no network, no weights. It answers by quoting
- * the prompt's most relevant sentences (see extractive.ts), starts every reply with OFFLINE_MARKER, sets
- * `response_metadata.offline = true`, and streams its reply word by word like any other chat model. Its
+ * the most relevant sentences of the prompt's context, never its instructions (see extractive.ts), starts every
+ * reply with OFFLINE_MARKER, sets `response_metadata.offline = true` (and `quoted`, the sentences it quoted), and
+ * streams its reply word by word like any other chat model. Its
  * structured output fills a schema only from values found in the text, or fails saying what it cannot fill.
  * Loaded lazily: importing it pulls in @langchain/core.
  */
@@ -97,11 +98,13 @@ export class OfflineExtractiveChatModel extends BaseChatModel {
   ): { text: string; prompt: PromptMessage[]; metadata: Record<string, unknown> } {
     const prompt = toPromptMessages(messages);
     const answer = extractiveAnswer(prompt, { maxSentences: this.maxSentences });
+    // The quotes as data too, so a node can compose its own text from them (model.answer does).
     const metadata = {
       offline: true,
       model_name: OFFLINE_MODEL_NAME,
       finish_reason: 'stop',
       matched: answer.matched,
+      quoted: answer.quoted.map((s) => ({ ...s })),
     };
     return { text: limit(answer.text, options.stop, this.maxTokens), prompt, metadata };
   }

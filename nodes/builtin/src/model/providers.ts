@@ -2,42 +2,44 @@
  * The default model provider, used when a run injects none. Each backend's package is imported only when a
  * flow first uses it: ChatOpenAI for OpenAI-compatible servers, ChatOllama for the native Ollama API,
  * node-llama-cpp (optional, user-supplied GGUF) and the offline extractive model. Retries belong to the node's
- * retry policy, so the clients' own retries are off; the node's signal closes connections on time-out.
+ * retry policy, so the clients' own retries are off. Remote clients send every request through the egress client
+ * the connection hands over (bound to the node's signal), never through the global fetch.
  */
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { NodeError } from '@finflow/sdk';
+import { defaultEgress } from '../net/egress.js';
 import type { ChatModelSpec, EmbeddingsSpec, ModelProvider } from './services.js';
 
-const OPENAI_URL = 'https://api.openai.com/v1';
-const OLLAMA_URL = 'http://127.0.0.1:11434';
 // OpenAI-compatible local servers ignore the key, but the client insists on one; a placeholder keeps it from
 // falling back to OPENAI_API_KEY in the server's environment.
 const NO_KEY = 'no-key';
 
-/** fetch bound to the node's signal, so a hung server is disconnected when the node times out. */
-function fetchWithSignal(signal: AbortSignal | undefined): typeof fetch {
-  if (!signal) return fetch;
+/** The egress client the connection handed over, bound to the node's signal (the strict default otherwise). */
+function egressFetch(spec: { fetch?: typeof fetch; signal?: AbortSignal | undefined }): typeof fetch {
+  if (spec.fetch) return spec.fetch;
+  const guarded = defaultEgress().fetch;
+  const signal = spec.signal;
+  if (!signal) return guarded;
   return (input, init) =>
-    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    guarded(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
-function requireKey(spec: { baseUrl?: string; apiKey?: string }, what: string): string {
-  if (spec.apiKey) return spec.apiKey;
-  if (!spec.baseUrl || spec.baseUrl.replace(/\/+$/, '') === OPENAI_URL)
-    throw new NodeError(`${what} at api.openai.com needs an API key credential`, 'AUTH_FAILED');
-  return NO_KEY;
+function baseUrlOf(spec: { baseUrl?: string; connection?: string }, what: string): string {
+  if (!spec.baseUrl)
+    throw new NodeError(`${what} needs a connection (base URL and credential)`, 'INVALID_CONFIG');
+  return spec.baseUrl;
 }
 
 async function openAiChat(spec: ChatModelSpec): Promise<BaseChatModel> {
   const { ChatOpenAI } = await import('@langchain/openai');
   return new ChatOpenAI({
     model: spec.model as string,
-    apiKey: requireKey(spec, 'the OpenAI API'),
+    apiKey: spec.apiKey ?? NO_KEY,
     maxRetries: 0,
     ...(spec.temperature === undefined ? {} : { temperature: spec.temperature }),
     ...(spec.maxTokens === undefined ? {} : { maxTokens: spec.maxTokens }),
-    configuration: { baseURL: spec.baseUrl ?? OPENAI_URL, fetch: fetchWithSignal(spec.signal) },
+    configuration: { baseURL: baseUrlOf(spec, 'an OpenAI-compatible model'), fetch: egressFetch(spec) },
   });
 }
 
@@ -45,9 +47,9 @@ async function ollamaChat(spec: ChatModelSpec): Promise<BaseChatModel> {
   const { ChatOllama } = await import('@langchain/ollama');
   return new ChatOllama({
     model: spec.model as string,
-    baseUrl: spec.baseUrl ?? OLLAMA_URL,
+    baseUrl: baseUrlOf(spec, 'an Ollama model'),
     maxRetries: 0,
-    fetch: fetchWithSignal(spec.signal),
+    fetch: egressFetch(spec),
     ...(spec.apiKey ? { headers: { Authorization: `Bearer ${spec.apiKey}` } } : {}),
     ...(spec.temperature === undefined ? {} : { temperature: spec.temperature }),
     ...(spec.maxTokens === undefined ? {} : { numPredict: spec.maxTokens }),
@@ -73,9 +75,9 @@ async function openAiEmbeddings(spec: EmbeddingsSpec): Promise<EmbeddingsInterfa
   const { OpenAIEmbeddings } = await import('@langchain/openai');
   return new OpenAIEmbeddings({
     model: spec.model ?? 'text-embedding-3-small',
-    apiKey: requireKey(spec, 'OpenAI embeddings'),
+    apiKey: spec.apiKey ?? NO_KEY,
     maxRetries: 0,
-    configuration: { baseURL: spec.baseUrl ?? OPENAI_URL, fetch: fetchWithSignal(spec.signal) },
+    configuration: { baseURL: baseUrlOf(spec, 'OpenAI-compatible embeddings'), fetch: egressFetch(spec) },
   });
 }
 
@@ -83,9 +85,9 @@ async function ollamaEmbeddings(spec: EmbeddingsSpec): Promise<EmbeddingsInterfa
   const { OllamaEmbeddings } = await import('@langchain/ollama');
   return new OllamaEmbeddings({
     model: spec.model ?? 'nomic-embed-text',
-    baseUrl: spec.baseUrl ?? OLLAMA_URL,
+    baseUrl: baseUrlOf(spec, 'Ollama embeddings'),
     maxRetries: 0,
-    fetch: fetchWithSignal(spec.signal),
+    fetch: egressFetch(spec),
     ...(spec.apiKey ? { headers: { Authorization: `Bearer ${spec.apiKey}` } } : {}),
   });
 }

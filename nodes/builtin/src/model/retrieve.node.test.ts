@@ -3,6 +3,7 @@ import { runNode, runNodeOk } from '@finflow/sdk/testing';
 import { retrieveNode } from './retrieve.node.js';
 import { readDataset } from './test-helpers/datasets.js';
 import { startMockServer } from './test-helpers/mock-llm.js';
+import { openAiAt, withConnections } from './test-helpers/connections.js';
 import { searchTerms } from './text.js';
 
 const gdpr = readDataset('regulatory-text/en_GDPR_articles_5_22_32_33.md');
@@ -192,11 +193,12 @@ describe('model.retrieve with provider embeddings', () => {
       const out = await runNodeOk(retrieveNode, {
         config: {
           documents: english,
-          embeddings: 'openai',
+          embeddings: 'connection',
+          embeddingConnection: 'embedder',
           embeddingModel: 'mock-embed',
-          embeddingBaseUrl: `${server.url}/v1`,
         },
         inputs: { query: 'supervisory authority breach notification 72 hours' },
+        ...withConnections({ embedder: openAiAt(server.url) }),
       });
       expect(out['index']).toMatchObject({ embeddings: 'openai' });
       expect((out['passages'] as Row[])[0]?.text).toContain('72 hours');

@@ -12,10 +12,32 @@ import {
   type EmbeddingSettings,
   type KnowledgeDocument,
 } from './knowledge.js';
+import { legacyEndpointSchema, type ConnectionUse } from '@finflow/runtime';
+import { connectionField, dataClassField, findConnection } from '../net/connections.js';
 import { modelRetryPolicy } from './errors.js';
-import { embeddingsFor, type EmbeddingProviderId } from './services.js';
+import { chatConnectionKinds, embeddingsFor, type EmbeddingsConfig } from './services.js';
 
-const embeddingChoices = ['auto', 'none', 'offline-en', 'openai', 'ollama'] as const;
+const embeddingChoices = ['auto', 'none', 'offline-en', 'connection'] as const;
+
+/**
+ * Version 1 named the embeddings provider (openai, ollama) with a base URL and credential of its own; version 2
+ * names a connection. The old endpoint stays as `embeddingLegacy` and runs through the connection that binds the
+ * same destination and credential, or is refused (see `migrateProviderConfigV1`).
+ */
+export function migrateRetrieveConfigV1(config: Record<string, unknown>): Record<string, unknown> {
+  const { embeddingBaseUrl, embeddingCredential, ...rest } = config;
+  const provider = config['embeddings'];
+  if (provider !== 'openai' && provider !== 'ollama') return rest;
+  return {
+    ...rest,
+    embeddings: 'connection',
+    embeddingLegacy: {
+      provider,
+      ...(typeof embeddingBaseUrl === 'string' ? { baseUrl: embeddingBaseUrl } : {}),
+      ...(typeof embeddingCredential === 'string' ? { credential: embeddingCredential } : {}),
+    },
+  };
+}
 
 const AUTO_EMBED_MAX_PASSAGES = 400;
 
@@ -23,7 +45,7 @@ const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** di
 
 export const retrieveNode = defineNode({
   type: 'model.retrieve',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Retrieve passages',
     category: 'model',
@@ -80,41 +102,33 @@ export const retrieveNode = defineNode({
       .meta({
         title: 'Embeddings',
         description:
-          'auto: offline English sentence embeddings for English knowledge bases up to ~400 passages, otherwise BM25 only (always for Chinese); none: BM25 only; offline-en: always embed offline; openai / ollama: a provider',
+          'auto: offline English sentence embeddings for English knowledge bases up to ~400 passages, otherwise BM25 only (always for Chinese); none: BM25 only; offline-en: always embed offline; connection: a workspace connection (OpenAI-compatible or Ollama)',
         group: 'Indexing',
         zh: {
           title: '向量嵌入',
           description:
-            '自动：英文知识库在约 400 个段落以内使用离线英文句向量，否则仅用 BM25（中文始终仅用 BM25）；不使用：仅用 BM25；离线英文：始终离线生成向量；OpenAI / Ollama：调用提供方',
+            '自动：英文知识库在约 400 个段落以内使用离线英文句向量，否则仅用 BM25（中文始终仅用 BM25）；不使用：仅用 BM25；离线英文：始终离线生成向量；连接：工作区连接（兼容 OpenAI 或 Ollama）',
           options: {
             auto: '自动',
             none: '不使用',
             'offline-en': '离线英文',
-            openai: 'OpenAI',
-            ollama: 'Ollama',
+            connection: '连接',
           },
         },
       }),
+    embeddingConnection: connectionField(chatConnectionKinds, {
+      title: 'Embedding connection',
+      group: 'Indexing',
+      zh: '嵌入服务连接',
+    }),
     embeddingModel: z
       .string()
       .min(1)
       .max(200)
       .optional()
       .meta({ title: 'Embedding model', group: 'Indexing', zh: { title: '嵌入模型' } }),
-    embeddingBaseUrl: z
-      .url({ protocol: /^https?$/ })
-      .optional()
-      .meta({ title: 'Embedding base URL', group: 'Indexing', zh: { title: '嵌入服务地址（Base URL）' } }),
-    embeddingCredential: z
-      .string()
-      .regex(/^[A-Za-z_][\w.-]{0,127}$/)
-      .optional()
-      .meta({
-        title: 'Embedding API key credential',
-        widget: 'secret',
-        group: 'Indexing',
-        zh: { title: '嵌入服务 API 密钥凭证' },
-      }),
+    dataClass: dataClassField('Indexing'),
+    embeddingLegacy: legacyEndpointSchema.optional(),
   }),
   inputs: {
     query: port('text', { title: 'Query' }),
@@ -144,12 +158,27 @@ export const retrieveNode = defineNode({
     ...modelRetryPolicy,
     nonRetryable: [...(modelRetryPolicy.nonRetryable ?? []), 'EMPTY_KNOWLEDGE_BASE', 'DOCUMENT_NOT_TEXT'],
   },
+  migrations: { 1: migrateRetrieveConfigV1 },
+  connections(config): ConnectionUse[] {
+    if (config.embeddings !== 'connection') return [];
+    const named = config.embeddingConnection !== undefined;
+    return [
+      {
+        path: named ? ['embeddingConnection'] : ['embeddingLegacy'],
+        name: config.embeddingConnection,
+        legacy: named ? undefined : config.embeddingLegacy,
+        kinds: chatConnectionKinds,
+        model: config.embeddingModel,
+        dataClass: config.dataClass === 'auto' ? undefined : config.dataClass,
+      },
+    ];
+  },
   validate(config, helpers) {
     if (config.chunkOverlap >= config.chunkSize)
       helpers.problem('the overlap must be smaller than the passage size', ['chunkOverlap']);
-    if (config.embeddings === 'openai' && !config.embeddingBaseUrl && !config.embeddingCredential)
-      helpers.problem('OpenAI embeddings need an API key credential (or a base URL for a local server)', [
-        'embeddingCredential',
+    if (config.embeddings === 'connection' && !config.embeddingConnection && !config.embeddingLegacy)
+      helpers.problem('choose the connection that embeds (developers and admins set them up)', [
+        'embeddingConnection',
       ]);
   },
   async run(ctx, inputs, config) {
@@ -179,20 +208,31 @@ export const retrieveNode = defineNode({
         });
       } else choice = 'offline-en';
     }
-    const embeddingConfig =
+    const embeddingConfig: EmbeddingsConfig | undefined =
       choice === 'none'
         ? undefined
         : {
-            provider: choice as EmbeddingProviderId,
+            source: choice,
+            connection: config.embeddingConnection,
+            legacy: config.embeddingLegacy,
             model: config.embeddingModel,
-            baseUrl: config.embeddingBaseUrl,
-            credential: config.embeddingCredential,
+            dataClass: config.dataClass,
           };
-    const settings: EmbeddingSettings | undefined = embeddingConfig && {
-      provider: embeddingConfig.provider,
-      model: embeddingConfig.model,
-      baseUrl: embeddingConfig.baseUrl,
-    };
+    let settings: EmbeddingSettings | undefined;
+    if (embeddingConfig?.source === 'offline-en') settings = { provider: 'offline-en' };
+    else if (embeddingConfig) {
+      // The index is cached by what embeds it: the same documents embedded elsewhere are other vectors.
+      const info = await findConnection(ctx, {
+        name: embeddingConfig.connection,
+        legacy: embeddingConfig.legacy,
+      });
+      settings = {
+        provider: info.kind,
+        model: config.embeddingModel ?? info.models[0],
+        baseUrl: info.baseUrl,
+      };
+    }
+    const allText = () => docs.map((d) => d.text).join('\n');
     const split = { chunkSize: config.chunkSize, chunkOverlap: config.chunkOverlap };
     const build = (withEmbeddings: boolean) =>
       cachedIndex(indexKey(docs, split, withEmbeddings ? settings : undefined), () =>
@@ -200,7 +240,7 @@ export const retrieveNode = defineNode({
           split,
           signal: ctx.signal,
           ...(withEmbeddings && embeddingConfig && settings
-            ? { embeddings: { settings, embedder: () => embeddingsFor(ctx, embeddingConfig) } }
+            ? { embeddings: { settings, embedder: () => embeddingsFor(ctx, embeddingConfig, allText) } }
             : {}),
         }),
       );
@@ -217,7 +257,7 @@ export const retrieveNode = defineNode({
     const { index, cached } = built;
     const queryVector =
       index.vectors && embeddingConfig
-        ? await (await embeddingsFor(ctx, embeddingConfig)).embedQuery(query)
+        ? await (await embeddingsFor(ctx, embeddingConfig, () => query)).embedQuery(query)
         : undefined;
     const hits = search(index, query, { topK: config.topK, queryVector, minRelevance: config.minRelevance });
     const passages = hits.map((h, i) => ({

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runNode } from '@finflow/sdk/testing';
 import { structuredNode } from './structured.node.js';
 import { ollamaStream, openAiCompletion, startMockServer, type MockServer } from './test-helpers/mock-llm.js';
+import { openAiAt, withConnections } from './test-helpers/connections.js';
 
 const invoice = [
   'INVOICE INV-2024-0117',
@@ -89,15 +90,16 @@ describe('model.structured against an OpenAI-compatible server', () => {
     const server = await mock(() => ({ json: openAiCompletion(JSON.stringify(reply)) }));
     const r = await runNode(structuredNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'gpt-4o-mini',
-        baseUrl: `${server.url}/v1`,
         prompt,
         variables: ['invoice'],
         schema,
         schemaName: 'invoice',
       },
       inputs: { invoice },
+      ...withConnections({ llm: openAiAt(server.url) }),
     });
     expect(r.status).toBe('succeeded');
     expect(r.outputs).toMatchObject({
@@ -122,14 +124,15 @@ describe('model.structured against an OpenAI-compatible server', () => {
     }));
     const r = await runNode(structuredNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'gpt-4o-mini',
-        baseUrl: `${server.url}/v1`,
         prompt,
         variables: ['invoice'],
         schema,
       },
       inputs: { invoice },
+      ...withConnections({ llm: openAiAt(server.url) }),
       retry: { maxAttempts: 1 },
     });
     expect(r.status).toBe('failed');
@@ -142,14 +145,15 @@ describe('model.structured against an OpenAI-compatible server', () => {
     const server = await mock(() => ({ json: openAiCompletion('Sure! The total is $312.') }));
     const r = await runNode(structuredNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'gpt-4o-mini',
-        baseUrl: `${server.url}/v1`,
         prompt,
         variables: ['invoice'],
         schema,
       },
       inputs: { invoice },
+      ...withConnections({ llm: openAiAt(server.url) }),
       retry: { maxAttempts: 1 },
     });
     expect(r.error?.code).toBe('STRUCTURED_OUTPUT_INVALID');
@@ -186,15 +190,16 @@ describe('model.structured against an OpenAI-compatible server', () => {
     }));
     const r = await runNode(structuredNode, {
       config: {
-        provider: 'openai',
+        provider: 'connection',
+        connection: 'llm',
         model: 'local-model',
-        baseUrl: `${server.url}/v1`,
         prompt,
         variables: ['invoice'],
         schema,
         method: 'functionCalling',
       },
       inputs: { invoice },
+      ...withConnections({ llm: openAiAt(server.url) }),
     });
     expect(r.status).toBe('succeeded');
     expect(r.outputs?.['data']).toEqual(args);
@@ -208,14 +213,15 @@ describe('model.structured against Ollama', () => {
     const server = await mock(() => ({ ndjson: ollamaStream([JSON.stringify(reply)]) }));
     const r = await runNode(structuredNode, {
       config: {
-        provider: 'ollama',
+        provider: 'connection',
+        connection: 'ollama',
         model: 'qwen2.5:7b',
-        baseUrl: server.url,
         prompt,
         variables: ['invoice'],
         schema,
       },
       inputs: { invoice },
+      ...withConnections({ ollama: { kind: 'ollama', baseUrl: server.url, deployment: 'private' } }),
     });
     expect(r.status).toBe('succeeded');
     expect(r.outputs?.['data']).toEqual(reply);

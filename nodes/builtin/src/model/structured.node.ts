@@ -10,6 +10,7 @@ import {
   answeredBy,
   chatMessages,
   checkTemplates,
+  messagesText,
   promptFields,
   renderPrompts,
   toLangChain,
@@ -18,7 +19,13 @@ import {
   temperatureField,
 } from './chat-run.js';
 import { ModelErrorCodes, modelRetryPolicy, toModelError } from './errors.js';
-import { chatModelFor, checkProviderConfig, providerFields } from './services.js';
+import {
+  chatModelFor,
+  checkProviderConfig,
+  migrateProviderConfigV1,
+  providerConnectionUses,
+  providerFields,
+} from './services.js';
 
 const methods = ['auto', 'jsonSchema', 'functionCalling', 'jsonMode'] as const;
 
@@ -44,7 +51,7 @@ function parseFailure(raw: BaseMessage | undefined): string {
 
 export const structuredNode = defineNode({
   type: 'model.structured',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Structured output',
     category: 'model',
@@ -106,6 +113,8 @@ export const structuredNode = defineNode({
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 120_000,
   retry: modelRetryPolicy,
+  migrations: { 1: migrateProviderConfigV1 },
+  connections: providerConnectionUses,
   validate(config, helpers) {
     checkProviderConfig(config, helpers.problem);
     checkTemplates({ system: config.system, prompt: config.prompt }, config.variables, helpers.problem);
@@ -130,11 +139,13 @@ export const structuredNode = defineNode({
       config.method === 'jsonMode'
         ? `${rendered.system}\n\nReply with one JSON object that conforms to this JSON Schema:\n${JSON.stringify(schema)}`.trim()
         : rendered.system;
-    const resolved = await chatModelFor(ctx, config, {
-      temperature: config.temperature,
-      maxTokens: config.maxTokens,
-    });
     const messages = chatMessages(system, [], prompt);
+    const resolved = await chatModelFor(
+      ctx,
+      config,
+      { temperature: config.temperature, maxTokens: config.maxTokens },
+      () => messagesText(messages),
+    );
     const structured = resolved.model.withStructuredOutput(schema, {
       name: config.schemaName,
       includeRaw: true,
@@ -156,7 +167,7 @@ export const structuredNode = defineNode({
           ModelErrorCodes.STRUCTURED_OUTPUT_INVALID,
           { cause: err },
         );
-      throw toModelError(err, resolved.label, ctx.signal);
+      throw toModelError(err, resolved.label, ctx.signal, { remote: resolved.remote });
     }
     const latencyMs = Math.round(performance.now() - started);
     const { raw, parsed } = result;

@@ -2,7 +2,9 @@
  * Config fields shared by the multimodal nodes (OCR, speech, document settings), so `multimodal.intake`
  * offers exactly the settings of the nodes it dispatches to, with the same titles in the editor.
  */
+import { legacyEndpointSchema, type ConnectionUse, type LegacyEndpoint } from '@finflow/runtime';
 import { z } from '@finflow/sdk';
+import { connectionField, dataClassField, type DataClassChoice } from '../net/connections.js';
 import { ocrLanguages, pageModes, type PageMode } from './ocr-engine.js';
 import type { SpeechOptions } from './speech-engine.js';
 import type { DocumentOptions } from './document-engine.js';
@@ -67,37 +69,17 @@ export const speechFields = {
       group: 'Speech',
       zh: { title: '语音语种', description: 'en、zh 等语言代码，或 auto（由服务商自动识别）' },
     }),
-  providerBaseUrl: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .meta({
-      title: 'Transcription provider URL',
-      description:
-        'Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 or a local whisper server',
-      group: 'Speech',
-      zh: {
-        title: '转写服务地址',
-        description: '兼容 OpenAI 的 API 根地址，例如 https://api.openai.com/v1 或本地 whisper 服务',
-      },
-    }),
+  providerConnection: connectionField(['openai'], {
+    title: 'Transcription connection',
+    group: 'Speech',
+    zh: '转写服务连接',
+  }),
   providerModel: z
     .string()
     .min(1)
     .max(200)
     .default('whisper-1')
     .meta({ title: 'Transcription model', group: 'Speech', zh: { title: '转写模型' } }),
-  providerCredential: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .meta({
-      title: 'Provider credential',
-      description: 'Name of the credential holding the API key (leave empty for a local server without keys)',
-      widget: 'secret',
-      group: 'Speech',
-      zh: { title: '服务商凭证', description: '存放 API 密钥的凭证名称（无需密钥的本地服务可留空）' },
-    }),
   providerTimeoutMs: z
     .int()
     .min(1_000)
@@ -115,16 +97,48 @@ export const speechFields = {
       group: 'Speech',
       zh: { title: '词汇提示', description: '服务商应预期出现的词汇（产品名称、账户术语等）' },
     }),
+  speechDataClass: dataClassField('Speech').meta({
+    title: 'Data sent',
+    description:
+      'auto: a voice is personal data, so the connection must accept personal data (or the flow says more); otherwise the most sensitive class the recordings hold',
+    group: 'Speech',
+    zh: {
+      title: '发送的数据类别',
+      description:
+        '自动：语音属于个人数据，连接必须允许接收个人数据（流程声明更高类别时取流程类别）；其他选项：录音包含的最敏感数据类别',
+      options: { auto: '自动', public: '公开', internal: '内部', personal: '个人数据', confidential: '机密' },
+    },
+  }),
+  providerLegacy: legacyEndpointSchema.optional(),
 };
+
+/**
+ * Version 1 of the speech nodes set a transcription URL and credential in the node; version 2 names a connection.
+ * The old pair stays as `providerLegacy` and runs through the connection that binds the same destination and
+ * credential, or is refused (CONNECTION_REQUIRED, CREDENTIAL_DESTINATION_MISMATCH).
+ */
+export function migrateSpeechConfigV1(config: Record<string, unknown>): Record<string, unknown> {
+  const { providerBaseUrl, providerCredential, ...rest } = config;
+  if (typeof providerBaseUrl !== 'string') return rest;
+  return {
+    ...rest,
+    providerLegacy: {
+      provider: 'openai',
+      baseUrl: providerBaseUrl,
+      ...(typeof providerCredential === 'string' ? { credential: providerCredential } : {}),
+    },
+  };
+}
 
 type SpeechConfig = {
   speechEngine: SpeechOptions['engine'];
   speechLanguage: string;
-  providerBaseUrl?: string | undefined;
+  providerConnection?: string | undefined;
+  providerLegacy?: LegacyEndpoint | undefined;
   providerModel: string;
-  providerCredential?: string | undefined;
   providerTimeoutMs: number;
   providerPrompt?: string | undefined;
+  speechDataClass: DataClassChoice;
 };
 
 export function speechOptions(config: SpeechConfig, onNoSpeech: SpeechOptions['onNoSpeech']): SpeechOptions {
@@ -132,26 +146,46 @@ export function speechOptions(config: SpeechConfig, onNoSpeech: SpeechOptions['o
     engine: config.speechEngine,
     language: config.speechLanguage,
     onNoSpeech,
-    provider: config.providerBaseUrl
-      ? {
-          baseUrl: config.providerBaseUrl,
-          model: config.providerModel,
-          credential: config.providerCredential,
-          requestTimeoutMs: config.providerTimeoutMs,
-          prompt: config.providerPrompt,
-        }
-      : undefined,
+    provider:
+      config.providerConnection || config.providerLegacy
+        ? {
+            connection: config.providerConnection,
+            legacy: config.providerConnection ? undefined : config.providerLegacy,
+            model: config.providerModel,
+            requestTimeoutMs: config.providerTimeoutMs,
+            prompt: config.providerPrompt,
+            dataClass: config.speechDataClass,
+          }
+        : undefined,
   };
 }
 
-/** Reports a provider engine chosen without a provider URL (used by the nodes' `validate`). */
+/** Reports a provider engine chosen without a connection (used by the nodes' `validate`). */
 export function validateSpeech(
   config: SpeechConfig,
   problem: (message: string, path: string[]) => void,
 ): void {
-  if (config.speechEngine === 'provider' && !config.providerBaseUrl) {
-    problem('the provider engine needs a provider URL', ['providerBaseUrl']);
+  if (config.speechEngine === 'provider' && !config.providerConnection && !config.providerLegacy) {
+    problem('the provider engine needs a transcription connection', ['providerConnection']);
   }
+}
+
+/** The transcription connection a speech config calls, for validation against the workspace's connections. */
+export function speechConnectionUses(config: SpeechConfig): ConnectionUse[] {
+  if (config.speechEngine === 'offline') return [];
+  const named = config.providerConnection !== undefined;
+  if (!named && !config.providerLegacy) return [];
+  return [
+    {
+      path: named ? ['providerConnection'] : ['providerLegacy'],
+      name: config.providerConnection,
+      legacy: named ? undefined : config.providerLegacy,
+      kinds: ['openai'],
+      model: config.providerModel,
+      // A voice is personal data: `auto` needs a connection that accepts it.
+      dataClass: config.speechDataClass === 'auto' ? 'personal' : config.speechDataClass,
+    },
+  ];
 }
 
 export const documentFields = {

@@ -55,7 +55,7 @@ describe('multimodal.intake', () => {
     // Offline recognition is basic: "twice" and "invoice" are often misheard in this sentence.
     expect(wordErrorRate(sections[2]!.split('\n')[1]!, spoken)).toBeLessThanOrEqual(0.25);
     expect(text).toContain('[Document 4 "mandate.pdf", 2 pages]\n[Page 1]\nDirect debit mandate');
-    const parts = out['parts'] as PartReport[];
+    const parts = out['parts'] as unknown as PartReport[];
     expect(parts.map((p) => [p.index, p.kind, p.ok, p.engine])).toEqual([
       [1, 'text', true, undefined],
       [2, 'image', true, 'tesseract'],
@@ -89,7 +89,7 @@ describe('multimodal.intake', () => {
       },
     });
     expect(out['errorCount']).toBe(3);
-    const parts = out['parts'] as PartReport[];
+    const parts = out['parts'] as unknown as PartReport[];
     expect(parts.map((p) => [p.ok, p.error?.code])).toEqual([
       [true, undefined],
       [false, 'IMAGE_UNREADABLE'],
@@ -137,7 +137,7 @@ describe('multimodal.intake', () => {
         ],
       },
     });
-    const parts = out['parts'] as PartReport[];
+    const parts = out['parts'] as unknown as PartReport[];
     expect(parts.map((p) => p.kind)).toEqual(['text', 'document', 'document', 'image']);
     expect(parts[1]!.declaredKind).toBe('image');
     expect(out['text']).toContain('Complaint reference C-7781');

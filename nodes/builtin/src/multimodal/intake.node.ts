@@ -5,8 +5,11 @@
  * part, keeping the readable parts when one attachment is broken.
  */
 import { defineNode, NodeError, port, z, type NodeContext } from '@finflow/sdk';
+import { openConnection } from '../net/connections.js';
 import { decodeBinary, kindOfMimeType, MB, sniffMimeType } from './binary.js';
 import {
+  migrateSpeechConfigV1,
+  speechConnectionUses,
   documentFields,
   documentOptions,
   ocrLanguagesField,
@@ -203,7 +206,7 @@ type IntakeConfig = z.output<typeof intakeConfig>;
 
 export const intakeNode = defineNode({
   type: 'multimodal.intake',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Customer message intake',
     category: 'multimodal',
@@ -237,6 +240,8 @@ export const intakeNode = defineNode({
   },
   timeoutMs: 600_000,
   retry: { nonRetryable: ['INTAKE_NOTHING_READABLE'] },
+  migrations: { 1: migrateSpeechConfigV1 },
+  connections: speechConnectionUses,
   validate(config, helpers) {
     validateSpeech(config, (message, path) => helpers.problem(message, path));
   },
@@ -347,7 +352,7 @@ async function extract(
       const r = await transcribe(
         { bytes: part.bytes!, mimeType: part.mimeType ?? 'audio/wav', name: part.name },
         speechOptions(config, 'error'),
-        { signal: ctx.signal, secret: (name) => ctx.secret(name), services: ctx.services },
+        { signal: ctx.signal, open: (call) => openConnection(ctx, call), services: ctx.services },
       );
       text = r.text;
       report.engine = r.engine;

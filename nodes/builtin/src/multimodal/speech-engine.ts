@@ -3,14 +3,18 @@
  * - offline: Debian's pocketsphinx (English only) as a child process on 16 kHz mono WAV, with sox converting
  *   other formats. Its accuracy is basic (a few % word errors on clear speech, far worse on real calls), and
  *   every result says so.
- * - provider: any OpenAI-compatible `/audio/transcriptions` endpoint (OpenAI, a local whisper server, vLLM),
- *   for quality and for Chinese.
+ * - provider: a workspace connection to an OpenAI-compatible `/audio/transcriptions` endpoint (OpenAI, a local
+ *   whisper server, vLLM), for quality and for Chinese. The connection gives the URL, the key and the egress
+ *   client; a failure reports the status and a short reason, never the server's reply.
  * When neither is usable the result is an error that says what to install or configure, never an empty text.
  */
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATUS_CODES } from 'node:http';
+import type { LegacyEndpoint } from '@finflow/runtime';
 import { NodeError, type Services } from '@finflow/sdk';
-import { excerpt, sniffMimeType } from './binary.js';
+import type { ConnectionCall, DataClassChoice, OpenedConnection } from '../net/connections.js';
+import { sniffMimeType } from './binary.js';
 import { debianPackages, findTool, runTool, withTempDir } from './tools.js';
 
 export interface SpeechSegment {
@@ -38,13 +42,14 @@ export interface SpeechResult {
 }
 
 export interface ProviderSettings {
-  /** e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1 */
-  baseUrl: string;
+  /** The workspace connection to an OpenAI-compatible transcription API. */
+  connection?: string | undefined;
+  /** A version-1 node's URL and credential, standing for the connection that binds them. */
+  legacy?: LegacyEndpoint | undefined;
   model: string;
-  /** Credential name in the store (the key never sits in config). */
-  credential?: string | undefined;
   requestTimeoutMs: number;
   prompt?: string | undefined;
+  dataClass: DataClassChoice;
 }
 
 export interface SpeechOptions {
@@ -57,7 +62,8 @@ export interface SpeechOptions {
 
 export interface SpeechEnv {
   signal: AbortSignal;
-  secret(name: string): Promise<string>;
+  /** Opens a call through a connection (`openConnection` with the node's context). */
+  open(call: ConnectionCall): Promise<OpenedConnection>;
   services?: Partial<Services>;
 }
 
@@ -144,12 +150,12 @@ function isEnglish(language: string): boolean {
 async function chooseEngine(opts: SpeechOptions, env: SpeechEnv): Promise<'offline' | 'provider'> {
   if (opts.engine === 'provider' || (opts.engine === 'auto' && opts.provider)) {
     if (!opts.provider)
-      throw new NodeError('the provider engine needs a provider base URL in config', 'INVALID_CONFIG');
+      throw new NodeError('the provider engine needs a transcription connection in config', 'INVALID_CONFIG');
     return 'provider';
   }
   if (!isEnglish(opts.language)) {
     throw new NodeError(
-      `offline speech recognition covers English only; for "${opts.language}" configure an OpenAI-compatible transcription provider (base URL, model and credential)`,
+      `offline speech recognition covers English only; for "${opts.language}" choose a transcription connection (an OpenAI-compatible API)`,
       'SPEECH_ENGINE_UNAVAILABLE',
     );
   }
@@ -167,7 +173,7 @@ export async function offlineMissing(env: Pick<SpeechEnv, 'services'>): Promise<
     () => false,
   );
   if (exe && model) return undefined;
-  return `no speech-to-text engine is available: install the Debian packages ${debianPackages.pocketsphinx} (offline English, basic quality; plus ${debianPackages.sox} for formats other than 16 kHz WAV), or configure an OpenAI-compatible transcription provider`;
+  return `no speech-to-text engine is available: install the Debian packages ${debianPackages.pocketsphinx} (offline English, basic quality; plus ${debianPackages.sox} for formats other than 16 kHz WAV), or choose a transcription connection`;
 }
 
 // --- offline: pocketsphinx ------------------------------------------------------------------------------
@@ -343,9 +349,21 @@ interface ProviderReply {
   segments?: unknown;
 }
 
+/** The provider's error code from a JSON error body, when it is a plain token; nothing else of the body. */
+function errorCode(body: string): string | undefined {
+  try {
+    const error = (JSON.parse(body) as { error?: { code?: unknown; type?: unknown } }).error;
+    for (const v of [error?.code, error?.type])
+      if (typeof v === 'string' && /^[a-z][a-z0-9_.-]{1,63}$/i.test(v)) return v;
+  } catch {
+    // Not JSON: only the status is reported.
+  }
+  return undefined;
+}
+
 function httpError(status: number, body: string): NodeError {
-  const detail = excerpt(body.replace(/"(api[_-]?key|authorization)"\s*:\s*"[^"]*"/gi, '"$1":"***"'));
-  const msg = `the transcription provider answered ${status}${detail ? `: ${detail}` : ''}`;
+  const code = errorCode(body);
+  const msg = `the transcription provider answered HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''}${code ? ` (${code})` : ''}`;
   if (status === 401 || status === 403) return new NodeError(msg, 'SPEECH_PROVIDER_AUTH');
   if (status === 429) return new NodeError(msg, 'SPEECH_PROVIDER_RATE_LIMITED');
   if (status >= 500) return new NodeError(msg, 'SPEECH_PROVIDER_ERROR');
@@ -366,8 +384,17 @@ async function transcribeWithProvider(
       'AUDIO_UNSUPPORTED_FORMAT',
     );
   }
+  const opened = await env.open({
+    name: provider.connection,
+    legacy: provider.legacy,
+    kinds: ['openai'],
+    model: provider.model,
+    dataClass: provider.dataClass,
+    // A voice identifies its speaker: audio is personal data unless the node says what it holds.
+    assume: 'personal',
+  });
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (provider.credential) headers['authorization'] = `Bearer ${await env.secret(provider.credential)}`;
+  if (opened.apiKey) headers['authorization'] = `Bearer ${opened.apiKey}`;
   const form = new FormData();
   form.append('file', new Blob([audio.bytes], { type: mimeType }), audio.name ?? `audio.${ext}`);
   form.append('model', provider.model);
@@ -375,12 +402,12 @@ async function transcribeWithProvider(
   form.append('temperature', '0');
   if (language !== 'auto') form.append('language', language.slice(0, 2).toLowerCase());
   if (provider.prompt) form.append('prompt', provider.prompt);
-  const url = `${provider.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
+  const url = `${opened.info.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
   const timeout = AbortSignal.timeout(provider.requestTimeoutMs);
   let res: Response;
   let body: string;
   try {
-    res = await fetch(url, {
+    res = await opened.fetch(url, {
       method: 'POST',
       headers,
       body: form,
@@ -389,6 +416,7 @@ async function transcribeWithProvider(
     body = await res.text();
   } catch (err) {
     if (env.signal.aborted) throw env.signal.reason;
+    if (err instanceof NodeError) throw err;
     if (timeout.aborted) {
       throw new NodeError(
         `the transcription provider did not answer within ${provider.requestTimeoutMs} ms`,
@@ -397,7 +425,7 @@ async function transcribeWithProvider(
     }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new NodeError(
-      `the transcription provider at ${new URL(url).origin} is unreachable: ${cause?.code ?? cause?.message ?? String(err)}`,
+      `the transcription provider at ${new URL(url).origin} is unreachable${typeof cause?.code === 'string' && /^[A-Z_]+$/.test(cause.code) ? ` (${cause.code})` : ''}`,
       'SPEECH_PROVIDER_UNREACHABLE',
     );
   }
@@ -407,7 +435,7 @@ async function transcribeWithProvider(
     reply = JSON.parse(body) as ProviderReply;
   } catch {
     throw new NodeError(
-      `the transcription provider sent no JSON: ${excerpt(body, 120)}`,
+      `the transcription provider's reply is not JSON (HTTP ${res.status}, ${body.length} bytes)`,
       'SPEECH_PROVIDER_BAD_RESPONSE',
     );
   }

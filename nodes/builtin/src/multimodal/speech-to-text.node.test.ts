@@ -4,7 +4,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistry, createRuntime } from '@finflow/runtime';
 import { runNode, runNodeOk } from '@finflow/sdk/testing';
+import { withConnections } from '../model/test-helpers/connections.js';
 import { speechToTextNode } from './speech-to-text.node.js';
 import { parsePocketsphinx, wavInfo } from './speech-engine.js';
 import { soxConvert, speak, wordErrorRate } from './test-helpers/media.js';
@@ -107,7 +109,7 @@ describe('multimodal.speechToText offline (pocketsphinx)', () => {
       inputs: { audio: audio(wav) },
     });
     expect(zh.error?.code).toBe('SPEECH_ENGINE_UNAVAILABLE');
-    expect(zh.error?.message).toMatch(/transcription provider/);
+    expect(zh.error?.message).toMatch(/transcription connection/);
   });
 
   it('kills the recogniser when the run is cancelled', async () => {
@@ -212,11 +214,14 @@ const json = (status: number, body: unknown) => (_req: IncomingMessage, res: Ser
 
 describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
   const config = () => ({
-    providerBaseUrl: baseUrl,
+    providerConnection: 'stt',
     providerModel: 'whisper-large-v3',
-    providerCredential: 'stt-key',
     speechLanguage: 'zh',
   });
+  const stt = (extra: Record<string, unknown> = {}) =>
+    withConnections({
+      stt: { kind: 'openai', baseUrl, credential: 'stt-key', deployment: 'private', ...extra },
+    });
 
   it('sends the audio as multipart with the key from the credential store and reads verbose_json', async () => {
     respond = json(200, {
@@ -231,6 +236,7 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const out = await runNodeOk(speechToTextNode, {
       config: config(),
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'sk-test-123' },
     });
     expect(out['text']).toBe('您好，我想查询一下我的储蓄账户余额。');
@@ -257,11 +263,13 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const r = await runNode(speechToTextNode, {
       config: config(),
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'k' },
       retry: { initialDelayMs: 10 },
     });
     expect(r.error?.code).toBe('SPEECH_PROVIDER_ERROR');
-    expect(r.error?.message).toMatch(/500.*model overloaded/);
+    expect(r.error?.message).toContain('HTTP 500 Internal Server Error');
+    expect(r.error?.message).not.toContain('overloaded');
     expect(received).toHaveLength(2);
   });
 
@@ -270,6 +278,7 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const r = await runNode(speechToTextNode, {
       config: config(),
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'k' },
     });
     expect(r.error?.code).toBe('SPEECH_PROVIDER_AUTH');
@@ -281,6 +290,7 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const r1 = await runNode(speechToTextNode, {
       config: { ...config(), providerTimeoutMs: 1000 },
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'k' },
       retry: { maxAttempts: 1 },
     });
@@ -288,6 +298,7 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const r2 = await runNode(speechToTextNode, {
       config: config(),
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'k' },
       timeoutMs: 500,
       retry: { maxAttempts: 1 },
@@ -303,6 +314,7 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
     const r = await runNode(speechToTextNode, {
       config: config(),
       inputs: { audio: audio(wav) },
+      ...stt(),
       secrets: { 'stt-key': 'k' },
     });
     expect(r.error?.code).toBe('SPEECH_PROVIDER_BAD_RESPONSE');
@@ -310,17 +322,66 @@ describe('multimodal.speechToText with an OpenAI-compatible provider', () => {
 
   it('needs the credential to exist', async () => {
     respond = json(200, { text: 'x' });
-    const r = await runNode(speechToTextNode, { config: config(), inputs: { audio: audio(wav) } });
+    const r = await runNode(speechToTextNode, { config: config(), inputs: { audio: audio(wav) }, ...stt() });
     expect(r.error?.code).toBe('SECRET_NOT_FOUND');
     expect(received).toHaveLength(0);
   });
 
   it('reports an unreachable provider', async () => {
     const r = await runNode(speechToTextNode, {
-      config: { providerBaseUrl: 'http://127.0.0.1:9/v1' },
+      config: { providerConnection: 'stt' },
       inputs: { audio: audio(wav) },
+      ...stt({ baseUrl: 'http://127.0.0.1:9/v1', credential: null }),
       retry: { maxAttempts: 1 },
     });
     expect(r.error?.code).toBe('SPEECH_PROVIDER_UNREACHABLE');
+  });
+
+  it('sends a voice only to a connection that may receive personal data', async () => {
+    respond = json(200, { text: 'ok' });
+    const cloud = stt({ deployment: 'cloud' });
+    const refused = await runNode(speechToTextNode, {
+      config: config(),
+      inputs: { audio: audio(wav) },
+      ...cloud,
+      secrets: { 'stt-key': 'k' },
+    });
+    expect(refused.error?.code).toBe('CONNECTION_NOT_ALLOWED');
+    expect(refused.error?.message).toContain('may not receive personal data');
+    expect(received).toHaveLength(0);
+    // A node that says its recordings hold no personal data (an IVR prompt library, say) may use it.
+    const declared = await runNode(speechToTextNode, {
+      config: { ...config(), speechDataClass: 'internal' },
+      inputs: { audio: audio(wav) },
+      ...cloud,
+      secrets: { 'stt-key': 'k' },
+    });
+    expect(declared.status).toBe('succeeded');
+    expect(received).toHaveLength(1);
+  });
+
+  it('runs a version-1 node (URL and credential in the node) through the connection that binds them', async () => {
+    respond = json(200, { text: 'hello' });
+    const runtime = createRuntime({
+      registry: createRegistry([speechToTextNode]),
+      services: { ...stt().services, secrets: { get: async () => 'sk-bound-123456' } },
+    });
+    const v1 = { providerBaseUrl: baseUrl, providerCredential: 'stt-key', providerModel: 'whisper-large-v3' };
+    const ok = await runtime.runNode(
+      { type: 'multimodal.speechToText', version: 1, config: v1 },
+      { audio: audio(wav) },
+    );
+    expect(ok.outputs?.['text']).toBe('hello');
+    expect(received[0]?.authorization).toBe('Bearer sk-bound-123456');
+    const elsewhere = await runtime.runNode(
+      {
+        type: 'multimodal.speechToText',
+        version: 1,
+        config: { ...v1, providerBaseUrl: 'http://127.0.0.1:9/v1' },
+      },
+      { audio: audio(wav) },
+    );
+    expect(elsewhere.error?.code).toBe('CREDENTIAL_DESTINATION_MISMATCH');
+    expect(received).toHaveLength(1);
   });
 });

@@ -1,7 +1,14 @@
 /** multimodal.speechToText: a voice message or call recording as text with timed segments. */
 import { defineNode, port, z } from '@finflow/sdk';
 import { decodeBinary, MB } from './binary.js';
-import { speechFields, speechOptions, validateSpeech } from './config-fields.js';
+import { openConnection } from '../net/connections.js';
+import {
+  migrateSpeechConfigV1,
+  speechConnectionUses,
+  speechFields,
+  speechOptions,
+  validateSpeech,
+} from './config-fields.js';
 import { transcribe } from './speech-engine.js';
 
 /** Codes that a second attempt would not change. */
@@ -20,16 +27,16 @@ export const speechNonRetryable = [
 
 export const speechToTextNode = defineNode({
   type: 'multimodal.speechToText',
-  version: 1,
+  version: 2,
   meta: {
     title: 'Speech to text',
     category: 'multimodal',
     description:
-      'Transcribes audio (WAV; FLAC, Ogg, MP3 converted) into text and timed segments. Offline English runs on this server with pocketsphinx at basic quality; an OpenAI-compatible transcription provider gives better quality and Chinese.',
+      'Transcribes audio (WAV; FLAC, Ogg, MP3 converted) into text and timed segments. Offline English runs on this server with pocketsphinx at basic quality; a transcription connection (an OpenAI-compatible API) gives better quality and Chinese.',
     zh: {
       title: '语音转文字',
       description:
-        '将音频转写为文本和带时间的片段。离线英文识别在本机运行（pocketsphinx，基础质量）；中文和更高质量需配置兼容 OpenAI 的转写服务。',
+        '将音频转写为文本和带时间的片段。离线英文识别在本机运行（pocketsphinx，基础质量）；中文和更高质量需选择转写服务连接（兼容 OpenAI 的 API）。',
     },
     icon: 'microphone',
     tags: ['speech', 'audio', 'transcription'],
@@ -59,6 +66,8 @@ export const speechToTextNode = defineNode({
   },
   timeoutMs: 180_000,
   retry: { maxAttempts: 2, initialDelayMs: 1_000, nonRetryable: speechNonRetryable },
+  migrations: { 1: migrateSpeechConfigV1 },
+  connections: speechConnectionUses,
   validate(config, helpers) {
     validateSpeech(config, (message, path) => helpers.problem(message, path));
   },
@@ -67,7 +76,7 @@ export const speechToTextNode = defineNode({
     const result = await transcribe(
       { bytes, mimeType: audio.mimeType, name: audio.name },
       speechOptions(config, config.onNoSpeech),
-      { signal: ctx.signal, secret: (name) => ctx.secret(name), services: ctx.services },
+      { signal: ctx.signal, open: (call) => openConnection(ctx, call), services: ctx.services },
     );
     for (const w of result.warnings) ctx.log.warn(w);
     return {

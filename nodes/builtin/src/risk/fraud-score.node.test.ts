@@ -35,12 +35,18 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
   let logistic: { model: FraudModel; metrics: FraudCrossValidation };
   beforeAll(async () => {
     const a = await runNodeOk(fraudScoreNode, { config: trainConfig, inputs: { table: transactions } });
-    gbt = { model: a['model'] as FraudModel, metrics: a['metrics'] as FraudCrossValidation };
+    gbt = {
+      model: a['model'] as unknown as FraudModel,
+      metrics: a['metrics'] as unknown as FraudCrossValidation,
+    };
     const b = await runNodeOk(fraudScoreNode, {
       config: { ...trainConfig, algorithm: 'logistic' },
       inputs: { table: transactions },
     });
-    logistic = { model: b['model'] as FraudModel, metrics: b['metrics'] as FraudCrossValidation };
+    logistic = {
+      model: b['model'] as unknown as FraudModel,
+      metrics: b['metrics'] as unknown as FraudCrossValidation,
+    };
   });
 
   it('reaches AUC >= 0.97 and recall >= 0.85 at 1 % false positives in stratified 5-fold CV', () => {
@@ -68,7 +74,7 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score' },
       inputs: { transaction: fraud, model: gbt.model },
     });
-    const score = out['score'] as ScoreValue;
+    const score = out['score'] as unknown as ScoreValue;
     const decision = out['decision'] as { outcome: string; reasons: string[] };
     const reasons = out['reasons'] as FraudReason[];
     expect(score.value).toBeGreaterThan(gbt.model.thresholds.block);
@@ -79,10 +85,27 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
     expect(reasons.every((r) => r.contribution > 0)).toBe(true);
     expect(reasons.map((r) => r.column)).toContain('V14');
     const v14 = reasons.find((r) => r.column === 'V14') as FraudReason;
-    expect(v14.text).toBe(
-      `V14: -4.29 (typical ${String(Math.round((v14.typical as number) * 1000) / 1000)})`,
-    );
+    const typical = String(Math.round((v14.typical as number) * 1000) / 1000);
+    // Which way the value departs from a legitimate transaction's, in words, in English and Chinese.
+    expect(v14.direction).toBe('low');
+    expect(v14.text).toBe(`V14 unusually low: -4.29 (typical ${typical})`);
+    expect(v14.textZh).toBe(`V14 异常偏低：-4.29（通常为 ${typical}）`);
     expect(decision.reasons).toEqual(reasons.map((r) => r.text));
+    expect((decision as { reasonsZh?: string[] }).reasonsZh).toEqual(reasons.map((r) => r.textZh));
+    // Labels name the anonymised components as such, in both languages.
+    const labelled = await runNodeOk(fraudScoreNode, {
+      config: {
+        mode: 'score',
+        labels: {
+          columns: { V14: 'Anonymised card-processor signal V14' },
+          zh: { columns: { V14: '匿名化卡处理信号 V14' } },
+        },
+      },
+      inputs: { transaction: fraud, model: gbt.model },
+    });
+    const named = (labelled['reasons'] as FraudReason[]).find((r) => r.column === 'V14') as FraudReason;
+    expect(named.text).toBe(`Anonymised card-processor signal V14 unusually low: -4.29 (typical ${typical})`);
+    expect(named.textZh).toBe(`匿名化卡处理信号 V14 异常偏低：-4.29（通常为 ${typical}）`);
   });
 
   it('gives exact TreeSHAP and linear SHAP attributions summing to the log-odds minus the base value', async () => {
@@ -131,8 +154,8 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score' },
       inputs: { transaction: tx, model: saved, history: [{ Amount: 5 }] },
     });
-    expect((b['score'] as ScoreValue).value).toBe((a['score'] as ScoreValue).value);
-    expect((b['score'] as ScoreValue).notes).toEqual([
+    expect((b['score'] as unknown as ScoreValue).value).toBe((a['score'] as unknown as ScoreValue).value);
+    expect((b['score'] as unknown as ScoreValue).notes).toEqual([
       'history ignored: this model was trained without velocity features',
     ]);
   });
@@ -148,12 +171,14 @@ describe('risk.fraudScore on the ULB credit-card subset (492 frauds, 4,000 legit
       config: { mode: 'score', model: stored },
       inputs: { transaction: tx },
     });
-    expect((fromConfig['score'] as ScoreValue).value).toBe((fromInput['score'] as ScoreValue).value);
+    expect((fromConfig['score'] as unknown as ScoreValue).value).toBe(
+      (fromInput['score'] as unknown as ScoreValue).value,
+    );
     const overridden = await runNodeOk(fraudScoreNode, {
       config: { mode: 'score', model: stored },
       inputs: { transaction: tx, model: logistic.model },
     });
-    expect((overridden['score'] as { algorithm: string }).algorithm).toBe('logistic');
+    expect((overridden['score'] as unknown as { algorithm: string }).algorithm).toBe('logistic');
   });
 
   it('fails clearly on bad input', async () => {
@@ -236,8 +261,8 @@ describe('risk.fraudScore velocity features', () => {
       config: { mode: 'train', label: 'fraud', positiveClass: 1, velocity, crossValidate: 3, trees: 60 },
       inputs: { table: ledger(5) },
     });
-    model = out['model'] as FraudModel;
-    metrics = out['metrics'] as FraudCrossValidation;
+    model = out['model'] as unknown as FraudModel;
+    metrics = out['metrics'] as unknown as FraudCrossValidation;
   });
 
   it('learns from the customer’s recent activity', () => {
@@ -271,12 +296,14 @@ describe('risk.fraudScore velocity features', () => {
       });
     const quiet = await run(calm);
     const busy = await run(burst);
-    const busyScore = busy['score'] as ScoreValue;
-    expect(busyScore.value).toBeGreaterThan((quiet['score'] as ScoreValue).value);
+    const busyScore = busy['score'] as unknown as ScoreValue;
+    expect(busyScore.value).toBeGreaterThan((quiet['score'] as unknown as ScoreValue).value);
     expect(busyScore.velocity).toMatchObject({ txCount1h: 3, txAmount1h: 420, historyCount: 7 });
     const texts = (busy['decision'] as { reasons: string[] }).reasons;
     expect(
-      texts.some((t) => /^Customer's (transactions|spending) in the previous (hour|24 hours): /.test(t)),
+      texts.some((t) =>
+        /^Customer's (transactions|spending) in the previous (hour|24 hours) unusually high: /.test(t),
+      ),
     ).toBe(true);
     expect((busy['decision'] as { outcome: string }).outcome).not.toBe('approve');
   });
@@ -286,7 +313,7 @@ describe('risk.fraudScore velocity features', () => {
       config: { mode: 'score' },
       inputs: { transaction: { card: 'q', at: start, amount: 10 }, model },
     });
-    expect((out['score'] as ScoreValue).notes).toEqual([
+    expect((out['score'] as unknown as ScoreValue).notes).toEqual([
       'no history given: velocity features assume the customer has no earlier transactions',
     ]);
   });

@@ -6,7 +6,7 @@
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
 import type { Row } from './ml/encoding.js';
-import { modelLabels } from './ml/explain-text.js';
+import { labelsSchema, modelLabels } from './ml/explain-text.js';
 import { defaultGbtOptions, readFraudModel, scoreFraud, trainFraudModel } from './ml/fraud.js';
 
 const columnList = z.array(z.string().min(1));
@@ -205,18 +205,16 @@ export const fraudScoreNode = defineNode({
             '从每位客户此前的交易中学习：近 1 小时和 24 小时内的笔数与金额、金额相对该客户均值和最大值的比例、距上一笔交易的小时数',
         },
       }),
-    labels: z
-      .object({
-        columns: z.record(z.string(), z.string()).optional(),
-        values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-      })
-      .optional()
-      .meta({
-        title: 'Labels',
-        description: 'Readable names of columns and category codes',
-        widget: 'json',
-        zh: { title: '显示名称', description: '列和类别代码的可读名称' },
-      }),
+    labels: labelsSchema.optional().meta({
+      title: 'Labels',
+      description:
+        'Readable names of columns and category codes, in English and in Chinese under `zh` (e.g. "V12": "Anonymised card-processor signal V12"), for the reasons',
+      widget: 'json',
+      zh: {
+        title: '显示名称',
+        description: '列和类别代码的可读名称（英文；中文写在 `zh` 下），用于原因说明',
+      },
+    }),
     thresholds: z
       .object({
         review: rate.optional().meta({ title: 'Review above', zh: { title: '复核阈值' } }),
@@ -382,6 +380,7 @@ export const fraudScoreNode = defineNode({
         decision: {
           outcome: r.decision,
           reasons: r.reasons.map((x) => x.text),
+          reasonsZh: r.reasons.map((x) => x.textZh),
           score: r.probability,
         },
         reasons: r.reasons,
@@ -394,6 +393,7 @@ export const fraudScoreNode = defineNode({
       out['probability'] = r.probability;
       out['decision'] = r.decision;
       out['reasons'] = r.reasons.map((x) => x.text);
+      out['reasonsZh'] = r.reasons.map((x) => x.textZh);
       out['attributions'] = r.attributions;
       if (r.velocity) out['velocity'] = r.velocity;
       if (r.notes.length) out['notes'] = r.notes;

@@ -15,7 +15,7 @@ interface Profile {
 }
 const assess = async (answers: Record<string, unknown>, config: Record<string, unknown> = {}) => {
   const out = await runNodeOk(profileNode, { config, inputs: { answers } });
-  return out as {
+  return out as unknown as {
     profile: Profile;
     level: string;
     score: { value: number; max: number };

@@ -38,7 +38,7 @@ async function failure(config: Record<string, unknown>, inputs: Record<string, u
 describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost matrix 5:1)', () => {
   it('reaches the StatLog targets in 10-fold stratified cross-validation', async () => {
     const out = await train({ crossValidate: 10 });
-    const m = out['metrics'] as CrossValidationMetrics;
+    const m = out['metrics'] as unknown as CrossValidationMetrics;
     expect(m.folds).toHaveLength(10);
     expect(m.folds.every((f) => f.rows === 100 && f.positives === 30)).toBe(true);
     expect(m.threshold).toBeCloseTo(1 / 6, 15);
@@ -47,18 +47,121 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
     expect(m.cost).toBeLessThanOrEqual(0.6);
     expect(m.pooledAuc).toBeGreaterThanOrEqual(0.77);
     expect(m.costOptimal.cost).toBeLessThanOrEqual(m.cost);
-    const model = out['model'] as ScorecardModel;
+    const model = out['model'] as unknown as ScorecardModel;
     expect(model.training.crossValidation?.auc).toBe(m.auc);
     expect(model.threshold).toBeCloseTo(1 / 6, 15);
   });
 
   it('still meets the targets without sex/marital status and foreign-worker status', async () => {
     const out = await train({ crossValidate: 10, exclude: ['personal_status', 'foreign_worker'] });
-    const m = out['metrics'] as CrossValidationMetrics;
+    const m = out['metrics'] as unknown as CrossValidationMetrics;
     expect(m.auc).toBeGreaterThanOrEqual(0.77);
     expect(m.cost).toBeLessThanOrEqual(0.6);
-    const model = out['model'] as ScorecardModel;
+    const model = out['model'] as unknown as ScorecardModel;
     expect(model.encoders.map((e) => e.column)).not.toContain('personal_status');
+  });
+
+  describe('with reviewed coarse classes', () => {
+    // The credit-approval template's classing: groups from the highest expected risk to the lowest.
+    const classes = {
+      checking_status: { groups: [['A11'], ['A12'], ['A13']], apart: [['A14']], trend: 'decreasing' },
+      duration: { cuts: [12, 24, 36, 48], trend: 'increasing' },
+      credit_history: { groups: [['A34'], ['A33'], ['A32'], ['A30', 'A31']], trend: 'decreasing' },
+      purpose: {
+        groups: [['A40'], ['A41'], ['A42', 'A43', 'A44', 'A45'], ['A46', 'A47', 'A48'], ['A49', 'A410']],
+        trend: 'none',
+      },
+      credit_amount: { cuts: [1500, 4000, 7500], trend: 'increasing' },
+      savings_status: { groups: [['A61'], ['A62'], ['A63'], ['A64']], apart: [['A65']], trend: 'decreasing' },
+      employment: { groups: [['A71'], ['A72'], ['A73'], ['A74'], ['A75']], trend: 'decreasing' },
+      age: { cuts: [25, 30, 40], trend: 'decreasing' },
+      housing: { groups: [['A151', 'A153'], ['A152']], trend: 'decreasing' },
+    };
+    const features = [...Object.keys(classes), 'other_payment_plans'];
+    let out: Record<string, unknown>;
+    beforeAll(async () => {
+      out = await train({ crossValidate: 10, features, classes });
+    });
+
+    it('keeps the cross-validated quality targets', () => {
+      const m = out['metrics'] as CrossValidationMetrics;
+      expect(m.auc).toBeGreaterThanOrEqual(0.77);
+      expect(m.cost).toBeLessThanOrEqual(0.6);
+    });
+
+    it('fits trends that follow the review, and leaves out credit history, whose documented categories run against its data', () => {
+      const model = out['model'] as ScorecardModel;
+      expect(model.formatVersion).toBe(2);
+      expect(model.encoders.map((e) => e.column)).not.toContain('credit_history');
+      expect(model.training.notes).toContain(
+        'credit_history: left out; its bad rates run against the reviewed trend throughout, so its classes pool into one and it carries no information a customer could be told',
+      );
+      for (const e of model.encoders) {
+        if (e.type !== 'classed') continue;
+        // A positive coefficient on the weight of evidence keeps the trend the classes have.
+        expect(model.coefficients[model.featureNames.indexOf(e.column)], e.column).toBeGreaterThan(0);
+        const ordered = e.classes.filter((c) => !c.apart).map((c) => c.bads / c.rows);
+        if (e.trend === 'decreasing')
+          ordered.forEach((r, i) => i && expect(r, e.column).toBeLessThanOrEqual(ordered[i - 1] as number));
+        if (e.trend === 'increasing')
+          ordered.forEach(
+            (r, i) => i && expect(r, e.column).toBeGreaterThanOrEqual(ordered[i - 1] as number),
+          );
+      }
+    });
+
+    it('never cites a favourable attribute: a reason is a class riskier than the population', async () => {
+      const model = out['model'] as ScorecardModel;
+      const scores = await score(model, german.rows);
+      let cited = 0;
+      scores.forEach((s, i) => {
+        const row = german.rows[i] as Record<string, unknown>;
+        expect(s.reasons).toHaveLength(s.reasonsZh.length);
+        for (const e of model.encoders) {
+          if (e.type !== 'classed') continue;
+          const name = german.labels.columns[e.column] as string;
+          const k = e.classes.findIndex((c) =>
+            e.values === 'numeric'
+              ? (c.from === undefined || (row[e.column] as number) >= c.from) &&
+                (c.to === undefined || (row[e.column] as number) < c.to)
+              : c.levels?.includes(String(row[e.column])),
+          );
+          const named = s.reasons.some((r) => r.startsWith(`${name}:`));
+          if (named) cited++;
+          if ((e.classes[k]?.woe ?? 0) <= 0) expect(named, `${e.column} of applicant ${i + 1}`).toBe(false);
+        }
+        for (const r of s.reasons)
+          expect(r).not.toMatch(/paid back duly|no checking account|1000 DM or more/);
+      });
+      expect(cited).toBeGreaterThan(1000);
+      // Numbers are cited with their class; Chinese reasons use the Chinese names when the labels give them.
+      const second = (
+        await score(model, [german.rows[1]], {
+          labels: { zh: { columns: { duration: '贷款期限（月）' } } },
+        })
+      )[0] as ScoredRow;
+      expect(second.reasons).toContain('Loan duration (months): 48 (48 or more)');
+      expect(second.reasonsZh).toContain('贷款期限（月）：48（48 及以上）');
+    });
+
+    it('still reads a scorecard of format version 1', async () => {
+      const plain = (await train())['model'] as unknown as ScorecardModel;
+      const v1 = { ...plain, formatVersion: 1 };
+      expect(await score(v1, german.rows.slice(0, 5))).toEqual(await score(plain, german.rows.slice(0, 5)));
+    });
+
+    it('refuses classes for a column it does not learn from', async () => {
+      const e = await failure(
+        { ...trainConfig, features: ['age'], classes: { duration: classes.duration } },
+        {
+          table: german.rows,
+        },
+      );
+      expect(e).toMatchObject({
+        code: 'INVALID_CONFIG',
+        message: expect.stringMatching(/"duration", which is not a feature column/),
+      });
+    });
   });
 
   it('trains deterministically', async () => {
@@ -71,7 +174,7 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
     let model: ScorecardModel;
     let scores: ScoredRow[];
     beforeAll(async () => {
-      model = (await train())['model'] as ScorecardModel;
+      model = (await train())['model'] as unknown as ScorecardModel;
       scores = await score(model, german.rows, { keepColumns: ['class'] });
     });
 
@@ -181,7 +284,7 @@ describe('risk.scorecard on German Credit (UCI Statlog, 1,000 applicants, cost m
       expect(e.code).toBe('MODEL_REQUIRED');
       e = await failure({ mode: 'score' }, { table: [row], model: { ...model, kind: 'fraud-model' } });
       expect(e.code).toBe('MODEL_KIND_MISMATCH');
-      e = await failure({ mode: 'score' }, { table: [row], model: { ...model, formatVersion: 2 } });
+      e = await failure({ mode: 'score' }, { table: [row], model: { ...model, formatVersion: 3 } });
       expect(e.code).toBe('MODEL_VERSION_UNSUPPORTED');
       e = await failure(
         { mode: 'score' },

@@ -1,10 +1,12 @@
 /**
  * risk.scorecard: a logistic-regression credit scorecard. `train` fits a model artefact on a table with a
- * good/bad target (with optional stratified cross-validation); `score` gives each applicant a probability of the
- * bad outcome, scorecard points, a decision band, exact per-column attributions and specific adverse reasons.
+ * good/bad target (optionally on reviewed coarse classes with logical trends, and with stratified
+ * cross-validation); `score` gives each applicant a probability of the bad outcome, scorecard points, a decision
+ * band, exact per-column attributions and specific adverse reasons in English and Chinese.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { modelLabels } from './ml/explain-text.js';
+import { labelsSchema, modelLabels } from './ml/explain-text.js';
+import { classingSpecSchema } from './ml/coarse-classing.js';
 import type { Row } from './ml/encoding.js';
 import {
   defaultBands,
@@ -16,36 +18,17 @@ import {
 
 const columnList = z.array(z.string().min(1));
 
-const labelsConfig = z
-  .object({
-    columns: z
-      .record(z.string(), z.string())
-      .optional()
-      .meta({
-        title: 'Column names',
-        description: 'Column → readable name, e.g. "checking_status": "Checking account"',
-        zh: { title: '列名称', description: '列 → 可读名称，例如 "checking_status": "Checking account"' },
-      }),
-    values: z
-      .record(z.string(), z.record(z.string(), z.string()))
-      .optional()
-      .meta({
-        title: 'Category names',
-        description: 'Column → code → readable name, e.g. "A11": "below 0 DM"',
-        zh: { title: '类别名称', description: '列 → 代码 → 可读名称，例如 "A11": "below 0 DM"' },
-      }),
-  })
-  .meta({
-    title: 'Labels',
+const labelsConfig = labelsSchema.meta({
+  title: 'Labels',
+  description:
+    'Readable names for columns and category codes (in English, and in Chinese under `zh`), used in reasons. Given at training they are stored in the model; given at scoring they override it.',
+  widget: 'json',
+  zh: {
+    title: '显示名称',
     description:
-      'Readable names for columns and category codes, used in reasons. Given at training they are stored in the model; given at scoring they override it.',
-    widget: 'json',
-    zh: {
-      title: '显示名称',
-      description:
-        '列和类别代码的可读名称，用于原因说明。训练时提供则保存在模型中；评分时提供则覆盖模型中的名称。',
-    },
-  });
+      '列和类别代码的可读名称（英文；中文写在 `zh` 下），用于原因说明。训练时提供则保存在模型中；评分时提供则覆盖模型中的名称。',
+  },
+});
 
 export const scorecardNode = defineNode({
   type: 'risk.scorecard',
@@ -54,11 +37,11 @@ export const scorecardNode = defineNode({
     title: 'Credit scorecard',
     category: 'risk',
     description:
-      'Logistic-regression credit scorecard. Train: learns a model from a table with a good/bad column (categorical columns one-hot, numbers standardised, L2), optionally cross-validated. Score: probability of the bad outcome, points, approve/review/decline, per-column attributions and specific adverse-action reasons.',
+      'Logistic-regression credit scorecard. Train: learns a model from a table with a good/bad column (categorical columns one-hot, numbers standardised, or reviewed coarse classes with logical trends as weights of evidence; L2), optionally cross-validated. Score: probability of the bad outcome, points, approve/review/decline, per-column attributions and specific adverse-action reasons in English and Chinese.',
     zh: {
       title: '信用评分卡',
       description:
-        '逻辑回归信用评分卡。训练：从带好/坏标签的表学习模型（类别独热编码、数值标准化、L2 正则），可做分层交叉验证。评分：违约概率、分数、通过/复核/拒绝、逐列归因和具体的拒绝理由。',
+        '逻辑回归信用评分卡。训练：从带好/坏标签的表学习模型（类别独热编码、数值标准化，或经审核、趋势合乎逻辑的粗分类以证据权重进入模型；L2 正则），可做分层交叉验证。评分：违约概率、分数、通过/复核/拒绝、逐列归因和具体的中英文拒绝理由。',
     },
     icon: 'gauge',
     tags: ['credit', 'scorecard', 'logistic regression', 'explainable'],
@@ -119,6 +102,21 @@ export const scorecardNode = defineNode({
       group: 'Training',
       zh: { title: '数值型列', description: '必须为数字的列；出现其他取值即报错' },
     }),
+    classes: z
+      .record(z.string(), classingSpecSchema)
+      .optional()
+      .meta({
+        title: 'Coarse classes',
+        description:
+          'Reviewed classes per column, with the trend business logic expects: { "groups": [["A11"], ["A12"]], "apart": [["A14"]], "trend": "decreasing" } (risk falls along the groups, worst first) or { "cuts": [12, 24, 36], "trend": "increasing" } (risk rises with the number). Classes whose bad rates run against the trend are pooled; each column enters as its class’s weight of evidence, and only a class riskier than the population can be a reason.',
+        widget: 'json',
+        group: 'Training',
+        zh: {
+          title: '粗分类',
+          description:
+            '按列给出经审核的分组及业务逻辑预期的趋势：{ "groups": [["A11"], ["A12"]], "apart": [["A14"]], "trend": "decreasing" }（风险沿分组由高到低）或 { "cuts": [12, 24, 36], "trend": "increasing" }（风险随数值上升）。坏账率与趋势相反的相邻分组会被合并；每列以所在分组的证据权重（WoE）进入模型，只有风险高于总体的分组才会成为拒绝理由。',
+        },
+      }),
     l2: z
       .number()
       .min(0)
@@ -337,6 +335,7 @@ export const scorecardNode = defineNode({
         seed: config.seed,
         thresholdFrom: config.thresholdFrom,
         labels: config.labels,
+        classes: config.classes,
         trainedAt: new Date(ctx.services.clock.now()).toISOString(),
         signal: ctx.signal,
       });

@@ -1,82 +1,373 @@
 /**
- * Postal-address recognisers. Chinese addresses follow the administrative grammar
- * 省/自治区 → 市/州 → 区/县 → 镇/街道 → 路/街/大道 → 号 → 栋/单元/层/室; a match starts at a province-level name, or
- * after an address label (地址：, 住址, 家住 ...) at a city or district, and must reach below district level.
- * English addresses are a house number, a street name and a street-type word (USPS suffixes), optionally a unit
- * (Suite/Apt/Unit/Floor), a city and a US state with ZIP code or a UK postcode.
+ * Postal-address recognisers, as grammars that read an address to its real end.
+ * Chinese (simplified and traditional): the administrative chain 省/自治区 → 市/州 → 区/县 → 镇/街道/乡 → 村/社区,
+ * then 路/街/大道/弄 (and 段), 号, a building or estate, and the units below it (号楼/栋/座/单元/层/楼/室, 期, 之3,
+ * a bare room number); it starts at a province-level name, or at a city or district name at a clause boundary or
+ * after an address word (地址：, 住在, 寄到 ...), and must name something below district level.
+ * English (US, UK, Ireland, Australia, Hong Kong): comma-separated parts around a street line (house number, street
+ * name, street type): flats, floors and buildings before it, and units, districts, the city, a US state with ZIP,
+ * an Australian state with postcode, a UK postcode, an Eircode and a trailing country or territory after it.
  */
 import { CN_ADDRESS_CUES, CN_PROVINCES, EN_STREET_SUFFIXES, US_STATES } from './lexicons.js';
 import type { Push } from './detect.js';
+import type { Segment } from './segmenter.js';
 
-const H = '[\\u4e00-\\u9fff]';
-const CN_DIGIT = '[0-9０-９一二三四五六七八九十百千零〇两]';
-const PROVINCE = `(?:${[...CN_PROVINCES].sort((a, b) => b.length - a.length).join('|')})`;
-const CITY = `(?:${H}{1,7}?(?:市|自治州|州|地区|盟))`;
-const DISTRICT = `(?:${H}{1,7}?(?:新区|区|县|旗|市))`;
-const TOWN = `(?:${H}{1,7}?(?:街道|镇|乡))`;
-const VILLAGE = `(?:${H}{1,6}?(?:村|社区|居委会))`;
-const ROAD = `(?:(?:${H}|[0-9])(?:${H}|[0-9]){0,11}?(?:大道|大街|路|街|道|巷|弄|胡同)(?:${CN_DIGIT}{1,3}段)?)`;
-const NUMBER = `(?:${CN_DIGIT}{1,6}(?:[-－]${CN_DIGIT}{1,4})?号(?:院)?)`;
-const BUILDING = `(?:${H}{2,10}?(?:小区|大厦|花园|广场|公寓|大楼|家园|新村|景区|园区|产业园|工业园|科技园|校区|大院|苑|中心))`;
-const UNIT = `(?:[-－]?(?:${CN_DIGIT}{1,5}|[A-Za-z])(?:号楼|栋|幢|座|单元|层|楼|室|号|户|F))`;
+// ---------------------------------------------------------------- Chinese
 
-const LOWER = `(?<city>${CITY})?(?<district>${DISTRICT})?(?<town>${TOWN})?(?<village>${VILLAGE})?(?<road>${ROAD})?(?<number>${NUMBER})?(?<building>${BUILDING})?(?<unit>${UNIT}*)`;
-const CN_WITH_PROVINCE = new RegExp(`${PROVINCE}${LOWER}`, 'g');
-const CN_AFTER_CUE = new RegExp(`(?<=(?:${CN_ADDRESS_CUES.join('|')})[：:\\s]*)${LOWER}`, 'g');
+const H = '[\\u3400-\\u9fff]';
+/** A character of an administrative name: not an address word ("台湾住址新竹市" is 台湾, then 新竹市). */
+const ADMIN_CHAR = '(?:(?![址住的是在])[\\u3400-\\u9fff])';
+/** A character of a building's or estate's name: not one of the unit words that come after the building. */
+const NAME_CHAR = '(?:(?![座层層楼樓室栋棟幢号號])[\\u3400-\\u9fff])';
+/** Words that end the name of an estate or a building; they chain ("花园酒店公寓", "运达国际广场"). */
+const BUILDING_WORD =
+  '小区|小區|大厦|大廈|花园|花園|广场|廣場|公寓|大楼|大樓|家园|家園|新村|园区|園區|产业园|工业园|科技园|软件园|中心|苑|府|国际|國際|写字楼|寫字樓|酒店|宿舍|大院|商城|城|邨|閣|阁|軒|轩|楼|樓';
+const NUM = '[0-9０-９一二三四五六七八九十百千零〇两]';
+const ALNUM = '[0-9０-９A-Za-z一二三四五六七八九十]';
 
-/**
- * A Chinese address must name something below district level; a street alone (上海市…道) also needs a city or
- * district before it, so that a province name followed by ordinary prose is not taken for an address.
- */
-function scoreChinese(
-  groups: Record<string, string | undefined>,
-  province: boolean,
-  cue: boolean,
-): number | undefined {
-  const numbered = Boolean(groups['number'] || groups['unit']);
-  const admin = Boolean(groups['city'] || groups['district']);
-  const place = Boolean(groups['road'] || groups['town'] || groups['village'] || groups['building']);
-  if (!province && !admin) return undefined;
-  if (!numbered && !(admin && place)) return undefined;
-  if (!numbered && !place) return undefined;
-  return Math.min(0.6 + (numbered ? 0.15 : 0) + (admin ? 0.1 : 0) + (cue ? 0.1 : 0), 0.95);
+/** One step of the grammar each; tried in order at the current position, the first that matches is taken. */
+const CN_PARTS: { level: CnLevel; re: RegExp }[] = [
+  {
+    level: 'admin',
+    re: sticky(
+      `${ADMIN_CHAR}{1,7}?(?:特别行政区|特別行政區|自治区|自治區|自治州|地区|地區|新区|新區|街道|市|州|盟|区|區|县|縣|旗|镇|鎮|乡|鄉)`,
+    ),
+  },
+  {
+    level: 'road',
+    re: sticky(
+      `(?:${ADMIN_CHAR}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同|里)(?:${NUM}{1,3}段|[东西南北中東]段|[东西南北中東](?=[0-9０-９]))?`,
+    ),
+  },
+  {
+    level: 'building',
+    re: sticky(
+      `(?:${NAME_CHAR}|[A-Za-z0-9]){2,14}?(?:${BUILDING_WORD})+(?:${ALNUM}{1,3}期|[一二三四五六七八九十]?期)?(?:写字楼|寫字樓)?`,
+    ),
+  },
+  // An estate whose name has no estate word, known by the block that follows it ("星河WORLD 2栋").
+  {
+    level: 'building',
+    re: sticky(`(?:${NAME_CHAR}|[A-Za-z]){2,12}? ?(?=${ALNUM}{1,4}(?:号楼|號樓|栋|棟|幢|座|单元|單元|期))`),
+  },
+  {
+    level: 'unit',
+    re: sticky(
+      `[-－]?${ALNUM}{1,5}(?:号楼|號樓|号院|號院|栋|棟|幢|座|单元|單元|层|層|楼|樓|室|房|号|號|户|戶|F|期|区|區|组|組)(?:之${NUM}{1,3})?`,
+    ),
+  },
+  { level: 'village', re: sticky(`${H}{1,6}?(?:社区|社區|居委会|村)`) },
+  { level: 'number', re: sticky(`[甲乙丙丁]?${NUM}{1,6}(?:[-－之]${NUM}{1,4})?(?:号院|號院|号|號|弄|巷)`) },
+  // A room number written bare after a building or unit ("中关村大厦1106", "3栋501").
+  { level: 'room', re: sticky(`[0-9]{3,5}(?![0-9A-Za-z%％元万])`) },
+];
+type CnLevel = 'province' | 'admin' | 'village' | 'road' | 'number' | 'building' | 'unit' | 'room';
+
+function sticky(source: string): RegExp {
+  return new RegExp(source, 'y');
 }
 
-export function recognizeChineseAddresses(text: string, push: Push): void {
-  for (const m of text.matchAll(CN_WITH_PROVINCE)) {
-    const cue = CN_ADDRESS_CUES.some((c) => text.slice(Math.max(0, m.index - 8), m.index).includes(c));
-    const score = scoreChinese(m.groups ?? {}, true, cue);
-    if (score !== undefined) push('ADDRESS', m.index, m.index + m[0].length, score);
-  }
-  for (const m of text.matchAll(CN_AFTER_CUE)) {
-    if (!m[0]) continue;
-    const score = scoreChinese(m.groups ?? {}, false, true);
-    if (score !== undefined) push('ADDRESS', m.index, m.index + m[0].length, score - 0.05);
-  }
-}
+/** Province-level names, with the traditional forms used in Hong Kong, Macao and Taiwan addresses. */
+const PROVINCE_NAMES = [
+  ...CN_PROVINCES,
+  '臺灣',
+  '台灣',
+  '澳門',
+  '九龍',
+  '九龙',
+  '新界',
+  '港島',
+  '港岛',
+  '氹仔',
+  '臺北市',
+  '台北市',
+  '新北市',
+  '桃園市',
+  '臺中市',
+  '台中市',
+  '臺南市',
+  '台南市',
+  '高雄市',
+].sort((a, b) => b.length - a.length);
+const PROVINCE = new RegExp(PROVINCE_NAMES.join('|'), 'g');
+/** A city, county or district name at a clause boundary or after an address word. */
+const CITY_START = new RegExp(`${H}{2,4}?(?:市|区|區|县|縣)`, 'y');
+const CUE = new RegExp(
+  `(?:${CN_ADDRESS_CUES.join('|')}|现住|現住|住|寄到|寄往|在|到|致|于|於)[：:\\s]*(?:是|为|為|写|寫|改成|改为|在)?[：:\\s]*$`,
+);
 
-const STREET_WORD = "(?:[A-Z][a-z]+(?:['-][A-Za-z]+)?|\\d{1,3}(?:st|nd|rd|th))";
-const EN_ADDRESS = new RegExp(
-  '\\b(\\d{1,6}[A-Z]?)\\s+' +
-    '(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\\.?\\s+)?' +
-    `(?:${STREET_WORD}\\s+){1,3}` +
-    `(?:${EN_STREET_SUFFIXES})\\b\\.?` +
-    '((?:,?\\s+(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|Room|Rm|#)\\.?\\s*#?[A-Za-z0-9-]+)?)' +
-    `((?:,\\s+(?:[A-Z][a-z]+(?:\\s+[A-Z][a-z]+){0,2}),?\\s+(?:(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?|(?:${US_STATES})\\b|[A-Z]{1,2}\\d[A-Z\\d]?\\s*\\d[A-Z]{2}\\b))?)`,
+/** An address label and what separates it from the address ("地址：", "住址是", "寄到"). */
+const CUE_THEN = new RegExp(
+  `(?:${CN_ADDRESS_CUES.join('|')}|住在|寄到|送到)[：:\\s]*(?:是|为|為|在)?[：:\\s]*`,
   'g',
 );
+/** A street right after an address word, with no administrative unit in it (those start addresses themselves). */
+const CUE_ROAD = new RegExp(
+  `(?![係系是为為在写寫改到至])(?:(?![市区區县縣省镇鎮])${H}|[0-9A-Za-z]){1,12}?(?:大道|大街|路|街|道|巷|胡同)(?:${NUM}{1,3}段)?`,
+  'y',
+);
+const CN_FILLER =
+  /^(?:现居|現居|现住|現住|住在|家住|住址|地址是|地址|址是|址|住|居|是|在|写|寫|改为|改成|寄到|寄往|到|至|于|於|为|為|致)+/;
+
+/** Parses from `start`; returns the end and the levels seen. */
+function parseChinese(text: string, start: number, firstLevel: CnLevel, firstEnd: number) {
+  const levels = new Set<CnLevel>([firstLevel]);
+  let pos = firstEnd;
+  let last: CnLevel = firstLevel;
+  let deep = false;
+  let parts = 0;
+  for (;;) {
+    let matched = false;
+    // One space may separate parts ("星河WORLD 2栋").
+    const at = text[pos] === ' ' && /[0-9A-Za-z]/.test(text[pos + 1] ?? '') ? pos + 1 : pos;
+    for (const { level, re } of CN_PARTS) {
+      // A bare room number only closes an address, after a building, unit or number.
+      if (level === 'room' && !(last === 'building' || last === 'unit' || last === 'number')) continue;
+      // Administrative units come before streets: "解放碑街道" is a sub-district, but after a road it is not.
+      if (level === 'admin' && (levels.has('road') || levels.has('number'))) continue;
+      // A building comes before its floors and rooms: after "45层" a name is no longer part of the address.
+      if (level === 'building' && deep) continue;
+      re.lastIndex = at;
+      const m = re.exec(text);
+      if (!m || m[0].length === 0) continue;
+      levels.add(level);
+      last = level;
+      if (level === 'unit' && /(?:层|層|楼|樓|室|座|栋|棟|幢|单元|單元|户|戶|F)$/.test(m[0])) deep = true;
+      pos = at + m[0].length;
+      matched = true;
+      break;
+    }
+    // An address is a few dozen characters: a run of street-like text is not read to its end.
+    if (!matched || levels.has('room') || ++parts >= 12 || pos - start > 120) break;
+  }
+  return { end: pos, levels };
+}
+
+function scoreChinese(levels: Set<CnLevel>, province: boolean, cue: boolean): number | undefined {
+  const numbered = levels.has('number') || levels.has('unit') || levels.has('room');
+  const place = levels.has('road') || levels.has('village') || levels.has('building');
+  const admin = province || levels.has('admin');
+  // Something below district level, and more than a name: a street with a number, or a building or a unit.
+  if (!admin) return undefined;
+  if (
+    !(numbered && (place || levels.has('admin'))) &&
+    !(place && levels.has('admin') && levels.has('building'))
+  )
+    return undefined;
+  return Math.min(0.7 + (numbered ? 0.1 : 0) + (place ? 0.05 : 0) + (cue ? 0.1 : 0), 0.95);
+}
+
+/** jieba tags of words that do not begin a place name: conjunctions, adverbs, prepositions, pronouns, verbs ... */
+const FUNCTION_TAG = /^(?:c|d|p|r|v|vd|u|uj|ul|uz|ud|ug|uv|y|e|o|m|q|t|zg|ad)$/;
+
+/**
+ * Finds Chinese addresses. With jieba's segmentation (of the simplified text, same offsets) a city or district
+ * starts an address only at a word boundary ("还是长沙市" starts at 长沙市); without it, at a clause boundary or
+ * after an address word.
+ */
+export function recognizeChineseAddresses(
+  text: string,
+  segments: readonly Segment[] | undefined,
+  push: Push,
+): void {
+  let covered = 0;
+  const starts: { start: number; end: number; province: boolean; road?: boolean }[] = [];
+  const wordStart = segments ? new Map(segments.map((s) => [s.start, s.tag])) : undefined;
+  for (const m of text.matchAll(PROVINCE))
+    starts.push({ start: m.index, end: m.index + m[0].length, province: true });
+  for (let i = 0; i < text.length; i++) {
+    const prev = text[i - 1];
+    const boundary = wordStart
+      ? wordStart.get(i) !== undefined && !FUNCTION_TAG.test(wordStart.get(i) as string)
+      : prev === undefined || !/[\u3400-\u9fff]/.test(prev) || CUE.test(text.slice(Math.max(0, i - 10), i));
+    if (!boundary || !/[\u3400-\u9fff]/.test(text[i] as string)) continue;
+    CITY_START.lastIndex = i;
+    const m = CITY_START.exec(text);
+    if (!m) continue;
+    // The address words themselves are not part of it ("现住北京市…", "地址是上海市…").
+    const filler = CN_FILLER.exec(m[0])?.[0].length ?? 0;
+    if (filler) {
+      CITY_START.lastIndex = i + filler;
+      const again = CITY_START.exec(text);
+      if (again) starts.push({ start: i + filler, end: i + filler + again[0].length, province: false });
+    } else starts.push({ start: i, end: i + m[0].length, province: false });
+  }
+  // After an address word a street may start the address ("地址：中山路12号3楼").
+  for (const m of text.matchAll(CUE_THEN)) {
+    const at = m.index + m[0].length;
+    CUE_ROAD.lastIndex = at;
+    const r = CUE_ROAD.exec(text);
+    if (r) starts.push({ start: at, end: at + r[0].length, province: false, road: true });
+  }
+  starts.sort((a, b) => a.start - b.start);
+  for (const s of starts) {
+    if (s.start < covered) continue;
+    const { end, levels } = parseChinese(
+      text,
+      s.start,
+      s.province ? 'province' : s.road ? 'road' : 'admin',
+      s.end,
+    );
+    const cue = CUE.test(text.slice(Math.max(0, s.start - 10), s.start));
+    const score = s.road
+      ? levels.has('number') || levels.has('unit')
+        ? 0.75
+        : undefined
+      : scoreChinese(levels, s.province, cue);
+    if (score === undefined) continue;
+    push('ADDRESS', s.start, end, score);
+    covered = end;
+  }
+}
+
+// ---------------------------------------------------------------- English
+
+const W = "[A-Z][a-z'’]+";
+const SUFFIX = `(?:${EN_STREET_SUFFIXES})`;
+const DIRECTION = '(?:Upper|Lower|North|South|East|West|Central|Middle|N|S|E|W)';
+/** House number, up to four name words, a street type, an optional direction: "111 Connaught Road Central". */
+const STREET_LINE = new RegExp(
+  `(?:No\\.\\s*)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b)?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
+  'y',
+);
+const UNIT = new RegExp(
+  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,5}[A-Za-z]?)`,
+  'y',
+);
+/** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
+const STREET_NAME = new RegExp(
+  `(?:(?:${W}|[A-Z])\\s+){1,3}(?:${SUFFIX}|District|County)\\b(?:\\s+${DIRECTION}\\b)?`,
+  'y',
+);
+/** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
+const NAME = new RegExp(
+  `(?:The\\s+|Two\\s+|One\\s+)?${W}(?:[\\s-](?:${W}|[A-Z]\\b)){0,3}(?:\\s+\\d{1,2}(?!\\d))?`,
+  'y',
+);
+const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
+const AU_POSTCODE = '(?:VIC|NSW|QLD|WA|SA|TAS|ACT|NT)\\s+\\d{4}';
+const UK_POSTCODE = '[A-Z]{1,2}\\d[A-Z\\d]?\\s+\\d[A-Z]{2}';
+const EIRCODE = '[A-Z]\\d{2}\\s?[A-Z0-9]{4}';
+const POSTAL = new RegExp(
+  `(?:${US_ZIP}|(?<=Singapore\\s)\\d{6}|${AU_POSTCODE}|${UK_POSTCODE}|${EIRCODE}|(?:${US_STATES}))(?![A-Za-z0-9])`,
+  'y',
+);
+const COUNTRY =
+  /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =
-  /(?:address|lives? at|living at|resides? at|residing at|located at|mail(?:ed)? to|send (?:it )?to|ship(?:ped)? to|deliver(?:ed)? to)[:\s]*$/i;
+  /(?:address|lives? at|living at|resides? at|residing at|located at|mail(?:ed)? to|send (?:it )?to|ship(?:ped)? to|deliver(?:ed)? to|moved to)[:\s]*$/i;
+
+type EnPart = 'unit' | 'street' | 'streetName' | 'name' | 'namePostal' | 'postal';
+
+function matchAt(re: RegExp, text: string, at: number): string | undefined {
+  re.lastIndex = at;
+  const m = re.exec(text);
+  return m?.[0] || undefined;
+}
+
+/** The end of a part: the next character must not continue a word. */
+function wordEnd(text: string, end: number): boolean {
+  return !/[A-Za-z0-9'’]/.test(text[end] ?? '');
+}
+
+/** Reads one part at `at`: a unit, a street line, a street name, a postal code or a name. */
+function enPart(text: string, at: number, streetSeen: boolean): { kind: EnPart; end: number } | undefined {
+  const tries: [EnPart, RegExp][] = [
+    ['street', STREET_LINE],
+    ['unit', UNIT],
+    ['streetName', STREET_NAME],
+    ['postal', POSTAL],
+  ];
+  for (const [kind, re] of tries) {
+    const m = matchAt(re, text, at);
+    if (m && wordEnd(text, at + m.length)) return { kind, end: at + m.length };
+  }
+  const name = matchAt(NAME, text, at);
+  if (name) {
+    let end = at + name.length;
+    // A locality may carry its postal code after a space: "London W11 3BU", "Melbourne VIC 3000".
+    let postal = false;
+    if (streetSeen && text[end] === ' ') {
+      const code = matchAt(POSTAL, text, end + 1);
+      if (code) {
+        end = end + 1 + code.length;
+        postal = true;
+      }
+    }
+    if (wordEnd(text, end)) return { kind: postal ? 'namePostal' : 'name', end };
+  }
+  return undefined;
+}
+
+/** Where an address line may stop: a clause end, a line end, or the end of the text. */
+function closes(text: string, end: number): boolean {
+  return /^(?:$|[,.;:)\]，。；、！？!?\n]|\s+(?:within|and|or|for|if|on|by|from|in|to|please|\(|-|—))/.test(
+    text.slice(end, end + 9),
+  );
+}
+
+function parseEnglish(
+  text: string,
+  start: number,
+): { end: number; street: boolean; parts: EnPart[] } | undefined {
+  const parts: EnPart[] = [];
+  let pos = start;
+  let end = start;
+  let street = false;
+  let postal = false;
+  for (let n = 0; n < 9; n++) {
+    const part = enPart(text, pos, street);
+    if (!part) break;
+    if (part.kind === 'name') {
+      const words = text.slice(pos, part.end);
+      // After the street a name is a district, city or territory; it must close or lead to another part.
+      const next = /^,\s*/.exec(text.slice(part.end))?.[0];
+      const continues = next !== undefined && enPart(text, part.end + next.length, street) !== undefined;
+      if (postal && !COUNTRY.test(words)) break;
+      if (!closes(text, part.end) && !continues && !COUNTRY.test(words)) break;
+      if (!street && !continues && parts[0] !== 'unit') break;
+    } else if (part.kind === 'namePostal') {
+      // "London NW1 6XE": a locality with its postal code closes the address.
+      if (postal || !street) break;
+      postal = true;
+    } else if (part.kind === 'postal') {
+      // A postal code closes an address that has a street, or a flat in a named building ("Apartment 14, The
+      // Sweepstakes, Ballsbridge, Dublin 4, D04 C7Y6").
+      if (!street && !(parts[0] === 'unit' && parts.includes('name'))) break;
+      postal = true;
+    } else if (part.kind === 'street' || part.kind === 'streetName') {
+      if (postal) break;
+      street = street || part.kind === 'street' || parts.length > 0;
+    }
+    parts.push(part.kind);
+    end = part.end;
+    const sep = /^(?:,\s*|\s+(?=\d{1,3}\/F|(?:Flat|Apt|Unit|Suite|Room|Floor|Level)\b))/.exec(
+      text.slice(end),
+    )?.[0];
+    if (!sep || /\n/.test(sep)) break;
+    pos = end + sep.length;
+  }
+  if (!street && !parts.includes('postal')) return undefined;
+  return { end, street, parts };
+}
 
 export function recognizeEnglishAddresses(text: string, push: Push): void {
-  for (const m of text.matchAll(EN_ADDRESS)) {
-    const house = m[1] as string;
-    const unit = m[2] ?? '';
-    const locality = m[3] ?? '';
-    let score = 0.55 + (unit ? 0.1 : 0) + (locality ? 0.3 : 0);
+  let covered = 0;
+  // Candidate starts: a unit word or "12/F", or a house number, at a word boundary.
+  const start =
+    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block)\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
+  for (const m of text.matchAll(start)) {
+    if (m.index < covered) continue;
+    const parsed = parseEnglish(text, m.index);
+    if (!parsed) continue;
+    const { end, parts } = parsed;
+    const house = /^\d+/.exec(text.slice(m.index))?.[0];
+    const locality = parts.includes('postal') || parts.filter((p) => p === 'name').length > 0;
+    let score = 0.6 + (parts.includes('unit') ? 0.1 : 0) + (locality ? 0.25 : 0);
     if (EN_ADDRESS_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) score += 0.1;
     // "2020 Supreme Court" is a year before a name, not a house number, unless a locality follows.
-    if (/^(?:19|20)\d\d$/.test(house) && !locality) score -= 0.2;
-    push('ADDRESS', m.index, m.index + m[0].length, Math.min(score, 0.95));
+    if (house && /^(?:19|20)\d\d$/.test(house) && !locality) score -= 0.2;
+    push('ADDRESS', m.index, end, Math.min(score, 0.95));
+    covered = end;
   }
 }

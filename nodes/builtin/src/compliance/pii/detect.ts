@@ -10,6 +10,7 @@ import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
 import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
+import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -29,6 +30,13 @@ export interface PiiEntity {
   end: number;
   text: string;
   score: number;
+  /**
+   * Numbers only: whether the number passed its check (ID check character and birth date, Luhn, mod 97, the
+   * mainland mobile numbering plan). A number that its context labels as an ID, card, account or phone number is
+   * reported even when it fails (a mistyped card number is still the customer's card number), with `valid: false`;
+   * a caller that uses detection to validate input must test this field.
+   */
+  valid?: boolean;
 }
 
 export interface DetectOptions {
@@ -42,6 +50,36 @@ export interface DetectOptions {
   phoneRegions?: readonly CountryCode[];
   /** Birth dates after this are impossible (default: now). */
   now?: Date;
+  /**
+   * Use Chinese word segmentation (jieba) as evidence for Chinese names (default true). Off, names rest on
+   * context cues and character statistics alone; the benchmark measures what each gives.
+   */
+  segmentation?: boolean;
+  /**
+   * jieba's segmentation of the text in simplified characters, computed beforehand (the nodes compute it in a
+   * worker thread with `segmentationFor`); without it, and unless segmentation is off, it is computed here.
+   */
+  segments?: readonly Segment[];
+}
+
+function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
+  return /[\u3400-\u9fff]/.test(text) && (types.has('PERSON') || types.has('ADDRESS'));
+}
+
+/**
+ * The options with the segmentation `detectPii` would compute for this text, computed in the segmentation thread
+ * instead, so that loading jieba's dictionary (hundreds of milliseconds, once) and segmenting never stall other
+ * work on this thread. If segmentation fails (the native binding missing on a platform), detection goes on
+ * without it: masking must not fail for want of a word boundary.
+ */
+export async function withSegmentation(text: string, options: DetectOptions = {}): Promise<DetectOptions> {
+  if (options.segmentation === false || options.segments) return options;
+  if (!wantsChinese(text, new Set(options.types ?? PII_TYPES))) return options;
+  try {
+    return { ...options, segments: await segmentAsync(simplified(text)) };
+  } catch {
+    return { ...options, segmentation: false };
+  }
 }
 
 /** The default phone regions: mainland China and Hong Kong plus the regions Presidio checks by default. */
@@ -71,17 +109,42 @@ const PRIORITY: Record<PiiType, number> = {
   PERSON: 1,
 };
 
-export type Push = (type: PiiType, start: number, end: number, score: number) => void;
+export type Push = (type: PiiType, start: number, end: number, score: number, valid?: boolean) => void;
 
-const ID_CONTEXT = /身份证|证件|身份号|公民身份|居民身份|\bid\b|identity|id card|id no|national id/i;
+const ID_CONTEXT =
+  /身份证|身份證|证件|證件|身份号|公民身份|居民身份|\bid\b|identity|id card|id no|national id/i;
 const CARD_CONTEXT =
-  /卡号|银行卡|信用卡|借记卡|储蓄卡|账号|帐号|账户|帐户|还款卡|\bcard\b|card number|account|\bpan\b/i;
+  /卡号|卡號|银行卡|銀行卡|信用卡|借记卡|储蓄卡|账号|帐号|帳號|账户|帐户|帳戶|还款卡|\bcard\b|card number|account|\bpan\b/i;
 const MOBILE_CONTEXT =
-  /手机|电话|联系|致电|来电|短信|号码|mobile|phone|\btel\b|cell|call|sms|whatsapp|wechat|微信/i;
-const PHONE_CONTEXT = /电话|手机|联系|phone|\btel\b|mobile|call|fax|reach|number|contact/i;
+  /手机|手機|电话|電話|联系|聯絡|致电|来电|短信|号码|號碼|mobile|phone|\btel\b|cell|call|sms|whatsapp|wechat|微信/i;
+const PHONE_CONTEXT = /电话|電話|手机|手機|联系|聯絡|phone|\btel\b|mobile|call|fax|reach|number|contact/i;
 /** Numbers introduced by these words are references, not personal data. */
 const REFERENCE_CONTEXT =
-  /订单|合同|编号|流水|单号|交易号|凭证|批次|工单|快递|运单|发票|序列号|order|invoice|contract|reference|\bref\b|tracking|serial|txn|transaction/i;
+  /订单|合同|编号|編號|流水|单号|交易号|凭证|批次|工单|快递|运单|发票|序列号|货号|型号|设备|终端|借据|order|invoice|contract|reference|\bref\b|tracking|serial|txn|transaction|receipt|\bstore\b|register|\btill\b|\bsku\b|\bitem\b|batch|\bcase\b|claim|booking|\bpnr\b|flight|dial-in|\bcode\b|loan no|merchant/i;
+
+/**
+ * What a label right before a number says it is: the label, then at most a colon, spaces or a copula
+ * ("卡号：", "身份证号码是", "card number:", "call me on"). A labelled number is personal data whatever its checksum.
+ */
+const ID_LABEL =
+  /(?:身份证|身份證|证件|證件|公民身份|居民身份证)(?:件)?(?:号码|號碼|号|號)?$|\b(?:ID|identity card|ID card|national ID)(?:\s*(?:number|no\.?|#))?$/i;
+const CARD_LABEL =
+  /(?:卡号|卡號|银行卡|銀行卡|信用卡|借记卡|储蓄卡|账号|帐号|帳號|账户|帐户|帳戶|卡)(?:号码|號碼|号|號)?$|\b(?:card|account|acct\.?)(?:\s*(?:number|no\.?|#))?$/i;
+const PHONE_LABEL =
+  /(?:手机|手機|电话|電話|座机|联系方式|聯絡電話|联系电话|致电|热线|傳真|传真)(?:号码|號碼|号|號)?$|\b(?:tel|phone|mobile|cell|fax|call(?: me)?(?: on| at)?|reach(?: me)? (?:on|at))(?:\s*(?:number|no\.?|#))?$/i;
+
+type NumberLabel = 'ID' | 'CARD' | 'PHONE';
+
+function labelBefore(text: string, start: number): NumberLabel | undefined {
+  const head = before(text, text[start - 1] === '+' ? start - 1 : start, 24).replace(
+    /(?:[\s：:=#＃]|是|为|為|\bis\b)*$/i,
+    '',
+  );
+  if (ID_LABEL.test(head)) return 'ID';
+  if (CARD_LABEL.test(head)) return 'CARD';
+  if (PHONE_LABEL.test(head)) return 'PHONE';
+  return undefined;
+}
 
 function before(text: string, start: number, n = 16): string {
   return text.slice(Math.max(0, start - n), start);
@@ -100,58 +163,116 @@ function shortCardScheme(digits: string): boolean {
   return false;
 }
 
-/** Shapes in which people write card numbers with separators: 4-4-4-4(-1..3), Amex 4-6-5, Diners 4-6-4. */
-const CARD_GROUPS = /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})$/;
-/** Resident IDs written in groups: 6-8-4 or 6-4-4-4. */
-const ID_GROUPS = /^(?:\d{6}([ -])\d{8}\1\d{3}[\dX]|\d{6}([ -])\d{4}\2\d{4}\2\d{3}[\dX])$/;
+/**
+ * Shapes in which people write card numbers with separators: 4-4-4-4(-1..3), Amex 4-6-5, Diners 4-6-4, and
+ * groups of three to six read out after a first group of four (4-4-4-3).
+ */
+const CARD_GROUPS =
+  /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}(?:([ -])\d{3,6}){2,4})$/;
 const MOBILE_GROUPS = /^1\d{2}([ -])\d{4}\1\d{4}$/;
 const CN_MOBILE_PREFIX = /^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])/;
+/** A mainland country code written before a mobile: +86, 0086, (+86), with a space or dash after it. */
+const CN_COUNTRY_CODE = /\(?(?:\+|＋|00)\s?86\)?[\s-]?$/;
+
+/**
+ * One number read out or typed in groups (IDs as 6-8-4, 6-4-4-4, 4-4-4-4-2 ...), not several numbers side by
+ * side: one kind of separator, groups of two to eight characters. For an ID the check character and birth date
+ * carry the evidence; for a labelled number, the label.
+ */
+function oneNumberInGroups(raw: string): boolean {
+  const seps = new Set(raw.match(/[ -]/g) ?? []);
+  return seps.size <= 1 && raw.split(/[ -]/).every((g) => g.length >= 2 && g.length <= 8);
+}
 
 /** Checks one digit run (or one group of it) as an ID, a card and a mobile; true if any matched. */
 function numericRun(text: string, raw: string, start: number, now: Date, push: Push): boolean {
   const end = start + raw.length;
-  const compact = raw.replace(/[ -]/g, '');
-  if (compact.length < 11 || compact.length > 19) return false;
-  const grouped = raw !== compact;
+  const compact = raw.replace(/[ -]/g, '').toUpperCase();
+  if (compact.length < 7 || compact.length > 25) return false;
+  const grouped = /[ -]/.test(raw);
   const ctx = before(text, start);
   const reference = REFERENCE_CONTEXT.test(ctx);
   const idCtx = ID_CONTEXT.test(ctx);
+  const label = labelBefore(text, start);
   const glued = /[A-Za-z]/.test(text[end] ?? '');
   let found = false;
 
-  // Resident identity numbers.
+  // Resident identity numbers (the check character may be typed as a lower-case x).
   const validId18 =
-    compact.length === 18 && (!grouped || ID_GROUPS.test(raw)) && isValidResidentId18(compact, now);
+    compact.length === 18 && (!grouped || oneNumberInGroups(raw)) && isValidResidentId18(compact, now);
   if (validId18) {
-    push('CN_RESIDENT_ID', start, end, 0.9 + (idCtx ? 0.1 : 0) - (reference && !idCtx ? 0.3 : 0));
+    push('CN_RESIDENT_ID', start, end, 0.9 + (idCtx ? 0.1 : 0) - (reference && !idCtx ? 0.3 : 0), true);
     found = true;
   } else if (!grouped && compact.length === 15 && idCtx && isValidResidentId15(compact, now)) {
     // First-generation IDs have no check digit: only trusted where the text says it is an ID.
-    push('CN_RESIDENT_ID', start, end, 0.8);
+    push('CN_RESIDENT_ID', start, end, 0.8, true);
     found = true;
   }
-  if (compact.endsWith('X') || glued) return found;
+  if (compact.endsWith('X') || glued) {
+    if (!found && label === 'ID' && /^\d{17}X$/.test(compact)) {
+      push('CN_RESIDENT_ID', start, end, 0.75, false);
+      return true;
+    }
+    return found;
+  }
 
   // Payment cards.
   const cardShape = !grouped || CARD_GROUPS.test(raw);
-  const cardLength = compact.length >= 16 || shortCardScheme(compact);
+  const cardLength = compact.length >= 16 ? compact.length <= 19 : shortCardScheme(compact);
   if (cardShape && cardLength && luhnValid(compact)) {
     const cardCtx = CARD_CONTEXT.test(ctx);
     let score = 0.8 + (cardCtx ? 0.15 : 0);
     // A valid ID that happens to pass Luhn stays an ID unless the text calls it a card.
     if (validId18) score = cardCtx && !idCtx ? 0.96 : 0.4;
     if (reference && !cardCtx) score -= 0.5;
-    push('BANK_CARD', start, end, score);
+    push('BANK_CARD', start, end, score, true);
     found = true;
   }
 
-  // Mainland mobiles in national format; with a country code they are international phone numbers.
+  // Mainland mobiles, with or without the country code (which belongs to the mobile's span).
+  const withCode = /^(?:0086|86)(1\d{10})$/.exec(compact);
+  if (withCode && CN_MOBILE_PREFIX.test(withCode[1] as string)) {
+    const plus = /\(?[+＋]$/.exec(text.slice(Math.max(0, start - 2), start))?.[0] ?? '';
+    if (compact.startsWith('0086') || plus) {
+      push('CN_MOBILE', start - plus.length, end, 0.95, true);
+      return true;
+    }
+  }
   if (compact.length === 11 && CN_MOBILE_PREFIX.test(compact) && (!grouped || MOBILE_GROUPS.test(raw))) {
-    if (/(?:\+|００|00)\s?86[\s-]?$|\+$/.test(text.slice(Math.max(0, start - 6), start))) return found;
-    push('CN_MOBILE', start, end, 0.85 + (MOBILE_CONTEXT.test(ctx) ? 0.1 : 0) - (reference ? 0.4 : 0));
+    const code = CN_COUNTRY_CODE.exec(text.slice(Math.max(0, start - 8), start))?.[0] ?? '';
+    const from = start - code.length;
+    if (code) push('CN_MOBILE', from, end, 0.95, true);
+    else
+      push(
+        'CN_MOBILE',
+        start,
+        end,
+        0.85 + (MOBILE_CONTEXT.test(ctx) ? 0.1 : 0) - (reference ? 0.4 : 0),
+        true,
+      );
     found = true;
   }
-  return found;
+  if (found || label === undefined || (grouped && !oneNumberInGroups(raw))) return found;
+
+  // A number its label calls an ID, a card or account, or a phone, that fails its check: masked all the same.
+  if (label === 'ID' && (/^\d{17}[\dX]$/.test(compact) || /^\d{15}$/.test(compact))) {
+    push('CN_RESIDENT_ID', start, end, 0.75, false);
+    return true;
+  }
+  if (label === 'CARD' && /^\d{10,25}$/.test(compact)) {
+    push('BANK_CARD', start, end, 0.75, false);
+    return true;
+  }
+  if (label === 'PHONE' && /^1\d{10}$/.test(compact)) {
+    push('CN_MOBILE', start, end, 0.7, false);
+    return true;
+  }
+  if (label === 'PHONE' && /^\d{7,15}$/.test(compact)) {
+    // Below a number libphonenumber accepts (0.85+), so a valid reading of the same digits wins.
+    push('PHONE_NUMBER', text[start - 1] === '+' ? start - 1 : start, end, 0.6, false);
+    return true;
+  }
+  return false;
 }
 
 /**
@@ -160,20 +281,22 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
  */
 export function partOfCode(text: string, start: number): boolean {
   if (/[A-Za-z]/.test(text[start - 1] ?? '')) return true;
+  // "LA-2024-0402-1177", "SF/2024...": a number glued to a code's letters by a dash or slash.
+  if (/\b[A-Z]{2,}[-_/]$/.test(text.slice(Math.max(0, start - 8), start))) return true;
   // The upper-case/digit groups written just before, as in "BG80 BNBG 9661 1020 ...".
   const chain = /(?:[A-Z0-9]+[ -])+$/.exec(text.slice(Math.max(0, start - 48), start))?.[0] ?? '';
   return chain.split(/[ -]/).some((t) => /[A-Z]/.test(t) && /\d/.test(t));
 }
 
 function numericCandidates(text: string, now: Date, push: Push): void {
-  // Digit runs, optionally in groups separated by one space or dash; an ID may end in X. Decimals are skipped.
-  const run = /(?<!\d)(?<!\d[.,])\d+(?:[ -]\d+)*X?(?!\d)(?![.,]\d)/g;
+  // Digit runs, optionally in groups separated by one space or dash; an ID may end in X (or x). Decimals are skipped.
+  const run = /(?<!\d)(?<!\d[.,])\d+(?:[ -]\d+)*(?:[Xx](?![A-Za-z]))?(?!\d)(?![.,]\d)/g;
   for (const m of text.matchAll(run)) {
     const raw = m[0];
     if (partOfCode(text, m.index)) continue;
     if (numericRun(text, raw, m.index, now, push) || !/[ -]/.test(raw)) continue;
     // Several numbers written side by side: take the longest run of groups that is a number, left to right.
-    const groups = [...raw.matchAll(/\d+X?/g)].map((g) => ({
+    const groups = [...raw.matchAll(/\d+[Xx]?/g)].map((g) => ({
       start: m.index + g.index,
       end: m.index + g.index + g[0].length,
     }));
@@ -236,6 +359,7 @@ function emailCandidates(text: string, push: Push): void {
 }
 
 const DATE_LIKE = /^(?:\d{4}[-.]\d{1,2}[-.]\d{1,2}|\d{1,2}[-.]\d{1,2}[-.]\d{4})$/;
+const DATE_PREFIX = /^(?:19|20)\d\d[-.](?:0?[1-9]|1[0-2])[-.](?:0?[1-9]|[12]\d|3[01])(?!\d)/;
 
 /** Runs of digits that could be a phone number: 7+ digits with short separators, an optional + in front. */
 const PHONE_CANDIDATE = /(?<![\dA-Za-z])(?<!\d[().-])(?:\+\s?)?\(?\d(?:[\s().-]{0,3}\d){6,16}/g;
@@ -257,6 +381,9 @@ function phoneCandidates(
     const cEnd = cStart + c[0].length;
     // E.164 numbers have at most 15 digits: a longer unbroken run (an order or contract number) is no phone.
     if (claimed(cStart, cEnd) || /\d{16}/.test(c[0])) continue;
+    // Dates, times and numbers after a reference word are never phones: skip libphonenumber's parse for them.
+    if (DATE_PREFIX.test(c[0].replace(/^[(+\s]+/, '')) || /^[:：]\d\d/.test(text.slice(cEnd, cEnd + 3)))
+      continue;
     // One character of context either side lets the parser see letters glued to the number.
     const from = Math.max(0, cStart - 1);
     const window = text.slice(from, Math.min(text.length, cEnd + 1));
@@ -286,8 +413,10 @@ function scorePhone(text: string, start: number, end: number, push: Push): boole
   // A number starts at a token boundary, never inside a longer run of digits or an alphanumeric code.
   if (/[\dA-Za-z]$|\d[().-]$/.test(text.slice(Math.max(0, start - 2), start)) || partOfCode(text, start))
     return false;
-  // Dates and citations (2021-08-20, 2016/679) can be valid numbers somewhere; they are not phones.
+  // Dates and citations (2021-08-20, 2016/679) can be valid numbers somewhere; they are not phones. Nor is a
+  // date followed by an hour (2024-03-15 14:30, 2024-03-15-1430), or anything followed by ":mm".
   if (raw.includes('/') || DATE_LIKE.test(raw.replace(/^\(/, ''))) return false;
+  if (DATE_PREFIX.test(raw) || /^[:：]\d\d/.test(text.slice(end, end + 3))) return false;
   const ctx = before(text, start, 24);
   const international = raw.startsWith('+');
   const context = PHONE_CONTEXT.test(ctx);
@@ -298,7 +427,7 @@ function scorePhone(text: string, start: number, end: number, push: Push): boole
   if (bare && !context) score -= 0.3;
   // A long bare number after "card number" is a (possibly invalid) card, not a phone.
   if (bare && !international && (raw.length > 12 || CARD_CONTEXT.test(ctx))) score -= 0.5;
-  push('PHONE_NUMBER', start, end, score);
+  push('PHONE_NUMBER', start, end, score, true);
   return true;
 }
 
@@ -312,7 +441,7 @@ function digitsEnd(text: string, a: number, b: number): number {
 }
 
 /** Keeps the best candidate of each overlapping group: higher score, then longer span, then type priority. */
-function resolve(candidates: Candidate[]): Candidate[] {
+function resolve(candidates: Candidate[], length: number): Candidate[] {
   const sorted = [...candidates].sort(
     (a, b) =>
       b.score - a.score ||
@@ -320,11 +449,22 @@ function resolve(candidates: Candidate[]): Candidate[] {
       PRIORITY[b.type] - PRIORITY[a.type] ||
       a.start - b.start,
   );
+  // Which characters a kept candidate covers: linear in the text, however many candidates overlap.
+  const taken = new Uint8Array(length);
   const kept: Candidate[] = [];
   for (const c of sorted) {
-    if (kept.every((k) => c.end <= k.start || c.start >= k.end)) kept.push(c);
+    let free = true;
+    for (let i = c.start; i < c.end && free; i++) free = taken[i] === 0;
+    if (!free) continue;
+    taken.fill(1, c.start, c.end);
+    kept.push(c);
   }
   return kept.sort((a, b) => a.start - b.start);
+}
+
+function covered(mask: Uint8Array, c: Candidate): boolean {
+  for (let i = c.start; i < c.end; i++) if (!mask[i]) return false;
+  return true;
 }
 
 /** Finds the PII entities in a text. Deterministic; does not log or keep the text. */
@@ -334,10 +474,12 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));
   const now = options.now ?? new Date();
   const candidates: Candidate[] = [];
-  const push: Push = (type, start, end, score) => {
+  const push: Push = (type, start, end, score, valid) => {
     const s = clamp(score);
-    if (s >= minScore && end > start)
-      candidates.push({ type, start, end, text: text.slice(start, end), score: s });
+    if (s < minScore || end <= start) return;
+    const c: Candidate = { type, start, end, text: text.slice(start, end), score: s };
+    if (valid !== undefined) c.valid = valid;
+    candidates.push(c);
   };
   numericCandidates(text, now, push);
   ibanCandidates(text, push);
@@ -352,9 +494,23 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     };
     phoneCandidates(text, options.phoneRegions ?? DEFAULT_PHONE_REGIONS, claimed, push);
   }
-  recognizeChineseAddresses(text, push);
-  recognizeEnglishAddresses(text, push);
-  recognizeChinesePersons(text, push);
-  recognizeEnglishPersons(text, push);
-  return resolve(candidates).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
+  const chinese = wantsChinese(text, types);
+  const norm = chinese ? simplified(text) : text;
+  const segments =
+    chinese && options.segmentation !== false ? (options.segments ?? segment(norm)) : undefined;
+  if (types.has('ADDRESS')) {
+    if (chinese) recognizeChineseAddresses(text, segments, push);
+    recognizeEnglishAddresses(text, push);
+  }
+  if (types.has('PERSON')) {
+    if (chinese) recognizeChinesePersons(text, norm, segments, push);
+    recognizeEnglishPersons(text, push);
+  }
+  // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.
+  const inAddress = new Uint8Array(text.length + 1);
+  for (const a of candidates) if (a.type === 'ADDRESS' && a.score >= 0.7) inAddress.fill(1, a.start, a.end);
+  const kept = candidates.filter(
+    (c) => c.type !== 'PERSON' || !(inAddress[c.start] && inAddress[c.end - 1] && covered(inAddress, c)),
+  );
+  return resolve(kept, text.length).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
 }

@@ -18,38 +18,25 @@ export const CN_COMPOUND_SURNAMES = new Set(
  * (和, 由, 都, 来, 向, 应, 时 ...) are left out: a name recogniser that fires on them is unusable.
  */
 export const CN_SURNAMES = new Set([
-  ...'王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤温康施文牛樊葛邢齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍喻祁蒲房滕屈饶解牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂佟臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰卿狄晋芮扈晁浦戈伏鹿薄邸雍辜乌裘亓邰赫杭况宿逯隆茹诸战慕嵇亢湛戎勾茅於居揭尉冶檀昝幸奉衡闭',
+  ...'王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤温康施文牛樊葛邢齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍喻祁蒲房滕屈饶解牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂佟臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰卿狄晋芮扈晁浦戈伏鹿薄邸雍辜乌裘亓邰赫杭况宿逯隆茹诸战慕嵇亢湛戎勾茅於居揭尉冶檀昝幸奉衡闭萧洪华单贝竺路明向常',
 ]);
 
-/** Honorifics and role words that follow a Chinese name (王伟先生, 李娜女士, 张经理). */
-export const CN_NAME_SUFFIX_CUES = [
-  '先生',
-  '女士',
-  '小姐',
-  '同志',
-  '老师',
-  '经理',
-  '总经理',
-  '董事长',
-  '主任',
-  '医生',
-  '律师',
-  '教授',
-  '博士',
-  '同学',
-  '阿姨',
-  '师傅',
-  '老板',
-  '行长',
-  '处长',
-  '科长',
-  '局长',
-  '部长',
-  '总监',
-  '主管',
-  '专员',
-  '顾问',
-];
+/**
+ * Titles, honorifics and role words written right after a name or a bare surname (王伟先生, 张先生, 陈总, 黄董,
+ * 岑太). After a bare surname they make the surname a person mention; they are never part of the name's span.
+ */
+export const CN_NAME_TITLES = (
+  '先生 女士 小姐 太太 夫人 总经理 总监 总裁 总 董事长 董 经理 主任 老师 医生 律师 教授 博士 专员 行长 处长 科长 ' +
+  '局长 部长 主管 顾问 师傅 老板 阿姨 叔叔 同志 同学 会计 秘书 助理 工程师 工 太 姐 哥 某 生 sir'
+).split(' ');
+
+/** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */
+export const CN_BRANDS_AND_PLACES = (
+  '周大福 周生生 周六福 谢瑞麟 李宁 王老吉 张小泉 马应龙 陈李济 杨国福 刘一手 周黑鸭 钱大妈 卫龙 金拱门 ' +
+  '黄浦 黄埔 黄大仙 陆家嘴 徐家汇 罗湖 龙岗 龙华 金山 杨浦 静安 长宁 江北 江汉 洪山 岳麓 雁塔 鼓楼 秦淮 萧山 ' +
+  '余杭 滨江 武侯 锦江 金牛 成华 越秀 荔湾 白云 沙田 屯门 元朗 荃湾 葵涌 西贡 柴湾 湾仔 铜锣湾 尖沙咀 旺角 ' +
+  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华'
+).split(' ');
 
 /** Labels and role nouns that introduce a person's name (收件人杨磊, 申请人：吴刚). */
 export const CN_NAME_PREFIX_CUES = [
@@ -112,6 +99,85 @@ export const CN_NAME_PREFIX_CUES = [
   '名叫',
   '叫做',
   '署名',
+  // Roles in a bank's notes, minutes and letters.
+  '讲师',
+  '主讲',
+  '出纳',
+  '财务',
+  '会计',
+  '秘书',
+  '评审秘书',
+  '主审',
+  '复审',
+  '审批',
+  '委员',
+  '专员',
+  '柜员',
+  '行长',
+  '同事',
+  '催收人员',
+  '企业主',
+  '实际控制人',
+  '收款人',
+  '付款人',
+  '出席',
+  '缺席',
+  '参会',
+  '参会人员',
+  '与会人员',
+  '出席人员',
+  '签到',
+  '值班',
+  '主持',
+  '记录',
+  '记录人',
+  '讲师',
+  '家属',
+  // Kinship words ("我弟弟霍建华", "其妻竺雪").
+  '弟弟',
+  '哥哥',
+  '姐姐',
+  '妹妹',
+  '我弟',
+  '我哥',
+  '我姐',
+  '我妹',
+  '表哥',
+  '表姐',
+  '表弟',
+  '表妹',
+  '老公',
+  '老婆',
+  '丈夫',
+  '妻子',
+  '太太',
+  '儿子',
+  '女儿',
+  '父亲',
+  '母亲',
+  '爸爸',
+  '妈妈',
+  '朋友',
+  '其妻',
+  '其夫',
+  '户主',
+  // Self-introductions and verbs whose object is a person.
+  '我叫',
+  '我是',
+  '我係',
+  '叫',
+  '由',
+  '向',
+  '致',
+  '给',
+  '让',
+  '联系',
+  '请联系',
+  '转给',
+  '转到',
+  '全名',
+  '中文名',
+  '名字叫',
 ];
 
 /** What a name owns or does right after it (黄强的身份证, 赵敏（证件号, 李娜申请). */
@@ -145,6 +211,31 @@ export const CN_NAME_FOLLOW_CUES = [
   '来电',
   '致电',
   '本人',
+  '提供',
+  '负责',
+  '牵头',
+  '表示',
+  '建议',
+  '反映',
+  '收',
+  '谨启',
+  '谨上',
+  '敬上',
+  '敬启',
+  '父子',
+  '母子',
+  '父女',
+  '母女',
+  '夫妇',
+  '等',
+  '（',
+  '(',
+  '的家属',
+  '的卡',
+  '的女儿',
+  '的儿子',
+  '的转账',
+  '的授权',
 ];
 
 /**
@@ -152,7 +243,7 @@ export const CN_NAME_FOLLOW_CUES = [
  * first characters of the nouns that usually follow a name (身份证, 电话, 卡号 ...).
  */
 export const CN_GIVEN_NAME_STOP = new Set([
-  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼栋层室单院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订',
+  ...'的了在是和与及或等说称向对将把被给为从已也都就才又再还请申办签来去到要会能可曾先女同老经总其这那此该每各您你我他她它们以因所而但则并且即便按据过于个位名号码证卡账户手机电话身份地址邮箱住年日时分岁男性别籍贯族省市区县镇乡村路街巷弄里楼层室院有无不没未需须应当必确认填写提交核查询开注销冻结解款借贷转汇付收存取支扣缴共计合额度期限率费用编订让帮跟问找陪带叫打某',
 ]);
 
 /** Common English given names (US Social Security Administration lists, both sexes). */
@@ -202,11 +293,48 @@ export const EN_SURNAMES = new Set(
     'Carpenter Lawrence Sandoval Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo Lin Luo ' +
     'Zheng Liang Xie Song Tang Han Feng Deng Cao Peng Zeng Xiao Tian Dong Pan Yuan Cai Jiang Yu Du Ye Cheng Wei ' +
     'Singh Kumar Sharma Khan Ahmed Tanaka Suzuki Sato Takahashi Watanabe Muller Schneider Fischer Weber Rossi ' +
+    // Cantonese and other romanisations of Chinese surnames, and Vietnamese and Korean ones.
+    'Chan Wong Leung Cheung Lau Ng Ho Tsang Lam Yip Kwok Tse Yeung Tam Siu Choi Kwan Poon Lo Chu Chow Yuen ' +
+    'Chung Hui Mak Lai Law Fung Kong Tong Ip Tsui Chiu Cheng Chiang Hsu Tsai Hsieh Huang Kuo Lu Shih Chou ' +
+    'Nguyen Tran Le Pham Hoang Phan Vu Dang Bui Do Ngo Duong Ly Park Choi Jung Kang Cho Yoon Jang Lim Han ' +
     'Russo Ferrari Dubois Bernard Moreau Laurent Petit Ivanov Smirnov Kowalski Nowak Jensen Nielsen Larsen'
   ).split(' '),
 );
 
 export const EN_HONORIFICS = /(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Dame|Lord|Lady|Rev|Hon)\.?)$/;
+
+/** Greetings and thanks before a name ("Hi Olivia", "Thanks Fiona"); a cue, never part of the name. */
+export const EN_GREETINGS = new Set(
+  'hi hello hey dear thanks thank cheers morning afternoon evening good welcome bye goodbye sorry congratulations'.split(
+    ' ',
+  ),
+);
+
+/** Words that make a run of capitalised words a place or a venue, not a person (Victoria Harbour, Hong Kong Island). */
+export const EN_PLACE_WORDS = new Set(
+  (
+    'Harbour Harbor Peak Island Pier Promenade Wharf Mall Hotel Tower Towers Disneyland Terminal Plaza Building ' +
+    'Bridge Gate Gardens Garden Shores Estate Mansion Mansions Centre Center Station Airport Kong Macau Macao ' +
+    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club'
+  ).split(' '),
+);
+
+/**
+ * Brands, firms and shops named after people, which a name list would take for persons. A product list, not a
+ * corpus-tuned one: fashion and retail houses and the financial firms that bank texts name most.
+ */
+export const EN_BRANDS = new Set(
+  (
+    'Paul Smith|Ted Baker|Calvin Klein|Ralph Lauren|Tommy Hilfiger|Hugo Boss|Kate Spade|Michael Kors|Tory Burch|' +
+    'Marc Jacobs|Jimmy Choo|Vera Wang|Louis Vuitton|Christian Dior|Christian Louboutin|Yves Saint Laurent|' +
+    'Giorgio Armani|Emporio Armani|Estee Lauder|Charles Tyrwhitt|Ben Sherman|Jack Wills|Karl Lagerfeld|' +
+    'Stella McCartney|Alexander McQueen|Vivienne Westwood|Victoria Beckham|Tom Ford|Kenneth Cole|Anne Klein|' +
+    'Thomas Pink|John Lewis|Marks|Harvey Nichols|Dolce|Gabbana|Morgan Stanley|Goldman Sachs|Merrill Lynch|' +
+    'Charles Schwab|Edward Jones|Wells Fargo|Dow Jones|Standard Chartered|Lloyds|Barclays|' +
+    'Gordon Ramsay|Tim Hortons|Ben Jerry|Mary Kay|Martha Stewart|Jack Daniels|Johnnie Walker|Walt Disney|' +
+    'Ronald McDonald|Lane Crawford|Harvey Norman|Ruth Chris'
+  ).split('|'),
+);
 
 /** Words before a name that say a person follows ("Customer John Smith", "send it to Jane Doe"). */
 export const EN_NAME_PREFIX_CUES = new Set(
@@ -214,7 +342,9 @@ export const EN_NAME_PREFIX_CUES = new Set(
     'customer client applicant co-applicant borrower co-borrower guarantor cardholder holder account-holder ' +
     'beneficiary insured policyholder recipient payee payer sender employee patient tenant landlord director ' +
     'officer manager agent representative contact attention attn dear to from by for with named name signed ' +
-    'witness spouse partner member user investor trustee grantor debtor creditor mr mrs ms dr prof'
+    'witness spouse partner member user investor trustee grantor debtor creditor mr mrs ms dr prof ' +
+    'daughter son wife husband mother father brother sister colleague friend payee director attendee attendees ' +
+    'present cc'
   ).split(' '),
 );
 
@@ -232,7 +362,8 @@ export const EN_NOT_NAME_WORDS = new Set(
     'Wednesday Thursday Friday Saturday Sunday ID Number Phone Email Address Mobile Tel Fax Statement Report ' +
     'Loan Mortgage Policy Claim Invoice Order Contract Agreement Terms Conditions Notice Form Application Yes No ' +
     'North South East West New Old Saint San Santa Los Las Fort Mount Lake River Park Square Center Centre ' +
-    'Market Main Station Airport Port Bay Beach Hill Valley Springs Heights Gardens Village Town Country'
+    'Market Main Station Airport Port Bay Beach Hill Valley Springs Heights Gardens Village Town Country ' +
+    'Pay Wallet Top Auto Plus Pro Premium Gold Platinum Visa Mastercard Express Union App Online Mobile Banking'
   ).split(' '),
 );
 

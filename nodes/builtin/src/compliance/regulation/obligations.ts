@@ -75,7 +75,9 @@ const EN_NOT_DUTY =
 
 /**
  * A Chinese modal inside a condition or a reference to another law's duty is not a duty of this clause:
- * "法律规定应当取得书面同意的，从其规定", "法律、行政法规规定应当告知的其他事项".
+ * "法律规定应当取得书面同意的，从其规定", "法律、行政法规规定应当告知的其他事项". Nor is a modal inside a noun
+ * phrase, where the verb after it is followed at once by 的: "个人可以采取的减轻危害的措施" names measures (an item
+ * of a notice's contents), it gives the individual no right; "应当采取保护个人信息的措施" stays a duty.
  */
 function zhCueIsReference(text: string, start: number, end: number): boolean {
   let s = start;
@@ -83,7 +85,12 @@ function zhCueIsReference(text: string, start: number, end: number): boolean {
   let e = end;
   while (e < text.length && !/[，,；;。：:]/.test(text[e] as string)) e++;
   const clause = text.slice(s, e);
-  return /的$/.test(clause) || (/规定$/.test(text.slice(s, start)) && /的/.test(text.slice(end, e)));
+  return (
+    /的$/.test(clause) ||
+    (/规定$/.test(text.slice(s, start)) && /的/.test(text.slice(end, e))) ||
+    // A verb, not a preposition ("可以在合理的范围内…", "可以对死者的…" are rights), then 的.
+    /^(?![在对向于从按依以为将把自由经与和同])\p{Script=Han}{1,3}的\p{Script=Han}/u.test(text.slice(end, e))
+  );
 }
 
 function findCues(clause: string, language: Language): Cue[] {
@@ -276,9 +283,31 @@ function chineseSubject(prefix: string, known: readonly string[] = []): string |
         return head;
       }
     }
-    return undefined;
+    // The modal opens its clause, after a topic clause that starts with an actor named elsewhere and goes on
+    // with what it does: "履行个人信息保护职责的部门履行个人信息保护职责，可以采取下列措施" is the department's
+    // power, not that of the article's other actor; "征信机构或者信息提供者收到异议，应当…" binds both.
+    return i < parts.length - 1 ? knownActorOpening(clause, known) : undefined;
   }
   return undefined;
+}
+
+/** The known actor (or actors joined by 或者, 和, 、) a clause opens with, unless it is part of a longer noun. */
+function knownActorOpening(clause: string, known: readonly string[]): string | undefined {
+  const opening = (text: string) =>
+    // "个人信息的保存期限" opens with 个人 but is about the information, not the individual.
+    known.find(
+      (a) =>
+        text.startsWith(a) && text.length > a.length && !/^(?:的|之|信息|数据)/.test(text.slice(a.length)),
+    );
+  let actor = opening(clause);
+  if (!actor) return undefined;
+  for (;;) {
+    const rest = clause.slice(actor.length);
+    const joint = /^(?:或者|以及|及其|和|及|与|、)/.exec(rest)?.[0];
+    const next = joint ? opening(rest.slice(joint.length)) : undefined;
+    if (!joint || !next) return actor;
+    actor += joint + next;
+  }
 }
 
 const EN_AGENT =
@@ -443,7 +472,8 @@ function visit(
   const text = stripHeading(p.text);
   const sentences = splitSentences(text, language);
   const hasChildren = p.children.length > 0;
-  ctx.lastActor = undefined;
+  // An enumerated item without a subject of its own belongs to the actor of its lead-in.
+  ctx.lastActor = lead?.actor;
   let childLead: LeadIn | undefined;
   sentences.forEach((sentence, s) => {
     const isLeadIn = hasChildren && s === sentences.length - 1 && /[:：]$/.test(sentence);
@@ -494,7 +524,8 @@ function visit(
 }
 
 function joinText(a: string, b: string, language: Language): string {
-  if (language === 'zh') return `${a.replace(/[：:]$/, '')}${b}`;
+  // "应当具备下列条件之一：依照本法第四十条…": the colon keeps the lead-in and the item apart.
+  if (language === 'zh') return `${a.replace(/[：:]$/, '')}：${b}`;
   // "shall notify ... within" + "30 days after ..."; an item's capital ("Notify the applicant") reads lower case.
   return `${a.replace(/[:：]$/, '').trim()} ${b.replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`;
 }

@@ -5,7 +5,7 @@
  */
 import { NodeError, z } from '@finflow/sdk';
 
-export type ColumnEncoder = NumericEncoder | CategoricalEncoder;
+export type ColumnEncoder = NumericEncoder | CategoricalEncoder | ClassedEncoder;
 
 export interface NumericEncoder {
   column: string;
@@ -27,6 +27,36 @@ export interface CategoricalEncoder {
   levels: string[];
   /** Share of training rows at each level: the mean of each indicator column. */
   frequencies: number[];
+}
+
+/** One coarse class of a characteristic (see coarse-classing.ts, which fits them). */
+export interface CoarseClass {
+  /** Category codes of the class (categorical characteristics). */
+  levels?: string[];
+  /** Range of the class (numeric characteristics): from <= value < to; an open end is absent. */
+  from?: number;
+  to?: number;
+  /** Outside the trend (an `apart` group). */
+  apart?: boolean;
+  /** Training rows and bad outcomes in the class. */
+  rows: number;
+  bads: number;
+  /** ln(share of bads / share of goods): positive for a class riskier than the population. */
+  woe: number;
+}
+
+/** A characteristic encoded by the weight of evidence of its coarse class: one number. */
+export interface ClassedEncoder {
+  column: string;
+  type: 'classed';
+  /** Whether the raw values are categories or numbers. */
+  values: 'categorical' | 'numeric';
+  trend: 'decreasing' | 'increasing' | 'none';
+  classes: CoarseClass[];
+  /** Training mean of the encoded value, rows without a value counting as 0. */
+  mean: number;
+  /** Numbers with no fraction in training, so ranges read "12 to 23" rather than "12 to under 24". */
+  integers?: boolean;
 }
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -194,23 +224,47 @@ export function fitEncoders(
   });
 }
 
+/** Encoded features of one column: one for a number or a coarse class, one indicator per category level. */
+export function encoderWidth(e: ColumnEncoder): number {
+  return e.type === 'categorical' ? e.levels.length : 1;
+}
+
 /** Number of encoded features. */
 export function encodedWidth(encoders: readonly ColumnEncoder[]): number {
   let w = 0;
-  for (const e of encoders) w += e.type === 'numeric' ? 1 : e.levels.length;
+  for (const e of encoders) w += encoderWidth(e);
   return w;
 }
 
 /** Names of the encoded features: the column, or `column=level` for an indicator. */
 export function featureNames(encoders: readonly ColumnEncoder[]): string[] {
   return encoders.flatMap((e) =>
-    e.type === 'numeric' ? [e.column] : e.levels.map((l) => `${e.column}=${l}`),
+    e.type === 'categorical' ? e.levels.map((l) => `${e.column}=${l}`) : [e.column],
   );
 }
 
-/** Training means of the encoded features (0 for standardised numbers, the level shares for indicators). */
+/**
+ * Training means of the encoded features (0 for standardised numbers, the level shares for indicators, the mean
+ * weight of evidence for a coarse-classed characteristic).
+ */
 export function featureMeans(encoders: readonly ColumnEncoder[]): number[] {
-  return encoders.flatMap((e) => (e.type === 'numeric' ? [0] : e.frequencies));
+  return encoders.flatMap((e) =>
+    e.type === 'numeric' ? [0] : e.type === 'classed' ? [e.mean] : e.frequencies,
+  );
+}
+
+/** The coarse class of a value, or -1 for a missing value or a category no class holds. */
+export function classIndex(e: ClassedEncoder, value: unknown, rowIndex: number): number {
+  if (e.values === 'numeric') {
+    const v = readNumeric(value, e.column, rowIndex);
+    if (v === undefined) return -1;
+    return e.classes.findIndex(
+      (c) => (c.from === undefined || v >= c.from) && (c.to === undefined || v < c.to),
+    );
+  }
+  const level = categoryOf(value, e.column, rowIndex);
+  if (level === MISSING_LEVEL) return -1;
+  return e.classes.findIndex((c) => c.levels?.includes(level));
 }
 
 /** What encoding one row had to assume: values missing (imputed) or categories not seen in training. */
@@ -248,6 +302,18 @@ export function encodeRow(
           );
         out[j++] = ((e.transform === 'log1p' ? Math.log1p(v) : v) - e.mean) / e.std;
       }
+      continue;
+    }
+    if (e.type === 'classed') {
+      // A value without a class (missing, or a category unseen in training) counts as the population: WoE 0.
+      const k = classIndex(e, raw, rowIndex);
+      out[j++] = k < 0 ? 0 : (e.classes[k] as CoarseClass).woe;
+      if (k < 0)
+        issues?.push(
+          isMissing(raw)
+            ? { column: e.column, kind: 'missing' }
+            : { column: e.column, kind: 'unseen', value: String(raw) },
+        );
       continue;
     }
     const level = categoryOf(raw, e.column, rowIndex);

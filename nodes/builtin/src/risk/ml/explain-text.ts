@@ -1,14 +1,43 @@
 /**
  * Human-readable names and reason statements. Adverse-action reasons must be specific (US Regulation B,
  * 12 CFR 1002.9(b)(2): "insufficient" to say the applicant failed to reach a qualifying score) and automated
- * decisions must be explainable on request (PRC PIPL art. 24), so each reason names the factor and the value.
+ * decisions must be explainable on request (PRC PIPL art. 24), so each reason names the factor and the value,
+ * in English and, when the labels give Chinese names, in Chinese.
  */
+import { z } from '@finflow/sdk';
 
-/** Display names for columns and for the category codes of each column. */
-export interface Labels {
-  columns?: Record<string, string> | undefined;
-  values?: Record<string, Record<string, string>> | undefined;
-}
+const names = {
+  columns: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({
+      title: 'Column names',
+      description: 'Column → readable name, e.g. "checking_status": "Checking account"',
+      zh: { title: '列名称', description: '列 → 可读名称，例如 "checking_status": "Checking account"' },
+    }),
+  values: z
+    .record(z.string(), z.record(z.string(), z.string()))
+    .optional()
+    .meta({
+      title: 'Category names',
+      description: 'Column → code → readable name, e.g. "A11": "below 0 DM"',
+      zh: { title: '类别名称', description: '列 → 代码 → 可读名称，例如 "A11": "below 0 DM"' },
+    }),
+};
+
+/** Display names for columns and category codes, in English and optionally in Chinese (`zh`). */
+export const labelsSchema = z.object({
+  ...names,
+  zh: z
+    .object(names)
+    .optional()
+    .meta({
+      title: 'Chinese names',
+      description: 'The same names in Chinese, for the Chinese reasons',
+      zh: { title: '中文名称', description: '中文的列名称和类别名称，用于中文原因说明' },
+    }),
+});
+export type Labels = z.output<typeof labelsSchema>;
 
 export function columnLabel(labels: Labels | undefined, column: string): string {
   return labels?.columns?.[column] ?? column;
@@ -18,16 +47,29 @@ export function valueLabel(labels: Labels | undefined, column: string, value: st
   return labels?.values?.[column]?.[value] ?? value;
 }
 
+/** The Chinese name of a column, if the labels give one. */
+export function columnLabelZh(labels: Labels | undefined, column: string): string | undefined {
+  return labels?.zh?.columns?.[column];
+}
+
+/** The Chinese name of a category, if the labels give one. */
+export function valueLabelZh(labels: Labels | undefined, column: string, value: string): string | undefined {
+  return labels?.zh?.values?.[column]?.[value];
+}
+
 /** Merges label maps; later ones win per entry. */
 export function mergeLabels(...maps: (Labels | undefined)[]): Labels {
-  const columns: Record<string, string> = {};
-  const values: Record<string, Record<string, string>> = {};
-  for (const m of maps) {
-    if (!m) continue;
-    Object.assign(columns, m.columns);
-    for (const [c, v] of Object.entries(m.values ?? {})) values[c] = { ...values[c], ...v };
-  }
-  return { columns, values };
+  const merge = (parts: (Omit<Labels, 'zh'> | undefined)[]) => {
+    const columns: Record<string, string> = {};
+    const values: Record<string, Record<string, string>> = {};
+    for (const m of parts) {
+      if (!m) continue;
+      Object.assign(columns, m.columns);
+      for (const [c, v] of Object.entries(m.values ?? {})) values[c] = { ...values[c], ...v };
+    }
+    return { columns, values };
+  };
+  return { ...merge(maps), zh: merge(maps.map((m) => m?.zh)) };
 }
 
 const merged = new WeakMap<Labels, WeakMap<Labels, Labels>>();

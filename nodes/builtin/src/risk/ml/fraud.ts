@@ -9,6 +9,7 @@ import { stratifiedFolds } from './cross-validation.js';
 import {
   categoryOf,
   encodedWidth,
+  encoderWidth,
   encodeRow,
   encodeRows,
   featureMeans,
@@ -22,7 +23,14 @@ import {
   finite,
 } from './encoding.js';
 import { artifactReader } from './artifact.js';
-import { formatNumber, valueLabel, type Labels } from './explain-text.js';
+import {
+  columnLabelZh,
+  formatNumber,
+  labelsSchema,
+  valueLabel,
+  valueLabelZh,
+  type Labels,
+} from './explain-text.js';
 import {
   defaultGbtOptions,
   fitGbt,
@@ -39,6 +47,7 @@ import { selectFeatures } from './scorecard.js';
 import { binaryLabels, requireColumns, requireRows } from './table.js';
 import {
   velocityFeatureLabels,
+  velocityFeatureLabelsZh,
   velocityFeatureNames,
   velocityFeatures,
   type VelocityConfig,
@@ -368,7 +377,12 @@ export interface FraudReason {
   typical: number | string;
   /** Log-odds the column added to the score. */
   contribution: number;
+  /** How the value departs from the typical one: a number above or below it, or another category. */
+  direction: 'high' | 'low' | 'other';
+  /** "Amount (EUR) unusually high: 571.48 (typical 22)". */
   text: string;
+  /** The same in Chinese: "金额（欧元）异常偏高：571.48（通常为 22）". */
+  textZh: string;
 }
 
 export interface FraudScore {
@@ -402,18 +416,46 @@ function nameOf(column: string, labels: Labels): string {
   );
 }
 
-function reasonText(
+function nameOfZh(column: string, labels: Labels): string {
+  return (
+    columnLabelZh(labels, column) ??
+    (velocityFeatureLabelsZh as Record<string, string | undefined>)[column] ??
+    nameOf(column, labels)
+  );
+}
+
+/**
+ * A reason in words: which input, which way it departs from a legitimate transaction's typical value, and both
+ * values ("Anonymised card-processor signal V12 unusually low: -2.82 (typical 0.301)"), in English and Chinese.
+ */
+function describeReason(
   column: string,
   value: number | string,
   typical: number | string,
   labels: Labels,
   categorical: boolean,
-): string {
+): Pick<FraudReason, 'direction' | 'text' | 'textZh'> {
   const name = nameOf(column, labels);
-  if (categorical)
-    return `${name}: ${valueLabel(labels, column, String(value))} (usually ${valueLabel(labels, column, String(typical))})`;
+  const nameZh = nameOfZh(column, labels);
+  if (categorical) {
+    const v = String(value);
+    const t = String(typical);
+    return {
+      direction: 'other',
+      text: `${name}: ${valueLabel(labels, column, v)} (usually ${valueLabel(labels, column, t)})`,
+      textZh: `${nameZh}：${valueLabelZh(labels, column, v) ?? valueLabel(labels, column, v)}（通常为 ${valueLabelZh(labels, column, t) ?? valueLabel(labels, column, t)}）`,
+    };
+  }
   const unit = ratioFeatures.has(column) ? '×' : '';
-  return `${name}: ${formatNumber(value as number)}${unit} (typical ${formatNumber(typical as number)}${unit})`;
+  const shown = `${formatNumber(value as number)}${unit}`;
+  const usual = `${formatNumber(typical as number)}${unit}`;
+  const direction = (value as number) >= (typical as number) ? 'high' : 'low';
+  return {
+    direction,
+    text: `${name} unusually ${direction}: ${shown} (typical ${usual})`,
+    // A space after a Latin name ("信号 V12 异常偏低"), none after Chinese ("金额异常偏高").
+    textZh: `${nameZh}${/[\x21-\x7e]$/.test(nameZh) ? ' ' : ''}异常偏${direction === 'high' ? '高' : '低'}：${shown}（通常为 ${usual}）`,
+  };
 }
 
 /** Reusable buffers per model, so scoring one transaction allocates little. */
@@ -470,7 +512,7 @@ export function scoreFraud(
       byColumn = [];
       let j = 0;
       for (const e of model.encoders) {
-        const width = e.type === 'numeric' ? 1 : e.levels.length;
+        const width = encoderWidth(e);
         let s = 0;
         for (let k = 0; k < width; k++) s += phi[j++] as number;
         byColumn.push(s);
@@ -499,7 +541,7 @@ export function scoreFraud(
           value,
           typical,
           contribution,
-          text: reasonText(e.column, value, typical, options.labels, categorical),
+          ...describeReason(e.column, value, typical, options.labels, categorical),
         };
       });
     const notes = [
@@ -563,10 +605,7 @@ const fraudModelSchema = z.object({
     source: z.enum(['crossValidation', 'training']),
   }),
   typical: z.record(z.string(), z.union([finite, z.string()])),
-  labels: z.object({
-    columns: z.record(z.string(), z.string()).optional(),
-    values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-  }),
+  labels: labelsSchema,
   training: z.looseObject({ rows: z.number(), positives: z.number(), notes: z.array(z.string()) }),
 });
 

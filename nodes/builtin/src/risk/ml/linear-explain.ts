@@ -4,7 +4,7 @@
  * value is the sum over its encoded features (one number, or the indicators of a category). The values add up
  * exactly to f(x) minus the base value b + sum_j beta_j E[x_j], the log-odds of the average training row.
  */
-import type { ColumnEncoder } from './encoding.js';
+import { encoderWidth, type ColumnEncoder } from './encoding.js';
 
 export function linearBaseValue(
   intercept: number,
@@ -28,7 +28,7 @@ export function linearAttributions(
   let j = 0;
   for (let c = 0; c < encoders.length; c++) {
     const e = encoders[c] as ColumnEncoder;
-    const width = e.type === 'numeric' ? 1 : e.levels.length;
+    const width = encoderWidth(e);
     let phi = 0;
     for (let k = 0; k < width; k++, j++)
       phi += (coefficients[j] as number) * ((x[offset + j] as number) - (means[j] as number));

@@ -1,12 +1,14 @@
 /**
- * The credit scorecard: training (encoders + L2 logistic regression, optional stratified cross-validation and a
- * cost-based threshold) and scoring (probability, scorecard points, decision band, exact SHAP attributions per
- * column and adverse-action reasons). The model is a plain, versioned JSON artefact.
+ * The credit scorecard: training (encoders, or reviewed coarse classes with logical trends encoded by weight of
+ * evidence, + L2 logistic regression, optional stratified cross-validation and a cost-based threshold) and
+ * scoring (probability, scorecard points, decision band, exact SHAP attributions per column and adverse-action
+ * reasons in English and Chinese). The model is a plain, versioned JSON artefact.
  */
 import { NodeError, z } from '@finflow/sdk';
 import { stratifiedFolds } from './cross-validation.js';
 import {
   encodedWidth,
+  encoderWidth,
   encodeRow,
   encodeRows,
   featureMeans,
@@ -16,13 +18,24 @@ import {
   MISSING_LEVEL,
   readNumeric,
   categoryOf,
+  classIndex,
+  type ClassedEncoder,
   type ColumnEncoder,
   type EncodeIssue,
   type Row,
   encoderSchema,
   finite,
 } from './encoding.js';
-import { columnLabel, formatNumber, valueLabel, type Labels } from './explain-text.js';
+import {
+  columnLabel,
+  columnLabelZh,
+  formatNumber,
+  labelsSchema,
+  valueLabel,
+  valueLabelZh,
+  type Labels,
+} from './explain-text.js';
+import { classedEncoderSchema, fitClasses, rangeLabel, type ClassingSpec } from './coarse-classing.js';
 import { linearAttributions, linearBaseValue, linearPredictor } from './linear-explain.js';
 import { fitLogistic, sigmoid } from './logistic.js';
 import {
@@ -37,7 +50,7 @@ import { binaryLabels, columnsOf, requireColumns, requireRows } from './table.js
 import { artifactReader } from './artifact.js';
 
 export const SCORECARD_KIND = 'scorecard';
-export const SCORECARD_FORMAT_VERSION = 1;
+export const SCORECARD_FORMAT_VERSION = 2;
 
 export interface FoldMetrics {
   fold: number;
@@ -110,6 +123,8 @@ export interface ScorecardTrainOptions {
   seed: number;
   thresholdFrom: 'costMatrix' | 'crossValidation';
   labels?: Labels | undefined;
+  /** Reviewed coarse classes per column (see coarse-classing.ts); other columns are encoded as they are. */
+  classes?: Readonly<Record<string, ClassingSpec>> | undefined;
   trainedAt?: string | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -120,25 +135,70 @@ interface Fitted {
   intercept: number;
   iterations: number;
   converged: boolean;
+  /** What coarse classing did: classes pooled against the data, characteristics left out. */
+  notes: string[];
 }
 
+function fitModel(rows: readonly Row[], y: Uint8Array, encoders: ColumnEncoder[], l2: number) {
+  const p = encodedWidth(encoders);
+  try {
+    return fitLogistic(encodeRows(rows, encoders), y, rows.length, p, { l2 });
+  } catch (err) {
+    throw new NodeError(
+      `the scorecard could not be fitted: ${(err as Error).message}. Set l2 above 0.`,
+      'FIT_FAILED',
+    );
+  }
+}
+
+/**
+ * Encoders and coefficients. A coarse-classed characteristic enters as its class's weight of evidence and must
+ * keep a positive coefficient: a negative one would turn its reviewed trend around (favourable classes would
+ * cost points), so the characteristic with the most negative one is left out and the model refitted, until
+ * every trend holds. The same procedure runs inside each cross-validation fold.
+ */
 function fit(
   rows: readonly Row[],
   y: Uint8Array,
   features: readonly string[],
   types: ReadonlyMap<string, 'numeric' | 'categorical'>,
   l2: number,
+  classes: Readonly<Record<string, ClassingSpec>> = {},
 ): Fitted {
-  const encoders = fitEncoders(rows, features, types);
-  const p = encodedWidth(encoders);
-  try {
-    const r = fitLogistic(encodeRows(rows, encoders), y, rows.length, p, { l2 });
-    return { encoders, ...r };
-  } catch (err) {
-    throw new NodeError(
-      `the scorecard could not be fitted: ${(err as Error).message}. Set l2 above 0.`,
-      'FIT_FAILED',
+  const notes: string[] = [];
+  const plain = fitEncoders(
+    rows,
+    features.filter((f) => !classes[f]),
+    types,
+  );
+  let encoders: ColumnEncoder[] = features.flatMap((column): ColumnEncoder[] => {
+    const spec = classes[column];
+    if (!spec) return plain.filter((e) => e.column === column);
+    const classed = fitClasses(rows, y, column, spec);
+    notes.push(...classed.notes);
+    return classed.encoder ? [classed.encoder] : [];
+  });
+  if (!encoders.length)
+    throw new NodeError('no characteristic is left to learn from after coarse classing', 'NO_FEATURES');
+  for (;;) {
+    const r = fitModel(rows, y, encoders, l2);
+    let worst = -1;
+    let worstBeta = 0;
+    for (
+      let c = 0, offset = 0;
+      c < encoders.length;
+      offset += encoderWidth(encoders[c] as ColumnEncoder), c++
+    ) {
+      const beta = r.coefficients[offset] as number;
+      if ((encoders[c] as ColumnEncoder).type === 'classed' && beta < worstBeta)
+        [worst, worstBeta] = [c, beta];
+    }
+    if (worst < 0 || encoders.length === 1) return { encoders, ...r, notes };
+    const dropped = encoders[worst] as ColumnEncoder;
+    notes.push(
+      `${dropped.column}: left out; next to the other characteristics its coefficient turned negative, which would reverse its reviewed trend`,
     );
+    encoders = encoders.filter((_, c) => c !== worst);
   }
 }
 
@@ -170,6 +230,12 @@ export function trainScorecard(rows: readonly Row[], options: ScorecardTrainOpti
   requireRows(rows);
   requireColumns(rows, [options.target], 'the target column');
   const features = selectFeatures(rows, options.target, options.features, options.exclude);
+  const unused = Object.keys(options.classes ?? {}).filter((c) => !features.includes(c));
+  if (unused.length)
+    throw new NodeError(
+      `coarse classes are given for ${unused.map((c) => `"${c}"`).join(', ')}, which ${unused.length > 1 ? 'are not feature columns' : 'is not a feature column'}`,
+      'INVALID_CONFIG',
+    );
   const y = binaryLabels(rows, options.target, options.positiveClass);
   const types = inferColumnTypes(rows, features, {
     numeric: options.numeric,
@@ -184,7 +250,8 @@ export function trainScorecard(rows: readonly Row[], options: ScorecardTrainOpti
   }
   if (options.signal?.aborted) throw options.signal.reason;
 
-  const final = fit(rows, y, features, types, options.l2);
+  const final = fit(rows, y, features, types, options.l2, options.classes);
+  notes.push(...final.notes);
   if (!final.converged) notes.push('the optimiser stopped before full convergence; consider a larger l2');
   for (const e of final.encoders) {
     if (e.type === 'numeric' && e.missing)
@@ -261,6 +328,7 @@ function crossValidate(
       features,
       types,
       options.l2,
+      options.classes,
     );
     const p = probabilities(testRows, fitted);
     const yTest = Uint8Array.from(testIdx, (i) => y[i] as number);
@@ -326,7 +394,9 @@ export interface ScoredRow {
   decision: 'approve' | 'review' | 'decline';
   /** Log-odds contribution of each feature column; they sum exactly to logOdds - baseValue. */
   attributions: Record<string, number>;
+  /** The characteristics that counted most against the applicant, in English and in Chinese. */
   reasons: string[];
+  reasonsZh: string[];
   notes?: string[];
 }
 
@@ -340,15 +410,53 @@ export function pointsFor(logOddsBad: number, s: PointsScaling): number {
   return s.basePoints - factor * Math.log(s.baseOdds) - factor * logOddsBad;
 }
 
-function reasonFor(e: ColumnEncoder, row: Row, rowIndex: number, labels: Labels): string {
+interface Reason {
+  text: string;
+  textZh: string;
+}
+
+/**
+ * A reason names the characteristic and the applicant's own value: "Checking account: below 0 DM", "Loan
+ * duration (months): 48 (36 or more)", in English and, from the labels' Chinese names, in Chinese.
+ */
+function reasonFor(e: ColumnEncoder, row: Row, rowIndex: number, labels: Labels): Reason {
   const name = columnLabel(labels, e.column);
-  if (e.type === 'categorical') {
-    return `${name}: ${valueLabel(labels, e.column, categoryOf(row[e.column], e.column, rowIndex))}`;
+  const nameZh = columnLabelZh(labels, e.column) ?? name;
+  if (e.type === 'categorical' || (e.type === 'classed' && e.values === 'categorical')) {
+    const level = categoryOf(row[e.column], e.column, rowIndex);
+    const value = valueLabel(labels, e.column, level);
+    return {
+      text: `${name}: ${value}`,
+      textZh: `${nameZh}：${valueLabelZh(labels, e.column, level) ?? value}`,
+    };
   }
   const v = readNumeric(row[e.column], e.column, rowIndex) as number;
+  if (e.type === 'classed') {
+    const c = e.classes[classIndex(e, v, rowIndex)] as ClassedEncoder['classes'][number];
+    return {
+      text: `${name}: ${formatNumber(v)} (${rangeLabel(e, c, 'en')})`,
+      textZh: `${nameZh}：${formatNumber(v)}（${rangeLabel(e, c, 'zh')}）`,
+    };
+  }
   const mean = e.transform === 'log1p' ? Math.expm1(e.mean) : e.rawMean;
-  const side = v > mean ? 'above' : 'below';
-  return `${name}: ${formatNumber(v)}, ${side} the average of ${formatNumber(mean)}`;
+  const above = v > mean;
+  return {
+    text: `${name}: ${formatNumber(v)}, ${above ? 'above' : 'below'} the average of ${formatNumber(mean)}`,
+    textZh: `${nameZh}：${formatNumber(v)}，${above ? '高于' : '低于'}平均值 ${formatNumber(mean)}`,
+  };
+}
+
+/**
+ * Whether a characteristic may be cited against the applicant: it lowered the score against the average
+ * applicant, and, when coarse-classed, the applicant's class is riskier than the population (positive weight of
+ * evidence). With reviewed, monotone classes the cited class is then on the unfavourable side of a trend that
+ * makes business sense; a favourable attribute is never a reason for decline.
+ */
+function adverse(e: ColumnEncoder, phi: number, row: Row, rowIndex: number): boolean {
+  if (phi <= 1e-12) return false;
+  if (e.type !== 'classed') return true;
+  const k = classIndex(e, row[e.column], rowIndex);
+  return k >= 0 && (e.classes[k] as ClassedEncoder['classes'][number]).woe > 0;
 }
 
 function describeIssue(issue: EncodeIssue, labels: Labels): string {
@@ -381,11 +489,12 @@ export function scoreScorecard(
     const phi = linearAttributions(x, 0, model.coefficients, model.featureMeans, model.encoders);
     const attributions: Record<string, number> = {};
     model.encoders.forEach((e, c) => (attributions[e.column] = phi[c] as number));
-    const adverse = model.encoders
+    const cited = model.encoders
       .map((e, c) => ({ e, phi: phi[c] as number }))
-      .filter((a) => a.phi > 1e-12)
+      .filter((a) => adverse(a.e, a.phi, row, i))
       .sort((a, b) => b.phi - a.phi)
-      .slice(0, options.maxReasons);
+      .slice(0, options.maxReasons)
+      .map((a) => reasonFor(a.e, row, i, options.labels));
     let decision: ScoredRow['decision'];
     if (bands.basis === 'probability')
       decision =
@@ -401,7 +510,8 @@ export function scoreScorecard(
       points,
       decision,
       attributions,
-      reasons: adverse.map((a) => reasonFor(a.e, row, i, options.labels)),
+      reasons: cited.map((r) => r.text),
+      reasonsZh: cited.map((r) => r.textZh),
     };
     if (issues.length) out.notes = issues.map((issue) => describeIssue(issue, options.labels));
     return out;
@@ -411,17 +521,12 @@ export function scoreScorecard(
 // ---------------------------------------------------------------------------------------------------------
 // The artefact: validated on the way in, so a stored or hand-edited model fails with a clear message.
 
-const labelsSchema = z.object({
-  columns: z.record(z.string(), z.string()).optional(),
-  values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-});
-
 const scorecardModelSchema = z.object({
   kind: z.literal(SCORECARD_KIND),
   formatVersion: z.literal(SCORECARD_FORMAT_VERSION),
   target: z.string(),
   positiveClass: z.string(),
-  encoders: z.array(encoderSchema).min(1),
+  encoders: z.array(z.union([encoderSchema, classedEncoderSchema])).min(1),
   featureNames: z.array(z.string()),
   coefficients: z.array(finite),
   intercept: finite,
@@ -452,8 +557,8 @@ export const readScorecardModel = artifactReader<ScorecardModel>({
   label: 'the scorecard',
   trainedBy: 'risk.scorecard',
   formatVersion: SCORECARD_FORMAT_VERSION,
-  // Format version 1 is the first; an upgrade is added here with the next format.
-  migrations: {},
+  // Version 2 added coarse-classed characteristics; a version 1 scorecard has none and reads as it is.
+  migrations: { 1: (m) => ({ ...m, formatVersion: 2 }) },
   schema: scorecardModelSchema,
   check(m) {
     const width = encodedWidth(m.encoders);
@@ -461,7 +566,7 @@ export const readScorecardModel = artifactReader<ScorecardModel>({
       m.coefficients.length === width &&
       m.featureMeans.length === width &&
       m.featureNames.length === width &&
-      m.encoders.every((e) => e.type === 'numeric' || e.frequencies.length === e.levels.length);
+      m.encoders.every((e) => e.type !== 'categorical' || e.frequencies.length === e.levels.length);
     return shapes ? undefined : 'coefficients and encoders do not match in size';
   },
 });

@@ -39,6 +39,17 @@ export const velocityFeatureLabels: Record<VelocityFeature, string> = {
   historyCount: "Customer's earlier transactions",
 };
 
+export const velocityFeatureLabelsZh: Record<VelocityFeature, string> = {
+  txCount1h: '客户前 1 小时内的交易笔数',
+  txAmount1h: '客户前 1 小时内的消费金额',
+  txCount24h: '客户前 24 小时内的交易笔数',
+  txAmount24h: '客户前 24 小时内的消费金额',
+  amountToCustomerMean: '本笔金额相对客户平均金额的倍数',
+  amountToCustomerMax: '本笔金额相对客户此前最大金额的倍数',
+  hoursSinceLast: '距客户上一笔交易的小时数',
+  historyCount: '客户此前的交易笔数',
+};
+
 /** Stands in for "no earlier transaction" in hoursSinceLast: 30 days. */
 const NO_PREVIOUS_HOURS = 720;
 const HOUR = 3_600_000;

@@ -1,0 +1,204 @@
+/**
+ * Human review end to end: a borderline credit application called through a published endpoint waits (202), its
+ * run view shows the waiting review, the task lands in an approver's inbox with the case pictures, the approver
+ * decides with a reason, the run completes, and the endpoint's poll returns the final decision. Screenshots in
+ * Chinese and English go to test/e2e/screenshots/.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env, launch, shot } from './browser.js';
+
+const url = env('FINFLOW_E2E_URL');
+const email = env('FINFLOW_E2E_EMAIL');
+const password = env('FINFLOW_E2E_PASSWORD');
+const approver = { email: 'underwriter@bank.example', name: '李敏', password: 'underwriter-Pass-42' };
+
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** A signed-in API client (cookie and CSRF token), as the editor uses the API. */
+async function signIn(who: string, pw: string) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: who, password: pw }),
+  });
+  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const r = await fetch(`${url}${path}`, {
+      method,
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+beforeAll(async () => {
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.setDefaultTimeout(20_000);
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('a borderline credit application reviewed by an underwriter', () => {
+  let endpointUrl = '';
+  let key = '';
+  let runId = '';
+  let flowId = '';
+
+  it('is called through a published endpoint and answered 202 waiting', async () => {
+    const admin = await signIn(email, password);
+    await admin('POST', '/api/users', { ...approver, role: 'approver' });
+    const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
+      templateId: 'credit-approval',
+      name: 'Credit approval (reviewed)',
+    });
+    flowId = created.flow.id;
+    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
+      flowId,
+      version: 1,
+      slug: 'e2e-credit-review',
+    });
+    endpointUrl = `${url}${endpoint.url}`;
+    key = (
+      await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: [endpoint.id] })
+    ).key;
+    const templates = await admin<{ id: string; fixtures: { name: string; input: unknown }[] }[]>(
+      'GET',
+      '/api/templates',
+    );
+    const borderline = templates
+      .find((t) => t.id === 'credit-approval')
+      ?.fixtures.find((f) => f.name === 'borderline-review');
+    const res = await fetch(endpointUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(borderline?.input),
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { runId: string; status: string; reviews: { queue: string }[] };
+    expect(body.status).toBe('waiting');
+    expect(body.reviews).toEqual([expect.objectContaining({ queue: 'credit-underwriting' })]);
+    runId = body.runId;
+    const poll = await fetch(`${url}/v1/runs/${runId}`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(((await poll.json()) as { status: string }).status).toBe('waiting');
+  });
+
+  it('shows the waiting run and its task to the approver, in the run view and the inbox', async () => {
+    await page.goto(url);
+    await page.getByTestId('login-form').waitFor();
+    await page.getByTestId('login-email').fill(approver.email);
+    await page.getByTestId('login-password').fill(approver.password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('flows-page').waitFor();
+    await expect.poll(() => page.getByTestId('nav-reviews').textContent()).toMatch(/1$/);
+
+    await page.goto(`${url}/#/flows/${flowId}/runs/${runId}`);
+    await page.getByTestId('run-waiting').waitFor();
+    expect(await page.getByTestId('run-status').textContent()).toContain('等待人工审核');
+    await expect
+      .poll(() =>
+        page.locator('[data-node-id="underwriter"] [data-testid=node-status]').getAttribute('data-status'),
+      )
+      .toBe('waiting');
+    await page.getByTestId('run-waiting').scrollIntoViewIfNeeded();
+    await shot(page, 'review-01-run-waiting-zh');
+    // The review step's settings, as the inspector shows them (a form from the node's config schema).
+    await page.locator('[data-node-id="underwriter"] .flow-node-header').click();
+    await page.getByTestId('tab-inspector').click();
+    await page.getByTestId('inspector-tab-config').click();
+    await expect.poll(() => page.getByTestId('inspector').textContent()).toContain('审核队列');
+    await shot(page, 'review-01b-review-node-settings-zh');
+    await page.getByTestId('tab-run').click();
+
+    await page.getByTestId('run-waiting-task').click();
+    await page.getByTestId('reviews-page').waitFor();
+    const task = page.getByTestId('review-task');
+    await task.waitFor();
+    expect(await page.locator('[data-testid=review-item]').count()).toBe(1);
+    expect(await task.getAttribute('data-task-status')).toBe('open');
+    // The case with the run view's pictures: the decision so far and its reasons, the summary, the checklist.
+    await page.getByTestId('review-summary').waitFor();
+    expect(await page.getByTestId('review-summary').textContent()).toContain('probabilityOfDefault');
+    await page.getByTestId('review-decision-so-far').locator('[data-picture=decision]').waitFor();
+    expect(await page.getByTestId('review-decision-so-far').textContent()).toContain(
+      'Borderline credit score',
+    );
+    expect(await page.locator('[data-testid=review-checklist] input[type=checkbox]').count()).toBe(3);
+    // No personal data of the applicant reaches the reviewer unmasked.
+    const text = (await task.textContent()) ?? '';
+    for (const personal of ['330106197811192643', '刘芳', '13957128834', '文三路'])
+      expect(text).not.toContain(personal);
+    await shot(page, 'review-02-inbox-task-zh');
+
+    await page.getByTestId('lang-switch').click();
+    await expect.poll(() => page.locator('.reviews-page h1').textContent()).toBe('Reviews');
+    await page.getByTestId('decision-form').waitFor();
+    await page.getByRole('radio', { name: 'Override' }).click();
+    await page.getByTestId('override-outcome').waitFor();
+    await shot(page, 'review-03-override-en');
+    await page.getByRole('radio', { name: 'Approve' }).click();
+  });
+
+  it('takes the approver’s decision, after which the run completes and the poll gives the final decision', async () => {
+    const submit = page.getByTestId('decision-submit');
+    expect(await submit.isDisabled()).toBe(true);
+    await page
+      .getByTestId('decision-reason')
+      .fill('Payslips confirm the income; the credit report matches the declared debts.');
+    await submit.click();
+    await page.getByTestId('review-decided').waitFor();
+    expect(await page.getByTestId('review-task').getAttribute('data-task-status')).toBe('decided');
+    expect(await page.getByTestId('review-decided').textContent()).toContain('李敏');
+    await shot(page, 'review-04-decided-en');
+
+    let final: { status: string; outputs?: { humanReview?: Record<string, unknown> } } = {
+      status: 'waiting',
+    };
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${url}/v1/runs/${runId}`, { headers: { Authorization: `Bearer ${key}` } });
+          final = (await r.json()) as typeof final;
+          return final.status;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe('succeeded');
+    expect(final.outputs?.humanReview).toMatchObject({
+      queue: 'credit-underwriting',
+      outcome: 'approve',
+      reason: 'Payslips confirm the income; the credit report matches the declared debts.',
+      reviewers: [expect.objectContaining({ name: '李敏' })],
+    });
+
+    // The run view shows the finished run; the inbox's history has the decided task.
+    await page.goto(`${url}/#/flows/${flowId}/runs/${runId}`);
+    await expect
+      .poll(() => page.getByTestId('run-summary').getAttribute('data-run-status'))
+      .toBe('succeeded');
+    await page.getByTestId('run-outputs').waitFor();
+    await page.getByTestId('run-summary').scrollIntoViewIfNeeded();
+    await shot(page, 'review-05-run-finished-en');
+    await page.goto(`${url}/#/reviews`);
+    await page.getByTestId('reviews-empty').waitFor();
+    await page.getByRole('radio', { name: 'Decided' }).click();
+    await page.locator('[data-testid=review-item]').first().waitFor();
+    await page.getByTestId('lang-switch').click();
+    await shot(page, 'review-06-history-zh');
+    expect(pageErrors).toEqual([]);
+  });
+});
