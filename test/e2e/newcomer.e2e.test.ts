@@ -1,12 +1,10 @@
-/// <reference lib="dom" />
 /**
  * What a newcomer hit on the canvas (issue 14), checked in the browser: the first visit in the browser's language;
  * unsaved edits kept whatever way one leaves the editor; running unsaved or invalid edits without creating a
  * version, with the problems translated on the nodes; a canvas that opens legible, with readable notes clear of
  * the nodes; results next to the canvas (a node clicked on the Run tab shows its result, a resizable panel);
  * attribution values clear of the feature names; a ranking score drawn as a ranking; no serious accessibility
- * violations (axe-core) on the main screens. In Chinese and English, with screenshots. (The DOM library above
- * types the callbacks given to page.evaluate, which run in the page.)
+ * violations (axe-core) on the main screens. In Chinese and English, with screenshots.
  */
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
@@ -16,6 +14,26 @@ import { flowFromTemplate, pageApi, signedInPage, url } from './session.js';
 
 const require = createRequire(import.meta.url);
 const axeSource: string = (require('axe-core') as { source: string }).source;
+
+/**
+ * What the callbacks given to page.evaluate use of the page (they run there; the tests compile without the DOM's
+ * iterable types).
+ */
+interface PageBox {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+interface PageElement {
+  getBoundingClientRect(): PageBox;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+}
+interface PageGlobals {
+  document: PageElement;
+  axe?: { run: (ctx: unknown, o: unknown) => Promise<unknown> };
+  getComputedStyle(el: unknown): { backgroundColor: string; color: string };
+}
 
 let browser: Browser;
 const pageErrors: string[] = [];
@@ -30,10 +48,10 @@ interface AxeViolation {
 /** axe-core's serious and critical violations on the page as it is now (WCAG 2.x A and AA rules). */
 async function seriousViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol: the app's CSP (script-src 'self') rightly refuses an inline script tag.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: unknown, o: unknown) => Promise<unknown> } }).axe;
-    const r = (await axe.run(document, {
+    const g = globalThis as unknown as PageGlobals;
+    const r = (await g.axe?.run(g.document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
     })) as { violations: AxeViolation[] };
     return r.violations;
@@ -56,7 +74,9 @@ async function openFlow(page: Page, flowId: string): Promise<void> {
 
 /** The canvas zoom (React Flow's viewport transform). */
 async function zoom(page: Page): Promise<number> {
-  const t = await page.locator('.react-flow__viewport').evaluate((el) => (el as HTMLElement).style.transform);
+  const t = await page
+    .locator('.react-flow__viewport')
+    .evaluate((el) => (el as unknown as { style: { transform: string } }).style.transform);
   return Number(/scale\(([\d.]+)\)/.exec(t)?.[1] ?? NaN);
 }
 
@@ -181,14 +201,16 @@ describe('a newcomer on the canvas', () => {
         expect(await page.locator('.canvas.lod-low').count(), id).toBe(0);
         const notes = await page.locator('[data-testid=note-node]').evaluateAll((els) =>
           els.map((el) => {
-            const s = getComputedStyle(el);
+            const s = (globalThis as unknown as PageGlobals).getComputedStyle(el);
             return { bg: s.backgroundColor, fg: s.color };
           }),
         );
         for (const n of notes) expect(contrast(n.bg, n.fg), `${id} note ${n.bg}`).toBeGreaterThanOrEqual(4.5);
         const overlaps = await page.evaluate(() => {
           const boxes = (sel: string) =>
-            [...document.querySelectorAll(sel)].map((e) => e.getBoundingClientRect());
+            Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll(sel)).map((e) =>
+              e.getBoundingClientRect(),
+            );
           const nodes = boxes('.react-flow__node-finflow');
           return boxes('.react-flow__node-note').filter((a) =>
             nodes.some((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom),
@@ -239,12 +261,14 @@ describe('a newcomer on the canvas', () => {
       const chart = page.getByTestId('run-node-result').getByTestId('risk-picture').first();
       await chart.getByTestId('attribution-value').first().waitFor();
       const clashes = await chart.evaluate((el) => {
-        const ticks = [...el.querySelectorAll('.recharts-yAxis .recharts-cartesian-axis-tick text')].map(
-          (t) => t.getBoundingClientRect(),
-        );
-        const values = [...el.querySelectorAll('[data-testid=attribution-value]')].map((t) =>
-          t.getBoundingClientRect(),
-        );
+        const ticks = Array.from(
+          (el as unknown as PageElement).querySelectorAll(
+            '.recharts-yAxis .recharts-cartesian-axis-tick text',
+          ),
+        ).map((t) => t.getBoundingClientRect());
+        const values = Array.from(
+          (el as unknown as PageElement).querySelectorAll('[data-testid=attribution-value]'),
+        ).map((t) => t.getBoundingClientRect());
         return values.filter((v) =>
           ticks.some((t) => v.left < t.right && t.left < v.right && v.top < t.bottom && t.top < v.bottom),
         ).length;
