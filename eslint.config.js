@@ -1,5 +1,6 @@
 // Lint rules, including the layering: runtime and nodes never import UI or HTTP frameworks, the runtime never
-// imports the packages built on it, and the editor reaches the runtime only through its pure modules.
+// imports the packages built on it, the API contract is pure (zod and the runtime's pure modules), and the editor
+// reaches the runtime only through its pure modules and the server only through the contract and HTTP.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import globals from 'globals';
@@ -47,6 +48,7 @@ export default defineConfig(
       // Packages that tests scaffold and remove again.
       '.tmp-*/**',
       '**/*.d.ts',
+      '**/*.d.mts',
     ],
   },
   js.configs.recommended,
@@ -81,6 +83,40 @@ export default defineConfig(
               group: ['@finflow/nodes', '@finflow/nodes/*', '@finflow/sdk', '@finflow/sdk/*', '**/nodes/**'],
               message:
                 'the runtime knows node types only through the registry; nodes depend on the runtime, not the reverse.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is bundled into the editor: zod and the runtime's pure modules only.
+    files: ['contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@finflow/runtime',
+              message:
+                "the contract may import the runtime's pure modules only (@finflow/runtime/ports, /document, /events, ...).",
+            },
+          ],
+          patterns: [
+            framework,
+            upper,
+            {
+              group: [
+                '@finflow/nodes',
+                '@finflow/nodes/*',
+                '@finflow/sdk',
+                '@finflow/sdk/*',
+                '**/nodes/**',
+                '**/runtime/src/**',
+                '**/server/src/**',
+              ],
+              message: 'the contract describes the API; it holds no node, runtime or server code.',
             },
           ],
         },

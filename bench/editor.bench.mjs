@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Editor benchmark: a generated 500-node flow opened in headless Debian chromium against the real server.
-// Measures the time from navigation to a usable canvas (every node drawn, fitted to view), then frame intervals
+// Measures the time from navigation to a usable canvas (every node drawn, at the legible zoom it opens at), then frame intervals
 // while panning the canvas and while dragging a node (the frame interval is what "lag" is: 16.7 ms is 60 fps).
 // Needs the built server and editor (`npm run build`); builds the editor if editor/dist is missing.
+// BENCH_EDITOR_PROFILE=<dir> also records a CPU profile of each phase (open, pan, drag) through the DevTools
+// protocol, writes them to <dir> (open them in Chrome's Performance panel) and prints the functions with the most
+// self time; build the editor unminified first (`npx vite build --minify false` in editor/) to read the names.
 /* global document, requestAnimationFrame -- these callbacks run inside the page */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { apiClient, chromiumArgs, repoRoot, startServer } from '../test/e2e/harness.mjs';
@@ -81,6 +84,44 @@ function stats(values) {
   };
 }
 
+const profileDir = process.env.BENCH_EDITOR_PROFILE;
+
+/** Self time (ms) per function of a CPU profile, the top `n`. */
+function topFunctions(profile, n = 15) {
+  const self = new Map();
+  const dt = profile.timeDeltas ?? [];
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f) return;
+    const file = f.url.split('/').pop() || '(native)';
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
+/** Runs `action`, under the CPU profiler when BENCH_EDITOR_PROFILE is set. */
+async function profiled(page, name, action) {
+  if (!profileDir) return action();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  try {
+    return await action();
+  } finally {
+    const { profile } = await cdp.send('Profiler.stop');
+    mkdirSync(profileDir, { recursive: true });
+    writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile));
+    const total = (profile.endTime - profile.startTime) / 1000;
+    process.stdout.write(`\n### ${name}: ${total.toFixed(0)} ms profiled, self time by function\n\n`);
+    for (const [fn, ms] of topFunctions(profile))
+      process.stdout.write(`${ms.toFixed(1).padStart(8)} ms  ${fn}\n`);
+    await cdp.detach();
+  }
+}
+
 /** Frame intervals (ms) recorded in the page while `action` runs. */
 async function frames(page, action) {
   await page.evaluate(() => {
@@ -128,44 +169,64 @@ try {
   for (let i = 0; i < RUNS; i++) {
     await page.goto(`${server.url}/#/flows`);
     await page.getByTestId('flows-page').waitFor();
-    const t0 = Date.now();
-    await page.goto(`${server.url}/#/flows/${flow.id}`);
-    await page.waitForFunction(
-      (n) =>
-        document.querySelectorAll('.react-flow__node').length >= n &&
-        !!document.querySelector('[data-testid=save-state]')?.textContent?.includes('v1'),
-      NODES,
-      { timeout: 30_000, polling: 'raf' },
-    );
-    // Two frames: the nodes are laid out and painted.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    openMs.push(Date.now() - t0);
+    await profiled(page, i === RUNS - 1 ? 'open' : `open-${i}`, async () => {
+      const t0 = Date.now();
+      await page.goto(`${server.url}/#/flows/${flow.id}`);
+      await page.waitForFunction(
+        (n) =>
+          document.querySelectorAll('.react-flow__node').length >= n &&
+          !!document.querySelector('[data-testid=save-state]')?.textContent?.includes('v1'),
+        NODES,
+        { timeout: 30_000, polling: 'raf' },
+      );
+      // Two frames: the nodes are laid out and painted.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      openMs.push(Date.now() - t0);
+    });
   }
   const rendered = await page.locator('.react-flow__node').count();
 
   const pane = await page.locator('.react-flow__pane').boundingBox();
-  const panFrames = await frames(page, async () => {
-    const x = pane.x + pane.width / 2;
-    const y = pane.y + pane.height / 2;
-    await page.mouse.move(x, y);
-    await page.mouse.down();
-    for (let i = 0; i < 60; i++) await page.mouse.move(x + Math.sin(i / 6) * 250, y + Math.cos(i / 6) * 120);
-    await page.mouse.up();
-  });
+  const panFrames = await profiled(page, 'pan', () =>
+    frames(page, async () => {
+      const x = pane.x + pane.width / 2;
+      const y = pane.y + pane.height / 2;
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      for (let i = 0; i < 60; i++)
+        await page.mouse.move(x + Math.sin(i / 6) * 250, y + Math.cos(i / 6) * 120);
+      await page.mouse.up();
+    }),
+  );
 
-  // Zoom in on a node so it can be grabbed, then drag it around.
-  await page.evaluate(() => undefined);
-  const header = page.locator('[data-node-id="t5_5"] .flow-node-header');
-  await header.scrollIntoViewIfNeeded().catch(() => undefined);
+  // Drag a node in view (the canvas opens at a legible zoom on the flow's start, so not every node is on screen).
+  const paneBox = await page.locator('.react-flow__pane').boundingBox();
+  const dragId = await page.evaluate((p) => {
+    for (const el of document.querySelectorAll('[data-node-type="data.transform"] .flow-node-header')) {
+      const r = el.getBoundingClientRect();
+      if (
+        r.left > p.x + 40 &&
+        r.right < p.x + p.width - 120 &&
+        r.top > p.y + 60 &&
+        r.bottom < p.y + p.height - 200
+      )
+        return el.closest('[data-node-id]')?.getAttribute('data-node-id');
+    }
+    return null;
+  }, paneBox);
+  if (!dragId) throw new Error('no node in view to drag');
+  const header = page.locator(`[data-node-id="${dragId}"] .flow-node-header`);
   const box = await header.boundingBox();
-  const dragFrames = await frames(page, async () => {
-    const x = box.x + box.width / 2;
-    const y = box.y + box.height / 2;
-    await page.mouse.move(x, y);
-    await page.mouse.down();
-    for (let i = 0; i < 60; i++) await page.mouse.move(x + i * 4, y + Math.sin(i / 5) * 60);
-    await page.mouse.up();
-  });
+  const dragFrames = await profiled(page, 'drag', () =>
+    frames(page, async () => {
+      const x = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      for (let i = 0; i < 60; i++) await page.mouse.move(x + i * 4, y + Math.sin(i / 5) * 60);
+      await page.mouse.up();
+    }),
+  );
 
   const open = stats(openMs);
   const pan = stats(panFrames);

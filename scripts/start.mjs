@@ -3,6 +3,11 @@
 // `--port 8080` pass through). The TypeScript packages are built incrementally with `tsc -b`; the editor is
 // rebuilt (`npm run build -w @finflow/editor`) when its sources, or the runtime modules it imports, are newer
 // than its last build, and skipped when the editor has no build script yet.
+//
+// The server runs in this process. npm runs this script through `sh -c`, and when npm itself is stopped (by its
+// PID, as a supervisor or a terminal does) it passes the signal to that shell, which exits without passing it on:
+// this process would be left serving, owned by init. So it also stops, as on SIGTERM, when the process that
+// started it is gone.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Read before the build, which may take a while: the parent may go during it.
+const startedBy = process.ppid;
 const require = createRequire(import.meta.url);
 
 function run(command, args) {
@@ -80,5 +87,17 @@ if (editorScripts.build) {
   process.stdout.write('finflow: the editor has no build script yet; serving the API only\n');
 }
 
+/** Sends SIGTERM to this process once its parent has gone (it was re-parented), checking twice a second. */
+function stopWithParent(parent) {
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write('finflow: the process that started the server has gone; stopping\n');
+    process.kill(process.pid, 'SIGTERM');
+  }, 500);
+  timer.unref();
+}
+
 const { serveCommand } = await import(pathToFileURL(serveModule).href);
+stopWithParent(startedBy);
 process.exitCode = await serveCommand(process.argv.slice(2));

@@ -2,7 +2,8 @@
 // End-to-end tests of the editor against the real server (`npm run test:e2e`): builds everything, starts the
 // server on a free port with a temporary data directory, creates the first admin through the documented
 // setup-token path, runs the Playwright tests in test/e2e (Debian chromium through playwright-core), then stops
-// the server and removes the data directory. FINFLOW_E2E_SKIP_BUILD=1 skips the build (when it was just done).
+// the server and removes the data directory. FINFLOW_E2E_SKIP_BUILD=1 skips the build (when it was just done);
+// arguments pass on to vitest (`npm run test:e2e -- drafts` runs the files whose name matches).
 import { spawnSync } from 'node:child_process';
 import { repoRoot, startServer } from './e2e/harness.mjs';
 
@@ -23,16 +24,20 @@ try {
   step('starting the server with a temporary data directory and creating the first admin');
   server = await startServer({ admin });
   step(`running the browser tests against ${server.url}`);
-  const r = spawnSync('npx', ['vitest', 'run', '--config', 'test/e2e/vitest.config.ts'], {
-    cwd: repoRoot,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      FINFLOW_E2E_URL: server.url,
-      FINFLOW_E2E_EMAIL: admin.email,
-      FINFLOW_E2E_PASSWORD: admin.password,
+  const r = spawnSync(
+    'npx',
+    ['vitest', 'run', '--config', 'test/e2e/vitest.config.ts', ...process.argv.slice(2)],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        FINFLOW_E2E_URL: server.url,
+        FINFLOW_E2E_EMAIL: admin.email,
+        FINFLOW_E2E_PASSWORD: admin.password,
+      },
     },
-  });
+  );
   status = r.status ?? 1;
 } catch (err) {
   process.stderr.write(`[e2e] ${err.message}\n`);

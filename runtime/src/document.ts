@@ -194,3 +194,116 @@ export function migrateFlowDocument(
     ? { ok: true, document: current }
     : { ok: true, document: current, migratedFrom: version };
 }
+
+/**
+ * Sticky-note colours: pale backgrounds under one dark text colour, each at least 7:1 (WCAG AA needs 4.5:1). A
+ * note's `color` may name one (`yellow`), give its hex, or be any other colour from an older document, which is
+ * drawn as the palette entry nearest in hue, so no note is ever saturated blue with unreadable text.
+ */
+export const noteColors = {
+  yellow: '#fff4c2',
+  blue: '#dbeafe',
+  green: '#dcfce7',
+  pink: '#fce7f3',
+  purple: '#ede9fe',
+  grey: '#eef1f5',
+} as const;
+export type NoteColorName = keyof typeof noteColors;
+export const NOTE_TEXT_COLOR = '#1f2937';
+
+function hexRgb(hex: string): [number, number, number] | null {
+  const m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(hex.trim());
+  if (!m?.[1]) return null;
+  const h = m[1].length === 3 ? [...m[1]].map((c) => c + c).join('') : m[1];
+  return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
+}
+
+/** The palette entry a note's `color` is drawn with. */
+export function noteColorName(color: string | undefined): NoteColorName {
+  if (!color) return 'yellow';
+  const c = color.trim().toLowerCase();
+  if (c === 'gray') return 'grey';
+  if (c in noteColors) return c as NoteColorName;
+  const exact = (Object.keys(noteColors) as NoteColorName[]).find((k) => noteColors[k] === c);
+  if (exact) return exact;
+  const rgb = hexRgb(c);
+  if (!rgb) return 'yellow';
+  const [r, g, b] = rgb.map((v) => v / 255) as [number, number, number];
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  if (max - min < 0.08) return 'grey';
+  const d = max - min;
+  const hue =
+    max === r
+      ? (60 * ((g - b) / d) + 360) % 360
+      : max === g
+        ? 60 * ((b - r) / d) + 120
+        : 60 * ((r - g) / d) + 240;
+  if (hue < 20 || hue >= 320) return 'pink';
+  if (hue < 75) return 'yellow';
+  if (hue < 170) return 'green';
+  if (hue < 255) return 'blue';
+  return 'purple';
+}
+
+/** WCAG 2 contrast ratio of two hex colours. */
+export function contrastRatio(a: string, b: string): number {
+  const lum = (hex: string) => {
+    const rgb = hexRgb(hex) ?? [0, 0, 0];
+    const [r, g, bl] = rgb.map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function overlaps(a: Box, b: Box, gap: number): boolean {
+  return (
+    a.x < b.x + b.width + gap &&
+    b.x < a.x + a.width + gap &&
+    a.y < b.y + b.height + gap &&
+    b.y < a.y + a.height + gap
+  );
+}
+
+/**
+ * Notes that cover a node, moved into a row above the nodes (in their left-to-right order, clear of each other
+ * and of the notes that stay): the new top-left of each moved note, by note id. Notes clear of every node keep
+ * their place.
+ */
+export function notesOffNodes(
+  notes: readonly (Box & { id: string })[],
+  nodes: readonly Box[],
+): Map<string, Box> {
+  const gap = 16;
+  const moved = new Map<string, Box>();
+  if (!nodes.length) return moved;
+  const top = Math.min(...nodes.map((n) => n.y));
+  const placed: Box[] = notes.filter((n) => !nodes.some((b) => overlaps(n, b, gap)));
+  const covering = notes.filter((n) => nodes.some((b) => overlaps(n, b, gap))).sort((a, b) => a.x - b.x);
+  for (const note of covering) {
+    const box = { x: note.x, y: top - note.height - 3 * gap, width: note.width, height: note.height };
+    // Step right, then up a row, until the note is clear of everything already there.
+    for (let tries = 0; tries < 200 && [...placed, ...nodes].some((b) => overlaps(box, b, gap)); tries++) {
+      const blocker = [...placed, ...nodes].find((b) => overlaps(box, b, gap));
+      if (blocker && tries % 20 !== 19) box.x = blocker.x + blocker.width + gap * 2;
+      else {
+        box.x = note.x;
+        box.y -= note.height + gap * 2;
+      }
+    }
+    placed.push(box);
+    moved.set(note.id, box);
+  }
+  return moved;
+}

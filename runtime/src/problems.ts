@@ -29,6 +29,11 @@ export interface Problem {
   edgeId?: string;
   /** For INVALID_DOCUMENT a path in the document; for INVALID_CONFIG/INVALID_EXPRESSION a path in the node's config. */
   path?: (string | number)[];
+  /**
+   * The values the message is made of (`port`, `node`, `type`, `from`, `to`, ...), so an editor can say the same
+   * in its own language; the `message` stays the English rendering.
+   */
+  params?: Record<string, string | number>;
 }
 
 /** A one-line rendering for terminals and logs. */

@@ -88,6 +88,7 @@ describe('validateFlow', () => {
       code: 'DUPLICATE_ID',
       message: 'two nodes have the id a',
       nodeId: 'a',
+      params: { id: 'a' },
     });
     expect(problems).toContainEqual(expect.objectContaining({ code: 'UNKNOWN_NODE_TYPE', nodeId: 'u' }));
     expect(problems).toContainEqual(
@@ -105,6 +106,8 @@ describe('validateFlow', () => {
         code: 'PORT_TYPE_MISMATCH',
         edgeId: 'e3',
         message: expect.stringContaining('a record output cannot feed a table input'),
+        // The values of the message, so an editor words it in its own language.
+        params: expect.objectContaining({ fromType: 'record', toType: 'table' }),
       }),
     );
     expect(problems).toContainEqual(

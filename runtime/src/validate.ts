@@ -99,6 +99,18 @@ export function parseConfig(
   return { ok: false, issues };
 }
 
+/** The kind of a config issue and its bounds, for messages in the editor's language. */
+function issueParams(issue: z.core.$ZodIssue): Record<string, string | number> {
+  const params: Record<string, string | number> = { issue: issue.code };
+  const i = issue as unknown as Record<string, unknown>;
+  for (const key of ['minimum', 'maximum', 'expected', 'origin'] as const) {
+    const v = i[key];
+    if (typeof v === 'number' || typeof v === 'string') params[key] = v;
+    else if (typeof v === 'bigint') params[key] = Number(v);
+  }
+  return params;
+}
+
 interface NodeCheck {
   def: AnyNodeDefinition;
   rawConfig: Record<string, unknown>;
@@ -118,7 +130,7 @@ function checkNode(
   const rawIn = (spec.config ?? {}) as Record<string, unknown>;
   const resolved = resolveNodeVersion(registry, spec.type, spec.version, rawIn);
   if ('error' in resolved) {
-    problems.push(at({ code: 'UNKNOWN_NODE_TYPE', message: resolved.error }));
+    problems.push(at({ code: 'UNKNOWN_NODE_TYPE', message: resolved.error, params: { type: spec.type } }));
     return undefined;
   }
   const { def, config: rawConfig } = resolved;
@@ -137,7 +149,12 @@ function checkNode(
   if (!parsed.ok) {
     for (const issue of parsed.issues) {
       problems.push(
-        at({ code: 'INVALID_CONFIG', message: issue.message, path: issue.path as (string | number)[] }),
+        at({
+          code: 'INVALID_CONFIG',
+          message: issue.message,
+          path: issue.path as (string | number)[],
+          params: issueParams(issue),
+        }),
       );
     }
   } else if (def.validate && sites.length === 0) {
@@ -253,13 +270,23 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
   const byId = new Map<string, FlowNode>();
   for (const n of nodes) {
     if (byId.has(n.id))
-      problems.push({ code: 'DUPLICATE_ID', message: `two nodes have the id ${n.id}`, nodeId: n.id });
+      problems.push({
+        code: 'DUPLICATE_ID',
+        message: `two nodes have the id ${n.id}`,
+        nodeId: n.id,
+        params: { id: n.id },
+      });
     else byId.set(n.id, n);
   }
   const edgeIds = new Set<string>();
   for (const e of edges) {
     if (edgeIds.has(e.id))
-      problems.push({ code: 'DUPLICATE_ID', message: `two edges have the id ${e.id}`, edgeId: e.id });
+      problems.push({
+        code: 'DUPLICATE_ID',
+        message: `two edges have the id ${e.id}`,
+        edgeId: e.id,
+        params: { id: e.id },
+      });
     edgeIds.add(e.id);
   }
 
@@ -307,6 +334,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
         code: 'DUPLICATE_ID',
         message: `outputs ${other} and ${n.id} both write the result "${name}"`,
         nodeId: n.id,
+        params: { output: name, other },
       });
     else outputNames.set(name, n.id);
   }
@@ -322,6 +350,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
           code: 'DANGLING_EDGE',
           message: `edge ${end === 'from' ? 'starts at' : 'ends at'} unknown node ${edge[end].node}`,
           edgeId: edge.id,
+          params: { node: edge[end].node },
         });
         dangling = true;
       }
@@ -335,6 +364,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
         message: `input ${edge.to.node}.${edge.to.port} is already fed by edge ${first}`,
         edgeId: edge.id,
         nodeId: edge.to.node,
+        params: { node: edge.to.node, port: edge.to.port },
       });
     } else intoPort.set(key, edge.id);
     const from = checked.get(edge.from.node);
@@ -348,6 +378,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
         message: `${edge.from.node} (${from.def.type}) has no output "${edge.from.port}"`,
         edgeId: edge.id,
         nodeId: edge.from.node,
+        params: { node: edge.from.node, port: edge.from.port, side: 'output' },
       });
     if (!inp)
       problems.push({
@@ -355,6 +386,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
         message: `${edge.to.node} (${to.def.type}) has no input "${edge.to.port}"`,
         edgeId: edge.id,
         nodeId: edge.to.node,
+        params: { node: edge.to.node, port: edge.to.port, side: 'input' },
       });
     if (!out || !inp) continue;
     const check = canConnect(out.type, inp.type);
@@ -363,6 +395,14 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
         code: 'PORT_TYPE_MISMATCH',
         message: `${edge.from.node}.${out.name} → ${edge.to.node}.${inp.name}: ${check.reason}`,
         edgeId: edge.id,
+        // On the receiving node: that is where the analyst fixes it.
+        nodeId: edge.to.node,
+        params: {
+          from: `${edge.from.node}.${out.name}`,
+          to: `${edge.to.node}.${inp.name}`,
+          fromType: out.type,
+          toType: inp.type,
+        },
       });
       continue;
     }
@@ -377,6 +417,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
           code: 'MISSING_REQUIRED_INPUT',
           message: `input "${p.name}" of ${id} (${c.def.type}) is not connected`,
           nodeId: id,
+          params: { port: p.name },
         });
       }
     }
@@ -392,6 +433,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
       code: 'CYCLE',
       message: `cycle: ${[...cycle, cycle[0]].join(' → ')}`,
       nodeId: cycle[0] as string,
+      params: { cycle: [...cycle, cycle[0]].join(' → ') },
     });
   }
 
@@ -423,6 +465,7 @@ export function prepareFlow(input: unknown, registry: NodeRegistry): PrepareResu
             : `reads nodes.${ref}, but the flow has no node ${ref}`,
           nodeId: id,
           path,
+          params: { ref, reason: byId.has(ref) ? 'not-upstream' : 'unknown-node' },
         });
       }
     }

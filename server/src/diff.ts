@@ -3,19 +3,10 @@
  * the fields that changed (config values down to the leaf). Canvas layout (`ui`) is left out: moving a node is
  * not a change of behaviour and would bury the ones that are.
  */
+import type { FieldChange, FlowDiff } from '@finflow/contract';
 import { canonicalJson } from './hash.js';
 
-export interface FieldChange {
-  path: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface FlowDiff {
-  flow: { fields: FieldChange[] };
-  nodes: { added: string[]; removed: string[]; changed: { id: string; fields: FieldChange[] }[] };
-  edges: { added: string[]; removed: string[] };
-}
+export type { FieldChange, FlowDiff };
 
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);

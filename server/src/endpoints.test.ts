@@ -1,8 +1,10 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from './repo/sqlite.js';
 import {
+  addUser,
   createFlow,
   setupAdmin,
   startTestServer,
@@ -132,6 +134,54 @@ describe('publishing', () => {
   });
 });
 
+describe('rotating a key', () => {
+  it('gives a new key with the same name and scope, revokes the old one at once, and audits it', async () => {
+    const old = (await admin.post('/api/keys', { name: 'core banking', endpoints: [endpointId] })).body;
+    expect((await call('credit-prescreen', applicant, {}, old.key)).status).toBe(200);
+    const r = await admin.post(`/api/keys/${old.id}/rotate`);
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({
+      name: 'core banking',
+      endpoints: [endpointId],
+      rotatedFrom: old.id,
+      revokedAt: null,
+    });
+    expect(r.body.key).toMatch(/^ffk_/);
+    expect(r.body.id).not.toBe(old.id);
+    const revoked = await call('credit-prescreen', applicant, {}, old.key);
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.error.code).toBe('API_KEY_REVOKED');
+    expect((await call('credit-prescreen', applicant, {}, r.body.key)).status).toBe(200);
+
+    const keys = (await admin.get('/api/keys')).body as { id: string; revokedAt: number | null }[];
+    expect(keys.find((k) => k.id === old.id)?.revokedAt).toBeGreaterThan(0);
+    expect(keys.find((k) => k.id === r.body.id)?.revokedAt).toBeNull();
+    const audit = (await admin.get('/api/audit?limit=20')).body as { action: string; details: object }[];
+    const entry = audit.find((e) => e.action === 'key.rotated');
+    expect(entry?.details).toMatchObject({ name: 'core banking', newKeyId: r.body.id });
+    // Neither secret is in the audit log.
+    expect(JSON.stringify(audit)).not.toContain(r.body.key);
+    expect(JSON.stringify(audit)).not.toContain(old.key);
+
+    const again = await admin.post(`/api/keys/${old.id}/rotate`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('KEY_REVOKED');
+    expect((await admin.post('/api/keys/key_nope/rotate')).status).toBe(404);
+  });
+
+  it('is refused to roles that may not manage keys', async () => {
+    const key = (await admin.post('/api/keys', { name: 'guarded', endpoints: '*' })).body;
+    for (const role of ['analyst', 'viewer', 'approver']) {
+      const c = await addUser(t, admin, role, `${role}.rotate@bank.example`);
+      const r = await c.post(`/api/keys/${key.id}/rotate`);
+      expect(r.status, role).toBe(403);
+    }
+    expect(
+      (await admin.get('/api/keys')).body.find((k: { id: string }) => k.id === key.id).revokedAt,
+    ).toBeNull();
+  });
+});
+
 describe('calling an endpoint', () => {
   it('runs the flow synchronously and answers outputs, run id and version; the key records its use', async () => {
     const r = await call('credit-prescreen', applicant);
@@ -226,6 +276,12 @@ describe('calling an endpoint', () => {
     );
     expect(proto.status).toBe(400);
     expect(proto.body.error.code).toBe('FORBIDDEN_KEY');
+    const deep = await call(
+      'credit-prescreen',
+      `{"name":"x","income":1,"debt":1,"extra":${'['.repeat(50_000)}${']'.repeat(50_000)}}`,
+    );
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.code).toBe('JSON_TOO_DEEP');
     const escaped = await call(
       'credit-prescreen',
       '{"name":"x","income":1,"debt":1,"constructor":{"prototype":{"admin":true}}}',
@@ -361,6 +417,7 @@ describe('calling an endpoint', () => {
       review: {},
     });
     expect(doc.servers[0].url).toBe(t.url);
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
   });
 
   it('serves a new version after PATCH, recorded as a new deployment', async () => {

@@ -49,6 +49,9 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
       description:
         `${flow.description ? `${flow.description}\n\n` : ''}` +
         `FinFlow endpoint \`${endpoint.slug}\` serving version ${plan.version} of flow ${flow.id}.`,
+      // The flow is the publishing organisation's, not open source. Validators want an SPDX `identifier` (or a
+      // `url`); `LicenseRef-` is SPDX's form for terms of one's own.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: baseUrl }],
     security: [{ apiKey: [] }],
@@ -78,14 +81,14 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
           requestBody: { required: true, content: { 'application/json': { schema: inputSchema } } },
           responses: {
             '200': {
-              description: 'The flow ran; its outputs',
+              // A Media Type Object has no `description`: what each media type carries is said here.
+              description:
+                'The flow ran: its outputs as JSON; or, with `Accept: text/event-stream`, the run events as ' +
+                'server-sent events as they happen, ending with `event: result` (a run that waits for a human ' +
+                'review sends `event: waiting` and the stream stays open until the result)',
               content: {
                 'application/json': { schema: { $ref: '#/components/schemas/Result' } },
-                'text/event-stream': {
-                  schema: { type: 'string' },
-                  description:
-                    'With `Accept: text/event-stream`: run events as they happen, then `event: result`; a run that waits for a human review sends `event: waiting` and the stream stays open until the result',
-                },
+                'text/event-stream': { schema: { type: 'string' } },
               },
             },
             '202': {

@@ -4,6 +4,7 @@ import type { RunEvent } from '@finflow/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from './repo/sqlite.js';
 import {
+  addUser,
   Client,
   connected,
   createFlow,
@@ -241,5 +242,118 @@ describe('personal data and credentials', () => {
     expect(failed.run.error.code).toBe('SECRET_NOT_FOUND');
     expect((await admin.delete('/api/credentials/provider-key')).status).toBe(204);
     expect((await admin.delete('/api/credentials/provider-key')).status).toBe(404);
+  });
+});
+
+describe('draft runs', () => {
+  let flowId: string;
+  const input = { name: 'Zhang San', income: 12000, debt: 9000 };
+  beforeAll(async () => {
+    flowId = (await createFlow(admin, scoringFlow('Draft target'))).id;
+  });
+  const versions = async () => (await admin.get(`/api/flows/${flowId}/versions`)).body.length as number;
+
+  it('runs the document the editor holds without creating a version', async () => {
+    const draft = scoringFlow('Draft target');
+    // The unsaved edit: a lower bar, so this applicant is approved by the draft (version 1 reviews them).
+    (draft.nodes[2] as { config: { condition: string } }).config.condition = 'value.score >= 1';
+    const r = await admin.post(`/api/flows/${flowId}/runs`, { input, document: draft });
+    expect(r.status).toBe(202);
+    expect(r.body.flowVersion).toBe(1);
+    const done = await waitForRun(admin, r.body.runId);
+    expect(done).toMatchObject({ status: 'succeeded', trigger: 'draft', flowVersion: 1 });
+    expect(done.run.outputs).toEqual({ decision: { outcome: 'approve', score: 1.33 } });
+    expect(done.run.meta).toMatchObject({
+      trigger: 'draft',
+      draftHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await versions()).toBe(1);
+    expect((await admin.get(`/api/flows/${flowId}`)).body.flow.latestVersion).toBe(1);
+    // The saved version still reviews them.
+    const saved = await admin.post(`/api/flows/${flowId}/runs`, { input });
+    expect((await waitForRun(admin, saved.body.runId)).run.outputs).toHaveProperty('review');
+    // A draft's document was not saved: it cannot be re-run as a version.
+    const rerun = await admin.post(`/api/runs/${r.body.runId}/rerun`);
+    expect(rerun.status).toBe(409);
+    expect(rerun.body.error.code).toBe('DRAFT_RUN');
+  });
+
+  it('refuses an invalid draft with every problem, located and with its values, and records nothing', async () => {
+    const runsBefore = (await admin.get(`/api/runs?flowId=${flowId}&limit=500`)).body.length;
+    const broken = scoringFlow('Draft target');
+    broken.edges = broken.edges.filter((e) => e.id !== 'e2');
+    (broken.nodes[1] as { config: { expression: string } }).config.expression = '{ "a": ';
+    const r = await admin.post(`/api/flows/${flowId}/runs`, { input, document: broken });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('INVALID_FLOW');
+    expect(r.body.error.details.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          code: 'MISSING_REQUIRED_INPUT',
+          nodeId: 'decide',
+          params: { port: 'value' },
+        }),
+        expect.objectContaining({ code: 'INVALID_EXPRESSION', nodeId: 'score', path: ['expression'] }),
+      ]),
+    );
+    expect(await versions()).toBe(1);
+    expect((await admin.get(`/api/runs?flowId=${flowId}&limit=500`)).body.length).toBe(runsBefore);
+  });
+
+  it('refuses what is not a flow document, too big or hostile, and keeps serving', async () => {
+    for (const document of ['a flow', [], { schemaVersion: 99, nodes: [], edges: [] }, { nodes: 1 }]) {
+      const r = await admin.post(`/api/flows/${flowId}/runs`, { input, document });
+      expect(r.status, JSON.stringify(document)).toBe(400);
+      expect(r.body.error.code).toBe('INVALID_DOCUMENT');
+    }
+    const both = await admin.post(`/api/flows/${flowId}/runs`, {
+      input,
+      version: 1,
+      document: scoringFlow(),
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.error.code).toBe('INVALID_REQUEST');
+
+    // Over the API's body limit (5 MiB): refused before parsing.
+    const huge = scoringFlow();
+    huge.description = 'x'.repeat(6 * 1024 * 1024);
+    expect((await admin.post(`/api/flows/${flowId}/runs`, { input, document: huge })).status).toBe(413);
+
+    // Deeply nested config (written as text: the test's own JSON.stringify would overflow): a clear refusal,
+    // not a crash.
+    const depth = 100_000;
+    const nested = JSON.stringify({ input, document: scoringFlow() }).replace(
+      '"config":{"schema"',
+      `"config":{"extra":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)},"schema"`,
+    );
+    const r = await admin.post(`/api/flows/${flowId}/runs`, nested);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('JSON_TOO_DEEP');
+
+    // A prototype key anywhere in the body.
+    const proto = await admin.post(
+      `/api/flows/${flowId}/runs`,
+      `{"input":{},"document":{"schemaVersion":1,"id":"x","name":"x","nodes":[],"edges":[],"__proto__":{"polluted":true}}}`,
+    );
+    expect(proto.status).toBe(400);
+    expect(proto.body.error.code).toBe('FORBIDDEN_KEY');
+
+    // An expression that would run for ever is stopped by its time bound; the run fails, the server answers.
+    const spin = scoringFlow();
+    (spin.nodes[1] as { config: { expression: string } }).config.expression =
+      '($f := function($n) { $n > 0 ? $f($n - 1) + $f($n - 1) : 0 }; $f(60))';
+    const spun = await admin.post(`/api/flows/${flowId}/runs`, { input, document: spin });
+    expect(spun.status).toBe(202);
+    expect((await waitForRun(admin, spun.body.runId, 60_000)).status).toBe('failed');
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    expect(await versions()).toBe(1);
+  }, 90_000);
+
+  it('is refused to roles that may not edit the flow', async () => {
+    for (const role of ['viewer', 'approver']) {
+      const c = await addUser(t, admin, role, `${role}.draft@bank.example`);
+      const r = await c.post(`/api/flows/${flowId}/runs`, { input, document: scoringFlow() });
+      expect(r.status, role).toBe(403);
+    }
   });
 });

@@ -275,7 +275,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     if (setupToken) {
       (options.onSetupToken ?? printSetupToken)(setupToken, url);
       logger.warn(
-        'no users yet: create the first admin with `finflow admin create` or the setup token printed on the console',
+        'no users yet: create the first admin with `npx finflow admin create` or the setup token printed on the console',
       );
     }
 
@@ -343,8 +343,8 @@ function printSetupToken(token: string, url: string): void {
   process.stdout.write(
     [
       '',
-      'FinFlow has no users yet. Create the first admin, either from a shell:',
-      '  finflow admin create --email you@example.com --name "Your Name"',
+      'FinFlow has no users yet. Create the first admin, either from a shell in the FinFlow folder:',
+      '  npx finflow admin create --email you@example.com --name "Your Name"',
       `or in the browser at ${url} with this one-time setup token:`,
       `  ${token}`,
       '',

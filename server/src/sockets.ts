@@ -6,9 +6,9 @@
  * connections are closed when its access shrinks (removed from a workspace, disabled, password changed), so a
  * subscription never outlives the right to it.
  */
+import { runSubscribeMessage, runUnsubscribeMessage, type SubscribeAck } from '@finflow/contract';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import { z } from 'zod';
 import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
 import { readCookie } from './routes/common.js';
@@ -16,13 +16,7 @@ import { inWorkspace, SESSION_COOKIE } from './services/auth.js';
 import { DomainError } from './services/errors.js';
 import { limitedParser } from './socket-parser.js';
 
-const subscribeBody = z.strictObject({
-  runId: z.string().min(1).max(100),
-  afterSeq: z.number().int().min(-1).optional(),
-});
-const unsubscribeBody = z.strictObject({ runId: z.string().min(1).max(100) });
-
-type Ack = (answer: { ok: true } | { ok: false; error: { code: string; message: string } }) => void;
+type Ack = (answer: SubscribeAck) => void;
 
 interface SocketData {
   token: string;
@@ -95,7 +89,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
 
     socket.on('run:subscribe', async (payload: unknown, ack?: Ack) => {
       const reply: Ack = typeof ack === 'function' ? ack : () => {};
-      const parsed = subscribeBody.safeParse(payload);
+      const parsed = runSubscribeMessage.safeParse(payload);
       if (!parsed.success) {
         reply({ ok: false, error: { code: 'INVALID_REQUEST', message: 'send { runId, afterSeq? }' } });
         return;
@@ -150,7 +144,7 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
     });
 
     socket.on('run:unsubscribe', (payload: unknown, ack?: Ack) => {
-      const parsed = unsubscribeBody.safeParse(payload);
+      const parsed = runUnsubscribeMessage.safeParse(payload);
       if (parsed.success) {
         data.subscriptions.get(parsed.data.runId)?.();
         data.subscriptions.delete(parsed.data.runId);

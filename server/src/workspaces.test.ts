@@ -94,6 +94,15 @@ describe('workspace isolation', () => {
       (await devB.post(`/api/flows/${flowA}/runs`, { input: { name: 'B', income: 1, debt: 1 } })).status,
     ).toBe(404);
     expect((await devB.post(`/api/runs/${runA}/rerun`)).status).toBe(404);
+    // A draft run names the flow too: another workspace's flow is not found, whatever the draft holds.
+    expect(
+      (
+        await devB.post(`/api/flows/${flowA}/runs`, {
+          input: { name: 'B', income: 1, debt: 1 },
+          document: scoringFlow(),
+        })
+      ).status,
+    ).toBe(404);
     expect((await devB.patch(`/api/endpoints/${endpointA}`, { status: 'disabled' })).status).toBe(404);
     expect((await devB.delete('/api/credentials/a-secret')).status).toBe(404);
     expect((await devB.post('/api/endpoints', { flowId: flowA, version: 1, slug: 'stolen' })).status).toBe(
@@ -106,8 +115,14 @@ describe('workspace isolation', () => {
         })
       ).status,
     ).toBe(404);
+    const keyA = (await adminA.post('/api/keys', { name: 'a key', endpoints: [endpointA] })).body;
+    expect((await devB.post(`/api/keys/${keyA.id}/rotate`)).status).toBe(404);
+    expect((await devB.delete(`/api/keys/${keyA.id}`)).status).toBe(404);
     // Workspace A is unchanged.
     expect((await adminA.get(`/api/flows/${flowA}`)).body.version.number).toBe(1);
+    expect(
+      (await adminA.get('/api/keys')).body.find((k: { id: string }) => k.id === keyA.id).revokedAt,
+    ).toBeNull();
   });
 
   it('refuses a socket subscription to another workspace run', async () => {

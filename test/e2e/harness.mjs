@@ -34,8 +34,9 @@ export function freePort() {
 }
 
 /**
- * @param {{ admin: { email: string, name: string, password: string }, quiet?: boolean }} options
- * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
+ * @param {{ admin: { email: string, name: string, password: string } | null, quiet?: boolean }} options
+ *   `admin: null` leaves the server without users (the setup form shows; the token is returned).
+ * @returns {Promise<{ url: string, token: string, stop: () => Promise<void> }>}
  */
 export async function startServer({ admin, quiet = false }) {
   const dataDir = mkdtempSync(join(tmpdir(), 'finflow-'));
@@ -101,13 +102,14 @@ export async function startServer({ admin, quiet = false }) {
       });
     });
     if (!token) throw new Error('the server printed no setup token (is the data directory fresh?)');
+    if (!admin) return { url, token, stop };
     const res = await fetch(`${url}/api/auth/setup`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ token, ...admin }),
     });
     if (!res.ok) throw new Error(`creating the first admin failed: ${res.status} ${await res.text()}`);
-    return { url, stop };
+    return { url, token, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -74,6 +74,36 @@ describe('layering lint rule', () => {
     ).toHaveLength(1);
   });
 
+  it('keeps the API contract pure, and lets the editor use it', async () => {
+    expect(
+      await restricted(
+        'contract/src/x.ts',
+        "import { z } from 'zod';\nimport type { RunState } from '@finflow/runtime/events';\nexport const a = z;\nexport type B = RunState;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await restricted(
+        'contract/src/x.ts',
+        "import { createRuntime } from '@finflow/runtime';\nexport const a = createRuntime;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await restricted('contract/src/x.ts', "import express from 'express';\nexport const a = express;\n"),
+    ).toHaveLength(1);
+    expect(
+      await restricted(
+        'contract/src/x.ts',
+        "import { reply } from '../../server/src/routes/common.js';\nexport const a = reply;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await restricted(
+        'editor/src/x.ts',
+        "import { sessionSchema } from '@finflow/contract';\nexport const a = sessionSchema;\n",
+      ),
+    ).toEqual([]);
+  });
+
   it('allows the server to build on everything below it', async () => {
     expect(
       await restricted(

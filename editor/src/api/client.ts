@@ -1,38 +1,59 @@
 /**
  * The HTTP client for the FinFlow server (server/API.md): JSON in and out, the session cookie, the CSRF header on
  * writes, and errors turned into `ApiError` with the server's SCREAMING_SNAKE code. Every call the editor makes
- * goes through the typed functions at the bottom, so the contract lives in one place.
+ * goes through the typed functions at the bottom; their request and answer types are the schemas of
+ * `@finflow/contract` that the server's routes use, so the two cannot drift.
  */
 import type {
-  ApiKey,
-  Catalog,
+  apiKeyCreatedSchema,
+  apiKeyListSchema,
+  apiKeyRotatedSchema,
+  authStatusSchema,
+  catalogSchema,
+  CreateFlowBody,
+  CreateKeyBody,
+  credentialListSchema,
+  EndpointPatchBody,
+  endpointListSchema,
+  endpointSchema,
+  flowCreatedSchema,
+  flowDetailSchema,
+  flowDiffSchema,
+  flowListSchema,
+  flowSavedSchema,
+  okSchema,
+  PublishBody,
+  runDetailSchema,
+  runEventListSchema,
+  runListSchema,
+  RunsQuery,
+  runStartedSchema,
+  sessionSchema,
+  StartRunBody,
+  templateListSchema,
+  validationSchema,
+  versionDetailSchema,
+  versionListSchema,
+} from '@finflow/contract';
+import type { z } from 'zod';
+import type {
   Connection,
   ConnectionSpec,
-  Credential,
-  Endpoint,
   Evaluation,
   EvaluationStart,
-  FlowDetail,
-  FlowDiff,
   FlowDocument,
-  FlowSummary,
   Invitation,
-  Problem,
   ReviewDecisionRequest,
   ReviewQueue,
   ReviewTask,
   Role,
-  RunEvent,
-  RunState,
   RolloutBoardRow,
   RolloutStatus,
-  RunSummary,
-  Session,
-  Template,
-  User,
-  VersionInfo,
   Workspace,
 } from './types.js';
+
+/** What an answer of a contract schema reads as. */
+type Out<S extends z.ZodType> = z.output<S>;
 
 export class ApiError extends Error {
   constructor(
@@ -107,7 +128,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
 
 const enc = encodeURIComponent;
 
-function query(params: Record<string, string | number | undefined>): string {
+function query(params: Record<string, string | number | boolean | undefined>): string {
   const q = Object.entries(params)
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `${enc(k)}=${enc(String(v))}`)
@@ -115,7 +136,7 @@ function query(params: Record<string, string | number | undefined>): string {
   return q ? `?${q}` : '';
 }
 
-/** Some list endpoints may wrap their array (`{ flows: [...] }`); accept both. */
+/** Some list endpoints may wrap their array (`{ reviews: [...] }`); accept both. */
 function list<T>(data: unknown, key: string): T[] {
   if (Array.isArray(data)) return data as T[];
   const inner = (data as Record<string, unknown> | undefined)?.[key];
@@ -123,66 +144,52 @@ function list<T>(data: unknown, key: string): T[] {
 }
 
 export const api = {
-  authStatus: () => request<{ setupRequired: boolean }>('GET', '/api/auth/status'),
+  authStatus: () => request<Out<typeof authStatusSchema>>('GET', '/api/auth/status'),
   setup: (body: { token: string; email: string; name: string; password: string }) =>
-    request<{ user: User }>('POST', '/api/auth/setup', body),
+    request<Out<typeof sessionSchema>>('POST', '/api/auth/setup', body),
   login: (email: string, password: string) =>
-    request<{ user: User; workspace: Workspace | null; csrfToken: string }>('POST', '/api/auth/login', {
-      email,
-      password,
-    }),
+    request<Out<typeof sessionSchema>>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
-  me: () => request<Session>('GET', '/api/auth/me'),
-  switchWorkspace: (workspaceId: string) => request<Session>('POST', '/api/auth/workspace', { workspaceId }),
+  me: () => request<Out<typeof sessionSchema>>('GET', '/api/auth/me'),
+  switchWorkspace: (workspaceId: string) =>
+    request<Out<typeof sessionSchema>>('POST', '/api/auth/workspace', { workspaceId }),
   invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
   acceptInvitation: (id: string) =>
     request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
   declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
-  catalog: () => request<Catalog>('GET', '/api/catalog'),
-  templates: async () => list<Template>(await request<unknown>('GET', '/api/templates'), 'templates'),
+  catalog: () => request<Out<typeof catalogSchema>>('GET', '/api/catalog'),
+  templates: () => request<Out<typeof templateListSchema>>('GET', '/api/templates'),
 
-  flows: async (search?: string) =>
-    list<FlowSummary>(await request<unknown>('GET', `/api/flows${query({ search })}`), 'flows'),
-  createFlow: (body: { document: FlowDocument; message?: string } | { templateId: string; name?: string }) =>
-    request<{ flow: FlowDetail['flow']; version: VersionInfo }>('POST', '/api/flows', body),
+  flows: (search?: string) => request<Out<typeof flowListSchema>>('GET', `/api/flows${query({ search })}`),
+  createFlow: (body: CreateFlowBody) => request<Out<typeof flowCreatedSchema>>('POST', '/api/flows', body),
   importFlow: (document: unknown) =>
-    request<{ flow: FlowDetail['flow']; version: VersionInfo }>('POST', '/api/flows/import', document),
+    request<Out<typeof flowCreatedSchema>>('POST', '/api/flows/import', document),
   validate: (document: FlowDocument) =>
-    request<{ ok: boolean; problems: Problem[] }>('POST', '/api/flows/validate', { document }),
-  flow: (id: string) => request<FlowDetail>('GET', `/api/flows/${enc(id)}`),
+    request<Out<typeof validationSchema>>('POST', '/api/flows/validate', { document }),
+  flow: (id: string) => request<Out<typeof flowDetailSchema>>('GET', `/api/flows/${enc(id)}`),
   saveFlow: (id: string, document: FlowDocument, message: string) =>
-    request<{ version?: VersionInfo; [k: string]: unknown }>('PUT', `/api/flows/${enc(id)}`, {
-      document,
-      message,
-    }),
+    request<Out<typeof flowSavedSchema>>('PUT', `/api/flows/${enc(id)}`, { document, message }),
   deleteFlow: (id: string) => request<void>('DELETE', `/api/flows/${enc(id)}`),
-  versions: async (id: string) =>
-    list<VersionInfo>(await request<unknown>('GET', `/api/flows/${enc(id)}/versions`), 'versions'),
+  versions: (id: string) => request<Out<typeof versionListSchema>>('GET', `/api/flows/${enc(id)}/versions`),
   version: (id: string, n: number) =>
-    request<{ version: VersionInfo; document: FlowDocument }>('GET', `/api/flows/${enc(id)}/versions/${n}`),
+    request<Out<typeof versionDetailSchema>>('GET', `/api/flows/${enc(id)}/versions/${n}`),
   diff: (id: string, from: number, to: number) =>
-    request<FlowDiff>('GET', `/api/flows/${enc(id)}/diff${query({ from, to })}`),
+    request<Out<typeof flowDiffSchema>>('GET', `/api/flows/${enc(id)}/diff${query({ from, to })}`),
   restore: (id: string, n: number, message?: string) =>
-    request<{ version?: VersionInfo }>(
+    request<Out<typeof flowCreatedSchema>>(
       'POST',
       `/api/flows/${enc(id)}/versions/${n}/restore`,
       message ? { message } : {},
     ),
 
-  startRun: (flowId: string, input: unknown, version?: number) =>
-    request<{ runId: string }>(
-      'POST',
-      `/api/flows/${enc(flowId)}/runs`,
-      version !== undefined ? { input, version } : { input },
-    ),
-  runs: async (params: { flowId?: string; status?: string; limit?: number; before?: string }) =>
-    list<RunSummary>(await request<unknown>('GET', `/api/runs${query(params)}`), 'runs'),
-  run: (id: string) =>
-    request<{ run: RunState; flowId: string; flowVersion: number }>('GET', `/api/runs/${enc(id)}`),
-  runEvents: async (id: string, after?: number) =>
-    list<RunEvent>(await request<unknown>('GET', `/api/runs/${enc(id)}/events${query({ after })}`), 'events'),
-  cancelRun: (id: string) => request<void>('POST', `/api/runs/${enc(id)}/cancel`),
+  startRun: (flowId: string, body: StartRunBody) =>
+    request<Out<typeof runStartedSchema>>('POST', `/api/flows/${enc(flowId)}/runs`, body),
+  runs: (params: RunsQuery) => request<Out<typeof runListSchema>>('GET', `/api/runs${query(params)}`),
+  run: (id: string) => request<Out<typeof runDetailSchema>>('GET', `/api/runs/${enc(id)}`),
+  runEvents: (id: string, after?: number) =>
+    request<Out<typeof runEventListSchema>>('GET', `/api/runs/${enc(id)}/events${query({ after })}`),
+  cancelRun: (id: string) => request<Out<typeof okSchema>>('POST', `/api/runs/${enc(id)}/cancel`),
 
   startEvaluation: (flowId: string, body: EvaluationStart) =>
     request<Evaluation>('POST', `/api/flows/${enc(flowId)}/evaluations`, body),
@@ -191,7 +198,7 @@ export const api = {
   evaluation: (id: string) => request<Evaluation>('GET', `/api/evaluations/${enc(id)}`),
   cancelEvaluation: (id: string) => request<void>('POST', `/api/evaluations/${enc(id)}/cancel`),
 
-  credentials: async () => list<Credential>(await request<unknown>('GET', '/api/credentials'), 'credentials'),
+  credentials: () => request<Out<typeof credentialListSchema>>('GET', '/api/credentials'),
 
   reviews: async (params: { status?: string; queue?: string; limit?: number }) =>
     list<ReviewTask>(await request<unknown>('GET', `/api/reviews${query(params)}`), 'reviews'),
@@ -209,12 +216,13 @@ export const api = {
     request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
   deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
-  endpoints: async () => list<Endpoint>(await request<unknown>('GET', '/api/endpoints'), 'endpoints'),
-  createEndpoint: (body: { flowId: string; version: number; slug: string }) =>
-    request<Endpoint>('POST', '/api/endpoints', body),
-  updateEndpoint: (id: string, body: { version?: number; status?: 'active' | 'disabled' }) =>
-    request<Endpoint>('PATCH', `/api/endpoints/${enc(id)}`, body),
-  keys: async () => list<ApiKey>(await request<unknown>('GET', '/api/keys'), 'keys'),
+  endpoints: () => request<Out<typeof endpointListSchema>>('GET', '/api/endpoints'),
+  createEndpoint: (body: PublishBody) => request<Out<typeof endpointSchema>>('POST', '/api/endpoints', body),
+  updateEndpoint: (id: string, body: EndpointPatchBody) =>
+    request<Out<typeof endpointSchema>>('PATCH', `/api/endpoints/${enc(id)}`, body),
+  keys: () => request<Out<typeof apiKeyListSchema>>('GET', '/api/keys'),
+  createKey: (body: CreateKeyBody) => request<Out<typeof apiKeyCreatedSchema>>('POST', '/api/keys', body),
+  rotateKey: (id: string) => request<Out<typeof apiKeyRotatedSchema>>('POST', `/api/keys/${enc(id)}/rotate`),
   rolloutBoard: () => request<RolloutBoardRow[]>('GET', '/api/rollouts'),
   rollout: (endpointId: string) =>
     request<RolloutStatus>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
@@ -232,7 +240,5 @@ export const api = {
     action: 'advance' | 'pause' | 'resume' | 'rollback' | 'kill',
     reason: string,
   ) => request<RolloutStatus>('POST', `/api/rollouts/${enc(rolloutId)}/${action}`, { reason }),
-  createKey: (name: string, endpoints: string[] | '*') =>
-    request<{ id: string; key: string }>('POST', '/api/keys', { name, endpoints }),
   revokeKey: (id: string) => request<void>('DELETE', `/api/keys/${enc(id)}`),
 };

@@ -1,7 +1,8 @@
 /**
  * The flow canvas: React Flow over the editor store, with connection checks that say why a connection is refused,
- * drop from the palette, quick-add at the cursor, keyboard shortcuts, copy/paste through the system clipboard,
- * minimap and zoom controls. Built for large flows: only visible elements render and nodes are memoised.
+ * drop from the palette, quick-add at the cursor, the editor's keyboard actions (actions.ts), copy/paste through
+ * the system clipboard, minimap and zoom controls. Built for large flows: nodes are memoised and cheap, zoomed
+ * out they drop detail, and the styles keep painting and hit testing small (see the measured notes in app.css).
  */
 import {
   Background,
@@ -35,9 +36,12 @@ import { copySelection, parseClipboard, type ClipboardPayload } from '../flow/cl
 import { checkConnection, type ConnectRefusal, type ConnectionAttempt } from '../flow/connect.js';
 import { layoutPositions } from '../flow/layout.js';
 import type { EditorEdge, EditorNode } from '../flow/model.js';
+import { actionForKey, actionTitle, type ActionContext } from './actions.js';
 import { entryFor, useCatalogStore } from '../state/catalog-store.js';
 import { useEditorStore } from '../state/editor-store.js';
 import { categoryColors } from '../ui/icons.js';
+import { noteColorName, noteColors } from '@finflow/runtime/document';
+import { legibleFit } from './fit.js';
 import { FlowNodeComponent } from './flow-node.js';
 import { NoteNodeComponent } from './note-node.js';
 import { QuickAdd } from './quick-add.js';
@@ -49,13 +53,22 @@ export const PALETTE_MIME = 'application/x-finflow-node';
 const nodeTypes: NodeTypes = { finflow: FlowNodeComponent, note: NoteNodeComponent };
 const proOptions = { hideAttribution: true };
 const defaultEdgeOptions = { type: 'default' as const };
-const fitViewOptions = { padding: 0.15, maxZoom: 1.1 };
 // Stable props: a new function or object each render would re-render every minimap node while dragging.
 const minimapColor = (n: EditorNode) =>
-  n.type === 'note' ? '#f3e8a6' : categoryColors[entryFor(n.data.node.type)?.meta.category ?? 'custom'];
-/** Below this zoom, nodes drop port labels and shadows: unreadable anyway, and cheap to paint in large flows. */
-const LOD_ZOOM = 0.55;
-const zoomedOutSelector = (s: { transform: [number, number, number] }) => s.transform[2] < LOD_ZOOM;
+  n.type === 'note'
+    ? noteColors[noteColorName(n.data.note.color)]
+    : categoryColors[entryFor(n.data.node.type)?.meta.category ?? 'custom'];
+/**
+ * Levels of detail: below 0.55 nodes drop port labels and shadows, below 0.3 all their text (unreadable anyway,
+ * and cheap to paint in large flows).
+ */
+const lodSelector = (s: { transform: [number, number, number] }) =>
+  s.transform[2] < 0.3 ? ' lod-low lod-min' : s.transform[2] < 0.55 ? ' lod-low' : '';
+/**
+ * React Flow can leave off-screen elements out of the page, but then panning mounts and unmounts nodes on every
+ * frame (2x the script and layout per move at 500 nodes); that pays only for flows larger than any we measured.
+ */
+const CULL_ABOVE_NODES = 2_000;
 const LOCAL_CLIPBOARD = 'finflow.clipboard';
 
 export function refusalText(t: TFunction, r: ConnectRefusal): string {
@@ -76,15 +89,12 @@ export function refusalText(t: TFunction, r: ConnectRefusal): string {
 }
 
 function graph() {
-  const s = useEditorStore.getState();
-  const byId = new Map<string, EditorNode>(s.nodes.map((n) => [n.id, n]));
+  const { doc } = useEditorStore.getState();
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   return {
-    node: (id: string) => {
-      const n = byId.get(id);
-      return n?.type === 'finflow' ? n.data.node : undefined;
-    },
+    node: (id: string) => byId.get(id),
     entry: entryFor,
-    edges: s.edges,
+    edges: doc.edges.map((e) => ({ source: e.from.node, target: e.to.node, targetHandle: e.to.port })),
   };
 }
 
@@ -165,10 +175,10 @@ interface QuickAddState {
   connectFrom?: ConnectionAttempt & { fromType?: string; direction: 'out' | 'in' };
 }
 
-export function Canvas(props: { readOnly?: boolean }) {
+export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: () => void }) {
   const { t } = useTranslation();
-  const nodes = useEditorStore((s) => s.nodes);
-  const edges = useEditorStore((s) => s.edges);
+  const nodes = useEditorStore((s) => s.viewNodes);
+  const edges = useEditorStore((s) => s.viewEdges);
   const onNodesChange = useEditorStore((s) => s.onNodesChange);
   const onEdgesChange = useEditorStore((s) => s.onEdgesChange);
   const beginGesture = useEditorStore((s) => s.beginGesture);
@@ -183,7 +193,7 @@ export function Canvas(props: { readOnly?: boolean }) {
   const [quickAdd, setQuickAdd] = useState<QuickAddState | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const readOnly = !!props.readOnly;
-  const zoomedOut = useStore(zoomedOutSelector);
+  const lod = useStore(lodSelector);
 
   const isValidConnection: IsValidConnection<EditorEdge> = useCallback(
     (c) =>
@@ -278,8 +288,8 @@ export function Canvas(props: { readOnly?: boolean }) {
 
   const autoLayout = useCallback(() => {
     const s = useEditorStore.getState();
-    s.applyPositions(layoutPositions(s.nodes, s.edges));
-    requestAnimationFrame(() => void rf.fitView({ padding: 0.15, duration: 250 }));
+    s.applyPositions(layoutPositions(s.doc, s.measured));
+    requestAnimationFrame(() => legibleFit(rf, 250));
   }, [rf]);
 
   const addNoteAtCenter = useCallback(() => {
@@ -292,54 +302,46 @@ export function Canvas(props: { readOnly?: boolean }) {
     useEditorStore.getState().addNote(p);
   }, [rf]);
 
-  // Keyboard shortcuts while focus is on the canvas or the page (not in a field).
+  // The editor's keyboard actions (actions.ts), while focus is on the canvas or the page; save and run also
+  // from fields.
+  const { onSave, onRun } = props;
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (isEditable(e.target) || document.querySelector('dialog[open]')) return;
-      const s = useEditorStore.getState();
-      const mod = e.ctrlKey || e.metaKey;
-      const key = e.key.toLowerCase();
-      if (mod && key === 'z' && !e.shiftKey) {
-        e.preventDefault();
-        if (!readOnly) s.undo();
-      } else if (mod && ((key === 'z' && e.shiftKey) || key === 'y')) {
-        e.preventDefault();
-        if (!readOnly) s.redo();
-      } else if (mod && key === 'a') {
-        e.preventDefault();
-        s.selectAll();
-      } else if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
-        if (!readOnly) {
-          e.preventDefault();
-          s.deleteSelection();
-        }
-      } else if (!mod && e.key === '?') {
-        setHelpOpen((v) => !v);
-      } else if (!mod && e.key === '/') {
-        e.preventDefault();
-        openQuickAddAt(pointer.current.x, pointer.current.y);
-      } else if (!mod && e.shiftKey && key === 'l') {
-        if (!readOnly) autoLayout();
-      } else if (!mod && e.shiftKey && key === 'f') {
-        void rf.fitView({ padding: 0.15, duration: 250 });
-      } else if (!mod && e.shiftKey && key === 'n') {
-        if (!readOnly) addNoteAtCenter();
-      } else if (e.key === 'Escape') {
+    const ctx: ActionContext = {
+      readOnly,
+      undo: () => useEditorStore.getState().undo(),
+      redo: () => useEditorStore.getState().redo(),
+      selectAll: () => useEditorStore.getState().selectAll(),
+      deleteSelection: () => useEditorStore.getState().deleteSelection(),
+      quickAdd: () => openQuickAddAt(pointer.current.x, pointer.current.y),
+      autoLayout,
+      fitView: () => legibleFit(rf, 250),
+      addNote: addNoteAtCenter,
+      save: onSave,
+      run: onRun,
+      escape: () => {
         setQuickAdd(null);
         setHelpOpen(false);
-        s.selectOnly(null);
-      }
+        useEditorStore.getState().selectOnly(null);
+      },
+      toggleHelp: () => setHelpOpen((v) => !v),
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (document.querySelector('dialog[open]')) return;
+      const action = actionForKey(e, { inField: isEditable(e.target), readOnly });
+      if (!action?.run) return;
+      e.preventDefault();
+      action.run(ctx);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [rf, readOnly, autoLayout, addNoteAtCenter, openQuickAddAt]);
+  }, [rf, readOnly, autoLayout, addNoteAtCenter, openQuickAddAt, onSave, onRun]);
 
   // Copy, cut and paste through the system clipboard (JSON text), so selections move between flows and tabs.
   useEffect(() => {
     const onCopy = (e: ClipboardEvent, cut: boolean) => {
       if (isEditable(e.target) || document.querySelector('dialog[open]')) return;
       const s = useEditorStore.getState();
-      const payload = copySelection(s.nodes, s.edges);
+      const payload = copySelection(s.doc, s.selection);
       if (!payload) return;
       const text = JSON.stringify(payload, null, 2);
       e.clipboardData?.setData('text/plain', text);
@@ -397,6 +399,18 @@ export function Canvas(props: { readOnly?: boolean }) {
     pointer.current = { x: e.clientX, y: e.clientY };
   }, []);
 
+  // While the pointer is down on the canvas, the inspector keeps what it shows (settledSelection).
+  useEffect(() => {
+    const up = () => useEditorStore.getState().setPointerDown(false);
+    window.addEventListener('pointerup', up);
+    window.addEventListener('pointercancel', up);
+    return () => {
+      window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', up);
+    };
+  }, []);
+  const onPointerDownCapture = useCallback(() => useEditorStore.getState().setPointerDown(true), []);
+
   const onDoubleClick = useCallback(
     (e: ReactMouseEvent) => {
       if ((e.target as HTMLElement).classList.contains('react-flow__pane'))
@@ -407,9 +421,10 @@ export function Canvas(props: { readOnly?: boolean }) {
 
   return (
     <div
-      className={`canvas${zoomedOut ? ' lod-low' : ''}`}
+      className={`canvas${lod}`}
       ref={wrapper}
       onMouseMove={onMouseMove}
+      onPointerDownCapture={onPointerDownCapture}
       onDoubleClick={onDoubleClick}
       data-testid="canvas"
       aria-label={t('canvas.label')}
@@ -438,11 +453,9 @@ export function Canvas(props: { readOnly?: boolean }) {
         zoomOnDoubleClick={false}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
-        onlyRenderVisibleElements
+        onlyRenderVisibleElements={nodes.length > CULL_ABOVE_NODES}
         minZoom={0.05}
         maxZoom={2}
-        fitView
-        fitViewOptions={fitViewOptions}
         proOptions={proOptions}
         elevateNodesOnSelect={false}
       >
@@ -463,7 +476,7 @@ export function Canvas(props: { readOnly?: boolean }) {
             className="tool"
             onClick={() => useEditorStore.getState().undo()}
             disabled={!canUndo || readOnly}
-            title={`${t('canvas.undo')} (Ctrl+Z)`}
+            title={actionTitle(t, 'undo')}
             aria-label={t('canvas.undo')}
             data-testid="undo"
           >
@@ -474,7 +487,7 @@ export function Canvas(props: { readOnly?: boolean }) {
             className="tool"
             onClick={() => useEditorStore.getState().redo()}
             disabled={!canRedo || readOnly}
-            title={`${t('canvas.redo')} (Ctrl+Shift+Z)`}
+            title={actionTitle(t, 'redo')}
             aria-label={t('canvas.redo')}
             data-testid="redo"
           >
@@ -486,7 +499,7 @@ export function Canvas(props: { readOnly?: boolean }) {
             className="tool"
             onClick={autoLayout}
             disabled={readOnly}
-            title={`${t('canvas.autoLayout')} (Shift+L)`}
+            title={actionTitle(t, 'layout')}
             aria-label={t('canvas.autoLayout')}
             data-testid="auto-layout"
           >
@@ -495,8 +508,8 @@ export function Canvas(props: { readOnly?: boolean }) {
           <button
             type="button"
             className="tool"
-            onClick={() => void rf.fitView({ padding: 0.15, duration: 250 })}
-            title={`${t('canvas.fit')} (Shift+F)`}
+            onClick={() => legibleFit(rf, 250)}
+            title={actionTitle(t, 'fit')}
             aria-label={t('canvas.fit')}
           >
             <Maximize size={16} />
@@ -506,7 +519,7 @@ export function Canvas(props: { readOnly?: boolean }) {
             className="tool"
             onClick={addNoteAtCenter}
             disabled={readOnly}
-            title={`${t('canvas.addNote')} (Shift+N)`}
+            title={actionTitle(t, 'note')}
             aria-label={t('canvas.addNote')}
             data-testid="add-note"
           >
@@ -517,7 +530,7 @@ export function Canvas(props: { readOnly?: boolean }) {
             type="button"
             className="tool"
             onClick={() => setHelpOpen(true)}
-            title={`${t('canvas.shortcuts')} (?)`}
+            title={actionTitle(t, 'help')}
             aria-label={t('canvas.shortcuts')}
           >
             <Keyboard size={16} />

@@ -1,16 +1,18 @@
 /**
  * The one node component for every catalog entry: a header with the category icon and title, typed handles
  * coloured by port type (name and type on hover), and the node's live run status, problems and version-diff mark.
- * Memoised; it reads run status and problems through narrow selectors, so a run event re-renders one node.
+ * Memoised, and cheap to have hundreds of: problems and diff marks come in its data (derived by the editor store),
+ * run status through narrow selectors (a run event re-renders one node), and the UI language from a small store
+ * instead of react-i18next's hook, which builds a translation function in every node on every render.
  */
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { portColors, type NamedPort } from '@finflow/runtime/ports';
 import { AlertTriangle, Check, CircleDashed, Loader2, X } from 'lucide-react';
 import { memo } from 'react';
-import { useTranslation } from 'react-i18next';
-import { formatMs, nodeTitle } from '../i18n/index.js';
+import type { Problem } from '../api/types.js';
+import { problemText } from '../flow/problems.js';
+import { formatMs, nodeTitle, tr, useLangStore } from '../i18n/index.js';
 import { useCatalogStore } from '../state/catalog-store.js';
-import { useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { nodePorts } from '../flow/ports.js';
 import type { FinflowNode } from '../flow/model.js';
@@ -28,7 +30,6 @@ function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
         id={port.name}
         className={`port-handle${port.type === 'any' ? ' port-any' : ''}`}
         style={{ background: color, borderColor: color }}
-        aria-label={`${label} (${port.type})`}
         data-port={port.name}
         data-port-type={port.type}
       />
@@ -43,8 +44,9 @@ function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
 function StatusBadge({ id }: { id: string }) {
   const status = useRunStore((s) => s.run?.nodes[id]?.status);
   const ms = useRunStore((s) => s.run?.nodes[id]?.ms);
-  const { t } = useTranslation();
+  useLangStore((s) => s.lang);
   if (!status || status === 'pending') return null;
+  const t = tr;
   const icon =
     status === 'running' ? (
       <Loader2 size={12} className="spin" aria-hidden />
@@ -67,11 +69,9 @@ function StatusBadge({ id }: { id: string }) {
 function FlowNodeView({ id, data, selected }: NodeProps<FinflowNode>) {
   const node = data.node;
   const entry = useCatalogStore((s) => s.byType.get(node.type));
-  // One translation hook per node (hundreds of nodes on large flows).
-  const { t, i18n } = useTranslation();
-  const lang = i18n.language === 'en' ? 'en' : 'zh-CN';
-  const problems = useEditorStore((s) => s.problemsByNode[id]);
-  const diff = useEditorStore((s) => s.diffMarks?.[id]);
+  const lang = useLangStore((s) => s.lang);
+  const { problems, diff } = data;
+  const t = tr;
   const status = useRunStore((s) => s.run?.nodes[id]?.status);
   const ports = nodePorts(entry, node);
   const category = entry?.meta.category ?? 'custom';
@@ -100,16 +100,21 @@ function FlowNodeView({ id, data, selected }: NodeProps<FinflowNode>) {
           <div className="node-subtitle">{node.label ? nodeTitle(entry, node.type, lang) : id}</div>
         </div>
         {problems?.length ? (
-          <span
-            className="node-problem"
-            title={problems.map((p) => p.message).join('\n')}
-            aria-label={t('problems.count', { count: problems.length })}
-          >
+          <span className="node-problem" aria-hidden>
             <AlertTriangle size={13} />
             {problems.length}
           </span>
         ) : null}
       </div>
+      {problems?.length ? (
+        // What is wrong, in the analyst's language, on the node itself.
+        <div className="node-problems" data-testid="node-problems" role="note">
+          {problemText(t, problems[0] as Problem, entry, lang)}
+          {problems.length > 1 && (
+            <span className="node-problems-more">{t('problems.more', { count: problems.length - 1 })}</span>
+          )}
+        </div>
+      ) : null}
       {!entry && <div className="node-warning">{t('canvas.unknownType', { type: node.type })}</div>}
       {(ports.inputs.length > 0 || ports.outputs.length > 0) && (
         <div className="flow-node-ports">
@@ -130,4 +135,11 @@ function FlowNodeView({ id, data, selected }: NodeProps<FinflowNode>) {
   );
 }
 
-export const FlowNodeComponent = memo(FlowNodeView);
+/**
+ * What the node draws depends on its data and selection only; React Flow also passes its position and size, which
+ * change when it measures or moves the node and would re-render all of them.
+ */
+export const FlowNodeComponent = memo(
+  FlowNodeView,
+  (a, b) => a.id === b.id && a.data === b.data && a.selected === b.selected,
+);

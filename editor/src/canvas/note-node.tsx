@@ -2,10 +2,11 @@
 import { NodeResizer, type NodeProps } from '@xyflow/react';
 import { memo, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { NOTE_TEXT_COLOR, noteColorName, noteColors, type NoteColorName } from '@finflow/runtime/document';
 import type { NoteNode } from '../flow/model.js';
 import { useEditorStore } from '../state/editor-store.js';
 
-export const noteColors = ['#fff4c2', '#dbeafe', '#dcfce7', '#fce7f3', '#ede9fe'];
+const swatches = Object.keys(noteColors) as NoteColorName[];
 
 function NoteView({ id, data, selected }: NodeProps<NoteNode>) {
   const { t } = useTranslation();
@@ -17,11 +18,13 @@ function NoteView({ id, data, selected }: NodeProps<NoteNode>) {
   useEffect(() => {
     if (editing) ref.current?.focus();
   }, [editing]);
-  const color = data.note.color ?? noteColors[0];
+  // Any stored colour is drawn from the palette (readable dark text on a pale background).
+  const color = noteColorName(data.note.color);
   return (
     <div
       className={`note-node${selected ? ' selected' : ''}`}
-      style={{ background: color }}
+      style={{ background: noteColors[color], color: NOTE_TEXT_COLOR }}
+      data-note-color={color}
       data-testid="note-node"
     >
       <NodeResizer
@@ -33,13 +36,14 @@ function NoteView({ id, data, selected }: NodeProps<NoteNode>) {
       />
       {selected && (
         <div className="note-colors nodrag" role="group" aria-label={t('canvas.noteColor')}>
-          {noteColors.map((c) => (
+          {swatches.map((c) => (
             <button
               key={c}
               type="button"
               className={`note-swatch${c === color ? ' active' : ''}`}
-              style={{ background: c }}
-              aria-label={c}
+              style={{ background: noteColors[c] }}
+              aria-label={t(`canvas.noteColors.${c}`)}
+              aria-pressed={c === color}
               onClick={() => updateNote(id, { color: c })}
             />
           ))}

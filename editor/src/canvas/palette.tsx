@@ -82,7 +82,7 @@ export function Palette({ readOnly }: { readOnly?: boolean }) {
       ? rf.screenToFlowPosition({ x: pane.left + pane.width / 2, y: pane.top + pane.height / 2 })
       : { x: 0, y: 0 };
     // Stagger repeated clicks so new nodes do not stack exactly.
-    const n = useEditorStore.getState().nodes.length % 5;
+    const n = useEditorStore.getState().doc.nodes.length % 5;
     useEditorStore.getState().addNode(entry, { x: p.x - 110 + n * 24, y: p.y - 40 + n * 24 });
   };
   return (

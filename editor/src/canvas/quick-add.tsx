@@ -9,16 +9,16 @@ import type { CatalogEntry, PortType } from '../api/types.js';
 import { nodePorts } from '../flow/ports.js';
 import { nodeTitle, useLang } from '../i18n/index.js';
 import { entryFor, useCatalogStore } from '../state/catalog-store.js';
-import { useEditorStore } from '../state/editor-store.js';
+import { nodeById, useEditorStore } from '../state/editor-store.js';
 import type { ConnectionAttempt } from '../flow/connect.js';
 import { categoryColors, nodeIcon } from '../ui/icons.js';
 import { fitsConnection, rankEntries } from './search.js';
 
 function danglingType(c: ConnectionAttempt & { direction: 'out' | 'in' }): PortType | undefined {
   const id = c.direction === 'out' ? c.source : c.target;
-  const n = useEditorStore.getState().nodes.find((x) => x.id === id);
-  if (!n || n.type !== 'finflow') return undefined;
-  const ports = nodePorts(entryFor(n.data.node.type), n.data.node);
+  const n = nodeById(useEditorStore.getState(), id);
+  if (!n) return undefined;
+  const ports = nodePorts(entryFor(n.type), n);
   return c.direction === 'out'
     ? ports.outputs.find((p) => p.name === c.sourceHandle)?.type
     : ports.inputs.find((p) => p.name === c.targetHandle)?.type;

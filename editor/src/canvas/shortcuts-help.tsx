@@ -1,23 +1,7 @@
-/** The keyboard-shortcut overlay (press "?"). */
+/** The keyboard-shortcut overlay (press "?"): every editor action with its keys, from the action registry. */
 import { useTranslation } from 'react-i18next';
 import { Dialog } from '../ui/dialog.js';
-
-const shortcuts: [string, string][] = [
-  ['Ctrl+Z', 'shortcuts.undo'],
-  ['Ctrl+Shift+Z / Ctrl+Y', 'shortcuts.redo'],
-  ['Ctrl+C / Ctrl+X / Ctrl+V', 'shortcuts.copyPaste'],
-  ['Ctrl+A', 'shortcuts.selectAll'],
-  ['Shift+click / Shift+drag', 'shortcuts.multiSelect'],
-  ['Delete / Backspace', 'shortcuts.delete'],
-  ['/', 'shortcuts.quickAdd'],
-  ['Shift+L', 'shortcuts.layout'],
-  ['Shift+F', 'shortcuts.fit'],
-  ['Shift+N', 'shortcuts.note'],
-  ['Ctrl+S', 'shortcuts.save'],
-  ['Ctrl+Enter', 'shortcuts.run'],
-  ['Escape', 'shortcuts.escape'],
-  ['?', 'shortcuts.help'],
-];
+import { editorActions, formatKey } from './actions.js';
 
 export function ShortcutsHelp({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
@@ -25,17 +9,17 @@ export function ShortcutsHelp({ onClose }: { onClose: () => void }) {
     <Dialog open title={t('shortcuts.title')} onClose={onClose} testId="shortcuts-help">
       <table className="shortcuts">
         <tbody>
-          {shortcuts.map(([keys, label]) => (
-            <tr key={label}>
+          {editorActions.map((a) => (
+            <tr key={a.id} data-action={a.id}>
               <td>
-                {keys.split(' / ').map((k, i) => (
+                {a.keys.map((k, i) => (
                   <span key={k}>
                     {i > 0 && ' / '}
-                    <kbd>{k}</kbd>
+                    <kbd>{formatKey(k, t)}</kbd>
                   </span>
                 ))}
               </td>
-              <td>{t(label)}</td>
+              <td>{t(a.label)}</td>
             </tr>
           ))}
         </tbody>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../api/types.js';
 import { copySelection, materialize, parseClipboard } from './clipboard.js';
-import { fromDocument, toDocument, type EditorNode } from './model.js';
+import { fromDocument, toDocument } from './model.js';
 
 const doc = {
   schemaVersion: 1,
@@ -42,18 +42,14 @@ const doc = {
 
 describe('flow document model', () => {
   it('round-trips a document through the editor model unchanged', () => {
-    const { meta, nodes, edges } = fromDocument(doc);
-    expect(toDocument(meta, nodes, edges)).toEqual(doc);
+    expect(toDocument(fromDocument(doc))).toEqual(doc);
   });
 });
 
 describe('copy and paste', () => {
   it('copies the selection with its inner edges and pastes it with fresh ids', () => {
-    const { nodes, edges } = fromDocument(doc);
-    const selected = nodes.map((n) =>
-      n.id === 'scorecard_1' || n.id === 'output' ? { ...n, selected: true } : n,
-    ) as EditorNode[];
-    const payload = copySelection(selected, edges);
+    const model = fromDocument(doc);
+    const payload = copySelection(model, new Set(['scorecard_1', 'output']));
     expect(payload?.nodes.map((n) => n.id)).toEqual(['scorecard_1', 'output']);
     expect(payload?.edges.map((e) => e.id)).toEqual(['e2']);
 
@@ -61,26 +57,39 @@ describe('copy and paste', () => {
     expect(parsed).not.toBeNull();
     const pasted = materialize(
       parsed!,
-      { nodes: new Set(nodes.map((n) => n.id)), edges: new Set(edges.map((e) => e.id)) },
+      {
+        nodes: new Set(model.nodes.map((n) => n.id)),
+        notes: new Set(model.notes.map((n) => n.id)),
+        edges: new Set(model.edges.map((e) => e.id)),
+      },
       { x: 1000, y: 500 },
     );
-    const ids = pasted.nodes.map((n) => n.id);
-    expect(ids).toEqual(['scorecard_2', 'output_1']);
-    expect(pasted.nodes[0]?.position).toEqual({ x: 1000, y: 500 });
-    expect(pasted.nodes[1]?.position).toEqual({ x: 1300, y: 500 });
-    expect(pasted.edges).toHaveLength(1);
-    expect(pasted.edges[0]).toMatchObject({
-      source: 'scorecard_2',
-      target: 'output_1',
-      sourceHandle: 'scores',
-      targetHandle: 'value',
-    });
-    expect(pasted.edges[0]?.id).not.toBe('e2');
+    expect(pasted.nodes.map((n) => n.id)).toEqual(['scorecard_2', 'output_1']);
+    expect(pasted.selection).toEqual(['scorecard_2', 'output_1']);
+    expect(pasted.nodes[0]?.ui.position).toEqual({ x: 1000, y: 500 });
+    expect(pasted.nodes[1]?.ui.position).toEqual({ x: 1300, y: 500 });
+    expect(pasted.edges).toEqual([
+      {
+        id: expect.not.stringMatching(/^e2$/),
+        from: { node: 'scorecard_2', port: 'scores' },
+        to: { node: 'output_1', port: 'value' },
+      },
+    ]);
     // The copied config travels with the node.
-    expect(pasted.nodes[0]?.type === 'finflow' && pasted.nodes[0].data.node.config).toEqual({
-      mode: 'score',
-      threshold: 0.3,
-    });
+    expect(pasted.nodes[0]?.config).toEqual({ mode: 'score', threshold: 0.3 });
+  });
+
+  it('copies and pastes notes, renamed when their id is taken', () => {
+    const model = fromDocument(doc);
+    const payload = copySelection(model, new Set(['note:n1']));
+    expect(payload?.notes.map((n) => n.text)).toEqual(['Policy v3']);
+    const pasted = materialize(
+      payload!,
+      { nodes: new Set(), notes: new Set(['n1']), edges: new Set() },
+      { x: 10, y: 20 },
+    );
+    expect(pasted.notes).toEqual([{ ...doc.ui!.notes[0], id: 'note_1', position: { x: 10, y: 20 } }]);
+    expect(pasted.selection).toEqual(['note:note_1']);
   });
 
   it('ignores clipboard text that is not a FinFlow selection', () => {

@@ -4,15 +4,12 @@
  */
 import type { FlowEdge, FlowNode } from '../api/types.js';
 import {
-  NOTE_PREFIX,
   newEdgeId,
   newNodeId,
   newNoteId,
-  toEdge,
-  toFlowNode,
-  toNoteNode,
-  type EditorEdge,
-  type EditorNode,
+  noteViewId,
+  type FlowDoc,
+  type NodeRecord,
   type StickyNote,
 } from './model.js';
 
@@ -26,33 +23,19 @@ export interface ClipboardPayload {
   notes: StickyNote[];
 }
 
-export function copySelection(
-  nodes: readonly EditorNode[],
-  edges: readonly EditorEdge[],
-): ClipboardPayload | null {
-  const selected = nodes.filter((n) => n.selected);
-  if (!selected.length) return null;
-  const ids = new Set(selected.map((n) => n.id));
-  const payload: ClipboardPayload = { kind: CLIPBOARD_KIND, version: 1, nodes: [], edges: [], notes: [] };
-  for (const n of selected) {
-    if (n.type === 'finflow')
-      payload.nodes.push({ ...n.data.node, ui: { position: n.position } } as FlowNode);
-    else
-      payload.notes.push({
-        ...n.data.note,
-        position: n.position,
-        ...(n.measured?.width ? { width: n.measured.width } : {}),
-        ...(n.measured?.height ? { height: n.measured.height } : {}),
-      });
-  }
-  for (const e of edges)
-    if (ids.has(e.source) && ids.has(e.target))
-      payload.edges.push({
-        id: e.id,
-        from: { node: e.source, port: e.sourceHandle ?? '' },
-        to: { node: e.target, port: e.targetHandle ?? '' },
-      });
-  return payload;
+/** The selected nodes and notes (view ids), with the edges between selected nodes. */
+export function copySelection(doc: FlowDoc, selection: ReadonlySet<string>): ClipboardPayload | null {
+  const nodes = doc.nodes.filter((n) => selection.has(n.id));
+  const notes = doc.notes.filter((n) => selection.has(noteViewId(n.id)));
+  if (!nodes.length && !notes.length) return null;
+  const ids = new Set(nodes.map((n) => n.id));
+  return {
+    kind: CLIPBOARD_KIND,
+    version: 1,
+    nodes,
+    notes,
+    edges: doc.edges.filter((e) => ids.has(e.from.node) && ids.has(e.to.node)),
+  };
 }
 
 /** The payload in clipboard text, or null when the text is something else. */
@@ -80,14 +63,15 @@ export function parseClipboard(text: string): ClipboardPayload | null {
 }
 
 /**
- * Editor nodes and edges for a payload pasted into a flow whose ids are `taken`: the selection keeps its shape,
- * its top-left corner lands at `at`, and the pasted elements come selected.
+ * Records for a payload pasted into a flow whose ids are `taken`: the selection keeps its shape, its top-left
+ * corner lands at `at`, ids are made unique and edges follow their renamed nodes. `selection` holds the view ids
+ * of what was pasted, so it can come selected.
  */
 export function materialize(
   payload: ClipboardPayload,
-  taken: { nodes: ReadonlySet<string>; edges: ReadonlySet<string> },
+  taken: { nodes: ReadonlySet<string>; notes: ReadonlySet<string>; edges: ReadonlySet<string> },
   at: { x: number; y: number },
-): { nodes: EditorNode[]; edges: EditorEdge[] } {
+): { nodes: NodeRecord[]; notes: StickyNote[]; edges: FlowEdge[]; selection: string[] } {
   const all = [
     ...payload.nodes.map((n) => n.ui?.position ?? { x: 0, y: 0 }),
     ...payload.notes.map((n) => n.position),
@@ -96,32 +80,33 @@ export function materialize(
   const minY = Math.min(...all.map((p) => p.y));
   const shift = (p: { x: number; y: number }) => ({ x: p.x - minX + at.x, y: p.y - minY + at.y });
   const nodeIds = new Set(taken.nodes);
+  const noteIds = new Set(taken.notes);
   const edgeIds = new Set(taken.edges);
   const rename = new Map<string, string>();
-  const nodes: EditorNode[] = [];
-  payload.nodes.forEach((n, i) => {
+  const nodes: NodeRecord[] = [];
+  const notes: StickyNote[] = [];
+  const selection: string[] = [];
+  for (const n of payload.nodes) {
     const id = nodeIds.has(n.id) ? newNodeId(n.type, nodeIds) : n.id;
     nodeIds.add(id);
     rename.set(n.id, id);
-    const node = toFlowNode({ ...n, id, ui: { position: shift(n.ui?.position ?? { x: 0, y: 0 }) } }, i);
-    nodes.push({ ...node, selected: true });
-  });
-  for (const note of payload.notes) {
-    const id = nodeIds.has(`${NOTE_PREFIX}${note.id}`) ? newNoteId(nodeIds) : note.id;
-    nodeIds.add(`${NOTE_PREFIX}${id}`);
-    nodes.push({ ...toNoteNode({ ...note, id, position: shift(note.position) }), selected: true });
+    nodes.push({ ...n, id, ui: { ...n.ui, position: shift(n.ui?.position ?? { x: 0, y: 0 }) } });
+    selection.push(id);
   }
-  const edges: EditorEdge[] = [];
+  for (const note of payload.notes) {
+    const id = noteIds.has(note.id) ? newNoteId(noteIds) : note.id;
+    noteIds.add(id);
+    notes.push({ ...note, id, position: shift(note.position) });
+    selection.push(noteViewId(id));
+  }
+  const edges: FlowEdge[] = [];
   for (const e of payload.edges) {
     const source = rename.get(e.from.node);
     const target = rename.get(e.to.node);
     if (!source || !target) continue;
     const id = edgeIds.has(e.id) ? newEdgeId(source, e.from.port, target, e.to.port, edgeIds) : e.id;
     edgeIds.add(id);
-    edges.push({
-      ...toEdge({ id, from: { node: source, port: e.from.port }, to: { node: target, port: e.to.port } }),
-      selected: true,
-    });
+    edges.push({ id, from: { node: source, port: e.from.port }, to: { node: target, port: e.to.port } });
   }
-  return { nodes, edges };
+  return { nodes, notes, edges, selection };
 }

@@ -1,9 +1,11 @@
 /**
- * Translations: Chinese (zh-CN) first, English as the switch. The choice is kept in localStorage. Catalog entries
+ * Translations: Chinese (zh-CN) and English. The first visit follows the browser's language (Chinese for any zh-*,
+ * English otherwise); after that the user's choice, kept in localStorage. Catalog entries
  * and templates carry their own Chinese text (`meta.zh`, `title.zh`), picked by the helpers below.
  */
-import i18next from 'i18next';
+import i18next, { type TFunction } from 'i18next';
 import { initReactI18next, useTranslation } from 'react-i18next';
+import { create } from 'zustand';
 import type { CatalogEntry, Localized } from '../api/types.js';
 import { en } from './en.js';
 import { zhCN } from './zh-cn.js';
@@ -16,9 +18,19 @@ function initialLang(): Lang {
     const stored = localStorage.getItem(STORAGE_KEY);
     if (stored === 'en' || stored === 'zh-CN') return stored;
   } catch {
-    // Storage may be unavailable (private mode); Chinese is the default.
+    // Storage may be unavailable (private mode); the browser's language decides.
   }
-  return 'zh-CN';
+  return browserLang(typeof navigator === 'undefined' ? [] : navigator.languages);
+}
+
+/** The UI language for a browser's preferred languages: the first one we have, English when none is. */
+export function browserLang(languages: readonly string[]): Lang {
+  for (const l of languages) {
+    const tag = l.toLowerCase();
+    if (tag.startsWith('zh')) return 'zh-CN';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'en';
 }
 
 export const i18n = i18next.createInstance();
@@ -30,6 +42,17 @@ void i18n.use(initReactI18next).init({
   returnNull: false,
 });
 document.documentElement.lang = i18n.language;
+
+/**
+ * The UI language as a store, for components there are hundreds of (canvas nodes): they re-render when it changes
+ * and translate with `i18n.t`, without react-i18next's hook and its per-render work.
+ */
+export const useLangStore = create<{ lang: Lang }>()(() => ({
+  lang: i18n.language === 'en' ? 'en' : 'zh-CN',
+}));
+i18n.on('languageChanged', (l) => useLangStore.setState({ lang: l === 'en' ? 'en' : 'zh-CN' }));
+/** `t` outside React's hooks (with `useLangStore` to re-render on a language change). */
+export const tr: TFunction = i18n.t.bind(i18n);
 
 export function setLang(lang: Lang): void {
   void i18n.changeLanguage(lang);

@@ -6,25 +6,31 @@ import { AlertTriangle, Info } from 'lucide-react';
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useTranslation } from 'react-i18next';
-import type { CatalogEntry, FlowNode, JsonSchema } from '../api/types.js';
-import type { EditorEdge, EditorNode } from '../flow/model.js';
+import type { CatalogEntry, FlowEdge, FlowNode, JsonSchema, Problem } from '../api/types.js';
 import { nodeDescription, nodeTitle, useLang } from '../i18n/index.js';
 import { NodeRunView } from '../run/node-run-view.js';
 import { useCatalogStore } from '../state/catalog-store.js';
-import { selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
+import {
+  inputNode,
+  settledSelection,
+  useEditorStore,
+  useNodeRecord,
+  type EditorState,
+} from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { categoryColors, nodeIcon } from '../ui/icons.js';
 import { nodePorts } from '../flow/ports.js';
 import { codeTypings } from './code-typings.js';
 import { JsonFieldStandalone, SchemaForm, type Hint } from './schema-form.js';
 import { validateAgainst } from './schema.js';
+import { configIssueText, problemText } from '../flow/problems.js';
 import { Segmented } from '../ui/segmented.js';
 
 type Tab = 'config' | 'settings' | 'result';
 
-function ancestors(id: string, edges: readonly EditorEdge[]): string[] {
+function ancestors(id: string, edges: readonly FlowEdge[]): string[] {
   const into = new Map<string, string[]>();
-  for (const e of edges) (into.get(e.target) ?? into.set(e.target, []).get(e.target))?.push(e.source);
+  for (const e of edges) (into.get(e.to.node) ?? into.set(e.to.node, []).get(e.to.node))?.push(e.from.node);
   const seen = new Set<string>();
   const stack = [id];
   while (stack.length) {
@@ -38,20 +44,16 @@ function ancestors(id: string, edges: readonly EditorEdge[]): string[] {
   return [...seen];
 }
 
-function inputFields(nodes: readonly EditorNode[]): string[] {
-  for (const n of nodes) {
-    if (n.type !== 'finflow' || n.data.node.type !== 'io.input') continue;
-    const props = (n.data.node.config['schema'] as { properties?: Record<string, unknown> } | undefined)
-      ?.properties;
-    return props ? Object.keys(props) : [];
-  }
-  return [];
+function inputFields(s: Pick<EditorState, 'doc'>): string[] {
+  const props = (inputNode(s)?.config['schema'] as { properties?: Record<string, unknown> } | undefined)
+    ?.properties;
+  return props ? Object.keys(props) : [];
 }
 
 function useHints(node: Omit<FlowNode, 'ui'>): { prompt: Hint[]; expression: Hint[] } {
   // Narrow selections (names only), so moving nodes around does not re-render the inspector.
-  const fields = useEditorStore(useShallow((s) => inputFields(s.nodes)));
-  const edges = useEditorStore((s) => s.edges);
+  const fields = useEditorStore(useShallow(inputFields));
+  const edges = useEditorStore((s) => s.doc.edges);
   const up = useMemo(() => ancestors(node.id, edges), [node.id, edges]);
   return useMemo(() => {
     const vars = Array.isArray(node.config['variables'])
@@ -203,12 +205,8 @@ function OnErrorControl({ node, readOnly }: { node: Omit<FlowNode, 'ui'>; readOn
 export function Inspector({ readOnly }: { readOnly?: boolean }) {
   const { t } = useTranslation();
   const lang = useLang();
-  const selectedId = useEditorStore(selectSingleNodeId);
-  const node = useEditorStore((s) => {
-    const id = selectSingleNodeId(s);
-    const n = id ? s.nodes.find((x) => x.id === id) : undefined;
-    return n?.type === 'finflow' ? n.data.node : undefined;
-  });
+  const selectedId = useEditorStore(settledSelection);
+  const node = useNodeRecord(selectedId);
   const problems = useEditorStore((s) => (selectedId ? s.problemsByNode[selectedId] : undefined));
   const entry = useCatalogStore((s) => (node ? s.byType.get(node.type) : undefined));
   const credentials = useCatalogStore((s) => s.credentials);
@@ -264,7 +262,7 @@ function NodeInspector(props: {
   tab: Tab;
   setTab: (t: Tab) => void;
   hasRun: boolean;
-  problems: { code: string; message: string; path?: (string | number)[] }[];
+  problems: Problem[];
   readOnly: boolean;
   lang: 'zh-CN' | 'en';
 }) {
@@ -281,10 +279,14 @@ function NodeInspector(props: {
   );
   const serverErrors = useMemo(() => {
     const m = new Map<string, string[]>();
-    for (const p of props.problems)
-      if (p.path?.length) m.set(p.path.join('.'), [...(m.get(p.path.join('.')) ?? []), p.message]);
+    for (const p of props.problems) {
+      if (!p.path?.length) continue;
+      // Under its field, the field's name is already there: only what is wrong with it.
+      const text = p.code === 'INVALID_CONFIG' ? configIssueText(t, p) : problemText(t, p, entry, props.lang);
+      m.set(p.path.join('.'), [...(m.get(p.path.join('.')) ?? []), text]);
+    }
     return m;
-  }, [props.problems]);
+  }, [props.problems, t, entry, props.lang]);
   const general = props.problems.filter((p) => !p.path?.length);
   // A node with a code field (the code node) gets its code checked against declarations of its own ports.
   const code = useMemo(() => {
@@ -341,7 +343,7 @@ function NodeInspector(props: {
         <ul className="inline-problems">
           {general.map((p, i) => (
             <li key={i}>
-              <AlertTriangle size={13} aria-hidden /> {p.message}
+              <AlertTriangle size={13} aria-hidden /> {problemText(t, p, entry, props.lang)}
             </li>
           ))}
         </ul>

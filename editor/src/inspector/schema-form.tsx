@@ -11,6 +11,7 @@ import { useTranslation } from 'react-i18next';
 import type { Connection, Credential, JsonSchema } from '../api/types.js';
 import { useLang } from '../i18n/index.js';
 import type { CodeEditorProps } from './code-editor.js';
+import { SchemaBuilder } from './schema-builder.js';
 import {
   emptyValue,
   fieldDescription,
@@ -305,16 +306,29 @@ function Field(props: {
 
   switch (kind.kind) {
     case 'monaco': {
-      if (kind.widget === 'json' || kind.widget === 'json-schema') {
+      if (kind.widget === 'json-schema') {
+        // Fields first; the JSON Schema they write is the advanced view.
         return shell(
-          <JsonField
-            id={id}
-            label={label}
+          <SchemaBuilder
             value={props.value}
             onChange={set}
             readOnly={ro}
-            height={kind.widget === 'json-schema' ? 200 : 140}
+            json={
+              <JsonField
+                id={id}
+                label={label}
+                value={props.value}
+                onChange={set}
+                readOnly={ro}
+                height={200}
+              />
+            }
           />,
+        );
+      }
+      if (kind.widget === 'json') {
+        return shell(
+          <JsonField id={id} label={label} value={props.value} onChange={set} readOnly={ro} height={140} />,
         );
       }
       const language =

@@ -20,12 +20,12 @@ export function LanguageSwitch() {
       type="button"
       className="lang-switch"
       onClick={() => setLang(lang === 'zh-CN' ? 'en' : 'zh-CN')}
-      aria-label={t('app.switchLanguage')}
       title={t('app.switchLanguage')}
       data-testid="lang-switch"
     >
       <Globe size={14} aria-hidden />
-      {lang === 'zh-CN' ? 'English' : '中文'}
+      {/* The visible name is the accessible name (WCAG 2.5.3); it is written in the language it switches to. */}
+      <span lang={lang === 'zh-CN' ? 'en' : 'zh-CN'}>{lang === 'zh-CN' ? 'English' : '中文'}</span>
     </button>
   );
 }

@@ -33,6 +33,9 @@ import { useCatalogStore } from '../state/catalog-store.js';
 import { selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { useSessionStore } from '../state/session-store.js';
+import { dropDraft, keepDraft, readDraft, type KeptDraft } from '../state/drafts.js';
+import { formatTime, useLang } from '../i18n/index.js';
+import { legibleFit } from '../canvas/fit.js';
 import { Dialog } from '../ui/dialog.js';
 import { Toast } from '../ui/toast.js';
 import { AppHeader } from './app-header.js';
@@ -126,13 +129,94 @@ function useLiveValidation(enabled: boolean) {
   }, [revision, flowId, enabled, catalogReady]);
 }
 
+/**
+ * The side panel's left edge, dragged (or moved with the arrow keys) to make results as wide as the analyst needs:
+ * from 320 px to all but 360 px of the window.
+ */
+function PanelResizer({
+  label,
+  width,
+  onResize,
+}: {
+  label: string;
+  width: number;
+  onResize: (width: number) => void;
+}) {
+  const clamp = (w: number) => Math.round(Math.min(Math.max(w, 320), Math.max(320, window.innerWidth - 360)));
+  const widthNow = (el: HTMLElement) => el.parentElement?.getBoundingClientRect().width ?? 400;
+  return (
+    <div
+      className="side-resizer"
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={label}
+      aria-valuenow={width}
+      aria-valuemin={320}
+      aria-valuemax={Math.max(320, window.innerWidth - 360)}
+      tabIndex={0}
+      data-testid="panel-resizer"
+      onPointerDown={(e) => {
+        const el = e.currentTarget;
+        el.setPointerCapture(e.pointerId);
+        const right = el.parentElement?.getBoundingClientRect().right ?? window.innerWidth;
+        const move = (ev: PointerEvent) => onResize(clamp(right - ev.clientX));
+        const up = () => {
+          el.removeEventListener('pointermove', move);
+          el.removeEventListener('pointerup', up);
+        };
+        el.addEventListener('pointermove', move);
+        el.addEventListener('pointerup', up);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'ArrowLeft') onResize(clamp(widthNow(e.currentTarget) + 40));
+        if (e.key === 'ArrowRight') onResize(clamp(widthNow(e.currentTarget) - 40));
+      }}
+    />
+  );
+}
+
+/** Keeps the unsaved draft in the browser while it is dirty, and drops it once it is saved (drafts.ts). */
+function useDraftKeeping(flowId: string) {
+  useEffect(() => {
+    const keep = () => {
+      const s = useEditorStore.getState();
+      if (s.flowId !== flowId || !s.dirty) return;
+      keepDraft(flowId, {
+        baseVersion: s.version?.number ?? null,
+        savedAt: Date.now(),
+        document: s.documentNow(),
+      });
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = useEditorStore.subscribe((s, prev) => {
+      if (s.flowId !== flowId) return;
+      if (!s.dirty) {
+        // Saved (or a version restored over it): the kept copy is no longer needed.
+        if (prev.dirty && prev.flowId === flowId) dropDraft(flowId);
+        return;
+      }
+      if (s.revision === prev.revision && prev.dirty) return;
+      clearTimeout(timer);
+      timer = setTimeout(keep, 400);
+    });
+    window.addEventListener('pagehide', keep);
+    return () => {
+      // Runs before the load effect's cleanup resets the store (effects clean up in declaration order).
+      clearTimeout(timer);
+      unsubscribe();
+      window.removeEventListener('pagehide', keep);
+      keep();
+    };
+  }, [flowId]);
+}
+
 function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const { t } = useTranslation();
   const rf = useReactFlow();
   const role = useSessionStore((s) => s.session?.user.role);
   const canEdit = role !== 'viewer' && role !== 'approver';
   const canPublish = role === 'admin' || role === 'developer';
-  const name = useEditorStore((s) => s.meta.name);
+  const name = useEditorStore((s) => s.doc.meta.name);
   const dirty = useEditorStore((s) => s.dirty);
   const version = useEditorStore((s) => s.version);
   const problemCount = useEditorStore((s) => s.problems.length);
@@ -140,25 +224,39 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
   const hasSelection = useEditorStore((s) => selectSingleNodeId(s) !== null);
   const [tab, setTab] = useState<SideTab>(runId ? 'run' : 'inspector');
   const [wide, setWide] = useState(false);
+  const [panelWidth, setPanelWidth] = useState<number | null>(null);
   const [saving, setSaving] = useState(false);
   const [publishing, setPublishing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const lastSelection = useRef(hasSelection);
+  const [kept, setKept] = useState<KeptDraft | null>(null);
+  const lang = useLang();
+  useDraftKeeping(flowId);
 
+  // React Flow's helper object changes once its viewport is ready; loading must not follow it (that fetched and
+  // rebuilt the whole flow a second time on every open).
+  const rfRef = useRef(rf);
+  rfRef.current = rf;
   const load = useCallback(async () => {
     setError(null);
+    setKept(null);
     try {
       const detail = await api.flow(flowId);
-      useEditorStore.getState().load(detail);
+      const editor = useEditorStore.getState();
+      editor.load(detail);
+      // A draft kept from an earlier visit is offered, unless it is what was just loaded.
+      const draft = readDraft(flowId);
+      if (draft && JSON.stringify(draft.document) !== JSON.stringify(editor.documentNow())) setKept(draft);
+      else if (draft) dropDraft(flowId);
       const vp = detail.document.ui?.viewport;
       requestAnimationFrame(() => {
-        if (vp) void rf.setViewport(vp);
-        else void rf.fitView({ padding: 0.15, maxZoom: 1.1 });
+        if (vp) void rfRef.current.setViewport(vp);
+        else legibleFit(rfRef.current);
       });
     } catch (err) {
       setError((err as Error).message);
     }
-  }, [flowId, rf]);
+  }, [flowId]);
 
   // A developer reloaded a plugin (`finflow dev`): the palette and the inspector follow without a page reload.
   useEffect(() => onCatalogChanged(() => void useCatalogStore.getState().reloadCatalog()), []);
@@ -182,9 +280,10 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
     }
   }, [runId]);
 
-  // Selecting a node shows its inspector (unless the user is looking at the run: the inspector then shows results).
+  // Selecting a node shows its inspector, unless a run is shown on the Run tab: that tab then shows the node's result.
   useEffect(() => {
-    if (hasSelection && !lastSelection.current) setTab('inspector');
+    if (hasSelection && !lastSelection.current)
+      setTab((tab) => (tab === 'run' && useRunStore.getState().run ? 'run' : 'inspector'));
     lastSelection.current = hasSelection;
   }, [hasSelection]);
 
@@ -195,18 +294,14 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
       if (useEditorStore.getState().dirty) e.preventDefault();
     };
     window.addEventListener('beforeunload', warn);
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault();
-        if (canEdit) setSaving(true);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => {
-      window.removeEventListener('beforeunload', warn);
-      window.removeEventListener('keydown', onKey);
-    };
-  }, [canEdit]);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, []);
+  // Ctrl+S and Ctrl+Enter, from the canvas's action registry.
+  const openSave = useCallback(() => canEdit && setSaving(true), [canEdit]);
+  const requestRun = useCallback(() => {
+    setTab('run');
+    useRunStore.getState().requestStart();
+  }, []);
 
   const save = async (message: string) => {
     const s = useEditorStore.getState();
@@ -290,52 +385,100 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
           </button>
         )}
       </div>
+      {kept && (
+        <div className="draft-banner" role="status" data-testid="draft-banner">
+          <span>
+            {kept.baseVersion === null
+              ? t('save.draftFoundNew', { time: formatTime(kept.savedAt, lang) })
+              : t('save.draftFound', { time: formatTime(kept.savedAt, lang), n: kept.baseVersion })}
+          </span>
+          <button
+            type="button"
+            className="button primary small"
+            data-testid="draft-restore"
+            onClick={() => {
+              const s = useEditorStore.getState();
+              s.replaceDocument(kept.document);
+              s.notify('info', t('save.draftRestored'));
+              setKept(null);
+            }}
+          >
+            {t('save.draftRestore')}
+          </button>
+          <button
+            type="button"
+            className="button ghost small"
+            data-testid="draft-discard"
+            onClick={() => {
+              dropDraft(flowId);
+              setKept(null);
+            }}
+          >
+            {t('save.draftDiscard')}
+          </button>
+        </div>
+      )}
       <div className="editor-main">
         {canEdit && <Palette />}
-        <Canvas readOnly={!canEdit} />
-        <aside className={`side-panel${wide ? ' wide' : ''}`} aria-label={t('editor.sidePanel')}>
-          <div className="tabs" role="tablist">
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'inspector'}
-              className={tab === 'inspector' ? 'active' : ''}
-              onClick={() => setTab('inspector')}
-              data-testid="tab-inspector"
-            >
-              <SlidersHorizontal size={14} /> {t('editor.inspector')}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'run'}
-              className={tab === 'run' ? 'active' : ''}
-              onClick={() => setTab('run')}
-              data-testid="tab-run"
-            >
-              <Play size={14} /> {t('editor.run')}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'problems'}
-              className={tab === 'problems' ? 'active' : ''}
-              onClick={() => setTab('problems')}
-              data-testid="tab-problems"
-            >
-              <AlertTriangle size={14} /> {t('editor.problems')}
-              {problemCount > 0 && <span className="tab-badge">{problemCount}</span>}
-            </button>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'versions'}
-              className={tab === 'versions' ? 'active' : ''}
-              onClick={() => setTab('versions')}
-              data-testid="tab-versions"
-            >
-              <History size={14} /> {t('editor.versions')}
-            </button>
+        <Canvas readOnly={!canEdit} onSave={openSave} onRun={requestRun} />
+        <aside
+          className={`side-panel${wide ? ' wide' : ''}`}
+          aria-label={t('editor.sidePanel')}
+          style={panelWidth === null ? undefined : { width: panelWidth }}
+        >
+          <PanelResizer
+            label={t('editor.resizePanel')}
+            width={panelWidth ?? (wide ? Math.min(680, Math.round(window.innerWidth * 0.52)) : 400)}
+            onResize={(w) => {
+              setWide(false);
+              setPanelWidth(w);
+            }}
+          />
+          <div className="tabs">
+            {/* The tablist holds only the tabs; the widen button beside them is not a tab. */}
+            <div className="tab-list" role="tablist">
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'inspector'}
+                className={tab === 'inspector' ? 'active' : ''}
+                onClick={() => setTab('inspector')}
+                data-testid="tab-inspector"
+              >
+                <SlidersHorizontal size={14} /> {t('editor.inspector')}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'run'}
+                className={tab === 'run' ? 'active' : ''}
+                onClick={() => setTab('run')}
+                data-testid="tab-run"
+              >
+                <Play size={14} /> {t('editor.run')}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'problems'}
+                className={tab === 'problems' ? 'active' : ''}
+                onClick={() => setTab('problems')}
+                data-testid="tab-problems"
+              >
+                <AlertTriangle size={14} /> {t('editor.problems')}
+                {problemCount > 0 && <span className="tab-badge">{problemCount}</span>}
+              </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'versions'}
+                className={tab === 'versions' ? 'active' : ''}
+                onClick={() => setTab('versions')}
+                data-testid="tab-versions"
+              >
+                <History size={14} /> {t('editor.versions')}
+              </button>
+            </div>
             <button
               role="tab"
               type="button"
@@ -353,7 +496,10 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
             <button
               type="button"
               className="tab-tool"
-              onClick={() => setWide((w) => !w)}
+              onClick={() => {
+                setPanelWidth(null);
+                setWide((w) => !w);
+              }}
               aria-pressed={wide}
               aria-label={wide ? t('editor.narrow') : t('editor.widen')}
               title={wide ? t('editor.narrow') : t('editor.widen')}

@@ -13,6 +13,7 @@ import { useCatalogStore } from '../state/catalog-store.js';
 import { useSessionStore } from '../state/session-store.js';
 import { Dialog } from '../ui/dialog.js';
 import { categoryColors } from '../ui/icons.js';
+import { tagLabel } from '../i18n/tags.js';
 import { AppHeader } from './app-header.js';
 
 /** A small drawing of a flow: nodes as boxes at their saved positions, edges as curves. */
@@ -226,8 +227,8 @@ function NewFlowDialog({ onClose }: { onClose: () => void }) {
                   </span>
                 ))}
                 {tpl.tags.slice(0, 3).map((tag) => (
-                  <span key={tag} className="tag">
-                    {tag}
+                  <span key={tag} className="tag" data-testid="template-tag">
+                    {tagLabel(tag, lang)}
                   </span>
                 ))}
               </div>

@@ -2,12 +2,14 @@
 import { Workflow } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { errorText } from '../i18n/errors.js';
 import { useSessionStore } from '../state/session-store.js';
 import { LanguageSwitch } from './app-header.js';
 
 export function LoginPage() {
   const { t } = useTranslation();
   const setupRequired = useSessionStore((s) => s.setupRequired);
+  const policy = useSessionStore((s) => s.passwordPolicy);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
@@ -17,14 +19,37 @@ export function LoginPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
     setError(null);
+    const empty = (
+      setupRequired
+        ? ([
+            [token, 'login.token'],
+            [name, 'login.name'],
+            [email, 'login.email'],
+            [password, 'login.password'],
+          ] as const)
+        : ([
+            [email, 'login.email'],
+            [password, 'login.password'],
+          ] as const)
+    ).find(([value]) => !value.trim());
+    if (empty) {
+      setError(t('login.required', { field: t(empty[1]) }));
+      return;
+    }
+    // The server's rule, checked here first so the message names it (characters as people count them).
+    const length = [...password.normalize('NFKC')].length;
+    if (setupRequired && policy && length < policy.minLength) {
+      setError(t('login.passwordTooShort', { minLength: policy.minLength, length }));
+      return;
+    }
+    setBusy(true);
     try {
       if (setupRequired)
         await useSessionStore.getState().setup({ token: token.trim(), email, name, password });
       else await useSessionStore.getState().login(email, password);
     } catch (err) {
-      setError((err as Error).message);
+      setError(errorText(t, err));
     } finally {
       setBusy(false);
     }
@@ -38,6 +63,8 @@ export function LoginPage() {
       <form
         className="login-card"
         onSubmit={(e) => void submit(e)}
+        // Checked in submit(), so every message is in the UI language and names the server's rule.
+        noValidate
         aria-labelledby="login-title"
         data-testid="login-form"
       >
@@ -97,10 +124,21 @@ export function LoginPage() {
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             required
-            minLength={setupRequired ? 8 : 1}
+            {...(setupRequired && policy
+              ? {
+                  minLength: policy.minLength,
+                  maxLength: policy.maxLength,
+                  'aria-describedby': 'password-rule',
+                }
+              : {})}
             autoComplete={setupRequired ? 'new-password' : 'current-password'}
             data-testid="login-password"
           />
+          {setupRequired && policy && (
+            <span className="field-help" id="password-rule" data-testid="password-rule">
+              {t('login.passwordRule', { minLength: policy.minLength })}
+            </span>
+          )}
         </label>
         {error && (
           <div className="error-box" role="alert" data-testid="login-error">

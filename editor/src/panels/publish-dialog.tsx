@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
 import type { Endpoint, VersionInfo } from '../api/types.js';
-import { useEditorStore } from '../state/editor-store.js';
+import { inputNode, useEditorStore } from '../state/editor-store.js';
 import { JsonTree } from '../views/pictures.js';
 import { Dialog } from '../ui/dialog.js';
 
@@ -33,9 +33,7 @@ export function endpointUrl(ep: Pick<Endpoint, 'url' | 'slug'>): string {
 
 /** The input node's example, used in the curl example when no run gave a real input. */
 function exampleInput(): unknown {
-  for (const n of useEditorStore.getState().nodes)
-    if (n.type === 'finflow' && n.data.node.type === 'io.input') return n.data.node.config['example'];
-  return undefined;
+  return inputNode(useEditorStore.getState())?.config['example'];
 }
 
 /**
@@ -156,7 +154,7 @@ export function PublishDialog(props: {
         ? await api.updateEndpoint(existing.id, { version, status: 'active' })
         : await api.createEndpoint({ flowId: props.flowId, version, slug });
       let key: string | undefined;
-      if (withKey) key = (await api.createKey(`${slug} key`, [endpoint.id])).key;
+      if (withKey) key = (await api.createKey({ name: `${slug} key`, endpoints: [endpoint.id] })).key;
       setResult(key ? { endpoint, key } : { endpoint });
       useEditorStore.getState().notify('success', t('publish.done', { slug: endpoint.slug }));
     } catch (err) {

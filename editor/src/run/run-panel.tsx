@@ -4,16 +4,19 @@
  * run's outputs as pictures, its timeline, and the flow's run history.
  */
 import { History, Loader2, Play, Square, UserCheck } from 'lucide-react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
-import type { JsonSchema, ReviewTask, RunSummary, Template } from '../api/types.js';
+import type { JsonSchema, Problem, ReviewTask, RunSummary, Template } from '../api/types.js';
+import { errorText } from '../i18n/errors.js';
+import { ProblemButton } from '../panels/problems-panel.js';
+import { NodeRunView } from './node-run-view.js';
 import { formatMs, formatTime, nodeTitle, useLang } from '../i18n/index.js';
 import { SchemaForm, JsonFieldStandalone } from '../inspector/schema-form.js';
 import { validateAgainst } from '../inspector/schema.js';
 import { href, navigate } from '../router.js';
 import { useCatalogStore } from '../state/catalog-store.js';
-import { useEditorStore } from '../state/editor-store.js';
+import { inputNode, nodeById, selectSingleNodeId, useEditorStore } from '../state/editor-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
@@ -21,15 +24,12 @@ import { isTerminal } from './run-state.js';
 import { Segmented } from '../ui/segmented.js';
 
 function useInputNode() {
-  return useEditorStore((s) => {
-    for (const n of s.nodes) if (n.type === 'finflow' && n.data.node.type === 'io.input') return n.data.node;
-    return undefined;
-  });
+  return useEditorStore(inputNode);
 }
 
 function useTemplateFixtures(): Template['fixtures'] {
   const templates = useCatalogStore((s) => s.templates);
-  const meta = useEditorStore((s) => s.meta);
+  const meta = useEditorStore((s) => s.doc.meta);
   useEffect(() => {
     if (!templates)
       void useCatalogStore
@@ -62,7 +62,10 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   const [raw, setRaw] = useState(false);
   const [serverFields, setServerFields] = useState<Map<string, string[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
+  const [blocked, setBlocked] = useState<Problem[]>([]);
   const [prefilled, setPrefilled] = useState(false);
+  // Once a run is shown, the (often long) input form folds away so the result is what the panel shows first.
+  const [formOpen, setFormOpen] = useState(true);
 
   // Prefill once: the first template fixture, else the schema's example.
   useEffect(() => {
@@ -83,15 +86,19 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   const start = useCallback(async () => {
     setError(null);
     setServerFields(new Map());
+    setBlocked([]);
+    setFormOpen(false);
     const editor = useEditorStore.getState();
     try {
-      if (editor.dirty && editor.flowId) {
-        const doc = editor.documentNow();
-        const saved = await api.saveFlow(editor.flowId, doc, t('run.autoSaveMessage'));
-        editor.markSaved(saved.version ?? null);
-        editor.notify('info', t('run.autoSaved'));
-      }
-      await useRunStore.getState().start(flowId, input);
+      // Unsaved edits run as a draft, without a version; otherwise the version on the canvas runs.
+      await useRunStore
+        .getState()
+        .start(
+          flowId,
+          editor.dirty || !editor.version
+            ? { input, document: editor.documentNow() }
+            : { input, version: editor.version.number },
+        );
     } catch (err) {
       if (err instanceof ApiError) {
         if (err.code === 'INVALID_INPUT' && Array.isArray(err.details?.['fields'])) {
@@ -108,23 +115,25 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           setServerFields(m);
         }
         if (err.code === 'INVALID_FLOW' && Array.isArray(err.details?.['problems'])) {
-          useEditorStore.getState().setProblems(err.details['problems'] as never);
+          // The problems go on the nodes and are listed here, in the analyst's language.
+          const problems = err.details['problems'] as Problem[];
+          useEditorStore.getState().setProblems(problems);
+          setBlocked(problems);
+          return;
         }
       }
-      setError((err as Error).message);
+      setError(errorText(t, err));
     }
   }, [flowId, input, t]);
 
+  // Ctrl+Enter (the editor's run action) asks for a run; a request made before this panel opened counts too.
+  const startRequest = useRunStore((s) => s.startRequest);
+  const handled = useRef(0);
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && canRun) {
-        e.preventDefault();
-        void start();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [start, canRun]);
+    if (startRequest === handled.current) return;
+    handled.current = startRequest;
+    if (canRun && inputNode) void start();
+  }, [startRequest, start, canRun, inputNode]);
 
   const running = !!run && !isTerminal(run.status);
   return (
@@ -165,7 +174,19 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           </div>
         </div>
         {!inputNode && <p className="muted">{t('run.noInputNode')}</p>}
+        {inputNode && run && (
+          <button
+            type="button"
+            className="button ghost small"
+            aria-expanded={formOpen}
+            onClick={() => setFormOpen((o) => !o)}
+            data-testid="toggle-run-form"
+          >
+            {formOpen ? t('run.hideInput') : t('run.showInput')}
+          </button>
+        )}
         {inputNode &&
+          (formOpen || !run) &&
           (raw ? (
             <JsonFieldStandalone
               label={t('run.input')}
@@ -211,10 +232,48 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
             {error}
           </div>
         )}
+        {blocked.length > 0 && (
+          <div className="error-box" role="alert" data-testid="run-blocked">
+            <p>{t('problems.runBlocked', { count: blocked.length })}</p>
+            <ul className="problem-list compact">
+              {blocked.slice(0, 8).map((p, i) => (
+                <li key={i}>
+                  <ProblemButton problem={p} />
+                </li>
+              ))}
+            </ul>
+            {blocked.length > 8 && <p>{t('problems.more', { count: blocked.length - 8 })}</p>}
+          </div>
+        )}
       </section>
+      {run && <SelectedNodeResult />}
       {run && <RunSummaryView />}
       <RunHistory flowId={flowId} />
     </div>
+  );
+}
+
+/** The node clicked on the canvas while the run is shown: what it received and produced in this run. */
+function SelectedNodeResult() {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const nodeId = useEditorStore(selectSingleNodeId);
+  const type = useEditorStore((s) => (nodeId ? nodeById(s, nodeId)?.type : undefined));
+  const label = useEditorStore((s) => (nodeId ? nodeById(s, nodeId)?.label : undefined));
+  const inRun = useRunStore((s) => (nodeId ? !!s.run?.nodes[nodeId] : false));
+  const byType = useCatalogStore((s) => s.byType);
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (nodeId && inRun) ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }, [nodeId, inRun]);
+  if (!nodeId || !type) return null;
+  return (
+    <section className="panel-section" ref={ref} data-testid="run-node-result">
+      <h3 className="section-title">
+        {t('run.nodeResult', { node: label || nodeTitle(byType.get(type), type, lang) })}
+      </h3>
+      <NodeRunView nodeId={nodeId} />
+    </section>
   );
 }
 
@@ -228,7 +287,10 @@ function RunSummaryView() {
   const flowId = useEditorStore((s) => s.flowId);
   if (!run) return null;
   const nodes = Object.values(run.nodes);
+  // A draft run ran what was on the canvas then; its flowVersion is only the version it was edited from.
+  const draft = run.meta?.['trigger'] === 'draft';
   const otherVersion =
+    !draft &&
     flowVersion !== null &&
     editorVersion !== undefined &&
     flowVersion !== editorVersion &&
@@ -238,7 +300,7 @@ function RunSummaryView() {
     const editor = useEditorStore.getState();
     if (editor.dirty && !window.confirm(t('run.discardForVersion'))) return;
     const v = await api.version(flowId, flowVersion);
-    editor.load({ flow: { id: flowId, name: v.document.name }, version: v.version, document: v.document });
+    editor.load({ flow: { id: flowId }, version: v.version, document: v.document });
   };
   const counts = nodes.reduce<Record<string, number>>(
     (acc, n) => ((acc[n.status] = (acc[n.status] ?? 0) + 1), acc),
@@ -255,6 +317,11 @@ function RunSummaryView() {
             {t(`runStatus.${run.status}`)}
           </span>
         </div>
+        {draft && (
+          <p className="notice-info" data-testid="run-draft-notice">
+            {t('run.draftRun', { n: flowVersion })}
+          </p>
+        )}
         {otherVersion && (
           <p className="notice-warn" data-testid="run-version-notice">
             {t('run.otherVersion', { run: flowVersion, current: editorVersion })}{' '}
@@ -384,7 +451,9 @@ function RunHistory({ flowId }: { flowId: string }) {
             >
               <span className={`dot status-${r.status}`} aria-hidden />
               <span>{formatTime(r.startedAt, lang)}</span>
-              <span className="muted small">v{r.flowVersion}</span>
+              <span className="muted small">
+                {r.trigger === 'draft' ? t('run.draftOf', { n: r.flowVersion }) : `v${r.flowVersion}`}
+              </span>
               <span className="muted small">{t(`runStatus.${r.status}`)}</span>
               <span className="muted small right">{formatMs(r.ms ?? undefined)}</span>
             </button>

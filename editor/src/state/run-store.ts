@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import { api } from '../api/client.js';
 import { subscribeRun, type RunSubscription } from '../api/socket.js';
+import type { StartRunBody } from '@finflow/contract';
 import type { RunEvent, RunState } from '../api/types.js';
 import { foldRun, initialRunState, isTerminal, reduceRun } from '../run/run-state.js';
 
@@ -15,7 +16,14 @@ interface RunStoreState {
   error: string | null;
   /** A run is being started (before the server answered with its id). */
   starting: boolean;
-  start(flowId: string, input: unknown, version?: number): Promise<string>;
+  /** Bumped to ask the run panel to start a run with its input (Ctrl+Enter anywhere in the editor). */
+  startRequest: number;
+  requestStart(): void;
+  /**
+   * Starts a run of a saved version (`version`) or of the editor's unsaved draft (`document`); a draft run creates
+   * no version.
+   */
+  start(flowId: string, body: StartRunBody): Promise<string>;
   open(runId: string): Promise<void>;
   cancel(): Promise<void>;
   clear(): void;
@@ -92,12 +100,16 @@ export const useRunStore = create<RunStoreState>()((set, get) => {
     flowVersion: null,
     error: null,
     starting: false,
-    async start(flowId, input, version) {
+    startRequest: 0,
+    requestStart() {
+      set({ startRequest: get().startRequest + 1 });
+    },
+    async start(flowId, body) {
       stopFollowing();
       set({ starting: true, error: null });
       try {
-        const { runId } = await api.startRun(flowId, input, version);
-        set({ run: initialRunState(runId), flowVersion: version ?? null, starting: false });
+        const { runId, flowVersion } = await api.startRun(flowId, body);
+        set({ run: initialRunState(runId), flowVersion, starting: false });
         follow(runId, -1);
         return runId;
       } catch (err) {

@@ -1,6 +1,7 @@
 /** Who is signed in: the session from /api/auth/me, sign-in, first-admin setup and sign-out. */
 import { create } from 'zustand';
 import { api, ApiError, setCsrfToken, setNoWorkspaceHandler, setUnauthorizedHandler } from '../api/client.js';
+import type { PasswordPolicy } from '@finflow/contract';
 import type { Session } from '../api/types.js';
 
 type Status = 'loading' | 'anonymous' | 'authenticated';
@@ -9,6 +10,8 @@ interface SessionState {
   status: Status;
   session: Session | null;
   setupRequired: boolean;
+  /** The server's rule for new passwords (from /api/auth/status), shown on the setup form. */
+  passwordPolicy: PasswordPolicy | null;
   refresh(): Promise<void>;
   login(email: string, password: string): Promise<void>;
   setup(body: { token: string; email: string; name: string; password: string }): Promise<void>;
@@ -21,6 +24,7 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
   status: 'loading',
   session: null,
   setupRequired: false,
+  passwordPolicy: null,
   async refresh() {
     try {
       const session = await api.me();
@@ -31,13 +35,14 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
         set({ status: 'anonymous', session: null });
         throw err;
       }
-      let setupRequired: boolean;
+      let setupRequired = false;
+      let passwordPolicy: PasswordPolicy | null = null;
       try {
-        setupRequired = (await api.authStatus()).setupRequired;
+        ({ setupRequired, password: passwordPolicy } = await api.authStatus());
       } catch {
-        setupRequired = false;
+        // Sign-in still works; the setup form then relies on the server's answer.
       }
-      set({ status: 'anonymous', session: null, setupRequired });
+      set({ status: 'anonymous', session: null, setupRequired, passwordPolicy });
     }
   },
   async login(email, password) {

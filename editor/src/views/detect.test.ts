@@ -1,7 +1,32 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { highlightSegments, picturesFor } from './detect.js';
 
 describe('pictures for results', () => {
+  it('draws a score by what its output declares it means, and guesses nothing when it declares nothing', () => {
+    // The wealth template's recommendations: a ranking score (0.45 on an R1 cash product is a fit, not a risk).
+    const wealth = JSON.parse(
+      readFileSync(
+        new URL(
+          '../../../templates/wealth-recommendation/fixtures/c1-capital-preservation.expected.json',
+          import.meta.url,
+        ),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+    const recs = picturesFor({ recommendations: wealth['recommendations'] })[0];
+    expect(recs?.kind).toBe('risk');
+    if (recs?.kind !== 'risk') return;
+    expect(recs.items.every((i) => i.meaning === 'ranking' && i.score !== undefined)).toBe(true);
+    const [plain] = picturesFor({ r: { score: 0.76, reasons: ['fits the horizon'] } });
+    expect(plain?.kind === 'risk' && plain.items[0]?.meaning).toBeUndefined();
+    const [risk] = picturesFor({ r: { score: 0.76, scoreMeaning: 'risk', reasons: ['new device'] } });
+    expect(risk?.kind === 'risk' && risk.items[0]?.meaning).toBe('risk');
+    const [bogus] = picturesFor({ r: { score: 3, scoreMeaning: 'vibes', maxScore: 5, reasons: ['x'] } });
+    expect(bogus?.kind === 'risk' && bogus.items[0]).toMatchObject({ maxScore: 5 });
+    expect(bogus?.kind === 'risk' && bogus.items[0]?.meaning).toBeUndefined();
+  });
+
   it('shows portfolio weights with return, volatility and Sharpe', () => {
     const [p] = picturesFor({
       weights: { CSI300: 0.42, GOLD: 0.18, BOND: 0.4 },

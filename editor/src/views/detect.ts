@@ -5,9 +5,20 @@
  * picture. Pure functions, tested on their own.
  */
 
+/**
+ * What a score means, declared by the output that carries it (`scoreMeaning` next to `score`): a risk (the chance
+ * or size of a bad outcome: drawn on a gauge with a red end), a ranking (higher is a better fit), or points on a
+ * scale (`maxScore` gives its top). A score that declares nothing is shown as a plain number: the picture does not
+ * guess a meaning from the shape.
+ */
+export const scoreMeanings = ['risk', 'ranking', 'points'] as const;
+export type ScoreMeaning = (typeof scoreMeanings)[number];
+
 export interface RiskItem {
   label: string;
   score?: number;
+  meaning?: ScoreMeaning;
+  maxScore?: number;
   probability?: number;
   points?: number;
   decision?: string;
@@ -99,6 +110,11 @@ function riskItem(v: Rec, label: string): RiskItem | null {
     return null;
   const item: RiskItem = { label, attributions: attributions ?? [], reasons };
   if (score !== undefined) item.score = score;
+  const meaning = v['scoreMeaning'];
+  if (typeof meaning === 'string' && (scoreMeanings as readonly string[]).includes(meaning))
+    item.meaning = meaning as ScoreMeaning;
+  const max = num(v['maxScore']);
+  if (max !== undefined) item.maxScore = max;
   const p = num(v['probability']);
   if (p !== undefined) item.probability = p;
   const pts = num(v['points']);

@@ -125,8 +125,52 @@ export function DecisionBadge({ outcome }: { outcome: string }) {
   return <span className={`decision decision-${decisionClass(outcome)}`}>{outcome}</span>;
 }
 
+/**
+ * The attribution axis with room beyond the longest bar on each side it reaches, so a value's label sits in the
+ * plot and never over the feature names (a negative bar ends at the axis otherwise: "credit_histo-0.49").
+ */
+function attributionDomain([lo, hi]: readonly [number, number]): [number, number] {
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  return [lo < 0 ? -m * 1.6 : 0, hi > 0 ? m * 1.6 : 0];
+}
+
+/** A bar's value beyond its end: right of a positive bar, left of a negative one. */
+function BarValueLabel(props: {
+  x?: number | string | undefined;
+  y?: number | string | undefined;
+  width?: number | string | undefined;
+  height?: number | string | undefined;
+  value?: unknown;
+}) {
+  const { value } = props;
+  if (typeof value !== 'number') return null;
+  const x = Number(props.x ?? 0);
+  const w = Number(props.width ?? 0);
+  const y = Number(props.y ?? 0) + Number(props.height ?? 0) / 2;
+  // Recharts gives a negative bar a negative width from the zero line.
+  const end = value >= 0 ? x + Math.max(w, 0) + 4 : x + Math.min(w, 0) - 4;
+  return (
+    <text
+      x={end}
+      y={y}
+      dy="0.35em"
+      textAnchor={value >= 0 ? 'start' : 'end'}
+      fontSize={10}
+      fill="#475569"
+      data-testid="attribution-value"
+    >
+      {value > 0 ? `+${value.toFixed(2)}` : value.toFixed(2)}
+    </text>
+  );
+}
+
 function RiskCard({ item }: { item: RiskItem }) {
   const { t } = useTranslation();
+  const gauge =
+    item.probability ??
+    (item.meaning === 'risk' && item.score !== undefined && item.score >= 0 && item.score <= 1
+      ? item.score
+      : undefined);
   const bars = [...item.attributions]
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
     .slice(0, 10)
@@ -149,16 +193,31 @@ function RiskCard({ item }: { item: RiskItem }) {
             </div>
           )}
           {item.score !== undefined && (
-            <div className="stat">
-              <span className="stat-label">{t('pictures.score')}</span>
-              <span className="stat-value">{fmt(item.score, item.score <= 1 ? 3 : 1)}</span>
+            <div className="stat" data-score-meaning={item.meaning ?? 'undeclared'}>
+              <span className="stat-label">{t(`pictures.scoreAs.${item.meaning ?? 'undeclared'}`)}</span>
+              <span className="stat-value">
+                {fmt(item.score, item.score <= 1 ? 3 : 1)}
+                {item.maxScore !== undefined && (
+                  <span className="muted small"> / {fmt(item.maxScore, 0)}</span>
+                )}
+              </span>
             </div>
           )}
         </div>
       </div>
-      {item.score !== undefined && item.score >= 0 && item.score <= 1 && (
-        <div className="risk-meter" aria-label={`${t('pictures.score')} ${pct(item.score)}`}>
-          <div className="risk-meter-fill" style={{ width: pct(item.score) }} />
+      {/* A gauge with a red end only for what is declared a risk (or given as a probability of the bad outcome). */}
+      {gauge !== undefined && (
+        <div
+          className="risk-meter"
+          aria-label={`${t('pictures.probability')} ${pct(gauge)}`}
+          data-testid="risk-meter"
+        >
+          <div className="risk-meter-fill" style={{ width: pct(gauge) }} />
+        </div>
+      )}
+      {item.meaning === 'ranking' && item.score !== undefined && item.score >= 0 && item.score <= 1 && (
+        <div className="rank-meter" aria-label={`${t('pictures.scoreAs.ranking')} ${pct(item.score)}`}>
+          <div className="rank-meter-fill" style={{ width: pct(item.score) }} />
         </div>
       )}
       {bars.length > 0 && (
@@ -167,7 +226,7 @@ function RiskCard({ item }: { item: RiskItem }) {
           <div style={{ height: 28 + bars.length * 24 }}>
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={bars} layout="vertical" margin={{ left: 8, right: 40, top: 4, bottom: 4 }}>
-                <XAxis type="number" hide domain={['auto', 'auto']} />
+                <XAxis type="number" hide domain={attributionDomain} />
                 <YAxis
                   type="category"
                   dataKey="name"
@@ -185,14 +244,7 @@ function RiskCard({ item }: { item: RiskItem }) {
                   {bars.map((b) => (
                     <Cell key={b.name} fill={b.value >= 0 ? '#c2410c' : '#15803d'} />
                   ))}
-                  <LabelList
-                    dataKey="value"
-                    position="right"
-                    formatter={(v: unknown) =>
-                      typeof v === 'number' ? (v > 0 ? `+${v.toFixed(2)}` : v.toFixed(2)) : ''
-                    }
-                    style={{ fontSize: 10, fill: '#475569' }}
-                  />
+                  <LabelList dataKey="value" content={BarValueLabel} />
                 </Bar>
               </BarChart>
             </ResponsiveContainer>

@@ -1392,6 +1392,10 @@ export class SqliteRepository implements Repository, RunLeases {
   // API keys
 
   async createApiKey(k: ApiKeyRecord): Promise<void> {
+    this.insertApiKey(k);
+  }
+
+  private insertApiKey(k: ApiKeyRecord): void {
     this.q(
       `INSERT INTO api_keys (id, workspace_id, name, prefix, hash, endpoints, created_at, created_by, last_used_at, revoked_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
@@ -1426,6 +1430,25 @@ export class SqliteRepository implements Repository, RunLeases {
         'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL',
       ).run(at, id, workspaceId).changes > 0
     );
+  }
+
+  async getApiKey(workspaceId: string, id: string): Promise<ApiKeyRecord | undefined> {
+    const r = this.q('SELECT * FROM api_keys WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
+      Row | undefined;
+    return r ? toApiKey(r) : undefined;
+  }
+
+  async rotateApiKey(workspaceId: string, oldId: string, next: ApiKeyRecord, at: number): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const revoked = this.q(
+          'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL',
+        ).run(at, oldId, workspaceId).changes;
+        if (revoked === 0) return false;
+        this.insertApiKey(next);
+        return true;
+      })
+      .immediate();
   }
 
   // Idempotency

@@ -10,8 +10,9 @@
 
 import type { ConnectionInfo, RunEvent } from '@finflow/runtime';
 
-export const roles = ['admin', 'developer', 'analyst', 'approver', 'viewer'] as const;
-export type Role = (typeof roles)[number];
+// Roles and run triggers are part of the API: defined once, in the contract.
+import type { Role, RunTrigger } from '@finflow/contract';
+export { roles, type Role } from '@finflow/contract';
 
 export interface WorkspaceRecord {
   id: string;
@@ -101,7 +102,7 @@ export interface VersionRecord {
   createdAt: number;
 }
 
-export type RunTrigger = 'manual' | 'endpoint' | 'rerun';
+export type { RunTrigger } from '@finflow/contract';
 export type StoredRunStatus =
   'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -674,6 +675,12 @@ export interface Repository {
   listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]>;
   getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   revokeApiKey(workspaceId: string, id: string, at: number): Promise<boolean>;
+  getApiKey(workspaceId: string, id: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Replaces a key in one transaction: the old one is revoked at `at` and `next` inserted. False (and nothing
+   * written) when the old key is not in the workspace or already revoked.
+   */
+  rotateApiKey(workspaceId: string, oldId: string, next: ApiKeyRecord, at: number): Promise<boolean>;
 
   // Idempotency
   getIdempotency(keyId: string, endpointId: string, idemKey: string): Promise<IdempotencyRecord | undefined>;

@@ -1,5 +1,6 @@
-/** Helpers shared by the route modules: the signed-in user of a request, permissions, cookies. */
+/** Helpers shared by the route modules: the signed-in user of a request, permissions, cookies, typed answers. */
 import type { Request, Response } from 'express';
+import type { z } from 'zod';
 import { unauthorized } from '../errors.js';
 import type { AuditActor } from '../repo/types.js';
 import {
@@ -68,3 +69,11 @@ export function baseUrl(req: Request): string {
 
 export const param = (req: Request, name: string): string =>
   String((req.params as Record<string, unknown>)[name] ?? '');
+
+/**
+ * Sends a JSON answer typed by its schema in `@finflow/contract`: the editor's client reads the answer with the
+ * same schema's type, so a field renamed here fails the build there.
+ */
+export function reply<S extends z.ZodType>(res: Response, schema: S, body: z.input<S>, status = 200): void {
+  res.status(status).json(body);
+}

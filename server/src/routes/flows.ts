@@ -1,8 +1,10 @@
 /** Routes for the catalog, templates, flows and their versions, and runs. */
+import { startRunBody } from '@finflow/contract';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { badRequest, notFound, parseRequest } from '../errors.js';
+import { AuthService } from '../services/auth.js';
 import { flowView, versionView } from '../services/flows.js';
 import { runSummary } from '../services/runs.js';
 import { actorOf, allow, param } from './common.js';
@@ -16,7 +18,6 @@ const createBody = z.union([
 const saveBody = z.strictObject({ document: z.unknown(), message: message.default('') });
 const validateBody = z.strictObject({ document: z.unknown() });
 const restoreBody = z.strictObject({ message: message.optional() }).optional();
-const runBody = z.strictObject({ input: z.unknown().default({}), version: versionNumber.optional() });
 const diffQuery = z.object({ from: versionNumber, to: versionNumber });
 const exportQuery = z.object({ version: versionNumber.optional() });
 const searchQuery = z.object({ search: z.string().max(200).optional() });
@@ -201,18 +202,33 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.post('/flows/:id/runs', async (req, res) => {
     const auth = allow(res, 'run.start');
-    const body = parseRequest(runBody, req.body, 'run request');
-    const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
-    const request = {
-      workspaceId: auth.workspace.id,
-      flowId: flow.id,
-      version: body.version ?? flow.latestVersion,
-      input: body.input,
-      trigger: 'manual' as const,
-      actor: actorOf(auth),
-    };
-    // Queue mode: stored as queued for a worker (durably, before it returns); main mode: started here.
-    const started = ctx.queue ? await ctx.queue.launcher.start(request) : await ctx.runs.start(request);
+    const body = parseRequest(startRunBody, req.body, 'run request');
+    let started;
+    if (body.document !== undefined) {
+      // A draft is flow content nobody saved: only those who may edit the flow may run it.
+      AuthService.require(auth, 'flow.write');
+      const plan = await ctx.flows.prepareDraft(auth.workspace.id, param(req, 'id'), body.document);
+      started = ctx.runs.startPrepared(plan, {
+        workspaceId: auth.workspace.id,
+        flowId: plan.flowId,
+        version: plan.version,
+        input: body.input,
+        trigger: 'draft',
+        actor: actorOf(auth),
+      });
+    } else {
+      const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
+      const request = {
+        workspaceId: auth.workspace.id,
+        flowId: flow.id,
+        version: body.version ?? flow.latestVersion,
+        input: body.input,
+        trigger: 'manual' as const,
+        actor: actorOf(auth),
+      };
+      // Queue mode: stored as queued for a worker (durably, before it returns); main mode: started here.
+      started = ctx.queue ? await ctx.queue.launcher.start(request) : await ctx.runs.start(request);
+    }
     // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
     if ('stored' in started) await started.stored;
     res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });

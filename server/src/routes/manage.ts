@@ -1,12 +1,11 @@
 /** Routes for credentials, connections, published endpoints, API keys, the audit log and node plugins. */
+import { credentialNamePattern, endpointLimits, slugPattern } from '@finflow/contract';
 import { Router } from 'express';
 import { z } from 'zod';
 import { connectionNamePattern, connectionSpecSchema } from '@finflow/runtime';
 import { checkpointSchema } from '../audit-chain.js';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
-import { credentialNamePattern } from '../services/credentials.js';
-import { endpointLimits, slugPattern } from '../services/endpoints.js';
 import { actorOf, allow, param } from './common.js';
 
 const credentialName = z
@@ -152,6 +151,12 @@ export function manageRoutes(ctx: AppContext): Router {
     res
       .status(201)
       .json(await ctx.endpoints.createKey(auth.workspace.id, actorOf(auth), body.name, body.endpoints));
+  });
+
+  // A new key with the same name and scope; the old one stops at once (same transaction), audited as key.rotated.
+  r.post('/keys/:id/rotate', async (req, res) => {
+    const auth = allow(res, 'key.write');
+    res.status(201).json(await ctx.endpoints.rotateKey(auth.workspace.id, param(req, 'id'), actorOf(auth)));
   });
 
   r.delete('/keys/:id', async (req, res) => {

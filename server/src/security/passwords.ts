@@ -1,6 +1,7 @@
 /**
- * Password hashing with scrypt (memory-hard, in Node's crypto). The stored form names its parameters, so they
- * can be raised later and old hashes still verify.
+ * The password rule (defined here only: the server checks it, `GET /api/auth/status` serves it, the editor shows
+ * it) and password hashing with scrypt (memory-hard, in Node's crypto). The stored form names its parameters, so
+ * they can be raised later and old hashes still verify.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
@@ -13,7 +14,18 @@ const KEY_LEN = 32;
 // N * r * 128 bytes; a margin over it for OpenSSL's own allocations.
 const MAX_MEM = 64 * 1024 * 1024;
 
-export const MIN_PASSWORD_LENGTH = 10;
+/** What a new password must be. Long passphrases are welcome; past 1024 characters it is not a password. */
+export const passwordPolicy = { minLength: 10, maxLength: 1024 } as const;
+export const MIN_PASSWORD_LENGTH = passwordPolicy.minLength;
+
+/** Why a new password breaks the rule (`too-short`, `too-long`), or undefined when it keeps it. */
+export function passwordProblem(password: string): 'too-short' | 'too-long' | undefined {
+  // Characters as people count them (code points), not UTF-16 units.
+  const length = [...password.normalize('NFKC')].length;
+  if (length < passwordPolicy.minLength) return 'too-short';
+  if (length > passwordPolicy.maxLength) return 'too-long';
+  return undefined;
+}
 
 function derive(password: string, salt: Buffer, opts: ScryptOptions, keyLen: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>

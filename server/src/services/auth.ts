@@ -23,7 +23,13 @@ import type {
   WorkspaceRecord,
 } from '../repo/types.js';
 import { newId, randomToken, safeEqual, tokenHash } from '../security/crypto.js';
-import { dummyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from '../security/passwords.js';
+import {
+  dummyHash,
+  hashPassword,
+  passwordPolicy,
+  passwordProblem,
+  verifyPassword,
+} from '../security/passwords.js';
 import { TokenBuckets } from '../rate-limit.js';
 import { INSTANCE_AUDIT, type AuditService } from './audit.js';
 import {
@@ -120,8 +126,15 @@ export const userActor = (u: Pick<UserRecord, 'id' | 'name'>): AuditActor => ({
 });
 
 export function checkPassword(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new InvalidError('WEAK_PASSWORD', `a password has at least ${MIN_PASSWORD_LENGTH} characters`);
+  const problem = passwordProblem(password);
+  if (problem) {
+    throw new InvalidError(
+      'WEAK_PASSWORD',
+      problem === 'too-short'
+        ? `a password has at least ${passwordPolicy.minLength} characters`
+        : `a password has at most ${passwordPolicy.maxLength} characters`,
+      { ...passwordPolicy, problem },
+    );
   }
 }
 
@@ -227,8 +240,8 @@ export class AuthService {
     return token;
   }
 
-  async status(): Promise<{ setupRequired: boolean }> {
-    return { setupRequired: (await this.repo.countUsers()) === 0 };
+  async status(): Promise<{ setupRequired: boolean; password: typeof passwordPolicy }> {
+    return { setupRequired: (await this.repo.countUsers()) === 0, password: passwordPolicy };
   }
 
   async setup(token: string, admin: NewAdmin): Promise<{ user: UserRecord; workspace: WorkspaceRecord }> {

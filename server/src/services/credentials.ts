@@ -10,8 +10,6 @@ import type { AuditActor, CredentialRecord, Repository } from '../repo/types.js'
 import type { Sealer } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
 
-export const credentialNamePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-
 const context = (workspaceId: string, name: string) => `credential:${workspaceId}:${name}`;
 
 export const credentialView = (c: CredentialRecord) => ({

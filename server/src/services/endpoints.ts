@@ -4,6 +4,7 @@
  * arrives. API keys are shown once, stored as SHA-256, scoped to endpoints, revocable, with last-used time.
  * Lookups on the request path (key by hash, endpoint by slug) are cached briefly and dropped on every change.
  */
+import { slugPattern } from '@finflow/contract';
 import type { GroupCommitter } from '../db/group-commit.js';
 import { badRequest, conflict, forbidden, HttpError, notFound, unauthorized } from '../errors.js';
 import { TokenBuckets } from '../rate-limit.js';
@@ -22,19 +23,11 @@ import type { AuditService } from './audit.js';
 import type { ConnectionService } from './connections.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 
-export const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export const endpointDefaults = {
   mode: 'sync' as EndpointMode,
   timeoutMs: 30_000,
   maxBodyBytes: 1024 * 1024,
   rateLimitPerMinute: 600,
-};
-
-export const endpointLimits = {
-  timeoutMs: { min: 100, max: 15 * 60_000 },
-  maxBodyBytes: { min: 256, max: 50 * 1024 * 1024 },
-  rateLimitPerMinute: { min: 1, max: 10_000_000 },
 };
 
 /** How long a cached key or endpoint is trusted before it is read again (other processes may change it). */
@@ -276,10 +269,13 @@ export class EndpointService {
 
   // Keys
 
-  async createKey(workspaceId: string, actor: AuditActor, name: string, endpoints: string[] | '*') {
-    if (endpoints !== '*') {
-      for (const id of endpoints) await this.get(workspaceId, id);
-    }
+  /** A new key (its secret, and the record that keeps only its hash). */
+  private newKey(
+    workspaceId: string,
+    actor: AuditActor,
+    name: string,
+    endpoints: string[] | '*',
+  ): { key: string; record: ApiKeyRecord } {
     const prefix = randomToken(6)
       .replace(/[^A-Za-z0-9]/g, '')
       .slice(0, 8)
@@ -297,10 +293,18 @@ export class EndpointService {
       lastUsedAt: null,
       revokedAt: null,
     };
+    return { key, record };
+  }
+
+  async createKey(workspaceId: string, actor: AuditActor, name: string, endpoints: string[] | '*') {
+    if (endpoints !== '*') {
+      for (const id of endpoints) await this.get(workspaceId, id);
+    }
+    const { key, record } = this.newKey(workspaceId, actor, name, endpoints);
     await this.repo.createApiKey(record);
     await this.audit.record(workspaceId, actor, 'key.created', `key:${record.id}`, {
       name,
-      prefix,
+      prefix: record.prefix,
       endpoints: record.endpoints,
     });
     return { ...keyView(record, null), key };
@@ -311,6 +315,31 @@ export class EndpointService {
     return (await this.repo.listApiKeys(workspaceId)).map((k) =>
       keyView(k, Math.max(k.lastUsedAt ?? 0, this.keyTouched.get(k.id) ?? 0) || null),
     );
+  }
+
+  /**
+   * Rotation: a new key with the old one's name and scope, and the old one revoked, in one transaction (a caller
+   * switches to the new key; the old stops working at once). 404 for unknown keys and other workspaces' keys,
+   * 409 KEY_REVOKED for a revoked one.
+   */
+  async rotateKey(workspaceId: string, id: string, actor: AuditActor) {
+    const old = await this.repo.getApiKey(workspaceId, id);
+    if (!old) throw notFound(`key ${id}`, 'KEY_NOT_FOUND');
+    if (old.revokedAt !== null)
+      throw conflict('KEY_REVOKED', 'a revoked key cannot be rotated; create a new one');
+    const { key, record } = this.newKey(workspaceId, actor, old.name, old.endpoints);
+    // A concurrent revoke or rotation of the same key wins; this one then changes nothing.
+    if (!(await this.repo.rotateApiKey(workspaceId, id, record, Date.now())))
+      throw conflict('KEY_REVOKED', 'the key was revoked meanwhile; create a new one');
+    this.keyCache.clear();
+    await this.audit.record(workspaceId, actor, 'key.rotated', `key:${id}`, {
+      name: old.name,
+      revokedPrefix: old.prefix,
+      newKeyId: record.id,
+      newPrefix: record.prefix,
+      endpoints: record.endpoints,
+    });
+    return { ...keyView(record, null), key, rotatedFrom: id };
   }
 
   async revokeKey(workspaceId: string, id: string, actor: AuditActor): Promise<void> {

@@ -40,6 +40,8 @@ export interface PreparedVersion {
   shape: MaskingShape;
   /** The flow's feedback settings (business key, label schema, prediction path). */
   feedback: NonNullable<FlowDocument['settings']>['feedback'];
+  /** A draft's content hash (drafts have no version of their own; the run records what it ran). */
+  draftHash?: string;
 }
 
 export interface VersionView {
@@ -292,6 +294,20 @@ export class FlowService {
     await this.audit.record(workspaceId, actor, 'flow.deleted', `flow:${flowId}`, { name: flow.name });
   }
 
+  /**
+   * The execution plan of a draft: a document the editor holds and has not saved, run without creating a version.
+   * 400 INVALID_DOCUMENT when it is not a flow document, 422 INVALID_FLOW (with every problem) when it does not
+   * validate, 404 when the flow is not in the workspace. The plan carries the latest saved version number (the
+   * draft's base); it is not cached.
+   */
+  async prepareDraft(workspaceId: string, flowId: string, document: unknown): Promise<PreparedVersion> {
+    const flow = await this.get(workspaceId, flowId);
+    const doc = this.normalize(document, flowId);
+    const plan = this.plan(workspaceId, flowId, flow.latestVersion, doc, 'the draft is not valid');
+    plan.draftHash = hashValue(doc);
+    return plan;
+  }
+
   /** Drops every cached plan (the node types changed: a plugin was reloaded). Runs in flight keep theirs. */
   invalidatePrepared(): void {
     this.preparedCache.clear();
@@ -309,24 +325,40 @@ export class FlowService {
       return hit;
     }
     const { version } = await this.getVersion(workspaceId, flowId, number);
+    const entry = this.plan(
+      workspaceId,
+      flowId,
+      number,
+      JSON.parse(version.document),
+      `version ${number} of the flow is not valid`,
+    );
+    this.preparedCache.set(key, entry);
+    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
+      const oldest = this.preparedCache.keys().next().value;
+      if (oldest !== undefined) this.preparedCache.delete(oldest);
+    }
+    return entry;
+  }
+
+  /** Prepares a document for running: 422 INVALID_FLOW with every problem when it does not validate. */
+  private plan(
+    workspaceId: string,
+    flowId: string,
+    number: number,
+    document: unknown,
+    invalid: string,
+  ): PreparedVersion {
     let prepared: PreparedFlow;
     try {
-      prepared = this.runtime.prepare(JSON.parse(version.document));
+      prepared = this.runtime.prepare(document);
     } catch (err) {
       if (err instanceof FlowValidationError) {
-        throw new HttpError(
-          422,
-          'INVALID_FLOW',
-          `version ${number} of the flow is not valid: ${err.message}`,
-          {
-            problems: err.problems,
-          },
-        );
+        throw new HttpError(422, 'INVALID_FLOW', `${invalid}: ${err.message}`, { problems: err.problems });
       }
       throw err;
     }
     const redact = redactSpecOf(prepared.flow);
-    const entry: PreparedVersion = {
+    return {
       workspaceId,
       flowId,
       version: number,
@@ -335,11 +367,5 @@ export class FlowService {
       shape: maskingShape(prepared, redact),
       feedback: prepared.flow.settings?.feedback,
     };
-    this.preparedCache.set(key, entry);
-    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
-      const oldest = this.preparedCache.keys().next().value;
-      if (oldest !== undefined) this.preparedCache.delete(oldest);
-    }
-    return entry;
   }
 }

@@ -373,6 +373,7 @@ export class RunService {
       meta['slug'] = req.endpoint.slug;
     }
     if (req.rerunOf) meta['rerunOf'] = req.rerunOf;
+    if (plan.draftHash) meta['draftHash'] = plan.draftHash;
     this.live.set(runId, live);
     this.metrics.runsInFlight.value++;
     try {
@@ -919,6 +920,11 @@ export class RunService {
   async rerun(workspaceId: string, runId: string, actor: AuditActor): Promise<StartedRun> {
     const run = await this.get(workspaceId, runId);
     if (run.status === 'running') throw conflict('RUN_IN_FLIGHT', 'the run is still running');
+    if (run.trigger === 'draft')
+      throw conflict(
+        'DRAFT_RUN',
+        'a draft run ran a document that was not saved: run the draft again instead',
+      );
     let input: unknown;
     if (run.inputSealed) {
       input = JSON.parse(
