@@ -52,7 +52,7 @@ describe('finflow admin create', () => {
       try {
         expect(t.server.setupToken).toBeUndefined();
         const c = new Client(t.url);
-        expect((await c.get('/api/auth/status')).body).toEqual({ setupRequired: false });
+        expect((await c.get('/api/auth/status')).body).toMatchObject({ setupRequired: false });
         expect((await c.login('ops@bank.example', 'a long admin password')).status).toBe(200);
         expect((await c.get('/api/auth/me')).body.user).toMatchObject({ role: 'admin', instanceOwner: true });
         const audit = await c.get('/api/audit');

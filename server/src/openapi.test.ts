@@ -12,6 +12,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTemplates } from '@finflow/templates';
+import { publishedSchema } from './openapi.js';
 import {
   setupAdmin,
   startTestServer,
@@ -54,6 +55,27 @@ async function openapiOf(slug: string): Promise<Loose> {
 }
 
 describe('endpoint OpenAPI documents', () => {
+  it('publishes the editor’s Chinese titles as x-zh, and leaves a property named zh alone', () => {
+    const schema = {
+      type: 'object',
+      zh: { title: '申请' },
+      properties: {
+        zh: { type: 'string', zh: { title: '中文' } },
+        items: { type: 'array', items: { type: 'object', zh: { description: '条目' } } },
+      },
+      anyOf: [{ required: ['zh'], zh: { title: '甲' } }],
+    };
+    expect(publishedSchema(schema)).toEqual({
+      type: 'object',
+      'x-zh': { title: '申请' },
+      properties: {
+        zh: { type: 'string', 'x-zh': { title: '中文' } },
+        items: { type: 'array', items: { type: 'object', 'x-zh': { description: '条目' } } },
+      },
+      anyOf: [{ required: ['zh'], 'x-zh': { title: '甲' } }],
+    });
+  });
+
   it.each(templates.map((tpl) => tpl.meta.id))('%s: Swagger Parser validates it', async (slug) => {
     const doc = await openapiOf(slug);
     // validate() dereferences in place: give it a copy.

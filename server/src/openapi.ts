@@ -28,17 +28,51 @@ const errorResponse = (description: string, headers?: Record<string, unknown>) =
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_ONE = new Set([
+  'items',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+]);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+
+/**
+ * A flow's JSON Schema as OpenAPI publishes it: the editor's translations (`zh: { title, description }` beside a
+ * schema's own) become the extension `x-zh`, since OpenAPI tools refuse keywords they do not know. Only schema
+ * positions are walked: a property that happens to be named `zh` keeps its name.
+ */
+export function publishedSchema(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+    if (key === 'zh') out['x-zh'] = value;
+    else if (SCHEMA_MAPS.has(key) && value && typeof value === 'object' && !Array.isArray(value))
+      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, publishedSchema(v)]));
+    else if (SCHEMA_ONE.has(key)) out[key] = publishedSchema(value);
+    else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) out[key] = value.map(publishedSchema);
+    else out[key] = value;
+  }
+  return out;
+}
+
 export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion, baseUrl: string) {
   const flow = plan.prepared.flow;
   const outputProps: Record<string, unknown> = {};
   for (const { node, name } of plan.prepared.outputNodes) {
     const config = (node.config ?? {}) as { schema?: Record<string, unknown>; description?: string };
     outputProps[name] = {
-      ...(config.schema ?? {}),
+      ...((publishedSchema(config.schema) as Record<string, unknown> | undefined) ?? {}),
       ...(config.description ? { description: config.description } : {}),
     };
   }
-  const inputSchema = plan.prepared.inputSchema ?? { type: 'object' };
+  const inputSchema = publishedSchema(plan.prepared.inputSchema ?? { type: 'object' });
   const path = `/v1/endpoints/${endpoint.slug}`;
   return {
     openapi: '3.1.0',

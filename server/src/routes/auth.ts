@@ -21,7 +21,8 @@ import { checkpointSchema } from '../audit-chain.js';
 import { accountOf, actorOf, allow, isHttps, param } from './common.js';
 
 const email = z.email().max(320);
-const password = z.string().min(1).max(1024);
+// Bounded here only against abuse: the password rule (10-1024 characters, WEAK_PASSWORD) is the service's.
+const password = z.string().min(1).max(10_000);
 const name = z.string().trim().min(1).max(200);
 const role = z.enum(roles);
 const id = z.string().min(1).max(100);
