@@ -164,6 +164,7 @@ const toRun = (r: Row): RunRecord => ({
   checkpointSealed: bufOrNull(r['checkpoint_sealed']),
   resumeClaim: strOrNull(r['resume_claim']),
   businessKey: strOrNull(r['business_key']),
+  startSpec: strOrNull(r['start_spec']),
 });
 
 const toReviewTask = (r: Row): ReviewTaskRecord => ({
@@ -548,10 +549,11 @@ export class PostgresRepository implements Repository {
       const r = b.runs;
       await c.query(
         `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-           rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
+           rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key,
+           start_spec)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],
            $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::bigint[], $14::bigint[],
-           $15::float8[], $16::bytea[], $17::text[])`,
+           $15::float8[], $16::bytea[], $17::text[], $18::text[])`,
         [
           column(r, (x) => x.id),
           column(r, (x) => x.workspaceId),
@@ -570,6 +572,7 @@ export class PostgresRepository implements Repository {
           column(r, (x) => x.ms),
           column(r, (x) => x.checkpointSealed),
           column(r, (x) => x.businessKey),
+          column(r, (x) => x.startSpec ?? null),
         ],
       );
     }
