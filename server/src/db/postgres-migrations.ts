@@ -352,7 +352,8 @@ ALTER TABLE sessions ADD CONSTRAINT sessions_workspace_id_fkey
 ALTER TABLE audit_log ADD COLUMN mac TEXT;
 ALTER TABLE audit_heads ADD COLUMN mac TEXT;
 `,
-  },  {
+  },
+  {
     version: 5,
     name: 'rollouts',
     sql: `

@@ -30,6 +30,8 @@ import type {
   DeploymentRecord,
   EndpointRecord,
   EndpointStats,
+  EvaluationRecord,
+  FederatedDatasetRecord,
   FeedbackQuery,
   FeedbackRecord,
   FeedbackSource,
@@ -218,6 +220,39 @@ const toCredential = (r: Row): CredentialRecord => ({
   createdAt: num(r['created_at']),
   updatedAt: num(r['updated_at']),
   lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toEvaluation = (r: Row): EvaluationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  flowId: str(r['flow_id']),
+  versions: JSON.parse(str(r['versions'])) as number[],
+  datasetName: str(r['dataset_name']),
+  datasetRows: num(r['dataset_rows']),
+  datasetSha256: str(r['dataset_sha256']),
+  spec: str(r['spec']),
+  status: str(r['status']) as EvaluationRecord['status'],
+  progressDone: num(r['progress_done']),
+  progressTotal: num(r['progress_total']),
+  report: strOrNull(r['report']),
+  error: strOrNull(r['error']),
+  createdBy: str(r['created_by']),
+  createdAt: num(r['created_at']),
+  finishedAt: numOrNull(r['finished_at']),
+});
+
+const toFederatedDataset = (r: Row): FederatedDatasetRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  columns: JSON.parse(str(r['columns'])) as string[],
+  rowCount: num(r['row_count']),
+  sealedRows: r['sealed_rows'] as Buffer,
+  apiKeys: JSON.parse(str(r['api_keys'])) as string[],
+  minParticipants: num(r['min_participants']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
 });
 
 const toConnection = (r: Row): ConnectionRecord => ({
@@ -1476,6 +1511,142 @@ export class PostgresRepository implements Repository {
         workspaceId,
         name,
       ])) > 0
+    );
+  }
+
+  // Federated datasets
+
+  async listFederatedDatasets(workspaceId: string): Promise<FederatedDatasetRecord[]> {
+    return (
+      await this.query('SELECT * FROM federated_datasets WHERE workspace_id = $1 ORDER BY name', [
+        workspaceId,
+      ])
+    ).map(toFederatedDataset);
+  }
+
+  async getFederatedDataset(workspaceId: string, name: string): Promise<FederatedDatasetRecord | undefined> {
+    const r = await this.one('SELECT * FROM federated_datasets WHERE workspace_id = $1 AND name = $2', [
+      workspaceId,
+      name,
+    ]);
+    return r ? toFederatedDataset(r) : undefined;
+  }
+
+  async putFederatedDataset(d: FederatedDatasetRecord): Promise<'created' | 'updated'> {
+    // xmax = 0 on the returned row: the row was inserted, not updated (one statement, no race). created_at and
+    // created_by stay those of the first put, as in SQLite.
+    const r = await this.one(
+      `INSERT INTO federated_datasets (workspace_id, name, description, columns, row_count, sealed_rows, api_keys,
+         min_participants, created_at, created_by, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET description = excluded.description,
+         columns = excluded.columns, row_count = excluded.row_count, sealed_rows = excluded.sealed_rows,
+         api_keys = excluded.api_keys, min_participants = excluded.min_participants,
+         updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        d.workspaceId,
+        d.name,
+        d.description,
+        JSON.stringify(d.columns),
+        d.rowCount,
+        d.sealedRows,
+        JSON.stringify(d.apiKeys),
+        d.minParticipants,
+        d.createdAt,
+        d.createdBy,
+        d.updatedAt,
+      ],
+    );
+    return r?.['inserted'] === true ? 'created' : 'updated';
+  }
+
+  async deleteFederatedDataset(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      (await this.changes('DELETE FROM federated_datasets WHERE workspace_id = $1 AND name = $2', [
+        workspaceId,
+        name,
+      ])) > 0
+    );
+  }
+
+  // Evaluations
+
+  async createEvaluation(e: EvaluationRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO evaluations (id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec,
+         status, progress_done, progress_total, report, error, created_by, created_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        e.id,
+        e.workspaceId,
+        e.flowId,
+        JSON.stringify(e.versions),
+        e.datasetName,
+        e.datasetRows,
+        e.datasetSha256,
+        e.spec,
+        e.status,
+        e.progressDone,
+        e.progressTotal,
+        e.report,
+        e.error,
+        e.createdBy,
+        e.createdAt,
+        e.finishedAt,
+      ],
+    );
+  }
+
+  async updateEvaluation(
+    id: string,
+    patch: Partial<Pick<EvaluationRecord, 'status' | 'progressDone' | 'report' | 'error' | 'finishedAt'>>,
+  ): Promise<boolean> {
+    const columns = {
+      status: 'status',
+      progressDone: 'progress_done',
+      report: 'report',
+      error: 'error',
+      finishedAt: 'finished_at',
+    } as const;
+    const keys = (Object.keys(patch) as (keyof typeof columns)[]).filter((k) => patch[k] !== undefined);
+    if (!keys.length) return true;
+    // Only a running evaluation changes: a cancel or an interruption recorded meanwhile stands (READ COMMITTED
+    // re-checks the condition on the row a concurrent update left).
+    return (
+      (await this.changes(
+        `UPDATE evaluations SET ${keys.map((k, i) => `${columns[k]} = $${i + 1}`).join(', ')}
+         WHERE id = $${keys.length + 1} AND status = 'running'`,
+        [...keys.map((k) => patch[k] ?? null), id],
+      )) > 0
+    );
+  }
+
+  async getEvaluation(workspaceId: string, id: string): Promise<EvaluationRecord | undefined> {
+    const r = await this.one('SELECT * FROM evaluations WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+    ]);
+    return r ? toEvaluation(r) : undefined;
+  }
+
+  async listEvaluations(workspaceId: string, flowId: string, limit: number): Promise<EvaluationRecord[]> {
+    // The report is left out of a listing (it can be large); getEvaluation reads it.
+    return (
+      await this.query(
+        `SELECT id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec, status,
+           progress_done, progress_total, NULL AS report, error, created_by, created_at, finished_at
+         FROM evaluations WHERE workspace_id = $1 AND flow_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [workspaceId, flowId, limit],
+      )
+    ).map(toEvaluation);
+  }
+
+  async interruptRunningEvaluations(at: number): Promise<number> {
+    return this.changes(
+      `UPDATE evaluations SET status = 'interrupted', finished_at = $1,
+         error = 'the server stopped while the evaluation ran' WHERE status = 'running'`,
+      [at],
     );
   }
 
