@@ -19,6 +19,7 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
 import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
+import type { RunLeases } from './leases.js';
 import { emptyBatch } from './types.js';
 import type {
   ApiKeyRecord,
@@ -387,7 +388,7 @@ interface Queued {
   reject(err: unknown): void;
 }
 
-export class PostgresRepository implements Repository {
+export class PostgresRepository implements Repository, RunLeases {
   readonly kind = 'postgres' as const;
   /**
    * node-postgres is loaded with the first Postgres repository, not at start: a server on SQLite (the default)
@@ -1926,5 +1927,51 @@ export class PostgresRepository implements Repository {
     return r
       ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
       : undefined;
+  }
+
+  // Run leases (queue mode, see leases.ts)
+
+  /**
+   * A claim is one conditional UPDATE ... RETURNING: under READ COMMITTED, of two workers claiming the same run
+   * at once the second waits for the first's row lock, re-checks the condition on the row the first left (now
+   * leased and live) and changes nothing, so exactly one gets the run.
+   */
+  async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<RunRecord | undefined> {
+    const r = await this.one(
+      `UPDATE runs SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND (
+         (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $4))
+       RETURNING *`,
+      [owner, now + leaseMs, runId, now],
+    );
+    return r ? toRun(r) : undefined;
+  }
+
+  async renewLease(runId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return (
+      (await this.changes('UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3', [
+        now + leaseMs,
+        runId,
+        owner,
+      ])) === 1
+    );
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    await this.changes(
+      'UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
+      [runId, owner],
+    );
+  }
+
+  async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {
+    return (
+      await this.query(
+        `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < $1)
+           OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $2)
+         ORDER BY started_at LIMIT $3`,
+        [queuedBefore, now, limit],
+      )
+    ).map((r) => str(r['id']));
   }
 }
