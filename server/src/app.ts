@@ -17,6 +17,7 @@ import {
   ForbiddenError,
   InvalidError,
   NotFoundError,
+  NotImplementedError,
   TooManyAttemptsError,
   UnauthenticatedError,
   UnprocessableError,
@@ -102,6 +103,7 @@ export function domainStatus(err: DomainError): number {
   if (err instanceof ConflictError) return 409;
   if (err instanceof UnprocessableError) return 422;
   if (err instanceof TooManyAttemptsError) return 429;
+  if (err instanceof NotImplementedError) return 501;
   return 500;
 }
 

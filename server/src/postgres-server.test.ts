@@ -100,6 +100,30 @@ describe('two servers on one Postgres database', () => {
     }
   });
 
+  it('starts without rollout storage: rollout routes answer 501 ROLLOUTS_NEED_SQLITE, calls take their targets', async (ctx) => {
+    needPostgres(server, ctx);
+    const a = servers[0] as TestServer;
+    const endpoint = ((await adminA.get('/api/endpoints')).body as Loose[]).find(
+      (e) => e.slug === 'prescreen',
+    );
+    expect(endpoint).toBeDefined();
+    const eid = endpoint?.id as string;
+    for (const res of [
+      await adminA.get('/api/rollouts'),
+      await adminA.get(`/api/endpoints/${eid}/rollout`),
+      await adminA.get(`/api/endpoints/${eid}/rollouts`),
+      await adminA.post(`/api/endpoints/${eid}/rollouts`, { challengerVersion: 2, reason: 'try v2' }),
+      await adminA.post(`/api/endpoints/${eid}/rollout/kill`, { reason: 'stop it' }),
+      await adminA.post('/api/rollouts/rol_x/advance', { reason: 'go on' }),
+    ]) {
+      expect(res.status).toBe(501);
+      expect(res.body.error.code).toBe('ROLLOUTS_NEED_SQLITE');
+    }
+    // Who may not ask still hears 401, not what this server lacks.
+    expect((await new Client(a.url).get('/api/rollouts')).status).toBe(401);
+    expect((await call(a, 'prescreen', key, { name: 'Li', income: 70_000, debt: 5000 })).status).toBe(200);
+  });
+
   it('answers 503 while Postgres is away, and serves again once it is back', async (ctx) => {
     // Known gap (reported): a sync endpoint call whose key and endpoint are cached still answers while the
     // database is away, although its run record fails to commit; the run service decides that, not storage.

@@ -163,9 +163,10 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
     const evaluations = new EvaluationService(repo, runtime, flows, credentials, connections, audit, logger);
-    if (!(repo instanceof SqliteRepository)) throw new Error('rollouts need the SQLite repository');
+    // Rollouts are stored in SQLite only for now; on Postgres the server runs without them (their routes answer
+    // 501 ROLLOUTS_NEED_SQLITE) rather than not starting.
     const rollouts = new RolloutService(
-      new RolloutStore(repo.db),
+      repo instanceof SqliteRepository ? new RolloutStore(repo.db) : undefined,
       repo,
       flows,
       endpoints,

@@ -30,7 +30,14 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
-import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError } from './errors.js';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  NotImplementedError,
+} from './errors.js';
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
 import type { FlowService } from './flows.js';
 import {
@@ -193,7 +200,7 @@ export class RolloutService {
   private readonly windowLimit: number;
 
   constructor(
-    private readonly store: RolloutStore,
+    private readonly storage: RolloutStore | undefined,
     private readonly repo: Repository,
     private readonly flows: FlowService,
     private readonly endpoints: EndpointService,
@@ -210,7 +217,8 @@ export class RolloutService {
   /** Loads live rollouts and their recent observations (a restart continues where it stopped). */
   start(): void {
     const now = Date.now();
-    for (const r of this.store.live<RolloutPlan>()) {
+    // Without rollout storage (Postgres, for now) no rollout is live: every call takes its deployment's targets.
+    for (const r of this.storage?.live<RolloutPlan>() ?? []) {
       this.live.set(r.endpointId, r);
       this.windows.set(r.id, this.store.observations(r.id, this.windowStart(r, now), this.windowLimit));
     }
@@ -225,6 +233,16 @@ export class RolloutService {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.flush();
+  }
+
+  /** The rollout storage, or a typed 501 where this repository has none (rollouts are stored in SQLite only). */
+  private get store(): RolloutStore {
+    if (!this.storage)
+      throw new NotImplementedError(
+        'ROLLOUTS_NEED_SQLITE',
+        'phased rollouts are stored in SQLite only for now; this server runs on Postgres (DATABASE_URL)',
+      );
+    return this.storage;
   }
 
   private windowStart(r: Rollout, now: number): number {
