@@ -17,7 +17,6 @@ import {
   ForbiddenError,
   InvalidError,
   NotFoundError,
-  NotImplementedError,
   TooManyAttemptsError,
   UnauthenticatedError,
   UnprocessableError,
@@ -103,7 +102,6 @@ export function domainStatus(err: DomainError): number {
   if (err instanceof ConflictError) return 409;
   if (err instanceof UnprocessableError) return 422;
   if (err instanceof TooManyAttemptsError) return 429;
-  if (err instanceof NotImplementedError) return 501;
   return 500;
 }
 

@@ -376,7 +376,9 @@ CREATE TABLE rollouts (
   stage_entered_at BIGINT NOT NULL,
   created_at BIGINT NOT NULL,
   created_by TEXT,
-  updated_at BIGINT NOT NULL
+  updated_at BIGINT NOT NULL,
+  -- Orders rollouts created in the same millisecond (SQLite's rowid).
+  ord BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX rollouts_endpoint ON rollouts(endpoint_id, created_at);
 CREATE INDEX rollouts_workspace ON rollouts(workspace_id, status);
@@ -407,7 +409,8 @@ CREATE TABLE rollout_observations (
   ok INTEGER NOT NULL,
   ms DOUBLE PRECISION NOT NULL,
   decision TEXT,
-  agree INTEGER
+  agree INTEGER,
+  ord BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX rollout_observations_at ON rollout_observations(rollout_id, at);
 `,

@@ -20,6 +20,8 @@ import { postgresMigrations, type PostgresMigration } from '../db/postgres-migra
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
 import type { RunLeases } from './leases.js';
+import { PostgresRolloutStore } from './postgres-rollout-store.js';
+import type { RolloutStorage } from './rollout-store.js';
 import { emptyBatch } from './types.js';
 import type {
   ApiKeyRecord,
@@ -440,6 +442,20 @@ export class PostgresRepository implements Repository, RunLeases {
     } catch (err) {
       throw storageError(err);
     }
+  }
+
+  /** Rollouts on this database (migration 5; see postgres-rollout-store.ts). */
+  rolloutStorage(): RolloutStorage {
+    return new PostgresRolloutStore({
+      query: (sql, params) => this.query(sql, params),
+      tx: (fn) =>
+        this.tx((c) =>
+          fn(async (sql, params) => {
+            const r = await c.query(sql, params);
+            return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
+          }),
+        ),
+    });
   }
 
   /** Runs `fn` in a transaction on one connection; rolls back and rethrows (typed) on failure. */

@@ -60,11 +60,6 @@ export class UnprocessableError extends DomainError {
   override readonly name: string = 'UnprocessableError';
 }
 
-/** The request is valid, but this deployment cannot serve it (a feature its storage does not have yet). */
-export class NotImplementedError extends DomainError {
-  override readonly name: string = 'NotImplementedError';
-}
-
 /** True for the error a conditional write raises when its condition was gone (someone else acted first). */
 export function isWriteConflict(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'REVIEW_CONFLICT';
