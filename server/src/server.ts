@@ -33,8 +33,10 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStorage } from './repo/open.js';
 import { Sealer } from './security/crypto.js';
-import { RolloutStore } from './repo/rollout-store.js';
+import { RolloutStore, type RolloutStorage } from './repo/rollout-store.js';
+import { PostgresRepository } from './repo/postgres.js';
 import { SqliteRepository } from './repo/sqlite.js';
+import type { Repository } from './repo/types.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
@@ -49,6 +51,13 @@ import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
+
+/** Where rollouts are kept: in the repository's own database. */
+function rolloutStorageOf(repo: Repository): RolloutStorage {
+  if (repo instanceof SqliteRepository) return new RolloutStore(repo.db);
+  if (repo instanceof PostgresRepository) return repo.rolloutStorage();
+  throw new Error(`the ${repo.kind} repository keeps no rollouts`);
+}
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -163,9 +172,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
     const evaluations = new EvaluationService(repo, runtime, flows, credentials, connections, audit, logger);
-    if (!(repo instanceof SqliteRepository)) throw new Error('rollouts need the SQLite repository');
     const rollouts = new RolloutService(
-      new RolloutStore(repo.db),
+      rolloutStorageOf(repo),
       repo,
       flows,
       endpoints,
@@ -255,7 +263,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     // Waiting runs survive a restart: decisions stored but not yet acted on are resumed, and due times checked.
     await runs.resumePending();
     await reviews.start();
-    rollouts.start();
+    await rollouts.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
@@ -312,7 +320,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         http.closeIdleConnections();
         await runs.drain(config.shutdownGraceMs);
         await evaluations.stop();
-        rollouts.stop();
+        await rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);
         await ctx.queue?.close();

@@ -353,4 +353,128 @@ ALTER TABLE audit_log ADD COLUMN mac TEXT;
 ALTER TABLE audit_heads ADD COLUMN mac TEXT;
 `,
   },
+  {
+    version: 5,
+    name: 'rollouts',
+    sql: `
+-- A phased rollout of an endpoint from its champion version to a challenger (as SQLite's migration 5): the stage,
+-- the share of subjects sent to the challenger, the plan (JSON), and a revision that serialises transitions.
+CREATE TABLE rollouts (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  champion_version INTEGER NOT NULL,
+  challenger_version INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  share DOUBLE PRECISION NOT NULL,
+  plan TEXT NOT NULL,
+  reason TEXT,
+  revision INTEGER NOT NULL,
+  stage_entered_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT,
+  updated_at BIGINT NOT NULL,
+  -- Orders rollouts created in the same millisecond (SQLite's rowid).
+  ord BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX rollouts_endpoint ON rollouts(endpoint_id, created_at);
+CREATE INDEX rollouts_workspace ON rollouts(workspace_id, status);
+
+-- Every transition of a rollout (who, when, why), in order.
+CREATE TABLE rollout_transitions (
+  rollout_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  from_stage TEXT,
+  to_stage TEXT NOT NULL,
+  from_share DOUBLE PRECISION,
+  to_share DOUBLE PRECISION NOT NULL,
+  reason TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (rollout_id, seq)
+);
+
+-- What the gates read: one row per call under a rollout and per shadow run. ok and agree stay INTEGER (0/1) as
+-- in SQLite, so a row reads the same from either database.
+CREATE TABLE rollout_observations (
+  rollout_id TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  arm TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  ms DOUBLE PRECISION NOT NULL,
+  decision TEXT,
+  agree INTEGER,
+  ord BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX rollout_observations_at ON rollout_observations(rollout_id, at);
+`,
+  },
+  {
+    version: 6,
+    name: 'evaluations',
+    sql: `
+-- Evaluation reports of flow versions on a labelled dataset (issue 13; as SQLite's migration 6). The dataset is
+-- not kept, only its name, row count and SHA-256; the report is the JSON of the EvaluationReport.
+CREATE TABLE evaluations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  dataset_name TEXT NOT NULL,
+  dataset_rows INTEGER NOT NULL,
+  dataset_sha256 TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+  progress_done INTEGER NOT NULL DEFAULT 0,
+  progress_total INTEGER NOT NULL,
+  report TEXT,
+  error TEXT,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  finished_at BIGINT
+);
+CREATE INDEX evaluations_flow ON evaluations(workspace_id, flow_id, created_at);
+CREATE INDEX evaluations_running ON evaluations(status) WHERE status = 'running';
+`,
+  },
+  {
+    version: 7,
+    name: 'federated datasets',
+    sql: `
+-- A data holder's training table for federated training (as SQLite's migration 7): its rows sealed with the
+-- master key, the API keys (by id) a coordinator may train with, and the fewest participants a round may have.
+CREATE TABLE federated_datasets (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  columns TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  sealed_rows BYTEA NOT NULL,
+  api_keys TEXT NOT NULL,
+  min_participants INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+);
+`,
+  },
+  {
+    version: 8,
+    name: 'queue mode: start specs and run leases',
+    sql: `
+-- Queue mode (as SQLite's migration 8): how a queued run was started (start_spec, JSON), and the lease (owner,
+-- expiry) of the worker executing it. A run whose lease expired may be taken over; a live lease never is.
+ALTER TABLE runs ADD COLUMN start_spec TEXT;
+ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+ALTER TABLE runs ADD COLUMN lease_expires_at BIGINT;
+CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
+`,
+  },
 ];

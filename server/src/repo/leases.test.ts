@@ -1,28 +1,28 @@
 /**
- * Run leases on SQLite (queue mode): one worker at a time holds a run; a live lease is never taken, an expired
- * one is; the sweep finds queued runs nobody holds and runs whose lease expired, and nothing else.
+ * Run leases (queue mode) on SQLite and on Postgres: one worker at a time holds a run; a live lease is never
+ * taken, an expired one is; the sweep finds queued runs nobody holds and runs whose lease expired, and nothing
+ * else. Postgres runs on a real server (test-helpers/postgres.ts), as the repository suite does.
  */
 import { rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../db/group-commit.js';
 import { tempDir } from '../test-helpers/harness.js';
+import { needPostgres, startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
 import { leasesOf } from './leases.js';
+import { PostgresRepository } from './postgres.js';
+import type { SuiteContext } from './repository-suite.js';
 import { SqliteRepository } from './sqlite.js';
-import type { RunRecord, StoredRunStatus } from './types.js';
+import type { Repository, RunRecord, StoredRunStatus } from './types.js';
 
 const dirs: string[] = [];
-const repos: SqliteRepository[] = [];
+const repos: Repository[] = [];
 afterEach(async () => {
   while (repos.length) await repos.pop()?.close();
   while (dirs.length) rmSync(dirs.pop() as string, { recursive: true, force: true });
 });
 
-async function open(dir: string): Promise<SqliteRepository> {
-  const repo = SqliteRepository.open(dir);
-  repos.push(repo);
-  await repo.migrate();
-  return repo;
-}
+/** Gives a test a store and a way to open a second instance on the same storage (a second worker). */
+type OpenStore = (ctx: SuiteContext) => Promise<() => Promise<Repository>>;
 
 const run = (id: string, status: StoredRunStatus, startedAt: number): RunRecord => ({
   id,
@@ -46,12 +46,11 @@ const run = (id: string, status: StoredRunStatus, startedAt: number): RunRecord 
   startSpec: '{"kind":"manual"}',
 });
 
-describe('run leases (SQLite)', () => {
-  it('lets one worker hold a run until its lease expires, across two connections to one file', async () => {
-    const dir = tempDir('finflow-leases-');
-    dirs.push(dir);
-    const one = await open(dir);
-    const two = await open(dir);
+function leaseTests(openStore: OpenStore): void {
+  it('lets one worker hold a run until its lease expires, across two instances on one store', async (ctx) => {
+    const open = await openStore(ctx);
+    const one = await open();
+    const two = await open();
     const writer = new GroupCommitter(one);
     await writer.write((b) => b.runs.push(run('r1', 'queued', 1_000)));
     const t = 10_000;
@@ -78,10 +77,8 @@ describe('run leases (SQLite)', () => {
     await writer.flush();
   });
 
-  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff', async () => {
-    const dir = tempDir('finflow-leases-');
-    dirs.push(dir);
-    const repo = await open(dir);
+  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff', async (ctx) => {
+    const repo = await (await openStore(ctx))();
     const writer = new GroupCommitter(repo);
     await writer.write((b) =>
       b.runs.push(
@@ -98,5 +95,54 @@ describe('run leases (SQLite)', () => {
     for (const id of ['done', 'waits', 'resumed'])
       expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
     expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });
+  });
+
+  it('gives a run to exactly one of many workers claiming it at once', async (ctx) => {
+    const open = await openStore(ctx);
+    const instances = [await open(), await open(), await open()];
+    const [first] = instances as [Repository, ...Repository[]];
+    await new GroupCommitter(first).write((b) => b.runs.push(run('r1', 'queued', 1)));
+    const claims = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        leasesOf(instances[i % instances.length] as Repository).claimRun('r1', `wkr_${i}`, 10_000, 60_000),
+      ),
+    );
+    expect(claims.filter((c) => c !== undefined)).toHaveLength(1);
+    const winner = claims.findIndex((c) => c !== undefined);
+    expect(await leasesOf(first).renewLease('r1', `wkr_${winner}`, 10_001, 60_000)).toBe(true);
+    expect(await leasesOf(first).renewLease('r1', `wkr_${(winner + 1) % 12}`, 10_001, 60_000)).toBe(false);
+  });
+}
+
+describe('run leases (SQLite)', () => {
+  leaseTests(async () => {
+    const dir = tempDir('finflow-leases-');
+    dirs.push(dir);
+    return async () => {
+      const repo = SqliteRepository.open(dir);
+      repos.push(repo);
+      await repo.migrate();
+      return repo;
+    };
+  });
+});
+
+describe('run leases (Postgres)', () => {
+  let server: TestPostgresResult | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  });
+  afterAll(async () => {
+    if (server?.ok) await server.pg.stop();
+  });
+
+  leaseTests(async (ctx) => {
+    const { pool } = await needPostgres(server, ctx).freshSchema();
+    return async () => {
+      const repo = new PostgresRepository({ pool });
+      repos.push(repo);
+      await repo.migrate();
+      return repo;
+    };
   });
 });

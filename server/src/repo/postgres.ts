@@ -19,6 +19,9 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
 import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
+import type { RunLeases } from './leases.js';
+import { PostgresRolloutStore } from './postgres-rollout-store.js';
+import type { RolloutStorage } from './rollout-store.js';
 import { emptyBatch } from './types.js';
 import type {
   ApiKeyRecord,
@@ -30,6 +33,8 @@ import type {
   DeploymentRecord,
   EndpointRecord,
   EndpointStats,
+  EvaluationRecord,
+  FederatedDatasetRecord,
   FeedbackQuery,
   FeedbackRecord,
   FeedbackSource,
@@ -164,6 +169,7 @@ const toRun = (r: Row): RunRecord => ({
   checkpointSealed: bufOrNull(r['checkpoint_sealed']),
   resumeClaim: strOrNull(r['resume_claim']),
   businessKey: strOrNull(r['business_key']),
+  startSpec: strOrNull(r['start_spec']),
 });
 
 const toReviewTask = (r: Row): ReviewTaskRecord => ({
@@ -217,6 +223,39 @@ const toCredential = (r: Row): CredentialRecord => ({
   createdAt: num(r['created_at']),
   updatedAt: num(r['updated_at']),
   lastUsedAt: numOrNull(r['last_used_at']),
+});
+
+const toEvaluation = (r: Row): EvaluationRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  flowId: str(r['flow_id']),
+  versions: JSON.parse(str(r['versions'])) as number[],
+  datasetName: str(r['dataset_name']),
+  datasetRows: num(r['dataset_rows']),
+  datasetSha256: str(r['dataset_sha256']),
+  spec: str(r['spec']),
+  status: str(r['status']) as EvaluationRecord['status'],
+  progressDone: num(r['progress_done']),
+  progressTotal: num(r['progress_total']),
+  report: strOrNull(r['report']),
+  error: strOrNull(r['error']),
+  createdBy: str(r['created_by']),
+  createdAt: num(r['created_at']),
+  finishedAt: numOrNull(r['finished_at']),
+});
+
+const toFederatedDataset = (r: Row): FederatedDatasetRecord => ({
+  workspaceId: str(r['workspace_id']),
+  name: str(r['name']),
+  description: str(r['description']),
+  columns: JSON.parse(str(r['columns'])) as string[],
+  rowCount: num(r['row_count']),
+  sealedRows: r['sealed_rows'] as Buffer,
+  apiKeys: JSON.parse(str(r['api_keys'])) as string[],
+  minParticipants: num(r['min_participants']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
+  updatedAt: num(r['updated_at']),
 });
 
 const toConnection = (r: Row): ConnectionRecord => ({
@@ -351,7 +390,7 @@ interface Queued {
   reject(err: unknown): void;
 }
 
-export class PostgresRepository implements Repository {
+export class PostgresRepository implements Repository, RunLeases {
   readonly kind = 'postgres' as const;
   /**
    * node-postgres is loaded with the first Postgres repository, not at start: a server on SQLite (the default)
@@ -403,6 +442,20 @@ export class PostgresRepository implements Repository {
     } catch (err) {
       throw storageError(err);
     }
+  }
+
+  /** Rollouts on this database (migration 5; see postgres-rollout-store.ts). */
+  rolloutStorage(): RolloutStorage {
+    return new PostgresRolloutStore({
+      query: (sql, params) => this.query(sql, params),
+      tx: (fn) =>
+        this.tx((c) =>
+          fn(async (sql, params) => {
+            const r = await c.query(sql, params);
+            return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
+          }),
+        ),
+    });
   }
 
   /** Runs `fn` in a transaction on one connection; rolls back and rethrows (typed) on failure. */
@@ -548,10 +601,11 @@ export class PostgresRepository implements Repository {
       const r = b.runs;
       await c.query(
         `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-           rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key)
+           rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key,
+           start_spec)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],
            $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::bigint[], $14::bigint[],
-           $15::float8[], $16::bytea[], $17::text[])`,
+           $15::float8[], $16::bytea[], $17::text[], $18::text[])`,
         [
           column(r, (x) => x.id),
           column(r, (x) => x.workspaceId),
@@ -570,6 +624,7 @@ export class PostgresRepository implements Repository {
           column(r, (x) => x.ms),
           column(r, (x) => x.checkpointSealed),
           column(r, (x) => x.businessKey),
+          column(r, (x) => x.startSpec ?? null),
         ],
       );
     }
@@ -1476,6 +1531,142 @@ export class PostgresRepository implements Repository {
     );
   }
 
+  // Federated datasets
+
+  async listFederatedDatasets(workspaceId: string): Promise<FederatedDatasetRecord[]> {
+    return (
+      await this.query('SELECT * FROM federated_datasets WHERE workspace_id = $1 ORDER BY name', [
+        workspaceId,
+      ])
+    ).map(toFederatedDataset);
+  }
+
+  async getFederatedDataset(workspaceId: string, name: string): Promise<FederatedDatasetRecord | undefined> {
+    const r = await this.one('SELECT * FROM federated_datasets WHERE workspace_id = $1 AND name = $2', [
+      workspaceId,
+      name,
+    ]);
+    return r ? toFederatedDataset(r) : undefined;
+  }
+
+  async putFederatedDataset(d: FederatedDatasetRecord): Promise<'created' | 'updated'> {
+    // xmax = 0 on the returned row: the row was inserted, not updated (one statement, no race). created_at and
+    // created_by stay those of the first put, as in SQLite.
+    const r = await this.one(
+      `INSERT INTO federated_datasets (workspace_id, name, description, columns, row_count, sealed_rows, api_keys,
+         min_participants, created_at, created_by, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (workspace_id, name) DO UPDATE SET description = excluded.description,
+         columns = excluded.columns, row_count = excluded.row_count, sealed_rows = excluded.sealed_rows,
+         api_keys = excluded.api_keys, min_participants = excluded.min_participants,
+         updated_at = excluded.updated_at
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        d.workspaceId,
+        d.name,
+        d.description,
+        JSON.stringify(d.columns),
+        d.rowCount,
+        d.sealedRows,
+        JSON.stringify(d.apiKeys),
+        d.minParticipants,
+        d.createdAt,
+        d.createdBy,
+        d.updatedAt,
+      ],
+    );
+    return r?.['inserted'] === true ? 'created' : 'updated';
+  }
+
+  async deleteFederatedDataset(workspaceId: string, name: string): Promise<boolean> {
+    return (
+      (await this.changes('DELETE FROM federated_datasets WHERE workspace_id = $1 AND name = $2', [
+        workspaceId,
+        name,
+      ])) > 0
+    );
+  }
+
+  // Evaluations
+
+  async createEvaluation(e: EvaluationRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO evaluations (id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec,
+         status, progress_done, progress_total, report, error, created_by, created_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        e.id,
+        e.workspaceId,
+        e.flowId,
+        JSON.stringify(e.versions),
+        e.datasetName,
+        e.datasetRows,
+        e.datasetSha256,
+        e.spec,
+        e.status,
+        e.progressDone,
+        e.progressTotal,
+        e.report,
+        e.error,
+        e.createdBy,
+        e.createdAt,
+        e.finishedAt,
+      ],
+    );
+  }
+
+  async updateEvaluation(
+    id: string,
+    patch: Partial<Pick<EvaluationRecord, 'status' | 'progressDone' | 'report' | 'error' | 'finishedAt'>>,
+  ): Promise<boolean> {
+    const columns = {
+      status: 'status',
+      progressDone: 'progress_done',
+      report: 'report',
+      error: 'error',
+      finishedAt: 'finished_at',
+    } as const;
+    const keys = (Object.keys(patch) as (keyof typeof columns)[]).filter((k) => patch[k] !== undefined);
+    if (!keys.length) return true;
+    // Only a running evaluation changes: a cancel or an interruption recorded meanwhile stands (READ COMMITTED
+    // re-checks the condition on the row a concurrent update left).
+    return (
+      (await this.changes(
+        `UPDATE evaluations SET ${keys.map((k, i) => `${columns[k]} = $${i + 1}`).join(', ')}
+         WHERE id = $${keys.length + 1} AND status = 'running'`,
+        [...keys.map((k) => patch[k] ?? null), id],
+      )) > 0
+    );
+  }
+
+  async getEvaluation(workspaceId: string, id: string): Promise<EvaluationRecord | undefined> {
+    const r = await this.one('SELECT * FROM evaluations WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+    ]);
+    return r ? toEvaluation(r) : undefined;
+  }
+
+  async listEvaluations(workspaceId: string, flowId: string, limit: number): Promise<EvaluationRecord[]> {
+    // The report is left out of a listing (it can be large); getEvaluation reads it.
+    return (
+      await this.query(
+        `SELECT id, workspace_id, flow_id, versions, dataset_name, dataset_rows, dataset_sha256, spec, status,
+           progress_done, progress_total, NULL AS report, error, created_by, created_at, finished_at
+         FROM evaluations WHERE workspace_id = $1 AND flow_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [workspaceId, flowId, limit],
+      )
+    ).map(toEvaluation);
+  }
+
+  async interruptRunningEvaluations(at: number): Promise<number> {
+    return this.changes(
+      `UPDATE evaluations SET status = 'interrupted', finished_at = $1,
+         error = 'the server stopped while the evaluation ran' WHERE status = 'running'`,
+      [at],
+    );
+  }
+
   // Connections
 
   async listConnections(workspaceId: string): Promise<ConnectionRecord[]> {
@@ -1656,6 +1847,10 @@ export class PostgresRepository implements Repository {
   // API keys
 
   async createApiKey(k: ApiKeyRecord): Promise<void> {
+    await this.insertApiKey(k);
+  }
+
+  private async insertApiKey(k: ApiKeyRecord, on?: Queryable): Promise<void> {
     await this.query(
       `INSERT INTO api_keys (id, workspace_id, name, prefix, hash, endpoints, created_at, created_by, last_used_at,
          revoked_at)
@@ -1670,7 +1865,30 @@ export class PostgresRepository implements Repository {
         k.createdAt,
         k.createdBy,
       ],
+      on,
     );
+  }
+
+  // getApiKey and rotateApiKey are what main's Repository asks for since key rotation (editorux); here already so
+  // the Postgres repository still compiles once this branch and main meet.
+
+  async getApiKey(workspaceId: string, id: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.one('SELECT * FROM api_keys WHERE id = $1 AND workspace_id = $2', [id, workspaceId]);
+    return r ? toApiKey(r) : undefined;
+  }
+
+  /** Revokes the old key and inserts `next` in one transaction; false (nothing written) if the old one is gone. */
+  async rotateApiKey(workspaceId: string, oldId: string, next: ApiKeyRecord, at: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const revoked = await this.changes(
+        'UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL',
+        [at, oldId, workspaceId],
+        c,
+      );
+      if (revoked === 0) return false;
+      await this.insertApiKey(next, c);
+      return true;
+    });
   }
 
   async listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]> {
@@ -1752,5 +1970,51 @@ export class PostgresRepository implements Repository {
     return r
       ? { seq: num(r['seq']), hash: str(r['hash']), count: num(r['count']), mac: strOrNull(r['mac']) }
       : undefined;
+  }
+
+  // Run leases (queue mode, see leases.ts)
+
+  /**
+   * A claim is one conditional UPDATE ... RETURNING: under READ COMMITTED, of two workers claiming the same run
+   * at once the second waits for the first's row lock, re-checks the condition on the row the first left (now
+   * leased and live) and changes nothing, so exactly one gets the run.
+   */
+  async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<RunRecord | undefined> {
+    const r = await this.one(
+      `UPDATE runs SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND (
+         (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $4))
+       RETURNING *`,
+      [owner, now + leaseMs, runId, now],
+    );
+    return r ? toRun(r) : undefined;
+  }
+
+  async renewLease(runId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return (
+      (await this.changes('UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3', [
+        now + leaseMs,
+        runId,
+        owner,
+      ])) === 1
+    );
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    await this.changes(
+      'UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
+      [runId, owner],
+    );
+  }
+
+  async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {
+    return (
+      await this.query(
+        `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < $1)
+           OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $2)
+         ORDER BY started_at LIMIT $3`,
+        [queuedBefore, now, limit],
+      )
+    ).map((r) => str(r['id']));
   }
 }

@@ -16,6 +16,7 @@ import type {
   AuditDraft,
   DeploymentRecord,
   EndpointRecord,
+  EvaluationRecord,
   FeedbackRecord,
   FlowRecord,
   Repository,
@@ -444,6 +445,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       const sealed = Buffer.from([0, 1, 2, 255, 254]);
       void writer.write((b) => {
         b.runs.push(runRecord('r1', { inputSealed: sealed, businessKey: 'bk', endpointId: 'e1' }));
+        b.runs.push(runRecord('q1', { status: 'queued', startSpec: '{"handler":"manual"}' }));
         b.events.push({ runId: 'r1', seq: 0, lastSeq: 2, events: [0, 1, 2].map((s) => event('r1', s)) });
       });
       await writer.write((b) =>
@@ -472,6 +474,9 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect((await repo.runByBusinessKey('e1', 'bk'))?.id).toBe('r1');
       expect(await repo.getRun('ws_2', 'r1')).toBeUndefined();
       expect((await repo.getRunById('r1'))?.id).toBe('r1');
+      // A queued run keeps how it was started (queue mode); a run started in-process has none.
+      expect((await repo.getRunById('q1'))?.startSpec).toBe('{"handler":"manual"}');
+      expect((await repo.getRunById('r1'))?.startSpec).toBeNull();
     });
 
     it('refuses a whole batch when one write fails, with a typed error, and goes on with later batches', async (ctx) => {
@@ -816,6 +821,140 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect(await repo.revokeApiKey('ws_1', 'k1', now)).toBe(true);
       expect(await repo.revokeApiKey('ws_1', 'k1', now)).toBe(false);
       expect((await repo.getApiKeyByHash('h'))?.revokedAt).toBe(now);
+    });
+  });
+
+  describe('evaluations', () => {
+    const evaluation = (id: string, patch: Partial<EvaluationRecord> = {}): EvaluationRecord => ({
+      id,
+      workspaceId: 'ws_1',
+      flowId: 'flw_1',
+      versions: [1, 2],
+      datasetName: 'german-credit.csv',
+      datasetRows: 1000,
+      datasetSha256: 'ab'.repeat(32),
+      spec: '{"label":"risk"}',
+      status: 'running',
+      progressDone: 0,
+      progressTotal: 2000,
+      report: null,
+      error: null,
+      createdBy: 'u1',
+      createdAt: now,
+      finishedAt: null,
+      ...patch,
+    });
+
+    it('reads an evaluation back, updates it only while it runs, and lists a flow’s newest first without reports', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.createEvaluation(evaluation('ev1'));
+      await repo.createEvaluation(evaluation('ev2', { createdAt: now + 1 }));
+      await repo.createEvaluation(evaluation('ev3', { flowId: 'flw_2' }));
+      await repo.createEvaluation(evaluation('ev4', { workspaceId: 'ws_2' }));
+      expect(await repo.getEvaluation('ws_1', 'ev1')).toEqual(evaluation('ev1'));
+      expect(await repo.getEvaluation('ws_2', 'ev1')).toBeUndefined();
+      await expect(repo.createEvaluation(evaluation('ev1'))).rejects.toThrow();
+
+      expect(await repo.updateEvaluation('ev1', { progressDone: 500 })).toBe(true);
+      expect(await repo.updateEvaluation('ev1', {})).toBe(true);
+      expect(
+        await repo.updateEvaluation('ev1', {
+          status: 'succeeded',
+          progressDone: 2000,
+          report: '{"metrics":{}}',
+          finishedAt: now + 9,
+        }),
+      ).toBe(true);
+      expect(await repo.getEvaluation('ws_1', 'ev1')).toMatchObject({
+        status: 'succeeded',
+        progressDone: 2000,
+        report: '{"metrics":{}}',
+        finishedAt: now + 9,
+      });
+      // A finished (or cancelled) evaluation stands: a late progress update from its worker changes nothing.
+      expect(await repo.updateEvaluation('ev1', { progressDone: 1, status: 'failed' })).toBe(false);
+      expect((await repo.getEvaluation('ws_1', 'ev1'))?.status).toBe('succeeded');
+      expect(await repo.updateEvaluation('nope', { progressDone: 1 })).toBe(false);
+
+      const listed = await repo.listEvaluations('ws_1', 'flw_1', 10);
+      expect(listed.map((e) => e.id)).toEqual(['ev2', 'ev1']);
+      expect(listed.map((e) => e.report)).toEqual([null, null]);
+      expect(listed[1]).toMatchObject({ versions: [1, 2], datasetRows: 1000, status: 'succeeded' });
+      expect((await repo.listEvaluations('ws_1', 'flw_1', 1)).map((e) => e.id)).toEqual(['ev2']);
+      expect(await repo.listEvaluations('ws_2', 'flw_2', 10)).toEqual([]);
+    });
+
+    it('marks the evaluations still running as interrupted when a server starts, and only those', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.createEvaluation(evaluation('ev1'));
+      await repo.createEvaluation(evaluation('ev2', { workspaceId: 'ws_2' }));
+      await repo.createEvaluation(evaluation('ev3', { status: 'cancelled', finishedAt: now }));
+      expect(await repo.interruptRunningEvaluations(now + 5)).toBe(2);
+      expect(await repo.getEvaluation('ws_1', 'ev1')).toMatchObject({
+        status: 'interrupted',
+        finishedAt: now + 5,
+        error: 'the server stopped while the evaluation ran',
+      });
+      expect((await repo.getEvaluation('ws_2', 'ev2'))?.status).toBe('interrupted');
+      expect(await repo.getEvaluation('ws_1', 'ev3')).toMatchObject({ status: 'cancelled', finishedAt: now });
+      expect(await repo.interruptRunningEvaluations(now + 6)).toBe(0);
+    });
+  });
+
+  describe('federated datasets', () => {
+    it('creates, updates (keeping who created it and when), lists by name per workspace and deletes', async (ctx) => {
+      const { repo } = await open(ctx);
+      const sealed = Buffer.from([0, 1, 2, 255, 254, 0]);
+      const d = {
+        workspaceId: 'ws_1',
+        name: 'loans',
+        description: 'retail loans 2025',
+        columns: ['income', 'age', 'default'],
+        rowCount: 700,
+        sealedRows: sealed,
+        apiKeys: ['key_1'],
+        minParticipants: 3,
+        createdAt: now,
+        createdBy: 'u1',
+        updatedAt: now,
+      };
+      expect(await repo.putFederatedDataset(d)).toBe('created');
+      expect(await repo.putFederatedDataset({ ...d, name: 'cards', createdBy: null })).toBe('created');
+      expect(await repo.putFederatedDataset({ ...d, workspaceId: 'ws_2' })).toBe('created');
+      expect(
+        await repo.putFederatedDataset({
+          ...d,
+          description: 'retail loans 2026',
+          columns: ['income', 'default'],
+          rowCount: 800,
+          sealedRows: Buffer.from([7]),
+          apiKeys: ['key_1', 'key_2'],
+          minParticipants: 2,
+          createdAt: now + 50,
+          createdBy: 'u2',
+          updatedAt: now + 50,
+        }),
+      ).toBe('updated');
+      const got = await repo.getFederatedDataset('ws_1', 'loans');
+      expect(got).toMatchObject({
+        description: 'retail loans 2026',
+        columns: ['income', 'default'],
+        rowCount: 800,
+        apiKeys: ['key_1', 'key_2'],
+        minParticipants: 2,
+        createdAt: now,
+        createdBy: 'u1',
+        updatedAt: now + 50,
+      });
+      expect(got?.sealedRows.equals(Buffer.from([7]))).toBe(true);
+      expect((await repo.getFederatedDataset('ws_2', 'loans'))?.sealedRows.equals(sealed)).toBe(true);
+      expect((await repo.getFederatedDataset('ws_1', 'cards'))?.createdBy).toBeNull();
+      expect(await repo.getFederatedDataset('ws_1', 'nope')).toBeUndefined();
+      expect((await repo.listFederatedDatasets('ws_1')).map((x) => x.name)).toEqual(['cards', 'loans']);
+      expect(await repo.deleteFederatedDataset('ws_1', 'loans')).toBe(true);
+      expect(await repo.deleteFederatedDataset('ws_1', 'loans')).toBe(false);
+      expect((await repo.listFederatedDatasets('ws_1')).map((x) => x.name)).toEqual(['cards']);
+      expect((await repo.listFederatedDatasets('ws_2')).map((x) => x.name)).toEqual(['loans']);
     });
   });
 

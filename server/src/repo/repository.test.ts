@@ -73,6 +73,37 @@ describe('Postgres repository', () => {
     };
   });
 
+  it('rotates an API key in one step: the old one revoked, the new one in; never twice, never across workspaces', async (ctx) => {
+    const { pool } = await needPostgres(server, ctx).freshSchema();
+    const repo = new PostgresRepository({ pool, auditKey: SUITE_AUDIT_KEY });
+    opened.push(repo);
+    await repo.migrate();
+    const key = (id: string, hash: string) => ({
+      id,
+      workspaceId: 'ws_1',
+      name: 'core',
+      prefix: `ff_${id}`,
+      hash,
+      endpoints: ['ep_1'],
+      createdAt: 1,
+      createdBy: null,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    await repo.createApiKey(key('k1', 'h1'));
+    expect(await repo.rotateApiKey('ws_2', 'k1', key('k2', 'h2'), 5)).toBe(false);
+    expect(await repo.rotateApiKey('ws_1', 'k1', key('k2', 'h2'), 5)).toBe(true);
+    expect((await repo.getApiKey('ws_1', 'k1'))?.revokedAt).toBe(5);
+    expect(await repo.getApiKey('ws_1', 'k2')).toMatchObject({ revokedAt: null, endpoints: ['ep_1'] });
+    expect(await repo.getApiKey('ws_2', 'k2')).toBeUndefined();
+    // The old key is revoked already: a second rotation writes nothing, not even its new key.
+    expect(await repo.rotateApiKey('ws_1', 'k1', key('k3', 'h3'), 6)).toBe(false);
+    expect(await repo.getApiKey('ws_1', 'k3')).toBeUndefined();
+    // A new key that cannot be inserted (its hash taken) leaves the old key unrevoked.
+    expect(await repo.rotateApiKey('ws_1', 'k2', key('k4', 'h1'), 7).catch(() => 'refused')).toBe('refused');
+    expect((await repo.getApiKey('ws_1', 'k2'))?.revokedAt).toBeNull();
+  });
+
   it('gives the audit entries of a version 3 database their MACs when it upgrades to version 4', async (ctx) => {
     const { pool } = await needPostgres(server, ctx).freshSchema();
     const old = new PostgresRepository({ pool, migrations: postgresMigrations.slice(0, 3) });
@@ -107,7 +138,11 @@ describe('Postgres repository', () => {
     const keyless = new PostgresRepository({ pool });
     opened.push(keyless);
     await expect(keyless.migrate()).rejects.toThrow(/needs the master key/);
-    const repo = new PostgresRepository({ pool, auditKey: SUITE_AUDIT_KEY });
+    const repo = new PostgresRepository({
+      pool,
+      auditKey: SUITE_AUDIT_KEY,
+      migrations: postgresMigrations.slice(0, 4),
+    });
     opened.push(repo);
     expect(await repo.migrate()).toEqual([4]);
     const rows = await repo.auditChain('ws_1', 0, 10);

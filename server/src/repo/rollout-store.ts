@@ -1,5 +1,6 @@
 /**
- * Rollouts in SQLite (migration 5): the rollout rows, their transitions, and the observations the gates read.
+ * Rollout storage (migration 5): the rollout rows, their transitions, and the observations the gates read, behind
+ * `RolloutStorage`; `RolloutStore` is SQLite's, `PostgresRolloutStore` (postgres-rollout-store.ts) Postgres's.
  * A transition is one transaction that writes the new state only if the row still has the revision the caller
  * read, so two servers (or two requests) cannot both move a rollout from the same state.
  */
@@ -57,7 +58,7 @@ export interface StoredObservation extends Observation {
 
 const num = (v: unknown) => Number(v);
 
-function toRollout<P>(r: Row): RolloutRecord<P> {
+export function toRollout<P>(r: Row): RolloutRecord<P> {
   return {
     id: String(r['id']),
     workspaceId: String(r['workspace_id']),
@@ -79,7 +80,7 @@ function toRollout<P>(r: Row): RolloutRecord<P> {
   };
 }
 
-function toTransition(r: Row): TransitionRecord {
+export function toTransition(r: Row): TransitionRecord {
   return {
     rolloutId: String(r['rollout_id']),
     seq: num(r['seq']),
@@ -95,7 +96,42 @@ function toTransition(r: Row): TransitionRecord {
   };
 }
 
-export class RolloutStore {
+/** What the rollout service stores; a write that names a revision changes nothing (false) if another came first. */
+export interface RolloutStorage {
+  /** Creates a rollout with its first transition; `supersede` (the endpoint's previous rollout) ends in the same step. */
+  create(
+    r: RolloutRecord,
+    first: TransitionRecord,
+    supersede?: { id: string; revision: number },
+  ): Promise<boolean>;
+  /** Writes `next` if the stored row still has revision `next.revision - 1`; false when another change came first. */
+  transition(next: RolloutRecord, t: TransitionRecord): Promise<boolean>;
+  get<P>(id: string): Promise<RolloutRecord<P> | undefined>;
+  /** The endpoint's newest rollout. */
+  latestOf<P>(endpointId: string): Promise<RolloutRecord<P> | undefined>;
+  listOf<P>(endpointId: string, limit: number): Promise<RolloutRecord<P>[]>;
+  /** Rollouts that route traffic (active or paused), for the router's cache at start. */
+  live<P>(): Promise<RolloutRecord<P>[]>;
+  transitions(rolloutId: string): Promise<TransitionRecord[]>;
+  addObservations(rows: readonly StoredObservation[]): Promise<void>;
+  /** The rollout's newest observations since `since` (at most `limit`), oldest first. */
+  observations(rolloutId: string, since: number, limit: number): Promise<Observation[]>;
+}
+
+/** An observation row as both stores keep it (ok and agree as 0/1). */
+export function toObservation(r: Row): Observation {
+  return {
+    at: num(r['at']),
+    arm: r['arm'] as Observation['arm'],
+    version: num(r['version']),
+    ok: num(r['ok']) === 1,
+    ms: num(r['ms']),
+    decision: r['decision'] === null ? null : String(r['decision']),
+    agree: r['agree'] === null ? null : num(r['agree']) === 1,
+  };
+}
+
+export class RolloutStore implements RolloutStorage {
   constructor(private readonly db: Db) {}
 
   private insertTransition(t: TransitionRecord): void {
@@ -120,7 +156,11 @@ export class RolloutStore {
   }
 
   /** Creates a rollout with its first transition; `supersede` (the endpoint's previous rollout) ends in the same step. */
-  create(r: RolloutRecord, first: TransitionRecord, supersede?: { id: string; revision: number }): boolean {
+  async create(
+    r: RolloutRecord,
+    first: TransitionRecord,
+    supersede?: { id: string; revision: number },
+  ): Promise<boolean> {
     return this.db
       .transaction(() => {
         if (supersede) {
@@ -163,7 +203,7 @@ export class RolloutStore {
   }
 
   /** Writes `next` if the stored row still has revision `next.revision - 1`; false when another change came first. */
-  transition(next: RolloutRecord, t: TransitionRecord): boolean {
+  async transition(next: RolloutRecord, t: TransitionRecord): Promise<boolean> {
     return this.db
       .transaction(() => {
         const changed = this.db
@@ -190,20 +230,20 @@ export class RolloutStore {
       .immediate();
   }
 
-  get<P>(id: string): RolloutRecord<P> | undefined {
+  async get<P>(id: string): Promise<RolloutRecord<P> | undefined> {
     const r = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as Row | undefined;
     return r ? toRollout<P>(r) : undefined;
   }
 
   /** The endpoint's newest rollout. */
-  latestOf<P>(endpointId: string): RolloutRecord<P> | undefined {
+  async latestOf<P>(endpointId: string): Promise<RolloutRecord<P> | undefined> {
     const r = this.db
       .prepare('SELECT * FROM rollouts WHERE endpoint_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
       .get(endpointId) as Row | undefined;
     return r ? toRollout<P>(r) : undefined;
   }
 
-  listOf<P>(endpointId: string, limit: number): RolloutRecord<P>[] {
+  async listOf<P>(endpointId: string, limit: number): Promise<RolloutRecord<P>[]> {
     return (
       this.db
         .prepare('SELECT * FROM rollouts WHERE endpoint_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
@@ -212,13 +252,13 @@ export class RolloutStore {
   }
 
   /** Rollouts that route traffic (active or paused), for the router's cache at start. */
-  live<P>(): RolloutRecord<P>[] {
+  async live<P>(): Promise<RolloutRecord<P>[]> {
     return (
       this.db.prepare(`SELECT * FROM rollouts WHERE status IN ('active', 'paused')`).all() as Row[]
     ).map((r) => toRollout<P>(r));
   }
 
-  transitions(rolloutId: string): TransitionRecord[] {
+  async transitions(rolloutId: string): Promise<TransitionRecord[]> {
     return (
       this.db
         .prepare('SELECT * FROM rollout_transitions WHERE rollout_id = ? ORDER BY seq')
@@ -226,7 +266,7 @@ export class RolloutStore {
     ).map(toTransition);
   }
 
-  addObservations(rows: readonly StoredObservation[]): void {
+  async addObservations(rows: readonly StoredObservation[]): Promise<void> {
     if (!rows.length) return;
     const insert = this.db.prepare(
       `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -249,20 +289,12 @@ export class RolloutStore {
   }
 
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */
-  observations(rolloutId: string, since: number, limit: number): Observation[] {
+  async observations(rolloutId: string, since: number, limit: number): Promise<Observation[]> {
     const rows = this.db
       .prepare(
         'SELECT * FROM rollout_observations WHERE rollout_id = ? AND at >= ? ORDER BY at DESC, rowid DESC LIMIT ?',
       )
       .all(rolloutId, since, limit) as Row[];
-    return rows.reverse().map((r) => ({
-      at: num(r['at']),
-      arm: r['arm'] as Observation['arm'],
-      version: num(r['version']),
-      ok: num(r['ok']) === 1,
-      ms: num(r['ms']),
-      decision: r['decision'] === null ? null : String(r['decision']),
-      agree: r['agree'] === null ? null : num(r['agree']) === 1,
-    }));
+    return rows.reverse().map(toObservation);
   }
 }

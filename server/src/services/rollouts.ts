@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { RunFinishedEvent } from '@finflow/runtime';
 import { canonicalJson } from '../hash.js';
 import type { Logger } from '../logger.js';
-import type { RolloutStore } from '../repo/rollout-store.js';
+import type { RolloutStorage } from '../repo/rollout-store.js';
 import {
   type RolloutRecord,
   type RolloutStatus,
@@ -193,7 +193,7 @@ export class RolloutService {
   private readonly windowLimit: number;
 
   constructor(
-    private readonly store: RolloutStore,
+    private readonly store: RolloutStorage,
     private readonly repo: Repository,
     private readonly flows: FlowService,
     private readonly endpoints: EndpointService,
@@ -208,23 +208,23 @@ export class RolloutService {
   }
 
   /** Loads live rollouts and their recent observations (a restart continues where it stopped). */
-  start(): void {
+  async start(): Promise<void> {
     const now = Date.now();
-    for (const r of this.store.live<RolloutPlan>()) {
+    for (const r of await this.store.live<RolloutPlan>()) {
       this.live.set(r.endpointId, r);
-      this.windows.set(r.id, this.store.observations(r.id, this.windowStart(r, now), this.windowLimit));
+      this.windows.set(r.id, await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit));
     }
-    const flush = setInterval(() => this.flush(), FLUSH_MS);
+    const flush = setInterval(() => void this.flush(), FLUSH_MS);
     const judge = setInterval(() => void this.evaluateAll(), this.evaluateMs);
     flush.unref();
     judge.unref();
     this.timers = [flush, judge];
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.flush();
+    await this.flush();
   }
 
   private windowStart(r: Rollout, now: number): number {
@@ -356,12 +356,12 @@ export class RolloutService {
     }
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     if (!this.pending.length) return;
     const rows = this.pending;
     this.pending = [];
     try {
-      this.store.addObservations(rows);
+      await this.store.addObservations(rows);
     } catch (err) {
       this.logger.error({ err, count: rows.length }, 'rollout observations were not stored');
     }
@@ -424,7 +424,7 @@ export class RolloutService {
 
   /** Judges every live rollout: a broken rollback gate rolls it back; in optimisation a broken gate is an alert. */
   async evaluateAll(): Promise<void> {
-    this.flush();
+    await this.flush();
     for (const r of [...this.live.values()]) {
       // A paused rollout still routes to the challenger, so its rollback gates keep watching.
       if (this.evaluating.has(r.id)) continue;
@@ -490,8 +490,8 @@ export class RolloutService {
     return run;
   }
 
-  private mine(op: Operator, id: string): Rollout {
-    const r = this.store.get<RolloutPlan>(id);
+  private async mine(op: Operator, id: string): Promise<Rollout> {
+    const r = await this.store.get<RolloutPlan>(id);
     if (!r || r.workspaceId !== op.workspaceId)
       throw new NotFoundError('ROLLOUT_NOT_FOUND', `rollout ${id} not found`);
     return r;
@@ -500,7 +500,7 @@ export class RolloutService {
   async startRollout(op: Operator, endpointId: string, body: StartRollout): Promise<Rollout> {
     const endpoint = await this.endpoints.get(op.workspaceId, endpointId);
     return this.serial(endpointId, async () => {
-      const previous = this.store.latestOf<RolloutPlan>(endpointId);
+      const previous = await this.store.latestOf<RolloutPlan>(endpointId);
       if (previous && liveStatuses.includes(previous.status) && previous.stage !== 'optimisation') {
         throw new ConflictError(
           'ROLLOUT_IN_PROGRESS',
@@ -546,7 +546,7 @@ export class RolloutService {
         championVersion: champion,
         challengerVersion: body.challengerVersion,
       });
-      const ok = this.store.create(
+      const ok = await this.store.create(
         r,
         t,
         previous && liveStatuses.includes(previous.status)
@@ -567,9 +567,9 @@ export class RolloutService {
   }
 
   async advance(op: Operator, id: string, reason: string): Promise<Rollout> {
-    const { endpointId } = this.mine(op, id);
+    const { endpointId } = await this.mine(op, id);
     return this.serial(endpointId, async () => {
-      const r = this.mine(op, id);
+      const r = await this.mine(op, id);
       if (op.role !== 'approver' && op.role !== 'admin') {
         throw new ForbiddenError(
           'APPROVER_REQUIRED',
@@ -599,7 +599,7 @@ export class RolloutService {
           { heldMs: held, minStageMs: r.plan.minStageMs },
         );
       }
-      this.flush();
+      await this.flush();
       const gates = await this.gates(r, now);
       const open = gates.filter((g) => g.status !== 'pass');
       if (open.length) {
@@ -634,9 +634,9 @@ export class RolloutService {
     status: 'active' | 'paused',
     check: (r: Rollout) => void,
   ): Promise<Rollout> {
-    const { endpointId } = this.mine(op, id);
+    const { endpointId } = await this.mine(op, id);
     return this.serial(endpointId, async () => {
-      const r = this.mine(op, id);
+      const r = await this.mine(op, id);
       this.assertLive(r);
       check(r);
       return this.move(
@@ -658,9 +658,9 @@ export class RolloutService {
     reason: string,
     details: Record<string, unknown> = {},
   ): Promise<Rollout> {
-    const { endpointId } = this.mine(op, id);
+    const { endpointId } = await this.mine(op, id);
     return this.serial(endpointId, async () => {
-      const r = this.mine(op, id);
+      const r = await this.mine(op, id);
       this.assertLive(r);
       return this.move(
         op,
@@ -676,7 +676,7 @@ export class RolloutService {
   /** The kill switch of an endpoint: its live rollout ends and the last known good version takes all traffic. */
   async kill(op: Operator, endpointId: string, reason: string): Promise<Rollout> {
     await this.endpoints.get(op.workspaceId, endpointId);
-    const r = this.store.latestOf<RolloutPlan>(endpointId);
+    const r = await this.store.latestOf<RolloutPlan>(endpointId);
     if (!r || !liveStatuses.includes(r.status))
       throw new ConflictError('NO_LIVE_ROLLOUT', 'the endpoint has no rollout to kill');
     return this.end(op, r.id, 'killed', reason);
@@ -708,9 +708,9 @@ export class RolloutService {
       stageEnteredAt: to.stage !== r.stage || to.step !== r.step ? now : r.stageEnteredAt,
       updatedAt: now,
     };
-    const seq = this.store.transitions(r.id).length + 1;
+    const seq = (await this.store.transitions(r.id)).length + 1;
     const t = this.transitionRecord(next, op.actor, action, r.stage, r.share, reason, now, seq, details);
-    if (!this.store.transition(next, t)) throw conflictNow();
+    if (!(await this.store.transition(next, t))) throw conflictNow();
     // The next call already sees the new state (an ended rollout sends everything to the champion).
     if (ending) {
       this.live.delete(r.endpointId);
@@ -794,8 +794,8 @@ export class RolloutService {
   /** The endpoint's current rollout with gates, timeline, transitions and charts (404 when it never had one). */
   async status(op: Operator, endpointId: string, buckets = 30) {
     await this.endpoints.get(op.workspaceId, endpointId);
-    this.flush();
-    const stored = this.store.latestOf<RolloutPlan>(endpointId);
+    await this.flush();
+    const stored = await this.store.latestOf<RolloutPlan>(endpointId);
     if (!stored) throw new NotFoundError('NO_ROLLOUT', 'the endpoint has no rollout; start one');
     const r = this.live.get(endpointId)?.id === stored.id ? (this.live.get(endpointId) as Rollout) : stored;
     const now = Date.now();
@@ -804,7 +804,7 @@ export class RolloutService {
     const from = this.windowStart(r, now);
     const observations = live
       ? (this.windows.get(r.id) ?? [])
-      : this.store.observations(r.id, r.createdAt, this.windowLimit);
+      : await this.store.observations(r.id, r.createdAt, this.windowLimit);
     const chartFrom = live ? from : r.createdAt;
     const chartTo = live ? now : r.updatedAt + 1;
     const next = live ? nextStep(r) : undefined;
@@ -834,13 +834,13 @@ export class RolloutService {
         buckets,
         r.plan.approveValue === undefined ? undefined : canonicalJson(r.plan.approveValue),
       ),
-      transitions: this.store.transitions(r.id).map(transitionView),
+      transitions: (await this.store.transitions(r.id)).map(transitionView),
     };
   }
 
   async history(op: Operator, endpointId: string) {
     await this.endpoints.get(op.workspaceId, endpointId);
-    return this.store.listOf<RolloutPlan>(endpointId, 100).map(rolloutView);
+    return (await this.store.listOf<RolloutPlan>(endpointId, 100)).map(rolloutView);
   }
 
   /** Every endpoint of the workspace with its newest rollout: the programme owner's board. */
@@ -848,7 +848,7 @@ export class RolloutService {
     const endpoints = await this.repo.listEndpoints(op.workspaceId);
     return Promise.all(
       endpoints.map(async (e) => {
-        const stored = this.store.latestOf<RolloutPlan>(e.id);
+        const stored = await this.store.latestOf<RolloutPlan>(e.id);
         const r = stored && this.live.get(e.id)?.id === stored.id ? (this.live.get(e.id) as Rollout) : stored;
         const gates = r && liveStatuses.includes(r.status) ? await this.gates(r) : [];
         return {
