@@ -93,7 +93,10 @@ const hostile = [
   ],
   [
     'huge-sort',
-    transformFlow('sort', '$count($sort($map([1..900000], function($v) { -$v })))'),
+    transformFlow(
+      'sort',
+      '$count($sort([1..900000], function($a, $b) { $count([1..10000]) > 0 and $a < $b }))',
+    ),
     { text: 'x' },
   ],
   [
