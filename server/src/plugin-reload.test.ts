@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, Client, createFlow, tempDir, waitForRun } from './test-helpers/harness.js';
+import { ADMIN, Client, connected, createFlow, tempDir, waitForRun } from './test-helpers/harness.js';
 import { greetFlow, greetPackage, repoTempDir, writeFiles } from './test-helpers/plugin-packages.js';
 import {
   exited,
@@ -77,7 +77,9 @@ describe('reloading a plugin into a running server', () => {
     const inFlight = await greet(flowId);
     await new Promise((res) => setTimeout(res, 300));
     writePackage({ greeting: 'Bonjour', title: 'Greet (French)' });
+    // An editor that is open (its socket connected) is told the catalog changed.
     const socket = admin.socket();
+    await connected(socket);
     const changed = new Promise((resolve) => socket.once('catalog.changed', resolve));
     const r = await admin.post('/api/plugins/reload', { dir: pkg });
     expect(r.body).toMatchObject({ replaced: ['acme.greet@1'], added: [], removed: [] });
