@@ -503,6 +503,28 @@ describe('scheduler', () => {
     expect(r.error).toMatchObject({ code: 'STORE_FAILED' });
   });
 
+  it('fails the run, with no outputs, when its last events cannot be recorded', async () => {
+    // A store that groups writes: the group holding run.finished fails to commit after the run computed its answer.
+    const runtime = createRuntime({
+      registry: testRegistry(),
+      store: {
+        append(e) {
+          if (e.type === 'run.finished') return Promise.reject(new Error('database unavailable'));
+          return undefined;
+        },
+      },
+    });
+    const r = await runtime.run(flow([input(), step('a'), out('o')], ['in.x->a.in', 'a.out->o.value']), {
+      x: 1,
+    });
+    expect(r.status).toBe('failed');
+    expect(r.outputs).toEqual({});
+    expect(r.error).toMatchObject({
+      code: 'STORE_FAILED',
+      message: expect.stringContaining('database unavailable'),
+    });
+  });
+
   it('runs a single node alone with config and inputs validated', async () => {
     const runtime = createRuntime({ registry: testRegistry() });
     expect(await runtime.runNode({ type: 'test.step', config: { add: 2 } }, { in: 40 })).toMatchObject({

@@ -1340,6 +1340,21 @@ class RunExecution implements ContextHost {
     });
   }
 
+  private recorded(result: RunResult): RunResult {
+    // A run that already failed keeps its own error (a store failure or a losing resume names itself).
+    if (this.storeError === undefined || result.status === 'failed') return result;
+    const { waiting: _waiting, ...rest } = result;
+    return {
+      ...rest,
+      status: 'failed',
+      outputs: {},
+      error: {
+        message: `the run could not be recorded: ${toNodeError(this.storeError).message}`,
+        code: 'STORE_FAILED',
+      },
+    };
+  }
+
   /** The flow outputs whose output nodes have run. */
   private flowOutputs(): Record<string, unknown> {
     const outputs: Record<string, unknown> = {};
@@ -1376,8 +1391,10 @@ class RunExecution implements ContextHost {
   private settle(result: RunResult): void {
     const writes = this.pendingWrites;
     this.pendingWrites = [];
-    if (writes.length) void Promise.all(writes).then(() => this.resolveResult(result));
-    else this.resolveResult(result);
+    // A run whose last events could not be recorded did not happen as far as anyone relying on the record knows:
+    // it ends failed (STORE_FAILED) with no outputs, whatever it computed, so no caller acts on an unrecorded result.
+    if (writes.length) void Promise.all(writes).then(() => this.resolveResult(this.recorded(result)));
+    else this.resolveResult(this.recorded(result));
     for (const w of this.waiters) w();
     this.waiters = [];
   }

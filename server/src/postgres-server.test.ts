@@ -140,8 +140,6 @@ describe('two servers on one Postgres database', () => {
   });
 
   it('answers 503 while Postgres is away, and serves again once it is back', async (ctx) => {
-    // Known gap (reported): a sync endpoint call whose key and endpoint are cached still answers while the
-    // database is away, although its run record fails to commit; the run service decides that, not storage.
     const db = needPostgres(server, ctx);
     if (!db.halt || !db.restart)
       return ctx.skip('FINFLOW_TEST_POSTGRES_URL names a server this test cannot stop');
@@ -155,6 +153,11 @@ describe('two servers on one Postgres database', () => {
       expect(list.body.error.code).toBe('DATABASE_UNAVAILABLE');
       expect(list.headers.get('retry-after')).toBe('1');
       expect((await adminA.get('/api/audit/verify')).status).toBe(503);
+      // An endpoint whose key and endpoint are cached still runs the flow, but its decision cannot be recorded:
+      // it is not given (503), never a 200 without its run record and audit entry.
+      const decision = await call(a, 'prescreen', key, applicant);
+      expect(decision.status).toBe(503);
+      expect(['RUN_NOT_RECORDED', 'DATABASE_UNAVAILABLE']).toContain(decision.body.error.code);
     } finally {
       db.restart();
     }

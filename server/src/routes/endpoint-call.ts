@@ -11,7 +11,7 @@
  * until the run finishes after the review.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RunEvent, RunFinishedEvent, RunSuspendedEvent } from '@finflow/runtime';
+import type { RunEvent, RunFinishedEvent, RunResult, RunSuspendedEvent } from '@finflow/runtime';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError } from '../errors.js';
 import { hashValue, sha256 } from '../hash.js';
@@ -124,11 +124,25 @@ export function wantsAsync(
  * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
  * outputs the branches that did not wait already gave (a notice for the customer, say).
  */
-export function waitingAnswer(
-  event: RunSuspendedEvent,
-  flowVersion: number,
-  tasks: ReviewTaskRecord[],
-): Answer {
+/**
+ * A run whose decision could not be recorded (the database went away before its last commit) answers 503: a
+ * decision without its record and audit entry is never given.
+ */
+function notRecorded(result: RunResult, runId: string): Answer | undefined {
+  if (result.error?.code !== 'STORE_FAILED') return undefined;
+  return {
+    status: 503,
+    body: {
+      error: {
+        code: 'RUN_NOT_RECORDED',
+        message: 'the decision could not be recorded, so it is not given; try again',
+        details: { runId },
+      },
+    },
+  };
+}
+
+export function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
   return {
     status: 202,
     body: {
@@ -353,7 +367,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
       void ctx.writer.write((b) => b.idempotencyClaims.push(claim));
       const final = accepted
         ? started.stored.then(() => accepted)
-        : started.result.then(() => (answer ?? waiting) as Answer);
+        : started.result.then((r) => (notRecorded(r, started.runId) ?? answer ?? waiting) as Answer);
       inflight.set(mapKey, { hash: requestHash, answer: final });
       // Forget the in-process entry once the answer is on disk: later repeats read it from the database.
       void final.then(
@@ -393,16 +407,17 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     }
     started.unwatch();
     finished?.cancel();
-    const final = answer ?? {
-      status: 503,
-      body: {
-        error: {
-          code: 'RUN_INTERRUPTED',
-          message: 'the server shut down before the run finished',
-          details: { runId: started.runId },
+    const final = notRecorded(first, started.runId) ??
+      answer ?? {
+        status: 503,
+        body: {
+          error: {
+            code: 'RUN_INTERRUPTED',
+            message: 'the server shut down before the run finished',
+            details: { runId: started.runId },
+          },
         },
-      },
-    };
+      };
     countCall(endpoint.slug, final.status);
     if (sse) {
       if (!streamed) res.writeHead(200, eventStream(['Cache-Control', 'no-cache']));
