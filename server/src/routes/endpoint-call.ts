@@ -142,7 +142,11 @@ function notRecorded(result: RunResult, runId: string): Answer | undefined {
   };
 }
 
-export function waitingAnswer(event: RunSuspendedEvent, flowVersion: number, tasks: ReviewTaskRecord[]): Answer {
+export function waitingAnswer(
+  event: RunSuspendedEvent,
+  flowVersion: number,
+  tasks: ReviewTaskRecord[],
+): Answer {
   return {
     status: 202,
     body: {
