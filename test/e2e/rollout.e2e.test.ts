@@ -71,8 +71,10 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
       slug: 'e2e-credit-rollout',
     });
     endpointId = endpoint.id;
-    const key = (await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: '*' }))
-      .key;
+    // Scoped to this endpoint: the browser tests share one workspace, and other pages count keys per endpoint.
+    const key = (
+      await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: [endpoint.id] })
+    ).key;
 
     // The developer saves version 2 (the challenger) and starts its pilot: half the applicants, sticky on the
     // application id, one error-rate gate that needs 20 samples.

@@ -478,21 +478,21 @@ function EditorBody({ flowId, runId }: { flowId: string; runId?: string }) {
               >
                 <History size={14} /> {t('editor.versions')}
               </button>
+              <button
+                role="tab"
+                type="button"
+                aria-selected={tab === 'evaluate'}
+                className={tab === 'evaluate' ? 'active' : ''}
+                onClick={() => {
+                  setTab('evaluate');
+                  // The report's tables and charts need the room.
+                  setWide(true);
+                }}
+                data-testid="tab-evaluate"
+              >
+                <FlaskConical size={14} /> {t('editor.evaluate')}
+              </button>
             </div>
-            <button
-              role="tab"
-              type="button"
-              aria-selected={tab === 'evaluate'}
-              className={tab === 'evaluate' ? 'active' : ''}
-              onClick={() => {
-                setTab('evaluate');
-                // The report's tables and charts need the room.
-                setWide(true);
-              }}
-              data-testid="tab-evaluate"
-            >
-              <FlaskConical size={14} /> {t('editor.evaluate')}
-            </button>
             <button
               type="button"
               className="tab-tool"
