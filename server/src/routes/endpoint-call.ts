@@ -121,10 +121,6 @@ export function wantsAsync(
 }
 
 /**
- * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
- * outputs the branches that did not wait already gave (a notice for the customer, say).
- */
-/**
  * A run whose decision could not be recorded (the database went away before its last commit) answers 503: a
  * decision without its record and audit entry is never given.
  */
@@ -142,6 +138,10 @@ function notRecorded(result: RunResult, runId: string): Answer | undefined {
   };
 }
 
+/**
+ * The answer for a run that now waits for reviews (the caller polls the run URL for the final result), with the
+ * outputs the branches that did not wait already gave (a notice for the customer, say).
+ */
 export function waitingAnswer(
   event: RunSuspendedEvent,
   flowVersion: number,
