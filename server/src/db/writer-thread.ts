@@ -235,10 +235,17 @@ export function workerExecArgv(): string[] {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=')) out.push(a);
+    else if (!a.startsWith('--input-type=') && !heapFlag.test(a)) out.push(a);
   }
   return out;
 }
+
+/**
+ * V8 heap sizing flags (`npm start` passes some): a worker refuses them in its execArgv (its heap is sized by
+ * `resourceLimits`), and the process-wide ones already apply to it.
+ */
+const heapFlag =
+  /^--expose[-_]gc$|^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor|^--max[-_]old[-_]space[-_]size/;
 
 /** A failed batch's error, typed (StorageConflict) when its code says a key exists or a condition was gone. */
 function failure(message: string, code?: string): Error {
