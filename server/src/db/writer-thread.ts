@@ -9,6 +9,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { canonicalJson } from '../hash.js';
 import { storageError } from '../repo/errors.js';
+import { chunkText } from '../repo/event-rows.js';
 import type { BatchCommit, WriteBatch } from '../repo/types.js';
 
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
@@ -111,7 +112,7 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
   }
   if (b.events.length) {
     const v: unknown[] = [];
-    for (const e of b.events) v.push(e.runId, e.seq, e.lastSeq, `[${e.events.join(',')}]`);
+    for (const e of b.events) v.push(e.runId, e.seq, e.lastSeq, chunkText(e));
     m.events = v;
   }
   if (b.runUpdates.length) {

@@ -19,6 +19,7 @@ import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
 import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
 import { storageError } from './errors.js';
+import { rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
 import type {
   ApiKeyRecord,
@@ -889,12 +890,7 @@ export class SqliteRepository implements Repository, RunLeases {
       'SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq',
     ).all(runId, afterSeq) as Row[];
     const out: RunEvent[] = [];
-    for (const row of rows) {
-      const events = JSON.parse(str(row['data'])) as RunEvent[];
-      const first = num(row['seq']);
-      // Events are numbered consecutively within a chunk.
-      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
-    }
+    for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 
