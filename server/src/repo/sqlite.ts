@@ -12,12 +12,12 @@
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
 import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
-import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
+import { startWorker, WriterThread } from '../db/writer-thread.js';
 import { storageError } from './errors.js';
 import { rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
@@ -410,9 +410,8 @@ export class SqliteRepository implements Repository, RunLeases {
       this.writer.setAutocheckpoint(1000);
     };
     try {
-      const worker = new Worker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
+      const worker = startWorker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
         workerData: { file: this.file, intervalMs: 250 },
-        execArgv: workerExecArgv(),
       });
       worker.unref();
       worker.on('error', fallback);
