@@ -112,6 +112,51 @@ function leaseTests(openStore: OpenStore): void {
     expect(await leasesOf(first).renewLease('r1', `wkr_${winner}`, 10_001, 60_000)).toBe(true);
     expect(await leasesOf(first).renewLease('r1', `wkr_${(winner + 1) % 12}`, 10_001, 60_000)).toBe(false);
   });
+
+  it('cancels a queued run nobody holds, and lets a cancel and claims racing for a run have one winner', async (ctx) => {
+    const open = await openStore(ctx);
+    const instances = [await open(), await open(), await open()];
+    const [first] = instances as [Repository, ...Repository[]];
+    const leases = leasesOf(first);
+    await new GroupCommitter(first).write((b) =>
+      b.runs.push(
+        run('idle', 'queued', 1),
+        run('held', 'queued', 1),
+        run('stale', 'queued', 1),
+        run('going', 'running', 1),
+        run('done', 'succeeded', 1),
+      ),
+    );
+    expect(await leases.cancelQueued('idle', 10_000)).toBe(true);
+    expect(await first.getRunById('idle')).toMatchObject({ status: 'cancelled', finishedAt: 10_000 });
+    // Cancelled: no worker takes it, the sweep never hands it out again, and a second cancel finds nothing.
+    expect(await leases.claimRun('idle', 'w', 10_001, 1_000)).toBeUndefined();
+    expect(await leases.cancelQueued('idle', 10_002)).toBe(false);
+    // A live lease wins (that worker cancels it); an expired one does not (its worker is gone).
+    expect(await leases.claimRun('held', 'w', 10_000, 5_000)).toBeDefined();
+    expect(await leases.claimRun('stale', 'w', 10_000, 1_000)).toBeDefined();
+    expect(await leases.cancelQueued('held', 12_000)).toBe(false);
+    expect(await leases.cancelQueued('stale', 12_000)).toBe(true);
+    expect((await first.getRunById('held'))?.status).toBe('queued');
+    expect(await leases.cancelQueued('going', 12_000)).toBe(false);
+    expect(await leases.cancelQueued('done', 12_000)).toBe(false);
+    expect((await leases.orphanedRuns(100_000, 100_000, 10)).sort()).toEqual(['held']);
+
+    // The race, twenty times over three instances: either the cancel or exactly one claim wins, never both.
+    const ids = Array.from({ length: 20 }, (_, i) => `race${i}`);
+    await new GroupCommitter(first).write((b) => b.runs.push(...ids.map((id) => run(id, 'queued', 1))));
+    for (const [i, id] of ids.entries()) {
+      const at = (k: number) => leasesOf(instances[(i + k) % instances.length] as Repository);
+      const [cancelled, ...claims] = await Promise.all([
+        at(0).cancelQueued(id, 20_000),
+        at(1).claimRun(id, 'wkr_a', 20_000, 60_000),
+        at(2).claimRun(id, 'wkr_b', 20_000, 60_000),
+      ]);
+      const claimed = claims.filter((c) => c !== undefined).length;
+      expect(claimed + (cancelled ? 1 : 0)).toBe(1);
+      expect((await first.getRunById(id))?.status).toBe(cancelled ? 'cancelled' : 'queued');
+    }
+  });
 }
 
 describe('run leases (SQLite)', () => {

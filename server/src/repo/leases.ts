@@ -23,6 +23,12 @@ export interface RunLeases {
    * with Redis), and queued or running runs whose lease expired before `now`.
    */
   orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]>;
+  /**
+   * Ends a queued run as `cancelled` before any worker executes it: only while it is queued and no worker holds a
+   * live lease on it (one conditional update, so a cancel and a claim racing for the run cannot both win). False
+   * when a worker got it first (cancel it on that worker then) or it is no longer queued.
+   */
+  cancelQueued(runId: string, now: number): Promise<boolean>;
 }
 
 export function hasLeases(repo: Repository): repo is Repository & RunLeases {
