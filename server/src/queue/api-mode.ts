@@ -19,7 +19,7 @@ import type { RunService } from '../services/runs.js';
 import type { Runtime } from '@finflow/runtime';
 import { answerOf, waitingAnswer, type Answer } from '../routes/endpoint-call.js';
 import { RunBus } from './bus.js';
-import { QUEUE_NAME, RunLauncher, type RunJob } from './launcher.js';
+import { enqueue, QUEUE_NAME, RunLauncher, type RunJob } from './launcher.js';
 import { closeQuietly, queueConnection, ready, requestConnection, subscriberConnection } from './redis.js';
 import { SharedTokenBuckets } from './shared-rate-limit.js';
 
@@ -84,6 +84,12 @@ export class QueueMode {
       (runId, reason) => this.bus.publishCancel(runId, reason),
       (runId) => this.cancelQueued(runId),
     );
+    // A run resumed after a review executes on a worker too; a job lost here is enqueued again by the sweep.
+    d.runs.resumeOnWorkers((runId) => {
+      enqueue(queue, runId).catch((err: unknown) =>
+        d.logger.warn({ err, runId }, 'enqueueing a resumed run failed; the workers sweep will take it'),
+      );
+    });
   }
 
   /**

@@ -11,7 +11,16 @@ import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { RunEvent } from '@finflow/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, Client, createFlow, tempDir, type Loose } from '../test-helpers/harness.js';
+import { reviewFlow } from '../test-helpers/flows.js';
+import {
+  ADMIN,
+  addUser,
+  Client,
+  createFlow,
+  tempDir,
+  type Loose,
+  type TestServer,
+} from '../test-helpers/harness.js';
 import {
   exited,
   spawnTs,
@@ -66,6 +75,20 @@ function twoStepFlow(first: number, second: number, id = 'two-step', settings: R
       edge('e3', 'second', 'value', 'out', 'value'),
     ],
   };
+}
+
+/** The loan flow with a review (it masks the applicant's name), holding 20 s after the decision. */
+function reviewedFlow() {
+  const doc = reviewFlow({}, 'Loan with review, then a long step');
+  const toOut = doc.edges.findIndex((e) => e.to.node === 'out');
+  doc.edges.splice(
+    toOut,
+    1,
+    edge('e8', 'final', 'value', 'hold', 'value'),
+    edge('e9', 'hold', 'value', 'out', 'value'),
+  );
+  doc.nodes.push({ id: 'hold', type: 'custom.sleep', version: 1, config: { ms: 20_000 } } as never);
+  return doc;
 }
 
 type Backend = 'sqlite' | 'postgres';
@@ -239,6 +262,8 @@ function queueModeSuite(backend: Backend): void {
       await publish(medium.id, 'patient', { timeoutMs: 120_000 });
       await publish(takeover.id, 'takeover', { timeoutMs: 120_000 });
       await publish(masked.id, 'masked', { timeoutMs: 120_000 });
+      const reviewed = await createFlow(admin, reviewedFlow());
+      await publish(reviewed.id, 'reviewed', { timeoutMs: 120_000 });
       takeoverFlowId = takeover.id;
       await publish(quick.id, 'quick', { timeoutMs: 20_000 });
       await publish(slow.id, 'slow', { timeoutMs: 60_000 });
@@ -456,6 +481,55 @@ function queueModeSuite(backend: Backend): void {
         expect(served).not.toContain(needle);
         expect(output.join('')).not.toContain(needle);
       }
+    }, 180_000);
+
+    it('resumes a run after a review on a worker under a lease, and on another when that worker is killed', async (ctx) => {
+      need(ctx);
+      for (const w of workers()) await kill(w);
+      await worker();
+      const approver = await addUser({ url: a.url } as TestServer, admin, 'approver');
+      const accepted = await callEndpoint(
+        a.url,
+        'reviewed',
+        { applicationId: 'APP-9', name: PERSONAL, amount: 25_000 },
+        {},
+        '?mode=async',
+      );
+      expect(accepted.status).toBe(202);
+      const runId = accepted.body.runId as string;
+      let tasks: Loose[] = [];
+      for (let i = 0; i < 300 && !tasks.length; i++) {
+        tasks = (await admin.get(`/api/runs/${runId}/reviews`)).body as Loose[];
+        if (!tasks.length) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect((await admin.get(`/api/runs/${runId}`)).body.status).toBe('waiting');
+      const decided = await approver.post(`/api/reviews/${tasks[0].id as string}/decision`, {
+        action: 'approve',
+        reason: 'Income verified with two payslips',
+      });
+      expect(decided.status, decided.text).toBe(200);
+      expect(decided.body).toMatchObject({ decided: true, resumed: true });
+      // The resumed execution is on the worker (the API server executes nothing): killed in its 20 s step.
+      for (let i = 0; i < 300; i++) {
+        if ((await events(runId)).some((e) => e.type === 'node.started' && e.nodeId === 'hold')) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect((await admin.get(`/api/runs/${runId}`)).body.status).toBe('running');
+      await kill(workers()[0] as ChildProcess);
+      await worker();
+      const done = await outcome(runId, 90_000);
+      expect(done.status).toBe('succeeded');
+      expect(done.run.outputs.decision).toMatchObject({ outcome: 'approve' });
+      const log = await events(runId);
+      expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i));
+      // The decision applied once: the review node finished once, no second task, one final decision.
+      expect(log.filter((e) => e.type === 'node.succeeded' && e.nodeId === 'review')).toHaveLength(1);
+      expect(log.filter((e) => e.type === 'run.suspended')).toHaveLength(1);
+      expect(log.filter((e) => e.type === 'run.resumed')).toHaveLength(2);
+      expect(log.filter((e) => e.type === 'run.finished')).toHaveLength(1);
+      expect((await admin.get(`/api/runs/${runId}/reviews`)).body).toHaveLength(1);
+      expect(await decisionsOf(runId)).toHaveLength(1);
+      expect(JSON.stringify(log)).not.toContain(PERSONAL);
     }, 180_000);
 
     it('loses no run and hangs no request when Redis restarts mid-load', async (ctx) => {

@@ -10,9 +10,9 @@ import type { Redis } from 'ioredis';
 import type { GroupCommitter } from '../db/group-commit.js';
 import type { Logger } from '../logger.js';
 import type { RunLeases } from '../repo/leases.js';
-import type { Repository } from '../repo/types.js';
+import type { Repository, RunRecord } from '../repo/types.js';
 import { newId, type Sealer } from '../security/crypto.js';
-import type { RunService, StartedRun } from '../services/runs.js';
+import { isCancelClaim, type RunService, type StartedRun } from '../services/runs.js';
 import type { RunBus } from './bus.js';
 import { handlersFor } from './handlers.js';
 import { enqueue, QUEUE_NAME, type RunJob } from './launcher.js';
@@ -149,10 +149,12 @@ export class RunWorker {
     try {
       const spec = parseStartSpec(run.startSpec);
       try {
-        started = await o.runs.executeQueued(
-          run,
-          handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }),
-        );
+        started = (await this.resumesAfterReview(run))
+          ? await o.runs.resumeClaimed(runId, run.resumeClaim ?? '', {
+              onWorker: true,
+              ...(isCancelClaim(run.resumeClaim ?? '') ? { cancel: 'cancelled while it waited' } : {}),
+            })
+          : await o.runs.executeQueued(run, handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }));
         cancel.started = started;
         if (started && cancel.reason !== undefined) started.live.handle.cancel(cancel.reason);
       } catch (err) {
@@ -190,6 +192,18 @@ export class RunWorker {
           .releaseLease(runId, this.owner)
           .catch((err: unknown) => o.logger.warn({ err, runId }, 'releasing a run lease failed'));
     }
+  }
+
+  /**
+   * A run claimed to resume after a review whose new execution recorded nothing yet (its log ends with the
+   * suspension): its next execution starts from the sealed checkpoint with the claim's decisions. Anything
+   * after the suspension means a worker died mid-resume: a takeover from the log (executeQueued).
+   */
+  private async resumesAfterReview(run: RunRecord): Promise<boolean> {
+    if (run.status !== 'running' || !run.resumeClaim) return false;
+    const lastSeq = await this.o.repo.lastEventSeq(run.id);
+    const [last] = await this.o.repo.runEvents(run.id, lastSeq - 1);
+    return last?.type === 'run.suspended';
   }
 
   get inFlight(): number {

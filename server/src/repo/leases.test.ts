@@ -77,7 +77,7 @@ function leaseTests(openStore: OpenStore): void {
     await writer.flush();
   });
 
-  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff', async (ctx) => {
+  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff; sweeps a run claimed to resume', async (ctx) => {
     const repo = await (await openStore(ctx))();
     const writer = new GroupCommitter(repo);
     await writer.write((b) =>
@@ -88,10 +88,15 @@ function leaseTests(openStore: OpenStore): void {
         run('resumed', 'running', 1),
         run('old', 'queued', 1),
         run('young', 'queued', 5_000),
+        run('decided', 'waiting', 1),
       ),
     );
+    // Claimed to resume (here: to be cancelled) in queue mode: a worker is to take it.
+    await writer.commitAlone((b) => b.resumeClaims.push({ runId: 'decided', token: 'clx_1', cancel: true }));
     const leases = leasesOf(repo);
-    expect(await leases.orphanedRuns(10_000, 2_000, 10)).toEqual(['old']);
+    expect((await leases.orphanedRuns(10_000, 2_000, 10)).sort()).toEqual(['decided', 'old']);
+    expect(await leases.claimRun('decided', 'w', 10_000, 1_000)).toMatchObject({ resumeClaim: 'clx_1' });
+    expect(await leases.orphanedRuns(10_500, 2_000, 10)).toEqual(['old']);
     for (const id of ['done', 'waits', 'resumed'])
       expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
     expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });

@@ -1764,6 +1764,7 @@ export class PostgresRepository implements Repository, RunLeases {
     const r = await this.one(
       `UPDATE runs SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND (
          (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
          OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $4))
        RETURNING *`,
       [owner, now + leaseMs, runId, now],
@@ -1802,6 +1803,7 @@ export class PostgresRepository implements Repository, RunLeases {
     return (
       await this.query(
         `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < $1)
+           OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
            OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $2)
          ORDER BY started_at LIMIT $3`,
         [queuedBefore, now, limit],

@@ -1320,6 +1320,7 @@ export class SqliteRepository implements Repository, RunLeases {
     const changed = this.lq(
       `UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ? AND (
          (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
          OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?))`,
     ).run(owner, now + leaseMs, runId, now).changes;
     if (changed === 0) return undefined;
@@ -1356,6 +1357,7 @@ export class SqliteRepository implements Repository, RunLeases {
     return (
       this.lq(
         `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < ?)
+           OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
            OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)
          ORDER BY started_at LIMIT ?`,
       ).all(queuedBefore, now, limit) as Row[]

@@ -158,6 +158,16 @@ export interface StartedRun {
   stored: Promise<void>;
 }
 
+/** Queue mode: a run claimed to resume after a review, handed to the workers (one executes it under a lease). */
+export interface ResumeOnWorker {
+  runId: string;
+  onWorker: true;
+}
+
+/** A resume claim taken to cancel a waiting run: its token says so, so a worker that executes it knows. */
+const CANCEL_CLAIM = 'clx';
+export const isCancelClaim = (token: string) => token.startsWith(`${CANCEL_CLAIM}_`);
+
 /** Called once a suspension is committed: the run waits for these tasks. */
 export type SuspensionListener = (runId: string, tasks: ReviewTaskRecord[]) => void;
 
@@ -252,6 +262,14 @@ export class RunService {
     this.remote = remote;
     this.remoteCancel = cancel;
     this.queuedCancel = cancelQueued;
+  }
+
+  /** Queue mode: where a run claimed to resume goes (the run queue); its execution is a worker's. */
+  private resumeOnWorker: ((runId: string) => void) | undefined;
+
+  /** Queue mode: runs resumed after a review execute on workers, under a lease, as queued runs do. */
+  resumeOnWorkers(hand: (runId: string) => void): void {
+    this.resumeOnWorker = hand;
   }
 
   /** Queue mode: ends a run no worker has taken yet as cancelled (false when a worker got it first). */
@@ -453,7 +471,7 @@ export class RunService {
   async resumeClaimed(
     runId: string,
     token: string,
-    options: { cancel?: string; actor?: AuditActor } = {},
+    options: { cancel?: string; actor?: AuditActor; onWorker?: boolean } = {},
   ): Promise<StartedRun | undefined> {
     await this.writer.visible();
     const run = await this.repo.getRunById(runId);
@@ -489,6 +507,8 @@ export class RunService {
       ...(run.rerunOf ? { rerunOf: run.rerunOf } : {}),
       // An endpoint's caller polls for the final outputs (a synchronous caller was answered 202 when it waited).
       ...(run.endpointId ? { keepOutputs: true, onFinished: this.endpointDecision(run) } : {}),
+      // On a worker the execution is recorded as a queued run's is (what a takeover needs, sealed; see recordEvent).
+      ...(options.onWorker ? { queued: { runId, startedAt: run.startedAt } } : {}),
     };
     const live = new LiveRun(run, plan, req, this.recordEvent);
     live.lastSeq = lastSeq;
@@ -579,6 +599,18 @@ export class RunService {
       }
       log = real;
     }
+    // A run resumed after a review whose worker died: the decisions its claim took still apply to the nodes
+    // that had not finished (a cancelling claim cancels again).
+    const decisions: Record<string, unknown> = {};
+    let signal: AbortSignal | undefined;
+    if (run.resumeClaim && isCancelClaim(run.resumeClaim)) {
+      signal = AbortSignal.abort(new Error('cancelled while it waited for a review'));
+    } else if (run.resumeClaim) {
+      const waiting = foldRun(log, run.id).nodes;
+      for (const t of await this.repo.reviewTasksClaimedBy(run.resumeClaim))
+        if (t.status === 'decided' && t.decision !== null && waiting[t.nodeId]?.status === 'waiting')
+          decisions[t.nodeId] = JSON.parse(t.decision);
+    }
     const live = new LiveRun({ ...run, status: 'running' }, plan, req, this.recordEvent);
     live.lastSeq = lastSeq;
     live.checkpoint = log.filter((e) => checkpointTypes.has(e.type));
@@ -586,25 +618,21 @@ export class RunService {
     this.live.set(run.id, live);
     this.metrics.runsInFlight.value++;
     try {
-      live.handle = this.runtime.resume(
-        plan.prepared,
-        log,
-        {},
-        {
-          store: live,
-          takeover: true,
-          services: {
-            secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
-            connections: this.connections.resolver(
-              run.workspaceId,
-              run.id,
-              req.actor,
-              flowDataClass(plan.prepared.flow),
-            ),
-          },
-          ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+      live.handle = this.runtime.resume(plan.prepared, log, decisions, {
+        store: live,
+        takeover: true,
+        ...(signal ? { signal } : {}),
+        services: {
+          secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
+          connections: this.connections.resolver(
+            run.workspaceId,
+            run.id,
+            req.actor,
+            flowDataClass(plan.prepared.flow),
+          ),
         },
-      );
+        ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+      });
     } catch (err) {
       this.live.delete(run.id);
       this.metrics.runsInFlight.value--;
@@ -929,12 +957,19 @@ export class RunService {
   async claimAndResume(
     runId: string,
     options: { cancel?: string; fill?: (b: WriteBatch) => void } = {},
-  ): Promise<StartedRun | undefined> {
-    const token = newId('clm');
+  ): Promise<StartedRun | ResumeOnWorker | undefined> {
+    const token = newId(options.cancel === undefined ? 'clm' : CANCEL_CLAIM);
     await this.writer.commitAlone((b) => {
       options.fill?.(b);
       b.resumeClaims.push({ runId, token, cancel: options.cancel !== undefined });
     });
+    if (this.resumeOnWorker) {
+      // Queue mode: the claim is on record (running, no lease); a worker claims the run and executes it.
+      const run = await this.repo.getRunById(runId);
+      if (run?.status !== 'running' || run.resumeClaim !== token) return undefined;
+      this.resumeOnWorker(runId);
+      return { runId, onWorker: true };
+    }
     return this.resumeClaimed(runId, token, options.cancel === undefined ? {} : { cancel: options.cancel });
   }
 
@@ -964,7 +999,7 @@ export class RunService {
             details: { waiting: true },
           }),
         );
-        await cancelled.result;
+        if ('result' in cancelled) await cancelled.result;
         return;
       }
       // A decision took the run first: it is running now.
