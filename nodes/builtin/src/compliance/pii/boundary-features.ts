@@ -166,6 +166,15 @@ export function featureName(template: string, key?: string, second?: string): st
   return second === undefined ? `${template}:${key}` : `${template}:${key}|${second}`;
 }
 
+/** The tokens as the window features read them: simplified, lower-cased. */
+export function lowerTokens(norm: string, tokens: readonly Token[]): string[] {
+  return tokens.map((t) => norm.slice(t.start, t.end).toLowerCase());
+}
+
+/** What the window features read before the first and after the last token. */
+export const BEFORE = '<s>';
+export const AFTER = '</s>';
+
 /**
  * Calls `each` with every feature of each token in turn (no token's features are kept, so a long text never
  * holds them all at once). `norm` is the text with traditional characters simplified (same offsets); `segments`
@@ -177,15 +186,17 @@ export function forEachTokenFeature(
   tokens: readonly Token[],
   segments: readonly Segment[] | undefined,
   each: FeatureSink,
+  /** false: leave out the token window (w, w-1 ... b++), which the caller reads itself (see lowerTokens). */
+  window = true,
 ): void {
   const d = data();
   const n = tokens.length;
   const words = tokens.map((t) => norm.slice(t.start, t.end));
-  const lower = words.map((w) => w.toLowerCase());
+  const lower = lowerTokens(norm, tokens);
   const shapes = tokens.map((t) => shape(text.slice(t.start, t.end)));
   const tags = segmentTags(tokens, segments);
-  const at = (i: number) => (i < 0 ? '<s>' : i >= n ? '</s>' : (lower[i] as string));
-  const shapeAt = (i: number) => (i < 0 ? '<s>' : i >= n ? '</s>' : (shapes[i] as string));
+  const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
+  const shapeAt = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (shapes[i] as string));
   for (let i = 0; i < n; i++) {
     const t = tokens[i] as Token;
     const w = lower[i] as string;
@@ -193,15 +204,17 @@ export function forEachTokenFeature(
     const gap = text.slice(i > 0 ? (tokens[i - 1] as Token).end : 0, t.start);
     const gapAfter = text.slice(t.end, i + 1 < n ? (tokens[i + 1] as Token).start : text.length);
     each(i, 'bias');
-    each(i, 'w', w);
-    each(i, 'w-1', at(i - 1));
-    each(i, 'w+1', at(i + 1));
-    each(i, 'w-2', at(i - 2));
-    each(i, 'w+2', at(i + 2));
-    each(i, 'b-', at(i - 1), w);
-    each(i, 'b+', w, at(i + 1));
-    each(i, 'b--', at(i - 2), at(i - 1));
-    each(i, 'b++', at(i + 1), at(i + 2));
+    if (window) {
+      each(i, 'w', w);
+      each(i, 'w-1', at(i - 1));
+      each(i, 'w+1', at(i + 1));
+      each(i, 'w-2', at(i - 2));
+      each(i, 'w+2', at(i + 2));
+      each(i, 'b-', at(i - 1), w);
+      each(i, 'b+', w, at(i + 1));
+      each(i, 'b--', at(i - 2), at(i - 1));
+      each(i, 'b++', at(i + 1), at(i + 2));
+    }
     each(i, 'sh', shapes[i] as string);
     each(i, 'sh3', `${shapeAt(i - 1)}|${shapes[i] as string}|${shapeAt(i + 1)}`);
     if (gap.includes('\n') || i === 0) each(i, 'lineStart');

@@ -10,9 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  AFTER,
   allowed,
+  BEFORE,
   BOUNDARY_LABELS,
   forEachTokenFeature,
+  lowerTokens,
   PAIR_TEMPLATES,
   tokenize,
   type Token,
@@ -48,6 +51,10 @@ interface Compiled extends Tables {
   trans: Float64Array;
   policy: CombinePolicy;
 }
+
+/** The window templates in the order analyzeBoundaries reads them (boundary-features.ts names them). */
+const WINDOW = ['w', 'w-1', 'w+1', 'w-2', 'w+2'] as const;
+const PAIRS = ['b-', 'b+', 'b--', 'b++'] as const;
 
 /** Splits a pair feature's key, `a|b`, where either token may itself be "|" (tokens never contain it otherwise). */
 function splitPair(rest: string): [string, string] {
@@ -112,17 +119,27 @@ export function transitionMatrix(transitions: ArrayLike<number>): Float64Array {
   return trans;
 }
 
+/** log(sum(exp(v))) of the five values in `terms`. */
+function logSumExp5(terms: Float64Array): number {
+  let max = -Infinity;
+  for (let k = 0; k < L; k++) if ((terms[k] as number) > max) max = terms[k] as number;
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (let k = 0; k < L; k++) s += Math.exp((terms[k] as number) - max);
+  return max + Math.log(s);
+}
+
 /** Forward-backward over the emission scores (log space). */
 export function forwardBackward(emit: Float64Array, n: number, trans: Float64Array): Lattice {
   const alpha = new Float64Array(n * L);
   const beta = new Float64Array(n * L);
-  const terms = new Array<number>(L);
+  const terms = new Float64Array(L);
   for (let y = 0; y < L; y++) alpha[y] = (trans[L * L + y] as number) + (emit[y] as number);
   for (let i = 1; i < n; i++)
     for (let y = 0; y < L; y++) {
       for (let a = 0; a < L; a++)
         terms[a] = (alpha[(i - 1) * L + a] as number) + (trans[a * L + y] as number);
-      alpha[i * L + y] = logSumExp(terms) + (emit[i * L + y] as number);
+      alpha[i * L + y] = logSumExp5(terms) + (emit[i * L + y] as number);
     }
   for (let i = n - 2; i >= 0; i--)
     for (let a = 0; a < L; a++) {
@@ -131,11 +148,11 @@ export function forwardBackward(emit: Float64Array, n: number, trans: Float64Arr
           (trans[a * L + b] as number) +
           (emit[(i + 1) * L + b] as number) +
           (beta[(i + 1) * L + b] as number);
-      beta[i * L + a] = logSumExp(terms);
+      beta[i * L + a] = logSumExp5(terms);
     }
-  const last: number[] = [];
-  for (let y = 0; y < L; y++) last.push(n ? (alpha[(n - 1) * L + y] as number) : 0);
-  return { n, emit, trans, alpha, beta, logZ: n ? logSumExp(last) : 0 };
+  if (!n) return { n, emit, trans, alpha, beta, logZ: 0 };
+  for (let y = 0; y < L; y++) terms[y] = alpha[(n - 1) * L + y] as number;
+  return { n, emit, trans, alpha, beta, logZ: logSumExp5(terms) };
 }
 
 /** The most likely labels (Viterbi). */
@@ -263,15 +280,48 @@ export function analyzeBoundaries(
   const tokens = tokenize(text);
   const n = tokens.length;
   const emit = new Float64Array(n * L);
-  forEachTokenFeature(text, norm, tokens, segments, (i, template, key, second) => {
-    const w =
-      key === undefined
-        ? flags.get(template)
-        : second === undefined
-          ? keyed.get(template)?.get(key)
-          : pairs.get(template)?.get(key)?.get(second);
+  const add = (i: number, w: Float64Array | undefined) => {
     if (w) for (let y = 0; y < L; y++) emit[i * L + y] = (emit[i * L + y] as number) + (w[y] as number);
-  });
+  };
+  forEachTokenFeature(
+    text,
+    norm,
+    tokens,
+    segments,
+    (i, template, key, second) =>
+      add(
+        i,
+        key === undefined
+          ? flags.get(template)
+          : second === undefined
+            ? keyed.get(template)?.get(key)
+            : pairs.get(template)?.get(key)?.get(second),
+      ),
+    false,
+  );
+  // The token window, read here rather than through the sink: each distinct token's five window weights are
+  // looked up once per text, and the pairs by their two tokens.
+  const lower = lowerTokens(norm, tokens);
+  const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
+  const windowTables = WINDOW.map((t) => keyed.get(t));
+  const memo = new Map<string, (Float64Array | undefined)[]>();
+  const lexical = (token: string) => {
+    let v = memo.get(token);
+    if (!v) memo.set(token, (v = windowTables.map((table) => table?.get(token))));
+    return v;
+  };
+  const [before1, after1, before2, after2] = PAIRS.map((t) => pairs.get(t));
+  for (let i = 0; i < n; i++) {
+    add(i, lexical(at(i))[0]);
+    add(i, lexical(at(i - 1))[1]);
+    add(i, lexical(at(i + 1))[2]);
+    add(i, lexical(at(i - 2))[3]);
+    add(i, lexical(at(i + 2))[4]);
+    add(i, before1?.get(at(i - 1))?.get(at(i)));
+    add(i, after1?.get(at(i))?.get(at(i + 1)));
+    add(i, before2?.get(at(i - 2))?.get(at(i - 1)));
+    add(i, after2?.get(at(i + 1))?.get(at(i + 2)));
+  }
   const lat = forwardBackward(emit, n, trans);
   const labels = viterbi(emit, n, trans);
   const startIndex = new Map<number, number>();
