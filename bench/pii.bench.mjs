@@ -187,12 +187,13 @@ console.log(
 console.log(
   '| text | characters | ms per 1,000 chars, minimum | median | p99 ms per text (median run) |\n|---|---:|---:|---:|---:|',
 );
-for (const [label, records] of [
-  ['conversational test split', test],
-  ['English-only conversational texts', english],
-  ['synthetic zh/en corpus (200 sentences)', synthetic],
+for (const [label, records, fn] of [
+  ['conversational test split', test, detect],
+  ['conversational test split, without the span-boundary model', test, (t) => detectPii(t, noModel)],
+  ['English-only conversational texts', english, detect],
+  ['synthetic zh/en corpus (200 sentences)', synthetic, detect],
 ]) {
-  const { min, median: med, p99 } = latency(detect, records);
+  const { min, median: med, p99 } = latency(fn, records);
   console.log(
     `| ${label} | ${chars(records).toLocaleString('en-US')} | ${min.toFixed(3)} | ${med.toFixed(3)} | ${p99.toFixed(2)} |`,
   );

@@ -305,18 +305,21 @@ export function analyzeBoundaries(
   const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
   const windowTables = WINDOW.map((t) => keyed.get(t));
   const memo = new Map<string, (Float64Array | undefined)[]>();
-  const lexical = (token: string) => {
+  // lexical[i + 2]: the window weights of the token at i (two places of sentinels either side).
+  const lexical = Array.from({ length: n + 4 }, (_, k) => {
+    const token = at(k - 2);
     let v = memo.get(token);
     if (!v) memo.set(token, (v = windowTables.map((table) => table?.get(token))));
     return v;
-  };
+  });
   const [before1, after1, before2, after2] = PAIRS.map((t) => pairs.get(t));
   for (let i = 0; i < n; i++) {
-    add(i, lexical(at(i))[0]);
-    add(i, lexical(at(i - 1))[1]);
-    add(i, lexical(at(i + 1))[2]);
-    add(i, lexical(at(i - 2))[3]);
-    add(i, lexical(at(i + 2))[4]);
+    const k = i + 2;
+    add(i, (lexical[k] as (Float64Array | undefined)[])[0]);
+    add(i, (lexical[k - 1] as (Float64Array | undefined)[])[1]);
+    add(i, (lexical[k + 1] as (Float64Array | undefined)[])[2]);
+    add(i, (lexical[k - 2] as (Float64Array | undefined)[])[3]);
+    add(i, (lexical[k + 2] as (Float64Array | undefined)[])[4]);
     add(i, before1?.get(at(i - 1))?.get(at(i)));
     add(i, after1?.get(at(i))?.get(at(i + 1)));
     add(i, before2?.get(at(i - 2))?.get(at(i - 1)));
