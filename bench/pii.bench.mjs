@@ -1,6 +1,6 @@
 // PII detection on conversational text (issue 15): the per-type tables (exact-span precision and recall) on the
 // annotated conversational test split and the previous test split, what each technique buys (no segmentation,
-// the hand-set prior weights instead of the learned ones), the latency per 1,000 characters (several runs, the
+// the hand-set prior weights instead of the learned ones, the span-boundary model), the latency per 1,000 characters (several runs, the
 // minimum and the median, with the load average), and the first-call cost in fresh processes.
 // Run: npm run bench -- pii   (or node --expose-gc bench/pii.bench.mjs after tsc -b)
 // Options: --runs N (latency runs per text set, default 7), --cold N (fresh processes, default 5), --compromise
@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { detectPii } from '../nodes/builtin/dist/compliance/pii/detect.js';
 import { evaluateSpans } from '../nodes/builtin/dist/compliance/pii/evaluate.js';
+import { analyzeBoundaries } from '../nodes/builtin/dist/compliance/pii/boundary-model.js';
+import { segment, simplified } from '../nodes/builtin/dist/compliance/pii/segmenter.js';
 import {
   CN_FEATURES,
   CN_PRIOR,
@@ -98,14 +100,16 @@ const use = (w) => {
   EN_WEIGHTS.set(w.en);
 };
 const detect = (t) => detectPii(t, { now: NOW });
+const noModel = { now: NOW, boundaryModel: false };
 const variants = [
   [
     'rules, lexicons, name statistics and the learned weights, no segmentation',
-    (t) => detectPii(t, { now: NOW, segmentation: false }),
+    (t) => detectPii(t, { ...noModel, segmentation: false }),
     learned,
   ],
-  ['+ jieba segmentation, hand-set prior weights', detect, prior],
-  ['+ jieba segmentation, learned weights (the default)', detect, learned],
+  ['+ jieba segmentation, hand-set prior weights', (t) => detectPii(t, noModel), prior],
+  ['+ jieba segmentation, learned weights', (t) => detectPii(t, noModel), learned],
+  ['+ span-boundary model (CRF), the default', detect, learned],
 ];
 if (nlp)
   variants.push([
@@ -183,14 +187,34 @@ console.log(
 console.log(
   '| text | characters | ms per 1,000 chars, minimum | median | p99 ms per text (median run) |\n|---|---:|---:|---:|---:|',
 );
-for (const [label, records] of [
-  ['conversational test split', test],
-  ['English-only conversational texts', english],
-  ['synthetic zh/en corpus (200 sentences)', synthetic],
+for (const [label, records, fn] of [
+  ['conversational test split', test, detect],
+  ['conversational test split, without the span-boundary model', test, (t) => detectPii(t, noModel)],
+  ['English-only conversational texts', english, detect],
+  ['synthetic zh/en corpus (200 sentences)', synthetic, detect],
 ]) {
-  const { min, median: med, p99 } = latency(detect, records);
+  const { min, median: med, p99 } = latency(fn, records);
   console.log(
     `| ${label} | ${chars(records).toLocaleString('en-US')} | ${min.toFixed(3)} | ${med.toFixed(3)} | ${p99.toFixed(2)} |`,
+  );
+}
+// The span-boundary model alone (tokens, features, forward-backward, Viterbi), on the same text as the first row.
+const prepared = test.map((r) => {
+  const norm = simplified(r.text);
+  return { text: r.text, norm, segments: /[\u3400-\u9fff]/.test(r.text) ? segment(norm) : undefined };
+});
+const byText = new Map(prepared.map((p) => [p.text, p]));
+{
+  const {
+    min,
+    median: med,
+    p99,
+  } = latency((t) => {
+    const p = byText.get(t);
+    analyzeBoundaries(p.text, p.norm, p.segments);
+  }, test);
+  console.log(
+    `| span-boundary model alone, conversational test split | ${chars(test).toLocaleString('en-US')} | ${min.toFixed(3)} | ${med.toFixed(3)} | ${p99.toFixed(2)} |`,
   );
 }
 const summary = (runs, key) =>

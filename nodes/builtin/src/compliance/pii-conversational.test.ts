@@ -2,8 +2,8 @@
  * Issue 15's goals, held on the annotated conversational set (datasets/pii-conversational): bank chats, call
  * transcripts, e-mails, complaint letters and KYC notes in simplified and traditional Chinese, English and both,
  * with hard negatives. The test split (v001-v136) and the previous test split (u001-u134) are reported and never
- * tuned on; the dev split is what the recognisers were tuned on and the PERSON model trained on, held to the same
- * goals so a later change cannot quietly undo that work. Where a test split measures short of a goal (PERSON
+ * tuned on; the dev split is what the recognisers were tuned on and the PERSON and span-boundary models trained
+ * on, held to the same goals so a later change cannot quietly undo that work. Where a test split measures short of a goal (PERSON
  * recall and ADDRESS on the test split, one negative in the previous one), the measured figure is held as a floor
  * and the test's title says so (BELOW_GOAL).
  */
@@ -73,8 +73,9 @@ const BELOW_GOAL: Partial<
     { spans?: Partial<Record<PiiType, { precision?: number; recall?: number }>>; negatives?: number }
   >
 > = {
-  // PERSON: 235 of 252 gold spans found exactly, 247 found. ADDRESS: 51 of 59, 58 found.
-  test: { spans: { PERSON: { recall: 235 / 252 }, ADDRESS: { precision: 51 / 58, recall: 51 / 59 } } },
+  // With the span-boundary model (measured once, at its commit): PERSON 239 of 252 gold spans found exactly, 250
+  // found; ADDRESS 53 of 59, 58 found.
+  test: { spans: { PERSON: { recall: 239 / 252 }, ADDRESS: { precision: 53 / 58, recall: 53 / 59 } } },
   // One of the 30 texts without personal data has a PERSON finding.
   'test-previous': { negatives: 1 },
 };

@@ -11,6 +11,8 @@ import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LE
 import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
 import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
+import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
+import { combineWithBoundaries } from './boundary-combine.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -60,6 +62,11 @@ export interface DetectOptions {
    * worker thread with `segmentationFor`); without it, and unless segmentation is off, it is computed here.
    */
   segments?: readonly Segment[];
+  /**
+   * Let the span-boundary model (boundary-model.ts) move the first or last element of a name or address and add
+   * ones the recognisers missed (default true); the benchmark measures what it gives.
+   */
+  boundaryModel?: boolean;
 }
 
 function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
@@ -516,5 +523,12 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   const kept = candidates.filter(
     (c) => c.type !== 'PERSON' || !(inAddress[c.start] && inAddress[c.end - 1] && covered(inAddress, c)),
   );
-  return resolve(kept, text.length).filter((c) => types.has(c.type) && !allow.has(c.text.toLowerCase()));
+  let found = resolve(kept, text.length);
+  const policy = boundaryPolicy();
+  const active = Object.values(policy).some(
+    (p) => Number.isFinite(p.adjustMargin) || Number.isFinite(p.addThreshold),
+  );
+  if ((types.has('PERSON') || types.has('ADDRESS')) && options.boundaryModel !== false && active)
+    found = combineWithBoundaries(text, found, analyzeBoundaries(text, norm, segments), policy);
+  return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }
