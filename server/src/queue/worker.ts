@@ -5,13 +5,17 @@
  * start spec. A sweep hands runs back to the queue when their job was lost (Redis restarted without persistence)
  * or their worker's lease expired; it never touches a run under a live lease.
  */
+import type { RunFinishedEvent } from '@finflow/runtime';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GroupCommitter } from '../db/group-commit.js';
 import type { Logger } from '../logger.js';
 import type { RunLeases } from '../repo/leases.js';
+import type { RolloutStorage } from '../repo/rollout-store.js';
 import type { Repository } from '../repo/types.js';
 import { newId, type Sealer } from '../security/crypto.js';
+import { CpuLedger, type CpuTicket } from '../services/cpu-ledger.js';
+import { observeQueued } from '../services/rollouts.js';
 import type { RunService } from '../services/runs.js';
 import type { RunBus } from './bus.js';
 import { handlersFor } from './handlers.js';
@@ -31,6 +35,8 @@ export interface RunWorkerOptions {
   concurrency: number;
   leaseMs: number;
   logger: Logger;
+  /** Where a rollout's gates read their observations: the calls a worker finishes are written there. */
+  rollouts?: RolloutStorage;
 }
 
 export type Outcome = 'executed' | 'held-elsewhere' | 'not-executable';
@@ -42,6 +48,7 @@ export class RunWorker {
   private readonly queue: Queue<RunJob>;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly executing = new Map<string, Promise<unknown>>();
+  private readonly cpu = new CpuLedger();
   executed = 0;
 
   constructor(private readonly o: RunWorkerOptions) {
@@ -112,6 +119,7 @@ export class RunWorker {
     const { o } = this;
     const publish = o.runs.watch(runId, (e) => o.bus.publishEvent(runId, e));
     let lost = false;
+    let ticket: CpuTicket | undefined;
     let started: Awaited<ReturnType<RunService['executeQueued']>>;
     // A cancellation from any API server (the user's Cancel, or an SSE caller's) reaches the run here.
     const cancels = o.bus.follow(runId, { cancel: (reason) => started?.live.handle.cancel(reason) });
@@ -134,11 +142,20 @@ export class RunWorker {
     );
     try {
       const spec = parseStartSpec(run.startSpec);
+      const handlers = handlersFor(run, spec, { sealer: o.sealer, now: Date.now() });
+      // A call a rollout routed: its finish (not a wait for a review) is reported to the rollout's gates.
+      const routed = spec.kind === 'endpoint' && o.rollouts ? spec.rollout : undefined;
+      ticket = routed ? this.cpu.begin() : undefined;
+      let finished: RunFinishedEvent | undefined;
+      if (routed) {
+        const inner = handlers.onFinished;
+        handlers.onFinished = (b, event, masked) => {
+          finished = event;
+          inner?.(b, event, masked);
+        };
+      }
       try {
-        started = await o.runs.executeQueued(
-          run,
-          handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }),
-        );
+        started = await o.runs.executeQueued(run, handlers);
       } catch (err) {
         // The flow or its input no longer fits (a version deleted, a schema changed): the run cannot execute.
         o.logger.warn({ err, runId }, 'a queued run could not start');
@@ -157,9 +174,16 @@ export class RunWorker {
       const result = await started.result;
       await o.writer.flush();
       this.executed++;
+      const cpuMs = ticket ? this.cpu.end(ticket) : undefined;
+      if (routed && finished && o.rollouts && !lost) {
+        await observeQueued(o.rollouts, routed, run.flowVersion, finished, cpuMs).catch((err: unknown) =>
+          o.logger.warn({ err, runId }, 'a rollout observation was not stored'),
+        );
+      }
       if (!lost) o.bus.publishDone(runId, result.status);
       return 'executed';
     } finally {
+      if (ticket) this.cpu.end(ticket);
       clearInterval(renew);
       publish();
       cancels();

@@ -150,6 +150,30 @@ function storageTests(openStores: OpenStores): void {
     expect((await b.observations('ro_1', t0 + 1, 3)).map((o) => o.ms)).toEqual([8.5, 9.5, 10.5]);
     expect(await b.observations('ro_1', t0 + 100, 3)).toEqual([]);
   });
+
+  it('keeps the CPU ms of an observation (migration 11), and none where none was measured', async (ctx) => {
+    const [a, b] = await openStores(ctx);
+    await a.create(rollout('ro_1'), transition('ro_1', 1));
+    const base = { rolloutId: 'ro_1', version: 2, ok: true, ms: 12, decision: '"approve"', agree: null };
+    await a.addObservations([
+      { ...base, at: t0, arm: 'challenger', cpuMs: 3.25 },
+      { ...base, at: t0 + 1, arm: 'shadow' },
+      { ...base, at: t0 + 2, arm: 'champion', cpuMs: 0 },
+    ]);
+    const [one, two, three] = await b.observations('ro_1', t0, 10);
+    expect(one).toEqual({
+      at: t0,
+      arm: 'challenger',
+      version: 2,
+      ok: true,
+      ms: 12,
+      decision: '"approve"',
+      agree: null,
+      cpuMs: 3.25,
+    });
+    expect(two).not.toHaveProperty('cpuMs');
+    expect(three?.cpuMs).toBe(0);
+  });
 }
 
 describe('rollout storage (SQLite)', () => {

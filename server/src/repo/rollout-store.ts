@@ -1,5 +1,5 @@
 /**
- * Rollout storage (migration 5): the rollout rows, their transitions, and the observations the gates read, behind
+ * Rollout storage (migrations 5 and 11): the rollout rows, their transitions, and the observations the gates read, behind
  * `RolloutStorage`; `RolloutStore` is SQLite's, `PostgresRolloutStore` (postgres-rollout-store.ts) Postgres's.
  * A transition is one transaction that writes the new state only if the row still has the revision the caller
  * read, so two servers (or two requests) cannot both move a rollout from the same state.
@@ -128,6 +128,7 @@ export function toObservation(r: Row): Observation {
     ms: num(r['ms']),
     decision: r['decision'] === null ? null : String(r['decision']),
     agree: r['agree'] === null ? null : num(r['agree']) === 1,
+    ...(r['cpu_ms'] === null || r['cpu_ms'] === undefined ? {} : { cpuMs: num(r['cpu_ms']) }),
   };
 }
 
@@ -269,7 +270,8 @@ export class RolloutStore implements RolloutStorage {
   async addObservations(rows: readonly StoredObservation[]): Promise<void> {
     if (!rows.length) return;
     const insert = this.db.prepare(
-      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree, cpu_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db
       .transaction(() => {
@@ -283,6 +285,7 @@ export class RolloutStore implements RolloutStorage {
             o.ms,
             o.decision,
             o.agree === null ? null : o.agree ? 1 : 0,
+            o.cpuMs ?? null,
           );
       })
       .immediate();

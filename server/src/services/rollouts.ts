@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { RunFinishedEvent } from '@finflow/runtime';
+import { challengerHolds, type EvaluationReport } from '@finflow/runtime/evaluation';
 import { canonicalJson } from '../hash.js';
 import type { Logger } from '../logger.js';
 import type { RolloutStorage } from '../repo/rollout-store.js';
@@ -30,6 +31,7 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
+import { CpuLedger, type CpuTicket } from './cpu-ledger.js';
 import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError } from './errors.js';
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
 import type { FlowService } from './flows.js';
@@ -52,12 +54,38 @@ const pathSchema = z
   .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path of property names');
 const scalar = z.union([z.string().max(200), z.number(), z.boolean()]);
 
-export const gateSchema = z.strictObject({
-  metric: z.enum(gateMetrics),
-  threshold: z.number().min(0).max(3_600_000),
-  minSamples: z.number().int().min(1).max(1_000_000),
-  action: z.enum(['block', 'rollback']),
+export const gateSchema = z
+  .strictObject({
+    metric: z.enum(gateMetrics),
+    threshold: z.number().min(0).max(3_600_000),
+    minSamples: z.number().int().min(1).max(1_000_000),
+    action: z.enum(['block', 'rollback']),
+    /** cpuMsPerCall: judge the 95th percentile (default) or the mean. */
+    statistic: z.enum(['p95', 'mean']).optional(),
+  })
+  .refine((g) => g.statistic === undefined || g.metric === 'cpuMsPerCall', {
+    message: 'only the cpuMsPerCall gate takes a statistic',
+    path: ['statistic'],
+  });
+
+/** Stages an evaluation report may be required for (entering them needs it). */
+export const evaluationStages = ['pilot', 'expansion', 'optimisation'] as const;
+
+/**
+ * A stored evaluation report (issue 13) a stage needs: on a dataset of this name, with the champion as baseline,
+ * in which the challenger does not lose beyond `margin` (`challengerHolds`).
+ */
+export const evaluationRequirementSchema = z.strictObject({
+  dataset: z.string().trim().min(1).max(200),
+  margin: z.number().min(0).max(1).default(0.02),
+  stages: z
+    .array(z.enum(evaluationStages))
+    .min(1)
+    .max(3)
+    .default(['pilot'])
+    .refine((s) => new Set(s).size === s.length, 'stages differ'),
 });
+export type EvaluationRequirement = z.output<typeof evaluationRequirementSchema>;
 
 /** What a rollout is configured with (the body's `plan`, every field optional). */
 export const rolloutPlanSchema = z.strictObject({
@@ -114,6 +142,8 @@ export const rolloutPlanSchema = z.strictObject({
   judged: z.array(scalar).max(50).optional(),
   /** The decision that counts as an approval, for the approval-rate drift gate. */
   approveValue: scalar.optional(),
+  /** An evaluation report the challenger needs before it enters the named stages. */
+  requireEvaluation: evaluationRequirementSchema.optional(),
 });
 export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
 
@@ -145,6 +175,8 @@ export interface Route {
     /** The challenger also answers a copy after the champion (never returned). */
     shadowVersion?: number;
     startedAt: number;
+    /** The call's share of the process's CPU, ended when it is observed. */
+    cpu?: CpuTicket;
   };
 }
 
@@ -155,6 +187,16 @@ export interface RolloutOptions {
   maxShadows?: number;
   /** Observations kept in memory per rollout. */
   windowLimit?: number;
+  /**
+   * How often live rollouts are read again from the store, so a transition made by another server (start,
+   * advance, pause, rollback, kill) routes here within this many ms. Routing itself never waits for the store.
+   */
+  syncMs?: number;
+  /**
+   * Several processes feed the gates (servers on one Postgres database, queue-mode workers): each sync also reads
+   * the gates' window back from the store, so every server judges all calls, not only its own.
+   */
+  shared?: boolean;
 }
 
 const liveStatuses: readonly RolloutStatus[] = ['active', 'paused'];
@@ -183,6 +225,8 @@ export class RolloutService {
   private readonly windows = new Map<string, Observation[]>();
   private pending: StoredObservation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Rollouts this process ended: a store read begun before the end cannot bring them back. */
+  private readonly ended = new Set<string>();
   private readonly alerted = new Map<string, Set<string>>();
   private readonly evaluating = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
@@ -191,6 +235,12 @@ export class RolloutService {
   private readonly evaluateMs: number;
   private readonly maxShadows: number;
   private readonly windowLimit: number;
+  private readonly syncMs: number;
+  private readonly shared: boolean;
+  private syncing: Promise<void> | undefined;
+  /** Store reads of live rollouts made by `sync` (tests and the bench look at it). */
+  syncs = 0;
+  readonly cpu = new CpuLedger();
 
   constructor(
     private readonly store: RolloutStorage,
@@ -205,6 +255,8 @@ export class RolloutService {
     this.evaluateMs = options.evaluateMs ?? 1_000;
     this.maxShadows = options.maxShadows ?? 8;
     this.windowLimit = options.windowLimit ?? 5_000;
+    this.syncMs = options.syncMs ?? 500;
+    this.shared = options.shared ?? false;
   }
 
   /** Loads live rollouts and their recent observations (a restart continues where it stopped). */
@@ -216,9 +268,69 @@ export class RolloutService {
     }
     const flush = setInterval(() => void this.flush(), FLUSH_MS);
     const judge = setInterval(() => void this.evaluateAll(), this.evaluateMs);
+    const sync = setInterval(() => void this.sync(), this.syncMs);
     flush.unref();
     judge.unref();
-    this.timers = [flush, judge];
+    sync.unref();
+    this.timers = [flush, judge, sync];
+  }
+
+  /**
+   * Reads the live rollouts from the store and replaces what this process routes by when another process moved
+   * them (a higher revision), started one, or ended one; with `shared`, the gates' windows are read back too.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        this.syncs++;
+        const stored = await this.store.live<RolloutPlan>();
+        const now = Date.now();
+        const seen = new Set<string>();
+        for (const r of stored) {
+          seen.add(r.endpointId);
+          if (this.ended.has(r.id)) continue;
+          const mine = this.live.get(r.endpointId);
+          if (mine && mine.id === r.id && mine.revision >= r.revision) continue;
+          // Started, or moved, elsewhere: a new stage starts a new window, as it does here.
+          if (!mine || mine.id !== r.id || mine.stageEnteredAt !== r.stageEnteredAt) {
+            if (mine && mine.id !== r.id) this.forget(mine.id);
+            this.windows.set(
+              r.id,
+              await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+            );
+          }
+          this.live.set(r.endpointId, r);
+        }
+        for (const [endpointId, r] of [...this.live]) {
+          if (seen.has(endpointId)) continue;
+          // Ended elsewhere (rolled back, killed, superseded): unless it was created here after the read began.
+          const fresh = await this.store.get<RolloutPlan>(r.id);
+          if (fresh && !liveStatuses.includes(fresh.status) && this.live.get(endpointId)?.id === r.id) {
+            this.live.delete(endpointId);
+            this.forget(r.id);
+          }
+        }
+        if (this.shared) {
+          await this.flush();
+          for (const r of this.live.values())
+            this.windows.set(
+              r.id,
+              await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+            );
+        }
+        this.cpu.sweep();
+      } catch (err) {
+        this.logger.warn({ err }, 'reading live rollouts from the store failed; routing by what is known');
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private forget(rolloutId: string): void {
+    this.windows.delete(rolloutId);
+    this.alerted.delete(rolloutId);
   }
 
   async stop(): Promise<void> {
@@ -238,6 +350,7 @@ export class RolloutService {
     const r = this.live.get(resolved.endpoint.id);
     if (!r) return { version: pickTarget(resolved.deployment.targets) };
     const startedAt = Date.now();
+    const cpu = this.cpu.begin(startedAt);
     const arm = armOf(
       {
         rolloutId: r.id,
@@ -261,6 +374,7 @@ export class RolloutService {
         id: r.id,
         arm,
         startedAt,
+        cpu,
         ...(shadow ? { shadowVersion: r.challengerVersion } : {}),
       },
     };
@@ -279,6 +393,7 @@ export class RolloutService {
   ): void {
     const ro = route.rollout;
     if (!ro) return;
+    const cpuMs = ro.cpu ? this.cpu.end(ro.cpu) : undefined;
     const r = this.live.get(endpoint.id);
     if (!r || r.id !== ro.id) return;
     const decision = this.decisionOf(r, event);
@@ -290,6 +405,7 @@ export class RolloutService {
       ms: event.at - ro.startedAt,
       decision,
       agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
     });
     if (ro.shadowVersion !== undefined && event.status === 'succeeded')
       setImmediate(() => void this.shadow(r, endpoint, ro.shadowVersion as number, input, actor, decision));
@@ -303,16 +419,8 @@ export class RolloutService {
     this.pending.push({ ...o, rolloutId: r.id });
   }
 
-  private predictionPath(r: Rollout): string | undefined {
-    return r.plan.predictionPath;
-  }
-
-  /** The JSON of a run's decision: its output at the prediction path, or all its outputs. */
   private decisionOf(r: Rollout, event: Pick<RunFinishedEvent, 'status' | 'outputs'>): string | null {
-    if (event.status !== 'succeeded') return null;
-    const path = this.predictionPath(r);
-    const v = path ? valueAt(event.outputs, path) : event.outputs;
-    return v === undefined ? null : canonicalJson(v);
+    return decisionOf(r, event);
   }
 
   private async shadow(
@@ -476,6 +584,83 @@ export class RolloutService {
     }
   }
 
+  // Evaluation reports
+
+  /**
+   * The stored evaluation report that lets the challenger enter `stage`, when the plan requires one there: the
+   * newest finished evaluation of the flow on the named dataset that compares the challenger with the champion
+   * as baseline, in which the challenger holds (`challengerHolds` within the margin). Refused with
+   * EVALUATION_REQUIRED, naming what is missing, when there is none, or EVALUATION_NOT_MET when the newest one
+   * shows the challenger losing.
+   */
+  async evaluationEvidence(
+    r: Pick<Rollout, 'workspaceId' | 'flowId' | 'championVersion' | 'challengerVersion' | 'plan'>,
+    stage: Stage,
+  ) {
+    const need = r.plan.requireEvaluation;
+    if (!need || !(need.stages as readonly string[]).includes(stage)) return undefined;
+    const baseline = `v${r.championVersion}`;
+    const challenger = `v${r.challengerVersion}`;
+    const what = {
+      stage,
+      dataset: need.dataset,
+      margin: need.margin,
+      championVersion: r.championVersion,
+      challengerVersion: r.challengerVersion,
+    };
+    for (const e of await this.repo.listEvaluations(r.workspaceId, r.flowId, 200)) {
+      if (e.status !== 'succeeded' || e.report === null || e.datasetName !== need.dataset) continue;
+      const report = JSON.parse(e.report) as EvaluationReport;
+      const c = report.comparisons.find((x) => x.baseline === baseline && x.challenger === challenger);
+      if (!c) continue;
+      const verdict = challengerHolds(c, need.margin);
+      if (!verdict.holds) {
+        throw new ConflictError(
+          'EVALUATION_NOT_MET',
+          `evaluation ${e.id} on ${need.dataset}: ${verdict.reasons.join('; ')}`,
+          {
+            ...what,
+            missing: 'a report in which the challenger holds',
+            evaluationId: e.id,
+            reasons: verdict.reasons,
+          },
+        );
+      }
+      return {
+        evaluationId: e.id,
+        dataset: need.dataset,
+        datasetSha256: e.datasetSha256,
+        rows: e.datasetRows,
+        margin: need.margin,
+        accuracyDelta: { value: c.accuracy.estimate, low: c.accuracy.lo, high: c.accuracy.hi },
+      };
+    }
+    throw new ConflictError(
+      'EVALUATION_REQUIRED',
+      `entering ${stage} needs a finished evaluation on dataset "${need.dataset}" comparing version ${r.challengerVersion} with version ${r.championVersion} as baseline; there is none`,
+      { ...what, missing: 'evaluation report' },
+    );
+  }
+
+  /** Whether the next stage's evaluation requirement is met, for the dashboard. */
+  private async evaluationView(r: Rollout, stage: Stage | null) {
+    const need = r.plan.requireEvaluation;
+    if (!need || stage === null || !(need.stages as readonly string[]).includes(stage)) return null;
+    try {
+      const evidence = await this.evaluationEvidence(r, stage);
+      return { stage, dataset: need.dataset, margin: need.margin, status: 'met' as const, evidence };
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      return {
+        stage,
+        dataset: need.dataset,
+        margin: need.margin,
+        status: err.code === 'EVALUATION_NOT_MET' ? ('not-met' as const) : ('missing' as const),
+        message: err.message,
+      };
+    }
+  }
+
   // Transitions
 
   /** Runs transitions of one endpoint one after another in this process (the revision guards across processes). */
@@ -521,6 +706,16 @@ export class RolloutService {
       }
       // The challenger must be a valid version whose connections this workspace has.
       await this.endpoints.checkDeployable(op.workspaceId, endpoint.flowId, body.challengerVersion);
+      const evidence = await this.evaluationEvidence(
+        {
+          workspaceId: op.workspaceId,
+          flowId: endpoint.flowId,
+          championVersion: champion,
+          challengerVersion: body.challengerVersion,
+          plan: body.plan,
+        },
+        body.stage,
+      );
       const now = Date.now();
       const share = body.stage === 'shadow' ? 0 : body.plan.pilotShare;
       const r: Rollout = {
@@ -545,6 +740,7 @@ export class RolloutService {
       const t = this.transitionRecord(r, op.actor, 'started', null, null, body.reason, now, 1, {
         championVersion: champion,
         challengerVersion: body.challengerVersion,
+        ...(evidence ? { evaluation: evidence } : {}),
       });
       const ok = await this.store.create(
         r,
@@ -555,6 +751,7 @@ export class RolloutService {
       );
       if (!ok) throw conflictNow();
       if (previous) {
+        this.ended.add(previous.id);
         this.windows.delete(previous.id);
         this.alerted.delete(previous.id);
       }
@@ -599,6 +796,7 @@ export class RolloutService {
           { heldMs: held, minStageMs: r.plan.minStageMs },
         );
       }
+      const evidence = await this.evaluationEvidence(r, next.stage);
       await this.flush();
       const gates = await this.gates(r, now);
       const open = gates.filter((g) => g.status !== 'pass');
@@ -611,6 +809,7 @@ export class RolloutService {
       }
       return this.move(op, r, 'advanced', { ...next, status: 'active' }, reason, {
         gates: gates.map(gateSummary),
+        ...(evidence ? { evaluation: evidence } : {}),
       });
     });
   }
@@ -713,6 +912,7 @@ export class RolloutService {
     if (!(await this.store.transition(next, t))) throw conflictNow();
     // The next call already sees the new state (an ended rollout sends everything to the champion).
     if (ending) {
+      this.ended.add(r.id);
       this.live.delete(r.endpointId);
       this.alerted.delete(r.id);
     } else this.live.set(r.endpointId, next);
@@ -815,6 +1015,7 @@ export class RolloutService {
       !!next &&
       held >= r.plan.minStageMs &&
       gates.every((g) => g.status === 'pass');
+    const evaluation = await this.evaluationView(r, live ? (next?.stage ?? null) : null);
     const openReviews = (
       await this.repo.listReviewTasks(op.workspaceId, { status: 'open', flowId: r.flowId, limit: 1000 })
     ).filter((t) => t.endpointId === endpointId).length;
@@ -824,8 +1025,10 @@ export class RolloutService {
       next: next ?? null,
       heldMs: held,
       /** Gates pass and the stage has held long enough: an approver may advance it. */
-      awaitingApproval: ready,
+      awaitingApproval: ready && (evaluation === null || evaluation.status === 'met'),
       openReviews,
+      /** The evaluation report the next stage needs (null when the plan requires none there). */
+      evaluation,
       shadowsDropped: this.shadowsDropped,
       series: series(
         observations.filter((o) => o.at >= chartFrom),
@@ -865,6 +1068,53 @@ export class RolloutService {
       }),
     );
   }
+}
+
+/** The JSON of a run's decision: its output at the rollout's prediction path, or all its outputs. */
+export function decisionOf(
+  r: Pick<Rollout, 'plan'>,
+  event: Pick<RunFinishedEvent, 'status' | 'outputs'>,
+): string | null {
+  if (event.status !== 'succeeded') return null;
+  const path = r.plan.predictionPath;
+  const v = path ? valueAt(event.outputs, path) : event.outputs;
+  return v === undefined ? null : canonicalJson(v);
+}
+
+/** What a queued endpoint run carries of its route, so the worker that finishes it can report to the gates. */
+export const routeSpecSchema = z.strictObject({
+  id: z.string().min(1).max(100),
+  arm: z.enum(['champion', 'challenger']),
+  startedAt: z.number().int().min(0),
+});
+export type RouteSpec = z.output<typeof routeSpecSchema>;
+
+/**
+ * Queue mode, in the worker that finished a rollout's call: one observation straight into the store (the API
+ * servers read the gates' window back from it). A rollout that ended meanwhile takes nothing.
+ */
+export async function observeQueued(
+  store: RolloutStorage,
+  spec: RouteSpec,
+  version: number,
+  event: RunFinishedEvent,
+  cpuMs: number | undefined,
+): Promise<void> {
+  const r = await store.get<RolloutPlan>(spec.id);
+  if (!r || !liveStatuses.includes(r.status)) return;
+  await store.addObservations([
+    {
+      rolloutId: r.id,
+      at: Date.now(),
+      arm: spec.arm,
+      version,
+      ok: event.status === 'succeeded',
+      ms: Math.max(0, event.at - spec.startedAt),
+      decision: decisionOf(r, event),
+      agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
+    },
+  ]);
 }
 
 export const systemActor: AuditActor = { type: 'system', id: 'rollout-gates', name: 'rollout gates' };
