@@ -609,8 +609,12 @@ export class RolloutService {
       challengerVersion: r.challengerVersion,
     };
     for (const e of await this.repo.listEvaluations(r.workspaceId, r.flowId, 200)) {
-      if (e.status !== 'succeeded' || e.report === null || e.datasetName !== need.dataset) continue;
-      const report = JSON.parse(e.report) as EvaluationReport;
+      if (e.status !== 'succeeded' || e.datasetName !== need.dataset) continue;
+      if (!e.versions.includes(r.championVersion) || !e.versions.includes(r.challengerVersion)) continue;
+      // The list leaves the reports out (they can be large): read the candidate's.
+      const full = await this.repo.getEvaluation(r.workspaceId, e.id);
+      if (!full?.report) continue;
+      const report = JSON.parse(full.report) as EvaluationReport;
       const c = report.comparisons.find((x) => x.baseline === baseline && x.challenger === challenger);
       if (!c) continue;
       const verdict = challengerHolds(c, need.margin);
