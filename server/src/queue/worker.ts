@@ -155,7 +155,11 @@ export class RunWorker {
         };
       }
       try {
-        started = await o.runs.executeQueued(run, handlers);
+        started = await o.runs.executeQueued(
+          run,
+          handlers,
+          spec.kind === 'endpoint' ? spec.rollout?.hold : undefined,
+        );
       } catch (err) {
         // The flow or its input no longer fits (a version deleted, a schema changed): the run cannot execute.
         o.logger.warn({ err, runId }, 'a queued run could not start');

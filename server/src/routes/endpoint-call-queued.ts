@@ -120,7 +120,7 @@ export function queuedEndpointCall(
     const route = ctx.rollouts.route(resolved, key, input);
     const version = route.version;
     if (route.rollout?.cpu) ctx.rollouts.cpu.end(route.rollout.cpu);
-    const plan = await ctx.endpoints.plan(resolved, version);
+    const plan = await ctx.rollouts.planFor(resolved, route);
     const actor = { type: 'key' as const, id: key.id, name: key.name };
     const accepted: Answer | undefined = async
       ? {
@@ -152,6 +152,7 @@ export function queuedEndpointCall(
                 id: route.rollout.id,
                 arm: route.rollout.arm,
                 startedAt: route.rollout.startedAt,
+                ...(route.rollout.hold ? { hold: route.rollout.hold } : {}),
               },
             }
           : {}),

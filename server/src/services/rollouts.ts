@@ -23,6 +23,8 @@ import {
 import type {
   ApiKeyRecord,
   AuditActor,
+  ReviewTaskRecord,
+  WriteBatch,
   DeploymentRecord,
   EndpointRecord,
   FeedbackSource,
@@ -31,6 +33,15 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
+import type { PreparedVersion } from './flows.js';
+import {
+  holdForReview,
+  holdSettingsOf,
+  holdTag,
+  postReleaseTask,
+  rolloutReviewSchema,
+  type HoldSettings,
+} from './rollout-review.js';
 import { CpuLedger, type CpuTicket } from './cpu-ledger.js';
 import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError } from './errors.js';
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
@@ -88,63 +99,70 @@ export const evaluationRequirementSchema = z.strictObject({
 export type EvaluationRequirement = z.output<typeof evaluationRequirementSchema>;
 
 /** What a rollout is configured with (the body's `plan`, every field optional). */
-export const rolloutPlanSchema = z.strictObject({
-  /** Input path of the subject (a customer id) the split is sticky on; the API key when absent. */
-  subjectPath: pathSchema.optional(),
-  /** Pilot cohort: these API key ids, or inputs with one of `values` at `path`. */
-  cohort: z
-    .strictObject({
-      keys: z.array(z.string().min(1).max(100)).max(1000).optional(),
-      path: pathSchema.optional(),
-      values: z
-        .array(z.union([z.string().max(200), z.number()]))
-        .max(1000)
-        .optional(),
-    })
-    .optional(),
-  /** Percent of other subjects in the pilot. */
-  pilotShare: z.number().min(0).max(100).default(5),
-  /** Expansion steps in percent, rising, the last 100. */
-  steps: z
-    .array(z.number().gt(0).max(100))
-    .min(1)
-    .max(20)
-    .default([5, 25, 50, 100])
-    .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), 'steps rise')
-    .refine((s) => s[s.length - 1] === 100, 'the last step is 100'),
-  /** The least time a stage holds before it may advance. */
-  minStageMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(90 * 86_400_000)
-    .default(15 * 60_000),
-  /** The gates' sliding window. */
-  windowMs: z
-    .number()
-    .int()
-    .min(1_000)
-    .max(90 * 86_400_000)
-    .default(86_400_000),
-  /** Share of champion-answered calls the challenger also answers in shadow (outside optimisation). */
-  shadowSample: z.number().min(0).max(1).default(1),
-  gates: z.array(gateSchema).max(20).default(defaultGates),
-  /** Output path of the decision compared in shadow and with labels (the flow's feedback settings otherwise). */
-  predictionPath: pathSchema.optional(),
-  /** Label path an outcome is read from (the whole label when absent). */
-  labelPath: pathSchema.optional(),
-  /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
-  labelMap: z.record(z.string().max(200), scalar).optional(),
-  /**
-   * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
-   * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
-   */
-  judged: z.array(scalar).max(50).optional(),
-  /** The decision that counts as an approval, for the approval-rate drift gate. */
-  approveValue: scalar.optional(),
-  /** An evaluation report the challenger needs before it enters the named stages. */
-  requireEvaluation: evaluationRequirementSchema.optional(),
-});
+export const rolloutPlanSchema = z
+  .strictObject({
+    /** Input path of the subject (a customer id) the split is sticky on; the API key when absent. */
+    subjectPath: pathSchema.optional(),
+    /** Pilot cohort: these API key ids, or inputs with one of `values` at `path`. */
+    cohort: z
+      .strictObject({
+        keys: z.array(z.string().min(1).max(100)).max(1000).optional(),
+        path: pathSchema.optional(),
+        values: z
+          .array(z.union([z.string().max(200), z.number()]))
+          .max(1000)
+          .optional(),
+      })
+      .optional(),
+    /** Percent of other subjects in the pilot. */
+    pilotShare: z.number().min(0).max(100).default(5),
+    /** Expansion steps in percent, rising, the last 100. */
+    steps: z
+      .array(z.number().gt(0).max(100))
+      .min(1)
+      .max(20)
+      .default([5, 25, 50, 100])
+      .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), 'steps rise')
+      .refine((s) => s[s.length - 1] === 100, 'the last step is 100'),
+    /** The least time a stage holds before it may advance. */
+    minStageMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 86_400_000)
+      .default(15 * 60_000),
+    /** The gates' sliding window. */
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(90 * 86_400_000)
+      .default(86_400_000),
+    /** Share of champion-answered calls the challenger also answers in shadow (outside optimisation). */
+    shadowSample: z.number().min(0).max(1).default(1),
+    gates: z.array(gateSchema).max(20).default(defaultGates),
+    /** Output path of the decision compared in shadow and with labels (the flow's feedback settings otherwise). */
+    predictionPath: pathSchema.optional(),
+    /** Label path an outcome is read from (the whole label when absent). */
+    labelPath: pathSchema.optional(),
+    /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
+    labelMap: z.record(z.string().max(200), scalar).optional(),
+    /**
+     * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
+     * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
+     */
+    judged: z.array(scalar).max(50).optional(),
+    /** The decision that counts as an approval, for the approval-rate drift gate. */
+    approveValue: scalar.optional(),
+    /** An evaluation report the challenger needs before it enters the named stages. */
+    requireEvaluation: evaluationRequirementSchema.optional(),
+    /** Human review of the challenger's pilot decisions: before release, and/or a sample after release. */
+    review: rolloutReviewSchema.optional(),
+  })
+  .refine((p) => !p.review?.beforeRelease || p.predictionPath !== undefined, {
+    message: 'review before release needs the predictionPath a reviewer’s outcome goes to',
+    path: ['review', 'beforeRelease'],
+  });
 export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
 
 export const startRolloutSchema = z.strictObject({
@@ -177,6 +195,8 @@ export interface Route {
     startedAt: number;
     /** The call's share of the process's CPU, ended when it is observed. */
     cpu?: CpuTicket;
+    /** Review before release: the challenger's held copy runs, and its answer waits for a reviewer. */
+    hold?: HoldSettings;
   };
 }
 
@@ -376,13 +396,56 @@ export class RolloutService {
         startedAt,
         cpu,
         ...(shadow ? { shadowVersion: r.challengerVersion } : {}),
+        ...(arm === 'challenger' &&
+        r.stage === 'pilot' &&
+        r.plan.review?.beforeRelease &&
+        r.plan.predictionPath !== undefined
+          ? { hold: holdSettingsOf(r.plan.review, r.plan.predictionPath) }
+          : {}),
       },
     };
   }
 
+  /** The plan a routed call runs: the version's own, or its held copy when the answer waits for a review. */
+  planFor(resolved: ResolvedEndpoint, route: Route): Promise<PreparedVersion> {
+    const hold = route.rollout?.hold;
+    if (!hold) return this.endpoints.plan(resolved, route.version);
+    const { workspaceId, flowId } = resolved.endpoint;
+    return this.flows.preparedDerived(workspaceId, flowId, route.version, holdTag(hold), (doc) =>
+      holdForReview(doc, hold),
+    );
+  }
+
+  /**
+   * A held call now waits for its reviewer: observed now (its latency is the time to the review, its decision
+   * the challenger's, from the task); the reviewer's verdict reaches the gates as review feedback.
+   */
+  observeWaiting(route: Route, endpoint: EndpointRecord, tasks: readonly ReviewTaskRecord[]): void {
+    const ro = route.rollout;
+    if (!ro) return;
+    const cpuMs = ro.cpu ? this.cpu.end(ro.cpu) : undefined;
+    const r = this.live.get(endpoint.id);
+    if (!r || r.id !== ro.id) return;
+    const held = tasks.find((t) => t.nodeId.startsWith('rollout-hold-'));
+    const outcome = held
+      ? (JSON.parse(held.task) as { decision?: { outcome?: unknown } | null }).decision?.outcome
+      : undefined;
+    this.add(r, {
+      at: Date.now(),
+      arm: ro.arm,
+      version: route.version,
+      ok: true,
+      ms: Date.now() - ro.startedAt,
+      decision: outcome === undefined ? null : canonicalJson(outcome),
+      agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
+    });
+  }
+
   /**
    * Records a finished call under a rollout, and starts its shadow run when the route asked for one. Called from
-   * the call's commit; the shadow starts on a later turn so it never delays the answer.
+   * the call's commit; the shadow starts on a later turn so it never delays the answer. With `commit` (the batch
+   * that records the call), a sampled challenger answer also becomes a review task after its release.
    */
   observe(
     route: Route,
@@ -390,6 +453,7 @@ export class RolloutService {
     event: RunFinishedEvent,
     input: unknown,
     actor: AuditActor,
+    commit?: { batch: WriteBatch; masked: RunFinishedEvent; deploymentId: string },
   ): void {
     const ro = route.rollout;
     if (!ro) return;
@@ -407,6 +471,50 @@ export class RolloutService {
       agree: null,
       ...(cpuMs === undefined ? {} : { cpuMs }),
     });
+    const review = r.plan.review;
+    if (
+      commit &&
+      review &&
+      ro.arm === 'challenger' &&
+      !ro.hold &&
+      r.stage === 'pilot' &&
+      event.status === 'succeeded' &&
+      review.sampleAfterRelease > 0 &&
+      (review.sampleAfterRelease >= 1 || Math.random() < review.sampleAfterRelease)
+    ) {
+      const task = postReleaseTask(
+        {
+          runId: event.runId,
+          workspaceId: endpoint.workspaceId,
+          flowId: endpoint.flowId,
+          flowVersion: route.version,
+          endpointId: endpoint.id,
+          deploymentId: commit.deploymentId,
+          starter: `${actor.type}:${actor.id ?? ''}`,
+        },
+        commit.masked,
+        review,
+        r.plan.predictionPath,
+        event.at,
+      );
+      commit.batch.reviewTasks.push(task);
+      commit.batch.audit.push({
+        workspaceId: task.workspaceId,
+        at: event.at,
+        actor: systemActor,
+        action: 'review.requested',
+        target: `review:${task.id}`,
+        details: {
+          runId: task.runId,
+          nodeId: task.nodeId,
+          queue: task.queue,
+          dueAt: null,
+          flowVersion: task.flowVersion,
+          afterRelease: true,
+          rolloutId: r.id,
+        },
+      });
+    }
     if (ro.shadowVersion !== undefined && event.status === 'succeeded')
       setImmediate(() => void this.shadow(r, endpoint, ro.shadowVersion as number, input, actor, decision));
   }
@@ -1090,6 +1198,15 @@ export const routeSpecSchema = z.strictObject({
   id: z.string().min(1).max(100),
   arm: z.enum(['champion', 'challenger']),
   startedAt: z.number().int().min(0),
+  /** Review before release: the worker runs the held copy with these settings. */
+  hold: z
+    .strictObject({
+      queue: z.string().min(1).max(64),
+      roles: z.array(z.string().max(50)).min(1).max(10),
+      outcomes: z.array(z.string().min(1).max(100)).min(1).max(20),
+      predictionPath: pathSchema,
+    })
+    .optional(),
 });
 export type RouteSpec = z.output<typeof routeSpecSchema>;
 
