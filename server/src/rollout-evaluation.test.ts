@@ -5,9 +5,10 @@
  * which; and hostile requirements are refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  Client} from './test-helpers/harness.js';
 import {
   addUser,
-  Client,
   createFlow,
   setupAdmin,
   startTestServer,

@@ -33,7 +33,6 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStorage, rolloutStorageOf } from './repo/open.js';
 import { Sealer } from './security/crypto.js';
-import type { Repository } from './repo/types.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
