@@ -5,8 +5,7 @@
  * which; and hostile requirements are refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  Client} from './test-helpers/harness.js';
+import type { Client } from './test-helpers/harness.js';
 import {
   addUser,
   createFlow,
