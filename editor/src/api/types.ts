@@ -8,7 +8,13 @@ import type { Catalog as ContractCatalog } from '@finflow/contract';
 import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
 import type { EvaluationReport, EvaluationSpecInput } from '@finflow/runtime/evaluation';
 import type { NodeCategory } from '@finflow/runtime/node';
-import type { Role, Workspace } from '@finflow/contract';
+import type {
+  Role,
+  RolloutEvaluationRequirement,
+  RolloutEvaluationView,
+  RolloutReviewPlan,
+  Workspace,
+} from '@finflow/contract';
 
 export type {
   ApiKey,
@@ -133,6 +139,8 @@ export interface RolloutSide {
   errors: number;
   p95Ms: number | null;
   approvals: number;
+  /** Mean CPU ms per measured call in the slot. */
+  cpuMs: number | null;
 }
 export interface RolloutPoint {
   at: number;
@@ -161,7 +169,14 @@ export interface Rollout {
   status: RolloutState;
   step: number;
   share: number;
-  plan: { steps: number[]; pilotShare: number; minStageMs: number; subjectPath?: string };
+  plan: {
+    steps: number[];
+    pilotShare: number;
+    minStageMs: number;
+    subjectPath?: string;
+    review?: RolloutReviewPlan;
+    requireEvaluation?: RolloutEvaluationRequirement;
+  };
   reason: string | null;
   stageEnteredAt: number;
   createdAt: number;
@@ -172,6 +187,7 @@ export interface RolloutStatus extends Rollout {
   heldMs: number;
   awaitingApproval: boolean;
   openReviews: number;
+  evaluation: RolloutEvaluationView | null;
   series: RolloutPoint[];
   transitions: RolloutTransition[];
 }

@@ -150,6 +150,23 @@ export class PostgresRolloutStore implements RolloutStorage {
     );
   }
 
+  async observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }> {
+    // `ord` is an identity: a row whose insert commits after a higher one was read is not seen (a gate sample
+    // lost on the other servers, rare with single-statement batches); the server that wrote it judges it.
+    const rows = await this.db.query(
+      `SELECT * FROM rollout_observations WHERE rollout_id = $1 AND ord > $2 AND at >= $3
+       ORDER BY ord DESC LIMIT $4`,
+      [rolloutId, after, since, limit],
+    );
+    const cursor = rows.length ? Number(rows[0]?.['ord']) : after;
+    return { rows: rows.reverse().map(toObservation), cursor };
+  }
+
   async observations(rolloutId: string, since: number, limit: number): Promise<Observation[]> {
     const rows = await this.db.query(
       `SELECT * FROM rollout_observations WHERE rollout_id = $1 AND at >= $2

@@ -116,6 +116,17 @@ export interface RolloutStorage {
   addObservations(rows: readonly StoredObservation[]): Promise<void>;
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */
   observations(rolloutId: string, since: number, limit: number): Promise<Observation[]>;
+  /**
+   * Observations stored after the row `after` (a store-wide, increasing row number; 0 for all) at or since `since`,
+   * the newest `limit` of them, oldest first, with the row number to pass next time (`after` when none is new):
+   * how a server reads back what other processes wrote without reading its whole window again.
+   */
+  observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }>;
 }
 
 /** An observation row as both stores keep it (ok and agree as 0/1). */
@@ -289,6 +300,22 @@ export class RolloutStore implements RolloutStorage {
           );
       })
       .immediate();
+  }
+
+  async observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT rowid AS seq, * FROM rollout_observations WHERE rollout_id = ? AND rowid > ? AND at >= ?
+         ORDER BY rowid DESC LIMIT ?`,
+      )
+      .all(rolloutId, after, since, limit) as Row[];
+    const cursor = rows.length ? num(rows[0]?.['seq']) : after;
+    return { rows: rows.reverse().map(toObservation), cursor };
   }
 
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */

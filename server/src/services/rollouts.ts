@@ -243,6 +243,8 @@ function nextStep(r: Rollout): { stage: Stage; step: number; share: number } | u
 export class RolloutService {
   private readonly live = new Map<string, Rollout>();
   private readonly windows = new Map<string, Observation[]>();
+  /** Shared mode: the store row each window has been read up to. */
+  private readonly cursors = new Map<string, number>();
   private pending: StoredObservation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Rollouts this process ended: a store read begun before the end cannot bring them back. */
@@ -284,7 +286,14 @@ export class RolloutService {
     const now = Date.now();
     for (const r of await this.store.live<RolloutPlan>()) {
       this.live.set(r.endpointId, r);
-      this.windows.set(r.id, await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit));
+      if (this.shared) {
+        this.windows.set(r.id, []);
+        await this.pull(r, now);
+      } else
+        this.windows.set(
+          r.id,
+          await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+        );
     }
     const flush = setInterval(() => void this.flush(), FLUSH_MS);
     const judge = setInterval(() => void this.evaluateAll(), this.evaluateMs);
@@ -314,9 +323,12 @@ export class RolloutService {
           // Started, or moved, elsewhere: a new stage starts a new window, as it does here.
           if (!mine || mine.id !== r.id || mine.stageEnteredAt !== r.stageEnteredAt) {
             if (mine && mine.id !== r.id) this.forget(mine.id);
+            this.cursors.delete(r.id);
             this.windows.set(
               r.id,
-              await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+              this.shared
+                ? []
+                : await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
             );
           }
           this.live.set(r.endpointId, r);
@@ -332,11 +344,7 @@ export class RolloutService {
         }
         if (this.shared) {
           await this.flush();
-          for (const r of this.live.values())
-            this.windows.set(
-              r.id,
-              await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
-            );
+          for (const r of [...this.live.values()]) await this.pull(r, now);
         }
         this.cpu.sweep();
       } catch (err) {
@@ -350,7 +358,27 @@ export class RolloutService {
 
   private forget(rolloutId: string): void {
     this.windows.delete(rolloutId);
+    this.cursors.delete(rolloutId);
     this.alerted.delete(rolloutId);
+  }
+
+  /**
+   * Shared mode: appends what every process stored for the rollout since the last read (own observations come
+   * back this way too, once flushed), so the window is the store's, read incrementally.
+   */
+  private async pull(r: Rollout, now = Date.now()): Promise<void> {
+    const { rows, cursor } = await this.store.observationsAfter(
+      r.id,
+      this.cursors.get(r.id) ?? 0,
+      this.windowStart(r, now),
+      this.windowLimit,
+    );
+    this.cursors.set(r.id, cursor);
+    if (!rows.length) return;
+    let w = this.windows.get(r.id);
+    if (!w) this.windows.set(r.id, (w = []));
+    w.push(...rows);
+    if (w.length > this.windowLimit) w.splice(0, w.length - this.windowLimit);
   }
 
   async stop(): Promise<void> {
@@ -520,11 +548,13 @@ export class RolloutService {
   }
 
   private add(r: Rollout, o: Observation): void {
+    this.pending.push({ ...o, rolloutId: r.id });
+    // Shared: the window is read back from the store, this observation with the others.
+    if (this.shared) return;
     let w = this.windows.get(r.id);
     if (!w) this.windows.set(r.id, (w = []));
     w.push(o);
     if (w.length > this.windowLimit) w.splice(0, w.length - this.windowLimit);
-    this.pending.push({ ...o, rolloutId: r.id });
   }
 
   private decisionOf(r: Rollout, event: Pick<RunFinishedEvent, 'status' | 'outputs'>): string | null {
@@ -910,6 +940,7 @@ export class RolloutService {
       }
       const evidence = await this.evaluationEvidence(r, next.stage);
       await this.flush();
+      if (this.shared) await this.pull(r);
       const gates = await this.gates(r, now);
       const open = gates.filter((g) => g.status !== 'pass');
       if (open.length) {
@@ -1028,7 +1059,10 @@ export class RolloutService {
       this.live.delete(r.endpointId);
       this.alerted.delete(r.id);
     } else this.live.set(r.endpointId, next);
-    if (next.stageEnteredAt === now && !ending) this.windows.set(r.id, []);
+    if (next.stageEnteredAt === now && !ending) {
+      this.windows.set(r.id, []);
+      this.cursors.delete(r.id);
+    }
     await this.record(next, t);
     await this.deploy(op, next);
     return next;
@@ -1112,6 +1146,7 @@ export class RolloutService {
     const r = this.live.get(endpointId)?.id === stored.id ? (this.live.get(endpointId) as Rollout) : stored;
     const now = Date.now();
     const live = liveStatuses.includes(r.status);
+    if (live && this.shared && this.windows.has(r.id)) await this.pull(r, now);
     const gates = live ? await this.gates(r, now) : [];
     const from = this.windowStart(r, now);
     const observations = live
