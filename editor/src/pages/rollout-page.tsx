@@ -87,7 +87,7 @@ function EvaluationCard({ evaluation }: { evaluation: NonNullable<RolloutStatus[
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
   return (
     <div
-      className={`card gate gate-${evaluation.status === 'met' ? 'pass' : 'breach'}`}
+      className={`card gate rollout-evaluation gate-${evaluation.status === 'met' ? 'pass' : 'breach'}`}
       data-testid="rollout-evaluation"
     >
       <div className="gate-head">
@@ -113,7 +113,10 @@ function EvaluationCard({ evaluation }: { evaluation: NonNullable<RolloutStatus[
           })}
         </div>
       )}
-      {evaluation.message && <div className="small">{evaluation.message}</div>}
+      {/* The server's reasons when the challenger lost (a missing report is said by the line above). */}
+      {evaluation.status === 'not-met' && evaluation.message && (
+        <div className="small">{evaluation.message}</div>
+      )}
     </div>
   );
 }
