@@ -10,3 +10,4 @@ export * from './flows.js';
 export * from './runs.js';
 export * from './manage.js';
 export * from './rollouts.js';
+export * from './evaluations.js';

@@ -14,9 +14,8 @@
  * Either way the verdict is stored as review feedback on the challenger's version, which the reviewAgreement and
  * reviewOverrideRate gates read; an approval counts as agreeing with the challenger's decision.
  */
-import { reviewerRoles, type ReviewTask } from '@finflow/nodes';
+import type { ReviewTask } from '@finflow/nodes';
 import type { RunFinishedEvent } from '@finflow/runtime';
-import { z } from 'zod';
 import { canonicalJson } from '../hash.js';
 import type { ReviewTaskRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
@@ -28,35 +27,9 @@ export const HOLD_REVIEW_NODE = `${HOLD_PREFIX}review`;
 /** The node id of a review-after-release task (no node of the flow: nothing waits on it). */
 export const POST_RELEASE_NODE = 'rollout-post-release';
 
-const queueName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -');
-const outcomeName = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[^"`\\]+$/, 'an outcome holds no quotes or backslashes');
-
-/** The pilot's review settings (the plan's `review`). */
-export const rolloutReviewSchema = z.strictObject({
-  /** Every challenger decision in the pilot waits for a reviewer before the caller gets it. */
-  beforeRelease: z.boolean().default(false),
-  /** Share (0..1) of the challenger's answered calls reviewed after the answer went out. */
-  sampleAfterRelease: z.number().min(0).max(1).default(0),
-  queue: queueName.default('rollout-review'),
-  roles: z
-    .array(z.enum(reviewerRoles))
-    .min(1)
-    .max(reviewerRoles.length)
-    .default(['approver'])
-    .refine((r) => new Set(r).size === r.length, 'roles differ'),
-  /** Outcomes a reviewer may choose when overriding; the first is an approval's, the last a rejection's. */
-  outcomes: z
-    .array(outcomeName)
-    .min(2)
-    .max(20)
-    .default(['approve', 'review', 'decline'])
-    .refine((o) => new Set(o).size === o.length, 'outcomes differ'),
-});
-export type RolloutReview = z.output<typeof rolloutReviewSchema>;
+// The settings' schema is the API's (contract/src/rollouts.ts: `rolloutReviewSchema`).
+export { rolloutReviewSchema, type RolloutReview } from '@finflow/contract';
+import type { RolloutReview } from '@finflow/contract';
 
 /** What the held copy depends on besides the document: readable back from a stored task. */
 export interface HoldSettings {
