@@ -63,10 +63,18 @@ describe('CPU ledger', () => {
   it('measures real CPU on the default clock', () => {
     const ledger = new CpuLedger();
     const t = ledger.begin();
+    // Spins until the process used 20 ms of CPU (however long a busy machine makes that take).
+    const u0 = process.cpuUsage();
+    const used = () => {
+      const u = process.cpuUsage(u0);
+      return (u.user + u.system) / 1000;
+    };
     let x = 0;
-    const until = Date.now() + 30;
-    while (Date.now() < until) x += Math.sqrt(x + 1);
+    while (used() < 20) x += Math.sqrt(x + 1);
+    const charged = ledger.end(t);
+    const total = used();
     expect(x).toBeGreaterThan(0);
-    expect(ledger.end(t)).toBeGreaterThan(10);
+    expect(charged).toBeGreaterThanOrEqual(20);
+    expect(charged).toBeLessThanOrEqual(total + 1);
   });
 });
