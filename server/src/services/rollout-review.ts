@@ -21,7 +21,7 @@ import type { ReviewTaskRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import { valueAt } from './rollout-split.js';
 
-/** Node ids of the held copy (a prefix no saved flow uses for its own nodes is not needed: they are checked). */
+/** Node ids of the held copy (a flow that already uses one fails validation of the copy: 422, never a mix-up). */
 export const HOLD_PREFIX = 'rollout-hold-';
 export const HOLD_REVIEW_NODE = `${HOLD_PREFIX}review`;
 /** The node id of a review-after-release task (no node of the flow: nothing waits on it). */
