@@ -3,8 +3,10 @@
 // publishes the credit-approval template, and sends it loan applications made from German Credit rows
 // (datasets/german-credit), reporting each row's real outcome (did the borrower default?) as feedback a few
 // applications later. A deliberately worse challenger (loose cut-offs: it approves almost everyone) goes into a
-// pilot and is rolled back by its outcome gate; then a better one (a stricter cut-off) goes through the pilot and
-// the expansion steps to optimisation, each step approved by an approver who did not write it. Open the printed
+// pilot and is rolled back by its outcome gate; then a better one (a stricter cut-off) goes through a pilot in which
+// every challenger decision waits for a reviewer before release (the caller gets 202 and the run id, then the
+// reviewed answer), and through the expansion steps to optimisation, each step approved by an approver who did not
+// write it. Open the printed
 // address and the endpoint's Rollout page to watch it live. `--exit` stops the server at the end (otherwise it
 // keeps serving until Ctrl-C).
 import { existsSync, readFileSync } from 'node:fs';
@@ -178,6 +180,27 @@ const plan = {
 
 let next = 0;
 const delayed = [];
+const held = new Map();
+let reviewed = 0;
+/** The pilot's reviewer: releases each held challenger decision (approving it), as an underwriter would. */
+async function reviewHeld() {
+  const tasks = await approver('GET', '/api/reviews?queue=pilot-review&status=open&limit=200');
+  for (const task of tasks) {
+    try {
+      await approver('POST', `/api/reviews/${task.id}/decision`, {
+        action: 'approve',
+        reason: 'checked against the credit policy before release',
+      });
+      reviewed++;
+    } catch {
+      continue;
+    }
+    const h = held.get(task.runId);
+    if (!h) continue;
+    held.delete(task.runId);
+    delayed.push({ at: next + OUTCOME_DELAY, runId: task.runId, defaulted: h.defaulted });
+  }
+}
 const OUTCOME_DELAY = 25;
 async function callOne() {
   const n = next++;
@@ -190,6 +213,8 @@ async function callOne() {
   const body = await res.json();
   // A decided application's outcome arrives later (here: 25 applications later); referred ones wait for a person.
   if (res.status === 200) delayed.push({ at: n + OUTCOME_DELAY, runId: body.runId, defaulted });
+  // Held for review before release: its outcome is reported once the reviewed decision went out.
+  else if (res.status === 202 && body.status === 'waiting') held.set(body.runId, { n, defaulted });
   while (delayed.length && delayed[0].at <= n) {
     const due = delayed.shift();
     await fetch(`${url}/v1/endpoints/credit-approval/feedback`, {
@@ -241,17 +266,24 @@ if (s.status === 'rolled-back') {
 } else say(`   (not rolled back after ${next} applications: ${s.status})`);
 
 say();
-say(`2. The developer starts a pilot of v${better}; the approver advances each stage when its gates hold.`);
+say(
+  `2. The developer starts a pilot of v${better} in which a reviewer checks every challenger decision before it`,
+);
+say(
+  '   is released (the loan system gets 202 and polls); the approver advances each stage when its gates hold.',
+);
 await developer('POST', `/api/endpoints/${endpoint.id}/rollouts`, {
   challengerVersion: better,
   stage: 'pilot',
-  reason: 'pilot the retrained cut-offs on 30 % of applicants',
-  plan,
+  reason: 'pilot the retrained cut-offs on 30 % of applicants, each decision reviewed before release',
+  plan: { ...plan, review: { beforeRelease: true, queue: 'pilot-review' } },
 });
 for (let round = 0; round < 60; round++) {
   await traffic(60);
+  await reviewHeld();
   await new Promise((r) => setTimeout(r, 1_200));
   s = await report();
+  if (s.stage === 'pilot') say(`   ${reviewed} challenger decisions reviewed before release so far`);
   if (s.status !== 'active' || s.stage === 'optimisation') break;
   if (s.awaitingApproval) {
     try {

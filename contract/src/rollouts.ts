@@ -4,7 +4,7 @@
  * traffic split are the server's (services/rollout-gates.ts, rollout-split.ts); their names and defaults are here.
  */
 import { z } from 'zod';
-import { auditActorSchema, timestamp } from './common.js';
+import { auditActorSchema, roles, timestamp } from './common.js';
 
 export const gateMetrics = [
   'errorRate',
@@ -13,6 +13,8 @@ export const gateMetrics = [
   'reviewAgreement',
   'shadowDisagreement',
   'approvalRateDrift',
+  'cpuMsPerCall',
+  'reviewOverrideRate',
 ] as const;
 export const gateMetricSchema = z.enum(gateMetrics);
 export const gateActions = ['block', 'rollback'] as const;
@@ -35,14 +37,71 @@ const pathSchema = z
   .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path of property names');
 const scalar = z.union([z.string().max(200), z.number(), z.boolean()]);
 
-export const gateSchema = z.strictObject({
+const gateFields = {
   metric: gateMetricSchema,
-  /** A rate in 0..1 (the drift gate: the largest allowed absolute difference), or milliseconds for latency. */
+  /** A rate in 0..1 (the drift gate: the largest allowed absolute difference), or milliseconds for latency and CPU. */
   threshold: z.number().min(0).max(3_600_000),
   minSamples: z.number().int().min(1).max(1_000_000),
   action: z.enum(gateActions),
-});
+  /** cpuMsPerCall: judge the 95th percentile (the default) or the mean. */
+  statistic: z.enum(['p95', 'mean']).optional(),
+};
+export const gateSchema = z
+  .strictObject(gateFields)
+  .refine((g) => g.statistic === undefined || g.metric === 'cpuMsPerCall', {
+    message: 'only the cpuMsPerCall gate takes a statistic',
+    path: ['statistic'],
+  });
 export type Gate = z.output<typeof gateSchema>;
+
+/** Stages an evaluation report may be required for (entering them needs it). */
+export const evaluationStages = ['pilot', 'expansion', 'optimisation'] as const;
+
+/**
+ * A stored evaluation report (see evaluations.ts) a stage needs: on a dataset of this name, with the champion as
+ * the baseline, in which the challenger does not lose beyond `margin` (the runtime's `challengerHolds`).
+ */
+export const evaluationRequirementSchema = z.strictObject({
+  dataset: z.string().trim().min(1).max(200),
+  margin: z.number().min(0).max(1).default(0.02),
+  stages: z
+    .array(z.enum(evaluationStages))
+    .min(1)
+    .max(3)
+    .default(['pilot'])
+    .refine((s) => new Set(s).size === s.length, 'stages differ'),
+});
+export type EvaluationRequirement = z.output<typeof evaluationRequirementSchema>;
+
+const queueName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -');
+const outcomeName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^"`\\]+$/, 'an outcome holds no quotes or backslashes');
+
+/** Human review of the challenger's pilot decisions (the plan's `review`). */
+export const rolloutReviewSchema = z.strictObject({
+  /** Every challenger decision in the pilot waits for a reviewer before the caller gets it. */
+  beforeRelease: z.boolean().default(false),
+  /** Share (0..1) of the challenger's answered pilot calls reviewed after the answer went out. */
+  sampleAfterRelease: z.number().min(0).max(1).default(0),
+  queue: queueName.default('rollout-review'),
+  roles: z
+    .array(z.enum(roles))
+    .min(1)
+    .max(roles.length)
+    .default(['approver'])
+    .refine((r) => new Set(r).size === r.length, 'roles differ'),
+  /** Outcomes a reviewer may choose when overriding; the first is an approval's, the last a rejection's. */
+  outcomes: z
+    .array(outcomeName)
+    .min(2)
+    .max(20)
+    .default(['approve', 'review', 'decline'])
+    .refine((o) => new Set(o).size === o.length, 'outcomes differ'),
+});
+export type RolloutReview = z.output<typeof rolloutReviewSchema>;
 
 /** Default gates of a stage: errors and outcome agreement roll back, the rest hold the stage. */
 export function defaultGates(): Gate[] {
@@ -55,61 +114,70 @@ export function defaultGates(): Gate[] {
 }
 
 /** What a rollout is configured with (the body's `plan`, every field optional). */
-export const rolloutPlanSchema = z.strictObject({
-  /** Input path of the subject (a customer id) the split is sticky on; the API key when absent. */
-  subjectPath: pathSchema.optional(),
-  /** Pilot cohort: these API key ids, or inputs with one of `values` at `path`. */
-  cohort: z
-    .strictObject({
-      keys: z.array(z.string().min(1).max(100)).max(1000).optional(),
-      path: pathSchema.optional(),
-      values: z
-        .array(z.union([z.string().max(200), z.number()]))
-        .max(1000)
-        .optional(),
-    })
-    .optional(),
-  /** Percent of other subjects in the pilot. */
-  pilotShare: z.number().min(0).max(100).default(5),
-  /** Expansion steps in percent, rising, the last 100. */
-  steps: z
-    .array(z.number().gt(0).max(100))
-    .min(1)
-    .max(20)
-    .default([5, 25, 50, 100])
-    .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), 'steps rise')
-    .refine((s) => s[s.length - 1] === 100, 'the last step is 100'),
-  /** The least time a stage holds before it may advance. */
-  minStageMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(90 * 86_400_000)
-    .default(15 * 60_000),
-  /** The gates' sliding window. */
-  windowMs: z
-    .number()
-    .int()
-    .min(1_000)
-    .max(90 * 86_400_000)
-    .default(86_400_000),
-  /** Share of champion-answered calls the challenger also answers in shadow (outside optimisation). */
-  shadowSample: z.number().min(0).max(1).default(1),
-  gates: z.array(gateSchema).max(20).default(defaultGates),
-  /** Output path of the decision compared in shadow and with labels (the flow's feedback settings otherwise). */
-  predictionPath: pathSchema.optional(),
-  /** Label path an outcome is read from (the whole label when absent). */
-  labelPath: pathSchema.optional(),
-  /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
-  labelMap: z.record(z.string().max(200), scalar).optional(),
-  /**
-   * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
-   * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
-   */
-  judged: z.array(scalar).max(50).optional(),
-  /** The decision that counts as an approval, for the approval-rate drift gate. */
-  approveValue: scalar.optional(),
-});
+export const rolloutPlanSchema = z
+  .strictObject({
+    /** Input path of the subject (a customer id) the split is sticky on; the API key when absent. */
+    subjectPath: pathSchema.optional(),
+    /** Pilot cohort: these API key ids, or inputs with one of `values` at `path`. */
+    cohort: z
+      .strictObject({
+        keys: z.array(z.string().min(1).max(100)).max(1000).optional(),
+        path: pathSchema.optional(),
+        values: z
+          .array(z.union([z.string().max(200), z.number()]))
+          .max(1000)
+          .optional(),
+      })
+      .optional(),
+    /** Percent of other subjects in the pilot. */
+    pilotShare: z.number().min(0).max(100).default(5),
+    /** Expansion steps in percent, rising, the last 100. */
+    steps: z
+      .array(z.number().gt(0).max(100))
+      .min(1)
+      .max(20)
+      .default([5, 25, 50, 100])
+      .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), 'steps rise')
+      .refine((s) => s[s.length - 1] === 100, 'the last step is 100'),
+    /** The least time a stage holds before it may advance. */
+    minStageMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 86_400_000)
+      .default(15 * 60_000),
+    /** The gates' sliding window. */
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(90 * 86_400_000)
+      .default(86_400_000),
+    /** Share of champion-answered calls the challenger also answers in shadow (outside optimisation). */
+    shadowSample: z.number().min(0).max(1).default(1),
+    gates: z.array(gateSchema).max(20).default(defaultGates),
+    /** Output path of the decision compared in shadow and with labels (the flow's feedback settings otherwise). */
+    predictionPath: pathSchema.optional(),
+    /** Label path an outcome is read from (the whole label when absent). */
+    labelPath: pathSchema.optional(),
+    /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
+    labelMap: z.record(z.string().max(200), scalar).optional(),
+    /**
+     * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
+     * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
+     */
+    judged: z.array(scalar).max(50).optional(),
+    /** The decision that counts as an approval, for the approval-rate drift gate. */
+    approveValue: scalar.optional(),
+    /** An evaluation report the challenger needs before it enters the named stages. */
+    requireEvaluation: evaluationRequirementSchema.optional(),
+    /** Human review of the challenger's pilot decisions: before release, and/or a sample after release. */
+    review: rolloutReviewSchema.optional(),
+  })
+  .refine((p) => !p.review?.beforeRelease || p.predictionPath !== undefined, {
+    message: 'review before release needs the predictionPath a reviewer’s outcome goes to',
+    path: ['review', 'beforeRelease'],
+  });
 export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
 
 /** `POST /api/endpoints/:id/rollouts`. */
@@ -155,7 +223,8 @@ export type Rollout = z.output<typeof rolloutSchema>;
 export const rolloutListSchema = z.array(rolloutSchema);
 
 /** A gate as judged now: the challenger's estimate with its 95 % interval, the champion's for comparison. */
-export const rolloutGateSchema = gateSchema.extend({
+export const rolloutGateSchema = z.object({
+  ...gateFields,
   status: gateStatusSchema,
   samples: z.number().int(),
   value: z.number().nullable(),
@@ -170,6 +239,8 @@ const sideSchema = z.object({
   errors: z.number().int(),
   p95Ms: z.number().nullable(),
   approvals: z.number().int(),
+  /** Mean CPU ms per measured call in the slot (null when none was measured). */
+  cpuMs: z.number().nullable(),
 });
 /** One time slot of the dashboard's charts. */
 export const rolloutPointSchema = z.object({
@@ -201,6 +272,8 @@ export const rolloutStatusSchema = rolloutSchema.extend({
   /** Gates pass and the stage has held long enough: an approver may advance it. */
   awaitingApproval: z.boolean(),
   openReviews: z.number().int(),
+  /** The evaluation report the next stage needs (null when the plan requires none there). */
+  evaluation: z.lazy(() => rolloutEvaluationViewSchema).nullable(),
   /** Shadow runs this server did not start because too many were in flight. */
   shadowsDropped: z.number().int(),
   series: z.array(rolloutPointSchema),
@@ -218,3 +291,26 @@ export const rolloutBoardRowSchema = z.object({
 });
 export type RolloutBoardRow = z.output<typeof rolloutBoardRowSchema>;
 export const rolloutBoardSchema = z.array(rolloutBoardRowSchema);
+
+/** Whether the next stage's evaluation requirement is met (the status's `evaluation`). */
+export const rolloutEvaluationViewSchema = z.object({
+  stage: rolloutStageSchema,
+  dataset: z.string(),
+  margin: z.number(),
+  status: z.enum(['met', 'missing', 'not-met']),
+  /** Why it is not met. */
+  message: z.string().optional(),
+  /** The report that meets it. */
+  evidence: z
+    .object({
+      evaluationId: z.string(),
+      dataset: z.string(),
+      datasetSha256: z.string(),
+      rows: z.number(),
+      margin: z.number(),
+      /** Challenger minus champion accuracy, with its 95 % interval. */
+      accuracyDelta: z.object({ value: z.number(), low: z.number(), high: z.number() }),
+    })
+    .optional(),
+});
+export type RolloutEvaluationView = z.output<typeof rolloutEvaluationViewSchema>;

@@ -139,6 +139,61 @@ describe('two servers on one Postgres database', () => {
     ).toBe(409);
   });
 
+  it("routes by a transition made on the other server within the sync period, and judges both servers' calls", async (ctx) => {
+    needPostgres(server, ctx);
+    const [a, b] = servers as [TestServer, TestServer];
+    const eid = ((await adminA.get('/api/endpoints')).body as Loose[]).find((e) => e.slug === 'prescreen')
+      ?.id as string;
+    const adminB = new Client(b.url);
+    await adminB.login(ADMIN.email, ADMIN.password);
+    const applicant = (i: number) => ({ name: `R${i}`, income: 60_000, debt: 4000 });
+    /** Calls `t` until it answers with `version`; how long that took. */
+    const until = async (t: TestServer, version: number) => {
+      const t0 = Date.now();
+      for (let i = 0; Date.now() - t0 < 10_000; i++) {
+        const r = await call(t, 'prescreen', key, applicant(i));
+        expect(r.status).toBe(200);
+        if (r.body.flowVersion === version) return Date.now() - t0;
+      }
+      throw new Error(`server never answered with version ${version}`);
+    };
+    // Both servers route by the champion first.
+    expect((await call(b, 'prescreen', key, applicant(0))).body.flowVersion).toBe(1);
+    const started = await adminA.post(`/api/endpoints/${eid}/rollouts`, {
+      challengerVersion: 3,
+      reason: 'pilot version 3 for every subject',
+      plan: {
+        pilotShare: 100,
+        minStageMs: 0,
+        gates: [{ metric: 'errorRate', threshold: 0.5, minSamples: 10, action: 'rollback' }],
+      },
+    });
+    expect(started.status).toBe(201);
+    // B learns of the start from the store (sync every 500 ms by default), without a restart.
+    expect(await until(b, 3)).toBeLessThan(5_000);
+    for (let i = 0; i < 6; i++) {
+      expect((await call(a, 'prescreen', key, applicant(i))).body.flowVersion).toBe(3);
+      expect((await call(b, 'prescreen', key, applicant(i))).body.flowVersion).toBe(3);
+    }
+    // Each server judges the calls of both: A's gate counts B's calls too.
+    let errors: Loose | undefined;
+    for (let i = 0; i < 50; i++) {
+      const s = (await adminA.get(`/api/endpoints/${eid}/rollout`)).body;
+      errors = (s.gates as Loose[])[0];
+      if ((errors?.samples as number) >= 12) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(errors?.samples).toBeGreaterThanOrEqual(12);
+    // Killed on B: A sends the next calls to the champion within the sync period.
+    expect((await adminB.post(`/api/endpoints/${eid}/rollout/kill`, { reason: 'stop on B' })).status).toBe(
+      200,
+    );
+    expect(await until(a, 1)).toBeLessThan(5_000);
+    for (let i = 0; i < 5; i++)
+      expect((await call(a, 'prescreen', key, applicant(i))).body.flowVersion).toBe(1);
+    expect(a.server.context.rollouts.syncs).toBeGreaterThan(0);
+  });
+
   it('answers 503 while Postgres is away, and serves again once it is back', async (ctx) => {
     const db = needPostgres(server, ctx);
     if (!db.halt || !db.restart)

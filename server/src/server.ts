@@ -32,12 +32,8 @@ import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { openStorage } from './repo/open.js';
+import { openStorage, rolloutStorageOf } from './repo/open.js';
 import { Sealer } from './security/crypto.js';
-import { RolloutStore, type RolloutStorage } from './repo/rollout-store.js';
-import { PostgresRepository } from './repo/postgres.js';
-import { SqliteRepository } from './repo/sqlite.js';
-import type { Repository } from './repo/types.js';
 import { AuditService } from './services/audit.js';
 import { AuthService } from './services/auth.js';
 import { ConnectionService } from './services/connections.js';
@@ -52,13 +48,6 @@ import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
 import { attachSockets } from './sockets.js';
-
-/** Where rollouts are kept: in the repository's own database. */
-function rolloutStorageOf(repo: Repository): RolloutStorage {
-  if (repo instanceof SqliteRepository) return new RolloutStore(repo.db);
-  if (repo instanceof PostgresRepository) return repo.rolloutStorage();
-  throw new Error(`the ${repo.kind} repository keeps no rollouts`);
-}
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -173,16 +162,11 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const reviews = new ReviewService(repo, writer, runs, logger);
     const feedback = new FeedbackService(repo, writer, flows);
     const evaluations = new EvaluationService(repo, runtime, flows, credentials, connections, audit, logger);
-    const rollouts = new RolloutService(
-      rolloutStorageOf(repo),
-      repo,
-      flows,
-      endpoints,
-      runs,
-      audit,
-      logger,
-      options.rollouts,
-    );
+    const rollouts = new RolloutService(rolloutStorageOf(repo), repo, flows, endpoints, runs, audit, logger, {
+      // Other servers on the database, or queue-mode workers, feed the gates too: read the window back.
+      shared: repo.kind === 'postgres' || config.mode === 'queue',
+      ...options.rollouts,
+    });
     const federated = new FederatedService(repo, sealer, audit);
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,

@@ -1,8 +1,10 @@
 /**
  * The rollout dashboard end to end: credit-approval is published, a developer starts a pilot of a new version,
  * loan applications are called through the endpoint, the approver watches the gates hold on the dashboard and
- * advances the pilot to expansion with a reason; the history shows who did it and why. Screenshots in Chinese
- * and English go to test/e2e/screenshots/.
+ * advances the pilot to expansion with a reason; the history shows who did it and why. A second pilot holds every
+ * challenger decision for a reviewer before release and needs an evaluation report to expand: the dashboard shows
+ * both, CPU per call of each side, and refuses the advance naming the missing report. Screenshots in Chinese and
+ * English go to test/e2e/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +157,87 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
     await expect
       .poll(() => page.getByTestId('rollout-link-e2e-credit-rollout').textContent())
       .toBe('Expansion · 5%');
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('a pilot that reviews before release and needs an evaluation report to expand', () => {
+  it('shows the review, the missing report and CPU per call, and refuses the advance naming what is missing', async () => {
+    const admin = await signIn(email, password);
+    const flows = await admin<{ id: string; name: string }[]>('GET', '/api/flows');
+    const flowId = flows.find((f) => f.name === 'Credit approval (rollout)')?.id as string;
+    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
+      flowId,
+      version: 1,
+      slug: 'e2e-credit-held',
+    });
+    const key = (
+      await admin<{ key: string }>('POST', '/api/keys', { name: 'held loans', endpoints: [endpoint.id] })
+    ).key;
+    const dev = await signIn(developer.email, developer.password);
+    await dev('POST', `/api/endpoints/${endpoint.id}/rollouts`, {
+      challengerVersion: 2,
+      reason: '试点：每个新评分卡决策放行前人工审核',
+      plan: {
+        pilotShare: 100,
+        subjectPath: 'application.id',
+        minStageMs: 0,
+        predictionPath: 'decision.outcome',
+        review: { beforeRelease: true, sampleAfterRelease: 0.1, queue: 'pilot-review' },
+        requireEvaluation: { dataset: 'german-credit.csv', margin: 0.02, stages: ['expansion'] },
+        gates: [
+          { metric: 'errorRate', threshold: 0.1, minSamples: 3, action: 'rollback' },
+          { metric: 'cpuMsPerCall', threshold: 2000, minSamples: 3, action: 'block', statistic: 'mean' },
+        ],
+      },
+    });
+    const templates = await admin<
+      { id: string; fixtures: { name: string; input: Record<string, unknown> }[] }[]
+    >('GET', '/api/templates');
+    const approve = templates
+      .find((t) => t.id === 'credit-approval')
+      ?.fixtures.find((f) => f.name === 'approve-established-customer');
+    for (let i = 0; i < 3; i++) {
+      const input = structuredClone(approve?.input) as { application: { id: string } };
+      input.application.id = `APP-2026-${300_000 + i}`;
+      const res = await fetch(`${url}${endpoint.url}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(input),
+      });
+      // Held for the reviewer: the caller gets the run id to poll, not the decision.
+      expect(res.status).toBe(202);
+      expect(((await res.json()) as { status: string }).status).toBe('waiting');
+    }
+
+    await page.goto(`${url}/#/endpoints/${endpoint.id}/rollout`);
+    await page.getByTestId('rollout-page').waitFor();
+    await expect.poll(() => page.getByTestId('rollout-review').textContent()).toContain('pilot-review');
+    expect(await page.getByTestId('rollout-review').textContent()).toContain('Review before release');
+    expect(await page.getByTestId('rollout-review').textContent()).toContain('10 % reviewed after release');
+    await expect
+      .poll(() => page.getByTestId('rollout-evaluation').locator('.pill').textContent())
+      .toBe('Missing');
+    expect(await page.getByTestId('rollout-evaluation').textContent()).toContain('german-credit.csv');
+    await expect
+      .poll(() => page.getByTestId('gate-cpuMsPerCall').locator('.pill').textContent())
+      .toBe('Holds');
+    expect(await page.getByTestId('rollout-cpu').textContent()).toMatch(/challenger \d+\.\d{2} ms/);
+    await expect.poll(() => page.locator('.rollout-summary').textContent()).toContain('3 open review tasks');
+    await shot(page, 'rollout-04-held-pilot-en');
+
+    await page.getByTestId('rollout-reason').fill('pilot reviewed, expand');
+    await page.getByRole('button', { name: /Approve: advance to Expansion/ }).click();
+    await expect.poll(() => page.getByTestId('rollout-error').textContent()).toContain('EVALUATION_REQUIRED');
+    expect(await page.getByTestId('rollout-error').textContent()).toContain('german-credit.csv');
+
+    await page.getByTestId('lang-switch').click();
+    await expect
+      .poll(() => page.getByTestId('rollout-evaluation').locator('.pill').textContent())
+      .toBe('缺少');
+    expect(await page.getByTestId('rollout-review').textContent()).toContain('放行前审核');
+    expect(await page.getByTestId('rollout-cpu').textContent()).toContain('单次调用 CPU');
+    await shot(page, 'rollout-05-held-pilot-zh');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The rollout dashboard of one endpoint: stage timeline, the current split, gate panels with champion and
  * challenger side by side over time, pending approval and open reviews, the transition history, and the buttons
- * (advance, pause, resume, roll back, kill) that each ask for a reason. Starts a rollout when there is none live.
+ * (advance, pause, resume, roll back, kill) that each ask for a reason; CPU per call of both sides, the pilot's
+ * human review (before and after release) and the evaluation report the next stage needs. Starts a rollout when
+ * there is none live.
  * Polls the server every 2 s while open.
  */
 import { useCallback, useEffect, useState } from 'react';
@@ -30,6 +32,8 @@ function metricOf(p: RolloutPoint, metric: string): [number | null, number | nul
       return [null, rate(p.challenger.disagree, p.challenger.shadows)];
     case 'approvalRateDrift':
       return [rate(p.champion.approvals, p.champion.calls), rate(p.challenger.approvals, p.challenger.calls)];
+    case 'cpuMsPerCall':
+      return [p.champion.cpuMs, p.challenger.cpuMs];
     default:
       return [p.champion.calls, p.challenger.calls];
   }
@@ -60,7 +64,62 @@ function Chart({ series, metric, label }: { series: RolloutPoint[]; metric: stri
 
 function fmt(metric: string, v: number | null): string {
   if (v === null) return '—';
+  if (metric === 'cpuMsPerCall') return `${v.toFixed(2)} ms`;
   return metric === 'p95LatencyMs' ? `${Math.round(v)} ms` : `${(v * 100).toFixed(1)} %`;
+}
+
+/** Mean CPU ms per call of one side over the window (calls weigh their slot's mean). */
+function meanCpu(series: RolloutPoint[], side: 'champion' | 'challenger'): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const p of series) {
+    const s = p[side];
+    if (s.cpuMs === null || s.cpuMs === undefined) continue;
+    sum += s.cpuMs * s.calls;
+    n += s.calls;
+  }
+  return n ? sum / n : null;
+}
+
+/** The evaluation report the next stage needs: met (which report), missing, or lost by the challenger. */
+function EvaluationCard({ evaluation }: { evaluation: NonNullable<RolloutStatus['evaluation']> }) {
+  const { t } = useTranslation();
+  const d = evaluation.evidence?.accuracyDelta;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+  return (
+    <div
+      className={`card gate rollout-evaluation gate-${evaluation.status === 'met' ? 'pass' : 'breach'}`}
+      data-testid="rollout-evaluation"
+    >
+      <div className="gate-head">
+        <strong>{t('rollout.evaluationTitle', { stage: t(`rollout.stage_${evaluation.stage}`) })}</strong>
+        <span className={`pill gate-pill-${evaluation.status === 'met' ? 'pass' : 'breach'}`}>
+          {t(`rollout.evaluation_${evaluation.status}`)}
+        </span>
+      </div>
+      <div className="small muted">
+        {t('rollout.evaluationNeed', {
+          dataset: evaluation.dataset,
+          margin: (evaluation.margin * 100).toFixed(1),
+        })}
+      </div>
+      {evaluation.evidence && d && (
+        <div className="small">
+          {t('rollout.evaluationMet', {
+            id: evaluation.evidence.evaluationId,
+            rows: evaluation.evidence.rows,
+            delta: pct(d.value),
+            low: pct(d.low),
+            high: pct(d.high),
+          })}
+        </div>
+      )}
+      {/* The server's reasons when the challenger lost (a missing report is said by the line above). */}
+      {evaluation.status === 'not-met' && evaluation.message && (
+        <div className="small">{evaluation.message}</div>
+      )}
+    </div>
+  );
 }
 
 function GatePanel({ gate, series }: { gate: RolloutGate; series: RolloutPoint[] }) {
@@ -252,6 +311,24 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
                 {t('rollout.openReviews', { n: status.openReviews })} ·{' '}
                 {t('rollout.held', { minutes: Math.floor(status.heldMs / 60_000) })}
               </div>
+              {status.plan.review && (
+                <div className="small" data-testid="rollout-review">
+                  {status.plan.review.beforeRelease
+                    ? t('rollout.reviewBefore', { queue: status.plan.review.queue })
+                    : t('rollout.reviewNotBefore')}
+                  {status.plan.review.sampleAfterRelease > 0 &&
+                    ` · ${t('rollout.reviewAfter', {
+                      share: Math.round(status.plan.review.sampleAfterRelease * 1000) / 10,
+                      queue: status.plan.review.queue,
+                    })}`}
+                </div>
+              )}
+              <div className="small muted" data-testid="rollout-cpu">
+                {t('rollout.cpuLine', {
+                  champion: fmt('cpuMsPerCall', meanCpu(status.series, 'champion')),
+                  challenger: fmt('cpuMsPerCall', meanCpu(status.series, 'challenger')),
+                })}
+              </div>
             </div>
             {live && (
               <div className="card rollout-actions">
@@ -306,6 +383,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
                 </div>
               </div>
             )}
+            {live && status.evaluation && <EvaluationCard evaluation={status.evaluation} />}
             {status.gates.length > 0 && (
               <>
                 <h2 className="section-heading">
@@ -323,6 +401,16 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
                     <strong>{t('rollout.calls')}</strong>
                     <Chart series={status.series} metric="calls" label={t('rollout.calls')} />
                   </div>
+                  {!status.gates.some((g) => g.metric === 'cpuMsPerCall') && (
+                    <div className="card gate" data-testid="cpu-chart">
+                      <strong>{t('rollout.metric_cpuMsPerCall')}</strong>
+                      <Chart
+                        series={status.series}
+                        metric="cpuMsPerCall"
+                        label={t('rollout.metric_cpuMsPerCall')}
+                      />
+                    </div>
+                  )}
                 </div>
               </>
             )}

@@ -485,4 +485,13 @@ ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
 CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
 `,
   },
+  {
+    version: 11,
+    name: 'rollouts: CPU per call',
+    sql: `
+-- The CPU time (ms) of each observed rollout call, for the cpuMsPerCall gate: the process's CPU apportioned among
+-- the calls in flight while it ran. Null for observations written before this migration and for shadow runs.
+ALTER TABLE rollout_observations ADD COLUMN cpu_ms REAL;
+`,
+  },
 ];

@@ -477,4 +477,12 @@ ALTER TABLE runs ADD COLUMN lease_expires_at BIGINT;
 CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
 `,
   },
+  {
+    version: 11,
+    name: 'rollouts: CPU per call',
+    sql: `
+-- As SQLite's migration 11: the CPU time (ms) of each observed rollout call, for the cpuMsPerCall gate.
+ALTER TABLE rollout_observations ADD COLUMN cpu_ms DOUBLE PRECISION;
+`,
+  },
 ];

@@ -317,6 +317,65 @@ function queueModeSuite(backend: Backend): void {
       expect((await admin.get('/api/runs?limit=500')).body.length).toBe(before);
     }, 60_000);
 
+    it("feeds a rollout's gates from the calls its workers finish", async (ctx) => {
+      need(ctx);
+      const flow = await createFlow(admin, twoStepFlow(0, 0, 'rolled'));
+      await publish(flow.id, 'rolled', { timeoutMs: 20_000 });
+      const v2 = await admin.put(`/api/flows/${flow.id}`, {
+        document: twoStepFlow(0, 5, 'rolled'),
+        message: 'a slower second step',
+      });
+      expect(v2.status).toBe(201);
+      const endpointId = ((await admin.get('/api/endpoints')).body as Loose[]).find(
+        (e) => e.slug === 'rolled',
+      )?.id as string;
+      const started = await admin.post(`/api/endpoints/${endpointId}/rollouts`, {
+        challengerVersion: 2,
+        reason: 'pilot the second version on half the subjects',
+        plan: {
+          pilotShare: 50,
+          subjectPath: 'n',
+          minStageMs: 0,
+          gates: [
+            { metric: 'errorRate', threshold: 0.2, minSamples: 10, action: 'rollback' },
+            { metric: 'cpuMsPerCall', threshold: 1000, minSamples: 5, action: 'block', statistic: 'mean' },
+          ],
+        },
+      });
+      expect(started.status).toBe(201);
+      const versions = { 1: 0, 2: 0 } as Record<number, number>;
+      for (let n = 0; n < 40; n++) {
+        const r = await callEndpoint(a.url, 'rolled', { n });
+        expect(r.status).toBe(200);
+        versions[r.body.flowVersion as number] = (versions[r.body.flowVersion as number] ?? 0) + 1;
+      }
+      expect(versions[1]).toBeGreaterThan(0);
+      expect(versions[2]).toBeGreaterThan(0);
+      // The worker wrote the observations; the API server reads the gates' window back from the store.
+      let status: Loose = {};
+      for (let i = 0; i < 100; i++) {
+        status = (await admin.get(`/api/endpoints/${endpointId}/rollout`)).body;
+        const calls = (status.series as Loose[]).reduce(
+          (sum, p) => sum + (p.champion.calls as number) + (p.challenger.calls as number),
+          0,
+        );
+        if (calls === 40) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const sum = (side: 'champion' | 'challenger') =>
+        (status.series as Loose[]).reduce((n, p) => n + (p[side].calls as number), 0);
+      expect([sum('champion'), sum('challenger')]).toEqual([versions[1], versions[2]]);
+      const [errors, cpu] = status.gates as Loose[];
+      expect(errors).toMatchObject({ metric: 'errorRate', samples: versions[2], value: 0 });
+      expect(cpu).toMatchObject({ metric: 'cpuMsPerCall', samples: versions[2] });
+      expect(cpu?.value).toBeGreaterThan(0);
+      expect(cpu?.champion).toMatchObject({ samples: versions[1] });
+      expect((status.series as Loose[]).some((p) => typeof p.challenger.cpuMs === 'number')).toBe(true);
+      expect(
+        (await admin.post(`/api/rollouts/${started.body.id as string}/kill`, { reason: 'done' })).status,
+      ).toBe(200);
+    }, 60_000);
+
     it('queues the editor runs too, and cancels a run on the worker executing it', async (ctx) => {
       need(ctx);
       const started = await admin.post(`/api/flows/${takeoverFlowId}/runs`, { input: { n: 5 } });

@@ -3,6 +3,7 @@
  * finish handler by `kind` (handlers.ts), so nothing depends on a closure in the process that accepted it.
  */
 import { z } from 'zod';
+import { routeSpecSchema } from '../services/rollouts.js';
 
 export const startSpecSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -16,6 +17,8 @@ export const startSpecSchema = z.discriminatedUnion('kind', [
     /** The endpoint's timeout: the run's deadline counts from `acceptedAt`. */
     timeoutMs: z.number().int().positive().optional(),
     idemKey: z.string().max(300).optional(),
+    /** The live rollout that routed the call: the worker reports the finished run to its gates. */
+    rollout: routeSpecSchema.optional(),
   }),
   z.strictObject({ kind: z.literal('manual') }),
   z.strictObject({ kind: z.literal('rerun') }),

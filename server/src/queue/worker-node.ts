@@ -17,7 +17,7 @@ import { GroupCommitter } from '../db/group-commit.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { leasesOf } from '../repo/leases.js';
-import { openStorage } from '../repo/open.js';
+import { openStorage, rolloutStorageOf } from '../repo/open.js';
 import { Sealer } from '../security/crypto.js';
 import { AuditService } from '../services/audit.js';
 import { ConnectionService } from '../services/connections.js';
@@ -118,6 +118,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       concurrency: options.concurrency ?? config.workerConcurrency,
       leaseMs: config.runLeaseMs,
       logger,
+      rollouts: rolloutStorageOf(repo),
     });
     worker.start();
     logger.info(

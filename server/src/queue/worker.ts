@@ -5,13 +5,17 @@
  * start spec. A sweep hands runs back to the queue when their job was lost (Redis restarted without persistence)
  * or their worker's lease expired; it never touches a run under a live lease.
  */
+import type { RunFinishedEvent } from '@finflow/runtime';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GroupCommitter } from '../db/group-commit.js';
 import type { Logger } from '../logger.js';
 import type { RunLeases } from '../repo/leases.js';
+import type { RolloutStorage } from '../repo/rollout-store.js';
 import type { Repository, RunRecord } from '../repo/types.js';
 import { newId, type Sealer } from '../security/crypto.js';
+import { CpuLedger, type CpuTicket } from '../services/cpu-ledger.js';
+import { observeQueued } from '../services/rollouts.js';
 import { isCancelClaim, type RunService, type StartedRun } from '../services/runs.js';
 import type { RunBus } from './bus.js';
 import { handlersFor } from './handlers.js';
@@ -31,6 +35,8 @@ export interface RunWorkerOptions {
   concurrency: number;
   leaseMs: number;
   logger: Logger;
+  /** Where a rollout's gates read their observations: the calls a worker finishes are written there. */
+  rollouts?: RolloutStorage;
 }
 
 export type Outcome = 'executed' | 'held-elsewhere' | 'not-executable';
@@ -42,6 +48,7 @@ export class RunWorker {
   private readonly queue: Queue<RunJob>;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly executing = new Map<string, Promise<unknown>>();
+  private readonly cpu = new CpuLedger();
   executed = 0;
 
   constructor(private readonly o: RunWorkerOptions) {
@@ -128,6 +135,7 @@ export class RunWorker {
     const { o } = this;
     const publish = o.runs.watch(runId, (e) => o.bus.publishEvent(runId, e));
     let lost = false;
+    let ticket: CpuTicket | undefined;
     let started: StartedRun | undefined;
     const renew = setInterval(
       () =>
@@ -148,13 +156,29 @@ export class RunWorker {
     );
     try {
       const spec = parseStartSpec(run.startSpec);
+      const handlers = handlersFor(run, spec, { sealer: o.sealer, now: Date.now() });
+      // A call a rollout routed: its finish (not a wait for a review) is reported to the rollout's gates.
+      const routed = spec.kind === 'endpoint' && o.rollouts ? spec.rollout : undefined;
+      ticket = routed ? this.cpu.begin() : undefined;
+      let finished: RunFinishedEvent | undefined;
+      if (routed) {
+        const inner = handlers.onFinished;
+        handlers.onFinished = (b, event, masked) => {
+          finished = event;
+          inner?.(b, event, masked);
+        };
+      }
       try {
         started = (await this.resumesAfterReview(run))
           ? await o.runs.resumeClaimed(runId, run.resumeClaim ?? '', {
               onWorker: true,
               ...(isCancelClaim(run.resumeClaim ?? '') ? { cancel: 'cancelled while it waited' } : {}),
             })
-          : await o.runs.executeQueued(run, handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }));
+          : await o.runs.executeQueued(
+              run,
+              handlers,
+              spec.kind === 'endpoint' ? spec.rollout?.hold : undefined,
+            );
         cancel.started = started;
         if (started && cancel.reason !== undefined) started.live.handle.cancel(cancel.reason);
       } catch (err) {
@@ -182,9 +206,16 @@ export class RunWorker {
         return 'executed';
       }
       this.executed++;
+      const cpuMs = ticket ? this.cpu.end(ticket) : undefined;
+      if (routed && finished && o.rollouts && !lost) {
+        await observeQueued(o.rollouts, routed, run.flowVersion, finished, cpuMs).catch((err: unknown) =>
+          o.logger.warn({ err, runId }, 'a rollout observation was not stored'),
+        );
+      }
       if (!lost) o.bus.publishDone(runId, result.status);
       return 'executed';
     } finally {
+      if (ticket) this.cpu.end(ticket);
       clearInterval(renew);
       publish();
       if (!lost)

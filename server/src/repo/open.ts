@@ -9,11 +9,19 @@ import { auditKeys, type AuditKeys } from '../audit-chain.js';
 import type { ServerConfig } from '../config.js';
 import { keyFingerprint, loadMasterKey, type LoadedKey } from '../security/crypto.js';
 import { PostgresRepository } from './postgres.js';
+import { RolloutStore, type RolloutStorage } from './rollout-store.js';
 import { SqliteRepository } from './sqlite.js';
 import type { Repository } from './types.js';
 
 /** In durability normal the WAL is fsynced this long after a commit (one fsync covers the commits meanwhile). */
 export const NORMAL_SYNC_DELAY_MS = 10;
+
+/** Where rollouts are kept: in the repository's own database (servers and queue-mode workers alike). */
+export function rolloutStorageOf(repo: Repository): RolloutStorage {
+  if (repo instanceof SqliteRepository) return new RolloutStore(repo.db);
+  if (repo instanceof PostgresRepository) return repo.rolloutStorage();
+  throw new Error(`the ${repo.kind} repository keeps no rollouts`);
+}
 
 export const isPostgresUrl = (url: string | undefined): url is string =>
   url !== undefined && /^postgres(ql)?:\/\//i.test(url);

@@ -1,5 +1,5 @@
 /**
- * Rollouts in Postgres (migration 5): the same rows, transitions and observations as SQLite's RolloutStore, behind
+ * Rollouts in Postgres (migrations 5 and 11): the same rows, transitions and observations as SQLite's RolloutStore, behind
  * the same `RolloutStorage`. A transition is a conditional UPDATE on the revision the caller read, in a transaction
  * with its transition row: under READ COMMITTED, of two servers moving one rollout from the same revision, the
  * second re-checks the condition on the row the first left, changes nothing and gets false. `ord` (an identity
@@ -133,9 +133,9 @@ export class PostgresRolloutStore implements RolloutStorage {
     if (!rows.length) return;
     // One statement for the whole batch (unnest of column arrays), as the repository's group writes do.
     await this.db.query(
-      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree)
+      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree, cpu_ms)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::text[],
-         $8::int[])`,
+         $8::int[], $9::float8[])`,
       [
         rows.map((o) => o.rolloutId),
         rows.map((o) => o.at),
@@ -145,8 +145,26 @@ export class PostgresRolloutStore implements RolloutStorage {
         rows.map((o) => o.ms),
         rows.map((o) => o.decision),
         rows.map((o) => (o.agree === null ? null : o.agree ? 1 : 0)),
+        rows.map((o) => o.cpuMs ?? null),
       ],
     );
+  }
+
+  async observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }> {
+    // `ord` is an identity: a row whose insert commits after a higher one was read is not seen (a gate sample
+    // lost on the other servers, rare with single-statement batches); the server that wrote it judges it.
+    const rows = await this.db.query(
+      `SELECT * FROM rollout_observations WHERE rollout_id = $1 AND ord > $2 AND at >= $3
+       ORDER BY ord DESC LIMIT $4`,
+      [rolloutId, after, since, limit],
+    );
+    const cursor = rows.length ? Number(rows[0]?.['ord']) : after;
+    return { rows: rows.reverse().map(toObservation), cursor };
   }
 
   async observations(rolloutId: string, since: number, limit: number): Promise<Observation[]> {

@@ -150,6 +150,62 @@ function storageTests(openStores: OpenStores): void {
     expect((await b.observations('ro_1', t0 + 1, 3)).map((o) => o.ms)).toEqual([8.5, 9.5, 10.5]);
     expect(await b.observations('ro_1', t0 + 100, 3)).toEqual([]);
   });
+
+  it('keeps the CPU ms of an observation (migration 11), and none where none was measured', async (ctx) => {
+    const [a, b] = await openStores(ctx);
+    await a.create(rollout('ro_1'), transition('ro_1', 1));
+    const base = { rolloutId: 'ro_1', version: 2, ok: true, ms: 12, decision: '"approve"', agree: null };
+    await a.addObservations([
+      { ...base, at: t0, arm: 'challenger', cpuMs: 3.25 },
+      { ...base, at: t0 + 1, arm: 'shadow' },
+      { ...base, at: t0 + 2, arm: 'champion', cpuMs: 0 },
+    ]);
+    const [one, two, three] = await b.observations('ro_1', t0, 10);
+    expect(one).toEqual({
+      at: t0,
+      arm: 'challenger',
+      version: 2,
+      ok: true,
+      ms: 12,
+      decision: '"approve"',
+      agree: null,
+      cpuMs: 3.25,
+    });
+    expect(two).not.toHaveProperty('cpuMs');
+    expect(three?.cpuMs).toBe(0);
+  });
+
+  it('reads back only what was stored after a row, from any store on the database', async (ctx) => {
+    const [a, b] = await openStores(ctx);
+    await a.create(rollout('ro_1'), transition('ro_1', 1));
+    await a.create(rollout('ro_2', { endpointId: 'ep_2' }), transition('ro_2', 1));
+    const row = (rolloutId: string, at: number, ms: number) => ({
+      rolloutId,
+      at,
+      arm: 'challenger' as const,
+      version: 2,
+      ok: true,
+      ms,
+      decision: null,
+      agree: null,
+    });
+    await a.addObservations([row('ro_1', t0, 1), row('ro_2', t0, 100), row('ro_1', t0 + 1, 2)]);
+    const first = await b.observationsAfter('ro_1', 0, t0, 100);
+    expect(first.rows.map((o) => o.ms)).toEqual([1, 2]);
+    // Nothing new: the same cursor, no rows.
+    expect(await b.observationsAfter('ro_1', first.cursor, t0, 100)).toEqual({
+      rows: [],
+      cursor: first.cursor,
+    });
+    // Written by the other store, in the same millisecond as an old row: still new.
+    await b.addObservations([row('ro_1', t0 + 1, 3), row('ro_1', t0 - 5, 4), row('ro_1', t0 + 2, 5)]);
+    const next = await a.observationsAfter('ro_1', first.cursor, t0, 100);
+    // Older than the window's start (t0 - 5): not read; the rest oldest first.
+    expect(next.rows.map((o) => o.ms)).toEqual([3, 5]);
+    expect(next.cursor).toBeGreaterThan(first.cursor);
+    // A limit keeps the newest.
+    expect((await a.observationsAfter('ro_1', 0, t0, 2)).rows.map((o) => o.ms)).toEqual([3, 5]);
+  });
 }
 
 describe('rollout storage (SQLite)', () => {

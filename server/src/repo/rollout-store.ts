@@ -1,5 +1,5 @@
 /**
- * Rollout storage (migration 5): the rollout rows, their transitions, and the observations the gates read, behind
+ * Rollout storage (migrations 5 and 11): the rollout rows, their transitions, and the observations the gates read, behind
  * `RolloutStorage`; `RolloutStore` is SQLite's, `PostgresRolloutStore` (postgres-rollout-store.ts) Postgres's.
  * A transition is one transaction that writes the new state only if the row still has the revision the caller
  * read, so two servers (or two requests) cannot both move a rollout from the same state.
@@ -116,6 +116,17 @@ export interface RolloutStorage {
   addObservations(rows: readonly StoredObservation[]): Promise<void>;
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */
   observations(rolloutId: string, since: number, limit: number): Promise<Observation[]>;
+  /**
+   * Observations stored after the row `after` (a store-wide, increasing row number; 0 for all) at or since `since`,
+   * the newest `limit` of them, oldest first, with the row number to pass next time (`after` when none is new):
+   * how a server reads back what other processes wrote without reading its whole window again.
+   */
+  observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }>;
 }
 
 /** An observation row as both stores keep it (ok and agree as 0/1). */
@@ -128,6 +139,7 @@ export function toObservation(r: Row): Observation {
     ms: num(r['ms']),
     decision: r['decision'] === null ? null : String(r['decision']),
     agree: r['agree'] === null ? null : num(r['agree']) === 1,
+    ...(r['cpu_ms'] === null || r['cpu_ms'] === undefined ? {} : { cpuMs: num(r['cpu_ms']) }),
   };
 }
 
@@ -269,7 +281,8 @@ export class RolloutStore implements RolloutStorage {
   async addObservations(rows: readonly StoredObservation[]): Promise<void> {
     if (!rows.length) return;
     const insert = this.db.prepare(
-      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree, cpu_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db
       .transaction(() => {
@@ -283,9 +296,26 @@ export class RolloutStore implements RolloutStorage {
             o.ms,
             o.decision,
             o.agree === null ? null : o.agree ? 1 : 0,
+            o.cpuMs ?? null,
           );
       })
       .immediate();
+  }
+
+  async observationsAfter(
+    rolloutId: string,
+    after: number,
+    since: number,
+    limit: number,
+  ): Promise<{ rows: Observation[]; cursor: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT rowid AS seq, * FROM rollout_observations WHERE rollout_id = ? AND rowid > ? AND at >= ?
+         ORDER BY rowid DESC LIMIT ?`,
+      )
+      .all(rolloutId, after, since, limit) as Row[];
+    const cursor = rows.length ? num(rows[0]?.['seq']) : after;
+    return { rows: rows.reverse().map(toObservation), cursor };
   }
 
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */

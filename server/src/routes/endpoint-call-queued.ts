@@ -114,10 +114,13 @@ export function queuedEndpointCall(
       }
     }
 
-    // The rollout service chooses the version: a live rollout's sticky split, or the deployment's weights. (Its
-    // gates observe calls answered in main mode; a worker's finish handler does not report to them yet.)
-    const version = ctx.rollouts.route(resolved, key, input).version;
-    const plan = await ctx.endpoints.plan(resolved, version);
+    // The rollout service chooses the version: a live rollout's sticky split, or the deployment's weights. The
+    // worker that finishes the run reports it to the rollout's gates (the route goes with the start spec); the
+    // CPU it uses is measured there, so this process's share is dropped.
+    const route = ctx.rollouts.route(resolved, key, input);
+    const version = route.version;
+    if (route.rollout?.cpu) ctx.rollouts.cpu.end(route.rollout.cpu);
+    const plan = await ctx.rollouts.planFor(resolved, route);
     const actor = { type: 'key' as const, id: key.id, name: key.name };
     const accepted: Answer | undefined = async
       ? {
@@ -143,6 +146,16 @@ export function queuedEndpointCall(
         inputHash: hashValue(input),
         ...(async ? {} : { timeoutMs: endpoint.timeoutMs }),
         ...(idemKey === undefined ? {} : { idemKey }),
+        ...(route.rollout
+          ? {
+              rollout: {
+                id: route.rollout.id,
+                arm: route.rollout.arm,
+                startedAt: route.rollout.startedAt,
+                ...(route.rollout.hold ? { hold: route.rollout.hold } : {}),
+              },
+            }
+          : {}),
       },
       ...(idemKey === undefined
         ? {}

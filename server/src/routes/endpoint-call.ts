@@ -238,9 +238,10 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     }
 
     // The rollout service chooses the version (a rollout's sticky split, or the deployment's weights).
+    // A pilot that reviews before release runs the challenger's held copy: its answer waits for a reviewer.
     const route = ctx.rollouts.route(resolved, key, input);
     const version = route.version;
-    const plan = await ctx.endpoints.plan(resolved, version);
+    const plan = await ctx.rollouts.planFor(resolved, route);
     const async = wantsAsync(req, mode, endpoint.mode);
     const sse = !async && wantsEvents(req);
     const actor = keyActor(key);
@@ -253,7 +254,12 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     const onFinished = (b: WriteBatch, event: RunFinishedEvent, masked: RunFinishedEvent) => {
       const finalAnswer = answerOf(event, event.runId, version, endpoint.timeoutMs);
       if (!async) answer = finalAnswer;
-      if (route.rollout) ctx.rollouts.observe(route, endpoint, event, input, actor);
+      if (route.rollout)
+        ctx.rollouts.observe(route, endpoint, event, input, actor, {
+          batch: b,
+          masked,
+          deploymentId: deployment.id,
+        });
       const error = masked.error;
       b.audit.push({
         workspaceId: endpoint.workspaceId,
@@ -289,6 +295,7 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     };
     const onSuspended = (b: WriteBatch, event: RunSuspendedEvent, tasks: ReviewTaskRecord[]) => {
       waiting = waitingAnswer(event, version, tasks);
+      if (route.rollout) ctx.rollouts.observeWaiting(route, endpoint, tasks);
       b.audit.push({
         workspaceId: endpoint.workspaceId,
         at: event.at,

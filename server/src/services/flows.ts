@@ -345,6 +345,37 @@ export class FlowService {
     return entry;
   }
 
+  /**
+   * The execution plan of a version's document changed by `derive` (a rollout's held copy), cached under `tag`
+   * beside the version's own plan. `derive` must be a pure function of the document for a given tag: a run
+   * resumed elsewhere prepares the same copy again.
+   */
+  async preparedDerived(
+    workspaceId: string,
+    flowId: string,
+    number: number,
+    tag: string,
+    derive: (document: unknown) => unknown,
+  ): Promise<PreparedVersion> {
+    const key = `${flowId}\u0000${number}\u0000${tag}`;
+    const hit = this.preparedCache.get(key);
+    if (hit && hit.workspaceId === workspaceId) return hit;
+    const { version } = await this.getVersion(workspaceId, flowId, number);
+    const entry = this.plan(
+      workspaceId,
+      flowId,
+      number,
+      derive(JSON.parse(version.document)),
+      `version ${number} of the flow, held for review, is not valid`,
+    );
+    this.preparedCache.set(key, entry);
+    if (this.preparedCache.size > PREPARED_CACHE_SIZE) {
+      const oldest = this.preparedCache.keys().next().value;
+      if (oldest !== undefined) this.preparedCache.delete(oldest);
+    }
+    return entry;
+  }
+
   /** Prepares a document for running: 422 INVALID_FLOW with every problem when it does not validate. */
   private plan(
     workspaceId: string,

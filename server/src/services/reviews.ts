@@ -34,6 +34,7 @@ import {
   type DomainError,
 } from './errors.js';
 import { reviewTaskView, taskPolicy, type ReviewTaskView } from './review-records.js';
+import { isRolloutReview, POST_RELEASE_NODE } from './rollout-review.js';
 import type { RunService } from './runs.js';
 
 export interface DecisionRequest {
@@ -225,7 +226,9 @@ export class ReviewService {
     };
     let resumed = false;
     try {
-      if (final) resumed = (await this.runs.claimAndResume(task.runId, { fill })) !== undefined;
+      // A review after release: the answer went out already, nothing waits; the decision is only a label.
+      if (final && task.nodeId !== POST_RELEASE_NODE)
+        resumed = (await this.runs.claimAndResume(task.runId, { fill })) !== undefined;
       else await this.writer.commitAlone(fill);
     } catch (err) {
       if (isWriteConflict(err))
@@ -273,6 +276,11 @@ export class ReviewService {
   ): Promise<FeedbackRecord> {
     const run = await this.repo.getRunById(task.runId);
     const automated = (JSON.parse(task.task) as { decision?: { outcome?: unknown } | null }).decision;
+    // In a rollout's review an approval keeps the challenger's decision: it agrees with it.
+    const outcome =
+      d.action === 'approve' && isRolloutReview(task.nodeId) && automated?.outcome !== undefined
+        ? automated.outcome
+        : outcomeOf(policy, d);
     return {
       id: newId('fb'),
       workspaceId: task.workspaceId,
@@ -282,7 +290,7 @@ export class ReviewService {
       endpointId: task.endpointId,
       deploymentId: task.deploymentId,
       source: 'review',
-      label: JSON.stringify({ outcome: outcomeOf(policy, d), action: d.action, nodeId: task.nodeId }),
+      label: JSON.stringify({ outcome, action: d.action, nodeId: task.nodeId }),
       prediction:
         automated && typeof automated === 'object' ? JSON.stringify(automated.outcome ?? null) : null,
       dedupeKey: `review:${task.id}`,

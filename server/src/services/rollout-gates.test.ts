@@ -2,7 +2,15 @@
  * Gates judge on 95 % bounds: a few bad calls do not roll back, many do; too few samples never pass.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, quantileInterval, wilson, type Gate, type Observation } from './rollout-gates.js';
+import {
+  evaluateGates,
+  meanInterval,
+  quantileInterval,
+  series,
+  wilson,
+  type Gate,
+  type Observation,
+} from './rollout-gates.js';
 
 const obs = (arm: Observation['arm'], ok: boolean, ms = 10, decision: string | null = '"approve"') => ({
   at: 1,
@@ -88,5 +96,62 @@ describe('rollout gates', () => {
       })[0]?.status;
     expect(judge([...champ, ...same])).toBe('pass');
     expect(judge([...champ, ...lenient])).toBe('breach');
+  });
+
+  it('holds a challenger that costs more CPU per call than its bound, on the p95 or on the mean', () => {
+    // A deterministic spread: champion calls cost 2-4 ms, the challenger's 2-4 ms or 9-11 ms.
+    const cost = (arm: Observation['arm'], base: number) =>
+      Array.from({ length: 200 }, (_, i) => ({ ...obs(arm, true), cpuMs: base + (i % 21) / 10 }));
+    const p95: Gate = { metric: 'cpuMsPerCall', threshold: 6, minSamples: 50, action: 'block' };
+    const mean: Gate = { ...p95, statistic: 'mean', threshold: 5 };
+    const judge = (o: Observation[], g: Gate) =>
+      evaluateGates([g], { observations: o, outcome: none, review: none })[0];
+    const cheap = judge([...cost('champion', 2), ...cost('challenger', 2)], p95);
+    expect(cheap).toMatchObject({ status: 'pass', samples: 200 });
+    expect(cheap?.champion?.value).toBeCloseTo(3.9, 5);
+    expect(judge([...cost('champion', 2), ...cost('challenger', 9)], p95)?.status).toBe('breach');
+    expect(judge([...cost('challenger', 2)], mean)?.status).toBe('pass');
+    expect(judge([...cost('challenger', 9)], mean)?.status).toBe('breach');
+    // Shadow runs and calls without a measurement are not samples: an unmeasured challenger cannot pass.
+    const unmeasured = [...cost('shadow', 2), ...Array.from({ length: 200 }, () => obs('challenger', true))];
+    expect(judge(unmeasured, p95)).toMatchObject({ status: 'insufficient', samples: 0 });
+    // The mean's interval: 1..9 has mean 5 and a 95 % half-width of 1.96 × sd/√n.
+    const m = meanInterval([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(m.value).toBe(5);
+    expect(m.high - m.value).toBeCloseTo(1.959964 * Math.sqrt(7.5 / 9), 6);
+    expect(meanInterval([4]).high).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('charts CPU per call of each side', () => {
+    const o = [
+      { ...obs('champion', true), at: 0, cpuMs: 2 },
+      { ...obs('champion', true), at: 1, cpuMs: 4 },
+      { ...obs('challenger', true), at: 1, cpuMs: 9 },
+      { ...obs('shadow', true), at: 1 },
+    ];
+    const [slot] = series(o, 0, 10, 1);
+    expect(slot?.champion.cpuMs).toBe(3);
+    expect(slot?.challenger.cpuMs).toBe(9);
+  });
+
+  it('counts a reviewer who changed the decision as an override', () => {
+    const overrides: Gate = {
+      metric: 'reviewOverrideRate',
+      threshold: 0.2,
+      minSamples: 30,
+      action: 'rollback',
+    };
+    const review = (agree: number, n: number) => Array.from({ length: n }, (_, i) => i < agree);
+    const judge = (challenger: boolean[]) =>
+      evaluateGates([overrides], {
+        observations: [],
+        outcome: none,
+        review: { champion: review(95, 100), challenger },
+      })[0];
+    expect(judge(review(199, 200))).toMatchObject({ status: 'pass', champion: { value: 0.05 } });
+    const bad = judge(review(50, 100));
+    expect(bad).toMatchObject({ status: 'breach', samples: 100 });
+    expect(bad?.challenger?.value).toBe(0.5);
+    expect(judge(review(10, 10))?.status).toBe('insufficient');
   });
 });

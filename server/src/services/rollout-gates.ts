@@ -23,6 +23,8 @@ export interface Gate {
   threshold: number;
   minSamples: number;
   action: GateAction;
+  /** cpuMsPerCall only: judge the 95th percentile (the default) or the mean. */
+  statistic?: 'p95' | 'mean' | undefined;
 }
 
 /** What the direction of a metric is: agreement should be high, the rest low. */
@@ -33,6 +35,8 @@ const higherIsBetter: Record<GateMetric, boolean> = {
   reviewAgreement: true,
   shadowDisagreement: false,
   approvalRateDrift: false,
+  cpuMsPerCall: false,
+  reviewOverrideRate: false,
 };
 
 export interface Observation {
@@ -46,6 +50,8 @@ export interface Observation {
   decision: string | null;
   /** Shadow only: whether the challenger's decision equals the champion's. */
   agree: boolean | null;
+  /** CPU ms the call used (the process's CPU apportioned among the calls in flight); absent when not measured. */
+  cpuMs?: number;
 }
 
 /** Labelled decisions (feedback) of each side: true when the decision agreed with the label. */
@@ -118,6 +124,20 @@ export function quantileInterval(values: readonly number[], q: number): Interval
   };
 }
 
+/** A mean and its 95 % interval (normal approximation; the sample standard deviation). */
+export function meanInterval(values: readonly number[]): Interval {
+  const n = values.length;
+  if (n === 0) return { value: 0, low: 0, high: Number.POSITIVE_INFINITY };
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / n;
+  if (n === 1) return { value: mean, low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY };
+  let ss = 0;
+  for (const v of values) ss += (v - mean) ** 2;
+  const half = Z * Math.sqrt(ss / (n - 1) / n);
+  return { value: mean, low: mean - half, high: mean + half };
+}
+
 function judge(gate: Gate, samples: number, i: Interval | null): GateStatus {
   if (samples < gate.minSamples || !i) return 'insufficient';
   if (gate.metric === 'approvalRateDrift') {
@@ -168,6 +188,25 @@ export function evaluateGates(gates: readonly Gate[], inputs: GateInputs): GateR
       case 'reviewAgreement':
         rate(inputs.review.challenger, inputs.review.champion);
         break;
+      case 'reviewOverrideRate':
+        // A reviewer who changed the decision (override, or a rejection of it) disagreed with it.
+        rate(
+          inputs.review.challenger.map((x) => !x),
+          inputs.review.champion.map((x) => !x),
+        );
+        break;
+      case 'cpuMsPerCall': {
+        const stat = (xs: number[]) =>
+          gate.statistic === 'mean' ? meanInterval(xs) : quantileInterval(xs, 0.95);
+        const cpu = chall.filter((o) => o.arm === 'challenger' && o.cpuMs !== undefined);
+        const ccpu = champ.filter((o) => o.cpuMs !== undefined);
+        samples = cpu.length;
+        challenger = cpu.length ? stat(cpu.map((o) => o.cpuMs as number)) : null;
+        champion = ccpu.length
+          ? { value: stat(ccpu.map((o) => o.cpuMs as number)).value, samples: ccpu.length }
+          : null;
+        break;
+      }
       case 'p95LatencyMs': {
         const ms = chall.filter((o) => o.ok).map((o) => o.ms);
         samples = ms.length;
@@ -197,11 +236,13 @@ export function evaluateGates(gates: readonly Gate[], inputs: GateInputs): GateR
 
 export interface SeriesPoint {
   at: number;
-  champion: { calls: number; errors: number; p95Ms: number | null; approvals: number };
+  champion: { calls: number; errors: number; p95Ms: number | null; approvals: number; cpuMs: number | null };
   challenger: {
     calls: number;
     errors: number;
     p95Ms: number | null;
+    /** Mean CPU ms per measured call in the slot (shadow runs are not measured). */
+    cpuMs: number | null;
     approvals: number;
     disagree: number;
     shadows: number;
@@ -232,8 +273,13 @@ export function series(
     const ms = xs.filter((o) => o.ok).map((o) => o.ms);
     return ms.length ? quantileInterval(ms, 0.95).value : null;
   };
+  const cpu = (xs: Observation[]) => {
+    const ms = xs.filter((o) => o.cpuMs !== undefined).map((o) => o.cpuMs as number);
+    return ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null;
+  };
   const side = (xs: Observation[]) => ({
     calls: xs.length,
+    cpuMs: cpu(xs),
     errors: xs.filter((o) => !o.ok).length,
     p95Ms: p95(xs),
     approvals: approveDecision === undefined ? 0 : xs.filter((o) => o.decision === approveDecision).length,

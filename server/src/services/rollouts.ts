@@ -9,7 +9,9 @@
  * version nor started the rollout.
  */
 import type { RolloutBoardRow, RolloutPlan, StartRollout } from '@finflow/contract';
+import { z } from 'zod';
 import type { RunFinishedEvent } from '@finflow/runtime';
+import { challengerHolds, type EvaluationReport } from '@finflow/runtime/evaluation';
 import { canonicalJson } from '../hash.js';
 import type { Logger } from '../logger.js';
 import type { RolloutStorage } from '../repo/rollout-store.js';
@@ -22,6 +24,8 @@ import {
 import type {
   ApiKeyRecord,
   AuditActor,
+  ReviewTaskRecord,
+  WriteBatch,
   DeploymentRecord,
   EndpointRecord,
   FeedbackSource,
@@ -30,6 +34,15 @@ import type {
 } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
 import type { AuditService } from './audit.js';
+import type { PreparedVersion } from './flows.js';
+import {
+  holdForReview,
+  holdSettingsOf,
+  holdTag,
+  postReleaseTask,
+  type HoldSettings,
+} from './rollout-review.js';
+import { CpuLedger, type CpuTicket } from './cpu-ledger.js';
 import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError } from './errors.js';
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
 import type { FlowService } from './flows.js';
@@ -64,6 +77,10 @@ export interface Route {
     /** The challenger also answers a copy after the champion (never returned). */
     shadowVersion?: number;
     startedAt: number;
+    /** The call's share of the process's CPU, ended when it is observed. */
+    cpu?: CpuTicket;
+    /** Review before release: the challenger's held copy runs, and its answer waits for a reviewer. */
+    hold?: HoldSettings;
   };
 }
 
@@ -74,6 +91,16 @@ export interface RolloutOptions {
   maxShadows?: number;
   /** Observations kept in memory per rollout. */
   windowLimit?: number;
+  /**
+   * How often live rollouts are read again from the store, so a transition made by another server (start,
+   * advance, pause, rollback, kill) routes here within this many ms. Routing itself never waits for the store.
+   */
+  syncMs?: number;
+  /**
+   * Several processes feed the gates (servers on one Postgres database, queue-mode workers): each sync also reads
+   * the gates' window back from the store, so every server judges all calls, not only its own.
+   */
+  shared?: boolean;
 }
 
 const liveStatuses: readonly RolloutStatus[] = ['active', 'paused'];
@@ -100,8 +127,12 @@ function nextStep(r: Rollout): { stage: Stage; step: number; share: number } | u
 export class RolloutService {
   private readonly live = new Map<string, Rollout>();
   private readonly windows = new Map<string, Observation[]>();
+  /** Shared mode: the store row each window has been read up to. */
+  private readonly cursors = new Map<string, number>();
   private pending: StoredObservation[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Rollouts this process ended: a store read begun before the end cannot bring them back. */
+  private readonly ended = new Set<string>();
   private readonly alerted = new Map<string, Set<string>>();
   private readonly evaluating = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
@@ -110,6 +141,12 @@ export class RolloutService {
   private readonly evaluateMs: number;
   private readonly maxShadows: number;
   private readonly windowLimit: number;
+  private readonly syncMs: number;
+  private readonly shared: boolean;
+  private syncing: Promise<void> | undefined;
+  /** Store reads of live rollouts made by `sync` (tests and the bench look at it). */
+  syncs = 0;
+  readonly cpu = new CpuLedger();
 
   constructor(
     private readonly store: RolloutStorage,
@@ -124,6 +161,8 @@ export class RolloutService {
     this.evaluateMs = options.evaluateMs ?? 1_000;
     this.maxShadows = options.maxShadows ?? 8;
     this.windowLimit = options.windowLimit ?? 5_000;
+    this.syncMs = options.syncMs ?? 500;
+    this.shared = options.shared ?? false;
   }
 
   /** Loads live rollouts and their recent observations (a restart continues where it stopped). */
@@ -131,13 +170,99 @@ export class RolloutService {
     const now = Date.now();
     for (const r of await this.store.live<RolloutPlan>()) {
       this.live.set(r.endpointId, r);
-      this.windows.set(r.id, await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit));
+      if (this.shared) {
+        this.windows.set(r.id, []);
+        await this.pull(r, now);
+      } else
+        this.windows.set(
+          r.id,
+          await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+        );
     }
     const flush = setInterval(() => void this.flush(), FLUSH_MS);
     const judge = setInterval(() => void this.evaluateAll(), this.evaluateMs);
+    const sync = setInterval(() => void this.sync(), this.syncMs);
     flush.unref();
     judge.unref();
-    this.timers = [flush, judge];
+    sync.unref();
+    this.timers = [flush, judge, sync];
+  }
+
+  /**
+   * Reads the live rollouts from the store and replaces what this process routes by when another process moved
+   * them (a higher revision), started one, or ended one; with `shared`, the gates' windows are read back too.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        this.syncs++;
+        const stored = await this.store.live<RolloutPlan>();
+        const now = Date.now();
+        const seen = new Set<string>();
+        for (const r of stored) {
+          seen.add(r.endpointId);
+          if (this.ended.has(r.id)) continue;
+          const mine = this.live.get(r.endpointId);
+          if (mine && mine.id === r.id && mine.revision >= r.revision) continue;
+          // Started, or moved, elsewhere: a new stage starts a new window, as it does here.
+          if (!mine || mine.id !== r.id || mine.stageEnteredAt !== r.stageEnteredAt) {
+            if (mine && mine.id !== r.id) this.forget(mine.id);
+            this.cursors.delete(r.id);
+            this.windows.set(
+              r.id,
+              this.shared
+                ? []
+                : await this.store.observations(r.id, this.windowStart(r, now), this.windowLimit),
+            );
+          }
+          this.live.set(r.endpointId, r);
+        }
+        for (const [endpointId, r] of [...this.live]) {
+          if (seen.has(endpointId)) continue;
+          // Ended elsewhere (rolled back, killed, superseded): unless it was created here after the read began.
+          const fresh = await this.store.get<RolloutPlan>(r.id);
+          if (fresh && !liveStatuses.includes(fresh.status) && this.live.get(endpointId)?.id === r.id) {
+            this.live.delete(endpointId);
+            this.forget(r.id);
+          }
+        }
+        if (this.shared) {
+          await this.flush();
+          for (const r of [...this.live.values()]) await this.pull(r, now);
+        }
+        this.cpu.sweep();
+      } catch (err) {
+        this.logger.warn({ err }, 'reading live rollouts from the store failed; routing by what is known');
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private forget(rolloutId: string): void {
+    this.windows.delete(rolloutId);
+    this.cursors.delete(rolloutId);
+    this.alerted.delete(rolloutId);
+  }
+
+  /**
+   * Shared mode: appends what every process stored for the rollout since the last read (own observations come
+   * back this way too, once flushed), so the window is the store's, read incrementally.
+   */
+  private async pull(r: Rollout, now = Date.now()): Promise<void> {
+    const { rows, cursor } = await this.store.observationsAfter(
+      r.id,
+      this.cursors.get(r.id) ?? 0,
+      this.windowStart(r, now),
+      this.windowLimit,
+    );
+    this.cursors.set(r.id, cursor);
+    if (!rows.length) return;
+    let w = this.windows.get(r.id);
+    if (!w) this.windows.set(r.id, (w = []));
+    w.push(...rows);
+    if (w.length > this.windowLimit) w.splice(0, w.length - this.windowLimit);
   }
 
   async stop(): Promise<void> {
@@ -157,6 +282,7 @@ export class RolloutService {
     const r = this.live.get(resolved.endpoint.id);
     if (!r) return { version: pickTarget(resolved.deployment.targets) };
     const startedAt = Date.now();
+    const cpu = this.cpu.begin(startedAt);
     const arm = armOf(
       {
         rolloutId: r.id,
@@ -180,14 +306,58 @@ export class RolloutService {
         id: r.id,
         arm,
         startedAt,
+        cpu,
         ...(shadow ? { shadowVersion: r.challengerVersion } : {}),
+        ...(arm === 'challenger' &&
+        r.stage === 'pilot' &&
+        r.plan.review?.beforeRelease &&
+        r.plan.predictionPath !== undefined
+          ? { hold: holdSettingsOf(r.plan.review, r.plan.predictionPath) }
+          : {}),
       },
     };
   }
 
+  /** The plan a routed call runs: the version's own, or its held copy when the answer waits for a review. */
+  planFor(resolved: ResolvedEndpoint, route: Route): Promise<PreparedVersion> {
+    const hold = route.rollout?.hold;
+    if (!hold) return this.endpoints.plan(resolved, route.version);
+    const { workspaceId, flowId } = resolved.endpoint;
+    return this.flows.preparedDerived(workspaceId, flowId, route.version, holdTag(hold), (doc) =>
+      holdForReview(doc, hold),
+    );
+  }
+
+  /**
+   * A held call now waits for its reviewer: observed now (its latency is the time to the review, its decision
+   * the challenger's, from the task); the reviewer's verdict reaches the gates as review feedback.
+   */
+  observeWaiting(route: Route, endpoint: EndpointRecord, tasks: readonly ReviewTaskRecord[]): void {
+    const ro = route.rollout;
+    if (!ro) return;
+    const cpuMs = ro.cpu ? this.cpu.end(ro.cpu) : undefined;
+    const r = this.live.get(endpoint.id);
+    if (!r || r.id !== ro.id) return;
+    const held = tasks.find((t) => t.nodeId.startsWith('rollout-hold-'));
+    const outcome = held
+      ? (JSON.parse(held.task) as { decision?: { outcome?: unknown } | null }).decision?.outcome
+      : undefined;
+    this.add(r, {
+      at: Date.now(),
+      arm: ro.arm,
+      version: route.version,
+      ok: true,
+      ms: Date.now() - ro.startedAt,
+      decision: outcome === undefined ? null : canonicalJson(outcome),
+      agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
+    });
+  }
+
   /**
    * Records a finished call under a rollout, and starts its shadow run when the route asked for one. Called from
-   * the call's commit; the shadow starts on a later turn so it never delays the answer.
+   * the call's commit; the shadow starts on a later turn so it never delays the answer. With `commit` (the batch
+   * that records the call), a sampled challenger answer also becomes a review task after its release.
    */
   observe(
     route: Route,
@@ -195,9 +365,11 @@ export class RolloutService {
     event: RunFinishedEvent,
     input: unknown,
     actor: AuditActor,
+    commit?: { batch: WriteBatch; masked: RunFinishedEvent; deploymentId: string },
   ): void {
     const ro = route.rollout;
     if (!ro) return;
+    const cpuMs = ro.cpu ? this.cpu.end(ro.cpu) : undefined;
     const r = this.live.get(endpoint.id);
     if (!r || r.id !== ro.id) return;
     const decision = this.decisionOf(r, event);
@@ -209,29 +381,68 @@ export class RolloutService {
       ms: event.at - ro.startedAt,
       decision,
       agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
     });
+    const review = r.plan.review;
+    if (
+      commit &&
+      review &&
+      ro.arm === 'challenger' &&
+      !ro.hold &&
+      r.stage === 'pilot' &&
+      event.status === 'succeeded' &&
+      review.sampleAfterRelease > 0 &&
+      (review.sampleAfterRelease >= 1 || Math.random() < review.sampleAfterRelease)
+    ) {
+      const task = postReleaseTask(
+        {
+          runId: event.runId,
+          workspaceId: endpoint.workspaceId,
+          flowId: endpoint.flowId,
+          flowVersion: route.version,
+          endpointId: endpoint.id,
+          deploymentId: commit.deploymentId,
+          starter: `${actor.type}:${actor.id ?? ''}`,
+        },
+        commit.masked,
+        review,
+        r.plan.predictionPath,
+        event.at,
+      );
+      commit.batch.reviewTasks.push(task);
+      commit.batch.audit.push({
+        workspaceId: task.workspaceId,
+        at: event.at,
+        actor: systemActor,
+        action: 'review.requested',
+        target: `review:${task.id}`,
+        details: {
+          runId: task.runId,
+          nodeId: task.nodeId,
+          queue: task.queue,
+          dueAt: null,
+          flowVersion: task.flowVersion,
+          afterRelease: true,
+          rolloutId: r.id,
+        },
+      });
+    }
     if (ro.shadowVersion !== undefined && event.status === 'succeeded')
       setImmediate(() => void this.shadow(r, endpoint, ro.shadowVersion as number, input, actor, decision));
   }
 
   private add(r: Rollout, o: Observation): void {
+    this.pending.push({ ...o, rolloutId: r.id });
+    // Shared: the window is read back from the store, this observation with the others.
+    if (this.shared) return;
     let w = this.windows.get(r.id);
     if (!w) this.windows.set(r.id, (w = []));
     w.push(o);
     if (w.length > this.windowLimit) w.splice(0, w.length - this.windowLimit);
-    this.pending.push({ ...o, rolloutId: r.id });
   }
 
-  private predictionPath(r: Rollout): string | undefined {
-    return r.plan.predictionPath;
-  }
-
-  /** The JSON of a run's decision: its output at the prediction path, or all its outputs. */
   private decisionOf(r: Rollout, event: Pick<RunFinishedEvent, 'status' | 'outputs'>): string | null {
-    if (event.status !== 'succeeded') return null;
-    const path = this.predictionPath(r);
-    const v = path ? valueAt(event.outputs, path) : event.outputs;
-    return v === undefined ? null : canonicalJson(v);
+    return decisionOf(r, event);
   }
 
   private async shadow(
@@ -395,6 +606,87 @@ export class RolloutService {
     }
   }
 
+  // Evaluation reports
+
+  /**
+   * The stored evaluation report that lets the challenger enter `stage`, when the plan requires one there: the
+   * newest finished evaluation of the flow on the named dataset that compares the challenger with the champion
+   * as baseline, in which the challenger holds (`challengerHolds` within the margin). Refused with
+   * EVALUATION_REQUIRED, naming what is missing, when there is none, or EVALUATION_NOT_MET when the newest one
+   * shows the challenger losing.
+   */
+  async evaluationEvidence(
+    r: Pick<Rollout, 'workspaceId' | 'flowId' | 'championVersion' | 'challengerVersion' | 'plan'>,
+    stage: Stage,
+  ) {
+    const need = r.plan.requireEvaluation;
+    if (!need || !(need.stages as readonly string[]).includes(stage)) return undefined;
+    const baseline = `v${r.championVersion}`;
+    const challenger = `v${r.challengerVersion}`;
+    const what = {
+      stage,
+      dataset: need.dataset,
+      margin: need.margin,
+      championVersion: r.championVersion,
+      challengerVersion: r.challengerVersion,
+    };
+    for (const e of await this.repo.listEvaluations(r.workspaceId, r.flowId, 200)) {
+      if (e.status !== 'succeeded' || e.datasetName !== need.dataset) continue;
+      if (!e.versions.includes(r.championVersion) || !e.versions.includes(r.challengerVersion)) continue;
+      // The list leaves the reports out (they can be large): read the candidate's.
+      const full = await this.repo.getEvaluation(r.workspaceId, e.id);
+      if (!full?.report) continue;
+      const report = JSON.parse(full.report) as EvaluationReport;
+      const c = report.comparisons.find((x) => x.baseline === baseline && x.challenger === challenger);
+      if (!c) continue;
+      const verdict = challengerHolds(c, need.margin);
+      if (!verdict.holds) {
+        throw new ConflictError(
+          'EVALUATION_NOT_MET',
+          `evaluation ${e.id} on ${need.dataset}: ${verdict.reasons.join('; ')}`,
+          {
+            ...what,
+            missing: 'a report in which the challenger holds',
+            evaluationId: e.id,
+            reasons: verdict.reasons,
+          },
+        );
+      }
+      return {
+        evaluationId: e.id,
+        dataset: need.dataset,
+        datasetSha256: e.datasetSha256,
+        rows: e.datasetRows,
+        margin: need.margin,
+        accuracyDelta: { value: c.accuracy.estimate, low: c.accuracy.lo, high: c.accuracy.hi },
+      };
+    }
+    throw new ConflictError(
+      'EVALUATION_REQUIRED',
+      `entering ${stage} needs a finished evaluation on dataset "${need.dataset}" comparing version ${r.challengerVersion} with version ${r.championVersion} as baseline; there is none`,
+      { ...what, missing: 'evaluation report' },
+    );
+  }
+
+  /** Whether the next stage's evaluation requirement is met, for the dashboard. */
+  private async evaluationView(r: Rollout, stage: Stage | null) {
+    const need = r.plan.requireEvaluation;
+    if (!need || stage === null || !(need.stages as readonly string[]).includes(stage)) return null;
+    try {
+      const evidence = await this.evaluationEvidence(r, stage);
+      return { stage, dataset: need.dataset, margin: need.margin, status: 'met' as const, evidence };
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      return {
+        stage,
+        dataset: need.dataset,
+        margin: need.margin,
+        status: err.code === 'EVALUATION_NOT_MET' ? ('not-met' as const) : ('missing' as const),
+        message: err.message,
+      };
+    }
+  }
+
   // Transitions
 
   /** Runs transitions of one endpoint one after another in this process (the revision guards across processes). */
@@ -440,6 +732,16 @@ export class RolloutService {
       }
       // The challenger must be a valid version whose connections this workspace has.
       await this.endpoints.checkDeployable(op.workspaceId, endpoint.flowId, body.challengerVersion);
+      const evidence = await this.evaluationEvidence(
+        {
+          workspaceId: op.workspaceId,
+          flowId: endpoint.flowId,
+          championVersion: champion,
+          challengerVersion: body.challengerVersion,
+          plan: body.plan,
+        },
+        body.stage,
+      );
       const now = Date.now();
       const share = body.stage === 'shadow' ? 0 : body.plan.pilotShare;
       const r: Rollout = {
@@ -464,6 +766,7 @@ export class RolloutService {
       const t = this.transitionRecord(r, op.actor, 'started', null, null, body.reason, now, 1, {
         championVersion: champion,
         challengerVersion: body.challengerVersion,
+        ...(evidence ? { evaluation: evidence } : {}),
       });
       const ok = await this.store.create(
         r,
@@ -474,6 +777,7 @@ export class RolloutService {
       );
       if (!ok) throw conflictNow();
       if (previous) {
+        this.ended.add(previous.id);
         this.windows.delete(previous.id);
         this.alerted.delete(previous.id);
       }
@@ -518,7 +822,9 @@ export class RolloutService {
           { heldMs: held, minStageMs: r.plan.minStageMs },
         );
       }
+      const evidence = await this.evaluationEvidence(r, next.stage);
       await this.flush();
+      if (this.shared) await this.pull(r);
       const gates = await this.gates(r, now);
       const open = gates.filter((g) => g.status !== 'pass');
       if (open.length) {
@@ -530,6 +836,7 @@ export class RolloutService {
       }
       return this.move(op, r, 'advanced', { ...next, status: 'active' }, reason, {
         gates: gates.map(gateSummary),
+        ...(evidence ? { evaluation: evidence } : {}),
       });
     });
   }
@@ -632,10 +939,14 @@ export class RolloutService {
     if (!(await this.store.transition(next, t))) throw conflictNow();
     // The next call already sees the new state (an ended rollout sends everything to the champion).
     if (ending) {
+      this.ended.add(r.id);
       this.live.delete(r.endpointId);
       this.alerted.delete(r.id);
     } else this.live.set(r.endpointId, next);
-    if (next.stageEnteredAt === now && !ending) this.windows.set(r.id, []);
+    if (next.stageEnteredAt === now && !ending) {
+      this.windows.set(r.id, []);
+      this.cursors.delete(r.id);
+    }
     await this.record(next, t);
     await this.deploy(op, next);
     return next;
@@ -719,6 +1030,7 @@ export class RolloutService {
     const r = this.live.get(endpointId)?.id === stored.id ? (this.live.get(endpointId) as Rollout) : stored;
     const now = Date.now();
     const live = liveStatuses.includes(r.status);
+    if (live && this.shared && this.windows.has(r.id)) await this.pull(r, now);
     const gates = live ? await this.gates(r, now) : [];
     const from = this.windowStart(r, now);
     const observations = live
@@ -734,6 +1046,7 @@ export class RolloutService {
       !!next &&
       held >= r.plan.minStageMs &&
       gates.every((g) => g.status === 'pass');
+    const evaluation = await this.evaluationView(r, live ? (next?.stage ?? null) : null);
     const openReviews = (
       await this.repo.listReviewTasks(op.workspaceId, { status: 'open', flowId: r.flowId, limit: 1000 })
     ).filter((t) => t.endpointId === endpointId).length;
@@ -743,8 +1056,10 @@ export class RolloutService {
       next: next ?? null,
       heldMs: held,
       /** Gates pass and the stage has held long enough: an approver may advance it. */
-      awaitingApproval: ready,
+      awaitingApproval: ready && (evaluation === null || evaluation.status === 'met'),
       openReviews,
+      /** The evaluation report the next stage needs (null when the plan requires none there). */
+      evaluation,
       shadowsDropped: this.shadowsDropped,
       series: series(
         observations.filter((o) => o.at >= chartFrom),
@@ -784,6 +1099,66 @@ export class RolloutService {
       }),
     );
   }
+}
+
+/** The JSON of a run's decision: its output at the rollout's prediction path, or all its outputs. */
+export function decisionOf(
+  r: Pick<Rollout, 'plan'>,
+  event: Pick<RunFinishedEvent, 'status' | 'outputs'>,
+): string | null {
+  if (event.status !== 'succeeded') return null;
+  const path = r.plan.predictionPath;
+  const v = path ? valueAt(event.outputs, path) : event.outputs;
+  return v === undefined ? null : canonicalJson(v);
+}
+
+/** What a queued endpoint run carries of its route, so the worker that finishes it can report to the gates. */
+export const routeSpecSchema = z.strictObject({
+  id: z.string().min(1).max(100),
+  arm: z.enum(['champion', 'challenger']),
+  startedAt: z.number().int().min(0),
+  /** Review before release: the worker runs the held copy with these settings. */
+  hold: z
+    .strictObject({
+      queue: z.string().min(1).max(64),
+      roles: z.array(z.string().max(50)).min(1).max(10),
+      outcomes: z.array(z.string().min(1).max(100)).min(1).max(20),
+      predictionPath: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/),
+    })
+    .optional(),
+});
+export type RouteSpec = z.output<typeof routeSpecSchema>;
+
+/**
+ * Queue mode, in the worker that finished a rollout's call: one observation straight into the store (the API
+ * servers read the gates' window back from it). A rollout that ended meanwhile takes nothing.
+ */
+export async function observeQueued(
+  store: RolloutStorage,
+  spec: RouteSpec,
+  version: number,
+  event: RunFinishedEvent,
+  cpuMs: number | undefined,
+): Promise<void> {
+  const r = await store.get<RolloutPlan>(spec.id);
+  if (!r || !liveStatuses.includes(r.status)) return;
+  await store.addObservations([
+    {
+      rolloutId: r.id,
+      at: Date.now(),
+      arm: spec.arm,
+      version,
+      ok: event.status === 'succeeded',
+      ms: Math.max(0, event.at - spec.startedAt),
+      decision: decisionOf(r, event),
+      agree: null,
+      ...(cpuMs === undefined ? {} : { cpuMs }),
+    },
+  ]);
 }
 
 export const systemActor: AuditActor = { type: 'system', id: 'rollout-gates', name: 'rollout gates' };

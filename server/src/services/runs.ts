@@ -48,6 +48,7 @@ import { NotDoneError } from './errors.js';
 import type { CredentialService } from './credentials.js';
 import type { FlowService, PreparedVersion } from './flows.js';
 import { taskRecord } from './review-records.js';
+import { holdForReview, holdSettingsOfTask, holdTag, type HoldSettings } from './rollout-review.js';
 
 export interface StartRequest {
   workspaceId: string;
@@ -463,6 +464,17 @@ export class RunService {
     });
   }
 
+  /** The plan a run executes: its version's, or the held copy a rollout's review before release runs. */
+  private planOf(
+    run: Pick<RunRecord, 'workspaceId' | 'flowId' | 'flowVersion'>,
+    hold: HoldSettings | undefined,
+  ): Promise<PreparedVersion> {
+    if (!hold) return this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
+    return this.flows.preparedDerived(run.workspaceId, run.flowId, run.flowVersion, holdTag(hold), (doc) =>
+      holdForReview(doc, hold),
+    );
+  }
+
   /**
    * Runs the next execution of a run this process claimed (`resume_claim = token`): from its sealed checkpoint,
    * with the decisions of the tasks the claim took, or cancelled. Undefined when the claim is not (or no longer)
@@ -488,7 +500,9 @@ export class RunService {
       await this.markInterrupted(run, lastSeq + 1, 'the run has no checkpoint to resume from');
       return undefined;
     }
-    const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
+    // A rollout's held run resumes on the same held copy it waited in (its settings are in its task).
+    const hold = tasks.map(holdSettingsOfTask).find((h) => h !== undefined);
+    const plan = await this.planOf(run, hold);
     const checkpoint = JSON.parse(
       this.sealer.open(run.checkpointSealed, `run-checkpoint:${run.id}`).toString('utf8'),
     ) as RunEvent[];
@@ -560,6 +574,8 @@ export class RunService {
   async executeQueued(
     run: RunRecord,
     options: Pick<StartRequest, 'onFinished' | 'onSuspended' | 'keepOutputs' | 'deadlineMs'>,
+    /** A rollout's challenger call held for review: the held copy of the version runs. */
+    hold?: HoldSettings,
   ): Promise<StartedRun | undefined> {
     if (!run.inputSealed) {
       await this.markInterrupted(
@@ -572,7 +588,7 @@ export class RunService {
     const input = JSON.parse(
       this.sealer.open(run.inputSealed, `run-input:${run.id}`).toString('utf8'),
     ) as unknown;
-    const plan = await this.flows.prepared(run.workspaceId, run.flowId, run.flowVersion);
+    const plan = await this.planOf(run, hold);
     const req: StartRequest = {
       workspaceId: run.workspaceId,
       flowId: run.flowId,
