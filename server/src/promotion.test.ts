@@ -6,8 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from './cli/main.js';
 import { canonicalJson, sha256 } from './hash.js';
 import {
+  ADMIN,
   addUser,
   Client,
   setupAdmin,
@@ -399,5 +401,58 @@ describe('the rollout board', () => {
     expect((await admin.delete(`/api/users/${nobodyId}`)).status).toBe(204);
     expect((await nobody.get('/api/rollouts/board')).body).toEqual([]);
     expect((await new Client(t.url).get('/api/rollouts/board')).status).toBe(401);
+  });
+});
+
+describe('finflow flow promote', () => {
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    process.env['FINFLOW_EMAIL'] = ADMIN.email;
+    process.env['FINFLOW_PASSWORD'] = ADMIN.password;
+    try {
+      const code = await main(['flow', ...args, '--server', t.url], {
+        out: (x) => (out += `${x}\n`),
+        err: (x) => (err += `${x}\n`),
+      });
+      return { code, out, err };
+    } catch (e) {
+      return { code: (e as { exitCode?: number }).exitCode ?? 1, out, err: String((e as Error).message) };
+    }
+  }
+
+  it('promotes by workspace and flow names, and prints what must be mapped when the mapping is short', async () => {
+    const short = await cli('promote', 'Branch credit', '--from', 'Default', '--to', 'Wealth');
+    expect(short.code).toBe(1);
+    expect(short.err).toContain('PROMOTION_MAPPING');
+    expect(short.err).toContain('connection "llm-retail"');
+    expect(short.err).toContain("the target's connections: none");
+
+    const done = await cli(
+      'promote',
+      'Branch credit',
+      '--from',
+      'Default',
+      '--to',
+      'Cards',
+      '--connection',
+      'llm-retail=llm-cards',
+      '--credential',
+      'pseudo-key-retail=pseudo-key-cards',
+      '--name',
+      'Cards credit',
+      '--message',
+      'from the command line',
+    );
+    expect(done.err).toBe('');
+    expect(done.code).toBe(0);
+    expect(done.out).toMatch(
+      /promoted Branch credit into Cards as flw_\S+ \(2 versions, 2 model artefacts\)/,
+    );
+    await admin.post('/api/auth/workspace', { workspaceId: wsB });
+    expect((await admin.get('/api/flows')).body.map((f: Loose) => f.name)).toContain('Cards credit');
+    expect((await cli('promote', 'Branch credit', '--to', 'Cards', '--connection', 'oops')).err).toContain(
+      '--connection takes <source>=<target>',
+    );
   });
 });
