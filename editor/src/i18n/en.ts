@@ -668,6 +668,7 @@ export const en: Dictionary = {
     updated: 'Updated',
   },
   board: {
+    link: 'Board of all my workspaces',
     title: 'Rollout board',
     subtitle:
       'Every endpoint of the {{n}} workspaces you belong to: stage, traffic split, gate health and what waits for a person.',

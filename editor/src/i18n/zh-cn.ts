@@ -645,6 +645,7 @@ export const zhCN = {
     updated: '更新时间',
   },
   board: {
+    link: '我的全部工作区看板',
     title: '发布看板',
     subtitle: '您所在的 {{n}} 个工作区的全部端点：阶段、流量分配、闸门状态及待人工处理事项。',
     workspace: '工作区',
