@@ -4,6 +4,7 @@
  * artefact; running, publishing and restoring a version use exactly its model (the same outputs bit for bit). The
  * API lists and fetches artefacts per workspace, never another workspace's.
  */
+import { artefactDetailSchema, artefactListSchema, versionArtefactsSchema } from '@finflow/contract';
 import { createRegistry, createRuntime } from '@finflow/runtime';
 import { builtinNodes } from '@finflow/nodes';
 import { readFileSync } from 'node:fs';
@@ -93,9 +94,11 @@ describe('model artefacts', () => {
     expect(stored?.document).not.toContain(JSON.stringify(v1Model).slice(0, 200));
 
     const refs = await admin.get(`/api/flows/${flowId}/versions/1/artefacts`);
+    versionArtefactsSchema.parse(refs.body);
     expect(refs.body).toEqual([{ nodeId: storedNode.id, field: 'model', sha256: hash, kind: 'scorecard' }]);
     const got = await admin.get(`/api/artefacts/${hash}`);
     expect(got.status).toBe(200);
+    artefactDetailSchema.parse(got.body);
     expect(got.body.artefact).toMatchObject({ sha256: hash, kind: 'scorecard', nodeType: 'risk.scorecard' });
     expect(got.body.artefact).toMatchObject({ flowId, flowVersion: 1 });
     expect(got.body.model).toEqual(v1Model);
@@ -114,7 +117,7 @@ describe('model artefacts', () => {
     });
     expect(saved.status).toBe(201);
     expect(saved.body.version.number).toBe(2);
-    const list = (await admin.get('/api/artefacts')).body as Loose[];
+    const list = artefactListSchema.parse((await admin.get('/api/artefacts')).body) as Loose[];
     expect(list.map((a) => a.sha256)).toEqual([
       sha256(canonicalJson(v2Model)),
       sha256(canonicalJson(v1Model)),

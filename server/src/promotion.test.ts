@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boardSchema, promoteResultSchema, promotionNeedsSchema } from '@finflow/contract';
 import { main } from './cli/main.js';
 import { canonicalJson, sha256 } from './hash.js';
 import {
@@ -142,6 +143,7 @@ describe('promoting a flow into another workspace', () => {
   it('says what must be mapped, and refuses a missing, unknown, unused or mismatched mapping listing each', async () => {
     const needs = await admin.get(`/api/flows/${flowId}/promotion?targetWorkspaceId=${wsB}`);
     expect(needs.status).toBe(200);
+    promotionNeedsSchema.parse(needs.body);
     expect(needs.body.connections).toEqual([{ name: 'llm-retail', kind: 'openai' }]);
     expect(needs.body.credentials).toEqual(['pseudo-key-retail']);
     expect(needs.body.target.connections.map((c: Loose) => c.name).sort()).toEqual([
@@ -203,6 +205,7 @@ describe('promoting a flow into another workspace', () => {
       message: 'proven in retail',
     });
     expect(r.status, r.text).toBe(201);
+    promoteResultSchema.parse(r.body);
     expect(r.body.versions).toBe(2);
     expect(r.body.targetWorkspace).toEqual({ id: wsB, name: 'Cards' });
     expect(r.body.artefacts.sort()).toEqual(
@@ -350,7 +353,7 @@ describe('the rollout board', () => {
 
     const board = await admin.get('/api/rollouts/board');
     expect(board.status).toBe(200);
-    const rows = board.body as Loose[];
+    const rows = boardSchema.parse(board.body) as Loose[];
     expect(rows.map((r) => [r.workspace.name, r.slug]).sort()).toEqual([
       ['Cards', 'cards-credit'],
       ['Default', 'retail-credit'],
