@@ -97,7 +97,22 @@ beforeAll(async () => {
     templateId: 'credit-approval',
     name: 'Retail credit (board)',
   });
-  await admin('POST', '/api/endpoints', { flowId: retail.flow.id, version: 1, slug: 'e2e-board-retail' });
+  const retailEp = await admin<{ id: string }>('POST', '/api/endpoints', {
+    flowId: retail.flow.id,
+    version: 1,
+    slug: 'e2e-board-retail',
+  });
+  // Version 2 in pilot on the retail endpoint: the board shows its stage, split and gates.
+  const flow = await admin<{ document: Record<string, unknown> }>('GET', `/api/flows/${retail.flow.id}`);
+  await admin('PUT', `/api/flows/${retail.flow.id}`, {
+    document: { ...flow.document, description: 'Scorecard recalibrated' },
+    message: 'recalibrated',
+  });
+  await admin('POST', `/api/endpoints/${retailEp.id}/rollouts`, {
+    challengerVersion: 2,
+    reason: '零售试点',
+    plan: { pilotShare: 20 },
+  });
 
   // A second business line: the cards workspace, with its own connection and endpoint.
   cardsWs = (await admin<{ id: string }>('POST', '/api/workspaces', { name: '信用卡中心' })).id;
@@ -128,7 +143,12 @@ describe('across the business', () => {
     const retailRow = page.locator('[data-testid="board-row"][data-slug="e2e-board-retail"]');
     await cardsRow.waitFor();
     expect(await cardsRow.textContent()).toContain('信用卡中心');
-    expect(await retailRow.locator('[data-testid="board-split"]').textContent()).toBe('v1 100 %');
+    expect(await retailRow.locator('[data-testid="board-split"]').textContent()).toBe(
+      'v1 现行版本 80 % · v2 挑战版本 20 %',
+    );
+    expect(await retailRow.textContent()).toContain('试点');
+    expect(await retailRow.locator('[data-testid="board-gates"]').textContent()).toMatch(/样本不足/);
+    expect(await cardsRow.locator('[data-testid="board-split"]').textContent()).toBe('v1 100 %');
     await shot(page, 'board-01-zh');
 
     await page.getByTestId('lang-switch').click();
