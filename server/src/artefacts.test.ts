@@ -105,6 +105,15 @@ describe('model artefacts', () => {
     // Export carries the model inline, so an import elsewhere (another server) has it.
     const exported = await admin.get(`/api/flows/${flowId}/export`);
     expect(scorecardOf(JSON.parse(exported.text)).config.model).toEqual(v1Model);
+    // Importing it back stores the same artefact once (the same hash), referenced by the new flow's version.
+    const imported = await admin.post('/api/flows/import', JSON.parse(exported.text));
+    expect(imported.status).toBe(201);
+    const importedDoc = JSON.parse(
+      (await t.server.context.repo.getVersion(imported.body.flow.id, 1))?.document ?? '{}',
+    );
+    expect(scorecardOf(importedDoc).config.model.sha256).toBe(hash);
+    expect((await admin.get('/api/artefacts')).body).toHaveLength(1);
+    expect((await admin.delete(`/api/flows/${imported.body.flow.id}`)).status).toBe(204);
   });
 
   it('runs, publishes and restores a version with exactly its model: train v1, retrain v2, roll back to v1', async () => {
