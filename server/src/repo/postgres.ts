@@ -19,6 +19,7 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
 import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
+import { chunkText, rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
 import { PostgresRolloutStore } from './postgres-rollout-store.js';
 import type { RolloutStorage } from './rollout-store.js';
@@ -421,7 +422,7 @@ export class PostgresRepository implements Repository, RunLeases {
           column(e, (x) => x.runId),
           column(e, (x) => x.seq),
           column(e, (x) => x.lastSeq),
-          column(e, (x) => `[${x.events.join(',')}]`),
+          column(e, (x) => chunkText(x)),
         ],
       );
     }
@@ -1102,12 +1103,7 @@ export class PostgresRepository implements Repository, RunLeases {
       [runId, afterSeq],
     );
     const out: RunEvent[] = [];
-    for (const row of rows) {
-      const events = JSON.parse(str(row['data'])) as RunEvent[];
-      const first = num(row['seq']);
-      // Events are numbered consecutively within a chunk.
-      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
-    }
+    for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 

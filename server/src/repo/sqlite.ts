@@ -12,13 +12,14 @@
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
 import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
-import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
+import { startWorker, WriterThread } from '../db/writer-thread.js';
 import { storageError } from './errors.js';
+import { rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
 import {
   num,
@@ -191,9 +192,8 @@ export class SqliteRepository implements Repository, RunLeases {
       this.writer.setAutocheckpoint(1000);
     };
     try {
-      const worker = new Worker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
+      const worker = startWorker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
         workerData: { file: this.file, intervalMs: 250 },
-        execArgv: workerExecArgv(),
       });
       worker.unref();
       worker.on('error', fallback);
@@ -671,12 +671,7 @@ export class SqliteRepository implements Repository, RunLeases {
       'SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq',
     ).all(runId, afterSeq) as Row[];
     const out: RunEvent[] = [];
-    for (const row of rows) {
-      const events = JSON.parse(str(row['data'])) as RunEvent[];
-      const first = num(row['seq']);
-      // Events are numbered consecutively within a chunk.
-      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
-    }
+    for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 

@@ -734,8 +734,14 @@ export class RunService {
       (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
     // Whatever a node produced (any depth, cycles), the event is stored; only JSON.stringify's failures are cut.
-    const { json, cut } = safeStringify(masked);
-    this.publish(live.id, cut ? (JSON.parse(json) as RunEvent) : masked);
+    // A run of pure nodes is encoded once, as a compact record, when its batch is committed (event-rows.ts).
+    let json: string | undefined;
+    if (live.plan.compact) this.publish(live.id, masked);
+    else {
+      const s = safeStringify(masked);
+      json = s.json;
+      this.publish(live.id, s.cut ? (JSON.parse(s.json) as RunEvent) : masked);
+    }
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
       // A queued run's row was stored by its launcher (with its sealed input): it only changes status here.
@@ -753,10 +759,14 @@ export class RunService {
 
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
-      live.chunk.events.push(json);
+      if (json === undefined) live.chunk.objects?.push(masked);
+      else live.chunk.events.push(json);
       live.chunk.lastSeq = event.seq;
     } else {
-      live.chunk = { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
+      live.chunk =
+        json === undefined
+          ? { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [], objects: [masked] }
+          : { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
       live.chunkBatch = b;
       b.events.push(live.chunk);
       if (req.queued)
