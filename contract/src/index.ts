@@ -11,3 +11,4 @@ export * from './runs.js';
 export * from './manage.js';
 export * from './rollouts.js';
 export * from './evaluations.js';
+export * from './programme.js';

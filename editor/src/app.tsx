@@ -9,6 +9,7 @@ import { FlowsPage } from './pages/flows-page.js';
 import { NoWorkspacePage } from './pages/invitations.js';
 import { LoginPage } from './pages/login-page.js';
 import { ReviewsPage } from './pages/reviews-page.js';
+import { BoardPage } from './pages/board-page.js';
 import { RolloutPage } from './pages/rollout-page.js';
 import { navigate, parseRoute, useHash } from './router.js';
 import { useSessionStore } from './state/session-store.js';
@@ -63,6 +64,8 @@ export function App() {
       );
     case 'endpoints':
       return <EndpointsPage key={workspaceId} />;
+    case 'board':
+      return <BoardPage key={workspaceId} />;
     case 'rollout':
       return <RolloutPage key={`${workspaceId}:${route.endpointId}`} endpointId={route.endpointId} />;
     case 'reviews':

@@ -1,6 +1,6 @@
 /**
  * A small hash router: `#/flows`, `#/flows/<id>`, `#/flows/<id>/runs/<runId>`, `#/endpoints`, `#/endpoints/<id>/rollout`,
- * `#/reviews`,
+ * `#/rollouts` (the board across workspaces), `#/reviews`,
  * `#/reviews/<taskId>`, `#/connections`, `#/login`. Hash routes work under any path the server mounts the editor at,
  * with no server-side fallback needed.
  */
@@ -12,6 +12,7 @@ export type Route =
   | { name: 'flow'; flowId: string; runId?: string }
   | { name: 'endpoints' }
   | { name: 'rollout'; endpointId: string }
+  | { name: 'board' }
   | { name: 'reviews'; taskId?: string }
   | { name: 'connections' };
 
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'endpoints' && parts[1] && parts[2] === 'rollout')
     return { name: 'rollout', endpointId: parts[1] };
   if (parts[0] === 'endpoints') return { name: 'endpoints' };
+  if (parts[0] === 'rollouts') return { name: 'board' };
   if (parts[0] === 'reviews') return parts[1] ? { name: 'reviews', taskId: parts[1] } : { name: 'reviews' };
   if (parts[0] === 'connections') return { name: 'connections' };
   if (parts[0] === 'flows' && parts[1]) {
@@ -39,6 +41,8 @@ export function href(route: Route): string {
       return '#/flows';
     case 'endpoints':
       return '#/endpoints';
+    case 'board':
+      return '#/rollouts';
     case 'rollout':
       return `#/endpoints/${encodeURIComponent(route.endpointId)}/rollout`;
     case 'reviews':

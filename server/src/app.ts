@@ -28,6 +28,7 @@ import { readCookie } from './routes/common.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { federatedHolderRoutes, federatedRoutes } from './routes/federated.js';
 import { flowRoutes } from './routes/flows.js';
+import { programmeRoutes } from './routes/programme.js';
 import { manageRoutes } from './routes/manage.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { endpointCall, sendJson, type EndpointCall } from './routes/endpoint-call.js';
@@ -305,6 +306,8 @@ export function createApp(
   api.use(memberRoutes(ctx));
   api.use(flowRoutes(ctx));
   api.use(manageRoutes(ctx));
+  // Before the rollout routes: /rollouts/board is not a rollout id.
+  api.use(programmeRoutes(ctx));
   api.use(rolloutRoutes(ctx));
   api.use(federatedRoutes(ctx));
   api.use(reviewRoutes(ctx));

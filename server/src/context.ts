@@ -19,7 +19,9 @@ import type { EvaluationService } from './services/evaluations.js';
 import type { FederatedService } from './services/federated.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
+import type { PromotionService } from './services/promotion.js';
 import type { ReviewService } from './services/reviews.js';
+import type { RolloutBoardService } from './services/rollout-board.js';
 import type { PluginService } from './services/plugins.js';
 import type { RolloutService } from './services/rollouts.js';
 import type { RunService } from './services/runs.js';
@@ -46,6 +48,10 @@ export interface AppContext {
   evaluations: EvaluationService;
   /** Phased rollouts: the choice of version for every endpoint call, gates, transitions. */
   rollouts: RolloutService;
+  /** Promoting a flow (history, artefacts, remapped connections) into another workspace. */
+  promotion: PromotionService;
+  /** The programme owner's board: every endpoint of every workspace the caller is in. */
+  rolloutBoard: RolloutBoardService;
   /** Federated training, the data holder's side: datasets and coordinators' sessions. */
   federated: FederatedService;
   templates: Template[];

@@ -43,7 +43,9 @@ import { EvaluationService } from './services/evaluations.js';
 import { FederatedService } from './services/federated.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
+import { PromotionService } from './services/promotion.js';
 import { ReviewService } from './services/reviews.js';
+import { RolloutBoardService } from './services/rollout-board.js';
 import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
@@ -168,6 +170,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       ...options.rollouts,
     });
     const federated = new FederatedService(repo, sealer, audit);
+    const promotion = new PromotionService(repo, registry, flows, connections, audit);
+    const rolloutBoard = new RolloutBoardService(repo, rollouts);
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -196,6 +200,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       feedback,
       evaluations,
       rollouts,
+      promotion,
+      rolloutBoard,
       federated,
       templates: loadTemplates(logger, config.templatesDir),
       plugins,
@@ -223,6 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     plugins.onChange(() => {
       catalog = undefined;
       flows.invalidatePrepared();
+      promotion.invalidate();
       io.emit('catalog.changed', { at: Date.now() });
     });
 

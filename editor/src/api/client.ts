@@ -9,6 +9,7 @@ import type {
   apiKeyListSchema,
   apiKeyRotatedSchema,
   authStatusSchema,
+  boardSchema,
   catalogSchema,
   CreateFlowBody,
   CreateKeyBody,
@@ -24,6 +25,9 @@ import type {
   flowListSchema,
   flowSavedSchema,
   okSchema,
+  PromoteBody,
+  promoteResultSchema,
+  promotionNeedsSchema,
   PublishBody,
   runDetailSchema,
   runEventListSchema,
@@ -154,6 +158,8 @@ export const api = {
     request<Out<typeof sessionSchema>>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
   me: () => request<Out<typeof sessionSchema>>('GET', '/api/auth/me'),
+  /** The workspaces the account is a member of, with its role in each. */
+  workspaces: () => request<(Workspace & { role: Role })[]>('GET', '/api/workspaces'),
   switchWorkspace: (workspaceId: string) =>
     request<Out<typeof sessionSchema>>('POST', '/api/auth/workspace', { workspaceId }),
   invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
@@ -228,6 +234,15 @@ export const api = {
   createKey: (body: CreateKeyBody) => request<Out<typeof apiKeyCreatedSchema>>('POST', '/api/keys', body),
   rotateKey: (id: string) => request<Out<typeof apiKeyRotatedSchema>>('POST', `/api/keys/${enc(id)}/rotate`),
   rolloutBoard: () => request<Out<typeof rolloutBoardSchema>>('GET', '/api/rollouts'),
+  /** Every endpoint of every workspace the user is in (the programme owner's board). */
+  programmeBoard: () => request<Out<typeof boardSchema>>('GET', '/api/rollouts/board'),
+  promotionNeeds: (flowId: string, targetWorkspaceId: string) =>
+    request<Out<typeof promotionNeedsSchema>>(
+      'GET',
+      `/api/flows/${enc(flowId)}/promotion${query({ targetWorkspaceId })}`,
+    ),
+  promote: (flowId: string, body: PromoteBody) =>
+    request<Out<typeof promoteResultSchema>>('POST', `/api/flows/${enc(flowId)}/promote`, body),
   rollout: (endpointId: string) =>
     request<Out<typeof rolloutStatusSchema>>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
   startRollout: (endpointId: string, body: StartRolloutBody) =>

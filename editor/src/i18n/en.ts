@@ -3,6 +3,7 @@ import type { Dictionary } from './zh-cn.js';
 
 export const en: Dictionary = {
   app: {
+    board: 'Rollout board',
     flows: 'Flows',
     endpoints: 'Endpoints',
     reviews: 'Reviews',
@@ -125,6 +126,8 @@ export const en: Dictionary = {
     passwordTooShort: 'A password needs at least {{minLength}} characters (this one has {{length}}).',
   },
   errors: {
+    PROMOTION_MAPPING: 'The server refused the mapping: {{message}}',
+    SAME_WORKSPACE: 'The flow is already in this workspace.',
     WEAK_PASSWORD: 'A password has {{minLength}} to {{maxLength}} characters.',
     INVALID_SETUP_TOKEN:
       'The setup token is not right. Copy the token the server printed in its log at first start.',
@@ -663,6 +666,44 @@ export const en: Dictionary = {
     outputPrice: 'Output',
     description: 'Description',
     updated: 'Updated',
+  },
+  board: {
+    link: 'Board of all my workspaces',
+    title: 'Rollout board',
+    subtitle:
+      'Every endpoint of the {{n}} workspaces you belong to: stage, traffic split, gate health and what waits for a person.',
+    workspace: 'Workspace',
+    endpoint: 'Endpoint',
+    stage: 'Stage',
+    split: 'Traffic split',
+    gates: 'Gates',
+    pending: 'Waiting for people',
+    approval: 'Approval due',
+    open: 'Open',
+    empty: 'No endpoint is published in your workspaces yet.',
+    share_champion: 'v{{version}} champion {{share}} %',
+    share_challenger: 'v{{version}} challenger {{share}} %',
+    share_deployed: 'v{{version}} {{share}} %',
+    gate_pass: '{{n}} pass',
+    gate_uncertain: '{{n}} uncertain',
+    gate_breach: '{{n}} breach',
+    gate_insufficient: '{{n}} too few samples',
+  },
+  promote: {
+    action: 'Promote {{name}} to another workspace',
+    title: 'Promote “{{name}}” to another workspace',
+    explain:
+      'The flow arrives with its version history and model artefacts. Map every connection and credential it names to one of the target workspace’s own: nothing is copied across workspaces. It starts there with no endpoint, for its own pilot.',
+    target: 'Target workspace',
+    noTarget: 'You are a developer or admin of no other workspace.',
+    nothingToMap: 'The flow names no connection or credential.',
+    connection: 'Connection “{{name}}” ({{kind}}) becomes',
+    credential: 'Credential “{{name}}” becomes',
+    choose: 'Choose…',
+    message: 'Why (kept in both audit trails)',
+    submit: 'Promote',
+    done: '“{{name}}” is now in {{workspace}}, with no endpoint yet.',
+    open: 'Open it in {{workspace}}',
   },
   rollout: {
     title: 'Rollout',

@@ -84,6 +84,14 @@ export function AppHeader() {
             {t('app.endpoints')}
           </a>
           <a
+            href={href({ name: 'board' })}
+            className={route.name === 'board' ? 'active' : ''}
+            aria-current={route.name === 'board' ? 'page' : undefined}
+            data-testid="nav-board"
+          >
+            {t('app.board')}
+          </a>
+          <a
             href={href({ name: 'reviews' })}
             className={route.name === 'reviews' ? 'active' : ''}
             aria-current={route.name === 'reviews' ? 'page' : undefined}

@@ -225,6 +225,10 @@ export function EndpointsPage() {
             <h1>{t('endpoints.title')}</h1>
             <p className="muted">{t('endpoints.subtitle')}</p>
           </div>
+          <div className="spacer" />
+          <a className="button ghost" href={href({ name: 'board' })} data-testid="board-link">
+            {t('board.link')}
+          </a>
         </div>
         {error && (
           <div className="error-box" role="alert">

@@ -2,7 +2,7 @@
  * The flow list (search, owner, last edit, version, published state) and creating a flow: empty, from the template
  * gallery (title, description, regulations and a preview of the graph), or imported from a JSON file.
  */
-import { FilePlus2, Search, Trash2, Upload, LayoutTemplate, Plus } from 'lucide-react';
+import { FilePlus2, Search, Send, Trash2, Upload, LayoutTemplate, Plus } from 'lucide-react';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client.js';
@@ -15,6 +15,7 @@ import { Dialog } from '../ui/dialog.js';
 import { categoryColors } from '../ui/icons.js';
 import { tagLabel } from '../i18n/tags.js';
 import { AppHeader } from './app-header.js';
+import { PromoteDialog } from './promote-dialog.js';
 
 /** A small drawing of a flow: nodes as boxes at their saved positions, edges as curves. */
 export const GraphPreview = memo(function GraphPreview({
@@ -249,6 +250,8 @@ export function FlowsPage() {
   const lang = useLang();
   const role = useSessionStore((s) => s.session?.user.role);
   const canEdit = role !== 'viewer' && role !== 'approver';
+  const canPromote = role === 'admin' || role === 'developer';
+  const [promoting, setPromoting] = useState<FlowSummary | null>(null);
   const [search, setSearch] = useState('');
   const [flows, setFlows] = useState<FlowSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -349,7 +352,19 @@ export function FlowsPage() {
                       <span className="pill">{t('flows.draft')}</span>
                     )}
                   </td>
-                  <td className="right">
+                  <td className="right nowrap">
+                    {canPromote && (
+                      <button
+                        type="button"
+                        className="icon-button"
+                        aria-label={t('promote.action', { name: f.name })}
+                        title={t('promote.action', { name: f.name })}
+                        onClick={() => setPromoting(f)}
+                        data-testid="promote-flow"
+                      >
+                        <Send size={14} />
+                      </button>
+                    )}
                     {canEdit && (
                       <button
                         type="button"
@@ -389,6 +404,7 @@ export function FlowsPage() {
         </div>
       </main>
       {creating && <NewFlowDialog onClose={() => setCreating(false)} />}
+      {promoting && <PromoteDialog flow={promoting} onClose={() => setPromoting(null)} />}
     </div>
   );
 }

@@ -87,6 +87,9 @@ Commands:
                                                       export a signed audit checkpoint; verify the chain
   rollout status|start|advance|pause|resume|rollback|kill <endpoint> [--reason <text>] [--version <n>]
                                                       drive a phased rollout on a running server
+  flow promote <flow> --to <workspace> [--connection <from=to>]... [--credential <from=to>]...
+                                                      promote a flow (history, model artefacts) into another
+                                                      workspace on a running server, names remapped
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -551,6 +554,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'audit': {
         const { auditCommand } = await import('./audit.js');
         return await auditCommand(rest);
+      }
+      case 'flow': {
+        const { flowCommand } = await import('./flow.js');
+        return await flowCommand(rest, io);
       }
       case 'rollout': {
         const { rolloutCommand } = await import('./rollout.js');

@@ -486,6 +486,30 @@ CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
 `,
   },
   {
+    version: 9,
+    name: 'model artefacts',
+    sql: `
+-- Trained model artefacts (scorecards, fraud models, text classifiers) as immutable, content-addressed objects per
+-- workspace: sha256 is the SHA-256 of the model's canonical JSON, which is stored as that exact text. Flow versions
+-- reference them by hash instead of holding the model inline, so a version names its models exactly and a model
+-- shared by many versions is stored once. flow_id/flow_version say where it was first stored.
+CREATE TABLE model_artefacts (
+  workspace_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  node_type TEXT NOT NULL,
+  content TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  flow_id TEXT,
+  flow_version INTEGER,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  PRIMARY KEY (workspace_id, sha256)
+) WITHOUT ROWID;
+CREATE INDEX model_artefacts_created ON model_artefacts(workspace_id, created_at);
+`,
+  },
+  {
     version: 11,
     name: 'rollouts: CPU per call',
     sql: `

@@ -478,6 +478,28 @@ CREATE INDEX runs_queued ON runs(status, started_at) WHERE status = 'queued';
 `,
   },
   {
+    version: 9,
+    name: 'model artefacts',
+    sql: `
+-- Trained model artefacts (as SQLite's migration 9): immutable, content-addressed objects per workspace (sha256 of
+-- the model's canonical JSON, stored as that exact text) that flow versions reference by hash.
+CREATE TABLE model_artefacts (
+  workspace_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  node_type TEXT NOT NULL,
+  content TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  flow_id TEXT,
+  flow_version INTEGER,
+  created_at BIGINT NOT NULL,
+  created_by TEXT,
+  PRIMARY KEY (workspace_id, sha256)
+);
+CREATE INDEX model_artefacts_created ON model_artefacts(workspace_id, created_at);
+`,
+  },
+  {
     version: 11,
     name: 'rollouts: CPU per call',
     sql: `

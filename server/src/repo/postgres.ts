@@ -29,6 +29,7 @@ import {
   str,
   strOrNull,
   toApiKey,
+  toArtefactSummary,
   toAudit,
   toConnection,
   toCredential,
@@ -59,6 +60,8 @@ import type {
   EndpointRecord,
   EndpointStats,
   EvaluationRecord,
+  ArtefactRecord,
+  ArtefactSummary,
   FederatedDatasetRecord,
   FeedbackQuery,
   FeedbackRecord,
@@ -988,7 +991,7 @@ export class PostgresRepository implements Repository, RunLeases {
     );
   }
 
-  async createFlow(f: FlowRecord, v: VersionRecord): Promise<void> {
+  async createFlow(f: FlowRecord, v: VersionRecord | readonly VersionRecord[]): Promise<void> {
     await this.tx(async (c) => {
       await c.query(
         `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by,
@@ -1007,7 +1010,7 @@ export class PostgresRepository implements Repository, RunLeases {
           f.updatedBy,
         ],
       );
-      await this.insertVersion(c, v);
+      for (const one of Array.isArray(v) ? v : [v]) await this.insertVersion(c, one);
     });
   }
 
@@ -1306,6 +1309,48 @@ export class PostgresRepository implements Repository, RunLeases {
         name,
       ])) > 0
     );
+  }
+
+  // Model artefacts
+
+  async putArtefact(a: ArtefactRecord): Promise<'created' | 'exists'> {
+    const changes = await this.changes(
+      `INSERT INTO model_artefacts (workspace_id, sha256, kind, node_type, content, bytes, flow_id, flow_version,
+         created_at, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (workspace_id, sha256) DO NOTHING`,
+      [
+        a.workspaceId,
+        a.sha256,
+        a.kind,
+        a.nodeType,
+        a.content,
+        a.bytes,
+        a.flowId,
+        a.flowVersion,
+        a.createdAt,
+        a.createdBy,
+      ],
+    );
+    return changes > 0 ? 'created' : 'exists';
+  }
+
+  async getArtefact(workspaceId: string, sha256: string): Promise<ArtefactRecord | undefined> {
+    const r = await this.one('SELECT * FROM model_artefacts WHERE workspace_id = $1 AND sha256 = $2', [
+      workspaceId,
+      sha256,
+    ]);
+    return r ? { ...toArtefactSummary(r), content: str(r['content']) } : undefined;
+  }
+
+  async listArtefacts(workspaceId: string, limit: number, before?: number): Promise<ArtefactSummary[]> {
+    return (
+      await this.query(
+        `SELECT workspace_id, sha256, kind, node_type, bytes, flow_id, flow_version, created_at, created_by
+         FROM model_artefacts WHERE workspace_id = $1 AND created_at < $2
+         ORDER BY created_at DESC, sha256 LIMIT $3`,
+        [workspaceId, before ?? Number.MAX_SAFE_INTEGER, limit],
+      )
+    ).map(toArtefactSummary);
   }
 
   // Federated datasets

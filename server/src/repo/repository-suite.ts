@@ -939,6 +939,68 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
     });
   });
 
+  describe('model artefacts', () => {
+    it('stores an artefact once per workspace and hash (the first row stays), reads it back exactly, and lists newest first without content', async (ctx) => {
+      const { repo } = await open(ctx);
+      const content = JSON.stringify({ kind: 'scorecard', weights: [0.1, -2.5e-17, 3], note: '中文' });
+      const a = {
+        workspaceId: 'ws_1',
+        sha256: 'a'.repeat(64),
+        kind: 'scorecard',
+        nodeType: 'risk.scorecard',
+        content,
+        bytes: Buffer.byteLength(content),
+        flowId: 'f1',
+        flowVersion: 1,
+        createdAt: now,
+        createdBy: 'u1',
+      };
+      expect(await repo.putArtefact(a)).toBe('created');
+      // Immutable: a second put of the same hash (even claiming other content) changes nothing.
+      expect(await repo.putArtefact({ ...a, content: '{}', flowVersion: 2, createdAt: now + 9 })).toBe(
+        'exists',
+      );
+      expect(await repo.getArtefact('ws_1', a.sha256)).toEqual(a);
+      // Another workspace has its own copy, or none.
+      expect(await repo.getArtefact('ws_2', a.sha256)).toBeUndefined();
+      expect(await repo.putArtefact({ ...a, workspaceId: 'ws_2', flowId: null, flowVersion: null })).toBe(
+        'created',
+      );
+      expect((await repo.getArtefact('ws_2', a.sha256))?.flowId).toBeNull();
+      await repo.putArtefact({
+        ...a,
+        sha256: 'b'.repeat(64),
+        kind: 'fraud-model',
+        createdAt: now + 1,
+        createdBy: null,
+      });
+      await repo.putArtefact({ ...a, sha256: 'c'.repeat(64), createdAt: now + 2 });
+      const list = await repo.listArtefacts('ws_1', 10);
+      expect(list.map((x) => x.sha256[0])).toEqual(['c', 'b', 'a']);
+      expect(list[0]).not.toHaveProperty('content');
+      expect(list[1]).toMatchObject({ kind: 'fraud-model', createdBy: null, bytes: a.bytes });
+      expect((await repo.listArtefacts('ws_1', 1, now + 2)).map((x) => x.sha256[0])).toEqual(['b']);
+      expect((await repo.listArtefacts('ws_2', 10)).map((x) => x.sha256[0])).toEqual(['a']);
+    });
+
+    it('creates a flow with a whole version history at once, or not at all', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.createWorkspace({ id: 'ws_1', name: 'Bank', createdAt: now });
+      await repo.createFlow(flow('f1', 'Credit', { latestVersion: 3 }), [
+        version('f1', 1),
+        version('f1', 2),
+        version('f1', 3),
+      ]);
+      expect((await repo.listVersions('f1')).map((v) => v.number)).toEqual([3, 2, 1]);
+      // A duplicate version in the history fails the whole creation: no flow is left behind.
+      await expect(
+        repo.createFlow(flow('f2', 'Broken'), [version('f2', 1), version('f2', 1)]),
+      ).rejects.toBeInstanceOf(StorageConflict);
+      expect(await repo.getFlow('ws_1', 'f2')).toBeUndefined();
+      expect(await repo.listVersions('f2')).toEqual([]);
+    });
+  });
+
   describe('federated datasets', () => {
     it('creates, updates (keeping who created it and when), lists by name per workspace and deletes', async (ctx) => {
       const { repo } = await open(ctx);

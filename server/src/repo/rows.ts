@@ -8,6 +8,7 @@ import type {
   ReviewApproval,
   Role,
   ApiKeyRecord,
+  ArtefactSummary,
   AuditRow,
   ConnectionRecord,
   CredentialRecord,
@@ -274,4 +275,17 @@ export const toAudit = (r: Row): AuditRow => ({
   prevHash: str(r['prev_hash']),
   hash: str(r['hash']),
   mac: strOrNull(r['mac']),
+});
+
+/** A model artefact without its content (`getArtefact` adds `content`). */
+export const toArtefactSummary = (r: Row): ArtefactSummary => ({
+  workspaceId: str(r['workspace_id']),
+  sha256: str(r['sha256']),
+  kind: str(r['kind']),
+  nodeType: str(r['node_type']),
+  bytes: num(r['bytes']),
+  flowId: strOrNull(r['flow_id']),
+  flowVersion: numOrNull(r['flow_version']),
+  createdAt: num(r['created_at']),
+  createdBy: strOrNull(r['created_by']),
 });

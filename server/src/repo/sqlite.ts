@@ -27,6 +27,7 @@ import {
   str,
   strOrNull,
   toApiKey,
+  toArtefactSummary,
   toAudit,
   toConnection,
   toCredential,
@@ -51,6 +52,8 @@ import type {
   AuditHead,
   AuditRow,
   ConnectionRecord,
+  ArtefactRecord,
+  ArtefactSummary,
   FederatedDatasetRecord,
   CredentialRecord,
   DeploymentRecord,
@@ -552,7 +555,7 @@ export class SqliteRepository implements Repository, RunLeases {
     ).run(v.flowId, v.number, v.document, v.hash, v.authorId, v.authorName, v.message, v.createdAt);
   }
 
-  async createFlow(f: FlowRecord, v: VersionRecord): Promise<void> {
+  async createFlow(f: FlowRecord, v: VersionRecord | readonly VersionRecord[]): Promise<void> {
     this.tx(() => {
       this.q(
         `INSERT INTO flows (id, workspace_id, name, description, tags, latest_version, created_at, created_by, updated_at, updated_by, deleted_at)
@@ -569,7 +572,7 @@ export class SqliteRepository implements Repository, RunLeases {
         f.updatedAt,
         f.updatedBy,
       );
-      this.insertVersion(v);
+      for (const one of Array.isArray(v) ? v : [v]) this.insertVersion(one);
     });
   }
 
@@ -872,6 +875,46 @@ export class SqliteRepository implements Repository, RunLeases {
     return (
       this.q('DELETE FROM credentials WHERE workspace_id = ? AND name = ?').run(workspaceId, name).changes > 0
     );
+  }
+
+  // Model artefacts
+
+  async putArtefact(a: ArtefactRecord): Promise<'created' | 'exists'> {
+    const changes = this.q(
+      `INSERT INTO model_artefacts (workspace_id, sha256, kind, node_type, content, bytes, flow_id, flow_version,
+         created_at, created_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, sha256) DO NOTHING`,
+    ).run(
+      a.workspaceId,
+      a.sha256,
+      a.kind,
+      a.nodeType,
+      a.content,
+      a.bytes,
+      a.flowId,
+      a.flowVersion,
+      a.createdAt,
+      a.createdBy,
+    ).changes;
+    return changes > 0 ? 'created' : 'exists';
+  }
+
+  async getArtefact(workspaceId: string, sha256: string): Promise<ArtefactRecord | undefined> {
+    const r = this.q('SELECT * FROM model_artefacts WHERE workspace_id = ? AND sha256 = ?').get(
+      workspaceId,
+      sha256,
+    ) as Row | undefined;
+    return r ? { ...toArtefactSummary(r), content: str(r['content']) } : undefined;
+  }
+
+  async listArtefacts(workspaceId: string, limit: number, before?: number): Promise<ArtefactSummary[]> {
+    return (
+      this.q(
+        `SELECT workspace_id, sha256, kind, node_type, bytes, flow_id, flow_version, created_at, created_by
+         FROM model_artefacts WHERE workspace_id = ? AND created_at < ?
+         ORDER BY created_at DESC, sha256 LIMIT ?`,
+      ).all(workspaceId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[]
+    ).map(toArtefactSummary);
   }
 
   // Federated datasets

@@ -508,6 +508,30 @@ export interface EvaluationRecord {
   finishedAt: number | null;
 }
 
+/**
+ * A trained model as an immutable, content-addressed object of a workspace: `sha256` is the SHA-256 of `content`,
+ * the model's canonical JSON. Flow versions reference artefacts by hash (see services/artefacts.ts).
+ */
+export interface ArtefactRecord {
+  workspaceId: string;
+  sha256: string;
+  /** The model's own kind (`scorecard`, `fraud-model`, `finflow.textClassifier`, ...). */
+  kind: string;
+  /** The node type whose config first held it. */
+  nodeType: string;
+  /** The model as canonical JSON text (exactly the bytes the hash covers). */
+  content: string;
+  bytes: number;
+  /** Where it was first stored (null for an artefact that arrived by promotion before any version of its own). */
+  flowId: string | null;
+  flowVersion: number | null;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+/** An artefact without its content (for lists). */
+export type ArtefactSummary = Omit<ArtefactRecord, 'content'>;
+
 export interface Repository {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the versions applied now. */
@@ -576,7 +600,8 @@ export interface Repository {
   deleteExpiredSessions(now: number): Promise<number>;
 
   // Flows and versions
-  createFlow(flow: FlowRecord, version: VersionRecord): Promise<void>;
+  /** Creates a flow with its first version, or (promotion) with a whole history, in one transaction. */
+  createFlow(flow: FlowRecord, version: VersionRecord | readonly VersionRecord[]): Promise<void>;
   addVersion(
     version: VersionRecord,
     flow: Pick<FlowRecord, 'name' | 'description' | 'tags' | 'updatedAt' | 'updatedBy'>,
@@ -586,6 +611,12 @@ export interface Repository {
   deleteFlow(workspaceId: string, id: string, at: number): Promise<boolean>;
   listVersions(flowId: string): Promise<VersionRecord[]>;
   getVersion(flowId: string, number: number): Promise<VersionRecord | undefined>;
+
+  // Model artefacts (immutable: a second put of the same hash keeps the first row)
+  putArtefact(a: ArtefactRecord): Promise<'created' | 'exists'>;
+  getArtefact(workspaceId: string, sha256: string): Promise<ArtefactRecord | undefined>;
+  /** Newest first, without content; `before` (a creation time) pages. */
+  listArtefacts(workspaceId: string, limit: number, before?: number): Promise<ArtefactSummary[]>;
 
   // Runs
   getRun(workspaceId: string, id: string): Promise<RunRecord | undefined>;

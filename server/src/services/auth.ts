@@ -80,6 +80,8 @@ export const permissions = {
   'rollout.start': ['admin', 'developer'],
   /** Pausing, resuming, rolling back and the kill switch: whoever may have to stop a bad version. */
   'rollout.operate': ['admin', 'developer', 'approver'],
+  /** Promoting a flow into another workspace (the promoter needs it in both). */
+  'flow.promote': ['admin', 'developer'],
   'member.manage': ['admin'],
   /** The loaded plugins and those that failed (with file paths): people who install or write plugins. */
   'plugin.read': ['admin', 'developer'],

@@ -3,6 +3,11 @@
  * message); saving an unchanged document is a no-op. Documents are stored migrated to the current schema and
  * normalised (defaults filled in), with the flow's server id as the document id. Prepared execution plans are
  * cached per (flow, version): versions never change, so one plan serves every run of a deployed version.
+ *
+ * Trained models in a document are stored as content-addressed artefacts (services/artefacts.ts) and the stored
+ * version references them; every read through this service (`getVersion`, and so runs, exports, restores and
+ * diffs) puts the exact models back. A version's hash covers the document with its models inline, so it names
+ * the models too.
  */
 import {
   connectionProblems,
@@ -23,6 +28,7 @@ import { maskingShape, redactSpecOf, type MaskingShape, type RedactSpec } from '
 import { isUniqueViolation } from '../repo/errors.js';
 import type { AuditActor, FlowListItem, FlowRecord, Repository, VersionRecord } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
+import { ArtefactService } from './artefacts.js';
 import type { AuditService } from './audit.js';
 
 export interface Author {
@@ -88,12 +94,16 @@ function documentProblems(issues: { path: PropertyKey[]; message: string }[]): P
 
 export class FlowService {
   private readonly preparedCache = new Map<string, PreparedVersion>();
+  /** The workspace's model artefacts, which versions reference. */
+  readonly artefacts: ArtefactService;
 
   constructor(
     private readonly repo: Repository,
     private readonly runtime: Runtime,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.artefacts = new ArtefactService(repo, runtime.registry);
+  }
 
   /** A stored document as the editor should see it: nodes at their newest version. */
   current(document: string): unknown {
@@ -130,17 +140,29 @@ export class FlowService {
     return connectionProblems(this.runtime.prepare(document), connections);
   }
 
-  private version(
+  /**
+   * A new version of a document: its models stored as artefacts first (an artefact nobody references, left by a
+   * save that then lost a race, is harmless: artefacts are immutable and content-addressed), the version
+   * referencing them.
+   */
+  private async version(
+    workspaceId: string,
     flowId: string,
     number: number,
     doc: FlowDocument,
     author: Author,
     message: string,
-  ): VersionRecord {
+  ): Promise<VersionRecord> {
+    const { stored, artefacts } = this.artefacts.extract(doc);
+    await this.artefacts.store(workspaceId, artefacts, {
+      flowId,
+      flowVersion: number,
+      createdBy: author.id,
+    });
     return {
       flowId,
       number,
-      document: JSON.stringify(doc),
+      document: JSON.stringify(stored),
       hash: hashValue(doc),
       authorId: author.id,
       authorName: author.name,
@@ -172,7 +194,7 @@ export class FlowService {
       updatedBy: author.id,
       deletedAt: null,
     };
-    const version = this.version(id, 1, doc, author, message);
+    const version = await this.version(workspaceId, id, 1, doc, author, message);
     await this.repo.createFlow(flow, version);
     await this.audit.record(workspaceId, actor, 'flow.created', `flow:${id}`, {
       name: flow.name,
@@ -202,7 +224,10 @@ export class FlowService {
     const n = number ?? flow.latestVersion;
     const version = await this.repo.getVersion(flowId, n);
     if (!version) throw notFound(`version ${n} of flow ${flowId}`, 'VERSION_NOT_FOUND');
-    return { flow, version };
+    return {
+      flow,
+      version: { ...version, document: await this.artefacts.resolve(workspaceId, version.document) },
+    };
   }
 
   /** Saves a document as the next version; `created` is false when the content did not change. */
@@ -220,7 +245,7 @@ export class FlowService {
     const doc = this.normalize(document, flowId);
     const hash = hashValue(doc);
     if (hash === latest.hash) return { flow, version: latest, created: false };
-    const version = this.version(flowId, flow.latestVersion + 1, doc, author, message);
+    const version = await this.version(workspaceId, flowId, flow.latestVersion + 1, doc, author, message);
     const update = {
       name: doc.name,
       description: doc.description,
@@ -274,9 +299,8 @@ export class FlowService {
 
   async diff(workspaceId: string, flowId: string, from: number, to: number): Promise<FlowDiff> {
     const a = await this.getVersion(workspaceId, flowId, from);
-    const b = await this.repo.getVersion(flowId, to);
-    if (!b) throw notFound(`version ${to} of flow ${flowId}`, 'VERSION_NOT_FOUND');
-    return diffFlows(JSON.parse(a.version.document), JSON.parse(b.document));
+    const b = await this.getVersion(workspaceId, flowId, to);
+    return diffFlows(JSON.parse(a.version.document), JSON.parse(b.version.document));
   }
 
   async remove(
@@ -316,6 +340,7 @@ export class FlowService {
   /** Drops every cached plan (the node types changed: a plugin was reloaded). Runs in flight keep theirs. */
   invalidatePrepared(): void {
     this.preparedCache.clear();
+    this.artefacts.invalidate();
   }
 
   /** The execution plan of a version, from the cache; 422 INVALID_FLOW when the version does not validate. */

@@ -94,6 +94,8 @@ export const classifyNode = defineNode({
       .looseObject({ kind: z.string() })
       .optional()
       .meta({
+        // A trained model: flow versions store it as a content-addressed artefact (server/src/services/artefacts.ts).
+        artefact: true,
         title: 'Trained model',
         description: 'An artefact from model.trainClassifier; used instead of training',
         widget: 'json',

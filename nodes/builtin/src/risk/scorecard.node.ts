@@ -253,6 +253,8 @@ export const scorecardNode = defineNode({
       .looseObject({ kind: z.string().min(1) })
       .optional()
       .meta({
+        // A trained model: flow versions store it as a content-addressed artefact (server/src/services/artefacts.ts).
+        artefact: true,
         title: 'Stored model',
         description:
           'A scorecard from train mode kept in the flow (JSON), so a published flow scores without a training step; a model on the `model` input takes precedence',
