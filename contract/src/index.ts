@@ -11,3 +11,5 @@ export * from './runs.js';
 export * from './manage.js';
 export * from './rollouts.js';
 export * from './evaluations.js';
+export * from './federated.js';
+export * from './reviews.js';

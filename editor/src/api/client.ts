@@ -5,11 +5,14 @@
  * `@finflow/contract` that the server's routes use, so the two cannot drift.
  */
 import type {
+  accountInvitationListSchema,
   apiKeyCreatedSchema,
   apiKeyListSchema,
   apiKeyRotatedSchema,
   authStatusSchema,
   catalogSchema,
+  connectionListSchema,
+  connectionSchema,
   CreateFlowBody,
   CreateKeyBody,
   credentialListSchema,
@@ -23,8 +26,16 @@ import type {
   flowDiffSchema,
   flowListSchema,
   flowSavedSchema,
+  invitationAcceptedSchema,
   okSchema,
   PublishBody,
+  PutConnectionBody,
+  ReviewDecisionBody,
+  reviewDecisionResultSchema,
+  ReviewListQuery,
+  reviewQueueListSchema,
+  reviewTaskListSchema,
+  reviewTaskSchema,
   runDetailSchema,
   runEventListSchema,
   runListSchema,
@@ -43,17 +54,7 @@ import type {
   versionListSchema,
 } from '@finflow/contract';
 import type { z } from 'zod';
-import type {
-  Connection,
-  ConnectionSpec,
-  FlowDocument,
-  Invitation,
-  ReviewDecisionRequest,
-  ReviewQueue,
-  ReviewTask,
-  Role,
-  Workspace,
-} from './types.js';
+import type { FlowDocument } from './types.js';
 
 /** What an answer of a contract schema reads as. */
 type Out<S extends z.ZodType> = z.output<S>;
@@ -139,13 +140,6 @@ function query(params: Record<string, string | number | boolean | undefined>): s
   return q ? `?${q}` : '';
 }
 
-/** Some list endpoints may wrap their array (`{ reviews: [...] }`); accept both. */
-function list<T>(data: unknown, key: string): T[] {
-  if (Array.isArray(data)) return data as T[];
-  const inner = (data as Record<string, unknown> | undefined)?.[key];
-  return Array.isArray(inner) ? (inner as T[]) : [];
-}
-
 export const api = {
   authStatus: () => request<Out<typeof authStatusSchema>>('GET', '/api/auth/status'),
   setup: (body: { token: string; email: string; name: string; password: string }) =>
@@ -156,9 +150,9 @@ export const api = {
   me: () => request<Out<typeof sessionSchema>>('GET', '/api/auth/me'),
   switchWorkspace: (workspaceId: string) =>
     request<Out<typeof sessionSchema>>('POST', '/api/auth/workspace', { workspaceId }),
-  invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
+  invitations: () => request<Out<typeof accountInvitationListSchema>>('GET', '/api/account/invitations'),
   acceptInvitation: (id: string) =>
-    request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
+    request<Out<typeof invitationAcceptedSchema>>('POST', `/api/account/invitations/${enc(id)}/accept`),
   declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
   catalog: () => request<Out<typeof catalogSchema>>('GET', '/api/catalog'),
@@ -204,20 +198,17 @@ export const api = {
 
   credentials: () => request<Out<typeof credentialListSchema>>('GET', '/api/credentials'),
 
-  reviews: async (params: { status?: string; queue?: string; limit?: number }) =>
-    list<ReviewTask>(await request<unknown>('GET', `/api/reviews${query(params)}`), 'reviews'),
-  reviewQueues: () => request<ReviewQueue[]>('GET', '/api/reviews/queues'),
-  review: (id: string) => request<ReviewTask>('GET', `/api/reviews/${enc(id)}`),
-  decide: (id: string, body: ReviewDecisionRequest) =>
-    request<{ task: ReviewTask; decided: boolean; resumed: boolean }>(
-      'POST',
-      `/api/reviews/${enc(id)}/decision`,
-      body,
-    ),
-  runReviews: (runId: string) => request<ReviewTask[]>('GET', `/api/runs/${enc(runId)}/reviews`),
-  connections: async () => list<Connection>(await request<unknown>('GET', '/api/connections'), 'connections'),
-  putConnection: (name: string, spec: ConnectionSpec) =>
-    request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
+  reviews: (params: ReviewListQuery) =>
+    request<Out<typeof reviewTaskListSchema>>('GET', `/api/reviews${query(params)}`),
+  reviewQueues: () => request<Out<typeof reviewQueueListSchema>>('GET', '/api/reviews/queues'),
+  review: (id: string) => request<Out<typeof reviewTaskSchema>>('GET', `/api/reviews/${enc(id)}`),
+  decide: (id: string, body: ReviewDecisionBody) =>
+    request<Out<typeof reviewDecisionResultSchema>>('POST', `/api/reviews/${enc(id)}/decision`, body),
+  runReviews: (runId: string) =>
+    request<Out<typeof reviewTaskListSchema>>('GET', `/api/runs/${enc(runId)}/reviews`),
+  connections: () => request<Out<typeof connectionListSchema>>('GET', '/api/connections'),
+  putConnection: (name: string, spec: PutConnectionBody) =>
+    request<Out<typeof connectionSchema>>('PUT', `/api/connections/${enc(name)}`, spec),
   deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
   endpoints: () => request<Out<typeof endpointListSchema>>('GET', '/api/endpoints'),
