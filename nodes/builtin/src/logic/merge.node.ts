@@ -40,7 +40,7 @@ export const mergeNode = defineNode({
         },
       }),
   }),
-  outputs: { value: port('any', { title: 'Value' }) },
+  outputs: { value: port('any', { title: 'Value', zh: { title: '值' } }) },
   dynamicInputs: { path: 'inputs', mode: 'items', type: 'any', required: false },
   timeoutMs: 1_000,
   validate(config, helpers) {
