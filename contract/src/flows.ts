@@ -100,7 +100,12 @@ export const searchQuery = z.object({ search: z.string().max(200).optional() });
 /** A new flow: a document (validated as a flow document, not as a runnable flow), or a template's copy. */
 export const createFlowBody = z.union([
   z.strictObject({ document: z.unknown(), message: message.optional() }),
-  z.strictObject({ templateId: z.string().min(1).max(100), name: z.string().min(1).max(200).optional() }),
+  z.strictObject({
+    templateId: z.string().min(1).max(100),
+    name: z.string().min(1).max(200).optional(),
+    /** The UI language the flow is made in: the copy takes the template's description in it (English otherwise). */
+    language: z.enum(['en', 'zh-CN']).optional(),
+  }),
 ]);
 export type CreateFlowBody = z.input<typeof createFlowBody>;
 

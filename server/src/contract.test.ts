@@ -106,6 +106,19 @@ describe('the API answers as the contract says', () => {
     expect(catalog.nodes.length).toBeGreaterThan(10);
     const templates = conforms(templateListSchema, await admin.get('/api/templates'));
     expect(templates.length).toBe(6);
+    // A flow made from a template in a Chinese UI gets the template's Chinese description; English otherwise.
+    const robo = templates.find((x) => x.id === 'robo-advisory');
+    for (const [language, description] of [
+      ['zh-CN', robo?.description.zh],
+      ['en', robo?.description.en],
+    ] as const) {
+      const made = conforms(
+        flowCreatedSchema,
+        await admin.post('/api/flows', { templateId: 'robo-advisory', language }),
+        201,
+      );
+      expect(made.flow.description).toBe(description);
+    }
 
     const created = conforms(
       flowCreatedSchema,

@@ -96,6 +96,7 @@ export function flowRoutes(ctx: AppContext): Router {
         ...template.flow,
         tags: [...tags.filter((t) => t !== tag), tag],
         ...(body.name ? { name: body.name } : {}),
+        description: body.language === 'zh-CN' ? template.meta.description.zh : template.meta.description.en,
       };
       return ctx.flows.create(
         auth.workspace.id,
