@@ -16,7 +16,7 @@ export const timestamp = z.number();
 /** Every failure: `{ error: { code, message, details? } }` with a SCREAMING_SNAKE code. */
 export const apiErrorSchema = z.object({
   error: z.object({
-    code: z.string(),
+    code: z.string().meta({ description: 'SCREAMING_SNAKE error code' }),
     message: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
   }),

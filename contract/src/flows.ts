@@ -1,5 +1,5 @@
 /** The catalog, templates, flows and their versions (`/api/catalog`, `/api/templates`, `/api/flows`). */
-import type { CatalogEntry } from '@finflow/runtime/catalog';
+import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
 import type { FlowDocument } from '@finflow/runtime/document';
 import type { Coercion, PortType } from '@finflow/runtime/ports';
 import { z } from 'zod';
@@ -8,12 +8,31 @@ import { localizedSchema, problemSchema, timestamp } from './common.js';
 /** A flow document as stored (migrated and normalised): the runtime's `flowDocumentSchema` is its definition. */
 const document = z.custom<FlowDocument>((v) => !!v && typeof v === 'object' && !Array.isArray(v));
 
-/**
- * The node catalog. Entries are the runtime's `CatalogEntry` (meta, ports, config JSON Schema), built from the
- * node definitions: their shape is defined there, once.
- */
+/** Where a node type comes from: the built-in package or a plugin package, with its version. */
+export const nodeOriginSchema = z.object({
+  package: z.string(),
+  version: z.string(),
+  plugin: z.string().optional(),
+  source: z.enum(['builtin', 'env', 'package', 'folder', 'dev']).optional(),
+});
+export type NodeOrigin = z.output<typeof nodeOriginSchema>;
+
+/** A catalog entry: the runtime's `CatalogEntry` (its shape is defined there, once) and where the type comes from. */
+export type CatalogEntry = RuntimeCatalogEntry & { origin?: NodeOrigin };
+
+/** The node catalog: entries (meta, ports, config JSON Schema) built from the node definitions, and the plugins. */
 export const catalogSchema = z.object({
-  nodes: z.array(z.custom<CatalogEntry>((v) => !!v && typeof v === 'object')),
+  nodes: z.array(
+    z.custom<CatalogEntry>(
+      (v) =>
+        !!v &&
+        typeof v === 'object' &&
+        nodeOriginSchema.optional().safeParse((v as CatalogEntry).origin).success,
+    ),
+  ),
+  plugins: z
+    .array(z.object({ id: z.string(), package: z.string(), version: z.string(), nodes: z.array(z.string()) }))
+    .optional(),
   portTypes: z.array(z.object({ name: z.custom<PortType>((v) => typeof v === 'string'), color: z.string() })),
   coercions: z.array(
     z.object({
@@ -81,7 +100,12 @@ export const searchQuery = z.object({ search: z.string().max(200).optional() });
 /** A new flow: a document (validated as a flow document, not as a runnable flow), or a template's copy. */
 export const createFlowBody = z.union([
   z.strictObject({ document: z.unknown(), message: message.optional() }),
-  z.strictObject({ templateId: z.string().min(1).max(100), name: z.string().min(1).max(200).optional() }),
+  z.strictObject({
+    templateId: z.string().min(1).max(100),
+    name: z.string().min(1).max(200).optional(),
+    /** The UI language the flow is made in: the copy takes the template's description in it (English otherwise). */
+    language: z.enum(['en', 'zh-CN']).optional(),
+  }),
 ]);
 export type CreateFlowBody = z.input<typeof createFlowBody>;
 

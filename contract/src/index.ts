@@ -12,3 +12,5 @@ export * from './manage.js';
 export * from './rollouts.js';
 export * from './evaluations.js';
 export * from './programme.js';
+export * from './federated.js';
+export * from './reviews.js';

@@ -1,4 +1,10 @@
-/** Credentials, published endpoints, API keys and the audit log (`/api/credentials`, `/api/endpoints`, ...). */
+/**
+ * Credentials, connections, published endpoints, API keys, the audit log and node plugins (`/api/credentials`,
+ * `/api/connections`, `/api/endpoints`, `/api/keys`, `/api/audit`, `/api/plugins`, and the instance's
+ * `/api/admin/audit`).
+ */
+import { connectionNamePattern, connectionSpecSchema } from '@finflow/runtime/connection-spec';
+import { dataClasses } from '@finflow/runtime/document';
 import { z } from 'zod';
 import { auditActorSchema, timestamp } from './common.js';
 
@@ -23,6 +29,34 @@ export const credentialSchema = z.object({
 });
 export type Credential = z.output<typeof credentialSchema>;
 export const credentialListSchema = z.array(credentialSchema);
+
+export const connectionNameSchema = z
+  .string()
+  .regex(connectionNamePattern, 'a connection name starts with a letter and holds letters, digits, _ . -');
+/**
+ * `PUT /api/connections/:name`: the runtime's connection spec (the CLI's connection file has the same shape),
+ * with the data classes filled in from the deployment when left out.
+ */
+export const putConnectionBody = connectionSpecSchema;
+export type PutConnectionBody = z.input<typeof putConnectionBody>;
+/** A workspace connection: where model calls go, or another FinFlow server holding federated training data. */
+export const connectionSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['openai', 'ollama', 'finflow']),
+  baseUrl: z.string(),
+  credential: z.string().nullable(),
+  models: z.array(z.string()),
+  deployment: z.enum(['private', 'cloud']),
+  dataClasses: z.array(z.enum(dataClasses)),
+  pricing: z
+    .object({ currency: z.string(), inputPer1kTokens: z.number(), outputPer1kTokens: z.number() })
+    .nullable(),
+  description: z.string(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type Connection = z.output<typeof connectionSchema>;
+export const connectionListSchema = z.array(connectionSchema);
 
 /** Slugs are part of the public URL: lower-case letters, digits and -, at most 63. */
 export const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -133,11 +167,56 @@ export const auditEntrySchema = z.object({
   hash: z.string(),
 });
 export const auditListSchema = z.array(auditEntrySchema);
+/** A signed head of a workspace's audit chain, kept by an auditor to show later that nothing before it changed. */
+export const auditCheckpointSchema = z.strictObject({
+  kind: z.literal('finflow.audit-checkpoint'),
+  version: z.literal(1),
+  workspaceId: z.string().min(1).max(100),
+  seq: z.number().int().min(0),
+  count: z.number().int().min(0),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: z.number().int().min(0),
+  signature: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type AuditCheckpoint = z.output<typeof auditCheckpointSchema>;
+/** `POST /api/audit/verify`: verify the chain against a checkpoint an auditor kept. */
+export const auditVerifyBody = z.strictObject({ checkpoint: auditCheckpointSchema });
 export const auditVerifySchema = z.union([
-  z.object({ ok: z.literal(true), entries: z.number().int() }),
+  z.object({
+    ok: z.literal(true),
+    entries: z.number().int(),
+    /** The checkpoint the chain was verified against, when one was given. */
+    checkpoint: z.object({ seq: z.number().int(), count: z.number().int() }).optional(),
+  }),
   z.object({
     ok: z.literal(false),
     entries: z.number().int(),
     firstBroken: z.object({ seq: z.number().int(), reason: z.string() }),
   }),
 ]);
+
+export const pluginSources = ['env', 'package', 'folder', 'dev'] as const;
+/** A loaded node plugin. */
+export const pluginSchema = z.object({
+  id: z.string(),
+  package: z.string(),
+  version: z.string(),
+  source: z.enum(pluginSources),
+  nodes: z.array(z.object({ type: z.string(), version: z.number().int() })),
+  loadedAt: timestamp,
+});
+export type Plugin = z.output<typeof pluginSchema>;
+/** `GET /api/plugins`: the loaded plugins, those that failed to load, and whether this server reloads them. */
+export const pluginListSchema = z.object({
+  plugins: z.array(pluginSchema),
+  failures: z.array(z.object({ spec: z.string(), source: z.enum(pluginSources), message: z.string() })),
+  devReload: z.boolean(),
+});
+/** `POST /api/plugins/reload` (servers started with FINFLOW_DEV_RELOAD only). */
+export const pluginReloadBody = z.strictObject({ dir: z.string().min(1).max(1000) });
+export const pluginReloadedSchema = z.object({
+  plugin: pluginSchema,
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  replaced: z.array(z.string()),
+});

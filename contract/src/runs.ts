@@ -4,7 +4,16 @@ import { z } from 'zod';
 import { timestamp } from './common.js';
 import { versionNumber } from './flows.js';
 
-export const runStatuses = ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+/** `queued`: stored for a worker in queue mode, not started yet. */
+export const runStatuses = [
+  'queued',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const;
 export const runStatusSchema = z.enum(runStatuses);
 /**
  * How a run was started: a saved version from the editor (`manual`), the editor's unsaved draft (`draft`: its

@@ -27,6 +27,7 @@ function namedPorts(ports: AnyNodeDefinition['inputs']): NamedPort[] {
     const port: NamedPort = { name, type: p.type, required: p.required };
     if (p.title) port.title = p.title;
     if (p.description) port.description = p.description;
+    if (p.zh) port.zh = p.zh;
     return port;
   });
 }

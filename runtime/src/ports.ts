@@ -86,6 +86,8 @@ export interface PortSpec {
   type: PortType;
   title?: string;
   description?: string;
+  /** Chinese title and description for the zh-CN editor (as a node's `meta.zh` and its config fields' `zh`). */
+  zh?: { title: string; description?: string };
   /**
    * Inputs: the node cannot run without a value on this port (default true).
    * Outputs: the node always produces this port (default true); a conditional output such as a branch's

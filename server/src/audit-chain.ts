@@ -10,7 +10,7 @@
  * formulas live in audit-chain-core.mjs, shared with the writer thread that chains entries as it commits them.
  */
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import type { AuditCheckpoint } from '@finflow/contract';
 import {
   chainHash as coreChainHash,
   deriveAuditKey,
@@ -54,17 +54,8 @@ export function chainHash(prevHash: string, f: ChainFields): string {
 }
 
 /** A chain's head at a moment, signed by the server; an auditor keeps it and verifies against it later. */
-export const checkpointSchema = z.strictObject({
-  kind: z.literal('finflow.audit-checkpoint'),
-  version: z.literal(1),
-  workspaceId: z.string().min(1).max(100),
-  seq: z.number().int().min(0),
-  count: z.number().int().min(0),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  createdAt: z.number().int().min(0),
-  signature: z.string().regex(/^[0-9a-f]{64}$/),
-});
-export type AuditCheckpoint = z.output<typeof checkpointSchema>;
+// A checkpoint's shape is the API's (contract/src/manage.ts): auditors send it back to `POST /api/audit/verify`.
+export { auditCheckpointSchema as checkpointSchema, type AuditCheckpoint } from '@finflow/contract';
 
 function checkpointSignature(key: Buffer, cp: Omit<AuditCheckpoint, 'signature'>): string {
   const { kind, version, workspaceId, seq, count, hash, createdAt } = cp;

@@ -4,6 +4,26 @@
  * parsed with the contract schema the editor's client is typed by.
  */
 import {
+  accountInvitationListSchema,
+  accountListSchema,
+  apiKeyRotatedSchema,
+  auditCheckpointSchema,
+  connectionListSchema,
+  connectionSchema,
+  federatedDatasetListSchema,
+  federatedDatasetSchema,
+  feedbackListSchema,
+  feedbackSchema,
+  invitationAcceptedSchema,
+  invitationCreatedSchema,
+  invitationListSchema,
+  memberWorkspaceSchema,
+  pluginListSchema,
+  reviewDecisionResultSchema,
+  reviewQueueListSchema,
+  reviewTaskListSchema,
+  reviewTaskSchema,
+  userSchema,
   apiKeyCreatedSchema,
   apiKeyListSchema,
   auditListSchema,
@@ -39,8 +59,9 @@ import {
 } from '@finflow/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { scoringFlow } from './test-helpers/flows.js';
+import { reviewFlow, scoringFlow } from './test-helpers/flows.js';
 import {
+  addUser,
   Client,
   setupAdmin,
   startTestServer,
@@ -85,6 +106,19 @@ describe('the API answers as the contract says', () => {
     expect(catalog.nodes.length).toBeGreaterThan(10);
     const templates = conforms(templateListSchema, await admin.get('/api/templates'));
     expect(templates.length).toBe(6);
+    // A flow made from a template in a Chinese UI gets the template's Chinese description; English otherwise.
+    const robo = templates.find((x) => x.id === 'robo-advisory');
+    for (const [language, description] of [
+      ['zh-CN', robo?.description.zh],
+      ['en', robo?.description.en],
+    ] as const) {
+      const made = conforms(
+        flowCreatedSchema,
+        await admin.post('/api/flows', { templateId: 'robo-advisory', language }),
+        201,
+      );
+      expect(made.flow.description).toBe(description);
+    }
 
     const created = conforms(
       flowCreatedSchema,
@@ -263,5 +297,183 @@ describe('the API answers as the contract says', () => {
     );
     conforms(apiErrorSchema, await admin.post(`/api/evaluations/${started.id}/cancel`), 409);
     conforms(apiErrorSchema, await admin.post(`/api/flows/${flowId}/evaluations`, { versions: [] }), 400);
+  });
+
+  it('members, invitations, accounts and the instance audit log', async () => {
+    const ws = conforms(
+      memberWorkspaceSchema,
+      await admin.post('/api/workspaces', { name: 'Contract desk' }),
+      201,
+    );
+    const invited = conforms(
+      invitationCreatedSchema,
+      await admin.post('/api/users', { email: 'invitee@bank.example', role: 'analyst' }),
+      201,
+    );
+    conforms(invitationListSchema, await admin.get('/api/workspace/invitations'));
+    const member = conforms(
+      userSchema,
+      await admin.post('/api/users', {
+        email: 'member@bank.example',
+        name: 'Mei Member',
+        password: 'member password 123',
+        role: 'viewer',
+      }),
+      201,
+    );
+    expect(conforms(userSchema, await admin.patch(`/api/users/${member.id}`, { role: 'analyst' })).role).toBe(
+      'analyst',
+    );
+    conforms(userSchema, await admin.patch('/api/account', { name: 'Ada A. Admin' }));
+    const accounts = conforms(accountListSchema, await admin.get('/api/admin/users'));
+    expect(accounts.find((a) => a.id === member.id)?.workspaces.length).toBe(1);
+    const account = conforms(
+      userSchema,
+      await admin.post('/api/admin/users', {
+        email: 'invitee@bank.example',
+        name: 'Ivo Invitee',
+        password: 'invitee password 123',
+      }),
+      201,
+    );
+    conforms(userSchema, await admin.patch(`/api/admin/users/${account.id}`, { name: 'Ivo I. Invitee' }));
+    const invitee = new Client(t.url);
+    expect((await invitee.login('invitee@bank.example', 'invitee password 123')).status).toBe(200);
+    const mine = conforms(accountInvitationListSchema, await invitee.get('/api/account/invitations'));
+    expect(mine.map((i) => i.id)).toEqual([invited.invitation.id]);
+    const accepted = conforms(
+      invitationAcceptedSchema,
+      await invitee.post(`/api/account/invitations/${invited.invitation.id}/accept`),
+    );
+    expect(accepted.role).toBe('analyst');
+    conforms(auditListSchema, await admin.get('/api/admin/audit'));
+    conforms(auditVerifySchema, await admin.get('/api/admin/audit/verify'));
+    const checkpoint = conforms(auditCheckpointSchema, await admin.get('/api/admin/audit/checkpoint'));
+    conforms(auditVerifySchema, await admin.post('/api/admin/audit/verify', { checkpoint }));
+    conforms(sessionSchema, await admin.post('/api/auth/workspace', { workspaceId: ws.id }));
+    const home = conforms(workspaceListSchema, await admin.get('/api/workspaces')).find(
+      (w) => w.id !== ws.id,
+    );
+    conforms(sessionSchema, await admin.post('/api/auth/workspace', { workspaceId: home?.id }));
+  });
+
+  it('connections, plugins, key rotation and workspace audit checkpoints', async () => {
+    const connection = conforms(
+      connectionSchema,
+      await admin.put('/api/connections/local-llm', {
+        kind: 'ollama',
+        baseUrl: 'https://llm.bank.example',
+        deployment: 'private',
+      }),
+      201,
+    );
+    expect(connection.dataClasses).toEqual(['public', 'internal', 'personal', 'confidential']);
+    conforms(connectionSchema, await admin.get('/api/connections/local-llm'));
+    conforms(connectionListSchema, await admin.get('/api/connections'));
+    conforms(pluginListSchema, await admin.get('/api/plugins'));
+    conforms(apiErrorSchema, await admin.post('/api/plugins/reload', { dir: '/nowhere' }), 403);
+    const key = conforms(
+      apiKeyCreatedSchema,
+      await admin.post('/api/keys', { name: 'rotated', endpoints: '*' }),
+      201,
+    );
+    expect(
+      conforms(apiKeyRotatedSchema, await admin.post(`/api/keys/${key.id}/rotate`), 201).rotatedFrom,
+    ).toBe(key.id);
+    const checkpoint = conforms(auditCheckpointSchema, await admin.get('/api/audit/checkpoint'));
+    expect(conforms(auditVerifySchema, await admin.post('/api/audit/verify', { checkpoint })).ok).toBe(true);
+  });
+
+  it('reviews and feedback', async () => {
+    const approver = await addUser(t, admin, 'approver', 'contract-approver@bank.example');
+    const flow = conforms(
+      flowCreatedSchema,
+      await admin.post('/api/flows', { document: reviewFlow({}, 'Contract review'), message: 'first' }),
+      201,
+    );
+    const endpoint = conforms(
+      endpointSchema,
+      await admin.post('/api/endpoints', { flowId: flow.flow.id, version: 1, slug: 'contract-review' }),
+      201,
+    );
+    const key = conforms(
+      apiKeyCreatedSchema,
+      await admin.post('/api/keys', { name: 'review', endpoints: [endpoint.id] }),
+      201,
+    );
+    const call = await fetch(`${t.url}/v1/endpoints/contract-review?mode=async`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+      body: JSON.stringify({ applicationId: 'CT-1', name: 'Wang Fang', amount: 25000 }),
+    });
+    expect(call.status).toBe(202);
+    const { runId } = (await call.json()) as { runId: string };
+    let open: z.output<typeof reviewTaskListSchema> = [];
+    for (const until = Date.now() + 20_000; !open.length && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 50));
+      open = conforms(reviewTaskListSchema, await approver.get('/api/reviews?queue=underwriting'));
+    }
+    const task = open.find((x) => x.runId === runId);
+    expect(task?.task.outcomes).toEqual(['approve', 'decline', 'counter-offer']);
+    conforms(reviewQueueListSchema, await approver.get('/api/reviews/queues'));
+    conforms(reviewTaskSchema, await approver.get(`/api/reviews/${task?.id}`));
+    const decided = conforms(
+      reviewDecisionResultSchema,
+      await approver.post(`/api/reviews/${task?.id}/decision`, {
+        action: 'override',
+        outcome: 'counter-offer',
+        reason: 'a smaller amount fits the income',
+        corrections: { amount: 15000 },
+      }),
+    );
+    expect(decided.task.decision?.outcome).toBe('counter-offer');
+    await waitForRun(admin, runId);
+    conforms(reviewTaskListSchema, await admin.get(`/api/runs/${runId}/reviews`));
+
+    const labelled = await fetch(`${t.url}/v1/endpoints/contract-review/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+      body: JSON.stringify({ businessKey: 'CT-1', label: { defaulted: false, monthsObserved: 12 } }),
+    });
+    expect(labelled.status).toBe(201);
+    expect(feedbackSchema.safeParse(await labelled.json()).success).toBe(true);
+    conforms(
+      feedbackSchema,
+      await admin.post(`/api/runs/${runId}/feedback`, { label: { defaulted: true } }),
+      201,
+    );
+    conforms(feedbackListSchema, await admin.get(`/api/runs/${runId}/feedback`));
+    const all = conforms(feedbackListSchema, await admin.get(`/api/feedback?endpointId=${endpoint.id}`));
+    expect(all.map((f) => f.source)).toContain('review');
+  });
+
+  it('federated datasets', async () => {
+    const key = conforms(
+      apiKeyCreatedSchema,
+      await admin.post('/api/keys', { name: 'coordinator', endpoints: '*' }),
+      201,
+    );
+    const rows = Array.from({ length: 20 }, (_, i) => ({
+      age: 20 + i,
+      housing: i % 2 ? 'own' : 'rent',
+      bad: i % 3 === 0,
+    }));
+    const created = conforms(
+      federatedDatasetSchema,
+      await admin.put('/api/federated/datasets/contract-loans', {
+        rows,
+        apiKeys: [key.id],
+        minParticipants: 2,
+      }),
+      201,
+    );
+    expect(created.rows).toBe(20);
+    conforms(
+      federatedDatasetSchema,
+      await admin.put('/api/federated/datasets/contract-loans', { rows }),
+      200,
+    );
+    conforms(federatedDatasetSchema, await admin.get('/api/federated/datasets/contract-loans'));
+    conforms(federatedDatasetListSchema, await admin.get('/api/federated/datasets'));
   });
 });

@@ -3,23 +3,24 @@
  * node's JSON Schema) and output schemas (each io.output node's optional `schema`). OpenAPI 3.1 uses JSON Schema
  * 2020-12, so the flow's schemas go in unchanged.
  */
+import { apiErrorSchema, endpointFeedbackBody } from '@finflow/contract';
+import { z } from 'zod';
 import type { EndpointRecord } from './repo/types.js';
 import type { PreparedVersion } from './services/flows.js';
 
-const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', description: 'SCREAMING_SNAKE error code' },
-        message: { type: 'string' },
-        details: { type: 'object' },
-      },
-    },
-  },
+/** A contract schema as the document's JSON Schema (2020-12, which OpenAPI 3.1 uses), so the two cannot drift. */
+function fromContract(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  });
+  return json;
+}
+
+const errorSchema = fromContract(apiErrorSchema, 'output');
+const feedbackBodySchema = fromContract(endpointFeedbackBody, 'input') as {
+  properties: Record<string, unknown>;
 };
 
 const errorResponse = (description: string, headers?: Record<string, unknown>) => ({
@@ -169,17 +170,14 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
                   required: true,
                   content: {
                     'application/json': {
+                      // The contract's body, with the flow's label schema and the name of its business key.
                       schema: {
-                        type: 'object',
-                        additionalProperties: false,
+                        ...feedbackBodySchema,
                         required: ['label'],
                         properties: {
-                          runId: {
-                            type: 'string',
-                            description: 'The run that decided (give this or businessKey)',
-                          },
+                          ...feedbackBodySchema.properties,
                           businessKey: {
-                            type: ['string', 'number'],
+                            ...(feedbackBodySchema.properties['businessKey'] as object),
                             description: `The decision's ${plan.feedback.businessKey ?? 'business key'} (give this or runId)`,
                           },
                           label: plan.feedback.labelSchema,

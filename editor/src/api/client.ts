@@ -5,12 +5,15 @@
  * `@finflow/contract` that the server's routes use, so the two cannot drift.
  */
 import type {
+  accountInvitationListSchema,
   apiKeyCreatedSchema,
   apiKeyListSchema,
   apiKeyRotatedSchema,
   authStatusSchema,
   boardSchema,
   catalogSchema,
+  connectionListSchema,
+  connectionSchema,
   CreateFlowBody,
   CreateKeyBody,
   credentialListSchema,
@@ -24,11 +27,19 @@ import type {
   flowDiffSchema,
   flowListSchema,
   flowSavedSchema,
+  invitationAcceptedSchema,
   okSchema,
   PromoteBody,
   promoteResultSchema,
   promotionNeedsSchema,
   PublishBody,
+  PutConnectionBody,
+  ReviewDecisionBody,
+  reviewDecisionResultSchema,
+  ReviewListQuery,
+  reviewQueueListSchema,
+  reviewTaskListSchema,
+  reviewTaskSchema,
   runDetailSchema,
   runEventListSchema,
   runListSchema,
@@ -45,19 +56,10 @@ import type {
   validationSchema,
   versionDetailSchema,
   versionListSchema,
+  workspaceListSchema,
 } from '@finflow/contract';
 import type { z } from 'zod';
-import type {
-  Connection,
-  ConnectionSpec,
-  FlowDocument,
-  Invitation,
-  ReviewDecisionRequest,
-  ReviewQueue,
-  ReviewTask,
-  Role,
-  Workspace,
-} from './types.js';
+import type { FlowDocument } from './types.js';
 
 /** What an answer of a contract schema reads as. */
 type Out<S extends z.ZodType> = z.output<S>;
@@ -143,13 +145,6 @@ function query(params: Record<string, string | number | boolean | undefined>): s
   return q ? `?${q}` : '';
 }
 
-/** Some list endpoints may wrap their array (`{ reviews: [...] }`); accept both. */
-function list<T>(data: unknown, key: string): T[] {
-  if (Array.isArray(data)) return data as T[];
-  const inner = (data as Record<string, unknown> | undefined)?.[key];
-  return Array.isArray(inner) ? (inner as T[]) : [];
-}
-
 export const api = {
   authStatus: () => request<Out<typeof authStatusSchema>>('GET', '/api/auth/status'),
   setup: (body: { token: string; email: string; name: string; password: string }) =>
@@ -159,12 +154,12 @@ export const api = {
   logout: () => request<void>('POST', '/api/auth/logout'),
   me: () => request<Out<typeof sessionSchema>>('GET', '/api/auth/me'),
   /** The workspaces the account is a member of, with its role in each. */
-  workspaces: () => request<(Workspace & { role: Role })[]>('GET', '/api/workspaces'),
+  workspaces: () => request<Out<typeof workspaceListSchema>>('GET', '/api/workspaces'),
   switchWorkspace: (workspaceId: string) =>
     request<Out<typeof sessionSchema>>('POST', '/api/auth/workspace', { workspaceId }),
-  invitations: () => request<Invitation[]>('GET', '/api/account/invitations'),
+  invitations: () => request<Out<typeof accountInvitationListSchema>>('GET', '/api/account/invitations'),
   acceptInvitation: (id: string) =>
-    request<{ workspace: Workspace; role: Role }>('POST', `/api/account/invitations/${enc(id)}/accept`),
+    request<Out<typeof invitationAcceptedSchema>>('POST', `/api/account/invitations/${enc(id)}/accept`),
   declineInvitation: (id: string) => request<void>('POST', `/api/account/invitations/${enc(id)}/decline`),
 
   catalog: () => request<Out<typeof catalogSchema>>('GET', '/api/catalog'),
@@ -210,20 +205,17 @@ export const api = {
 
   credentials: () => request<Out<typeof credentialListSchema>>('GET', '/api/credentials'),
 
-  reviews: async (params: { status?: string; queue?: string; limit?: number }) =>
-    list<ReviewTask>(await request<unknown>('GET', `/api/reviews${query(params)}`), 'reviews'),
-  reviewQueues: () => request<ReviewQueue[]>('GET', '/api/reviews/queues'),
-  review: (id: string) => request<ReviewTask>('GET', `/api/reviews/${enc(id)}`),
-  decide: (id: string, body: ReviewDecisionRequest) =>
-    request<{ task: ReviewTask; decided: boolean; resumed: boolean }>(
-      'POST',
-      `/api/reviews/${enc(id)}/decision`,
-      body,
-    ),
-  runReviews: (runId: string) => request<ReviewTask[]>('GET', `/api/runs/${enc(runId)}/reviews`),
-  connections: async () => list<Connection>(await request<unknown>('GET', '/api/connections'), 'connections'),
-  putConnection: (name: string, spec: ConnectionSpec) =>
-    request<Connection>('PUT', `/api/connections/${enc(name)}`, spec),
+  reviews: (params: ReviewListQuery) =>
+    request<Out<typeof reviewTaskListSchema>>('GET', `/api/reviews${query(params)}`),
+  reviewQueues: () => request<Out<typeof reviewQueueListSchema>>('GET', '/api/reviews/queues'),
+  review: (id: string) => request<Out<typeof reviewTaskSchema>>('GET', `/api/reviews/${enc(id)}`),
+  decide: (id: string, body: ReviewDecisionBody) =>
+    request<Out<typeof reviewDecisionResultSchema>>('POST', `/api/reviews/${enc(id)}/decision`, body),
+  runReviews: (runId: string) =>
+    request<Out<typeof reviewTaskListSchema>>('GET', `/api/runs/${enc(runId)}/reviews`),
+  connections: () => request<Out<typeof connectionListSchema>>('GET', '/api/connections'),
+  putConnection: (name: string, spec: PutConnectionBody) =>
+    request<Out<typeof connectionSchema>>('PUT', `/api/connections/${enc(name)}`, spec),
   deleteConnection: (name: string) => request<void>('DELETE', `/api/connections/${enc(name)}`),
 
   endpoints: () => request<Out<typeof endpointListSchema>>('GET', '/api/endpoints'),

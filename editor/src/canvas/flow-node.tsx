@@ -11,7 +11,7 @@ import { AlertTriangle, Check, CircleDashed, Loader2, X } from 'lucide-react';
 import { memo } from 'react';
 import type { Problem } from '../api/types.js';
 import { problemText } from '../flow/problems.js';
-import { formatMs, nodeTitle, tr, useLangStore } from '../i18n/index.js';
+import { formatMs, nodeTitle, portDescription, portTitle, tr, useLangStore } from '../i18n/index.js';
 import { useCatalogStore } from '../state/catalog-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { nodePorts } from '../flow/ports.js';
@@ -20,8 +20,10 @@ import { categoryColors, nodeIcon } from '../ui/icons.js';
 
 function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
   const color = portColors[port.type];
-  const label = port.title ?? port.name;
-  const tip = `${label} · ${port.type}${port.required ? '' : ' (optional)'}${port.description ? `\n${port.description}` : ''}`;
+  const lang = useLangStore((s) => s.lang);
+  const label = portTitle(port, lang);
+  const description = portDescription(port, lang);
+  const tip = `${label} · ${port.type}${port.required ? '' : ` (${tr('canvas.optionalPort')})`}${description ? `\n${description}` : ''}`;
   return (
     <div className={`port-row port-${side}`} title={tip}>
       <Handle

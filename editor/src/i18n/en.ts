@@ -214,6 +214,7 @@ export const en: Dictionary = {
     custom: 'Custom',
   },
   canvas: {
+    optionalPort: 'optional',
     label: 'Flow canvas',
     tools: 'Canvas tools',
     undo: 'Undo',

@@ -6,7 +6,7 @@
 import i18next, { type TFunction } from 'i18next';
 import { initReactI18next, useTranslation } from 'react-i18next';
 import { create } from 'zustand';
-import type { CatalogEntry, Localized } from '../api/types.js';
+import type { CatalogEntry, Localized, NamedPort } from '../api/types.js';
 import { en } from './en.js';
 import { zhCN } from './zh-cn.js';
 
@@ -77,6 +77,18 @@ export function nodeTitle(entry: CatalogEntry | undefined, type: string, lang: L
 export function nodeDescription(entry: CatalogEntry | undefined, lang: Lang): string {
   if (!entry) return '';
   return lang === 'zh-CN' && entry.meta.zh?.description ? entry.meta.zh.description : entry.meta.description;
+}
+
+/** A port's title in the UI language (the node declares `zh` beside its English title), else its name. */
+export function portTitle(port: NamedPort, lang: Lang): string {
+  if (lang === 'zh-CN' && port.zh?.title) return port.zh.title;
+  return port.title ?? port.name;
+}
+
+/** A port's description in the UI language, when it has one. */
+export function portDescription(port: NamedPort, lang: Lang): string | undefined {
+  if (lang === 'zh-CN' && port.zh?.description) return port.zh.description;
+  return port.description;
 }
 
 export function localized(text: Localized | string | undefined, lang: Lang): string {

@@ -202,6 +202,7 @@ export const zhCN = {
     custom: '自定义',
   },
   canvas: {
+    optionalPort: '可选',
     label: '流程画布',
     tools: '画布工具',
     undo: '撤销',

@@ -6,6 +6,7 @@
 import { Cable, Pencil, Plus, Trash2 } from 'lucide-react';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { defaultDataClasses } from '@finflow/runtime/connection-spec';
 import { api } from '../api/client.js';
 import {
   dataClasses,
@@ -20,9 +21,8 @@ import { useSessionStore } from '../state/session-store.js';
 import { Segmented } from '../ui/segmented.js';
 import { AppHeader } from './app-header.js';
 
-/** What a new connection may receive unless its writer says otherwise (as the server defaults it). */
-const defaultClasses = (deployment: Connection['deployment']): DataClass[] =>
-  deployment === 'private' ? [...dataClasses] : ['public', 'internal'];
+/** What a new connection may receive unless its writer says otherwise: the server's own default. */
+const defaultClasses = defaultDataClasses;
 
 interface Draft {
   name: string;

@@ -211,7 +211,11 @@ function NewFlowDialog({ onClose }: { onClose: () => void }) {
             onClick={() =>
               void run(() =>
                 // Without a name, the flow takes the template's title in the language the analyst is using.
-                api.createFlow({ templateId: tpl.id, name: name.trim() || localized(tpl.title, lang) }),
+                api.createFlow({
+                  templateId: tpl.id,
+                  name: name.trim() || localized(tpl.title, lang),
+                  language: lang,
+                }),
               )
             }
             data-testid="template-card"

@@ -41,4 +41,18 @@ describe('built-in node catalog', () => {
     expect(untranslatedTitles(entry.configSchema), `${def.type}: fields without zh.title`).toEqual([]);
     expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
   });
+
+  it.each(builtinNodes.map((d) => [d.type, d] as const))(
+    '%s names every port in Chinese for the zh-CN canvas, inspector and run form',
+    (_type, def) => {
+      const { inputs, outputs } = catalogEntry(def);
+      for (const p of [...inputs, ...outputs]) {
+        const zh = p.zh?.title.trim() ?? '';
+        expect(zh, `${def.type} port ${p.name}: zh.title`).not.toBe('');
+        // A Chinese title, not the English one (or the port's name) copied over.
+        expect(zh, `${def.type} port ${p.name}`).not.toBe(p.title ?? p.name);
+        expect(zh, `${def.type} port ${p.name}`).toMatch(/[\u4e00-\u9fff]/);
+      }
+    },
+  );
 });

@@ -63,6 +63,8 @@ export type {
 export interface PortOptions {
   title?: string;
   description?: string;
+  /** Chinese title and description, shown by the zh-CN editor on the canvas, in the inspector and the run form. */
+  zh?: { title: string; description?: string };
 }
 
 /** Declares a port. Inputs are required unless `required: false`; outputs are always produced unless `required: false`. */
@@ -76,6 +78,7 @@ export function port<T extends PortType>(
   const p: Port<T, boolean> = { type, required: options.required ?? true };
   if (options.title) p.title = options.title;
   if (options.description) p.description = options.description;
+  if (options.zh) p.zh = options.zh;
   return p;
 }
 

@@ -3,11 +3,38 @@
  * workspaces, a workspace's members and invitations (its admins), and accounts across the instance (instance
  * owners). The rules are in services/auth.ts; these routes parse, call and answer.
  */
+import {
+  accountBody,
+  accountFields,
+  accountInvitationListSchema,
+  accountListSchema,
+  addUserBody,
+  auditListSchema,
+  auditCheckpointSchema,
+  auditQuery,
+  auditVerifyBody,
+  auditVerifySchema,
+  authStatusSchema,
+  invitationAcceptedSchema,
+  invitationCreatedSchema,
+  invitationListSchema,
+  loginBody,
+  memberBody,
+  memberListSchema,
+  memberWorkspaceSchema,
+  newAccountBody,
+  ownAccountBody,
+  sessionSchema,
+  setupBody,
+  switchWorkspaceBody,
+  userSchema,
+  workspaceBody,
+  workspaceListSchema,
+  type Session,
+} from '@finflow/contract';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
-import { roles } from '../repo/types.js';
 import { INSTANCE_AUDIT } from '../services/audit.js';
 import {
   invitationView,
@@ -17,61 +44,11 @@ import {
   type AccountContext,
 } from '../services/auth.js';
 import { ForbiddenError } from '../services/errors.js';
-import { checkpointSchema } from '../audit-chain.js';
-import { accountOf, actorOf, allow, isHttps, param } from './common.js';
+import { accountOf, actorOf, allow, isHttps, param, reply } from './common.js';
 
-const email = z.email().max(320);
-// Bounded here only against abuse: the password rule (10-1024 characters, WEAK_PASSWORD) is the service's.
-const password = z.string().min(1).max(10_000);
-const name = z.string().trim().min(1).max(200);
-const role = z.enum(roles);
-const id = z.string().min(1).max(100);
-
-const loginBody = z.strictObject({ email, password });
-const setupBody = z.strictObject({
-  token: z.string().min(1).max(200),
-  email,
-  name,
-  password,
-  workspaceName: name.optional(),
-});
-const switchBody = z.strictObject({ workspaceId: id });
-const workspaceBody = z.strictObject({ name });
-/** Without a password: an invitation. With one: a new account (instance owners only). */
-const addUserBody = z.strictObject({ email, name: name.optional(), password: password.optional(), role });
-/** Fields of the account itself: changed by its holder or an instance owner, never through a workspace. */
-const accountFields = ['name', 'email', 'password', 'disabled', 'instanceOwner'] as const;
-const memberBody = z.strictObject({ role });
-const ownAccountBody = z
-  .strictObject({
-    name: name.optional(),
-    email: email.optional(),
-    password: password.optional(),
-    currentPassword: password.optional(),
-  })
-  .refine(
-    (b) => b.name !== undefined || b.email !== undefined || b.password !== undefined,
-    'change at least one field',
-  );
-const newAccountBody = z.strictObject({ email, name, password, instanceOwner: z.boolean().optional() });
-const accountBody = z
-  .strictObject({
-    name: name.optional(),
-    email: email.optional(),
-    password: password.optional(),
-    disabled: z.boolean().optional(),
-    instanceOwner: z.boolean().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
-const auditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().min(1).optional(),
-});
-const verifyBody = z.strictObject({ checkpoint: checkpointSchema });
-
-async function me(ctx: AppContext, account: AccountContext) {
+async function me(ctx: AppContext, account: AccountContext): Promise<Session> {
   return {
-    user: userView(account.user, account.role),
+    user: { ...userView(account.user), role: account.role },
     workspace: account.workspace ? workspaceView(account.workspace) : null,
     csrfToken: account.session.csrfToken,
     invitations: (await ctx.auth.myInvitations(account)).length,
@@ -101,7 +78,7 @@ export function publicAuthRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/auth/status', async (_req, res) => {
-    res.json(await ctx.auth.status());
+    reply(res, authStatusSchema, await ctx.auth.status());
   });
 
   r.post('/auth/setup', async (req, res) => {
@@ -114,14 +91,14 @@ export function publicAuthRoutes(ctx: AppContext): Router {
     });
     const { token, account } = await ctx.auth.login(body.email, body.password, source(req));
     setSessionCookie(ctx, req, res, token);
-    res.status(201).json(await me(ctx, account));
+    reply(res, sessionSchema, await me(ctx, account), 201);
   });
 
   r.post('/auth/login', async (req, res) => {
     const body = parseRequest(loginBody, req.body, 'login request');
     const { token, account } = await ctx.auth.login(body.email, body.password, source(req));
     setSessionCookie(ctx, req, res, token);
-    res.json(await me(ctx, account));
+    reply(res, sessionSchema, await me(ctx, account));
   });
 
   return r;
@@ -138,36 +115,40 @@ export function accountRoutes(ctx: AppContext): Router {
   });
 
   r.get('/auth/me', async (_req, res) => {
-    res.json(await me(ctx, accountOf(res)));
+    reply(res, sessionSchema, await me(ctx, accountOf(res)));
   });
 
   r.post('/auth/workspace', async (req, res) => {
-    const body = parseRequest(switchBody, req.body, 'workspace switch');
-    res.json(await me(ctx, await ctx.auth.switchWorkspace(accountOf(res), body.workspaceId)));
+    const body = parseRequest(switchWorkspaceBody, req.body, 'workspace switch');
+    reply(
+      res,
+      sessionSchema,
+      await me(ctx, await ctx.auth.switchWorkspace(accountOf(res), body.workspaceId)),
+    );
   });
 
   r.get('/workspaces', async (_req, res) => {
-    res.json(await ctx.auth.workspaces(accountOf(res).user.id));
+    reply(res, workspaceListSchema, await ctx.auth.workspaces(accountOf(res).user.id));
   });
 
   r.post('/workspaces', async (req, res) => {
     const body = parseRequest(workspaceBody, req.body, 'workspace');
     const ws = await ctx.auth.createWorkspace(accountOf(res), body.name);
-    res.status(201).json({ ...workspaceView(ws), role: 'admin' });
+    reply(res, memberWorkspaceSchema, { ...workspaceView(ws), role: 'admin' }, 201);
   });
 
   // The holder's own account and invitations.
   r.patch('/account', async (req, res) => {
     const body = parseRequest(ownAccountBody, req.body, 'account change');
-    res.json(await ctx.auth.updateOwnAccount(accountOf(res), body, source(req)));
+    reply(res, userSchema, await ctx.auth.updateOwnAccount(accountOf(res), body, source(req)));
   });
 
   r.get('/account/invitations', async (_req, res) => {
-    res.json(await ctx.auth.myInvitations(accountOf(res)));
+    reply(res, accountInvitationListSchema, await ctx.auth.myInvitations(accountOf(res)));
   });
 
   r.post('/account/invitations/:id/accept', async (req, res) => {
-    res.json(await ctx.auth.acceptInvitation(accountOf(res), param(req, 'id')));
+    reply(res, invitationAcceptedSchema, await ctx.auth.acceptInvitation(accountOf(res), param(req, 'id')));
   });
 
   r.post('/account/invitations/:id/decline', async (req, res) => {
@@ -177,17 +158,17 @@ export function accountRoutes(ctx: AppContext): Router {
 
   // Accounts across the instance: instance owners.
   r.get('/admin/users', async (_req, res) => {
-    res.json(await ctx.auth.listAccounts(accountOf(res)));
+    reply(res, accountListSchema, await ctx.auth.listAccounts(accountOf(res)));
   });
 
   r.post('/admin/users', async (req, res) => {
     const body = parseRequest(newAccountBody, req.body, 'account');
-    res.status(201).json(userView(await ctx.auth.createAccount(accountOf(res), body)));
+    reply(res, userSchema, userView(await ctx.auth.createAccount(accountOf(res), body)), 201);
   });
 
   r.patch('/admin/users/:id', async (req, res) => {
     const body = parseRequest(accountBody, req.body, 'account change');
-    res.json(await ctx.auth.updateAccount(accountOf(res), param(req, 'id'), body));
+    reply(res, userSchema, await ctx.auth.updateAccount(accountOf(res), param(req, 'id'), body));
   });
 
   r.get('/admin/audit', async (req, res) => {
@@ -195,26 +176,26 @@ export function accountRoutes(ctx: AppContext): Router {
     if (!account.user.instanceOwner)
       throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
     const q = parseRequest(auditQuery, req.query, 'query');
-    res.json(await ctx.audit.list(INSTANCE_AUDIT, q.limit, q.before));
+    reply(res, auditListSchema, await ctx.audit.list(INSTANCE_AUDIT, q.limit, q.before));
   });
 
   r.get('/admin/audit/verify', async (_req, res) => {
     if (!accountOf(res).user.instanceOwner)
       throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
-    res.json(await ctx.audit.verify(INSTANCE_AUDIT));
+    reply(res, auditVerifySchema, await ctx.audit.verify(INSTANCE_AUDIT));
   });
 
   r.post('/admin/audit/verify', async (req, res) => {
     if (!accountOf(res).user.instanceOwner)
       throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
-    const body = parseRequest(verifyBody, req.body, 'verification request');
-    res.json(await ctx.audit.verify(INSTANCE_AUDIT, body.checkpoint));
+    const body = parseRequest(auditVerifyBody, req.body, 'verification request');
+    reply(res, auditVerifySchema, await ctx.audit.verify(INSTANCE_AUDIT, body.checkpoint));
   });
 
   r.get('/admin/audit/checkpoint', async (_req, res) => {
     if (!accountOf(res).user.instanceOwner)
       throw new ForbiddenError('OWNER_REQUIRED', 'the instance audit log is for instance owners');
-    res.json(await ctx.audit.checkpoint(INSTANCE_AUDIT));
+    reply(res, auditCheckpointSchema, await ctx.audit.checkpoint(INSTANCE_AUDIT));
   });
 
   return r;
@@ -226,25 +207,28 @@ export function memberRoutes(ctx: AppContext): Router {
 
   r.get('/users', async (_req, res) => {
     const auth = allow(res, 'member.manage');
-    res.json(await ctx.auth.members(auth.workspace.id));
+    reply(res, memberListSchema, await ctx.auth.members(auth.workspace.id));
   });
 
   r.post('/users', async (req, res) => {
     const auth = allow(res, 'member.manage');
     const body = parseRequest(addUserBody, req.body, 'user');
     if (body.password !== undefined) {
-      res.status(201).json(
+      reply(
+        res,
+        userSchema,
         await ctx.auth.createMember(auth, {
           email: body.email,
           name: body.name,
           password: body.password,
           role: body.role,
         }),
+        201,
       );
       return;
     }
     const invitation = await ctx.auth.invite(auth, { email: body.email, role: body.role });
-    res.status(201).json({ invitation: invitationView(invitation) });
+    reply(res, invitationCreatedSchema, { invitation: invitationView(invitation) }, 201);
   });
 
   r.patch('/users/:id', async (req, res) => {
@@ -256,7 +240,7 @@ export function memberRoutes(ctx: AppContext): Router {
         `${fields.join(', ')} belong to the account, not to the workspace: its holder changes them (PATCH /api/account) or an instance owner (PATCH /api/admin/users/:id)`,
       );
     const body = parseRequest(memberBody, req.body, 'member change');
-    res.json(await ctx.auth.setRole(auth, param(req, 'id'), body.role));
+    reply(res, userSchema, await ctx.auth.setRole(auth, param(req, 'id'), body.role));
   });
 
   r.delete('/users/:id', async (req, res) => {
@@ -267,7 +251,7 @@ export function memberRoutes(ctx: AppContext): Router {
 
   r.get('/workspace/invitations', async (_req, res) => {
     const auth = allow(res, 'member.manage');
-    res.json(await ctx.auth.workspaceInvitations(auth));
+    reply(res, invitationListSchema, await ctx.auth.workspaceInvitations(auth));
   });
 
   r.delete('/workspace/invitations/:id', async (req, res) => {

@@ -3,14 +3,14 @@
  * tables, never returning a row. `/v1/federated/datasets/:name/sessions...` (API key named by the dataset): the
  * holder API a coordinator calls to join a session, get masked updates and leave.
  */
+import { federatedDatasetBody, federatedDatasetListSchema, federatedDatasetSchema } from '@finflow/contract';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { datasetNamePattern, joinRequestSchema, updateRequestSchema } from '@finflow/nodes';
 import type { AppContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
-import { federatedDatasetBody } from '../services/federated.js';
-import { actorOf, allow, param } from './common.js';
+import { actorOf, allow, param, reply } from './common.js';
 
 /** A join request is small; an update carries the model and the encoding (at most a few hundred kB). */
 export const FEDERATED_JOIN_MAX_BYTES = 64 * 1024;
@@ -34,13 +34,13 @@ export function federatedRoutes(ctx: AppContext): Router {
 
   r.get('/federated/datasets', async (_req, res) => {
     const auth = allow(res, 'federated.read');
-    res.json(await ctx.federated.list(auth.workspace.id));
+    reply(res, federatedDatasetListSchema, await ctx.federated.list(auth.workspace.id));
   });
 
   r.get('/federated/datasets/:name', async (req, res) => {
     const auth = allow(res, 'federated.read');
     const name = parseRequest(datasetName, param(req, 'name'), 'dataset name');
-    res.json(await ctx.federated.get(auth.workspace.id, name));
+    reply(res, federatedDatasetSchema, await ctx.federated.get(auth.workspace.id, name));
   });
 
   r.put('/federated/datasets/:name', async (req, res) => {
@@ -48,7 +48,12 @@ export function federatedRoutes(ctx: AppContext): Router {
     const name = parseRequest(datasetName, param(req, 'name'), 'dataset name');
     const body = parseRequest(federatedDatasetBody, req.body, 'federated dataset');
     const outcome = await ctx.federated.put(auth.workspace.id, name, body, actorOf(auth));
-    res.status(outcome === 'created' ? 201 : 200).json(await ctx.federated.get(auth.workspace.id, name));
+    reply(
+      res,
+      federatedDatasetSchema,
+      await ctx.federated.get(auth.workspace.id, name),
+      outcome === 'created' ? 201 : 200,
+    );
   });
 
   r.delete('/federated/datasets/:name', async (req, res) => {

@@ -1,36 +1,40 @@
 /** Routes for the catalog, templates, flows and their versions, and runs. */
-import { startRunBody } from '@finflow/contract';
+import {
+  createFlowBody,
+  diffQuery,
+  eventsQuery,
+  exportQuery,
+  flowCreatedSchema,
+  flowDetailSchema,
+  flowDiffSchema,
+  flowListSchema,
+  flowSavedSchema,
+  okSchema,
+  restoreBody,
+  runDetailSchema,
+  runEventListSchema,
+  runListSchema,
+  runsQuery,
+  runStartedSchema,
+  saveFlowBody,
+  searchQuery,
+  startRunBody,
+  templateListSchema,
+  validateFlowBody,
+  validationSchema,
+  versionDetailSchema,
+  versionListSchema,
+  versionNumber,
+} from '@finflow/contract';
 import { Router } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { FlowDocument } from '@finflow/runtime';
 import type { AppContext } from '../context.js';
 import { badRequest, notFound, parseRequest } from '../errors.js';
 import { AuthService } from '../services/auth.js';
 import { flowView, versionView } from '../services/flows.js';
 import { runSummary } from '../services/runs.js';
-import { actorOf, allow, param } from './common.js';
-
-const message = z.string().max(2000);
-const versionNumber = z.coerce.number().int().min(1);
-const createBody = z.union([
-  z.strictObject({ document: z.unknown(), message: message.optional() }),
-  z.strictObject({ templateId: z.string().min(1).max(100), name: z.string().min(1).max(200).optional() }),
-]);
-const saveBody = z.strictObject({ document: z.unknown(), message: message.default('') });
-const validateBody = z.strictObject({ document: z.unknown() });
-const restoreBody = z.strictObject({ message: message.optional() }).optional();
-const diffQuery = z.object({ from: versionNumber, to: versionNumber });
-const exportQuery = z.object({ version: versionNumber.optional() });
-const searchQuery = z.object({ search: z.string().max(200).optional() });
-const runsQuery = z.object({
-  flowId: z.string().max(100).optional(),
-  endpointId: z.string().max(100).optional(),
-  status: z
-    .enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'])
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  before: z.coerce.number().int().min(0).optional(),
-});
-const eventsQuery = z.object({ after: z.coerce.number().int().min(-1).default(-1) });
+import { actorOf, allow, param, reply } from './common.js';
 
 export function templateView(t: AppContext['templates'][number]) {
   return {
@@ -41,7 +45,8 @@ export function templateView(t: AppContext['templates'][number]) {
     tags: t.meta.tags,
     icon: t.meta.icon,
     regulations: t.meta.regulations,
-    flow: t.flow,
+    // The template's flow.json: a flow document as its author wrote it.
+    flow: t.flow as unknown as FlowDocument,
     fixtures: t.fixtures.map((f) =>
       f.expected === undefined
         ? { name: f.name, input: f.input }
@@ -60,14 +65,16 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.get('/templates', (_req, res) => {
     allow(res, 'read');
-    res.json(ctx.templates.map(templateView));
+    reply(res, templateListSchema, ctx.templates.map(templateView));
   });
 
   r.get('/flows', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(searchQuery, req.query, 'query');
     const flows = await ctx.flows.list(auth.workspace.id, q.search);
-    res.json(
+    reply(
+      res,
+      flowListSchema,
       flows.map((f) => ({
         ...flowView(f),
         updatedBy: f.updatedBy ? { id: f.updatedBy, name: f.updatedByName ?? '' } : null,
@@ -76,7 +83,7 @@ export function flowRoutes(ctx: AppContext): Router {
     );
   });
 
-  const create = async (auth: ReturnType<typeof allow>, body: z.output<typeof createBody>) => {
+  const create = async (auth: ReturnType<typeof allow>, body: z.output<typeof createFlowBody>) => {
     const author = { id: auth.user.id, name: auth.user.name };
     if ('templateId' in body) {
       const template = ctx.templates.find((t) => t.meta.id === body.templateId);
@@ -89,6 +96,7 @@ export function flowRoutes(ctx: AppContext): Router {
         ...template.flow,
         tags: [...tags.filter((t) => t !== tag), tag],
         ...(body.name ? { name: body.name } : {}),
+        description: body.language === 'zh-CN' ? template.meta.description.zh : template.meta.description.en,
       };
       return ctx.flows.create(
         auth.workspace.id,
@@ -103,28 +111,28 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.post('/flows', async (req, res) => {
     const auth = allow(res, 'flow.write');
-    const { flow, version } = await create(auth, parseRequest(createBody, req.body, 'flow'));
-    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
+    const { flow, version } = await create(auth, parseRequest(createFlowBody, req.body, 'flow'));
+    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
   });
 
   r.post('/flows/import', async (req, res) => {
     const auth = allow(res, 'flow.write');
     if (req.body === undefined) throw badRequest('INVALID_DOCUMENT', 'send the flow document as the body');
     const { flow, version } = await create(auth, { document: req.body, message: 'imported' });
-    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
+    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
   });
 
   r.post('/flows/validate', async (req, res) => {
     const auth = allow(res, 'read');
-    const body = parseRequest(validateBody, req.body, 'validation request');
+    const body = parseRequest(validateFlowBody, req.body, 'validation request');
     const problems = await ctx.flows.validate(body.document, await ctx.connections.infos(auth.workspace.id));
-    res.json({ ok: problems.length === 0, problems });
+    reply(res, validationSchema, { ok: problems.length === 0, problems });
   });
 
   r.get('/flows/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { flow, version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'));
-    res.json({
+    reply(res, flowDetailSchema, {
       flow: flowView(flow),
       version: versionView(version),
       document: ctx.flows.current(version.document),
@@ -133,7 +141,7 @@ export function flowRoutes(ctx: AppContext): Router {
 
   r.put('/flows/:id', async (req, res) => {
     const auth = allow(res, 'flow.write');
-    const body = parseRequest(saveBody, req.body, 'flow save');
+    const body = parseRequest(saveFlowBody, req.body, 'flow save');
     const { flow, version, created } = await ctx.flows.save(
       auth.workspace.id,
       param(req, 'id'),
@@ -142,7 +150,12 @@ export function flowRoutes(ctx: AppContext): Router {
       body.message,
       actorOf(auth),
     );
-    res.status(created ? 201 : 200).json({ flow: flowView(flow), version: versionView(version), created });
+    reply(
+      res,
+      flowSavedSchema,
+      { flow: flowView(flow), version: versionView(version), created },
+      created ? 201 : 200,
+    );
   });
 
   r.delete('/flows/:id', async (req, res) => {
@@ -160,14 +173,17 @@ export function flowRoutes(ctx: AppContext): Router {
   r.get('/flows/:id/versions', async (req, res) => {
     const auth = allow(res, 'read');
     const flow = await ctx.flows.get(auth.workspace.id, param(req, 'id'));
-    res.json((await ctx.repo.listVersions(flow.id)).map(versionView));
+    reply(res, versionListSchema, (await ctx.repo.listVersions(flow.id)).map(versionView));
   });
 
   r.get('/flows/:id/versions/:n', async (req, res) => {
     const auth = allow(res, 'read');
     const n = parseRequest(versionNumber, req.params['n'], 'version number');
     const { version } = await ctx.flows.getVersion(auth.workspace.id, param(req, 'id'), n);
-    res.json({ version: versionView(version), document: ctx.flows.current(version.document) });
+    reply(res, versionDetailSchema, {
+      version: versionView(version),
+      document: ctx.flows.current(version.document),
+    });
   });
 
   r.post('/flows/:id/versions/:n/restore', async (req, res) => {
@@ -182,13 +198,13 @@ export function flowRoutes(ctx: AppContext): Router {
       body?.message,
       actorOf(auth),
     );
-    res.status(201).json({ flow: flowView(flow), version: versionView(version) });
+    reply(res, flowCreatedSchema, { flow: flowView(flow), version: versionView(version) }, 201);
   });
 
   r.get('/flows/:id/diff', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(diffQuery, req.query, 'query');
-    res.json(await ctx.flows.diff(auth.workspace.id, param(req, 'id'), q.from, q.to));
+    reply(res, flowDiffSchema, await ctx.flows.diff(auth.workspace.id, param(req, 'id'), q.from, q.to));
   });
 
   r.get('/flows/:id/export', async (req, res) => {
@@ -231,7 +247,7 @@ export function flowRoutes(ctx: AppContext): Router {
     }
     // Answer once the run is on record, so it can be read (or subscribed to) straight away: 202 means stored.
     if ('stored' in started) await started.stored;
-    res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
+    reply(res, runStartedSchema, { runId: started.runId, flowVersion: started.flowVersion }, 202);
   });
 
   r.get('/runs', async (req, res) => {
@@ -244,32 +260,32 @@ export function flowRoutes(ctx: AppContext): Router {
       ...(q.status ? { status: q.status } : {}),
       ...(q.before === undefined ? {} : { before: q.before }),
     });
-    res.json(runs.map(runSummary));
+    reply(res, runListSchema, runs.map(runSummary));
   });
 
   r.get('/runs/:id', async (req, res) => {
     const auth = allow(res, 'read');
     const { record, state } = await ctx.runs.state(auth.workspace.id, param(req, 'id'));
-    res.json({ run: state, ...runSummary(record) });
+    reply(res, runDetailSchema, { run: state, ...runSummary(record) });
   });
 
   r.get('/runs/:id/events', async (req, res) => {
     const auth = allow(res, 'read');
     const q = parseRequest(eventsQuery, req.query, 'query');
-    res.json(await ctx.runs.events(auth.workspace.id, param(req, 'id'), q.after));
+    reply(res, runEventListSchema, await ctx.runs.events(auth.workspace.id, param(req, 'id'), q.after));
   });
 
   r.post('/runs/:id/cancel', async (req, res) => {
     const auth = allow(res, 'run.start');
     await ctx.runs.cancel(auth.workspace.id, param(req, 'id'), actorOf(auth));
-    res.status(202).json({ ok: true });
+    reply(res, okSchema, { ok: true }, 202);
   });
 
   r.post('/runs/:id/rerun', async (req, res) => {
     const auth = allow(res, 'run.start');
     const started = await ctx.runs.rerun(auth.workspace.id, param(req, 'id'), actorOf(auth));
     await started.stored;
-    res.status(202).json({ runId: started.runId, flowVersion: started.flowVersion });
+    reply(res, runStartedSchema, { runId: started.runId, flowVersion: started.flowVersion }, 202);
   });
 
   return r;

@@ -3,30 +3,19 @@
  * endpoint-call.ts), each endpoint's OpenAPI document, the state of asynchronous and waiting runs, and feedback
  * (ground-truth outcomes) on an endpoint's past decisions.
  */
+import { endpointFeedbackBody, feedbackSchema } from '@finflow/contract';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { HttpError, notFound, parseRequest } from '../errors.js';
 import { endpointOpenApi } from '../openapi.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { checkIdempotencyKey, primaryVersion } from '../services/endpoints.js';
 import { feedbackView } from '../services/feedback.js';
-import { baseUrl, param } from './common.js';
+import { baseUrl, param, reply } from './common.js';
 import type { EndpointCall } from './endpoint-call.js';
 
 /** Feedback bodies are small: a run id or business key and a label. */
 export const FEEDBACK_MAX_BODY_BYTES = 64 * 1024;
-
-const feedbackBody = z
-  .strictObject({
-    runId: z.string().min(1).max(100).optional(),
-    businessKey: z.union([z.string().min(1).max(200), z.number().finite()]).optional(),
-    label: z.unknown(),
-  })
-  .refine((b) => (b.runId === undefined) !== (b.businessKey === undefined), {
-    message: 'name the decision by `runId` or by `businessKey` (one of them)',
-  })
-  .refine((b) => b.label !== undefined, { message: '`label` is required', path: ['label'] });
 
 /** The `mode` query parameter when given once (Express's simple parser makes repeats an array). */
 export function modeOf(query: unknown): string | undefined {
@@ -96,7 +85,7 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the feedback as application/json');
     }
     const raw = await readBody(req, FEEDBACK_MAX_BODY_BYTES);
-    const body = parseRequest(feedbackBody, parseJsonStrict(raw.toString('utf8')), 'feedback');
+    const body = parseRequest(endpointFeedbackBody, parseJsonStrict(raw.toString('utf8')), 'feedback');
     const header = req.headers['idempotency-key'];
     const { feedback, created } = await ctx.feedback.record({
       workspaceId: endpoint.workspaceId,
@@ -107,7 +96,7 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
       idempotencyKey: typeof header === 'string' ? checkIdempotencyKey(header) : undefined,
       actor: { type: 'key', id: key.id, name: key.name },
     });
-    res.status(created ? 201 : 200).json(feedbackView(feedback));
+    reply(res, feedbackSchema, feedbackView(feedback), created ? 201 : 200);
   });
 
   return r;

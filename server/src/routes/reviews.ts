@@ -1,47 +1,33 @@
 /** Routes for the review inbox (tasks, queues, decisions) and for feedback on past runs, for signed-in users. */
+import {
+  feedbackBody,
+  feedbackListSchema,
+  feedbackQuery,
+  feedbackSchema,
+  reviewDecisionBody,
+  reviewDecisionResultSchema,
+  reviewListQuery,
+  reviewQueueListSchema,
+  reviewTaskListSchema,
+  reviewTaskSchema,
+} from '@finflow/contract';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { checkIdempotencyKey } from '../services/endpoints.js';
 import { parseRequest } from '../errors.js';
 import { checkLabelSize, feedbackView } from '../services/feedback.js';
 import { reviewTaskView } from '../services/review-records.js';
-import { actorOf, allow, param } from './common.js';
-
-const listQuery = z.object({
-  status: z.enum(['open', 'decided', 'cancelled']).default('open'),
-  queue: z.string().max(64).optional(),
-  flowId: z.string().max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().min(0).optional(),
-});
-const decisionBody = z.strictObject({
-  action: z.enum(['approve', 'override', 'reject']),
-  outcome: z.string().min(1).max(100).optional(),
-  reason: z.string().trim().min(1, 'give the reason for the decision').max(4000),
-  corrections: z
-    .record(z.string().min(1).max(200), z.unknown())
-    .refine((c) => Object.keys(c).length <= 50, 'at most 50 corrected fields')
-    .optional(),
-});
-const feedbackBody = z.strictObject({ label: z.unknown() });
-const labelledQuery = z.object({
-  endpointId: z.string().max(100).optional(),
-  flowId: z.string().max(100).optional(),
-  version: z.coerce.number().int().min(1).optional(),
-  source: z.enum(['outcome', 'review']).optional(),
-  from: z.coerce.number().int().min(0).default(0),
-  to: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-});
+import { actorOf, allow, param, reply } from './common.js';
 
 export function reviewRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/reviews', async (req, res) => {
     const auth = allow(res, 'read');
-    const q = parseRequest(listQuery, req.query, 'query');
-    res.json(
+    const q = parseRequest(reviewListQuery, req.query, 'query');
+    reply(
+      res,
+      reviewTaskListSchema,
       await ctx.reviews.list(auth, {
         status: q.status,
         limit: q.limit,
@@ -54,25 +40,25 @@ export function reviewRoutes(ctx: AppContext): Router {
 
   r.get('/reviews/queues', async (_req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.reviews.queues(auth.workspace.id));
+    reply(res, reviewQueueListSchema, await ctx.reviews.queues(auth.workspace.id));
   });
 
   r.get('/reviews/:id', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json(reviewTaskView(await ctx.reviews.get(auth.workspace.id, param(req, 'id'))));
+    reply(res, reviewTaskSchema, reviewTaskView(await ctx.reviews.get(auth.workspace.id, param(req, 'id'))));
   });
 
   r.post('/reviews/:id/decision', async (req, res) => {
     const auth = allow(res, 'read');
-    const body = parseRequest(decisionBody, req.body, 'decision');
+    const body = parseRequest(reviewDecisionBody, req.body, 'decision');
     if (body.corrections) checkLabelSize(body.corrections, 'CORRECTIONS');
     const result = await ctx.reviews.decide(auth, param(req, 'id'), body);
-    res.status(result.decided ? 200 : 202).json(result);
+    reply(res, reviewDecisionResultSchema, result, result.decided ? 200 : 202);
   });
 
   r.get('/runs/:id/reviews', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.reviews.ofRun(auth.workspace.id, param(req, 'id')));
+    reply(res, reviewTaskListSchema, await ctx.reviews.ofRun(auth.workspace.id, param(req, 'id')));
   });
 
   r.post('/runs/:id/feedback', async (req, res) => {
@@ -86,17 +72,21 @@ export function reviewRoutes(ctx: AppContext): Router {
       idempotencyKey: typeof header === 'string' ? checkIdempotencyKey(header) : undefined,
       actor: actorOf(auth),
     });
-    res.status(created ? 201 : 200).json(feedbackView(feedback));
+    reply(res, feedbackSchema, feedbackView(feedback), created ? 201 : 200);
   });
 
   r.get('/runs/:id/feedback', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json((await ctx.feedback.ofRun(auth.workspace.id, param(req, 'id'))).map(feedbackView));
+    reply(
+      res,
+      feedbackListSchema,
+      (await ctx.feedback.ofRun(auth.workspace.id, param(req, 'id'))).map(feedbackView),
+    );
   });
 
   r.get('/feedback', async (req, res) => {
     const auth = allow(res, 'read');
-    const q = parseRequest(labelledQuery, req.query, 'query');
+    const q = parseRequest(feedbackQuery, req.query, 'query');
     const rows = await ctx.feedback.labelled({
       workspaceId: auth.workspace.id,
       from: q.from,
@@ -107,7 +97,7 @@ export function reviewRoutes(ctx: AppContext): Router {
       ...(q.version === undefined ? {} : { flowVersion: q.version }),
       ...(q.source ? { source: q.source } : {}),
     });
-    res.json(rows.map(feedbackView));
+    reply(res, feedbackListSchema, rows.map(feedbackView));
   });
 
   return r;

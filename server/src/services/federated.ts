@@ -16,7 +16,11 @@ import {
   type UpdateRequest,
   type UpdateResponse,
 } from '@finflow/nodes';
-import { z } from 'zod';
+import {
+  federatedDatasetBodyLimits,
+  type FederatedDataset,
+  type FederatedDatasetBody,
+} from '@finflow/contract';
 import type { ApiKeyRecord, AuditActor, FederatedDatasetRecord, Repository } from '../repo/types.js';
 import type { Sealer } from '../security/crypto.js';
 import { TokenBuckets } from '../rate-limit.js';
@@ -31,38 +35,14 @@ import {
 } from './errors.js';
 
 export const federatedDatasetLimits = {
-  rows: 200_000,
-  columns: 500,
-  apiKeys: 100,
+  ...federatedDatasetBodyLimits,
   /** Open sessions per dataset: a coordinator cannot fill the holder's memory with copies of its rows. */
   sessions: 16,
   sessionIdleMs: 30 * 60_000,
   updatesPerMinute: 1200,
 };
 
-const cell = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
-
-/** The body of `PUT /api/federated/datasets/:name`. */
-export const federatedDatasetBody = z.strictObject({
-  rows: z
-    .array(
-      z
-        .record(z.string().min(1).max(200), cell)
-        .refine(
-          (r) => Object.keys(r).length <= federatedDatasetLimits.columns,
-          `a row has at most ${federatedDatasetLimits.columns} columns`,
-        ),
-    )
-    .min(1)
-    .max(federatedDatasetLimits.rows),
-  apiKeys: z.array(z.string().min(1).max(100)).max(federatedDatasetLimits.apiKeys).default([]),
-  /** The fewest holders (this one included) a round may have; 2 lets one peer and the coordinator, together, see this holder's update. */
-  minParticipants: z.number().int().min(2).max(64).default(3),
-  description: z.string().max(2000).default(''),
-});
-export type FederatedDatasetBody = z.output<typeof federatedDatasetBody>;
-
-export const federatedDatasetView = (d: FederatedDatasetRecord) => ({
+export const federatedDatasetView = (d: FederatedDatasetRecord): FederatedDataset => ({
   name: d.name,
   description: d.description,
   columns: d.columns,

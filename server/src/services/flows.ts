@@ -106,8 +106,9 @@ export class FlowService {
   }
 
   /** A stored document as the editor should see it: nodes at their newest version. */
-  current(document: string): unknown {
-    return upgradeNodes(JSON.parse(document) as unknown, this.runtime.registry);
+  /** A stored document (saved through `normalize`, so a flow document) with its nodes upgraded to the registry's. */
+  current(document: string): FlowDocument {
+    return upgradeNodes(JSON.parse(document) as unknown, this.runtime.registry) as FlowDocument;
   }
 
   /** Migrates and normalises a document, giving it the flow's id; 400 INVALID_DOCUMENT when it is not one. */

@@ -4,7 +4,7 @@
  * shown through the API. Pure functions, shared by the run service (which stores tasks when a run waits) and the
  * review service (which decides them).
  */
-import { reviewTaskSchema, type ReviewTask } from '@finflow/nodes';
+import { reviewTaskSchema, type ReviewDecision, type ReviewTask } from '@finflow/nodes';
 import type { NodeWaitingEvent } from '@finflow/runtime';
 import { z } from 'zod';
 import type { ReviewTaskRecord } from '../repo/types.js';
@@ -116,7 +116,7 @@ export function reviewTaskView(t: ReviewTaskRecord, now = Date.now()) {
       reason: a.reason,
       at: a.at,
     })),
-    decision: t.decision === null ? null : (JSON.parse(t.decision) as Record<string, unknown>),
+    decision: t.decision === null ? null : (JSON.parse(t.decision) as ReviewDecision),
     decidedAt: t.decidedAt,
     decidedBy: t.decidedBy,
   };

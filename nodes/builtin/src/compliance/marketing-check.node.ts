@@ -195,14 +195,19 @@ export const marketingCheckNode = defineNode({
       }),
     })
     .strict(),
-  inputs: { text: port('text', { title: 'Marketing text' }) },
+  inputs: { text: port('text', { title: 'Marketing text', zh: { title: '营销文案' } }) },
   outputs: {
-    passed: port('boolean', { title: 'Passed' }),
+    passed: port('boolean', { title: 'Passed', zh: { title: '通过' } }),
     findings: port('table', {
       title: 'Findings',
+      zh: { title: '发现的问题' },
       description: 'ruleId, kind, severity, message, source, start, end, text',
     }),
-    decision: port('decision', { title: 'Decision', description: 'pass, review or reject, with reasons' }),
+    decision: port('decision', {
+      title: 'Decision',
+      zh: { title: '决策' },
+      description: 'pass, review or reject, with reasons',
+    }),
   },
   timeoutMs: 10_000,
   validate(config, helpers) {

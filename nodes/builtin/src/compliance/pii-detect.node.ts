@@ -20,15 +20,16 @@ export const piiDetectNode = defineNode({
     tags: ['pii', 'privacy', 'PIPL', 'GDPR'],
   },
   config: z.object(detectionFields).strict(),
-  inputs: { text: port('text', { title: 'Text' }) },
+  inputs: { text: port('text', { title: 'Text', zh: { title: '文本' } }) },
   outputs: {
     entities: port('table', {
       title: 'Entities',
+      zh: { title: '实体' },
       description:
         'type, start, end, text, score per finding; numbers also carry valid (false for a number its label calls an ID, card or phone that fails its check: reported, so masked, but not a valid number)',
     }),
-    counts: port('record', { title: 'Counts by type' }),
-    hasPii: port('boolean', { title: 'Contains personal data' }),
+    counts: port('record', { title: 'Counts by type', zh: { title: '按类型计数' } }),
+    hasPii: port('boolean', { title: 'Contains personal data', zh: { title: '含个人信息' } }),
   },
   timeoutMs: 30_000,
   validate(config, helpers) {

@@ -153,20 +153,22 @@ export const piiMaskNode = defineNode({
     })
     .strict(),
   inputs: {
-    text: port('text', { title: 'Text' }),
+    text: port('text', { title: 'Text', zh: { title: '文本' } }),
     entities: port('table', {
       title: 'Entities',
+      zh: { title: '实体' },
       description: 'Optional: mask these findings (type, start, end) instead of detecting',
       required: false,
     }),
   },
   outputs: {
-    text: port('text', { title: 'Masked text' }),
+    text: port('text', { title: 'Masked text', zh: { title: '脱敏文本' } }),
     entities: port('table', {
       title: 'Masked entities',
+      zh: { title: '已脱敏实体' },
       description: 'type, offsets, strategy and replacement; never the value',
     }),
-    counts: port('record', { title: 'Counts by type' }),
+    counts: port('record', { title: 'Counts by type', zh: { title: '按类型计数' } }),
   },
   timeoutMs: 30_000,
   validate(config, helpers) {

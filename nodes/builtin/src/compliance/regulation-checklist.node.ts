@@ -70,15 +70,20 @@ export const regulationChecklistNode = defineNode({
         }),
     })
     .strict(),
-  inputs: { text: port('text', { title: 'Regulation text' }) },
+  inputs: { text: port('text', { title: 'Regulation text', zh: { title: '法规文本' } }) },
   outputs: {
-    articles: port('table', { title: 'Articles', description: 'ref, title, chapter, section, text' }),
+    articles: port('table', {
+      title: 'Articles',
+      zh: { title: '条款' },
+      description: 'ref, title, chapter, section, text',
+    }),
     checklist: port('table', {
       title: 'Checklist',
+      zh: { title: '合规清单' },
       description:
         'id, articleRef, provisionRef, actor, modality, obligation, deadline { value, unit, kind, phrase }, timing, text',
     }),
-    summary: port('record', { title: 'Summary' }),
+    summary: port('record', { title: 'Summary', zh: { title: '摘要' } }),
   },
   timeoutMs: 30_000,
   run(_ctx, { text }, config) {

@@ -58,7 +58,7 @@ export const templateNode = defineNode({
       .default('error')
       .meta({ title: 'Missing values', description: 'error: fail the node; empty: leave the placeholder blank', zh: { title: '缺失值处理', description: '报错：节点执行失败；留空：占位符替换为空', options: { error: '报错', empty: '留空' } } }),
   }),
-  outputs: { text: port('text', { title: 'Text' }) },
+  outputs: { text: port('text', { title: 'Text', zh: { title: '文本' } }) },
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 5_000,
   validate(config, helpers) {

@@ -22,8 +22,8 @@ export const transformNode = defineNode({
       .default('error')
       .meta({ title: 'When nothing matches', description: 'error: fail the node; null: output null', zh: { title: '无匹配结果时', description: '报错：节点执行失败；输出 null：输出 null', options: { error: '报错', null: '输出 null' } } }),
   }),
-  inputs: { data: port('any', { title: 'Data', required: false }) },
-  outputs: { result: port('any', { title: 'Result' }) },
+  inputs: { data: port('any', { title: 'Data', zh: { title: '数据' }, required: false }) },
+  outputs: { result: port('any', { title: 'Result', zh: { title: '结果' } }) },
   timeoutMs: 5_000,
   // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
   pure: true,

@@ -195,18 +195,35 @@ export const reviewNode = defineNode({
   },
   config,
   inputs: {
-    case: port('record', { title: 'Case', description: 'What the reviewer sees and may correct' }),
+    case: port('record', {
+      title: 'Case',
+      zh: { title: '案件' },
+      description: 'What the reviewer sees and may correct',
+    }),
     // A record rather than a decision port: automated decisions carry structured reasons (codes, factors, texts).
     decision: port('record', {
       title: 'Decision so far',
+      zh: { title: '当前决策' },
       description: 'The automated decision (its outcome, reasons and attributions)',
       required: false,
     }),
   },
   outputs: {
-    decision: port('decision', { title: 'Decision', description: 'The reviewed outcome with the reason' }),
-    review: port('record', { title: 'Review', description: 'Who decided what, when, and why' }),
-    case: port('record', { title: 'Case', description: 'The case with the reviewer’s corrections' }),
+    decision: port('decision', {
+      title: 'Decision',
+      zh: { title: '决策' },
+      description: 'The reviewed outcome with the reason',
+    }),
+    review: port('record', {
+      title: 'Review',
+      zh: { title: '复核' },
+      description: 'Who decided what, when, and why',
+    }),
+    case: port('record', {
+      title: 'Case',
+      zh: { title: '案件' },
+      description: 'The case with the reviewer’s corrections',
+    }),
   },
   // The node itself only builds a task or reads a decision.
   timeoutMs: 5_000,

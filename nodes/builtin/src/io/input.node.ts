@@ -33,7 +33,7 @@ export const inputNode = defineNode({
         zh: { title: '示例输入', description: '用于预填运行表单' },
       }),
   }),
-  outputs: { value: port('record', { title: 'Whole input' }) },
+  outputs: { value: port('record', { title: 'Whole input', zh: { title: '整个输入' } }) },
   dynamicOutputs: {
     path: 'schema.properties',
     mode: 'keys',

@@ -32,7 +32,7 @@ export const outputNode = defineNode({
         zh: { title: '结果 Schema', description: '该值的 JSON Schema，用于生成 API 文档' },
       }),
   }),
-  inputs: { value: port('any', { title: 'Value' }) },
+  inputs: { value: port('any', { title: 'Value', zh: { title: '值' } }) },
   timeoutMs: 1_000,
   // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
   pure: true,

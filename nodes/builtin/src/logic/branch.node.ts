@@ -23,10 +23,10 @@ export const branchNode = defineNode({
         zh: { title: '条件', description: 'JSONata，例如 value.amount > 10000' },
       }),
   }),
-  inputs: { value: port('any', { title: 'Value' }) },
+  inputs: { value: port('any', { title: 'Value', zh: { title: '值' } }) },
   outputs: {
-    true: port('any', { title: 'True', required: false }),
-    false: port('any', { title: 'False', required: false }),
+    true: port('any', { title: 'True', zh: { title: '为真' }, required: false }),
+    false: port('any', { title: 'False', zh: { title: '为假' }, required: false }),
   },
   timeoutMs: 5_000,
   validate(config, helpers) {

@@ -54,8 +54,8 @@ export const mapNode = defineNode({
         .meta({ title: 'Items at once', zh: { title: '并发处理数' } }),
     })
     .refine((c) => (c.node === undefined) !== (c.flow === undefined), 'give exactly one of `node` or `flow`'),
-  inputs: { items: port('list', { title: 'Items' }) },
-  outputs: { results: port('list', { title: 'Results' }) },
+  inputs: { items: port('list', { title: 'Items', zh: { title: '条目' } }) },
+  outputs: { results: port('list', { title: 'Results', zh: { title: '结果列表' } }) },
   timeoutMs: 300_000,
   validate(config, helpers) {
     if (config.node) {

@@ -40,7 +40,7 @@ export const mergeNode = defineNode({
         },
       }),
   }),
-  outputs: { value: port('any', { title: 'Value' }) },
+  outputs: { value: port('any', { title: 'Value', zh: { title: '值' } }) },
   dynamicInputs: { path: 'inputs', mode: 'items', type: 'any', required: false },
   timeoutMs: 1_000,
   // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).

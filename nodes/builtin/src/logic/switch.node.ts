@@ -45,8 +45,8 @@ export const switchNode = defineNode({
         },
       }),
   }),
-  inputs: { value: port('any', { title: 'Value' }) },
-  outputs: { default: port('any', { title: 'Default', required: false }) },
+  inputs: { value: port('any', { title: 'Value', zh: { title: '值' } }) },
+  outputs: { default: port('any', { title: 'Default', zh: { title: '默认' }, required: false }) },
   dynamicOutputs: { path: 'cases', mode: 'items', nameKey: 'name', type: 'any', required: false },
   timeoutMs: 5_000,
   validate(config, helpers) {

@@ -48,17 +48,19 @@ export const chatNode = defineNode({
     history: port('messages', {
       required: false,
       title: 'Earlier turns',
+      zh: { title: '此前对话' },
       description: 'Placed between the system prompt and the user prompt',
     }),
   },
   outputs: {
-    text: port('text', { title: 'Reply' }),
+    text: port('text', { title: 'Reply', zh: { title: '回复' } }),
     usage: port('record', {
       title: 'Token usage',
+      zh: { title: '词元用量' },
       description: '{ inputTokens, outputTokens, totalTokens, estimated }',
     }),
-    latencyMs: port('number', { title: 'Latency (ms)' }),
-    model: port('text', { title: 'Model', description: 'The model that answered' }),
+    latencyMs: port('number', { title: 'Latency (ms)', zh: { title: '耗时（毫秒）' } }),
+    model: port('text', { title: 'Model', zh: { title: '模型' }, description: 'The model that answered' }),
   },
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 120_000,

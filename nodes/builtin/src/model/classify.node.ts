@@ -137,22 +137,24 @@ export const classifyNode = defineNode({
       .meta({ title: 'Fallback label', group: 'Routing', zh: { title: '兜底标签' } }),
   }),
   inputs: {
-    text: port('text', { title: 'Text' }),
+    text: port('text', { title: 'Text', zh: { title: '文本' } }),
     examples: port('table', {
       required: false,
       title: 'Training examples',
+      zh: { title: '训练样本' },
       description: 'Rows with a text and a label column',
     }),
-    artifact: port('artifact', { required: false, title: 'Trained model' }),
+    artifact: port('artifact', { required: false, title: 'Trained model', zh: { title: '训练好的模型' } }),
   },
   outputs: {
-    label: port('text', { title: 'Label' }),
-    confidence: port('number', { title: 'Confidence' }),
+    label: port('text', { title: 'Label', zh: { title: '标签' } }),
+    confidence: port('number', { title: 'Confidence', zh: { title: '置信度' } }),
     alternatives: port('table', {
       title: 'Alternatives',
+      zh: { title: '其他候选' },
       description: 'Other labels with their confidence, most likely first',
     }),
-    model: port('text', { title: 'Model' }),
+    model: port('text', { title: 'Model', zh: { title: '模型' } }),
   },
   timeoutMs: 120_000,
   retry: {

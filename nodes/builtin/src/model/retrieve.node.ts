@@ -131,25 +131,29 @@ export const retrieveNode = defineNode({
     embeddingLegacy: legacyEndpointSchema.optional(),
   }),
   inputs: {
-    query: port('text', { title: 'Query' }),
+    query: port('text', { title: 'Query', zh: { title: '查询' } }),
     documents: port('any', {
       required: false,
       title: 'Documents',
+      zh: { title: '文档集' },
       description: 'A text, a document ({ text, name } or { pages }) or a list of them',
     }),
   },
   outputs: {
     passages: port('table', {
       title: 'Passages',
+      zh: { title: '段落' },
       description:
         'rank, text, source, page, chunk, start, end, lineFrom, lineTo, score, relevance, bm25, similarity',
     }),
     context: port('text', {
       title: 'Context',
+      zh: { title: '上下文' },
       description: 'Numbered passages for a prompt: [1] (source, position) text',
     }),
     index: port('record', {
       title: 'Index',
+      zh: { title: '索引' },
       description: 'id, documents, passages, embeddings, buildMs, cached',
     }),
   },

@@ -183,23 +183,25 @@ export const routeNode = defineNode({
     ...tuningFields,
   }),
   inputs: {
-    history: port('messages', { required: false, title: 'Earlier turns' }),
+    history: port('messages', { required: false, title: 'Earlier turns', zh: { title: '此前对话' } }),
     classification: port('text', {
       required: false,
       title: 'Data class',
+      zh: { title: '数据级别' },
       description: 'public, internal, personal or confidential (from a classifier or the caller)',
     }),
   },
   outputs: {
-    text: port('text', { title: 'Reply' }),
+    text: port('text', { title: 'Reply', zh: { title: '回复' } }),
     route: port('record', {
       title: 'Route',
+      zh: { title: '路由' },
       description:
         'connection, deployment, dataClass, reasons, piiTypes, cost, baselineCost (the private connection), costSaved, currency',
     }),
-    usage: port('record', { title: 'Token usage' }),
-    latencyMs: port('number', { title: 'Latency (ms)' }),
-    model: port('text', { title: 'Model' }),
+    usage: port('record', { title: 'Token usage', zh: { title: '词元用量' } }),
+    latencyMs: port('number', { title: 'Latency (ms)', zh: { title: '耗时（毫秒）' } }),
+    model: port('text', { title: 'Model', zh: { title: '模型' } }),
   },
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 120_000,

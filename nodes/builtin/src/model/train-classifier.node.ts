@@ -60,13 +60,15 @@ export const trainClassifierNode = defineNode({
     examples: port('table', {
       required: false,
       title: 'Training examples',
+      zh: { title: '训练样本' },
       description: 'Rows with a text and a label column',
     }),
   },
   outputs: {
-    artifact: port('artifact', { title: 'Trained model' }),
+    artifact: port('artifact', { title: 'Trained model', zh: { title: '训练好的模型' } }),
     metrics: port('record', {
       title: 'Metrics',
+      zh: { title: '指标' },
       description: 'examples, labels, features, trainingMs, artifactBytes, holdoutExamples, holdoutAccuracy',
     }),
   },

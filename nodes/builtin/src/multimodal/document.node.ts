@@ -24,15 +24,16 @@ export const documentNode = defineNode({
     ocrLanguages: ocrLanguagesField,
     ocrPageMode: ocrPageModeField,
   }),
-  inputs: { document: port('document', { title: 'Document' }) },
+  inputs: { document: port('document', { title: 'Document', zh: { title: '文件' } }) },
   outputs: {
-    text: port('text', { title: 'Text' }),
+    text: port('text', { title: 'Text', zh: { title: '文本' } }),
     pages: port('table', {
       title: 'Pages',
+      zh: { title: '页面' },
       description: 'page, text, source (text or ocr), confidence for OCR pages',
     }),
-    pageCount: port('number', { title: 'Page count' }),
-    meta: port('record', { title: 'Details' }),
+    pageCount: port('number', { title: 'Page count', zh: { title: '页数' } }),
+    meta: port('record', { title: 'Details', zh: { title: '详情' } }),
   },
   timeoutMs: 300_000,
   retry: {

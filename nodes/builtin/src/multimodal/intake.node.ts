@@ -222,21 +222,27 @@ export const intakeNode = defineNode({
   },
   config: intakeConfig,
   inputs: {
-    text: port('text', { title: 'Message text', required: false }),
+    text: port('text', { title: 'Message text', zh: { title: '消息文本' }, required: false }),
     parts: port('list', {
       title: 'Parts',
+      zh: { title: '组成部分' },
       required: false,
       description:
         'Each { kind: text | image | audio | document, text } or { kind, data: base64 or data URL, mimeType, name }; a plain string is text or a data URL',
     }),
   },
   outputs: {
-    text: port('text', { title: 'Text', description: 'Everything readable, part by part' }),
+    text: port('text', {
+      title: 'Text',
+      zh: { title: '文本' },
+      description: 'Everything readable, part by part',
+    }),
     parts: port('table', {
       title: 'Part reports',
+      zh: { title: '各部分报告' },
       description: 'index, kind, ok, engine, confidence, pages, durationSec, chars, error {code, message}',
     }),
-    errorCount: port('number', { title: 'Unreadable parts' }),
+    errorCount: port('number', { title: 'Unreadable parts', zh: { title: '无法识别的部分' } }),
   },
   timeoutMs: 600_000,
   retry: { nonRetryable: ['INTAKE_NOTHING_READABLE'] },

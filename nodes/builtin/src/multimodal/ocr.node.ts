@@ -59,17 +59,30 @@ export const ocrNode = defineNode({
       }),
   }),
   inputs: {
-    image: port('image', { title: 'Image', description: 'Connect a data URL text to convert it' }),
+    image: port('image', {
+      title: 'Image',
+      zh: { title: '图像' },
+      description: 'Connect a data URL text to convert it',
+    }),
   },
   outputs: {
-    text: port('text', { title: 'Text' }),
-    confidence: port('number', { title: 'Confidence', description: 'Mean word confidence, 0 to 1' }),
+    text: port('text', { title: 'Text', zh: { title: '文本' } }),
+    confidence: port('number', {
+      title: 'Confidence',
+      zh: { title: '置信度' },
+      description: 'Mean word confidence, 0 to 1',
+    }),
     lines: port('table', {
       title: 'Lines',
+      zh: { title: '文本行' },
       description: 'text, confidence and bbox {x0, y0, x1, y1} in pixels',
     }),
-    language: port('text', { title: 'Languages', description: 'Tesseract language set, e.g. eng+chi_sim' }),
-    meta: port('record', { title: 'Details' }),
+    language: port('text', {
+      title: 'Languages',
+      zh: { title: '识别语言' },
+      description: 'Tesseract language set, e.g. eng+chi_sim',
+    }),
+    meta: port('record', { title: 'Details', zh: { title: '详情' } }),
   },
   timeoutMs: 60_000,
   retry: { nonRetryable: ['IMAGE_UNREADABLE', 'INPUT_TOO_LARGE', 'OCR_NO_TEXT', 'OCR_LOW_CONFIDENCE'] },

@@ -56,13 +56,27 @@ export const speechToTextNode = defineNode({
         },
       }),
   }),
-  inputs: { audio: port('audio', { title: 'Audio', description: 'Connect a data URL text to convert it' }) },
+  inputs: {
+    audio: port('audio', {
+      title: 'Audio',
+      zh: { title: '音频' },
+      description: 'Connect a data URL text to convert it',
+    }),
+  },
   outputs: {
-    text: port('text', { title: 'Transcript' }),
-    segments: port('table', { title: 'Segments', description: 'start and end in seconds, text, confidence' }),
-    engine: port('text', { title: 'Engine' }),
-    quality: port('text', { title: 'Quality', description: 'basic (offline pocketsphinx) or provider' }),
-    meta: port('record', { title: 'Details' }),
+    text: port('text', { title: 'Transcript', zh: { title: '转写文本' } }),
+    segments: port('table', {
+      title: 'Segments',
+      zh: { title: '分段' },
+      description: 'start and end in seconds, text, confidence',
+    }),
+    engine: port('text', { title: 'Engine', zh: { title: '引擎' } }),
+    quality: port('text', {
+      title: 'Quality',
+      zh: { title: '质量' },
+      description: 'basic (offline pocketsphinx) or provider',
+    }),
+    meta: port('record', { title: 'Details', zh: { title: '详情' } }),
   },
   timeoutMs: 180_000,
   retry: { maxAttempts: 2, initialDelayMs: 1_000, nonRetryable: speechNonRetryable },

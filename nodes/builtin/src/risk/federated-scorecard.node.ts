@@ -190,13 +190,18 @@ export const federatedScorecardNode = defineNode({
   }),
   inputs: {},
   outputs: {
-    model: port('artifact', { title: 'Model', description: 'A scorecard for risk.scorecard score mode' }),
+    model: port('artifact', {
+      title: 'Model',
+      zh: { title: '模型' },
+      description: 'A scorecard for risk.scorecard score mode',
+    }),
     report: port('record', {
       title: 'Report',
+      zh: { title: '报告' },
       description:
         'holders, dropouts, rounds, convergence, federated AUC and, with privacy, epsilon and delta',
     }),
-    transcript: port('table', { title: 'Messages', required: false }),
+    transcript: port('table', { title: 'Messages', zh: { title: '消息' }, required: false }),
   },
   timeoutMs: 30 * 60_000,
   retry: { maxAttempts: 1 },

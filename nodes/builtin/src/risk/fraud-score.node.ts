@@ -261,32 +261,40 @@ export const fraudScoreNode = defineNode({
   inputs: {
     transaction: port('record', {
       title: 'Transaction',
+      zh: { title: '交易' },
       description: 'One transaction to score',
       required: false,
     }),
     table: port('table', {
       title: 'Table',
+      zh: { title: '表格' },
       description: 'Training rows, or transactions to score',
       required: false,
     }),
     history: port('table', {
       title: 'History',
+      zh: { title: '历史记录' },
       description: 'Earlier transactions of the customer(s), for velocity features',
       required: false,
     }),
     model: port('artifact', {
       title: 'Model',
+      zh: { title: '模型' },
       description: 'A fraud model from train mode',
       required: false,
     }),
   },
   outputs: {
-    model: port('artifact', { title: 'Model', required: false }),
-    metrics: port('record', { title: 'Cross-validation metrics', required: false }),
-    score: port('score', { title: 'Score', required: false }),
-    decision: port('decision', { title: 'Decision', required: false }),
-    reasons: port('list', { title: 'Reasons', required: false }),
-    scores: port('table', { title: 'Scores', required: false }),
+    model: port('artifact', { title: 'Model', zh: { title: '模型' }, required: false }),
+    metrics: port('record', {
+      title: 'Cross-validation metrics',
+      zh: { title: '交叉验证指标' },
+      required: false,
+    }),
+    score: port('score', { title: 'Score', zh: { title: '评分' }, required: false }),
+    decision: port('decision', { title: 'Decision', zh: { title: '决策' }, required: false }),
+    reasons: port('list', { title: 'Reasons', zh: { title: '原因' }, required: false }),
+    scores: port('table', { title: 'Scores', zh: { title: '评分表' }, required: false }),
   },
   timeoutMs: 300_000,
   validate(config, helpers) {

@@ -461,33 +461,42 @@ export const portfolioNode = defineNode({
   inputs: {
     prices: port('table', {
       title: 'Prices',
+      zh: { title: '价格' },
       description: 'A date column plus one column per asset; empty cells mean not yet listed',
       required: false,
     }),
     expectedReturns: port('record', {
       title: 'Expected returns',
+      zh: { title: '预期收益' },
       description: 'Annual expected return per asset; with prices it replaces the historical estimate',
       required: false,
     }),
     covariance: port('record', {
       title: 'Covariance',
+      zh: { title: '协方差' },
       description:
         'Annual covariance as { asset: { asset: value } }; with prices it replaces the sample estimate',
       required: false,
     }),
   },
   outputs: {
-    weights: port('record', { title: 'Weights', description: 'Asset → weight (sums to 1)' }),
+    weights: port('record', {
+      title: 'Weights',
+      zh: { title: '权重' },
+      description: 'Asset → weight (sums to 1)',
+    }),
     performance: port('record', {
       title: 'Performance',
+      zh: { title: '业绩表现' },
       description: '{ expectedReturn, volatility, sharpe } (annual) and the constraints that bind',
     }),
     allocation: port('table', {
       title: 'Allocation',
+      zh: { title: '资产配置' },
       description: 'One row per asset: weight, expected return, volatility, share of portfolio risk',
     }),
-    expectedReturns: port('record', { title: 'Expected returns used' }),
-    covariance: port('record', { title: 'Covariance used' }),
+    expectedReturns: port('record', { title: 'Expected returns used', zh: { title: '所用预期收益' } }),
+    covariance: port('record', { title: 'Covariance used', zh: { title: '所用协方差' } }),
   },
   timeoutMs: 30_000,
   validate(config, helpers) {

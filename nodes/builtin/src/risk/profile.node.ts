@@ -367,18 +367,24 @@ export const profileNode = defineNode({
   inputs: {
     answers: port('record', {
       title: 'Answers',
+      zh: { title: '答卷' },
       description: 'Question id → option value (a list of values for multiple-answer questions)',
     }),
   },
   outputs: {
     profile: port('record', {
       title: 'Profile',
+      zh: { title: '风险画像' },
       description:
         '{ level, rank, label, score, maxScore, attributes, reasons }: feed it to risk.suitability',
     }),
-    level: port('text', { title: 'Level', description: 'e.g. C3' }),
-    score: port('score', { title: 'Score' }),
-    contributions: port('table', { title: 'Contributions', description: 'Points per question' }),
+    level: port('text', { title: 'Level', zh: { title: '等级' }, description: 'e.g. C3' }),
+    score: port('score', { title: 'Score', zh: { title: '评分' } }),
+    contributions: port('table', {
+      title: 'Contributions',
+      zh: { title: '各题得分' },
+      description: 'Points per question',
+    }),
   },
   timeoutMs: 5_000,
   validate(config, helpers) {

@@ -386,18 +386,25 @@ export const rulesNode = defineNode({
   inputs: {
     record: port('record', {
       title: 'Record',
+      zh: { title: '记录' },
       description: 'The facts: an application, a transaction, a customer',
     }),
     lists: port('record', {
       title: 'Lists',
+      zh: { title: '名单' },
       description: 'Extra named lists (e.g. a blacklist loaded upstream), added to the configured ones',
       required: false,
     }),
   },
   outputs: {
-    decision: port('decision', { title: 'Decision', description: '{ outcome, reasons, rules }' }),
+    decision: port('decision', {
+      title: 'Decision',
+      zh: { title: '决策' },
+      description: '{ outcome, reasons, rules }',
+    }),
     hits: port('table', {
       title: 'Hits',
+      zh: { title: '命中' },
       description: 'One row per rule that fired: rule id, outcome, message, facts and values',
     }),
   },

@@ -286,13 +286,26 @@ export const scorecardNode = defineNode({
     }),
   }),
   inputs: {
-    table: port('table', { title: 'Table', description: 'Training rows (train) or applicants (score)' }),
-    model: port('artifact', { title: 'Model', description: 'A scorecard from train mode', required: false }),
+    table: port('table', {
+      title: 'Table',
+      zh: { title: '表格' },
+      description: 'Training rows (train) or applicants (score)',
+    }),
+    model: port('artifact', {
+      title: 'Model',
+      zh: { title: '模型' },
+      description: 'A scorecard from train mode',
+      required: false,
+    }),
   },
   outputs: {
-    model: port('artifact', { title: 'Model', required: false }),
-    metrics: port('record', { title: 'Cross-validation metrics', required: false }),
-    scores: port('table', { title: 'Scores', required: false }),
+    model: port('artifact', { title: 'Model', zh: { title: '模型' }, required: false }),
+    metrics: port('record', {
+      title: 'Cross-validation metrics',
+      zh: { title: '交叉验证指标' },
+      required: false,
+    }),
+    scores: port('table', { title: 'Scores', zh: { title: '评分表' }, required: false }),
   },
   timeoutMs: 120_000,
   validate(config, helpers) {

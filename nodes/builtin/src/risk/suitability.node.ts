@@ -125,15 +125,21 @@ export const suitabilityNode = defineNode({
   inputs: {
     customer: port('record', {
       title: 'Customer profile',
+      zh: { title: '客户画像' },
       description:
         'risk.profile’s profile, or any record with level (e.g. C3) and optionally horizonMonths, liquidityDays',
     }),
-    products: port('table', { title: 'Products', description: 'One row per product with its risk level' }),
+    products: port('table', {
+      title: 'Products',
+      zh: { title: '产品' },
+      description: 'One row per product with its risk level',
+    }),
   },
   outputs: {
-    suitable: port('table', { title: 'Suitable products' }),
+    suitable: port('table', { title: 'Suitable products', zh: { title: '适合的产品' } }),
     excluded: port('table', {
       title: 'Excluded products',
+      zh: { title: '排除的产品' },
       description: 'Each row with `reasons` (a list) and `reason` (one line)',
     }),
   },
