@@ -9,3 +9,4 @@ export * from './auth.js';
 export * from './flows.js';
 export * from './runs.js';
 export * from './manage.js';
+export * from './learning.js';

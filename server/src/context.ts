@@ -19,6 +19,7 @@ import type { EvaluationService } from './services/evaluations.js';
 import type { FederatedService } from './services/federated.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
+import type { LearningService } from './services/learning.js';
 import type { ReviewService } from './services/reviews.js';
 import type { PluginService } from './services/plugins.js';
 import type { RolloutService } from './services/rollouts.js';
@@ -44,6 +45,8 @@ export interface AppContext {
   reviews: ReviewService;
   feedback: FeedbackService;
   evaluations: EvaluationService;
+  /** Continuous learning of endpoints: retraining from feedback, training baselines, drift. */
+  learning: LearningService;
   /** Phased rollouts: the choice of version for every endpoint call, gates, transitions. */
   rollouts: RolloutService;
   /** Federated training, the data holder's side: datasets and coordinators' sessions. */

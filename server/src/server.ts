@@ -43,6 +43,7 @@ import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
 import { EvaluationService } from './services/evaluations.js';
+import { LearningService } from './services/learning.js';
 import { FederatedService } from './services/federated.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
@@ -73,6 +74,8 @@ export interface StartOptions {
   processMetrics?: boolean;
   /** How often rollout gates are judged, shadow concurrency (tests judge more often). */
   rollouts?: RolloutOptions;
+  /** How often the retraining schedule and the drift watch look at the endpoints (tests look more often). */
+  learning?: { tickMs?: number };
 }
 
 export interface FinflowServer {
@@ -183,6 +186,22 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       options.rollouts,
     );
     const federated = new FederatedService(repo, sealer, audit);
+    const learning = new LearningService(
+      repo,
+      runtime,
+      flows,
+      endpoints,
+      feedback,
+      credentials,
+      connections,
+      sealer,
+      audit,
+      logger,
+      options.learning ?? {},
+    );
+    rollouts.setDriftSource((r, since) =>
+      learning.gateDrift(r.workspaceId, r.endpointId, r.challengerVersion, since),
+    );
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -210,6 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       reviews,
       feedback,
       evaluations,
+      learning,
       rollouts,
       federated,
       templates: loadTemplates(logger, config.templatesDir),
@@ -264,6 +284,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     await runs.resumePending();
     await reviews.start();
     await rollouts.start();
+    await learning.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
@@ -320,6 +341,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         http.closeIdleConnections();
         await runs.drain(config.shutdownGraceMs);
         await evaluations.stop();
+        await learning.stop();
         await rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);

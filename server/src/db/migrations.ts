@@ -526,7 +526,7 @@ CREATE TABLE drift_alerts (
   endpoint_id TEXT NOT NULL,
   feature TEXT NOT NULL,
   psi REAL NOT NULL,
-  level TEXT NOT NULL CHECK (level IN ('warn', 'alert')),
+  level TEXT NOT NULL CHECK (level IN ('watch', 'alert')),
   calls INTEGER NOT NULL,
   created_at INTEGER NOT NULL
 );

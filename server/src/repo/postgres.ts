@@ -1814,10 +1814,11 @@ export class PostgresRepository implements Repository, RunLeases {
     ).map(toRetrainJob);
   }
 
-  async interruptRunningRetrainJobs(at: number): Promise<number> {
+  async interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number> {
     return this.changes(
-      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = $1 WHERE status = 'running'`,
-      [at],
+      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = $1
+       WHERE status = 'running' AND ($2::TEXT IS NULL OR endpoint_id = $2)`,
+      [at, endpointId ?? null],
     );
   }
 

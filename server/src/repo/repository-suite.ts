@@ -987,6 +987,7 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       });
       expect(await repo.getRetrainJob('ws_2', 'rt1')).toBeUndefined();
       expect((await repo.listRetrainJobs('ws_1', 'e1', 10)).map((j) => j.id)).toEqual(['rt2', 'rt1']);
+      expect(await repo.interruptRunningRetrainJobs(now + 20, 'e2')).toBe(0);
       expect(await repo.interruptRunningRetrainJobs(now + 20)).toBe(2);
       expect((await repo.getRetrainJob('ws_1', 'rt2'))?.status).toBe('interrupted');
       const alert = (id: string, createdAt: number, workspaceId = 'ws_1') => ({

@@ -1420,10 +1420,11 @@ export class SqliteRepository implements Repository, RunLeases {
     ).map(toRetrainJob);
   }
 
-  async interruptRunningRetrainJobs(at: number): Promise<number> {
+  async interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number> {
     return this.q(
-      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`,
-    ).run(at).changes;
+      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = ?
+       WHERE status = 'running' AND (? IS NULL OR endpoint_id = ?)`,
+    ).run(at, endpointId ?? null, endpointId ?? null).changes;
   }
 
   async addDriftAlert(a: DriftAlertRecord): Promise<void> {

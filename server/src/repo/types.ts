@@ -523,7 +523,7 @@ export interface DriftAlertRecord {
   endpointId: string;
   feature: string;
   psi: number;
-  level: 'warn' | 'alert';
+  level: 'watch' | 'alert';
   /** Calls the PSI was computed over. */
   calls: number;
   createdAt: number;
@@ -729,8 +729,8 @@ export interface Repository {
   getRetrainJob(workspaceId: string, id: string): Promise<RetrainJobRecord | undefined>;
   /** Newest first. */
   listRetrainJobs(workspaceId: string, endpointId: string, limit: number): Promise<RetrainJobRecord[]>;
-  /** Marks jobs left running by a stopped process as interrupted; returns how many. */
-  interruptRunningRetrainJobs(at: number): Promise<number>;
+  /** Marks jobs left running by a stopped process as interrupted (of one endpoint, or all); returns how many. */
+  interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number>;
   addDriftAlert(alert: DriftAlertRecord): Promise<void>;
   /** Newest first. */
   listDriftAlerts(workspaceId: string, endpointId: string, limit: number): Promise<DriftAlertRecord[]>;
