@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '@finflow/runtime';
 import { parseDataset, seededRandom, type DatasetRow } from '@finflow/runtime/evaluation';
+import { LearningService } from './services/learning.js';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import {
   addUser,
@@ -326,4 +327,63 @@ describe('retraining from an endpoint’s feedback', () => {
     const audit = (await admin.get('/api/audit?limit=50')).body as Loose[];
     expect(audit.find((e) => e.action === 'drift.alert' && e.details.feature === 'duration')).toBeTruthy();
   }, 120_000);
+
+  it('retrains on a schedule once enough new labels arrived, once across two servers, and remembers it across a restart', async () => {
+    const ctx = t.server.context;
+    const put = await developer.put(`/api/endpoints/${endpointId}/learning`, {
+      config: { ...settings, schedule: { everyHours: 1, minNewLabels: 20 } },
+    });
+    expect(put.status).toBe(200);
+    const jobs = async () =>
+      (await developer.get(`/api/endpoints/${endpointId}/retrain-jobs`)).body as Loose[];
+    const before = (await jobs()).length;
+    // Not due: 2 hours on, but no new labels yet.
+    await ctx.learning.tick(Date.now() + 2 * 3_600_000);
+    expect((await jobs()).length).toBe(before);
+    for (const row of fresh.slice(150, 180)) {
+      const r = await call(row);
+      expect(await label(r.body.runId as string, row)).toBe(201);
+    }
+    // Two servers look at the same moment: the lease in the repository lets one of them retrain.
+    const second = new LearningService(
+      ctx.repo,
+      ctx.runtime,
+      ctx.flows,
+      ctx.endpoints,
+      ctx.feedback,
+      ctx.credentials,
+      ctx.connections,
+      ctx.sealer,
+      ctx.audit,
+      ctx.logger,
+    );
+    const later = Date.now() + 2 * 3_600_000;
+    await Promise.all([ctx.learning.tick(later), second.tick(later)]);
+    await Promise.all([ctx.learning.idle(), second.idle()]);
+    const scheduled = (await jobs()).filter((j) => j.trigger === 'schedule');
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]).toMatchObject({
+      status: 'succeeded',
+      championVersion: 2,
+      newVersion: 3,
+      labels: 730,
+    });
+    expect(
+      (await admin.get('/api/audit?limit=100')).body.find(
+        (e: Loose) => e.action === 'model.retrain.started' && e.actor.type === 'system',
+      ),
+    ).toBeTruthy();
+    // A restarted server knows it retrained: nothing is due until new labels arrive.
+    const workspaceId = (await ctx.repo.listLearning()).find((l) => l.endpointId === endpointId)!.workspaceId;
+    await t.stop();
+    const restarted = await startTestServer({ dataDir: t.dataDir });
+    try {
+      await restarted.server.context.learning.tick(Date.now() + 4 * 3_600_000);
+      await restarted.server.context.learning.idle();
+      const listed = await restarted.server.context.learning.jobs(workspaceId, endpointId);
+      expect(listed.filter((j) => j.trigger === 'schedule')).toHaveLength(1);
+    } finally {
+      await restarted.stop();
+    }
+  }, 240_000);
 });
