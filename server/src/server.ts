@@ -51,7 +51,7 @@ import { ReviewService } from './services/reviews.js';
 import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
-import { attachSockets } from './sockets.js';
+import { attachSockets, evaluationRoom } from './sockets.js';
 
 /** Where rollouts are kept: in the repository's own database. */
 function rolloutStorageOf(repo: Repository): RolloutStorage {
@@ -289,6 +289,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
     const io = attachSockets(ctx, http);
+    evaluations.setProgressListener((workspaceId, p) =>
+      io.to(evaluationRoom(workspaceId)).emit('evaluation.progress', p),
+    );
     await new Promise<void>((resolveListen, reject) => {
       http.once('error', reject);
       http.listen(config.port, config.host, () => {
