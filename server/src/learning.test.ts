@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '@finflow/runtime';
 import { parseDataset, seededRandom, type DatasetRow } from '@finflow/runtime/evaluation';
+import { main } from './cli/main.js';
 import { LearningService } from './services/learning.js';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import {
@@ -326,6 +327,25 @@ describe('retraining from an endpoint’s feedback', () => {
     expect(alerts.find((a) => a.feature === 'duration')).toMatchObject({ level: 'alert', calls: 150 });
     const audit = (await admin.get('/api/audit?limit=50')).body as Loose[];
     expect(audit.find((e) => e.action === 'drift.alert' && e.details.feature === 'duration')).toBeTruthy();
+
+    // The same from the command line, signed in as the developer; a viewer may read it too, not retrain.
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (x: string) => out.push(x), err: (x: string) => err.push(x) };
+    process.env['FINFLOW_EMAIL'] = 'developer@bank.example';
+    process.env['FINFLOW_PASSWORD'] = 'developer password 123';
+    try {
+      expect(await main(['retrain', 'gc-score', '--drift', '--server', t.url], io)).toBe(0);
+      expect(out[0]).toMatch(/^gc-score v2: PSI over \d+ calls \(watch ≥ 0\.1, alert ≥ 0\.25\)/);
+      expect(out.join('\n')).toMatch(/duration\s+\d+\.\d{3} alert/);
+      process.env['FINFLOW_EMAIL'] = 'viewer@bank.example';
+      process.env['FINFLOW_PASSWORD'] = 'viewer password 123';
+      expect(await main(['retrain', 'gc-score', '--server', t.url], io)).toBe(1);
+      expect(err.join('\n')).toContain('FORBIDDEN');
+    } finally {
+      delete process.env['FINFLOW_EMAIL'];
+      delete process.env['FINFLOW_PASSWORD'];
+    }
   }, 120_000);
 
   it('retrains on a schedule once enough new labels arrived, once across two servers, and remembers it across a restart', async () => {

@@ -89,6 +89,9 @@ Commands:
                                                       export a signed audit checkpoint; verify the chain
   rollout status|start|advance|pause|resume|rollback|kill <endpoint> [--reason <text>] [--version <n>]
                                                       drive a phased rollout on a running server
+  retrain <endpoint> [--reason <text>] [--no-wait] [--json] | --drift
+                                                      retrain an endpoint's model from its feedback into a
+                                                      new version (proposed, never published); --drift: PSI
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -557,6 +560,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'rollout': {
         const { rolloutCommand } = await import('./rollout.js');
         return await rolloutCommand(rest, io);
+      }
+      case 'retrain': {
+        const { retrainCommand } = await import('./retrain.js');
+        return await retrainCommand(rest, io);
       }
       case undefined:
       case 'help':
