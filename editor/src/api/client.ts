@@ -34,6 +34,9 @@ import type {
   validationSchema,
   versionDetailSchema,
   versionListSchema,
+  Drift,
+  Learning,
+  RetrainJob,
 } from '@finflow/contract';
 import type { z } from 'zod';
 import type {
@@ -224,6 +227,12 @@ export const api = {
   createKey: (body: CreateKeyBody) => request<Out<typeof apiKeyCreatedSchema>>('POST', '/api/keys', body),
   rotateKey: (id: string) => request<Out<typeof apiKeyRotatedSchema>>('POST', `/api/keys/${enc(id)}/rotate`),
   rolloutBoard: () => request<RolloutBoardRow[]>('GET', '/api/rollouts'),
+  learning: (endpointId: string) => request<Learning>('GET', `/api/endpoints/${enc(endpointId)}/learning`),
+  retrain: (endpointId: string) =>
+    request<RetrainJob>('POST', `/api/endpoints/${enc(endpointId)}/retrain`, {}),
+  retrainJobs: (endpointId: string) =>
+    request<RetrainJob[]>('GET', `/api/endpoints/${enc(endpointId)}/retrain-jobs?limit=5`),
+  drift: (endpointId: string) => request<Drift>('GET', `/api/endpoints/${enc(endpointId)}/drift`),
   rollout: (endpointId: string) =>
     request<RolloutStatus>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
   startRollout: (

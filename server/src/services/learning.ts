@@ -668,6 +668,7 @@ export class LearningService {
       config.nodeId,
       training.map((c) => c.row),
       targetColumn,
+      Array.isArray(train['exclude']) ? train['exclude'].map(String) : [],
     );
 
     const comparison = report.comparisons[0];
@@ -812,13 +813,12 @@ export class LearningService {
     nodeId: string,
     rows: DatasetRow[],
     targetColumn: string | undefined,
+    excludeColumns: readonly string[],
   ): Promise<Baseline> {
     const node = flow.nodes.find((n) => n.id === nodeId);
     if (!node) throw new InvalidError('NODE_NOT_FOUND', `the flow has no node ${nodeId}`);
-    const exclude = new Set([
-      ...(targetColumn ? [targetColumn] : []),
-      ...((node.config as { exclude?: string[] } | undefined)?.exclude ?? []),
-    ]);
+    // The model's features only: the target and what its training settings exclude are not inputs of it.
+    const exclude = new Set([...(targetColumn ? [targetColumn] : []), ...excludeColumns]);
     const names = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !exclude.has(c));
     const features = names.map((n) =>
       profileFeature(
@@ -894,6 +894,7 @@ export class LearningService {
       config.nodeId,
       rows,
       typeof target === 'string' ? target : undefined,
+      Array.isArray(config.train['exclude']) ? config.train['exclude'].map(String) : [],
     );
     await this.audit.record(workspaceId, actor, 'learning.baseline.set', `endpoint:${endpointId}`, {
       version,
