@@ -59,7 +59,9 @@ const dataDir = join(work, 'data');
 const setupDir = join(work, 'setup');
 mkdirSync(dataDir);
 mkdirSync(setupDir);
+// As `npm start` runs it: --expose-gc lets the server collect once when a burst is over (server/src/idle-gc.ts).
 const serverArgs = [
+  '--expose-gc',
   join(root, 'server', 'bin', 'finflow.js'),
   'serve',
   '--port',

@@ -9,22 +9,25 @@
 // a small machine, where autocannon competes for the same cores, it is the steadier measure of cost.
 // Needs the built packages (`tsc -b`).
 // Usage: node bench/endpoint.bench.mjs [--duration 10] [--connections 10]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import {
+  arg,
+  edge,
+  fmt,
+  json,
+  measure as measureLoad,
+  publishFlows as publish,
+  startProcess as startLibProcess,
+  startServer,
+} from './lib/finflow.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
 const scorecardLib = new URL('../nodes/builtin/dist/risk/ml/scorecard.js', import.meta.url).href;
 const labelsLib = new URL('../nodes/builtin/dist/risk/ml/explain-text.js', import.meta.url).href;
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const DURATION = arg('duration', 10);
 const CONNECTIONS = arg('connections', 10);
 const WARMUP = 3;
@@ -112,33 +115,11 @@ app.post('/scorecard', (req, res) => res.json({ result: scoreScorecard(model, re
 const s = app.listen(0, '127.0.0.1', () => process.stderr.write(JSON.stringify({ ready: 'http://127.0.0.1:' + s.address().port }) + '\\n'));
 `;
 
-const serverSource = `
-import { startServer, loadConfig } from ${JSON.stringify(serverEntry)};
-let setupToken;
-const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
-process.stderr.write(JSON.stringify({ ready: s.url, setupToken, pid: process.pid }) + '\\n');
-process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
-`;
-
 /** FINFLOW_BENCH_PROFILE=<dir> writes a CPU profile of one FinFlow process (FINFLOW_BENCH_PROFILE_MODE: full or normal). */
-function startProcess(source, env, profile = false) {
+const profileFlags = (profile) => {
   const dir = process.env['FINFLOW_BENCH_PROFILE'];
-  const flags = profile && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-  const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', source], {
-    cwd: join(root, 'server'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d.toString();
-      const line = err.split('\n').find((l) => l.startsWith('{"ready"'));
-      if (line) resolve({ child, ...JSON.parse(line) });
-    });
-    child.once('exit', (code) => reject(new Error(`process exited ${code}: ${err}`)));
-  });
-}
+  return profile && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+};
 
 /** Resident memory of a process in MiB (VmRSS now, VmHWM the peak). */
 function rssOf(pid, field = 'VmRSS') {
@@ -146,28 +127,6 @@ function rssOf(pid, field = 'VmRSS') {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
 }
 
-/** CPU time (user + system, all threads) a process has used, in microseconds. */
-function cpuOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
-}
-
-async function json(url, method, body, headers = {}) {
-  const res = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return { body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
-const edge = (id, from, fromPort, to, toPort) => ({
-  id,
-  from: { node: from, port: fromPort },
-  to: { node: to, port: toPort },
-});
 const inputNode = {
   id: 'in',
   type: 'io.input',
@@ -282,46 +241,26 @@ function scorecardFlow() {
   };
 }
 
-function load(url, headers, duration, body) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        method: 'POST',
-        connections: CONNECTIONS,
-        duration,
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(body),
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    );
-  });
-}
-
 async function measure(label, url, pid, body, headers = {}) {
-  await load(url, headers, WARMUP, body);
-  const cpu0 = cpuOf(pid);
-  const r = await load(url, headers, DURATION, body);
-  const cpu = (cpuOf(pid) - cpu0) / r.requests.total;
-  const bad = r.non2xx + r.errors + r.timeouts;
-  if (bad) throw new Error(`${label}: ${bad} failed requests`);
-  return {
+  const r = await measureLoad({
+    url,
+    headers,
+    body,
+    pids: [pid],
+    duration: DURATION,
+    warmup: WARMUP,
+    connections: CONNECTIONS,
     label,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    total: r.requests.total,
-    cpu,
-  };
+  });
+  return { label, ...r };
 }
 
 /** Starts FinFlow with a durability mode, publishes the flows, checks its answers; stops it if any of that fails. */
 async function startFinflow(durability, bare) {
   const dataDir = mkdtempSync(join(tmpdir(), 'finflow-bench-'));
-  const server = await startProcess(
-    serverSource,
-    { FINFLOW_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', FINFLOW_DURABILITY: durability },
-    durability === (process.env['FINFLOW_BENCH_PROFILE_MODE'] ?? 'full'),
+  const server = await startServer(
+    { FINFLOW_DATA_DIR: dataDir, FINFLOW_DURABILITY: durability, LOG_LEVEL: 'info' },
+    { flags: profileFlags(durability === (process.env['FINFLOW_BENCH_PROFILE_MODE'] ?? 'full')) },
   );
   try {
     return { ...server, dataDir, durability, ...(await publishFlows(server, bare)) };
@@ -334,38 +273,12 @@ async function startFinflow(durability, bare) {
 
 /** Signs in, publishes the flows, checks FinFlow and Express answer alike; returns the bearer header. */
 async function publishFlows(server, bare) {
-  const api = `${server.ready}/api`;
-  const setup = await json(`${api}/auth/setup`, 'POST', {
-    token: server.setupToken,
-    email: 'bench@bank.example',
-    name: 'Bench',
-    password: 'benchmark password',
-  });
-  const cookie = setup.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const auth = { cookie, 'x-csrf-token': setup.body.csrfToken };
-  await json(`${api}/catalog`, 'GET', undefined, auth);
-  const endpoints = [];
-  for (const [slug, doc] of [
+  const { bearer, auth } = await publish(server, [
     ['score-small', smallFlow()],
     ['score-chain', chainFlow()],
     ['score-card', scorecardFlow()],
-  ]) {
-    const flow = (await json(`${api}/flows`, 'POST', { document: doc }, auth)).body;
-    const ep = (
-      await json(
-        `${api}/endpoints`,
-        'POST',
-        { flowId: flow.flow.id, version: 1, slug, rateLimitPerMinute: 10_000_000 },
-        auth,
-      )
-    ).body;
-    endpoints.push(ep.id);
-  }
-  const key = (await json(`${api}/keys`, 'POST', { name: 'bench', endpoints }, auth)).body.key;
-  const bearer = { authorization: `Bearer ${key}` };
+  ]);
+  await json(`${server.ready}/api/catalog`, 'GET', undefined, auth);
   // Same answers from both servers before measuring anything.
   for (const [slug, path, body, expected] of [
     ['score-small', 'small', applicant, bareSmall(applicant)],
@@ -385,7 +298,7 @@ async function publishFlows(server, bare) {
 const servers = [];
 let bare;
 try {
-  bare = await startProcess(bareSource, { BENCH_MODEL_FILE: modelFile });
+  bare = await startLibProcess(bareSource, { BENCH_MODEL_FILE: modelFile });
   for (const durability of ['full', 'normal']) servers.push(await startFinflow(durability, bare));
 
   const rows = [];
@@ -411,7 +324,6 @@ try {
     rows.push({ name, e, fs });
   }
 
-  const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   console.log(
     `\n${CONNECTIONS} connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, node ${process.version}, load average ${(await import('node:os')).loadavg()[0].toFixed(1)}\n`,
   );

@@ -7,20 +7,21 @@
 // Postgres cluster's (all its processes). Needs the built packages (`tsc -b`) and Postgres binaries (initdb,
 // pg_ctl: Debian `postgresql`); as root the cluster runs as the `postgres` user.
 // Usage: node bench/postgres.bench.mjs [--duration 10] [--connections 10]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import {
+  arg,
+  cpuOf,
+  edge,
+  fmt,
+  freePort,
+  load as loadOnce,
+  publishFlows,
+  startServer,
+} from './lib/finflow.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const DURATION = arg('duration', 10);
 const CONNECTIONS = arg('connections', 10);
 const WARMUP = 3;
@@ -42,14 +43,6 @@ const pgRun = (bin, args) =>
   execFileSync(root_ ? 'runuser' : bin, root_ ? ['-u', 'postgres', '--', bin, ...args] : args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 async function startCluster() {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'finflow-bench-pg-'));
@@ -96,11 +89,7 @@ async function startCluster() {
   };
 }
 
-/** CPU time (user + system) of a process and, for the postmaster, of all its children, in microseconds. */
-function cpuOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
-}
+/** CPU time of the Postgres cluster: the postmaster and all its children, in microseconds. */
 function clusterCpu(postmaster) {
   let total = 0;
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -122,47 +111,6 @@ function clusterCpu(postmaster) {
   return total;
 }
 
-const serverSource = `
-import { startServer, loadConfig } from ${JSON.stringify(serverEntry)};
-let setupToken;
-const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
-process.stderr.write(JSON.stringify({ ready: s.url, setupToken, pid: process.pid }) + '\\n');
-process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
-`;
-
-function startServer(env) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', serverSource], {
-    cwd: join(root, 'server'),
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d.toString();
-      const line = err.split('\n').find((l) => l.startsWith('{"ready"'));
-      if (line) resolve({ child, ...JSON.parse(line) });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
-}
-
-async function json(url, method, body, headers = {}) {
-  const res = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return { body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
-const edge = (id, from, fromPort, to, toPort) => ({
-  id,
-  from: { node: from, port: fromPort },
-  to: { node: to, port: toPort },
-});
 const inputNode = {
   id: 'in',
   type: 'io.input',
@@ -212,54 +160,14 @@ function chainFlow() {
   return { schemaVersion: 1, id: 'chain', name: 'Score (21 nodes)', nodes, edges };
 }
 
-async function publish(server) {
-  const api = `${server.ready}/api`;
-  const setup = await json(`${api}/auth/setup`, 'POST', {
-    token: server.setupToken,
-    email: 'bench@bank.example',
-    name: 'Bench',
-    password: 'benchmark password',
-  });
-  const cookie = setup.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const auth = { cookie, 'x-csrf-token': setup.body.csrfToken };
-  const ids = [];
-  for (const [slug, doc] of [
-    ['score-small', smallFlow()],
-    ['score-chain', chainFlow()],
-  ]) {
-    const flow = (await json(`${api}/flows`, 'POST', { document: doc }, auth)).body;
-    ids.push(
-      (
-        await json(
-          `${api}/endpoints`,
-          'POST',
-          { flowId: flow.flow.id, version: 1, slug, rateLimitPerMinute: 10_000_000 },
-          auth,
-        )
-      ).body.id,
-    );
-  }
-  const key = (await json(`${api}/keys`, 'POST', { name: 'bench', endpoints: ids }, auth)).body.key;
-  return { authorization: `Bearer ${key}` };
-}
-
 const load = (url, headers, duration) =>
-  new Promise((resolve, reject) =>
-    autocannon(
-      {
-        url,
-        method: 'POST',
-        connections: CONNECTIONS,
-        duration,
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ income: 64000, debt: 8000 }),
-      },
-      (err, r) => (err ? reject(err) : resolve(r)),
-    ),
-  );
+  loadOnce({
+    url,
+    headers,
+    duration,
+    connections: CONNECTIONS,
+    body: { income: 64000, debt: 8000 },
+  });
 
 const cluster = await startCluster();
 const stores = [
@@ -275,9 +183,12 @@ const rows = [];
 try {
   for (const [label, env] of stores) {
     const dataDir = mkdtempSync(join(tmpdir(), 'finflow-bench-'));
-    const server = await startServer({ FINFLOW_DATA_DIR: dataDir, ...env });
+    const server = await startServer({ FINFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'error', ...env });
     try {
-      const bearer = await publish(server);
+      const { bearer } = await publishFlows(server, [
+        ['score-small', smallFlow()],
+        ['score-chain', chainFlow()],
+      ]);
       for (const slug of ['score-small', 'score-chain']) {
         const url = `${server.ready}/v1/endpoints/${slug}`;
         await load(url, bearer, WARMUP);
@@ -305,7 +216,6 @@ try {
   cluster.stop();
 }
 
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(
   `\n${CONNECTIONS} connections, ${DURATION} s per measurement after ${WARMUP} s warm-up, node ${process.version}, load average ${loadavg()[0].toFixed(1)}\n`,
 );

@@ -41,6 +41,14 @@ export const problemSchema = z.object({
 });
 export type Problem = z.output<typeof problemSchema>;
 
+/** Who did something: a user, an API key, the server itself, or the command line. */
+export const auditActorSchema = z.object({
+  type: z.enum(['user', 'key', 'system', 'cli']),
+  id: z.string().optional(),
+  name: z.string().optional(),
+});
+export type AuditActorView = z.output<typeof auditActorSchema>;
+
 /** `{ ok: true }`, the answer of actions that return nothing else. */
 export const okSchema = z.object({ ok: z.literal(true) });
 

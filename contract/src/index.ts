@@ -9,4 +9,6 @@ export * from './auth.js';
 export * from './flows.js';
 export * from './runs.js';
 export * from './manage.js';
+export * from './rollouts.js';
+export * from './evaluations.js';
 export * from './learning.js';

@@ -1,6 +1,6 @@
 /** Credentials, published endpoints, API keys and the audit log (`/api/credentials`, `/api/endpoints`, ...). */
 import { z } from 'zod';
-import { timestamp } from './common.js';
+import { auditActorSchema, timestamp } from './common.js';
 
 export const credentialNamePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const credentialNameSchema = z
@@ -125,11 +125,7 @@ export const auditEntrySchema = z.object({
   seq: z.number().int(),
   workspaceId: z.string(),
   at: timestamp,
-  actor: z.object({
-    type: z.enum(['user', 'key', 'system', 'cli']),
-    id: z.string().optional(),
-    name: z.string().optional(),
-  }),
+  actor: auditActorSchema,
   action: z.string(),
   target: z.string(),
   details: z.record(z.string(), z.unknown()),

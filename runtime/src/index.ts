@@ -10,6 +10,7 @@ export * from './node.js';
 export * from './ports.js';
 export * from './problems.js';
 export * from './registry.js';
+export * from './run-record.js';
 export * from './store.js';
 export * from './validate.js';
 export * from './catalog.js';

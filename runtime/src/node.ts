@@ -180,6 +180,13 @@ export interface NodeDefinition<
    */
   sideEffects?: boolean;
   /**
+   * The node returns plain JSON values and never changes a value it is given (inputs, config, scope) nor, once it
+   * has returned, a value it returned. A run whose nodes are all pure is recorded compactly: its events are
+   * encoded when their batch is committed, and a value handed from node to node is stored once (see
+   * run-record.ts), which is exact only if nothing changed the value in between.
+   */
+  pure?: boolean;
+  /**
    * What a node with side effects gives in a shadow run instead of acting (recorded as a simulated success); pure,
    * synchronous, from its inputs and its static config. Without it the node is skipped in shadow.
    */

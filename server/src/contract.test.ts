@@ -14,12 +14,17 @@ import {
   deploymentListSchema,
   endpointListSchema,
   endpointSchema,
+  evaluationListSchema,
+  evaluationSchema,
   flowCreatedSchema,
   flowDetailSchema,
   flowDiffSchema,
   flowListSchema,
   flowSavedSchema,
   memberListSchema,
+  rolloutBoardSchema,
+  rolloutListSchema,
+  rolloutStatusSchema,
   runDetailSchema,
   runEventListSchema,
   runListSchema,
@@ -141,5 +146,122 @@ describe('the API answers as the contract says', () => {
     conforms(apiKeyListSchema, await admin.get('/api/keys'));
     conforms(auditListSchema, await admin.get('/api/audit'));
     expect(conforms(auditVerifySchema, await admin.get('/api/audit/verify')).ok).toBe(true);
+  });
+
+  it('rollouts', async () => {
+    const flow = conforms(
+      flowCreatedSchema,
+      await admin.post('/api/flows', { document: scoringFlow('Rolled out'), message: 'champion' }),
+      201,
+    );
+    const flowId = flow.flow.id;
+    const stricter = scoringFlow('Rolled out');
+    (stricter.nodes.find((n) => n.id === 'decide') as { config: { condition: string } }).config.condition =
+      'value.score >= 10';
+    conforms(
+      flowSavedSchema,
+      await admin.put(`/api/flows/${flowId}`, { document: stricter, message: 'challenger' }),
+      201,
+    );
+    const endpoint = conforms(
+      endpointSchema,
+      await admin.post('/api/endpoints', { flowId, version: 1, slug: 'contract-rollout' }),
+      201,
+    );
+    const key = conforms(
+      apiKeyCreatedSchema,
+      await admin.post('/api/keys', { name: 'rollout', endpoints: [endpoint.id] }),
+      201,
+    );
+    const started = conforms(
+      rolloutStatusSchema,
+      await admin.post(`/api/endpoints/${endpoint.id}/rollouts`, {
+        challengerVersion: 2,
+        stage: 'shadow',
+        reason: 'shadow the stricter threshold',
+        plan: {
+          minStageMs: 0,
+          subjectPath: 'name',
+          predictionPath: 'decision.outcome',
+          approveValue: 'approve',
+        },
+      }),
+      201,
+    );
+    // Calls fill the status's gates and charts with real observations.
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${t.url}/v1/endpoints/contract-rollout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+        body: JSON.stringify({ name: `customer-${i}`, income: 64000, debt: 8000 }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const status = conforms(
+      rolloutStatusSchema,
+      await admin.get(`/api/endpoints/${endpoint.id}/rollout?buckets=5`),
+    );
+    expect(status.gates.length).toBeGreaterThan(0);
+    expect(status.series).toHaveLength(5);
+    const board = conforms(rolloutBoardSchema, await admin.get('/api/rollouts'));
+    expect(board.find((row) => row.endpointId === endpoint.id)?.rollout?.id).toBe(started.id);
+    conforms(rolloutStatusSchema, await admin.post(`/api/rollouts/${started.id}/pause`, { reason: 'hold' }));
+    conforms(
+      rolloutStatusSchema,
+      await admin.post(`/api/rollouts/${started.id}/resume`, { reason: 'go on' }),
+    );
+    const killed = conforms(
+      rolloutStatusSchema,
+      await admin.post(`/api/endpoints/${endpoint.id}/rollout/kill`, { reason: 'stop' }),
+    );
+    expect(killed.status).toBe('killed');
+    expect(killed.transitions).toHaveLength(4);
+    conforms(rolloutListSchema, await admin.get(`/api/endpoints/${endpoint.id}/rollouts`));
+    conforms(apiErrorSchema, await admin.post(`/api/rollouts/${started.id}/pause`, { reason: '' }), 400);
+  });
+
+  it('evaluations', async () => {
+    const flow = conforms(
+      flowCreatedSchema,
+      await admin.post('/api/flows', { document: scoringFlow('Evaluated'), message: 'first' }),
+      201,
+    );
+    const flowId = flow.flow.id;
+    // Debt-to-income scores from 1 to 12: the flow approves from 3; the truth approves from 4.
+    const content = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        name: `c${i}`,
+        income: 1000 * (i + 1),
+        debt: 999,
+        truth: i + 1 >= 4 ? 'approve' : 'review',
+      }),
+    ).join('\n');
+    const started = conforms(
+      evaluationSchema,
+      await admin.post(`/api/flows/${flowId}/evaluations`, {
+        versions: [1],
+        dataset: { name: 'applicants.jsonl', format: 'jsonl', content },
+        spec: {
+          label: 'truth',
+          input: '{ "name": name, "income": income, "debt": debt }',
+          prediction: 'decision.outcome ? decision.outcome : review.outcome',
+          positive: 'review',
+          bootstrap: 50,
+        },
+      }),
+      202,
+    );
+    let done = started;
+    for (const until = Date.now() + 60_000; done.status === 'running' && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 50));
+      done = conforms(evaluationSchema, await admin.get(`/api/evaluations/${started.id}`));
+    }
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(done.report).toBeDefined();
+    expect(conforms(evaluationListSchema, await admin.get(`/api/flows/${flowId}/evaluations`))[0]?.id).toBe(
+      started.id,
+    );
+    conforms(apiErrorSchema, await admin.post(`/api/evaluations/${started.id}/cancel`), 409);
+    conforms(apiErrorSchema, await admin.post(`/api/flows/${flowId}/evaluations`, { versions: [] }), 400);
   });
 });

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { RunEvent } from '@finflow/runtime';
+import { decodeEventRow, type RunEvent } from '@finflow/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from './repo/sqlite.js';
 import {
@@ -183,7 +183,7 @@ describe('personal data and credentials', () => {
       const rows = db.prepare('SELECT data FROM run_events WHERE run_id = ?').all(r.body.runId) as {
         data: string;
       }[];
-      expect(rows.flatMap((row) => JSON.parse(row.data) as unknown[]).length).toBeGreaterThan(10);
+      expect(rows.flatMap((row) => decodeEventRow(row.data)).length).toBeGreaterThan(10);
       expect(rows.some((row) => row.data.includes('Chen Jianguo'))).toBe(false);
       const audit = db.prepare('SELECT details FROM audit_log').all() as { details: string }[];
       expect(audit.some((row) => row.details.includes('Chen Jianguo'))).toBe(false);

@@ -26,6 +26,7 @@ import {
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
 import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
+import { startIdleGc } from './idle-gc.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { GroupCommitter } from './db/group-commit.js';
@@ -325,6 +326,9 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         .catch((err: unknown) => logger.error({ err }, 'idempotency cleanup failed'));
     }, MAINTENANCE_MS);
     maintenance.unref();
+    const stopIdleGc = startIdleGc({
+      onCollect: (ms) => logger.debug({ ms }, 'collected garbage after load'),
+    });
 
     ctx.state.ready = true;
     logger.info(
@@ -337,6 +341,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       (closing ??= (async () => {
         ctx.state.shuttingDown = true;
         clearInterval(maintenance);
+        stopIdleGc();
         reviews.stop();
         await reviews.idle();
         logger.info({ runsInFlight: runs.inFlight }, 'shutting down');

@@ -16,6 +16,8 @@ import type {
   EndpointPatchBody,
   endpointListSchema,
   endpointSchema,
+  evaluationListSchema,
+  evaluationSchema,
   flowCreatedSchema,
   flowDetailSchema,
   flowDiffSchema,
@@ -26,9 +28,14 @@ import type {
   runDetailSchema,
   runEventListSchema,
   runListSchema,
+  rolloutBoardSchema,
+  RolloutAction,
+  rolloutStatusSchema,
   RunsQuery,
   runStartedSchema,
   sessionSchema,
+  StartEvaluationBody,
+  StartRolloutBody,
   StartRunBody,
   templateListSchema,
   validationSchema,
@@ -42,16 +49,12 @@ import type { z } from 'zod';
 import type {
   Connection,
   ConnectionSpec,
-  Evaluation,
-  EvaluationStart,
   FlowDocument,
   Invitation,
   ReviewDecisionRequest,
   ReviewQueue,
   ReviewTask,
   Role,
-  RolloutBoardRow,
-  RolloutStatus,
   Workspace,
 } from './types.js';
 
@@ -194,12 +197,13 @@ export const api = {
     request<Out<typeof runEventListSchema>>('GET', `/api/runs/${enc(id)}/events${query({ after })}`),
   cancelRun: (id: string) => request<Out<typeof okSchema>>('POST', `/api/runs/${enc(id)}/cancel`),
 
-  startEvaluation: (flowId: string, body: EvaluationStart) =>
-    request<Evaluation>('POST', `/api/flows/${enc(flowId)}/evaluations`, body),
-  evaluations: async (flowId: string) =>
-    list<Evaluation>(await request<unknown>('GET', `/api/flows/${enc(flowId)}/evaluations`), 'evaluations'),
-  evaluation: (id: string) => request<Evaluation>('GET', `/api/evaluations/${enc(id)}`),
-  cancelEvaluation: (id: string) => request<void>('POST', `/api/evaluations/${enc(id)}/cancel`),
+  startEvaluation: (flowId: string, body: StartEvaluationBody) =>
+    request<Out<typeof evaluationSchema>>('POST', `/api/flows/${enc(flowId)}/evaluations`, body),
+  evaluations: (flowId: string) =>
+    request<Out<typeof evaluationListSchema>>('GET', `/api/flows/${enc(flowId)}/evaluations`),
+  evaluation: (id: string) => request<Out<typeof evaluationSchema>>('GET', `/api/evaluations/${enc(id)}`),
+  cancelEvaluation: (id: string) =>
+    request<Out<typeof okSchema>>('POST', `/api/evaluations/${enc(id)}/cancel`),
 
   credentials: () => request<Out<typeof credentialListSchema>>('GET', '/api/credentials'),
 
@@ -226,7 +230,7 @@ export const api = {
   keys: () => request<Out<typeof apiKeyListSchema>>('GET', '/api/keys'),
   createKey: (body: CreateKeyBody) => request<Out<typeof apiKeyCreatedSchema>>('POST', '/api/keys', body),
   rotateKey: (id: string) => request<Out<typeof apiKeyRotatedSchema>>('POST', `/api/keys/${enc(id)}/rotate`),
-  rolloutBoard: () => request<RolloutBoardRow[]>('GET', '/api/rollouts'),
+  rolloutBoard: () => request<Out<typeof rolloutBoardSchema>>('GET', '/api/rollouts'),
   learning: (endpointId: string) => request<Learning>('GET', `/api/endpoints/${enc(endpointId)}/learning`),
   retrain: (endpointId: string) =>
     request<RetrainJob>('POST', `/api/endpoints/${enc(endpointId)}/retrain`, {}),
@@ -234,20 +238,10 @@ export const api = {
     request<RetrainJob[]>('GET', `/api/endpoints/${enc(endpointId)}/retrain-jobs?limit=5`),
   drift: (endpointId: string) => request<Drift>('GET', `/api/endpoints/${enc(endpointId)}/drift`),
   rollout: (endpointId: string) =>
-    request<RolloutStatus>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
-  startRollout: (
-    endpointId: string,
-    body: {
-      challengerVersion: number;
-      stage: 'shadow' | 'pilot';
-      reason: string;
-      plan?: Record<string, unknown>;
-    },
-  ) => request<RolloutStatus>('POST', `/api/endpoints/${enc(endpointId)}/rollouts`, body),
-  rolloutAction: (
-    rolloutId: string,
-    action: 'advance' | 'pause' | 'resume' | 'rollback' | 'kill',
-    reason: string,
-  ) => request<RolloutStatus>('POST', `/api/rollouts/${enc(rolloutId)}/${action}`, { reason }),
+    request<Out<typeof rolloutStatusSchema>>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
+  startRollout: (endpointId: string, body: StartRolloutBody) =>
+    request<Out<typeof rolloutStatusSchema>>('POST', `/api/endpoints/${enc(endpointId)}/rollouts`, body),
+  rolloutAction: (rolloutId: string, action: RolloutAction, reason: string) =>
+    request<Out<typeof rolloutStatusSchema>>('POST', `/api/rollouts/${enc(rolloutId)}/${action}`, { reason }),
   revokeKey: (id: string) => request<void>('DELETE', `/api/keys/${enc(id)}`),
 };

@@ -6,7 +6,6 @@
  */
 import type { Catalog as ContractCatalog } from '@finflow/contract';
 import type { CatalogEntry as RuntimeCatalogEntry } from '@finflow/runtime/catalog';
-import type { EvaluationReport, EvaluationSpecInput } from '@finflow/runtime/evaluation';
 import type { NodeCategory } from '@finflow/runtime/node';
 import type { Role, Workspace } from '@finflow/contract';
 
@@ -112,77 +111,6 @@ export interface Connection {
 
 export type ConnectionSpec = Omit<Connection, 'name' | 'createdAt' | 'updatedAt'>;
 
-/** Phased rollout (server/API.md, "Phased rollout"). */
-export type RolloutStage = 'shadow' | 'pilot' | 'expansion' | 'optimisation';
-export type RolloutState = 'active' | 'paused' | 'rolled-back' | 'killed' | 'superseded';
-export type GateStatus = 'pass' | 'uncertain' | 'breach' | 'insufficient';
-export interface RolloutGate {
-  metric: string;
-  threshold: number;
-  action: 'block' | 'rollback';
-  minSamples: number;
-  status: GateStatus;
-  samples: number;
-  value: number | null;
-  low: number | null;
-  high: number | null;
-  champion: { value: number; samples: number } | null;
-}
-export interface RolloutSide {
-  calls: number;
-  errors: number;
-  p95Ms: number | null;
-  approvals: number;
-}
-export interface RolloutPoint {
-  at: number;
-  champion: RolloutSide;
-  challenger: RolloutSide & { shadows: number; disagree: number };
-}
-export interface RolloutTransition {
-  seq: number;
-  at: number;
-  actor: { type: string; id?: string; name?: string };
-  action: string;
-  fromStage: RolloutStage | null;
-  toStage: RolloutStage;
-  fromShare: number | null;
-  toShare: number;
-  reason: string;
-  details: Record<string, unknown>;
-}
-export interface Rollout {
-  id: string;
-  endpointId: string;
-  flowId: string;
-  championVersion: number;
-  challengerVersion: number;
-  stage: RolloutStage;
-  status: RolloutState;
-  step: number;
-  share: number;
-  plan: { steps: number[]; pilotShare: number; minStageMs: number; subjectPath?: string };
-  reason: string | null;
-  stageEnteredAt: number;
-  createdAt: number;
-}
-export interface RolloutStatus extends Rollout {
-  gates: RolloutGate[];
-  next: { stage: RolloutStage; step: number; share: number } | null;
-  heldMs: number;
-  awaitingApproval: boolean;
-  openReviews: number;
-  series: RolloutPoint[];
-  transitions: RolloutTransition[];
-}
-export interface RolloutBoardRow {
-  endpointId: string;
-  slug: string;
-  flowId: string;
-  rollout: Rollout | null;
-  health: 'pass' | 'pending' | 'breach';
-}
-
 /** A review task as the server shows it (server/API.md, "Reviews"). `task` is what the waiting node asked. */
 export interface ReviewTask {
   id: string;
@@ -242,28 +170,4 @@ export interface ReviewDecisionRequest {
   outcome?: string;
   reason: string;
   corrections?: Record<string, unknown>;
-}
-
-/** An evaluation of flow versions on a labelled dataset (server/API.md, Evaluations). */
-export interface Evaluation {
-  id: string;
-  flowId: string;
-  versions: number[];
-  dataset: { name: string; rows: number; sha256: string };
-  spec: Record<string, unknown>;
-  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-  progress: { done: number; total: number };
-  error: string | null;
-  createdBy: string;
-  createdAt: number;
-  finishedAt: number | null;
-  report?: EvaluationReport;
-}
-
-export interface EvaluationStart {
-  versions: number[];
-  dataset: { name: string; format: 'csv' | 'jsonl'; content: string };
-  spec: Omit<EvaluationSpecInput, 'textCheck'> & {
-    textCheck?: 'exact' | 'contains' | { expression: string };
-  };
 }

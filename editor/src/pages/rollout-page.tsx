@@ -7,7 +7,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
-import type { Endpoint, RolloutGate, RolloutPoint, RolloutStage, RolloutStatus } from '../api/types.js';
+import type { RolloutGate, RolloutPoint, RolloutStage, RolloutStatus } from '@finflow/contract';
+import type { Endpoint } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
 import { href } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';

@@ -16,7 +16,8 @@ import type {
 } from '@finflow/runtime/evaluation';
 import { api } from '../api/client.js';
 import { subscribeEvaluations, type RunSubscription } from '../api/socket.js';
-import type { Evaluation, EvaluationStart, VersionInfo } from '../api/types.js';
+import type { Evaluation, StartEvaluationBody } from '@finflow/contract';
+import type { VersionInfo } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
 import { useEditorStore } from '../state/editor-store.js';
 
@@ -53,8 +54,8 @@ const emptyForm: Form = {
   textCheck: 'exact',
 };
 
-function specOf(f: Form): EvaluationStart['spec'] {
-  const spec: EvaluationStart['spec'] = { label: f.label.trim(), kind: f.kind };
+function specOf(f: Form): StartEvaluationBody['spec'] {
+  const spec: StartEvaluationBody['spec'] = { label: f.label.trim(), kind: f.kind };
   const set = (k: 'input' | 'prediction' | 'score' | 'positive' | 'group' | 'favourable', v: string) => {
     if (v.trim()) spec[k] = v.trim();
   };

@@ -112,6 +112,11 @@ export interface NodeSpec<C extends z.ZodType, I extends PortMap, O extends Port
    * without one it is skipped with the nodes that need its outputs.
    */
   sideEffects?: boolean;
+  /**
+   * Returns plain JSON and never changes a value it is given, nor one it returned after returning: its runs can
+   * be recorded compactly (each value handed on stored once). Declare it only when both hold.
+   */
+  pure?: boolean;
   /** Stand-in outputs for a shadow run (pure and synchronous; only with `sideEffects`). */
   shadow?: (
     inputs: PortValues<I> & Readonly<Record<string, unknown>>,
@@ -168,6 +173,7 @@ export function defineNode<C extends z.ZodType, I extends PortMap = {}, O extend
   if (spec.shadow && !spec.sideEffects)
     throw new TypeError(`${where}: a shadow stand-in is for nodes with sideEffects`);
   if (spec.sideEffects) def.sideEffects = true;
+  if (spec.pure) def.pure = true;
   if (spec.shadow) def.shadow = spec.shadow;
   return Object.freeze(def);
 }

@@ -73,6 +73,24 @@ const count = (file: string, sql: string) => {
 };
 
 describe('the database writer thread', () => {
+  it('starts in a process given V8 heap flags (npm start passes some; a worker refuses them)', async () => {
+    const saved = process.execArgv;
+    process.execArgv = [
+      ...saved,
+      '--max-semi-space-size=16',
+      '--expose-gc',
+      '--trace-gc',
+      '--stack-size=2000',
+    ];
+    try {
+      const { file, writer } = await setup();
+      await writer.commit(batchOf((b) => b.runs.push(run('flags')))).durable;
+      expect(count(file, 'SELECT count(*) FROM runs')).toBe(1);
+    } finally {
+      process.execArgv = saved;
+    }
+  });
+
   it('commits a burst of batches in order, each written before it is durable', async () => {
     const { file, writer } = await setup();
     const order: string[] = [];

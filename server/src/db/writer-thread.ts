@@ -6,9 +6,10 @@
  * posted. The thread starts with the first commit; if it dies, the batches in flight fail and the next commit
  * starts a new one.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { canonicalJson } from '../hash.js';
 import { storageError } from '../repo/errors.js';
+import { chunkText } from '../repo/event-rows.js';
 import type { BatchCommit, WriteBatch } from '../repo/types.js';
 
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
@@ -111,7 +112,7 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
   }
   if (b.events.length) {
     const v: unknown[] = [];
-    for (const e of b.events) v.push(e.runId, e.seq, e.lastSeq, `[${e.events.join(',')}]`);
+    for (const e of b.events) v.push(e.runId, e.seq, e.lastSeq, chunkText(e));
     m.events = v;
   }
   if (b.runUpdates.length) {
@@ -227,17 +228,34 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
 
 /**
  * Node options for a worker thread: the process's, minus `--input-type`, which Node refuses for a worker's
- * entry file (a server started with `node --input-type=module -e ...` would otherwise get no workers at all).
+ * entry file (a server started with `node --input-type=module -e ...` would otherwise get no workers at all), and
+ * minus V8's flags (`--max-semi-space-size`, `--expose-gc`, `--trace-gc`: `npm start` passes some), which a
+ * worker refuses too and which are process-wide anyway. Node names the flags it refuses in its error; those are
+ * dropped on a second try, so a V8 flag this list does not know still leaves the server its workers.
  */
-export function workerExecArgv(): string[] {
+export function workerExecArgv(refused: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=')) out.push(a);
+    else if (!a.startsWith('--input-type=') && !v8Flag.test(a) && !refused.has(a)) out.push(a);
   }
   return out;
+}
+
+const v8Flag =
+  /^--(expose[-_]gc|trace[-_]gc|(max|min)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor|max[-_]old[-_]space[-_]size)(=|$)/;
+
+/** A worker thread with the process's options (see workerExecArgv). */
+export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  try {
+    return new Worker(url, { ...options, execArgv: workerExecArgv() });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    const named = /flags?: (.*)$/.exec((err as Error).message)?.[1] ?? '';
+    return new Worker(url, { ...options, execArgv: workerExecArgv(new Set(named.split(/,\s*/))) });
+  }
 }
 
 /** A failed batch's error, typed (StorageConflict) when its code says a key exists or a condition was gone. */
@@ -325,7 +343,7 @@ export class WriterThread {
   private start(): MessagePort {
     if (this.port) return this.port;
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(new URL('../../src/db/writer-worker.mjs', import.meta.url), {
+    const worker = startWorker(new URL('../../src/db/writer-worker.mjs', import.meta.url), {
       workerData: {
         file: this.options.file,
         port: port1,
@@ -335,7 +353,6 @@ export class WriterThread {
         auditKey: this.options.auditKey ? new Uint8Array(this.options.auditKey) : null,
       },
       transferList: [port1],
-      execArgv: workerExecArgv(),
     });
     // Only batches in flight keep the process alive (the port is referenced while there are some).
     worker.unref();

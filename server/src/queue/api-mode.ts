@@ -10,6 +10,7 @@ import type { RunFinishedEvent } from '@finflow/runtime';
 import type { GroupCommitter } from '../db/group-commit.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { leasesOf } from '../repo/leases.js';
 import type { ApiKeyRecord, EndpointRecord, Repository, RunRecord } from '../repo/types.js';
 import type { Sealer } from '../security/crypto.js';
 import type { ConnectionService } from '../services/connections.js';
@@ -18,7 +19,7 @@ import type { RunService } from '../services/runs.js';
 import type { Runtime } from '@finflow/runtime';
 import { answerOf, waitingAnswer, type Answer } from '../routes/endpoint-call.js';
 import { RunBus } from './bus.js';
-import { QUEUE_NAME, RunLauncher, type RunJob } from './launcher.js';
+import { enqueue, QUEUE_NAME, RunLauncher, type RunJob } from './launcher.js';
 import { closeQuietly, queueConnection, ready, requestConnection, subscriberConnection } from './redis.js';
 import { SharedTokenBuckets } from './shared-rate-limit.js';
 
@@ -81,7 +82,26 @@ export class QueueMode {
     d.runs.followRemote(
       (runId, deliver) => this.bus.follow(runId, { event: deliver }),
       (runId, reason) => this.bus.publishCancel(runId, reason),
+      (runId) => this.cancelQueued(runId),
     );
+    // A run resumed after a review executes on a worker too; a job lost here is enqueued again by the sweep.
+    d.runs.resumeOnWorkers((runId) => {
+      enqueue(queue, runId).catch((err: unknown) =>
+        d.logger.warn({ err, runId }, 'enqueueing a resumed run failed; the workers sweep will take it'),
+      );
+    });
+  }
+
+  /**
+   * Ends a run no worker has taken as cancelled. The database decides the race with a worker's claim (one
+   * conditional update each); the job is then only a pointer to a cancelled run, so removing it is a courtesy
+   * (a worker that takes it anyway finds nothing to claim). Waiting callers hear `done` and read the run.
+   */
+  async cancelQueued(runId: string): Promise<boolean> {
+    if (!(await leasesOf(this.d.repo).cancelQueued(runId, Date.now()))) return false;
+    void this.queue.remove(runId).catch(() => {});
+    this.bus.publishDone(runId, 'cancelled');
+    return true;
   }
 
   static async start(d: QueueModeDeps): Promise<QueueMode> {
@@ -223,10 +243,22 @@ export class QueueMode {
       };
     }
     const last = (await this.d.repo.runEvents(run.id, (await this.d.repo.lastEventSeq(run.id)) - 1)).at(-1);
+    // A run cancelled while queued never started, so it has no `run.finished`: its status answers.
     const finished: RunFinishedEvent =
       last?.type === 'run.finished'
         ? last
-        : { type: 'run.finished', runId: run.id, seq: 0, at: 0, status: 'failed', outputs: {}, ms: 0 };
+        : run.status === 'cancelled'
+          ? {
+              type: 'run.finished',
+              runId: run.id,
+              seq: 0,
+              at: 0,
+              status: 'cancelled',
+              outputs: {},
+              ms: 0,
+              error: { code: 'CANCELLED', message: 'the run was cancelled before a worker took it' },
+            }
+          : { type: 'run.finished', runId: run.id, seq: 0, at: 0, status: 'failed', outputs: {}, ms: 0 };
     const outputs = run.status === 'succeeded' ? (this.d.runs.openOutputs(run) ?? finished.outputs) : {};
     return answerOf({ ...finished, outputs }, run.id, run.flowVersion, timeoutMs);
   }

@@ -10,9 +10,9 @@ import type { Redis } from 'ioredis';
 import type { GroupCommitter } from '../db/group-commit.js';
 import type { Logger } from '../logger.js';
 import type { RunLeases } from '../repo/leases.js';
-import type { Repository } from '../repo/types.js';
+import type { Repository, RunRecord } from '../repo/types.js';
 import { newId, type Sealer } from '../security/crypto.js';
-import type { RunService } from '../services/runs.js';
+import { isCancelClaim, type RunService, type StartedRun } from '../services/runs.js';
 import type { RunBus } from './bus.js';
 import { handlersFor } from './handlers.js';
 import { enqueue, QUEUE_NAME, type RunJob } from './launcher.js';
@@ -94,27 +94,41 @@ export class RunWorker {
   /** Claims and executes one run; resolves when its execution ended and its lease is released. */
   async execute(runId: string): Promise<Outcome> {
     const { o } = this;
-    const run = await o.leases.claimRun(runId, this.owner, Date.now(), o.leaseMs);
-    if (!run) return 'held-elsewhere';
-    const done = this.executeClaimed(run.id, run);
-    this.executing.set(runId, done);
+    // A cancellation from any API server (the user's Cancel, or an SSE caller's) reaches the run here. The
+    // channel is followed before the claim: a cancel sent once the claim is committed (the API server's own
+    // conditional cancel lost to it) is heard, and kept until the run's execution exists.
+    const cancel: { reason?: string; started?: StartedRun | undefined } = {};
+    const cancels = o.bus.follow(runId, {
+      cancel: (reason) => {
+        cancel.reason ??= reason;
+        cancel.started?.live.handle.cancel(reason);
+      },
+    });
     try {
-      return await done;
+      await o.bus.ready(runId);
+      const run = await o.leases.claimRun(runId, this.owner, Date.now(), o.leaseMs);
+      if (!run) return 'held-elsewhere';
+      const done = this.executeClaimed(run.id, run, cancel);
+      this.executing.set(runId, done);
+      try {
+        return await done;
+      } finally {
+        this.executing.delete(runId);
+      }
     } finally {
-      this.executing.delete(runId);
+      cancels();
     }
   }
 
   private async executeClaimed(
     runId: string,
     run: NonNullable<Awaited<ReturnType<RunLeases['claimRun']>>>,
+    cancel: { reason?: string; started?: StartedRun | undefined },
   ): Promise<Outcome> {
     const { o } = this;
     const publish = o.runs.watch(runId, (e) => o.bus.publishEvent(runId, e));
     let lost = false;
-    let started: Awaited<ReturnType<RunService['executeQueued']>>;
-    // A cancellation from any API server (the user's Cancel, or an SSE caller's) reaches the run here.
-    const cancels = o.bus.follow(runId, { cancel: (reason) => started?.live.handle.cancel(reason) });
+    let started: StartedRun | undefined;
     const renew = setInterval(
       () =>
         void o.leases.renewLease(runId, this.owner, Date.now(), o.leaseMs).then(
@@ -135,10 +149,14 @@ export class RunWorker {
     try {
       const spec = parseStartSpec(run.startSpec);
       try {
-        started = await o.runs.executeQueued(
-          run,
-          handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }),
-        );
+        started = (await this.resumesAfterReview(run))
+          ? await o.runs.resumeClaimed(runId, run.resumeClaim ?? '', {
+              onWorker: true,
+              ...(isCancelClaim(run.resumeClaim ?? '') ? { cancel: 'cancelled while it waited' } : {}),
+            })
+          : await o.runs.executeQueued(run, handlersFor(run, spec, { sealer: o.sealer, now: Date.now() }));
+        cancel.started = started;
+        if (started && cancel.reason !== undefined) started.live.handle.cancel(cancel.reason);
       } catch (err) {
         // The flow or its input no longer fits (a version deleted, a schema changed): the run cannot execute.
         o.logger.warn({ err, runId }, 'a queued run could not start');
@@ -155,19 +173,37 @@ export class RunWorker {
         return 'not-executable';
       }
       const result = await started.result;
-      await o.writer.flush();
+      await o.writer.flush().catch(() => {});
+      if (started.live.abandoned) {
+        // Its writes failed (the database went away): the lease is left to expire and the run is taken over
+        // from what was committed, by whichever worker the sweep hands it to.
+        lost = true;
+        o.logger.warn({ runId }, 'recording a run failed; it will be taken over once its lease expires');
+        return 'executed';
+      }
       this.executed++;
       if (!lost) o.bus.publishDone(runId, result.status);
       return 'executed';
     } finally {
       clearInterval(renew);
       publish();
-      cancels();
       if (!lost)
         await o.leases
           .releaseLease(runId, this.owner)
           .catch((err: unknown) => o.logger.warn({ err, runId }, 'releasing a run lease failed'));
     }
+  }
+
+  /**
+   * A run claimed to resume after a review whose new execution recorded nothing yet (its log ends with the
+   * suspension): its next execution starts from the sealed checkpoint with the claim's decisions. Anything
+   * after the suspension means a worker died mid-resume: a takeover from the log (executeQueued).
+   */
+  private async resumesAfterReview(run: RunRecord): Promise<boolean> {
+    if (run.status !== 'running' || !run.resumeClaim) return false;
+    const lastSeq = await this.o.repo.lastEventSeq(run.id);
+    const [last] = await this.o.repo.runEvents(run.id, lastSeq - 1);
+    return last?.type === 'run.suspended';
   }
 
   get inFlight(): number {

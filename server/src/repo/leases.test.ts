@@ -77,7 +77,7 @@ function leaseTests(openStore: OpenStore): void {
     await writer.flush();
   });
 
-  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff', async (ctx) => {
+  it('never sweeps a finished, waiting or unleased running run, nor a queued run younger than the cutoff; sweeps a run claimed to resume', async (ctx) => {
     const repo = await (await openStore(ctx))();
     const writer = new GroupCommitter(repo);
     await writer.write((b) =>
@@ -88,10 +88,15 @@ function leaseTests(openStore: OpenStore): void {
         run('resumed', 'running', 1),
         run('old', 'queued', 1),
         run('young', 'queued', 5_000),
+        run('decided', 'waiting', 1),
       ),
     );
+    // Claimed to resume (here: to be cancelled) in queue mode: a worker is to take it.
+    await writer.commitAlone((b) => b.resumeClaims.push({ runId: 'decided', token: 'clx_1', cancel: true }));
     const leases = leasesOf(repo);
-    expect(await leases.orphanedRuns(10_000, 2_000, 10)).toEqual(['old']);
+    expect((await leases.orphanedRuns(10_000, 2_000, 10)).sort()).toEqual(['decided', 'old']);
+    expect(await leases.claimRun('decided', 'w', 10_000, 1_000)).toMatchObject({ resumeClaim: 'clx_1' });
+    expect(await leases.orphanedRuns(10_500, 2_000, 10)).toEqual(['old']);
     for (const id of ['done', 'waits', 'resumed'])
       expect(await leases.claimRun(id, 'w', 10_000, 1_000)).toBeUndefined();
     expect(await leases.claimRun('young', 'w', 10_000, 1_000)).toMatchObject({ id: 'young' });
@@ -111,6 +116,51 @@ function leaseTests(openStore: OpenStore): void {
     const winner = claims.findIndex((c) => c !== undefined);
     expect(await leasesOf(first).renewLease('r1', `wkr_${winner}`, 10_001, 60_000)).toBe(true);
     expect(await leasesOf(first).renewLease('r1', `wkr_${(winner + 1) % 12}`, 10_001, 60_000)).toBe(false);
+  });
+
+  it('cancels a queued run nobody holds, and lets a cancel and claims racing for a run have one winner', async (ctx) => {
+    const open = await openStore(ctx);
+    const instances = [await open(), await open(), await open()];
+    const [first] = instances as [Repository, ...Repository[]];
+    const leases = leasesOf(first);
+    await new GroupCommitter(first).write((b) =>
+      b.runs.push(
+        run('idle', 'queued', 1),
+        run('held', 'queued', 1),
+        run('stale', 'queued', 1),
+        run('going', 'running', 1),
+        run('done', 'succeeded', 1),
+      ),
+    );
+    expect(await leases.cancelQueued('idle', 10_000)).toBe(true);
+    expect(await first.getRunById('idle')).toMatchObject({ status: 'cancelled', finishedAt: 10_000 });
+    // Cancelled: no worker takes it, the sweep never hands it out again, and a second cancel finds nothing.
+    expect(await leases.claimRun('idle', 'w', 10_001, 1_000)).toBeUndefined();
+    expect(await leases.cancelQueued('idle', 10_002)).toBe(false);
+    // A live lease wins (that worker cancels it); an expired one does not (its worker is gone).
+    expect(await leases.claimRun('held', 'w', 10_000, 5_000)).toBeDefined();
+    expect(await leases.claimRun('stale', 'w', 10_000, 1_000)).toBeDefined();
+    expect(await leases.cancelQueued('held', 12_000)).toBe(false);
+    expect(await leases.cancelQueued('stale', 12_000)).toBe(true);
+    expect((await first.getRunById('held'))?.status).toBe('queued');
+    expect(await leases.cancelQueued('going', 12_000)).toBe(false);
+    expect(await leases.cancelQueued('done', 12_000)).toBe(false);
+    expect((await leases.orphanedRuns(100_000, 100_000, 10)).sort()).toEqual(['held']);
+
+    // The race, twenty times over three instances: either the cancel or exactly one claim wins, never both.
+    const ids = Array.from({ length: 20 }, (_, i) => `race${i}`);
+    await new GroupCommitter(first).write((b) => b.runs.push(...ids.map((id) => run(id, 'queued', 1))));
+    for (const [i, id] of ids.entries()) {
+      const at = (k: number) => leasesOf(instances[(i + k) % instances.length] as Repository);
+      const [cancelled, ...claims] = await Promise.all([
+        at(0).cancelQueued(id, 20_000),
+        at(1).claimRun(id, 'wkr_a', 20_000, 60_000),
+        at(2).claimRun(id, 'wkr_b', 20_000, 60_000),
+      ]);
+      const claimed = claims.filter((c) => c !== undefined).length;
+      expect(claimed + (cancelled ? 1 : 0)).toBe(1);
+      expect((await first.getRunById(id))?.status).toBe(cancelled ? 'cancelled' : 'queued');
+    }
   });
 }
 

@@ -19,9 +19,37 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
 import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
+import { chunkText, rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
 import { PostgresRolloutStore } from './postgres-rollout-store.js';
 import type { RolloutStorage } from './rollout-store.js';
+import {
+  num,
+  numOrNull,
+  str,
+  strOrNull,
+  toApiKey,
+  toAudit,
+  toConnection,
+  toCredential,
+  toDeployment,
+  toEndpoint,
+  toDriftAlert,
+  toEvaluation,
+  toLearning,
+  toRetrainJob,
+  toFederatedDataset,
+  toFeedback,
+  toFlow,
+  toInvitation,
+  toReviewTask,
+  toRun,
+  toSession,
+  toUser,
+  toVersion,
+  toWorkspace,
+  type Row,
+} from './rows.js';
 import { emptyBatch } from './types.js';
 import type {
   ApiKeyRecord,
@@ -47,7 +75,6 @@ import type {
   InvitationRecord,
   MemberRecord,
   Repository,
-  ReviewApproval,
   ReviewTaskFilter,
   ReviewTaskRecord,
   Role,
@@ -61,7 +88,6 @@ import type {
   WriteBatch,
 } from './types.js';
 
-type Row = Record<string, unknown>;
 type Client = PoolClient;
 /** A pool or a client in a transaction: both answer `query`. */
 type Queryable = Pick<Pool, 'query'> | Client;
@@ -83,289 +109,6 @@ const typesOf = (lib: typeof pg): CustomTypesConfig => ({
     oid === INT8
       ? (v: string) => Number(v)
       : lib.types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
-});
-
-const str = (v: unknown) => v as string;
-const num = (v: unknown) => v as number;
-const numOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as number));
-const strOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as string));
-const bufOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as Buffer));
-
-const toWorkspace = (r: Row): WorkspaceRecord => ({
-  id: str(r['id']),
-  name: str(r['name']),
-  createdAt: num(r['created_at']),
-});
-
-const toUser = (r: Row): UserRecord => ({
-  id: str(r['id']),
-  email: str(r['email']),
-  name: str(r['name']),
-  passwordHash: str(r['password_hash']),
-  createdAt: num(r['created_at']),
-  disabledAt: numOrNull(r['disabled_at']),
-  instanceOwner: r['instance_owner'] === true,
-});
-
-const toInvitation = (r: Row): InvitationRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  email: str(r['email']),
-  role: str(r['role']) as Role,
-  invitedBy: strOrNull(r['invited_by']),
-  invitedByName: str(r['invited_by_name']),
-  createdAt: num(r['created_at']),
-  expiresAt: num(r['expires_at']),
-});
-
-const toSession = (r: Row): SessionRecord => ({
-  tokenHash: str(r['token_hash']),
-  userId: str(r['user_id']),
-  workspaceId: strOrNull(r['workspace_id']),
-  csrfToken: str(r['csrf_token']),
-  createdAt: num(r['created_at']),
-  lastSeenAt: num(r['last_seen_at']),
-  expiresAt: num(r['expires_at']),
-});
-
-const toFlow = (r: Row): FlowRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  tags: JSON.parse(str(r['tags'])) as string[],
-  latestVersion: num(r['latest_version']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-  updatedBy: strOrNull(r['updated_by']),
-  deletedAt: numOrNull(r['deleted_at']),
-});
-
-const toVersion = (r: Row): VersionRecord => ({
-  flowId: str(r['flow_id']),
-  number: num(r['number']),
-  document: str(r['document']),
-  hash: str(r['hash']),
-  authorId: strOrNull(r['author_id']),
-  authorName: str(r['author_name']),
-  message: str(r['message']),
-  createdAt: num(r['created_at']),
-});
-
-const toRun = (r: Row): RunRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  status: str(r['status']) as RunRecord['status'],
-  trigger: str(r['trigger']) as RunRecord['trigger'],
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  actor: str(r['actor']),
-  rerunOf: strOrNull(r['rerun_of']),
-  inputSealed: bufOrNull(r['input_sealed']),
-  outputsSealed: bufOrNull(r['outputs_sealed']),
-  startedAt: num(r['started_at']),
-  finishedAt: numOrNull(r['finished_at']),
-  ms: numOrNull(r['ms']),
-  checkpointSealed: bufOrNull(r['checkpoint_sealed']),
-  resumeClaim: strOrNull(r['resume_claim']),
-  businessKey: strOrNull(r['business_key']),
-  startSpec: strOrNull(r['start_spec']),
-});
-
-const toReviewTask = (r: Row): ReviewTaskRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  runId: str(r['run_id']),
-  nodeId: str(r['node_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  queue: str(r['queue']),
-  roles: JSON.parse(str(r['roles'])) as string[],
-  title: str(r['title']),
-  status: str(r['status']) as ReviewTaskRecord['status'],
-  dueAt: numOrNull(r['due_at']),
-  escalatedAt: numOrNull(r['escalated_at']),
-  starter: str(r['starter']),
-  task: str(r['task']),
-  approvals: JSON.parse(str(r['approvals'])) as ReviewApproval[],
-  decision: strOrNull(r['decision']),
-  decidedAt: numOrNull(r['decided_at']),
-  decidedBy: strOrNull(r['decided_by']),
-  resumedBy: strOrNull(r['resumed_by']),
-  createdAt: num(r['created_at']),
-});
-
-const toFeedback = (r: Row): FeedbackRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  runId: str(r['run_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  source: str(r['source']) as FeedbackSource,
-  label: str(r['label']),
-  prediction: strOrNull(r['prediction']),
-  dedupeKey: str(r['dedupe_key']),
-  requestHash: str(r['request_hash']),
-  actor: str(r['actor']),
-  decidedAt: num(r['decided_at']),
-  createdAt: num(r['created_at']),
-});
-
-const toCredential = (r: Row): CredentialRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  sealed: r['sealed'] as Buffer,
-  createdAt: num(r['created_at']),
-  updatedAt: num(r['updated_at']),
-  lastUsedAt: numOrNull(r['last_used_at']),
-});
-
-const toLearning = (r: Row): LearningRecord => ({
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  config: str(r['config']),
-  baseline: strOrNull(r['baseline']),
-  lastRetrainAt: numOrNull(r['last_retrain_at']),
-  lastRetrainLabels: num(r['last_retrain_labels']),
-  leaseOwner: strOrNull(r['lease_owner']),
-  leaseUntil: numOrNull(r['lease_until']),
-  updatedAt: num(r['updated_at']),
-  updatedBy: str(r['updated_by']),
-});
-
-const toRetrainJob = (r: Row): RetrainJobRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  status: str(r['status']) as RetrainJobRecord['status'],
-  trigger: str(r['trigger']) as RetrainJobRecord['trigger'],
-  detail: str(r['detail']),
-  createdBy: str(r['created_by']),
-  createdAt: num(r['created_at']),
-  finishedAt: numOrNull(r['finished_at']),
-});
-
-const toDriftAlert = (r: Row): DriftAlertRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  feature: str(r['feature']),
-  psi: num(r['psi']),
-  level: str(r['level']) as DriftAlertRecord['level'],
-  calls: num(r['calls']),
-  createdAt: num(r['created_at']),
-});
-
-const toEvaluation = (r: Row): EvaluationRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  flowId: str(r['flow_id']),
-  versions: JSON.parse(str(r['versions'])) as number[],
-  datasetName: str(r['dataset_name']),
-  datasetRows: num(r['dataset_rows']),
-  datasetSha256: str(r['dataset_sha256']),
-  spec: str(r['spec']),
-  status: str(r['status']) as EvaluationRecord['status'],
-  progressDone: num(r['progress_done']),
-  progressTotal: num(r['progress_total']),
-  report: strOrNull(r['report']),
-  error: strOrNull(r['error']),
-  createdBy: str(r['created_by']),
-  createdAt: num(r['created_at']),
-  finishedAt: numOrNull(r['finished_at']),
-});
-
-const toFederatedDataset = (r: Row): FederatedDatasetRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  columns: JSON.parse(str(r['columns'])) as string[],
-  rowCount: num(r['row_count']),
-  sealedRows: r['sealed_rows'] as Buffer,
-  apiKeys: JSON.parse(str(r['api_keys'])) as string[],
-  minParticipants: num(r['min_participants']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-});
-
-const toConnection = (r: Row): ConnectionRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  kind: str(r['kind']) as ConnectionRecord['kind'],
-  baseUrl: str(r['base_url']),
-  credential: strOrNull(r['credential']),
-  models: JSON.parse(str(r['models'])) as string[],
-  deployment: str(r['deployment']) as ConnectionRecord['deployment'],
-  dataClasses: JSON.parse(str(r['data_classes'])) as ConnectionRecord['dataClasses'],
-  pricing: r['pricing'] === null ? null : (JSON.parse(str(r['pricing'])) as ConnectionRecord['pricing']),
-  description: str(r['description']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-});
-
-const toEndpoint = (r: Row): EndpointRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  slug: str(r['slug']),
-  flowId: str(r['flow_id']),
-  deploymentId: str(r['deployment_id']),
-  status: str(r['status']) as EndpointRecord['status'],
-  mode: str(r['mode']) as EndpointRecord['mode'],
-  timeoutMs: num(r['timeout_ms']),
-  maxBodyBytes: num(r['max_body_bytes']),
-  rateLimitPerMinute: num(r['rate_limit_per_minute']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-});
-
-const toDeployment = (r: Row): DeploymentRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  flowId: str(r['flow_id']),
-  targets: JSON.parse(str(r['targets'])) as DeploymentRecord['targets'],
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-});
-
-const toApiKey = (r: Row): ApiKeyRecord => {
-  const endpoints = str(r['endpoints']);
-  return {
-    id: str(r['id']),
-    workspaceId: str(r['workspace_id']),
-    name: str(r['name']),
-    prefix: str(r['prefix']),
-    hash: str(r['hash']),
-    endpoints: endpoints === '*' ? '*' : (JSON.parse(endpoints) as string[]),
-    createdAt: num(r['created_at']),
-    createdBy: strOrNull(r['created_by']),
-    lastUsedAt: numOrNull(r['last_used_at']),
-    revokedAt: numOrNull(r['revoked_at']),
-  };
-};
-
-const toAudit = (r: Row): AuditRow => ({
-  seq: num(r['seq']),
-  workspaceId: str(r['workspace_id']),
-  at: num(r['at']),
-  actor: str(r['actor']),
-  action: str(r['action']),
-  target: str(r['target']),
-  details: str(r['details']),
-  prevHash: str(r['prev_hash']),
-  hash: str(r['hash']),
-  mac: strOrNull(r['mac']),
 });
 
 /** Column i of rows, for `unnest($n::type[])`. */
@@ -499,7 +242,13 @@ export class PostgresRepository implements Repository, RunLeases {
 
   /** Runs `fn` in a transaction on one connection; rolls back and rethrows (typed) on failure. */
   private async tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = await (await this.pool).connect();
+    let c: Client;
+    try {
+      c = await (await this.pool).connect();
+    } catch (err) {
+      // A database that is away refuses the connection: that is a 503 too, not an unknown error.
+      throw storageError(err);
+    }
     try {
       await c.query('BEGIN');
       const result = await fn(c);
@@ -676,7 +425,7 @@ export class PostgresRepository implements Repository, RunLeases {
           column(e, (x) => x.runId),
           column(e, (x) => x.seq),
           column(e, (x) => x.lastSeq),
-          column(e, (x) => `[${x.events.join(',')}]`),
+          column(e, (x) => chunkText(x)),
         ],
       );
     }
@@ -1357,12 +1106,7 @@ export class PostgresRepository implements Repository, RunLeases {
       [runId, afterSeq],
     );
     const out: RunEvent[] = [];
-    for (const row of rows) {
-      const events = JSON.parse(str(row['data'])) as RunEvent[];
-      const first = num(row['seq']);
-      // Events are numbered consecutively within a chunk.
-      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
-    }
+    for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 
@@ -2156,6 +1900,7 @@ export class PostgresRepository implements Repository, RunLeases {
     const r = await this.one(
       `UPDATE runs SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3 AND (
          (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
          OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $4))
        RETURNING *`,
       [owner, now + leaseMs, runId, now],
@@ -2180,10 +1925,21 @@ export class PostgresRepository implements Repository, RunLeases {
     );
   }
 
+  async cancelQueued(runId: string, now: number): Promise<boolean> {
+    return (
+      (await this.changes(
+        `UPDATE runs SET status = 'cancelled', finished_at = $1, ms = 0, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = $2 AND status = 'queued' AND (lease_expires_at IS NULL OR lease_expires_at < $1)`,
+        [now, runId],
+      )) === 1
+    );
+  }
+
   async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {
     return (
       await this.query(
         `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < $1)
+           OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
            OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < $2)
          ORDER BY started_at LIMIT $3`,
         [queuedBefore, now, limit],

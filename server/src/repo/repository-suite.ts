@@ -479,6 +479,44 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect((await repo.getRunById('r1'))?.startSpec).toBeNull();
     });
 
+    it('stores a chunk of event objects as a compact record, after chunks of JSON texts, and reads both back', async (ctx) => {
+      const { repo } = await open(ctx);
+      const writer = new GroupCommitter(repo, 'full');
+      const value = { id: 'req-1', amount: 12.5 };
+      const objects: RunEvent[] = [
+        { type: 'node.started', runId: 'c1', seq: 2, at: now, nodeId: 'a', inputs: { data: value } },
+        {
+          type: 'node.succeeded',
+          runId: 'c1',
+          seq: 3,
+          at: now,
+          nodeId: 'a',
+          outputs: { result: value },
+          attempts: 1,
+          ms: 0.5,
+        },
+        {
+          type: 'run.finished',
+          runId: 'c1',
+          seq: 4,
+          at: now,
+          status: 'succeeded',
+          outputs: { out: value },
+          ms: 1,
+        },
+      ];
+      await writer.write((b) => {
+        b.runs.push(runRecord('c1'));
+        b.events.push({ runId: 'c1', seq: 0, lastSeq: 1, events: [0, 1].map((s) => event('c1', s)) });
+      });
+      await writer.write((b) => b.events.push({ runId: 'c1', seq: 2, lastSeq: 4, events: [], objects }));
+      const back = await repo.runEvents('c1', -1);
+      expect(back.map((e: RunEvent) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+      expect(back.slice(2)).toEqual(objects);
+      expect(await repo.runEvents('c1', 3)).toEqual(objects.slice(2));
+      expect(await repo.lastEventSeq('c1')).toBe(4);
+    });
+
     it('refuses a whole batch when one write fails, with a typed error, and goes on with later batches', async (ctx) => {
       const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');

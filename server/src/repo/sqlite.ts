@@ -12,14 +12,42 @@
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '@finflow/runtime';
 import { entryMac, headMac } from '../audit-chain.js';
 import { migrations as allMigrations, type Migration } from '../db/migrations.js';
-import { workerExecArgv, WriterThread } from '../db/writer-thread.js';
+import { startWorker, WriterThread } from '../db/writer-thread.js';
 import { storageError } from './errors.js';
+import { rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
+import {
+  num,
+  numOrNull,
+  str,
+  strOrNull,
+  toApiKey,
+  toAudit,
+  toConnection,
+  toCredential,
+  toDeployment,
+  toEndpoint,
+  toDriftAlert,
+  toEvaluation,
+  toLearning,
+  toRetrainJob,
+  toFederatedDataset,
+  toFeedback,
+  toFlow,
+  toInvitation,
+  toReviewTask,
+  toRun,
+  toSession,
+  toVersion,
+  toWorkspace,
+  toUser as toUserRow,
+  type Row,
+} from './rows.js';
 import type {
   ApiKeyRecord,
   BatchCommit,
@@ -44,7 +72,6 @@ import type {
   InvitationRecord,
   MemberRecord,
   Repository,
-  ReviewApproval,
   ReviewTaskFilter,
   ReviewTaskRecord,
   Role,
@@ -58,293 +85,13 @@ import type {
   WriteBatch,
 } from './types.js';
 
-type Row = Record<string, unknown>;
 type Db = Database.Database;
 type Stmt = Database.Statement;
 
 export const DATABASE_FILE = 'finflow.db';
 
-const str = (v: unknown) => v as string;
-const num = (v: unknown) => v as number;
-const numOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as number));
-const strOrNull = (v: unknown) => (v === null || v === undefined ? null : (v as string));
-
-const toWorkspace = (r: Row): WorkspaceRecord => ({
-  id: str(r['id']),
-  name: str(r['name']),
-  createdAt: num(r['created_at']),
-});
-
-const toUser = (r: Row): UserRecord => ({
-  id: str(r['id']),
-  email: str(r['email']),
-  name: str(r['name']),
-  passwordHash: str(r['password_hash']),
-  createdAt: num(r['created_at']),
-  disabledAt: numOrNull(r['disabled_at']),
-  instanceOwner: num(r['instance_owner']) === 1,
-});
-
-const toInvitation = (r: Row): InvitationRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  email: str(r['email']),
-  role: str(r['role']) as Role,
-  invitedBy: strOrNull(r['invited_by']),
-  invitedByName: str(r['invited_by_name']),
-  createdAt: num(r['created_at']),
-  expiresAt: num(r['expires_at']),
-});
-
-const toSession = (r: Row): SessionRecord => ({
-  tokenHash: str(r['token_hash']),
-  userId: str(r['user_id']),
-  workspaceId: strOrNull(r['workspace_id']),
-  csrfToken: str(r['csrf_token']),
-  createdAt: num(r['created_at']),
-  lastSeenAt: num(r['last_seen_at']),
-  expiresAt: num(r['expires_at']),
-});
-
-const toFlow = (r: Row): FlowRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  tags: JSON.parse(str(r['tags'])) as string[],
-  latestVersion: num(r['latest_version']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-  updatedBy: strOrNull(r['updated_by']),
-  deletedAt: numOrNull(r['deleted_at']),
-});
-
-const toVersion = (r: Row): VersionRecord => ({
-  flowId: str(r['flow_id']),
-  number: num(r['number']),
-  document: str(r['document']),
-  hash: str(r['hash']),
-  authorId: strOrNull(r['author_id']),
-  authorName: str(r['author_name']),
-  message: str(r['message']),
-  createdAt: num(r['created_at']),
-});
-
-const toRun = (r: Row): RunRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  status: str(r['status']) as RunRecord['status'],
-  trigger: str(r['trigger']) as RunRecord['trigger'],
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  actor: str(r['actor']),
-  rerunOf: strOrNull(r['rerun_of']),
-  inputSealed: (r['input_sealed'] as Buffer | null) ?? null,
-  outputsSealed: (r['outputs_sealed'] as Buffer | null) ?? null,
-  startedAt: num(r['started_at']),
-  finishedAt: numOrNull(r['finished_at']),
-  ms: numOrNull(r['ms']),
-  checkpointSealed: (r['checkpoint_sealed'] as Buffer | null | undefined) ?? null,
-  resumeClaim: strOrNull(r['resume_claim']),
-  businessKey: strOrNull(r['business_key']),
-  startSpec: strOrNull(r['start_spec']),
-});
-
-const toReviewTask = (r: Row): ReviewTaskRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  runId: str(r['run_id']),
-  nodeId: str(r['node_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  queue: str(r['queue']),
-  roles: JSON.parse(str(r['roles'])) as string[],
-  title: str(r['title']),
-  status: str(r['status']) as ReviewTaskRecord['status'],
-  dueAt: numOrNull(r['due_at']),
-  escalatedAt: numOrNull(r['escalated_at']),
-  starter: str(r['starter']),
-  task: str(r['task']),
-  approvals: JSON.parse(str(r['approvals'])) as ReviewApproval[],
-  decision: strOrNull(r['decision']),
-  decidedAt: numOrNull(r['decided_at']),
-  decidedBy: strOrNull(r['decided_by']),
-  resumedBy: strOrNull(r['resumed_by']),
-  createdAt: num(r['created_at']),
-});
-
-const toLearning = (r: Row): LearningRecord => ({
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  config: str(r['config']),
-  baseline: strOrNull(r['baseline']),
-  lastRetrainAt: numOrNull(r['last_retrain_at']),
-  lastRetrainLabels: num(r['last_retrain_labels']),
-  leaseOwner: strOrNull(r['lease_owner']),
-  leaseUntil: numOrNull(r['lease_until']),
-  updatedAt: num(r['updated_at']),
-  updatedBy: str(r['updated_by']),
-});
-
-const toRetrainJob = (r: Row): RetrainJobRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  status: str(r['status']) as RetrainJobRecord['status'],
-  trigger: str(r['trigger']) as RetrainJobRecord['trigger'],
-  detail: str(r['detail']),
-  createdBy: str(r['created_by']),
-  createdAt: num(r['created_at']),
-  finishedAt: numOrNull(r['finished_at']),
-});
-
-const toDriftAlert = (r: Row): DriftAlertRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  feature: str(r['feature']),
-  psi: num(r['psi']),
-  level: str(r['level']) as DriftAlertRecord['level'],
-  calls: num(r['calls']),
-  createdAt: num(r['created_at']),
-});
-
-const toEvaluation = (r: Row): EvaluationRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  flowId: str(r['flow_id']),
-  versions: JSON.parse(str(r['versions'])) as number[],
-  datasetName: str(r['dataset_name']),
-  datasetRows: num(r['dataset_rows']),
-  datasetSha256: str(r['dataset_sha256']),
-  spec: str(r['spec']),
-  status: str(r['status']) as EvaluationRecord['status'],
-  progressDone: num(r['progress_done']),
-  progressTotal: num(r['progress_total']),
-  report: strOrNull(r['report']),
-  error: strOrNull(r['error']),
-  createdBy: str(r['created_by']),
-  createdAt: num(r['created_at']),
-  finishedAt: numOrNull(r['finished_at']),
-});
-
-const toFeedback = (r: Row): FeedbackRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  runId: str(r['run_id']),
-  flowId: str(r['flow_id']),
-  flowVersion: num(r['flow_version']),
-  endpointId: strOrNull(r['endpoint_id']),
-  deploymentId: strOrNull(r['deployment_id']),
-  source: str(r['source']) as FeedbackSource,
-  label: str(r['label']),
-  prediction: strOrNull(r['prediction']),
-  dedupeKey: str(r['dedupe_key']),
-  requestHash: str(r['request_hash']),
-  actor: str(r['actor']),
-  decidedAt: num(r['decided_at']),
-  createdAt: num(r['created_at']),
-});
-
-const toCredential = (r: Row): CredentialRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  sealed: r['sealed'] as Buffer,
-  createdAt: num(r['created_at']),
-  updatedAt: num(r['updated_at']),
-  lastUsedAt: numOrNull(r['last_used_at']),
-});
-
-const toFederatedDataset = (r: Row): FederatedDatasetRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  description: str(r['description']),
-  columns: JSON.parse(str(r['columns'])) as string[],
-  rowCount: Number(r['row_count']),
-  sealedRows: r['sealed_rows'] as Buffer,
-  apiKeys: JSON.parse(str(r['api_keys'])) as string[],
-  minParticipants: Number(r['min_participants']),
-  createdAt: Number(r['created_at']),
-  createdBy: r['created_by'] === null ? null : str(r['created_by']),
-  updatedAt: Number(r['updated_at']),
-});
-
-const toConnection = (r: Row): ConnectionRecord => ({
-  workspaceId: str(r['workspace_id']),
-  name: str(r['name']),
-  kind: str(r['kind']) as ConnectionRecord['kind'],
-  baseUrl: str(r['base_url']),
-  credential: strOrNull(r['credential']),
-  models: JSON.parse(str(r['models'])) as string[],
-  deployment: str(r['deployment']) as ConnectionRecord['deployment'],
-  dataClasses: JSON.parse(str(r['data_classes'])) as ConnectionRecord['dataClasses'],
-  pricing: r['pricing'] === null ? null : (JSON.parse(str(r['pricing'])) as ConnectionRecord['pricing']),
-  description: str(r['description']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-});
-
-const toEndpoint = (r: Row): EndpointRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  slug: str(r['slug']),
-  flowId: str(r['flow_id']),
-  deploymentId: str(r['deployment_id']),
-  status: str(r['status']) as EndpointRecord['status'],
-  mode: str(r['mode']) as EndpointRecord['mode'],
-  timeoutMs: num(r['timeout_ms']),
-  maxBodyBytes: num(r['max_body_bytes']),
-  rateLimitPerMinute: num(r['rate_limit_per_minute']),
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-  updatedAt: num(r['updated_at']),
-});
-
-const toDeployment = (r: Row): DeploymentRecord => ({
-  id: str(r['id']),
-  workspaceId: str(r['workspace_id']),
-  endpointId: str(r['endpoint_id']),
-  flowId: str(r['flow_id']),
-  targets: JSON.parse(str(r['targets'])) as DeploymentRecord['targets'],
-  createdAt: num(r['created_at']),
-  createdBy: strOrNull(r['created_by']),
-});
-
-const toApiKey = (r: Row): ApiKeyRecord => {
-  const endpoints = str(r['endpoints']);
-  return {
-    id: str(r['id']),
-    workspaceId: str(r['workspace_id']),
-    name: str(r['name']),
-    prefix: str(r['prefix']),
-    hash: str(r['hash']),
-    endpoints: endpoints === '*' ? '*' : (JSON.parse(endpoints) as string[]),
-    createdAt: num(r['created_at']),
-    createdBy: strOrNull(r['created_by']),
-    lastUsedAt: numOrNull(r['last_used_at']),
-    revokedAt: numOrNull(r['revoked_at']),
-  };
-};
-
-const toAudit = (r: Row): AuditRow => ({
-  seq: num(r['seq']),
-  workspaceId: str(r['workspace_id']),
-  at: num(r['at']),
-  actor: str(r['actor']),
-  action: str(r['action']),
-  target: str(r['target']),
-  details: str(r['details']),
-  prevHash: str(r['prev_hash']),
-  hash: str(r['hash']),
-  mac: strOrNull(r['mac']),
-});
+/** SQLite keeps booleans as 0/1: the shared mapper reads a boolean. */
+const toUser = (r: Row): UserRecord => toUserRow({ ...r, instance_owner: r['instance_owner'] === 1 });
 
 /** Opens (creating if needed) the database file in `dataDir` with the durability pragmas. */
 export function openDatabase(dataDir: string): Db {
@@ -448,9 +195,8 @@ export class SqliteRepository implements Repository, RunLeases {
       this.writer.setAutocheckpoint(1000);
     };
     try {
-      const worker = new Worker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
+      const worker = startWorker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
         workerData: { file: this.file, intervalMs: 250 },
-        execArgv: workerExecArgv(),
       });
       worker.unref();
       worker.on('error', fallback);
@@ -928,12 +674,7 @@ export class SqliteRepository implements Repository, RunLeases {
       'SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq',
     ).all(runId, afterSeq) as Row[];
     const out: RunEvent[] = [];
-    for (const row of rows) {
-      const events = JSON.parse(str(row['data'])) as RunEvent[];
-      const first = num(row['seq']);
-      // Events are numbered consecutively within a chunk.
-      for (let i = Math.max(0, afterSeq + 1 - first); i < events.length; i++) out.push(events[i] as RunEvent);
-    }
+    for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 
@@ -1697,6 +1438,7 @@ export class SqliteRepository implements Repository, RunLeases {
     const changed = this.lq(
       `UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ? AND (
          (status = 'queued' AND lease_expires_at IS NULL)
+         OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
          OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?))`,
     ).run(owner, now + leaseMs, runId, now).changes;
     if (changed === 0) return undefined;
@@ -1720,10 +1462,20 @@ export class SqliteRepository implements Repository, RunLeases {
     ).run(runId, owner);
   }
 
+  async cancelQueued(runId: string, now: number): Promise<boolean> {
+    return (
+      this.lq(
+        `UPDATE runs SET status = 'cancelled', finished_at = ?, ms = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ? AND status = 'queued' AND (lease_expires_at IS NULL OR lease_expires_at < ?)`,
+      ).run(now, 0, runId, now).changes === 1
+    );
+  }
+
   async orphanedRuns(now: number, queuedBefore: number, limit: number): Promise<string[]> {
     return (
       this.lq(
         `SELECT id FROM runs WHERE (status = 'queued' AND lease_expires_at IS NULL AND started_at < ?)
+           OR (status = 'running' AND resume_claim IS NOT NULL AND lease_expires_at IS NULL)
            OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)
          ORDER BY started_at LIMIT ?`,
       ).all(queuedBefore, now, limit) as Row[]

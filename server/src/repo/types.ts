@@ -154,6 +154,11 @@ export interface EventChunk {
   lastSeq: number;
   /** The events as JSON text, one array element per event. */
   events: string[];
+  /**
+   * Or the events themselves, for a run of pure nodes: encoded as one compact record when the batch is committed
+   * (see event-rows.ts). A chunk holds one or the other.
+   */
+  objects?: RunEvent[];
 }
 
 export type ReviewTaskStatus = 'open' | 'decided' | 'cancelled';

@@ -2,16 +2,23 @@
  * Routes of phased rollouts (see services/rollouts.ts and server/API.md): an endpoint's rollout with its gates,
  * charts and history, the transitions (start, advance, pause, resume, rollback, kill) and the workspace's board.
  */
+import {
+  rolloutBoardSchema,
+  rolloutListSchema,
+  rolloutStatusQuery,
+  rolloutStatusSchema,
+  rolloutTransitionBody,
+  startRolloutBody,
+} from '@finflow/contract';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseRequest } from '../errors.js';
 import type { AuthContext } from '../services/auth.js';
-import { startRolloutSchema, transitionSchema, type Operator } from '../services/rollouts.js';
-import { actorOf, allow, param } from './common.js';
+import type { Operator } from '../services/rollouts.js';
+import { actorOf, allow, param, reply } from './common.js';
 
 const id = z.string().min(1).max(100);
-const statusQuery = z.object({ buckets: z.coerce.number().int().min(1).max(200).default(30) });
 
 const operator = (auth: AuthContext): Operator => ({
   workspaceId: auth.workspace.id,
@@ -24,36 +31,44 @@ export function rolloutRoutes(ctx: AppContext): Router {
 
   r.get('/rollouts', async (_req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.rollouts.board(operator(auth)));
+    reply(res, rolloutBoardSchema, await ctx.rollouts.board(operator(auth)));
   });
 
   r.get('/endpoints/:id/rollout', async (req, res) => {
     const auth = allow(res, 'read');
-    const { buckets } = parseRequest(statusQuery, req.query, 'query');
-    res.json(await ctx.rollouts.status(operator(auth), parseRequest(id, param(req, 'id'), 'id'), buckets));
+    const { buckets } = parseRequest(rolloutStatusQuery, req.query, 'query');
+    reply(
+      res,
+      rolloutStatusSchema,
+      await ctx.rollouts.status(operator(auth), parseRequest(id, param(req, 'id'), 'id'), buckets),
+    );
   });
 
   r.get('/endpoints/:id/rollouts', async (req, res) => {
     const auth = allow(res, 'read');
-    res.json(await ctx.rollouts.history(operator(auth), parseRequest(id, param(req, 'id'), 'id')));
+    reply(
+      res,
+      rolloutListSchema,
+      await ctx.rollouts.history(operator(auth), parseRequest(id, param(req, 'id'), 'id')),
+    );
   });
 
   r.post('/endpoints/:id/rollouts', async (req, res) => {
     const auth = allow(res, 'rollout.start');
-    const body = parseRequest(startRolloutSchema, req.body, 'rollout');
+    const body = parseRequest(startRolloutBody, req.body, 'rollout');
     const rollout = await ctx.rollouts.startRollout(
       operator(auth),
       parseRequest(id, param(req, 'id'), 'id'),
       body,
     );
-    res.status(201).json(await ctx.rollouts.status(operator(auth), rollout.endpointId));
+    reply(res, rolloutStatusSchema, await ctx.rollouts.status(operator(auth), rollout.endpointId), 201);
   });
 
   r.post('/endpoints/:id/rollout/kill', async (req, res) => {
     const auth = allow(res, 'rollout.operate');
-    const { reason } = parseRequest(transitionSchema, req.body, 'kill');
+    const { reason } = parseRequest(rolloutTransitionBody, req.body, 'kill');
     const rollout = await ctx.rollouts.kill(operator(auth), parseRequest(id, param(req, 'id'), 'id'), reason);
-    res.json(await ctx.rollouts.status(operator(auth), rollout.endpointId));
+    reply(res, rolloutStatusSchema, await ctx.rollouts.status(operator(auth), rollout.endpointId));
   });
 
   const transition = (
@@ -64,9 +79,9 @@ export function rolloutRoutes(ctx: AppContext): Router {
     r.post(`/rollouts/:id/${path}`, async (req, res) => {
       // Advancing is judged by the service (approver role, not the maker): its refusals say why.
       const auth = permission === 'rollout.approve' ? allow(res, 'read') : allow(res, permission);
-      const { reason } = parseRequest(transitionSchema, req.body, path);
+      const { reason } = parseRequest(rolloutTransitionBody, req.body, path);
       const rollout = await act(operator(auth), parseRequest(id, param(req, 'id'), 'id'), reason);
-      res.json(await ctx.rollouts.status(operator(auth), rollout.endpointId));
+      reply(res, rolloutStatusSchema, await ctx.rollouts.status(operator(auth), rollout.endpointId));
     });
   transition('advance', 'rollout.approve', (op, rid, reason) => ctx.rollouts.advance(op, rid, reason));
   transition('pause', 'rollout.operate', (op, rid, reason) => ctx.rollouts.pause(op, rid, reason));

@@ -40,6 +40,11 @@ export interface PreparedVersion {
   shape: MaskingShape;
   /** The flow's feedback settings (business key, label schema, prediction path). */
   feedback: NonNullable<FlowDocument['settings']>['feedback'];
+  /**
+   * Every node is declared pure (runtime's `NodeDefinition.pure`): the run's events are recorded as one compact
+   * record, encoded when their batch is committed, instead of one JSON text per event as it happens.
+   */
+  compact?: boolean;
   /** A draft's content hash (drafts have no version of their own; the run records what it ran). */
   draftHash?: string;
 }
@@ -366,6 +371,7 @@ export class FlowService {
       redact,
       shape: maskingShape(prepared, redact),
       feedback: prepared.flow.settings?.feedback,
+      compact: prepared.nodes.every((n) => n.def.pure === true),
     };
   }
 }

@@ -9,17 +9,10 @@
 /** Two-sided 95 %. */
 const Z = 1.959964;
 
-export const gateMetrics = [
-  'errorRate',
-  'p95LatencyMs',
-  'outcomeAgreement',
-  'reviewAgreement',
-  'shadowDisagreement',
-  'approvalRateDrift',
-  // PSI against the version's training baseline (services/learning.ts): the score's, and the largest feature's.
-  'scoreDrift',
-  'featureDrift',
-] as const;
+import type { gateMetrics } from '@finflow/contract';
+
+// The metric names and the default gates are the API's (contract/src/rollouts.ts): a plan names them.
+export { defaultGates, gateMetrics } from '@finflow/contract';
 export type GateMetric = (typeof gateMetrics)[number];
 export type GateAction = 'block' | 'rollback';
 export type GateStatus = 'pass' | 'uncertain' | 'breach' | 'insufficient';
@@ -216,16 +209,6 @@ export function evaluateGates(gates: readonly Gate[], inputs: GateInputs): GateR
     }
     return { ...gate, status: judge(gate, samples, challenger), samples, challenger, champion };
   });
-}
-
-/** Default gates of a stage: errors and outcome agreement roll back, the rest hold the stage. */
-export function defaultGates(): Gate[] {
-  return [
-    { metric: 'errorRate', threshold: 0.05, minSamples: 50, action: 'rollback' },
-    { metric: 'p95LatencyMs', threshold: 2_000, minSamples: 50, action: 'block' },
-    { metric: 'shadowDisagreement', threshold: 0.2, minSamples: 50, action: 'block' },
-    { metric: 'outcomeAgreement', threshold: 0.6, minSamples: 30, action: 'rollback' },
-  ];
 }
 
 export interface SeriesPoint {

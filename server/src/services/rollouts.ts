@@ -8,7 +8,7 @@
  * Maker-checker: advancing needs the approver role (or admin), from someone who neither wrote the challenger
  * version nor started the rollout.
  */
-import { z } from 'zod';
+import type { RolloutBoardRow, RolloutPlan, StartRollout } from '@finflow/contract';
 import type { RunFinishedEvent } from '@finflow/runtime';
 import { canonicalJson } from '../hash.js';
 import type { Logger } from '../logger.js';
@@ -34,9 +34,7 @@ import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError
 import { pickTarget, primaryVersion, type EndpointService, type ResolvedEndpoint } from './endpoints.js';
 import type { FlowService } from './flows.js';
 import {
-  defaultGates,
   evaluateGates,
-  gateMetrics,
   series,
   type Agreements,
   type GateResult,
@@ -45,87 +43,8 @@ import {
 import { armOf, valueAt, type Arm, type Stage } from './rollout-split.js';
 import type { RunService } from './runs.js';
 
-const pathSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path of property names');
-const scalar = z.union([z.string().max(200), z.number(), z.boolean()]);
-
-export const gateSchema = z.strictObject({
-  metric: z.enum(gateMetrics),
-  threshold: z.number().min(0).max(3_600_000),
-  minSamples: z.number().int().min(1).max(1_000_000),
-  action: z.enum(['block', 'rollback']),
-});
-
-/** What a rollout is configured with (the body's `plan`, every field optional). */
-export const rolloutPlanSchema = z.strictObject({
-  /** Input path of the subject (a customer id) the split is sticky on; the API key when absent. */
-  subjectPath: pathSchema.optional(),
-  /** Pilot cohort: these API key ids, or inputs with one of `values` at `path`. */
-  cohort: z
-    .strictObject({
-      keys: z.array(z.string().min(1).max(100)).max(1000).optional(),
-      path: pathSchema.optional(),
-      values: z
-        .array(z.union([z.string().max(200), z.number()]))
-        .max(1000)
-        .optional(),
-    })
-    .optional(),
-  /** Percent of other subjects in the pilot. */
-  pilotShare: z.number().min(0).max(100).default(5),
-  /** Expansion steps in percent, rising, the last 100. */
-  steps: z
-    .array(z.number().gt(0).max(100))
-    .min(1)
-    .max(20)
-    .default([5, 25, 50, 100])
-    .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), 'steps rise')
-    .refine((s) => s[s.length - 1] === 100, 'the last step is 100'),
-  /** The least time a stage holds before it may advance. */
-  minStageMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(90 * 86_400_000)
-    .default(15 * 60_000),
-  /** The gates' sliding window. */
-  windowMs: z
-    .number()
-    .int()
-    .min(1_000)
-    .max(90 * 86_400_000)
-    .default(86_400_000),
-  /** Share of champion-answered calls the challenger also answers in shadow (outside optimisation). */
-  shadowSample: z.number().min(0).max(1).default(1),
-  gates: z.array(gateSchema).max(20).default(defaultGates),
-  /** Output path of the decision compared in shadow and with labels (the flow's feedback settings otherwise). */
-  predictionPath: pathSchema.optional(),
-  /** Label path an outcome is read from (the whole label when absent). */
-  labelPath: pathSchema.optional(),
-  /** The decision each label value calls for (e.g. `{"true": "decline", "false": "approve"}` for a default flag). */
-  labelMap: z.record(z.string().max(200), scalar).optional(),
-  /**
-   * Only labelled decisions with one of these predictions count for outcome agreement: `["approve"]` makes it
-   * 1 − the bad rate of approved loans (declined loans never show whether they would have defaulted).
-   */
-  judged: z.array(scalar).max(50).optional(),
-  /** The decision that counts as an approval, for the approval-rate drift gate. */
-  approveValue: scalar.optional(),
-});
-export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
-
-export const startRolloutSchema = z.strictObject({
-  challengerVersion: z.number().int().min(1),
-  stage: z.enum(['shadow', 'pilot']).default('pilot'),
-  reason: z.string().trim().min(1).max(2000),
-  plan: rolloutPlanSchema.default(() => rolloutPlanSchema.parse({})),
-});
-export type StartRollout = z.output<typeof startRolloutSchema>;
-
-export const transitionSchema = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+// The request shapes (plan, start, transition) are the contract's (contract/src/rollouts.ts).
+export type { RolloutPlan, StartRollout } from '@finflow/contract';
 
 export type Rollout = RolloutRecord<RolloutPlan>;
 
@@ -855,7 +774,7 @@ export class RolloutService {
   }
 
   /** Every endpoint of the workspace with its newest rollout: the programme owner's board. */
-  async board(op: Operator) {
+  async board(op: Operator): Promise<RolloutBoardRow[]> {
     const endpoints = await this.repo.listEndpoints(op.workspaceId);
     return Promise.all(
       endpoints.map(async (e) => {

@@ -114,6 +114,16 @@ export class LiveRun implements RunStore {
   checkpoint: RunEvent[] = [];
   /** Nodes that began waiting in this execution: real and masked events. */
   waits: { real: NodeWaitingEvent; masked: NodeWaitingEvent }[] = [];
+  /**
+   * Queue mode, a flow that masks personal data: the run's update in the current batch that carries its sealed
+   * checkpoint (what a takeover needs, since the events stored are masked), resealed as the batch fills.
+   */
+  progress: { batch: WriteBatch; update: WriteBatch['runUpdates'][number] } | undefined;
+  /**
+   * Queue mode: a write of this execution failed (the database went away). Nothing more of it is recorded, and
+   * its worker leaves the lease to expire, so another execution takes the run over from what was committed.
+   */
+  abandoned = false;
   handle!: RunHandle;
   result!: Promise<RunResult>;
 
@@ -147,6 +157,16 @@ export interface StartedRun {
    */
   stored: Promise<void>;
 }
+
+/** Queue mode: a run claimed to resume after a review, handed to the workers (one executes it under a lease). */
+export interface ResumeOnWorker {
+  runId: string;
+  onWorker: true;
+}
+
+/** A resume claim taken to cancel a waiting run: its token says so, so a worker that executes it knows. */
+const CANCEL_CLAIM = 'clx';
+export const isCancelClaim = (token: string) => token.startsWith(`${CANCEL_CLAIM}_`);
 
 /** Called once a suspension is committed: the run waits for these tasks. */
 export type SuspensionListener = (runId: string, tasks: ReviewTaskRecord[]) => void;
@@ -234,10 +254,26 @@ export class RunService {
    * Queue mode: watchers also receive the events of runs that execute in other processes (workers), and a
    * cancellation of such a run is sent to the process executing it.
    */
-  followRemote(remote: RemoteRunEvents, cancel: (runId: string, reason: string) => void): void {
+  followRemote(
+    remote: RemoteRunEvents,
+    cancel: (runId: string, reason: string) => void,
+    cancelQueued?: (runId: string) => Promise<boolean>,
+  ): void {
     this.remote = remote;
     this.remoteCancel = cancel;
+    this.queuedCancel = cancelQueued;
   }
+
+  /** Queue mode: where a run claimed to resume goes (the run queue); its execution is a worker's. */
+  private resumeOnWorker: ((runId: string) => void) | undefined;
+
+  /** Queue mode: runs resumed after a review execute on workers, under a lease, as queued runs do. */
+  resumeOnWorkers(hand: (runId: string) => void): void {
+    this.resumeOnWorker = hand;
+  }
+
+  /** Queue mode: ends a run no worker has taken yet as cancelled (false when a worker got it first). */
+  private queuedCancel: ((runId: string) => Promise<boolean>) | undefined;
 
   /** Follows a run's (masked) events from now on, across executions, until it ends. */
   watch(runId: string, fn: RunListener): () => void {
@@ -435,7 +471,7 @@ export class RunService {
   async resumeClaimed(
     runId: string,
     token: string,
-    options: { cancel?: string; actor?: AuditActor } = {},
+    options: { cancel?: string; actor?: AuditActor; onWorker?: boolean } = {},
   ): Promise<StartedRun | undefined> {
     await this.writer.visible();
     const run = await this.repo.getRunById(runId);
@@ -471,6 +507,8 @@ export class RunService {
       ...(run.rerunOf ? { rerunOf: run.rerunOf } : {}),
       // An endpoint's caller polls for the final outputs (a synchronous caller was answered 202 when it waited).
       ...(run.endpointId ? { keepOutputs: true, onFinished: this.endpointDecision(run) } : {}),
+      // On a worker the execution is recorded as a queued run's is (what a takeover needs, sealed; see recordEvent).
+      ...(options.onWorker ? { queued: { runId, startedAt: run.startedAt } } : {}),
     };
     const live = new LiveRun(run, plan, req, this.recordEvent);
     live.lastSeq = lastSeq;
@@ -516,7 +554,8 @@ export class RunService {
    * Queue mode, in a worker that holds the run's lease: executes a run a launcher queued. Nothing recorded yet: a
    * first execution from its sealed input. Events recorded (the worker that held it died mid-run): a takeover
    * that reuses every recorded outcome, so no node that finished runs (or is recorded) again. A flow that masks
-   * personal data records masked outputs, which a takeover cannot reuse: such a run is marked interrupted.
+   * personal data records masked outputs; their real values were sealed alongside (`sealProgress`), and the
+   * takeover reuses those.
    */
   async executeQueued(
     run: RunRecord,
@@ -545,42 +584,55 @@ export class RunService {
       ...options,
       queued: { runId: run.id, startedAt: run.startedAt },
     };
-    const log = await this.repo.runEvents(run.id, -1);
+    let log = await this.repo.runEvents(run.id, -1);
     if (log.length === 0) return this.startPrepared(plan, req);
     const lastSeq = log.at(-1)?.seq ?? -1;
     if (plan.redact) {
-      await this.markInterrupted(
-        run,
-        lastSeq + 1,
-        'its worker stopped mid-run, and the flow masks personal data, so the recorded outputs cannot be reused',
-      );
-      return undefined;
+      const real = this.realOutcomes(run, log);
+      if (!real) {
+        await this.markInterrupted(
+          run,
+          lastSeq + 1,
+          'its worker stopped mid-run, and the real outcomes of this flow, which masks personal data, were not kept',
+        );
+        return undefined;
+      }
+      log = real;
+    }
+    // A run resumed after a review whose worker died: the decisions its claim took still apply to the nodes
+    // that had not finished (a cancelling claim cancels again).
+    const decisions: Record<string, unknown> = {};
+    let signal: AbortSignal | undefined;
+    if (run.resumeClaim && isCancelClaim(run.resumeClaim)) {
+      signal = AbortSignal.abort(new Error('cancelled while it waited for a review'));
+    } else if (run.resumeClaim) {
+      const waiting = foldRun(log, run.id).nodes;
+      for (const t of await this.repo.reviewTasksClaimedBy(run.resumeClaim))
+        if (t.status === 'decided' && t.decision !== null && waiting[t.nodeId]?.status === 'waiting')
+          decisions[t.nodeId] = JSON.parse(t.decision);
     }
     const live = new LiveRun({ ...run, status: 'running' }, plan, req, this.recordEvent);
     live.lastSeq = lastSeq;
     live.checkpoint = log.filter((e) => checkpointTypes.has(e.type));
+    if (plan.redact) live.masker = new RunMasker(plan.redact, input, plan.shape);
     this.live.set(run.id, live);
     this.metrics.runsInFlight.value++;
     try {
-      live.handle = this.runtime.resume(
-        plan.prepared,
-        log,
-        {},
-        {
-          store: live,
-          takeover: true,
-          services: {
-            secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
-            connections: this.connections.resolver(
-              run.workspaceId,
-              run.id,
-              req.actor,
-              flowDataClass(plan.prepared.flow),
-            ),
-          },
-          ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+      live.handle = this.runtime.resume(plan.prepared, log, decisions, {
+        store: live,
+        takeover: true,
+        ...(signal ? { signal } : {}),
+        services: {
+          secrets: this.credentials.resolver(run.workspaceId, run.id, req.actor),
+          connections: this.connections.resolver(
+            run.workspaceId,
+            run.id,
+            req.actor,
+            flowDataClass(plan.prepared.flow),
+          ),
         },
-      );
+        ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+      });
     } catch (err) {
       this.live.delete(run.id);
       this.metrics.runsInFlight.value--;
@@ -597,6 +649,30 @@ export class RunService {
       unwatch: () => {},
       stored: Promise.resolve(),
     };
+  }
+
+  /**
+   * The log of a run whose flow masks personal data, with its masked outcomes replaced by the real ones sealed
+   * with it (see `sealProgress`); undefined when the sealed checkpoint does not cover every recorded outcome.
+   */
+  private realOutcomes(run: RunRecord, log: RunEvent[]): RunEvent[] | undefined {
+    if (!run.checkpointSealed) return undefined;
+    const real = new Map<number, RunEvent>();
+    for (const e of JSON.parse(
+      this.sealer.open(run.checkpointSealed, `run-checkpoint:${run.id}`).toString('utf8'),
+    ) as RunEvent[])
+      real.set(e.seq, e);
+    const out: RunEvent[] = [];
+    for (const e of log) {
+      if (!checkpointTypes.has(e.type)) {
+        out.push(e);
+        continue;
+      }
+      const r = real.get(e.seq);
+      if (r?.type !== e.type) return undefined;
+      out.push(r);
+    }
+    return out;
   }
 
   /** The audit entry of an endpoint run's final decision, when it finishes after a review. */
@@ -658,26 +734,47 @@ export class RunService {
       (event.type === 'node.succeeded' ? timer.ok : timer.failed).observe(event.ms / 1000);
     }
     // Whatever a node produced (any depth, cycles), the event is stored; only JSON.stringify's failures are cut.
-    const { json, cut } = safeStringify(masked);
-    this.publish(live.id, cut ? (JSON.parse(json) as RunEvent) : masked);
+    // A run of pure nodes is encoded once, as a compact record, when its batch is committed (event-rows.ts).
+    let json: string | undefined;
+    if (live.plan.compact) this.publish(live.id, masked);
+    else {
+      const s = safeStringify(masked);
+      json = s.json;
+      this.publish(live.id, s.cut ? (JSON.parse(s.json) as RunEvent) : masked);
+    }
     const { batch: b, promise } = this.writer.open();
     if (event.type === 'run.started') {
       // A queued run's row was stored by its launcher (with its sealed input): it only changes status here.
-      if (req.queued) b.runUpdates.push({ id: live.id, status: 'running', finishedAt: null, ms: null });
-      else {
+      if (req.queued) {
+        // (With a masker, the update that carries the sealed checkpoint sets the status; see below.)
+        if (!live.masker) b.runUpdates.push({ id: live.id, status: 'running', finishedAt: null, ms: null });
+      } else {
         b.runs.push(live.record);
         live.rowBatch = b;
       }
       live.rowStored = promise;
     }
+    if (req.queued && live.masker && checkpointTypes.has(event.type) && event.type !== 'run.suspended')
+      this.sealProgress(live, b);
+
     // Events of one run written in one batch share one row.
     if (live.chunkBatch === b && live.chunk) {
-      live.chunk.events.push(json);
+      if (json === undefined) live.chunk.objects?.push(masked);
+      else live.chunk.events.push(json);
       live.chunk.lastSeq = event.seq;
     } else {
-      live.chunk = { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
+      live.chunk =
+        json === undefined
+          ? { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [], objects: [masked] }
+          : { runId: live.id, seq: event.seq, lastSeq: event.seq, events: [json] };
       live.chunkBatch = b;
       b.events.push(live.chunk);
+      if (req.queued)
+        promise.catch(() => {
+          // Later events would leave a gap in the log: this execution stops recording (see `abandoned`).
+          live.abandoned = true;
+          live.closed = true;
+        });
     }
     if (event.type === 'run.suspended') this.recordSuspension(live, event, b, promise);
     if (event.type === 'run.finished') {
@@ -716,6 +813,26 @@ export class RunService {
     }
     return promise;
   };
+
+  /**
+   * Queue mode, a flow that masks personal data: its stored events hold masked outputs, which a takeover cannot
+   * reuse, so the real outcomes go with them, sealed with the instance's key (as the input is) into the run's
+   * checkpoint column, in the same transaction as the events: a takeover finds exactly the outcomes the log has.
+   * The API never serves that column. Resealed per event of the batch: a cost only such flows pay.
+   */
+  private sealProgress(live: LiveRun, b: WriteBatch): void {
+    const checkpointSealed = this.sealer.seal(
+      safeStringify(live.checkpoint).json,
+      `run-checkpoint:${live.id}`,
+    );
+    if (live.progress?.batch === b) {
+      live.progress.update.checkpointSealed = checkpointSealed;
+      return;
+    }
+    const update = { id: live.id, status: 'running' as const, finishedAt: null, ms: null, checkpointSealed };
+    b.runUpdates.push(update);
+    live.progress = { batch: b, update };
+  }
 
   /**
    * The run now waits: in the batch of its `run.suspended`, its status, a sealed checkpoint of its real outcomes
@@ -850,12 +967,19 @@ export class RunService {
   async claimAndResume(
     runId: string,
     options: { cancel?: string; fill?: (b: WriteBatch) => void } = {},
-  ): Promise<StartedRun | undefined> {
-    const token = newId('clm');
+  ): Promise<StartedRun | ResumeOnWorker | undefined> {
+    const token = newId(options.cancel === undefined ? 'clm' : CANCEL_CLAIM);
     await this.writer.commitAlone((b) => {
       options.fill?.(b);
       b.resumeClaims.push({ runId, token, cancel: options.cancel !== undefined });
     });
+    if (this.resumeOnWorker) {
+      // Queue mode: the claim is on record (running, no lease); a worker claims the run and executes it.
+      const run = await this.repo.getRunById(runId);
+      if (run?.status !== 'running' || run.resumeClaim !== token) return undefined;
+      this.resumeOnWorker(runId);
+      return { runId, onWorker: true };
+    }
     return this.resumeClaimed(runId, token, options.cancel === undefined ? {} : { cancel: options.cancel });
   }
 
@@ -885,15 +1009,33 @@ export class RunService {
             details: { waiting: true },
           }),
         );
-        await cancelled.result;
+        if ('result' in cancelled) await cancelled.result;
         return;
       }
       // A decision took the run first: it is running now.
       run = await this.get(workspaceId, runId);
     }
-    if (run.status === 'queued')
-      throw conflict('RUN_QUEUED', 'the run waits for a worker; it can be cancelled once it runs');
-    if (run.status !== 'running') throw conflict('RUN_FINISHED', `the run already ${run.status}`);
+    if (run.status === 'queued') {
+      if (!this.queuedCancel)
+        throw conflict('RUN_QUEUED', 'the run waits for a worker; it can be cancelled once it runs');
+      if (await this.queuedCancel(runId)) {
+        await this.writer.write((b) =>
+          b.audit.push({
+            workspaceId,
+            at: Date.now(),
+            actor,
+            action: 'run.cancelled',
+            target: `run:${runId}`,
+            details: { queued: true },
+          }),
+        );
+        return;
+      }
+      // A worker claimed it first: it is cancelled on that worker, as a running run is.
+      run = await this.get(workspaceId, runId);
+    }
+    if (run.status !== 'running' && run.status !== 'queued')
+      throw conflict('RUN_FINISHED', `the run already ${run.status}`);
     const live = this.live.get(runId);
     if (live) live.handle.cancel(`by ${actor.name ?? actor.type}`);
     else if (this.remoteCancel) this.remoteCancel(runId, `by ${actor.name ?? actor.type}`);

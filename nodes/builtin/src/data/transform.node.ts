@@ -25,6 +25,8 @@ export const transformNode = defineNode({
   inputs: { data: port('any', { title: 'Data', required: false }) },
   outputs: { result: port('any', { title: 'Result' }) },
   timeoutMs: 5_000,
+  // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
+  pure: true,
   validate(config, helpers) {
     helpers.expression(config.expression, ['expression']);
   },

@@ -42,6 +42,8 @@ export const inputNode = defineNode({
     required: false,
   },
   timeoutMs: 1_000,
+  // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
+  pure: true,
   validate(config, helpers) {
     for (const p of checkInputSchema(config.schema)) helpers.problem(p.message, ['schema', ...p.path]);
   },

@@ -34,6 +34,8 @@ export const outputNode = defineNode({
   }),
   inputs: { value: port('any', { title: 'Value' }) },
   timeoutMs: 1_000,
+  // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
+  pure: true,
   run() {
     return {};
   },

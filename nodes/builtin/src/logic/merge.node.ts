@@ -43,6 +43,8 @@ export const mergeNode = defineNode({
   outputs: { value: port('any', { title: 'Value' }) },
   dynamicInputs: { path: 'inputs', mode: 'items', type: 'any', required: false },
   timeoutMs: 1_000,
+  // Hands on or builds plain JSON; changes nothing it is given (runs are recorded compactly).
+  pure: true,
   validate(config, helpers) {
     if (new Set(config.inputs).size !== config.inputs.length)
       helpers.problem('input names must differ', ['inputs']);
