@@ -14,3 +14,4 @@ export * from './evaluations.js';
 export * from './programme.js';
 export * from './federated.js';
 export * from './reviews.js';
+export * from './learning.js';

@@ -15,6 +15,10 @@ export const gateMetrics = [
   'approvalRateDrift',
   'cpuMsPerCall',
   'reviewOverrideRate',
+  // PSI against the version's training baseline (server/src/services/learning.ts): the score's, and the largest
+  // feature's.
+  'scoreDrift',
+  'featureDrift',
 ] as const;
 export const gateMetricSchema = z.enum(gateMetrics);
 export const gateActions = ['block', 'rollback'] as const;

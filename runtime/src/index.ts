@@ -17,5 +17,5 @@ export * from './catalog.js';
 export * from './connections.js';
 export { evaluateFlows, EvaluationSpecError, parseEvaluationSpec } from './evaluation/runner.js';
 export type { EvaluateFlowsOptions, EvaluationProgress, EvaluationVersion } from './evaluation/runner.js';
-export { retrainNode, RetrainError, trainableNodeTypes } from './evaluation/retrain.js';
-export type { RetrainResult } from './evaluation/retrain.js';
+export { retrainNode, RetrainError, trainableNodeTypes, trainers } from './evaluation/retrain.js';
+export type { RetrainResult, Trainer } from './evaluation/retrain.js';

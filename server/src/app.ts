@@ -26,6 +26,7 @@ import { safeEqual } from './security/crypto.js';
 import { accountRoutes, memberRoutes, publicAuthRoutes } from './routes/auth.js';
 import { readCookie } from './routes/common.js';
 import { evaluationRoutes } from './routes/evaluations.js';
+import { learningRoutes } from './routes/learning.js';
 import { federatedHolderRoutes, federatedRoutes } from './routes/federated.js';
 import { flowRoutes } from './routes/flows.js';
 import { programmeRoutes } from './routes/programme.js';
@@ -312,6 +313,7 @@ export function createApp(
   api.use(federatedRoutes(ctx));
   api.use(reviewRoutes(ctx));
   api.use(evaluationRoutes(ctx));
+  api.use(learningRoutes(ctx));
   app.use('/api', api);
 
   app.use(['/api', '/v1', '/socket.io'], (req, _res, next) => {

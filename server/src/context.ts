@@ -20,6 +20,7 @@ import type { FederatedService } from './services/federated.js';
 import type { FeedbackService } from './services/feedback.js';
 import type { FlowService } from './services/flows.js';
 import type { PromotionService } from './services/promotion.js';
+import type { LearningService } from './services/learning.js';
 import type { ReviewService } from './services/reviews.js';
 import type { RolloutBoardService } from './services/rollout-board.js';
 import type { PluginService } from './services/plugins.js';
@@ -46,6 +47,8 @@ export interface AppContext {
   reviews: ReviewService;
   feedback: FeedbackService;
   evaluations: EvaluationService;
+  /** Continuous learning of endpoints: retraining from feedback, training baselines, drift. */
+  learning: LearningService;
   /** Phased rollouts: the choice of version for every endpoint call, gates, transitions. */
   rollouts: RolloutService;
   /** Promoting a flow (history, artefacts, remapped connections) into another workspace. */

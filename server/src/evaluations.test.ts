@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addUser,
+  ADMIN,
   Client,
+  connected,
+  emitAck,
   createFlow,
   setupAdmin,
   startTestServer,
@@ -248,4 +251,41 @@ describe('evaluations', () => {
     expect(again.status).toBe(202);
     expect((await finished(analyst, again.body.id)).status).toBe('succeeded');
   }, 180_000);
+
+  it('pushes the progress to the workspace’s sockets, and nothing to another workspace’s', async () => {
+    const other = new Client(t.url);
+    await other.login(ADMIN.email, ADMIN.password);
+    const ws = await other.post('/api/workspaces', { name: 'Elsewhere' });
+    expect((await other.post('/api/auth/workspace', { workspaceId: ws.body.id })).status).toBe(200);
+    const mine = analyst.socket();
+    const theirs = other.socket();
+    try {
+      await Promise.all([connected(mine), connected(theirs)]);
+      expect(await emitAck(mine, 'evaluations:subscribe', {})).toEqual({ ok: true });
+      expect(await emitAck(theirs, 'evaluations:subscribe', {})).toEqual({ ok: true });
+      const seen: Loose[] = [];
+      const leaked: Loose[] = [];
+      mine.on('evaluation.progress', (p: Loose) => seen.push(p));
+      theirs.on('evaluation.progress', (p: Loose) => leaked.push(p));
+      const started = await analyst.post(`/api/flows/${flowId}/evaluations`, body());
+      expect(started.status).toBe(202);
+      await finished(analyst, started.body.id);
+      const end = Date.now() + 5_000;
+      while (!seen.some((p) => p.status !== 'running') && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(seen.at(-1)).toEqual({
+        id: started.body.id,
+        flowId,
+        status: 'succeeded',
+        progress: { done: 120, total: 120 },
+      });
+      // Progress only grows.
+      const done = seen.map((p) => p.progress.done as number);
+      expect(done).toEqual([...done].sort((a, b) => a - b));
+      expect(leaked).toEqual([]);
+    } finally {
+      mine.close();
+      theirs.close();
+    }
+  });
 });

@@ -40,6 +40,7 @@ import { ConnectionService } from './services/connections.js';
 import { CredentialService } from './services/credentials.js';
 import { EndpointService } from './services/endpoints.js';
 import { EvaluationService } from './services/evaluations.js';
+import { LearningService } from './services/learning.js';
 import { FederatedService } from './services/federated.js';
 import { FeedbackService } from './services/feedback.js';
 import { FlowService } from './services/flows.js';
@@ -49,7 +50,7 @@ import { RolloutBoardService } from './services/rollout-board.js';
 import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
-import { attachSockets } from './sockets.js';
+import { attachSockets, evaluationRoom } from './sockets.js';
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -65,6 +66,8 @@ export interface StartOptions {
   processMetrics?: boolean;
   /** How often rollout gates are judged, shadow concurrency (tests judge more often). */
   rollouts?: RolloutOptions;
+  /** How often the retraining schedule and the drift watch look at the endpoints (tests look more often). */
+  learning?: { tickMs?: number };
 }
 
 export interface FinflowServer {
@@ -172,6 +175,22 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     const federated = new FederatedService(repo, sealer, audit);
     const promotion = new PromotionService(repo, registry, flows, connections, audit);
     const rolloutBoard = new RolloutBoardService(repo, rollouts);
+    const learning = new LearningService(
+      repo,
+      runtime,
+      flows,
+      endpoints,
+      feedback,
+      credentials,
+      connections,
+      sealer,
+      audit,
+      logger,
+      options.learning ?? {},
+    );
+    rollouts.setDriftSource((r, since) =>
+      learning.gateDrift(r.workspaceId, r.endpointId, r.challengerVersion, since),
+    );
     const auth = new AuthService(repo, audit, {
       ttlMs: config.sessionTtlMs,
       idleMs: config.sessionIdleMs,
@@ -199,6 +218,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       reviews,
       feedback,
       evaluations,
+      learning,
       rollouts,
       promotion,
       rolloutBoard,
@@ -256,10 +276,14 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     await runs.resumePending();
     await reviews.start();
     await rollouts.start();
+    await learning.start();
 
     const http = createServer(createRequestHandler(ctx));
     http.keepAliveTimeout = 65_000;
     const io = attachSockets(ctx, http);
+    evaluations.setProgressListener((workspaceId, p) =>
+      io.to(evaluationRoom(workspaceId)).emit('evaluation.progress', p),
+    );
     await new Promise<void>((resolveListen, reject) => {
       http.once('error', reject);
       http.listen(config.port, config.host, () => {
@@ -316,6 +340,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         http.closeIdleConnections();
         await runs.drain(config.shutdownGraceMs);
         await evaluations.stop();
+        await learning.stop();
         await rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
         io.disconnectSockets(true);

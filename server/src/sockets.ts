@@ -12,7 +12,7 @@ import { Server, type Socket } from 'socket.io';
 import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
 import { readCookie } from './routes/common.js';
-import { inWorkspace, SESSION_COOKIE } from './services/auth.js';
+import { AuthService, inWorkspace, SESSION_COOKIE } from './services/auth.js';
 import { DomainError } from './services/errors.js';
 import { limitedParser } from './socket-parser.js';
 
@@ -25,6 +25,10 @@ interface SocketData {
 }
 
 const MAX_SUBSCRIPTIONS = 100;
+
+const EVALUATION_ROOM = 'evaluations:';
+/** The room of a workspace's evaluation progress (`evaluation.progress` events). */
+export const evaluationRoom = (workspaceId: string) => `${EVALUATION_ROOM}${workspaceId}`;
 
 function originAllowed(ctx: AppContext, origin: string | undefined, host: string | undefined): boolean {
   // Non-browser clients send no Origin; browsers always do, and it must be this server (or an allowed one).
@@ -138,6 +142,38 @@ export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
           reply({ ok: false, error: { code: err.code, message: err.message } });
         else {
           ctx.logger.error({ err }, 'run subscription failed');
+          reply({ ok: false, error: { code: 'INTERNAL', message: 'the subscription failed' } });
+        }
+      }
+    });
+
+    // Evaluation progress of the session's workspace (one room per workspace): the workspace and the right to read
+    // are those of the moment of subscribing; switching workspace means subscribing again.
+    socket.on('evaluations:subscribe', async (_payload: unknown, ack?: Ack) => {
+      const reply: Ack = typeof ack === 'function' ? ack : () => {};
+      try {
+        const account = await ctx.auth.authenticate(data.token);
+        if (!account) {
+          reply({
+            ok: false,
+            error: { code: 'UNAUTHENTICATED', message: 'the session ended; sign in again' },
+          });
+          socket.disconnect(true);
+          return;
+        }
+        if (!inWorkspace(account)) {
+          reply({ ok: false, error: { code: 'NO_WORKSPACE', message: 'this session is in no workspace' } });
+          return;
+        }
+        AuthService.require(account, 'read');
+        for (const room of socket.rooms) if (room.startsWith(EVALUATION_ROOM)) await socket.leave(room);
+        await socket.join(evaluationRoom(account.workspace.id));
+        reply({ ok: true });
+      } catch (err) {
+        if (err instanceof HttpError || err instanceof DomainError)
+          reply({ ok: false, error: { code: err.code, message: err.message } });
+        else {
+          ctx.logger.error({ err }, 'evaluation subscription failed');
           reply({ ok: false, error: { code: 'INTERNAL', message: 'the subscription failed' } });
         }
       }

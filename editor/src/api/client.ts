@@ -57,6 +57,9 @@ import type {
   versionDetailSchema,
   versionListSchema,
   workspaceListSchema,
+  Drift,
+  Learning,
+  RetrainJob,
 } from '@finflow/contract';
 import type { z } from 'zod';
 import type { FlowDocument } from './types.js';
@@ -235,6 +238,12 @@ export const api = {
     ),
   promote: (flowId: string, body: PromoteBody) =>
     request<Out<typeof promoteResultSchema>>('POST', `/api/flows/${enc(flowId)}/promote`, body),
+  learning: (endpointId: string) => request<Learning>('GET', `/api/endpoints/${enc(endpointId)}/learning`),
+  retrain: (endpointId: string) =>
+    request<RetrainJob>('POST', `/api/endpoints/${enc(endpointId)}/retrain`, {}),
+  retrainJobs: (endpointId: string) =>
+    request<RetrainJob[]>('GET', `/api/endpoints/${enc(endpointId)}/retrain-jobs?limit=5`),
+  drift: (endpointId: string) => request<Drift>('GET', `/api/endpoints/${enc(endpointId)}/drift`),
   rollout: (endpointId: string) =>
     request<Out<typeof rolloutStatusSchema>>('GET', `/api/endpoints/${enc(endpointId)}/rollout?buckets=30`),
   startRollout: (endpointId: string, body: StartRolloutBody) =>

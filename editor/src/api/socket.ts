@@ -70,3 +70,33 @@ export function onCatalogChanged(listener: () => void): () => void {
     s.off('catalog.changed', listener);
   };
 }
+
+export interface EvaluationProgressEvent {
+  id: string;
+  flowId: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+  progress: { done: number; total: number };
+}
+
+/**
+ * Follows the evaluation progress of the session's workspace (renewed on reconnect: a workspace switch reloads the
+ * page, and the server checks the workspace at every subscription).
+ */
+export function subscribeEvaluations(onProgress: (p: EvaluationProgressEvent) => void): RunSubscription {
+  const s = getSocket();
+  let closed = false;
+  const handler = (p: EvaluationProgressEvent) => {
+    if (!closed) onProgress(p);
+  };
+  const subscribe = () => s.emit('evaluations:subscribe', {}, () => {});
+  s.on('evaluation.progress', handler);
+  s.on('connect', subscribe);
+  if (s.connected) subscribe();
+  return {
+    close() {
+      closed = true;
+      s.off('evaluation.progress', handler);
+      s.off('connect', subscribe);
+    },
+  };
+}

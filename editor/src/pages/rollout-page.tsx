@@ -15,6 +15,7 @@ import { formatTime, useLang } from '../i18n/index.js';
 import { href } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { AppHeader } from './app-header.js';
+import { LearningPanel } from './learning-panel.js';
 
 const POLL_MS = 2_000;
 const stages: RolloutStage[] = ['shadow', 'pilot', 'expansion', 'optimisation'];
@@ -479,6 +480,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
             </div>
           </div>
         )}
+        <LearningPanel endpointId={endpointId} canRetrain={canStart} />
       </main>
     </div>
   );

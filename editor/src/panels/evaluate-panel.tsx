@@ -15,6 +15,7 @@ import type {
   VersionReport,
 } from '@finflow/runtime/evaluation';
 import { api } from '../api/client.js';
+import { subscribeEvaluations, type RunSubscription } from '../api/socket.js';
 import type { Evaluation, StartEvaluationBody } from '@finflow/contract';
 import type { VersionInfo } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
@@ -84,6 +85,7 @@ export function EvaluatePanel({ flowId, canRun }: { flowId: string; canRun: bool
   const [history, setHistory] = useState<Evaluation[]>([]);
   const [error, setError] = useState<string | null>(null);
   const poll = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const sub = useRef<RunSubscription | undefined>(undefined);
 
   const loadHistory = useCallback(() => {
     api.evaluations(flowId).then(setHistory, (err: Error) => setError(err.message));
@@ -100,22 +102,44 @@ export function EvaluatePanel({ flowId, canRun }: { flowId: string; canRun: bool
     );
     loadHistory();
   }, [flowId, current, loadHistory]);
-  useEffect(() => () => clearTimeout(poll.current), []);
+  useEffect(
+    () => () => {
+      clearTimeout(poll.current);
+      sub.current?.close();
+    },
+    [],
+  );
 
+  // Progress arrives over socket.io as it happens; a slow poll covers a socket that is down.
   const follow = useCallback(
     (id: string) => {
       clearTimeout(poll.current);
-      const tick = async () => {
+      sub.current?.close();
+      let finished = false;
+      const load = async () => {
         try {
           const e = await api.evaluation(id);
           setEvaluation(e);
-          if (e.status === 'running') poll.current = setTimeout(() => void tick(), 500);
-          else loadHistory();
+          if (e.status === 'running') poll.current = setTimeout(() => void load(), 5_000);
+          else if (!finished) {
+            finished = true;
+            sub.current?.close();
+            loadHistory();
+          }
         } catch (err) {
           setError((err as Error).message);
         }
       };
-      void tick();
+      sub.current = subscribeEvaluations((p) => {
+        if (p.id !== id || finished) return;
+        if (p.status === 'running')
+          setEvaluation((e) => (e && e.id === id ? { ...e, progress: p.progress } : e));
+        else {
+          clearTimeout(poll.current);
+          void load();
+        }
+      });
+      void load();
     },
     [loadHistory],
   );

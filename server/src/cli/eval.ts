@@ -1,10 +1,18 @@
 /**
- * `finflow eval`: evaluates one or more flow versions (files or template ids) on a labelled dataset and prints the
- * report as text, Markdown or JSON. The first flow is the baseline; each one after it is compared with it (paired
- * bootstrap intervals, McNemar). A progress bar goes to stderr when it is a terminal.
+ * `finflow eval`: evaluates one or more flow versions (files, template ids, or stored versions `flowId@n`) on a
+ * labelled dataset and prints the report as text, Markdown or JSON. The first flow is the baseline; each one after
+ * it is compared with it (paired bootstrap intervals, McNemar). A progress bar goes to stderr when it is a terminal.
+ *
+ * Stored versions are read from the data directory's database (FINFLOW_DATA_DIR or --data-dir, or DATABASE_URL),
+ * opened as `finflow audit` opens it, with the master key: like every CLI command the evaluation runs here, with
+ * this machine's credentials and connections, and whoever holds the data directory and its key holds the flows.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { loadConfig } from '../config.js';
+import { openStorage } from '../repo/open.js';
+import { DATABASE_FILE } from '../repo/sqlite.js';
+import type { Repository } from '../repo/types.js';
 import { parseArgs } from 'node:util';
 import {
   connectionProblems,
@@ -124,6 +132,72 @@ function bar() {
   };
 }
 
+/** `flowId@version`: a version stored on a server's data directory. */
+const storedRef = /^([A-Za-z0-9][A-Za-z0-9_-]{0,99})@([1-9][0-9]{0,8})$/;
+
+/**
+ * The flow references to evaluate: the first as given, then each of --versions; a bare number in --versions is
+ * another version of the first reference's stored flow (`finflow eval flw_x@3 --versions 4,5`).
+ */
+export function evalRefs(first: string, versions: string | undefined): string[] {
+  const more = (versions ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const stored = storedRef.exec(first);
+  return [
+    first,
+    ...more.map((r) => {
+      if (!/^[0-9]+$/.test(r)) return r;
+      if (!stored)
+        throw new CliError(`--versions ${r}: a version number needs a stored flow (flowId@version) first`);
+      return `${stored[1]}@${r}`;
+    }),
+  ];
+}
+
+/** Reads stored versions from the data directory, opening it once and only when a reference needs it. */
+class StoredFlows {
+  private repo: Repository | undefined;
+  constructor(private readonly dataDir: string | undefined) {}
+
+  async load(ref: string): Promise<{ flow: unknown; label: string } | undefined> {
+    const m = storedRef.exec(ref);
+    if (!m || isFile(ref)) return undefined;
+    const [, flowId = '', n = ''] = m;
+    if (!this.repo) {
+      const env =
+        this.dataDir === undefined ? process.env : { ...process.env, FINFLOW_DATA_DIR: this.dataDir };
+      const config = loadConfig(env);
+      // Never create a database where the user mistyped a directory: stored flows are read, not made.
+      if (config.databaseUrl === undefined && !existsSync(join(config.dataDir, DATABASE_FILE)))
+        throw new CliError(
+          `${ref}: ${config.dataDir} holds no FinFlow database (--data-dir or FINFLOW_DATA_DIR)`,
+        );
+      try {
+        this.repo = (await openStorage(config)).repo;
+      } catch (err) {
+        throw new CliError(`${ref}: cannot open the data directory: ${(err as Error).message}`);
+      }
+    }
+    const version = await this.repo.getVersion(flowId, Number(n));
+    if (!version) throw new CliError(`${ref}: no version ${n} of flow ${flowId} in the data directory`);
+    return { flow: JSON.parse(version.document) as unknown, label: `${flowId}@${n}` };
+  }
+
+  async close(): Promise<void> {
+    await this.repo?.close();
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 const f = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 function printText(report: EvaluationReport, io: Io) {
@@ -201,13 +275,14 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     seed: { type: 'string' },
     limit: { type: 'string' },
     baseline: { type: 'string' },
+    'data-dir': { type: 'string' },
     json: { type: 'boolean' },
     md: { type: 'boolean' },
     out: { type: 'string', short: 'o' },
   } as const);
   const [ref] = positionals;
   if (!ref || positionals.length > 1)
-    throw new CliError(`eval takes one flow file or template id\n\n${USAGE}`);
+    throw new CliError(`eval takes one flow file, template id or flowId@version\n\n${USAGE}`);
   if (!values.dataset) throw new CliError(`eval needs --dataset <file.csv | file.jsonl>\n\n${USAGE}`);
   if (values.json && values.md) throw new CliError('--json and --md exclude each other');
   const spec = specOf(values);
@@ -216,20 +291,18 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const baseline = values.baseline ? readDataset(values.baseline) : undefined;
   const limit = number(values.limit, '--limit');
   if (limit !== undefined) rows = rows.slice(0, Math.max(0, Math.floor(limit)));
-  const refs = [
-    ref,
-    ...(values.versions
-      ? values.versions
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : []),
-  ];
+  const refs = evalRefs(ref, values.versions);
   const runtime = createRuntime({ registry: await makeRegistry(io) });
   const connections = envConnections();
   const versions: EvaluationVersion[] = [];
-  for (const r of refs) {
-    const { flow, label } = loadFlow(r);
+  const stored = new StoredFlows(values['data-dir']);
+  const loaded: { flow: unknown; label: string }[] = [];
+  try {
+    for (const r of refs) loaded.push((await stored.load(r)) ?? loadFlow(r));
+  } finally {
+    await stored.close();
+  }
+  for (const { flow, label } of loaded) {
     try {
       const prepared = runtime.prepare(flow);
       const problems = connectionProblems(prepared, connections);

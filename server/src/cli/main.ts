@@ -65,15 +65,17 @@ Commands:
   node <type> [--config <file | JSON>] [--inputs <file | JSON>] [--json]
                                                       run one node alone (inputs keyed by input port)
   templates [--json]                                  list the scenario templates
-  eval <flow.json | template-id> --dataset <file.csv | file.jsonl> --label <column | JSONata>
-       [--versions <flow,...>] [--spec <file | JSON>] [--input <JSONata>] [--prediction <JSONata>]
+  eval <flow.json | template-id | flowId@version> --dataset <file.csv | file.jsonl> --label <column | JSONata>
+       [--versions <flow | flowId@version | version number,...>] [--data-dir <dir>] [--spec <file | JSON>] [--input <JSONata>] [--prediction <JSONata>]
        [--score <JSONata>] [--positive <label>] [--cost <fn>:<fp>] [--group <column>]
        [--favourable <value>] [--text-check exact|contains|<JSONata>] [--concurrency <n>]
        [--bootstrap <n>] [--limit <rows>] [--baseline <dataset>] [--json | --md] [--out <file>]
                                                       evaluate flow versions on a labelled dataset:
                                                       quality, latency, CPU, memory, tokens, paired
                                                       comparisons of the versions against the first;
-                                                      --baseline adds the PSI drift of each column
+                                                      --baseline adds the PSI drift of each column;
+                                                      flowId@version reads a stored version from the data
+                                                      directory (FINFLOW_DATA_DIR or --data-dir, DATABASE_URL)
   schema                                              print the JSON Schema of the flow document
   serve                                               serve the API, socket.io and the editor
   worker [--concurrency <n>]                          execute queued runs (queue mode: FINFLOW_MODE=queue,
@@ -90,6 +92,9 @@ Commands:
   flow promote <flow> --to <workspace> [--connection <from=to>]... [--credential <from=to>]...
                                                       promote a flow (history, model artefacts) into another
                                                       workspace on a running server, names remapped
+  retrain <endpoint> [--reason <text>] [--no-wait] [--json] | --drift
+                                                      retrain an endpoint's model from its feedback into a
+                                                      new version (proposed, never published); --drift: PSI
 
 Credentials for nodes run from the CLI come from FINFLOW_CREDENTIAL_<NAME> environment variables
 (the credential "openai-prod" is FINFLOW_CREDENTIAL_OPENAI_PROD). Connections (the only way a node reaches
@@ -562,6 +567,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'rollout': {
         const { rolloutCommand } = await import('./rollout.js');
         return await rolloutCommand(rest, io);
+      }
+      case 'retrain': {
+        const { retrainCommand } = await import('./retrain.js');
+        return await retrainCommand(rest, io);
       }
       case undefined:
       case 'help':

@@ -500,6 +500,54 @@ CREATE INDEX model_artefacts_created ON model_artefacts(workspace_id, created_at
 `,
   },
   {
+    version: 10,
+    name: 'continuous learning: retraining settings, retrain jobs, drift alerts',
+    sql: `
+-- Continuous learning of a published endpoint (issue 13; as SQLite's migration 10). learning_settings: per endpoint, what to retrain and
+-- when (config, JSON: the trainable node, its training settings, the label mapping, the holdout share, the
+-- schedule, drift thresholds), the training baseline of the model it serves (baseline, JSON: the profile of each
+-- feature and of the score), when it last retrained and from how many labels, and the lease a server holds while
+-- it retrains (so several servers never retrain one endpoint twice, and a server that died leaves a lease that
+-- expires). retrain_jobs: each retraining (detail, JSON: versions, rows, excluded columns, evaluation, proposal).
+-- drift_alerts: a feature (or the score) whose PSI crossed a threshold over the endpoint's recent calls.
+CREATE TABLE learning_settings (
+  endpoint_id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  config TEXT NOT NULL,
+  baseline TEXT,
+  last_retrain_at BIGINT,
+  last_retrain_labels INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE retrain_jobs (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+  trigger TEXT NOT NULL CHECK (trigger IN ('manual', 'schedule')),
+  detail TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  finished_at BIGINT
+);
+CREATE INDEX retrain_jobs_endpoint ON retrain_jobs(workspace_id, endpoint_id, created_at);
+CREATE TABLE drift_alerts (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  psi DOUBLE PRECISION NOT NULL,
+  level TEXT NOT NULL CHECK (level IN ('watch', 'alert')),
+  calls INTEGER NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX drift_alerts_endpoint ON drift_alerts(workspace_id, endpoint_id, created_at);
+`,
+  },
+  {
     version: 11,
     name: 'rollouts: CPU per call',
     sql: `

@@ -35,7 +35,10 @@ import {
   toCredential,
   toDeployment,
   toEndpoint,
+  toDriftAlert,
   toEvaluation,
+  toLearning,
+  toRetrainJob,
   toFederatedDataset,
   toFeedback,
   toFlow,
@@ -59,9 +62,12 @@ import type {
   DeploymentRecord,
   EndpointRecord,
   EndpointStats,
+  DriftAlertRecord,
   EvaluationRecord,
   ArtefactRecord,
   ArtefactSummary,
+  LearningRecord,
+  RetrainJobRecord,
   FederatedDatasetRecord,
   FeedbackQuery,
   FeedbackRecord,
@@ -1487,6 +1493,140 @@ export class PostgresRepository implements Repository, RunLeases {
          error = 'the server stopped while the evaluation ran' WHERE status = 'running'`,
       [at],
     );
+  }
+
+  // Continuous learning
+
+  async getLearning(workspaceId: string, endpointId: string): Promise<LearningRecord | undefined> {
+    const r = await this.one('SELECT * FROM learning_settings WHERE workspace_id = $1 AND endpoint_id = $2', [
+      workspaceId,
+      endpointId,
+    ]);
+    return r ? toLearning(r) : undefined;
+  }
+
+  async putLearning(
+    r: Pick<LearningRecord, 'workspaceId' | 'endpointId' | 'config' | 'updatedAt' | 'updatedBy'>,
+  ): Promise<void> {
+    await this.query(
+      `INSERT INTO learning_settings (endpoint_id, workspace_id, config, updated_at, updated_by)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (endpoint_id) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at,
+         updated_by = EXCLUDED.updated_by`,
+      [r.endpointId, r.workspaceId, r.config, r.updatedAt, r.updatedBy],
+    );
+  }
+
+  async listLearning(): Promise<LearningRecord[]> {
+    return (await this.query('SELECT * FROM learning_settings ORDER BY endpoint_id', [])).map(toLearning);
+  }
+
+  async claimLearning(endpointId: string, owner: string, now: number, until: number): Promise<boolean> {
+    // One conditional UPDATE: READ COMMITTED re-checks the condition on the row a concurrent claim left.
+    return (
+      (await this.changes(
+        `UPDATE learning_settings SET lease_owner = $1, lease_until = $2
+         WHERE endpoint_id = $3 AND (lease_owner IS NULL OR lease_until < $4 OR lease_owner = $1)`,
+        [owner, until, endpointId, now],
+      )) > 0
+    );
+  }
+
+  async releaseLearning(
+    endpointId: string,
+    owner: string,
+    done?: { lastRetrainAt: number; lastRetrainLabels: number },
+  ): Promise<boolean> {
+    return (
+      (await this.changes(
+        `UPDATE learning_settings SET lease_owner = NULL, lease_until = NULL,
+           last_retrain_at = COALESCE($1::BIGINT, last_retrain_at),
+           last_retrain_labels = COALESCE($2::INTEGER, last_retrain_labels)
+         WHERE endpoint_id = $3 AND lease_owner = $4`,
+        [done?.lastRetrainAt ?? null, done?.lastRetrainLabels ?? null, endpointId, owner],
+      )) > 0
+    );
+  }
+
+  async setLearningBaseline(endpointId: string, baseline: string | null): Promise<void> {
+    await this.query('UPDATE learning_settings SET baseline = $1 WHERE endpoint_id = $2', [
+      baseline,
+      endpointId,
+    ]);
+  }
+
+  async createRetrainJob(j: RetrainJobRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO retrain_jobs (id, workspace_id, endpoint_id, status, trigger, detail, created_by, created_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        j.id,
+        j.workspaceId,
+        j.endpointId,
+        j.status,
+        j.trigger,
+        j.detail,
+        j.createdBy,
+        j.createdAt,
+        j.finishedAt,
+      ],
+    );
+  }
+
+  async finishRetrainJob(
+    id: string,
+    patch: Pick<RetrainJobRecord, 'status' | 'detail' | 'finishedAt'>,
+  ): Promise<boolean> {
+    return (
+      (await this.changes(
+        `UPDATE retrain_jobs SET status = $1, detail = $2, finished_at = $3 WHERE id = $4 AND status = 'running'`,
+        [patch.status, patch.detail, patch.finishedAt, id],
+      )) > 0
+    );
+  }
+
+  async getRetrainJob(workspaceId: string, id: string): Promise<RetrainJobRecord | undefined> {
+    const r = await this.one('SELECT * FROM retrain_jobs WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+    ]);
+    return r ? toRetrainJob(r) : undefined;
+  }
+
+  async listRetrainJobs(workspaceId: string, endpointId: string, limit: number): Promise<RetrainJobRecord[]> {
+    return (
+      await this.query(
+        `SELECT * FROM retrain_jobs WHERE workspace_id = $1 AND endpoint_id = $2
+         ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [workspaceId, endpointId, limit],
+      )
+    ).map(toRetrainJob);
+  }
+
+  async interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number> {
+    return this.changes(
+      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = $1
+       WHERE status = 'running' AND ($2::TEXT IS NULL OR endpoint_id = $2)`,
+      [at, endpointId ?? null],
+    );
+  }
+
+  async addDriftAlert(a: DriftAlertRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO drift_alerts (id, workspace_id, endpoint_id, feature, psi, level, calls, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [a.id, a.workspaceId, a.endpointId, a.feature, a.psi, a.level, a.calls, a.createdAt],
+    );
+  }
+
+  async listDriftAlerts(workspaceId: string, endpointId: string, limit: number): Promise<DriftAlertRecord[]> {
+    return (
+      await this.query(
+        `SELECT * FROM drift_alerts WHERE workspace_id = $1 AND endpoint_id = $2
+         ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [workspaceId, endpointId, limit],
+      )
+    ).map(toDriftAlert);
   }
 
   // Connections

@@ -1001,6 +1001,114 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
     });
   });
 
+  describe('continuous learning', () => {
+    const learning = (endpointId: string, workspaceId = 'ws_1') => ({
+      workspaceId,
+      endpointId,
+      config: JSON.stringify({ nodeId: 'scorecard' }),
+      updatedAt: now,
+      updatedBy: 'user:u1',
+    });
+
+    it('keeps an endpoint’s settings per workspace, replacing the config but not the baseline or history', async (ctx) => {
+      const { repo } = await open(ctx);
+      await repo.putLearning(learning('e1'));
+      expect(await repo.getLearning('ws_2', 'e1')).toBeUndefined();
+      await repo.setLearningBaseline('e1', '{"features":[]}');
+      expect(await repo.claimLearning('e1', 'server-a', now, now + 1000)).toBe(true);
+      expect(
+        await repo.releaseLearning('e1', 'server-a', { lastRetrainAt: now, lastRetrainLabels: 40 }),
+      ).toBe(true);
+      await repo.putLearning({ ...learning('e1'), config: '{"nodeId":"fraud"}', updatedAt: now + 1 });
+      expect(await repo.getLearning('ws_1', 'e1')).toEqual({
+        workspaceId: 'ws_1',
+        endpointId: 'e1',
+        config: '{"nodeId":"fraud"}',
+        baseline: '{"features":[]}',
+        lastRetrainAt: now,
+        lastRetrainLabels: 40,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: now + 1,
+        updatedBy: 'user:u1',
+      });
+      await repo.putLearning(learning('e2', 'ws_2'));
+      expect((await repo.listLearning()).map((l) => l.endpointId)).toEqual(['e1', 'e2']);
+    });
+
+    it('gives the retraining lease to one of two servers, until it expires or is released', async (ctx) => {
+      const { repo, another } = await open(ctx);
+      const other = await another();
+      await repo.putLearning(learning('e1'));
+      const claims = await Promise.all([
+        repo.claimLearning('e1', 'server-a', now, now + 1000),
+        other.claimLearning('e1', 'server-b', now, now + 1000),
+      ]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const [winner, loser] = claims[0] ? ['server-a', 'server-b'] : ['server-b', 'server-a'];
+      expect(await repo.claimLearning('e1', loser, now + 500, now + 1500)).toBe(false);
+      // The holder renews its own lease; a release by another server changes nothing.
+      expect(await repo.claimLearning('e1', winner, now + 500, now + 1500)).toBe(true);
+      expect(await repo.releaseLearning('e1', loser)).toBe(false);
+      // A holder that died: its lease expires and another server takes over.
+      expect(await repo.claimLearning('e1', loser, now + 2000, now + 3000)).toBe(true);
+      expect(await repo.releaseLearning('e1', winner)).toBe(false);
+      expect(await repo.releaseLearning('e1', loser)).toBe(true);
+      expect((await repo.getLearning('ws_1', 'e1'))?.leaseOwner).toBeNull();
+      expect(await repo.claimLearning('nope', 'server-a', now, now + 1)).toBe(false);
+    });
+
+    it('records retrain jobs and drift alerts per workspace, newest first, and interrupts running jobs', async (ctx) => {
+      const { repo } = await open(ctx);
+      const job = (id: string, createdAt: number, workspaceId = 'ws_1') => ({
+        id,
+        workspaceId,
+        endpointId: 'e1',
+        status: 'running' as const,
+        trigger: 'manual' as const,
+        detail: '{}',
+        createdBy: 'user:u1',
+        createdAt,
+        finishedAt: null,
+      });
+      await repo.createRetrainJob(job('rt1', now));
+      await repo.createRetrainJob(job('rt2', now + 1));
+      await repo.createRetrainJob(job('rt3', now + 2, 'ws_2'));
+      expect(
+        await repo.finishRetrainJob('rt1', { status: 'succeeded', detail: '{"v":2}', finishedAt: now + 9 }),
+      ).toBe(true);
+      expect(
+        await repo.finishRetrainJob('rt1', { status: 'failed', detail: '{}', finishedAt: now + 10 }),
+      ).toBe(false);
+      expect(await repo.getRetrainJob('ws_1', 'rt1')).toMatchObject({
+        status: 'succeeded',
+        detail: '{"v":2}',
+        finishedAt: now + 9,
+      });
+      expect(await repo.getRetrainJob('ws_2', 'rt1')).toBeUndefined();
+      expect((await repo.listRetrainJobs('ws_1', 'e1', 10)).map((j) => j.id)).toEqual(['rt2', 'rt1']);
+      expect(await repo.interruptRunningRetrainJobs(now + 20, 'e2')).toBe(0);
+      expect(await repo.interruptRunningRetrainJobs(now + 20)).toBe(2);
+      expect((await repo.getRetrainJob('ws_1', 'rt2'))?.status).toBe('interrupted');
+      const alert = (id: string, createdAt: number, workspaceId = 'ws_1') => ({
+        id,
+        workspaceId,
+        endpointId: 'e1',
+        feature: 'duration',
+        psi: 0.31,
+        level: 'alert' as const,
+        calls: 200,
+        createdAt,
+      });
+      await repo.addDriftAlert(alert('da1', now));
+      await repo.addDriftAlert(alert('da2', now + 1));
+      await repo.addDriftAlert(alert('da3', now + 2, 'ws_2'));
+      const alerts = await repo.listDriftAlerts('ws_1', 'e1', 10);
+      expect(alerts.map((a) => a.id)).toEqual(['da2', 'da1']);
+      expect(alerts[0]).toEqual(alert('da2', now + 1));
+    });
+  });
+
   describe('federated datasets', () => {
     it('creates, updates (keeping who created it and when), lists by name per workspace and deletes', async (ctx) => {
       const { repo } = await open(ctx);

@@ -14,7 +14,10 @@ import type {
   CredentialRecord,
   DeploymentRecord,
   EndpointRecord,
+  DriftAlertRecord,
   EvaluationRecord,
+  LearningRecord,
+  RetrainJobRecord,
   FederatedDatasetRecord,
   FeedbackRecord,
   FlowRecord,
@@ -288,4 +291,40 @@ export const toArtefactSummary = (r: Row): ArtefactSummary => ({
   flowVersion: numOrNull(r['flow_version']),
   createdAt: num(r['created_at']),
   createdBy: strOrNull(r['created_by']),
+});
+
+export const toLearning = (r: Row): LearningRecord => ({
+  workspaceId: str(r['workspace_id']),
+  endpointId: str(r['endpoint_id']),
+  config: str(r['config']),
+  baseline: strOrNull(r['baseline']),
+  lastRetrainAt: numOrNull(r['last_retrain_at']),
+  lastRetrainLabels: num(r['last_retrain_labels']),
+  leaseOwner: strOrNull(r['lease_owner']),
+  leaseUntil: numOrNull(r['lease_until']),
+  updatedAt: num(r['updated_at']),
+  updatedBy: str(r['updated_by']),
+});
+
+export const toRetrainJob = (r: Row): RetrainJobRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  endpointId: str(r['endpoint_id']),
+  status: str(r['status']) as RetrainJobRecord['status'],
+  trigger: str(r['trigger']) as RetrainJobRecord['trigger'],
+  detail: str(r['detail']),
+  createdBy: str(r['created_by']),
+  createdAt: num(r['created_at']),
+  finishedAt: numOrNull(r['finished_at']),
+});
+
+export const toDriftAlert = (r: Row): DriftAlertRecord => ({
+  id: str(r['id']),
+  workspaceId: str(r['workspace_id']),
+  endpointId: str(r['endpoint_id']),
+  feature: str(r['feature']),
+  psi: num(r['psi']),
+  level: str(r['level']) as DriftAlertRecord['level'],
+  calls: num(r['calls']),
+  createdAt: num(r['created_at']),
 });

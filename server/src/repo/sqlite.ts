@@ -33,7 +33,10 @@ import {
   toCredential,
   toDeployment,
   toEndpoint,
+  toDriftAlert,
   toEvaluation,
+  toLearning,
+  toRetrainJob,
   toFederatedDataset,
   toFeedback,
   toFlow,
@@ -60,7 +63,10 @@ import type {
   EndpointRecord,
   EndpointStats,
   FeedbackQuery,
+  DriftAlertRecord,
   EvaluationRecord,
+  LearningRecord,
+  RetrainJobRecord,
   FeedbackRecord,
   FeedbackSource,
   FlowListItem,
@@ -1102,6 +1108,123 @@ export class SqliteRepository implements Repository, RunLeases {
       `UPDATE evaluations SET status = 'interrupted', finished_at = ?,
          error = 'the server stopped while the evaluation ran' WHERE status = 'running'`,
     ).run(at).changes;
+  }
+
+  // Continuous learning
+
+  async getLearning(workspaceId: string, endpointId: string): Promise<LearningRecord | undefined> {
+    const r = this.q('SELECT * FROM learning_settings WHERE workspace_id = ? AND endpoint_id = ?').get(
+      workspaceId,
+      endpointId,
+    ) as Row | undefined;
+    return r ? toLearning(r) : undefined;
+  }
+
+  async putLearning(
+    r: Pick<LearningRecord, 'workspaceId' | 'endpointId' | 'config' | 'updatedAt' | 'updatedBy'>,
+  ): Promise<void> {
+    this.q(
+      `INSERT INTO learning_settings (endpoint_id, workspace_id, config, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at,
+         updated_by = excluded.updated_by`,
+    ).run(r.endpointId, r.workspaceId, r.config, r.updatedAt, r.updatedBy);
+  }
+
+  async listLearning(): Promise<LearningRecord[]> {
+    return (this.q('SELECT * FROM learning_settings ORDER BY endpoint_id').all() as Row[]).map(toLearning);
+  }
+
+  async claimLearning(endpointId: string, owner: string, now: number, until: number): Promise<boolean> {
+    return (
+      this.q(
+        `UPDATE learning_settings SET lease_owner = ?, lease_until = ?
+         WHERE endpoint_id = ? AND (lease_owner IS NULL OR lease_until < ? OR lease_owner = ?)`,
+      ).run(owner, until, endpointId, now, owner).changes > 0
+    );
+  }
+
+  async releaseLearning(
+    endpointId: string,
+    owner: string,
+    done?: { lastRetrainAt: number; lastRetrainLabels: number },
+  ): Promise<boolean> {
+    return (
+      this.q(
+        `UPDATE learning_settings SET lease_owner = NULL, lease_until = NULL,
+           last_retrain_at = COALESCE(?, last_retrain_at), last_retrain_labels = COALESCE(?, last_retrain_labels)
+         WHERE endpoint_id = ? AND lease_owner = ?`,
+      ).run(done?.lastRetrainAt ?? null, done?.lastRetrainLabels ?? null, endpointId, owner).changes > 0
+    );
+  }
+
+  async setLearningBaseline(endpointId: string, baseline: string | null): Promise<void> {
+    this.q('UPDATE learning_settings SET baseline = ? WHERE endpoint_id = ?').run(baseline, endpointId);
+  }
+
+  async createRetrainJob(j: RetrainJobRecord): Promise<void> {
+    this.q(
+      `INSERT INTO retrain_jobs (id, workspace_id, endpoint_id, status, trigger, detail, created_by, created_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      j.id,
+      j.workspaceId,
+      j.endpointId,
+      j.status,
+      j.trigger,
+      j.detail,
+      j.createdBy,
+      j.createdAt,
+      j.finishedAt,
+    );
+  }
+
+  async finishRetrainJob(
+    id: string,
+    patch: Pick<RetrainJobRecord, 'status' | 'detail' | 'finishedAt'>,
+  ): Promise<boolean> {
+    return (
+      this.q(
+        `UPDATE retrain_jobs SET status = ?, detail = ?, finished_at = ? WHERE id = ? AND status = 'running'`,
+      ).run(patch.status, patch.detail, patch.finishedAt, id).changes > 0
+    );
+  }
+
+  async getRetrainJob(workspaceId: string, id: string): Promise<RetrainJobRecord | undefined> {
+    const r = this.q('SELECT * FROM retrain_jobs WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as
+      Row | undefined;
+    return r ? toRetrainJob(r) : undefined;
+  }
+
+  async listRetrainJobs(workspaceId: string, endpointId: string, limit: number): Promise<RetrainJobRecord[]> {
+    return (
+      this.q(
+        `SELECT * FROM retrain_jobs WHERE workspace_id = ? AND endpoint_id = ?
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ).all(workspaceId, endpointId, limit) as Row[]
+    ).map(toRetrainJob);
+  }
+
+  async interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number> {
+    return this.q(
+      `UPDATE retrain_jobs SET status = 'interrupted', finished_at = ?
+       WHERE status = 'running' AND (? IS NULL OR endpoint_id = ?)`,
+    ).run(at, endpointId ?? null, endpointId ?? null).changes;
+  }
+
+  async addDriftAlert(a: DriftAlertRecord): Promise<void> {
+    this.q(
+      `INSERT INTO drift_alerts (id, workspace_id, endpoint_id, feature, psi, level, calls, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(a.id, a.workspaceId, a.endpointId, a.feature, a.psi, a.level, a.calls, a.createdAt);
+  }
+
+  async listDriftAlerts(workspaceId: string, endpointId: string, limit: number): Promise<DriftAlertRecord[]> {
+    return (
+      this.q(
+        `SELECT * FROM drift_alerts WHERE workspace_id = ? AND endpoint_id = ?
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ).all(workspaceId, endpointId, limit) as Row[]
+    ).map(toDriftAlert);
   }
 
   // Endpoints and deployments

@@ -487,6 +487,53 @@ export interface BatchCommit {
   durable: Promise<void>;
 }
 
+/**
+ * Continuous learning settings of one endpoint (migration 10): `config` is the JSON the learning service validates
+ * (trainable node, training settings, label mapping, holdout, schedule, drift thresholds); `baseline` the training
+ * profile of the model it serves (JSON); the lease is held by the server retraining it.
+ */
+export interface LearningRecord {
+  workspaceId: string;
+  endpointId: string;
+  config: string;
+  baseline: string | null;
+  lastRetrainAt: number | null;
+  /** Labels of the endpoint when it last retrained (the schedule waits for enough new ones). */
+  lastRetrainLabels: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+export type RetrainJobStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+/** One retraining of an endpoint's model; `detail` is JSON (versions, rows, excluded columns, evaluation, proposal). */
+export interface RetrainJobRecord {
+  id: string;
+  workspaceId: string;
+  endpointId: string;
+  status: RetrainJobStatus;
+  trigger: 'manual' | 'schedule';
+  detail: string;
+  createdBy: string;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** A feature (or `(score)`) whose PSI over an endpoint's recent calls crossed a drift threshold. */
+export interface DriftAlertRecord {
+  id: string;
+  workspaceId: string;
+  endpointId: string;
+  feature: string;
+  psi: number;
+  level: 'watch' | 'alert';
+  /** Calls the PSI was computed over. */
+  calls: number;
+  createdAt: number;
+}
+
 export interface EvaluationRecord {
   id: string;
   workspaceId: string;
@@ -687,6 +734,42 @@ export interface Repository {
   listEvaluations(workspaceId: string, flowId: string, limit: number): Promise<EvaluationRecord[]>;
   /** Marks evaluations left running by a stopped process as interrupted; returns how many. */
   interruptRunningEvaluations(at: number): Promise<number>;
+
+  // Continuous learning (migration 10)
+  getLearning(workspaceId: string, endpointId: string): Promise<LearningRecord | undefined>;
+  /** Creates or replaces an endpoint's learning config; its baseline, history and lease stay. */
+  putLearning(
+    r: Pick<LearningRecord, 'workspaceId' | 'endpointId' | 'config' | 'updatedAt' | 'updatedBy'>,
+  ): Promise<void>;
+  /** Every endpoint's learning settings (the scheduler filters them). */
+  listLearning(): Promise<LearningRecord[]>;
+  /**
+   * Takes the endpoint's retraining lease for `owner` until `until` when nobody holds a live one (expired at
+   * `now`, or held by `owner`); false when another holder's lease is live. One conditional write: of several
+   * servers asking at once, one gets it.
+   */
+  claimLearning(endpointId: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Releases `owner`'s lease, recording the retraining when given; false when `owner` no longer held it. */
+  releaseLearning(
+    endpointId: string,
+    owner: string,
+    done?: { lastRetrainAt: number; lastRetrainLabels: number },
+  ): Promise<boolean>;
+  setLearningBaseline(endpointId: string, baseline: string | null): Promise<void>;
+  createRetrainJob(job: RetrainJobRecord): Promise<void>;
+  /** Ends a running job; false when it is no longer running. */
+  finishRetrainJob(
+    id: string,
+    patch: Pick<RetrainJobRecord, 'status' | 'detail' | 'finishedAt'>,
+  ): Promise<boolean>;
+  getRetrainJob(workspaceId: string, id: string): Promise<RetrainJobRecord | undefined>;
+  /** Newest first. */
+  listRetrainJobs(workspaceId: string, endpointId: string, limit: number): Promise<RetrainJobRecord[]>;
+  /** Marks jobs left running by a stopped process as interrupted (of one endpoint, or all); returns how many. */
+  interruptRunningRetrainJobs(at: number, endpointId?: string): Promise<number>;
+  addDriftAlert(alert: DriftAlertRecord): Promise<void>;
+  /** Newest first. */
+  listDriftAlerts(workspaceId: string, endpointId: string, limit: number): Promise<DriftAlertRecord[]>;
 
   // Endpoints and deployments
   createEndpoint(endpoint: EndpointRecord, deployment: DeploymentRecord): Promise<void>;

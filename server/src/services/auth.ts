@@ -91,6 +91,8 @@ export const permissions = {
   'federated.read': ['admin', 'developer'],
   /** Storing a federated training table and naming the API keys a coordinator may train with. */
   'federated.write': ['admin', 'developer'],
+  /** Continuous learning of an endpoint: its settings, retraining, training baselines (issue 13). */
+  'model.retrain': ['admin', 'developer'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof permissions;
 

@@ -24,6 +24,7 @@ import {
   type EvaluationReport,
   type EvaluationSpecInput,
 } from '@finflow/runtime/evaluation';
+import type { EvaluationProgress } from '@finflow/contract';
 import type { Logger } from '../logger.js';
 import type { AuditActor, EvaluationRecord, Repository } from '../repo/types.js';
 import { newId } from '../security/crypto.js';
@@ -42,6 +43,8 @@ export const evaluationLimits = {
   maxRunningPerWorkspace: 1,
   /** The progress is written at most this often. */
   progressEveryMs: 500,
+  /** ... and pushed to the workspace's sockets at most this often. */
+  emitEveryMs: 100,
   /** Rows of one evaluation in flight at once. */
   maxConcurrency: 8,
 };
@@ -78,6 +81,7 @@ export class EvaluationService {
     { workspaceId: string; controller: AbortController; done: Promise<void> }
   >();
   private stopping = false;
+  private progressListener: ((workspaceId: string, p: EvaluationProgress) => void) | undefined;
   /** Nodes run here without a run record: the runtime's store is the null store. */
   private readonly runtime: Runtime;
 
@@ -91,6 +95,21 @@ export class EvaluationService {
     private readonly logger: Logger,
   ) {
     this.runtime = createRuntime({ registry: base.registry });
+  }
+
+  /** Where progress goes as it happens (the socket layer's workspace rooms); the stored progress lags it. */
+  setProgressListener(listener: (workspaceId: string, p: EvaluationProgress) => void): void {
+    this.progressListener = listener;
+  }
+
+  private emit(record: EvaluationRecord, patch: Partial<EvaluationProgress>): void {
+    this.progressListener?.(record.workspaceId, {
+      id: record.id,
+      flowId: record.flowId,
+      status: record.status,
+      progress: { done: record.progressDone, total: record.progressTotal },
+      ...patch,
+    });
   }
 
   /** Checks the request, records the evaluation and starts it; answers before the first row runs. */
@@ -187,6 +206,7 @@ export class EvaluationService {
       ),
     };
     let lastWrite = 0;
+    let lastEmit = 0;
     const versionIndex = new Map(plans.map((p, i) => [`v${p.version}`, i]));
     await this.repo.createEvaluation(record);
     await this.audit.record(req.workspaceId, req.actor, 'evaluation.started', `flow:${req.flowId}`, {
@@ -205,9 +225,13 @@ export class EvaluationService {
       start: { services },
       onProgress: ({ version, done }) => {
         const now = Date.now();
+        const offset = (versionIndex.get(version) ?? 0) * rows.length;
+        if (now - lastEmit >= evaluationLimits.emitEveryMs) {
+          lastEmit = now;
+          this.emit(record, { progress: { done: offset + done, total: record.progressTotal } });
+        }
         if (now - lastWrite < evaluationLimits.progressEveryMs) return;
         lastWrite = now;
-        const offset = (versionIndex.get(version) ?? 0) * rows.length;
         void this.repo.updateEvaluation(id, { progressDone: offset + done });
       },
     });
@@ -219,14 +243,20 @@ export class EvaluationService {
           report: JSON.stringify(report),
           finishedAt: Date.now(),
         });
+        this.emit(record, {
+          status: 'succeeded',
+          progress: { done: record.progressTotal, total: record.progressTotal },
+        });
       },
       async (err: unknown) => {
         const cancelled = controller.signal.aborted;
         const stopped = cancelled && this.stopping;
         if (!cancelled)
           this.logger.warn({ evaluationId: id, err: (err as Error).message }, 'evaluation failed');
+        const status = stopped ? 'interrupted' : cancelled ? 'cancelled' : 'failed';
+        this.emit(record, { status });
         await this.repo.updateEvaluation(id, {
-          status: stopped ? 'interrupted' : cancelled ? 'cancelled' : 'failed',
+          status,
           error: stopped
             ? 'the server stopped while the evaluation ran'
             : cancelled

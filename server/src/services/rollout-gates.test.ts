@@ -154,4 +154,20 @@ describe('rollout gates', () => {
     expect(bad?.challenger?.value).toBe(0.5);
     expect(judge(review(10, 10))?.status).toBe('insufficient');
   });
+
+  it('judges the drift gates on the challenger’s PSI against its training baseline', () => {
+    const none = { champion: [], challenger: [] };
+    const gates: Gate[] = [
+      { metric: 'scoreDrift', threshold: 0.25, minSamples: 100, action: 'rollback' },
+      { metric: 'featureDrift', threshold: 0.25, minSamples: 100, action: 'block' },
+    ];
+    const judge = (drift: { score: number | null; feature: number | null; calls: number } | undefined) =>
+      evaluateGates(gates, { observations: [], outcome: none, review: none, drift }).map((g) => g.status);
+    expect(judge({ score: 0.04, feature: 0.12, calls: 300 })).toEqual(['pass', 'pass']);
+    expect(judge({ score: 0.31, feature: 0.9, calls: 300 })).toEqual(['breach', 'breach']);
+    // Too few calls, no baseline, or no score: nothing to judge yet.
+    expect(judge({ score: 0.31, feature: 0.9, calls: 40 })).toEqual(['insufficient', 'insufficient']);
+    expect(judge(undefined)).toEqual(['insufficient', 'insufficient']);
+    expect(judge({ score: null, feature: 0.01, calls: 300 })).toEqual(['insufficient', 'pass']);
+  });
 });

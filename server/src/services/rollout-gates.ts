@@ -37,6 +37,8 @@ const higherIsBetter: Record<GateMetric, boolean> = {
   approvalRateDrift: false,
   cpuMsPerCall: false,
   reviewOverrideRate: false,
+  scoreDrift: false,
+  featureDrift: false,
 };
 
 export interface Observation {
@@ -66,6 +68,11 @@ export interface GateInputs {
   review: Agreements;
   /** JSON of the decision that counts as an approval (for the drift gate). */
   approveDecision?: string | undefined;
+  /**
+   * The challenger's PSI against its training baseline over its calls in the window: the score's and the
+   * largest feature's (undefined without a baseline: the drift gates are then insufficient).
+   */
+  drift?: { score: number | null; feature: number | null; calls: number } | undefined;
 }
 
 export interface Interval {
@@ -227,6 +234,15 @@ export function evaluateGates(gates: readonly Gate[], inputs: GateInputs): GateR
           challenger = differenceInterval(ka, a.length, kb, b.length);
           champion = { value: kb / b.length, samples: b.length };
         }
+        break;
+      }
+      case 'scoreDrift':
+      case 'featureDrift': {
+        // A PSI is a distance, not an estimate with an interval: the gate reads it as a point (low = high).
+        const psi = gate.metric === 'scoreDrift' ? inputs.drift?.score : inputs.drift?.feature;
+        if (psi === null || psi === undefined || !Number.isFinite(psi)) break;
+        samples = inputs.drift?.calls ?? 0;
+        challenger = { value: psi, low: psi, high: psi };
         break;
       }
     }

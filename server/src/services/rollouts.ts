@@ -148,6 +148,8 @@ export class RolloutService {
   syncs = 0;
   readonly cpu = new CpuLedger();
 
+  private driftSource: DriftSource | undefined;
+
   constructor(
     private readonly store: RolloutStorage,
     private readonly repo: Repository,
@@ -549,7 +551,16 @@ export class RolloutService {
       outcome: needs.has('outcomeAgreement') ? await this.agreements(r, 'outcome', from, now) : none,
       review: needs.has('reviewAgreement') ? await this.agreements(r, 'review', from, now) : none,
       approveDecision: r.plan.approveValue === undefined ? undefined : canonicalJson(r.plan.approveValue),
+      drift:
+        (needs.has('scoreDrift') || needs.has('featureDrift')) && this.driftSource
+          ? await this.driftSource(r, from)
+          : undefined,
     });
+  }
+
+  /** Where the drift gates read the challenger's PSI (the learning service; set once at start). */
+  setDriftSource(source: DriftSource): void {
+    this.driftSource = source;
   }
 
   /** Judges every live rollout: a broken rollback gate rolls it back; in optimisation a broken gate is an alert. */
@@ -1160,6 +1171,11 @@ export async function observeQueued(
     },
   ]);
 }
+/** The challenger's drift since a time, for the drift gates (undefined when it has no baseline). */
+export type DriftSource = (
+  r: Rollout,
+  since: number,
+) => Promise<{ score: number | null; feature: number | null; calls: number } | undefined>;
 
 export const systemActor: AuditActor = { type: 'system', id: 'rollout-gates', name: 'rollout gates' };
 

@@ -32,6 +32,7 @@ export async function startTestServer(
     config?: Partial<ServerConfig>;
     extraNodes?: AnyNodeDefinition[];
     rollouts?: RolloutOptions;
+    learning?: { tickMs?: number };
     /** Default: silent. */
     logger?: Logger;
   } = {},
@@ -53,6 +54,7 @@ export async function startTestServer(
     onSetupToken: () => {},
     processMetrics: false,
     ...(options.rollouts ? { rollouts: options.rollouts } : {}),
+    ...(options.learning ? { learning: options.learning } : {}),
   });
   let stopped = false;
   const stop = async () => {

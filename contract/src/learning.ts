@@ -1,0 +1,182 @@
+/**
+ * Continuous learning of a published endpoint (`/api/endpoints/:id/learning`, `/retrain`, `/drift`) and the
+ * evaluation progress pushed over socket.io: what to retrain from the endpoint's feedback and when, the retrain
+ * jobs with their evaluation against the champion and their proposal, and the drift of the model's inputs and
+ * score against its training baseline.
+ */
+import { z } from 'zod';
+import { timestamp } from './common.js';
+
+const expression = z.string().min(1).max(4_000);
+
+/** An endpoint's learning settings, as PUT /api/endpoints/:id/learning takes them. */
+export const learningConfigSchema = z
+  .strictObject({
+    /** The trainable node (risk.scorecard, risk.fraudScore, model.classify) of the endpoint's flow. */
+    nodeId: z.string().min(1).max(200),
+    /**
+     * The trainer's settings (the node's train mode: target or label column, positive class, classes, ...;
+     * model.classify: textColumn and labelColumn of model.trainClassifier). Checked by the node when it trains.
+     */
+    train: z.record(z.string().max(200), z.unknown()).default({}),
+    /** JSONata over a feedback label giving the training target; the label itself when absent. */
+    label: expression.optional(),
+    /** How the holdout evaluation reads a run's outputs (as an evaluation spec: prediction, score, ...). */
+    evaluation: z
+      .strictObject({
+        prediction: expression.optional(),
+        score: expression.optional(),
+        positive: z.union([z.string().max(200), z.number()]).optional(),
+        threshold: z.number().min(0).max(1).optional(),
+        cost: z
+          .strictObject({ falseNegative: z.number().nonnegative(), falsePositive: z.number().nonnegative() })
+          .optional(),
+      })
+      .default({}),
+    /** Share of the labelled calls kept out of training to compare the new model with the champion. */
+    holdout: z.number().min(0.05).max(0.5).default(0.2),
+    /** Labelled calls needed before a retraining starts at all. */
+    minLabels: z.int().min(20).max(20_000).default(100),
+    /** The largest accuracy or cost loss against the champion on the holdout that still allows a proposal. */
+    margin: z.number().min(0).max(1).default(0),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .default(1),
+    /** Retrain every `everyHours` when at least `minNewLabels` labels arrived since the last retraining. */
+    schedule: z
+      .strictObject({
+        everyHours: z
+          .number()
+          .min(0.25)
+          .max(24 * 365),
+        minNewLabels: z.int().min(1).max(1_000_000),
+      })
+      .nullable()
+      .default(null),
+    /** PSI thresholds (watch, alert) and how many recent calls the drift is computed over. */
+    drift: z
+      .strictObject({
+        watch: z.number().min(0).max(10).default(0.1),
+        alert: z.number().min(0).max(10).default(0.25),
+        calls: z.int().min(20).max(5_000).default(500),
+      })
+      .refine((d) => d.watch <= d.alert, {
+        message: 'the watch threshold must not be above the alert threshold',
+      })
+      .default({ watch: 0.1, alert: 0.25, calls: 500 }),
+  })
+  .strict();
+export type LearningConfig = z.output<typeof learningConfigSchema>;
+export type LearningConfigInput = z.input<typeof learningConfigSchema>;
+
+export const putLearningBody = z.strictObject({ config: learningConfigSchema });
+
+export const learningSchema = z.object({
+  endpointId: z.string(),
+  config: learningConfigSchema.nullable(),
+  /** Versions with a training baseline (for drift). */
+  baselines: z.array(z.object({ version: z.number(), rows: z.number(), createdAt: timestamp })),
+  lastRetrainAt: timestamp.nullable(),
+  lastRetrainLabels: z.number(),
+  /** Labelled calls of the endpoint now. */
+  labels: z.number(),
+  /** When the schedule next looks (null without one). */
+  nextCheckAt: timestamp.nullable(),
+});
+export type Learning = z.output<typeof learningSchema>;
+
+export const startRetrainBody = z.strictObject({ reason: z.string().max(2_000).optional() });
+
+/** A column left out of training, and why. */
+export const excludedColumnSchema = z.object({
+  column: z.string(),
+  reason: z.enum(['masked', 'copies-masked-input']),
+  /** The masked input path it copies (copies-masked-input). */
+  path: z.string().optional(),
+});
+
+const figure = z.object({
+  champion: z.number().nullable(),
+  challenger: z.number().nullable(),
+  difference: z.object({ estimate: z.number(), lo: z.number(), hi: z.number() }).nullable(),
+});
+
+export const retrainJobSchema = z.object({
+  id: z.string(),
+  endpointId: z.string(),
+  status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
+  trigger: z.enum(['manual', 'schedule']),
+  flowId: z.string().optional(),
+  nodeId: z.string().optional(),
+  championVersion: z.number().optional(),
+  /** The retrained flow: a new draft version, never published by the job. */
+  newVersion: z.number().optional(),
+  labels: z.number().optional(),
+  trainingRows: z.number().optional(),
+  holdoutRows: z.number().optional(),
+  excluded: z.array(excludedColumnSchema).optional(),
+  /** The stored evaluation report of champion and challenger on the holdout. */
+  evaluationId: z.string().optional(),
+  comparison: z.object({ accuracy: figure, auc: figure.optional(), cost: figure.optional() }).optional(),
+  /** The stage the new version is proposed for; null when it is not proposed (reasons say why). */
+  proposal: z
+    .object({ stage: z.enum(['shadow', 'pilot']).nullable(), reasons: z.array(z.string()) })
+    .optional(),
+  /** What the report says, in one paragraph (English). */
+  summary: z.string().optional(),
+  error: z.string().optional(),
+  createdBy: z.string(),
+  createdAt: timestamp,
+  finishedAt: timestamp.nullable(),
+});
+export type RetrainJob = z.output<typeof retrainJobSchema>;
+
+export const driftLevels = ['stable', 'watch', 'alert'] as const;
+export const featureDriftSchema = z.object({
+  name: z.string(),
+  psi: z.number().nullable(),
+  level: z.enum(driftLevels),
+  bins: z.array(z.object({ bin: z.string(), expected: z.number(), actual: z.number() })),
+});
+export const driftSchema = z.object({
+  endpointId: z.string(),
+  version: z.number(),
+  calls: z.number(),
+  thresholds: z.object({ watch: z.number(), alert: z.number() }),
+  baseline: z.object({ version: z.number(), rows: z.number(), createdAt: timestamp }),
+  score: featureDriftSchema.nullable(),
+  features: z.array(featureDriftSchema),
+});
+export type Drift = z.output<typeof driftSchema>;
+
+export const driftAlertSchema = z.object({
+  id: z.string(),
+  endpointId: z.string(),
+  feature: z.string(),
+  psi: z.number(),
+  level: z.enum(['watch', 'alert']),
+  calls: z.number(),
+  createdAt: timestamp,
+});
+export const driftAlertListSchema = z.array(driftAlertSchema);
+
+export const putBaselineBody = z.strictObject({
+  version: z.int().min(1),
+  dataset: z.strictObject({
+    name: z.string().min(1).max(200),
+    format: z.enum(['csv', 'jsonl']),
+    // The body limit bounds it first; the dataset limits then bound rows and shape.
+    content: z.string().min(1),
+  }),
+});
+
+/** socket.io: `evaluations:subscribe` (ack { ok }) joins the session workspace's evaluation progress. */
+export const evaluationProgressEvent = z.object({
+  id: z.string(),
+  flowId: z.string(),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled', 'interrupted']),
+  progress: z.object({ done: z.number(), total: z.number() }),
+});
+export type EvaluationProgress = z.output<typeof evaluationProgressEvent>;
