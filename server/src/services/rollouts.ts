@@ -133,6 +133,12 @@ export class RolloutService {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Rollouts this process ended: a store read begun before the end cannot bring them back. */
   private readonly ended = new Set<string>();
+  /**
+   * Endpoints whose rollout this process just ended, to the version they go back to: until the deployment record
+   * follows (an await away), the endpoint's resolved deployment still has the challenger's weights, and a call in
+   * that gap must already go to the champion.
+   */
+  private readonly pinned = new Map<string, number>();
   private readonly alerted = new Map<string, Set<string>>();
   private readonly evaluating = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
@@ -282,7 +288,10 @@ export class RolloutService {
   /** The version a call runs: the rollout's split when one is live, else the deployment's weighted targets. */
   route(resolved: ResolvedEndpoint, key: ApiKeyRecord, input: unknown): Route {
     const r = this.live.get(resolved.endpoint.id);
-    if (!r) return { version: pickTarget(resolved.deployment.targets) };
+    if (!r) {
+      const pinned = this.pinned.get(resolved.endpoint.id);
+      return { version: pinned ?? pickTarget(resolved.deployment.targets) };
+    }
     const startedAt = Date.now();
     const cpu = this.cpu.begin(startedAt);
     const arm = armOf(
@@ -951,6 +960,7 @@ export class RolloutService {
     // The next call already sees the new state (an ended rollout sends everything to the champion).
     if (ending) {
       this.ended.add(r.id);
+      this.pinned.set(r.endpointId, next.championVersion);
       this.live.delete(r.endpointId);
       this.alerted.delete(r.id);
     } else this.live.set(r.endpointId, next);
@@ -958,8 +968,12 @@ export class RolloutService {
       this.windows.set(r.id, []);
       this.cursors.delete(r.id);
     }
-    await this.record(next, t);
-    await this.deploy(op, next);
+    try {
+      await this.record(next, t);
+      await this.deploy(op, next);
+    } finally {
+      if (ending) this.pinned.delete(r.endpointId);
+    }
     return next;
   }
 
