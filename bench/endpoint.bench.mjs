@@ -23,6 +23,7 @@ import {
   startProcess as startLibProcess,
   startServer,
 } from './lib/finflow.mjs';
+import { CHAIN_STEPS, chainFlow, smallFlow } from './lib/flows.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scorecardLib = new URL('../nodes/builtin/dist/risk/ml/scorecard.js', import.meta.url).href;
@@ -33,7 +34,7 @@ const CONNECTIONS = arg('connections', 10);
 const WARMUP = 3;
 
 const applicant = { name: 'Li Na', income: 64000, debt: 8000, age: 34, months: 36 };
-const STEPS = 18; // input + 18 steps + output = 20 nodes
+const STEPS = CHAIN_STEPS;
 
 // The computation, written once for the bare handler; the flows below express the same steps as JSONata.
 const scoreOf = (a) => Math.round((a.income / (a.debt + 1)) * 100) / 100;
@@ -125,87 +126,6 @@ const profileFlags = (profile) => {
 function rssOf(pid, field = 'VmRSS') {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
-}
-
-const inputNode = {
-  id: 'in',
-  type: 'io.input',
-  version: 1,
-  config: {
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        income: { type: 'number' },
-        debt: { type: 'number' },
-        age: { type: 'integer' },
-        months: { type: 'integer' },
-      },
-      required: ['income', 'debt'],
-    },
-  },
-};
-
-function smallFlow() {
-  return {
-    schemaVersion: 1,
-    id: 'small',
-    name: 'Score (3 nodes)',
-    nodes: [
-      inputNode,
-      {
-        id: 'score',
-        type: 'data.transform',
-        version: 1,
-        config: {
-          expression:
-            '( $s := $round(data.income / (data.debt + 1), 2); { "score": $s, "outcome": $s >= 3 ? "approve" : "review" } )',
-        },
-      },
-      { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } },
-    ],
-    edges: [edge('e1', 'in', 'value', 'score', 'data'), edge('e2', 'score', 'result', 'out', 'value')],
-  };
-}
-
-function chainFlow() {
-  const nodes = [
-    inputNode,
-    {
-      id: 's0',
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression:
-          '{ "score": $round(data.income / (data.debt + 1), 2), "age": data.age, "months": data.months }',
-      },
-    },
-  ];
-  const edges = [edge('e0', 'in', 'value', 's0', 'data')];
-  for (let i = 1; i < STEPS; i++) {
-    nodes.push({
-      id: `s${i}`,
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression: `{ "score": $round(data.score * 1.01 + ${i}, 2), "age": data.age, "months": data.months }`,
-      },
-    });
-    edges.push(edge(`e${i}`, `s${i - 1}`, 'result', `s${i}`, 'data'));
-  }
-  // The last step folds in step 18 and the decision, like the bare handler's last iteration and outcome.
-  nodes.push({
-    id: `s${STEPS}`,
-    type: 'data.transform',
-    version: 1,
-    config: {
-      expression: `( $s := $round(data.score * 1.01 + ${STEPS}, 2); { "score": $s, "outcome": $s >= 3 ? "approve" : "review" } )`,
-    },
-  });
-  edges.push(edge(`e${STEPS}`, `s${STEPS - 1}`, 'result', `s${STEPS}`, 'data'));
-  nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'result' } });
-  edges.push(edge('eout', `s${STEPS}`, 'result', 'out', 'value'));
-  return { schemaVersion: 1, id: 'chain', name: 'Score (20 nodes)', nodes, edges };
 }
 
 function scorecardFlow() {

@@ -11,21 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  arg,
-  cpuOf,
-  edge,
-  fmt,
-  freePort,
-  load as loadOnce,
-  publishFlows,
-  startServer,
-} from './lib/finflow.mjs';
+import { arg, cpuOf, fmt, freePort, load as loadOnce, publishFlows, startServer } from './lib/finflow.mjs';
+import { chainFlow, smallFlow } from './lib/flows.mjs';
 
 const DURATION = arg('duration', 10);
 const CONNECTIONS = arg('connections', 10);
 const WARMUP = 3;
-const STEPS = 18;
 
 // Postgres: a throwaway cluster in a temporary folder.
 function binDir() {
@@ -109,55 +100,6 @@ function clusterCpu(postmaster) {
     }
   }
   return total;
-}
-
-const inputNode = {
-  id: 'in',
-  type: 'io.input',
-  version: 1,
-  config: {
-    schema: {
-      type: 'object',
-      properties: { income: { type: 'number' }, debt: { type: 'number' } },
-      required: ['income', 'debt'],
-    },
-  },
-};
-const smallFlow = () => ({
-  schemaVersion: 1,
-  id: 'small',
-  name: 'Score (3 nodes)',
-  nodes: [
-    inputNode,
-    {
-      id: 'score',
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression:
-          '( $s := $round(data.income / (data.debt + 1), 2); { "score": $s, "outcome": $s >= 3 ? "approve" : "review" } )',
-      },
-    },
-    { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } },
-  ],
-  edges: [edge('e1', 'in', 'value', 'score', 'data'), edge('e2', 'score', 'result', 'out', 'value')],
-});
-function chainFlow() {
-  const nodes = [inputNode];
-  const edges = [];
-  let prev = ['in', 'value'];
-  for (let i = 0; i <= STEPS; i++) {
-    const expression =
-      i === 0
-        ? '{ "score": $round(data.income / (data.debt + 1), 2) }'
-        : `{ "score": $round(data.score * 1.01 + ${i}, 2) }`;
-    nodes.push({ id: `s${i}`, type: 'data.transform', version: 1, config: { expression } });
-    edges.push(edge(`e${i}`, prev[0], prev[1], `s${i}`, 'data'));
-    prev = [`s${i}`, 'result'];
-  }
-  nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'result' } });
-  edges.push(edge('eout', prev[0], prev[1], 'out', 'value'));
-  return { schemaVersion: 1, id: 'chain', name: 'Score (21 nodes)', nodes, edges };
 }
 
 const load = (url, headers, duration) =>

@@ -12,7 +12,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   arg,
-  edge,
   fmt,
   freePort,
   json,
@@ -23,11 +22,11 @@ import {
   stopProcess as stop,
   waitFor,
 } from './lib/finflow.mjs';
+import { chainFlow, smallFlow } from './lib/flows.mjs';
 
 const DURATION = arg('duration', 10);
 const CONNECTIONS = arg('connections', 10);
 const WARMUP = 3;
-const STEPS = 18;
 
 if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
   console.error('queue.bench: redis-server is not installed (Debian: apt-get install redis-server)');
@@ -48,73 +47,6 @@ async function startRedis() {
   );
   await waitFor(child, (out) => out.includes('Ready to accept connections'), 'redis-server');
   return { child, url: `redis://127.0.0.1:${port}`, dir };
-}
-
-const inputNode = {
-  id: 'in',
-  type: 'io.input',
-  version: 1,
-  config: {
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        income: { type: 'number' },
-        debt: { type: 'number' },
-        age: { type: 'integer' },
-        months: { type: 'integer' },
-      },
-      required: ['income', 'debt'],
-    },
-  },
-};
-const smallFlow = () => ({
-  schemaVersion: 1,
-  id: 'small',
-  name: 'Score (3 nodes)',
-  nodes: [
-    inputNode,
-    {
-      id: 'score',
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression:
-          '( $s := $round(data.income / (data.debt + 1), 2); { "score": $s, "outcome": $s >= 3 ? "approve" : "review" } )',
-      },
-    },
-    { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } },
-  ],
-  edges: [edge('e1', 'in', 'value', 'score', 'data'), edge('e2', 'score', 'result', 'out', 'value')],
-});
-function chainFlow() {
-  const nodes = [
-    inputNode,
-    {
-      id: 's0',
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression:
-          '{ "score": $round(data.income / (data.debt + 1), 2), "age": data.age, "months": data.months }',
-      },
-    },
-  ];
-  const edges = [edge('e0', 'in', 'value', 's0', 'data')];
-  for (let i = 1; i <= STEPS; i++) {
-    nodes.push({
-      id: `s${i}`,
-      type: 'data.transform',
-      version: 1,
-      config: {
-        expression: `{ "score": $round(data.score * 1.01 + ${i}, 2), "age": data.age, "months": data.months }`,
-      },
-    });
-    edges.push(edge(`e${i}`, `s${i - 1}`, 'result', `s${i}`, 'data'));
-  }
-  nodes.push({ id: 'out', type: 'io.output', version: 1, config: { name: 'result' } });
-  edges.push(edge('eout', `s${STEPS}`, 'result', 'out', 'value'));
-  return { schemaVersion: 1, id: 'chain', name: 'Score (20 nodes)', nodes, edges };
 }
 
 async function measure(url, pids, headers) {
@@ -149,7 +81,7 @@ async function configuration(label, workers, redis) {
     const rows = [];
     for (const [shape, slug] of [
       ['3 nodes', 'score-small'],
-      ['20 nodes', 'score-chain'],
+      ['21 nodes', 'score-chain'],
     ]) {
       const answer = (await json(`${server.ready}/v1/endpoints/${slug}`, 'POST', applicant, bearer)).body;
       if (!answer.outputs?.result) throw new Error(`${label} ${slug}: ${JSON.stringify(answer)}`);
