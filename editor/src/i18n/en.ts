@@ -126,6 +126,10 @@ export const en: Dictionary = {
     passwordTooShort: 'A password needs at least {{minLength}} characters (this one has {{length}}).',
   },
   errors: {
+    EVALUATION_REQUIRED:
+      'Entering this stage needs a stored evaluation on dataset {{dataset}} comparing version {{challengerVersion}} with version {{championVersion}} as the baseline; there is none yet.',
+    EVALUATION_NOT_MET:
+      'In the stored evaluation the challenger loses to the champion by more than the allowed margin: {{message}}',
     PROMOTION_MAPPING: 'The server refused the mapping: {{message}}',
     SAME_WORKSPACE: 'The flow is already in this workspace.',
     WEAK_PASSWORD: 'A password has {{minLength}} to {{maxLength}} characters.',

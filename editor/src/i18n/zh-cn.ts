@@ -116,6 +116,9 @@ export const zhCN = {
     passwordTooShort: '密码至少需要 {{minLength}} 个字符（当前 {{length}} 个）。',
   },
   errors: {
+    EVALUATION_REQUIRED:
+      '进入该阶段需要一份已保存的评估：数据集 {{dataset}}，以版本 {{championVersion}} 为基线比较版本 {{challengerVersion}}；目前还没有。',
+    EVALUATION_NOT_MET: '已保存的评估中，挑战版本落后冠军版本超出允许幅度：{{message}}',
     PROMOTION_MAPPING: '服务器拒绝了此映射：{{message}}',
     SAME_WORKSPACE: '该流程已在此工作区中。',
     WEAK_PASSWORD: '密码需要 {{minLength}} 到 {{maxLength}} 个字符。',

@@ -9,6 +9,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client.js';
+import { errorText } from '../i18n/errors.js';
+import type { TFunction } from 'i18next';
 import type { RolloutGate, RolloutPoint, RolloutStage, RolloutStatus } from '@finflow/contract';
 import type { Endpoint } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
@@ -151,13 +153,20 @@ function GatePanel({ gate, series }: { gate: RolloutGate; series: RolloutPoint[]
   );
 }
 
+/** An error in the UI language, with the server's code kept for whoever reports it. */
+function withCode(t: TFunction, err: unknown): string {
+  const text = errorText(t, err);
+  return err instanceof ApiError && !text.includes(err.code) ? `${text} (${err.code})` : text;
+}
+
 export function RolloutPage({ endpointId }: { endpointId: string }) {
   const { t } = useTranslation();
   const lang = useLang();
   const role = useSessionStore((s) => s.session?.user.role);
   const [status, setStatus] = useState<RolloutStatus | null | undefined>(undefined);
   const [endpoint, setEndpoint] = useState<Endpoint | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
+  // A server error is kept as it came and worded at render time, so it follows a change of language.
+  const [error, setError] = useState<unknown>(null);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [version, setVersion] = useState('');
@@ -168,7 +177,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
       (s) => setStatus(s),
       (err: unknown) => {
         if (err instanceof ApiError && err.code === 'NO_ROLLOUT') setStatus(null);
-        else setError((err as Error).message);
+        else setError(err);
       },
     );
   }, [endpointId]);
@@ -197,7 +206,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
         setBusy(false);
       },
       (err: Error) => {
-        setError(err instanceof ApiError ? `${err.code}: ${err.message}` : err.message);
+        setError(err);
         setBusy(false);
       },
     );
@@ -217,7 +226,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
         setBusy(false);
       },
       (err: Error) => {
-        setError(err instanceof ApiError ? `${err.code}: ${err.message}` : err.message);
+        setError(err);
         setBusy(false);
       },
     );
@@ -246,9 +255,9 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
             <p className="muted">{t('rollout.subtitle')}</p>
           </div>
         </div>
-        {error && (
+        {error != null && (
           <div className="error-box" role="alert" data-testid="rollout-error">
-            {error}
+            {typeof error === 'string' ? error : withCode(t, error)}
           </div>
         )}
         {status === null && <p className="muted">{t('rollout.none')}</p>}
