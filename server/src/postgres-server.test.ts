@@ -59,7 +59,14 @@ describe('two servers on one Postgres database', () => {
     expect((await adminB.login(ADMIN.email, ADMIN.password)).status).toBe(200);
 
     const flow = await createFlow(adminA, scoringFlow());
-    const published = await adminB.post('/api/endpoints', { flowId: flow.id, version: 1, slug: 'prescreen' });
+    // These tests poll the endpoint until a rollout reaches the other server; the default per-key limit
+    // (600 a minute) is not what they test, and a fast machine reaches it.
+    const published = await adminB.post('/api/endpoints', {
+      flowId: flow.id,
+      version: 1,
+      slug: 'prescreen',
+      rateLimitPerMinute: 100_000,
+    });
     expect(published.status).toBe(201);
     // The slug is taken on the other server too (a unique violation in Postgres, typed, mapped to 409).
     const again = await adminA.post('/api/endpoints', { flowId: flow.id, version: 1, slug: 'prescreen' });
@@ -154,6 +161,7 @@ describe('two servers on one Postgres database', () => {
         const r = await call(t, 'prescreen', key, applicant(i));
         expect(r.status).toBe(200);
         if (r.body.flowVersion === version) return Date.now() - t0;
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       throw new Error(`server never answered with version ${version}`);
     };
