@@ -168,6 +168,7 @@ export const en: Dictionary = {
     newTitle: 'New flow',
     name: 'Name',
     namePlaceholder: 'Optional: a name for the new flow',
+    blankDescription: 'A new flow: add nodes from the palette, connect them, then run it from the Run tab.',
     untitled: 'Untitled flow',
     createEmpty: 'Empty flow',
     createdMessage: 'Create flow',
@@ -278,6 +279,7 @@ export const en: Dictionary = {
     help: 'Show this help',
   },
   inspector: {
+    flowDescription: 'Flow description',
     nothingSelected: 'Select a node to edit its configuration',
     tip: 'Tip: Shift-click to multi-select; Ctrl+C / Ctrl+V copies nodes between flows.',
     noteSelected: 'Sticky note: double-click it to edit the text.',

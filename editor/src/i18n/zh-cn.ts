@@ -155,6 +155,7 @@ export const zhCN = {
     newTitle: '新建流程',
     name: '名称',
     namePlaceholder: '可选：新流程的名称',
+    blankDescription: '新建的流程：从节点面板添加节点并连接，然后在“运行”页签中运行。',
     untitled: '未命名流程',
     createEmpty: '空白流程',
     createdMessage: '创建流程',
@@ -265,6 +266,7 @@ export const zhCN = {
     help: '显示本帮助',
   },
   inspector: {
+    flowDescription: '流程说明',
     nothingSelected: '选择一个节点以编辑其配置',
     tip: '提示：按住 Shift 可多选，Ctrl+C / Ctrl+V 可在流程间复制节点。',
     noteSelected: '便签：双击便签即可编辑文字。',

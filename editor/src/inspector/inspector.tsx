@@ -203,6 +203,29 @@ function OnErrorControl({ node, readOnly }: { node: Omit<FlowNode, 'ui'>; readOn
   );
 }
 
+/** With nothing selected: the flow's own description (saved in the document, shown in the flow list). */
+function FlowDescription({ readOnly }: { readOnly: boolean }) {
+  const { t } = useTranslation();
+  const description = useEditorStore((s) => s.doc.meta.description ?? '');
+  return (
+    <div className="flow-description">
+      <label className="field-label" htmlFor="flow-description">
+        {t('inspector.flowDescription')}
+      </label>
+      <textarea
+        id="flow-description"
+        className="input"
+        rows={3}
+        maxLength={4000}
+        value={description}
+        readOnly={readOnly}
+        data-testid="flow-description"
+        onChange={(e) => useEditorStore.getState().updateMeta({ description: e.target.value }, 'description')}
+      />
+    </div>
+  );
+}
+
 export function Inspector({ readOnly }: { readOnly?: boolean }) {
   const { t } = useTranslation();
   const lang = useLang();
@@ -229,11 +252,14 @@ export function Inspector({ readOnly }: { readOnly?: boolean }) {
 
   if (!selectedId) {
     return (
-      <div className="inspector-empty">
-        <Info size={18} aria-hidden />
-        <p>{t('inspector.nothingSelected')}</p>
-        <p className="muted">{t('inspector.tip')}</p>
-      </div>
+      <>
+        <div className="inspector-empty">
+          <Info size={18} aria-hidden />
+          <p>{t('inspector.nothingSelected')}</p>
+          <p className="muted">{t('inspector.tip')}</p>
+        </div>
+        <FlowDescription readOnly={!!readOnly} />
+      </>
     );
   }
   if (!node)
