@@ -59,12 +59,12 @@ export const PortList = memo(function PortList({
   const ports = nodePorts(entry, node);
 
   const section = (side: 'inputs' | 'outputs', list: readonly NamedPort[]) => (
-    <section className="port-section" data-testid={`ports-${side}`}>
-      <h3 className="port-section-title">{t(`ports.${side}`)}</h3>
+    <section className="ip-section" data-testid={`ports-${side}`}>
+      <h3 className="ip-section-title">{t(`ports.${side}`)}</h3>
       {list.length === 0 ? (
         <p className="muted small">{t(`ports.no_${side}`)}</p>
       ) : (
-        <ul className="port-list">
+        <ul className="ip-list">
           {list.map((port) => {
             const links = edges
               .filter((e) =>
@@ -80,19 +80,19 @@ export const PortList = memo(function PortList({
             const title = portTitle(port, lang);
             const help = portDescription(port, lang);
             return (
-              <li key={port.name} className="port-row" data-testid={`port-${side}-${port.name}`}>
-                <div className="port-head">
-                  <span className="port-title" data-testid="port-title">
+              <li key={port.name} className="ip-row" data-testid={`port-${side}-${port.name}`}>
+                <div className="ip-head">
+                  <span className="ip-title" data-testid="ip-title">
                     {title}
                   </span>
                   {title !== port.name && <span className="mono muted small">{port.name}</span>}
-                  <span className="port-type mono small">{port.type}</span>
-                  <span className={`port-req small ${port.required ? 'required' : 'muted'}`}>
+                  <span className="ip-type mono small">{port.type}</span>
+                  <span className={`ip-req small ${port.required ? 'required' : 'muted'}`}>
                     {port.required ? t(`ports.required_${side}`) : t(`ports.optional_${side}`)}
                   </span>
                 </div>
                 {help && <div className="muted small">{help}</div>}
-                <div className="small port-links" data-testid="port-links">
+                <div className="small ip-links" data-testid="ip-links">
                   {links.length
                     ? `${t(side === 'inputs' ? 'ports.from' : 'ports.to')} ${links.join(lang === 'zh-CN' ? '；' : '; ')}`
                     : t('ports.unconnected')}
@@ -106,7 +106,7 @@ export const PortList = memo(function PortList({
   );
 
   return (
-    <div className="port-sections" data-testid="inspector-ports">
+    <div className="ip-sections" data-testid="inspector-ports">
       {section('inputs', ports.inputs)}
       {section('outputs', ports.outputs)}
     </div>
