@@ -11,6 +11,7 @@
 // covers, so one sync serves the commits of a whole interval.
 // Plain JavaScript: it runs as-is from src/ and dist/.
 import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, openSync } from 'node:fs';
+import { createSecretKey } from 'node:crypto';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -21,7 +22,8 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain-core.
  *   progress: Int32Array, auditKey: Uint8Array | null }}
  */
 const { file, port, walLargeAt, syncDelayMs, progress, auditKey } = workerData;
-const macKey = auditKey ? Buffer.from(auditKey) : undefined;
+// Imported once as a key object: an HMAC given raw key bytes imports them again on every entry and head.
+const macKey = auditKey ? createSecretKey(Buffer.from(auditKey)) : undefined;
 
 const db = new Database(file);
 // WAL commits are not synced by SQLite on this connection: this thread syncs the WAL itself (below), which
