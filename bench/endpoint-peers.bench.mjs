@@ -59,11 +59,9 @@ const dataDir = join(work, 'data');
 const setupDir = join(work, 'setup');
 mkdirSync(dataDir);
 mkdirSync(setupDir);
-// As `npm start` runs it: --expose-gc lets the server collect once when a burst is over (server/src/idle-gc.ts);
-// a 4 MiB semi-space keeps the young generation from growing to 32 MiB under load and staying resident after it.
+// As `npm start` runs it: --expose-gc lets the server collect once when a burst is over (server/src/idle-gc.ts).
 const serverArgs = [
   '--expose-gc',
-  '--max-semi-space-size=4',
   join(root, 'server', 'bin', 'finflow.js'),
   'serve',
   '--port',
