@@ -1,7 +1,8 @@
 // No answered endpoint call is lost when the server is killed under load (issue 18, durability full): the writer
 // thread syncs group N while it commits group N+1, and an answer waits for its own group's sync, so every call
 // that got its 200 must find its run, its compact event record and its audit entry after a SIGKILL and a restart,
-// whichever group was in flight when the process died.
+// whichever group was in flight when the process died. A SIGKILL keeps the page cache, so this guards the groups in
+// flight and WAL recovery; the sync itself (power loss) rests on the ack order checked in writer-thread.test.ts.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
