@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasLanguageField, withUiLanguage } from './input-language.js';
+import { fixtureForUi, hasLanguageField, withUiLanguage } from './input-language.js';
 
 const schema = {
   type: 'object',
@@ -21,5 +21,19 @@ describe('the run form language', () => {
     const other = { type: 'object', properties: { language: { type: 'string', enum: ['de', 'fr'] } } };
     expect(hasLanguageField(other)).toBe(false);
     expect(withUiLanguage(other, {}, 'zh-CN')).toEqual({});
+  });
+});
+
+describe('the fixture the run form starts from', () => {
+  const fixtures = [
+    { name: 'c1-en', input: { language: 'en' } },
+    { name: 'c1', input: {} },
+    { name: 'c3-zh', input: { language: 'zh' } },
+  ];
+  it('is the first that does not ask for another language than the UI', () => {
+    expect(fixtureForUi(fixtures, 'zh-CN')?.name).toBe('c1');
+    expect(fixtureForUi(fixtures, 'en')?.name).toBe('c1-en');
+    expect(fixtureForUi([{ name: 'only-en', input: { language: 'en' } }], 'zh-CN')?.name).toBe('only-en');
+    expect(fixtureForUi([], 'en')).toBeUndefined();
   });
 });

@@ -29,3 +29,15 @@ export function withUiLanguage(
   if (!hasLanguageField(schema) || input['language'] !== undefined) return input;
   return { ...input, language: requestLanguage(lang) };
 }
+
+/**
+ * The fixture to prefill: the first that does not ask for another language than the UI's (a template ships
+ * fixtures in both languages, and the English one may sort first), else the first.
+ */
+export function fixtureForUi<F extends { input: unknown }>(
+  fixtures: readonly F[],
+  lang: Lang,
+): F | undefined {
+  const asks = (f: F) => (f.input as { language?: unknown } | null)?.language;
+  return fixtures.find((f) => asks(f) === undefined || asks(f) === requestLanguage(lang)) ?? fixtures[0];
+}

@@ -20,7 +20,7 @@ import { inputNode, nodeById, selectSingleNodeId, useEditorStore } from '../stat
 import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
-import { requestLanguage, withUiLanguage } from './input-language.js';
+import { fixtureForUi, requestLanguage, withUiLanguage } from './input-language.js';
 import { isTerminal } from './run-state.js';
 import { Segmented } from '../ui/segmented.js';
 
@@ -73,7 +73,7 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   // follows the UI language (and keeps following it until the analyst picks one).
   useEffect(() => {
     if (prefilled) return;
-    const first = fixtures[0];
+    const first = fixtureForUi(fixtures, lang);
     if (first && first.input && typeof first.input === 'object') {
       setInput(withUiLanguage(schema, first.input as Record<string, unknown>, lang));
       setFixture(first.name);
