@@ -547,6 +547,7 @@ export const en: Dictionary = {
     inputMode: 'Input mode',
     form: 'Form',
     fixture: 'Sample input',
+    exampleInput: 'Example input',
     sample: 'Sample',
     noInputNode: 'The flow has no “Flow input” node, so it cannot run.',
     result: 'Run result',

@@ -526,6 +526,7 @@ export const zhCN = {
     inputMode: '输入方式',
     form: '表单',
     fixture: '样例数据',
+    exampleInput: '示例输入',
     sample: '样例',
     noInputNode: '流程没有“流程输入”节点，无法运行。',
     result: '运行结果',

@@ -165,6 +165,8 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
                   if (f) setInput(withUiLanguage(schema, f.input as Record<string, unknown>, lang));
                 }}
               >
+                {/* Prefilled from the schema's example before the samples arrived: say so, not the first sample. */}
+                {fixture === '' && <option value="">{t('run.exampleInput')}</option>}
                 {fixtures.map((f) => (
                   <option key={f.name} value={f.name}>
                     {t('run.sample')}: {f.name}
