@@ -194,6 +194,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
   const [helpOpen, setHelpOpen] = useState(false);
   const readOnly = !!props.readOnly;
   const lod = useStore(lodSelector);
+  const culled = nodes.length > CULL_ABOVE_NODES;
 
   const isValidConnection: IsValidConnection<EditorEdge> = useCallback(
     (c) =>
@@ -427,6 +428,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
       onPointerDownCapture={onPointerDownCapture}
       onDoubleClick={onDoubleClick}
       data-testid="canvas"
+      data-culled={culled ? 'true' : undefined}
       aria-label={t('canvas.label')}
     >
       <ReactFlow<EditorNode, EditorEdge>
@@ -453,7 +455,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
         zoomOnDoubleClick={false}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
-        onlyRenderVisibleElements={nodes.length > CULL_ABOVE_NODES}
+        onlyRenderVisibleElements={culled}
         minZoom={0.05}
         maxZoom={2}
         proOptions={proOptions}
