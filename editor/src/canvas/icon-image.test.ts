@@ -1,4 +1,6 @@
-import { ArrowRightLeft, ShieldCheck } from 'lucide-react';
+import { ArrowRightLeft, ShieldCheck, Sigma } from 'lucide-react';
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { iconImage } from './icon-image.js';
 
@@ -9,16 +11,29 @@ function svgOf(value: string): string {
   return decodeURIComponent(m[1]);
 }
 
+/** The drawing elements of an SVG (everything inside the root). */
+const shapes = (svg: string) =>
+  (svg.match(/<(path|circle|rect|line|polyline|polygon|ellipse)\b[^>]*\/?>/g) ?? []).map((s) =>
+    s.replace(/\s*\/?>(<\/\w+>)?$/, ''),
+  );
+
 describe('node icons as background images', () => {
-  it('draws the icon as a standalone white SVG at the node icon size', () => {
-    const svg = svgOf(iconImage(ArrowRightLeft));
+  it.each([
+    ['ArrowRightLeft', ArrowRightLeft],
+    ['ShieldCheck', ShieldCheck],
+    ['Sigma', Sigma],
+  ])('draws %s as the same shapes lucide-react renders, white, at the node icon size', (_, icon) => {
+    const svg = svgOf(iconImage(icon));
     // Without the namespace a browser will not draw an SVG image at all.
-    expect(svg).toMatch(/^<svg[^>]* xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    expect(svg).toContain('width="14"');
+    expect(svg).toMatch(
+      /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="14" height="14" viewBox="0 0 24 24"/,
+    );
     expect(svg).toContain('stroke="#fff"');
-    expect(svg).toMatch(/<path d="M/);
-    // A `"` left in the markup would end the CSS url() early.
-    expect(iconImage(ArrowRightLeft).slice(5, -2)).not.toContain('"');
+    const rendered = renderToStaticMarkup(createElement(icon, { size: 14, color: '#fff' }));
+    expect(shapes(rendered).length).toBeGreaterThan(0);
+    expect(shapes(svg)).toEqual(shapes(rendered));
+    // A `"` left in the value would end the CSS url() early.
+    expect(iconImage(icon).slice(5, -2)).not.toContain('"');
   });
 
   it('draws each icon once and tells icons apart', () => {
