@@ -13,5 +13,6 @@ export * from './rollouts.js';
 export * from './evaluations.js';
 export * from './programme.js';
 export * from './federated.js';
+export * from './federated-protocol.js';
 export * from './reviews.js';
 export * from './learning.js';
