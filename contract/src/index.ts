@@ -8,6 +8,7 @@ export * from './common.js';
 export * from './auth.js';
 export * from './flows.js';
 export * from './runs.js';
+export * from './endpoint-calls.js';
 export * from './manage.js';
 export * from './rollouts.js';
 export * from './evaluations.js';
