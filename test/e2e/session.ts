@@ -95,14 +95,17 @@ export async function apiAs(who: string, pw: string): Promise<Call> {
   };
 }
 
-/** Signs the page in as `who` through the sign-in form, and waits for the flow list it lands on. */
-export async function signInAs(page: Page, who: string, pw: string): Promise<void> {
+/**
+ * Signs the page in as `who` through the sign-in form, and waits for the page it lands on (the flow list; an
+ * account in no workspace lands on `no-workspace-page`).
+ */
+export async function signInAs(page: Page, who: string, pw: string, lands = 'flows-page'): Promise<void> {
   await page.goto(`${url}/#/login`);
   await page.getByTestId('login-form').waitFor();
   await page.getByTestId('login-email').fill(who);
   await page.getByTestId('login-password').fill(pw);
   await page.getByTestId('login-submit').click();
-  await page.getByTestId('flows-page').waitFor();
+  await page.getByTestId(lands).waitFor();
 }
 
 /**
