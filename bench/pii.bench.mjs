@@ -1,6 +1,7 @@
 // PII detection on conversational text (issue 15): the per-type tables (exact-span precision and recall) on the
-// annotated conversational test split and the previous test split, what each technique buys (no segmentation,
-// the hand-set prior weights instead of the learned ones, the span-boundary model), the latency per 1,000 characters (several runs, the
+// annotated conversational test splits (the newest, w; the test split, v; the previous one, u), what each technique
+// buys (no segmentation, the hand-set prior weights instead of the learned ones, the span-boundary model, evidence
+// from the rest of the text), the latency per 1,000 characters (several runs, the
 // minimum and the median, with the load average), and the first-call cost in fresh processes.
 // Run: npm run bench -- pii   (or node --expose-gc bench/pii.bench.mjs after tsc -b)
 // Options: --runs N (latency runs per text set, default 7), --cold N (fresh processes, default 5), --compromise
@@ -34,6 +35,7 @@ const jsonl = (path) =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
+const newest = jsonl('pii-conversational/test-w.jsonl');
 const test = jsonl('pii-conversational/test.jsonl');
 const previous = jsonl('pii-conversational/test-previous.jsonl');
 const dev = jsonl('pii-conversational/dev.jsonl');
@@ -100,7 +102,7 @@ const use = (w) => {
   EN_WEIGHTS.set(w.en);
 };
 const detect = (t) => detectPii(t, { now: NOW });
-const noModel = { now: NOW, boundaryModel: false };
+const noModel = { now: NOW, boundaryModel: false, mentions: false };
 const variants = [
   [
     'rules, lexicons, name statistics and the learned weights, no segmentation',
@@ -109,7 +111,8 @@ const variants = [
   ],
   ['+ jieba segmentation, hand-set prior weights', (t) => detectPii(t, noModel), prior],
   ['+ jieba segmentation, learned weights', (t) => detectPii(t, noModel), learned],
-  ['+ span-boundary model (CRF), the default', detect, learned],
+  ['+ span-boundary model (CRF)', (t) => detectPii(t, { now: NOW, mentions: false }), learned],
+  ['+ evidence from the rest of the text (mentions.ts), the default', detect, learned],
 ];
 if (nlp)
   variants.push([
@@ -159,28 +162,30 @@ const table = (label, records) => {
   console.log(`\nTexts without PII with a finding: ${e.negativesWithFindings.length}\n`);
 };
 use(learned);
+table('Newest test split (w001-w124)', newest);
 table('Conversational test split (v001-v136)', test);
 table('Previous test split (u001-u134)', previous);
 
 console.log(
-  '| technique | PERSON P / R (test) | ADDRESS P / R (test) | PERSON P / R (previous test) | ADDRESS P / R (previous test) | PERSON P / R (dev) | no-PII texts hit (test + previous) |',
+  '| technique | PERSON P / R (w) | ADDRESS P / R (w) | PERSON P / R (v) | ADDRESS P / R (v) | PERSON P / R (u) | ADDRESS P / R (u) | PERSON P / R (dev) | no-PII texts hit (w + v + u) |',
 );
-console.log('|---|---|---|---|---|---|---:|');
+console.log('|---|---|---|---|---|---|---|---|---:|');
 for (const [label, fn, weights] of variants) {
   use(weights);
   const get = (ev, t) => ev.perType.find((s) => s.type === t) ?? { precision: 1, recall: 1 };
   const pr = (ev, t) => `${pct(get(ev, t).precision)} / ${pct(get(ev, t).recall)}`;
+  const w = evaluateSpans(newest, fn);
   const e = evaluateSpans(test, fn);
   const p = evaluateSpans(previous, fn);
   const d = evaluateSpans(dev, fn);
   console.log(
-    `| ${label} | ${pr(e, 'PERSON')} | ${pr(e, 'ADDRESS')} | ${pr(p, 'PERSON')} | ${pr(p, 'ADDRESS')} | ${pr(d, 'PERSON')} | ${e.negativesWithFindings.length + p.negativesWithFindings.length} |`,
+    `| ${label} | ${pr(w, 'PERSON')} | ${pr(w, 'ADDRESS')} | ${pr(e, 'PERSON')} | ${pr(e, 'ADDRESS')} | ${pr(p, 'PERSON')} | ${pr(p, 'ADDRESS')} | ${pr(d, 'PERSON')} | ${w.negativesWithFindings.length + e.negativesWithFindings.length + p.negativesWithFindings.length} |`,
   );
 }
 use(learned);
 
 // Latency: the default detector on three kinds of text, RUNS runs of about a second each.
-const english = [...test, ...previous, ...dev].filter((r) => !/[\u3400-\u9fff]/.test(r.text));
+const english = [...newest, ...test, ...previous, ...dev].filter((r) => !/[\u3400-\u9fff]/.test(r.text));
 console.log(
   `\nLatency, ${RUNS} runs of about 1 s each per row (load average 1/5/15 min at start: ${loadAtStart})\n`,
 );
@@ -189,7 +194,11 @@ console.log(
 );
 for (const [label, records, fn] of [
   ['conversational test split', test, detect],
-  ['conversational test split, without the span-boundary model', test, (t) => detectPii(t, noModel)],
+  [
+    'conversational test split, without the span-boundary model and mentions.ts',
+    test,
+    (t) => detectPii(t, noModel),
+  ],
   ['English-only conversational texts', english, detect],
   ['synthetic zh/en corpus (200 sentences)', synthetic, detect],
 ]) {

@@ -1,11 +1,11 @@
 /**
  * Issue 15's goals, held on the annotated conversational set (datasets/pii-conversational): bank chats, call
  * transcripts, e-mails, complaint letters and KYC notes in simplified and traditional Chinese, English and both,
- * with hard negatives. The test split (v001-v136) and the previous test split (u001-u134) are reported and never
- * tuned on; the dev split is what the recognisers were tuned on and the PERSON and span-boundary models trained
+ * with hard negatives. The newest test split (w001-w124, written and frozen before round 4 changed anything), the
+ * test split (v001-v136) and the previous test split (u001-u134) are reported and never tuned on; the dev split is what the recognisers were tuned on and the PERSON and span-boundary models trained
  * on, held to the same goals so a later change cannot quietly undo that work. Where a test split measures short of a goal (PERSON
- * recall and ADDRESS on the test split, one negative in the previous one), the measured figure is held as a floor
- * and the test's title says so (BELOW_GOAL).
+ * recall, ADDRESS and texts without PII on the newest split, ADDRESS on the test split, one negative in the
+ * previous one), the measured figure is held as a floor and the test's title says so (BELOW_GOAL).
  */
 import { describe, expect, it } from 'vitest';
 import { detectPii, type PiiType } from './pii/detect.js';
@@ -20,7 +20,7 @@ interface ConversationalRecord extends GoldRecord {
   spans: { start: number; end: number; label: string; value: string }[];
 }
 
-type Split = 'test' | 'test-previous' | 'dev';
+type Split = 'test-w' | 'test' | 'test-previous' | 'dev';
 
 function load(split: Split): ConversationalRecord[] {
   return readDataset(`pii-conversational/${split}.jsonl`)
@@ -73,9 +73,17 @@ const BELOW_GOAL: Partial<
     { spans?: Partial<Record<PiiType, { precision?: number; recall?: number }>>; negatives?: number }
   >
 > = {
-  // With the span-boundary model (measured once, at its commit): PERSON 239 of 252 gold spans found exactly, 250
-  // found; ADDRESS 53 of 59, 58 found.
-  test: { spans: { PERSON: { recall: 239 / 252 }, ADDRESS: { precision: 53 / 58, recall: 53 / 59 } } },
+  // Measured once at the end of round 4 (evidence from the rest of the text, the retrained span-boundary model),
+  // the split written and frozen before that round changed anything: PERSON 263 of 282 gold spans found exactly,
+  // 275 found; ADDRESS 51 of 59, 54 found; 4 of its 23 texts without personal data get a finding (3 PERSON, 1
+  // PHONE_NUMBER). PERSON precision and every other type meet the goal.
+  'test-w': {
+    spans: { PERSON: { recall: 263 / 282 }, ADDRESS: { precision: 51 / 54, recall: 51 / 59 } },
+    negatives: 4,
+  },
+  // Measured in the same run: PERSON meets the goal (0.961 / 0.968); ADDRESS 56 of 59 gold spans found exactly,
+  // 59 found (0.949 / 0.949).
+  test: { spans: { ADDRESS: { precision: 56 / 59, recall: 56 / 59 } } },
   // One of the 30 texts without personal data has a PERSON finding.
   'test-previous': { negatives: 1 },
 };
@@ -83,7 +91,7 @@ const BELOW_GOAL: Partial<
 /** Fewest gold spans for a type's figures to be asserted: the test split has only 4 e-mail addresses. */
 const MIN_GOLD = 4;
 
-describe.each(['test', 'test-previous', 'dev'] as const)(
+describe.each(['test-w', 'test', 'test-previous', 'dev'] as const)(
   'PII detection on the conversational %s set',
   (split) => {
     const records = load(split);

@@ -317,6 +317,11 @@ describe('hostile text', () => {
       `地址：九龍觀塘海濱道181號${'A'.repeat(5_000)}室`,
       `Block B, 5/F, Flat 3, ${'Wah Fu Estate, '.repeat(3_000)}Hong Kong`,
       '1'.repeat(50_000),
+      // Evidence from the rest of the text (mentions.ts): one name repeated thousands of times, a list of
+      // thousands of name lines, surname particles without end.
+      'Hi Ngozi, thanks. Ngozi Eze called. '.repeat(2_000),
+      'Harriet Okonjo\nVikram Sethi\n'.repeat(5_000),
+      `Cornelius${' van der'.repeat(5_000)} Berg`,
     ].join('\n');
     const found = await detect(text);
     for (const f of found) expect(text.slice(f.start, f.end)).toBe(f.text);

@@ -150,20 +150,69 @@ function segmentTags(
   return out;
 }
 
+/** Every feature template, in a fixed order: a sink receives a template as its index here. */
+export const TEMPLATES = [
+  'bias',
+  'w',
+  'w-1',
+  'w+1',
+  'w-2',
+  'w+2',
+  'b-',
+  'b+',
+  'b--',
+  'b++',
+  'sh',
+  'sh3',
+  'lineStart',
+  'spaceBefore',
+  'lineEnd',
+  'spaceAfter',
+  'pos',
+  'pos-1',
+  'pos+1',
+  'cnSurname',
+  'cnRareSurname',
+  'cnCompound',
+  'given',
+  'cnUnit',
+  'titleAfter',
+  'nameCueBefore',
+  'addressCueBefore',
+  'province',
+  'p3',
+  's3',
+  'cap',
+  'enGiven',
+  'enSurname',
+  'enCnSurname',
+  'street',
+  'usState',
+  'notName',
+  'placeWord',
+  'greetBefore',
+  'cueBefore',
+  'postcodeStart',
+  'zipAfterState',
+] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
+
+/** A template's index by its name. */
+export const T = Object.fromEntries(TEMPLATES.map((name, i) => [name, i])) as Record<TemplateName, number>;
+
 /**
  * Receives one feature of token `index`: a flag (`template` alone), a keyed feature (`w` and the token), or a
- * pair (`b-` and the two tokens). Its name in the weights file is `template`, `template:key` or
- * `template:key|second` (featureName); inference looks the parts up without building that string.
+ * pair (`b-` and the two tokens); `template` is the template's index in TEMPLATES. Its name in the weights file
+ * is `template`, `template:key` or `template:key|second` (featureName); inference looks the parts up without
+ * building that string, and the template by its number.
  */
-export type FeatureSink = (index: number, template: string, key?: string, second?: string) => void;
-
-/** Templates whose features are pairs of tokens. */
-export const PAIR_TEMPLATES = new Set(['b-', 'b+', 'b--', 'b++']);
+export type FeatureSink = (index: number, template: number, key?: string, second?: string) => void;
 
 /** A feature's name in the weights file. */
-export function featureName(template: string, key?: string, second?: string): string {
-  if (key === undefined) return template;
-  return second === undefined ? `${template}:${key}` : `${template}:${key}|${second}`;
+export function featureName(template: number, key?: string, second?: string): string {
+  const name = TEMPLATES[template] as string;
+  if (key === undefined) return name;
+  return second === undefined ? `${name}:${key}` : `${name}:${key}|${second}`;
 }
 
 /** The tokens as the window features read them: simplified, lower-cased. */
@@ -203,64 +252,64 @@ export function forEachTokenFeature(
     const raw = text.slice(t.start, t.end);
     const gap = text.slice(i > 0 ? (tokens[i - 1] as Token).end : 0, t.start);
     const gapAfter = text.slice(t.end, i + 1 < n ? (tokens[i + 1] as Token).start : text.length);
-    each(i, 'bias');
+    each(i, T.bias);
     if (window) {
-      each(i, 'w', w);
-      each(i, 'w-1', at(i - 1));
-      each(i, 'w+1', at(i + 1));
-      each(i, 'w-2', at(i - 2));
-      each(i, 'w+2', at(i + 2));
-      each(i, 'b-', at(i - 1), w);
-      each(i, 'b+', w, at(i + 1));
-      each(i, 'b--', at(i - 2), at(i - 1));
-      each(i, 'b++', at(i + 1), at(i + 2));
+      each(i, T.w, w);
+      each(i, T['w-1'], at(i - 1));
+      each(i, T['w+1'], at(i + 1));
+      each(i, T['w-2'], at(i - 2));
+      each(i, T['w+2'], at(i + 2));
+      each(i, T['b-'], at(i - 1), w);
+      each(i, T['b+'], w, at(i + 1));
+      each(i, T['b--'], at(i - 2), at(i - 1));
+      each(i, T['b++'], at(i + 1), at(i + 2));
     }
-    each(i, 'sh', shapes[i] as string);
-    each(i, 'sh3', `${shapeAt(i - 1)}|${shapes[i] as string}|${shapeAt(i + 1)}`);
-    if (gap.includes('\n') || i === 0) each(i, 'lineStart');
-    else if (gap.length) each(i, 'spaceBefore');
-    if (gapAfter.includes('\n') || i === n - 1) each(i, 'lineEnd');
-    else if (gapAfter.length) each(i, 'spaceAfter');
+    each(i, T.sh, shapes[i] as string);
+    each(i, T.sh3, `${shapeAt(i - 1)}|${shapes[i] as string}|${shapeAt(i + 1)}`);
+    if (gap.includes('\n') || i === 0) each(i, T.lineStart);
+    else if (gap.length) each(i, T.spaceBefore);
+    if (gapAfter.includes('\n') || i === n - 1) each(i, T.lineEnd);
+    else if (gapAfter.length) each(i, T.spaceAfter);
     const tag = tags[i];
     if (tag) {
-      each(i, 'pos', tag);
-      each(i, 'pos', tag.slice(0, tag.indexOf('|')));
+      each(i, T.pos, tag);
+      each(i, T.pos, tag.slice(0, tag.indexOf('|')));
     }
     const tagBefore = tags[i - 1];
     const tagAfter = tags[i + 1];
-    if (tagBefore) each(i, 'pos-1', tagBefore);
-    if (tagAfter) each(i, 'pos+1', tagAfter);
+    if (tagBefore) each(i, T['pos-1'], tagBefore);
+    if (tagAfter) each(i, T['pos+1'], tagAfter);
     if (HAN.test(w)) {
-      if (CN_SURNAMES.has(w)) each(i, 'cnSurname');
-      if (CN_RARE_SURNAMES.has(w)) each(i, 'cnRareSurname');
-      if (CN_COMPOUND_SURNAMES.has(norm.slice(t.start, t.start + 2))) each(i, 'cnCompound');
+      if (CN_SURNAMES.has(w)) each(i, T.cnSurname);
+      if (CN_RARE_SURNAMES.has(w)) each(i, T.cnRareSurname);
+      if (CN_COMPOUND_SURNAMES.has(norm.slice(t.start, t.start + 2))) each(i, T.cnCompound);
       const odds = d.givenOdds.get(w);
-      if (odds !== undefined) each(i, 'given', String(Math.max(-3, Math.min(3, Math.round(odds / 2)))));
-      if (CN_ADDRESS_UNITS.has(w)) each(i, 'cnUnit');
-      if (d.titles.startsAt(norm, t.end)) each(i, 'titleAfter');
-      if (d.nameCues.endsAt(norm, t.start)) each(i, 'nameCueBefore');
-      if (d.addressCues.endsAt(norm, t.start)) each(i, 'addressCueBefore');
-      if (d.provinces.startsAt(norm, t.start)) each(i, 'province');
+      if (odds !== undefined) each(i, T.given, String(Math.max(-3, Math.min(3, Math.round(odds / 2)))));
+      if (CN_ADDRESS_UNITS.has(w)) each(i, T.cnUnit);
+      if (d.titles.startsAt(norm, t.end)) each(i, T.titleAfter);
+      if (d.nameCues.endsAt(norm, t.start)) each(i, T.nameCueBefore);
+      if (d.addressCues.endsAt(norm, t.start)) each(i, T.addressCueBefore);
+      if (d.provinces.startsAt(norm, t.start)) each(i, T.province);
     } else if (LATIN.test(raw)) {
-      each(i, 'p3', w.slice(0, 3));
-      each(i, 's3', w.slice(-3));
-      if (/^[A-Z]/.test(raw)) each(i, 'cap');
-      if (d.enGiven.has(w)) each(i, 'enGiven');
-      if (d.enSurname.has(w)) each(i, 'enSurname');
-      if (d.enCnSurname.has(w)) each(i, 'enCnSurname');
-      if (d.street.has(w)) each(i, 'street');
-      if (d.states.has(raw)) each(i, 'usState');
-      if (d.notName.has(w)) each(i, 'notName');
-      if (d.place.has(w)) each(i, 'placeWord');
+      each(i, T.p3, w.slice(0, 3));
+      each(i, T.s3, w.slice(-3));
+      if (/^[A-Z]/.test(raw)) each(i, T.cap);
+      if (d.enGiven.has(w)) each(i, T.enGiven);
+      if (d.enSurname.has(w)) each(i, T.enSurname);
+      if (d.enCnSurname.has(w)) each(i, T.enCnSurname);
+      if (d.street.has(w)) each(i, T.street);
+      if (d.states.has(raw)) each(i, T.usState);
+      if (d.notName.has(w)) each(i, T.notName);
+      if (d.place.has(w)) each(i, T.placeWord);
       const prev = at(i - 1);
-      if (d.greet.has(prev)) each(i, 'greetBefore');
-      if (d.enCue.has(prev)) each(i, 'cueBefore');
+      if (d.greet.has(prev)) each(i, T.greetBefore);
+      if (d.enCue.has(prev)) each(i, T.cueBefore);
       // UK outward codes (W11, SW1A) and US ZIPs are read as letter and digit tokens; the shape across them.
-      if (/^[A-Z]{1,2}$/.test(raw) && DIGITS.test(words[i + 1] ?? '')) each(i, 'postcodeStart');
+      if (/^[A-Z]{1,2}$/.test(raw) && DIGITS.test(words[i + 1] ?? '')) each(i, T.postcodeStart);
     } else if (DIGITS.test(w)) {
       const before = tokens[i - 1];
       if (w.length === 5 && before && d.states.has(text.slice(before.start, before.end)))
-        each(i, 'zipAfterState');
+        each(i, T.zipAfterState);
     }
   }
 }

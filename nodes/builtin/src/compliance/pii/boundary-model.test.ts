@@ -43,6 +43,39 @@ function* labellings(
       yield* labellings(emit, n, trans, [...prefix, y]);
 }
 
+/** Forward-backward in log space, term by term: the reference the scaled one in boundary-model.ts must match. */
+function logSpaceForwardBackward(emit: Float64Array, n: number, trans: Float64Array) {
+  const lse = (v: number[]) => {
+    const m = Math.max(...v);
+    return m === -Infinity ? m : m + Math.log(v.reduce((s, x) => s + Math.exp(x - m), 0));
+  };
+  const alpha = new Float64Array(n * L);
+  const beta = new Float64Array(n * L);
+  for (let y = 0; y < L; y++) alpha[y] = (trans[L * L + y] as number) + (emit[y] as number);
+  for (let i = 1; i < n; i++)
+    for (let y = 0; y < L; y++)
+      alpha[i * L + y] =
+        lse(
+          Array.from(
+            { length: L },
+            (_, a) => (alpha[(i - 1) * L + a] as number) + (trans[a * L + y] as number),
+          ),
+        ) + (emit[i * L + y] as number);
+  for (let i = n - 2; i >= 0; i--)
+    for (let a = 0; a < L; a++)
+      beta[i * L + a] = lse(
+        Array.from(
+          { length: L },
+          (_, b) =>
+            (trans[a * L + b] as number) +
+            (emit[(i + 1) * L + b] as number) +
+            (beta[(i + 1) * L + b] as number),
+        ),
+      );
+  const logZ = n ? lse(Array.from(alpha.subarray((n - 1) * L, n * L))) : 0;
+  return { alpha, beta, logZ };
+}
+
 describe('forward-backward span probabilities', () => {
   // Fixed pseudo-random scores: the same every run.
   let seed = 7;
@@ -69,6 +102,18 @@ describe('forward-backward span probabilities', () => {
             .reduce((s, [, score]) => s + Math.exp(score), 0);
           expect(spanMarginal(lattice, i, j, b)).toBeCloseTo(exact / z, 10);
         }
+  });
+
+  it('match the term-by-term log-space computation on a long lattice (no underflow from scaling)', () => {
+    const long = 400;
+    const e = Float64Array.from({ length: long * L }, () => rand() * 8);
+    const reference = logSpaceForwardBackward(e, long, trans);
+    const scaled = forwardBackward(e, long, trans);
+    expect(scaled.logZ).toBeCloseTo(reference.logZ, 8);
+    for (let k = 0; k < long * L; k += 37) {
+      expect(scaled.alpha[k]).toBeCloseTo(reference.alpha[k] as number, 6);
+      expect(scaled.beta[k]).toBeCloseTo(reference.beta[k] as number, 6);
+    }
   });
 
   it('decode the single best labelling (Viterbi)', () => {
@@ -111,35 +156,51 @@ describe('the checked-in weights', () => {
     expect(found).toContainEqual(['ADDRESS', 'Apartment 4C, 221 East 71st Street, New York, NY 10021']);
   });
 
-  it('read the dev texts as the training script does (feature names), through lookup tables built from them', () => {
+  it('read every dev text as the training script does (feature names), through the indexed tables: same spans, same probabilities', () => {
     const records = readDataset('pii-conversational/dev.jsonl')
       .trim()
       .split('\n')
-      .slice(0, 60)
       .map((line) => JSON.parse(line) as { text: string });
     const trans = transitionMatrix(weights.transitions.flat());
     let spans = 0;
+    let worst = 0;
     for (const { text } of records) {
       const norm = simplified(text);
       const segments = /[\u3400-\u9fff]/.test(text) ? segment(norm) : undefined;
       const tokens = tokenize(text);
-      const emit = new Float64Array(tokens.length * L);
+      const n = tokens.length;
+      const emit = new Float64Array(n * L);
       tokenFeatures(text, norm, tokens, segments).forEach((names, i) => {
         for (const name of names)
           weights.features[name]?.forEach((v, y) => (emit[i * L + y] = (emit[i * L + y] as number) + v));
       });
-      const labels = viterbi(emit, tokens.length, trans);
+      const labels = viterbi(emit, n, trans);
+      const { alpha, beta, logZ } = logSpaceForwardBackward(emit, n, trans);
       const byName: string[] = [];
-      labels.forEach((y, i) => {
-        if (y === 1 || y === 3) byName.push(`${y}:${(tokens[i] as { start: number }).start}`);
-      });
-      const byTables = analyzeBoundaries(text, norm, segments).spans.map(
-        (s) => `${s.type === 'PERSON' ? 1 : 3}:${s.start}`,
+      for (let i = 0; i < n; i++) {
+        const y = labels[i] as number;
+        if (y !== 1 && y !== 3) continue;
+        let j = i;
+        while (j + 1 < n && labels[j + 1] === y + 1) j++;
+        const lattice = { n, emit, trans, alpha, beta, logZ };
+        byName.push(
+          `${y}:${(tokens[i] as { start: number }).start}-${(tokens[j] as { end: number }).end}:${spanMarginal(lattice, i, j, y)}`,
+        );
+        i = j;
+      }
+      const byTables = analyzeBoundaries(text, norm, segments).spans;
+      expect(byTables.map((s) => `${s.type === 'PERSON' ? 1 : 3}:${s.start}-${s.end}`)).toEqual(
+        byName.map((k) => k.slice(0, k.lastIndexOf(':'))),
       );
-      expect(byTables).toEqual(byName);
+      byTables.forEach((s, k) => {
+        const reference = Number((byName[k] as string).slice((byName[k] as string).lastIndexOf(':') + 1));
+        worst = Math.max(worst, Math.abs(s.probability - reference));
+      });
       spans += byName.length;
     }
-    expect(spans).toBeGreaterThan(80);
+    expect(records.length).toBeGreaterThan(500);
+    expect(spans).toBeGreaterThan(1_000);
+    expect(worst).toBeLessThan(1e-9);
   });
 
   it('tokenise with offsets that slice back to the text', () => {

@@ -16,8 +16,8 @@ import {
   BOUNDARY_LABELS,
   forEachTokenFeature,
   lowerTokens,
-  PAIR_TEMPLATES,
   tokenize,
+  TEMPLATES,
   type Token,
 } from './boundary-features.js';
 import type { CombinePolicy } from './boundary-combine.js';
@@ -37,14 +37,24 @@ export interface BoundaryWeights {
 }
 
 /**
- * The weights as lookup tables by a feature's parts (boundary-features.ts FeatureSink), so that reading a text
- * builds no feature strings: flags by template, keyed features by template then key, pairs by template, first
- * and second token.
+ * The weights as one table of rows (a feature's five label weights at row * 5) and integer indexes into it,
+ * built once when the file loads, so that reading a text builds no feature strings and looks each token up by
+ * its string once: flags by template, keyed features by template then key, and the token window (w, w-1 ...
+ * b++), the bulk of a token's features, through a vocabulary of the tokens the weights name. A window feature is
+ * then an array read by the token's number, a pair feature one lookup by a number made of the two tokens'.
  */
 interface Tables {
-  flags: Map<string, Float64Array>;
-  keyed: Map<string, Map<string, Float64Array>>;
-  pairs: Map<string, Map<string, Map<string, Float64Array>>>;
+  rows: Float64Array;
+  /** By template index (TEMPLATES): a flag's row, or -1. */
+  flags: Int32Array;
+  /** By template index: the keyed features' rows by key. */
+  keyed: (Map<string, number> | undefined)[];
+  /** Token (simplified, lower-cased, or the BEFORE/AFTER sentinels) to its number. */
+  vocab: Map<string, number>;
+  /** Per WINDOW template, by token number: the feature's row, or -1. */
+  window: Int32Array[];
+  /** By pairKey(template, first, second): the feature's row. */
+  pairs: Map<number, number>;
 }
 
 interface Compiled extends Tables {
@@ -63,31 +73,56 @@ function splitPair(rest: string): [string, string] {
   return [rest.slice(0, bar), rest.slice(bar + 1)];
 }
 
+/** One number per (pair template, first token, second token); exact below 2^53 for any vocabulary size. */
+function pairKey(template: number, first: number, second: number, size: number): number {
+  return (template * size + first) * size + second;
+}
+
 function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
-  const t: Tables = { flags: new Map(), keyed: new Map(), pairs: new Map() };
-  for (const [name, v] of Object.entries(features)) {
-    const weights = Float64Array.from(v);
+  const names = Object.keys(features);
+  const rows = new Float64Array(names.length * L);
+  const flags = new Int32Array(TEMPLATES.length).fill(-1);
+  const keyed: (Map<string, number> | undefined)[] = TEMPLATES.map(() => undefined);
+  const templateIndex = (name: string) => {
+    const i = (TEMPLATES as readonly string[]).indexOf(name);
+    if (i < 0) throw new Error(`boundary weights: unknown feature template ${name}`);
+    return i;
+  };
+  const vocab = new Map<string, number>();
+  const word = (token: string) => {
+    let id = vocab.get(token);
+    if (id === undefined) vocab.set(token, (id = vocab.size));
+    return id;
+  };
+  const windowed: [number, number, number][] = [];
+  const paired: [number, number, number, number][] = [];
+  names.forEach((name, row) => {
+    rows.set((features[name] as readonly number[]).slice(0, L), row * L);
     const colon = name.indexOf(':');
     if (colon < 0) {
-      t.flags.set(name, weights);
-      continue;
+      flags[templateIndex(name)] = row;
+      return;
     }
     const template = name.slice(0, colon);
     const rest = name.slice(colon + 1);
-    if (PAIR_TEMPLATES.has(template)) {
+    const w = (WINDOW as readonly string[]).indexOf(template);
+    const p = (PAIRS as readonly string[]).indexOf(template);
+    if (w >= 0) windowed.push([w, word(rest), row]);
+    else if (p >= 0) {
       const [a, b] = splitPair(rest);
-      let byFirst = t.pairs.get(template);
-      if (!byFirst) t.pairs.set(template, (byFirst = new Map()));
-      let bySecond = byFirst.get(a);
-      if (!bySecond) byFirst.set(a, (bySecond = new Map()));
-      bySecond.set(b, weights);
+      paired.push([p, word(a), word(b), row]);
     } else {
-      let byKey = t.keyed.get(template);
-      if (!byKey) t.keyed.set(template, (byKey = new Map()));
-      byKey.set(rest, weights);
+      const t = templateIndex(template);
+      let byKey = keyed[t];
+      if (!byKey) keyed[t] = byKey = new Map();
+      byKey.set(rest, row);
     }
-  }
-  return t;
+  });
+  const window = WINDOW.map(() => new Int32Array(vocab.size).fill(-1));
+  for (const [w, id, row] of windowed) (window[w] as Int32Array)[id] = row;
+  const pairs = new Map<number, number>();
+  for (const [p, a, b, row] of paired) pairs.set(pairKey(p, a, b, vocab.size), row);
+  return { rows, flags, keyed, vocab, window, pairs };
 }
 
 export interface Lattice {
@@ -119,40 +154,66 @@ export function transitionMatrix(transitions: ArrayLike<number>): Float64Array {
   return trans;
 }
 
-/** log(sum(exp(v))) of the five values in `terms`. */
-function logSumExp5(terms: Float64Array): number {
-  let max = -Infinity;
-  for (let k = 0; k < L; k++) if ((terms[k] as number) > max) max = terms[k] as number;
-  if (max === -Infinity) return -Infinity;
-  let s = 0;
-  for (let k = 0; k < L; k++) s += Math.exp((terms[k] as number) - max);
-  return max + Math.log(s);
-}
-
-/** Forward-backward over the emission scores (log space). */
+/**
+ * Forward-backward over the emission scores. The sums run in linear space, each position's scores scaled by its
+ * largest emission and each step normalised (Rabiner's scaling), so a token costs five exponentials and ten
+ * logarithms instead of fifty exponentials; alpha, beta and logZ are returned in log space, as if computed there.
+ */
 export function forwardBackward(emit: Float64Array, n: number, trans: Float64Array): Lattice {
   const alpha = new Float64Array(n * L);
   const beta = new Float64Array(n * L);
-  const terms = new Float64Array(L);
-  for (let y = 0; y < L; y++) alpha[y] = (trans[L * L + y] as number) + (emit[y] as number);
-  for (let i = 1; i < n; i++)
-    for (let y = 0; y < L; y++) {
-      for (let a = 0; a < L; a++)
-        terms[a] = (alpha[(i - 1) * L + a] as number) + (trans[a * L + y] as number);
-      alpha[i * L + y] = logSumExp5(terms) + (emit[i * L + y] as number);
-    }
-  for (let i = n - 2; i >= 0; i--)
-    for (let a = 0; a < L; a++) {
-      for (let b = 0; b < L; b++)
-        terms[b] =
-          (trans[a * L + b] as number) +
-          (emit[(i + 1) * L + b] as number) +
-          (beta[(i + 1) * L + b] as number);
-      beta[i * L + a] = logSumExp5(terms);
-    }
   if (!n) return { n, emit, trans, alpha, beta, logZ: 0 };
-  for (let y = 0; y < L; y++) terms[y] = alpha[(n - 1) * L + y] as number;
-  return { n, emit, trans, alpha, beta, logZ: logSumExp5(terms) };
+  // alpha and beta hold alpha hat and beta hat (linear, normalised) until the last loop turns them into logs.
+  const t = new Float64Array((L + 1) * L);
+  for (let k = 0; k < t.length; k++) t[k] = Math.exp(trans[k] as number);
+  // e[i * L + y] = exp(emit - the position's largest emission, max[i]); c[i] the forward step's normaliser.
+  // Then log alpha(i) = log(alpha hat(i)) + sum over k <= i of (max[k] + log c[k]), log beta(i) = log(beta hat(i))
+  // + the same sum over k > i, and logZ = the sum over all k.
+  const e = new Float64Array(n * L);
+  const max = new Float64Array(n);
+  const c = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let y = 0; y < L; y++) if ((emit[i * L + y] as number) > m) m = emit[i * L + y] as number;
+    for (let y = 0; y < L; y++) e[i * L + y] = Math.exp((emit[i * L + y] as number) - m);
+    max[i] = m;
+  }
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let y = 0; y < L; y++) {
+      let v: number;
+      if (i === 0) v = t[L * L + y] as number;
+      else {
+        v = 0;
+        for (let p = 0; p < L; p++) v += (alpha[(i - 1) * L + p] as number) * (t[p * L + y] as number);
+      }
+      v *= e[i * L + y] as number;
+      alpha[i * L + y] = v;
+      sum += v;
+    }
+    for (let y = 0; y < L; y++) alpha[i * L + y] = (alpha[i * L + y] as number) / sum;
+    c[i] = sum;
+  }
+  for (let y = 0; y < L; y++) beta[(n - 1) * L + y] = 1;
+  for (let i = n - 2; i >= 0; i--)
+    for (let p = 0; p < L; p++) {
+      let v = 0;
+      for (let y = 0; y < L; y++)
+        v += (t[p * L + y] as number) * (e[(i + 1) * L + y] as number) * (beta[(i + 1) * L + y] as number);
+      beta[i * L + p] = v / (c[i + 1] as number);
+    }
+  let logZ = 0;
+  for (let i = 0; i < n; i++) logZ += (max[i] as number) + Math.log(c[i] as number);
+  let before = 0;
+  for (let i = 0; i < n; i++) {
+    before += (max[i] as number) + Math.log(c[i] as number);
+    const after = logZ - before;
+    for (let y = 0; y < L; y++) {
+      alpha[i * L + y] = Math.log(alpha[i * L + y] as number) + before;
+      beta[i * L + y] = Math.log(beta[i * L + y] as number) + after;
+    }
+  }
+  return { n, emit, trans, alpha, beta, logZ };
 }
 
 /** The most likely labels (Viterbi). */
@@ -276,54 +337,53 @@ export function analyzeBoundaries(
   norm: string,
   segments: readonly Segment[] | undefined,
 ): BoundaryAnalysis {
-  const { trans, flags, keyed, pairs } = model();
+  const { trans, rows, flags, keyed, vocab, window, pairs } = model();
   const tokens = tokenize(text);
   const n = tokens.length;
   const emit = new Float64Array(n * L);
-  const add = (i: number, w: Float64Array | undefined) => {
-    if (w) for (let y = 0; y < L; y++) emit[i * L + y] = (emit[i * L + y] as number) + (w[y] as number);
+  const add = (i: number, row: number | undefined) => {
+    if (row === undefined || row < 0) return;
+    for (let y = 0; y < L; y++) emit[i * L + y] = (emit[i * L + y] as number) + (rows[row * L + y] as number);
   };
   forEachTokenFeature(
     text,
     norm,
     tokens,
     segments,
-    (i, template, key, second) =>
-      add(
-        i,
-        key === undefined
-          ? flags.get(template)
-          : second === undefined
-            ? keyed.get(template)?.get(key)
-            : pairs.get(template)?.get(key)?.get(second),
-      ),
+    (i, template, key) => add(i, key === undefined ? flags[template] : keyed[template]?.get(key)),
     false,
   );
-  // The token window, read here rather than through the sink: each distinct token's five window weights are
-  // looked up once per text, and the pairs by their two tokens.
+  // The token window, read here rather than through the sink: each token is looked up in the vocabulary once,
+  // then its window features are array reads and its pairs lookups by number. ids[i + 2] is token i's number
+  // (-1 if the weights never name it), with two places of sentinels either side.
   const lower = lowerTokens(norm, tokens);
-  const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
-  const windowTables = WINDOW.map((t) => keyed.get(t));
-  const memo = new Map<string, (Float64Array | undefined)[]>();
-  // lexical[i + 2]: the window weights of the token at i (two places of sentinels either side).
-  const lexical = Array.from({ length: n + 4 }, (_, k) => {
-    const token = at(k - 2);
-    let v = memo.get(token);
-    if (!v) memo.set(token, (v = windowTables.map((table) => table?.get(token))));
-    return v;
-  });
-  const [before1, after1, before2, after2] = PAIRS.map((t) => pairs.get(t));
+  const size = vocab.size;
+  const ids = new Int32Array(n + 4);
+  const before = vocab.get(BEFORE) ?? -1;
+  const after = vocab.get(AFTER) ?? -1;
+  ids[0] = ids[1] = before;
+  ids[n + 2] = ids[n + 3] = after;
+  for (let i = 0; i < n; i++) ids[i + 2] = vocab.get(lower[i] as string) ?? -1;
+  const [w0, w1, w2, w3, w4] = window as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  const row = (table: Int32Array, id: number) => (id < 0 ? -1 : (table[id] as number));
+  const pair = (template: number, a: number, b: number) =>
+    a < 0 || b < 0 ? undefined : pairs.get(pairKey(template, a, b, size));
   for (let i = 0; i < n; i++) {
     const k = i + 2;
-    add(i, (lexical[k] as (Float64Array | undefined)[])[0]);
-    add(i, (lexical[k - 1] as (Float64Array | undefined)[])[1]);
-    add(i, (lexical[k + 1] as (Float64Array | undefined)[])[2]);
-    add(i, (lexical[k - 2] as (Float64Array | undefined)[])[3]);
-    add(i, (lexical[k + 2] as (Float64Array | undefined)[])[4]);
-    add(i, before1?.get(at(i - 1))?.get(at(i)));
-    add(i, after1?.get(at(i))?.get(at(i + 1)));
-    add(i, before2?.get(at(i - 2))?.get(at(i - 1)));
-    add(i, after2?.get(at(i + 1))?.get(at(i + 2)));
+    const m2 = ids[k - 2] as number;
+    const m1 = ids[k - 1] as number;
+    const c = ids[k] as number;
+    const p1 = ids[k + 1] as number;
+    const p2 = ids[k + 2] as number;
+    add(i, row(w0, c));
+    add(i, row(w1, m1));
+    add(i, row(w2, p1));
+    add(i, row(w3, m2));
+    add(i, row(w4, p2));
+    add(i, pair(0, m1, c));
+    add(i, pair(1, c, p1));
+    add(i, pair(2, m2, m1));
+    add(i, pair(3, p1, p2));
   }
   const lat = forwardBackward(emit, n, trans);
   const labels = viterbi(emit, n, trans);

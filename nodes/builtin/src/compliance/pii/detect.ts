@@ -13,6 +13,7 @@ import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.
 import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
 import { combineWithBoundaries } from './boundary-combine.js';
+import { addMentions } from './mentions.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -67,6 +68,11 @@ export interface DetectOptions {
    * ones the recognisers missed (default true); the benchmark measures what it gives.
    */
   boundaryModel?: boolean;
+  /**
+   * Take a found name's other occurrences in the text, the parts of an English full name used alone, the names
+   * of a list whose other lines were found as names, and surname particles (mentions.ts; default true).
+   */
+  mentions?: boolean;
 }
 
 function wantsChinese(text: string, types: ReadonlySet<PiiType>): boolean {
@@ -530,5 +536,6 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   );
   if ((types.has('PERSON') || types.has('ADDRESS')) && options.boundaryModel !== false && active)
     found = combineWithBoundaries(text, found, analyzeBoundaries(text, norm, segments), policy);
+  if (types.has('PERSON') && options.mentions !== false) found = addMentions(text, found);
   return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }

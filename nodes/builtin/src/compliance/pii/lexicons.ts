@@ -395,7 +395,10 @@ export const EN_NAME_PREFIX_CUES = new Set(
     'officer manager agent representative contact attention attn dear to from by for with named name signed ' +
     'witness spouse partner member user investor trustee grantor debtor creditor mr mrs ms dr prof ' +
     'daughter son wife husband mother father brother sister colleague friend payee director attendee attendees ' +
-    'present cc'
+    'present cc ' +
+    // Roles that label a name in notes and sign-offs, and relatives a caller names.
+    'reviewer verifier analyst approver preparer assessor checker caller interviewer cousin nephew niece uncle aunt ' +
+    'grandad grandpa grandma grandfather grandmother grandson granddaughter'
   ).split(' '),
 );
 

@@ -110,6 +110,7 @@ class WordList {
 }
 
 const PREFIX_CUES = new WordList(CN_NAME_PREFIX_CUES);
+const ROLE_LABEL = /[\u4e00-\u9fff][人员][：:][ \t]*$/;
 const FOLLOW_CUES = new WordList(CN_NAME_FOLLOW_CUES);
 const TITLES = new WordList(CN_NAME_TITLES);
 const BRANDS = new WordList(CN_BRANDS_AND_PLACES);
@@ -206,7 +207,11 @@ function chineseCandidates(norm: string, segments: readonly Segment[] | undefine
     if (!surname) continue;
     if (BRANDS.startingAt(norm, i)) continue;
     // A surname inside a longer run of letters or a word before it ("黄浦", "高速"): handled by the evidence below.
-    const prefix = PREFIX_CUES.endingAt(norm, skipBack(norm, i));
+    // A label naming a role, a word ending in 人 or 员 before a colon (评估人：, 核查员：), cues a name as the listed
+    // roles do.
+    const prefix =
+      PREFIX_CUES.endingAt(norm, skipBack(norm, i)) ??
+      (ROLE_LABEL.test(norm.slice(Math.max(0, i - 7), i)) ? 'role' : undefined);
     const surnameAsked = /(?:我姓|复姓|姓)$/.test(norm.slice(Math.max(0, i - 2), i));
     for (let given = 0; given <= 2; given++) {
       const end = i + surname + given;
