@@ -27,7 +27,7 @@ export function chainHash(prevHash, seq, workspaceId, at, actor, action, target,
     .digest('hex');
 }
 
-/** An entry's MAC: its hash (which covers its fields and every entry before it), authenticated. */
+/** An entry's MAC: its hash (which covers its fields and every entry before it), authenticated (key: bytes or a KeyObject). */
 export function entryMac(key, hash) {
   return createHmac('sha256', key).update('finflow.audit.entry\n').update(hash).digest('hex');
 }

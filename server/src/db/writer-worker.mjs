@@ -2,13 +2,16 @@
 // idempotency answers, last-used times), so transactions, audit hashing and fsyncs never take time from the
 // event loop that serves requests. The main thread posts one encoded batch per event-loop turn (format in
 // writer-thread.ts); batches that queued up meanwhile are drained and committed in one transaction. Each commit
-// is acknowledged once made durable by a sync of the WAL in this thread ({ w: last id, d: last id }); batches
-// posted during the sync are committed together after it, so one sync covers a whole group. With `syncDelayMs`
-// (durability normal, where answers wait only for the commit) each commit is acknowledged as soon as readers can
-// see it ({ w }) and a sync starts that long after the first commit it covers ({ d }), so one sync serves the
-// commits of a whole interval.
+// is acknowledged as soon as readers can see it ({ w: last id }) and again once a sync of the WAL has made it
+// durable ({ d: last id }). The two are pipelined: the sync runs on libuv's pool while this thread goes on
+// committing the batches posted meanwhile, and the next sync covers all of those, so under durability full the
+// disk flushes group N while group N+1 is gathered and committed (the event loop and this thread used to take
+// turns: the thread blocked in the sync while the requests of the next group waited). With `syncDelayMs`
+// (durability normal, where answers wait only for the commit) a sync starts that long after the first commit it
+// covers, so one sync serves the commits of a whole interval.
 // Plain JavaScript: it runs as-is from src/ and dist/.
-import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, openSync } from 'node:fs';
+import { createSecretKey } from 'node:crypto';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -19,7 +22,8 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain-core.
  *   progress: Int32Array, auditKey: Uint8Array | null }}
  */
 const { file, port, walLargeAt, syncDelayMs, progress, auditKey } = workerData;
-const macKey = auditKey ? Buffer.from(auditKey) : undefined;
+// Imported once as a key object: an HMAC given raw key bytes imports them again on every entry and head.
+const macKey = auditKey ? createSecretKey(Buffer.from(auditKey)) : undefined;
 
 const db = new Database(file);
 // WAL commits are not synced by SQLite on this connection: this thread syncs the WAL itself (below), which
@@ -234,22 +238,6 @@ function wal() {
   return walFd;
 }
 
-/**
- * Durability full: the WAL is synced here, right after the commit, and one message acknowledges both (the main
- * thread wakes once per group, and no thread-pool hop sits between the commit and the answer). Batches posted
- * meanwhile queue up and are committed together next, so one sync still covers every batch of a group.
- */
-function syncNow(ack) {
-  try {
-    const fd = wal();
-    if (fd !== undefined) fdatasyncSync(fd);
-  } catch (err) {
-    ack.error = String(err?.message ?? err);
-  }
-  ack.d = ack.w;
-  syncedId = ack.w;
-}
-
 /** One fsync at a time; each covers every batch written before it started. */
 function sync() {
   if (syncing || syncedId === writtenId) {
@@ -313,9 +301,7 @@ function commit(batches) {
     }
   }
   writtenId = batches[batches.length - 1].id;
-  const ack = failed.length ? { w: writtenId, failed } : { w: writtenId };
-  if (syncDelayMs === 0) syncNow(ack);
-  port.postMessage(ack);
+  port.postMessage(failed.length ? { w: writtenId, failed } : { w: writtenId });
   // The main thread reads this (and may wait on it) when it gets too far ahead.
   Atomics.store(progress, 0, writtenId);
   Atomics.notify(progress, 0);
