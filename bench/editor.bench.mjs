@@ -6,10 +6,15 @@
 // BENCH_EDITOR_PROFILE=<dir> also records a CPU profile of each phase (open, pan, drag) through the DevTools
 // protocol, writes them to <dir> (open them in Chrome's Performance panel) and prints the functions with the most
 // self time; build the editor unminified first (`npx vite build --minify false` in editor/) to read the names.
+// Every phase also reports the renderer's style recalculations and layouts per frame (Performance.getMetrics) and
+// the elements per drawn node. BENCH_EDITOR_THROTTLE=1,4 repeats each measurement with Chromium's CPU throttling
+// at each rate; BENCH_EDITOR_BUILDS=before=<dir>,after=editor/dist compares editor builds in one run, taking turns
+// within every round so both see the same machine load (copy editor/dist aside before changing the editor).
 /* global document, requestAnimationFrame -- these callbacks run inside the page */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { apiClient, chromiumArgs, repoRoot, startServer } from '../test/e2e/harness.mjs';
 
@@ -143,51 +148,79 @@ async function frames(page, action) {
   });
 }
 
-if (!existsSync(join(repoRoot, 'editor/dist/index.html'))) {
-  const b = spawnSync('npm', ['run', 'build', '-w', '@finflow/editor'], { cwd: repoRoot, stdio: 'inherit' });
-  if (b.status !== 0) process.exit(1);
+/** Renderer counters (Performance.getMetrics) as a map, to take differences over a phase. */
+async function metrics(cdp) {
+  const { metrics: list } = await cdp.send('Performance.getMetrics');
+  return Object.fromEntries(list.map((m) => [m.name, m.value]));
 }
 
-const server = await startServer({ admin, quiet: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: chromiumArgs,
-});
-try {
-  const api = await apiClient(server.url, admin.email, admin.password);
-  const doc = generateFlow(NODES);
-  const { flow } = await api('POST', '/api/flows', { document: doc, message: 'benchmark' });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(server.url);
-  await page.getByTestId('login-email').fill(admin.email);
-  await page.getByTestId('login-password').fill(admin.password);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('flows-page').waitFor();
+/** Style recalculations, layouts and their durations (ms) per frame over a phase, from two metric readings. */
+function perFrame(before, after, frameCount) {
+  const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
+  const n = Math.max(1, frameCount);
+  return {
+    recalcs: d('RecalcStyleCount') / n,
+    layouts: d('LayoutCount') / n,
+    styleMs: (d('RecalcStyleDuration') * 1000) / n,
+    layoutMs: (d('LayoutDuration') * 1000) / n,
+    scriptMs: (d('ScriptDuration') * 1000) / n,
+    taskMs: (d('TaskDuration') * 1000) / n,
+  };
+}
 
-  const openMs = [];
-  for (let i = 0; i < RUNS; i++) {
-    await page.goto(`${server.url}/#/flows`);
-    await page.getByTestId('flows-page').waitFor();
-    await profiled(page, i === RUNS - 1 ? 'open' : `open-${i}`, async () => {
-      const t0 = Date.now();
-      await page.goto(`${server.url}/#/flows/${flow.id}`);
-      await page.waitForFunction(
-        (n) =>
-          document.querySelectorAll('.react-flow__node').length >= n &&
-          !!document.querySelector('[data-testid=save-state]')?.textContent?.includes('v1'),
-        NODES,
-        { timeout: 30_000, polling: 'raf' },
-      );
-      // Two frames: the nodes are laid out and painted.
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-      openMs.push(Date.now() - t0);
-    });
-  }
-  const rendered = await page.locator('.react-flow__node').count();
+/** Elements the canvas puts in the page, per drawn node and per edge. */
+function domCounts(page) {
+  return page.evaluate(() => {
+    const nodes = document.querySelectorAll('.react-flow__node');
+    let inNodes = 0;
+    for (const n of nodes) inNodes += n.getElementsByTagName('*').length + 1;
+    const edges = document.querySelectorAll('.react-flow__edge');
+    let inEdges = 0;
+    for (const e of edges) inEdges += e.getElementsByTagName('*').length + 1;
+    return {
+      nodes: nodes.length,
+      perNode: inNodes / Math.max(1, nodes.length),
+      perEdge: inEdges / Math.max(1, edges.length),
+      page: document.getElementsByTagName('*').length,
+    };
+  });
+}
+
+/** Opens the flow, pans and drags a node: one measurement of one build at one CPU throttling rate. */
+async function measure(page, url, flowId, round) {
+  await page.goto(`${url}/#/flows`);
+  await page.getByTestId('flows-page').waitFor();
+  // The drag of the previous round left an unsaved draft; the editor would offer it instead of opening clean.
+  await page.evaluate(() => {
+    for (const k of Object.keys(localStorage)) if (k.startsWith('finflow.draft.')) localStorage.removeItem(k);
+  });
+  const openMs = await profiled(page, `open-${round}`, async () => {
+    const t0 = Date.now();
+    await page.goto(`${url}/#/flows/${flowId}`);
+    // Drawn: the saved version shown and every node React Flow put in the page measured (it keeps a node hidden
+    // until then); all of them, or with culling (CULL_ABOVE_NODES in canvas.tsx) at least every one in view.
+    await page.waitForFunction(
+      (n) => {
+        if (!document.querySelector('[data-testid=save-state]')?.textContent?.includes('v1')) return false;
+        const nodes = document.querySelectorAll('.react-flow__node');
+        if (nodes.length === 0) return false;
+        for (const el of nodes) if (el.style.visibility === 'hidden') return false;
+        return nodes.length >= n || document.querySelector('.canvas')?.dataset.culled === 'true';
+      },
+      NODES,
+      { timeout: 60_000, polling: 'raf' },
+    );
+    // Two frames: the nodes are laid out and painted.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    return Date.now() - t0;
+  });
+  const dom = await domCounts(page);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
 
   const pane = await page.locator('.react-flow__pane').boundingBox();
-  const panFrames = await profiled(page, 'pan', () =>
+  let m0 = await metrics(cdp);
+  const panFrames = await profiled(page, `pan-${round}`, () =>
     frames(page, async () => {
       const x = pane.x + pane.width / 2;
       const y = pane.y + pane.height / 2;
@@ -198,9 +231,9 @@ try {
       await page.mouse.up();
     }),
   );
+  const panWork = perFrame(m0, await metrics(cdp), panFrames.length);
 
   // Drag a node in view (the canvas opens at a legible zoom on the flow's start, so not every node is on screen).
-  const paneBox = await page.locator('.react-flow__pane').boundingBox();
   const dragId = await page.evaluate((p) => {
     for (const el of document.querySelectorAll('[data-node-type="data.transform"] .flow-node-header')) {
       const r = el.getBoundingClientRect();
@@ -213,11 +246,12 @@ try {
         return el.closest('[data-node-id]')?.getAttribute('data-node-id');
     }
     return null;
-  }, paneBox);
+  }, pane);
   if (!dragId) throw new Error('no node in view to drag');
   const header = page.locator(`[data-node-id="${dragId}"] .flow-node-header`);
   const box = await header.boundingBox();
-  const dragFrames = await profiled(page, 'drag', () =>
+  m0 = await metrics(cdp);
+  const dragFrames = await profiled(page, `drag-${round}`, () =>
     frames(page, async () => {
       const x = box.x + box.width / 2;
       const y = box.y + box.height / 2;
@@ -227,26 +261,94 @@ try {
       await page.mouse.up();
     }),
   );
+  const dragWork = perFrame(m0, await metrics(cdp), dragFrames.length);
+  await cdp.detach();
+  return { openMs, dom, panFrames, dragFrames, panWork, dragWork };
+}
 
-  const open = stats(openMs);
-  const pan = stats(panFrames);
-  const drag = stats(dragFrames);
+// BENCH_EDITOR_BUILDS=name=dir,name=dir measures several editor builds side by side in one run (a server each,
+// the builds taking turns in every round), e.g. a copy of editor/dist from before a change against the current one.
+const builds = (process.env.BENCH_EDITOR_BUILDS ?? 'current=editor/dist').split(',').map((spec) => {
+  const [name, dir] = spec.includes('=') ? spec.split('=') : [spec, spec];
+  return { name, dir: resolve(repoRoot, dir) };
+});
+// BENCH_EDITOR_THROTTLE=1,4 repeats every measurement with Chromium's CPU throttling at each rate (1 = off).
+const throttles = (process.env.BENCH_EDITOR_THROTTLE ?? '1').split(',').map(Number);
+
+if (
+  builds.some((b) => b.dir === join(repoRoot, 'editor/dist')) &&
+  !existsSync(join(repoRoot, 'editor/dist/index.html'))
+) {
+  const b = spawnSync('npm', ['run', 'build', '-w', '@finflow/editor'], { cwd: repoRoot, stdio: 'inherit' });
+  if (b.status !== 0) process.exit(1);
+}
+
+const servers = [];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: chromiumArgs,
+});
+try {
+  const runs = [];
+  for (const build of builds) {
+    process.env.FINFLOW_EDITOR_DIR = build.dir;
+    const server = await startServer({ admin, quiet: true });
+    servers.push(server);
+    const api = await apiClient(server.url, admin.email, admin.password);
+    const { flow } = await api('POST', '/api/flows', { document: generateFlow(NODES), message: 'benchmark' });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.getByTestId('login-email').fill(admin.email);
+    await page.getByTestId('login-password').fill(admin.password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('flows-page').waitFor();
+    const cdp = await context.newCDPSession(page);
+    for (const rate of throttles)
+      runs.push({ build, rate, page, cdp, url: server.url, flowId: flow.id, results: [] });
+  }
+  const load = [];
+  for (let round = 0; round < RUNS; round++) {
+    for (const run of runs) {
+      load.push(loadavg()[0]);
+      await run.cdp.send('Emulation.setCPUThrottlingRate', { rate: run.rate });
+      run.results.push(
+        await measure(run.page, run.url, run.flowId, `${run.build.name}-x${run.rate}-${round}`),
+      );
+      await run.cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    }
+  }
+
   const f = (v) => v.toFixed(1);
-  process.stdout.write(
-    [
-      `## Editor (${NODES}-node flow, ${rendered} nodes drawn, headless chromium, ${RUNS} opens)`,
-      '',
-      '| measure | median | p95 | max |',
-      '|---|---|---|---|',
-      `| open flow to drawn canvas (ms) | ${f(open.median)} | ${f(open.p95)} | ${f(open.max)} |`,
-      `| frame interval while panning (ms) | ${f(pan.median)} | ${f(pan.p95)} | ${f(pan.max)} |`,
-      `| frame interval while dragging a node (ms) | ${f(drag.median)} | ${f(drag.p95)} | ${f(drag.max)} |`,
-      '',
-      `Frames: ${panFrames.length} while panning, ${dragFrames.length} while dragging (16.7 ms = 60 fps).`,
-      '',
-    ].join('\n'),
+  const lines = [
+    `## Editor (${NODES}-node flow, headless chromium, ${RUNS} rounds; load average ${f(Math.min(...load))}-${f(Math.max(...load))} on ${cpus().length} cores)`,
+    '',
+    '| build | CPU throttling | open median / p95 (ms) | pan frame median / p95 / max (ms) | drag frame median / p95 / max (ms) | pan: style recalcs, layouts, style+layout ms, script ms per frame | drag: the same | nodes drawn at open; elements per node / per edge / page |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const run of runs) {
+    const r = run.results;
+    const open = stats(r.map((x) => x.openMs));
+    const pan = stats(r.flatMap((x) => x.panFrames));
+    const drag = stats(r.flatMap((x) => x.dragFrames));
+    const avg = (pick) => {
+      const v = r.map(pick);
+      return v.reduce((a, b) => a + b, 0) / v.length;
+    };
+    const work = (k) =>
+      `${f(avg((x) => x[k].recalcs))}, ${f(avg((x) => x[k].layouts))}, ${f(avg((x) => x[k].styleMs + x[k].layoutMs))}, ${f(avg((x) => x[k].scriptMs))}`;
+    const dom = r[r.length - 1].dom;
+    lines.push(
+      `| ${run.build.name} | ${run.rate === 1 ? 'off' : `${run.rate}x`} | ${f(open.median)} / ${f(open.p95)} | ${f(pan.median)} / ${f(pan.p95)} / ${f(pan.max)} | ${f(drag.median)} / ${f(drag.p95)} / ${f(drag.max)} | ${work('panWork')} | ${work('dragWork')} | ${dom.nodes}; ${f(dom.perNode)} / ${f(dom.perEdge)} / ${dom.page} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Frames per round: about ${runs[0].results[0].panFrames.length} while panning, ${runs[0].results[0].dragFrames.length} while dragging (16.7 ms = 60 fps).`,
+    '',
   );
+  process.stdout.write(lines.join('\n'));
 } finally {
   await browser.close();
-  await server.stop();
+  for (const server of servers) await server.stop();
 }

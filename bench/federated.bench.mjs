@@ -5,14 +5,13 @@
 // Run: npm run bench -- federated   (or node bench/federated.bench.mjs after tsc -b)
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { joinRequestSchema, updateRequestSchema } from '@finflow/contract';
 import {
-  joinRequestSchema,
   joinSession,
   readScorecardModel,
   scoreScorecard,
   trainFederated,
   trainScorecard,
-  updateRequestSchema,
 } from '@finflow/nodes';
 
 const data = new URL('../datasets/', import.meta.url);

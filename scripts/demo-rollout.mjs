@@ -9,6 +9,7 @@
 // write it. Open the printed
 // address and the endpoint's Rollout page to watch it live. `--exit` stops the server at the end (otherwise it
 // keeps serving until Ctrl-C).
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -16,14 +17,13 @@ import { apiClient, repoRoot, startServer } from '../test/e2e/harness.mjs';
 
 const exitAtEnd = process.argv.includes('--exit');
 const say = (line = '') => process.stdout.write(`${line}\n`);
+// A fresh password for each person on every run: the server listens on a real port while the demo runs, and a
+// password printed in a public script would sign anyone on this machine in. The script prints them below.
+const password = () => `demo-${randomBytes(12).toString('base64url')}`;
 const people = {
-  admin: { email: 'admin@bank.example', name: 'Ada Admin', password: 'demo-Admin-Pass-1' },
-  developer: { email: 'model.dev@bank.example', name: '张伟 (model developer)', password: 'demo-Dev-Pass-1' },
-  approver: {
-    email: 'risk.approver@bank.example',
-    name: '陈静 (risk approver)',
-    password: 'demo-Appr-Pass-1',
-  },
+  admin: { email: 'admin@bank.example', name: 'Ada Admin', password: password() },
+  developer: { email: 'model.dev@bank.example', name: '张伟 (model developer)', password: password() },
+  approver: { email: 'risk.approver@bank.example', name: '陈静 (risk approver)', password: password() },
 };
 
 if (!existsSync(join(repoRoot, 'server/dist')) || !existsSync(join(repoRoot, 'editor/dist/index.html'))) {

@@ -1,8 +1,7 @@
 /**
  * A data holder's federated datasets (`/api/federated/datasets`): training tables stored sealed on this server,
  * which a coordinator's API keys may train on and which are never answered row by row. The holder protocol a
- * coordinator speaks (`/v1/federated/...`: join, update, leave) is defined once beside the coordinator, in
- * `@finflow/nodes` (risk/federated/protocol.ts), since both its ends are node and server code, not the editor.
+ * coordinator speaks (`/v1/federated/...`: join, update, leave) is in federated-protocol.ts.
  */
 import { z } from 'zod';
 import { timestamp } from './common.js';

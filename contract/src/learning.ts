@@ -103,6 +103,33 @@ const figure = z.object({
   difference: z.object({ estimate: z.number(), lo: z.number(), hi: z.number() }).nullable(),
 });
 
+/**
+ * Why a retrained version is (or is not) proposed, as a code and the figures it is made of, so the editor words it
+ * in the UI language (`learning.reason_<CODE>`); `message` is the same in English, for API users. The measure is
+ * the one the proposal was judged on; `estimate`, `lo`, `hi` are the challenger-minus-champion difference on the
+ * holdout and its 95 % interval. A job stored before reasons had codes reads back as code `TEXT` (message only).
+ */
+export const proposalReasonCodes = [
+  'NO_COMPARISON',
+  'BETTER_THAN_CHAMPION',
+  'WORSE_THAN_CHAMPION',
+  'NOT_SHOWN_DIFFERENT',
+  'TEXT',
+] as const;
+export type ProposalReasonCode = (typeof proposalReasonCodes)[number];
+export const proposalMeasures = ['accuracy', 'auc', 'cost'] as const;
+export const proposalReasonSchema = z.object({
+  code: z.enum(proposalReasonCodes),
+  params: z.object({
+    measure: z.enum(proposalMeasures).optional(),
+    estimate: z.number().optional(),
+    lo: z.number().optional(),
+    hi: z.number().optional(),
+  }),
+  message: z.string(),
+});
+export type ProposalReason = z.output<typeof proposalReasonSchema>;
+
 export const retrainJobSchema = z.object({
   id: z.string(),
   endpointId: z.string(),
@@ -122,7 +149,7 @@ export const retrainJobSchema = z.object({
   comparison: z.object({ accuracy: figure, auc: figure.optional(), cost: figure.optional() }).optional(),
   /** The stage the new version is proposed for; null when it is not proposed (reasons say why). */
   proposal: z
-    .object({ stage: z.enum(['shadow', 'pilot']).nullable(), reasons: z.array(z.string()) })
+    .object({ stage: z.enum(['shadow', 'pilot']).nullable(), reasons: z.array(proposalReasonSchema) })
     .optional(),
   /** What the report says, in one paragraph (English). */
   summary: z.string().optional(),

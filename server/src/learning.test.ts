@@ -8,11 +8,12 @@
  * alert. Roles, workspaces and hostile settings are refused.
  */
 import { readFileSync } from 'node:fs';
+import { retrainJobSchema } from '@finflow/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '@finflow/runtime';
 import { parseDataset, seededRandom, type DatasetRow } from '@finflow/runtime/evaluation';
 import { main } from './cli/main.js';
-import { LearningService } from './services/learning.js';
+import { LearningService, retrainJobView } from './services/learning.js';
 import { createBuiltinRegistry } from '@finflow/nodes';
 import {
   addUser,
@@ -285,6 +286,14 @@ describe('retraining from an endpoint’s feedback', () => {
     expect(job.summary).toContain(
       `Proposed for ${job.proposal.stage}: cost per call not shown better or worse than the champion's: ${f(c.cost.estimate)} [${f(c.cost.lo)}, ${f(c.cost.hi)}]. Not published`,
     );
+    // The reason as a code and its figures (the editor words it), with the same English for API users.
+    expect(job.proposal.reasons).toEqual([
+      {
+        code: 'NOT_SHOWN_DIFFERENT',
+        params: { measure: 'cost', estimate: c.cost.estimate, lo: c.cost.lo, hi: c.cost.hi },
+        message: `cost per call not shown better or worse than the champion's: ${f(c.cost.estimate)} [${f(c.cost.lo)}, ${f(c.cost.hi)}]`,
+      },
+    ]);
 
     // Proposed, never published: the endpoint still answers with version 1.
     const r = await call(fresh[0] as DatasetRow);
@@ -304,6 +313,27 @@ describe('retraining from an endpoint’s feedback', () => {
       baselines: [{ version: 2, rows: job.trainingRows }],
     });
   }, 240_000);
+
+  it('reads a job stored before reasons had codes with its English reason as a TEXT reason', () => {
+    const view = retrainJobView({
+      id: 'job-1',
+      workspaceId: 'ws',
+      endpointId: 'ep',
+      status: 'succeeded',
+      trigger: 'manual',
+      detail: JSON.stringify({
+        flowId: 'f',
+        nodeId: 'scorecard',
+        proposal: { stage: null, reasons: ["accuracy worse than the champion's on the holdout: -0.100"] },
+      }),
+      createdBy: 'user:u',
+      createdAt: 1,
+      finishedAt: 2,
+    });
+    expect(retrainJobSchema.parse(view).proposal?.reasons).toEqual([
+      { code: 'TEXT', params: {}, message: "accuracy worse than the champion's on the holdout: -0.100" },
+    ]);
+  });
 
   it('watches the drift of the served version against its training baseline and alerts', async () => {
     expect((await developer.get(`/api/endpoints/${endpointId}/drift`)).body.error.code).toBe('NO_BASELINE');

@@ -2,6 +2,7 @@
  * The OpenAPI documents of published endpoints are valid OpenAPI 3.1, as two maintained validators judge them
  * (Swagger Parser, and Redocly's linter with its recommended rules), for every template published as an endpoint;
  * and a client generated from one (openapi-typescript types + openapi-fetch) type-checks and calls the endpoint.
+ * The answers the document describes are generated from the contract's schemas, and real answers parse with them.
  */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
@@ -11,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointAcceptedSchema, endpointResultSchema, endpointRunSchema } from '@finflow/contract';
 import { listTemplates } from '@finflow/templates';
 import { publishedSchema } from './openapi.js';
 import {
@@ -122,6 +124,60 @@ describe('endpoint OpenAPI documents', () => {
       ).toEqual([]);
     },
   );
+
+  it('answers as the contract schemas its document is generated from: a result, a 202, a polled run', async () => {
+    const slug = 'credit-approval';
+    const doc = await openapiOf(slug);
+    const schemas = doc.components.schemas as Record<string, Loose>;
+    // Generated, not hand-written: what the server sends (a 202 of a reviewed call carries outputs) is documented.
+    expect(Object.keys(schemas['Accepted'].properties)).toEqual(Object.keys(endpointAcceptedSchema.shape));
+    expect(schemas['Run'].required).toEqual([
+      'runId',
+      'status',
+      'flowVersion',
+      'startedAt',
+      'finishedAt',
+      'ms',
+    ]);
+    expect(schemas['Result'].properties.outputs).toEqual({ $ref: '#/components/schemas/Outputs' });
+    expect(Object.keys(schemas['Outputs'].properties).length).toBeGreaterThan(0);
+
+    const input = templates.find((tpl) => tpl.meta.id === slug)?.fixtures[0]?.input;
+    const call = (query = '') =>
+      fetch(`${t.url}/v1/endpoints/${slug}${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      });
+    const sync = await call();
+    expect(sync.status).toBe(200);
+    const result = endpointResultSchema.strict().parse(await sync.json());
+    expect(Object.keys(result.outputs).length).toBeGreaterThan(0);
+
+    const async = await call('?mode=async');
+    expect(async.status).toBe(202);
+    const accepted = endpointAcceptedSchema.strict().parse(await async.json());
+    expect(accepted.status).toBe('running');
+    let run = endpointRunSchema
+      .strict()
+      .parse(
+        await (
+          await fetch(`${t.url}${accepted.url}`, { headers: { authorization: `Bearer ${key}` } })
+        ).json(),
+      );
+    for (let i = 0; i < 200 && (run.status === 'running' || run.status === 'queued'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      run = endpointRunSchema
+        .strict()
+        .parse(
+          await (
+            await fetch(`${t.url}${accepted.url}`, { headers: { authorization: `Bearer ${key}` } })
+          ).json(),
+        );
+    }
+    expect(run.status).toBe('succeeded');
+    expect(Object.keys(run.outputs ?? {}).sort()).toEqual(Object.keys(result.outputs).sort());
+  }, 60_000);
 
   it('generates a typed client (openapi-typescript + openapi-fetch) that calls the published endpoint', async () => {
     const slug = 'credit-approval';

@@ -3,7 +3,15 @@
  * node's JSON Schema) and output schemas (each io.output node's optional `schema`). OpenAPI 3.1 uses JSON Schema
  * 2020-12, so the flow's schemas go in unchanged.
  */
-import { apiErrorSchema, endpointFeedbackBody } from '@finflow/contract';
+import {
+  apiErrorSchema,
+  endpointAcceptedSchema,
+  endpointFeedbackBody,
+  endpointOutputsSchema,
+  endpointResultSchema,
+  endpointReviewsSchema,
+  endpointRunSchema,
+} from '@finflow/contract';
 import { z } from 'zod';
 import type { EndpointRecord } from './repo/types.js';
 import type { PreparedVersion } from './services/flows.js';
@@ -19,6 +27,30 @@ function fromContract(schema: z.ZodType, io: 'input' | 'output'): Record<string,
 }
 
 const errorSchema = fromContract(apiErrorSchema, 'output');
+
+/**
+ * The answers' components, generated together so that shared parts become `$ref`s (`Outputs`, which each document
+ * then details from its flow, and `Reviews`). Generated as the wire form a client reads (`io: 'input'`): objects
+ * stay open, so a field added to an answer later does not break a client that validates strictly.
+ */
+function answerComponents(): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string }>();
+  registry.add(endpointOutputsSchema, { id: 'Outputs' });
+  registry.add(endpointResultSchema, { id: 'Result' });
+  registry.add(endpointAcceptedSchema, { id: 'Accepted' });
+  registry.add(endpointReviewsSchema, { id: 'Reviews' });
+  registry.add(endpointRunSchema, { id: 'Run' });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _dialect, $id: _id, ...json }]) => [id, json]),
+  );
+}
+const answers = answerComponents();
 const feedbackBodySchema = fromContract(endpointFeedbackBody, 'input') as {
   properties: Record<string, unknown>;
 };
@@ -221,55 +253,11 @@ export function endpointOpenApi(endpoint: EndpointRecord, plan: PreparedVersion,
       },
       schemas: {
         Error: errorSchema,
-        Outputs: { type: 'object', properties: outputProps },
-        Result: {
-          type: 'object',
-          required: ['runId', 'flowVersion', 'outputs'],
-          properties: {
-            runId: { type: 'string' },
-            flowVersion: { type: 'integer' },
-            outputs: { $ref: '#/components/schemas/Outputs' },
-          },
-        },
-        Accepted: {
-          type: 'object',
-          required: ['runId', 'status', 'url'],
-          properties: {
-            runId: { type: 'string' },
-            status: { enum: ['running', 'waiting'] },
-            url: { type: 'string' },
-            flowVersion: { type: 'integer' },
-            reviews: { $ref: '#/components/schemas/Reviews' },
-          },
-        },
-        Reviews: {
-          type: 'array',
-          description: 'The review tasks a waiting run waits for',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              queue: { type: 'string' },
-              dueAt: { type: ['integer', 'null'] },
-            },
-          },
-        },
-        Run: {
-          type: 'object',
-          required: ['runId', 'status', 'flowVersion'],
-          properties: {
-            runId: { type: 'string' },
-            status: {
-              enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'interrupted'],
-            },
-            flowVersion: { type: 'integer' },
-            outputs: { $ref: '#/components/schemas/Outputs' },
-            reviews: { $ref: '#/components/schemas/Reviews' },
-            error: { type: 'object' },
-            startedAt: { type: 'integer' },
-            finishedAt: { type: ['integer', 'null'] },
-          },
-        },
+        Outputs: { ...answers['Outputs'], type: 'object', properties: outputProps },
+        Result: answers['Result'],
+        Accepted: answers['Accepted'],
+        Reviews: answers['Reviews'],
+        Run: answers['Run'],
       },
     },
   };

@@ -2,6 +2,7 @@
  * Published endpoints whose runs wait for a human review (202 and a run to poll, in sync, async and streamed
  * calls, idempotency kept), and feedback on their decisions through the public API and the session API.
  */
+import { endpointAcceptedSchema, endpointRunSchema } from '@finflow/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from './test-helpers/harness.js';
 import {
@@ -104,8 +105,11 @@ describe('an endpoint whose run waits for a review', () => {
       { id: expect.stringMatching(/^rvw_/), queue: 'underwriting', dueAt: null },
     ]);
     expect(r.headers.get('location')).toBe(`/v1/runs/${r.body.runId}`);
+    // The shapes the endpoint's OpenAPI document is generated from (Accepted, Run), field for field.
+    endpointAcceptedSchema.strict().parse(r.body);
     const waiting = await poll(r.body.runId);
     expect(waiting.body).toMatchObject({ status: 'waiting', reviews: [{ queue: 'underwriting' }] });
+    endpointRunSchema.strict().parse(waiting.body);
     expect(waiting.body.outputs).toBeUndefined();
 
     await decide(r.body.runId, {
@@ -120,6 +124,7 @@ describe('an endpoint whose run waits for a review', () => {
       reasons: ['Affordable at 15,000'],
     });
     expect(done.body.reviews).toBeUndefined();
+    endpointRunSchema.strict().parse(done.body);
     expect(done.body.finishedAt).toBeGreaterThanOrEqual(done.body.startedAt);
     const audit = (await admin.get('/api/audit?limit=200')).body as Loose[];
     expect(

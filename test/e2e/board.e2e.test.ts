@@ -6,41 +6,12 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env, launch, shot } from './browser.js';
-
-const url = env('FINFLOW_E2E_URL');
-const email = env('FINFLOW_E2E_EMAIL');
-const password = env('FINFLOW_E2E_PASSWORD');
+import { launch, shot } from './browser.js';
+import { apiAs, email, password, signInAs, url } from './session.js';
 
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>;
-
-async function signIn(who: string, pw: string): Promise<Call> {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: who, password: pw }),
-  });
-  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${url}${path}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-}
 
 const chatFlow = {
   schemaVersion: 1,
@@ -89,7 +60,7 @@ beforeAll(async () => {
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.setDefaultTimeout(30_000);
 
-  const admin = await signIn(email, password);
+  const admin = await apiAs(email, password);
   defaultWs = (await admin<{ workspace: { id: string } }>('GET', '/api/auth/me')).workspace.id;
   await admin('PUT', '/api/connections/retail-llm-e2e', connection);
   await admin('POST', '/api/flows', { document: chatFlow, message: '试点版本' });
@@ -132,11 +103,7 @@ afterAll(async () => {
 
 describe('across the business', () => {
   it('shows every workspace’s endpoints on the board, and opens one in its own workspace', async () => {
-    await page.goto(`${url}/#/login`);
-    await page.getByTestId('login-form').waitFor();
-    await page.getByTestId('login-email').fill(email);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
+    await signInAs(page, email, password);
     await page.getByTestId('nav-board').click();
     await page.getByTestId('board-page').waitFor();
     const cardsRow = page.locator('[data-testid="board-row"][data-slug="e2e-board-cards"]');
@@ -196,7 +163,7 @@ describe('across the business', () => {
 
     await dialog.getByTestId('promote-open').click();
     await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('信用卡中心');
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     await admin('POST', '/api/auth/workspace', { workspaceId: cardsWs });
     const flows = await admin<{ name: string }[]>('GET', '/api/flows');
     expect(flows.map((f) => f.name)).toContain('零售客服问答（推广测试）');

@@ -7,11 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env, launch, shot } from './browser.js';
-
-const url = env('FINFLOW_E2E_URL');
-const email = env('FINFLOW_E2E_EMAIL');
-const password = env('FINFLOW_E2E_PASSWORD');
+import { launch, shot } from './browser.js';
+import { email, flowFromTemplate, pageApi, password, signInAs, url } from './session.js';
 const root = new URL('../../', import.meta.url);
 
 let browser: Browser;
@@ -31,35 +28,13 @@ afterAll(async () => {
 
 describe('the Evaluate tab', () => {
   it('evaluates two versions of the credit-approval flow on German Credit and shows the report', async () => {
-    await page.goto(url);
-    await page.getByTestId('login-email').fill(email);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('flows-page').waitFor();
+    await signInAs(page, email, password);
     // The flow from the template, saved twice so there are two versions to compare.
-    const flowId = await page.evaluate(async () => {
-      const me = (await (await fetch('/api/auth/me')).json()) as { csrfToken: string };
-      const headers = { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken };
-      const created = (await (
-        await fetch('/api/flows', {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ templateId: 'credit-approval', name: 'Credit approval (evaluation)' }),
-        })
-      ).json()) as { flow: { id: string } };
-      const id = created.flow.id;
-      const current = (await (await fetch(`/api/flows/${id}`)).json()) as {
-        document: Record<string, unknown>;
-      };
-      await fetch(`/api/flows/${id}`, {
-        method: 'PUT',
-        headers,
-        body: JSON.stringify({
-          document: { ...current.document, description: 'second version' },
-          message: 'v2',
-        }),
-      });
-      return id;
+    const flowId = await flowFromTemplate(page, 'credit-approval', 'Credit approval (evaluation)');
+    const current = await pageApi<{ document: Record<string, unknown> }>(page, 'GET', `/api/flows/${flowId}`);
+    await pageApi(page, 'PUT', `/api/flows/${flowId}`, {
+      document: { ...current.document, description: 'second version' },
+      message: 'v2',
     });
     await page.goto(`${url}/#/flows/${flowId}`);
     await page.getByTestId('canvas').waitFor();

@@ -5,13 +5,11 @@
  * The instance owner (the first admin) prepares the accounts and workspaces through the API.
  * Screenshots go to test/e2e/screenshots/.
  */
-import type { APIRequestContext, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env, launch, shot } from './browser.js';
+import { launch, shot } from './browser.js';
+import { apiAs, email as ownerEmail, password as ownerPassword, signInAs, type Call } from './session.js';
 
-const url = env('FINFLOW_E2E_URL');
-const ownerEmail = env('FINFLOW_E2E_EMAIL');
-const ownerPassword = env('FINFLOW_E2E_PASSWORD');
 const invitee = {
   email: `zhou.min.${Date.now()}@bank.example`,
   name: '周敏',
@@ -20,40 +18,20 @@ const invitee = {
 
 let browser: Browser;
 let page: Page;
-/** The owner's API session (a browser context of its own, so its cookie is apart from the invitee's). */
-let owner: APIRequestContext;
-let csrf = '';
+/** The owner's API session (its own cookie, apart from the invitee's in the page). */
+let ownerCall: Call;
 const pageErrors: string[] = [];
-
-async function ownerCall(
-  method: 'POST' | 'GET',
-  path: string,
-  data?: unknown,
-): Promise<Record<string, unknown>> {
-  const r = await owner.fetch(`${url}${path}`, {
-    method,
-    headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
-    ...(data === undefined ? {} : { data }),
-  });
-  if (r.status() >= 300) throw new Error(`${method} ${path}: ${r.status()} ${await r.text()}`);
-  return (await r.json()) as Record<string, unknown>;
-}
 
 /** A workspace of the owner's with the invitee invited to it. */
 async function inviteToNewWorkspace(name: string, role: string): Promise<void> {
-  const ws = await ownerCall('POST', '/api/workspaces', { name });
-  await ownerCall('POST', '/api/auth/workspace', { workspaceId: ws['id'] });
+  const ws = await ownerCall<{ id: string }>('POST', '/api/workspaces', { name });
+  await ownerCall('POST', '/api/auth/workspace', { workspaceId: ws.id });
   await ownerCall('POST', '/api/users', { email: invitee.email, role });
 }
 
 beforeAll(async () => {
   browser = await launch();
-  const ownerContext = await browser.newContext();
-  owner = ownerContext.request;
-  const login = await owner.post(`${url}/api/auth/login`, {
-    data: { email: ownerEmail, password: ownerPassword },
-  });
-  csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+  ownerCall = await apiAs(ownerEmail, ownerPassword);
   await ownerCall('POST', '/api/admin/users', invitee);
   await inviteToNewWorkspace('风险管理部', 'analyst');
   await inviteToNewWorkspace('Treasury desk', 'viewer');
@@ -68,11 +46,7 @@ afterAll(async () => {
 
 describe('invitations in the editor', () => {
   it('shows an account without a workspace its invitations, in Chinese and in English', async () => {
-    await page.goto(url);
-    await page.getByTestId('login-email').fill(invitee.email);
-    await page.getByTestId('login-password').fill(invitee.password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('no-workspace-page').waitFor();
+    await signInAs(page, invitee.email, invitee.password, 'no-workspace-page');
     await expect.poll(() => page.getByTestId('invitation').count()).toBe(2);
     await expect(page.getByTestId('no-workspace-page').textContent()).resolves.toContain(
       '尚未加入任何工作区',

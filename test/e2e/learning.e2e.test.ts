@@ -11,41 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '@finflow/runtime';
 import { parseDataset, seededRandom } from '@finflow/runtime/evaluation';
 import { createBuiltinRegistry } from '@finflow/nodes';
-import { env, launch, shot } from './browser.js';
+import { launch, shot } from './browser.js';
+import { apiAs, email, password, publish, signInAs, url } from './session.js';
 
-const url = env('FINFLOW_E2E_URL');
-const email = env('FINFLOW_E2E_EMAIL');
-const password = env('FINFLOW_E2E_PASSWORD');
 const developer = { email: 'learning.dev@bank.example', name: '李娜', password: 'learning-Dev-Pass-42' };
 const root = new URL('../../', import.meta.url);
 
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function signIn(who: string, pw: string) {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: who, password: pw }),
-  });
-  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${url}${path}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-}
 
 const settings = JSON.parse(
   readFileSync(new URL('templates/credit-approval/train-config.json', root), 'utf8'),
@@ -137,21 +111,20 @@ describe('retraining and drift on the rollout dashboard', () => {
   };
 
   it('retrains from the endpoint’s feedback with one button and shows what the report says', async () => {
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     await admin('POST', '/api/users', { ...developer, role: 'developer' });
     const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
       document: await flowDocument(),
       message: 'under-trained scorecard',
     });
-    const endpoint = await admin<{ id: string }>('POST', '/api/endpoints', {
+    const published = await publish(admin, {
       flowId: created.flow.id,
-      version: 1,
       slug: 'e2e-learning',
+      keyName: 'lender',
       rateLimitPerMinute: 100_000,
     });
-    endpointId = endpoint.id;
-    key = (await admin<{ key: string }>('POST', '/api/keys', { name: 'lender', endpoints: [endpointId] }))
-      .key;
+    endpointId = published.endpoint.id;
+    key = published.key;
     for (const row of applicants.slice(30, 330)) {
       const { runId } = await call(row);
       await fetch(`${url}/v1/endpoints/e2e-learning/feedback`, {
@@ -160,7 +133,7 @@ describe('retraining and drift on the rollout dashboard', () => {
         body: JSON.stringify({ runId, label: { class: String(row['class']) } }),
       });
     }
-    const dev = await signIn(developer.email, developer.password);
+    const dev = await apiAs(developer.email, developer.password);
     await dev('PUT', `/api/endpoints/${endpointId}/learning`, {
       config: {
         nodeId: 'scorecard',
@@ -175,11 +148,7 @@ describe('retraining and drift on the rollout dashboard', () => {
       },
     });
 
-    await page.goto(`${url}/#/login`);
-    await page.getByTestId('login-form').waitFor();
-    await page.getByTestId('login-email').fill(developer.email);
-    await page.getByTestId('login-password').fill(developer.password);
-    await page.getByTestId('login-submit').click();
+    await signInAs(page, developer.email, developer.password);
     await page.goto(`${url}/#/endpoints`);
     await page.getByTestId('rollout-link-e2e-learning').click();
     await page.getByTestId('learning-panel').waitFor();
@@ -197,12 +166,16 @@ describe('retraining and drift on the rollout dashboard', () => {
       '未参与训练（已脱敏的个人数据）：applicantName, age',
     );
     expect(await page.getByTestId('retrain-comparison').textContent()).toContain('AUC');
+    // The proposal's reason is worded by the editor from its code and figures, not the server's English.
+    const reasonZh = await page.getByTestId('retrain-proposal').textContent();
+    expect(reasonZh).toMatch(/冠军版本|没有给出与冠军版本的对比/);
+    expect(reasonZh).not.toContain('champion');
     await page.getByTestId('learning-panel').scrollIntoViewIfNeeded();
     await shot(page, 'learning-01-retrained-zh');
   }, 180_000);
 
   it('shows an input that drifted, in English and Chinese', async () => {
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     // Version 2 goes live (a rollout in practice); its calls are watched against its training baseline.
     await admin('PATCH', `/api/endpoints/${endpointId}`, { version: 2 });
     for (const row of applicants.slice(330, 480))
@@ -217,6 +190,8 @@ describe('retraining and drift on the rollout dashboard', () => {
     expect(await page.getByTestId('retrain-excluded').textContent()).toBe(
       'Not trained on (masked personal data): applicantName, age',
     );
+    // The editor's English wording (a typographic apostrophe; the server's plain-text message has a straight one).
+    expect(await page.getByTestId('retrain-proposal').textContent()).toMatch(/champion’s|no comparison/);
     await page.getByTestId('learning-panel').scrollIntoViewIfNeeded();
     await shot(page, 'learning-03-drift-en');
     expect(pageErrors).toEqual([]);

@@ -6,41 +6,14 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env, launch, shot } from './browser.js';
+import { launch, shot } from './browser.js';
+import { apiAs, email, password, publish, signInAs, url } from './session.js';
 
-const url = env('FINFLOW_E2E_URL');
-const email = env('FINFLOW_E2E_EMAIL');
-const password = env('FINFLOW_E2E_PASSWORD');
 const approver = { email: 'underwriter@bank.example', name: '李敏', password: 'underwriter-Pass-42' };
 
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-/** A signed-in API client (cookie and CSRF token), as the editor uses the API. */
-async function signIn(who: string, pw: string) {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: who, password: pw }),
-  });
-  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${url}${path}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-}
 
 beforeAll(async () => {
   browser = await launch();
@@ -60,22 +33,16 @@ describe('a borderline credit application reviewed by an underwriter', () => {
   let flowId = '';
 
   it('is called through a published endpoint and answered 202 waiting', async () => {
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     await admin('POST', '/api/users', { ...approver, role: 'approver' });
     const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
       templateId: 'credit-approval',
       name: 'Credit approval (reviewed)',
     });
     flowId = created.flow.id;
-    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
-      flowId,
-      version: 1,
-      slug: 'e2e-credit-review',
-    });
-    endpointUrl = `${url}${endpoint.url}`;
-    key = (
-      await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: [endpoint.id] })
-    ).key;
+    const published = await publish(admin, { flowId, slug: 'e2e-credit-review', keyName: 'loan system' });
+    endpointUrl = `${url}${published.endpoint.url}`;
+    key = published.key;
     const templates = await admin<{ id: string; fixtures: { name: string; input: unknown }[] }[]>(
       'GET',
       '/api/templates',
@@ -98,12 +65,7 @@ describe('a borderline credit application reviewed by an underwriter', () => {
   });
 
   it('shows the waiting run and its task to the approver, in the run view and the inbox', async () => {
-    await page.goto(url);
-    await page.getByTestId('login-form').waitFor();
-    await page.getByTestId('login-email').fill(approver.email);
-    await page.getByTestId('login-password').fill(approver.password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('flows-page').waitFor();
+    await signInAs(page, approver.email, approver.password);
     await expect.poll(() => page.getByTestId('nav-reviews').textContent()).toMatch(/1$/);
 
     await page.goto(`${url}/#/flows/${flowId}/runs/${runId}`);

@@ -8,41 +8,15 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env, launch, shot } from './browser.js';
+import { launch, shot } from './browser.js';
+import { apiAs, email, password, publish, signInAs, url } from './session.js';
 
-const url = env('FINFLOW_E2E_URL');
-const email = env('FINFLOW_E2E_EMAIL');
-const password = env('FINFLOW_E2E_PASSWORD');
 const developer = { email: 'rollout.dev@bank.example', name: '张伟', password: 'rollout-Dev-Pass-42' };
 const approver = { email: 'rollout.approver@bank.example', name: '陈静', password: 'rollout-Appr-Pass-42' };
 
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function signIn(who: string, pw: string) {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: who, password: pw }),
-  });
-  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${url}${path}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-}
 
 beforeAll(async () => {
   browser = await launch();
@@ -59,7 +33,7 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
   let endpointId = '';
 
   it('starts a pilot of a new credit-approval version and sends it traffic', async () => {
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     await admin('POST', '/api/users', { ...developer, role: 'developer' });
     await admin('POST', '/api/users', { ...approver, role: 'approver' });
     const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
@@ -67,20 +41,16 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
       name: 'Credit approval (rollout)',
     });
     const flowId = created.flow.id;
-    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
+    const { endpoint, key } = await publish(admin, {
       flowId,
-      version: 1,
       slug: 'e2e-credit-rollout',
+      keyName: 'loan system',
     });
     endpointId = endpoint.id;
-    // Scoped to this endpoint: the browser tests share one workspace, and other pages count keys per endpoint.
-    const key = (
-      await admin<{ key: string }>('POST', '/api/keys', { name: 'loan system', endpoints: [endpoint.id] })
-    ).key;
 
     // The developer saves version 2 (the challenger) and starts its pilot: half the applicants, sticky on the
     // application id, one error-rate gate that needs 20 samples.
-    const dev = await signIn(developer.email, developer.password);
+    const dev = await apiAs(developer.email, developer.password);
     const flow = await dev<{ document: Record<string, unknown> }>('GET', `/api/flows/${flowId}`);
     const doc = { ...flow.document, description: 'Scorecard retrained on 2026 Q3 outcomes' };
     const saved = await dev<{ version: { number: number } }>('PUT', `/api/flows/${flowId}`, {
@@ -118,11 +88,7 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
   });
 
   it('shows the approver the pilot with its gates, and advances it to expansion with a reason', async () => {
-    await page.goto(`${url}/#/login`);
-    await page.getByTestId('login-form').waitFor();
-    await page.getByTestId('login-email').fill(approver.email);
-    await page.getByTestId('login-password').fill(approver.password);
-    await page.getByTestId('login-submit').click();
+    await signInAs(page, approver.email, approver.password);
     await page.goto(`${url}/#/endpoints`);
     await page.getByTestId('rollout-link-e2e-credit-rollout').click();
     await page.getByTestId('rollout-page').waitFor();
@@ -163,18 +129,15 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
 
 describe('a pilot that reviews before release and needs an evaluation report to expand', () => {
   it('shows the review, the missing report and CPU per call, and refuses the advance naming what is missing', async () => {
-    const admin = await signIn(email, password);
+    const admin = await apiAs(email, password);
     const flows = await admin<{ id: string; name: string }[]>('GET', '/api/flows');
     const flowId = flows.find((f) => f.name === 'Credit approval (rollout)')?.id as string;
-    const endpoint = await admin<{ id: string; url: string }>('POST', '/api/endpoints', {
+    const { endpoint, key } = await publish(admin, {
       flowId,
-      version: 1,
       slug: 'e2e-credit-held',
+      keyName: 'held loans',
     });
-    const key = (
-      await admin<{ key: string }>('POST', '/api/keys', { name: 'held loans', endpoints: [endpoint.id] })
-    ).key;
-    const dev = await signIn(developer.email, developer.password);
+    const dev = await apiAs(developer.email, developer.password);
     await dev('POST', `/api/endpoints/${endpoint.id}/rollouts`, {
       challengerVersion: 2,
       reason: '试点：每个新评分卡决策放行前人工审核',

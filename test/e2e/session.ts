@@ -1,4 +1,8 @@
-/** Shared steps of the browser tests: a signed-in page at 1440×900, and API calls made from it. */
+/**
+ * Shared steps of the browser tests: a signed-in page at 1440×900 and API calls made from it, an API client
+ * signed in as any user (for setup the UI is not under test in), signing a page in as another user, and
+ * publishing a flow with a key scoped to its endpoint.
+ */
 import type { Browser, Page } from 'playwright-core';
 import { env } from './browser.js';
 
@@ -61,4 +65,62 @@ export async function flowFromTemplate(page: Page, templateId: string, name?: st
     ...(name ? { name } : {}),
   });
   return r.flow.id;
+}
+
+/** An API call with a signed-in user's session cookie and CSRF token; throws on a non-2xx answer. */
+export type Call = <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/** Signs `who` in over HTTP (as the editor does) and returns a client for their API calls. */
+export async function apiAs(who: string, pw: string): Promise<Call> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: who, password: pw }),
+  });
+  if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const r = await fetch(`${url}${path}`, {
+      method,
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+/**
+ * Signs the page in as `who` through the sign-in form, and waits for the page it lands on (the flow list; an
+ * account in no workspace lands on `no-workspace-page`).
+ */
+export async function signInAs(page: Page, who: string, pw: string, lands = 'flows-page'): Promise<void> {
+  await page.goto(`${url}/#/login`);
+  await page.getByTestId('login-form').waitFor();
+  await page.getByTestId('login-email').fill(who);
+  await page.getByTestId('login-password').fill(pw);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId(lands).waitFor();
+}
+
+/**
+ * Publishes a version of a flow and creates an API key scoped to that endpoint alone (the browser tests share one
+ * workspace, and other pages count keys per endpoint).
+ */
+export async function publish(
+  call: Call,
+  options: { flowId: string; slug: string; keyName: string; version?: number; rateLimitPerMinute?: number },
+): Promise<{ endpoint: { id: string; url: string }; key: string }> {
+  const { keyName, version = 1, ...rest } = options;
+  const endpoint = await call<{ id: string; url: string }>('POST', '/api/endpoints', { ...rest, version });
+  const { key } = await call<{ key: string }>('POST', '/api/keys', {
+    name: keyName,
+    endpoints: [endpoint.id],
+  });
+  return { endpoint, key };
 }

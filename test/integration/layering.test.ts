@@ -102,6 +102,14 @@ describe('layering lint rule', () => {
         "import { sessionSchema } from '@finflow/contract';\nexport const a = sessionSchema;\n",
       ),
     ).toEqual([]);
+    // A node that calls another FinFlow server's API (the federated coordinator) parses its answers with the
+    // contract's schemas, the same ones that server's routes parse requests with.
+    expect(
+      await restricted(
+        'nodes/builtin/src/risk/federated/x.ts',
+        "import { joinResponseSchema } from '@finflow/contract';\nexport const a = joinResponseSchema;\n",
+      ),
+    ).toEqual([]);
   });
 
   it('allows the server to build on everything below it', async () => {

@@ -26,6 +26,7 @@ import { Keyboard, LayoutGrid, Maximize, Redo2, StickyNote as NoteIcon, Undo2 } 
 import {
   useCallback,
   useEffect,
+  useMemo,
   useRef,
   useState,
   type DragEvent,
@@ -41,6 +42,7 @@ import { entryFor, useCatalogStore } from '../state/catalog-store.js';
 import { useEditorStore } from '../state/editor-store.js';
 import { categoryColors } from '../ui/icons.js';
 import { noteColorName, noteColors } from '@finflow/runtime/document';
+import { withEstimatedHandles } from './estimated-handles.js';
 import { legibleFit } from './fit.js';
 import { FlowNodeComponent } from './flow-node.js';
 import { NoteNodeComponent } from './note-node.js';
@@ -65,10 +67,12 @@ const minimapColor = (n: EditorNode) =>
 const lodSelector = (s: { transform: [number, number, number] }) =>
   s.transform[2] < 0.3 ? ' lod-low lod-min' : s.transform[2] < 0.55 ? ' lod-low' : '';
 /**
- * React Flow can leave off-screen elements out of the page, but then panning mounts and unmounts nodes on every
- * frame (2x the script and layout per move at 500 nodes); that pays only for flows larger than any we measured.
+ * Large flows leave off-screen nodes and edges out of the page (React Flow's onlyRenderVisibleElements). With the
+ * lighter node of flow-node.tsx this pays at 500 nodes (bench/README.md "Editor": open 10.8 to 3.9 s, pan frame p95
+ * 183 to 67 ms under the same load); with the earlier node, mounting nodes while panning cost more than it saved.
+ * Nodes not yet drawn declare estimated handles (estimated-handles.ts) so edges to them are still drawn.
  */
-const CULL_ABOVE_NODES = 2_000;
+const CULL_ABOVE_NODES = 200;
 const LOCAL_CLIPBOARD = 'finflow.clipboard';
 
 export function refusalText(t: TFunction, r: ConnectRefusal): string {
@@ -194,6 +198,8 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
   const [helpOpen, setHelpOpen] = useState(false);
   const readOnly = !!props.readOnly;
   const lod = useStore(lodSelector);
+  const culled = nodes.length > CULL_ABOVE_NODES;
+  const drawn = useMemo(() => (culled ? nodes.map(withEstimatedHandles) : nodes), [nodes, culled]);
 
   const isValidConnection: IsValidConnection<EditorEdge> = useCallback(
     (c) =>
@@ -427,10 +433,11 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
       onPointerDownCapture={onPointerDownCapture}
       onDoubleClick={onDoubleClick}
       data-testid="canvas"
+      data-culled={culled ? 'true' : undefined}
       aria-label={t('canvas.label')}
     >
       <ReactFlow<EditorNode, EditorEdge>
-        nodes={nodes}
+        nodes={drawn}
         edges={edges}
         nodeTypes={nodeTypes}
         defaultEdgeOptions={defaultEdgeOptions}
@@ -453,7 +460,7 @@ export function Canvas(props: { readOnly?: boolean; onSave: () => void; onRun: (
         zoomOnDoubleClick={false}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
-        onlyRenderVisibleElements={nodes.length > CULL_ABOVE_NODES}
+        onlyRenderVisibleElements={culled}
         minZoom={0.05}
         maxZoom={2}
         proOptions={proOptions}

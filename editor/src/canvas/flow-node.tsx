@@ -4,28 +4,58 @@
  * Memoised, and cheap to have hundreds of: problems and diff marks come in its data (derived by the editor store),
  * run status through narrow selectors (a run event re-renders one node), and the UI language from a small store
  * instead of react-i18next's hook, which builds a translation function in every node on every render.
+ * Few elements and no clips of its own (bench/README.md "Editor"): the icon is a background image, the header and the
+ * ports are grids rather than nested wrappers, a port's type is a hover pseudo-element, and text wraps rather than
+ * being cut with `overflow: hidden`.
  */
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { portColors, type NamedPort } from '@finflow/runtime/ports';
 import { AlertTriangle, Check, CircleDashed, Loader2, X } from 'lucide-react';
-import { memo } from 'react';
+import { memo, type CSSProperties } from 'react';
 import type { Problem } from '../api/types.js';
 import { problemText } from '../flow/problems.js';
-import { formatMs, nodeTitle, portDescription, portTitle, tr, useLangStore } from '../i18n/index.js';
+import {
+  formatMs,
+  nodeTitle,
+  portDescription,
+  portTitle,
+  tr,
+  useLangStore,
+  type Lang,
+} from '../i18n/index.js';
 import { useCatalogStore } from '../state/catalog-store.js';
 import { useRunStore } from '../state/run-store.js';
 import { nodePorts } from '../flow/ports.js';
 import type { FinflowNode } from '../flow/model.js';
 import { categoryColors, nodeIcon } from '../ui/icons.js';
+import { iconImage } from './icon-image.js';
 
-function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
+/**
+ * A port: its handle and its title in one row, placed in the ports grid by `row` (inputs left, outputs right).
+ * The type shows on hover from `data-port-type` (a pseudo-element, not a node per port).
+ */
+function PortRow({
+  port,
+  side,
+  row,
+  lang,
+}: {
+  port: NamedPort;
+  side: 'in' | 'out';
+  row: number;
+  lang: Lang;
+}) {
   const color = portColors[port.type];
-  const lang = useLangStore((s) => s.lang);
   const label = portTitle(port, lang);
   const description = portDescription(port, lang);
   const tip = `${label} · ${port.type}${port.required ? '' : ` (${tr('canvas.optionalPort')})`}${description ? `\n${description}` : ''}`;
   return (
-    <div className={`port-row port-${side}`} title={tip}>
+    <div
+      className={`port-row port-${side}`}
+      title={tip}
+      data-port-type={port.type}
+      style={{ gridRow: row, '--port-color': color } as CSSProperties}
+    >
       <Handle
         type={side === 'in' ? 'target' : 'source'}
         position={side === 'in' ? Position.Left : Position.Right}
@@ -36,9 +66,6 @@ function PortRow({ port, side }: { port: NamedPort; side: 'in' | 'out' }) {
         data-port-type={port.type}
       />
       <span className="port-label">{label}</span>
-      <span className="port-type" style={{ color }}>
-        {port.type}
-      </span>
     </div>
   );
 }
@@ -92,15 +119,15 @@ function FlowNodeView({ id, data, selected }: NodeProps<FinflowNode>) {
   return (
     <div className={classes} data-testid="flow-node" data-node-id={id} data-node-type={node.type}>
       <div className="flow-node-header">
-        <span className="node-icon" style={{ background: categoryColors[category] }} aria-hidden>
-          <Icon size={14} />
-        </span>
-        <div className="node-titles">
-          <div className="node-title" title={title}>
-            {title}
-          </div>
-          <div className="node-subtitle">{node.label ? nodeTitle(entry, node.type, lang) : id}</div>
+        <span
+          className="node-icon"
+          style={{ backgroundColor: categoryColors[category], backgroundImage: iconImage(Icon) }}
+          aria-hidden
+        />
+        <div className="node-title" title={title}>
+          {title}
         </div>
+        <div className="node-subtitle">{node.label ? nodeTitle(entry, node.type, lang) : id}</div>
         {problems?.length ? (
           <span className="node-problem" aria-hidden>
             <AlertTriangle size={13} />
@@ -120,16 +147,12 @@ function FlowNodeView({ id, data, selected }: NodeProps<FinflowNode>) {
       {!entry && <div className="node-warning">{t('canvas.unknownType', { type: node.type })}</div>}
       {(ports.inputs.length > 0 || ports.outputs.length > 0) && (
         <div className="flow-node-ports">
-          <div className="ports-col ports-in">
-            {ports.inputs.map((p) => (
-              <PortRow key={p.name} port={p} side="in" />
-            ))}
-          </div>
-          <div className="ports-col ports-out">
-            {ports.outputs.map((p) => (
-              <PortRow key={p.name} port={p} side="out" />
-            ))}
-          </div>
+          {ports.inputs.map((p, i) => (
+            <PortRow key={`in:${p.name}`} port={p} side="in" row={i + 1} lang={lang} />
+          ))}
+          {ports.outputs.map((p, i) => (
+            <PortRow key={`out:${p.name}`} port={p} side="out" row={i + 1} lang={lang} />
+          ))}
         </div>
       )}
       <StatusBadge id={id} />

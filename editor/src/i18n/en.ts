@@ -754,6 +754,10 @@ export const en: Dictionary = {
     excluded: 'Not trained on (masked personal data): {{columns}}',
     proposed: 'Proposed for {{stage}}: start the rollout above to use it.',
     notProposed: 'Not proposed.',
+    reason_NO_COMPARISON: 'the evaluation gave no comparison with the champion',
+    reason_BETTER_THAN_CHAMPION: '{{measure}} better than the champion’s on the holdout: {{difference}}',
+    reason_WORSE_THAN_CHAMPION: '{{measure}} worse than the champion’s on the holdout: {{difference}}',
+    reason_NOT_SHOWN_DIFFERENT: '{{measure}} not shown better or worse than the champion’s: {{difference}}',
     drift: 'Drift against the training baseline',
     driftLine:
       'Version {{version}}: {{calls}} recent calls against {{rows}} training rows; watch at PSI ≥ {{watch}}, alert at ≥ {{alert}}',

@@ -729,6 +729,10 @@ export const zhCN = {
     excluded: '未参与训练（已脱敏的个人数据）：{{columns}}',
     proposed: '建议进入{{stage}}：在上方启动上线计划即可使用。',
     notProposed: '不建议上线。',
+    reason_NO_COMPARISON: '评估没有给出与冠军版本的对比',
+    reason_BETTER_THAN_CHAMPION: '留出集上{{measure}}优于冠军版本：{{difference}}',
+    reason_WORSE_THAN_CHAMPION: '留出集上{{measure}}劣于冠军版本：{{difference}}',
+    reason_NOT_SHOWN_DIFFERENT: '留出集上{{measure}}与冠军版本相比未显示出更优或更差：{{difference}}',
     drift: '相对训练基线的漂移',
     driftLine:
       '版本 {{version}}：最近 {{calls}} 次调用对比 {{rows}} 条训练数据；PSI ≥ {{watch}} 关注，≥ {{alert}} 告警',

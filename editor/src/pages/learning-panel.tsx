@@ -5,8 +5,9 @@
  * The new version is only proposed: the rollout card above starts it.
  */
 import { useCallback, useEffect, useState } from 'react';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
-import type { Drift, Learning, RetrainJob } from '@finflow/contract';
+import type { Drift, Learning, ProposalReason, RetrainJob } from '@finflow/contract';
 import { api, ApiError } from '../api/client.js';
 import { formatTime, useLang } from '../i18n/index.js';
 
@@ -14,6 +15,24 @@ const JOB_POLL_MS = 1_000;
 
 function psi(x: number | null): string {
   return x === null ? '—' : x.toFixed(3);
+}
+
+/**
+ * A proposal reason in the UI language, from its code and figures (`learning.reason_<CODE>`); the server's English
+ * message where the code has no wording (a job stored before reasons had codes).
+ */
+export function proposalReasonText(t: TFunction, r: ProposalReason): string {
+  const key = `learning.reason_${r.code}`;
+  const { measure, estimate, lo, hi } = r.params;
+  const text = t(key, {
+    measure: measure ? t(`learning.measure_${measure}`) : '',
+    difference:
+      estimate === undefined || lo === undefined || hi === undefined
+        ? ''
+        : `${estimate >= 0 ? '+' : ''}${estimate.toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}]`,
+    defaultValue: '',
+  });
+  return text && text !== key ? text : r.message;
 }
 
 export function LearningPanel({ endpointId, canRetrain }: { endpointId: string; canRetrain: boolean }) {
@@ -149,7 +168,9 @@ export function LearningPanel({ endpointId, canRetrain }: { endpointId: string; 
                 {job.proposal.stage
                   ? t('learning.proposed', { stage: t(`rollout.stage_${job.proposal.stage}`) })
                   : t('learning.notProposed')}{' '}
-                <span className="muted">{job.proposal.reasons.join('; ')}</span>
+                <span className="muted">
+                  {job.proposal.reasons.map((r) => proposalReasonText(t, r)).join('; ')}
+                </span>
               </div>
             )}
             {job.error && <div className="small error">{job.error}</div>}

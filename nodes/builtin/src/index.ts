@@ -84,16 +84,6 @@ export {
   type EgressPolicy,
 } from './net/egress.js';
 export {
-  datasetNamePattern,
-  federatedLimits,
-  joinRequestSchema,
-  updateRequestSchema,
-  type JoinRequest,
-  type JoinResponse,
-  type UpdateRequest,
-  type UpdateResponse,
-} from './risk/federated/protocol.js';
-export {
   HolderRefusal,
   HolderSession,
   joinSession,

@@ -10,6 +10,7 @@ import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'no
 import { canonicalJson } from '../hash.js';
 import { storageError } from '../repo/errors.js';
 import { chunkText } from '../repo/event-rows.js';
+import { reviewTaskValues } from '../repo/rows.js';
 import type { BatchCommit, WriteBatch } from '../repo/types.js';
 
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
@@ -21,7 +22,7 @@ export interface EncodedBatch {
   events?: unknown[];
   /** status, finished at, ms, sealed outputs or null, sealed checkpoint or null, run id. */
   runUpdates?: unknown[];
-  /** 22 values a task: the columns of `review_tasks` in table order. */
+  /** 22 values a task: `reviewTaskValues` (repo/rows.ts), the columns of `review_tasks` in table order. */
   reviewTasks?: unknown[];
   /** status, approvals, decision, decided at, decided by, task id, expected approvals. */
   reviewDecisions?: unknown[];
@@ -123,31 +124,7 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
   }
   if (b.reviewTasks.length) {
     const v: unknown[] = [];
-    for (const t of b.reviewTasks)
-      v.push(
-        t.id,
-        t.workspaceId,
-        t.runId,
-        t.nodeId,
-        t.flowId,
-        t.flowVersion,
-        t.endpointId,
-        t.deploymentId,
-        t.queue,
-        JSON.stringify(t.roles),
-        t.title,
-        t.status,
-        t.dueAt,
-        t.escalatedAt,
-        t.starter,
-        t.task,
-        JSON.stringify(t.approvals),
-        t.decision,
-        t.decidedAt,
-        t.decidedBy,
-        t.resumedBy,
-        t.createdAt,
-      );
+    for (const t of b.reviewTasks) v.push(...reviewTaskValues(t));
     m.reviewTasks = v;
   }
   if (b.reviewDecisions.length) {

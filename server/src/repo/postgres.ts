@@ -44,6 +44,8 @@ import {
   toFlow,
   toInvitation,
   toReviewTask,
+  reviewTaskColumns,
+  reviewTaskValues,
   toRun,
   toSession,
   toUser,
@@ -522,35 +524,10 @@ export class PostgresRepository implements Repository, RunLeases {
   private async applyReviews(c: Client, b: WriteBatch): Promise<void> {
     for (const t of b.reviewTasks) {
       await c.query(
-        `INSERT INTO review_tasks (id, workspace_id, run_id, node_id, flow_id, flow_version, endpoint_id,
-           deployment_id, queue, roles, title, status, due_at, escalated_at, starter, task, approvals, decision,
-           decided_at, decided_by, resumed_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+        `INSERT INTO review_tasks (${reviewTaskColumns.join(', ')})
+         VALUES (${reviewTaskColumns.map((_, k) => `$${k + 1}`).join(', ')})
          ON CONFLICT DO NOTHING`,
-        [
-          t.id,
-          t.workspaceId,
-          t.runId,
-          t.nodeId,
-          t.flowId,
-          t.flowVersion,
-          t.endpointId,
-          t.deploymentId,
-          t.queue,
-          JSON.stringify(t.roles),
-          t.title,
-          t.status,
-          t.dueAt,
-          t.escalatedAt,
-          t.starter,
-          t.task,
-          JSON.stringify(t.approvals),
-          t.decision,
-          t.decidedAt,
-          t.decidedBy,
-          t.resumedBy,
-          t.createdAt,
-        ],
+        reviewTaskValues(t),
       );
     }
     for (const d of b.reviewDecisions) {

@@ -148,6 +148,60 @@ export const toReviewTask = (r: Row): ReviewTaskRecord => ({
   createdAt: num(r['created_at']),
 });
 
+/**
+ * A review task's values in the column order of `review_tasks` (the reverse of `toReviewTask`): the Postgres insert
+ * and the SQLite writer thread's batch both bind these, so a new column is added in one place.
+ */
+export const reviewTaskColumns = [
+  'id',
+  'workspace_id',
+  'run_id',
+  'node_id',
+  'flow_id',
+  'flow_version',
+  'endpoint_id',
+  'deployment_id',
+  'queue',
+  'roles',
+  'title',
+  'status',
+  'due_at',
+  'escalated_at',
+  'starter',
+  'task',
+  'approvals',
+  'decision',
+  'decided_at',
+  'decided_by',
+  'resumed_by',
+  'created_at',
+] as const;
+
+export const reviewTaskValues = (t: ReviewTaskRecord): unknown[] => [
+  t.id,
+  t.workspaceId,
+  t.runId,
+  t.nodeId,
+  t.flowId,
+  t.flowVersion,
+  t.endpointId,
+  t.deploymentId,
+  t.queue,
+  JSON.stringify(t.roles),
+  t.title,
+  t.status,
+  t.dueAt,
+  t.escalatedAt,
+  t.starter,
+  t.task,
+  JSON.stringify(t.approvals),
+  t.decision,
+  t.decidedAt,
+  t.decidedBy,
+  t.resumedBy,
+  t.createdAt,
+];
+
 export const toFeedback = (r: Row): FeedbackRecord => ({
   id: str(r['id']),
   workspaceId: str(r['workspace_id']),

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../db/group-commit.js';
 import { tempDir } from '../test-helpers/harness.js';
+import { reviewTaskColumns, reviewTaskValues, toReviewTask } from './rows.js';
 import { DATABASE_FILE, SqliteRepository } from './sqlite.js';
+import type { ReviewTaskRecord } from './types.js';
 
 const dirs: string[] = [];
 const repos: SqliteRepository[] = [];
@@ -56,5 +58,44 @@ describe('SQLite repository', () => {
     expect(repo.checkpointedFrames).toBeGreaterThan(0);
     expect(statSync(join(dir, DATABASE_FILE)).size).toBeGreaterThan(before);
     expect(existsSync(join(dir, `${DATABASE_FILE}-wal`))).toBe(true);
+  });
+
+  it('binds a review task as the columns of review_tasks in table order, and reads the same task back', async () => {
+    // The writer thread's batch and the Postgres insert both bind reviewTaskValues: a column added to the table
+    // but not to it (or a swapped pair) shows here before it corrupts stored tasks.
+    const repo = await open();
+    const table = (repo.db.prepare('PRAGMA table_info(review_tasks)').all() as { name: string }[]).map(
+      (c) => c.name,
+    );
+    expect([...reviewTaskColumns]).toEqual(table);
+    const task: ReviewTaskRecord = {
+      id: 'task-1',
+      workspaceId: 'ws',
+      runId: 'run-1',
+      nodeId: 'review',
+      flowId: 'flow-1',
+      flowVersion: 3,
+      endpointId: 'ep-1',
+      deploymentId: null,
+      queue: 'credit',
+      roles: ['approver', 'risk'],
+      title: 'Check the income',
+      status: 'decided',
+      dueAt: 1_000,
+      escalatedAt: null,
+      starter: 'key:k1',
+      task: '{"amount":5000}',
+      approvals: [
+        { reviewer: { id: 'u1', name: 'Wang Fang' }, action: 'approve', reason: 'income checked', at: 900 },
+      ],
+      decision: '{"outcome":"approve"}',
+      decidedAt: 950,
+      decidedBy: 'user:u1',
+      resumedBy: null,
+      createdAt: 800,
+    };
+    const values = reviewTaskValues(task);
+    expect(values).toHaveLength(table.length);
+    expect(toReviewTask(Object.fromEntries(reviewTaskColumns.map((c, i) => [c, values[i]])))).toEqual(task);
   });
 });

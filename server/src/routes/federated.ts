@@ -3,10 +3,16 @@
  * tables, never returning a row. `/v1/federated/datasets/:name/sessions...` (API key named by the dataset): the
  * holder API a coordinator calls to join a session, get masked updates and leave.
  */
-import { federatedDatasetBody, federatedDatasetListSchema, federatedDatasetSchema } from '@finflow/contract';
+import {
+  datasetNamePattern,
+  federatedDatasetBody,
+  federatedDatasetListSchema,
+  federatedDatasetSchema,
+  joinRequestSchema,
+  updateRequestSchema,
+} from '@finflow/contract';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { datasetNamePattern, joinRequestSchema, updateRequestSchema } from '@finflow/nodes';
 import type { AppContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';

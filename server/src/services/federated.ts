@@ -6,20 +6,15 @@
  * so the holder's owner sees what was asked of its data. Sessions live in memory (a restart ends them: the
  * coordinator sees a dropout) and expire when idle.
  */
-import {
-  HolderRefusal,
-  joinSession,
-  type HolderRefusalCode,
-  type HolderSession,
-  type JoinRequest,
-  type JoinResponse,
-  type UpdateRequest,
-  type UpdateResponse,
-} from '@finflow/nodes';
+import { HolderRefusal, joinSession, type HolderRefusalCode, type HolderSession } from '@finflow/nodes';
 import {
   federatedDatasetBodyLimits,
   type FederatedDataset,
   type FederatedDatasetBody,
+  type JoinRequest,
+  type JoinResponse,
+  type UpdateRequest,
+  type UpdateResponse,
 } from '@finflow/contract';
 import type { ApiKeyRecord, AuditActor, FederatedDatasetRecord, Repository } from '../repo/types.js';
 import type { Sealer } from '../security/crypto.js';

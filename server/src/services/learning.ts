@@ -44,6 +44,7 @@ import {
   type Drift,
   type Learning,
   type LearningConfig,
+  type ProposalReason,
   type RetrainJob,
 } from '@finflow/contract';
 import type { DatasetFormat } from '@finflow/runtime/evaluation';
@@ -167,9 +168,25 @@ const actorString = (a: AuditActor) => `${a.type}:${a.id ?? ''}`;
 const scheduleActor: AuditActor = { type: 'system', id: 'retrain-schedule', name: 'retraining schedule' };
 const driftActor: AuditActor = { type: 'system', id: 'drift-watch', name: 'drift watch' };
 
+/** A job's stored detail; jobs stored before reasons had codes hold them as English text. */
+type StoredDetail = Omit<JobDetail, 'proposal'> & {
+  proposal?: { stage: 'shadow' | 'pilot' | null; reasons: (ProposalReason | string)[] };
+};
+
 export function retrainJobView(j: RetrainJobRecord): RetrainJob {
+  const { proposal, ...detail } = JSON.parse(j.detail) as StoredDetail;
   return {
-    ...(JSON.parse(j.detail) as JobDetail),
+    ...detail,
+    ...(proposal
+      ? {
+          proposal: {
+            stage: proposal.stage,
+            reasons: proposal.reasons.map((r) =>
+              typeof r === 'string' ? { code: 'TEXT' as const, params: {}, message: r } : r,
+            ),
+          },
+        }
+      : {}),
     id: j.id,
     endpointId: j.endpointId,
     status: j.status,
@@ -739,20 +756,54 @@ export class LearningService {
   private propose(
     c: Comparison | undefined,
     margin: number,
-  ): { stage: 'shadow' | 'pilot' | null; reasons: string[] } {
-    if (!c) return { stage: null, reasons: ['no comparison'] };
-    const [name, d, lowerIsBetter] = c.cost
-      ? (['cost per call', c.cost, true] as const)
+  ): { stage: 'shadow' | 'pilot' | null; reasons: ProposalReason[] } {
+    if (!c)
+      return {
+        stage: null,
+        reasons: [{ code: 'NO_COMPARISON', params: {}, message: 'no comparison' }],
+      };
+    const [measure, d, lowerIsBetter] = c.cost
+      ? (['cost', c.cost, true] as const)
       : c.auc
-        ? (['AUC', c.auc, false] as const)
+        ? (['auc', c.auc, false] as const)
         : (['accuracy', c.accuracy, false] as const);
+    const name = { cost: 'cost per call', auc: 'AUC', accuracy: 'accuracy' }[measure];
     const ci = `${d.estimate.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}]`;
+    const params = { measure, estimate: d.estimate, lo: d.lo, hi: d.hi };
     const better = lowerIsBetter ? d.hi < 0 : d.lo > 0;
     const worse = lowerIsBetter ? d.lo > margin : d.hi < -margin;
     if (better)
-      return { stage: 'pilot', reasons: [`${name} better than the champion's on the holdout: ${ci}`] };
-    if (worse) return { stage: null, reasons: [`${name} worse than the champion's on the holdout: ${ci}`] };
-    return { stage: 'shadow', reasons: [`${name} not shown better or worse than the champion's: ${ci}`] };
+      return {
+        stage: 'pilot',
+        reasons: [
+          {
+            code: 'BETTER_THAN_CHAMPION',
+            params,
+            message: `${name} better than the champion's on the holdout: ${ci}`,
+          },
+        ],
+      };
+    if (worse)
+      return {
+        stage: null,
+        reasons: [
+          {
+            code: 'WORSE_THAN_CHAMPION',
+            params,
+            message: `${name} worse than the champion's on the holdout: ${ci}`,
+          },
+        ],
+      };
+    return {
+      stage: 'shadow',
+      reasons: [
+        {
+          code: 'NOT_SHOWN_DIFFERENT',
+          params,
+          message: `${name} not shown better or worse than the champion's: ${ci}`,
+        },
+      ],
+    };
   }
 
   private summary(
@@ -763,7 +814,7 @@ export class LearningService {
     excluded: { column: string; reason: string; path?: string }[],
     report: EvaluationReport,
     c: Comparison | undefined,
-    proposal: { stage: string | null; reasons: string[] },
+    proposal: { stage: string | null; reasons: ProposalReason[] },
   ): string {
     const [a, b] = report.versions;
     const f = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
@@ -785,8 +836,8 @@ export class LearningService {
     );
     parts.push(
       proposal.stage
-        ? `Proposed for ${proposal.stage}: ${proposal.reasons.join('; ')}. Not published: start a rollout to use it.`
-        : `Not proposed: ${proposal.reasons.join('; ')}.`,
+        ? `Proposed for ${proposal.stage}: ${proposal.reasons.map((r) => r.message).join('; ')}. Not published: start a rollout to use it.`
+        : `Not proposed: ${proposal.reasons.map((r) => r.message).join('; ')}.`,
     );
     return parts.join(' ');
   }

@@ -15,7 +15,7 @@ import {
   type TranscriptEntry,
 } from './federated/coordinator.js';
 import { httpHolder } from './federated/http-holder.js';
-import { datasetNamePattern, federatedLimits, holderIdPattern } from './federated/protocol.js';
+import { datasetNamePattern, federatedLimits, holderIdPattern } from '@finflow/contract';
 
 const columnList = z.array(z.string().min(1).max(200)).max(federatedLimits.features);
 

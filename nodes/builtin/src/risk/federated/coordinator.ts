@@ -9,6 +9,16 @@
  * coordinator sends and receives can be recorded (`record`), so what it saw can be inspected.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  joinResponseSchema,
+  updateResponseSchema,
+  type JoinRequest,
+  type JoinResponse,
+  type StatsLayout,
+  type TrainingSpec,
+  type UpdateRequest,
+  type UpdateResponse,
+} from '@finflow/contract';
 import { NodeError } from '@finflow/sdk';
 import {
   featureMeans,
@@ -22,16 +32,6 @@ import { linearBaseValue } from '../ml/linear-explain.js';
 import { logit } from '../ml/logistic.js';
 import { bayesThreshold, type CostMatrix } from '../ml/metrics.js';
 import { SCORECARD_FORMAT_VERSION, SCORECARD_KIND, type ScorecardModel } from '../ml/scorecard.js';
-import {
-  joinResponseSchema,
-  updateResponseSchema,
-  type JoinRequest,
-  type JoinResponse,
-  type StatsLayout,
-  type TrainingSpec,
-  type UpdateRequest,
-  type UpdateResponse,
-} from './protocol.js';
 import { ACCOUNTING_METHOD, planPrivacy, spentEpsilon, type PrivacyPlan } from './privacy.js';
 import { addWords, base64ToWords, decodeFixed, type Participant, type Words } from './secure-sum.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { joinSession, HolderRefusal } from './holder.js';
-import { updateRequestSchema, type UpdateRequest } from './protocol.js';
+import { updateRequestSchema, type UpdateRequest } from '@finflow/contract';
 import {
   addWords,
   base64ToWords,

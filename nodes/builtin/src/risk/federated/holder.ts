@@ -8,6 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  federatedLimits,
+  type JoinRequest,
+  type JoinResponse,
+  type StatsLayout,
+  type TrainingSpec,
+  type UpdateRequest,
+  type UpdateResponse,
+} from '@finflow/contract';
+import {
   categoryOf,
   encodedWidth,
   encodeRows,
@@ -18,15 +27,6 @@ import {
   type Row,
 } from '../ml/encoding.js';
 import { sigmoid, log1pExp } from '../ml/logistic.js';
-import {
-  federatedLimits,
-  type JoinRequest,
-  type JoinResponse,
-  type StatsLayout,
-  type TrainingSpec,
-  type UpdateRequest,
-  type UpdateResponse,
-} from './protocol.js';
 import { encodeFixed, maskWords, newAgreementKeys, wordsToBase64, type AgreementKeys } from './secure-sum.js';
 
 export type HolderRefusalCode =

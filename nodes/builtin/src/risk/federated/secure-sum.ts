@@ -17,6 +17,7 @@ import {
   hkdfSync,
   type KeyObject,
 } from 'node:crypto';
+import { publicKeyPattern } from '@finflow/contract';
 
 /** All arithmetic is modulo 2^128: sums of masked vectors wrap, and the masks cancel exactly. */
 const BITS = 128n;
@@ -94,8 +95,6 @@ export function newAgreementKeys(): AgreementKeys {
   const jwk = publicKey.export({ format: 'jwk' });
   return { privateKey, publicKey: jwk.x as string };
 }
-
-export const publicKeyPattern = /^[A-Za-z0-9_-]{43}$/;
 
 function peerKey(x: string): KeyObject {
   if (!publicKeyPattern.test(x)) throw new RangeError('not an X25519 public key');

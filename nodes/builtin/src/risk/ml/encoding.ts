@@ -342,21 +342,8 @@ export function encodeRows(rows: readonly Row[], encoders: readonly ColumnEncode
 
 export const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-/** The stored form of a column encoder, validated when a model artefact is loaded. */
-export const encoderSchema = z.discriminatedUnion('type', [
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('numeric'),
-    mean: finite,
-    std: finite.refine((v) => v > 0, 'must be positive'),
-    transform: z.literal('log1p').optional(),
-    rawMean: finite,
-    missing: z.number().int().min(0),
-  }),
-  z.object({
-    column: z.string().min(1),
-    type: z.literal('categorical'),
-    levels: z.array(z.string()).min(1),
-    frequencies: z.array(finite),
-  }),
-]);
+/**
+ * The stored form of a column encoder, validated when a model artefact is loaded. Defined in the contract, since
+ * the federated coordinator sends it to data holders (and their route parses it) in the same form.
+ */
+export { columnEncoderSchema as encoderSchema } from '@finflow/contract';

@@ -8,7 +8,7 @@ import { seededRandom, shuffleInPlace } from '../../ml/random.js';
 import { loadGermanCredit } from '../../ml/test-helpers/datasets.js';
 import { HolderUnavailable, type HolderClient } from '../coordinator.js';
 import { HolderRefusal, joinSession, type HolderSession } from '../holder.js';
-import { joinRequestSchema, updateRequestSchema } from '../protocol.js';
+import { joinRequestSchema, updateRequestSchema } from '@finflow/contract';
 
 export const germanSpec = {
   target: 'class',

@@ -1,12 +1,39 @@
 /**
- * The messages between a federated-training coordinator and its data holders, one zod schema each. The holder
- * validates every request with them (it is an API reachable by API key), the coordinator every answer. Nothing
- * in these messages is a row: the coordinator sends the model and the encoding, a holder answers with its public
- * key, the categories it has, and masked vectors.
+ * The federated holder protocol (`/v1/federated/datasets/:name/sessions...`): the messages between a
+ * federated-training coordinator (the risk.federatedScorecard node, @finflow/nodes) and a data holder (this
+ * server's routes/federated.ts), one zod schema each. The holder's route parses every request with them (it is an
+ * API reachable by API key), the coordinator every answer, so the two ends cannot drift. Nothing in these messages
+ * is a row: the coordinator sends the model and the encoding, a holder answers with its public key, the
+ * categories it has, and masked vectors.
  */
-import { z } from '@finflow/sdk';
-import { encoderSchema } from '../ml/encoding.js';
-import { publicKeyPattern } from './secure-sum.js';
+import { z } from 'zod';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/**
+ * A fitted column encoder as it travels (in the coordinator's model) and is stored (in a model artefact):
+ * a numeric column's standardisation, or a categorical column's levels and their training shares.
+ */
+export const columnEncoderSchema = z.discriminatedUnion('type', [
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('numeric'),
+    mean: finite,
+    std: finite.refine((v) => v > 0, 'must be positive'),
+    transform: z.literal('log1p').optional(),
+    rawMean: finite,
+    missing: z.number().int().min(0),
+  }),
+  z.object({
+    column: z.string().min(1),
+    type: z.literal('categorical'),
+    levels: z.array(z.string()).min(1),
+    frequencies: z.array(finite),
+  }),
+]);
+
+/** A session's X25519 public key: the JWK `x`, 32 bytes as unpadded base64url. */
+export const publicKeyPattern = /^[A-Za-z0-9_-]{43}$/;
 
 /** Limits that keep one request and one answer small (the Hessian is (1 + p)^2 / 2 numbers). */
 export const federatedLimits = {
@@ -25,7 +52,7 @@ export const federatedLimits = {
 const column = z.string().min(1).max(200);
 export const holderIdPattern = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const holderId = z.string().regex(holderIdPattern, 'a holder id');
-const finite = z.number().refine(Number.isFinite, 'a finite number');
+const finiteNumber = z.number().refine(Number.isFinite, 'a finite number');
 
 /** What to train on: the columns every holder has. */
 export const trainingSpecSchema = z.strictObject({
@@ -46,7 +73,7 @@ export const joinRequestSchema = z.strictObject({
 });
 export type JoinRequest = z.output<typeof joinRequestSchema>;
 
-export const columnInfoSchema = z.discriminatedUnion('type', [
+export const holderColumnInfoSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('numeric') }),
   z.strictObject({
     type: z.literal('categorical'),
@@ -57,17 +84,17 @@ export const columnInfoSchema = z.discriminatedUnion('type', [
 export const joinResponseSchema = z.strictObject({
   publicKey: z.string().regex(publicKeyPattern),
   /** Each feature's type as this holder reads it, and the categories it has (never how many of each). */
-  columns: z.record(column, columnInfoSchema),
+  columns: z.record(column, holderColumnInfoSchema),
 });
 export type JoinResponse = z.output<typeof joinResponseSchema>;
 
-export const participantSchema = z.strictObject({
+export const holderParticipantSchema = z.strictObject({
   id: holderId,
   publicKey: z.string().regex(publicKeyPattern),
 });
 
 /** The layout of the statistics vector: each feature's type and, for a category, the levels counted. */
-export const layoutSchema = z
+export const statsLayoutSchema = z
   .array(
     z.discriminatedUnion('type', [
       z.strictObject({ column, type: z.literal('numeric') }),
@@ -80,26 +107,23 @@ export const layoutSchema = z
   )
   .min(1)
   .max(federatedLimits.features);
-export type StatsLayout = z.output<typeof layoutSchema>;
-
-export const stages = ['stats', 'newton', 'gradient', 'evaluate'] as const;
-export type Stage = (typeof stages)[number];
+export type StatsLayout = z.output<typeof statsLayoutSchema>;
 
 const common = {
   round: z.number().int().min(0).max(federatedLimits.rounds),
   attempt: z.number().int().min(1).max(federatedLimits.attempts),
-  participants: z.array(participantSchema).min(2).max(federatedLimits.participants),
+  participants: z.array(holderParticipantSchema).min(2).max(federatedLimits.participants),
 };
 const modelFields = {
-  encoders: z.array(encoderSchema).min(1).max(federatedLimits.features),
+  encoders: z.array(columnEncoderSchema).min(1).max(federatedLimits.features),
   theta: z
-    .array(finite)
+    .array(finiteNumber)
     .min(2)
     .max(federatedLimits.width + 1),
 };
 
 export const updateRequestSchema = z.discriminatedUnion('stage', [
-  z.strictObject({ stage: z.literal('stats'), ...common, layout: layoutSchema }),
+  z.strictObject({ stage: z.literal('stats'), ...common, layout: statsLayoutSchema }),
   z.strictObject({ stage: z.literal('newton'), ...common, ...modelFields }),
   z.strictObject({
     stage: z.literal('gradient'),
