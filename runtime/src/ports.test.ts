@@ -94,6 +94,31 @@ describe('ports', () => {
       'tags:list',
       'name:text',
     ]);
+    // Ports from a JSON Schema field carry its title and description, and the Chinese ones beside them.
+    const titled = {
+      properties: {
+        amount: {
+          type: 'number',
+          title: 'Amount to invest',
+          description: 'In CNY',
+          zh: { title: '投资金额', description: '单位：元' },
+        },
+        language: { type: 'string', title: 'Language', zh: { title: '语言' } },
+        bare: { type: 'string', zh: 'not an object' },
+      },
+    };
+    expect(resolvePorts(input, { schema: titled }).outputs).toEqual([
+      {
+        name: 'amount',
+        type: 'number',
+        required: true,
+        title: 'Amount to invest',
+        description: 'In CNY',
+        zh: { title: '投资金额', description: '单位：元' },
+      },
+      { name: 'language', type: 'text', required: true, title: 'Language', zh: { title: '语言' } },
+      { name: 'bare', type: 'text', required: true },
+    ]);
     expect(resolvePorts({ inputs: [], outputs: [] }, {}, { routeErrors: true }).outputs).toEqual([
       { name: 'error', type: 'error', required: false, title: 'Error' },
     ]);

@@ -322,12 +322,15 @@ export function resolveDynamicPorts(spec: DynamicPortsSpec, config: unknown): Na
     type: PortType,
     required = spec.required ?? true,
     description = spec.description,
+    labels?: Pick<PortSpec, 'title' | 'zh'>,
   ) => {
     if (typeof name !== 'string' || !portNamePattern.test(name)) return;
     // The first declaration of a name wins, as with declared ports: a port name is unique on its side.
     if (ports.some((p) => p.name === name)) return;
     const port: NamedPort = { name, type, required };
+    if (labels?.title) port.title = labels.title;
     if (description) port.description = description;
+    if (labels?.zh) port.zh = labels.zh;
     ports.push(port);
   };
   if (spec.mode === 'items' && Array.isArray(at)) {
@@ -350,7 +353,34 @@ export function resolveDynamicPorts(spec: DynamicPortsSpec, config: unknown): Na
     }
   } else if (spec.mode === 'keys' && at && typeof at === 'object' && !Array.isArray(at)) {
     for (const [key, sub] of Object.entries(at)) {
-      push(key, spec.typeFromJsonSchema ? portTypeForJsonSchema(sub) : spec.type);
+      if (!spec.typeFromJsonSchema) {
+        push(key, spec.type);
+        continue;
+      }
+      // A JSON Schema field (an input node's) titles its port as it titles its form field: `title` and
+      // `description`, with the Chinese beside them in `zh: { title, description }` (the convention of node
+      // config fields and template input schemas).
+      const field = (sub && typeof sub === 'object' ? sub : {}) as Record<string, unknown>;
+      const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
+      const zh = (field['zh'] && typeof field['zh'] === 'object' ? field['zh'] : {}) as Record<
+        string,
+        unknown
+      >;
+      const zhTitle = text(zh['title']);
+      const zhDescription = text(zh['description']);
+      const title = text(field['title']);
+      push(
+        key,
+        portTypeForJsonSchema(sub),
+        spec.required ?? true,
+        text(field['description']) ?? spec.description,
+        {
+          ...(title ? { title } : {}),
+          ...(zhTitle
+            ? { zh: { title: zhTitle, ...(zhDescription ? { description: zhDescription } : {}) } }
+            : {}),
+        },
+      );
     }
   }
   return ports;

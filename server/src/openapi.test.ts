@@ -56,6 +56,18 @@ async function openapiOf(slug: string): Promise<Loose> {
   return res.json();
 }
 
+/** The `language` property of the first schema (depth first) that declares one. */
+function findLanguage(value: unknown): Loose | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const props = (value as Loose).properties as Loose | undefined;
+  if (props?.language) return props.language as Loose;
+  for (const v of Object.values(value)) {
+    const found = findLanguage(v);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 describe('endpoint OpenAPI documents', () => {
   it('publishes the editor’s Chinese titles as x-zh, and leaves a property named zh alone', () => {
     const schema = {
@@ -77,6 +89,19 @@ describe('endpoint OpenAPI documents', () => {
       anyOf: [{ required: ['zh'], 'x-zh': { title: '甲' } }],
     });
   });
+
+  it.each(templates.map((tpl) => tpl.meta.id))(
+    '%s: callers see the optional language of the texts (zh or en) in the request body',
+    async (slug) => {
+      const doc = await openapiOf(slug);
+      const post = Object.values(doc.paths as Record<string, Loose>).find((p) => p.post)?.post as Loose;
+      const body = JSON.stringify(post.requestBody);
+      // The flow's input schema is the request body's: its language field keeps its enum and Chinese title.
+      const language = findLanguage(JSON.parse(body) as unknown);
+      expect(language?.enum).toEqual(['zh', 'en']);
+      expect(language?.['x-zh']?.title).toMatch(/语言/);
+    },
+  );
 
   it.each(templates.map((tpl) => tpl.meta.id))('%s: Swagger Parser validates it', async (slug) => {
     const doc = await openapiOf(slug);

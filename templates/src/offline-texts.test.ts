@@ -30,29 +30,55 @@ const each = (list: unknown): unknown[] => (Array.isArray(list) ? list : []);
 const texts = (where: string, list: unknown, language: Language, kind: ClientText['kind']): ClientText[] =>
   each(list).map((text, i) => ({ where: `${where}[${i}]`, text, language, kind }));
 
+/** The language a request asks for (the templates' optional `language` input), or the template's default. */
+const requested = (input: unknown, fallback: Language): Language => {
+  const language = (input as { language?: unknown } | null)?.language;
+  return language === 'zh' || language === 'en' ? language : fallback;
+};
+
 /**
- * The texts each template gives a customer (or, for the compliance summary, management), and their language.
- * A new template must be added here: the test fails for a template it does not know.
+ * The texts each template gives a customer (or, for the compliance summary, management), and their language:
+ * the one the request asks for, else the template's documented default. A new template must be added here: the
+ * test fails for a template it does not know.
  */
-const clientTexts: Record<string, (o: Outputs) => ClientText[]> = {
-  'robo-advisory': (o) => [
-    { where: 'explanation', text: o['explanation'], language: 'zh', kind: 'sentences' },
-    { where: 'riskDisclosure', text: o['riskDisclosure'], language: 'zh', kind: 'sentences' },
+const clientTexts: Record<string, (o: Outputs, input: unknown) => ClientText[]> = {
+  'robo-advisory': (o, input) => {
+    const language = requested(input, 'zh');
+    return [
+      { where: 'explanation', text: o['explanation'], language, kind: 'sentences' },
+      { where: 'riskDisclosure', text: o['riskDisclosure'], language, kind: 'sentences' },
+      ...texts('profile.reasons', o['profile']?.reasons, language, 'sentences'),
+    ];
+  },
+  'wealth-recommendation': (o, input) => {
+    const language = requested(input, 'zh');
+    return [
+      { where: 'pitch', text: o['pitch'], language, kind: 'sentences' },
+      { where: 'disclosure', text: o['disclosure'], language, kind: 'sentences' },
+      ...each(o['recommendations']).flatMap((r, i) =>
+        texts(`recommendations[${i}].reasons`, (r as Outputs)['reasons'], language, 'phrase'),
+      ),
+      ...each(o['excluded']).flatMap((r, i) =>
+        texts(`excluded[${i}].reasons`, (r as Outputs)['reasons'], language, 'phrase'),
+      ),
+    ];
+  },
+  'compliance-automation': (o, input) => [
+    {
+      where: 'summary',
+      text: o['summary'],
+      language: requested(input, o['stats']?.language),
+      kind: 'sentences',
+    },
   ],
-  'wealth-recommendation': (o) => [
-    { where: 'pitch', text: o['pitch'], language: 'zh', kind: 'sentences' },
-    { where: 'disclosure', text: o['disclosure'], language: 'zh', kind: 'sentences' },
-    ...each(o['recommendations']).flatMap((r, i) =>
-      texts(`recommendations[${i}].reasons`, (r as Outputs)['reasons'], 'zh', 'phrase'),
-    ),
-  ],
-  'compliance-automation': (o) => [
-    { where: 'summary', text: o['summary'], language: o['stats']?.language, kind: 'sentences' },
-  ],
-  'credit-approval': (o) => {
+  'credit-approval': (o, input) => {
     const notice = o['adverseActionNotice'];
     const incomplete = o['incompleteNotice'];
+    const language = requested(input, 'en');
     return [
+      ...[notice, incomplete]
+        .filter(Boolean)
+        .map((n, i) => ({ where: `notice[${i}].text`, text: n.text, language, kind: 'sentences' })),
       ...(notice
         ? [
             {
@@ -89,24 +115,29 @@ const clientTexts: Record<string, (o: Outputs) => ClientText[]> = {
         : []),
     ] as ClientText[];
   },
-  'anti-fraud': (o) =>
+  'anti-fraud': (o, input) =>
     each(o['decision']?.reasons).flatMap((r, i) => {
       const reason = r as Outputs;
+      const language = requested(input, 'en');
       return [
+        { where: `decision.reasons[${i}].message`, text: reason['message'], language, kind: 'phrase' },
+        ...(reason['factors']
+          ? texts(`decision.reasons[${i}].details`, reason['details'], language, 'phrase')
+          : []),
         { where: `decision.reasons[${i}].text`, text: reason['text'], language: 'en', kind: 'phrase' },
         { where: `decision.reasons[${i}].textZh`, text: reason['textZh'], language: 'zh', kind: 'phrase' },
         ...texts(`decision.reasons[${i}].factors`, reason['factors'], 'en', 'phrase'),
         ...texts(`decision.reasons[${i}].factorsZh`, reason['factorsZh'], 'zh', 'phrase'),
       ] as ClientText[];
     }),
-  'multimodal-customer-service': (o) =>
+  'multimodal-customer-service': (o, input) =>
     [
       ...(o['reply']
         ? [
             {
               where: 'reply.answer',
               text: o['reply'].answer,
-              language: o['reply'].language,
+              language: requested(input, o['reply'].language),
               kind: 'sentences',
             },
           ]
@@ -116,7 +147,7 @@ const clientTexts: Record<string, (o: Outputs) => ClientText[]> = {
             {
               where: 'handoff.customerNotice',
               text: o['handoff'].customerNotice,
-              language: o['handoff'].language,
+              language: requested(input, o['handoff'].language),
               kind: 'sentences',
             },
           ]
@@ -295,11 +326,24 @@ describe.each(templates.map((t) => [t.meta.id, t] as const))(
           [...instructions].filter((s) => text.includes(s)).map((s) => `${path} quotes "${s}"`),
         );
         expect(quoted).toEqual([]);
-        const declared = clientTexts[id]?.(result.outputs as Outputs) ?? [];
+        const declared = clientTexts[id]?.(result.outputs as Outputs, fixture.input) ?? [];
         checked += declared.length;
         expect(declared.flatMap(check)).toEqual([]);
       },
     );
+
+    it('has fixtures asking for each language, checked in the language asked for', () => {
+      const defaults: Record<string, Language> = {
+        'robo-advisory': 'zh',
+        'wealth-recommendation': 'zh',
+        'credit-approval': 'en',
+        'anti-fraud': 'en',
+      };
+      const fallback = defaults[id];
+      if (!fallback) return; // customer service and compliance detect the language; an explicit one is optional
+      const asked = new Set(template.fixtures.map((f) => requested(f.input, fallback)));
+      expect([...asked].sort()).toEqual(['en', 'zh']);
+    });
 
     it('had client texts to check', () => {
       expect(checked).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 /**
  * The inspector for the selected node: its description, the config form generated from the catalog's JSON Schema,
- * its run settings (retry, timeout, on error), and after a run what it received, produced and how long it took.
+ * its ports (title, type, required, connections), its run settings (retry, timeout, on error), and after a run what it received, produced and how long it took.
  */
 import { AlertTriangle, Info } from 'lucide-react';
 import { useEffect, useMemo, useState } from 'react';
@@ -25,8 +25,9 @@ import { JsonFieldStandalone, SchemaForm, type Hint } from './schema-form.js';
 import { validateAgainst } from './schema.js';
 import { configIssueText, problemText } from '../flow/problems.js';
 import { Segmented } from '../ui/segmented.js';
+import { PortList } from './port-list.js';
 
-type Tab = 'config' | 'settings' | 'result';
+type Tab = 'config' | 'ports' | 'settings' | 'result';
 
 function ancestors(id: string, edges: readonly FlowEdge[]): string[] {
   const into = new Map<string, string[]>();
@@ -202,6 +203,29 @@ function OnErrorControl({ node, readOnly }: { node: Omit<FlowNode, 'ui'>; readOn
   );
 }
 
+/** With nothing selected: the flow's own description (saved in the document, shown in the flow list). */
+function FlowDescription({ readOnly }: { readOnly: boolean }) {
+  const { t } = useTranslation();
+  const description = useEditorStore((s) => s.doc.meta.description ?? '');
+  return (
+    <div className="flow-description">
+      <label className="field-label" htmlFor="flow-description">
+        {t('inspector.flowDescription')}
+      </label>
+      <textarea
+        id="flow-description"
+        className="input"
+        rows={3}
+        maxLength={4000}
+        value={description}
+        readOnly={readOnly}
+        data-testid="flow-description"
+        onChange={(e) => useEditorStore.getState().updateMeta({ description: e.target.value }, 'description')}
+      />
+    </div>
+  );
+}
+
 export function Inspector({ readOnly }: { readOnly?: boolean }) {
   const { t } = useTranslation();
   const lang = useLang();
@@ -228,11 +252,14 @@ export function Inspector({ readOnly }: { readOnly?: boolean }) {
 
   if (!selectedId) {
     return (
-      <div className="inspector-empty">
-        <Info size={18} aria-hidden />
-        <p>{t('inspector.nothingSelected')}</p>
-        <p className="muted">{t('inspector.tip')}</p>
-      </div>
+      <>
+        <div className="inspector-empty">
+          <Info size={18} aria-hidden />
+          <p>{t('inspector.nothingSelected')}</p>
+          <p className="muted">{t('inspector.tip')}</p>
+        </div>
+        <FlowDescription readOnly={!!readOnly} />
+      </>
     );
   }
   if (!node)
@@ -349,19 +376,21 @@ function NodeInspector(props: {
         </ul>
       )}
       <div className="tabs small" role="tablist">
-        {(['config', 'settings', ...(props.hasRun ? (['result'] as const) : [])] as Tab[]).map((k) => (
-          <button
-            key={k}
-            role="tab"
-            type="button"
-            aria-selected={tab === k}
-            className={tab === k ? 'active' : ''}
-            onClick={() => setTab(k)}
-            data-testid={`inspector-tab-${k}`}
-          >
-            {t(`inspector.${k}`)}
-          </button>
-        ))}
+        {(['config', 'ports', 'settings', ...(props.hasRun ? (['result'] as const) : [])] as Tab[]).map(
+          (k) => (
+            <button
+              key={k}
+              role="tab"
+              type="button"
+              aria-selected={tab === k}
+              className={tab === k ? 'active' : ''}
+              onClick={() => setTab(k)}
+              data-testid={`inspector-tab-${k}`}
+            >
+              {t(`inspector.${k}`)}
+            </button>
+          ),
+        )}
       </div>
       <div className="inspector-body">
         {tab === 'config' &&
@@ -389,6 +418,7 @@ function NodeInspector(props: {
           ) : (
             <p className="muted">{t('canvas.unknownType', { type: node.type })}</p>
           ))}
+        {tab === 'ports' && <PortList node={node} entry={entry} />}
         {tab === 'settings' && (
           <>
             <SchemaForm

@@ -193,6 +193,34 @@ function FieldRow(props: {
           <p className="muted small">{t('builder.nestedInJson')}</p>
         )}
       </div>
+      <div className="builder-row">
+        {cell(
+          t('builder.title'),
+          `${idBase}-title`,
+          <input
+            id={`${idBase}-title`}
+            className="input small"
+            value={f.title}
+            readOnly={readOnly}
+            placeholder={f.name}
+            data-testid="builder-title"
+            onChange={(e) => set({ title: e.target.value })}
+          />,
+        )}
+        {cell(
+          t('builder.titleZh'),
+          `${idBase}-title-zh`,
+          <input
+            id={`${idBase}-title-zh`}
+            className="input small"
+            lang="zh-CN"
+            value={f.titleZh}
+            readOnly={readOnly}
+            data-testid="builder-title-zh"
+            onChange={(e) => set({ titleZh: e.target.value })}
+          />,
+        )}
+      </div>
       {cell(
         t('builder.description'),
         `${idBase}-description`,
@@ -203,6 +231,19 @@ function FieldRow(props: {
           readOnly={readOnly}
           data-testid="builder-description"
           onChange={(e) => set({ description: e.target.value })}
+        />,
+      )}
+      {cell(
+        t('builder.descriptionZh'),
+        `${idBase}-description-zh`,
+        <input
+          id={`${idBase}-description-zh`}
+          className="input small"
+          lang="zh-CN"
+          value={f.descriptionZh}
+          readOnly={readOnly}
+          data-testid="builder-description-zh"
+          onChange={(e) => set({ descriptionZh: e.target.value })}
         />,
       )}
     </li>
@@ -266,7 +307,10 @@ export function SchemaBuilder(props: {
                     required: false,
                     choices: [],
                     format: '',
+                    title: '',
                     description: '',
+                    titleZh: '',
+                    descriptionZh: '',
                     rest: {},
                   },
                 ])

@@ -13,13 +13,17 @@ function inputSchema(template: string): JsonSchema {
 }
 
 describe('the input field builder', () => {
-  it.each(['credit-approval', 'anti-fraud', 'wealth-recommendation', 'robo-advisory'])(
-    'reads and writes back the %s input schema unchanged',
-    (template) => {
-      const schema = inputSchema(template);
-      expect(schemaOf(fieldsOf(schema), schema)).toEqual(schema);
-    },
-  );
+  it.each([
+    'credit-approval',
+    'anti-fraud',
+    'wealth-recommendation',
+    'robo-advisory',
+    'compliance-automation',
+    'multimodal-customer-service',
+  ])('reads and writes back the %s input schema unchanged', (template) => {
+    const schema = inputSchema(template);
+    expect(schemaOf(fieldsOf(schema), schema)).toEqual(schema);
+  });
 
   it('writes what an analyst sets: type, required, choices, bounds, format, description', () => {
     const fields = fieldsOf({ type: 'object', properties: {} });
@@ -33,6 +37,9 @@ describe('the input field builder', () => {
         max: 5_000_000,
         format: '',
         description: 'Loan amount (CNY)',
+        title: '',
+        titleZh: '',
+        descriptionZh: '',
         rest: {},
       },
       {
@@ -42,6 +49,9 @@ describe('the input field builder', () => {
         choices: ['app', 'branch'],
         format: '',
         description: '',
+        title: '',
+        titleZh: '',
+        descriptionZh: '',
         rest: {},
       },
       {
@@ -51,6 +61,9 @@ describe('the input field builder', () => {
         choices: ['12', '24', '36'],
         format: '',
         description: '',
+        title: '',
+        titleZh: '',
+        descriptionZh: '',
         rest: {},
       },
       {
@@ -60,6 +73,9 @@ describe('the input field builder', () => {
         choices: [],
         format: 'date',
         description: '',
+        title: '',
+        titleZh: '',
+        descriptionZh: '',
         rest: {},
       },
     );
@@ -82,6 +98,37 @@ describe('the input field builder', () => {
       ['term', 'enum', true, ['12', '24', '36']],
       ['date', 'string', true, []],
     ]);
+  });
+
+  it('writes a title and a Chinese title and description beside the English, keeping the Chinese choice labels', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        language: { type: 'string', enum: ['zh', 'en'], zh: { options: { zh: '中文', en: '英文' } } },
+      },
+    };
+    const [field] = fieldsOf(schema);
+    if (!field) throw new Error('no field');
+    expect([field.title, field.titleZh, field.descriptionZh]).toEqual(['', '', '']);
+    const titled = schemaOf(
+      [{ ...field, title: 'Language', titleZh: '语言', descriptionZh: '客户文本的语言' }],
+      schema,
+    );
+    expect(titled['properties']).toEqual({
+      language: {
+        type: 'string',
+        enum: ['zh', 'en'],
+        title: 'Language',
+        zh: { title: '语言', description: '客户文本的语言', options: { zh: '中文', en: '英文' } },
+      },
+    });
+    const [back] = fieldsOf(titled);
+    expect([back?.title, back?.titleZh, back?.descriptionZh]).toEqual(['Language', '语言', '客户文本的语言']);
+    // Cleared again: the Chinese title and description go, the choice labels stay.
+    const cleared = schemaOf([{ ...field, titleZh: '' }], titled);
+    expect((cleared['properties'] as Record<string, JsonSchema>)['language']?.['zh']).toEqual({
+      options: { zh: '中文', en: '英文' },
+    });
   });
 
   it('refuses empty, malformed and duplicate names, and proposes free ones', () => {

@@ -1,8 +1,12 @@
 /**
- * The flow input's JSON Schema as a list of fields an analyst can edit (name, type, required, choices, bounds,
- * format, description), and back. Only what the builder shows is rewritten: every other keyword of a property
- * (titles in Chinese, examples, nested objects and arrays) is kept as it was, so the JSON view and the field
- * builder can be used in turn without losing anything.
+ * The flow input's JSON Schema as a list of fields an analyst can edit (name, title and description in English
+ * and Chinese, type, required, choices, bounds, format), and back. Only what the builder shows is rewritten: every
+ * other keyword of a property (choice labels, examples, nested objects and arrays) is kept as it was, so the JSON
+ * view and the field builder can be used in turn without losing anything.
+ *
+ * Titles in two languages follow the convention of node config fields: `title` and `description` in English,
+ * the Chinese beside them in `zh: { title, description, options }`. The run form, the input node's ports and the
+ * OpenAPI document (as `x-zh`) read them.
  */
 import type { JsonSchema } from '../api/types.js';
 
@@ -20,7 +24,12 @@ export interface FieldSpec {
   min?: number;
   max?: number;
   format: string;
+  /** The label shown for the field (the run form, the input node's port); the name when empty. */
+  title: string;
   description: string;
+  /** The Chinese title and description (`zh.title`, `zh.description`). */
+  titleZh: string;
+  descriptionZh: string;
   /** The property's other keywords, kept as they were. */
   rest: Record<string, unknown>;
 }
@@ -33,6 +42,7 @@ const shown = [
   'minLength',
   'maxLength',
   'format',
+  'title',
   'description',
 ] as const;
 
@@ -47,6 +57,8 @@ export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
     const p = isRecord(raw) ? raw : {};
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(p)) if (!(shown as readonly string[]).includes(k)) rest[k] = v;
+    const zh = isRecord(p['zh']) ? p['zh'] : {};
+    const text = (v: unknown) => (typeof v === 'string' ? v : '');
     const declared = typeof p['type'] === 'string' ? p['type'] : undefined;
     const type: FieldType = Array.isArray(p['enum'])
       ? 'enum'
@@ -62,7 +74,10 @@ export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
       required: required.has(name),
       choices: Array.isArray(p['enum']) ? (p['enum'] as unknown[]).map(String) : [],
       format: typeof p['format'] === 'string' ? p['format'] : '',
-      description: typeof p['description'] === 'string' ? p['description'] : '',
+      title: text(p['title']),
+      description: text(p['description']),
+      titleZh: text(zh['title']),
+      descriptionZh: text(zh['description']),
       rest,
     };
     if (typeof min === 'number') spec.min = min;
@@ -90,8 +105,17 @@ function property(f: FieldSpec): Record<string, unknown> {
     if (f.max !== undefined) p['maxLength'] = f.max;
     if (f.format) p['format'] = f.format;
   }
+  if (f.title) p['title'] = f.title;
   if (f.description) p['description'] = f.description;
-  return { ...p, ...f.rest };
+  const out: Record<string, unknown> = { ...p, ...f.rest };
+  // zh keeps what the builder does not show (choice labels); its title and description are the builder's.
+  const { title: _title, description: _description, ...zhRest } = isRecord(f.rest['zh']) ? f.rest['zh'] : {};
+  const zh: Record<string, unknown> = { ...zhRest };
+  if (f.titleZh) zh['title'] = f.titleZh;
+  if (f.descriptionZh) zh['description'] = f.descriptionZh;
+  if (Object.keys(zh).length) out['zh'] = zh;
+  else delete out['zh'];
+  return out;
 }
 
 /** The schema with these fields (in this order); the schema's own other keywords are kept. */

@@ -77,13 +77,14 @@ export const GraphPreview = memo(function GraphPreview({
   );
 });
 
-function emptyDocument(name: string): FlowDocument {
+/** A blank flow: an input and an output, described in the language the analyst is using. */
+function emptyDocument(name: string, description: string): FlowDocument {
   const id = `flow_${Date.now().toString(36)}`;
   return {
     schemaVersion: 1,
     id,
     name,
-    description: '',
+    description,
     nodes: [
       {
         id: 'input',
@@ -158,7 +159,7 @@ function NewFlowDialog({ onClose }: { onClose: () => void }) {
           onClick={() =>
             void run(() =>
               api.createFlow({
-                document: emptyDocument(name.trim() || t('flows.untitled')),
+                document: emptyDocument(name.trim() || t('flows.untitled'), t('flows.blankDescription')),
                 message: t('flows.createdMessage'),
               }),
             )

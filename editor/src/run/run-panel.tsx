@@ -1,6 +1,6 @@
 /**
  * The run panel: a form for the flow input generated from the input node's schema (prefilled from the template's
- * fixtures or the schema's example), run and cancel, live progress from socket.io, streamed model tokens, the
+ * fixtures or the schema's example, its language field from the UI language), run and cancel, live progress from socket.io, streamed model tokens, the
  * run's outputs as pictures, its timeline, and the flow's run history.
  */
 import { History, Loader2, Play, Square, UserCheck } from 'lucide-react';
@@ -20,6 +20,7 @@ import { inputNode, nodeById, selectSingleNodeId, useEditorStore } from '../stat
 import { useRunStore } from '../state/run-store.js';
 import { ValuesView } from '../views/pictures.js';
 import { Gantt } from './gantt.js';
+import { fixtureForUi, requestLanguage, withUiLanguage } from './input-language.js';
 import { isTerminal } from './run-state.js';
 import { Segmented } from '../ui/segmented.js';
 
@@ -67,19 +68,29 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
   // Once a run is shown, the (often long) input form folds away so the result is what the panel shows first.
   const [formOpen, setFormOpen] = useState(true);
 
-  // Prefill once: the first template fixture, else the schema's example.
+  const lang = useLang();
+  // Prefill once: the first template fixture, else the schema's example; a language the input does not name
+  // follows the UI language (and keeps following it until the analyst picks one).
   useEffect(() => {
     if (prefilled) return;
-    const first = fixtures[0];
+    const first = fixtureForUi(fixtures, lang);
     if (first && first.input && typeof first.input === 'object') {
-      setInput(first.input as Record<string, unknown>);
+      setInput(withUiLanguage(schema, first.input as Record<string, unknown>, lang));
       setFixture(first.name);
       setPrefilled(true);
     } else if (example) {
-      setInput(example);
+      setInput(withUiLanguage(schema, example, lang));
       setPrefilled(true);
+    } else if (inputNode) {
+      setInput((prev) => withUiLanguage(schema, prev, lang));
     }
-  }, [fixtures, example, prefilled]);
+  }, [fixtures, example, prefilled, schema, lang, inputNode]);
+  const previousLang = useRef(lang);
+  useEffect(() => {
+    const before = requestLanguage(previousLang.current);
+    previousLang.current = lang;
+    setInput((prev) => (prev['language'] === before ? { ...prev, language: requestLanguage(lang) } : prev));
+  }, [lang]);
 
   const errors = useMemo(() => validateAgainst(schema, input), [schema, input]);
 
@@ -151,9 +162,11 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
                 onChange={(e) => {
                   const f = fixtures.find((x) => x.name === e.target.value);
                   setFixture(e.target.value);
-                  if (f) setInput(f.input as Record<string, unknown>);
+                  if (f) setInput(withUiLanguage(schema, f.input as Record<string, unknown>, lang));
                 }}
               >
+                {/* Prefilled from the schema's example before the samples arrived: say so, not the first sample. */}
+                {fixture === '' && <option value="">{t('run.exampleInput')}</option>}
                 {fixtures.map((f) => (
                   <option key={f.name} value={f.name}>
                     {t('run.sample')}: {f.name}

@@ -121,9 +121,30 @@ describe('configuration', () => {
     const text = 'This is the best fund for you. Investing involves risk.';
     expect((await check(text)).passed).toBe(true); // a low-severity superlative only
     expect((await check(text, { failOn: 'low' })).passed).toBe(false);
+    // Chinese law in English: the superlative is a CN-AD9 finding, the English risk warning satisfies CN's.
     expect((await check(text, { jurisdiction: 'CN' })).findings.map((f) => f.ruleId)).toEqual([
-      'CN-RISK-WARNING',
+      'CN-AD9-SUPERLATIVE',
     ]);
+  });
+
+  it('holds an English promotion of a Chinese institution to the CN rules in their English wording', async () => {
+    const cn = { jurisdiction: 'CN' };
+    const bad = await check(
+      'Our fund offers guaranteed returns of 6% a year. It is as safe as a bank deposit.',
+      cn,
+    );
+    expect(claims(bad.findings)).toEqual([
+      ['CN-AD25-GUARANTEE', 'guaranteed returns'],
+      ['CN-WMP-DEPOSIT', 'safe as a bank deposit'],
+    ]);
+    expect(missing(bad.findings)).toEqual(['CN-RISK-WARNING', 'CN-PAST-PERFORMANCE']);
+    expect(bad.decision.outcome).toBe('reject');
+    const figures =
+      'From historical data, the annual return was about 5.2%. Investing involves risk; invest with caution.';
+    expect(missing((await check(figures, cn)).findings)).toEqual(['CN-PAST-PERFORMANCE']);
+    const good = await check(`${figures} Past performance does not guarantee future results.`, cn);
+    expect(good.findings).toEqual([]);
+    expect(good.passed).toBe(true);
   });
 
   it('rejects unknown disabled rule ids at validation', async () => {

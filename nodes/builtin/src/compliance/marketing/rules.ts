@@ -27,6 +27,33 @@ const PERCENT_FIGURE_ZH = /(?:年化|收益率|回报率|收益|业绩|涨幅)[^
 const PERCENT_FIGURE_EN =
   /\b(?:return(?:ed|s)?|yield(?:ed|s)?|performance|gain(?:ed|s)?|growth|annuali[sz]ed)\b[^.;\n]{0,40}?\d+(?:\.\d+)?\s*%|\d+(?:\.\d+)?\s*%\s+(?:annual(?:ized)?\s+)?(?:return|yield|gain)/i;
 
+/*
+ * English wordings, shared by the US rules and the CN rules: a Chinese institution's promotion to an
+ * English-speaking customer is still bound by Chinese law (the Advertising Law covers the advert, whatever its
+ * language), so each CN rule also knows the English form of its claim or disclosure.
+ */
+const EN_PROMISSORY = [
+  /\bguarantee(?:d|s)?\s+(?:\w+\s+){0,2}(?:returns?|profits?|income|yields?|gains?|payouts?|interest)\b/gi,
+  /\b(?:returns?|profits?|income|yields?|gains?|principal)\s+(?:is|are|will\s+be)\s+guaranteed\b/gi,
+  /\brisk[-\s]free\b(?![-\s](?:rate|asset|interest|bond|yield))|\bno[-\s]risk\b(?![-\s]free)|\bzero[-\s]risk\b|\bwithout\s+(?:any\s+)?risk\b|\bfree\s+of\s+risk\b/gi,
+  /\b(?:can(?:no|')t|cannot|won't|will\s+not)\s+lose\b|\bsure\s+thing\b|\bno\s+downside\b/gi,
+];
+const EN_AS_DEPOSIT =
+  /\bsafe\s+as\s+(?:a\s+)?(?:bank\s+)?deposits?\b|\bjust\s+like\s+a\s+(?:bank\s+)?deposit\b/gi;
+const EN_PROJECTION = [
+  /\bwill\s+(?:return|earn|yield|gain|grow\s+by|double|triple)\b/gi,
+  /\b(?:expected|projected|target(?:ed)?)\s+(?:annual\s+)?(?:returns?|yields?)\s+of\b/gi,
+];
+const EN_SUPERLATIVE =
+  /\b(?:the\s+)?(?:best|safest|#1|number\s+one)\s+(?:investment|fund|product|performer|returns?)\b/gi;
+const EN_RISK_WARNING = [
+  /\binvest(?:ing|ments?)?\s+(?:involves?|carr(?:y|ies))\s+(?:\w+\s+)?risks?\b/i,
+  /\b(?:possible|potential)\s+loss\s+of\s+(?:principal|capital)\b/i,
+  /\bmay\s+(?:lose|lose\s+money|lose\s+value|be\s+worth\s+(?:more\s+or\s+)?less)\b/i,
+];
+const EN_PAST_PERFORMANCE =
+  /\bpast\s+performance\s+(?:is\s+no\s+guarantee|does\s+not\s+guarantee|is\s+not\s+(?:a\s+)?(?:guarantee|indicative|indication))/i;
+
 export const CN_RULES: readonly MarketingRule[] = [
   {
     id: 'CN-AD25-GUARANTEE',
@@ -41,6 +68,7 @@ export const CN_RULES: readonly MarketingRule[] = [
       /保收益|保证收益|保障收益|承诺收益|收益有保障|收益保证|固定回报|保底收益|保息/g,
       /零风险|无风险(?!利率|收益率|资产)|没有风险|毫无风险|风险为零|没风险/g,
       /稳赚不赔|稳赚|只赚不赔|包赚|躺赚|稳赢|本金无忧|本金绝对安全|刚性兑付|刚兑/g,
+      ...EN_PROMISSORY,
     ],
   },
   {
@@ -53,6 +81,7 @@ export const CN_RULES: readonly MarketingRule[] = [
       '《公开募集证券投资基金销售机构监督管理办法》（证监会令第175号）基金宣传推介材料禁止性规定；《中华人民共和国广告法》第二十五条',
     patterns: [
       /预期收益率?|预计收益|预期年化|未来收益(?:将|可达|达到)|收益(?:可达|将达)|必将(?:上涨|翻倍)|翻倍/g,
+      ...EN_PROJECTION,
     ],
   },
   {
@@ -63,7 +92,10 @@ export const CN_RULES: readonly MarketingRule[] = [
     messageZh: '将理财产品作为存款宣传',
     source:
       '《商业银行理财产品销售管理办法》（银监会令2011年第5号）宣传销售文本管理：不得将理财产品作为存款进行宣传',
-    patterns: [/等同(?:于)?存款|相当于存款|比存款(?:还|更)安全|和存款一样安全|存款替代|就是存款/g],
+    patterns: [
+      /等同(?:于)?存款|相当于存款|比存款(?:还|更)安全|和存款一样安全|存款替代|就是存款/g,
+      EN_AS_DEPOSIT,
+    ],
   },
   {
     id: 'CN-AD9-SUPERLATIVE',
@@ -74,19 +106,21 @@ export const CN_RULES: readonly MarketingRule[] = [
     source: '《中华人民共和国广告法》第九条第（三）项',
     patterns: [
       /最佳|最高级|国家级|最安全|绝对安全|百分之百安全|100%安全|全国第一|行业第一|排名第一|首屈一指/g,
+      EN_SUPERLATIVE,
     ],
   },
   {
     id: 'CN-RISK-WARNING',
     kind: 'required',
     severity: 'medium',
-    message: 'Missing the risk warning (e.g. 市场有风险，投资需谨慎)',
+    message: 'Missing the risk warning (e.g. 市场有风险，投资需谨慎; in English, "Investing involves risk")',
     messageZh: '缺少风险提示语（如“市场有风险，投资需谨慎”）',
     source:
       '《中华人民共和国广告法》第二十五条（应当对可能存在的风险以及风险责任承担有合理提示或者警示）；基金宣传推介材料应当含有明确、醒目的风险提示和警示性文字',
     patterns: [
       /(?:市场|投资|理财|基金投资|产品|股市)有风险[，,、\s]*(?:投资|入市|选择|购买)?(?:需|须|应当?)谨慎/,
       /理财非存款[，,、\s]*产品有风险[，,、\s]*投资须谨慎/,
+      ...EN_RISK_WARNING,
     ],
   },
   {
@@ -97,8 +131,8 @@ export const CN_RULES: readonly MarketingRule[] = [
     messageZh: '展示历史业绩但未提示“过往业绩不代表未来表现”',
     source:
       '《公开募集证券投资基金宣传推介材料管理暂行规定》（证监会公告〔2020〕59号）关于业绩展示的风险提示要求',
-    patterns: [/(?:过往|历史|过去)业绩不(?:代表|预示|构成)[^。]{0,12}(?:未来|将来)/],
-    when: [PERCENT_FIGURE_ZH],
+    patterns: [/(?:过往|历史|过去)业绩不(?:代表|预示|构成)[^。]{0,12}(?:未来|将来)/, EN_PAST_PERFORMANCE],
+    when: [PERCENT_FIGURE_ZH, PERCENT_FIGURE_EN],
   },
 ];
 
@@ -110,12 +144,7 @@ export const US_RULES: readonly MarketingRule[] = [
     message: 'Promissory claim: guarantees returns or says the investment has no risk',
     source:
       'FINRA Rule 2210(d)(1)(B) (no false, exaggerated, unwarranted, promissory or misleading statement or claim)',
-    patterns: [
-      /\bguarantee(?:d|s)?\s+(?:\w+\s+){0,2}(?:returns?|profits?|income|yields?|gains?|payouts?|interest)\b/gi,
-      /\b(?:returns?|profits?|income|yields?|gains?|principal)\s+(?:is|are|will\s+be)\s+guaranteed\b/gi,
-      /\brisk[-\s]free\b(?![-\s](?:rate|asset|interest|bond|yield))|\bno[-\s]risk\b(?![-\s]free)|\bzero[-\s]risk\b|\bwithout\s+(?:any\s+)?risk\b|\bfree\s+of\s+risk\b/gi,
-      /\b(?:can(?:no|')t|cannot|won't|will\s+not)\s+lose\b|\bsure\s+thing\b|\bno\s+downside\b|\bsafe\s+as\s+(?:a\s+)?(?:bank\s+)?deposits?\b/gi,
-    ],
+    patterns: [...EN_PROMISSORY, EN_AS_DEPOSIT],
   },
   {
     id: 'US-FINRA2210-PROJECTION',
@@ -123,10 +152,7 @@ export const US_RULES: readonly MarketingRule[] = [
     severity: 'medium',
     message: 'Predicts or projects performance',
     source: 'FINRA Rule 2210(d)(1)(F) (communications may not predict or project performance)',
-    patterns: [
-      /\bwill\s+(?:return|earn|yield|gain|grow\s+by|double|triple)\b/gi,
-      /\b(?:expected|projected|target(?:ed)?)\s+(?:annual\s+)?(?:returns?|yields?)\s+of\b/gi,
-    ],
+    patterns: EN_PROJECTION,
   },
   {
     id: 'US-FINRA2210-SUPERLATIVE',
@@ -134,9 +160,7 @@ export const US_RULES: readonly MarketingRule[] = [
     severity: 'low',
     message: 'Exaggerated or unwarranted superlative claim',
     source: 'FINRA Rule 2210(d)(1)(B) (exaggerated or unwarranted claims)',
-    patterns: [
-      /\b(?:the\s+)?(?:best|safest|#1|number\s+one)\s+(?:investment|fund|product|performer|returns?)\b/gi,
-    ],
+    patterns: [EN_SUPERLATIVE],
   },
   {
     id: 'US-FINRA2210-RISK-DISCLOSURE',
@@ -145,12 +169,7 @@ export const US_RULES: readonly MarketingRule[] = [
     message:
       'Missing a risk disclosure (e.g. "Investing involves risk, including possible loss of principal")',
     source: 'FINRA Rule 2210(d)(1)(D) (balanced treatment of risks and potential benefits)',
-    patterns: [
-      /\binvest(?:ing|ments?)?\s+(?:involves?|carr(?:y|ies))\s+(?:\w+\s+)?risks?\b/i,
-      /\b(?:possible|potential)\s+loss\s+of\s+(?:principal|capital)\b/i,
-      /\bmay\s+(?:lose|lose\s+money|lose\s+value|be\s+worth\s+(?:more\s+or\s+)?less)\b/i,
-      /\bnot\s+(?:FDIC|federally)\s+insured\b/i,
-    ],
+    patterns: [...EN_RISK_WARNING, /\bnot\s+(?:FDIC|federally)\s+insured\b/i],
   },
   {
     id: 'US-SEC482-PAST-PERFORMANCE',
@@ -159,9 +178,7 @@ export const US_RULES: readonly MarketingRule[] = [
     message:
       'Shows performance figures without the legend that past performance does not guarantee future results',
     source: '17 CFR 230.482(b)(3) (SEC Rule 482 performance legend)',
-    patterns: [
-      /\bpast\s+performance\s+(?:is\s+no\s+guarantee|does\s+not\s+guarantee|is\s+not\s+(?:a\s+)?(?:guarantee|indicative|indication))/i,
-    ],
+    patterns: [EN_PAST_PERFORMANCE],
     when: [PERCENT_FIGURE_EN],
   },
 ];
