@@ -53,6 +53,11 @@ function stringsIn(value: unknown, out: string[] = []): string[] {
  */
 function needles(value: string): string[] {
   const out = new Set<string>();
+  // An attachment (a data: URL of audio or an image) is looked for whole and by its first 64 characters of
+  // payload: the digit runs and phrases below would be chance fragments of base64, which a database file's
+  // timestamps and ids can contain by coincidence (a 6-digit run from a WAV's base64 once matched one).
+  const dataUrl = /^data:[^,]{1,100},/.exec(value);
+  if (dataUrl) return [value, value.slice(dataUrl[0].length, dataUrl[0].length + 64)];
   if (value.length >= 4 || (value.length >= 2 && CJK.test(value))) out.add(value);
   for (const part of value.split(/[.!?。！？，,；;：:\n]+/)) {
     const p = part.trim();
