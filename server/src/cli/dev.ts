@@ -10,7 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pluginEntryOf } from '../plugins.js';
 import { CliError } from './main.js';
-import { Session } from './session.js';
+import { sessionFromEnv } from './session.js';
 
 interface Io {
   out(text: string): void;
@@ -90,14 +90,11 @@ export async function devCommand(
     throw new CliError(
       `${dir}: no package.json declaring "finflow": { "plugin": "./dist/index.js" } (see finflow create-node)`,
     );
-  const email = env['FINFLOW_EMAIL'];
-  const password = env['FINFLOW_PASSWORD'];
-  if (!email || !password)
-    throw new CliError(
-      'set FINFLOW_EMAIL and FINFLOW_PASSWORD (an admin or developer of the server) to reload plugins',
-    );
-  const base = (parsed.values.server ?? env['FINFLOW_URL'] ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
-  const session = new Session(base, email, password);
+  const session = sessionFromEnv(
+    parsed.values.server,
+    env,
+    '(an admin or developer of the server) to reload plugins',
+  );
   const withBuild = hasBuildScript(dir);
 
   const cycle = async (): Promise<boolean> => {
@@ -107,7 +104,7 @@ export async function devCommand(
       answer = await session.post('/api/plugins/reload', { dir });
     } catch (err) {
       if (err instanceof CliError) throw err;
-      io.err(`the server at ${base} did not answer: ${(err as Error).message}`);
+      io.err(`the server at ${session.base} did not answer: ${(err as Error).message}`);
       return false;
     }
     if (answer.status !== 200) {

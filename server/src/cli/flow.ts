@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError } from './main.js';
-import { Session } from './session.js';
+import { refusal, sessionFromEnv, type Answer, type Refusal } from './session.js';
 
 interface Io {
   out(text: string): void;
@@ -26,8 +26,6 @@ Credentials never cross workspaces: the target's own connections and credentials
 no endpoint and no rollout; publish it and start its pilot there.
 Sign-in: FINFLOW_EMAIL and FINFLOW_PASSWORD; the server: --server or FINFLOW_URL (default http://127.0.0.1:3000).`;
 
-type Body = Record<string, unknown>;
-
 /** `a=b` pairs as an object; CliError on anything else. */
 export function pairs(values: readonly string[] | undefined, option: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -40,7 +38,7 @@ export function pairs(values: readonly string[] | undefined, option: string): Re
 }
 
 /** The refusal of a mapping as lines a person can act on. */
-function describeRefusal(error: { code?: string; message?: string; details?: Body }): string {
+function describeRefusal(error: Refusal): string {
   const lines = [`${error.code ?? 'ERROR'}: ${error.message ?? 'the server refused'}`];
   const d = error.details;
   const targets = d?.['targetConnections'] as { name: string; kind: string }[] | undefined;
@@ -79,18 +77,8 @@ export async function flowCommand(argv: string[], io: Io): Promise<number> {
     throw new CliError(flowUsage);
   const connections = pairs(values.connection, '--connection');
   const credentials = pairs(values.credential, '--credential');
-  const email = process.env['FINFLOW_EMAIL'];
-  const password = process.env['FINFLOW_PASSWORD'];
-  if (!email || !password) throw new CliError('set FINFLOW_EMAIL and FINFLOW_PASSWORD to sign in');
-  const session = new Session(
-    (values.server ?? process.env['FINFLOW_URL'] ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
-    email,
-    password,
-  );
-  const fail = (r: { status: number; body: Body }) => {
-    const e = r.body['error'] as { code?: string; message?: string; details?: Body } | undefined;
-    return new CliError(e ? describeRefusal(e) : `${r.status}: the server refused`, 1);
-  };
+  const session = sessionFromEnv(values.server);
+  const fail = (answer: Answer) => refusal(answer, describeRefusal);
 
   const workspaces = await session.get('/api/workspaces');
   if (workspaces.status !== 200) throw fail(workspaces);

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError } from './main.js';
-import { Session } from './session.js';
+import { findEndpoint, refusal, sessionFromEnv } from './session.js';
 
 interface Io {
   out(text: string): void;
@@ -19,8 +19,6 @@ export const retrainUsage = `Usage: finflow retrain <endpoint slug or id> [--rea
 Retrains the endpoint's trainable node from its feedback (settings: PUT /api/endpoints/:id/learning) into a new
 flow version, compares it with the champion on a holdout and proposes it for shadow or pilot; never publishes.
 Sign-in: FINFLOW_EMAIL and FINFLOW_PASSWORD; the server: --server or FINFLOW_URL (default http://127.0.0.1:3000).`;
-
-type Body = Record<string, unknown>;
 
 export async function retrainCommand(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -42,28 +40,12 @@ export async function retrainCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parsed;
   const [endpoint] = positionals;
   if (!endpoint || positionals.length > 1) throw new CliError(retrainUsage);
-  const email = process.env['FINFLOW_EMAIL'];
-  const password = process.env['FINFLOW_PASSWORD'];
-  if (!email || !password) throw new CliError('set FINFLOW_EMAIL and FINFLOW_PASSWORD to sign in');
-  const session = new Session(
-    (values.server ?? process.env['FINFLOW_URL'] ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
-    email,
-    password,
-  );
-  const fail = (r: { status: number; body: Body }) => {
-    const e = r.body['error'] as { code?: string; message?: string } | undefined;
-    return new CliError(`${e?.code ?? r.status}: ${e?.message ?? 'the server refused'}`, 1);
-  };
-  const list = await session.get('/api/endpoints');
-  if (list.status !== 200) throw fail(list);
-  const found = (list.body as unknown as { id: string; slug: string }[]).find(
-    (e) => e.slug === endpoint || e.id === endpoint,
-  );
-  if (!found) throw new CliError(`no endpoint ${endpoint} in this workspace`, 1);
+  const session = sessionFromEnv(values.server);
+  const found = await findEndpoint(session, endpoint);
 
   if (values.drift) {
     const d = await session.get(`/api/endpoints/${found.id}/drift`);
-    if (d.status !== 200) throw fail(d);
+    if (d.status !== 200) throw refusal(d);
     if (values.json) io.out(JSON.stringify(d.body, null, 2));
     else {
       const b = d.body as {
@@ -86,12 +68,12 @@ export async function retrainCommand(argv: string[], io: Io): Promise<number> {
     `/api/endpoints/${found.id}/retrain`,
     values.reason ? { reason: values.reason } : {},
   );
-  if (started.status !== 202) throw fail(started);
+  if (started.status !== 202) throw refusal(started);
   let job = started.body;
   while (!values['no-wait'] && job['status'] === 'running') {
     await new Promise((r) => setTimeout(r, 500));
     const r = await session.get(`/api/retrain-jobs/${String(job['id'])}`);
-    if (r.status !== 200) throw fail(r);
+    if (r.status !== 200) throw refusal(r);
     job = r.body;
   }
   if (values.json) io.out(JSON.stringify(job, null, 2));

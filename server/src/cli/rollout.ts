@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError, jsonArgument } from './main.js';
-import { Session } from './session.js';
+import { findEndpoint, refusal, sessionFromEnv, type Answer } from './session.js';
 
 interface Io {
   out(text: string): void;
@@ -87,27 +87,11 @@ export async function rolloutCommand(argv: string[], io: Io): Promise<number> {
   const actions = ['status', 'start', 'advance', 'pause', 'resume', 'rollback', 'kill'];
   if (!action || !actions.includes(action) || !endpoint || positionals.length > 2)
     throw new CliError(rolloutUsage);
-  const email = process.env['FINFLOW_EMAIL'];
-  const password = process.env['FINFLOW_PASSWORD'];
-  if (!email || !password) throw new CliError('set FINFLOW_EMAIL and FINFLOW_PASSWORD to sign in');
-  const session = new Session(
-    (values.server ?? process.env['FINFLOW_URL'] ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
-    email,
-    password,
-  );
-  const fail = (r: { status: number; body: Body }) => {
-    const e = r.body['error'] as { code?: string; message?: string } | undefined;
-    return new CliError(`${e?.code ?? r.status}: ${e?.message ?? 'the server refused'}`, 1);
-  };
+  const session = sessionFromEnv(values.server);
 
-  const list = await session.get('/api/endpoints');
-  if (list.status !== 200) throw fail(list);
-  const found = (list.body as unknown as { id: string; slug: string }[]).find(
-    (e) => e.slug === endpoint || e.id === endpoint,
-  );
-  if (!found) throw new CliError(`no endpoint ${endpoint} in this workspace`, 1);
+  const found = await findEndpoint(session, endpoint);
 
-  let answer: { status: number; body: Body };
+  let answer: Answer;
   if (action === 'status') {
     answer = await session.get(`/api/endpoints/${found.id}/rollout`);
   } else {
@@ -127,13 +111,13 @@ export async function rolloutCommand(argv: string[], io: Io): Promise<number> {
       answer = await session.post(`/api/endpoints/${found.id}/rollout/kill`, { reason: values.reason });
     } else {
       const current = await session.get(`/api/endpoints/${found.id}/rollout`);
-      if (current.status !== 200) throw fail(current);
+      if (current.status !== 200) throw refusal(current);
       answer = await session.post(`/api/rollouts/${String(current.body['id'])}/${action}`, {
         reason: values.reason,
       });
     }
   }
-  if (answer.status >= 300) throw fail(answer);
+  if (answer.status >= 300) throw refusal(answer);
   io.out(values.json ? JSON.stringify(answer.body, null, 2) : describeStatus(found.slug, answer.body));
   return 0;
 }
