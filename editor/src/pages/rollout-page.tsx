@@ -18,6 +18,7 @@ import { href } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { AppHeader } from './app-header.js';
 import { LearningPanel } from './learning-panel.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 const POLL_MS = 2_000;
 const stages: RolloutStage[] = ['shadow', 'pilot', 'expansion', 'optimisation'];
@@ -256,9 +257,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
           </div>
         </div>
         {error != null && (
-          <div className="error-box" role="alert" data-testid="rollout-error">
-            {typeof error === 'string' ? error : withCode(t, error)}
-          </div>
+          <ErrorBox testId="rollout-error">{typeof error === 'string' ? error : withCode(t, error)}</ErrorBox>
         )}
         {status === null && <p className="muted">{t('rollout.none')}</p>}
         {status && (
