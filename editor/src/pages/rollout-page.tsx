@@ -43,8 +43,15 @@ function metricOf(p: RolloutPoint, metric: string): [number | null, number | nul
   }
 }
 
-/** A small two-line chart: champion and challenger over the window. */
+/** A small two-line chart: champion and challenger over the window; says so when the window has no calls. */
 function Chart({ series, metric, label }: { series: RolloutPoint[]; metric: string; label: string }) {
+  const { t } = useTranslation();
+  if (!series.some((p) => p.champion.calls + p.challenger.calls + p.challenger.shadows > 0))
+    return (
+      <p className="muted small rollout-chart-empty" data-testid="chart-empty">
+        {t('rollout.noCalls')}
+      </p>
+    );
   const w = 260;
   const h = 70;
   const values = series.map((p) => metricOf(p, metric));
