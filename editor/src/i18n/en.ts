@@ -806,6 +806,7 @@ export const en: Dictionary = {
     gates: 'Gates',
     champion: 'Champion',
     challenger: 'Challenger',
+    noCalls: 'No calls in this window yet: the chart starts with the first call.',
     calls: 'Calls',
     gateLine: '{{value}} (95 % bound {{low}} – {{high}}) vs {{threshold}}; {{samples}} of {{min}} samples',
     actionRollback: 'rolls back when broken',

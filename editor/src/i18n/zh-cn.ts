@@ -779,6 +779,7 @@ export const zhCN = {
     gates: '闸门',
     champion: '现行版本',
     challenger: '挑战版本',
+    noCalls: '此时间窗内尚无调用：第一笔调用后开始绘制。',
     calls: '调用量',
     gateLine:
       '{{value}}（95% 置信区间 {{low}} – {{high}}），阈值 {{threshold}}；样本 {{samples}} / 至少 {{min}}',
