@@ -289,6 +289,8 @@ describe('names and addresses beyond the corpus templates', () => {
     ['本公司客户信息保护制度规定，客户经理不得泄露客户资料。上海市场整体平稳，黄金价格上涨。', []],
     ['The Federal Reserve Bank of New York said on Monday that Credit Suisse would pay.', []],
     ['金额合计12,345.67元，订单号2024061500012345，交易流水6222021893267268001。', []],
+    // Meeting IDs and PINs are references, not phone numbers.
+    ['Dial-in 0800 358 1234, PIN 448 291#, meeting ID 882 1934 5521.', []],
   ];
   it.each(cases)('%s', async (text, expected) => {
     expect((await detect(text)).map((e) => [e.type, e.text])).toEqual(expected);
@@ -339,6 +341,8 @@ describe('hostile text', () => {
       // thousands of name lines, surname particles without end.
       'Hi Ngozi, thanks. Ngozi Eze called. '.repeat(2_000),
       'Harriet Okonjo\nVikram Sethi\n'.repeat(5_000),
+      // Comma lists without their "and" (mentions.ts reads a list of at most 14 items from each start).
+      'Ann Lee, Bo Tan, '.repeat(5_000),
       `Cornelius${' van der'.repeat(5_000)} Berg`,
     ].join('\n');
     const found = await detect(text);

@@ -94,7 +94,7 @@ function data() {
 }
 
 /** A coarse shape: X upper, x lower, d digit (length capped), H Han, or the character itself. */
-function shape(token: string): string {
+export function shape(token: string): string {
   if (HAN.test(token)) return 'H';
   if (DIGITS.test(token)) return `d${Math.min(token.length, 6)}`;
   if (LATIN.test(token)) {
@@ -237,15 +237,17 @@ export function forEachTokenFeature(
   each: FeatureSink,
   /** false: leave out the token window (w, w-1 ... b++), which the caller reads itself (see lowerTokens). */
   window = true,
+  /** false: leave out the shape features (sh, sh3), which the caller reads itself by number (see shape). */
+  shapes = true,
 ): void {
   const d = data();
   const n = tokens.length;
   const words = tokens.map((t) => norm.slice(t.start, t.end));
   const lower = lowerTokens(norm, tokens);
-  const shapes = tokens.map((t) => shape(text.slice(t.start, t.end)));
+  const shapeList = shapes ? tokens.map((t) => shape(text.slice(t.start, t.end))) : [];
   const tags = segmentTags(tokens, segments);
   const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
-  const shapeAt = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (shapes[i] as string));
+  const shapeAt = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (shapeList[i] as string));
   for (let i = 0; i < n; i++) {
     const t = tokens[i] as Token;
     const w = lower[i] as string;
@@ -264,8 +266,10 @@ export function forEachTokenFeature(
       each(i, T['b--'], at(i - 2), at(i - 1));
       each(i, T['b++'], at(i + 1), at(i + 2));
     }
-    each(i, T.sh, shapes[i] as string);
-    each(i, T.sh3, `${shapeAt(i - 1)}|${shapes[i] as string}|${shapeAt(i + 1)}`);
+    if (shapes) {
+      each(i, T.sh, shapeList[i] as string);
+      each(i, T.sh3, `${shapeAt(i - 1)}|${shapeList[i] as string}|${shapeAt(i + 1)}`);
+    }
     if (gap.includes('\n') || i === 0) each(i, T.lineStart);
     else if (gap.length) each(i, T.spaceBefore);
     if (gapAfter.includes('\n') || i === n - 1) each(i, T.lineEnd);
