@@ -16,8 +16,10 @@ import {
   BOUNDARY_LABELS,
   forEachTokenFeature,
   lowerTokens,
+  segmentPlaces,
   shape,
   tokenize,
+  WORD_PLACES,
   TEMPLATES,
   type Token,
 } from './boundary-features.js';
@@ -65,6 +67,13 @@ interface Tables {
   shapeRows: Int32Array;
   /** By (previous * size + current) * size + next shape number: the `sh3` feature's row. */
   shape3: Map<number, number>;
+  /** jieba's tag to its number. */
+  tagVocab: Map<string, number>;
+  /**
+   * For pos, pos-1 and pos+1: by tag number * 5 + place in the word (WORD_PLACES; 4 for the tag alone, which
+   * only pos has), the feature's row, or -1.
+   */
+  tagRows: [Int32Array, Int32Array, Int32Array];
 }
 
 interface Compiled extends Tables {
@@ -75,6 +84,8 @@ interface Compiled extends Tables {
 /** The window templates in the order analyzeBoundaries reads them (boundary-features.ts names them). */
 const WINDOW = ['w', 'w-1', 'w+1', 'w-2', 'w+2'] as const;
 const PAIRS = ['b-', 'b+', 'b--', 'b++'] as const;
+/** jieba's tag templates, read by number (see Tables.tagRows). */
+const TAG_TEMPLATES = ['pos', 'pos-1', 'pos+1'] as const;
 
 /** Splits a pair feature's key, `a|b`, where either token may itself be "|" (tokens never contain it otherwise). */
 function splitPair(rest: string): [string, string] {
@@ -133,6 +144,8 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
   };
   const shaped: [number, number][] = [];
   const shaped3: [number, number, number, number][] = [];
+  const tagVocab = new Map<string, number>();
+  const tagged: [number, number, number][] = [];
   names.forEach((name, row) => {
     rows.set((features[name] as readonly number[]).slice(0, L), row * L);
     const colon = name.indexOf(':');
@@ -146,7 +159,15 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
     const p = (PAIRS as readonly string[]).indexOf(template);
     if (w >= 0) windowed.push([w, word(rest), row]);
     else if (template === 'sh') shaped.push([shapeId(rest), row]);
-    else if (template === 'sh3') {
+    else if (TAG_TEMPLATES.includes(template as (typeof TAG_TEMPLATES)[number])) {
+      const bar = rest.indexOf('|');
+      const tag = bar < 0 ? rest : rest.slice(0, bar);
+      const place = bar < 0 ? 4 : WORD_PLACES.indexOf(rest.slice(bar + 1));
+      let id = tagVocab.get(tag);
+      if (id === undefined) tagVocab.set(tag, (id = tagVocab.size));
+      if (place < 0) throw new Error(`boundary weights: unknown word place in ${name}`);
+      tagged.push([TAG_TEMPLATES.indexOf(template as (typeof TAG_TEMPLATES)[number]), id * 5 + place, row]);
+    } else if (template === 'sh3') {
       const [a, b, c] = splitShapes(rest);
       shaped3.push([shapeId(a), shapeId(b), shapeId(c), row]);
     } else if (p >= 0) {
@@ -168,7 +189,13 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
   const size = shapeVocab.size;
   const shape3 = new Map<number, number>();
   for (const [a, b, c, row] of shaped3) shape3.set((a * size + b) * size + c, row);
-  return { rows, flags, keyed, vocab, window, pairs, shapeVocab, shapeRows, shape3 };
+  const tagRows = TAG_TEMPLATES.map(() => new Int32Array(tagVocab.size * 5).fill(-1)) as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
+  for (const [t, key, row] of tagged) (tagRows[t] as Int32Array)[key] = row;
+  return { rows, flags, keyed, vocab, window, pairs, shapeVocab, shapeRows, shape3, tagVocab, tagRows };
 }
 
 export interface Lattice {
@@ -385,7 +412,20 @@ export function analyzeBoundaries(
   norm: string,
   segments: readonly Segment[] | undefined,
 ): BoundaryAnalysis {
-  const { trans, rows, flags, keyed, vocab, window, pairs, shapeVocab, shapeRows, shape3 } = model();
+  const {
+    trans,
+    rows,
+    flags,
+    keyed,
+    vocab,
+    window,
+    pairs,
+    shapeVocab,
+    shapeRows,
+    shape3,
+    tagVocab,
+    tagRows,
+  } = model();
   const tokens = tokenize(text);
   const n = tokens.length;
   const emit = new Float64Array(n * L);
@@ -401,7 +441,28 @@ export function analyzeBoundaries(
     (i, template, key) => add(i, key === undefined ? flags[template] : keyed[template]?.get(key)),
     false,
     false,
+    false,
   );
+  // jieba's tags by number: tag number * 5 + place, or -1 where no segment or the weights never name the tag.
+  const { tags, places } = segmentPlaces(tokens, segments);
+  const tagKeys = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const tag = tags[i];
+    const id = tag === undefined ? undefined : tagVocab.get(tag);
+    if (id !== undefined) tagKeys[i] = id * 5 + (places[i] as number);
+  }
+  const [posRows, posBefore, posAfter] = tagRows;
+  for (let i = 0; i < n; i++) {
+    const k = tagKeys[i] as number;
+    if (k >= 0) {
+      add(i, posRows[k]);
+      add(i, posRows[k - (k % 5) + 4]);
+    }
+    const b = i > 0 ? (tagKeys[i - 1] as number) : -1;
+    const a = i + 1 < n ? (tagKeys[i + 1] as number) : -1;
+    if (b >= 0) add(i, posBefore[b]);
+    if (a >= 0) add(i, posAfter[a]);
+  }
   // Shapes by number (-1 where the weights never name the shape), with the sentinels either side.
   const shapeSize = shapeVocab.size;
   const shapeIds = new Int32Array(n + 2);
