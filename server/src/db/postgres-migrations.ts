@@ -555,4 +555,27 @@ CREATE INDEX drift_alerts_endpoint ON drift_alerts(workspace_id, endpoint_id, cr
 ALTER TABLE rollout_observations ADD COLUMN cpu_ms DOUBLE PRECISION;
 `,
   },
+  {
+    version: 12,
+    name: 'runs: fewer pages per commit',
+    sql: `
+-- As SQLite's migration 12: runs_flow goes (one index fewer to update per run inserted); a run list filtered by
+-- flow walks runs_workspace in time order, as SQLite's does. run_events stays: a Postgres heap row keeps its
+-- text in line (or in TOAST past 2 KB), without the overflow page per row that SQLite's WITHOUT ROWID table had.
+DROP INDEX IF EXISTS runs_flow;
+`,
+  },
+  {
+    version: 13,
+    name: 'rollout observations read back by transaction horizon',
+    sql: `
+-- How a server reads back the gate samples other servers stored (RolloutStorage.observationsAfter). An identity
+-- column is handed out at insert, not at commit: a row whose transaction committed after a higher-numbered row
+-- had been read was never seen by the reading server. Each row now records its transaction, and a read takes only
+-- rows of transactions below the horizon of the reader's snapshot (every transaction below it has ended, so
+-- nothing can still appear there), from the horizon of the previous read up to this one.
+ALTER TABLE rollout_observations ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX rollout_observations_tx ON rollout_observations(rollout_id, tx);
+`,
+  },
 ];
