@@ -58,31 +58,40 @@ export function objectOf(keys: readonly string[], values: readonly unknown[]): R
 }
 
 /**
- * JSONata's `$merge` (the keys of each object in turn, a later value replacing an earlier one in place), built with
- * `objectOf`. Undefined when an object has keys it does not own by enumeration (a prototype with enumerable keys)
- * or a `__proto__` key: the caller then uses JSONata's own implementation.
+ * JSONata's `$merge` (the keys of each object in turn, a later value replacing an earlier one in place). The result
+ * is a copy of the first object (`{...first}` copies its hidden class, so its values are not read one by one) with
+ * the others' keys set on it; the template of the whole key sequence is made first, so that V8 finds the hidden
+ * class each added key leads to instead of turning the copy into a dictionary. Undefined when an object is not a
+ * plain one (a prototype with enumerable keys would be merged by JSONata's `for in`) or has a `__proto__` key:
+ * the caller then uses JSONata's own implementation.
  */
 export function mergeObjects(objects: readonly unknown[]): Record<string, unknown> | undefined {
-  const keys: string[] = [];
-  const values: unknown[] = [];
+  if (objects.length === 0) return {};
   for (let j = 0; j < objects.length; j++) {
     const o = objects[j];
-    if (o === null || typeof o !== 'object') return undefined;
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
     const proto: unknown = Object.getPrototypeOf(o);
-    if ((proto !== null && proto !== Object.prototype) || Array.isArray(o)) return undefined;
-    const own = Object.keys(o);
-    for (let i = 0; i < own.length; i++) {
-      const k = own[i] as string;
-      if (k === '__proto__') return undefined;
-      const v = (o as Record<string, unknown>)[k];
-      let at = -1;
-      // A key seen in an earlier object keeps its place and takes the new value.
-      for (let p = 0; p < j && at < 0; p++) if (Object.hasOwn(objects[p] as object, k)) at = keys.indexOf(k);
-      if (at < 0) {
-        keys.push(k);
-        values.push(v);
-      } else values[at] = v;
+    if (proto !== null && proto !== Object.prototype) return undefined;
+    if (Object.hasOwn(o, '__proto__')) return undefined;
+  }
+  const first = objects[0] as Record<string, unknown>;
+  const firstKeys = Object.keys(first);
+  let added: string[] | undefined;
+  let seen: Set<string> | undefined;
+  for (let j = 1; j < objects.length; j++) {
+    for (const k of Object.keys(objects[j] as object)) {
+      if (Object.hasOwn(first, k) || seen?.has(k)) continue;
+      (seen ??= new Set()).add(k);
+      (added ??= []).push(k);
     }
   }
-  return objectOf(keys, values);
+  const total = firstKeys.length + (added?.length ?? 0);
+  if (total > 16 && total <= MAX_KEYS) templateFor(added ? [...firstKeys, ...added] : firstKeys);
+  // An object without a prototype is copied into a plain one, as JSONata's `{}` result is.
+  const out: Record<string, unknown> = { ...first };
+  for (let j = 1; j < objects.length; j++) {
+    const o = objects[j] as Record<string, unknown>;
+    for (const k of Object.keys(o)) out[k] = o[k];
+  }
+  return out;
 }
