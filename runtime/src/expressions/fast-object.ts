@@ -10,6 +10,9 @@
  */
 
 interface ShapeNode {
+  readonly parent: ShapeNode | undefined;
+  readonly key: string;
+  readonly depth: number;
   next: Map<string, ShapeNode> | undefined;
   template: Record<string, unknown> | undefined;
 }
@@ -18,31 +21,50 @@ interface ShapeNode {
 const MAX_SHAPES = 4_000;
 /** Objects with more keys than this are built as before: a template per long sequence is not worth keeping. */
 const MAX_KEYS = 256;
+/** Trie nodes (one per distinct key prefix), bounded with the templates. */
+const MAX_NODES = 20_000;
 let shapes = 0;
-const root: ShapeNode = { next: undefined, template: undefined };
+let trieNodes = 0;
+const root: ShapeNode = { parent: undefined, key: '', depth: 0, next: undefined, template: undefined };
+/**
+ * The trie node of the key sequence a merge gave its result, so that merging that result again walks only the added
+ * keys. A hint only: a result changed since (by a node not declared pure) gets a template it does not match, which
+ * costs speed, never correctness (the template only makes V8 create the hidden classes ahead).
+ */
+const shapeOf = new WeakMap<object, ShapeNode>();
+
+function child(node: ShapeNode, key: string): ShapeNode | undefined {
+  let c = node.next?.get(key);
+  if (!c) {
+    if (trieNodes >= MAX_NODES) return undefined;
+    trieNodes++;
+    c = { parent: node, key, depth: node.depth + 1, next: undefined, template: undefined };
+    (node.next ??= new Map()).set(key, c);
+  }
+  return c;
+}
+
+function walk(node: ShapeNode | undefined, keys: readonly string[]): ShapeNode | undefined {
+  for (let i = 0; i < keys.length && node; i++) node = child(node, keys[i] as string);
+  return node;
+}
+
+function templateAt(node: ShapeNode): Record<string, unknown> | undefined {
+  if (node.template || shapes >= MAX_SHAPES || node.depth > MAX_KEYS) return node.template;
+  shapes++;
+  const keys: string[] = new Array(node.depth);
+  for (let n: ShapeNode = node; n.parent; n = n.parent) keys[n.depth - 1] = n.key;
+  // null values: a template field then takes any value without changing the class's layout twice.
+  node.template = JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`) as Record<
+    string,
+    unknown
+  >;
+  return node.template;
+}
 
 function templateFor(keys: readonly string[]): Record<string, unknown> | undefined {
-  let node = root;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    let child = node.next?.get(k);
-    if (!child) {
-      if (shapes >= MAX_SHAPES) return undefined;
-      child = { next: undefined, template: undefined };
-      (node.next ??= new Map()).set(k, child);
-    }
-    node = child;
-  }
-  if (!node.template) {
-    if (shapes >= MAX_SHAPES) return undefined;
-    shapes++;
-    // null values: a template field then takes any value without changing the class's layout twice.
-    node.template = JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`) as Record<
-      string,
-      unknown
-    >;
-  }
-  return node.template;
+  const node = walk(root, keys);
+  return node ? templateAt(node) : undefined;
 }
 
 /**
@@ -75,7 +97,6 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
     if (Object.hasOwn(o, '__proto__')) return undefined;
   }
   const first = objects[0] as Record<string, unknown>;
-  const firstKeys = Object.keys(first);
   let added: string[] | undefined;
   let seen: Set<string> | undefined;
   for (let j = 1; j < objects.length; j++) {
@@ -85,13 +106,19 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
       (added ??= []).push(k);
     }
   }
-  const total = firstKeys.length + (added?.length ?? 0);
-  if (total > 16 && total <= MAX_KEYS) templateFor(added ? [...firstKeys, ...added] : firstKeys);
+  let from = shapeOf.get(first);
+  if (!from) {
+    const keys = Object.keys(first);
+    if (keys.length <= MAX_KEYS) from = walk(root, keys);
+  }
+  const shape = from && added ? walk(from, added) : from;
+  if (shape && shape.depth > 16) templateAt(shape);
   // An object without a prototype is copied into a plain one, as JSONata's `{}` result is.
   const out: Record<string, unknown> = { ...first };
   for (let j = 1; j < objects.length; j++) {
     const o = objects[j] as Record<string, unknown>;
     for (const k of Object.keys(o)) out[k] = o[k];
   }
+  if (shape) shapeOf.set(out, shape);
   return out;
 }
