@@ -69,13 +69,23 @@ function templateFor(keys: readonly string[]): Record<string, unknown> | undefin
 
 /**
  * A plain object (Object.prototype) with `keys[i]` set to `values[i]`, in the order a `{}` given them by
- * assignment would enumerate them (integer-like keys first, as always). `keys` hold no duplicates and no
- * `__proto__` (the caller checks).
+ * assignment would enumerate them (integer-like keys first, as always). `keys` hold no duplicates; a `__proto__`
+ * key is made an own data property, never a prototype.
  */
 export function objectOf(keys: readonly string[], values: readonly unknown[]): Record<string, unknown> {
   const template = keys.length > 16 && keys.length <= MAX_KEYS ? templateFor(keys) : undefined;
   const out: Record<string, unknown> = template ? { ...template } : {};
-  for (let i = 0; i < keys.length; i++) out[keys[i] as string] = values[i];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (k === '__proto__')
+      Object.defineProperty(out, k, {
+        value: values[i],
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    else out[k] = values[i];
+  }
   return out;
 }
 
