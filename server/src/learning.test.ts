@@ -151,7 +151,9 @@ async function finished(c: Client, id: string, ms = 120_000): Promise<Loose> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // The tests drive the learning look (`tick`) themselves: a background one in the middle of a test's calls would
+  // record its drift alerts over a window the test did not choose (it did, on a loaded machine).
+  t = await startTestServer({ learning: { tickMs: 24 * 3_600_000 } });
   admin = await setupAdmin(t);
   developer = await addUser(t, admin, 'developer');
   flowId = (await createFlow(admin, await scoringFlow())).id;
@@ -223,8 +225,10 @@ describe('retraining from an endpoint’s feedback', () => {
       const r = await developer.put(`/api/endpoints/${endpointId}/learning`, body);
       expect([r.status, code ? r.body.error?.code : undefined]).toEqual([status, code]);
     }
-    // The server still answers.
-    expect((await developer.get(`/api/endpoints/${endpointId}/learning`)).body.config).toBeNull();
+    // The server still answers, and names what the settings may retrain: the served version's scorecard only.
+    const learning = (await developer.get(`/api/endpoints/${endpointId}/learning`)).body;
+    expect(learning.config).toBeNull();
+    expect(learning.trainableNodes).toEqual([{ id: 'scorecard', type: 'risk.scorecard' }]);
   });
 
   it('retrains without the masked fields into a new draft version that improves on the holdout', async () => {
@@ -426,7 +430,7 @@ describe('retraining from an endpoint’s feedback', () => {
     // A restarted server knows it retrained: nothing is due until new labels arrive.
     const workspaceId = (await ctx.repo.listLearning()).find((l) => l.endpointId === endpointId)!.workspaceId;
     await t.stop();
-    const restarted = await startTestServer({ dataDir: t.dataDir });
+    const restarted = await startTestServer({ dataDir: t.dataDir, learning: { tickMs: 24 * 3_600_000 } });
     try {
       await restarted.server.context.learning.tick(Date.now() + 4 * 3_600_000);
       await restarted.server.context.learning.idle();

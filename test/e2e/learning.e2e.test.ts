@@ -133,6 +133,27 @@ describe('retraining and drift on the rollout dashboard', () => {
         body: JSON.stringify({ runId, label: { class: String(row['class']) } }),
       });
     }
+    // Before anything is set up, the dashboard offers the settings form with the served version's trainable
+    // node; a value out of range is caught on its field before anything is sent.
+    await signInAs(page, developer.email, developer.password);
+    await page.goto(`${url}/#/endpoints`);
+    await page.getByTestId('rollout-link-e2e-learning').click();
+    await page.getByTestId('learning-not-configured').waitFor();
+    await page.getByTestId('learning-settings-edit').click();
+    const form = page.getByTestId('learning-settings-form');
+    await form.waitFor();
+    const nodeSelect = form.getByLabel('重新训练的节点');
+    expect(await nodeSelect.inputValue()).toBe('scorecard');
+    expect(await nodeSelect.locator('option').allTextContents()).toContain('scorecard · risk.scorecard');
+    await form.getByLabel('留出比例').fill('0.9');
+    await expect.poll(() => form.getByTestId('field-error').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('learning-settings-save').isDisabled()).toBe(true);
+    await form.getByLabel('留出比例').fill('0.3');
+    await page.getByTestId('learning-panel').scrollIntoViewIfNeeded();
+    await shot(page, 'learning-00-settings-zh');
+    await page.getByRole('button', { name: '取消' }).click();
+
+    // The training settings (the German Credit trainer's JSON) through the API, as a developer's script would.
     const dev = await apiAs(developer.email, developer.password);
     await dev('PUT', `/api/endpoints/${endpointId}/learning`, {
       config: {
@@ -148,13 +169,17 @@ describe('retraining and drift on the rollout dashboard', () => {
       },
     });
 
-    await signInAs(page, developer.email, developer.password);
-    await page.goto(`${url}/#/endpoints`);
-    await page.getByTestId('rollout-link-e2e-learning').click();
+    await page.reload();
     await page.getByTestId('learning-panel').waitFor();
     await expect
       .poll(() => page.getByTestId('learning-settings').textContent())
       .toContain('300 条带标签的调用');
+    // The form edits what is there: the holdout goes from 30 % to 25 %.
+    await page.getByTestId('learning-settings-edit').click();
+    expect(await form.getByLabel('留出比例').inputValue()).toBe('0.3');
+    await form.getByLabel('留出比例').fill('0.25');
+    await page.getByTestId('learning-settings-save').click();
+    await expect.poll(() => page.getByTestId('learning-settings').textContent()).toContain('留出 25%');
     await expect.poll(() => page.getByTestId('drift-panel').textContent()).toContain('没有训练基线');
     await page.getByTestId('retrain-button').click();
     await expect
@@ -194,6 +219,14 @@ describe('retraining and drift on the rollout dashboard', () => {
     expect(await page.getByTestId('retrain-proposal').textContent()).toMatch(/champion’s|no comparison/);
     await page.getByTestId('learning-panel').scrollIntoViewIfNeeded();
     await shot(page, 'learning-03-drift-en');
+    // The settings form in English, with what is set.
+    await page.getByTestId('learning-settings-edit').click();
+    const form = page.getByTestId('learning-settings-form');
+    expect(await form.getByLabel('Holdout share').inputValue()).toBe('0.25');
+    await page.getByTestId('learning-panel').scrollIntoViewIfNeeded();
+    await shot(page, 'learning-04-settings-en');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('learning-settings').waitFor();
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

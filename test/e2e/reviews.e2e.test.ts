@@ -34,6 +34,11 @@ describe('a borderline credit application reviewed by an underwriter', () => {
 
   it('is called through a published endpoint and answered 202 waiting', async () => {
     const admin = await apiAs(email, password);
+    // The underwriting desk gets a workspace of its own, so that review tasks left open by other browser tests
+    // (their runs of the same templates) are not in this approver's inbox, whatever order the files run in.
+    const home = (await admin<{ workspace: { id: string } }>('GET', '/api/auth/me')).workspace.id;
+    const desk = (await admin<{ id: string }>('POST', '/api/workspaces', { name: '信贷审批' })).id;
+    await admin('POST', '/api/auth/workspace', { workspaceId: desk });
     await admin('POST', '/api/users', { ...approver, role: 'approver' });
     const created = await admin<{ flow: { id: string } }>('POST', '/api/flows', {
       templateId: 'credit-approval',
@@ -47,6 +52,8 @@ describe('a borderline credit application reviewed by an underwriter', () => {
       'GET',
       '/api/templates',
     );
+    // The admin's next sign-in (in the files after this one) lands where it was.
+    await admin('POST', '/api/auth/workspace', { workspaceId: home });
     const borderline = templates
       .find((t) => t.id === 'credit-approval')
       ?.fixtures.find((f) => f.name === 'borderline-review');

@@ -109,6 +109,9 @@ describe('a pilot driven to expansion on the rollout dashboard', () => {
     expect(await history.locator('tbody tr').first().textContent()).toContain(
       '试点 60 笔申请无错误，进入扩展',
     );
+    // The new stage's window has no calls yet: its charts say so rather than draw an empty frame.
+    await expect.poll(() => page.getByTestId('chart-empty').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('chart-empty').first().textContent()).toContain('尚无调用');
     await shot(page, 'rollout-02-expansion-zh');
 
     await page.getByTestId('lang-switch').click();

@@ -239,6 +239,8 @@ export const api = {
   promote: (flowId: string, body: PromoteBody) =>
     request<Out<typeof promoteResultSchema>>('POST', `/api/flows/${enc(flowId)}/promote`, body),
   learning: (endpointId: string) => request<Learning>('GET', `/api/endpoints/${enc(endpointId)}/learning`),
+  configureLearning: (endpointId: string, config: Record<string, unknown>) =>
+    request<Learning>('PUT', `/api/endpoints/${enc(endpointId)}/learning`, { config }),
   retrain: (endpointId: string) =>
     request<RetrainJob>('POST', `/api/endpoints/${enc(endpointId)}/retrain`, {}),
   retrainJobs: (endpointId: string) =>

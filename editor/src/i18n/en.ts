@@ -734,8 +734,13 @@ export const en: Dictionary = {
     title: 'Continuous learning',
     settings: 'Retrains {{node}} from {{labels}} labelled calls, {{holdout}}% held out to compare',
     schedule: 'on a schedule: every {{hours}} h when {{labels}} new labels arrived',
-    notConfigured:
-      'Not set up: a developer sets what to retrain (PUT /api/endpoints/:id/learning, server/API.md).',
+    notConfigured: 'Not set up yet: choose the node to retrain and how its new versions are compared.',
+    notConfiguredReadOnly: 'Not set up yet: a developer or admin chooses what to retrain.',
+    setUp: 'Set up retraining',
+    editSettings: 'Edit settings',
+    saveSettings: 'Save settings',
+    noTrainable:
+      'The version this endpoint serves has no node that retrains (a scorecard, a fraud model or a text classifier).',
     noJobs: 'Not retrained yet.',
     retrain: 'Retrain now',
     retraining: 'Retraining…',
@@ -806,6 +811,7 @@ export const en: Dictionary = {
     gates: 'Gates',
     champion: 'Champion',
     challenger: 'Challenger',
+    noCalls: 'No calls in this window yet: the chart starts with the first call.',
     calls: 'Calls',
     gateLine: '{{value}} (95 % bound {{low}} – {{high}}) vs {{threshold}}; {{samples}} of {{min}} samples',
     actionRollback: 'rolls back when broken',

@@ -709,8 +709,12 @@ export const zhCN = {
     title: '持续学习',
     settings: '用 {{labels}} 条带标签的调用重新训练 {{node}}，留出 {{holdout}}% 用于对比',
     schedule: '按计划：每 {{hours}} 小时，且新增标签达到 {{labels}} 条',
-    notConfigured:
-      '尚未设置：由开发者设置重新训练的内容（PUT /api/endpoints/:id/learning，见 server/API.md）。',
+    notConfigured: '尚未设置：选择要重新训练的节点，以及新版本如何与冠军版本对比。',
+    notConfiguredReadOnly: '尚未设置：由开发者或管理员选择重新训练的内容。',
+    setUp: '设置重新训练',
+    editSettings: '修改设置',
+    saveSettings: '保存设置',
+    noTrainable: '此接口当前版本中没有可重新训练的节点（评分卡、欺诈模型或文本分类）。',
     noJobs: '尚未重新训练。',
     retrain: '立即重新训练',
     retraining: '正在训练…',
@@ -779,6 +783,7 @@ export const zhCN = {
     gates: '闸门',
     champion: '现行版本',
     challenger: '挑战版本',
+    noCalls: '此时间窗内尚无调用：第一笔调用后开始绘制。',
     calls: '调用量',
     gateLine:
       '{{value}}（95% 置信区间 {{low}} – {{high}}），阈值 {{threshold}}；样本 {{samples}} / 至少 {{min}}',

@@ -11,6 +11,7 @@ import { errorText } from '../i18n/errors.js';
 import { navigate } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 const gateKinds = ['pass', 'uncertain', 'breach', 'insufficient'] as const;
 
@@ -43,11 +44,7 @@ export function BoardPage() {
             <p className="muted">{t('board.subtitle', { n: workspaces.length })}</p>
           </div>
         </div>
-        {error && (
-          <div className="error-box" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBox>{error}</ErrorBox>
         <div className="card">
           <table className="list-table" data-testid="board-list">
             <thead>

@@ -20,6 +20,7 @@ import { useCatalogStore } from '../state/catalog-store.js';
 import { useSessionStore } from '../state/session-store.js';
 import { Segmented } from '../ui/segmented.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** What a new connection may receive unless its writer says otherwise: the server's own default. */
 const defaultClasses = defaultDataClasses;
@@ -274,11 +275,7 @@ function ConnectionForm(props: {
           />
         </label>
       </div>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       <div className="form-actions">
         <button type="button" className="button ghost" onClick={props.onCancel}>
           {t('common.cancel')}
@@ -329,11 +326,7 @@ export function ConnectionsPage() {
             </button>
           )}
         </div>
-        {error && (
-          <div className="error-box" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBox>{error}</ErrorBox>
         {form && (
           <ConnectionForm
             key={form.draft.name || 'new'}

@@ -39,6 +39,7 @@ import { legibleFit } from '../canvas/fit.js';
 import { Dialog } from '../ui/dialog.js';
 import { Toast } from '../ui/toast.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 type SideTab = 'inspector' | 'run' | 'problems' | 'versions' | 'evaluate';
 
@@ -99,11 +100,7 @@ function SaveDialog({
           data-testid="save-message"
         />
       </label>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
     </Dialog>
   );
 }

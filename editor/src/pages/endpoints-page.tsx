@@ -16,6 +16,7 @@ import { href } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { Dialog } from '../ui/dialog.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** Keys that may call an endpoint: scoped to it, or to every endpoint. */
 export function keysFor(keys: readonly ApiKey[], endpointId: string): ApiKey[] {
@@ -77,11 +78,7 @@ function NewKeyDialog(props: {
         />
         <span className="field-help">{t('endpoints.newKeyHelp', { slug: props.endpoint.slug })}</span>
       </label>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
     </Dialog>
   );
 }
@@ -128,11 +125,7 @@ function RotateDialog(props: {
       }
     >
       <p>{t('endpoints.rotateExplain', { prefix: props.apiKey.prefix })}</p>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
     </Dialog>
   );
 }
@@ -230,11 +223,7 @@ export function EndpointsPage() {
             {t('board.link')}
           </a>
         </div>
-        {error && (
-          <div className="error-box" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBox>{error}</ErrorBox>
         <div className="card">
           <table className="list-table" data-testid="endpoint-list">
             <thead>

@@ -16,6 +16,7 @@ import { categoryColors } from '../ui/icons.js';
 import { tagLabel } from '../i18n/tags.js';
 import { AppHeader } from './app-header.js';
 import { PromoteDialog } from './promote-dialog.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** A small drawing of a flow: nodes as boxes at their saved positions, edges as curves. */
 export const GraphPreview = memo(function GraphPreview({
@@ -192,11 +193,7 @@ function NewFlowDialog({ onClose }: { onClose: () => void }) {
           }}
         />
       </div>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       <h3 className="gallery-title">
         <LayoutTemplate size={15} aria-hidden /> {t('flows.templates')}
       </h3>
@@ -321,11 +318,7 @@ export function FlowsPage() {
             </button>
           )}
         </div>
-        {error && (
-          <div className="error-box" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBox>{error}</ErrorBox>
         <div className="card">
           <table className="list-table" data-testid="flow-list">
             <thead>

@@ -13,6 +13,7 @@ import { navigate } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { Dialog } from '../ui/dialog.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** Opens a workspace the account just joined (or any it is a member of). */
 async function openWorkspace(workspace: Workspace): Promise<void> {
@@ -59,11 +60,7 @@ export function InvitationList(props: { onChange?: () => void; openOnAccept?: bo
 
   return (
     <div className="invitations" data-testid="invitation-list">
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       {joined.map((w) => (
         <div key={w.id} className="invitation joined" role="status">
           <Check size={16} aria-hidden />

@@ -10,6 +10,8 @@ import { useTranslation } from 'react-i18next';
 import type { Drift, Learning, ProposalReason, RetrainJob } from '@finflow/contract';
 import { api, ApiError } from '../api/client.js';
 import { formatTime, useLang } from '../i18n/index.js';
+import { ErrorBox } from '../ui/error-box.js';
+import { LearningSettings } from './learning-settings.js';
 
 const JOB_POLL_MS = 1_000;
 
@@ -43,6 +45,7 @@ export function LearningPanel({ endpointId, canRetrain }: { endpointId: string; 
   const [drift, setDrift] = useState<Drift | null>(null);
   const [driftNote, setDriftNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
 
   const load = useCallback(() => {
     api.learning(endpointId).then(setLearning, (err: Error) => setError(err.message));
@@ -95,13 +98,20 @@ export function LearningPanel({ endpointId, canRetrain }: { endpointId: string; 
   return (
     <section className="learning" data-testid="learning-panel">
       <h2 className="section-heading">{t('learning.title')}</h2>
-      {error && (
-        <div className="error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       <div className="card">
-        {learning?.config ? (
+        {learning && editing ? (
+          <LearningSettings
+            endpointId={endpointId}
+            learning={learning}
+            onSaved={(next) => {
+              setLearning(next);
+              setEditing(false);
+              load();
+            }}
+            onCancel={() => setEditing(false)}
+          />
+        ) : learning?.config ? (
           <div className="small muted" data-testid="learning-settings">
             {t('learning.settings', {
               node: learning.config.nodeId,
@@ -116,7 +126,21 @@ export function LearningPanel({ endpointId, canRetrain }: { endpointId: string; 
               : ''}
           </div>
         ) : (
-          <div className="small muted">{t('learning.notConfigured')}</div>
+          <div className="small muted" data-testid="learning-not-configured">
+            {t(canRetrain ? 'learning.notConfigured' : 'learning.notConfiguredReadOnly')}
+          </div>
+        )}
+        {canRetrain && learning && !editing && (
+          <div className="button-row">
+            <button
+              type="button"
+              className="button"
+              onClick={() => setEditing(true)}
+              data-testid="learning-settings-edit"
+            >
+              {learning.config ? t('learning.editSettings') : t('learning.setUp')}
+            </button>
+          </div>
         )}
         {job ? (
           <div className="retrain-job" data-testid="retrain-job">

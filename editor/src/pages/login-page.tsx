@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { errorText } from '../i18n/errors.js';
 import { useSessionStore } from '../state/session-store.js';
 import { LanguageSwitch } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 export function LoginPage() {
   const { t } = useTranslation();
@@ -140,11 +141,7 @@ export function LoginPage() {
             </span>
           )}
         </label>
-        {error && (
-          <div className="error-box" role="alert" data-testid="login-error">
-            {error}
-          </div>
-        )}
+        <ErrorBox testId="login-error">{error}</ErrorBox>
         <button type="submit" className="button primary block" disabled={busy} data-testid="login-submit">
           {setupRequired ? t('login.createAdmin') : t('login.submit')}
         </button>

@@ -13,6 +13,7 @@ import { errorText } from '../i18n/errors.js';
 import { navigate } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { Dialog } from '../ui/dialog.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 const promoters: readonly Role[] = ['admin', 'developer'];
 
@@ -221,11 +222,7 @@ export function PromoteDialog(props: { flow: { id: string; name: string }; onClo
           )}
         </div>
       )}
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
     </Dialog>
   );
 }

@@ -23,6 +23,7 @@ import { useSessionStore } from '../state/session-store.js';
 import { Segmented } from '../ui/segmented.js';
 import { DecisionBadge, JsonTree, ValuesView } from '../views/pictures.js';
 import { AppHeader } from './app-header.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** The current time, ticking every `ms` (SLA countdowns). */
 function useNow(ms = 1000): number {
@@ -102,11 +103,7 @@ export function ReviewsPage({ taskId }: { taskId?: string }) {
             <RefreshCw size={14} /> {t('reviews.refresh')}
           </button>
         </div>
-        {error && (
-          <div className="error-box" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBox>{error}</ErrorBox>
         <div className="reviews-layout">
           <aside className="card review-list" aria-label={t('reviews.list')}>
             <div className="review-filters">
@@ -222,12 +219,7 @@ function TaskView({ taskId, now, onDecided }: { taskId: string; now: number; onD
   }, [taskId]);
   useEffect(reload, [reload]);
 
-  if (error)
-    return (
-      <div className="error-box" role="alert">
-        {error}
-      </div>
-    );
+  if (error) return <ErrorBox>{error}</ErrorBox>;
   if (!task)
     return (
       <div className="card pad">
@@ -580,11 +572,7 @@ function DecisionForm({ task, onDone }: { task: ReviewTask; onDone(): void }) {
           data-testid="decision-reason"
         />
       </label>
-      {error && (
-        <div className="error-box" role="alert" data-testid="decision-error">
-          {error}
-        </div>
-      )}
+      <ErrorBox testId="decision-error">{error}</ErrorBox>
       <div className="row gap-s">
         <button
           type="submit"

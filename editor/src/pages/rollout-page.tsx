@@ -18,6 +18,7 @@ import { href } from '../router.js';
 import { useSessionStore } from '../state/session-store.js';
 import { AppHeader } from './app-header.js';
 import { LearningPanel } from './learning-panel.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 const POLL_MS = 2_000;
 const stages: RolloutStage[] = ['shadow', 'pilot', 'expansion', 'optimisation'];
@@ -42,8 +43,15 @@ function metricOf(p: RolloutPoint, metric: string): [number | null, number | nul
   }
 }
 
-/** A small two-line chart: champion and challenger over the window. */
+/** A small two-line chart: champion and challenger over the window; says so when the window has no calls. */
 function Chart({ series, metric, label }: { series: RolloutPoint[]; metric: string; label: string }) {
+  const { t } = useTranslation();
+  if (!series.some((p) => p.champion.calls + p.challenger.calls + p.challenger.shadows > 0))
+    return (
+      <p className="muted small rollout-chart-empty" data-testid="chart-empty">
+        {t('rollout.noCalls')}
+      </p>
+    );
   const w = 260;
   const h = 70;
   const values = series.map((p) => metricOf(p, metric));
@@ -256,9 +264,7 @@ export function RolloutPage({ endpointId }: { endpointId: string }) {
           </div>
         </div>
         {error != null && (
-          <div className="error-box" role="alert" data-testid="rollout-error">
-            {typeof error === 'string' ? error : withCode(t, error)}
-          </div>
+          <ErrorBox testId="rollout-error">{typeof error === 'string' ? error : withCode(t, error)}</ErrorBox>
         )}
         {status === null && <p className="muted">{t('rollout.none')}</p>}
         {status && (

@@ -20,6 +20,7 @@ import type { Evaluation, StartEvaluationBody } from '@finflow/contract';
 import type { VersionInfo } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
 import { useEditorStore } from '../state/editor-store.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 const fmt = (x: number | undefined, digits = 3) =>
   x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
@@ -299,11 +300,7 @@ export function EvaluatePanel({ flowId, canRun }: { flowId: string; canRun: bool
           </div>
         </section>
       )}
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       {evaluation && (
         <section className="panel-section" data-testid="eval-result">
           <div className="row gap-s">

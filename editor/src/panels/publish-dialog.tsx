@@ -10,6 +10,7 @@ import type { Endpoint, VersionInfo } from '../api/types.js';
 import { inputNode, useEditorStore } from '../state/editor-store.js';
 import { JsonTree } from '../views/pictures.js';
 import { Dialog } from '../ui/dialog.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 /** A URL slug from the flow name; names without enough Latin letters (Chinese names) use the flow id. */
 export function slugify(name: string, flowId: string): string {
@@ -76,11 +77,7 @@ function OpenApiView({ url, apiKey }: { url: string; apiKey: string | undefined 
         <code className="mono">{fetchCurl}</code>
         <CopyButton text={fetchCurl} label={t('common.copy')} />
       </div>
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       {doc !== null && (
         <div data-testid="openapi-doc">
           <JsonTree value={doc} />
@@ -241,11 +238,7 @@ export function PublishDialog(props: {
             <input type="checkbox" checked={withKey} onChange={(e) => setWithKey(e.target.checked)} />{' '}
             <KeyRound size={14} aria-hidden /> {t('publish.createKey')}
           </label>
-          {error && (
-            <div className="error-box" role="alert">
-              {error}
-            </div>
-          )}
+          <ErrorBox>{error}</ErrorBox>
         </div>
       ) : (
         <div className="publish-result" data-testid="publish-result">

@@ -9,6 +9,7 @@ import { api } from '../api/client.js';
 import type { FlowDiff, VersionInfo } from '../api/types.js';
 import { formatTime, useLang } from '../i18n/index.js';
 import { useEditorStore, type DiffMark } from '../state/editor-store.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 function authorName(a: VersionInfo['author']): string {
   if (!a) return '—';
@@ -135,11 +136,7 @@ export function VersionsPanel({
           {diff && <DiffView diff={diff} />}
         </section>
       )}
-      {error && (
-        <div className="error-box" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBox>{error}</ErrorBox>
       <section className="panel-section">
         <h3 className="section-title">{t('versions.title')}</h3>
         {versions === null && <p className="muted small">{t('common.loading')}</p>}

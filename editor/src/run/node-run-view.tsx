@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { formatMs } from '../i18n/index.js';
 import { useRunStore } from '../state/run-store.js';
 import { JsonTree, ValuesView } from '../views/pictures.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 export function NodeRunView({ nodeId }: { nodeId: string }) {
   const { t } = useTranslation();
@@ -35,11 +36,11 @@ export function NodeRunView({ nodeId }: { nodeId: string }) {
         )}
       </dl>
       {node.error && (
-        <div className="error-box" role="alert">
+        <ErrorBox>
           <strong className="mono">{node.error.code}</strong>
           <p>{node.error.message}</p>
           {node.error.details && <JsonTree value={node.error.details} />}
-        </div>
+        </ErrorBox>
       )}
       {node.streamed && (
         <section>

@@ -23,6 +23,7 @@ import { Gantt } from './gantt.js';
 import { fixtureForUi, requestLanguage, withUiLanguage } from './input-language.js';
 import { isTerminal } from './run-state.js';
 import { Segmented } from '../ui/segmented.js';
+import { ErrorBox } from '../ui/error-box.js';
 
 function useInputNode() {
   return useEditorStore(inputNode);
@@ -240,13 +241,9 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
           )}
           <span className="muted small">Ctrl+Enter</span>
         </div>
-        {error && (
-          <div className="error-box" role="alert" data-testid="run-error">
-            {error}
-          </div>
-        )}
+        <ErrorBox testId="run-error">{error}</ErrorBox>
         {blocked.length > 0 && (
-          <div className="error-box" role="alert" data-testid="run-blocked">
+          <ErrorBox testId="run-blocked">
             <p>{t('problems.runBlocked', { count: blocked.length })}</p>
             <ul className="problem-list compact">
               {blocked.slice(0, 8).map((p, i) => (
@@ -256,7 +253,7 @@ export function RunPanel({ flowId, canRun }: { flowId: string; canRun: boolean }
               ))}
             </ul>
             {blocked.length > 8 && <p>{t('problems.more', { count: blocked.length - 8 })}</p>}
-          </div>
+          </ErrorBox>
         )}
       </section>
       {run && <SelectedNodeResult />}
@@ -358,11 +355,11 @@ function RunSummaryView() {
         </div>
         {run.status === 'waiting' && <WaitingReviews runId={run.runId} lastSeq={run.lastSeq} />}
         {run.error && (
-          <div className="error-box" role="alert">
+          <ErrorBox>
             <strong className="mono">{run.error.code}</strong>
             {run.error.nodeId && <span className="mono"> @ {run.error.nodeId}</span>}
             <p>{run.error.message}</p>
-          </div>
+          </ErrorBox>
         )}
         {streaming.map((n) => (
           <div key={n.id} className="stream-box">

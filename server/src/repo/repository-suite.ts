@@ -567,6 +567,61 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect(stats.get('e9')).toEqual({ total: 0, last24h: 0 });
     });
 
+    it('keeps the events of runs committed one at a time, rows of any size, and lists one flow’s runs a page at a time', async (ctx) => {
+      const { repo } = await open(ctx);
+      const writer = new GroupCommitter(repo, 'full');
+      // Endpoint calls one after another: each run, its events and nothing else in a commit of its own. Rows
+      // from a few hundred bytes to several pages (a large input or output), two flows interleaved.
+      const sizes = [0, 300, 1_500, 5_000, 20_000];
+      for (let i = 0; i < 30; i++) {
+        const id = `c${String(i).padStart(2, '0')}`;
+        await writer.write((b) => {
+          b.runs.push(
+            runRecord(id, {
+              status: 'succeeded',
+              startedAt: now + i,
+              flowId: i % 3 ? 'flw_1' : 'flw_2',
+              endpointId: 'e1',
+            }),
+          );
+          b.events.push({
+            runId: id,
+            seq: 0,
+            lastSeq: 1,
+            events: [0, 1].map((s) =>
+              JSON.stringify({ ...(JSON.parse(event(id, s)) as object), pad: 'x'.repeat(sizes[i % 5] ?? 0) }),
+            ),
+          });
+        });
+      }
+      for (let i = 0; i < 30; i++) {
+        const id = `c${String(i).padStart(2, '0')}`;
+        const events = await repo.runEvents(id, -1);
+        expect(events.map((e) => e.seq)).toEqual([0, 1]);
+        expect((events[1] as unknown as { pad: string }).pad.length).toBe(sizes[i % 5]);
+        expect(await repo.lastEventSeq(id)).toBe(1);
+      }
+      // flw_2 has runs 0, 3, 6, ... 27: newest first, four a page.
+      const pages: string[][] = [];
+      let before: number | undefined;
+      for (;;) {
+        const page = await repo.listRuns('ws_1', {
+          limit: 4,
+          flowId: 'flw_2',
+          ...(before === undefined ? {} : { before }),
+        });
+        if (!page.length) break;
+        pages.push(page.map((r) => r.id));
+        before = page[page.length - 1]?.startedAt;
+      }
+      expect(pages).toEqual([
+        ['c27', 'c24', 'c21', 'c18'],
+        ['c15', 'c12', 'c09', 'c06'],
+        ['c03', 'c00'],
+      ]);
+      expect((await repo.endpointStats(['e1'], now + 20)).get('e1')).toEqual({ total: 30, last24h: 10 });
+    });
+
     it('keeps the first idempotency claim, records its answer, and the latest use of keys and credentials', async (ctx) => {
       const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');

@@ -2,9 +2,10 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../db/group-commit.js';
+import { migrations } from '../db/migrations.js';
 import { tempDir } from '../test-helpers/harness.js';
 import { reviewTaskColumns, reviewTaskValues, toReviewTask } from './rows.js';
-import { DATABASE_FILE, SqliteRepository } from './sqlite.js';
+import { DATABASE_FILE, openDatabase, SqliteRepository } from './sqlite.js';
 import type { ReviewTaskRecord } from './types.js';
 
 const dirs: string[] = [];
@@ -97,5 +98,63 @@ describe('SQLite repository', () => {
     const values = reviewTaskValues(task);
     expect(values).toHaveLength(table.length);
     expect(toReviewTask(Object.fromEntries(reviewTaskColumns.map((c, i) => [c, values[i]])))).toEqual(task);
+  });
+
+  it('keeps every run and event of a version 11 database when migration 12 moves run_events to a rowid table', async () => {
+    const dir = tempDir('finflow-sqlite-');
+    dirs.push(dir);
+    const old = new SqliteRepository(openDatabase(dir), join(dir, DATABASE_FILE), migrations.slice(0, 11));
+    expect(await old.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const writer = new GroupCommitter(old, 'full');
+    for (let i = 0; i < 20; i++) {
+      await writer.write((b) => {
+        b.runs.push({
+          id: `m${i}`,
+          workspaceId: 'ws_1',
+          flowId: i % 2 ? 'flw_1' : 'flw_2',
+          flowVersion: 1,
+          status: 'succeeded',
+          trigger: 'endpoint',
+          endpointId: 'e1',
+          deploymentId: 'd1',
+          actor: 'key:k1',
+          rerunOf: null,
+          inputSealed: null,
+          outputsSealed: null,
+          startedAt: 1000 + i,
+          finishedAt: 1001 + i,
+          ms: 1,
+          checkpointSealed: null,
+          resumeClaim: null,
+          businessKey: null,
+        });
+        b.events.push({
+          runId: `m${i}`,
+          seq: 0,
+          lastSeq: 1,
+          events: [event(`m${i}`, 0), event(`m${i}`, 1, '.'.repeat(i * 300))],
+        });
+      });
+    }
+    await old.close();
+    const repo = await open(dir);
+    const schema = (name: string) =>
+      repo.db.prepare('SELECT sql FROM sqlite_schema WHERE name = ?').pluck().get(name) as string | undefined;
+    expect(schema('run_events')).not.toMatch(/WITHOUT ROWID/i);
+    expect(schema('runs_flow')).toBeUndefined();
+    for (let i = 0; i < 20; i++) {
+      const events = await repo.runEvents(`m${i}`, 0);
+      expect(events).toEqual([JSON.parse(event(`m${i}`, 1, '.'.repeat(i * 300)))]);
+    }
+    expect((await repo.listRuns('ws_1', { limit: 3, flowId: 'flw_1' })).map((r) => r.id)).toEqual([
+      'm19',
+      'm17',
+      'm15',
+    ]);
+    // New rows go to the new table, next to the old ones.
+    await new GroupCommitter(repo, 'full').write((b) =>
+      b.events.push({ runId: 'm0', seq: 2, lastSeq: 2, events: [event('m0', 2)] }),
+    );
+    expect((await repo.runEvents('m0', -1)).map((e) => e.seq)).toEqual([0, 1, 2]);
   });
 });

@@ -296,8 +296,23 @@ export class LearningService {
     return this.get(workspaceId, endpointId);
   }
 
+  /** The trainable nodes of the version an endpoint serves (what its settings may name). */
+  private async trainableNodes(
+    workspaceId: string,
+    endpoint: EndpointRecord,
+  ): Promise<Learning['trainableNodes']> {
+    const { version } = await this.flows.getVersion(
+      workspaceId,
+      endpoint.flowId,
+      await this.servedVersion(endpoint),
+    );
+    return (JSON.parse(version.document) as FlowDocument).nodes
+      .filter((n) => trainers[n.type])
+      .map((n) => ({ id: n.id, type: n.type, ...(n.label ? { label: n.label } : {}) }));
+  }
+
   async get(workspaceId: string, endpointId: string): Promise<Learning> {
-    await this.endpoints.get(workspaceId, endpointId);
+    const endpoint = await this.endpoints.get(workspaceId, endpointId);
     const r = await this.repo.getLearning(workspaceId, endpointId);
     const config = r ? this.parseConfig(r.config) : null;
     const baselines = Object.values(r?.baseline ? (JSON.parse(r.baseline) as Baselines) : {}).map((b) => ({
@@ -312,6 +327,7 @@ export class LearningService {
       lastRetrainAt: r?.lastRetrainAt ?? null,
       lastRetrainLabels: r?.lastRetrainLabels ?? 0,
       labels: (await this.labelled(workspaceId, endpointId)).length,
+      trainableNodes: await this.trainableNodes(workspaceId, endpoint),
       nextCheckAt:
         config?.schedule && r
           ? Math.max(Date.now(), (r.lastRetrainAt ?? 0) + config.schedule.everyHours * 3_600_000)
