@@ -1,5 +1,5 @@
-// Turns the annotated sources (dev.txt, test.txt: one text per "## id | kind | lang" block, each gold span written
-// inline as [[value|TAG]]) into dev.jsonl, test.jsonl and test-previous.jsonl with UTF-16 offsets, as the evaluation
+// Turns the annotated sources (dev.txt and the test*.txt splits: one text per "## id | kind | lang" block, each gold span written
+// inline as [[value|TAG]]) into the matching .jsonl files with UTF-16 offsets, as the evaluation
 // reads them.
 // Run: node datasets/pii-conversational/build.mjs   (a test checks that the .jsonl files are up to date)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ export function toJsonl(records) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const name of ['dev', 'test-w', 'test', 'test-previous']) {
+  for (const name of ['dev', 'test-x', 'test-w', 'test', 'test-previous']) {
     const src = new URL(`./${name}.txt`, import.meta.url);
     const records = parseAnnotated(readFileSync(src, 'utf8'), `${name}.txt`);
     writeFileSync(new URL(`./${name}.jsonl`, import.meta.url), toJsonl(records));

@@ -592,4 +592,14 @@ DROP TABLE run_events;
 ALTER TABLE run_events_v12 RENAME TO run_events;
 `,
   },
+  {
+    version: 13,
+    name: 'rollout observations read back by transaction horizon (Postgres)',
+    sql: `
+-- Postgres's migration 13 gives rollout_observations the inserting transaction, so that a server reads back
+-- another's gate samples only below the horizon of transactions that have all ended. SQLite has one writer: its
+-- rowid order is the commit order, and its schema needs no change for the same guarantee.
+SELECT 1;
+`,
+  },
 ];

@@ -565,4 +565,17 @@ ALTER TABLE rollout_observations ADD COLUMN cpu_ms DOUBLE PRECISION;
 DROP INDEX IF EXISTS runs_flow;
 `,
   },
+  {
+    version: 13,
+    name: 'rollout observations read back by transaction horizon',
+    sql: `
+-- How a server reads back the gate samples other servers stored (RolloutStorage.observationsAfter). An identity
+-- column is handed out at insert, not at commit: a row whose transaction committed after a higher-numbered row
+-- had been read was never seen by the reading server. Each row now records its transaction, and a read takes only
+-- rows of transactions below the horizon of the reader's snapshot (every transaction below it has ended, so
+-- nothing can still appear there), from the horizon of the previous read up to this one.
+ALTER TABLE rollout_observations ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX rollout_observations_tx ON rollout_observations(rollout_id, tx);
+`,
+  },
 ];

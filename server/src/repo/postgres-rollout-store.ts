@@ -156,15 +156,19 @@ export class PostgresRolloutStore implements RolloutStorage {
     since: number,
     limit: number,
   ): Promise<{ rows: Observation[]; cursor: number }> {
-    // `ord` is an identity: a row whose insert commits after a higher one was read is not seen (a gate sample
-    // lost on the other servers, rare with single-statement batches); the server that wrote it judges it.
+    // The cursor is a transaction horizon (migration 13): every transaction below the snapshot's xmin has ended,
+    // so the rows between the last read's horizon and this one are final and none is read twice. A row of a
+    // transaction still open waits for the next read instead of being skipped for good.
+    const [h] = await this.db.query(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`);
+    const horizon = Number(h?.['horizon']);
+    if (!(horizon > after)) return { rows: [], cursor: after };
     const rows = await this.db.query(
-      `SELECT * FROM rollout_observations WHERE rollout_id = $1 AND ord > $2 AND at >= $3
-       ORDER BY ord DESC LIMIT $4`,
-      [rolloutId, after, since, limit],
+      `SELECT * FROM rollout_observations
+       WHERE rollout_id = $1 AND tx >= $2::text::xid8 AND tx < $3::text::xid8 AND at >= $4
+       ORDER BY tx DESC, ord DESC LIMIT $5`,
+      [rolloutId, String(after), String(horizon), since, limit],
     );
-    const cursor = rows.length ? Number(rows[0]?.['ord']) : after;
-    return { rows: rows.reverse().map(toObservation), cursor };
+    return { rows: rows.reverse().map(toObservation), cursor: horizon };
   }
 
   async observations(rolloutId: string, since: number, limit: number): Promise<Observation[]> {

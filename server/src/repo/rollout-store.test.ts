@@ -4,6 +4,7 @@
  * same step a new one starts, the newest first by creation, and the gates' observations oldest first.
  */
 import { rmSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-helpers/harness.js';
 import { needPostgres, startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
@@ -192,11 +193,10 @@ function storageTests(openStores: OpenStores): void {
     await a.addObservations([row('ro_1', t0, 1), row('ro_2', t0, 100), row('ro_1', t0 + 1, 2)]);
     const first = await b.observationsAfter('ro_1', 0, t0, 100);
     expect(first.rows.map((o) => o.ms)).toEqual([1, 2]);
-    // Nothing new: the same cursor, no rows.
-    expect(await b.observationsAfter('ro_1', first.cursor, t0, 100)).toEqual({
-      rows: [],
-      cursor: first.cursor,
-    });
+    // Nothing new: no rows, and a cursor that does not go back.
+    const again = await b.observationsAfter('ro_1', first.cursor, t0, 100);
+    expect(again.rows).toEqual([]);
+    expect(again.cursor).toBeGreaterThanOrEqual(first.cursor);
     // Written by the other store, in the same millisecond as an old row: still new.
     await b.addObservations([row('ro_1', t0 + 1, 3), row('ro_1', t0 - 5, 4), row('ro_1', t0 + 2, 5)]);
     const next = await a.observationsAfter('ro_1', first.cursor, t0, 100);
@@ -229,6 +229,47 @@ describe('rollout storage (Postgres)', () => {
   });
   afterAll(async () => {
     if (server?.ok) await server.pg.stop();
+  });
+
+  it('reads back a sample whose write committed after a later one was read, once', async (ctx) => {
+    const { pool } = await needPostgres(server, ctx).freshSchema();
+    const repo = new PostgresRepository({ pool });
+    repos.push(repo);
+    await repo.migrate();
+    const store = repo.rolloutStorage();
+    await store.create(rollout('ro_1'), transition('ro_1', 1));
+    const sample = (ms: number) => ({
+      rolloutId: 'ro_1',
+      at: t0 + ms,
+      arm: 'challenger' as const,
+      version: 2,
+      ok: true,
+      ms,
+      decision: null,
+      agree: null,
+    });
+    // Server A's insert takes its row number first and commits last; server B's commits in between.
+    const slow = new pg.Client(pool);
+    await slow.connect();
+    try {
+      await slow.query('BEGIN');
+      await slow.query(
+        `INSERT INTO rollout_observations (rollout_id, at, arm, version, ok, ms, decision, agree)
+         VALUES ('ro_1', $1, 'challenger', 2, 1, 1, NULL, NULL)`,
+        [t0 + 1],
+      );
+      await store.addObservations([sample(2)]);
+      const first = await store.observationsAfter('ro_1', 0, t0, 100);
+      // B's sample is not read past A's open transaction (it would move the cursor beyond A's row for good).
+      expect(first.rows).toEqual([]);
+      await slow.query('COMMIT');
+      const next = await store.observationsAfter('ro_1', first.cursor, t0, 100);
+      expect(next.rows.map((o) => o.ms).sort()).toEqual([1, 2]);
+      const after = await store.observationsAfter('ro_1', next.cursor, t0, 100);
+      expect(after.rows).toEqual([]);
+    } finally {
+      await slow.end();
+    }
   });
 
   storageTests(async (ctx) => {

@@ -117,9 +117,11 @@ export interface RolloutStorage {
   /** The rollout's newest observations since `since` (at most `limit`), oldest first. */
   observations(rolloutId: string, since: number, limit: number): Promise<Observation[]>;
   /**
-   * Observations stored after the row `after` (a store-wide, increasing row number; 0 for all) at or since `since`,
-   * the newest `limit` of them, oldest first, with the row number to pass next time (`after` when none is new):
-   * how a server reads back what other processes wrote without reading its whole window again.
+   * Observations stored after the position `after` (0 for all; what the previous read returned as its cursor) at
+   * or since `since`, the newest `limit` of them, oldest first, with the position to pass next time: how a server
+   * reads back what other processes wrote without reading its whole window again. No row is skipped for good, even
+   * one whose write commits after a later one was read: SQLite's position is its rowid (one writer, so commit
+   * order); Postgres's a transaction horizon (rows of transactions still open wait for a later read).
    */
   observationsAfter(
     rolloutId: string,

@@ -1,11 +1,12 @@
 /**
  * Issue 15's goals, held on the annotated conversational set (datasets/pii-conversational): bank chats, call
  * transcripts, e-mails, complaint letters and KYC notes in simplified and traditional Chinese, English and both,
- * with hard negatives. The newest test split (w001-w124, written and frozen before round 4 changed anything), the
- * test split (v001-v136) and the previous test split (u001-u134) are reported and never tuned on; the dev split is what the recognisers were tuned on and the PERSON and span-boundary models trained
- * on, held to the same goals so a later change cannot quietly undo that work. Where a test split measures short of a goal (PERSON
- * recall, ADDRESS and texts without PII on the newest split, ADDRESS on the test split, one negative in the
- * previous one), the measured figure is held as a floor and the test's title says so (BELOW_GOAL).
+ * with hard negatives. The newest test split (x001-x122, written and frozen before round 5 changed anything), the
+ * round-4 split (w001-w124), the test split (v001-v136) and the previous test split (u001-u134) are reported and
+ * never tuned on; the dev split is what the recognisers were tuned on and the PERSON and span-boundary models
+ * trained on, held to the same goals so a later change cannot quietly undo that work. Where a test split measures
+ * short of a goal (ADDRESS and texts without PII on x and w, one negative on u), the measured figure is held as a
+ * floor and the test's title says so (BELOW_GOAL).
  */
 import { describe, expect, it } from 'vitest';
 import { detectPii, type PiiType } from './pii/detect.js';
@@ -20,7 +21,7 @@ interface ConversationalRecord extends GoldRecord {
   spans: { start: number; end: number; label: string; value: string }[];
 }
 
-type Split = 'test-w' | 'test' | 'test-previous' | 'dev';
+type Split = 'test-x' | 'test-w' | 'test' | 'test-previous' | 'dev';
 
 function load(split: Split): ConversationalRecord[] {
   return readDataset(`pii-conversational/${split}.jsonl`)
@@ -73,17 +74,23 @@ const BELOW_GOAL: Partial<
     { spans?: Partial<Record<PiiType, { precision?: number; recall?: number }>>; negatives?: number }
   >
 > = {
-  // Measured once at the end of round 4 (evidence from the rest of the text, the retrained span-boundary model),
-  // the split written and frozen before that round changed anything: PERSON 263 of 282 gold spans found exactly,
-  // 275 found; ADDRESS 51 of 59, 54 found; 4 of its 23 texts without personal data get a finding (3 PERSON, 1
-  // PHONE_NUMBER). PERSON precision and every other type meet the goal.
-  'test-w': {
-    spans: { PERSON: { recall: 263 / 282 }, ADDRESS: { precision: 51 / 54, recall: 51 / 59 } },
-    negatives: 4,
+  // Measured once at the end of round 5 (doubted names confirmed by the span-boundary model, the English address
+  // grammar from the floor, firms and places never added as persons), the split written and frozen before that
+  // round changed anything: ADDRESS 51 of 57 gold spans found exactly, 55 found; 2 of its 31 texts without
+  // personal data get a finding (PERSON). PERSON (0.954 / 0.965), PHONE_NUMBER (0.958 / 1.000) and every other
+  // type meet the goal.
+  'test-x': {
+    spans: { ADDRESS: { precision: 51 / 55, recall: 51 / 57 } },
+    negatives: 2,
   },
-  // Measured in the same run: PERSON meets the goal (0.961 / 0.968); ADDRESS 56 of 59 gold spans found exactly,
-  // 59 found (0.949 / 0.949).
-  test: { spans: { ADDRESS: { precision: 56 / 59, recall: 56 / 59 } } },
+  // Measured in the same run (round 4's figures in brackets): PERSON meets the goal (0.961 / 0.950; was 0.956 /
+  // 0.933); ADDRESS 51 of 59 gold spans found exactly, 54 found, as before; 3 of its 23 texts without personal
+  // data get a PERSON finding (was 4).
+  'test-w': {
+    spans: { ADDRESS: { precision: 51 / 54, recall: 51 / 59 } },
+    negatives: 3,
+  },
+  // The test split (v) meets every goal since round 5 (ADDRESS 0.950 / 0.966, was 0.949 / 0.949).
   // One of the 30 texts without personal data has a PERSON finding.
   'test-previous': { negatives: 1 },
 };
@@ -91,7 +98,7 @@ const BELOW_GOAL: Partial<
 /** Fewest gold spans for a type's figures to be asserted: the test split has only 4 e-mail addresses. */
 const MIN_GOLD = 4;
 
-describe.each(['test-w', 'test', 'test-previous', 'dev'] as const)(
+describe.each(['test-x', 'test-w', 'test', 'test-previous', 'dev'] as const)(
   'PII detection on the conversational %s set',
   (split) => {
     const records = load(split);

@@ -269,9 +269,28 @@ describe('names and addresses beyond the corpus templates', () => {
         ['PERSON', 'Hans Mueller'],
       ],
     ],
+    // English addresses from the floor or suite written before the street (issue 15, round 5).
+    [
+      'Please send it to 3rd Floor, 27 Baker Street, London W1U 8EQ.',
+      [['ADDRESS', '3rd Floor, 27 Baker Street, London W1U 8EQ']],
+    ],
+    [
+      'Ground Floor, 9 Harcourt Street, Dublin 2, D02 XK71 is our office.',
+      [['ADDRESS', 'Ground Floor, 9 Harcourt Street, Dublin 2, D02 XK71']],
+    ],
+    [
+      'Our new office: Suite 12.04, Level 12, 60 Martin Place, Sydney NSW 2000.',
+      [['ADDRESS', 'Suite 12.04, Level 12, 60 Martin Place, Sydney NSW 2000']],
+    ],
+    [
+      "He's at Unit 4/22 Smith Street, Fitzroy VIC 3065 now.",
+      [['ADDRESS', 'Unit 4/22 Smith Street, Fitzroy VIC 3065']],
+    ],
     ['本公司客户信息保护制度规定，客户经理不得泄露客户资料。上海市场整体平稳，黄金价格上涨。', []],
     ['The Federal Reserve Bank of New York said on Monday that Credit Suisse would pay.', []],
     ['金额合计12,345.67元，订单号2024061500012345，交易流水6222021893267268001。', []],
+    // Meeting IDs and PINs are references, not phone numbers.
+    ['Dial-in 0800 358 1234, PIN 448 291#, meeting ID 882 1934 5521.', []],
   ];
   it.each(cases)('%s', async (text, expected) => {
     expect((await detect(text)).map((e) => [e.type, e.text])).toEqual(expected);
@@ -311,6 +330,7 @@ describe('hostile text', () => {
       '陈、'.repeat(20_000),
       '张先生李总王董'.repeat(5_000),
       'Flat 1, Tower 2, '.repeat(3_000),
+      '4th Floor, Ground Floor, Suite 1.02, Unit 4/'.repeat(2_000),
       "Mr. McA O'B Lee-Chan ".repeat(3_000),
       '上海市浦东新区张杨路'.repeat(3_000),
       // An English building name before a floor in a Chinese address: one reading per word, not per cut.
@@ -321,6 +341,8 @@ describe('hostile text', () => {
       // thousands of name lines, surname particles without end.
       'Hi Ngozi, thanks. Ngozi Eze called. '.repeat(2_000),
       'Harriet Okonjo\nVikram Sethi\n'.repeat(5_000),
+      // Comma lists without their "and" (mentions.ts reads a list of at most 14 items from each start).
+      'Ann Lee, Bo Tan, '.repeat(5_000),
       `Cornelius${' van der'.repeat(5_000)} Berg`,
     ].join('\n');
     const found = await detect(text);

@@ -247,11 +247,11 @@ const SUFFIX = `(?:${EN_STREET_SUFFIXES})`;
 const DIRECTION = '(?:Upper|Lower|North|South|East|West|Central|Middle|N|S|E|W)';
 /** House number, up to four name words, a street type, an optional direction: "111 Connaught Road Central". */
 const STREET_LINE = new RegExp(
-  `(?:(?:Blk|Block)\\s+(?=\\d{1,5}\\s+[A-Z]))?(?:No\\.\\s*)?(?:\\d{1,4}\\/)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b|\\s+\\d{1,2}(?=,))?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
+  `(?:(?:Blk|Block)\\s+(?=\\d{1,5}\\s+[A-Z]))?(?:(?:Unit|Flat|Apt|Shop)\\s+(?=\\d{1,4}\\/\\d))?(?:No\\.\\s*)?(?:\\d{1,4}\\/)?\\d{1,5}[A-Za-z]?(?:[-–]\\d{1,5})?,?\\s+(?:(?:${DIRECTION}\\.?\\s+)?(?:(?:${W}|[A-Z]|\\d{1,3}(?:st|nd|rd|th))\\s+){1,4}${SUFFIX}\\b\\.?(?:\\s+${DIRECTION}\\b|\\s+\\d{1,2}(?=,))?|[A-Z][a-z]+way\\b|Lane\\s+\\d{1,5}\\b)`,
   'y',
 );
 const UNIT = new RegExp(
-  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:\\/\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|\\d{1,3}(?:st|nd|rd|th)\\s+Floor|#\\d{1,3}-\\d{1,5}|#\\d{1,5}[A-Za-z]?)`,
+  `(?:(?:Flat|Apartment|Apt|Unit|Suite|Ste|Room|Rm|Floor|Fl|Level|Lvl|Block|Blk|Tower|Wing|Building|Bldg|House)\\.?\\s*#?[A-Za-z]?\\d{1,5}(?:[./]\\d{1,3})?[A-Za-z]?|(?:Flat|Unit|Block|Tower|Wing)\\s+[A-Z]\\b|(?:\\d{1,3}|G|UG|LG|M)/F|(?:\\d{1,3}(?:st|nd|rd|th)|Ground|Lower Ground|Upper Ground|First|Second|Third|Fourth|Fifth|Top)\\s+[Ff]loor|#\\d{1,3}-\\d{1,5}|#\\d{1,5}[A-Za-z]?)`,
   'y',
 );
 /** A street without a house number ("Wulumuqi Middle Road"), or a district ("Xuhui District"). */
@@ -384,9 +384,10 @@ function parseEnglish(
 
 export function recognizeEnglishAddresses(text: string, push: Push): void {
   let covered = 0;
-  // Candidate starts: a unit word or "12/F", or a house number, at a word boundary.
+  // Candidate starts: a unit word, a floor ("12/F", "4th Floor", "Ground Floor"), or a house number, at a word
+  // boundary.
   const start =
-    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Block|Blk)\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
+    /(?<![A-Za-z0-9'’/-])(?:(?:Flat|Apartment|Apt|Unit|Suite|Room|Rm|Level|Lvl|Floor|Fl|Block|Blk)\b|(?:Ground|Lower Ground|Upper Ground|First|Second|Third|Fourth|Fifth|Top) [Ff]loor\b|\d{1,3}(?:st|nd|rd|th) [Ff]loor\b|(?:\d{1,3}|G|UG|LG)\/F|No\.\s*\d|\d{1,5}[A-Za-z]?\b)/g;
   for (const m of text.matchAll(start)) {
     if (m.index < covered) continue;
     const parsed = parseEnglish(text, m.index);
@@ -396,7 +397,7 @@ export function recognizeEnglishAddresses(text: string, push: Push): void {
       parts[0] === 'street' ? HOUSE_NAME.exec(text.slice(Math.max(covered, m.index - 40), m.index)) : null;
     const from = m.index - (named?.[1]?.length ?? 0);
     const house = /^\d+/.exec(text.slice(m.index))?.[0];
-    const locality = parts.includes('postal') || parts.filter((p) => p === 'name').length > 0;
+    const locality = parts.includes('postal') || parts.includes('namePostal') || parts.includes('name');
     let score = 0.6 + (parts.includes('unit') ? 0.1 : 0) + (locality ? 0.25 : 0);
     if (EN_ADDRESS_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) score += 0.1;
     // "2020 Supreme Court" is a year before a name, not a house number, unless a locality follows.

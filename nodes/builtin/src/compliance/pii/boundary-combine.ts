@@ -5,7 +5,10 @@
  * chosen per type by cross-validation on the development split (train-boundary-model.mjs) and stored with the
  * weights. Moving a boundary never shrinks a finding to nothing and never runs into another finding; the
  * model's probability joins the finding's score (the larger of the two), so a finding it confirms is kept at
- * any threshold the recogniser's evidence alone passed.
+ * any threshold the recogniser's evidence alone passed. A name the person model doubted (scored below the
+ * detection threshold but not far below it) is added where the model, reading the same span in context, agrees:
+ * the two are independent readings (character and cue statistics against token context), so their evidence is
+ * joined as a noisy-or and the name kept when that reaches the type's agreement threshold.
  */
 import type { BoundaryAnalysis, BoundaryType } from './boundary-model.js';
 import type { PiiEntity } from './detect.js';
@@ -15,15 +18,28 @@ export interface CombineSettings {
   adjustMargin: number;
   /** A span of the model's that overlaps no finding is added when its probability is at least this. */
   addThreshold: number;
+  /**
+   * A doubted candidate (below the detection threshold) is added when 1 - (1 - its score)(1 - the model's
+   * probability of exactly its span) is at least this.
+   */
+  agreeThreshold: number;
 }
 
 export type CombinePolicy = Record<BoundaryType, CombineSettings>;
 
 /** No model at all: the settings that leave the recognisers' findings as they are. */
 export const OFF: CombinePolicy = {
-  PERSON: { adjustMargin: Infinity, addThreshold: Infinity },
-  ADDRESS: { adjustMargin: Infinity, addThreshold: Infinity },
+  PERSON: { adjustMargin: Infinity, addThreshold: Infinity, agreeThreshold: Infinity },
+  ADDRESS: { adjustMargin: Infinity, addThreshold: Infinity, agreeThreshold: Infinity },
 };
+
+/** Whether a policy does anything at all (else the model need not read the text). */
+export function policyActive(policy: CombinePolicy): boolean {
+  return Object.values(policy).some(
+    (p) =>
+      Number.isFinite(p.adjustMargin) || Number.isFinite(p.addThreshold) || Number.isFinite(p.agreeThreshold),
+  );
+}
 
 /** The model's spans longer than this are not used (the address grammars read at most 120 characters). */
 const MAX_SPAN = 160;
@@ -31,13 +47,14 @@ const MAX_SPAN = 160;
 /**
  * The findings with boundaries moved and spans added by the model, in text order. Linear in the text: which
  * finding and which model span cover each character is kept in two arrays, so a text with thousands of findings
- * never compares every pair.
+ * never compares every pair. `doubted` are the recognisers' candidates that scored below the detection threshold.
  */
 export function combineWithBoundaries(
   text: string,
   findings: readonly PiiEntity[],
   analysis: BoundaryAnalysis,
   policy: CombinePolicy,
+  doubted: readonly PiiEntity[] = [],
 ): PiiEntity[] {
   const out = findings.map((f) => ({ ...f }));
   const spans = analysis.spans.filter((s) => s.end - s.start <= MAX_SPAN);
@@ -90,6 +107,20 @@ export function combineWithBoundaries(
       text: text.slice(s.start, s.end),
       score: Math.round(s.probability * 100) / 100,
     });
+  }
+  // Doubted candidates the model agrees with, the most likely first (overlapping readings of one name: the best).
+  const agreed = doubted
+    .filter((d) => Number.isFinite(policy[d.type as BoundaryType]?.agreeThreshold))
+    .map((d) => {
+      const q = analysis.probability(d.type as BoundaryType, d.start, d.end);
+      return { d, joint: 1 - (1 - d.score) * (1 - q) };
+    })
+    .filter(({ d, joint }) => joint >= (policy[d.type as BoundaryType] as CombineSettings).agreeThreshold)
+    .sort((a, b) => b.joint - a.joint);
+  for (const { d, joint } of agreed) {
+    if (!free(d.start, d.end, -1)) continue;
+    owner.fill(out.length, d.start, d.end);
+    out.push({ ...d, score: Math.round(joint * 100) / 100 });
   }
   return out.sort((a, b) => a.start - b.start);
 }

@@ -94,7 +94,7 @@ function data() {
 }
 
 /** A coarse shape: X upper, x lower, d digit (length capped), H Han, or the character itself. */
-function shape(token: string): string {
+export function shape(token: string): string {
   if (HAN.test(token)) return 'H';
   if (DIGITS.test(token)) return `d${Math.min(token.length, 6)}`;
   if (LATIN.test(token)) {
@@ -124,30 +124,40 @@ class Words {
   }
 }
 
-/** The BMES position of each token in jieba's words and the word's tag; undefined where there is no segment. */
-function segmentTags(
+/** A token's place in its jieba word, by number: its index in this string. */
+export const WORD_PLACES = 'SBEM';
+
+/**
+ * Each token's jieba word tag and its place in the word (an index into WORD_PLACES), without building a string:
+ * the tag is undefined where no segment covers the token.
+ */
+export function segmentPlaces(
   tokens: readonly Token[],
   segments: readonly Segment[] | undefined,
-): (string | undefined)[] {
-  const out: (string | undefined)[] = new Array<string | undefined>(tokens.length);
-  if (!segments?.length) return out;
+): { tags: (string | undefined)[]; places: Uint8Array } {
+  const tags: (string | undefined)[] = new Array<string | undefined>(tokens.length);
+  const places = new Uint8Array(tokens.length);
+  if (!segments?.length) return { tags, places };
   let s = 0;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as Token;
     while (s < segments.length && (segments[s] as Segment).end <= t.start) s++;
     const seg = segments[s];
     if (!seg || seg.start > t.start) continue;
-    const pos =
-      seg.start === t.start && seg.end === t.end
-        ? 'S'
-        : seg.start === t.start
-          ? 'B'
-          : seg.end === t.end
-            ? 'E'
-            : 'M';
-    out[i] = `${seg.tag}|${pos}`;
+    tags[i] = seg.tag;
+    places[i] =
+      seg.start === t.start && seg.end === t.end ? 0 : seg.start === t.start ? 1 : seg.end === t.end ? 2 : 3;
   }
-  return out;
+  return { tags, places };
+}
+
+/** The BMES position of each token in jieba's words and the word's tag; undefined where there is no segment. */
+function segmentTags(
+  tokens: readonly Token[],
+  segments: readonly Segment[] | undefined,
+): (string | undefined)[] {
+  const { tags, places } = segmentPlaces(tokens, segments);
+  return tags.map((tag, i) => (tag === undefined ? undefined : `${tag}|${WORD_PLACES[places[i] as number]}`));
 }
 
 /** Every feature template, in a fixed order: a sink receives a template as its index here. */
@@ -237,15 +247,19 @@ export function forEachTokenFeature(
   each: FeatureSink,
   /** false: leave out the token window (w, w-1 ... b++), which the caller reads itself (see lowerTokens). */
   window = true,
+  /** false: leave out the shape features (sh, sh3), which the caller reads itself by number (see shape). */
+  shapes = true,
+  /** false: leave out jieba's tags (pos, pos-1, pos+1), which the caller reads itself (see segmentPlaces). */
+  withTags = true,
 ): void {
   const d = data();
   const n = tokens.length;
   const words = tokens.map((t) => norm.slice(t.start, t.end));
   const lower = lowerTokens(norm, tokens);
-  const shapes = tokens.map((t) => shape(text.slice(t.start, t.end)));
-  const tags = segmentTags(tokens, segments);
+  const shapeList = shapes ? tokens.map((t) => shape(text.slice(t.start, t.end))) : [];
+  const tags = withTags ? segmentTags(tokens, segments) : [];
   const at = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (lower[i] as string));
-  const shapeAt = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (shapes[i] as string));
+  const shapeAt = (i: number) => (i < 0 ? BEFORE : i >= n ? AFTER : (shapeList[i] as string));
   for (let i = 0; i < n; i++) {
     const t = tokens[i] as Token;
     const w = lower[i] as string;
@@ -264,8 +278,10 @@ export function forEachTokenFeature(
       each(i, T['b--'], at(i - 2), at(i - 1));
       each(i, T['b++'], at(i + 1), at(i + 2));
     }
-    each(i, T.sh, shapes[i] as string);
-    each(i, T.sh3, `${shapeAt(i - 1)}|${shapes[i] as string}|${shapeAt(i + 1)}`);
+    if (shapes) {
+      each(i, T.sh, shapeList[i] as string);
+      each(i, T.sh3, `${shapeAt(i - 1)}|${shapeList[i] as string}|${shapeAt(i + 1)}`);
+    }
     if (gap.includes('\n') || i === 0) each(i, T.lineStart);
     else if (gap.length) each(i, T.spaceBefore);
     if (gapAfter.includes('\n') || i === n - 1) each(i, T.lineEnd);

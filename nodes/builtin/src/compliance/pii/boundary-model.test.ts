@@ -247,8 +247,8 @@ describe('joining the recognisers', () => {
     score: 0.8,
   });
   const policy = (margin: number, add = Infinity): CombinePolicy => ({
-    PERSON: { adjustMargin: Infinity, addThreshold: Infinity },
-    ADDRESS: { adjustMargin: margin, addThreshold: add },
+    PERSON: { adjustMargin: Infinity, addThreshold: Infinity, agreeThreshold: Infinity },
+    ADDRESS: { adjustMargin: margin, addThreshold: add, agreeThreshold: Infinity },
   });
 
   it("moves an address's last element where the model is surer by the margin, and takes the model's score", () => {
@@ -267,6 +267,30 @@ describe('joining the recognisers', () => {
     const other: PiiEntity = { type: 'PHONE_NUMBER', start: 20, end: 23, text: '502', score: 0.9 };
     const out = combineWithBoundaries(text, [finding(cut), other], analysis, policy(0.5));
     expect(out.map((f) => f.text)).toEqual(['上海市静安区愚园路1258弄', '502']);
+  });
+
+  it('adds a name the person model doubted where the model agrees, never over another finding', () => {
+    const en = 'Please ask Wen to call.';
+    const wen = { start: 11, end: 14 };
+    const doubted: PiiEntity = { type: 'PERSON', ...wen, text: 'Wen', score: 0.4 };
+    const agrees: BoundaryAnalysis = {
+      tokens: tokenize(en),
+      spans: [],
+      probability: (type, start, end) =>
+        type === 'PERSON' && start === wen.start && end === wen.end ? 0.5 : 0,
+    };
+    const agree = (threshold: number): CombinePolicy => ({
+      PERSON: { adjustMargin: Infinity, addThreshold: Infinity, agreeThreshold: threshold },
+      ADDRESS: { adjustMargin: Infinity, addThreshold: Infinity, agreeThreshold: Infinity },
+    });
+    // 1 - (1 - 0.4)(1 - 0.5) = 0.7: added at a threshold of 0.7, not at 0.75, nor with the setting off.
+    expect(combineWithBoundaries(en, [], agrees, agree(0.7), [doubted])).toEqual([
+      { ...doubted, score: 0.7 },
+    ]);
+    expect(combineWithBoundaries(en, [], agrees, agree(0.75), [doubted])).toEqual([]);
+    expect(combineWithBoundaries(en, [], agrees, OFF, [doubted])).toEqual([]);
+    const other: PiiEntity = { type: 'ADDRESS', start: 11, end: 22, text: en.slice(11, 22), score: 0.9 };
+    expect(combineWithBoundaries(en, [other], agrees, agree(0.5), [doubted])).toEqual([other]);
   });
 
   it('adds a span the recognisers missed only above the threshold', () => {

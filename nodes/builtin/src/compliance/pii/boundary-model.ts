@@ -16,7 +16,10 @@ import {
   BOUNDARY_LABELS,
   forEachTokenFeature,
   lowerTokens,
+  segmentPlaces,
+  shape,
   tokenize,
+  WORD_PLACES,
   TEMPLATES,
   type Token,
 } from './boundary-features.js';
@@ -33,7 +36,10 @@ export interface BoundaryWeights {
   transitions: readonly (readonly number[])[];
   features: Readonly<Record<string, readonly number[]>>;
   /** How the model joins the recognisers (boundary-combine.ts); null is never (no move, no addition). */
-  combine: Record<keyof CombinePolicy, { adjustMargin: number | null; addThreshold: number | null }>;
+  combine: Record<
+    keyof CombinePolicy,
+    { adjustMargin: number | null; addThreshold: number | null; agreeThreshold?: number | null }
+  >;
 }
 
 /**
@@ -55,6 +61,19 @@ interface Tables {
   window: Int32Array[];
   /** By pairKey(template, first, second): the feature's row. */
   pairs: Map<number, number>;
+  /** Token shape (boundary-features.ts `shape`, or the BEFORE/AFTER sentinels) to its number. */
+  shapeVocab: Map<string, number>;
+  /** By shape number: the `sh` feature's row, or -1. */
+  shapeRows: Int32Array;
+  /** By (previous * size + current) * size + next shape number: the `sh3` feature's row. */
+  shape3: Map<number, number>;
+  /** jieba's tag to its number. */
+  tagVocab: Map<string, number>;
+  /**
+   * For pos, pos-1 and pos+1: by tag number * 5 + place in the word (WORD_PLACES; 4 for the tag alone, which
+   * only pos has), the feature's row, or -1.
+   */
+  tagRows: [Int32Array, Int32Array, Int32Array];
 }
 
 interface Compiled extends Tables {
@@ -65,12 +84,31 @@ interface Compiled extends Tables {
 /** The window templates in the order analyzeBoundaries reads them (boundary-features.ts names them). */
 const WINDOW = ['w', 'w-1', 'w+1', 'w-2', 'w+2'] as const;
 const PAIRS = ['b-', 'b+', 'b--', 'b++'] as const;
+/** jieba's tag templates, read by number (see Tables.tagRows). */
+const TAG_TEMPLATES = ['pos', 'pos-1', 'pos+1'] as const;
 
 /** Splits a pair feature's key, `a|b`, where either token may itself be "|" (tokens never contain it otherwise). */
 function splitPair(rest: string): [string, string] {
   if (rest.startsWith('|')) return ['|', rest.slice(2)];
   const bar = rest.indexOf('|');
   return [rest.slice(0, bar), rest.slice(bar + 1)];
+}
+
+/**
+ * Splits an `sh3` key, `prev|cur|next`, into its three shapes. A shape is a class name or one character, and
+ * may itself be "|" (a bar token): the key is read left to right, one shape and one bar at a time.
+ */
+function splitShapes(key: string): [string, string, string] {
+  const out: string[] = [];
+  let at = 0;
+  for (let k = 0; k < 2; k++) {
+    // A shape of its own is "|" exactly when the key has "|" at its start followed by the separator.
+    const bar = key[at] === '|' && key[at + 1] === '|' ? at + 1 : key.indexOf('|', at);
+    out.push(key.slice(at, bar));
+    at = bar + 1;
+  }
+  out.push(key.slice(at));
+  return out as [string, string, string];
 }
 
 /** One number per (pair template, first token, second token); exact below 2^53 for any vocabulary size. */
@@ -96,6 +134,18 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
   };
   const windowed: [number, number, number][] = [];
   const paired: [number, number, number, number][] = [];
+  // Shapes are numbered as the weights name them, so a token's shape features are array reads and one lookup by
+  // a number, never a string built per token.
+  const shapeVocab = new Map<string, number>();
+  const shapeId = (s: string) => {
+    let id = shapeVocab.get(s);
+    if (id === undefined) shapeVocab.set(s, (id = shapeVocab.size));
+    return id;
+  };
+  const shaped: [number, number][] = [];
+  const shaped3: [number, number, number, number][] = [];
+  const tagVocab = new Map<string, number>();
+  const tagged: [number, number, number][] = [];
   names.forEach((name, row) => {
     rows.set((features[name] as readonly number[]).slice(0, L), row * L);
     const colon = name.indexOf(':');
@@ -108,7 +158,19 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
     const w = (WINDOW as readonly string[]).indexOf(template);
     const p = (PAIRS as readonly string[]).indexOf(template);
     if (w >= 0) windowed.push([w, word(rest), row]);
-    else if (p >= 0) {
+    else if (template === 'sh') shaped.push([shapeId(rest), row]);
+    else if (TAG_TEMPLATES.includes(template as (typeof TAG_TEMPLATES)[number])) {
+      const bar = rest.indexOf('|');
+      const tag = bar < 0 ? rest : rest.slice(0, bar);
+      const place = bar < 0 ? 4 : WORD_PLACES.indexOf(rest.slice(bar + 1));
+      let id = tagVocab.get(tag);
+      if (id === undefined) tagVocab.set(tag, (id = tagVocab.size));
+      if (place < 0) throw new Error(`boundary weights: unknown word place in ${name}`);
+      tagged.push([TAG_TEMPLATES.indexOf(template as (typeof TAG_TEMPLATES)[number]), id * 5 + place, row]);
+    } else if (template === 'sh3') {
+      const [a, b, c] = splitShapes(rest);
+      shaped3.push([shapeId(a), shapeId(b), shapeId(c), row]);
+    } else if (p >= 0) {
       const [a, b] = splitPair(rest);
       paired.push([p, word(a), word(b), row]);
     } else {
@@ -122,7 +184,18 @@ function tables(features: Readonly<Record<string, readonly number[]>>): Tables {
   for (const [w, id, row] of windowed) (window[w] as Int32Array)[id] = row;
   const pairs = new Map<number, number>();
   for (const [p, a, b, row] of paired) pairs.set(pairKey(p, a, b, vocab.size), row);
-  return { rows, flags, keyed, vocab, window, pairs };
+  const shapeRows = new Int32Array(shapeVocab.size).fill(-1);
+  for (const [id, row] of shaped) shapeRows[id] = row;
+  const size = shapeVocab.size;
+  const shape3 = new Map<number, number>();
+  for (const [a, b, c, row] of shaped3) shape3.set((a * size + b) * size + c, row);
+  const tagRows = TAG_TEMPLATES.map(() => new Int32Array(tagVocab.size * 5).fill(-1)) as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
+  for (const [t, key, row] of tagged) (tagRows[t] as Int32Array)[key] = row;
+  return { rows, flags, keyed, vocab, window, pairs, shapeVocab, shapeRows, shape3, tagVocab, tagRows };
 }
 
 export interface Lattice {
@@ -302,10 +375,12 @@ export function compileWeights(w: BoundaryWeights): Compiled {
     PERSON: {
       adjustMargin: never(w.combine.PERSON.adjustMargin),
       addThreshold: never(w.combine.PERSON.addThreshold),
+      agreeThreshold: never(w.combine.PERSON.agreeThreshold ?? null),
     },
     ADDRESS: {
       adjustMargin: never(w.combine.ADDRESS.adjustMargin),
       addThreshold: never(w.combine.ADDRESS.addThreshold),
+      agreeThreshold: never(w.combine.ADDRESS.agreeThreshold ?? null),
     },
   };
   return { ...tables(w.features), trans: transitionMatrix(flat), policy };
@@ -337,7 +412,20 @@ export function analyzeBoundaries(
   norm: string,
   segments: readonly Segment[] | undefined,
 ): BoundaryAnalysis {
-  const { trans, rows, flags, keyed, vocab, window, pairs } = model();
+  const {
+    trans,
+    rows,
+    flags,
+    keyed,
+    vocab,
+    window,
+    pairs,
+    shapeVocab,
+    shapeRows,
+    shape3,
+    tagVocab,
+    tagRows,
+  } = model();
   const tokens = tokenize(text);
   const n = tokens.length;
   const emit = new Float64Array(n * L);
@@ -352,7 +440,45 @@ export function analyzeBoundaries(
     segments,
     (i, template, key) => add(i, key === undefined ? flags[template] : keyed[template]?.get(key)),
     false,
+    false,
+    false,
   );
+  // jieba's tags by number: tag number * 5 + place, or -1 where no segment or the weights never name the tag.
+  const { tags, places } = segmentPlaces(tokens, segments);
+  const tagKeys = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const tag = tags[i];
+    const id = tag === undefined ? undefined : tagVocab.get(tag);
+    if (id !== undefined) tagKeys[i] = id * 5 + (places[i] as number);
+  }
+  const [posRows, posBefore, posAfter] = tagRows;
+  for (let i = 0; i < n; i++) {
+    const k = tagKeys[i] as number;
+    if (k >= 0) {
+      add(i, posRows[k]);
+      add(i, posRows[k - (k % 5) + 4]);
+    }
+    const b = i > 0 ? (tagKeys[i - 1] as number) : -1;
+    const a = i + 1 < n ? (tagKeys[i + 1] as number) : -1;
+    if (b >= 0) add(i, posBefore[b]);
+    if (a >= 0) add(i, posAfter[a]);
+  }
+  // Shapes by number (-1 where the weights never name the shape), with the sentinels either side.
+  const shapeSize = shapeVocab.size;
+  const shapeIds = new Int32Array(n + 2);
+  shapeIds[0] = shapeVocab.get(BEFORE) ?? -1;
+  shapeIds[n + 1] = shapeVocab.get(AFTER) ?? -1;
+  for (let i = 0; i < n; i++) {
+    const t = tokens[i] as Token;
+    shapeIds[i + 1] = shapeVocab.get(shape(text.slice(t.start, t.end))) ?? -1;
+  }
+  for (let i = 0; i < n; i++) {
+    const a = shapeIds[i] as number;
+    const b = shapeIds[i + 1] as number;
+    const c = shapeIds[i + 2] as number;
+    if (b >= 0) add(i, shapeRows[b]);
+    if (a >= 0 && b >= 0 && c >= 0) add(i, shape3.get((a * shapeSize + b) * shapeSize + c));
+  }
   // The token window, read here rather than through the sink: each token is looked up in the vocabulary once,
   // then its window features are array reads and its pairs lookups by number. ids[i + 2] is token i's number
   // (-1 if the weights never name it), with two places of sentinels either side.

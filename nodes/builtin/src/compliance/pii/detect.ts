@@ -12,8 +12,9 @@ import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
 import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
-import { combineWithBoundaries } from './boundary-combine.js';
+import { combineWithBoundaries, policyActive } from './boundary-combine.js';
 import { addMentions } from './mentions.js';
+import { CN_BRANDS_AND_PLACES, EN_BRANDS } from './lexicons.js';
 
 export const PII_TYPES = [
   'CN_RESIDENT_ID',
@@ -133,7 +134,7 @@ const MOBILE_CONTEXT =
 const PHONE_CONTEXT = /电话|電話|手机|手機|联系|聯絡|phone|\btel\b|mobile|call|fax|reach|number|contact/i;
 /** Numbers introduced by these words are references, not personal data. */
 const REFERENCE_CONTEXT =
-  /订单|合同|编号|編號|流水|单号|交易号|凭证|批次|工单|快递|运单|发票|序列号|货号|型号|设备|终端|借据|order|invoice|contract|reference|\bref\b|tracking|serial|txn|transaction|receipt|\bstore\b|register|\btill\b|\bsku\b|\bitem\b|batch|\bcase\b|claim|booking|\bpnr\b|flight|dial-in|\bcode\b|loan no|merchant/i;
+  /订单|合同|编号|編號|流水|单号|交易号|凭证|批次|工单|快递|运单|发票|序列号|货号|型号|设备|终端|借据|order|invoice|contract|reference|\bref\b|tracking|serial|txn|transaction|receipt|\bstore\b|register|\btill\b|\bsku\b|\bitem\b|batch|\bcase\b|claim|booking|\bpnr\b|flight|dial-in|\bcode\b|loan no|merchant|meeting id|conference id|webinar id|\bpin\b|passcode|access code|会议号|会议室号/i;
 
 /**
  * What a label right before a number says it is: the label, then at most a colon, spaces or a copula
@@ -450,6 +451,12 @@ function scorePhone(text: string, from: number, end: number, push: Push): boolea
 
 type Candidate = PiiEntity;
 
+/**
+ * A PERSON candidate scored at least this (and below the detection threshold) is doubted rather than dropped:
+ * the span-boundary model may confirm it. Below it the person model is sure enough that it is no name.
+ */
+const DOUBT_FLOOR = 0.1;
+
 /** The offset (from `a`) just after the last digit of text[a, b). */
 function digitsEnd(text: string, a: number, b: number): number {
   let e = b;
@@ -484,6 +491,39 @@ function covered(mask: Uint8Array, c: Candidate): boolean {
   return true;
 }
 
+const EN_BRAND_SET = new Set([...EN_BRANDS].map((b) => b.toLowerCase()));
+/**
+ * What makes a name a firm's or a place's whatever the evidence for a person: a firm's word after it ("Edward
+ * Jones & Co", "Raymond James Financial", "John Smith Ltd", "Ben & Jerry's"), or "upon" before it ("Newcastle
+ * upon Tyne").
+ */
+const FIRM_AFTER =
+  /^(?:\s*&\s*(?:Co|Sons|Partners)\b|\s*&\s*[A-Z][a-z]+['’]s\b|\s+(?:&|and)\s+(?:Co|Sons)\b|\s+(?:International|Investments?|Financial|Securities|Capital|Holdings|Bank|Insurance|Advisors|Advisers|Brothers|LLP|LLC|Ltd|PLC|plc|Inc)\b|\s+Asset\s+Management\b)/;
+const PLACE_BEFORE = /\b[A-Z][a-z]+[ -]upon[ -]$/;
+/** Weaker: a firm's word that may also follow a person ("Baillie Gifford's funds", "Lee Group"). */
+const FIRM_AFTER_WEAK =
+  /^(?:['’]s\s+(?:funds?|shares|portfolio|branch|office)\b|\s+(?:Partners|Group|Wealth|Associates|Trust|Fund|Funds)\b)/;
+
+/** Whether a PERSON finding is a firm or a place by the words around it (for any finding). */
+function firmOrPlace(text: string, f: PiiEntity): boolean {
+  return (
+    FIRM_AFTER.test(text.slice(f.end, f.end + 24)) ||
+    PLACE_BEFORE.test(text.slice(Math.max(0, f.start - 24), f.start))
+  );
+}
+
+/**
+ * Whether a PERSON finding that no recogniser made (the span-boundary model's, agreement's, repetition's) is a
+ * brand, a firm or a place the lexicons know.
+ */
+function notAPerson(text: string, f: PiiEntity): boolean {
+  return (
+    EN_BRAND_SET.has(f.text.toLowerCase().replace(/['’]s$/, '')) ||
+    CN_BRANDS_AND_PLACES.some((b) => f.text.startsWith(b)) ||
+    FIRM_AFTER_WEAK.test(text.slice(f.end, f.end + 24))
+  );
+}
+
 /** Finds the PII entities in a text. Deterministic; does not log or keep the text. */
 export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[] {
   const minScore = options.minScore ?? 0.5;
@@ -491,8 +531,12 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));
   const now = options.now ?? new Date();
   const candidates: Candidate[] = [];
+  // Names the person model doubted: kept aside for the span-boundary model to confirm (boundary-combine.ts).
+  const doubted: Candidate[] = [];
   const push: Push = (type, start, end, score, valid) => {
     const s = clamp(score);
+    if (type === 'PERSON' && s < minScore && s >= DOUBT_FLOOR && end > start)
+      doubted.push({ type, start, end, text: text.slice(start, end), score: s });
     if (s < minScore || end <= start) return;
     const c: Candidate = { type, start, end, text: text.slice(start, end), score: s };
     if (valid !== undefined) c.valid = valid;
@@ -530,12 +574,25 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     (c) => c.type !== 'PERSON' || !(inAddress[c.start] && inAddress[c.end - 1] && covered(inAddress, c)),
   );
   let found = resolve(kept, text.length);
+  // Names the recognisers found; those added later (the span-boundary model, agreement, evidence from the rest of
+  // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson).
+  const recognised = new Set(found.filter((f) => f.type === 'PERSON').map((f) => `${f.start}:${f.end}`));
   const policy = boundaryPolicy();
-  const active = Object.values(policy).some(
-    (p) => Number.isFinite(p.adjustMargin) || Number.isFinite(p.addThreshold),
-  );
-  if ((types.has('PERSON') || types.has('ADDRESS')) && options.boundaryModel !== false && active)
-    found = combineWithBoundaries(text, found, analyzeBoundaries(text, norm, segments), policy);
+  if (
+    (types.has('PERSON') || types.has('ADDRESS')) &&
+    options.boundaryModel !== false &&
+    policyActive(policy)
+  ) {
+    const doubt = doubted.filter(
+      (d) => !(inAddress[d.start] && inAddress[d.end - 1] && covered(inAddress, d)),
+    );
+    found = combineWithBoundaries(text, found, analyzeBoundaries(text, norm, segments), policy, doubt);
+  }
   if (types.has('PERSON') && options.mentions !== false) found = addMentions(text, found);
+  found = found.filter(
+    (f) =>
+      f.type !== 'PERSON' ||
+      (!firmOrPlace(text, f) && (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f))),
+  );
   return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }

@@ -366,7 +366,11 @@ export const EN_PLACE_WORDS = new Set(
   (
     'Harbour Harbor Peak Island Pier Promenade Wharf Mall Hotel Tower Towers Disneyland Terminal Plaza Building ' +
     'Bridge Gate Gardens Garden Shores Estate Mansion Mansions Centre Center Station Airport Kong Macau Macao ' +
-    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club Cottage Farm Lodge Barn Manor Square'
+    'Kowloon Territories District Italian Restaurant Cafe Café Bar Pub Club Cottage Farm Lodge Barn Manor Square ' +
+    // Shops and services named after a person or a place ("Costa Coffee", "Hilton Garden Inn", "Lee's Bakery").
+    'Coffee Kitchen Bakery Pizza Burger Burgers Grill Diner Deli Brewery Tea Inn Pharmacy Salon Studio Studios Gym ' +
+    'Fitness Motors Cars Travel Tours Airlines Airways Foods Supermarket Stores Outlet Boutique Jewellers Jewelers ' +
+    'Opticians Clinic Dental Cinema Theatre Theater Stadium Arena Museum Gallery Library Village Shopping'
   ).split(' '),
 );
 
@@ -382,6 +386,16 @@ export const EN_BRANDS = new Set(
     'Stella McCartney|Alexander McQueen|Vivienne Westwood|Victoria Beckham|Tom Ford|Kenneth Cole|Anne Klein|' +
     'Thomas Pink|John Lewis|Marks|Harvey Nichols|Dolce|Gabbana|Morgan Stanley|Goldman Sachs|Merrill Lynch|' +
     'Charles Schwab|Edward Jones|Wells Fargo|Dow Jones|Standard Chartered|Lloyds|Barclays|' +
+    // Asset managers, brokers, advisers and auditors named after their founders.
+    'Raymond James|T. Rowe Price|Rowe Price|Baillie Gifford|Lindsell Train|Aberdeen Standard|Janus Henderson|' +
+    'Hargreaves Lansdown|Brewin Dolphin|Franklin Templeton|Neuberger Berman|Cantor Fitzgerald|Piper Sandler|' +
+    'William Blair|Dodge Cox|Tweedy Browne|Smith Barney|Dean Witter|Bear Stearns|Lehman Brothers|' +
+    'Salomon Brothers|Kidder Peabody|Grant Thornton|Ernst Young|Price Waterhouse|Arthur Andersen|Knight Frank|' +
+    'Cushman Wakefield|Jones Lang|Keefe Bruyette|Morgan Grenfell|Charles Stanley|Close Brothers|Coutts|' +
+    'Harry Winston|Patek Philippe|Audemars Piguet|Vacheron Constantin|Jo Malone|Bobbi Brown|Laura Ashley|' +
+    'Fred Perry|Ann Taylor|Steve Madden|Stuart Weitzman|Eddie Bauer|Levi Strauss|Elizabeth Arden|Max Mara|' +
+    'Salvatore Ferragamo|Ermenegildo Zegna|Roberto Cavalli|Helena Rubinstein|Jack Wolfskin|Papa John|' +
+    'Victoria Secret|Ben Jerry|Pret A Manger|Dr Martens|Tommy Bahama|' +
     'Gordon Ramsay|Tim Hortons|Ben Jerry|Mary Kay|Martha Stewart|Jack Daniels|Johnnie Walker|Walt Disney|' +
     'Ronald McDonald|Lane Crawford|Harvey Norman|Ruth Chris'
   ).split('|'),
@@ -410,6 +424,9 @@ export const EN_NOT_NAME_WORDS = new Set(
     'Place Pl Way Parkway Circle Highway Hwy Suite Apt Apartment Unit Floor Building City County State Province ' +
     'Republic Kingdom United States America China Chinese English American British Europe European Union ' +
     'Inc Ltd LLC Corp Corporation Company Co Group Holdings Bank Fund Trust Capital Partners Securities Insurance ' +
+    // Words of firms' names ("Fidelity International", "Jupiter Asset Management"): never in a person's name.
+    'International Investments Investment Management Asset Assets Financial Advisors Advisers Associates ' +
+    'Brothers Foundation Equities Ventures Lending LLP PLC Plc GmbH ' +
     'University College School Hospital Department Ministry Agency Authority Commission Office Board Council ' +
     'Court Act Article Section Regulation Law Rule Directive Code Chapter Part Paragraph Schedule Annex ' +
     'January February March April May June July August September October November December Monday Tuesday ' +

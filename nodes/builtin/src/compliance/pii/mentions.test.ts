@@ -31,10 +31,31 @@ describe('names found from the rest of the text', () => {
     expect(persons(text)).toEqual(['Harriet Okonjo', 'Vikram Sethi', 'Lorenzo Bianchi', 'Aisling Byrne']);
   });
 
+  it('takes the unfound item of a list in running text whose other items are names', () => {
+    expect(persons('Hi all,\n\nMarta, Joseph and Wen will cover the desk over Christmas.')).toContain('Wen');
+    // Places in a list are not names because names follow them.
+    expect(persons('We visited London, Paris and Rome with Anna Berg, Tom Hale and Sue.')).toEqual([
+      'Anna Berg',
+      'Tom Hale',
+      'Sue',
+    ]);
+  });
+
   it('keeps surname particles inside the name', () => {
     const text =
       'I am the executor of the estate of Cornelius Van der Berg, who banked with you for 40 years.';
     expect(persons(text)).toEqual(['Cornelius Van der Berg']);
+  });
+
+  it('adds no firm named after its founders, whatever the list or the span-boundary model say', () => {
+    expect(persons('Our partners: Charles Schwab, Edward Jones, Raymond James and T. Rowe Price.')).toEqual(
+      [],
+    );
+    expect(
+      persons(
+        'Speakers from Fidelity International, Baillie Gifford and Jupiter Asset Management will attend.',
+      ),
+    ).toEqual([]);
   });
 
   it('adds nothing to text without a person: capitalised headings in a list, a repeated brand', () => {

@@ -144,6 +144,31 @@ export function addMentions(text: string, findings: readonly PiiEntity[]): PiiEn
     i = j + 1;
   }
 
+  // 2b. Lists in running text ("Marta, Joseph and Wen will cover"): an item of a list joined by commas and a
+  // final "and" or "&" is a name when at least two other items, and at least half of them, were found as names.
+  // At most 14 items: a bound, so that a comma-separated run without its "and" is not rescanned from every word.
+  const ITEM = "[A-Z][a-z'’]+(?:[ \\t]+[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?){0,2}";
+  const LIST = new RegExp(
+    `(?<![A-Za-z'’-])${ITEM}(?:[ \\t]*,[ \\t]*${ITEM}){1,12},?[ \\t]+(?:and|&)[ \\t]+${ITEM}(?![A-Za-z'’-])`,
+    'g',
+  );
+  for (const m of text.matchAll(LIST)) {
+    const items = [...m[0].matchAll(new RegExp(ITEM, 'g'))].map((i) => ({
+      start: m.index + i.index,
+      end: m.index + i.index + i[0].length,
+    }));
+    const isName = (i: { start: number; end: number }) => personEnd.get(i.start) === i.end;
+    const named = items.filter(isName).length;
+    if (named < 2 || named * 2 < items.length) continue;
+    for (const i of items) {
+      const plausible = text
+        .slice(i.start, i.end)
+        .split(/[ \t]+/)
+        .every(standsAlone);
+      if (!isName(i) && plausible && free(i.start, i.end)) add(i.start, i.end, DERIVED_SCORE);
+    }
+  }
+
   // 3. Repetition: every other occurrence of a found name, and of the parts of an English full name.
   const forms = new Map<string, number>();
   for (const f of out) {

@@ -658,10 +658,20 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     found.push({ start, end, x, tokens: tokens.map((t) => t.word) });
   }
   // A run next to a strong full name in a list ("Priyanka Nair, Owen Gallagher, Li Na") is a name too.
+  // Strong names by their ends and starts, so that a text of thousands of names is read in linear time.
   const strong = found.filter((f) => f.tokens.length >= 2 && dot(weights, f.x) > STRONG);
-  const joins = (a: number, b: number) => a <= b && /^\s*(?:,|;|&|and|、)\s*$/.test(text.slice(a, b));
-  for (const f of found)
-    if (strong.some((o) => o !== f && (joins(o.end, f.start) || joins(f.end, o.start)))) f.x[EN.listed] = 1;
+  const strongEnds = new Set(strong.map((o) => o.end));
+  const strongStarts = new Set(strong.map((o) => o.start));
+  const JOIN = /^\s*(?:,|;|&|and|、)\s*/;
+  for (const f of found) {
+    const back = /\s*(?:,|;|&|and|、)\s*$/.exec(text.slice(Math.max(0, f.start - 8), f.start))?.[0];
+    const ahead = JOIN.exec(text.slice(f.end, f.end + 8))?.[0];
+    if (
+      (back !== undefined && strongEnds.has(f.start - back.length)) ||
+      (ahead !== undefined && strongStarts.has(f.end + ahead.length))
+    )
+      f.x[EN.listed] = 1;
+  }
   return found;
 }
 

@@ -3,8 +3,8 @@
 // for PERSON and ADDRESS, maximum conditional likelihood with an L2 penalty, by AdaGrad over texts (a fixed
 // shuffle, so the result is deterministic). Everything is chosen by 5-fold cross-validation over dev texts: the
 // L2 strength and the feature-count cut-off by the model's own exact-span F1, then how the model joins the
-// recognisers (boundary-combine.ts: the margin for moving a boundary and the threshold for adding a span, per
-// type) by end-to-end detectPii exact spans on the held-out folds. Then the model is trained on all of dev and
+// recognisers (boundary-combine.ts: the margin for moving a boundary, the threshold for adding a span, per type,
+// and for names the threshold at which the model confirms a candidate the person model doubted) by end-to-end detectPii exact spans on the held-out folds. Then the model is trained on all of dev and
 // written with the chosen settings.
 // Run: npx tsc -b nodes/builtin && node nodes/builtin/src/compliance/pii/train-boundary-model.mjs [--quick]
 // The test splits are never read here.
@@ -256,6 +256,7 @@ console.log(
 const NEVER = null;
 const margins = [NEVER, 0.9, 0.7, 0.5, 0.3, 0.2, 0.1, 0];
 const thresholds = [NEVER, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5];
+const agreements = [NEVER, 0.9, 0.8, 0.7, 0.6, 0.5];
 const withCombine = (w, combine) => ({ ...w, combine });
 const FRESH = (id) => id.startsWith('d') && id >= 'd400';
 const endToEnd = (combine, type) => {
@@ -275,7 +276,7 @@ const endToEnd = (combine, type) => {
 };
 const better = (a, b) => a[0] > b[0] + 1e-9 || (Math.abs(a[0] - b[0]) <= 1e-9 && a[1] > b[1] + 1e-9);
 const show = (r) => `all dev ${fmt(r.all)}; batches from d400 ${fmt(r.fresh)}`;
-const off = { adjustMargin: NEVER, addThreshold: NEVER };
+const off = { adjustMargin: NEVER, addThreshold: NEVER, agreeThreshold: NEVER };
 const chosen = { PERSON: { ...off }, ADDRESS: { ...off } };
 const report = {};
 for (const type of ['PERSON', 'ADDRESS']) {
@@ -301,10 +302,31 @@ for (const type of ['PERSON', 'ADDRESS']) {
     console.log(`${type}, margin ${best.margin}, add spans at ${threshold}: ${show(result)}`);
     if (better(result.devFirst, bestAdd.result.devFirst)) bestAdd = { threshold, result };
   }
-  chosen[type] = { adjustMargin: best.margin, addThreshold: bestAdd.threshold };
-  report[type] = { baseline, combined: bestAdd.result };
+  // Then, for names, the agreement threshold: a candidate the person model doubted (below 0.5) is added when its
+  // score and the model's probability of its span, joined as a noisy-or, reach it. Judged like adding a span.
+  let bestAgree = { threshold: NEVER, result: bestAdd.result };
+  if (type === 'PERSON')
+    for (const threshold of agreements.slice(1)) {
+      const combine = {
+        PERSON: off,
+        ADDRESS: off,
+        [type]: { adjustMargin: best.margin, addThreshold: bestAdd.threshold, agreeThreshold: threshold },
+      };
+      const result = endToEnd(combine, type);
+      console.log(
+        `${type}, margin ${best.margin}, add ${bestAdd.threshold}, agree at ${threshold}: ${show(result)}`,
+      );
+      if (better(result.devFirst, bestAgree.result.devFirst)) bestAgree = { threshold, result };
+    }
+  chosen[type] = {
+    adjustMargin: best.margin,
+    addThreshold: bestAdd.threshold,
+    agreeThreshold: bestAgree.threshold,
+  };
+  report[type] = { baseline, combined: bestAgree.result };
   console.log(
-    `${type}: chosen margin ${best.margin}, add threshold ${bestAdd.threshold}: ${show(bestAdd.result)}`,
+    `${type}: chosen margin ${best.margin}, add threshold ${bestAdd.threshold}, agree threshold ` +
+      `${bestAgree.threshold}: ${show(bestAgree.result)}`,
   );
 }
 useBoundaryWeights(null);
