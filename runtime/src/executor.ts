@@ -632,6 +632,14 @@ function slots<T>(n: number): (T | undefined)[] {
   return a;
 }
 
+/**
+ * Milliseconds since `t0` in whole microseconds (finer is below the clock's use and noise): a duration the run
+ * record then writes as a small integer instead of printing a double with 17 digits (run-record.ts).
+ */
+function elapsedMs(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
 /** Longest stretch of synchronous node work before the run yields to the event loop. */
 const SLICE_MS = 8;
 
@@ -1197,7 +1205,7 @@ class RunExecution implements ContextHost {
 
   private complete(node: PlanNode, result: InvokeResult, t0: number): void {
     this.running--;
-    this.finishNode(node, result, performance.now() - t0);
+    this.finishNode(node, result, elapsedMs(t0));
   }
 
   get abortSource(): AbortSource {
@@ -1326,7 +1334,7 @@ class RunExecution implements ContextHost {
       const task = this.tasks[node.index];
       if (task && !this.done[node.index]) waiting.push({ nodeId: node.id, task });
     }
-    const ms = performance.now() - this.t0;
+    const ms = elapsedMs(this.t0);
     const outputs = this.flowOutputs();
     this.emit({ type: 'run.suspended', waiting: waiting.map((w) => w.nodeId), outputs, ms });
     this.finished = true;
@@ -1373,7 +1381,7 @@ class RunExecution implements ContextHost {
     const outputs: Record<string, unknown> = status === 'succeeded' ? this.flowOutputs() : {};
     // A resumed run's time counts from its start, waiting included (as its record's start and finish times do).
     const resumed = this.opts.resume?.state;
-    const ms = resumed ? Math.max(0, Date.now() - resumed.startedAt) : performance.now() - this.t0;
+    const ms = resumed ? Math.max(0, Date.now() - resumed.startedAt) : elapsedMs(this.t0);
     this.emit(
       error
         ? { type: 'run.finished', status, outputs, error, ms }

@@ -15,6 +15,7 @@
 import jsonata from 'jsonata';
 import type { Matcher, RE2JS } from 're2js';
 import { compileLinear } from './linear-regex.js';
+import { mergeObjects, objectOf } from './fast-object.js';
 
 export interface InlineLimits {
   /**
@@ -640,6 +641,11 @@ const ports: Record<string, Impl> = {
     }
     return result;
   },
+  merge(_run, objects) {
+    if (objects === undefined) return undefined;
+    // JSONata's result turns into a dictionary past about 16 keys; this one stays fast (fast-object.ts).
+    return mergeObjects(objects as unknown[]) ?? native('merge').implementation(objects);
+  },
   each(run, obj, func) {
     const result = this.createSequence();
     const o = obj as Record<string, unknown>;
@@ -936,12 +942,22 @@ function compileGroup(
         } else groups[key] = { data: item, exprIndex: pairIndex };
       }
     }
-    const result: Record<string, unknown> = Object.create(null);
+    const keys: string[] = [];
+    const values: unknown[] = [];
+    let protoKey = false;
     for (const key of Object.keys(groups)) {
       const entry = groups[key] as { data: unknown; exprIndex: number };
       const value = (compiled[entry.exprIndex] as (typeof compiled)[number])[1](entry.data, env, run);
-      if (value !== undefined) result[key] = value;
+      if (value === undefined) continue;
+      protoKey ||= key === '__proto__';
+      keys.push(key);
+      values.push(value);
     }
+    // A plain object V8 keeps fast (fast-object.ts), which a result then needs no copy into; one with a key named
+    // `__proto__` is made without a prototype, so that the key stays data.
+    if (!protoKey) return objectOf(keys, values);
+    const result: Record<string, unknown> = Object.create(null);
+    for (let i = 0; i < keys.length; i++) result[keys[i] as string] = values[i];
     return result;
   };
 }

@@ -40,9 +40,10 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
         }
         return true;
       }
-      // Objects without a prototype (all of JSONata's, and the inline evaluator's) are copied on purpose: V8 keeps
-      // them as dictionaries, and handing them on instead made a 20-step $merge chain slower, not faster (issue 18,
-      // round 3: CPU per call up in three of three paired runs), since every later step reads and copies them.
+      // Objects without a prototype (all of JSONata's) are copied on purpose: V8 keeps them as dictionaries, and
+      // handing them on instead made a 20-step $merge chain slower, not faster (issue 18, round 3: CPU per call up
+      // in three of three paired runs), since every later step reads and copies them. The inline evaluator's object
+      // constructors and $merge build plain objects V8 keeps fast (fast-object.ts), which pass as they are.
       if (proto !== Object.prototype) return false;
       size += 2;
       for (const k in v) {
