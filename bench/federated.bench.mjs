@@ -12,7 +12,7 @@ import {
   scoreScorecard,
   trainFederated,
   trainScorecard,
-} from '@finflow/nodes';
+} from '@finflow/nodes/federated';
 
 const data = new URL('../datasets/', import.meta.url);
 const meta = JSON.parse(readFileSync(new URL('german-credit/labels.json', data), 'utf8'));

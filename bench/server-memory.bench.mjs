@@ -1,11 +1,13 @@
 // FinFlow server memory: resident set size of a real server process when idle (fresh, then with the node
-// catalog served), after a burst of endpoint calls, and its peak; plus what importing each layer costs in a
-// fresh process, to show where idle memory goes (libraries that nodes load on first use are shown apart). Needs
-// the built packages (`tsc -b`).
-// Usage: node bench/server-memory.bench.mjs [--calls 2000]
+// catalog served), after a burst of endpoint calls, and its peak; its anonymous and file-backed parts
+// (/proc/<pid>/smaps_rollup), the V8 heap's spaces and the server's CPU per call; plus what importing each layer
+// costs in a fresh process, to show where idle memory goes (libraries that nodes load on first use are shown
+// apart). The server runs as `npm start` runs it (`--expose-gc`, so server/src/idle-gc.ts gives memory back when
+// it goes quiet). Needs the built packages (`tsc -b`).
+// Usage: node bench/server-memory.bench.mjs [--calls 5000] [--node-args "--expose-gc"] [--no-layers]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -13,8 +15,13 @@ import autocannon from 'autocannon';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const serverDir = join(root, 'server');
 const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
-const i = process.argv.indexOf('--calls');
-const CALLS = i > 0 ? Number(process.argv[i + 1]) : 2000;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const CALLS = Number(arg('--calls', '5000'));
+const NODE_ARGS = arg('--node-args', '--expose-gc').split(/\s+/).filter(Boolean);
+const LAYERS = !process.argv.includes('--no-layers');
 
 const mib = (kb) => kb / 1024;
 function status(pid, field) {
@@ -23,8 +30,23 @@ function status(pid, field) {
   );
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// V8 gives unused heap back some seconds after a burst of work; "idle" figures are taken after this long.
-const SETTLE_MS = 15_000;
+// The idle collection needs a few quiet 2-second intervals (server/src/idle-gc.ts); "idle" is after this long.
+const SETTLE_MS = 20_000;
+
+/** Anonymous and file-backed resident memory, in MiB. */
+function rollup(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { anon: mib(kb('Anonymous')), file: mib(kb('Rss') - kb('Anonymous')) };
+}
+
+/** utime + stime of the whole process (all threads), in ms. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const load = () => loadavg()[0].toFixed(1);
 
 /** RSS of a fresh process after importing the modules (and a GC), in MiB. */
 function importCost(specifiers) {
@@ -43,6 +65,14 @@ let setupToken;
 const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
 process.stderr.write(JSON.stringify({ ready: s.url, setupToken }) + '\\n');
 process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
+// The bench asks for the V8 heap's spaces (MiB committed / used) with SIGUSR2.
+const v8 = await import('node:v8');
+process.on('SIGUSR2', () => {
+  const spaces = Object.fromEntries(
+    v8.getHeapSpaceStatistics().filter((x) => x.space_size > 0).map((x) => [x.space_name.replace('_space', ''), [x.space_size / 1048576, x.space_used_size / 1048576]]),
+  );
+  process.stderr.write(JSON.stringify({ spaces }) + '\\n');
+});
 `;
 
 async function json(url, method, body, headers = {}) {
@@ -57,23 +87,45 @@ async function json(url, method, body, headers = {}) {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'finflow-membench-'));
-const child = spawn(process.execPath, ['--input-type=module', '-e', serverSource], {
+const child = spawn(process.execPath, [...NODE_ARGS, '--input-type=module', '-e', serverSource], {
   cwd: serverDir,
   env: { ...process.env, FINFLOW_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
 try {
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
   const ready = await new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
+    child.stderr.on('data', () => {
       const line = err.split('\n').find((l) => l.startsWith('{"ready"'));
       if (line) resolve(JSON.parse(line));
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
+  /** The server's heap spaces, asked for with SIGUSR2. */
+  const heapSpaces = async () => {
+    const before = err.length;
+    child.kill('SIGUSR2');
+    for (let k = 0; k < 50; k++) {
+      await sleep(20);
+      const line = err
+        .slice(before)
+        .split('\n')
+        .find((l) => l.startsWith('{"spaces"'));
+      if (line) return JSON.parse(line).spaces;
+    }
+    return {};
+  };
+  const state = async (label) => ({
+    label,
+    rss: status(child.pid, 'VmRSS'),
+    ...rollup(child.pid),
+    spaces: await heapSpaces(),
+    load: load(),
+  });
+  const states = [];
   await sleep(SETTLE_MS);
-  const fresh = status(child.pid, 'VmRSS');
+  states.push(await state('idle after start'));
 
   const api = `${ready.ready}/api`;
   const setup = await json(`${api}/auth/setup`, 'POST', {
@@ -90,9 +142,10 @@ try {
     'x-csrf-token': setup.body.csrfToken,
   };
   const catalog = await fetch(`${api}/catalog`, { headers: auth }).then((r) => r.json());
-  const justServed = status(child.pid, 'VmRSS');
+  states.push(await state('right after sign-in and GET /api/catalog'));
   await sleep(SETTLE_MS);
-  const withCatalog = status(child.pid, 'VmRSS');
+  states.push(await state('idle, catalog served (goal <= 90)'));
+  const idleRss = states.at(-1).rss;
 
   const flow = {
     schemaVersion: 1,
@@ -130,6 +183,13 @@ try {
     )
   ).body;
   const key = (await json(`${api}/keys`, 'POST', { name: 'bench', endpoints: [ep.id] }, auth)).body.key;
+  const cpuBefore = cpuMs(child.pid);
+  let peakUnderLoad = 0;
+  const sampler = setInterval(
+    () => (peakUnderLoad = Math.max(peakUnderLoad, status(child.pid, 'VmRSS'))),
+    100,
+  );
+  const loadDuring = load();
   await new Promise((resolve, reject) =>
     autocannon(
       {
@@ -143,42 +203,61 @@ try {
       (err, r) => (err ? reject(err) : r.non2xx ? reject(new Error(`${r.non2xx} failed calls`)) : resolve(r)),
     ),
   );
-  const justCalled = status(child.pid, 'VmRSS');
+  clearInterval(sampler);
+  const cpuPerCall = ((cpuMs(child.pid) - cpuBefore) * 1000) / CALLS;
+  states.push(await state(`right after ${CALLS} endpoint calls (10 connections)`));
   await sleep(SETTLE_MS);
-  const afterCalls = status(child.pid, 'VmRSS');
+  states.push(await state(`idle ${SETTLE_MS / 1000} s after those calls`));
+  // The SQLite checkpointer thread ends after 30 s without writes (server/src/repo/sqlite.ts).
+  await sleep(45_000 - SETTLE_MS);
+  states.push(await state('idle 45 s after those calls (goal <= 1.2 x idle)'));
+  const afterRss = states.at(-1).rss;
   const peak = status(child.pid, 'VmHWM');
 
-  const layers = [
-    ['node (empty process)', []],
-    ['zod', ['zod']],
-    ['@finflow/runtime (zod, jsonata, json-schema)', ['@finflow/runtime']],
-    ['@finflow/nodes (all built-in node definitions)', ['@finflow/nodes']],
-    [
-      'express, socket.io, pino, prom-client, helmet, better-sqlite3',
-      ['express', 'socket.io', 'pino', 'prom-client', 'helmet', 'better-sqlite3'],
-    ],
-    ['@finflow/server (everything above)', [serverEntry]],
-    [
-      '@finflow/server + libphonenumber-js/max + json-rules-engine (loaded by the first PII or rules node)',
-      [serverEntry, 'libphonenumber-js/max', 'json-rules-engine'],
-    ],
-  ].map(([label, spec]) => [label, importCost(spec)]);
+  const layers = (
+    LAYERS
+      ? [
+          ['node (empty process)', []],
+          ['zod', ['zod']],
+          ['@finflow/runtime (zod, jsonata, json-schema)', ['@finflow/runtime']],
+          ['@finflow/nodes (all built-in node definitions)', ['@finflow/nodes']],
+          [
+            'express, socket.io, pino, prom-client, helmet, better-sqlite3',
+            ['express', 'socket.io', 'pino', 'prom-client', 'helmet', 'better-sqlite3'],
+          ],
+          ['@finflow/server (everything above)', [serverEntry]],
+          [
+            '@finflow/server + libphonenumber-js/max + json-rules-engine (loaded by the first PII or rules node)',
+            [serverEntry, 'libphonenumber-js/max', 'json-rules-engine'],
+          ],
+        ]
+      : []
+  ).map(([label, spec]) => [label, importCost(spec)]);
 
   const fmt = (n) => n.toFixed(1);
   console.log(
     `\nFinFlow server process (${catalog.nodes.length} node types in the catalog), node ${process.version}\n`,
   );
-  console.log(`| state (idle = after ${SETTLE_MS / 1000} s without requests) | RSS MiB |`);
-  console.log('|---|---:|');
-  console.log(`| idle after start | ${fmt(fresh)} |`);
-  console.log(`| right after sign-in and GET /api/catalog | ${fmt(justServed)} |`);
-  console.log(`| idle, catalog served (goal <= 110) | ${fmt(withCatalog)} |`);
-  console.log(`| right after ${CALLS} endpoint calls (10 connections) | ${fmt(justCalled)} |`);
-  console.log(`| idle after those calls | ${fmt(afterCalls)} |`);
-  console.log(`| peak (VmHWM) | ${fmt(peak)} |`);
-  console.log('\n| imported into a fresh process | RSS MiB |');
-  console.log('|---|---:|');
-  for (const [label, rss] of layers) console.log(`| ${label} | ${fmt(rss)} |`);
+  console.log(`server: node ${NODE_ARGS.join(' ')}; load average ${loadDuring} when the calls started\n`);
+  const space = (s, name) => (s[name] ? `${fmt(s[name][0])} / ${fmt(s[name][1])}` : '-');
+  console.log(
+    `| state (idle = after ${SETTLE_MS / 1000} s without requests) | RSS MiB | anonymous | file-backed | V8 new space MiB (committed / used) | old space | load average |`,
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const s of states)
+    console.log(
+      `| ${s.label} | ${fmt(s.rss)} | ${fmt(s.anon)} | ${fmt(s.file)} | ${space(s.spaces, 'new')} | ${space(s.spaces, 'old')} | ${s.load} |`,
+    );
+  console.log(`| peak under the calls (sampled every 100 ms) | ${fmt(peakUnderLoad)} | | | | | |`);
+  console.log(`| peak (VmHWM) | ${fmt(peak)} | | | | | |`);
+  console.log(
+    `\nafter load / idle: ${(afterRss / idleRss).toFixed(2)}; server CPU per call (all threads): ${cpuPerCall.toFixed(0)} µs`,
+  );
+  if (layers.length) {
+    console.log('\n| imported into a fresh process | RSS MiB |');
+    console.log('|---|---:|');
+    for (const [label, rss] of layers) console.log(`| ${label} | ${fmt(rss)} |`);
+  }
 } finally {
   child.kill('SIGTERM');
   await sleep(500);

@@ -318,7 +318,11 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     }, MAINTENANCE_MS);
     maintenance.unref();
     const stopIdleGc = startIdleGc({
-      onCollect: (ms) => logger.debug({ ms }, 'collected garbage after load'),
+      onCollect: (ms) => {
+        // The store's threads (SQLite writer, checkpointer) and connections give theirs back too.
+        repo.releaseMemory?.();
+        logger.debug({ ms }, 'collected garbage after load');
+      },
     });
 
     ctx.state.ready = true;

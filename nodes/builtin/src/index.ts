@@ -83,19 +83,4 @@ export {
   type Egress,
   type EgressPolicy,
 } from './net/egress.js';
-export {
-  HolderRefusal,
-  HolderSession,
-  joinSession,
-  type HolderRefusalCode,
-} from './risk/federated/holder.js';
-export {
-  trainFederated,
-  HolderUnavailable,
-  histogramAuc,
-  type HolderClient,
-  type FederatedOptions,
-  type FederatedReport,
-  type TranscriptEntry,
-} from './risk/federated/coordinator.js';
-export { readScorecardModel, scoreScorecard, trainScorecard } from './risk/ml/scorecard.js';
+// Federated training and the scorecard maths: `@finflow/nodes/federated` (loaded when first used).

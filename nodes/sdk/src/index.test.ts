@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineNode, definePlugin, port, z, NodeError } from './index.js';
+import { defineNode, definePlugin, onFirstRun, port, z, NodeError } from './index.js';
 import { fakeSecrets, runNode, runNodeOk } from './testing.js';
 
 const meta = {
@@ -94,5 +94,38 @@ describe('defineNode', () => {
     expect(definePlugin({ id: 'acme-risk', nodes: [exposure] }).nodes).toEqual([exposure]);
     expect(() => definePlugin({ id: 'Acme Risk', nodes: [exposure] })).toThrow(/kebab-case/);
     expect(() => definePlugin({ id: 'acme', nodes: [] })).toThrow(/at least one node/);
+  });
+});
+
+describe('onFirstRun', () => {
+  it('loads a node implementation on the first run only, and tries again after a failed load', async () => {
+    let loads = 0;
+    let fail = true;
+    const engine = onFirstRun(async () => {
+      loads++;
+      if (fail) throw new Error('engine missing');
+      return {
+        over: (rows: Record<string, unknown>[], limit: number) =>
+          rows.filter((r) => Number(r['notional']) > limit),
+      };
+    });
+    const lazy = defineNode({
+      type: 'risk.lazyLimit',
+      version: 1,
+      meta,
+      config: z.object({ limit: z.number() }),
+      inputs: { positions: port('table') },
+      outputs: { breaches: port('table') },
+      async run(_ctx, { positions }, { limit }) {
+        return { breaches: (await engine()).over(positions, limit) };
+      },
+    });
+    expect(loads).toBe(0);
+    const options = { config: { limit: 100 }, inputs: { positions: [{ notional: 50 }, { notional: 500 }] } };
+    expect((await runNode(lazy, options)).error?.message).toMatch(/engine missing/);
+    fail = false;
+    expect(await runNodeOk(lazy, options)).toEqual({ breaches: [{ notional: 500 }] });
+    expect(await runNodeOk(lazy, options)).toEqual({ breaches: [{ notional: 500 }] });
+    expect(loads).toBe(2);
   });
 });

@@ -181,6 +181,26 @@ export function defineNode<C extends z.ZodType, I extends PortMap = {}, O extend
   return Object.freeze(def);
 }
 
+/**
+ * A node's implementation loaded on its first run rather than with its definition. The catalog, validation and
+ * the editor need only the definition (type, ports, config schema, texts); engines (risk maths, model clients,
+ * OCR) need not sit in a server's memory until a flow uses them. The module is imported once and kept; a failed
+ * import is tried again on the next run.
+ *
+ * ```ts
+ * const engine = onFirstRun(() => import('./engine.js'));
+ * export const myNode = defineNode({ ..., async run(ctx, inputs, config) { return (await engine()).run(inputs); } });
+ * ```
+ */
+export function onFirstRun<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () =>
+    (loaded ??= load().catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    }));
+}
+
 export interface Plugin {
   id: string;
   nodes: readonly AnyNodeDefinition[];

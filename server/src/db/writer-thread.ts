@@ -311,6 +311,11 @@ export class WriterThread {
     }
   }
 
+  /** Asks the thread to collect its garbage and shrink its connection's cache (when it is running). */
+  releaseMemory(): void {
+    this.port?.postMessage({ releaseMemory: true });
+  }
+
   /** Sets the thread's automatic checkpoint threshold (pages; 0 turns it off). */
   setAutocheckpoint(pages: number): void {
     this.autocheckpoint = pages;

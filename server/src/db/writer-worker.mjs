@@ -307,6 +307,16 @@ function commit(batches) {
   Atomics.notify(progress, 0);
 }
 
+/**
+ * The server went quiet (server/src/idle-gc.ts): this thread's isolate collects (when the process has
+ * `--expose-gc`; asked again on each quiet interval, V8 then shrinks the young generation that load grew) and the
+ * connection hands its page cache back.
+ */
+function releaseMemory() {
+  globalThis.gc?.();
+  db.pragma('shrink_memory');
+}
+
 /** Batches taken from the queue per transaction at most; the rest wait for the next turn (after an fsync starts). */
 const MAX_GROUP = 256;
 
@@ -318,6 +328,7 @@ function handle(message) {
     else {
       if (batches.length) commit(batches.splice(0));
       if (m.autocheckpoint !== undefined) db.pragma(`wal_autocheckpoint = ${Number(m.autocheckpoint)}`);
+      if (m.releaseMemory) releaseMemory();
       if (m.stop) stopping = true;
     }
     if (batches.length >= MAX_GROUP) break;

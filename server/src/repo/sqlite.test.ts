@@ -61,6 +61,36 @@ describe('SQLite repository', () => {
     expect(existsSync(join(dir, `${DATABASE_FILE}-wal`))).toBe(true);
   });
 
+  it('ends the checkpointer after a quiet spell and starts it again with the next commit', async () => {
+    const repo = await open(tempDir('finflow-sqlite-'));
+    repo.checkpointerIdleStopMs = 300;
+    const writer = new GroupCommitter(repo, 'full');
+    const pad = 'x'.repeat(2000);
+    let i = 0;
+    for (; i < 1600 && !repo.checkpointerRunning; i++) {
+      await writer.write((b) =>
+        b.events.push({ runId: `w${i}`, seq: 0, lastSeq: 0, events: [event(`w${i}`, 0, pad)] }),
+      );
+    }
+    expect(repo.checkpointerRunning).toBe(true);
+    for (let k = 0; k < 100 && repo.checkpointerRunning; k++) await new Promise((r) => setTimeout(r, 100));
+    expect(repo.checkpointerRunning).toBe(false);
+    expect(repo.checkpointerStops).toBe(1);
+    const frames = repo.checkpointedFrames;
+
+    // Writes after the quiet spell are checkpointed by a new worker.
+    for (let k = 0; k < 50; k++, i++) {
+      await writer.write((b) =>
+        b.events.push({ runId: `w${i}`, seq: 0, lastSeq: 0, events: [event(`w${i}`, 0, pad)] }),
+      );
+    }
+    expect(repo.checkpointerRunning).toBe(true);
+    for (let k = 0; k < 40 && repo.checkpointedFrames === frames; k++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(repo.checkpointedFrames).toBeGreaterThan(frames);
+    expect(await repo.runEvents(`w${i - 1}`, -1)).toHaveLength(1);
+  });
+
   it('binds a review task as the columns of review_tasks in table order, and reads the same task back', async () => {
     // The writer thread's batch and the Postgres insert both bind reviewTaskValues: a column added to the table
     // but not to it (or a swapped pair) shows here before it corrupts stored tasks.

@@ -125,6 +125,8 @@ export interface SqliteOptions {
 
 /** WAL size at which checkpoints move to a worker thread. */
 const CHECKPOINTER_AT = 2 * 1024 * 1024;
+/** How long the checkpointer stays without new WAL frames before it ends (the next commit starts it again). */
+const CHECKPOINTER_IDLE_STOP_MS = 30_000;
 
 export class SqliteRepository implements Repository, RunLeases {
   readonly kind = 'sqlite' as const;
@@ -133,6 +135,8 @@ export class SqliteRepository implements Repository, RunLeases {
   private readonly writer: WriterThread;
   private checkpointer: Worker | undefined;
   private checkpointerStarted = false;
+  /** The checkpointer ended after a quiet spell; the next commit starts it again. */
+  private checkpointerIdle = false;
 
   constructor(
     readonly db: Db,
@@ -187,11 +191,18 @@ export class SqliteRepository implements Repository, RunLeases {
    * Moves WAL checkpoints to a worker thread: automatic checkpoints would run inside a commit, copying pages and
    * fsyncing the database file while commits (and, on this connection, requests) wait. The worker (about 10 MB)
    * starts when the WAL first grows past CHECKPOINTER_AT bytes, i.e. under sustained writes; a quiet server
-   * keeps SQLite's automatic checkpoints. Falls back to them if the worker cannot run.
+   * keeps SQLite's automatic checkpoints. Falls back to them if the worker cannot run. Once started, it ends
+   * after CHECKPOINTER_IDLE_STOP_MS without new WAL frames and the next commit starts it again, so a server that
+   * served a burst does not keep the thread's isolate.
    */
   private startCheckpointer(): void {
     if (this.checkpointerStarted) return;
     this.checkpointerStarted = true;
+    this.runCheckpointer();
+  }
+
+  private runCheckpointer(): void {
+    this.checkpointerIdle = false;
     const fallback = () => {
       this.checkpointer = undefined;
       if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
@@ -199,13 +210,20 @@ export class SqliteRepository implements Repository, RunLeases {
     };
     try {
       const worker = startWorker(new URL('../../src/db/checkpoint-worker.mjs', import.meta.url), {
-        workerData: { file: this.file, intervalMs: 250 },
+        workerData: { file: this.file, intervalMs: 250, idleStopMs: this.checkpointerIdleStopMs },
       });
       worker.unref();
       worker.on('error', fallback);
       worker.on('message', (m: { type: string; result?: { log: number; checkpointed: number } }) => {
         if (m.type === 'error') this.checkpointErrors++;
-        else if (m.result && m.result.checkpointed > 0) this.checkpointedFrames += m.result.checkpointed;
+        else if (m.type === 'idle') {
+          // The writer's automatic checkpoints stay off (its next commit starts the worker again); this
+          // connection's rare writes (settings, accounts) checkpoint for themselves meanwhile.
+          if (this.checkpointer === worker) this.checkpointer = undefined;
+          if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+          this.checkpointerIdle = true;
+          this.checkpointerStops++;
+        } else if (m.result && m.result.checkpointed > 0) this.checkpointedFrames += m.result.checkpointed;
       });
       this.checkpointer = worker;
       this.db.pragma('wal_autocheckpoint = 0');
@@ -214,6 +232,11 @@ export class SqliteRepository implements Repository, RunLeases {
       fallback();
     }
   }
+
+  /** Quiet time after which the checkpointer ends (tests shorten it). */
+  checkpointerIdleStopMs = CHECKPOINTER_IDLE_STOP_MS;
+  /** Times the checkpointer ended after a quiet spell. */
+  checkpointerStops = 0;
 
   /** Checkpoints the worker could not do; they are retried on the next tick. */
   checkpointErrors = 0;
@@ -276,7 +299,15 @@ export class SqliteRepository implements Repository, RunLeases {
 
   /** Group writes go to the writer thread; `written` settles when this connection's reads see them. */
   commit(batch: WriteBatch): BatchCommit {
+    if (this.checkpointerIdle) this.runCheckpointer();
     return this.writer.commit(batch);
+  }
+
+  /** After load: the threads collect their garbage, and every connection hands its page cache back. */
+  releaseMemory(): void {
+    this.writer.releaseMemory();
+    this.checkpointer?.postMessage('releaseMemory');
+    if (this.db.open) this.db.pragma('shrink_memory');
   }
 
   async getSetting(key: string): Promise<string | undefined> {

@@ -585,6 +585,11 @@ export interface Repository {
   migrate(): Promise<number[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Gives back memory held after load by the store's own threads and connections (the server calls it when it
+   * goes quiet, with its own idle collection); optional, a store without such state leaves it out.
+   */
+  releaseMemory?(): void;
 
   /**
    * Applies a group of writes atomically (audit entries are chained inside the transaction), in call order.

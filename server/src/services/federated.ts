@@ -6,7 +6,8 @@
  * so the holder's owner sees what was asked of its data. Sessions live in memory (a restart ends them: the
  * coordinator sees a dropout) and expire when idle.
  */
-import { HolderRefusal, joinSession, type HolderRefusalCode, type HolderSession } from '@finflow/nodes';
+import type * as HolderProtocolModule from '@finflow/nodes/federated';
+import type { HolderRefusalCode, HolderSession } from '@finflow/nodes/federated';
 import {
   federatedDatasetBodyLimits,
   type FederatedDataset,
@@ -65,6 +66,15 @@ interface OpenSession {
   holder: HolderSession;
   lastUsed: number;
 }
+
+type HolderProtocol = typeof HolderProtocolModule;
+/** A data holder's side of the protocol (secure sums, the scorecard maths) loads with the first session. */
+let holderProtocol: Promise<HolderProtocol> | undefined;
+const loadHolderProtocol = (): Promise<HolderProtocol> =>
+  (holderProtocol ??= import('@finflow/nodes/federated').catch((err: unknown) => {
+    holderProtocol = undefined;
+    throw err;
+  }));
 
 const keyActor = (key: ApiKeyRecord): AuditActor => ({ type: 'key', id: key.id, name: key.name });
 
@@ -163,7 +173,7 @@ export class FederatedService {
       if (now - s.lastUsed > federatedDatasetLimits.sessionIdleMs) this.sessions.delete(k);
   }
 
-  private refusal(err: unknown): never {
+  private refusal(err: unknown, { HolderRefusal }: HolderProtocol): never {
     if (err instanceof HolderRefusal)
       throw protocolRefusals.has(err.code)
         ? new ConflictError(err.code, err.message)
@@ -188,9 +198,10 @@ export class FederatedService {
     const rows = JSON.parse(
       this.sealer.open(d.sealedRows, sealContext(d.workspaceId, d.name)).toString('utf8'),
     ) as Record<string, unknown>[];
-    let joined: ReturnType<typeof joinSession>;
+    const protocol = await loadHolderProtocol();
+    let joined: ReturnType<HolderProtocol['joinSession']>;
     try {
-      joined = joinSession(rows, request, { minParticipants: d.minParticipants });
+      joined = protocol.joinSession(rows, request, { minParticipants: d.minParticipants });
     } catch (err) {
       await this.audit.record(
         d.workspaceId,
@@ -203,7 +214,7 @@ export class FederatedService {
           code: (err as { code?: string }).code,
         },
       );
-      this.refusal(err);
+      this.refusal(err, protocol);
     }
     this.sessions.set(id, {
       workspaceId: d.workspaceId,
@@ -267,7 +278,8 @@ export class FederatedService {
           code: (err as { code?: string }).code,
         },
       );
-      this.refusal(err);
+      // A session exists, so the protocol module has loaded.
+      this.refusal(err, await loadHolderProtocol());
     }
   }
 

@@ -6,16 +6,16 @@
  * spent. The model it outputs is a scorecard that risk.scorecard scores as any other.
  */
 import { connectionNamePattern } from '@finflow/runtime';
-import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { defineNode, NodeError, onFirstRun, port, z } from '@finflow/sdk';
 import { openConnection } from '../net/connections.js';
-import {
-  HolderUnavailable,
-  trainFederated,
-  type HolderClient,
-  type TranscriptEntry,
-} from './federated/coordinator.js';
-import { httpHolder } from './federated/http-holder.js';
+import type { HolderClient, TranscriptEntry } from './federated/coordinator.js';
 import { datasetNamePattern, federatedLimits, holderIdPattern } from '@finflow/contract';
+
+/** The coordinator (secure aggregation, the scorecard maths) loads on the node's first run. */
+const engine = onFirstRun(async () => ({
+  ...(await import('./federated/coordinator.js')),
+  ...(await import('./federated/http-holder.js')),
+}));
 
 const columnList = z.array(z.string().min(1).max(200)).max(federatedLimits.features);
 
@@ -221,6 +221,7 @@ export const federatedScorecardNode = defineNode({
       helpers.problem('the target cannot also be a feature', ['features']);
   },
   async run(ctx, _inputs, config) {
+    const { HolderUnavailable, httpHolder, trainFederated } = await engine();
     const holders: HolderClient[] = [];
     for (const h of config.holders) {
       // Only the model and the encoding travel: the call carries internal data whatever the flow holds.

@@ -4,10 +4,13 @@
  * or a table, adding velocity and amount features from the customer's history when the model uses them, and
  * says which features pushed the score up.
  */
-import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { defineNode, NodeError, onFirstRun, port, z } from '@finflow/sdk';
 import type { Row } from './ml/encoding.js';
 import { labelsSchema, modelLabels } from './ml/explain-text.js';
-import { defaultGbtOptions, readFraudModel, scoreFraud, trainFraudModel } from './ml/fraud.js';
+import { defaultGbtOptions } from './ml/gbt-defaults.js';
+
+/** The trainer and scorer load on the node's first run; the definition (catalog, validation) needs neither. */
+const engine = onFirstRun(() => import('./ml/fraud.js'));
 
 const columnList = z.array(z.string().min(1));
 const rate = z.number().min(0).max(1);
@@ -309,7 +312,8 @@ export const fraudScoreNode = defineNode({
     if (t?.review !== undefined && t.block !== undefined && t.block < t.review)
       helpers.problem('the block threshold must not be below the review threshold', ['thresholds', 'block']);
   },
-  run(ctx, { transaction, table, history, model }, config) {
+  async run(ctx, { transaction, table, history, model }, config) {
+    const { readFraudModel, scoreFraud, trainFraudModel } = await engine();
     if (config.mode === 'train') {
       if (!table) throw new NodeError('training needs a table on the `table` input', 'TABLE_REQUIRED');
       if (!config.label || config.positiveClass === undefined)

@@ -4,17 +4,14 @@
  * cross-validation); `score` gives each applicant a probability of the bad outcome, scorecard points, a decision
  * band, exact per-column attributions and specific adverse reasons in English and Chinese.
  */
-import { defineNode, NodeError, port, z } from '@finflow/sdk';
+import { defineNode, NodeError, onFirstRun, port, z } from '@finflow/sdk';
 import { labelsSchema, modelLabels } from './ml/explain-text.js';
 import { classingSpecSchema } from './ml/coarse-classing.js';
 import type { Row } from './ml/encoding.js';
-import {
-  defaultBands,
-  readScorecardModel,
-  scoreScorecard,
-  trainScorecard,
-  type DecisionBands,
-} from './ml/scorecard.js';
+import type { DecisionBands } from './ml/scorecard.js';
+
+/** The scorecard maths load on the node's first run; the definition (catalog, validation) does not need them. */
+const engine = onFirstRun(() => import('./ml/scorecard.js'));
 
 const columnList = z.array(z.string().min(1));
 
@@ -332,7 +329,8 @@ export const scorecardNode = defineNode({
         helpers.problem('the approve band must be safer than the decline band', ['decisionBands']);
     }
   },
-  run(ctx, { table, model }, config) {
+  async run(ctx, { table, model }, config) {
+    const { defaultBands, readScorecardModel, scoreScorecard, trainScorecard } = await engine();
     const rows = table as Row[];
     if (config.mode === 'train') {
       if (!config.target || config.positiveClass === undefined)

@@ -44,16 +44,7 @@ export interface GbtOptions {
   signal?: AbortSignal;
 }
 
-export const defaultGbtOptions: Omit<GbtOptions, 'signal'> = {
-  trees: 300,
-  learningRate: 0.1,
-  maxDepth: 3,
-  minChildWeight: 1,
-  l2: 1,
-  maxBins: 64,
-  subsample: 1,
-  seed: 1,
-};
+export { defaultGbtOptions } from './gbt-defaults.js';
 
 /** Candidate split thresholds of one feature: midpoints between quantile cut values. */
 function binEdges(values: Float64Array, maxBins: number): Float64Array {
