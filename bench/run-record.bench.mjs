@@ -8,6 +8,7 @@
 import { deepStrictEqual } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { chain20, echo, fanout, peerBody } from './lib/peer-flows.mjs';
 
 if (!process.argv.includes('--child')) {
   // Allocation is read from the heap's growth, so the child runs with a young generation no run fills.
@@ -29,57 +30,8 @@ const runtime = await import(new URL('../runtime/dist/index.js', import.meta.url
 const nodes = await import(new URL('../nodes/builtin/dist/index.js', import.meta.url).href);
 const { createRuntime, createRegistry, encodeRunRecord, decodeEventRow } = runtime;
 
-const W = [0.3, 0.25, 0.2, 0.15, 0.1];
-const K = ['a', 'b', 'c', 'd', 'e'];
-const scoreExpr = (v, rot = 0) => K.map((k, i) => `${W[(i + rot) % 5]} * ${v}.${k}`).join(' + ');
-const schema = {
-  type: 'object',
-  properties: Object.fromEntries([['id', { type: 'string' }], ...K.map((k) => [k, { type: 'number' }])]),
-};
-const input = { id: 'in', type: 'io.input', version: 1, config: { schema } };
-const output = { id: 'out', type: 'io.output', version: 1, config: { name: 'result' } };
-const edge = (id, fn, fp, tn, tp) => ({ id, from: { node: fn, port: fp }, to: { node: tn, port: tp } });
-const doc = (id, ns, es) => ({ schemaVersion: 1, id, name: id, nodes: ns, edges: es });
-const transform = (id, expression) => ({ id, type: 'data.transform', version: 1, config: { expression } });
-const flows = {
-  echo: doc(
-    'echo',
-    [input, transform('t', `{"score": ${scoreExpr('data')}}`), output],
-    [edge('e1', 'in', 'value', 't', 'data'), edge('e2', 't', 'result', 'out', 'value')],
-  ),
-  chain20: (() => {
-    const ns = [input];
-    const es = [];
-    let prev = ['in', 'value'];
-    for (let k = 1; k <= 20; k++) {
-      ns.push(transform(`s${k}`, `$merge([data, {"f${k}": ${k * k}}])`));
-      es.push(edge(`e${k}`, prev[0], prev[1], `s${k}`, 'data'));
-      prev = [`s${k}`, 'result'];
-    }
-    ns.push(output);
-    es.push(edge('eout', prev[0], prev[1], 'out', 'value'));
-    return doc('chain20', ns, es);
-  })(),
-  fanout: (() => {
-    const ns = [input];
-    const es = [];
-    const names = [];
-    for (let k = 0; k < 8; k++) {
-      ns.push(transform(`b${k}`, `{"k": ${k}, "s": ${scoreExpr('data', k)}}`));
-      es.push(
-        edge(`ein${k}`, 'in', 'value', `b${k}`, 'data'),
-        edge(`ej${k}`, `b${k}`, 'result', 'join', `b${k}`),
-      );
-      names.push(`b${k}`);
-    }
-    ns.push({ id: 'join', type: 'logic.merge', version: 1, config: { inputs: names, mode: 'collect' } });
-    ns.push(transform('reduce', `{"total": $sum([${names.map((n) => `data.${n}.s`).join(', ')}])}`));
-    ns.push(output);
-    es.push(edge('ejr', 'join', 'value', 'reduce', 'data'), edge('eout', 'reduce', 'result', 'out', 'value'));
-    return doc('fanout', ns, es);
-  })(),
-};
-const body = { id: 'req-1', a: 12.5, b: 7, c: 3.25, d: 40, e: 1.5 };
+const flows = { echo: echo(), chain20: chain20(), fanout: fanout() };
+const body = peerBody();
 
 const perEvent = (events) => `[${events.map((e) => JSON.stringify(e)).join(',')}]`;
 const ITER = 2000;

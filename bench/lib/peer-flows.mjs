@@ -1,4 +1,4 @@
-// The peer harness's echo and chain20 workloads (../shared/bench-peers/finflow/flows.mjs, issue 18) for the
+// The peer harness's echo, chain20 and fanout workloads (../shared/bench-peers/finflow/flows.mjs, issue 18) for the
 // in-process benches: the same expressions, so an in-process figure measures the work the harness's servers do.
 const W = [0.3, 0.25, 0.2, 0.15, 0.1];
 const K = ['a', 'b', 'c', 'd', 'e'];
@@ -51,4 +51,35 @@ export function chain20() {
   nodes.push(output);
   edges.push(edge('eout', prev[0], prev[1], 'out', 'value'));
   return doc('chain20', nodes, edges);
+}
+
+export function fanout() {
+  const nodes = [input];
+  const edges = [];
+  const names = [];
+  for (let k = 0; k < 8; k++) {
+    nodes.push({
+      id: `b${k}`,
+      type: 'data.transform',
+      version: 1,
+      config: { expression: `{"k": ${k}, "s": ${scoreExpr('data', k)}}` },
+    });
+    edges.push(
+      edge(`ein${k}`, 'in', 'value', `b${k}`, 'data'),
+      edge(`ej${k}`, `b${k}`, 'result', 'join', `b${k}`),
+    );
+    names.push(`b${k}`);
+  }
+  nodes.push({ id: 'join', type: 'logic.merge', version: 1, config: { inputs: names, mode: 'collect' } });
+  // As the harness: the scores in branch order, the first index of the largest, their sum.
+  const reduce =
+    `($s := [${names.map((n) => `data.${n}.s`).join(', ')}]; ` +
+    `{"scores": $s, "best": $reduce([1..7], function($b, $i) { $s[$i] > $s[$b] ? $i : $b }, 0), "total": $sum($s)})`;
+  nodes.push({ id: 'reduce', type: 'data.transform', version: 1, config: { expression: reduce } });
+  nodes.push(output);
+  edges.push(
+    edge('ejr', 'join', 'value', 'reduce', 'data'),
+    edge('eout', 'reduce', 'result', 'out', 'value'),
+  );
+  return doc('fanout', nodes, edges);
 }
