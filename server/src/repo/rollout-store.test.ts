@@ -71,6 +71,18 @@ const transition = (
   ...patch,
 });
 
+/** A challenger's observation of `ms` milliseconds at `at`. */
+const row = (rolloutId: string, at: number, ms: number) => ({
+  rolloutId,
+  at,
+  arm: 'challenger' as const,
+  version: 2,
+  ok: true,
+  ms,
+  decision: null,
+  agree: null,
+});
+
 function storageTests(openStores: OpenStores): void {
   it('moves a rollout only from the revision it read: of two racing transitions one wins', async (ctx) => {
     const [a, b] = await openStores(ctx);
@@ -180,16 +192,6 @@ function storageTests(openStores: OpenStores): void {
     const [a, b] = await openStores(ctx);
     await a.create(rollout('ro_1'), transition('ro_1', 1));
     await a.create(rollout('ro_2', { endpointId: 'ep_2' }), transition('ro_2', 1));
-    const row = (rolloutId: string, at: number, ms: number) => ({
-      rolloutId,
-      at,
-      arm: 'challenger' as const,
-      version: 2,
-      ok: true,
-      ms,
-      decision: null,
-      agree: null,
-    });
     await a.addObservations([row('ro_1', t0, 1), row('ro_2', t0, 100), row('ro_1', t0 + 1, 2)]);
     const first = await b.observationsAfter('ro_1', 0, t0, 100);
     expect(first.rows.map((o) => o.ms)).toEqual([1, 2]);
@@ -238,16 +240,6 @@ describe('rollout storage (Postgres)', () => {
     await repo.migrate();
     const store = repo.rolloutStorage();
     await store.create(rollout('ro_1'), transition('ro_1', 1));
-    const sample = (ms: number) => ({
-      rolloutId: 'ro_1',
-      at: t0 + ms,
-      arm: 'challenger' as const,
-      version: 2,
-      ok: true,
-      ms,
-      decision: null,
-      agree: null,
-    });
     // Server A's insert takes its row number first and commits last; server B's commits in between.
     const slow = new pg.Client(pool);
     await slow.connect();
@@ -258,7 +250,7 @@ describe('rollout storage (Postgres)', () => {
          VALUES ('ro_1', $1, 'challenger', 2, 1, 1, NULL, NULL)`,
         [t0 + 1],
       );
-      await store.addObservations([sample(2)]);
+      await store.addObservations([row('ro_1', t0 + 2, 2)]);
       const first = await store.observationsAfter('ro_1', 0, t0, 100);
       // B's sample is not read past A's open transaction (it would move the cursor beyond A's row for good).
       expect(first.rows).toEqual([]);
