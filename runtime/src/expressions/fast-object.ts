@@ -8,6 +8,15 @@
  * it holds) and then setting the values, which changes no key. Templates are made once per key sequence (through
  * JSON.parse, which builds fast objects) and found through a trie of keys; their number is bounded.
  */
+import {
+  depthOfPacked,
+  hintMerge,
+  memberSize,
+  packPlain,
+  seenPlain,
+  sizeOfPacked,
+  type MergeHint,
+} from './plain-value.js';
 
 interface ShapeNode {
   readonly parent: ShapeNode | undefined;
@@ -107,12 +116,15 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
     if (Object.hasOwn(o, '__proto__')) return undefined;
   }
   const first = objects[0] as Record<string, unknown>;
+  // The others' keys, read once (a merge of two, the common case, needs no set to find repeated keys).
+  const two = objects.length === 2;
+  const secondKeys = two ? Object.keys(objects[1] as object) : undefined;
   let added: string[] | undefined;
   let seen: Set<string> | undefined;
   for (let j = 1; j < objects.length; j++) {
-    for (const k of Object.keys(objects[j] as object)) {
+    for (const k of secondKeys ?? Object.keys(objects[j] as object)) {
       if (Object.hasOwn(first, k) || seen?.has(k)) continue;
-      (seen ??= new Set()).add(k);
+      if (!two) (seen ??= new Set()).add(k);
       (added ??= []).push(k);
     }
   }
@@ -125,9 +137,37 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
   if (shape && shape.depth > 16) templateAt(shape);
   // An object without a prototype is copied into a plain one, as JSONata's `{}` result is.
   const out: Record<string, unknown> = { ...first };
+  // When the first object was seen to be plain JSON (an earlier result), the result's check walks only what the
+  // merge set (plain-value.ts): its size is the first's less what the replaced keys weighed there.
+  const known = seenPlain(first);
+  let size = known === undefined ? 0 : sizeOfPacked(known);
+  let hint: MergeHint | undefined = known === undefined ? undefined : [0];
+  let replaced: Set<string> | undefined;
   for (let j = 1; j < objects.length; j++) {
     const o = objects[j] as Record<string, unknown>;
-    for (const k of Object.keys(o)) out[k] = o[k];
+    for (const k of secondKeys ?? Object.keys(o)) {
+      if (hint && Object.hasOwn(first, k)) {
+        if (objects.length > 2) {
+          if (replaced?.has(k)) {
+            out[k] = o[k];
+            continue;
+          }
+          (replaced ??= new Set()).add(k);
+        }
+        const was = memberSize(k, first[k]);
+        if (was === undefined) hint = undefined;
+        else {
+          size -= was;
+          hint.push(k);
+        }
+      }
+      out[k] = o[k];
+    }
+  }
+  if (hint) {
+    if (added) for (const k of added) hint.push(k);
+    hint[0] = packPlain(size, depthOfPacked(known as number));
+    hintMerge(out, hint);
   }
   if (shape) shapeOf.set(out, shape);
   return out;

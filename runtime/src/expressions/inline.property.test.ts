@@ -317,6 +317,31 @@ describe('the inline evaluator', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
+  it('builds an object over one input item as JSONata does (the way without groups, and where it hands back)', async () => {
+    // Round 5 (issue 18): `{"k": v}` over one item takes a way of its own; each case it refuses goes the general way.
+    const data = { name: 'x', n: 3, list: [1, 2], obj: { a: 1 } };
+    const sources = [
+      '{"a": 1}',
+      '{"b": n, "a": name, "c": obj}',
+      '{name: n, "z": list}',
+      '{"10": 1, "a": 2, "2": 3, "4294967295": 4}',
+      '{"a": nothing, "b": 2}',
+      '{nothing: 1, "b": 2}',
+      '{"a": 1, "a": 2}',
+      '{"a": 1, "b": 2}.a',
+      '{n: 1}',
+      '{"__proto__": obj, "a": 1}',
+      '{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17}',
+      'obj.{"a": a, "b": a + 1}',
+    ];
+    for (const s of sources) {
+      const result = await agrees(s, data);
+      expect(['inline', 'error-handed-over'], s).toContain(result);
+    }
+    expect(await agrees('{"b": n, "a": name, "c": obj}', data)).toBe('inline');
+    expect(await agrees('{"a": 1, "a": 2}', data)).toBe('error-handed-over');
+  });
+
   it('leaves to JSONata the object constructor over an empty array, which JSONata answers by mutating it', async () => {
     // Found by the property test: JSONata pushes an undefined entry into the empty array the filter keeps.
     for (const s of ['[[1..0]][{"": true}]', '[[]][{"a": 1}]'])

@@ -925,6 +925,10 @@ function compileGroup(
     // that array, which the rest of the evaluation may see (`[[1..0]][{"": true}]` is `[null]`): an empty array
     // that is a value is left to JSONata; an empty sequence of our own making is replaced by a copy.
     if (Array.isArray(input) && input.length === 0 && !isSequence(input)) throw GIVE_UP;
+    if (!Array.isArray(input)) {
+      const made = singleGroup(compiled, input, env, run);
+      if (made !== undefined) return made;
+    }
     let items = Array.isArray(input) ? input : createSequence(input);
     if (items.length === 0) items = [undefined];
     // An object, not a Map: JSONata visits the groups in object key order (integer-like keys first).
@@ -960,6 +964,52 @@ function compileGroup(
     for (let i = 0; i < keys.length; i++) result[keys[i] as string] = values[i];
     return result;
   };
+}
+
+/** An array index as a property key: V8 and JSONata enumerate such keys first, in numeric order. */
+const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+/**
+ * An object constructor over one input item (not an array: the common `{"k": v}`), without the groups an input
+ * sequence needs: each pair's key, then its value, in the pairs' order, which is the order JSONata's groups give
+ * when no key repeats and none is an array index. Undefined, having built nothing, when one does (or is
+ * `__proto__`, or there are more than 16 pairs): the caller then takes the general way, which evaluates the keys
+ * again (they have no effects). Up to 16 keys set on `{}` make the object `objectOf` makes (fast-object.ts).
+ */
+function singleGroup(
+  compiled: readonly (readonly [Code, Code])[],
+  input: unknown,
+  env: Frame,
+  run: Run,
+): Record<string, unknown> | undefined {
+  const n = compiled.length;
+  if (n > 16) return undefined;
+  // Keys by pair (undefined: the pair gives no key); one pair, the most common, needs no list.
+  let only: string | undefined;
+  const keys: (string | undefined)[] | undefined = n > 1 ? new Array<string | undefined>(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const key = (compiled[i] as readonly [Code, Code])[0](input, env, run);
+    if (key === undefined) continue;
+    if (
+      typeof key !== 'string' ||
+      key === '__proto__' ||
+      key === '_jsonata_lambda' ||
+      key === '_jsonata_function' ||
+      (INDEX_KEY.test(key) && Number(key) < 4_294_967_295) ||
+      (keys !== undefined && keys.includes(key))
+    )
+      return undefined;
+    if (keys) keys[i] = key;
+    else only = key;
+  }
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const key = keys ? keys[i] : only;
+    if (key === undefined) continue;
+    const value = (compiled[i] as readonly [Code, Code])[1](input, env, run);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 type StepCode = (input: Seq | unknown[], env: Frame, run: Run, lastStep: boolean) => unknown;
