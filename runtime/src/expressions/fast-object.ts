@@ -8,15 +8,7 @@
  * it holds) and then setting the values, which changes no key. Templates are made once per key sequence (through
  * JSON.parse, which builds fast objects) and found through a trie of keys; their number is bounded.
  */
-import {
-  depthOfPacked,
-  hintMerge,
-  memberSize,
-  packPlain,
-  seenPlain,
-  sizeOfPacked,
-  type MergeHint,
-} from './plain-value.js';
+import { depthOfPacked, hintMerge, memberSize, packPlain, seenPlain, sizeOfPacked } from './plain-value.js';
 
 interface ShapeNode {
   readonly parent: ShapeNode | undefined;
@@ -120,12 +112,20 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
   const two = objects.length === 2;
   const secondKeys = two ? Object.keys(objects[1] as object) : undefined;
   let added: string[] | undefined;
-  let seen: Set<string> | undefined;
-  for (let j = 1; j < objects.length; j++) {
-    for (const k of secondKeys ?? Object.keys(objects[j] as object)) {
-      if (Object.hasOwn(first, k) || seen?.has(k)) continue;
-      if (!two) (seen ??= new Set()).add(k);
-      (added ??= []).push(k);
+  if (secondKeys) {
+    // Most often every key of the second is new (a step adds its field): then the list is the second's keys.
+    let fresh = 0;
+    for (const k of secondKeys) if (!Object.hasOwn(first, k)) fresh++;
+    if (fresh === secondKeys.length) added = fresh ? secondKeys : undefined;
+    else if (fresh) added = secondKeys.filter((k) => !Object.hasOwn(first, k));
+  } else {
+    let seen: Set<string> | undefined;
+    for (let j = 1; j < objects.length; j++) {
+      for (const k of Object.keys(objects[j] as object)) {
+        if (Object.hasOwn(first, k) || seen?.has(k)) continue;
+        (seen ??= new Set()).add(k);
+        (added ??= []).push(k);
+      }
     }
   }
   let from = shapeOf.get(first);
@@ -141,33 +141,31 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
   // merge set (plain-value.ts): its size is the first's less what the replaced keys weighed there.
   const known = seenPlain(first);
   let size = known === undefined ? 0 : sizeOfPacked(known);
-  let hint: MergeHint | undefined = known === undefined ? undefined : [0];
+  // The keys set from the others: a merge of two sets every key of the second.
+  let set: string[] | undefined = known === undefined ? undefined : two ? secondKeys : [];
   let replaced: Set<string> | undefined;
   for (let j = 1; j < objects.length; j++) {
     const o = objects[j] as Record<string, unknown>;
     for (const k of secondKeys ?? Object.keys(o)) {
-      if (hint && Object.hasOwn(first, k)) {
-        if (objects.length > 2) {
+      if (set && Object.hasOwn(first, k)) {
+        if (!two) {
           if (replaced?.has(k)) {
             out[k] = o[k];
             continue;
           }
           (replaced ??= new Set()).add(k);
+          set.push(k);
         }
         const was = memberSize(k, first[k]);
-        if (was === undefined) hint = undefined;
-        else {
-          size -= was;
-          hint.push(k);
-        }
+        if (was === undefined) set = undefined;
+        else size -= was;
       }
       out[k] = o[k];
     }
   }
-  if (hint) {
-    if (added) for (const k of added) hint.push(k);
-    hint[0] = packPlain(size, depthOfPacked(known as number));
-    hintMerge(out, hint);
+  if (set) {
+    if (!two && added) for (const k of added) set.push(k);
+    hintMerge(out, [packPlain(size, depthOfPacked(known as number)), set]);
   }
   if (shape) shapeOf.set(out, shape);
   return out;

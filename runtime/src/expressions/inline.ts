@@ -780,6 +780,23 @@ function invokeCallback(func: unknown, args: unknown[], run: Run): unknown {
   return applyFunction(func, args, null, run);
 }
 
+/** What JSONata's signature check counts as an object (`o`): not null, an array or a function. */
+const isObjectArg = (v: unknown): boolean =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  (v as { _jsonata_function?: unknown })._jsonata_function !== true &&
+  (v as { _jsonata_lambda?: unknown })._jsonata_lambda !== true;
+
+/**
+ * Arguments that JSONata's signature check would hand back as they are, recognised without it (it builds the
+ * arguments' type string and matches a regular expression on every call): `$merge` of one array of objects, every
+ * step of a merge chain. Anything else goes through the check.
+ */
+const fastSignatures: Partial<Record<string, (args: unknown[]) => boolean>> = {
+  merge: (args) => args.length === 1 && Array.isArray(args[0]) && (args[0] as unknown[]).every(isObjectArg),
+};
+
 /** Built-ins by name, as function values: ports, guarded JSONata implementations, or "run this in the pool". */
 const builtins = new Map<string, Callable>();
 {
@@ -796,7 +813,7 @@ const builtins = new Map<string, Callable>();
       name,
       callable(def.implementation.length, (args, context, run) => {
         run.tick();
-        const validated = validateArgs(def.signature, args, context);
+        const validated = fastSignatures[name]?.(args) ? args : validateArgs(def.signature, args, context);
         for (const a of validated) {
           if (Array.isArray(a)) checkItems(a.length, run);
           else if (typeof a === 'string' && a.length > run.limits.inlineMaxString) throw GIVE_UP;

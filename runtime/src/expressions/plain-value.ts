@@ -33,12 +33,12 @@ const DEPTHS = 2048;
 
 /**
  * What `mergeObjects` (fast-object.ts) knows of a merge's result: its first object's size and depth as seen here,
- * less what the keys the merge replaced weighed there (packed, first), then the keys set from the other objects.
- * The result is then checked by walking those keys only: the rest is the first object's, seen before. Depth is the
- * first object's (an upper bound when a replaced key held its deepest part: a result at the edge of the bound may be
- * refused that a full walk would pass, never the other way round). One array, as merges are made at every step.
+ * less what the keys the merge replaced weighed there (packed), and the keys set from the other objects. The result
+ * is then checked by walking those keys only: the rest is the first object's, seen before. Depth is the first
+ * object's (an upper bound when a replaced key held its deepest part: a result at the edge of the bound may be
+ * refused that a full walk would pass, never the other way round).
  */
-export type MergeHint = [packed: number, ...keys: string[]];
+export type MergeHint = readonly [packed: number, keys: readonly string[]];
 const merged = new WeakMap<object, MergeHint>();
 
 /** The size and depth, packed (see `sizeOfPacked`), of a value seen to be plain (see `seen`), or undefined. */
@@ -123,8 +123,9 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
         if (below > 1_000) return false;
         if (below > deepest) deepest = below;
         size += Math.floor(packed / DEPTHS);
-        for (let i = 1; i < hint.length; i++) {
-          const k = hint[i] as string;
+        const keys = hint[1];
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string;
           const item = (v as Record<string, unknown>)[k];
           if (item === undefined || !Object.hasOwn(v, k)) return false;
           size += k.length + 4;
