@@ -352,6 +352,30 @@ describe('the inline evaluator', () => {
     expect(await agrees('{"a": 1, "a": 2}', data)).toBe('error-handed-over');
   });
 
+  it('reads a path of plain names over one item as JSONata does, arrays on the way included', async () => {
+    // Round 5 (issue 18): `data.a.b` over one item is read directly while no value on the way is an array.
+    const data = {
+      data: { a: { b: 1, list: [1, [2, 3]], objs: [{ x: 1 }, { x: [2] }] }, s: 'text', n: null },
+      empty: [],
+    };
+    const sources = [
+      'data',
+      'data.a.b',
+      'data.a.list',
+      'data.a.objs.x',
+      'data.a.missing.x',
+      'data.s.length',
+      'data.n.x',
+      'empty',
+      'empty.x',
+      '[data.a.list]',
+      'data.a.list[0]',
+      '$count(data.a.objs)',
+    ];
+    for (const s of sources) expect(await agrees(s, data), s).toBe('inline');
+    expect(await agrees('data.a.b', [data, data]), 'over an array').toBe('inline');
+  });
+
   it('leaves to JSONata the object constructor over an empty array, which JSONata answers by mutating it', async () => {
     // Found by the property test: JSONata pushes an undefined entry into the empty array the filter keeps.
     for (const s of ['[[1..0]][{"": true}]', '[[]][{"a": 1}]'])

@@ -1116,7 +1116,22 @@ function compilePath(expr: AstNode, ctx: CompileContext): Code {
   const keepSingletonArray = expr.keepSingletonArray === true;
   const group = expr.group ? compileGroup(expr.group.lhs, ctx) : undefined;
   const last = steps.length - 1;
+  const names = plainNames(expr);
   return (input, env, run) => {
+    if (names && !Array.isArray(input)) {
+      // `data` or `data.a.b` over one item whose values on the way are not arrays: what the steps' sequences of one
+      // item come to once the path's result is unwrapped (compileNode), without making them.
+      let v = input;
+      for (let i = 0; i < names.length && v !== undefined; i++) {
+        const key = names[i] as string;
+        v =
+          v !== null && typeof v === 'object' && Object.hasOwn(v, key)
+            ? (v as Record<string, unknown>)[key]
+            : undefined;
+        if (Array.isArray(v)) break;
+      }
+      if (!Array.isArray(v)) return v;
+    }
     let inputSequence: unknown[] = Array.isArray(input) && !firstIsVariable ? input : createSequence(input);
     let resultSequence: unknown;
     for (let i = 0; i <= last; i++) {
@@ -1135,6 +1150,35 @@ function compilePath(expr: AstNode, ctx: CompileContext): Code {
     if (group) resultSequence = group(resultSequence, env, run);
     return resultSequence;
   };
+}
+
+/**
+ * The names of a path made of plain names only (`data.a.b`: no filters, groups, sorts, array constructors or
+ * singleton marks on it or its steps), whose value over one item compilePath may read directly; else undefined.
+ */
+function plainNames(expr: AstNode): string[] | undefined {
+  const steps = expr.steps ?? [];
+  if (!steps.length || expr.keepSingletonArray || expr.group || expr.keepArray || expr.predicate?.length)
+    return undefined;
+  const names: string[] = [];
+  for (const step of steps) {
+    if (
+      step.type !== 'name' ||
+      typeof step.value !== 'string' ||
+      step.stages?.length ||
+      step.predicate?.length ||
+      step.group ||
+      step.keepArray ||
+      step.consarray ||
+      step.tuple ||
+      step.focus !== undefined ||
+      step.index !== undefined ||
+      step.ancestor !== undefined
+    )
+      return undefined;
+    names.push(step.value);
+  }
+  return names;
 }
 
 function compileFunctionCall(
