@@ -73,9 +73,10 @@ describe('buffered log destination', () => {
     const dest = bufferedDestination(fd);
     const logger = createLogger('info', dest);
     logger.info('last words');
+    const stream = dest as unknown as { on(event: 'close', f: () => void): void; end(): void };
     await new Promise<void>((resolve) => {
-      dest.on('close', () => resolve());
-      (dest as unknown as { end(): void }).end();
+      stream.on('close', () => resolve());
+      stream.end();
     });
     expect(readFileSync(path, 'utf8')).toContain('"msg":"last words"');
     // The flush timer of the line above would have fired by now: a throw would fail the test run.
