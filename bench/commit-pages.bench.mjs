@@ -1,40 +1,53 @@
-// What one endpoint call's commit writes (issue 18, round 4): WAL frames (4 KiB pages) per one-run commit, by
-// b-tree, and the database's bytes per run, through the real write path (SqliteRepository's writer thread, a
-// GroupCommitter with durability full), for the schema before migration 12 and after it. Each commit holds what
-// an echo call commits: its run row (finished), its events as one row (the size a 3-node endpoint run's compact
-// record has) and its audit entry with the chain head. The database is filled first, so the indexes have the
-// depth a server that has run for a while has; then checkpointed, and the WAL read frame by frame.
-// Usage: node bench/commit-pages.bench.mjs [--fill 5000] [--commits 1000]   (needs the packages built: npx tsc -b)
+// What one endpoint call's commit writes (issue 18, rounds 4 and 5): WAL frames (4 KiB pages) per one-run commit,
+// by b-tree, and the database's bytes per run, through the real write path (SqliteRepository's writer thread, a
+// GroupCommitter with durability full). Each commit holds what an endpoint call of the peer harness's echo flow
+// commits: its run row (finished), its events (the real run's events, handed over as objects and encoded as its
+// compact record on the way to the writer, as the endpoint path does) and its audit entry (the endpoint route's
+// details) with the chain head. The database is filled first, so the indexes have the depth a server that has
+// run for a while has; then checkpointed, and the WAL read frame by frame. `--against DIR` runs the same commits
+// through another build (a checkout with its packages built) first, for the figures before a change.
+// Usage: node bench/commit-pages.bench.mjs [--fill 5000] [--commits 1000] [--flow echo|chain20|fanout]
+//          [--against DIR]   (needs the packages built: npx tsc -b)
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as flows from './lib/peer-flows.mjs';
 
-const server = (p) => import(new URL(`../server/dist/${p}`, import.meta.url).href);
-const { SqliteRepository, openDatabase, DATABASE_FILE } = await server('repo/sqlite.js');
-const { GroupCommitter } = await server('db/group-commit.js');
-const { migrations } = await server('db/migrations.js');
+const argv = process.argv;
+const arg = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i > 0 ? argv[i + 1] : dflt;
+};
+const FILL = Number(arg('fill', 5000));
+const COMMITS = Number(arg('commits', 1000));
+const FLOW = arg('flow', 'echo');
+const AGAINST = arg('against', undefined);
+const here = new URL('../', import.meta.url);
 const Database = createRequire(new URL('../server/package.json', import.meta.url))('better-sqlite3');
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const FILL = arg('fill', 5000);
-const COMMITS = arg('commits', 1000);
-const EVENTS_TEXT = JSON.stringify({ v: 1, pad: 'e'.repeat(1330) }); // 1.37 KB, an echo run's record
-const DETAILS = {
-  slug: 'echo',
-  outputs: { result: { score: 12.3 } },
-  inputHash: 'f'.repeat(64),
-  status: 'succeeded',
-};
+/** The events of one real run of the flow (the harness's request), with the built-in nodes. */
+async function realEvents() {
+  const runtime = await import(new URL('runtime/dist/index.js', here).href);
+  const nodes = await import(new URL('nodes/builtin/dist/index.js', here).href);
+  const registry = runtime.createRegistry(nodes.createBuiltinRegistry().list());
+  const events = [];
+  const rt = runtime.createRuntime({ registry, store: { append: (e) => void events.push(e) } });
+  const result = await rt.run(rt.prepare(flows[FLOW]()), flows.peerBody());
+  if (result.status !== 'succeeded') throw new Error(`the ${FLOW} run ${result.status}`);
+  return events;
+}
 
-async function measure(label, schema) {
+async function measure(label, root, events) {
+  const server = (p) => import(new URL(`server/dist/${p}`, root).href);
+  const { SqliteRepository, openDatabase, DATABASE_FILE } = await server('repo/sqlite.js');
+  const { GroupCommitter } = await server('db/group-commit.js');
+  const { migrations } = await server('db/migrations.js');
   const dir = mkdtempSync(join(tmpdir(), 'finflow-pages-'));
   try {
-    const repo = new SqliteRepository(openDatabase(dir), join(dir, DATABASE_FILE), schema, {
+    const repo = new SqliteRepository(openDatabase(dir), join(dir, DATABASE_FILE), migrations, {
       auditKey: Buffer.alloc(32, 7),
     });
     await repo.migrate();
@@ -64,14 +77,26 @@ async function measure(label, schema) {
           resumeClaim: null,
           businessKey: null,
         });
-        b.events.push({ runId: id, seq: 0, lastSeq: 6, events: [EVENTS_TEXT.slice(1, -1)] });
+        const objects = events.map((e) => ({ ...e, runId: id }));
+        b.events.push({ runId: id, seq: 0, lastSeq: objects.length - 1, events: [], objects });
+        const finished = events[events.length - 1];
         b.audit.push({
           workspaceId: 'ws_bench',
           at: t,
           actor: { type: 'key', id: 'key_bench', name: 'bench' },
           action: 'endpoint.decision',
           target: 'endpoint:ep_bench',
-          details: { ...DETAILS, runId: id },
+          details: {
+            slug: FLOW,
+            deploymentId: 'dep_bench',
+            flowId: 'flw_bench',
+            flowVersion: 1,
+            runId: id,
+            inputHash: 'f'.repeat(64),
+            status: 'succeeded',
+            httpStatus: 200,
+            outputs: finished.outputs,
+          },
         });
       });
     for (let i = 0; i < FILL; i += 200) await Promise.all(Array.from({ length: 200 }, call));
@@ -100,25 +125,33 @@ async function measure(label, schema) {
     reader.exec('COMMIT');
     reader.close();
     repo.db.pragma('wal_checkpoint(TRUNCATE)');
+    // Bytes by table and index: payload stored, and pages used (every page of a b-tree, overflow ones included).
+    const sizes = repo.db
+      .prepare(
+        "SELECT name, sum(payload) AS payload, count(*) AS pages FROM dbstat GROUP BY name HAVING name IN ('runs', 'run_events', 'audit_log', 'audit_workspace')",
+      )
+      .all();
     const bytes = statSync(join(dir, DATABASE_FILE)).size;
     await repo.close();
+    const runs = FILL + COMMITS;
     console.log(
-      `${label}: ${(frames / COMMITS).toFixed(2)} WAL frames per one-run commit; ${(bytes / (FILL + COMMITS) / 1024).toFixed(2)} KiB of database per run`,
+      `${label}: ${(frames / COMMITS).toFixed(2)} WAL frames per one-run commit; ${(bytes / runs / 1024).toFixed(2)} KiB of database per run`,
     );
     const rows = [...by].sort((a, b) => b[1] - a[1]);
-    console.log(`  ${rows.map(([k, v]) => `${k} ${(v / COMMITS).toFixed(2)}`).join(', ')}`);
+    console.log(`  frames: ${rows.map(([k, v]) => `${k} ${(v / COMMITS).toFixed(2)}`).join(', ')}`);
+    console.log(
+      `  per run: ${sizes.map((s) => `${s.name} ${Math.round(s.payload / runs)} B payload, ${((s.pages * 4096) / runs).toFixed(0)} B of pages`).join('; ')}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+const events = await realEvents();
 console.log(
   `load average ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')}; ${FILL} runs first, then ${COMMITS} one-run commits`,
+    .join(' ')}; ${FLOW}: ${events.length} events a run; ${FILL} runs first, then ${COMMITS} one-run commits`,
 );
-await measure(
-  'schema 11 (before migration 12)',
-  migrations.filter((m) => m.version <= 11),
-);
-await measure('schema 12', migrations);
+if (AGAINST) await measure(`before (${AGAINST})`, pathToFileURL(`${resolve(AGAINST)}/`), events);
+await measure(AGAINST ? 'this build' : 'schema now', here, events);
