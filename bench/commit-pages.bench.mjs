@@ -6,15 +6,16 @@
 // details) with the chain head. The database is filled first, so the indexes have the depth a server that has
 // run for a while has; then checkpointed, and the WAL read frame by frame. `--against DIR` runs the same commits
 // through another build (a checkout with its packages built) first, for the figures before a change.
+// CPU per commit is read per thread from /proc (the event loop, the writer thread, the rest: libuv's pool doing
+// the fdatasync, V8's helpers); with `--rounds N` the builds alternate N times for paired figures.
 // Usage: node bench/commit-pages.bench.mjs [--fill 5000] [--commits 1000] [--flow echo|chain20|fanout]
-//          [--against DIR]   (needs the packages built: npx tsc -b)
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+//          [--against DIR] [--rounds 1]   (needs the packages built: npx tsc -b)
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as flows from './lib/peer-flows.mjs';
+import { endpointCall, realEvents } from './lib/endpoint-commit.mjs';
 
 const argv = process.argv;
 const arg = (name, dflt) => {
@@ -28,16 +29,31 @@ const AGAINST = arg('against', undefined);
 const here = new URL('../', import.meta.url);
 const Database = createRequire(new URL('../server/package.json', import.meta.url))('better-sqlite3');
 
-/** The events of one real run of the flow (the harness's request), with the built-in nodes. */
-async function realEvents() {
-  const runtime = await import(new URL('runtime/dist/index.js', here).href);
-  const nodes = await import(new URL('nodes/builtin/dist/index.js', here).href);
-  const registry = runtime.createRegistry(nodes.createBuiltinRegistry().list());
-  const events = [];
-  const rt = runtime.createRuntime({ registry, store: { append: (e) => void events.push(e) } });
-  const result = await rt.run(rt.prepare(flows[FLOW]()), flows.peerBody());
-  if (result.status !== 'succeeded') throw new Error(`the ${FLOW} run ${result.status}`);
-  return events;
+/** CPU time (µs, user + system) of each of this process's threads, by thread id. */
+function threadCpu() {
+  const out = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) * (1e6 / 100));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Per commit: the event loop (the main thread), the writer (the busiest other thread) and the rest. */
+function cpuPerCommit(before, after) {
+  const main = String(process.pid);
+  const used = [...after].map(([tid, us]) => [tid, us - (before.get(tid) ?? 0)]);
+  const others = used.filter(([tid]) => tid !== main).sort((a, b) => b[1] - a[1]);
+  const sum = (xs) => xs.reduce((t, [, us]) => t + us, 0);
+  return {
+    main: sum(used.filter(([tid]) => tid === main)) / COMMITS,
+    writer: (others[0]?.[1] ?? 0) / COMMITS,
+    other: sum(others.slice(1)) / COMMITS,
+  };
 }
 
 async function measure(label, root, events) {
@@ -52,53 +68,8 @@ async function measure(label, root, events) {
     });
     await repo.migrate();
     const writer = new GroupCommitter(repo, 'full');
-    let t = Date.now();
-    const call = () =>
-      writer.write((b) => {
-        const id = randomUUID();
-        t++;
-        b.runs.push({
-          id,
-          workspaceId: 'ws_bench',
-          flowId: 'flw_bench',
-          flowVersion: 1,
-          status: 'succeeded',
-          trigger: 'endpoint',
-          endpointId: 'ep_bench',
-          deploymentId: 'dep_bench',
-          actor: 'key:key_bench',
-          rerunOf: null,
-          inputSealed: null,
-          outputsSealed: null,
-          startedAt: t,
-          finishedAt: t + 1,
-          ms: 0.9,
-          checkpointSealed: null,
-          resumeClaim: null,
-          businessKey: null,
-        });
-        const objects = events.map((e) => ({ ...e, runId: id }));
-        b.events.push({ runId: id, seq: 0, lastSeq: objects.length - 1, events: [], objects });
-        const finished = events[events.length - 1];
-        b.audit.push({
-          workspaceId: 'ws_bench',
-          at: t,
-          actor: { type: 'key', id: 'key_bench', name: 'bench' },
-          action: 'endpoint.decision',
-          target: 'endpoint:ep_bench',
-          details: {
-            slug: FLOW,
-            deploymentId: 'dep_bench',
-            flowId: 'flw_bench',
-            flowVersion: 1,
-            runId: id,
-            inputHash: 'f'.repeat(64),
-            status: 'succeeded',
-            httpStatus: 200,
-            outputs: finished.outputs,
-          },
-        });
-      });
+    const fill = endpointCall(events, FLOW);
+    const call = () => writer.write(fill);
     for (let i = 0; i < FILL; i += 200) await Promise.all(Array.from({ length: 200 }, call));
     repo.db.pragma('wal_checkpoint(TRUNCATE)');
     // A reader holding the snapshot from before the commits keeps every frame they write in the WAL (no
@@ -107,7 +78,9 @@ async function measure(label, root, events) {
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM workspaces').get();
     // One call at a time: each commit holds one run (c=1).
+    const cpu0 = threadCpu();
     for (let i = 0; i < COMMITS; i++) await call();
+    const cpu = cpuPerCommit(cpu0, threadCpu());
     const wal = readFileSync(join(dir, `${DATABASE_FILE}-wal`));
     const owner = new Map(
       repo.db
@@ -140,6 +113,9 @@ async function measure(label, root, events) {
     const rows = [...by].sort((a, b) => b[1] - a[1]);
     console.log(`  frames: ${rows.map(([k, v]) => `${k} ${(v / COMMITS).toFixed(2)}`).join(', ')}`);
     console.log(
+      `  CPU µs per commit: event loop ${cpu.main.toFixed(0)}, writer thread ${cpu.writer.toFixed(0)}, other threads ${cpu.other.toFixed(0)}`,
+    );
+    console.log(
       `  per run: ${sizes.map((s) => `${s.name} ${Math.round(s.payload / runs)} B payload, ${((s.pages * 4096) / runs).toFixed(0)} B of pages`).join('; ')}`,
     );
   } finally {
@@ -147,11 +123,16 @@ async function measure(label, root, events) {
   }
 }
 
-const events = await realEvents();
+const events = await realEvents(FLOW);
 console.log(
   `load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}; ${FLOW}: ${events.length} events a run; ${FILL} runs first, then ${COMMITS} one-run commits`,
 );
-if (AGAINST) await measure(`before (${AGAINST})`, pathToFileURL(`${resolve(AGAINST)}/`), events);
-await measure(AGAINST ? 'this build' : 'schema now', here, events);
+// Builds alternate, ROUNDS times, for paired figures (the CPU ones move with the machine's load).
+const ROUNDS = Number(arg('rounds', 1));
+for (let r = 1; r <= ROUNDS; r++) {
+  const tag = ROUNDS > 1 ? ` [round ${r}, load ${loadavg()[0].toFixed(1)}]` : '';
+  if (AGAINST) await measure(`before (${AGAINST})${tag}`, pathToFileURL(`${resolve(AGAINST)}/`), events);
+  await measure(`${AGAINST ? 'this build' : 'now'}${tag}`, here, events);
+}
