@@ -2,11 +2,12 @@
 // (commit-pages.bench.mjs, postgres.bench.mjs --commits): the real events of one run of a peer-harness flow
 // and a write that adds, to a repository's batch, the call's finished run row, its events (as objects, encoded
 // into the compact record on the way to the store, as the endpoint path does) and its audit entry with the
-// endpoint route's details.
-import { randomUUID } from 'node:crypto';
+// endpoint route's details. Run ids are the server's (time-ordered UUIDs); round 4's bench drew random ones.
 import * as flows from './peer-flows.mjs';
 
 const here = new URL('../../', import.meta.url);
+// Run ids as the server makes them: time-ordered, so a new run's id goes to the end of the runs' id index.
+const { timeOrderedUuid } = await import(new URL('server/dist/security/crypto.js', here).href);
 
 /** The events of one run of the flow (`echo`, `chain20`, `fanout`) on the harness's request, built-in nodes. */
 export async function realEvents(flow) {
@@ -25,7 +26,7 @@ export function endpointCall(events, slug) {
   let t = Date.now();
   const finished = events[events.length - 1];
   return (b) => {
-    const id = randomUUID();
+    const id = timeOrderedUuid();
     t++;
     b.runs.push({
       id,
