@@ -286,6 +286,39 @@ describe('names and addresses beyond the corpus templates', () => {
       "He's at Unit 4/22 Smith Street, Fitzroy VIC 3065 now.",
       [['ADDRESS', 'Unit 4/22 Smith Street, Fitzroy VIC 3065']],
     ],
+    // Round 6: a unit after a building's name without a comma, a locality with "upon", a state written out,
+    // two addresses in one sentence, a sentence's full stop after a street written out.
+    [
+      'Caller: Room 1708, 17/F, Times Square Tower 2, 1 Matheson Street, Causeway Bay, Hong Kong.',
+      [['ADDRESS', 'Room 1708, 17/F, Times Square Tower 2, 1 Matheson Street, Causeway Bay, Hong Kong']],
+    ],
+    [
+      'I moved from 22 Thornton Street, Newcastle upon Tyne NE1 4AW to 9 Grey Street, Newcastle upon Tyne NE1 6EE in May.',
+      [
+        ['ADDRESS', '22 Thornton Street, Newcastle upon Tyne NE1 4AW'],
+        ['ADDRESS', '9 Grey Street, Newcastle upon Tyne NE1 6EE'],
+      ],
+    ],
+    [
+      'Send it to 1 Infinite Loop, Cupertino, California 95014.',
+      [['ADDRESS', '1 Infinite Loop, Cupertino, California 95014']],
+    ],
+    // A given name inside a street line is the street's, whatever the two scores; the full stop is the sentence's.
+    ['The flat is 14 Kelvin Drive.', [['ADDRESS', '14 Kelvin Drive']]],
+    // A letter after a desk or counter is its label, and a famous name inside a title, a fund's or a seminar's
+    // name is the title's; a fund house's name leads its products'.
+    ['Desk B. Transfer requests after 16:30 go to Counter C. Cash deposits only.', []],
+    [
+      'Reading list: the Peter Lynch book, the Warren Buffett shareholder letters and 《彼得·林奇的成功投资》.',
+      [],
+    ],
+    ['New on the platform: Baillie Gifford Shin Nippon and Fidelity Contrafund, cut-off 11:59.', []],
+    ['景顺长城巴菲特价值精选混合（代码019876）本周开放申购。', []],
+    ['Session: "The Bogle Way: Index Investing at 50", 14:00.', []],
+    ['The Chicago office will close at 17:00 for Memorial Day.', []],
+    // ... but a holder of a fund, and a name quoted in a sentence, are people.
+    ['客户王伟名下基金已赎回。', [['PERSON', '王伟']]],
+    ['Customer said: "I am John Smith and I want my money back."', [['PERSON', 'John Smith']]],
     ['本公司客户信息保护制度规定，客户经理不得泄露客户资料。上海市场整体平稳，黄金价格上涨。', []],
     ['The Federal Reserve Bank of New York said on Monday that Credit Suisse would pay.', []],
     ['金额合计12,345.67元，订单号2024061500012345，交易流水6222021893267268001。', []],
@@ -344,6 +377,11 @@ describe('hostile text', () => {
       // Comma lists without their "and" (mentions.ts reads a list of at most 14 items from each start).
       'Ann Lee, Bo Tan, '.repeat(5_000),
       `Cornelius${' van der'.repeat(5_000)} Berg`,
+      // Titles and designators (round 6): an open title mark or quote before thousands of names on one line, a
+      // desk letter before each.
+      `《${'彼得·林奇、'.repeat(3_000)}`,
+      `"The ${'Peter Lynch '.repeat(3_000)}`,
+      'Desk B. Counter C. Smith '.repeat(3_000),
     ].join('\n');
     const found = await detect(text);
     for (const f of found) expect(text.slice(f.start, f.end)).toBe(f.text);

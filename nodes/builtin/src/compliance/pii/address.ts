@@ -8,7 +8,7 @@
  * name, street type): flats, floors and buildings before it, and units, districts, the city, a US state with ZIP,
  * an Australian state with postcode, a UK postcode, an Eircode and a trailing country or territory after it.
  */
-import { CN_ADDRESS_CUES, CN_PROVINCES, EN_STREET_SUFFIXES, US_STATES } from './lexicons.js';
+import { CN_ADDRESS_CUES, CN_PROVINCES, EN_STREET_SUFFIXES, US_STATE_NAMES, US_STATES } from './lexicons.js';
 import type { Push } from './detect.js';
 import type { Segment } from './segmenter.js';
 
@@ -261,10 +261,10 @@ const STREET_NAME = new RegExp(
 );
 /** A building, estate or locality name: up to four title-case words ("The Harbourside", "Quarry Bay"). */
 const NAME = new RegExp(
-  `(?:The[ \\t]+|Two[ \\t]+|One[ \\t]+)?${W}(?:[ \\t-](?:${W}|[A-Z]\\b)){0,3}(?:[ \\t]+\\d{1,2}(?!\\d))?`,
+  `(?:The[ \\t]+|Two[ \\t]+|One[ \\t]+)?${W}(?:[ \\t-](?:${W}|[A-Z]\\b)|[ \\t-]upon[ \\t-]${W}|-(?:on|le|in)-${W}){0,3}(?:[ \\t]+\\d{1,2}(?!\\d))?`,
   'y',
 );
-const US_ZIP = `(?:${US_STATES})\\s+\\d{5}(?:-\\d{4})?`;
+const US_ZIP = `(?:${US_STATES}|${US_STATE_NAMES})\\s+\\d{5}(?:-\\d{4})?`;
 const AU_POSTCODE = '(?:VIC|NSW|QLD|WA|SA|TAS|ACT|NT)\\s+\\d{4}';
 const UK_POSTCODE = '[A-Z]{1,2}\\d[A-Z\\d]?\\s+\\d[A-Z]{2}';
 const EIRCODE = '[A-Z]\\d{2}\\s?[A-Z0-9]{4}';
@@ -281,6 +281,10 @@ const COUNTRY =
   /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =
   /(?:address|lives? at|living at|resides? at|residing at|located at|mail(?:ed)? to|send (?:it )?to|ship(?:ped)? to|deliver(?:ed)? to|moved to)[:\s]*$/i;
+
+/** Street types and words that are abbreviated with a full stop ("Water St.", "Ocean Blvd."). */
+const ABBREVIATED =
+  /\b(?:St|Rd|Ave|Av|Dr|Ln|Blvd|Ct|Pl|Sq|Tce|Terr|Cres|Hwy|Pkwy|Cl|Gr|Gdns|Mt|Pde|Esp|Cir|Sta|Ste|Apt|Fl|No|Bldg|Rm)\.$/;
 
 type EnPart = 'unit' | 'street' | 'streetName' | 'name' | 'namePostal' | 'postal';
 
@@ -366,9 +370,11 @@ function parseEnglish(
     }
     parts.push(part.kind);
     end = part.end;
-    const sep = /^(?:,\s*|\s+(?=\d{1,3}\/F|(?:Flat|Apt|Unit|Suite|Room|Floor|Level)\b))/.exec(
-      text.slice(end),
-    )?.[0];
+    // A unit may follow a building's name without a comma: "Times Square Tower 2", "Harbour Centre Block B".
+    const sep =
+      /^(?:,\s*|\s+(?=\d{1,3}\/F|(?:Flat|Apt|Unit|Suite|Room|Floor|Level|Tower|Block|Wing)\b))/.exec(
+        text.slice(end),
+      )?.[0];
     if (!sep || /\n/.test(sep)) break;
     pos = end + sep.length;
   }
@@ -402,7 +408,9 @@ export function recognizeEnglishAddresses(text: string, push: Push): void {
     if (EN_ADDRESS_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) score += 0.1;
     // "2020 Supreme Court" is a year before a name, not a house number, unless a locality follows.
     if (house && /^(?:19|20)\d\d$/.test(house) && !locality) score -= 0.2;
-    push('ADDRESS', from, end, Math.min(score, 0.95));
+    // A full stop after a street written out ends the sentence, not an abbreviation ("14 Kelvin Drive.").
+    const stop = text[end - 1] === '.' && !ABBREVIATED.test(text.slice(Math.max(from, end - 6), end)) ? 1 : 0;
+    push('ADDRESS', from, end - stop, Math.min(score, 0.95));
     covered = end;
   }
 }

@@ -23,7 +23,15 @@ export interface CombineSettings {
    * probability of exactly its span) is at least this.
    */
   agreeThreshold: number;
+  /**
+   * Names only: the lowest score of the person model's at which a candidate is doubted (kept for the model to
+   * confirm) rather than dropped; absent, DEFAULT_DOUBT_FLOOR.
+   */
+  doubtFloor?: number;
 }
+
+/** The doubt floor of weights files written before it was chosen by cross-validation. */
+export const DEFAULT_DOUBT_FLOOR = 0.1;
 
 export type CombinePolicy = Record<BoundaryType, CombineSettings>;
 

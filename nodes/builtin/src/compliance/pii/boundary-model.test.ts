@@ -9,6 +9,7 @@ import { allowed, BOUNDARY_LABELS, tokenFeatures, tokenize } from './boundary-fe
 import {
   analyzeBoundaries,
   boundaryPolicy,
+  compileWeights,
   forwardBackward,
   spanMarginal,
   transitionMatrix,
@@ -132,6 +133,17 @@ describe('the checked-in weights', () => {
     expect(Object.keys(weights.features).length).toBeGreaterThan(1_000);
     expect(file.length).toBeLessThan(600 * 1024);
     expect(Object.keys(boundaryPolicy())).toEqual(['PERSON', 'ADDRESS']);
+  });
+
+  it('carry the doubt floor the training script chose by cross-validation into the policy (none: the default)', () => {
+    const person = weights.combine.PERSON;
+    expect(boundaryPolicy().PERSON.doubtFloor).toBe(person.doubtFloor);
+    const without = { ...person };
+    delete without.doubtFloor;
+    const read = (p: typeof person) =>
+      compileWeights({ ...weights, combine: { ...weights.combine, PERSON: p } }).policy.PERSON;
+    expect(read(without).doubtFloor).toBeUndefined();
+    expect(read({ ...without, doubtFloor: 0.3 }).doubtFloor).toBe(0.3);
   });
 
   it('read a Chinese address and a name in a chat to their first and last elements on their own', () => {

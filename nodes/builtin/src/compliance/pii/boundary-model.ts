@@ -38,7 +38,12 @@ export interface BoundaryWeights {
   /** How the model joins the recognisers (boundary-combine.ts); null is never (no move, no addition). */
   combine: Record<
     keyof CombinePolicy,
-    { adjustMargin: number | null; addThreshold: number | null; agreeThreshold?: number | null }
+    {
+      adjustMargin: number | null;
+      addThreshold: number | null;
+      agreeThreshold?: number | null;
+      doubtFloor?: number;
+    }
   >;
 }
 
@@ -376,6 +381,7 @@ export function compileWeights(w: BoundaryWeights): Compiled {
       adjustMargin: never(w.combine.PERSON.adjustMargin),
       addThreshold: never(w.combine.PERSON.addThreshold),
       agreeThreshold: never(w.combine.PERSON.agreeThreshold ?? null),
+      ...(w.combine.PERSON.doubtFloor === undefined ? {} : { doubtFloor: w.combine.PERSON.doubtFloor }),
     },
     ADDRESS: {
       adjustMargin: never(w.combine.ADDRESS.adjustMargin),

@@ -82,6 +82,18 @@ const stdlibNames = ['female', 'male'].flatMap((sex) =>
 const givenNames = [...new Set([...tagged(/^(?:MaleName|FemaleName|FirstName)$/), ...stdlibNames])].sort();
 const surnames = tagged(/^LastName$/);
 const places = tagged(/^(?:Place|City|Country|Region|Organization)$/);
+// Ordinary English words (nouns, adjectives, adverbs and function words, one word each) that no name list knows:
+// a capitalised line made of them is a heading ("Quarterly Results"), not a name.
+const nameWords = new Set([...givenNames, ...surnames].map((w) => w.toLowerCase()));
+const ordinary = Object.entries(lexicon)
+  .filter(([, t]) =>
+    /^(?:Adjective|Plural|Singular|Uncountable|Noun|Actor|Plural,Actor|Gerund|Superlative|Comparative|Adverb|Determiner|Preposition|Conjunction|Pronoun)$/.test(
+      String(t),
+    ),
+  )
+  .map(([w]) => w)
+  .filter((w) => /^[a-z]{3,}$/.test(w) && !nameWords.has(w))
+  .sort();
 
 const capital = (w) => w[0].toUpperCase() + w.slice(1);
 const romanisedSurnames = [
@@ -116,8 +128,11 @@ export const CN_SURNAME_PINYIN = ${JSON.stringify(romanisedSurnames.join('|'))};
 
 /** Place and organisation names (compromise's Place, City, Country, Region and Organization entries). */
 export const EN_PLACE_LIST = ${JSON.stringify(places.join('|'))};
+
+/** Ordinary English words no name list knows (compromise's nouns, adjectives, adverbs and function words). */
+export const EN_ORDINARY_WORD_LIST = ${JSON.stringify(ordinary.join('|'))};
 `;
 writeFileSync(new URL('./name-data.ts', import.meta.url), out);
 console.log(
-  `${scored.length} characters, ${t2s.size} traditional forms, ${givenNames.length} given names, ${surnames.length} surnames, ${places.length} places, ${romanisedSurnames.length} surname romanisations`,
+  `${scored.length} characters, ${t2s.size} traditional forms, ${givenNames.length} given names, ${surnames.length} surnames, ${places.length} places, ${ordinary.length} ordinary words, ${romanisedSurnames.length} surname romanisations`,
 );

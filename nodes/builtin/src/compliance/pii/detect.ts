@@ -12,7 +12,7 @@ import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
 import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
-import { combineWithBoundaries, policyActive } from './boundary-combine.js';
+import { combineWithBoundaries, DEFAULT_DOUBT_FLOOR, policyActive } from './boundary-combine.js';
 import { addMentions } from './mentions.js';
 import { CN_BRANDS_AND_PLACES, EN_BRANDS } from './lexicons.js';
 
@@ -452,10 +452,12 @@ function scorePhone(text: string, from: number, end: number, push: Push): boolea
 type Candidate = PiiEntity;
 
 /**
- * A PERSON candidate scored at least this (and below the detection threshold) is doubted rather than dropped:
- * the span-boundary model may confirm it. Below it the person model is sure enough that it is no name.
+ * A PERSON candidate scored at least the policy's doubt floor (and below the detection threshold) is doubted
+ * rather than dropped: the span-boundary model may confirm it. Below it the person model is sure enough that it
+ * is no name. The floor is chosen by cross-validation with the model's other settings (train-boundary-model.mjs);
+ * candidates are collected from this lowest floor the training script tries.
  */
-const DOUBT_FLOOR = 0.1;
+const DOUBT_COLLECT = 0.02;
 
 /** The offset (from `a`) just after the last digit of text[a, b). */
 function digitsEnd(text: string, a: number, b: number): number {
@@ -486,6 +488,38 @@ function resolve(candidates: Candidate[], length: number): Candidate[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
+/**
+ * A name that runs across an address's edge ("Harbour" of "John Harbour" read as the first word of "Harbour View,
+ * 8 Marine Parade"): one of the two readings is wrong, and which one the words alone cannot say. An address sure
+ * enough to have a locality or a unit (0.7 and above) wins, as it holds more evidence than a name's cue; the other
+ * way the name wins by score in resolve. Either way masking stays conservative: the winner is widened to the
+ * union, so no character either reading flagged is left unmasked.
+ */
+function crossing(text: string, candidates: Candidate[]): Candidate[] {
+  const addresses = candidates.filter((c) => c.type === 'ADDRESS').sort((a, b) => b.score - a.score);
+  if (addresses.length === 0) return candidates;
+  // Which address (the best first) covers each character: linear in the text and the names' lengths.
+  const owner = new Int32Array(text.length).fill(-1);
+  addresses.forEach((a, k) => {
+    for (let i = a.start; i < a.end; i++) if (owner[i] === -1) owner[i] = k;
+  });
+  const dropped = new Set<Candidate>();
+  for (const p of candidates) {
+    if (p.type !== 'PERSON' || dropped.has(p)) continue;
+    for (let i = p.start; i < p.end; i++) {
+      const a = addresses[owner[i] ?? -1];
+      if (!a || dropped.has(a) || !(p.start < a.start || p.end > a.end)) continue;
+      const [winner, loser] = a.score >= 0.7 || a.score >= p.score ? [a, p] : [p, a];
+      dropped.add(loser);
+      winner.start = Math.min(winner.start, loser.start);
+      winner.end = Math.max(winner.end, loser.end);
+      winner.text = text.slice(winner.start, winner.end);
+      break;
+    }
+  }
+  return dropped.size === 0 ? candidates : candidates.filter((c) => !dropped.has(c));
+}
+
 function covered(mask: Uint8Array, c: Candidate): boolean {
   for (let i = c.start; i < c.end; i++) if (!mask[i]) return false;
   return true;
@@ -513,6 +547,78 @@ function firmOrPlace(text: string, f: PiiEntity): boolean {
 }
 
 /**
+ * A letter after a desk, counter, unit or room word is that place's label, and what follows it the next
+ * sentence ("Desk B. Transfer requests ...", "Queue C. Cash only"): not an initial before a surname.
+ */
+const DESIGNATORS =
+  'Desk|Counter|Queue|Window|Booth|Kiosk|Gate|Dock|Bay|Wing|Block|Tower|Unit|Zone|Area|Room|Hall|Level|Floor|Section|Row|Table|Door|Entrance|Exit|Terminal|Platform|Stand|Office|Building|Class|Grade|Type|Category|Option|Phase|Stage|Tier|Series|Plan|Schedule|Annex|Appendix|Part|Track|Line|Site|Lot|Pier|Berth|Station|Point|Lift|Car';
+const DESIGNATOR_BEFORE = new RegExp(`\\b(?:${DESIGNATORS})\\s+$`);
+/** A name read from a designator on ("Counter C. Smith"): the name is what follows the designator's label. */
+const DESIGNATOR_LED = new RegExp(`^(?:${DESIGNATORS})\\s+[A-Z]\\.?\\s+`);
+function withoutDesignator(text: string, f: PiiEntity): PiiEntity | undefined {
+  const lead = f.type === 'PERSON' ? DESIGNATOR_LED.exec(f.text)?.[0] : undefined;
+  if (!lead) return f;
+  // One word after a place's label is as likely the next sentence's first ("Counter C. Cash deposits only").
+  const start = f.start + lead.length;
+  const rest = text.slice(start, f.end);
+  return /\s/.test(rest.trim()) ? { ...f, start, text: rest } : undefined;
+}
+function designatorLabel(text: string, f: PiiEntity): boolean {
+  return (
+    /^[A-Z](?:\.|\b)/.test(f.text) && DESIGNATOR_BEFORE.test(text.slice(Math.max(0, f.start - 16), f.start))
+  );
+}
+
+/**
+ * A work or a product named after someone, where the name is part of the title: "the Peter Lynch book", "the
+ * Warren Buffett shareholder letters", "the Lynch Fund", a name in a quoted or 《》 title of several words, or a
+ * Chinese fund's name (巴菲特价值精选混合). The title is not a mention of a person the text is about.
+ */
+const TITLE_NOUN =
+  'book|books|biography|memoir|memoirs|memos?|essays?|papers|newsletters?|letters?|fund|funds|portfolio|index|prize|award|lectures?|method|rule|doctrine|strategy|way|effect|school|collection|series|edition|documentary|film|podcast|reader|classic|bestseller|approach|formula';
+const TITLE_AFTER = new RegExp(`^\\s+(?:[a-z]+\\s+)?(?:${TITLE_NOUN})\\b`);
+const TITLE_AFTER_CAPITAL =
+  /^\s+(?:Fund|Funds|Trust|Portfolio|Index|Prize|Award|Lecture|Lectures|Foundation|Way|Method|Rule|Letters|Reader|Collection|Series|Growth|Income|Value|Select|Opportunities)\b/;
+// A fund's or a seminar's name runs on from the name in content words ("巴菲特价值精选混合"): two to eight
+// characters, none a particle or a verb that would make the name the fund's holder ("王伟名下基金", "王伟的基金").
+const CN_TITLE_AFTER =
+  /^(?:(?![的了在买卖购持有名下和与及为是把被给向从对])[\u3400-\u9fff]){2,8}?(?:基金|混合|股票型|债券型|債券型|指数|指數|ETF|LOF|FOF|研讨会|研討會|读书会|讀書會|讲座|講座|投资法|投資法|语录|語錄)/;
+function inTitle(text: string, f: PiiEntity): boolean {
+  const after = text.slice(f.end, f.end + 40);
+  const before = text.slice(Math.max(0, f.start - 6), f.start);
+  if (/\bthe\s+$/i.test(before) && TITLE_AFTER.test(after)) return true;
+  if (TITLE_AFTER_CAPITAL.test(after)) return true;
+  if (/[\u3400-\u9fff]/.test(f.text) && CN_TITLE_AFTER.test(after)) return true;
+  // Inside a title's marks on the same line: 《》 or 〈〉 always; quotes when the quoted words are more than the name.
+  // (A title's opening mark is looked for in the 200 characters before the name, so a long line costs no more.)
+  const near = text.slice(Math.max(0, f.start - 200), f.start);
+  const head = near.slice(near.lastIndexOf('\n') + 1);
+  if (head.lastIndexOf('《') > head.lastIndexOf('》') || head.lastIndexOf('〈') > head.lastIndexOf('〉'))
+    return true;
+  const open = Math.max(
+    head.lastIndexOf('“'),
+    (head.match(/"/g)?.length ?? 0) % 2 ? head.lastIndexOf('"') : -1,
+  );
+  if (open >= 0 && open > head.lastIndexOf('”')) {
+    const close = /["”]/.exec(text.slice(f.end, f.end + 80));
+    // A title in title case: every longer word around the name capitalised, and at least one of them.
+    const around = `${head.slice(open + 1)} ${text.slice(f.end, f.end + (close?.index ?? 0))}`;
+    const long = around.split(/[\s:,.!?'’-]+/).filter((w) => w.length >= 4);
+    if (close && long.length > 0 && long.every((w) => /^[A-Z0-9]/.test(w))) return true;
+  }
+  return false;
+}
+
+/** A name that starts with a firm's ("Baillie Gifford Shin Nippon", "Fidelity Contrafund") is a product's. */
+const EN_BRAND_LIST = [...EN_BRANDS];
+function brandLed(f: PiiEntity): boolean {
+  return (
+    /\b\w*fund\w*\b/i.test(f.text) ||
+    EN_BRAND_LIST.some((b) => f.text.length > b.length && f.text.startsWith(`${b} `))
+  );
+}
+
+/**
  * Whether a PERSON finding that no recogniser made (the span-boundary model's, agreement's, repetition's) is a
  * brand, a firm or a place the lexicons know.
  */
@@ -535,7 +641,7 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   const doubted: Candidate[] = [];
   const push: Push = (type, start, end, score, valid) => {
     const s = clamp(score);
-    if (type === 'PERSON' && s < minScore && s >= DOUBT_FLOOR && end > start)
+    if (type === 'PERSON' && s < minScore && s >= DOUBT_COLLECT && end > start)
       doubted.push({ type, start, end, text: text.slice(start, end), score: s });
     if (s < minScore || end <= start) return;
     const c: Candidate = { type, start, end, text: text.slice(start, end), score: s };
@@ -567,13 +673,16 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     if (chinese) recognizeChinesePersons(norm, segments, push);
     recognizeEnglishPersons(text, push);
   }
-  // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市"), not a person.
+  // A name inside an address is a street's or a building's name ("柯維納馬路", "张家港市", "14 Kelvin Drive"), not a
+  // person: an address candidate is built by a grammar from a number or an administrative unit to a street or a
+  // unit, so a name it contains is one of its parts, whatever the two scores (else "Kelvin", a given name scored
+  // above a street line without a city, would take the address's place and leave the rest of it unmasked).
   const inAddress = new Uint8Array(text.length + 1);
-  for (const a of candidates) if (a.type === 'ADDRESS' && a.score >= 0.7) inAddress.fill(1, a.start, a.end);
+  for (const a of candidates) if (a.type === 'ADDRESS') inAddress.fill(1, a.start, a.end);
   const kept = candidates.filter(
     (c) => c.type !== 'PERSON' || !(inAddress[c.start] && inAddress[c.end - 1] && covered(inAddress, c)),
   );
-  let found = resolve(kept, text.length);
+  let found = resolve(crossing(text, kept), text.length);
   // Names the recognisers found; those added later (the span-boundary model, agreement, evidence from the rest of
   // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson).
   const recognised = new Set(found.filter((f) => f.type === 'PERSON').map((f) => `${f.start}:${f.end}`));
@@ -583,16 +692,22 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
     options.boundaryModel !== false &&
     policyActive(policy)
   ) {
+    const floor = policy.PERSON.doubtFloor ?? DEFAULT_DOUBT_FLOOR;
     const doubt = doubted.filter(
-      (d) => !(inAddress[d.start] && inAddress[d.end - 1] && covered(inAddress, d)),
+      (d) => d.score >= floor && !(inAddress[d.start] && inAddress[d.end - 1] && covered(inAddress, d)),
     );
     found = combineWithBoundaries(text, found, analyzeBoundaries(text, norm, segments), policy, doubt);
   }
   if (types.has('PERSON') && options.mentions !== false) found = addMentions(text, found);
+  found = found.flatMap((f) => withoutDesignator(text, f) ?? []);
   found = found.filter(
     (f) =>
       f.type !== 'PERSON' ||
-      (!firmOrPlace(text, f) && (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f))),
+      (!firmOrPlace(text, f) &&
+        !designatorLabel(text, f) &&
+        !inTitle(text, f) &&
+        !brandLed(f) &&
+        (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f))),
   );
   return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }

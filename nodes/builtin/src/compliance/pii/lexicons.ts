@@ -397,7 +397,19 @@ export const EN_BRANDS = new Set(
     'Salvatore Ferragamo|Ermenegildo Zegna|Roberto Cavalli|Helena Rubinstein|Jack Wolfskin|Papa John|' +
     'Victoria Secret|Ben Jerry|Pret A Manger|Dr Martens|Tommy Bahama|' +
     'Gordon Ramsay|Tim Hortons|Ben Jerry|Mary Kay|Martha Stewart|Jack Daniels|Johnnie Walker|Walt Disney|' +
-    'Ronald McDonald|Lane Crawford|Harvey Norman|Ruth Chris'
+    'Ronald McDonald|Lane Crawford|Harvey Norman|Ruth Chris|' +
+    // Fund houses whose product names lead with the house's ("Fidelity Contrafund").
+    'Fidelity|Vanguard|BlackRock|Invesco|Schroders|Jupiter|Artemis|Pimco|Amundi|Nomura|Templeton'
+  ).split('|'),
+);
+
+/** Holidays and days named like people ("Memorial Day", "Boxing Day", "Good Friday"): read as a place or brand. */
+export const EN_HOLIDAYS = new Set(
+  (
+    'Memorial Day|Labor Day|Labour Day|Boxing Day|Christmas Day|Christmas Eve|New Year|Thanksgiving|' +
+    'Independence Day|Veterans Day|Presidents Day|Columbus Day|Easter Monday|Good Friday|Canada Day|Anzac Day|' +
+    'Australia Day|Victoria Day|Remembrance Day|Armistice Day|Bank Holiday|Martin Luther King Day|Juneteenth|' +
+    'Mothers Day|Fathers Day|Valentines Day|Lunar New Year|Chinese New Year|Halloween|Whit Monday|Ascension Day'
   ).split('|'),
 );
 
@@ -483,3 +495,11 @@ export const EN_STREET_SUFFIXES =
 export const US_STATES =
   'AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|' +
   'OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP';
+
+/** US states written out, as an address may end ("Cupertino, California 95014"); with a ZIP only. */
+export const US_STATE_NAMES =
+  'Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|' +
+  'Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|' +
+  'Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|' +
+  'North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|' +
+  'Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming';

@@ -147,6 +147,11 @@ export const EN_FEATURES = [
   'unknownSingle',
   /** An initial before the surname (J. Whitmore). */
   'initial',
+  /**
+   * Two or more words, half of them or more ordinary English words that no name list knows, the first no listed
+   * given name: a heading, an agenda item or a day's name ("Quarterly Results", "Memorial Day").
+   */
+  'ordinary',
 ] as const;
 
 /** A candidate span with its evidence; its score is the model's log-odds over `x`. */
@@ -232,6 +237,7 @@ export const EN_PRIOR: Record<EnFeature, number> = {
   speaker: 2,
   listed: 1.5,
   initial: 1.5,
+  ordinary: -2,
 };
 
 function vector<F extends string>(

@@ -24,6 +24,7 @@ import {
   CN_SURNAMES,
   CN_RARE_SURNAMES,
   EN_BRANDS,
+  EN_HOLIDAYS,
   EN_GIVEN_NAMES,
   EN_GREETINGS,
   EN_HONORIFICS,
@@ -36,6 +37,7 @@ import {
 import {
   CN_SURNAME_PINYIN,
   EN_GIVEN_NAME_LIST,
+  EN_ORDINARY_WORD_LIST,
   EN_PLACE_LIST,
   EN_SURNAME_LIST,
   GIVEN_NAME_LOG_ODDS,
@@ -63,6 +65,7 @@ let tables:
       surnames: Set<string>;
       places: Set<string>;
       romanised: Set<string>;
+      ordinary: Set<string>;
     }
   | undefined;
 
@@ -76,6 +79,7 @@ function data() {
       given: new Set([...EN_GIVEN_NAMES, ...EN_GIVEN_NAME_LIST.split('|')]),
       surnames: new Set([...EN_SURNAMES, ...EN_SURNAME_LIST.split('|')]),
       places: new Set(EN_PLACE_LIST.split('|')),
+      ordinary: new Set(EN_ORDINARY_WORD_LIST.split('|')),
       romanised: new Set([...CN_SURNAME_PINYIN.split('|'), ...EN_CHINESE_SURNAMES]),
     };
   }
@@ -522,7 +526,7 @@ interface EnCandidate extends PersonCandidate {
  * Persons`' own.
  */
 export function englishPersonCandidates(text: string, weights: Float64Array = EN_WEIGHTS): EnCandidate[] {
-  const { given, surnames, places, romanised: chineseSurnames } = data();
+  const { given, surnames, places, ordinary, romanised: chineseSurnames } = data();
   const found: EnCandidate[] = [];
   const runs = [...text.matchAll(RUN)].map((m) => ({ index: m.index, words: m[0], caps: false }));
   for (const m of text.matchAll(CAPS_RUN)) runs.push({ index: m.index, words: m[0], caps: true });
@@ -630,6 +634,10 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
       if (surnames.has(first.word) && /-[a-z]/.test(last.word)) x[EN.surnameFirst] = 1;
       if (romanised) x[EN.romanised] = 1;
       if (initial) x[EN.initial] = 1;
+      // Half the words or more ordinary English words no name list knows, and no listed given name first: a
+      // heading or a day's name ("Quarterly Results", "Memorial Day").
+      const plain = tokens.filter((t) => ordinary.has(t.word.toLowerCase())).length;
+      if (plain * 2 >= tokens.length && !firstGiven && !romanised && !initial) x[EN.ordinary] = 1;
     } else if (!firstGiven) {
       x[EN.unknownSingle] = 1;
       if (chineseLabel && romanisedToken(first.word)) x[EN.romanisedSingle] = 1;
@@ -647,7 +655,8 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     if (spelled) x[EN.spelled] = 1;
     if (SPEAKER_AFTER.test(after) && SPEAKER_BEFORE.test(before)) x[EN.speaker] = 1;
     if (/(?:^|\n)[ \t]*$/.test(before) && /^[,，]/.test(after)) x[EN.vocative] = 1;
-    if (places.has(name) || EN_BRANDS.has(name)) x[EN.placeOrBrand] = 1;
+    if (places.has(name) || EN_BRANDS.has(name) || EN_HOLIDAYS.has(name.replace(/['’]/g, '')))
+      x[EN.placeOrBrand] = 1;
     if (BRAND_AFTER.test(after)) x[EN.brandAfter] = 1;
     if (
       /^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building|Line|Home|Team)\b/.test(

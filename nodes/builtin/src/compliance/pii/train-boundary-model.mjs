@@ -4,7 +4,9 @@
 // shuffle, so the result is deterministic). Everything is chosen by 5-fold cross-validation over dev texts: the
 // L2 strength and the feature-count cut-off by the model's own exact-span F1, then how the model joins the
 // recognisers (boundary-combine.ts: the margin for moving a boundary, the threshold for adding a span, per type,
-// and for names the threshold at which the model confirms a candidate the person model doubted) by end-to-end detectPii exact spans on the held-out folds. Then the model is trained on all of dev and
+// and for names the threshold at which the model confirms a candidate the person model doubted, and the lowest
+// person-model score at which a candidate is doubted rather than dropped) by end-to-end detectPii exact spans on
+// the held-out folds. Then the model is trained on all of dev and
 // written with the chosen settings.
 // Run: npx tsc -b nodes/builtin && node nodes/builtin/src/compliance/pii/train-boundary-model.mjs [--quick]
 // The test splits are never read here.
@@ -257,6 +259,9 @@ const NEVER = null;
 const margins = [NEVER, 0.9, 0.7, 0.5, 0.3, 0.2, 0.1, 0];
 const thresholds = [NEVER, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5];
 const agreements = [NEVER, 0.9, 0.8, 0.7, 0.6, 0.5];
+// Candidates for the doubt floor (the first, 0.1, is the floor used before it was chosen here; detect.ts collects
+// doubted candidates from the lowest, DOUBT_COLLECT).
+const doubtFloors = [0.1, 0.02, 0.05, 0.2, 0.3, 0.4];
 const withCombine = (w, combine) => ({ ...w, combine });
 const FRESH = (id) => id.startsWith('d') && id >= 'd400';
 const endToEnd = (combine, type) => {
@@ -318,15 +323,38 @@ for (const type of ['PERSON', 'ADDRESS']) {
       );
       if (better(result.devFirst, bestAgree.result.devFirst)) bestAgree = { threshold, result };
     }
+  // Last, for names the model may confirm, the doubt floor: the lowest person-model score at which a candidate is
+  // kept aside for the model to confirm rather than dropped (detect.ts collects from the lowest tried). Judged
+  // like adding a span, against the floor used before it was chosen (DEFAULT_DOUBT_FLOOR, 0.1).
+  let bestFloor = { floor: undefined, result: bestAgree.result };
+  if (type === 'PERSON' && bestAgree.threshold !== NEVER)
+    for (const floor of doubtFloors) {
+      const combine = {
+        PERSON: off,
+        ADDRESS: off,
+        [type]: {
+          adjustMargin: best.margin,
+          addThreshold: bestAdd.threshold,
+          agreeThreshold: bestAgree.threshold,
+          doubtFloor: floor,
+        },
+      };
+      const result = endToEnd(combine, type);
+      console.log(
+        `${type}, margin ${best.margin}, add ${bestAdd.threshold}, agree ${bestAgree.threshold}, doubt floor ${floor}: ${show(result)}`,
+      );
+      if (better(result.devFirst, bestFloor.result.devFirst)) bestFloor = { floor, result };
+    }
   chosen[type] = {
     adjustMargin: best.margin,
     addThreshold: bestAdd.threshold,
     agreeThreshold: bestAgree.threshold,
+    ...(bestFloor.floor === undefined ? {} : { doubtFloor: bestFloor.floor }),
   };
-  report[type] = { baseline, combined: bestAgree.result };
+  report[type] = { baseline, combined: bestFloor.result };
   console.log(
     `${type}: chosen margin ${best.margin}, add threshold ${bestAdd.threshold}, agree threshold ` +
-      `${bestAgree.threshold}: ${show(bestAgree.result)}`,
+      `${bestAgree.threshold}, doubt floor ${bestFloor.floor ?? 'default'}: ${show(bestFloor.result)}`,
   );
 }
 useBoundaryWeights(null);
