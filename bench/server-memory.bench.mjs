@@ -14,7 +14,11 @@ import autocannon from 'autocannon';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const serverDir = join(root, 'server');
-const serverEntry = new URL('../server/dist/index.js', import.meta.url).href;
+// What `npm start` loads (scripts/start.mjs imports the serve command), not the package entry, which also
+// re-exports the CLI's admin command and the OpenAPI generator.
+const serverEntry = new URL('../server/dist/cli/serve.js', import.meta.url).href;
+const serverModule = new URL('../server/dist/server.js', import.meta.url).href;
+const configModule = new URL('../server/dist/config.js', import.meta.url).href;
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
@@ -60,7 +64,8 @@ function importCost(specifiers) {
 }
 
 const serverSource = `
-import { startServer, loadConfig } from ${JSON.stringify(serverEntry)};
+import { startServer } from ${JSON.stringify(serverModule)};
+import { loadConfig } from ${JSON.stringify(configModule)};
 let setupToken;
 const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
 process.stderr.write(JSON.stringify({ ready: s.url, setupToken }) + '\\n');
@@ -222,10 +227,14 @@ try {
           ['@finflow/runtime (zod, jsonata, json-schema)', ['@finflow/runtime']],
           ['@finflow/nodes (all built-in node definitions)', ['@finflow/nodes']],
           [
-            'express, socket.io, pino, prom-client, helmet, better-sqlite3',
-            ['express', 'socket.io', 'pino', 'prom-client', 'helmet', 'better-sqlite3'],
+            'express, pino, prom-client, helmet, better-sqlite3',
+            ['express', 'pino', 'prom-client', 'helmet', 'better-sqlite3'],
           ],
-          ['@finflow/server (everything above)', [serverEntry]],
+          ['@finflow/server as `npm start` loads it (everything above)', [serverEntry]],
+          [
+            '@finflow/server + socket.io and engine.io (loaded by the first socket.io request)',
+            [serverEntry, 'socket.io', 'engine.io'],
+          ],
           [
             '@finflow/server + libphonenumber-js/max + json-rules-engine (loaded by the first PII or rules node)',
             [serverEntry, 'libphonenumber-js/max', 'json-rules-engine'],
