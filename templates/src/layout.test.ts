@@ -39,7 +39,7 @@ interface Note {
 
 describe.each(listTemplates().map((t) => [t.meta.id, t] as const))('%s canvas', (_id, template) => {
   const flow = template.flow as {
-    nodes: { id: string; type: string; ui?: { position?: { x: number; y: number } } }[];
+    nodes: { id: string; type: string; label?: string; ui?: { position?: { x: number; y: number } } }[];
     ui?: { notes?: Note[] };
   };
   const notes = flow.ui?.notes ?? [];
@@ -56,6 +56,15 @@ describe.each(listTemplates().map((t) => [t.meta.id, t] as const))('%s canvas', 
         `${note.id}: ${note.color}`,
       ).toBe(true);
     }
+  });
+
+  it('names every labelled node in English and Chinese', () => {
+    // The canvas shows a node's label as stored, whatever the UI language: an analyst working in either language
+    // must be able to read every step's name.
+    const oneLanguage = flow.nodes
+      .filter((n) => n.label !== undefined && !(/[A-Za-z]/.test(n.label) && /\p{Script=Han}/u.test(n.label)))
+      .map((n) => `${n.id}: ${n.label}`);
+    expect(oneLanguage).toEqual([]);
   });
 
   it('keeps every note off every node', () => {

@@ -2,12 +2,12 @@ import { catalogEntry, createRegistry, nodeCategories } from '@finflow/runtime';
 import { describe, expect, it } from 'vitest';
 import { builtinNodes, createBuiltinRegistry } from './index.js';
 
-/** JSON pointers of the sub-schemas that have an English `title` but no `zh.title`. */
-function untranslatedTitles(schema: unknown, at = '#'): string[] {
+/** JSON pointers of the sub-schemas that have an English `title` (or `description`) but no Chinese one in `zh`. */
+function untranslated(schema: unknown, field: 'title' | 'description', at = '#'): string[] {
   if (!schema || typeof schema !== 'object') return [];
   const s = schema as Record<string, unknown>;
-  const zh = s['zh'] as { title?: unknown } | undefined;
-  const own = typeof s['title'] === 'string' && !(typeof zh?.title === 'string' && zh.title) ? [at] : [];
+  const zh = s['zh'] as Record<string, unknown> | undefined;
+  const own = typeof s[field] === 'string' && !(typeof zh?.[field] === 'string' && zh[field]) ? [at] : [];
   const children: [string, unknown][] = [];
   for (const key of ['properties', '$defs'])
     for (const [name, sub] of Object.entries((s[key] as Record<string, unknown> | undefined) ?? {}))
@@ -17,7 +17,7 @@ function untranslatedTitles(schema: unknown, at = '#'): string[] {
     if (Array.isArray(sub)) sub.forEach((x, i) => children.push([`${key}/${i}`, x]));
     else children.push([key, sub]);
   }
-  return [...own, ...children.flatMap(([path, sub]) => untranslatedTitles(sub, `${at}/${path}`))];
+  return [...own, ...children.flatMap(([path, sub]) => untranslated(sub, field, `${at}/${path}`))];
 }
 
 describe('built-in node catalog', () => {
@@ -38,7 +38,12 @@ describe('built-in node catalog', () => {
     for (const [name, field] of Object.entries(properties))
       expect(field.title, `${def.type} config field ${name}`).toBeTruthy();
     // ...and, at every depth, a Chinese title beside it (`.meta({ zh: { title } })`) for the zh-CN editor.
-    expect(untranslatedTitles(entry.configSchema), `${def.type}: fields without zh.title`).toEqual([]);
+    expect(untranslated(entry.configSchema, 'title'), `${def.type}: fields without zh.title`).toEqual([]);
+    // The form shows a field's help under it: in Chinese too.
+    expect(
+      untranslated(entry.configSchema, 'description'),
+      `${def.type}: fields without zh.description`,
+    ).toEqual([]);
     expect(JSON.parse(JSON.stringify(entry))).toEqual(entry);
   });
 

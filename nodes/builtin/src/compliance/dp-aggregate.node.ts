@@ -210,17 +210,21 @@ export const dpAggregateNode = defineNode({
     })
     .strict(),
   inputs: {
-    table: port('table', { title: 'Table', zh: { title: '表格' }, description: 'One row per person' }),
+    table: port('table', {
+      title: 'Table',
+      zh: { title: '表格', description: '每人一行' },
+      description: 'One row per person',
+    }),
   },
   outputs: {
     results: port('table', {
       title: 'Results',
-      zh: { title: '结果列表' },
+      zh: { title: '结果列表', description: 'group、name、op、value、epsilon、sensitivity、noiseScale' },
       description: 'group, name, op, value, epsilon, sensitivity, noiseScale',
     }),
     budget: port('record', {
       title: 'Privacy budget',
-      zh: { title: '隐私预算' },
+      zh: { title: '隐私预算', description: 'epsilonSpent、delta、mechanism、composition' },
       description: 'epsilonSpent, delta, mechanism, composition',
     }),
   },

@@ -200,12 +200,12 @@ export const marketingCheckNode = defineNode({
     passed: port('boolean', { title: 'Passed', zh: { title: '通过' } }),
     findings: port('table', {
       title: 'Findings',
-      zh: { title: '发现的问题' },
+      zh: { title: '发现的问题', description: 'ruleId、kind、severity、message、source、start、end、text' },
       description: 'ruleId, kind, severity, message, source, start, end, text',
     }),
     decision: port('decision', {
       title: 'Decision',
-      zh: { title: '决策' },
+      zh: { title: '决策', description: '通过（pass）、复核（review）或拒绝（reject），附原因' },
       description: 'pass, review or reject, with reasons',
     }),
   },

@@ -24,7 +24,11 @@ export const piiDetectNode = defineNode({
   outputs: {
     entities: port('table', {
       title: 'Entities',
-      zh: { title: '实体' },
+      zh: {
+        title: '实体',
+        description:
+          '每项发现的 type、start、end、text、score；号码另带 valid（标注为身份证、银行卡或电话却未通过校验的号码为 false：照样报告、照样脱敏，但不是有效号码）',
+      },
       description:
         'type, start, end, text, score per finding; numbers also carry valid (false for a number its label calls an ID, card or phone that fails its check: reported, so masked, but not a valid number)',
     }),

@@ -156,7 +156,7 @@ export const piiMaskNode = defineNode({
     text: port('text', { title: 'Text', zh: { title: '文本' } }),
     entities: port('table', {
       title: 'Entities',
-      zh: { title: '实体' },
+      zh: { title: '实体', description: '可选：直接对这些发现（type、start、end）脱敏，不再识别' },
       description: 'Optional: mask these findings (type, start, end) instead of detecting',
       required: false,
     }),
@@ -165,7 +165,7 @@ export const piiMaskNode = defineNode({
     text: port('text', { title: 'Masked text', zh: { title: '脱敏文本' } }),
     entities: port('table', {
       title: 'Masked entities',
-      zh: { title: '已脱敏实体' },
+      zh: { title: '已脱敏实体', description: 'type、位置、脱敏方式和替换文本；从不含原值' },
       description: 'type, offsets, strategy and replacement; never the value',
     }),
     counts: port('record', { title: 'Counts by type', zh: { title: '按类型计数' } }),

@@ -74,12 +74,16 @@ export const regulationChecklistNode = defineNode({
   outputs: {
     articles: port('table', {
       title: 'Articles',
-      zh: { title: '条款' },
+      zh: { title: '条款', description: 'ref、title、chapter、section、text' },
       description: 'ref, title, chapter, section, text',
     }),
     checklist: port('table', {
       title: 'Checklist',
-      zh: { title: '合规清单' },
+      zh: {
+        title: '合规清单',
+        description:
+          'id、articleRef、provisionRef、actor、modality、obligation、deadline { value, unit, kind, phrase }、timing、text',
+      },
       description:
         'id, articleRef, provisionRef, actor, modality, obligation, deadline { value, unit, kind, phrase }, timing, text',
     }),

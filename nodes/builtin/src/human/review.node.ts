@@ -197,13 +197,13 @@ export const reviewNode = defineNode({
   inputs: {
     case: port('record', {
       title: 'Case',
-      zh: { title: '案件' },
+      zh: { title: '案件', description: '复核人看到并可修改的内容' },
       description: 'What the reviewer sees and may correct',
     }),
     // A record rather than a decision port: automated decisions carry structured reasons (codes, factors, texts).
     decision: port('record', {
       title: 'Decision so far',
-      zh: { title: '当前决策' },
+      zh: { title: '当前决策', description: '自动决策的结果（结论、原因和归因）' },
       description: 'The automated decision (its outcome, reasons and attributions)',
       required: false,
     }),
@@ -211,17 +211,17 @@ export const reviewNode = defineNode({
   outputs: {
     decision: port('decision', {
       title: 'Decision',
-      zh: { title: '决策' },
+      zh: { title: '决策', description: '复核后的结论及原因' },
       description: 'The reviewed outcome with the reason',
     }),
     review: port('record', {
       title: 'Review',
-      zh: { title: '复核' },
+      zh: { title: '复核', description: '谁在何时做了什么决定、为什么' },
       description: 'Who decided what, when, and why',
     }),
     case: port('record', {
       title: 'Case',
-      zh: { title: '案件' },
+      zh: { title: '案件', description: '含复核人修改的案件' },
       description: 'The case with the reviewer’s corrections',
     }),
   },

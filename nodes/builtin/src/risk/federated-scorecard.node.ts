@@ -192,12 +192,15 @@ export const federatedScorecardNode = defineNode({
   outputs: {
     model: port('artifact', {
       title: 'Model',
-      zh: { title: '模型' },
+      zh: { title: '模型', description: '供 risk.scorecard 评分模式使用的评分卡' },
       description: 'A scorecard for risk.scorecard score mode',
     }),
     report: port('record', {
       title: 'Report',
-      zh: { title: '报告' },
+      zh: {
+        title: '报告',
+        description: '参与方、掉线方、轮次、收敛情况、联邦 AUC；启用隐私保护时另含 epsilon 和 delta',
+      },
       description:
         'holders, dropouts, rounds, convergence, federated AUC and, with privacy, epsilon and delta',
     }),

@@ -264,25 +264,25 @@ export const fraudScoreNode = defineNode({
   inputs: {
     transaction: port('record', {
       title: 'Transaction',
-      zh: { title: '交易' },
+      zh: { title: '交易', description: '要评分的一笔交易' },
       description: 'One transaction to score',
       required: false,
     }),
     table: port('table', {
       title: 'Table',
-      zh: { title: '表格' },
+      zh: { title: '表格', description: '训练数据行，或要评分的交易' },
       description: 'Training rows, or transactions to score',
       required: false,
     }),
     history: port('table', {
       title: 'History',
-      zh: { title: '历史记录' },
+      zh: { title: '历史记录', description: '客户此前的交易，用于计算交易频率特征' },
       description: 'Earlier transactions of the customer(s), for velocity features',
       required: false,
     }),
     model: port('artifact', {
       title: 'Model',
-      zh: { title: '模型' },
+      zh: { title: '模型', description: '训练模式得到的欺诈模型' },
       description: 'A fraud model from train mode',
       required: false,
     }),

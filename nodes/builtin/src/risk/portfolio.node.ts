@@ -461,19 +461,22 @@ export const portfolioNode = defineNode({
   inputs: {
     prices: port('table', {
       title: 'Prices',
-      zh: { title: '价格' },
+      zh: { title: '价格', description: '一列日期，每个资产一列；空单元格表示尚未上市' },
       description: 'A date column plus one column per asset; empty cells mean not yet listed',
       required: false,
     }),
     expectedReturns: port('record', {
       title: 'Expected returns',
-      zh: { title: '预期收益' },
+      zh: { title: '预期收益', description: '各资产的年化预期收益；与价格同时提供时替代历史估计' },
       description: 'Annual expected return per asset; with prices it replaces the historical estimate',
       required: false,
     }),
     covariance: port('record', {
       title: 'Covariance',
-      zh: { title: '协方差' },
+      zh: {
+        title: '协方差',
+        description: '年化协方差，格式为 { 资产: { 资产: 值 } }；与价格同时提供时替代样本估计',
+      },
       description:
         'Annual covariance as { asset: { asset: value } }; with prices it replaces the sample estimate',
       required: false,
@@ -482,17 +485,20 @@ export const portfolioNode = defineNode({
   outputs: {
     weights: port('record', {
       title: 'Weights',
-      zh: { title: '权重' },
+      zh: { title: '权重', description: '资产 → 权重（合计为 1）' },
       description: 'Asset → weight (sums to 1)',
     }),
     performance: port('record', {
       title: 'Performance',
-      zh: { title: '业绩表现' },
+      zh: {
+        title: '业绩表现',
+        description: '{ expectedReturn, volatility, sharpe }（年化）以及起作用的约束',
+      },
       description: '{ expectedReturn, volatility, sharpe } (annual) and the constraints that bind',
     }),
     allocation: port('table', {
       title: 'Allocation',
-      zh: { title: '资产配置' },
+      zh: { title: '资产配置', description: '每个资产一行：权重、预期收益、波动率、风险贡献占比' },
       description: 'One row per asset: weight, expected return, volatility, share of portfolio risk',
     }),
     expectedReturns: port('record', { title: 'Expected returns used', zh: { title: '所用预期收益' } }),

@@ -367,22 +367,29 @@ export const profileNode = defineNode({
   inputs: {
     answers: port('record', {
       title: 'Answers',
-      zh: { title: '答卷' },
+      zh: { title: '答卷', description: '题目 id → 选项值（多选题为值的列表）' },
       description: 'Question id → option value (a list of values for multiple-answer questions)',
     }),
   },
   outputs: {
     profile: port('record', {
       title: 'Profile',
-      zh: { title: '风险画像' },
+      zh: {
+        title: '风险画像',
+        description: '{ level, rank, label, score, maxScore, attributes, reasons }：接入 risk.suitability',
+      },
       description:
         '{ level, rank, label, score, maxScore, attributes, reasons }: feed it to risk.suitability',
     }),
-    level: port('text', { title: 'Level', zh: { title: '等级' }, description: 'e.g. C3' }),
+    level: port('text', {
+      title: 'Level',
+      zh: { title: '等级', description: '例如 C3' },
+      description: 'e.g. C3',
+    }),
     score: port('score', { title: 'Score', zh: { title: '评分' } }),
     contributions: port('table', {
       title: 'Contributions',
-      zh: { title: '各题得分' },
+      zh: { title: '各题得分', description: '每道题的得分' },
       description: 'Points per question',
     }),
   },

@@ -386,12 +386,12 @@ export const rulesNode = defineNode({
   inputs: {
     record: port('record', {
       title: 'Record',
-      zh: { title: '记录' },
+      zh: { title: '记录', description: '事实数据：一份申请、一笔交易、一位客户' },
       description: 'The facts: an application, a transaction, a customer',
     }),
     lists: port('record', {
       title: 'Lists',
-      zh: { title: '名单' },
+      zh: { title: '名单', description: '额外的命名名单（例如上游加载的黑名单），与配置中的名单合并' },
       description: 'Extra named lists (e.g. a blacklist loaded upstream), added to the configured ones',
       required: false,
     }),
@@ -399,12 +399,12 @@ export const rulesNode = defineNode({
   outputs: {
     decision: port('decision', {
       title: 'Decision',
-      zh: { title: '决策' },
+      zh: { title: '决策', description: '{ outcome, reasons, rules }' },
       description: '{ outcome, reasons, rules }',
     }),
     hits: port('table', {
       title: 'Hits',
-      zh: { title: '命中' },
+      zh: { title: '命中', description: '每条触发的规则一行：规则 id、结果、消息、事实和取值' },
       description: 'One row per rule that fired: rule id, outcome, message, facts and values',
     }),
   },

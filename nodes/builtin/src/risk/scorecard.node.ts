@@ -285,12 +285,12 @@ export const scorecardNode = defineNode({
   inputs: {
     table: port('table', {
       title: 'Table',
-      zh: { title: '表格' },
+      zh: { title: '表格', description: '训练数据行（训练模式）或申请人（评分模式）' },
       description: 'Training rows (train) or applicants (score)',
     }),
     model: port('artifact', {
       title: 'Model',
-      zh: { title: '模型' },
+      zh: { title: '模型', description: '训练模式得到的评分卡' },
       description: 'A scorecard from train mode',
       required: false,
     }),

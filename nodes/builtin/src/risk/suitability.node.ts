@@ -125,13 +125,17 @@ export const suitabilityNode = defineNode({
   inputs: {
     customer: port('record', {
       title: 'Customer profile',
-      zh: { title: '客户画像' },
+      zh: {
+        title: '客户画像',
+        description:
+          'risk.profile 的 profile，或任何含 level（例如 C3）的记录，可另含 horizonMonths、liquidityDays',
+      },
       description:
         'risk.profile’s profile, or any record with level (e.g. C3) and optionally horizonMonths, liquidityDays',
     }),
     products: port('table', {
       title: 'Products',
-      zh: { title: '产品' },
+      zh: { title: '产品', description: '每个产品一行，含其风险等级' },
       description: 'One row per product with its risk level',
     }),
   },
@@ -139,7 +143,7 @@ export const suitabilityNode = defineNode({
     suitable: port('table', { title: 'Suitable products', zh: { title: '适合的产品' } }),
     excluded: port('table', {
       title: 'Excluded products',
-      zh: { title: '排除的产品' },
+      zh: { title: '排除的产品', description: '每行带 `reasons`（列表）和 `reason`（一句话）' },
       description: 'Each row with `reasons` (a list) and `reason` (one line)',
     }),
   },

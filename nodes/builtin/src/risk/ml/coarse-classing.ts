@@ -25,6 +25,10 @@ export type { ClassedEncoder, CoarseClass } from './encoding.js';
 const trend = z.enum(['decreasing', 'increasing', 'none']).meta({
   description:
     'decreasing: risk falls along the listed groups (worst first) or as the number rises; increasing: risk rises along them; none: no order (each class stands on its own)',
+  zh: {
+    description:
+      'decreasing：风险沿所列分组（最差的在前）或随数值增大而降低；increasing：风险沿分组升高；none：无顺序（每个分组各自独立）',
+  },
 });
 
 /** The reviewer's classing of one characteristic. */
