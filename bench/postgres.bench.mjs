@@ -7,10 +7,20 @@
 // Postgres cluster's (all its processes). Needs the built packages (`tsc -b`) and Postgres binaries (initdb,
 // pg_ctl: Debian `postgresql`); as root the cluster runs as the `postgres` user.
 // Usage: node bench/postgres.bench.mjs [--duration 10] [--connections 10]
+//
+// `--commits N` measures the commit path alone instead (issue 18, round 5): N endpoint-call commits one at a
+// time (bench/lib/endpoint-commit.mjs: the echo run's row, its events, its audit entry) through
+// PostgresRepository, counting the statements each sends (every one a round trip: node-postgres sends the next
+// only when the last has answered) and the client's and the cluster's CPU per commit. `--against DIR` (a
+// checkout with its packages built) alternates that build's repository with this one, `--rounds` times, each
+// on a fresh database, for paired figures.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { endpointCall, realEvents } from './lib/endpoint-commit.mjs';
 import { arg, cpuOf, fmt, freePort, load as loadOnce, publishFlows, startServer } from './lib/finflow.mjs';
 import { chainFlow, smallFlow } from './lib/flows.mjs';
 
@@ -111,7 +121,73 @@ const load = (url, headers, duration) =>
     body: { income: 64000, debt: 8000 },
   });
 
+/** One build's commit path on a fresh database: statements, client CPU and cluster CPU per one-run commit. */
+async function commitPath(root, url, events, commits) {
+  const { PostgresRepository } = await import(new URL('server/dist/repo/postgres.js', root).href);
+  const { GroupCommitter } = await import(new URL('server/dist/db/group-commit.js', root).href);
+  const repo = new PostgresRepository({ connectionString: url, auditKey: Buffer.alloc(32, 7) });
+  await repo.migrate();
+  const writer = new GroupCommitter(repo, 'full');
+  const fill = endpointCall(events, 'echo');
+  for (let i = 0; i < 500; i++) await writer.write(fill);
+  const sent = statements.count;
+  const [c0, d0] = [process.cpuUsage(), clusterCpu(cluster.pid)];
+  for (let i = 0; i < commits; i++) await writer.write(fill);
+  const client = process.cpuUsage(c0);
+  const result = {
+    statements: (statements.count - sent) / commits,
+    clientCpu: (client.user + client.system) / commits,
+    dbCpu: (clusterCpu(cluster.pid) - d0) / commits,
+  };
+  await repo.close();
+  return result;
+}
+
+const statements = { count: 0 };
+async function commitsOnly(commits) {
+  const against = process.argv.includes('--against')
+    ? process.argv[process.argv.indexOf('--against') + 1]
+    : undefined;
+  const rounds = arg('rounds', 3);
+  // Every statement a repository sends goes through Client#query (the pool hands out Clients).
+  const pg = createRequire(new URL('../server/package.json', import.meta.url))('pg');
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (...args) {
+    statements.count++;
+    return query.apply(this, args);
+  };
+  const events = await realEvents('echo');
+  const builds = [
+    ...(against ? [[`before (${against})`, pathToFileURL(`${resolve(against)}/`)]] : []),
+    ['this build', new URL('../', import.meta.url)],
+  ];
+  console.log(
+    `${commits} one-run commits (echo) per measurement after 500, load average ${loadavg()[0].toFixed(1)}\n`,
+  );
+  console.log(
+    '| round | build | statements per commit | client CPU µs per commit | db CPU µs per commit | load |',
+  );
+  console.log('|---:|---|---:|---:|---:|---:|');
+  let n = 0;
+  for (let r = 1; r <= rounds; r++) {
+    for (const [label, root] of builds) {
+      const m = await commitPath(root, cluster.createDb(`commits_${n++}`), events, commits);
+      console.log(
+        `| ${r} | ${label} | ${m.statements.toFixed(2)} | ${fmt(m.clientCpu)} | ${fmt(m.dbCpu)} | ${loadavg()[0].toFixed(1)} |`,
+      );
+    }
+  }
+}
+
 const cluster = await startCluster();
+if (arg('commits', 0)) {
+  try {
+    await commitsOnly(arg('commits', 0));
+  } finally {
+    cluster.stop();
+  }
+  process.exit(0);
+}
 const stores = [
   ['SQLite, durability full', { FINFLOW_DURABILITY: 'full' }],
   ['SQLite, durability normal', { FINFLOW_DURABILITY: 'normal' }],

@@ -98,13 +98,20 @@ async function callLive(slug: string, body: unknown): Promise<{ runId: string; l
   return { runId: started.runId, live };
 }
 
-function storedRows(runId: string): string[] {
+/** A run's stored chunks: the one its row carries (a run started and finished in one commit), then its event rows. */
+function storedRows(runId: string): { inRunRow: boolean; data: string }[] {
   const db = new Database(join(t.dataDir, DATABASE_FILE), { readonly: true });
   try {
     return db
-      .prepare('SELECT data FROM run_events WHERE run_id = ? ORDER BY seq')
-      .pluck()
-      .all(runId) as string[];
+      .prepare(
+        `SELECT 1 AS inRunRow, 0 AS seq, events AS data FROM runs WHERE id = ? AND events IS NOT NULL
+         UNION ALL SELECT 0, seq, data FROM run_events WHERE run_id = ? ORDER BY seq`,
+      )
+      .all(runId, runId)
+      .map((r) => {
+        const row = r as { inRunRow: number; data: string };
+        return { inRunRow: row.inRunRow === 1, data: row.data };
+      });
   } finally {
     db.close();
   }
@@ -132,7 +139,9 @@ describe('the compact run record', () => {
     });
     const rows = storedRows(runId);
     expect(rows).toHaveLength(1);
-    const row = rows[0] as string;
+    // Started and finished within one commit: the record is in the run's own row, not an event row.
+    expect(rows[0]?.inRunRow).toBe(true);
+    const row = rows[0]?.data as string;
     expect(row.startsWith('{"v":2,')).toBe(true);
     // Each value handed on is stored once: the record is much shorter than the events written one by one.
     const perEvent = `[${live.map((e) => JSON.stringify(e)).join(',')}]`;
@@ -151,7 +160,7 @@ describe('the compact run record', () => {
 
   it('keeps one JSON text per event for a flow with a node not declared pure', async () => {
     const { runId, live } = await callLive('mixed', { name: 'Li Na', income: 64000, debt: 8000 });
-    const rows = storedRows(runId);
+    const rows = storedRows(runId).map((r) => r.data);
     expect(rows.every((r) => r.startsWith('['))).toBe(true);
     expect(rows.flatMap((r) => decodeEventRow(r))).toEqual(live);
   });

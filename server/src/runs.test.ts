@@ -209,9 +209,13 @@ describe('personal data and credentials', () => {
     expect(done.run.outputs.review).toBe('[redacted]');
     const db = new Database(join(t.dataDir, DATABASE_FILE), { readonly: true });
     try {
-      const rows = db.prepare('SELECT data FROM run_events WHERE run_id = ?').all(r.body.runId) as {
-        data: string;
-      }[];
+      // The run's events: in its own row (started and finished in one commit), or in event rows.
+      const rows = db
+        .prepare(
+          `SELECT events AS data FROM runs WHERE id = ? AND events IS NOT NULL
+           UNION ALL SELECT data FROM run_events WHERE run_id = ?`,
+        )
+        .all(r.body.runId, r.body.runId) as { data: string }[];
       expect(rows.flatMap((row) => decodeEventRow(row.data)).length).toBeGreaterThan(10);
       expect(rows.some((row) => row.data.includes('Chen Jianguo'))).toBe(false);
       const audit = db.prepare('SELECT details FROM audit_log').all() as { details: string }[];

@@ -602,4 +602,19 @@ ALTER TABLE run_events_v12 RENAME TO run_events;
 SELECT 1;
 `,
   },
+  {
+    version: 14,
+    name: 'runs: a one-batch run carries its events',
+    sql: `
+-- What one endpoint call's commit writes (issue 18, round 5): a run that started and finished within one group
+-- commit (a pure-node endpoint run) has all its events in one chunk, written once; that chunk now goes into the
+-- run's own row (events: the chunk's text, seq 0 .. events_last_seq) instead of a run_events row, so the commit
+-- touches neither run_events nor its key index. Runs whose events arrive in several commits (long runs, review
+-- holds, live-view runs) keep their run_events rows; a run's events are its row's chunk, then its run_events
+-- rows, so rows written before this migration read as they did. events_last_seq comes first: a read that only
+-- asks whether a run has events finds it in the row's first page, before the text.
+ALTER TABLE runs ADD COLUMN events_last_seq INTEGER;
+ALTER TABLE runs ADD COLUMN events TEXT;
+`,
+  },
 ];

@@ -578,4 +578,31 @@ ALTER TABLE rollout_observations ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_
 CREATE INDEX rollout_observations_tx ON rollout_observations(rollout_id, tx);
 `,
   },
+  {
+    version: 14,
+    name: 'runs: a one-batch run carries its events',
+    sql: `
+-- As SQLite's migration 14: a run that started and finished within one group commit keeps its events (one chunk,
+-- seq 0 .. events_last_seq) in its own row, so its commit writes no run_events row and no index entry for one
+-- (a heap tuple and a primary-key entry fewer, and one statement fewer per commit). Runs whose events arrive in
+-- several commits keep their run_events rows; a run's events are its row's chunk, then those rows.
+ALTER TABLE runs ADD COLUMN events_last_seq INTEGER;
+ALTER TABLE runs ADD COLUMN events TEXT;
+
+-- The audit chain's turn and where it stands, in the statement that writes a group's runs (one round trip where
+-- there were two): takes the appenders' lock, then reads the heads of the given workspaces and the last seq. A
+-- VOLATILE function's query takes its own snapshot when it starts, after the lock was granted, so it sees every
+-- append committed before (the calling statement's snapshot, taken before it waited, would not).
+CREATE FUNCTION audit_lock_heads(lock_key BIGINT, workspaces TEXT[])
+  RETURNS TABLE (workspace_id TEXT, seq BIGINT, hash TEXT, count BIGINT)
+  LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(lock_key);
+  RETURN QUERY
+    SELECT h.workspace_id, h.seq, h.hash, h.count FROM audit_heads h WHERE h.workspace_id = ANY(workspaces)
+    UNION ALL SELECT NULL::text, coalesce(max(l.seq), 0)::bigint, NULL::text, NULL::bigint FROM audit_log l;
+END;
+$$;
+`,
+  },
 ];

@@ -9,14 +9,17 @@
 import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { canonicalJson } from '../hash.js';
 import { storageError } from '../repo/errors.js';
-import { chunkText } from '../repo/event-rows.js';
+import { chunkText, foldedChunks } from '../repo/event-rows.js';
 import { reviewTaskValues } from '../repo/rows.js';
 import type { BatchCommit, WriteBatch } from '../repo/types.js';
 
 /** A batch as posted to the writer thread: each list holds its records' values one after another. */
 export interface EncodedBatch {
   id: number;
-  /** 18 values a run: the columns of `runs` in table order, then the checkpoint, business key and start spec. */
+  /**
+   * 20 values a run: the columns of `runs` in table order, then the checkpoint, business key and start spec, then
+   * its last event's seq and its events (one chunk from seq 0) when they go into its row (`foldedChunks`), or nulls.
+   */
   runs?: unknown[];
   /** run id, seq, last seq, the events as one JSON array. */
   events?: unknown[];
@@ -85,9 +88,11 @@ function exact(b: Buffer | null | undefined): Uint8Array | null {
 
 export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
   const m: EncodedBatch = { id };
+  const folded = foldedChunks(b);
   if (b.runs.length) {
     const v: unknown[] = [];
     for (const r of b.runs) {
+      const chunk = folded?.get(r.id);
       v.push(
         r.id,
         r.workspaceId,
@@ -107,13 +112,15 @@ export function encodeBatch(id: number, b: WriteBatch): EncodedBatch {
         exact(r.checkpointSealed),
         r.businessKey,
         r.startSpec ?? null,
+        chunk ? chunk.lastSeq : null,
+        chunk ? chunkText(chunk) : null,
       );
     }
     m.runs = v;
   }
-  if (b.events.length) {
+  if (b.events.length > (folded?.size ?? 0)) {
     const v: unknown[] = [];
-    for (const e of b.events) v.push(e.runId, e.seq, e.lastSeq, chunkText(e));
+    for (const e of b.events) if (folded?.get(e.runId) !== e) v.push(e.runId, e.seq, e.lastSeq, chunkText(e));
     m.events = v;
   }
   if (b.runUpdates.length) {

@@ -41,8 +41,9 @@ function sql() {
   statements ??= {
     run: db.prepare(
       `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
-         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key, start_spec)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key, start_spec,
+         events_last_seq, events)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: db.prepare('INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, ?, ?, ?)'),
     runUpdate: db.prepare(
@@ -188,7 +189,7 @@ function applyReviews(s, b) {
 
 function apply(b) {
   const s = sql();
-  each(s.run, b.runs, 18);
+  each(s.run, b.runs, 20);
   each(s.event, b.events, 4);
   each(s.runUpdate, b.runUpdates, 6);
   applyReviews(s, b);

@@ -19,7 +19,7 @@ import { chainHash, entryMac, GENESIS_HASH, headMac } from '../audit-chain.js';
 import { postgresMigrations, type PostgresMigration } from '../db/postgres-migrations.js';
 import { canonicalJson } from '../hash.js';
 import { StorageConflict, storageError } from './errors.js';
-import { chunkText, rowEvents } from './event-rows.js';
+import { chunkText, foldedChunks, rowEvents } from './event-rows.js';
 import type { RunLeases } from './leases.js';
 import { PostgresRolloutStore } from './postgres-rollout-store.js';
 import type { RolloutStorage } from './rollout-store.js';
@@ -47,6 +47,7 @@ import {
   reviewTaskColumns,
   reviewTaskValues,
   toRun,
+  RUN_COLUMNS,
   toSession,
   toUser,
   toVersion,
@@ -118,6 +119,33 @@ const typesOf = (lib: typeof pg): CustomTypesConfig => ({
 
 /** Column i of rows, for `unnest($n::type[])`. */
 const column = <T>(rows: readonly T[], pick: (row: T) => unknown): unknown[] => rows.map(pick);
+
+/**
+ * One statement made of several writes, each a data-modifying CTE (Postgres runs every one of them once, to the
+ * end, whether the main query reads it or not), with their parameters numbered in turn: a round trip for what
+ * took one per write.
+ */
+class Composite {
+  readonly values: unknown[] = [];
+  private readonly writes: string[] = [];
+
+  /** A parameter's placeholder, cast to its type. */
+  p(value: unknown, type: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${type}`;
+  }
+
+  with(sql: string): void {
+    this.writes.push(sql);
+  }
+
+  /** The statement: the writes, then `main` (a lone write without `main` is the statement itself). */
+  sql(main?: string): string | undefined {
+    if (!main && this.writes.length <= 1) return this.writes[0];
+    const ctes = this.writes.map((w, i) => `w${i} AS (${w})`).join(', ');
+    return `${ctes ? `WITH ${ctes} ` : ''}${main ?? 'SELECT 1'}`;
+  }
+}
 
 /** True for a batch with conditional review writes, whose outcome depends on what the batches before it did. */
 const conditional = (b: WriteBatch) =>
@@ -389,50 +417,105 @@ export class PostgresRepository implements Repository, RunLeases {
     }
   }
 
+  /**
+   * One batch's writes in as few round trips as they allow. The runs, their events, the key and credential uses
+   * and, when the batch has audit entries, the audit lock with the chain's heads go in one statement (each write a
+   * data-modifying CTE: none reads what another writes); run updates, review writes, feedback and idempotency
+   * rows follow one by one (each may depend on one before it); then the audit entries with their heads, in one
+   * statement. An endpoint call's commit is BEGIN, those two statements and COMMIT (it was seven or eight).
+   */
   private async apply(c: Client, b: WriteBatch): Promise<void> {
+    // Runs that started and finished within the batch carry their events in their row (event-rows.ts).
+    const folded = foldedChunks(b);
+    const first = new Composite();
     if (b.runs.length) {
       const r = b.runs;
-      await c.query(
+      const p = (pick: (x: RunRecord) => unknown, type: string) => first.p(column(r, pick), type);
+      first.with(
         `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
            rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key,
-           start_spec)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],
-           $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::bigint[], $14::bigint[],
-           $15::float8[], $16::bytea[], $17::text[], $18::text[])`,
-        [
-          column(r, (x) => x.id),
-          column(r, (x) => x.workspaceId),
-          column(r, (x) => x.flowId),
-          column(r, (x) => x.flowVersion),
-          column(r, (x) => x.status),
-          column(r, (x) => x.trigger),
-          column(r, (x) => x.endpointId),
-          column(r, (x) => x.deploymentId),
-          column(r, (x) => x.actor),
-          column(r, (x) => x.rerunOf),
-          column(r, (x) => x.inputSealed),
-          column(r, (x) => x.outputsSealed),
-          column(r, (x) => x.startedAt),
-          column(r, (x) => x.finishedAt),
-          column(r, (x) => x.ms),
-          column(r, (x) => x.checkpointSealed),
-          column(r, (x) => x.businessKey),
-          column(r, (x) => x.startSpec ?? null),
-        ],
+           start_spec, events_last_seq, events)
+         SELECT * FROM unnest(${[
+           p((x) => x.id, 'text[]'),
+           p((x) => x.workspaceId, 'text[]'),
+           p((x) => x.flowId, 'text[]'),
+           p((x) => x.flowVersion, 'int[]'),
+           p((x) => x.status, 'text[]'),
+           p((x) => x.trigger, 'text[]'),
+           p((x) => x.endpointId, 'text[]'),
+           p((x) => x.deploymentId, 'text[]'),
+           p((x) => x.actor, 'text[]'),
+           p((x) => x.rerunOf, 'text[]'),
+           p((x) => x.inputSealed, 'bytea[]'),
+           p((x) => x.outputsSealed, 'bytea[]'),
+           p((x) => x.startedAt, 'bigint[]'),
+           p((x) => x.finishedAt, 'bigint[]'),
+           p((x) => x.ms, 'float8[]'),
+           p((x) => x.checkpointSealed, 'bytea[]'),
+           p((x) => x.businessKey, 'text[]'),
+           p((x) => x.startSpec ?? null, 'text[]'),
+           p((x) => folded?.get(x.id)?.lastSeq ?? null, 'int[]'),
+           p((x) => {
+             const chunk = folded?.get(x.id);
+             return chunk ? chunkText(chunk) : null;
+           }, 'text[]'),
+         ].join(', ')})`,
       );
     }
-    if (b.events.length) {
-      const e = b.events;
-      await c.query(
+    const e = folded ? b.events.filter((x) => folded.get(x.runId) !== x) : b.events;
+    if (e.length) {
+      first.with(
         `INSERT INTO run_events (run_id, seq, last_seq, data)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[])`,
-        [
-          column(e, (x) => x.runId),
-          column(e, (x) => x.seq),
-          column(e, (x) => x.lastSeq),
-          column(e, (x) => chunkText(x)),
-        ],
+         SELECT * FROM unnest(${first.p(
+           column(e, (x) => x.runId),
+           'text[]',
+         )}, ${first.p(
+           column(e, (x) => x.seq),
+           'int[]',
+         )},
+           ${first.p(
+             column(e, (x) => x.lastSeq),
+             'int[]',
+           )}, ${first.p(column(e, chunkText), 'text[]')})`,
       );
+    }
+    if (b.keyUsage.size) {
+      first.with(
+        `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest(${first.p([...b.keyUsage.keys()], 'text[]')}, ${first.p([...b.keyUsage.values()], 'bigint[]')})
+           AS v(id, at) WHERE api_keys.id = v.id`,
+      );
+    }
+    if (b.credentialUsage.size) {
+      const cu = [...b.credentialUsage.values()];
+      first.with(
+        `UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
+         FROM unnest(${first.p(
+           column(cu, (x) => x.workspaceId),
+           'text[]',
+         )}, ${first.p(
+           column(cu, (x) => x.name),
+           'text[]',
+         )},
+           ${first.p(
+             column(cu, (x) => x.at),
+             'bigint[]',
+           )}) AS v(workspace_id, name, at)
+         WHERE credentials.workspace_id = v.workspace_id AND credentials.name = v.name`,
+      );
+    }
+    let heads: Row[] | undefined;
+    if (b.audit.length) {
+      if (!this.auditKey) throw new Error('the repository has no audit key: audit entries cannot be written');
+      // The appenders' lock, then the heads as they are once it is granted (migration 14's audit_lock_heads).
+      const workspaces = [...new Set(b.audit.map((d) => d.workspaceId))];
+      const sql = first.sql(
+        `SELECT * FROM audit_lock_heads(${first.p(AUDIT_LOCK, 'bigint')}, ${first.p(workspaces, 'text[]')})`,
+      );
+      heads = (await c.query(sql as string, first.values)).rows as Row[];
+    } else {
+      const sql = first.sql();
+      if (sql) await c.query(sql, first.values);
     }
     const u = b.runUpdates;
     if (u.length > 1 && new Set(u.map((x) => x.id)).size === u.length) {
@@ -501,23 +584,7 @@ export class PostgresRepository implements Repository, RunLeases {
         [i.status, i.body, i.runId, i.keyId, i.endpointId, i.idemKey],
       );
     }
-    if (b.keyUsage.size) {
-      await c.query(
-        `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
-         FROM unnest($1::text[], $2::bigint[]) AS v(id, at) WHERE api_keys.id = v.id`,
-        [[...b.keyUsage.keys()], [...b.keyUsage.values()]],
-      );
-    }
-    if (b.credentialUsage.size) {
-      const cu = [...b.credentialUsage.values()];
-      await c.query(
-        `UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
-         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(workspace_id, name, at)
-         WHERE credentials.workspace_id = v.workspace_id AND credentials.name = v.name`,
-        [column(cu, (x) => x.workspaceId), column(cu, (x) => x.name), column(cu, (x) => x.at)],
-      );
-    }
-    if (b.audit.length) await this.appendAudit(c, b);
+    if (heads) await this.appendAudit(c, b, heads);
   }
 
   /** Review decisions apply only to the state they were made against; claims follow in the same transaction. */
@@ -593,22 +660,13 @@ export class PostgresRepository implements Repository, RunLeases {
   }
 
   /**
-   * Chains and inserts audit entries. The advisory lock (held to the end of the transaction) makes appenders on
-   * every server take turns, so each entry's seq and previous hash are read after the last append committed.
+   * Chains and inserts audit entries, given the heads read under the appenders' advisory lock (held to the end of
+   * the transaction, so appenders on every server take turns and each entry's seq and previous hash follow the
+   * last append committed). The entries and the heads they move go in one statement.
    */
-  private async appendAudit(c: Client, b: WriteBatch): Promise<void> {
+  private async appendAudit(c: Client, b: WriteBatch, found: Row[]): Promise<void> {
     const key = this.auditKey;
     if (!key) throw new Error('the repository has no audit key: audit entries cannot be written');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-    // A statement after the lock: its snapshot sees every append committed before the lock was granted.
-    const workspaces = [...new Set(b.audit.map((d) => d.workspaceId))];
-    const found = (
-      await c.query(
-        `SELECT workspace_id, seq, hash, count FROM audit_heads WHERE workspace_id = ANY($1::text[])
-         UNION ALL SELECT NULL, coalesce(max(seq), 0), NULL, NULL FROM audit_log`,
-        [workspaces],
-      )
-    ).rows as Row[];
     let seq = 0;
     const heads = new Map<string, { seq: number; hash: string; count: number }>();
     for (const r of found) {
@@ -621,6 +679,7 @@ export class PostgresRepository implements Repository, RunLeases {
         });
     }
     const rows: AuditRow[] = [];
+    const touched = new Set<string>();
     for (const d of b.audit) {
       const head = heads.get(d.workspaceId) ?? { seq: 0, hash: GENESIS_HASH, count: 0 };
       seq++;
@@ -636,11 +695,20 @@ export class PostgresRepository implements Repository, RunLeases {
       const hash = chainHash(head.hash, fields);
       rows.push({ ...fields, prevHash: head.hash, hash, mac: entryMac(key, hash) });
       heads.set(d.workspaceId, { seq, hash, count: head.count + 1 });
+      touched.add(d.workspaceId);
     }
+    const moved = [...touched].map(
+      (w) => [w, heads.get(w) as { seq: number; hash: string; count: number }] as const,
+    );
     await c.query(
-      `INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::text[])`,
+      `WITH entries AS (
+         INSERT INTO audit_log (seq, workspace_id, at, actor, action, target, details, prev_hash, hash, mac)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+           $7::text[], $8::text[], $9::text[], $10::text[]))
+       INSERT INTO audit_heads (workspace_id, seq, hash, count, mac)
+       SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::text[])
+       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
+         mac = excluded.mac`,
       [
         column(rows, (x) => x.seq),
         column(rows, (x) => x.workspaceId),
@@ -652,20 +720,11 @@ export class PostgresRepository implements Repository, RunLeases {
         column(rows, (x) => x.prevHash),
         column(rows, (x) => x.hash),
         column(rows, (x) => x.mac),
-      ],
-    );
-    const touched = workspaces.map((w) => [w, heads.get(w)] as const);
-    await c.query(
-      `INSERT INTO audit_heads (workspace_id, seq, hash, count, mac)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])
-       ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, count = excluded.count,
-         mac = excluded.mac`,
-      [
-        touched.map(([w]) => w),
-        touched.map(([, h]) => h?.seq),
-        touched.map(([, h]) => h?.hash),
-        touched.map(([, h]) => h?.count),
-        touched.map(([w, h]) => (h ? headMac(key, w, h.seq, h.hash, h.count) : null)),
+        moved.map(([w]) => w),
+        moved.map(([, h]) => h.seq),
+        moved.map(([, h]) => h.hash),
+        moved.map(([, h]) => h.count),
+        moved.map(([w, h]) => headMac(key, w, h.seq, h.hash, h.count)),
       ],
     );
   }
@@ -1065,13 +1124,16 @@ export class PostgresRepository implements Repository, RunLeases {
   // Runs
 
   async getRun(workspaceId: string, id: string): Promise<RunRecord | undefined> {
-    const r = await this.one('SELECT * FROM runs WHERE id = $1 AND workspace_id = $2', [id, workspaceId]);
+    const r = await this.one(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 AND workspace_id = $2`, [
+      id,
+      workspaceId,
+    ]);
     return r ? toRun(r) : undefined;
   }
 
   async listRuns(workspaceId: string, f: RunFilter): Promise<RunRecord[]> {
     const rows = await this.query(
-      `SELECT * FROM runs WHERE workspace_id = $1
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = $1
          AND ($2::text IS NULL OR flow_id = $2) AND ($3::text IS NULL OR status = $3)
          AND ($4::text IS NULL OR endpoint_id = $4) AND ($5::bigint IS NULL OR started_at < $5)
        ORDER BY started_at DESC, id DESC LIMIT $6`,
@@ -1081,8 +1143,10 @@ export class PostgresRepository implements Repository, RunLeases {
   }
 
   async runEvents(runId: string, afterSeq: number): Promise<RunEvent[]> {
+    // The chunk a run carries in its row (from seq 0, migration 14), then its run_events rows.
     const rows = await this.query(
-      'SELECT seq, data FROM run_events WHERE run_id = $1 AND last_seq > $2 ORDER BY seq',
+      `SELECT 0 AS seq, events AS data FROM runs WHERE id = $1 AND events_last_seq > $2
+       UNION ALL SELECT seq, data FROM run_events WHERE run_id = $1 AND last_seq > $2 ORDER BY seq`,
       [runId, afterSeq],
     );
     const out: RunEvent[] = [];
@@ -1091,22 +1155,28 @@ export class PostgresRepository implements Repository, RunLeases {
   }
 
   async lastEventSeq(runId: string): Promise<number> {
-    const r = await this.one('SELECT max(last_seq) AS s FROM run_events WHERE run_id = $1', [runId]);
+    const r = await this.one(
+      `SELECT greatest((SELECT events_last_seq FROM runs WHERE id = $1),
+         (SELECT max(last_seq) FROM run_events WHERE run_id = $1)) AS s`,
+      [runId],
+    );
     return r?.['s'] === null || r?.['s'] === undefined ? -1 : num(r['s']);
   }
 
   async runningRuns(): Promise<RunRecord[]> {
-    return (await this.query("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at")).map(toRun);
+    return (
+      await this.query(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY started_at`)
+    ).map(toRun);
   }
 
   async getRunById(id: string): Promise<RunRecord | undefined> {
-    const r = await this.one('SELECT * FROM runs WHERE id = $1', [id]);
+    const r = await this.one(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]);
     return r ? toRun(r) : undefined;
   }
 
   async runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined> {
     const r = await this.one(
-      'SELECT * FROM runs WHERE endpoint_id = $1 AND business_key = $2 ORDER BY started_at DESC, id DESC LIMIT 1',
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE endpoint_id = $1 AND business_key = $2 ORDER BY started_at DESC, id DESC LIMIT 1`,
       [endpointId, businessKey],
     );
     return r ? toRun(r) : undefined;

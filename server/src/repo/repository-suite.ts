@@ -517,6 +517,91 @@ export function repositorySuite(open: (ctx: SuiteContext) => Promise<SuiteStore>
       expect(await repo.lastEventSeq('c1')).toBe(4);
     });
 
+    it('keeps a run started and finished in one batch with its events in its row, and every other run in event rows', async (ctx) => {
+      const { repo, exec } = await open(ctx);
+      const writer = new GroupCommitter(repo, 'full');
+      const value = { id: 'req-1', amount: 12.5 };
+      const pure = (runId: string): RunEvent[] => [
+        {
+          type: 'run.started',
+          runId,
+          seq: 0,
+          at: now,
+          flowId: 'flw_1',
+          flowName: 'Score',
+          input: value,
+          nodes: [{ id: 'a', type: 'data.transform' }],
+        },
+        { type: 'node.started', runId, seq: 1, at: now, nodeId: 'a', inputs: { data: value } },
+        {
+          type: 'node.succeeded',
+          runId,
+          seq: 2,
+          at: now,
+          nodeId: 'a',
+          outputs: { result: value },
+          attempts: 1,
+          ms: 0.5,
+        },
+        { type: 'run.finished', runId, seq: 3, at: now, status: 'succeeded', outputs: { out: value }, ms: 1 },
+      ];
+      const done = { status: 'succeeded', finishedAt: now + 1, ms: 1 } as const;
+      // An endpoint call: the run inserted finished, with its whole log (a compact record) in the same batch.
+      await writer.write((b) => {
+        b.runs.push(runRecord('f1', { ...done, endpointId: 'e1' }));
+        b.events.push({ runId: 'f1', seq: 0, lastSeq: 3, events: [], objects: pure('f1') });
+      });
+      // Two calls in one group commit, one of them failed, events as JSON texts.
+      await writer.write((b) => {
+        b.runs.push(runRecord('f2', done), runRecord('f3', { ...done, status: 'failed' }));
+        b.events.push({ runId: 'f2', seq: 0, lastSeq: 1, events: [0, 1].map((s) => event('f2', s)) });
+        b.events.push({ runId: 'f3', seq: 0, lastSeq: 2, events: [0, 1, 2].map((s) => event('f3', s)) });
+      });
+      // Not whole logs, so event rows: a run inserted running (its events go on in later batches), a run with two
+      // chunks in its batch, and a finished run's chunk that does not start at 0.
+      await writer.write((b) => {
+        b.runs.push(runRecord('s1'), runRecord('s2', done), runRecord('s3', done));
+        b.events.push({ runId: 's1', seq: 0, lastSeq: 1, events: [0, 1].map((s) => event('s1', s)) });
+        b.events.push({ runId: 's2', seq: 0, lastSeq: 0, events: [event('s2', 0)] });
+        b.events.push({ runId: 's2', seq: 1, lastSeq: 1, events: [event('s2', 1)] });
+        b.events.push({ runId: 's3', seq: 2, lastSeq: 2, events: [event('s3', 2)] });
+      });
+      await writer.write((b) => {
+        b.events.push({ runId: 's1', seq: 2, lastSeq: 2, events: [event('s1', 2)] });
+        b.runUpdates.push({ id: 's1', ...done });
+      });
+      const seqs = async (id: string, after = -1) => (await repo.runEvents(id, after)).map((e) => e.seq);
+      expect(await repo.runEvents('f1', -1)).toEqual(pure('f1'));
+      expect(await repo.runEvents('f1', 1)).toEqual(pure('f1').slice(2));
+      expect(await repo.runEvents('f1', 3)).toEqual([]);
+      expect(await repo.lastEventSeq('f1')).toBe(3);
+      expect(await seqs('f2')).toEqual([0, 1]);
+      expect(await seqs('f3', 0)).toEqual([1, 2]);
+      expect(await repo.lastEventSeq('f3')).toBe(2);
+      expect(await seqs('s1')).toEqual([0, 1, 2]);
+      expect(await seqs('s2')).toEqual([0, 1]);
+      expect(await seqs('s3')).toEqual([2]);
+      expect(await repo.lastEventSeq('s2')).toBe(1);
+      // A run read back is the same record whether its events are in its row or not.
+      const f1 = await repo.getRun('ws_1', 'f1');
+      expect(f1).toEqual({ ...runRecord('f1', { ...done, endpointId: 'e1' }), startSpec: null });
+      expect((await repo.listRuns('ws_1', { limit: 10, endpointId: 'e1' })).map((r) => r.id)).toEqual(['f1']);
+      // Events stored after a run's row chunk (by a later batch) follow it.
+      await writer.write((b) => b.events.push({ runId: 'f2', seq: 2, lastSeq: 2, events: [event('f2', 2)] }));
+      expect(await seqs('f2')).toEqual([0, 1, 2]);
+      expect(await seqs('f2', 1)).toEqual([2]);
+      expect(await repo.lastEventSeq('f2')).toBe(2);
+      // Where each run's log is: without the event rows, only the logs the runs' own rows carry remain.
+      await exec('DELETE FROM run_events');
+      expect(await repo.runEvents('f1', -1)).toEqual(pure('f1'));
+      expect(await seqs('f2')).toEqual([0, 1]);
+      expect(await seqs('f3')).toEqual([0, 1, 2]);
+      for (const id of ['s1', 's2', 's3']) {
+        expect(await repo.runEvents(id, -1)).toEqual([]);
+        expect(await repo.lastEventSeq(id)).toBe(-1);
+      }
+    });
+
     it('refuses a whole batch when one write fails, with a typed error, and goes on with later batches', async (ctx) => {
       const { repo } = await open(ctx);
       const writer = new GroupCommitter(repo, 'full');

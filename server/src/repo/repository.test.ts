@@ -6,11 +6,12 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ChainVerifier, chainHash, entryMac, GENESIS_HASH } from '../audit-chain.js';
+import { GroupCommitter } from '../db/group-commit.js';
 import { postgresMigrations } from '../db/postgres-migrations.js';
 import { tempDir } from '../test-helpers/harness.js';
 import { needPostgres, startTestPostgres, type TestPostgresResult } from '../test-helpers/postgres.js';
 import { PostgresRepository } from './postgres.js';
-import { repositorySuite, SUITE_AUDIT_KEY } from './repository-suite.js';
+import { repositorySuite, runRecord, SUITE_AUDIT_KEY } from './repository-suite.js';
 import { SqliteRepository } from './sqlite.js';
 import type { Repository } from './types.js';
 
@@ -102,6 +103,99 @@ describe('Postgres repository', () => {
     // A new key that cannot be inserted (its hash taken) leaves the old key unrevoked.
     expect(await repo.rotateApiKey('ws_1', 'k2', key('k4', 'h1'), 7).catch(() => 'refused')).toBe('refused');
     expect((await repo.getApiKey('ws_1', 'k2'))?.revokedAt).toBeNull();
+  });
+
+  it('commits an endpoint call in four statements (BEGIN, its run with its events, its audit entry, COMMIT), and reads a version 13 database’s event rows after migration 14', async (ctx) => {
+    const { pool } = await needPostgres(server, ctx).freshSchema();
+    const old = new PostgresRepository({ pool, migrations: postgresMigrations.slice(0, 13) });
+    opened.push(old);
+    expect(await old.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    const c = new pg.Client(pool);
+    await c.connect();
+    await c.query(
+      `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, actor, started_at, finished_at, ms)
+       VALUES ('old1', 'ws_1', 'flw_1', 1, 'succeeded', 'endpoint', 'key:k1', 1, 2, 1)`,
+    );
+    const logged = (seq: number) =>
+      JSON.stringify({
+        type: 'node.logged',
+        runId: 'old1',
+        seq,
+        at: seq,
+        nodeId: 'n',
+        level: 'info',
+        message: 'm',
+      });
+    await c.query("INSERT INTO run_events (run_id, seq, last_seq, data) VALUES ('old1', 0, 1, $1)", [
+      `[${logged(0)},${logged(1)}]`,
+    ]);
+    await c.end();
+    const repo = new PostgresRepository({ pool, auditKey: SUITE_AUDIT_KEY });
+    opened.push(repo);
+    expect(await repo.migrate()).toEqual([14]);
+    expect((await repo.runEvents('old1', 0)).map((e) => e.seq)).toEqual([1]);
+    expect(await repo.lastEventSeq('old1')).toBe(1);
+
+    const writer = new GroupCommitter(repo, 'full');
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = args[0];
+      sent.push(typeof text === 'string' ? text : String((text as { text?: string }).text));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    const input = { id: 'req-1', amount: 12.5 };
+    try {
+      await writer.write((b) => {
+        b.runs.push(runRecord('e1', { status: 'succeeded', finishedAt: 2, ms: 1, endpointId: 'ep_1' }));
+        b.events.push({
+          runId: 'e1',
+          seq: 0,
+          lastSeq: 1,
+          events: [],
+          objects: [
+            {
+              type: 'run.started',
+              runId: 'e1',
+              seq: 0,
+              at: 1,
+              flowId: 'flw_1',
+              flowName: 'Score',
+              input,
+              nodes: [],
+            },
+            {
+              type: 'run.finished',
+              runId: 'e1',
+              seq: 1,
+              at: 2,
+              status: 'succeeded',
+              outputs: { input },
+              ms: 1,
+            },
+          ],
+        });
+        b.audit.push({
+          workspaceId: 'ws_1',
+          at: 2,
+          actor: { type: 'key', id: 'k1', name: 'core' },
+          action: 'endpoint.decision',
+          target: 'endpoint:ep_1',
+          details: { runId: 'e1', status: 'succeeded' },
+        });
+      });
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(sent).toHaveLength(4);
+    expect([sent[0], sent[3]]).toEqual(['BEGIN', 'COMMIT']);
+    expect(sent[1]).toMatch(/INSERT INTO runs[\s\S]*audit_lock_heads/);
+    expect(sent[1]).not.toMatch(/run_events/);
+    expect(sent[2]).toMatch(/INSERT INTO audit_log[\s\S]*INSERT INTO audit_heads/);
+    expect((await repo.runEvents('e1', -1)).map((e) => e.type)).toEqual(['run.started', 'run.finished']);
+    const v = new ChainVerifier(SUITE_AUDIT_KEY);
+    v.feed(await repo.auditChain('ws_1', 0, 10));
+    expect(v.finish(await repo.auditHead('ws_1'), 'ws_1')).toEqual({ ok: true, entries: 1 });
   });
 
   it('gives the audit entries of a version 3 database their MACs when it upgrades to version 4', async (ctx) => {

@@ -101,6 +101,14 @@ export const toVersion = (r: Row): VersionRecord => ({
   createdAt: num(r['created_at']),
 });
 
+/**
+ * The columns of `runs` that `toRun` reads: every run query names them, so none fetches the events a finished
+ * run carries in its row (migration 14), which only `runEvents` reads.
+ */
+export const RUN_COLUMNS =
+  'id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor, rerun_of, ' +
+  'input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, resume_claim, business_key, start_spec';
+
 export const toRun = (r: Row): RunRecord => ({
   id: str(r['id']),
   workspaceId: str(r['workspace_id']),

@@ -130,41 +130,22 @@ describe('SQLite repository', () => {
     expect(toReviewTask(Object.fromEntries(reviewTaskColumns.map((c, i) => [c, values[i]])))).toEqual(task);
   });
 
-  it('keeps every run and event of a version 11 database when migration 12 moves run_events to a rowid table', async () => {
+  it('keeps every run and event of a version 11 database through migrations 12 (run_events a rowid table) and 14 (events in the run row)', async () => {
     const dir = tempDir('finflow-sqlite-');
     dirs.push(dir);
     const old = new SqliteRepository(openDatabase(dir), join(dir, DATABASE_FILE), migrations.slice(0, 11));
     expect(await old.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    const writer = new GroupCommitter(old, 'full');
+    // Rows as version 11 wrote them (this build's writer names the columns migration 14 adds).
+    const insertRun = old.db.prepare(
+      `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
+         started_at, finished_at, ms) VALUES (?, 'ws_1', ?, 1, 'succeeded', 'endpoint', 'e1', 'd1', 'key:k1', ?, ?, 1)`,
+    );
+    const insertEvents = old.db.prepare(
+      'INSERT INTO run_events (run_id, seq, last_seq, data) VALUES (?, 0, 1, ?)',
+    );
     for (let i = 0; i < 20; i++) {
-      await writer.write((b) => {
-        b.runs.push({
-          id: `m${i}`,
-          workspaceId: 'ws_1',
-          flowId: i % 2 ? 'flw_1' : 'flw_2',
-          flowVersion: 1,
-          status: 'succeeded',
-          trigger: 'endpoint',
-          endpointId: 'e1',
-          deploymentId: 'd1',
-          actor: 'key:k1',
-          rerunOf: null,
-          inputSealed: null,
-          outputsSealed: null,
-          startedAt: 1000 + i,
-          finishedAt: 1001 + i,
-          ms: 1,
-          checkpointSealed: null,
-          resumeClaim: null,
-          businessKey: null,
-        });
-        b.events.push({
-          runId: `m${i}`,
-          seq: 0,
-          lastSeq: 1,
-          events: [event(`m${i}`, 0), event(`m${i}`, 1, '.'.repeat(i * 300))],
-        });
-      });
+      insertRun.run(`m${i}`, i % 2 ? 'flw_1' : 'flw_2', 1000 + i, 1001 + i);
+      insertEvents.run(`m${i}`, `[${event(`m${i}`, 0)},${event(`m${i}`, 1, '.'.repeat(i * 300))}]`);
     }
     await old.close();
     const repo = await open(dir);
@@ -186,5 +167,8 @@ describe('SQLite repository', () => {
       b.events.push({ runId: 'm0', seq: 2, lastSeq: 2, events: [event('m0', 2)] }),
     );
     expect((await repo.runEvents('m0', -1)).map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect(await repo.lastEventSeq('m0')).toBe(2);
+    expect(await repo.lastEventSeq('m1')).toBe(1);
+    expect(repo.db.prepare('SELECT count(*) FROM runs WHERE events IS NOT NULL').pluck().get()).toBe(0);
   });
 });

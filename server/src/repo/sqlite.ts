@@ -43,6 +43,7 @@ import {
   toInvitation,
   toReviewTask,
   toRun,
+  RUN_COLUMNS,
   toSession,
   toVersion,
   toWorkspace,
@@ -677,14 +678,16 @@ export class SqliteRepository implements Repository, RunLeases {
   // Runs
 
   async getRun(workspaceId: string, id: string): Promise<RunRecord | undefined> {
-    const r = this.q('SELECT * FROM runs WHERE id = ? AND workspace_id = ?').get(id, workspaceId) as
-      Row | undefined;
+    const r = this.q(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ? AND workspace_id = ?`).get(
+      id,
+      workspaceId,
+    ) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
   async listRuns(workspaceId: string, f: RunFilter): Promise<RunRecord[]> {
     const rows = this.q(
-      `SELECT * FROM runs WHERE workspace_id = ?
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ?
          AND (? IS NULL OR flow_id = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR endpoint_id = ?)
          AND (? IS NULL OR started_at < ?)
        ORDER BY started_at DESC, id DESC LIMIT ?`,
@@ -704,33 +707,38 @@ export class SqliteRepository implements Repository, RunLeases {
   }
 
   async runEvents(runId: string, afterSeq: number): Promise<RunEvent[]> {
+    // The chunk a run carries in its row (from seq 0, migration 14), then its run_events rows.
     const rows = this.q(
-      'SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq',
-    ).all(runId, afterSeq) as Row[];
+      `SELECT 0 AS seq, events AS data FROM runs WHERE id = ? AND events_last_seq > ?
+       UNION ALL SELECT seq, data FROM run_events WHERE run_id = ? AND last_seq > ? ORDER BY seq`,
+    ).all(runId, afterSeq, runId, afterSeq) as Row[];
     const out: RunEvent[] = [];
     for (const row of rows) rowEvents(str(row['data']), num(row['seq']), afterSeq, out);
     return out;
   }
 
   async lastEventSeq(runId: string): Promise<number> {
-    const r = this.q('SELECT max(last_seq) AS s FROM run_events WHERE run_id = ?').get(runId) as Row;
-    return r['s'] === null ? -1 : num(r['s']);
+    const r = this.q(
+      `SELECT max(coalesce((SELECT events_last_seq FROM runs WHERE id = ?), -1),
+         coalesce((SELECT max(last_seq) FROM run_events WHERE run_id = ?), -1)) AS s`,
+    ).get(runId, runId) as Row;
+    return num(r['s']);
   }
 
   async runningRuns(): Promise<RunRecord[]> {
-    return (this.q("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at").all() as Row[]).map(
-      toRun,
-    );
+    return (
+      this.q(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY started_at`).all() as Row[]
+    ).map(toRun);
   }
 
   async getRunById(id: string): Promise<RunRecord | undefined> {
-    const r = this.q('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    const r = this.q(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
   async runByBusinessKey(endpointId: string, businessKey: string): Promise<RunRecord | undefined> {
     const r = this.q(
-      'SELECT * FROM runs WHERE endpoint_id = ? AND business_key = ? ORDER BY started_at DESC, id DESC LIMIT 1',
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE endpoint_id = ? AND business_key = ? ORDER BY started_at DESC, id DESC LIMIT 1`,
     ).get(endpointId, businessKey) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
@@ -1516,7 +1524,7 @@ export class SqliteRepository implements Repository, RunLeases {
          OR (status IN ('queued', 'running') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?))`,
     ).run(owner, now + leaseMs, runId, now).changes;
     if (changed === 0) return undefined;
-    const r = this.lq('SELECT * FROM runs WHERE id = ?').get(runId) as Row | undefined;
+    const r = this.lq(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(runId) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
