@@ -1,16 +1,28 @@
-// CPU per extra step on the endpoint path, in-process (issue 18, round 4): the peer harness's echo (one weighted
-// sum) and chain20 (20 `$merge` steps) flows run with the built-in nodes as a published endpoint runs them (input
-// check, run, every event handed to a store) and each run's events encoded as the compact run record the server
-// stores. CPU per extra step = (chain20 − echo) / 19, as bench/endpoint-peers.bench.mjs measures it on a server
-// with wrk, without the HTTP, the writer thread and the disk. CPU is the process's (user + system, every thread:
-// V8's GC helpers included), with the events of the last 50 runs kept alive as a server keeps runs in flight.
+// CPU per extra step on the endpoint path, in-process (issue 18, rounds 4 and 5): the peer harness's echo (one
+// weighted sum) and chain20 (20 `$merge` steps) flows, CPU per extra step = (chain20 − echo) / 19, as
+// bench/endpoint-peers.bench.mjs measures it on a server with wrk. Two paths:
+// - the run alone (round 4): the flows run with the built-in nodes as a published endpoint runs them (input check,
+//   run, every event handed to a store) and each run's events encoded as the compact run record the server stores,
+//   without the HTTP, the writer thread and the disk; the events of the last 50 runs are kept alive as a server
+//   keeps runs in flight.
+// - the server (round 5, `--server`): a FinFlow server started in the measuring process (durability full, its
+//   SQLite writer thread, the data in a temporary folder), the flows published as endpoints with an API key, and
+//   each call a POST through node:http on the same event loop, 1 and 10 calls in flight: key check, rate limit,
+//   body parsing, run, events, metrics, run record, audit entry, group commit and fsync, answer. The client's own
+//   CPU is in the figure; it is the same for both flows but for the answer's size, so it cancels out of the
+//   difference per step.
+// CPU is the process's (user + system, every thread: V8's GC helpers and the writer thread included).
 //
-// `--against DIR` measures another build (a checkout whose packages are built: runtime/, nodes/) in alternation
-// with this one, each in processes of its own, for paired old/new figures on a busy machine.
-// Usage: node bench/step-cost.bench.mjs [--rounds 6] [--blocks 6] [--runs 250] [--against /path/to/checkout]
+// `--against DIR` measures another build (a checkout whose packages are built: runtime/, nodes/, server/) in
+// alternation with this one, each in processes of its own, for paired old/new figures on a busy machine.
+// Usage: node bench/step-cost.bench.mjs [--server] [--rounds 6] [--blocks 6] [--runs 250] [--against /path/to/checkout]
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { publishFlows } from './lib/finflow.mjs';
 import { chain20, echo, peerBody } from './lib/peer-flows.mjs';
 
 const opt = (name, fallback) => {
@@ -18,10 +30,12 @@ const opt = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const STEPS = 19;
+const RESULT = 'step-cost result: ';
 
 const blocks = Number(opt('blocks', '6'));
 const perBlock = Number(opt('runs', '250'));
 const rounds = Number(opt('rounds', '6'));
+const server = process.argv.includes('--server');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -30,6 +44,70 @@ const cpu = () => {
   const c = process.cpuUsage();
   return c.user + c.system;
 };
+
+if (process.argv.includes('--child') && server) {
+  // The server path: one server in this process, calls through node:http with `inFlight` calls at a time.
+  const root = opt('root');
+  const dataDir = mkdtempSync(join(tmpdir(), 'finflow-step-cost-'));
+  Object.assign(process.env, {
+    FINFLOW_DATA_DIR: dataDir,
+    FINFLOW_DURABILITY: 'full',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  });
+  const { startServer, loadConfig } = await import(`${root}/server/dist/index.js`);
+  let setupToken;
+  const s = await startServer({ config: loadConfig(), onSetupToken: (t) => (setupToken = t) });
+  const { bearer } = await publishFlows({ ready: s.url, setupToken }, [
+    ['echo', echo()],
+    ['chain20', chain20()],
+  ]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const body = JSON.stringify(peerBody());
+  const headers = {
+    ...bearer,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
+  const call = (name) =>
+    new Promise((resolve, reject) => {
+      const req = request(`${s.url}/v1/endpoints/${name}`, { method: 'POST', agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`${name}: ${res.statusCode} ${text}`)),
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  /** `n` calls, `inFlight` at a time (each of `inFlight` loops calls again as soon as its answer is in). */
+  const calls = (name, n, inFlight) => {
+    let left = n;
+    const loop = async () => {
+      while (left-- > 0) await call(name);
+    };
+    return Promise.all(Array.from({ length: inFlight }, loop));
+  };
+  const out = {};
+  for (const inFlight of [1, 10]) {
+    const o = (out[inFlight] = { echo: [], chain20: [] });
+    for (const name of ['echo', 'chain20']) await calls(name, 200, inFlight);
+    for (let block = 0; block < blocks; block++)
+      for (const name of block % 2 ? ['chain20', 'echo'] : ['echo', 'chain20']) {
+        const c0 = cpu();
+        await calls(name, perBlock, inFlight);
+        o[name].push((cpu() - c0) / perBlock);
+      }
+  }
+  agent.destroy();
+  await s.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.stdout.write(`\n${RESULT}${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
 
 if (process.argv.includes('--child')) {
   // One build in one process (two builds in one process would share V8's hidden classes, and one build's objects
@@ -65,7 +143,7 @@ if (process.argv.includes('--child')) {
     for (let i = 0; i < 2000; i++) encodeRunRecord(events);
     out[`${name}Record`] = { us: (cpu() - c0) / 2000, bytes: record.length };
   }
-  process.stdout.write(JSON.stringify(out));
+  process.stdout.write(`\n${RESULT}${JSON.stringify(out)}\n`);
   process.exit(0);
 }
 
@@ -87,21 +165,22 @@ for (let r = 0; r < rounds; r++) {
         String(blocks),
         '--runs',
         String(perBlock),
+        ...(server ? ['--server'] : []),
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (c.status !== 0) throw new Error(`${root}: exited ${c.status}`);
-    results.get(root).push(JSON.parse(c.stdout));
+    // The result is the last line (a server in the child may print its own lines before it).
+    const line = c.stdout.split('\n').find((l) => l.startsWith(RESULT));
+    if (!line) throw new Error(`${root}: no result in ${c.stdout.slice(0, 500)}`);
+    results.get(root).push(JSON.parse(line.slice(RESULT.length)));
   }
 }
 console.log(
-  `\nnode ${process.version}, ${rounds} processes a build, each ${blocks} blocks of ${perBlock} runs a flow; load ` +
-    `average ${loadStart} → ${loadavg()[0].toFixed(1)}\n`,
+  `\nnode ${process.version}, ${server ? 'the server path' : 'the run alone'}, ${rounds} processes a build, each ` +
+    `${blocks} blocks of ${perBlock} ${server ? 'calls' : 'runs'} a flow${server ? ' at each number in flight' : ''}; ` +
+    `load average ${loadStart} → ${loadavg()[0].toFixed(1)}\n`,
 );
-console.log(
-  '| build | echo CPU µs a call | chain20 CPU µs a call | CPU µs per extra step (median, quartiles) | per extra step, least-disturbed blocks | record alone: µs echo / chain20 | record bytes echo / chain20 |',
-);
-console.log('|---|---:|---:|---:|---:|---:|---:|');
 /** Per extra step, block by block (echo and chain20 measured side by side), over every process of a build. */
 const steps = (xs) => xs.flatMap((x) => x.chain20.map((c, i) => (c - x.echo[i]) / STEPS));
 /**
@@ -115,25 +194,40 @@ const leastDisturbed = (xs) => {
   };
   return (q('chain20') - q('echo')) / STEPS;
 };
-for (const root of roots) {
-  const xs = results.get(root);
-  const per = steps(xs).sort((a, b) => a - b);
-  const all = (f) => median(xs.flatMap(f)).toFixed(1);
+/** One table: a row per build; `pick` gives a process's blocks for this table. */
+const table = (title, pick, extra) => {
+  if (title) console.log(`\n${title}\n`);
   console.log(
-    `| ${root === roots[0] ? 'this' : root} | ${all((x) => x.echo)} | ${all((x) => x.chain20)} | ` +
-      `${median(per).toFixed(1)} (${per[Math.floor(per.length / 4)].toFixed(1)}-${per[Math.floor((3 * per.length) / 4)].toFixed(1)}) | ` +
-      `${leastDisturbed(xs).toFixed(1)} | ` +
-      `${all((x) => [x.echoRecord.us])} / ${all((x) => [x.chain20Record.us])} | ` +
-      `${xs[0].echoRecord.bytes} / ${xs[0].chain20Record.bytes} |`,
+    `| build | echo CPU µs a call | chain20 CPU µs a call | CPU µs per extra step (median, quartiles) | per extra step, least-disturbed blocks |${extra ? ' record alone: µs echo / chain20 | record bytes echo / chain20 |' : ''}`,
   );
-}
-if (roots.length === 2) {
-  // Paired by round: the two processes of a round ran one after the other.
-  const ratios = results
-    .get(roots[0])
-    .map((x, r) => median(steps([x])) / median(steps([results.get(roots[1])[r]])));
-  console.log(
-    `\nper extra step, this / against, paired by round: median ${median(ratios).toFixed(2)}x ` +
-      `(${ratios.map((x) => x.toFixed(2)).join(', ')})`,
-  );
-}
+  console.log(`|---|---:|---:|---:|---:|${extra ? '---:|---:|' : ''}`);
+  for (const root of roots) {
+    const all = results.get(root);
+    const xs = all.map(pick);
+    const per = steps(xs).sort((a, b) => a - b);
+    const med = (f) => median(xs.flatMap(f)).toFixed(1);
+    console.log(
+      `| ${root === roots[0] ? 'this' : root} | ${med((x) => x.echo)} | ${med((x) => x.chain20)} | ` +
+        `${median(per).toFixed(1)} (${per[Math.floor(per.length / 4)].toFixed(1)}-${per[Math.floor((3 * per.length) / 4)].toFixed(1)}) | ` +
+        `${leastDisturbed(xs).toFixed(1)} |` +
+        (extra
+          ? ` ${median(all.map((x) => x.echoRecord.us)).toFixed(1)} / ${median(all.map((x) => x.chain20Record.us)).toFixed(1)} | ` +
+            `${all[0].echoRecord.bytes} / ${all[0].chain20Record.bytes} |`
+          : ''),
+    );
+  }
+  if (roots.length === 2) {
+    // Paired by round: the two processes of a round ran one after the other.
+    const other = results.get(roots[1]).map(pick);
+    const ratios = results
+      .get(roots[0])
+      .map(pick)
+      .map((x, r) => median(steps([x])) / median(steps([other[r]])));
+    console.log(
+      `\nper extra step, this / against, paired by round: median ${median(ratios).toFixed(2)}x ` +
+        `(${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+    );
+  }
+};
+if (server) for (const inFlight of ['1', '10']) table(`${inFlight} in flight:`, (x) => x[inFlight], false);
+else table('', (x) => x, true);

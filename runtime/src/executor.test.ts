@@ -487,6 +487,25 @@ describe('scheduler', () => {
     expect((await runtime.run(missing, { x: 1 })).nodes['s']?.error?.code).toBe('SECRET_NOT_FOUND');
   });
 
+  it('with keepLog false records every event in the store, and its handle keeps none', async () => {
+    const store = new MemoryRunStore();
+    const runtime = createRuntime({ registry: testRegistry(), store });
+    const doc = flow(
+      [input(), step('a'), step('b'), out('o')],
+      ['in.x->a.in', 'a.out->b.in', 'b.out->o.value'],
+    );
+    const kept = runtime.start(doc, { x: 1 });
+    const bare = runtime.start(doc, { x: 1 }, { keepLog: false });
+    const [r1, r2] = await Promise.all([kept.result, bare.result]);
+    expect(r2.outputs).toEqual(r1.outputs);
+    const types = (id: string) => store.events(id).map((e) => e.type);
+    expect(types(r2.runId)).toEqual(types(r1.runId));
+    expect(store.get(r2.runId)?.status).toBe('succeeded');
+    expect(kept.state().status).toBe('succeeded');
+    expect(() => bare.state()).toThrow(/keeps no event log/);
+    expect(() => bare.events()).toThrow(/keeps no event log/);
+  });
+
   it('fails the run when the store cannot record it', async () => {
     const runtime = createRuntime({
       registry: testRegistry(),

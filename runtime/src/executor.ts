@@ -92,6 +92,13 @@ export interface StartOptions {
    * `run.started`.
    */
   shadow?: boolean;
+  /**
+   * False: the handle keeps no copy of the run's events (its `events()` and `state()` throw); the store has them.
+   * A server that records every event and never reads them back from the handle sets it, so a finished run's
+   * events and values are not kept alive while its last write becomes durable (issue 18, round 5: under 10 calls
+   * in flight, whole runs outlived the young generation that way and were promoted). Default true.
+   */
+  keepLog?: boolean;
 }
 
 export interface NodeSummary {
@@ -460,6 +467,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       signal: opts.signal,
       subflowEngine,
       shadow: opts.shadow === true,
+      keepLog: opts.keepLog !== false,
     });
     execution.begin();
     return execution.handle();
@@ -502,6 +510,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       signal: opts.signal,
       subflowEngine,
       shadow: state.shadow === true,
+      keepLog: opts.keepLog !== false,
       resume: { log, state, decisions: decided },
     });
     execution.begin();
@@ -615,6 +624,8 @@ interface ExecutionOptions {
   subflowEngine(services: Services, signal: AbortSignal, shadow: boolean): SubflowEngine;
   /** A shadow run: nodes with side effects do not act. */
   shadow: boolean;
+  /** Whether the handle keeps the events (see StartOptions.keepLog). */
+  keepLog: boolean;
   /** Set when this execution resumes a waiting run: its log so far, its fold, and decisions by node id. */
   resume?: { log: RunEvent[]; state: RunState; decisions: ReadonlyMap<string, unknown> };
 }
@@ -778,7 +789,7 @@ class RunExecution implements ContextHost {
     this.outputs = slots(n);
     this.tasks = slots(n);
     for (const node of this.nodes) this.remaining[node.index] = node.inEdges.length;
-    if (opts.resume) {
+    if (opts.resume && opts.keepLog) {
       // The handle's log and state cover the whole run, not only this execution.
       this.log.push(...opts.resume.log);
       this.seq = opts.resume.state.lastSeq + 1;
@@ -795,9 +806,18 @@ class RunExecution implements ContextHost {
           status: 'cancelled',
           error: { message: reason ? `cancelled: ${reason}` : 'cancelled', code: ErrorCodes.CANCELLED },
         }),
-      state: () => foldRun(this.log, this.runId),
-      events: () => this.iterate(),
+      state: () => foldRun(this.keptLog(), this.runId),
+      events: () => {
+        this.keptLog();
+        return this.iterate();
+      },
     };
+  }
+
+  private keptLog(): RunEvent[] {
+    if (!this.opts.keepLog)
+      throw new Error(`run ${this.runId} keeps no event log (keepLog: false): read its store`);
+    return this.log;
   }
 
   private async *iterate(): AsyncGenerator<RunEvent> {
@@ -811,7 +831,7 @@ class RunExecution implements ContextHost {
 
   /** Records an event built by the caller (runId, seq and at come from `meta()`). */
   private push(event: RunEvent): void {
-    this.log.push(event);
+    if (this.opts.keepLog) this.log.push(event);
     if (this.storeError === undefined) {
       try {
         const w = this.opts.store.append(event);
@@ -944,7 +964,7 @@ class RunExecution implements ContextHost {
         throw new ResumeError(`run ${this.runId} was already resumed`, 'CONFLICT');
       throw err;
     }
-    this.log.push(event);
+    if (this.opts.keepLog) this.log.push(event);
     if (write) {
       this.lastWrite = write;
       const stored = write.catch((err: unknown) => this.onStoreError(err));
@@ -1399,6 +1419,10 @@ class RunExecution implements ContextHost {
   private settle(result: RunResult): void {
     const writes = this.pendingWrites;
     this.pendingWrites = [];
+    // Nothing reads the nodes' inputs and outputs after this (the result holds what the caller gets): they are let go
+    // now rather than when the last write is durable, which under load is later than a young generation lives.
+    this.inputs.fill(undefined);
+    this.outputs.fill(undefined);
     // A run whose last events could not be recorded did not happen as far as anyone relying on the record knows:
     // it ends failed (STORE_FAILED) with no outputs, whatever it computed, so no caller acts on an unrecorded result.
     if (writes.length) void Promise.all(writes).then(() => this.resolveResult(this.recorded(result)));

@@ -61,12 +61,16 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * in base's key order (a shallow merge's result); undefined when it is not, or when rebuilding it by assignment
  * could differ (a `__proto__` key, an undefined member).
  */
-function difference(value: object, base: Record<string, unknown>): Record<string, unknown> | undefined {
+function difference(
+  value: object,
+  base: Record<string, unknown>,
+  baseKeys: readonly string[] = Object.keys(base),
+): Record<string, unknown> | undefined {
   if (Array.isArray(value)) return undefined;
   // Own enumerable keys in enumeration order (V8 copies them from the hidden class's cache; Object.values measured
-  // slower than a load per key).
+  // slower than a load per key). Kept for the next step, whose base this value is (see `keysOf`).
   const keys = Object.keys(value);
-  const baseKeys = Object.keys(base);
+  lastKeys = keys;
   const n = baseKeys.length;
   if (n === 0 || keys.length < n) return undefined;
   const v = value as Record<string, unknown>;
@@ -84,6 +88,9 @@ function difference(value: object, base: Record<string, unknown>): Record<string
   return diff ?? {};
 }
 
+/** The keys `difference` last read of its value (a chain's output is the next step's base: read once). */
+let lastKeys: string[] | undefined;
+
 /** What `encodeRunRecord` gives: the record, or undefined when a value cannot be written as JSON. */
 export function encodeRunRecord(events: readonly RunEvent[]): string | undefined {
   const first = events[0];
@@ -92,6 +99,8 @@ export function encodeRunRecord(events: readonly RunEvent[]): string | undefined
   const tuples = Number.isSafeInteger(at0);
   const seen = new Map<object, number>();
   const sources: (string | number)[] = [];
+  /** The keys of a source value, by source (index in `sources` / 3), when `difference` read them. */
+  const keysOf: (string[] | undefined)[] = [];
   const refs: unknown[] = [];
   const ids: string[] = [];
   const idIndex = new Map<string, number>();
@@ -145,7 +154,8 @@ export function encodeRunRecord(events: readonly RunEvent[]): string | undefined
       if (fieldPorts === null || typeof fieldPorts !== 'object') continue;
       const bases = f === 1 && kind === SUCCEEDED ? startedWith.get(e.nodeId as string) : undefined;
       let copy: Record<string, unknown> | undefined;
-      for (const port of Object.keys(fieldPorts)) {
+      for (const port in fieldPorts) {
+        if (!Object.hasOwn(fieldPorts, port)) continue;
         const value = (fieldPorts as Record<string, unknown>)[port];
         if (value === null || typeof value !== 'object' || port === '__proto__') continue;
         const source = seen.get(value);
@@ -155,14 +165,17 @@ export function encodeRunRecord(events: readonly RunEvent[]): string | undefined
           refs.push(i, f, port, sources[source], sources[source + 1], sources[source + 2], 0);
           continue;
         }
-        seen.set(value, sources.length);
+        const added = sources.length;
+        seen.set(value, added);
         sources.push(i, f, port);
         if (!bases) continue;
         for (const basePort in bases) {
           const base = bases[basePort];
           const from = isRecord(base) ? seen.get(base) : undefined;
           if (from === undefined) continue;
-          const diff = difference(value, base as Record<string, unknown>);
+          lastKeys = undefined;
+          const diff = difference(value, base as Record<string, unknown>, keysOf[from / 3]);
+          if (lastKeys) keysOf[added / 3] = lastKeys;
           if (!diff) continue;
           copy ??= { ...(fieldPorts as Record<string, unknown>) };
           copy[port] = 0;

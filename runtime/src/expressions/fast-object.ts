@@ -8,6 +8,7 @@
  * it holds) and then setting the values, which changes no key. Templates are made once per key sequence (through
  * JSON.parse, which builds fast objects) and found through a trie of keys; their number is bounded.
  */
+import { depthOfPacked, hintMerge, memberSize, packPlain, seenPlain, sizeOfPacked } from './plain-value.js';
 
 interface ShapeNode {
   readonly parent: ShapeNode | undefined;
@@ -107,13 +108,24 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
     if (Object.hasOwn(o, '__proto__')) return undefined;
   }
   const first = objects[0] as Record<string, unknown>;
+  // The others' keys, read once (a merge of two, the common case, needs no set to find repeated keys).
+  const two = objects.length === 2;
+  const secondKeys = two ? Object.keys(objects[1] as object) : undefined;
   let added: string[] | undefined;
-  let seen: Set<string> | undefined;
-  for (let j = 1; j < objects.length; j++) {
-    for (const k of Object.keys(objects[j] as object)) {
-      if (Object.hasOwn(first, k) || seen?.has(k)) continue;
-      (seen ??= new Set()).add(k);
-      (added ??= []).push(k);
+  if (secondKeys) {
+    // Most often every key of the second is new (a step adds its field): then the list is the second's keys.
+    let fresh = 0;
+    for (const k of secondKeys) if (!Object.hasOwn(first, k)) fresh++;
+    if (fresh === secondKeys.length) added = fresh ? secondKeys : undefined;
+    else if (fresh) added = secondKeys.filter((k) => !Object.hasOwn(first, k));
+  } else {
+    let seen: Set<string> | undefined;
+    for (let j = 1; j < objects.length; j++) {
+      for (const k of Object.keys(objects[j] as object)) {
+        if (Object.hasOwn(first, k) || seen?.has(k)) continue;
+        (seen ??= new Set()).add(k);
+        (added ??= []).push(k);
+      }
     }
   }
   let from = shapeOf.get(first);
@@ -125,9 +137,35 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
   if (shape && shape.depth > 16) templateAt(shape);
   // An object without a prototype is copied into a plain one, as JSONata's `{}` result is.
   const out: Record<string, unknown> = { ...first };
+  // When the first object was seen to be plain JSON (an earlier result), the result's check walks only what the
+  // merge set (plain-value.ts): its size is the first's less what the replaced keys weighed there.
+  const known = seenPlain(first);
+  let size = known === undefined ? 0 : sizeOfPacked(known);
+  // The keys set from the others: a merge of two sets every key of the second.
+  let set: string[] | undefined = known === undefined ? undefined : two ? secondKeys : [];
+  let replaced: Set<string> | undefined;
   for (let j = 1; j < objects.length; j++) {
     const o = objects[j] as Record<string, unknown>;
-    for (const k of Object.keys(o)) out[k] = o[k];
+    for (const k of secondKeys ?? Object.keys(o)) {
+      if (set && Object.hasOwn(first, k)) {
+        if (!two) {
+          if (replaced?.has(k)) {
+            out[k] = o[k];
+            continue;
+          }
+          (replaced ??= new Set()).add(k);
+          set.push(k);
+        }
+        const was = memberSize(k, first[k]);
+        if (was === undefined) set = undefined;
+        else size -= was;
+      }
+      out[k] = o[k];
+    }
+  }
+  if (set) {
+    if (!two && added) for (const k of added) set.push(k);
+    hintMerge(out, [packPlain(size, depthOfPacked(known as number)), set]);
   }
   if (shape) shapeOf.set(out, shape);
   return out;

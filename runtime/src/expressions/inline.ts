@@ -780,6 +780,23 @@ function invokeCallback(func: unknown, args: unknown[], run: Run): unknown {
   return applyFunction(func, args, null, run);
 }
 
+/** What JSONata's signature check counts as an object (`o`): not null, an array or a function. */
+const isObjectArg = (v: unknown): boolean =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  (v as { _jsonata_function?: unknown })._jsonata_function !== true &&
+  (v as { _jsonata_lambda?: unknown })._jsonata_lambda !== true;
+
+/**
+ * Arguments that JSONata's signature check would hand back as they are, recognised without it (it builds the
+ * arguments' type string and matches a regular expression on every call): `$merge` of one array of objects, every
+ * step of a merge chain. Anything else goes through the check.
+ */
+const fastSignatures: Partial<Record<string, (args: unknown[]) => boolean>> = {
+  merge: (args) => args.length === 1 && Array.isArray(args[0]) && (args[0] as unknown[]).every(isObjectArg),
+};
+
 /** Built-ins by name, as function values: ports, guarded JSONata implementations, or "run this in the pool". */
 const builtins = new Map<string, Callable>();
 {
@@ -796,7 +813,7 @@ const builtins = new Map<string, Callable>();
       name,
       callable(def.implementation.length, (args, context, run) => {
         run.tick();
-        const validated = validateArgs(def.signature, args, context);
+        const validated = fastSignatures[name]?.(args) ? args : validateArgs(def.signature, args, context);
         for (const a of validated) {
           if (Array.isArray(a)) checkItems(a.length, run);
           else if (typeof a === 'string' && a.length > run.limits.inlineMaxString) throw GIVE_UP;
@@ -925,6 +942,10 @@ function compileGroup(
     // that array, which the rest of the evaluation may see (`[[1..0]][{"": true}]` is `[null]`): an empty array
     // that is a value is left to JSONata; an empty sequence of our own making is replaced by a copy.
     if (Array.isArray(input) && input.length === 0 && !isSequence(input)) throw GIVE_UP;
+    if (!Array.isArray(input)) {
+      const made = singleGroup(compiled, input, env, run);
+      if (made !== undefined) return made;
+    }
     let items = Array.isArray(input) ? input : createSequence(input);
     if (items.length === 0) items = [undefined];
     // An object, not a Map: JSONata visits the groups in object key order (integer-like keys first).
@@ -960,6 +981,52 @@ function compileGroup(
     for (let i = 0; i < keys.length; i++) result[keys[i] as string] = values[i];
     return result;
   };
+}
+
+/** An array index as a property key: V8 and JSONata enumerate such keys first, in numeric order. */
+const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+/**
+ * An object constructor over one input item (not an array: the common `{"k": v}`), without the groups an input
+ * sequence needs: each pair's key, then its value, in the pairs' order, which is the order JSONata's groups give
+ * when no key repeats and none is an array index. Undefined, having built nothing, when one does (or is
+ * `__proto__`, or there are more than 16 pairs): the caller then takes the general way, which evaluates the keys
+ * again (they have no effects). Up to 16 keys set on `{}` make the object `objectOf` makes (fast-object.ts).
+ */
+function singleGroup(
+  compiled: readonly (readonly [Code, Code])[],
+  input: unknown,
+  env: Frame,
+  run: Run,
+): Record<string, unknown> | undefined {
+  const n = compiled.length;
+  if (n > 16) return undefined;
+  // Keys by pair (undefined: the pair gives no key); one pair, the most common, needs no list.
+  let only: string | undefined;
+  const keys: (string | undefined)[] | undefined = n > 1 ? new Array<string | undefined>(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const key = (compiled[i] as readonly [Code, Code])[0](input, env, run);
+    if (key === undefined) continue;
+    if (
+      typeof key !== 'string' ||
+      key === '__proto__' ||
+      key === '_jsonata_lambda' ||
+      key === '_jsonata_function' ||
+      (INDEX_KEY.test(key) && Number(key) < 4_294_967_295) ||
+      (keys !== undefined && keys.includes(key))
+    )
+      return undefined;
+    if (keys) keys[i] = key;
+    else only = key;
+  }
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const key = keys ? keys[i] : only;
+    if (key === undefined) continue;
+    const value = (compiled[i] as readonly [Code, Code])[1](input, env, run);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 type StepCode = (input: Seq | unknown[], env: Frame, run: Run, lastStep: boolean) => unknown;
@@ -1049,7 +1116,22 @@ function compilePath(expr: AstNode, ctx: CompileContext): Code {
   const keepSingletonArray = expr.keepSingletonArray === true;
   const group = expr.group ? compileGroup(expr.group.lhs, ctx) : undefined;
   const last = steps.length - 1;
+  const names = plainNames(expr);
   return (input, env, run) => {
+    if (names && !Array.isArray(input)) {
+      // `data` or `data.a.b` over one item whose values on the way are not arrays: what the steps' sequences of one
+      // item come to once the path's result is unwrapped (compileNode), without making them.
+      let v = input;
+      for (let i = 0; i < names.length && v !== undefined; i++) {
+        const key = names[i] as string;
+        v =
+          v !== null && typeof v === 'object' && Object.hasOwn(v, key)
+            ? (v as Record<string, unknown>)[key]
+            : undefined;
+        if (Array.isArray(v)) break;
+      }
+      if (!Array.isArray(v)) return v;
+    }
     let inputSequence: unknown[] = Array.isArray(input) && !firstIsVariable ? input : createSequence(input);
     let resultSequence: unknown;
     for (let i = 0; i <= last; i++) {
@@ -1068,6 +1150,35 @@ function compilePath(expr: AstNode, ctx: CompileContext): Code {
     if (group) resultSequence = group(resultSequence, env, run);
     return resultSequence;
   };
+}
+
+/**
+ * The names of a path made of plain names only (`data.a.b`: no filters, groups, sorts, array constructors or
+ * singleton marks on it or its steps), whose value over one item compilePath may read directly; else undefined.
+ */
+function plainNames(expr: AstNode): string[] | undefined {
+  const steps = expr.steps ?? [];
+  if (!steps.length || expr.keepSingletonArray || expr.group || expr.keepArray || expr.predicate?.length)
+    return undefined;
+  const names: string[] = [];
+  for (const step of steps) {
+    if (
+      step.type !== 'name' ||
+      typeof step.value !== 'string' ||
+      step.stages?.length ||
+      step.predicate?.length ||
+      step.group ||
+      step.keepArray ||
+      step.consarray ||
+      step.tuple ||
+      step.focus !== undefined ||
+      step.index !== undefined ||
+      step.ancestor !== undefined
+    )
+      return undefined;
+    names.push(step.value);
+  }
+  return names;
 }
 
 function compileFunctionCall(

@@ -17,18 +17,87 @@ const isFunctionValue = (v: object) => '_jsonata_lambda' in v || '_jsonata_funct
 const sequenceFlags = ['sequence', 'keepSingleton', 'outerWrapper', 'tupleStream', 'cons'];
 
 /**
+ * Values this module has seen to be plain (or made plain), with their size and depth, so a later result that holds
+ * one, or was merged from one, is not walked through it again (issue 18, round 5: a 20-step `$merge` chain walked
+ * each step's whole growing object, O(steps × size)). Only objects with Object.prototype are kept (never arrays,
+ * to which JSONata adds its sequence marks): values an expression made, handed on from node to node.
+ *
+ * Why a value cannot have changed since it was seen: expressions never change a value (JSONata's operators and
+ * the inline evaluator build new objects; pool results are copies), the code node's sandbox hands back copies,
+ * and the built-in nodes that hand on what they are given are declared `pure`. Only in-process node code could
+ * change one, and such code is trusted: its own outputs are not checked here in any case. The check guards what
+ * an expression makes, and a part made by an earlier expression was checked then.
+ */
+const seen = new WeakMap<object, number | MergeHint>();
+const DEPTHS = 2048;
+/**
+ * Values are remembered only past this many members walked: a WeakMap entry costs about 0.4 µs to make and look up
+ * (measured: a one-key result 120 → 500 ns when every result was remembered), the walk a few nanoseconds a member.
+ */
+const REMEMBER_FROM = 64;
+
+/**
+ * What `mergeObjects` (fast-object.ts) knows of a merge's result: its first object's size and depth as seen here,
+ * less what the keys the merge replaced weighed there (packed), and the keys set from the other objects. The result
+ * is then checked by walking those keys only: the rest is the first object's, seen before. Depth is the first
+ * object's (an upper bound when a replaced key held its deepest part: a result at the edge of the bound may be
+ * refused that a full walk would pass, never the other way round).
+ */
+export type MergeHint = readonly [packed: number, keys: readonly string[]];
+
+/** The size and depth, packed (see `sizeOfPacked`), of a value seen to be plain (see `seen`), or undefined. */
+export function seenPlain(value: object): number | undefined {
+  const p = seen.get(value);
+  return typeof p === 'number' ? p : undefined;
+}
+
+export const sizeOfPacked = (packed: number) => Math.floor(packed / DEPTHS);
+export const depthOfPacked = (packed: number) => packed % DEPTHS;
+
+/** Size and depth packed into one number (a size up to 2^40, a depth up to 1,001). */
+export const packPlain = (size: number, depth: number) => size * DEPTHS + depth;
+
+/** The size a plain value member adds to its object: its key and the value (undefined when not known cheaply). */
+export function memberSize(key: string, value: unknown): number | undefined {
+  if (value === null) return key.length + 8;
+  switch (typeof value) {
+    case 'string':
+      return key.length + 6 + value.length;
+    case 'number':
+    case 'boolean':
+      return key.length + 12;
+    case 'object': {
+      const p = seen.get(value);
+      return typeof p === 'number' ? key.length + 4 + Math.floor(p / DEPTHS) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Records what a merge's result is made of (see MergeHint). */
+export function hintMerge(result: object, hint: MergeHint): void {
+  seen.set(result, hint);
+}
+
+/**
  * Whether the value is already what toPlainValue would make of it: plain objects and arrays only, no JSONata
  * marks, no `undefined` members, no functions, within the size and depth bounds. Then the value itself is handed
  * on instead of a copy (most expression results are: a step of a 20-node chain is a fresh object from $merge).
- * Walks without allocating; anything unusual answers false and the copying walk decides, with its errors.
+ * Walks without allocating, and not through parts seen before (see `seen`); anything unusual answers false and the
+ * copying walk decides, with its errors. On success the value is remembered with its size and depth.
  */
 function alreadyPlain(value: unknown, maxSize: number): boolean {
   let size = 0;
+  let deepest = 0;
+  let walked = 0;
   const check = (v: unknown, depth: number): boolean => {
+    walked++;
     if (v === null) size += 4;
     else if (typeof v === 'string') size += v.length + 2;
     else if (typeof v === 'object') {
       if (depth > 1_000 || isFunctionValue(v)) return false;
+      if (depth > deepest) deepest = depth;
       const proto = Object.getPrototypeOf(v) as unknown;
       if (Array.isArray(v)) {
         if (proto !== Array.prototype) return false;
@@ -45,6 +114,35 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
       // in three of three paired runs), since every later step reads and copies them. The inline evaluator's object
       // constructors and $merge build plain objects V8 keeps fast (fast-object.ts), which pass as they are.
       if (proto !== Object.prototype) return false;
+      const known = seen.get(v);
+      if (typeof known === 'number') {
+        // Only large values are remembered: one counts as large again.
+        walked += REMEMBER_FROM;
+        const below = depth + (known % DEPTHS);
+        if (below > 1_000) return false;
+        if (below > deepest) deepest = below;
+        size += Math.floor(known / DEPTHS);
+        return size <= maxSize;
+      }
+      const hint = known;
+      if (hint) {
+        // A merge of a (large) value seen before: only the keys the merge set are walked.
+        walked += REMEMBER_FROM;
+        const packed = hint[0];
+        const below = depth + (packed % DEPTHS);
+        if (below > 1_000) return false;
+        if (below > deepest) deepest = below;
+        size += Math.floor(packed / DEPTHS);
+        const keys = hint[1];
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string;
+          const item = (v as Record<string, unknown>)[k];
+          if (item === undefined || !Object.hasOwn(v, k)) return false;
+          size += k.length + 4;
+          if (size > maxSize || !check(item, depth + 1)) return false;
+        }
+        return size <= maxSize;
+      }
       size += 2;
       for (const k in v) {
         if (!Object.hasOwn(v, k)) return false;
@@ -58,7 +156,19 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
     else return false;
     return size <= maxSize;
   };
-  return check(value, 0);
+  if (!check(value, 0)) return false;
+  if (walked >= REMEMBER_FROM) remember(value, size, deepest);
+  return true;
+}
+
+function remember(value: unknown, size: number, depth: number): void {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  )
+    seen.set(value, packPlain(size, depth));
 }
 
 /**
@@ -79,6 +189,7 @@ export function toPlainValue(value: unknown, maxSize: number): unknown {
       throw new ValueRefused('the expression returned a function, not a value');
     } else if (typeof v === 'object') {
       if (depth > 1_000) throw new ValueRefused('the result is nested deeper than 1,000 levels');
+      if (depth > deepest) deepest = depth;
       if (Array.isArray(v)) {
         size += 2 + v.length;
         if (size > maxSize) throw tooBig();
@@ -103,5 +214,8 @@ export function toPlainValue(value: unknown, maxSize: number): unknown {
     if (size > maxSize) throw tooBig();
     return v;
   };
-  return walk(value, 0);
+  let deepest = 0;
+  const out = walk(value, 0);
+  if (size >= REMEMBER_FROM * 8) remember(out, size, deepest);
+  return out;
 }

@@ -304,6 +304,8 @@ export class RunService {
   }
 
   private publish(runId: string, event: RunEvent): void {
+    // No one follows any run (an endpoint under load): nothing to look up, nothing to end.
+    if (this.watchers.size === 0) return;
     const set = this.watchers.get(runId);
     if (set) {
       for (const fn of set) {
@@ -419,6 +421,9 @@ export class RunService {
         runId,
         store: live,
         meta,
+        // Every event comes here and is stored; the handle need not keep them (nor their values) until the run's
+        // last write is durable (issue 18, round 5).
+        keepLog: false,
         services: {
           secrets: this.credentials.resolver(req.workspaceId, runId, req.actor),
           connections: this.connections.resolver(
@@ -817,6 +822,11 @@ export class RunService {
         b.runUpdates.push(update);
       }
       live.rowBatch = undefined;
+      // The run is over: what a suspension or a takeover would need goes now, not once the batch is durable (the
+      // batch keeps its chunk until it is encoded at the end of this turn).
+      live.checkpoint = [];
+      live.chunk = undefined;
+      live.chunkBatch = undefined;
       req.onFinished?.(b, event, masked as RunFinishedEvent);
       const waiters = this.finishWaiters.get(live.id);
       if (waiters) {

@@ -31,15 +31,19 @@ export const transformNode = defineNode({
     helpers.expression(config.expression, ['expression']);
   },
   run(ctx, { data }, { expression, emptyResult }) {
-    const finish = (result: unknown) => {
-      if (result === undefined) {
-        if (emptyResult === 'null') return { result: null };
-        throw new NodeError('the mapping gave no value (does every path it reads exist?)', 'EMPTY_RESULT');
-      }
-      return { result };
-    };
-    // Synchronous when the inline evaluator answers: the node then costs no promise and no timer.
-    const result = ctx.evaluate(expression, { data, input: ctx.scope.input, nodes: ctx.scope.nodes });
-    return result instanceof Promise ? result.then(finish) : finish(result);
+    // Synchronous when the inline evaluator answers: the node then costs no promise, no timer and no closure.
+    const scope = ctx.scope;
+    const result = ctx.evaluate(expression, { data, input: scope.input, nodes: scope.nodes });
+    return result instanceof Promise
+      ? result.then((r) => finish(r, emptyResult))
+      : finish(result, emptyResult);
   },
 });
+
+function finish(result: unknown, emptyResult: 'error' | 'null'): { result: unknown } {
+  if (result === undefined) {
+    if (emptyResult === 'null') return { result: null };
+    throw new NodeError('the mapping gave no value (does every path it reads exist?)', 'EMPTY_RESULT');
+  }
+  return { result };
+}
