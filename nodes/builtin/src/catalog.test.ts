@@ -48,7 +48,7 @@ describe('built-in node catalog', () => {
   });
 
   it.each(builtinNodes.map((d) => [d.type, d] as const))(
-    '%s names every port in Chinese for the zh-CN canvas, inspector and run form',
+    '%s names and explains every port in Chinese for the zh-CN canvas, inspector and run form',
     (_type, def) => {
       const { inputs, outputs } = catalogEntry(def);
       for (const p of [...inputs, ...outputs]) {
@@ -57,6 +57,9 @@ describe('built-in node catalog', () => {
         // A Chinese title, not the English one (or the port's name) copied over.
         expect(zh, `${def.type} port ${p.name}`).not.toBe(p.title ?? p.name);
         expect(zh, `${def.type} port ${p.name}`).toMatch(/[\u4e00-\u9fff]/);
+        // The canvas and the inspector show a port's help beside its title: in Chinese too.
+        if (p.description !== undefined)
+          expect(p.zh?.description, `${def.type} port ${p.name}: zh.description`).toMatch(/[\u4e00-\u9fff]/);
       }
     },
   );

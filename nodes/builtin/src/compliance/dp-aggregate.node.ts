@@ -219,12 +219,15 @@ export const dpAggregateNode = defineNode({
   outputs: {
     results: port('table', {
       title: 'Results',
-      zh: { title: '结果列表', description: 'group、name、op、value、epsilon、sensitivity、noiseScale' },
+      zh: {
+        title: '结果列表',
+        description: '每组一行：group、name、op、value、epsilon、sensitivity、noiseScale',
+      },
       description: 'group, name, op, value, epsilon, sensitivity, noiseScale',
     }),
     budget: port('record', {
       title: 'Privacy budget',
-      zh: { title: '隐私预算', description: 'epsilonSpent、delta、mechanism、composition' },
+      zh: { title: '隐私预算', description: '已用隐私预算：epsilonSpent、delta、mechanism、composition' },
       description: 'epsilonSpent, delta, mechanism, composition',
     }),
   },

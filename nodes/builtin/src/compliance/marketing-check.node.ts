@@ -200,7 +200,10 @@ export const marketingCheckNode = defineNode({
     passed: port('boolean', { title: 'Passed', zh: { title: '通过' } }),
     findings: port('table', {
       title: 'Findings',
-      zh: { title: '发现的问题', description: 'ruleId、kind、severity、message、source、start、end、text' },
+      zh: {
+        title: '发现的问题',
+        description: '每项发现含 ruleId、kind、severity、message、source、start、end、text',
+      },
       description: 'ruleId, kind, severity, message, source, start, end, text',
     }),
     decision: port('decision', {

@@ -74,7 +74,7 @@ export const regulationChecklistNode = defineNode({
   outputs: {
     articles: port('table', {
       title: 'Articles',
-      zh: { title: '条款', description: 'ref、title、chapter、section、text' },
+      zh: { title: '条款', description: '每条含 ref、title、chapter、section、text' },
       description: 'ref, title, chapter, section, text',
     }),
     checklist: port('table', {
@@ -82,7 +82,7 @@ export const regulationChecklistNode = defineNode({
       zh: {
         title: '合规清单',
         description:
-          'id、articleRef、provisionRef、actor、modality、obligation、deadline { value, unit, kind, phrase }、timing、text',
+          '每项义务含 id、articleRef、provisionRef、actor、modality、obligation、deadline { value, unit, kind, phrase }、timing、text',
       },
       description:
         'id, articleRef, provisionRef, actor, modality, obligation, deadline { value, unit, kind, phrase }, timing, text',

@@ -102,7 +102,7 @@ export const answerNode = defineNode({
     question: port('text', { title: 'Question', zh: { title: '问题' } }),
     passages: port('table', {
       title: 'Passages',
-      zh: { title: '段落' },
+      zh: { title: '段落', description: '含 text、source 和位置的行（来自 model.retrieve）' },
       description: 'Rows with text, source and position (model.retrieve)',
     }),
   },
@@ -110,7 +110,7 @@ export const answerNode = defineNode({
     answer: port('text', { title: 'Answer', zh: { title: '回答' } }),
     citations: port('table', {
       title: 'Citations',
-      zh: { title: '引用出处' },
+      zh: { title: '引用出处', description: '回答引用的段落：n、source、page、lines、text' },
       description: 'The passages the answer cites: n, source, page, lines, text',
     }),
     refused: port('boolean', { title: 'Refused', zh: { title: '已拒答' } }),

@@ -48,7 +48,7 @@ export const chatNode = defineNode({
     history: port('messages', {
       required: false,
       title: 'Earlier turns',
-      zh: { title: '此前对话' },
+      zh: { title: '此前对话', description: '放在系统提示词和用户提示词之间' },
       description: 'Placed between the system prompt and the user prompt',
     }),
   },
@@ -56,11 +56,18 @@ export const chatNode = defineNode({
     text: port('text', { title: 'Reply', zh: { title: '回复' } }),
     usage: port('record', {
       title: 'Token usage',
-      zh: { title: '词元用量' },
+      zh: {
+        title: '词元用量',
+        description: '词元用量：{ inputTokens, outputTokens, totalTokens, estimated }',
+      },
       description: '{ inputTokens, outputTokens, totalTokens, estimated }',
     }),
     latencyMs: port('number', { title: 'Latency (ms)', zh: { title: '耗时（毫秒）' } }),
-    model: port('text', { title: 'Model', zh: { title: '模型' }, description: 'The model that answered' }),
+    model: port('text', {
+      title: 'Model',
+      zh: { title: '模型', description: '作答的模型' },
+      description: 'The model that answered',
+    }),
   },
   dynamicInputs: { path: 'variables', mode: 'items', type: 'any', required: false },
   timeoutMs: 120_000,

@@ -141,7 +141,7 @@ export const classifyNode = defineNode({
     examples: port('table', {
       required: false,
       title: 'Training examples',
-      zh: { title: '训练样本' },
+      zh: { title: '训练样本', description: '含文本列和标签列的行' },
       description: 'Rows with a text and a label column',
     }),
     artifact: port('artifact', { required: false, title: 'Trained model', zh: { title: '训练好的模型' } }),
@@ -151,7 +151,7 @@ export const classifyNode = defineNode({
     confidence: port('number', { title: 'Confidence', zh: { title: '置信度' } }),
     alternatives: port('table', {
       title: 'Alternatives',
-      zh: { title: '其他候选' },
+      zh: { title: '其他候选', description: '其他标签及其置信度，可能性最高的在前' },
       description: 'Other labels with their confidence, most likely first',
     }),
     model: port('text', { title: 'Model', zh: { title: '模型' } }),

@@ -135,25 +135,29 @@ export const retrieveNode = defineNode({
     documents: port('any', {
       required: false,
       title: 'Documents',
-      zh: { title: '文档集' },
+      zh: { title: '文档集', description: '一段文本、一份文件（{ text, name } 或 { pages }）或它们的列表' },
       description: 'A text, a document ({ text, name } or { pages }) or a list of them',
     }),
   },
   outputs: {
     passages: port('table', {
       title: 'Passages',
-      zh: { title: '段落' },
+      zh: {
+        title: '段落',
+        description:
+          '每个段落含 rank、text、source、page、chunk、start、end、lineFrom、lineTo、score、relevance、bm25、similarity',
+      },
       description:
         'rank, text, source, page, chunk, start, end, lineFrom, lineTo, score, relevance, bm25, similarity',
     }),
     context: port('text', {
       title: 'Context',
-      zh: { title: '上下文' },
+      zh: { title: '上下文', description: '供提示词使用的编号段落：[1]（来源、位置）文本' },
       description: 'Numbered passages for a prompt: [1] (source, position) text',
     }),
     index: port('record', {
       title: 'Index',
-      zh: { title: '索引' },
+      zh: { title: '索引', description: '索引信息：id、documents、passages、embeddings、buildMs、cached' },
       description: 'id, documents, passages, embeddings, buildMs, cached',
     }),
   },

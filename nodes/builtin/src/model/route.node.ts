@@ -187,7 +187,10 @@ export const routeNode = defineNode({
     classification: port('text', {
       required: false,
       title: 'Data class',
-      zh: { title: '数据级别' },
+      zh: {
+        title: '数据级别',
+        description: 'public、internal、personal 或 confidential（来自分类器或调用方）',
+      },
       description: 'public, internal, personal or confidential (from a classifier or the caller)',
     }),
   },
@@ -195,7 +198,11 @@ export const routeNode = defineNode({
     text: port('text', { title: 'Reply', zh: { title: '回复' } }),
     route: port('record', {
       title: 'Route',
-      zh: { title: '路由' },
+      zh: {
+        title: '路由',
+        description:
+          '路由结果：connection、deployment、dataClass、reasons、piiTypes、cost、baselineCost（私有连接）、costSaved、currency',
+      },
       description:
         'connection, deployment, dataClass, reasons, piiTypes, cost, baselineCost (the private connection), costSaved, currency',
     }),

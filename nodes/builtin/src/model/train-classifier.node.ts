@@ -60,7 +60,7 @@ export const trainClassifierNode = defineNode({
     examples: port('table', {
       required: false,
       title: 'Training examples',
-      zh: { title: '训练样本' },
+      zh: { title: '训练样本', description: '含文本列和标签列的行' },
       description: 'Rows with a text and a label column',
     }),
   },
@@ -68,7 +68,11 @@ export const trainClassifierNode = defineNode({
     artifact: port('artifact', { title: 'Trained model', zh: { title: '训练好的模型' } }),
     metrics: port('record', {
       title: 'Metrics',
-      zh: { title: '指标' },
+      zh: {
+        title: '指标',
+        description:
+          '训练指标：examples、labels、features、trainingMs、artifactBytes、holdoutExamples、holdoutAccuracy',
+      },
       description: 'examples, labels, features, trainingMs, artifactBytes, holdoutExamples, holdoutAccuracy',
     }),
   },

@@ -29,7 +29,7 @@ export const documentNode = defineNode({
     text: port('text', { title: 'Text', zh: { title: '文本' } }),
     pages: port('table', {
       title: 'Pages',
-      zh: { title: '页面' },
+      zh: { title: '页面', description: 'page、text、source（text 或 ocr），OCR 页另带 confidence' },
       description: 'page, text, source (text or ocr), confidence for OCR pages',
     }),
     pageCount: port('number', { title: 'Page count', zh: { title: '页数' } }),

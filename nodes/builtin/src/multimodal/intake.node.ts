@@ -225,7 +225,11 @@ export const intakeNode = defineNode({
     text: port('text', { title: 'Message text', zh: { title: '消息文本' }, required: false }),
     parts: port('list', {
       title: 'Parts',
-      zh: { title: '组成部分' },
+      zh: {
+        title: '组成部分',
+        description:
+          '每项为 { kind: text | image | audio | document, text } 或 { kind, data: base64 或 data URL, mimeType, name }；纯字符串视为文本或 data URL',
+      },
       required: false,
       description:
         'Each { kind: text | image | audio | document, text } or { kind, data: base64 or data URL, mimeType, name }; a plain string is text or a data URL',
@@ -234,12 +238,16 @@ export const intakeNode = defineNode({
   outputs: {
     text: port('text', {
       title: 'Text',
-      zh: { title: '文本' },
+      zh: { title: '文本', description: '所有可读内容，按部分依次排列' },
       description: 'Everything readable, part by part',
     }),
     parts: port('table', {
       title: 'Part reports',
-      zh: { title: '各部分报告' },
+      zh: {
+        title: '各部分报告',
+        description:
+          '每部分的处理报告：index、kind、ok、engine、confidence、pages、durationSec、chars、error {code, message}',
+      },
       description: 'index, kind, ok, engine, confidence, pages, durationSec, chars, error {code, message}',
     }),
     errorCount: port('number', { title: 'Unreadable parts', zh: { title: '无法识别的部分' } }),

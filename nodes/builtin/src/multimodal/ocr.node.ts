@@ -61,7 +61,7 @@ export const ocrNode = defineNode({
   inputs: {
     image: port('image', {
       title: 'Image',
-      zh: { title: '图像' },
+      zh: { title: '图像', description: '连接一个 data URL 文本即可转换' },
       description: 'Connect a data URL text to convert it',
     }),
   },
@@ -69,17 +69,17 @@ export const ocrNode = defineNode({
     text: port('text', { title: 'Text', zh: { title: '文本' } }),
     confidence: port('number', {
       title: 'Confidence',
-      zh: { title: '置信度' },
+      zh: { title: '置信度', description: '词的平均置信度，0 到 1' },
       description: 'Mean word confidence, 0 to 1',
     }),
     lines: port('table', {
       title: 'Lines',
-      zh: { title: '文本行' },
+      zh: { title: '文本行', description: 'text、confidence 和像素坐标 bbox {x0, y0, x1, y1}' },
       description: 'text, confidence and bbox {x0, y0, x1, y1} in pixels',
     }),
     language: port('text', {
       title: 'Languages',
-      zh: { title: '识别语言' },
+      zh: { title: '识别语言', description: 'Tesseract 语言组合，例如 eng+chi_sim' },
       description: 'Tesseract language set, e.g. eng+chi_sim',
     }),
     meta: port('record', { title: 'Details', zh: { title: '详情' } }),

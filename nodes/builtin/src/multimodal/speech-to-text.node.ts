@@ -59,7 +59,7 @@ export const speechToTextNode = defineNode({
   inputs: {
     audio: port('audio', {
       title: 'Audio',
-      zh: { title: '音频' },
+      zh: { title: '音频', description: '连接一个 data URL 文本即可转换' },
       description: 'Connect a data URL text to convert it',
     }),
   },
@@ -67,13 +67,13 @@ export const speechToTextNode = defineNode({
     text: port('text', { title: 'Transcript', zh: { title: '转写文本' } }),
     segments: port('table', {
       title: 'Segments',
-      zh: { title: '分段' },
+      zh: { title: '分段', description: '起止秒数、text、confidence' },
       description: 'start and end in seconds, text, confidence',
     }),
     engine: port('text', { title: 'Engine', zh: { title: '引擎' } }),
     quality: port('text', {
       title: 'Quality',
-      zh: { title: '质量' },
+      zh: { title: '质量', description: 'basic（离线 pocketsphinx）或 provider' },
       description: 'basic (offline pocketsphinx) or provider',
     }),
     meta: port('record', { title: 'Details', zh: { title: '详情' } }),

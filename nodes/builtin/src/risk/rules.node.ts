@@ -399,7 +399,7 @@ export const rulesNode = defineNode({
   outputs: {
     decision: port('decision', {
       title: 'Decision',
-      zh: { title: '决策', description: '{ outcome, reasons, rules }' },
+      zh: { title: '决策', description: '结论、原因和触发的规则：{ outcome, reasons, rules }' },
       description: '{ outcome, reasons, rules }',
     }),
     hits: port('table', {
