@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { decodeEventRow, type RunEvent } from '@finflow/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,34 @@ describe('runs', () => {
     const anon = new Client(t.url).socket();
     await expect(connected(anon)).rejects.toThrow(/UNAUTHENTICATED/);
     anon.disconnect();
+  });
+
+  it("streams a run over socket.io's HTTP long-polling transport too", async () => {
+    // socket.io loads with its first request (sockets.ts); plain HTTP requests under /socket.io/ reach it as
+    // upgrades do, with the same session check.
+    const polled = admin.socket(['polling']);
+    await connected(polled);
+    const { id } = await createFlow(admin, slowFlow(200));
+    const r = await admin.post(`/api/flows/${id}/runs`, { input: { n: 3 } });
+    const finished = nextEvent(polled, (e) => e.type === 'run.finished');
+    expect(await emitAck(polled, 'run:subscribe', { runId: r.body.runId })).toEqual({ ok: true });
+    expect(await finished).toMatchObject({ status: 'succeeded', outputs: { value: { n: 3 } } });
+    polled.disconnect();
+    const anon = new Client(t.url).socket(['polling']);
+    await expect(connected(anon)).rejects.toThrow(/UNAUTHENTICATED/);
+    anon.disconnect();
+  });
+
+  it('refuses a websocket upgrade anywhere but socket.io', async () => {
+    const url = new URL('/api/health', t.url);
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(url, { headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+      req.on('upgrade', () => resolve('upgraded'));
+      req.on('response', (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', () => resolve('closed'));
+      req.end();
+    });
+    expect(outcome).toBe('closed');
   });
 
   it('cancels a run in flight and re-runs a finished one with the same input', async () => {

@@ -24,7 +24,6 @@ import {
   SandboxPool,
 } from '@finflow/nodes';
 import { loadTemplate, templatesRoot, type Template } from '@finflow/templates';
-import type { Server as SocketServer } from 'socket.io';
 import { createRequestHandler } from './app.js';
 import { startIdleGc } from './idle-gc.js';
 import { loadConfig, type ServerConfig } from './config.js';
@@ -50,7 +49,7 @@ import { RolloutBoardService } from './services/rollout-board.js';
 import { PluginService } from './services/plugins.js';
 import { RolloutService, type RolloutOptions } from './services/rollouts.js';
 import { RunService } from './services/runs.js';
-import { attachSockets, evaluationRoom } from './sockets.js';
+import { attachSockets, evaluationRoom, type LiveSockets } from './sockets.js';
 
 export interface StartOptions {
   /** Default: from the environment. */
@@ -75,7 +74,8 @@ export interface FinflowServer {
   port: number;
   context: AppContext;
   http: HttpServer;
-  io: SocketServer;
+  /** socket.io, loaded with the first socket.io request (or at start in queue mode). */
+  sockets: LiveSockets;
   /** The setup token issued at start, when there were no users. */
   setupToken: string | undefined;
   close(): Promise<void>;
@@ -250,7 +250,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
       catalog = undefined;
       flows.invalidatePrepared();
       promotion.invalidate();
-      io.emit('catalog.changed', { at: Date.now() });
+      sockets.emit('catalog.changed', { at: Date.now() });
     });
 
     if (config.mode === 'queue' && config.redisUrl) {
@@ -278,11 +278,18 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
     await rollouts.start();
     await learning.start();
 
-    const http = createServer(createRequestHandler(ctx));
+    const sockets = await attachSockets(ctx);
+    const app = createRequestHandler(ctx);
+    const http = createServer((req, res) =>
+      sockets.handles(req) ? sockets.handleRequest(req, res) : app(req, res),
+    );
     http.keepAliveTimeout = 65_000;
-    const io = attachSockets(ctx, http);
+    // Upgrades are socket.io's (websocket); any other is refused at once.
+    http.on('upgrade', (req, socket, head) =>
+      sockets.handles(req) ? sockets.handleUpgrade(req, socket, head) : socket.destroy(),
+    );
     evaluations.setProgressListener((workspaceId, p) =>
-      io.to(evaluationRoom(workspaceId)).emit('evaluation.progress', p),
+      sockets.emitTo(evaluationRoom(workspaceId), 'evaluation.progress', p),
     );
     await new Promise<void>((resolveListen, reject) => {
       http.once('error', reject);
@@ -347,9 +354,8 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         await learning.stop();
         await rollouts.stop();
         await writer.flush().catch((err: unknown) => logger.error({ err }, 'the last commit failed'));
-        io.disconnectSockets(true);
+        await sockets.close();
         await ctx.queue?.close();
-        await new Promise<void>((done) => io.close(() => done()));
         http.closeAllConnections();
         await stopped;
         // OCR workers and the like, started by nodes on first use; the code sandbox processes.
@@ -365,7 +371,7 @@ export async function startServer(options: StartOptions = {}): Promise<FinflowSe
         logger.flush();
       })());
 
-    return { url, port, context: ctx, http, io, setupToken, close };
+    return { url, port, context: ctx, http, sockets, setupToken, close };
   } catch (err) {
     await repo.close();
     throw err;

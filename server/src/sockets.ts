@@ -5,10 +5,17 @@
  * subscription (its workspace and role are those of the moment, not of the connection), and an account's
  * connections are closed when its access shrinks (removed from a workspace, disabled, password changed), so a
  * subscription never outlives the right to it.
+ *
+ * socket.io loads with the first socket.io request (issue 18: a server that only answers endpoints does not carry
+ * it): the HTTP server hands requests and upgrades under /socket.io/ to `LiveSockets`, which imports socket.io and
+ * engine.io then, binds them, and passes that request and the ones after it to engine.io. In queue mode it loads
+ * at start, since broadcasts from this server reach the sockets of the others through its Redis adapter.
  */
 import { runSubscribeMessage, runUnsubscribeMessage, type SubscribeAck } from '@finflow/contract';
-import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Server as EngineServer } from 'engine.io';
+import type { Server, Socket } from 'socket.io';
 import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
 import { readCookie } from './routes/common.js';
@@ -41,18 +48,90 @@ function originAllowed(ctx: AppContext, origin: string | undefined, host: string
   }
 }
 
-export function attachSockets(ctx: AppContext, httpServer: HttpServer): Server {
-  const io = new Server(httpServer, {
-    path: '/socket.io',
-    serveClient: false,
-    maxHttpBufferSize: 64 * 1024,
-    parser: limitedParser(ctx.config.jsonMaxDepth),
-    allowRequest: (req, callback) => {
-      const ok = originAllowed(ctx, req.headers.origin, req.headers.host);
-      callback(ok ? null : 'origin not allowed', ok);
-    },
-  });
+const SOCKET_PATH = '/socket.io/';
 
+/** What the server keeps of socket.io: where its requests go, its broadcasts, its shutdown. */
+export interface LiveSockets {
+  /** Whether a request (or an upgrade) is socket.io's. */
+  handles(req: IncomingMessage): boolean;
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** To every connected socket (none are, before socket.io has loaded). */
+  emit(event: string, payload: unknown): void;
+  /** To the sockets in a room. */
+  emitTo(room: string, event: string, payload: unknown): void;
+  /** Disconnects every socket and stops socket.io (when it loaded). */
+  close(): Promise<void>;
+}
+
+export async function attachSockets(ctx: AppContext): Promise<LiveSockets> {
+  let io: Server | undefined;
+  let engine: EngineServer | undefined;
+  let loading: Promise<EngineServer> | undefined;
+  let closed = false;
+  const load = () =>
+    closed
+      ? Promise.reject(new Error('the server is shutting down'))
+      : (loading ??= Promise.all([import('socket.io'), import('engine.io')]).then(([sio, eio]) => {
+          const eng = new eio.Server({
+            maxHttpBufferSize: 64 * 1024,
+            allowRequest: (req, callback) => {
+              const ok = originAllowed(ctx, req.headers.origin, req.headers.host);
+              callback(ok ? null : 'origin not allowed', ok);
+            },
+          });
+          io = setUp(
+            ctx,
+            new sio.Server({ serveClient: false, parser: limitedParser(ctx.config.jsonMaxDepth) }),
+          );
+          io.bind(eng);
+          engine = eng;
+          return eng;
+        }));
+  if (ctx.queue) await load();
+  const failed = (err: unknown) => {
+    if (!closed) ctx.logger.error({ err }, 'socket.io failed to load');
+  };
+  return {
+    handles: (req) => req.url?.startsWith(SOCKET_PATH) ?? false,
+    handleRequest(req, res) {
+      if (engine) engine.handleRequest(req, res);
+      else
+        load().then(
+          (eng) => eng.handleRequest(req, res),
+          (err: unknown) => {
+            failed(err);
+            res.statusCode = 503;
+            res.end();
+          },
+        );
+    },
+    handleUpgrade(req, socket, head) {
+      if (engine) engine.handleUpgrade(req, socket, head);
+      else
+        load().then(
+          (eng) => eng.handleUpgrade(req, socket, head),
+          (err: unknown) => {
+            failed(err);
+            socket.destroy();
+          },
+        );
+    },
+    emit: (event, payload) => void io?.emit(event, payload),
+    emitTo: (room, event, payload) => void io?.to(room).emit(event, payload),
+    async close() {
+      closed = true;
+      await loading?.catch(() => undefined);
+      if (!io) return;
+      io.disconnectSockets(true);
+      const server = io;
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
+
+/** The connection handlers: authentication, run and evaluation subscriptions, closing on lost access. */
+function setUp(ctx: AppContext, io: Server): Server {
   // Queue mode: broadcasts (a reloaded catalog, say) reach the sockets of every server.
   if (ctx.queue) io.adapter(ctx.queue.socketAdapter());
 

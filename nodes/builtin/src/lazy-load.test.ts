@@ -42,4 +42,15 @@ describe('lazy node implementations', () => {
     ])
       expect(loaded, engine).not.toContain(engine);
   });
+
+  it('keeps PII detection and the classifier out of what the model and multimodal definitions load', () => {
+    // A model node's call is classified (personal data found raises its class) when it is made, not at import.
+    for (const entry of ['model/index.ts', 'multimodal/index.ts']) {
+      const loaded = staticGraph(join(src, entry));
+      expect(loaded).toContain('net/connections.ts');
+      expect(loaded, entry).not.toContain('compliance/pii/detect.ts');
+    }
+    // The offline classifier's maths loads when model.classify or model.trainClassifier first runs.
+    expect(staticGraph(join(src, 'model/index.ts'))).not.toContain('model/classifier.ts');
+  });
 });

@@ -7,7 +7,6 @@ import { endpointFeedbackBody, feedbackSchema } from '@finflow/contract';
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { HttpError, notFound, parseRequest } from '../errors.js';
-import { endpointOpenApi } from '../openapi.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { checkIdempotencyKey, primaryVersion } from '../services/endpoints.js';
 import { feedbackView } from '../services/feedback.js';
@@ -34,6 +33,9 @@ export function publicRoutes(ctx: AppContext, call: EndpointCall): Router {
     const key = await ctx.endpoints.authenticate(req.headers.authorization);
     const resolved = await ctx.endpoints.resolve(param(req, 'slug'), key);
     const plan = await ctx.endpoints.plan(resolved, primaryVersion(resolved.deployment));
+    // The generator (it converts the contract's answer schemas at import) loads with the first document asked
+    // for: a server that only answers endpoints does not carry it (issue 18). The module system keeps it after.
+    const { endpointOpenApi } = await import('../openapi.js');
     res.json(endpointOpenApi(resolved.endpoint, plan, baseUrl(req)));
   });
 

@@ -142,11 +142,11 @@ export class Client {
     return r;
   }
 
-  /** A socket.io connection with this client's session cookie. */
-  socket(): Socket {
+  /** A socket.io connection with this client's session cookie (over a websocket unless told otherwise). */
+  socket(transports: ('websocket' | 'polling')[] = ['websocket']): Socket {
     return connect(this.base, {
       path: '/socket.io',
-      transports: ['websocket'],
+      transports,
       extraHeaders: this.cookie ? { cookie: this.cookie } : {},
       reconnection: false,
       forceNew: true,

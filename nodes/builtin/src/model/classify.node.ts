@@ -6,7 +6,6 @@
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
 import { validateJsonSchema } from '@finflow/runtime';
 import type { BaseMessage } from '@langchain/core/messages';
-import { predict } from './classifier.js';
 import { answeredBy, chatMessages, toLangChain } from './chat-run.js';
 import { ModelErrorCodes, modelRetryPolicy, toModelError } from './errors.js';
 import {
@@ -17,6 +16,7 @@ import {
   providerFields,
 } from './services.js';
 import {
+  classifierEngine,
   classifierFromArtifact,
   classifierFromExamples,
   collectExamples,
@@ -202,7 +202,7 @@ export const classifyNode = defineNode({
           );
         classifier = await classifierFromExamples(examples, ctx.signal);
       }
-      const p = predict(classifier, text, config.alternatives);
+      const p = (await classifierEngine()).predict(classifier, text, config.alternatives);
       result = { ...p, model: `trained:tfidf-logreg ${classifier.artifact.id.slice(0, 12)}` };
     } else {
       if (config.labels.length < 2)

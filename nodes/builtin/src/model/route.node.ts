@@ -52,7 +52,7 @@ export interface RouteDecision {
 }
 
 /** The routing rule, apart from the call: which connection a prompt of this class and size goes to, and why. */
-export function decideRoute(input: {
+export async function decideRoute(input: {
   cloud: ConnectionInfo;
   flowClass: DataClass;
   declared: DataClass | undefined;
@@ -61,7 +61,7 @@ export function decideRoute(input: {
   detectPii: boolean;
   maxTokens: number;
   maxCloudCost: number | undefined;
-}): RouteDecision {
+}): Promise<RouteDecision> {
   const reasons: string[] = [];
   let cls: DataClass = input.flowClass;
   if (rank(input.flowClass) > rank('internal')) reasons.push(`the flow handles ${input.flowClass} data`);
@@ -75,7 +75,7 @@ export function decideRoute(input: {
   }
   let piiTypes: string[] = [];
   if (input.detectPii) {
-    const found = classifyText(input.text, cls);
+    const found = await classifyText(input.text, cls);
     piiTypes = found.piiTypes;
     if (piiTypes.length) {
       reasons.push(`personal data found (${piiTypes.join(', ')})`);
@@ -246,7 +246,7 @@ export const routeNode = defineNode({
       findConnection(ctx, { name: config.private }),
       findConnection(ctx, { name: config.cloud }),
     ]);
-    const decision = decideRoute({
+    const decision = await decideRoute({
       cloud: cloudInfo,
       flowClass: ctx.services.connections!.flowDataClass,
       declared: config.dataClass === 'auto' ? undefined : config.dataClass,

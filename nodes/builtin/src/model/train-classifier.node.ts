@@ -4,8 +4,8 @@
  * retraining. An optional stratified hold-out reports accuracy on examples the model did not see.
  */
 import { defineNode, NodeError, port, z } from '@finflow/sdk';
-import { loadClassifier, predict, trainClassifier, type LabelledExample } from './classifier.js';
-import { collectExamples, exampleFields } from './training-data.js';
+import type { LabelledExample } from './classifier.js';
+import { classifierEngine, collectExamples, exampleFields } from './training-data.js';
 
 /** A deterministic stratified split: every k-th example of each label (in input order) is held out. */
 export function holdOut(
@@ -82,6 +82,7 @@ export const trainClassifierNode = defineNode({
         'INSUFFICIENT_TRAINING_DATA',
       );
     const { train, test } = holdOut(examples, config.holdout);
+    const { loadClassifier, predict, trainClassifier } = await classifierEngine();
     const artifact = await trainClassifier(train, { signal: ctx.signal });
     let holdoutAccuracy: number | undefined;
     if (test.length) {

@@ -1,16 +1,14 @@
 /**
  * Labelled examples for the offline classifier from config and input tables, and the per-process cache of
  * trained and decoded classifiers (training the same examples twice returns the same model, so a flow with
- * inline examples trains once, not on every run).
+ * inline examples trains once, not on every run). The classifier's maths loads when a node first trains or
+ * predicts: the definitions (the catalog, validation) need only the fields here.
  */
-import { NodeError, z } from '@finflow/sdk';
-import {
-  hashExamples,
-  loadClassifier,
-  trainClassifier,
-  type LabelledExample,
-  type LoadedClassifier,
-} from './classifier.js';
+import { NodeError, onFirstRun, z } from '@finflow/sdk';
+import type { LabelledExample, LoadedClassifier } from './classifier.js';
+
+/** The classifier (TF-IDF, logistic regression), imported on first use. */
+export const classifierEngine = onFirstRun(() => import('./classifier.js'));
 
 export const exampleSchema = z.object({
   text: z
@@ -91,18 +89,19 @@ function remember(key: string, make: () => Promise<LoadedClassifier>): Promise<L
 }
 
 /** A decoded artefact, cached by its id (decoding BANKING77's weights takes tens of milliseconds). */
-export function classifierFromArtifact(artifact: unknown): Promise<LoadedClassifier> {
+export async function classifierFromArtifact(artifact: unknown): Promise<LoadedClassifier> {
+  const { loadClassifier } = await classifierEngine();
   const a = artifact as { id?: unknown; weights?: unknown };
-  if (typeof a?.id !== 'string' || typeof a.weights !== 'string')
-    return Promise.resolve(loadClassifier(artifact));
+  if (typeof a?.id !== 'string' || typeof a.weights !== 'string') return loadClassifier(artifact);
   return remember(`artifact:${a.id}:${a.weights.length}`, async () => loadClassifier(artifact));
 }
 
 /** The classifier trained on these examples, trained once per process. */
-export function classifierFromExamples(
+export async function classifierFromExamples(
   examples: readonly LabelledExample[],
   signal?: AbortSignal,
 ): Promise<LoadedClassifier> {
+  const { hashExamples, loadClassifier, trainClassifier } = await classifierEngine();
   return remember(`examples:${hashExamples(examples)}`, async () =>
     loadClassifier(await trainClassifier(examples, signal ? { signal } : {})),
   );

@@ -3,7 +3,9 @@
  * `openConnection`, which resolves the name (or a version-1 node's base URL and credential) through
  * `ctx.services.connections`, classifies what the call sends (personal data found in it raises the class), has
  * the resolver check and record the call, and hands back the connection's key and the egress client. A node never
- * sees a URL or a credential that a connection did not bind together.
+ * sees a URL or a credential that a connection did not bind together. The PII detection that classifies a call
+ * loads with the first call that needs it: the model nodes' definitions import this module, and a server that
+ * serves only endpoints should not carry the detector's lexicons and models (issue 18).
  */
 import {
   connectionNamePattern,
@@ -12,8 +14,14 @@ import {
   type ConnectionKind,
   type LegacyEndpoint,
 } from '@finflow/runtime';
-import { NodeError, z, type ConnectionInfo, type DataClass, type NodeContext } from '@finflow/sdk';
-import { detectPii } from '../compliance/pii/detect.js';
+import {
+  NodeError,
+  onFirstRun,
+  z,
+  type ConnectionInfo,
+  type DataClass,
+  type NodeContext,
+} from '@finflow/sdk';
 import { defaultEgress } from './egress.js';
 
 const kindNames: Record<ConnectionKind, { en: string; zh: string }> = {
@@ -80,8 +88,11 @@ export interface ClassifiedData {
   piiTypes: string[];
 }
 
+const piiDetection = onFirstRun(() => import('../compliance/pii/detect.js'));
+
 /** The class of a text: `personal` when it holds personal data, else `base`. */
-export function classifyText(text: string, base: DataClass = 'internal'): ClassifiedData {
+export async function classifyText(text: string, base: DataClass = 'internal'): Promise<ClassifiedData> {
+  const { detectPii } = await piiDetection();
   const piiTypes = [...new Set(detectPii(text).map((e) => e.type))].sort();
   return {
     dataClass:
@@ -147,11 +158,11 @@ export async function findConnection(
 }
 
 /** The class a call carries, as the node sees it (the resolver raises it to the flow's class). */
-export function callDataClass(
+export async function callDataClass(
   info: ConnectionInfo,
   call: Pick<ConnectionCall, 'dataClass' | 'outgoing' | 'assume'>,
   flowClass: DataClass,
-): ClassifiedData {
+): Promise<ClassifiedData> {
   if (call.dataClass !== 'auto') return { dataClass: call.dataClass, piiTypes: [] };
   const base = call.assume ?? flowClass;
   // Scanning costs time on long prompts; it can only change the outcome where personal data is not accepted.
@@ -170,7 +181,7 @@ function boundFetch(ctx: NodeContext): typeof globalThis.fetch {
 export async function openConnection(ctx: NodeContext, call: ConnectionCall): Promise<OpenedConnection> {
   const found = await findConnection(ctx, call);
   const resolver = ctx.services.connections!;
-  const classified = callDataClass(found, call, resolver.flowDataClass);
+  const classified = await callDataClass(found, call, resolver.flowDataClass);
   const dataClass = classified.dataClass;
   const piiTypes = call.piiTypes ? [...call.piiTypes] : classified.piiTypes;
   const model = call.model ?? found.models[0];

@@ -88,13 +88,13 @@ export function modelLabels(model: Labels, overrides: Labels | undefined): Label
 }
 
 // Building an Intl.NumberFormat costs tens of microseconds; scoring one transaction must not pay that per number.
-const formats = [0, 1, 2, 3].map(
-  (digits) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }),
-);
+// Each is built on first use, not at import: the first one maps ICU's number-formatting data (4-5 MiB resident),
+// which a server that never explains a score need not carry (issue 18).
+const formats: (Intl.NumberFormat | undefined)[] = [];
 
 /** A number for a sentence: at most two decimals (three below 1), grouped thousands, no trailing zeros. */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 1 ? 2 : 3;
-  return (formats[digits] as Intl.NumberFormat).format(v);
+  return (formats[digits] ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: digits })).format(v);
 }
