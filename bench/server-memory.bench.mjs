@@ -4,7 +4,7 @@
 // costs in a fresh process, to show where idle memory goes (libraries that nodes load on first use are shown
 // apart). The server runs as `npm start` runs it (`--expose-gc`, so server/src/idle-gc.ts gives memory back when
 // it goes quiet). Needs the built packages (`tsc -b`).
-// Usage: node bench/server-memory.bench.mjs [--calls 5000] [--node-args "--expose-gc"] [--no-layers] [--settle 20000]
+// Usage: node bench/server-memory.bench.mjs [--calls 5000] [--node-args "--expose-gc"] [--no-layers] [--settle 40000]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -34,9 +34,10 @@ function status(pid, field) {
   );
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// The idle collection needs a few quiet 2-second intervals (server/src/idle-gc.ts); "idle" is after this long.
+// The idle collection starts after 20 s of quiet and then needs a few 2-second intervals (server/src/idle-gc.ts);
+// "idle" is after this long.
 // `--settle 1000` (with more `--calls`) makes a quick run for CPU per call alone, its memory figures not idle ones.
-const SETTLE_MS = Number(arg('--settle', '20000'));
+const SETTLE_MS = Number(arg('--settle', '40000'));
 
 /** Anonymous and file-backed resident memory, in MiB. */
 function rollup(pid) {

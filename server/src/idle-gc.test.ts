@@ -28,7 +28,7 @@ describe('collecting garbage after load', () => {
       collected++;
       if (collected % 3 === 0) young = 1024 * 1024;
     };
-    stops.push(startIdleGc({ intervalMs: 100, gc, youngGenerationBytes: () => young }));
+    stops.push(startIdleGc({ intervalMs: 100, quietIntervals: 2, gc, youngGenerationBytes: () => young }));
     // Start-up counts as a busy period: collections until the young generation is small, then none.
     const deadline = Date.now() + 10_000;
     while (collected < 3 && Date.now() < deadline) await sleep(50);
@@ -42,12 +42,34 @@ describe('collecting garbage after load', () => {
     expect(collected).toBe(6);
   });
 
+  it('leaves a pause between bursts alone and collects only once the server has stayed quiet', async () => {
+    let collected = 0;
+    let young = 32 * 1024 * 1024;
+    const gc = () => {
+      collected++;
+      young = 1024 * 1024;
+    };
+    stops.push(startIdleGc({ intervalMs: 50, quietIntervals: 20, gc, youngGenerationBytes: () => young }));
+    // Bursts with pauses of about 4 intervals (200 ms): never quiet for 20 in a row, so nothing is collected and
+    // the compiled code of the busy path survives.
+    for (let i = 0; i < 5; i++) {
+      await busy(150);
+      await sleep(200);
+    }
+    expect(collected).toBe(0);
+    // Quiet for 20 intervals and more: collected.
+    const deadline = Date.now() + 10_000;
+    while (collected < 1 && Date.now() < deadline) await sleep(50);
+    expect(collected).toBe(1);
+  });
+
   it('stops trying after its limit when the young generation does not shrink', async () => {
     let collected = 0;
     stops.push(
       startIdleGc({
         intervalMs: 50,
         maxCollections: 2,
+        quietIntervals: 1,
         gc: () => collected++,
         youngGenerationBytes: () => 32 * 1024 * 1024,
       }),

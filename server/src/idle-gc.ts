@@ -6,6 +6,12 @@
  * passes it), this watches the event loop's utilisation and, once a busy period (start-up counts as one) has been
  * followed by a quiet one, runs full collections until the young generation has shrunk. Without the flag it does nothing. The check itself costs
  * one reading every interval.
+ *
+ * "Quiet" means quiet for a while (20 s by default), not a pause between bursts: a forced full collection also
+ * discards the optimised code whose embedded objects (maps of per-call objects, crypto's Hash objects) died, so a
+ * server collected in every short pause recompiles its endpoint path on each burst. Measured (bench/README.md,
+ * "Round 5b: the JIT at c=1"): with a collection in each 15 s pause, 161-183 functions were optimised again every
+ * 8 s of c=1 calls at 1,709 µs of CPU a call, against 23-42 and 1,151-1,421 µs without.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -19,6 +25,11 @@ export interface IdleGcOptions {
   quietBelow?: number;
   /** Full collections tried, one a quiet interval, until the young generation has shrunk. */
   maxCollections?: number;
+  /**
+   * Quiet intervals in a row before the first collection of a quiet period (default 10: 20 s at the default
+   * interval), so that pauses between bursts keep the compiled code.
+   */
+  quietIntervals?: number;
   /** The collector to run (tests pass a fake); default `globalThis.gc` when exposed. */
   gc?: () => void;
   /** The young generation's size in bytes (tests pass a fake); default from `v8.getHeapSpaceStatistics`. */
@@ -49,16 +60,20 @@ export function startIdleGc(options: IdleGcOptions = {}): () => void {
   const busyAbove = options.busyAbove ?? 0.2;
   const quietBelow = options.quietBelow ?? 0.02;
   const maxCollections = options.maxCollections ?? 6;
+  const quietIntervals = Math.max(1, options.quietIntervals ?? 10);
   const youngBytes = options.youngGenerationBytes ?? youngGenerationBytes;
   let last = performance.eventLoopUtilization();
   // Start-up is the first busy period: loading the modules grew the heap (the young generation to 32 MiB).
   let left = maxCollections;
+  let quietFor = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const u = performance.eventLoopUtilization(now, last).utilization;
     last = now;
     if (u > busyAbove) left = maxCollections;
-    else if (left > 0 && u < quietBelow) {
+    // Any interval that is not quiet starts the count again.
+    quietFor = u < quietBelow ? quietFor + 1 : 0;
+    if (left > 0 && quietFor >= quietIntervals) {
       const t0 = performance.now();
       gc();
       options.onCollect?.(performance.now() - t0);
