@@ -135,6 +135,11 @@ class Composite {
     return `$${this.values.length}::${type}`;
   }
 
+  /** `unnest(...)` over rows, one array parameter per column: `[pick, element type]` each. */
+  unnest<T>(rows: readonly T[], columns: readonly (readonly [(row: T) => unknown, string])[]): string {
+    return `unnest(${columns.map(([pick, type]) => this.p(column(rows, pick), `${type}[]`)).join(', ')})`;
+  }
+
   with(sql: string): void {
     this.writes.push(sql);
   }
@@ -429,78 +434,75 @@ export class PostgresRepository implements Repository, RunLeases {
     const folded = foldedChunks(b);
     const first = new Composite();
     if (b.runs.length) {
-      const r = b.runs;
-      const p = (pick: (x: RunRecord) => unknown, type: string) => first.p(column(r, pick), type);
       first.with(
         `INSERT INTO runs (id, workspace_id, flow_id, flow_version, status, trigger, endpoint_id, deployment_id, actor,
            rerun_of, input_sealed, outputs_sealed, started_at, finished_at, ms, checkpoint_sealed, business_key,
            start_spec, events_last_seq, events)
-         SELECT * FROM unnest(${[
-           p((x) => x.id, 'text[]'),
-           p((x) => x.workspaceId, 'text[]'),
-           p((x) => x.flowId, 'text[]'),
-           p((x) => x.flowVersion, 'int[]'),
-           p((x) => x.status, 'text[]'),
-           p((x) => x.trigger, 'text[]'),
-           p((x) => x.endpointId, 'text[]'),
-           p((x) => x.deploymentId, 'text[]'),
-           p((x) => x.actor, 'text[]'),
-           p((x) => x.rerunOf, 'text[]'),
-           p((x) => x.inputSealed, 'bytea[]'),
-           p((x) => x.outputsSealed, 'bytea[]'),
-           p((x) => x.startedAt, 'bigint[]'),
-           p((x) => x.finishedAt, 'bigint[]'),
-           p((x) => x.ms, 'float8[]'),
-           p((x) => x.checkpointSealed, 'bytea[]'),
-           p((x) => x.businessKey, 'text[]'),
-           p((x) => x.startSpec ?? null, 'text[]'),
-           p((x) => folded?.get(x.id)?.lastSeq ?? null, 'int[]'),
-           p((x) => {
-             const chunk = folded?.get(x.id);
-             return chunk ? chunkText(chunk) : null;
-           }, 'text[]'),
-         ].join(', ')})`,
+         SELECT * FROM ${first.unnest<RunRecord>(b.runs, [
+           [(x) => x.id, 'text'],
+           [(x) => x.workspaceId, 'text'],
+           [(x) => x.flowId, 'text'],
+           [(x) => x.flowVersion, 'int'],
+           [(x) => x.status, 'text'],
+           [(x) => x.trigger, 'text'],
+           [(x) => x.endpointId, 'text'],
+           [(x) => x.deploymentId, 'text'],
+           [(x) => x.actor, 'text'],
+           [(x) => x.rerunOf, 'text'],
+           [(x) => x.inputSealed, 'bytea'],
+           [(x) => x.outputsSealed, 'bytea'],
+           [(x) => x.startedAt, 'bigint'],
+           [(x) => x.finishedAt, 'bigint'],
+           [(x) => x.ms, 'float8'],
+           [(x) => x.checkpointSealed, 'bytea'],
+           [(x) => x.businessKey, 'text'],
+           [(x) => x.startSpec ?? null, 'text'],
+           [(x) => folded?.get(x.id)?.lastSeq ?? null, 'int'],
+           [
+             (x) => {
+               const chunk = folded?.get(x.id);
+               return chunk ? chunkText(chunk) : null;
+             },
+             'text',
+           ],
+         ])}`,
       );
     }
     const e = folded ? b.events.filter((x) => folded.get(x.runId) !== x) : b.events;
     if (e.length) {
       first.with(
         `INSERT INTO run_events (run_id, seq, last_seq, data)
-         SELECT * FROM unnest(${first.p(
-           column(e, (x) => x.runId),
-           'text[]',
-         )}, ${first.p(
-           column(e, (x) => x.seq),
-           'int[]',
-         )},
-           ${first.p(
-             column(e, (x) => x.lastSeq),
-             'int[]',
-           )}, ${first.p(column(e, chunkText), 'text[]')})`,
+         SELECT * FROM ${first.unnest(e, [
+           [(x) => x.runId, 'text'],
+           [(x) => x.seq, 'int'],
+           [(x) => x.lastSeq, 'int'],
+           [chunkText, 'text'],
+         ])}`,
       );
     }
     if (b.keyUsage.size) {
       first.with(
         `UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
-         FROM unnest(${first.p([...b.keyUsage.keys()], 'text[]')}, ${first.p([...b.keyUsage.values()], 'bigint[]')})
-           AS v(id, at) WHERE api_keys.id = v.id`,
+         FROM ${first.unnest(
+           [...b.keyUsage],
+           [
+             [([id]) => id, 'text'],
+             [([, at]) => at, 'bigint'],
+           ],
+         )} AS v(id, at) WHERE api_keys.id = v.id`,
       );
     }
     if (b.credentialUsage.size) {
-      const cu = [...b.credentialUsage.values()];
       first.with(
         `UPDATE credentials SET last_used_at = greatest(coalesce(last_used_at, 0), v.at)
-         FROM unnest(${first.p(
-           column(cu, (x) => x.workspaceId),
-           'text[]',
-         )}, ${first.p(
-           column(cu, (x) => x.name),
-           'text[]',
-         )},
-           ${first.p(
-             column(cu, (x) => x.at),
-             'bigint[]',
-           )}) AS v(workspace_id, name, at)
+         FROM ${first.unnest(
+           [...b.credentialUsage.values()],
+           [
+             [(x) => x.workspaceId, 'text'],
+             [(x) => x.name, 'text'],
+             [(x) => x.at, 'bigint'],
+           ],
+         )} AS v(workspace_id, name, at)
          WHERE credentials.workspace_id = v.workspace_id AND credentials.name = v.name`,
       );
     }
