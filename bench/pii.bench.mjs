@@ -1,5 +1,5 @@
 // PII detection on conversational text (issue 15): the per-type tables (exact-span precision and recall) on the
-// annotated conversational test splits (the newest, y; then x, w, v and u), what each technique
+// annotated conversational test splits (the newest, z; then y, x, w, v and u), what each technique
 // buys (no segmentation, the hand-set prior weights instead of the learned ones, the span-boundary model, evidence
 // from the rest of the text), the latency per 1,000 characters (several runs, the
 // minimum and the median, with the load average), and the first-call cost in fresh processes.
@@ -35,6 +35,7 @@ const jsonl = (path) =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
+const newestZ = jsonl('pii-conversational/test-z.jsonl');
 const newestY = jsonl('pii-conversational/test-y.jsonl');
 const newestX = jsonl('pii-conversational/test-x.jsonl');
 const newest = jsonl('pii-conversational/test-w.jsonl');
@@ -164,7 +165,8 @@ const table = (label, records) => {
   console.log(`\nTexts without PII with a finding: ${e.negativesWithFindings.length}\n`);
 };
 use(learned);
-table('Newest test split (y001-y122)', newestY);
+table('Newest test split (z001-z120)', newestZ);
+table('Round-6 test split (y001-y122)', newestY);
 table('Round-5 test split (x001-x122)', newestX);
 table('Round-4 test split (w001-w124)', newest);
 table('Conversational test split (v001-v136)', test);

@@ -7,7 +7,9 @@
  * PERSON and span-boundary models trained on, held to the same goals so a later change cannot quietly undo that
  * work. Where a test split measures short of a goal (PERSON precision and ADDRESS on y, ADDRESS on x, w and v,
  * PERSON recall on w, texts without PII on y, x, w and u), the measured figure is held as a floor and the test's
- * title says so (BELOW_GOAL).
+ * title says so (BELOW_GOAL). The round-7 split (z001-z120, written and frozen before round 7 changed anything) is
+ * not measured yet: only its form is checked here, so no run of this file shows the detector's output on it before
+ * the round's one measurement.
  */
 import { describe, expect, it } from 'vitest';
 import { detectPii, type PiiType } from './pii/detect.js';
@@ -23,8 +25,10 @@ interface ConversationalRecord extends GoldRecord {
 }
 
 type Split = 'test-y' | 'test-x' | 'test-w' | 'test' | 'test-previous' | 'dev';
+/** Frozen splits not measured yet: the detector never runs on them in this file. */
+type UnmeasuredSplit = 'test-z';
 
-function load(split: Split): ConversationalRecord[] {
+function load(split: Split | UnmeasuredSplit): ConversationalRecord[] {
   return readDataset(`pii-conversational/${split}.jsonl`)
     .trim()
     .split('\n')
@@ -51,6 +55,20 @@ function markup(record: ConversationalRecord): string {
     cursor = s.end;
   }
   return out + record.text.slice(cursor);
+}
+
+/** Offsets slice to the value, the .jsonl matches the annotated source, and a test split has its size. */
+function expectWellFormed(split: Split | UnmeasuredSplit, records: ConversationalRecord[]): void {
+  const source = readDataset(`pii-conversational/${split}.txt`);
+  for (const r of records) {
+    for (const s of r.spans) expect(r.text.slice(s.start, s.end), r.id).toBe(s.value);
+    expect(source.includes(`## ${r.id} | ${r.kind} | ${r.lang}\n${markup(r)}`), r.id).toBe(true);
+  }
+  expect(records.length).toBe(source.match(/^## /gm)?.length);
+  if (split !== 'dev') {
+    expect(records.length).toBeGreaterThanOrEqual(120);
+    expect(records.flatMap((r) => r.spans).length).toBeGreaterThanOrEqual(350);
+  }
 }
 
 /** Issue 15's goals, held on every split except where BELOW_GOAL says otherwise. */
@@ -122,16 +140,7 @@ describe.each(['test-y', 'test-x', 'test-w', 'test', 'test-previous', 'dev'] as 
       console.info(`conversational ${split} set, exact spans:\n${formatEvaluation(evaluation)}`);
 
     it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
-      const source = readDataset(`pii-conversational/${split}.txt`);
-      for (const r of records) {
-        for (const s of r.spans) expect(r.text.slice(s.start, s.end), r.id).toBe(s.value);
-        expect(source.includes(`## ${r.id} | ${r.kind} | ${r.lang}\n${markup(r)}`), r.id).toBe(true);
-      }
-      expect(records.length).toBe(source.match(/^## /gm)?.length);
-      if (split !== 'dev') {
-        expect(records.length).toBeGreaterThanOrEqual(120);
-        expect(records.flatMap((r) => r.spans).length).toBeGreaterThanOrEqual(350);
-      }
+      expectWellFormed(split, records);
     });
 
     // Each type's bar: the goal, or where BELOW_GOAL names one, the measured floor (the title says which).
@@ -170,3 +179,17 @@ describe.each(['test-y', 'test-x', 'test-w', 'test', 'test-previous', 'dev'] as 
     });
   },
 );
+
+// The round-7 split's bars are added after its one measurement at the end of the round; until then nothing here
+// may run the detector on it (its figures and errors would shape the round's changes).
+describe.each(['test-z'] as const)('The unmeasured conversational %s set', (split) => {
+  const records = load(split);
+
+  it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
+    expectWellFormed(split, records);
+  });
+
+  it('has texts without personal data to hold the no-finding goal to (dates with hours, codes, brands, places)', () => {
+    expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
+  });
+});
