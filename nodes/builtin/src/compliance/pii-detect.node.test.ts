@@ -371,6 +371,18 @@ describe('numbers in conversation (issue 15, issue 10 finding 7)', () => {
     // Unlabelled digit runs keep the checksum's precision.
     ['订单号2024061500012345，借据号 6222020531414488，合同 210102198412122876', []],
     ['还款截止 2024-03-15 14:30，工单号 2024-03-15-1430，receipt 0318-4-002217', []],
+    // A card number typed wrong (fails Luhn), the card named a sentence before: still the customer's card.
+    [
+      'I think I typed my card number wrong in the app. I put in 4563 6244 7254 6161 and it says invalid.',
+      [['BANK_CARD', '4563 6244 7254 6161', false]],
+    ],
+    [
+      '绑卡一直失败。我输入的是6217 2111 9882 8183，是不是错了？',
+      [['BANK_CARD', '6217 2111 9882 8183', false]],
+    ],
+    // The same grouping with no card named, or not a card scheme's first digit, stays unmasked.
+    ['Reference 4563 6244 7254 6161 was used for the transfer.', []],
+    ['Gift card balance: £25.00. Promo code 2024 5544 1177 0093 expires on 31 December.', []],
   ];
   it.each(cases)('%s', async (text, expected) => {
     expect((await detect(text)).map((e) => [e.type, e.text, e.valid])).toEqual(expected);

@@ -189,6 +189,10 @@ function shortCardScheme(digits: string): boolean {
 const CARD_GROUPS =
   /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}(?:([ -])\d{3,6}){2,4})$/;
 const MOBILE_GROUPS = /^1\d{2}([ -])\d{4}\1\d{4}$/;
+/** The grouping printed on cards, and a card named before it (how far back, in characters). */
+const CARD_TYPED = /^\d{4}([ -])\d{4}\1\d{4}\1\d{4}$/;
+const CARD_NAMED = /\bcard\b|卡/i;
+const CARD_NAMED_WITHIN = 160;
 const CN_MOBILE_PREFIX = /^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])/;
 /** A mainland country code written before a mobile: +86, 0086, (+86), with a space or dash after it. */
 const CN_COUNTRY_CODE = /\(?(?:\+|＋|00)\s?86\)?[\s-]?$/;
@@ -270,6 +274,19 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
         true,
       );
     found = true;
+  }
+  // A card number typed wrong: sixteen digits in the card grouping (4-4-4-4), a card scheme's first digit, failing
+  // Luhn, with a card named earlier in the text's last few sentences ("I typed my card number wrong ... I put in").
+  // One digit off the customer's real number is still the customer's card number: masked, `valid: false`.
+  if (
+    !found &&
+    label === undefined &&
+    CARD_TYPED.test(raw) &&
+    /^[3-6]/.test(compact) &&
+    CARD_NAMED.test(before(text, start, CARD_NAMED_WITHIN))
+  ) {
+    push('BANK_CARD', start, end, 0.7, false);
+    return true;
   }
   if (found || label === undefined || (grouped && !oneNumberInGroups(raw))) return found;
 
