@@ -15,6 +15,7 @@ import { ErrorCodes, NodeError } from './errors.js';
 import { compileInline, type InlineLimits, type InlineProgram } from './expressions/inline.js';
 import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 import { toPlainValue, ValueRefused } from './expressions/plain-value.js';
+import { expressionCanReadNodes } from './expressions/scope-reads.js';
 import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
 
 export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
@@ -82,6 +83,8 @@ export interface CompiledExpression {
   readonly inline: InlineProgram | undefined;
   /** Evaluations so far, counted up to `inlineColdEvaluations` (the first ones run before V8 has optimised). */
   evaluations: number;
+  /** Whether it can read `nodes` from its input's root (expressions/scope-reads.ts), worked out on first use. */
+  readsNodes: boolean | undefined;
 }
 
 interface JsonataError {
@@ -145,6 +148,7 @@ export function compileExpression(source: string): CompileResult {
     ast: () => ast,
     inline: compileInline(ast),
     evaluations: 0,
+    readsNodes: undefined,
   };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(source, expression);
@@ -274,6 +278,22 @@ export async function evaluateExpression(
   bindings?: Record<string, unknown>,
 ): Promise<unknown> {
   return evaluateExpressionNow(source, data, bindings);
+}
+
+/**
+ * Whether an expression (source without the `=` marker) can read `nodes` from its input's root; true when it does
+ * not compile (its evaluation fails in any case). A node whose expression cannot is given no ancestors' outputs.
+ */
+export function expressionReadsNodes(source: string): boolean {
+  const compiled = compileExpression(source);
+  if (!compiled.ok) return true;
+  const e = compiled.expression;
+  return (e.readsNodes ??= expressionCanReadNodes(e.ast()));
+}
+
+/** Whether any expression in a config can read `nodes` (see expressionReadsNodes). */
+export function configReadsNodes(config: unknown): boolean {
+  return findExpressions(config).some((site) => expressionReadsNodes(site.source));
 }
 
 export interface ExpressionSite {
