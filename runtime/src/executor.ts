@@ -620,7 +620,11 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
   }
   evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
     // The attempt's signal (made only if the pool is needed): an attempt that times out frees its pool process.
-    return evaluateExpressionNow(expression, data, bindings, { signal: () => this.signal });
+    return evaluateExpressionNow(expression, data, bindings, this);
+  }
+  /** EvaluateOptions: the attempt's signal, made only when an expression goes to the pool. */
+  poolSignal(): AbortSignal {
+    return this.signal;
   }
 }
 
@@ -1265,7 +1269,7 @@ class RunExecution implements ContextHost {
     const scope = node.configReadsNodes ? this.scopeOf(node.id) : this.inputScope();
     const resolved = resolveConfigNow(node.rawConfig, scope, undefined, {
       // Made only when an expression goes to the pool: the run stopping frees its pool process.
-      signal: () => {
+      poolSignal: () => {
         const c = new AbortController();
         if (this.controller.aborted) c.abort(this.controller.reason);
         else this.controller.addEventListener('abort', () => c.abort(this.controller.reason));

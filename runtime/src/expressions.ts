@@ -94,7 +94,8 @@ interface JsonataError {
   code?: string;
 }
 
-const cache = new Map<string, CompiledExpression>();
+/** Compiled expressions by source, as the answer compileExpression gives (no object made per lookup). */
+const cache = new Map<string, { ok: true; expression: CompiledExpression }>();
 const CACHE_LIMIT = 2_000;
 
 export type CompileResult = { ok: true; expression: CompiledExpression } | { ok: false; message: string };
@@ -120,7 +121,7 @@ function regexLiterals(ast: unknown): RegExp[] {
 /** Compiles JSONata source (without the `=` marker). Compiled expressions are cached by source. */
 export function compileExpression(source: string): CompileResult {
   const hit = cache.get(source);
-  if (hit) return { ok: true, expression: hit };
+  if (hit) return hit;
   if (!source.trim()) return { ok: false, message: 'the expression is empty' };
   let ast: unknown;
   try {
@@ -151,8 +152,9 @@ export function compileExpression(source: string): CompileResult {
     readsNodes: undefined,
   };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(source, expression);
-  return { ok: true, expression };
+  const compiled = { ok: true as const, expression };
+  cache.set(source, compiled);
+  return compiled;
 }
 
 const pool = new ExpressionPool(() => expressionLimits);
@@ -192,9 +194,10 @@ function poolFailure(err: unknown, source: string | undefined): NodeError {
 export interface EvaluateOptions {
   /**
    * The caller's abort signal, asked for only when the expression goes to the pool (making one costs time on
-   * the inline path): when it aborts, the pool drops or kills the evaluation.
+   * the inline path): when it aborts, the pool drops or kills the evaluation. A method, so that a caller that
+   * is itself the holder of a signal (a node attempt's context) passes itself and allocates nothing per call.
    */
-  signal?: () => AbortSignal;
+  poolSignal?(): AbortSignal;
 }
 
 /**
@@ -207,15 +210,16 @@ function inlineLimits(cold: boolean): InlineLimits {
   if (derived?.from !== l.maxDepth) {
     derived = { from: l.maxDepth, limits: { ...l, maxDepth: Math.floor(l.maxDepth / 2) } };
   }
-  // The other fields are read live, so a change to expressionLimits applies at once.
+  // The other fields are read live, so a change to expressionLimits applies at once (set one by one: an object
+  // literal to assign from was one allocation per evaluation).
   const ms = cold ? l.inlineColdMs : l.inlineMs;
-  return Object.assign(derived.limits, {
-    inlineMs: ms,
-    inlineWallMs: l.inlineWallMs * (ms / l.inlineMs),
-    inlineMaxItems: l.inlineMaxItems,
-    inlineMaxString: l.inlineMaxString,
-    inlineMaxRegexText: l.inlineMaxRegexText,
-  });
+  const limits = derived.limits;
+  limits.inlineMs = ms;
+  limits.inlineWallMs = l.inlineWallMs * (ms / l.inlineMs);
+  limits.inlineMaxItems = l.inlineMaxItems;
+  limits.inlineMaxString = l.inlineMaxString;
+  limits.inlineMaxRegexText = l.inlineMaxRegexText;
+  return limits;
 }
 let derived: { from: number; limits: InlineLimits } | undefined;
 
@@ -244,7 +248,7 @@ export function evaluateCompiledNow(
       }
     }
   }
-  return pool.evaluate(expression.source, data, bindings, options.signal?.()).catch((err: unknown) => {
+  return pool.evaluate(expression.source, data, bindings, options.poolSignal?.()).catch((err: unknown) => {
     throw poolFailure(err, source);
   });
 }
