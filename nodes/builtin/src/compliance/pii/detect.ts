@@ -8,7 +8,12 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
-import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
+import {
+  isChineseNotName,
+  placeWordsByContext,
+  recognizeChinesePersons,
+  recognizeEnglishPersons,
+} from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
 import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
@@ -525,6 +530,7 @@ function covered(mask: Uint8Array, c: Candidate): boolean {
   return true;
 }
 
+const HAN_CHAR = /[\u3400-\u9fff]/;
 const EN_BRAND_SET = new Set([...EN_BRANDS].map((b) => b.toLowerCase()));
 /**
  * What makes a name a firm's or a place's whatever the evidence for a person: a firm's word after it ("Edward
@@ -620,12 +626,17 @@ function brandLed(f: PiiEntity): boolean {
 
 /**
  * Whether a PERSON finding that no recogniser made (the span-boundary model's, agreement's, repetition's) is a
- * brand, a firm or a place the lexicons know.
+ * brand, a firm or a place the lexicons know or the text names as a place ("the Jordan branch"), or a word the person recogniser knows is no name (明白): the model
+ * and agreement read no lexicon, so a candidate the person model doubted for being such a word would come back.
  */
-function notAPerson(text: string, f: PiiEntity): boolean {
+function notAPerson(text: string, f: PiiEntity, places: () => Set<string>): boolean {
+  // The lexicons are in simplified script: a traditional finding (金鐘, 明白) is read in it.
+  const cn = HAN_CHAR.test(f.text) ? simplified(f.text) : f.text;
   return (
     EN_BRAND_SET.has(f.text.toLowerCase().replace(/['’]s$/, '')) ||
-    CN_BRANDS_AND_PLACES.some((b) => f.text.startsWith(b)) ||
+    CN_BRANDS_AND_PLACES.some((b) => cn.startsWith(b)) ||
+    isChineseNotName(cn) ||
+    (/^[A-Z]/.test(f.text) && f.text.split(/\s+/).some((w) => places().has(w))) ||
     FIRM_AFTER_WEAK.test(text.slice(f.end, f.end + 24))
   );
 }
@@ -684,8 +695,12 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   );
   let found = resolve(crossing(text, kept), text.length);
   // Names the recognisers found; those added later (the span-boundary model, agreement, evidence from the rest of
-  // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson).
-  const recognised = new Set(found.filter((f) => f.type === 'PERSON').map((f) => `${f.start}:${f.end}`));
+  // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson). A candidate the person
+  // model doubted (below minScore) and agreement raised is agreement's finding, so the lexicons judge it too (金鐘:
+  // a district the person model scored just below the threshold, raised by the model's reading of the span).
+  const recognised = new Set(
+    found.filter((f) => f.type === 'PERSON' && f.score >= minScore).map((f) => `${f.start}:${f.end}`),
+  );
   const policy = boundaryPolicy();
   if (
     (types.has('PERSON') || types.has('ADDRESS')) &&
@@ -700,6 +715,9 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   }
   if (types.has('PERSON') && options.mentions !== false) found = addMentions(text, found);
   found = found.flatMap((f) => withoutDesignator(text, f) ?? []);
+  // Read once, and only when a finding needs it.
+  let places: Set<string> | undefined;
+  const placeWords = () => (places ??= placeWordsByContext(text));
   found = found.filter(
     (f) =>
       f.type !== 'PERSON' ||
@@ -707,7 +725,7 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
         !designatorLabel(text, f) &&
         !inTitle(text, f) &&
         !brandLed(f) &&
-        (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f))),
+        (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f, placeWords))),
   );
   return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }
