@@ -7,9 +7,9 @@
  * PERSON and span-boundary models trained on, held to the same goals so a later change cannot quietly undo that
  * work. Where a test split measures short of a goal (PERSON recall and ADDRESS recall on y, x and w, ADDRESS on v,
  * texts without PII on y, x, w and u), the measured figure is held as a floor and the test's title says so
- * (BELOW_GOAL). The round-7 split (z001-z120, written and frozen before round 7 changed anything) is not measured
- * yet: only its form is checked here, so no run of this file shows the detector's output on it before the round's
- * one measurement.
+ * (BELOW_GOAL). The round-7 split (z001-z120, written and frozen before round 7 changed anything) was measured once
+ * at the round's end, and its figures are held the same way; the lead then read its errors by class for the issue
+ * note, so it is no longer clean either: the next round writes a fresh split first.
  */
 import { describe, expect, it } from 'vitest';
 import { detectPii, type PiiType } from './pii/detect.js';
@@ -24,11 +24,9 @@ interface ConversationalRecord extends GoldRecord {
   spans: { start: number; end: number; label: string; value: string }[];
 }
 
-type Split = 'test-y' | 'test-x' | 'test-w' | 'test' | 'test-previous' | 'dev';
-/** Frozen splits not measured yet: the detector never runs on them in this file. */
-type UnmeasuredSplit = 'test-z';
+type Split = 'test-z' | 'test-y' | 'test-x' | 'test-w' | 'test' | 'test-previous' | 'dev';
 
-function load(split: Split | UnmeasuredSplit): ConversationalRecord[] {
+function load(split: Split): ConversationalRecord[] {
   return readDataset(`pii-conversational/${split}.jsonl`)
     .trim()
     .split('\n')
@@ -58,7 +56,7 @@ function markup(record: ConversationalRecord): string {
 }
 
 /** Offsets slice to the value, the .jsonl matches the annotated source, and a test split has its size. */
-function expectWellFormed(split: Split | UnmeasuredSplit, records: ConversationalRecord[]): void {
+function expectWellFormed(split: Split, records: ConversationalRecord[]): void {
   const source = readDataset(`pii-conversational/${split}.txt`);
   for (const r of records) {
     for (const s of r.spans) expect(r.text.slice(s.start, s.end), r.id).toBe(s.value);
@@ -89,7 +87,7 @@ const GOALS: { types: PiiType[]; precision: number; recall: number }[] = [
  * dev by cross-validation, where held-out PERSON recall held (0.975 before, 0.974 after), and its one measurement
  * of these splits (already seen, so a re-measurement) found fewer names; holding the old bars would mean choosing
  * the detector by these splits.
- * Read from the printed tables only: the splits' errors were not printed, so they are still unseen.
+ * Read from the printed tables only, except z's errors, which the lead read by class after its one measurement.
  */
 const BELOW_GOAL: Partial<
   Record<
@@ -102,6 +100,19 @@ const BELOW_GOAL: Partial<
   // found exactly, 244 found (precision now meets the goal: round 6 240 of 253; recall 0.956 -> 0.944, below the
   // goal: lowered from it, as the span-boundary model's join chosen on dev adds fewer names); ADDRESS 52 of 56, 53
   // found (51 of 56, 53); 3 of its 34 texts without personal data get a finding (6).
+  // Round 7's one measurement of the fresh split z (after the round's changes and the name join's add threshold
+  // chosen at 0.7 on the seen splits, before the Latin-diacritics fix): PERSON 282 of 330 found exactly, 311 found
+  // (0.907 / 0.855); ADDRESS 56 of 64, 61 found (0.918 / 0.875); BANK_CARD 10 of 13 (an account number in another
+  // country's format, a Taiwanese account and a card number the caller mistyped, far from its cue, were missed);
+  // PHONE_NUMBER 33 of 34 (0.971 / 0.971) meets the goal; 3 of its 36 texts without personal data get a finding.
+  'test-z': {
+    spans: {
+      PERSON: { precision: 282 / 311, recall: 282 / 330 },
+      ADDRESS: { precision: 56 / 61, recall: 56 / 64 },
+      BANK_CARD: { recall: 10 / 13 },
+    },
+    negatives: 3,
+  },
   'test-y': {
     spans: { PERSON: { recall: 237 / 251 }, ADDRESS: { recall: 52 / 56 } },
     negatives: 3,
@@ -130,7 +141,7 @@ const BELOW_GOAL: Partial<
 /** Fewest gold spans for a type's figures to be asserted: the test split has only 4 e-mail addresses. */
 const MIN_GOLD = 4;
 
-describe.each(['test-y', 'test-x', 'test-w', 'test', 'test-previous', 'dev'] as const)(
+describe.each(['test-z', 'test-y', 'test-x', 'test-w', 'test', 'test-previous', 'dev'] as const)(
   'PII detection on the conversational %s set',
   (split) => {
     const records = load(split);
@@ -178,17 +189,3 @@ describe.each(['test-y', 'test-x', 'test-w', 'test', 'test-previous', 'dev'] as 
     });
   },
 );
-
-// The round-7 split's bars are added after its one measurement at the end of the round; until then nothing here
-// may run the detector on it (its figures and errors would shape the round's changes).
-describe.each(['test-z'] as const)('The unmeasured conversational %s set', (split) => {
-  const records = load(split);
-
-  it('is well formed: offsets slice to the value, and the .jsonl matches the annotated source', () => {
-    expectWellFormed(split, records);
-  });
-
-  it('has texts without personal data to hold the no-finding goal to (dates with hours, codes, brands, places)', () => {
-    expect(records.filter((r) => r.spans.length === 0).length).toBeGreaterThanOrEqual(20);
-  });
-});

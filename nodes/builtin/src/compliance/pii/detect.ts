@@ -15,7 +15,7 @@ import {
   recognizeEnglishPersons,
 } from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
-import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
+import { latinFolded, segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
 import { combineWithBoundaries, DEFAULT_DOUBT_FLOOR, policyActive } from './boundary-combine.js';
 import { addMentions } from './mentions.js';
@@ -95,7 +95,7 @@ export async function withSegmentation(text: string, options: DetectOptions = {}
   if (options.segmentation === false || options.segments) return options;
   if (!wantsChinese(text, new Set(options.types ?? PII_TYPES))) return options;
   try {
-    return { ...options, segments: await segmentAsync(simplified(text)) };
+    return { ...options, segments: await segmentAsync(simplified(latinFolded(text))) };
   } catch {
     return { ...options, segmentation: false };
   }
@@ -643,6 +643,17 @@ function notAPerson(text: string, f: PiiEntity, places: () => Set<string>): bool
 
 /** Finds the PII entities in a text. Deterministic; does not log or keep the text. */
 export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[] {
+  // The recognisers read the text with Latin diacritics folded (same offsets); findings quote the original.
+  const folded = latinFolded(text);
+  if (folded === text) return detectFolded(text, options);
+  const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));
+  const { allowList: _unused, ...rest } = options;
+  return detectFolded(folded, rest)
+    .map((f) => ({ ...f, text: text.slice(f.start, f.end) }))
+    .filter((f) => !allow.has(f.text.toLowerCase()) && !allow.has(latinFolded(f.text).toLowerCase()));
+}
+
+function detectFolded(text: string, options: DetectOptions): PiiEntity[] {
   const minScore = options.minScore ?? 0.5;
   const types = new Set<PiiType>(options.types ?? PII_TYPES);
   const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));

@@ -406,7 +406,7 @@ export function isChineseNotName(norm: string): boolean {
 /** Frequent words that begin with a surname character but are not names (黄金, 方案, 高级 ...). */
 const NOT_NAMES = new Set(
   (
-    '黄金 白银 石油 金融 金额 金卡 钱包 方式 方案 方面 方法 高端 高级 高速 高效 高于 文件 文化 文本 万元 余额 余款 ' +
+    '健康 健全 健身 黄金 白银 石油 金融 金额 金卡 钱包 方式 方案 方面 方法 高端 高级 高速 高效 高于 文件 文化 文本 万元 余额 余款 ' +
     '任何 任务 安全 程序 周期 周年 周末 马上 江苏 浙江 广东 广西 云南 贵州 四川 福建 江西 安徽 海南 甘肃 青海 宁夏 ' +
     '吉林 辽宁 温州 苏州 杭州 徐州 扬州 郑州 宋体 司法 司机 管理 管道 车辆 车险 房产 房贷 房屋 华夏 邮政 农业 ' +
     '工商 交通 中信 光大 民生 兴业 韦氏 毛利 毛重 沙龙 包括 包含 包装 费率 费用 席位 柏林 戴尔 宁波 齐全 易于 ' +

@@ -428,6 +428,14 @@ console.log(
 );
 
 // 3. The model trained on all of dev with the chosen settings.
+// One setting is not dev's choice. Round 7's dev CV rated the add thresholds for names 0.5-0.8 equal (all-dev F1
+// 0.983 at each, 1094-1105 of 1131 names found) and its strict order took 0.8. The test splits every earlier round
+// measured (u, v, w, x, y: no longer clean, so no longer reported as test figures) broke the tie, pooled (1,253
+// names), preferring recall (when in doubt, mask) while precision stays at or above 0.95 and no more texts without
+// personal data get a finding: 0.8 P 0.965 R 0.943, 6 such texts; 0.7 P 0.963 R 0.951, 6; 0.6 P 0.955 R 0.956,
+// 10; 0.5 P 0.954 R 0.962, 12. So 0.7 ships; round 7's fresh split z was measured once after this choice.
+const SEEN_SPLITS_TIE_BREAK = { PERSON: { addThreshold: 0.7 } };
+best.chosen.PERSON = { ...best.chosen.PERSON, ...SEEN_SPLITS_TIE_BREAK.PERSON };
 const final = withCombine(best.shipped, best.chosen);
 const json = JSON.stringify(final);
 writeFileSync(OUT, `${json}\n`);
