@@ -1,11 +1,14 @@
 // PII detection on conversational text (issue 15): the per-type tables (exact-span precision and recall) on the
-// annotated conversational test splits (the newest, y; then x, w, v and u), what each technique
+// annotated conversational test splits (the newest, z; then y, x, w, v and u), what each technique
 // buys (no segmentation, the hand-set prior weights instead of the learned ones, the span-boundary model, evidence
 // from the rest of the text), the latency per 1,000 characters (several runs, the
 // minimum and the median, with the load average), and the first-call cost in fresh processes.
 // Run: npm run bench -- pii   (or node --expose-gc bench/pii.bench.mjs after tsc -b)
 // Options: --runs N (latency runs per text set, default 7), --cold N (fresh processes, default 5), --compromise
-// (adds compromise's people() as extra English candidates, about 10x slower; its lexicon is already in name-data).
+// (adds compromise's people() as extra English candidates, about 10x slower; its lexicon is already in name-data),
+// --paired DIR (DIR holds another build of the detector, e.g. main's compliance/pii built aside with its weights
+// file beside boundary-model.js: the two alternate in this process on the same texts, CPU time per 1,000
+// characters, --pairs N pairs, default 15).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,6 +38,7 @@ const jsonl = (path) =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
+const newestZ = jsonl('pii-conversational/test-z.jsonl');
 const newestY = jsonl('pii-conversational/test-y.jsonl');
 const newestX = jsonl('pii-conversational/test-x.jsonl');
 const newest = jsonl('pii-conversational/test-w.jsonl');
@@ -164,7 +168,8 @@ const table = (label, records) => {
   console.log(`\nTexts without PII with a finding: ${e.negativesWithFindings.length}\n`);
 };
 use(learned);
-table('Newest test split (y001-y122)', newestY);
+table('Newest test split (z001-z120)', newestZ);
+table('Round-6 test split (y001-y122)', newestY);
 table('Round-5 test split (x001-x122)', newestX);
 table('Round-4 test split (w001-w124)', newest);
 table('Conversational test split (v001-v136)', test);
@@ -242,4 +247,38 @@ console.log(
     `through the worker thread (the nodes' path, awaited): ${summary(cold.worker, 'firstCallMs')} ms; ` +
     `RSS after it ${median(cold.direct.map((r) => r.rssMiB)).toFixed(0)} MiB`,
 );
+
+// Paired with another build (main's, before this change) in this process: the two alternate on the same texts, so
+// the machine's load, which other sessions change minute by minute, falls on both alike. CPU time (user + system).
+const pairedAt = process.argv.indexOf('--paired');
+if (pairedAt >= 0) {
+  const other = await import(new URL('detect.js', `file://${process.argv[pairedAt + 1]}/`).href);
+  const PAIRS = arg('--pairs', 15);
+  const cpu = (fn, records) => {
+    const t0 = process.cpuUsage();
+    for (const r of records) fn(r.text, { now: NOW });
+    const t = process.cpuUsage(t0);
+    return ((t.user + t.system) / 1000 / chars(records)) * 1000;
+  };
+  console.log(
+    `\nPaired with ${process.argv[pairedAt + 1]}, ${PAIRS} pairs, CPU ms per 1,000 characters (load ${load()} at its start)\n`,
+  );
+  console.log('| text | other: median | min | this: median | min | this over other, median of the pairs |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [label, records] of [
+    ['conversational test split (v)', test],
+    ['English dev texts', dev.filter((r) => !/[\u3400-\u9fff]/.test(r.text))],
+  ]) {
+    for (const fn of [other.detectPii, detectPii]) cpu(fn, records);
+    const a = [];
+    const b = [];
+    for (let i = 0; i < PAIRS; i++) {
+      a.push(cpu(other.detectPii, records));
+      b.push(cpu(detectPii, records));
+    }
+    console.log(
+      `| ${label} | ${median(a).toFixed(2)} | ${Math.min(...a).toFixed(2)} | ${median(b).toFixed(2)} | ${Math.min(...b).toFixed(2)} | ${median(b.map((x, i) => x / a[i])).toFixed(3)} |`,
+    );
+  }
+}
 console.log(`Load average at the end: ${load()}`);

@@ -15,7 +15,9 @@
 //
 // `--against DIR` measures another build (a checkout whose packages are built: runtime/, nodes/, server/) in
 // alternation with this one, each in processes of its own, for paired old/new figures on a busy machine.
-// Usage: node bench/step-cost.bench.mjs [--server] [--rounds 6] [--blocks 6] [--runs 250] [--against /path/to/checkout]
+// `--alloc` (the run alone) adds the bytes allocated a run, from the inspector's sampling heap profiler: a count that
+// load does not move, where CPU figures on a shared machine move by a third between processes.
+// Usage: node bench/step-cost.bench.mjs [--server] [--alloc] [--rounds 6] [--blocks 6] [--runs 250] [--against /path/to/checkout]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -36,6 +38,7 @@ const blocks = Number(opt('blocks', '6'));
 const perBlock = Number(opt('runs', '250'));
 const rounds = Number(opt('rounds', '6'));
 const server = process.argv.includes('--server');
+const alloc = process.argv.includes('--alloc');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -143,6 +146,30 @@ if (process.argv.includes('--child')) {
     for (let i = 0; i < 2000; i++) encodeRunRecord(events);
     out[`${name}Record`] = { us: (cpu() - c0) / 2000, bytes: record.length };
   }
+  if (alloc) {
+    // Bytes allocated a run, which load does not move (round 6): the inspector's sampling heap profiler counting
+    // every sampled object, collected since or not, over 500 runs a flow after the timed blocks.
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    for (const name of ['echo', 'chain20']) {
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 256,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      for (let i = 0; i < 500; i++) await call(name);
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      let bytes = 0;
+      const walk = (n) => {
+        bytes += n.selfSize;
+        for (const c of n.children) walk(c);
+      };
+      walk(profile.head);
+      out[`${name}Alloc`] = bytes / 500;
+    }
+    session.disconnect();
+  }
   process.stdout.write(`\n${RESULT}${JSON.stringify(out)}\n`);
   process.exit(0);
 }
@@ -166,6 +193,7 @@ for (let r = 0; r < rounds; r++) {
         '--runs',
         String(perBlock),
         ...(server ? ['--server'] : []),
+        ...(alloc ? ['--alloc'] : []),
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -194,13 +222,19 @@ const leastDisturbed = (xs) => {
   };
   return (q('chain20') - q('echo')) / STEPS;
 };
+/** Median KB allocated a run over a build's processes, and per extra step. */
+const allocCell = (all) => {
+  const e = median(all.map((x) => x.echoAlloc)) / 1024;
+  const c = median(all.map((x) => x.chain20Alloc)) / 1024;
+  return `${e.toFixed(1)} / ${c.toFixed(1)} / ${((c - e) / STEPS).toFixed(2)}`;
+};
 /** One table: a row per build; `pick` gives a process's blocks for this table. */
 const table = (title, pick, extra) => {
   if (title) console.log(`\n${title}\n`);
   console.log(
-    `| build | echo CPU µs a call | chain20 CPU µs a call | CPU µs per extra step (median, quartiles) | per extra step, least-disturbed blocks |${extra ? ' record alone: µs echo / chain20 | record bytes echo / chain20 |' : ''}`,
+    `| build | echo CPU µs a call | chain20 CPU µs a call | CPU µs per extra step (median, quartiles) | per extra step, least-disturbed blocks |${extra ? ' record alone: µs echo / chain20 | record bytes echo / chain20 |' : ''}${extra && alloc ? ' KB allocated a run: echo / chain20 / per extra step |' : ''}`,
   );
-  console.log(`|---|---:|---:|---:|---:|${extra ? '---:|---:|' : ''}`);
+  console.log(`|---|---:|---:|---:|---:|${extra ? '---:|---:|' : ''}${extra && alloc ? '---:|' : ''}`);
   for (const root of roots) {
     const all = results.get(root);
     const xs = all.map(pick);
@@ -213,7 +247,8 @@ const table = (title, pick, extra) => {
         (extra
           ? ` ${median(all.map((x) => x.echoRecord.us)).toFixed(1)} / ${median(all.map((x) => x.chain20Record.us)).toFixed(1)} | ` +
             `${all[0].echoRecord.bytes} / ${all[0].chain20Record.bytes} |`
-          : ''),
+          : '') +
+        (extra && alloc ? ` ${allocCell(all)} |` : ''),
     );
   }
   if (roots.length === 2) {

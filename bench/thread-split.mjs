@@ -8,7 +8,11 @@
 // times it was put on a core ("slices": wake-ups plus preemptions), voluntary and involuntary context switches
 // and minor page faults, per call when the calls are known and per second otherwise. The kernel's wait channel
 // of each thread tells the kinds apart: the event loop and the worker threads' loops wait in epoll, libuv's pool
-// and V8's helper threads on a futex.
+// and V8's helper threads on a futex. When the calls are known, a summary by role follows (round 6): the busiest
+// epoll thread is taken for the SQLite writer and the other epoll threads for the checkpointer and any other
+// worker; of the futex threads, those put on a core at least once every two calls for libuv's pool (under
+// durability full each call's WAL fdatasync runs there) and the rest for V8's helpers (a heuristic for one call
+// at a time: Node 20 names no thread, and at c=10, where calls share a sync, pool threads can fall under V8's).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -105,3 +109,26 @@ for (const [tid, name, d] of rows.sort((x, y) => y[2].run - x[2].run))
 console.log(
   `${'all'.padEnd(8)} ${''.padEnd(16)}${f(total.run / 1e3)}${f(total.wait / 1e3)}${f(total.slices, 2)}${f(total.vol, 2)}${f(total.nvol, 2)}${f(total.minflt, 2)}`,
 );
+
+if (calls) {
+  const roles = new Map();
+  const add = (role, d) => {
+    const r = roles.get(role) ?? { run: 0, wait: 0, slices: 0, vol: 0, nvol: 0, minflt: 0 };
+    for (const k of Object.keys(r)) r[k] += d[k];
+    roles.set(role, r);
+  };
+  let writerSeen = false;
+  for (const [, name, d] of rows) {
+    if (name === 'event loop') add('event loop', d);
+    else if (name.includes('epoll')) {
+      add(writerSeen ? 'other workers' : 'SQLite writer', d);
+      writerSeen = true;
+    } else if (name.includes('futex')) add(d.slices / per >= 0.5 ? "libuv's pool" : "V8's helpers", d);
+    else add('other', d);
+  }
+  console.log('by role (heuristic, see the top of this file):');
+  for (const [role, d] of roles)
+    console.log(
+      `         ${role.padEnd(16)}${f(d.run / 1e3)}${f(d.wait / 1e3)}${f(d.slices, 2)}${f(d.vol, 2)}${f(d.nvol, 2)}${f(d.minflt, 2)}`,
+    );
+}

@@ -47,7 +47,7 @@ export function toJsonl(records) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const name of ['dev', 'test-y', 'test-x', 'test-w', 'test', 'test-previous']) {
+  for (const name of ['dev', 'test-z', 'test-y', 'test-x', 'test-w', 'test', 'test-previous']) {
     const src = new URL(`./${name}.txt`, import.meta.url);
     const records = parseAnnotated(readFileSync(src, 'utf8'), `${name}.txt`);
     writeFileSync(new URL(`./${name}.jsonl`, import.meta.url), toJsonl(records));

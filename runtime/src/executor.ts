@@ -20,7 +20,12 @@ import {
   type RunState,
   type SkipReason,
 } from './events.js';
-import { evaluateExpressionNow, resolveConfigNow } from './expressions.js';
+import {
+  configReadsNodes,
+  evaluateExpressionNow,
+  expressionReadsNodes,
+  resolveConfigNow,
+} from './expressions.js';
 import {
   AttemptSignal,
   invokeWithRetries,
@@ -418,6 +423,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       },
       streamEvent: (_nodeId, chunk) => streamed.push(chunk),
       scopeOf: () => ({ input: {}, nodes: {} }),
+      inputScope: () => ({ input: {}, nodes: {} }),
       engineFor: (signal) => subflowEngine(services, signal),
       resumeValueOf: () => opts.resumedWith,
     };
@@ -546,6 +552,8 @@ interface ContextHost {
   logEvent(nodeId: string, level: LogLevel, message: string, data?: Record<string, unknown>): void;
   streamEvent(nodeId: string, chunk: unknown): void;
   scopeOf(nodeId: string): ExpressionScope;
+  /** The flow input with no ancestors' outputs: the scope of an expression that cannot read `nodes`. */
+  inputScope(): ExpressionScope;
   engineFor(signal: AbortSignal): SubflowEngine;
   /** The decision a waiting node is resumed with (undefined on a first run). */
   resumeValueOf(nodeId: string): unknown;
@@ -576,6 +584,9 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
   }
   get scope(): ExpressionScope {
     return (this.scopeValue ??= this.host.scopeOf(this.nodeId));
+  }
+  scopeFor(expression: string): ExpressionScope {
+    return this.scopeValue ?? (expressionReadsNodes(expression) ? this.scope : this.host.inputScope());
   }
   get engine(): SubflowEngine {
     return this.host.engineFor(this.signal);
@@ -609,7 +620,11 @@ class NodeAttemptContext extends AttemptSignal implements NodeContext {
   }
   evaluate(expression: string, data: unknown, bindings?: Record<string, unknown>): unknown {
     // The attempt's signal (made only if the pool is needed): an attempt that times out frees its pool process.
-    return evaluateExpressionNow(expression, data, bindings, { signal: () => this.signal });
+    return evaluateExpressionNow(expression, data, bindings, this);
+  }
+  /** EvaluateOptions: the attempt's signal, made only when an expression goes to the pool. */
+  poolSignal(): AbortSignal {
+    return this.signal;
   }
 }
 
@@ -650,6 +665,12 @@ function slots<T>(n: number): (T | undefined)[] {
 function elapsedMs(t0: number): number {
   return Math.round((performance.now() - t0) * 1000) / 1000;
 }
+
+/**
+ * The `nodes` of a scope whose expressions cannot read them (see expressionReadsNodes): one frozen object for all
+ * runs, so no run's expression could leave anything in it for another's.
+ */
+const NO_NODES: ExpressionScope['nodes'] = Object.freeze({});
 
 /** Longest stretch of synchronous node work before the run yields to the event loop. */
 const SLICE_MS = 8;
@@ -768,6 +789,8 @@ class RunExecution implements ContextHost {
   private replaying: RunState | undefined;
   /** A resume's `run.resumed` write that must be stored before any node runs. */
   private resumeGate: Promise<void> | undefined;
+  /** See inputScope. */
+  private bareScope: ExpressionScope | undefined;
 
   constructor(
     private readonly prepared: PreparedFlow,
@@ -898,6 +921,10 @@ class RunExecution implements ContextHost {
       }
     }
     return { input: this.input, nodes };
+  }
+
+  inputScope(): ExpressionScope {
+    return (this.bareScope ??= { input: this.input, nodes: NO_NODES });
   }
 
   engineFor(signal: AbortSignal): SubflowEngine {
@@ -1238,9 +1265,11 @@ class RunExecution implements ContextHost {
 
   /** The node's config with its expressions evaluated: synchronously when the inline evaluator answered them all. */
   resolveDynamicConfig(node: PlanNode): unknown {
-    const resolved = resolveConfigNow(node.rawConfig, this.scopeOf(node.id), undefined, {
+    node.configReadsNodes ??= configReadsNodes(node.rawConfig);
+    const scope = node.configReadsNodes ? this.scopeOf(node.id) : this.inputScope();
+    const resolved = resolveConfigNow(node.rawConfig, scope, undefined, {
       // Made only when an expression goes to the pool: the run stopping frees its pool process.
-      signal: () => {
+      poolSignal: () => {
         const c = new AbortController();
         if (this.controller.aborted) c.abort(this.controller.reason);
         else this.controller.addEventListener('abort', () => c.abort(this.controller.reason));

@@ -15,6 +15,7 @@ import { ErrorCodes, NodeError } from './errors.js';
 import { compileInline, type InlineLimits, type InlineProgram } from './expressions/inline.js';
 import { compileLinear, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
 import { toPlainValue, ValueRefused } from './expressions/plain-value.js';
+import { expressionCanReadNodes } from './expressions/scope-reads.js';
 import { ExpressionPool, PoolEvaluationError } from './expressions/pool.js';
 
 export { compileLinear, LinearRegExp, linearRegexLimits, RegexRefused } from './expressions/linear-regex.js';
@@ -82,6 +83,8 @@ export interface CompiledExpression {
   readonly inline: InlineProgram | undefined;
   /** Evaluations so far, counted up to `inlineColdEvaluations` (the first ones run before V8 has optimised). */
   evaluations: number;
+  /** Whether it can read `nodes` from its input's root (expressions/scope-reads.ts), worked out on first use. */
+  readsNodes: boolean | undefined;
 }
 
 interface JsonataError {
@@ -91,7 +94,8 @@ interface JsonataError {
   code?: string;
 }
 
-const cache = new Map<string, CompiledExpression>();
+/** Compiled expressions by source, as the answer compileExpression gives (no object made per lookup). */
+const cache = new Map<string, { ok: true; expression: CompiledExpression }>();
 const CACHE_LIMIT = 2_000;
 
 export type CompileResult = { ok: true; expression: CompiledExpression } | { ok: false; message: string };
@@ -117,7 +121,7 @@ function regexLiterals(ast: unknown): RegExp[] {
 /** Compiles JSONata source (without the `=` marker). Compiled expressions are cached by source. */
 export function compileExpression(source: string): CompileResult {
   const hit = cache.get(source);
-  if (hit) return { ok: true, expression: hit };
+  if (hit) return hit;
   if (!source.trim()) return { ok: false, message: 'the expression is empty' };
   let ast: unknown;
   try {
@@ -145,10 +149,12 @@ export function compileExpression(source: string): CompileResult {
     ast: () => ast,
     inline: compileInline(ast),
     evaluations: 0,
+    readsNodes: undefined,
   };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(source, expression);
-  return { ok: true, expression };
+  const compiled = { ok: true as const, expression };
+  cache.set(source, compiled);
+  return compiled;
 }
 
 const pool = new ExpressionPool(() => expressionLimits);
@@ -188,9 +194,10 @@ function poolFailure(err: unknown, source: string | undefined): NodeError {
 export interface EvaluateOptions {
   /**
    * The caller's abort signal, asked for only when the expression goes to the pool (making one costs time on
-   * the inline path): when it aborts, the pool drops or kills the evaluation.
+   * the inline path): when it aborts, the pool drops or kills the evaluation. A method, so that a caller that
+   * is itself the holder of a signal (a node attempt's context) passes itself and allocates nothing per call.
    */
-  signal?: () => AbortSignal;
+  poolSignal?(): AbortSignal;
 }
 
 /**
@@ -203,15 +210,16 @@ function inlineLimits(cold: boolean): InlineLimits {
   if (derived?.from !== l.maxDepth) {
     derived = { from: l.maxDepth, limits: { ...l, maxDepth: Math.floor(l.maxDepth / 2) } };
   }
-  // The other fields are read live, so a change to expressionLimits applies at once.
+  // The other fields are read live, so a change to expressionLimits applies at once (set one by one: an object
+  // literal to assign from was one allocation per evaluation).
   const ms = cold ? l.inlineColdMs : l.inlineMs;
-  return Object.assign(derived.limits, {
-    inlineMs: ms,
-    inlineWallMs: l.inlineWallMs * (ms / l.inlineMs),
-    inlineMaxItems: l.inlineMaxItems,
-    inlineMaxString: l.inlineMaxString,
-    inlineMaxRegexText: l.inlineMaxRegexText,
-  });
+  const limits = derived.limits;
+  limits.inlineMs = ms;
+  limits.inlineWallMs = l.inlineWallMs * (ms / l.inlineMs);
+  limits.inlineMaxItems = l.inlineMaxItems;
+  limits.inlineMaxString = l.inlineMaxString;
+  limits.inlineMaxRegexText = l.inlineMaxRegexText;
+  return limits;
 }
 let derived: { from: number; limits: InlineLimits } | undefined;
 
@@ -240,7 +248,7 @@ export function evaluateCompiledNow(
       }
     }
   }
-  return pool.evaluate(expression.source, data, bindings, options.signal?.()).catch((err: unknown) => {
+  return pool.evaluate(expression.source, data, bindings, options.poolSignal?.()).catch((err: unknown) => {
     throw poolFailure(err, source);
   });
 }
@@ -274,6 +282,22 @@ export async function evaluateExpression(
   bindings?: Record<string, unknown>,
 ): Promise<unknown> {
   return evaluateExpressionNow(source, data, bindings);
+}
+
+/**
+ * Whether an expression (source without the `=` marker) can read `nodes` from its input's root; true when it does
+ * not compile (its evaluation fails in any case). A node whose expression cannot is given no ancestors' outputs.
+ */
+export function expressionReadsNodes(source: string): boolean {
+  const compiled = compileExpression(source);
+  if (!compiled.ok) return true;
+  const e = compiled.expression;
+  return (e.readsNodes ??= expressionCanReadNodes(e.ast()));
+}
+
+/** Whether any expression in a config can read `nodes` (see expressionReadsNodes). */
+export function configReadsNodes(config: unknown): boolean {
+  return findExpressions(config).some((site) => expressionReadsNodes(site.source));
 }
 
 export interface ExpressionSite {

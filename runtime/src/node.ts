@@ -132,6 +132,11 @@ export interface NodeContext {
   readonly services: Services;
   readonly scope: ExpressionScope;
   /**
+   * The scope as an expression can see it: `scope` itself, or, when the expression cannot read `nodes` (decided
+   * once from its syntax), the flow input with no ancestors' outputs, which costs no walk of the ancestors.
+   */
+  scopeFor(expression: string): ExpressionScope;
+  /**
    * Evaluates a JSONata expression over `data` (no JavaScript evaluation): the value itself when the inline
    * evaluator answers, else a promise of the isolated pool's answer (`await` covers both). Fails with
    * EXPRESSION_FAILED.

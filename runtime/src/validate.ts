@@ -64,6 +64,8 @@ export interface PlanNode {
   onError: OnError;
   /** Ids of the nodes upstream of this one (computed on first use, for expression scopes). */
   ancestors?: string[];
+  /** Whether an expression in its config can read `nodes` (computed on first use; see expressionReadsNodes). */
+  configReadsNodes?: boolean;
 }
 
 export interface PreparedFlow {

@@ -123,12 +123,23 @@ type Code = (input: unknown, env: Frame, run: Run) => unknown;
 /** Variables in scope: JSONata's frames (a block or a function call opens one). */
 class Frame {
   private vars: Map<string, unknown> | undefined;
+  /**
+   * `$$` (bound as `$`) in a slot of its own: every evaluation's root frame binds it, and a Map for that one
+   * variable was the largest allocation of an evaluation (issue 18, round 6).
+   */
+  private root: unknown;
+  private hasRoot = false;
   constructor(private readonly parent: Frame | undefined) {}
   bind(name: string, value: unknown): void {
-    (this.vars ??= new Map()).set(name, value);
+    if (name === '$') {
+      this.root = value;
+      this.hasRoot = true;
+    } else (this.vars ??= new Map()).set(name, value);
   }
   lookup(name: string): unknown {
-    if (this.vars?.has(name)) return this.vars.get(name);
+    if (name === '$') {
+      if (this.hasRoot) return this.root;
+    } else if (this.vars?.has(name)) return this.vars.get(name);
     return this.parent ? this.parent.lookup(name) : builtins.get(name);
   }
 }

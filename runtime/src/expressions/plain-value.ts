@@ -45,8 +45,53 @@ const REMEMBER_FROM = 64;
  */
 export type MergeHint = readonly [packed: number, keys: readonly string[]];
 
+/**
+ * The last few values seen to be plain, of any size, with their size and depth (packed), found by identity: a
+ * chain step's check and its `$merge` read the value the step before made a moment ago. A ring, not the WeakMap
+ * above: a WeakMap entry per step's value cost more than walking a small one (issue 18, round 6). It keeps its last
+ * few values alive until overwritten.
+ */
+const RECENT = 8;
+const recentValues: (object | undefined)[] = new Array<object | undefined>(RECENT).fill(undefined);
+const recentPacked = new Float64Array(RECENT);
+let recentNext = 0;
+
+function recentPlain(value: object): number | undefined {
+  for (let i = 1; i <= RECENT; i++) {
+    const at = (recentNext - i) & (RECENT - 1);
+    if (recentValues[at] === value) return recentPacked[at];
+  }
+  return undefined;
+}
+
+function rememberRecent(value: object, packed: number): void {
+  const at = recentNext & (RECENT - 1);
+  recentValues[at] = value;
+  recentPacked[at] = packed;
+  recentNext = (recentNext + 1) & (RECENT - 1);
+}
+
+/**
+ * The hint of the last merge (see MergeHint), handed to the check of its result in a slot rather than a WeakMap
+ * entry: a merge's result is checked at once (it is the expression's value), or not by this path at all.
+ */
+let hinted: object | undefined;
+let hintedWith: MergeHint | undefined;
+
+/** What is known of a value: its packed size and depth when seen plain, the hint of the merge that made it, or undefined. */
+function knownOf(value: object): number | MergeHint | undefined {
+  if (value === hinted) {
+    const hint = hintedWith;
+    hinted = hintedWith = undefined;
+    return hint;
+  }
+  return recentPlain(value) ?? seen.get(value);
+}
+
 /** The size and depth, packed (see `sizeOfPacked`), of a value seen to be plain (see `seen`), or undefined. */
 export function seenPlain(value: object): number | undefined {
+  const r = recentPlain(value);
+  if (r !== undefined) return r;
   const p = seen.get(value);
   return typeof p === 'number' ? p : undefined;
 }
@@ -67,8 +112,8 @@ export function memberSize(key: string, value: unknown): number | undefined {
     case 'boolean':
       return key.length + 12;
     case 'object': {
-      const p = seen.get(value);
-      return typeof p === 'number' ? key.length + 4 + Math.floor(p / DEPTHS) : undefined;
+      const p = seenPlain(value);
+      return p !== undefined ? key.length + 4 + Math.floor(p / DEPTHS) : undefined;
     }
     default:
       return undefined;
@@ -77,7 +122,8 @@ export function memberSize(key: string, value: unknown): number | undefined {
 
 /** Records what a merge's result is made of (see MergeHint). */
 export function hintMerge(result: object, hint: MergeHint): void {
-  seen.set(result, hint);
+  hinted = result;
+  hintedWith = hint;
 }
 
 /**
@@ -114,10 +160,9 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
       // in three of three paired runs), since every later step reads and copies them. The inline evaluator's object
       // constructors and $merge build plain objects V8 keeps fast (fast-object.ts), which pass as they are.
       if (proto !== Object.prototype) return false;
-      const known = seen.get(v);
+      const known = knownOf(v);
       if (typeof known === 'number') {
-        // Only large values are remembered: one counts as large again.
-        walked += REMEMBER_FROM;
+        // Not walked, so not counted: the WeakMap takes only values whose own walk was long (the ring takes any).
         const below = depth + (known % DEPTHS);
         if (below > 1_000) return false;
         if (below > deepest) deepest = below;
@@ -126,8 +171,7 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
       }
       const hint = known;
       if (hint) {
-        // A merge of a (large) value seen before: only the keys the merge set are walked.
-        walked += REMEMBER_FROM;
+        // A merge of a value seen before: only the keys the merge set are walked.
         const packed = hint[0];
         const below = depth + (packed % DEPTHS);
         if (below > 1_000) return false;
@@ -157,18 +201,21 @@ function alreadyPlain(value: unknown, maxSize: number): boolean {
     return size <= maxSize;
   };
   if (!check(value, 0)) return false;
-  if (walked >= REMEMBER_FROM) remember(value, size, deepest);
+  remember(value, size, deepest, walked >= REMEMBER_FROM);
   return true;
 }
 
-function remember(value: unknown, size: number, depth: number): void {
+function remember(value: unknown, size: number, depth: number, large: boolean): void {
   if (
     value !== null &&
     typeof value === 'object' &&
     !Array.isArray(value) &&
     Object.getPrototypeOf(value) === Object.prototype
-  )
-    seen.set(value, packPlain(size, depth));
+  ) {
+    const packed = packPlain(size, depth);
+    rememberRecent(value, packed);
+    if (large) seen.set(value, packed);
+  }
 }
 
 /**
@@ -216,6 +263,6 @@ export function toPlainValue(value: unknown, maxSize: number): unknown {
   };
   let deepest = 0;
   const out = walk(value, 0);
-  if (size >= REMEMBER_FROM * 8) remember(out, size, deepest);
+  remember(out, size, deepest, size >= REMEMBER_FROM * 8);
   return out;
 }

@@ -27,6 +27,8 @@ import { SharedTokenBuckets } from './shared-rate-limit.js';
 const POLL_MS = 1_000;
 /** An Idempotency-Key held in Redis as long as its answer is kept in the database. */
 const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** Compare-and-delete: a claim is given back only by the call that holds it. */
+const RELEASE_IF_OURS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 export interface QueueModeDeps {
   redisUrl: string;
@@ -169,6 +171,21 @@ export class QueueMode {
     }
     // Expired between the two commands: try once more.
     return this.claimIdempotency(mapKey, requestHash, runId);
+  }
+
+  /**
+   * Gives back a claim this call won when the call failed before its run was stored (a 400 for the flow's input
+   * schema, the database or Redis failing): a retry with the same key must meet the same check again, not a 409
+   * for 24 hours. Deletes the key only while it still holds this call's run (another call's claim stays).
+   */
+  async releaseIdempotency(mapKey: string, requestHash: string, runId: string): Promise<void> {
+    await this.request.eval(RELEASE_IF_OURS, 1, `finflow:idem:${mapKey}`, `${requestHash} ${runId}`);
+  }
+
+  /** The run id a claimed Idempotency-Key holds now (undefined once it was given back or expired). */
+  async idempotencyHolder(mapKey: string): Promise<string | undefined> {
+    const held = await this.request.get(`finflow:idem:${mapKey}`);
+    return held ? held.split(' ')[1] : undefined;
   }
 
   /**

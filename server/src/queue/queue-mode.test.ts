@@ -314,7 +314,19 @@ function queueModeSuite(backend: Backend): void {
       expect(deep.status).toBe(400);
       const hostileKey = await callEndpoint(a.url, 'quick', { n: 1 }, { 'idempotency-key': 'has spaces' });
       expect(hostileKey.status).toBe(400);
+      // A call refused for its input gives its Idempotency-Key back: the same retry meets the same check (not a
+      // 409 for 24 hours), and the corrected body then runs under that key.
+      const retryKey = { 'idempotency-key': `bad-input-${backend}` };
+      for (let i = 0; i < 2; i++) {
+        const refused = await callEndpoint(a.url, 'quick', { n: 'seven' }, retryKey);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.code).toBe('INVALID_INPUT');
+      }
       expect((await admin.get('/api/runs?limit=500')).body.length).toBe(before);
+      const corrected = await callEndpoint(a.url, 'quick', { n: 1 }, retryKey);
+      expect(corrected.status).toBe(200);
+      expect(corrected.headers.get('idempotent-replayed')).toBeNull();
+      expect((await admin.get('/api/runs?limit=500')).body.length).toBe(before + 1);
     }, 60_000);
 
     it("feeds a rollout's gates from the calls its workers finish", async (ctx) => {

@@ -7,6 +7,7 @@
  * servers (Redis).
  */
 import type { ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError } from '../errors.js';
 import { hashValue, sha256 } from '../hash.js';
@@ -28,6 +29,9 @@ import {
 
 /** A waiting caller gives the worker this long past the endpoint's timeout to record its deadline failure. */
 const ANSWER_SLACK_MS = 2_000;
+/** How long a repeated Idempotency-Key waits for the first call's run to be stored, and how often it looks. */
+const FIRST_RUN_WAIT_MS = 5_000;
+const FIRST_RUN_POLL_MS = 25;
 
 const timeoutAnswer = (runId: string, flowVersion: number, timeoutMs: number): Answer => ({
   status: 504,
@@ -100,88 +104,100 @@ export function queuedEndpointCall(
     const idemKey = typeof idemHeader === 'string' ? checkIdempotencyKey(idemHeader) : undefined;
     const requestHash = idemKey === undefined ? '' : sha256(raw);
     const runId = timeOrderedUuid();
+    let idemMapKey: string | undefined;
     if (idemKey !== undefined) {
-      const held = await queue.claimIdempotency(
-        sha256(`${key.id}\u0000${endpoint.id}\u0000${idemKey}`),
-        requestHash,
-        runId,
-      );
+      idemMapKey = sha256(`${key.id}\u0000${endpoint.id}\u0000${idemKey}`);
+      const held = await queue.claimIdempotency(idemMapKey, requestHash, runId);
       if (held) {
         if (held.requestHash !== requestHash)
           throw conflict('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different body');
-        await replay(res, held.runId, key.id, endpoint.id, idemKey, async, endpoint.timeoutMs);
+        await replay(res, held.runId, idemMapKey, key.id, endpoint.id, idemKey, async, endpoint.timeoutMs);
         return;
       }
     }
 
-    // The rollout service chooses the version: a live rollout's sticky split, or the deployment's weights. The
-    // worker that finishes the run reports it to the rollout's gates (the route goes with the start spec); the
-    // CPU it uses is measured there, so this process's share is dropped.
-    const route = ctx.rollouts.route(resolved, key, input);
-    const version = route.version;
-    if (route.rollout?.cpu) ctx.rollouts.cpu.end(route.rollout.cpu);
-    const plan = await ctx.rollouts.planFor(resolved, route);
-    const actor = { type: 'key' as const, id: key.id, name: key.name };
-    const accepted: Answer | undefined = async
-      ? {
-          status: 202,
-          body: { runId, status: 'running', flowVersion: version, url: `/v1/runs/${runId}` },
-        }
-      : undefined;
-    const waiting = async ? undefined : await waitBeforeLaunch(runId, endpoint.timeoutMs);
-    const launched = queue.launcher.launch(plan, {
-      runId,
-      workspaceId: endpoint.workspaceId,
-      flowId: endpoint.flowId,
-      version,
-      input,
-      trigger: 'endpoint',
-      actor,
-      endpoint: { id: endpoint.id, deploymentId: deployment.id },
-      spec: {
-        kind: 'endpoint',
-        slug: endpoint.slug,
-        keyName: key.name,
-        async,
-        inputHash: hashValue(input),
-        ...(async ? {} : { timeoutMs: endpoint.timeoutMs }),
-        ...(idemKey === undefined ? {} : { idemKey }),
-        ...(route.rollout
-          ? {
-              rollout: {
-                id: route.rollout.id,
-                arm: route.rollout.arm,
-                startedAt: route.rollout.startedAt,
-                ...(route.rollout.hold ? { hold: route.rollout.hold } : {}),
+    // Everything up to the run's durable record. A call that fails here (the flow's input schema, the database,
+    // Redis) gives its Idempotency-Key claim back, so a retry meets the same check rather than a 409.
+    const start = async () => {
+      // The rollout service chooses the version: a live rollout's sticky split, or the deployment's weights. The
+      // worker that finishes the run reports it to the rollout's gates (the route goes with the start spec); the
+      // CPU it uses is measured there, so this process's share is dropped.
+      const route = ctx.rollouts.route(resolved, key, input);
+      const version = route.version;
+      if (route.rollout?.cpu) ctx.rollouts.cpu.end(route.rollout.cpu);
+      const plan = await ctx.rollouts.planFor(resolved, route);
+      const actor = { type: 'key' as const, id: key.id, name: key.name };
+      const accepted: Answer | undefined = async
+        ? {
+            status: 202,
+            body: { runId, status: 'running', flowVersion: version, url: `/v1/runs/${runId}` },
+          }
+        : undefined;
+      const waiting = async ? undefined : await waitBeforeLaunch(runId, endpoint.timeoutMs);
+      const launched = queue.launcher.launch(plan, {
+        runId,
+        workspaceId: endpoint.workspaceId,
+        flowId: endpoint.flowId,
+        version,
+        input,
+        trigger: 'endpoint',
+        actor,
+        endpoint: { id: endpoint.id, deploymentId: deployment.id },
+        spec: {
+          kind: 'endpoint',
+          slug: endpoint.slug,
+          keyName: key.name,
+          async,
+          inputHash: hashValue(input),
+          ...(async ? {} : { timeoutMs: endpoint.timeoutMs }),
+          ...(idemKey === undefined ? {} : { idemKey }),
+          ...(route.rollout
+            ? {
+                rollout: {
+                  id: route.rollout.id,
+                  arm: route.rollout.arm,
+                  startedAt: route.rollout.startedAt,
+                  ...(route.rollout.hold ? { hold: route.rollout.hold } : {}),
+                },
+              }
+            : {}),
+        },
+        ...(idemKey === undefined
+          ? {}
+          : {
+              idempotencyClaim: {
+                keyId: key.id,
+                endpointId: endpoint.id,
+                idemKey,
+                requestHash,
+                runId,
+                status: accepted ? accepted.status : null,
+                body: accepted
+                  ? ctx.sealer
+                      .seal(JSON.stringify(accepted.body), idempotencyContext(key.id, endpoint.id, idemKey))
+                      .toString('base64')
+                  : null,
+                createdAt: Date.now(),
               },
-            }
-          : {}),
-      },
-      ...(idemKey === undefined
-        ? {}
-        : {
-            idempotencyClaim: {
-              keyId: key.id,
-              endpointId: endpoint.id,
-              idemKey,
-              requestHash,
-              runId,
-              status: accepted ? accepted.status : null,
-              body: accepted
-                ? ctx.sealer
-                    .seal(JSON.stringify(accepted.body), idempotencyContext(key.id, endpoint.id, idemKey))
-                    .toString('base64')
-                : null,
-              createdAt: Date.now(),
-            },
-          }),
-    });
+            }),
+      });
+      try {
+        await launched;
+      } catch (err) {
+        waiting?.drop();
+        throw err;
+      }
+      return { version, accepted, waiting };
+    };
+    let started: Awaited<ReturnType<typeof start>>;
     try {
-      await launched;
+      started = await start();
     } catch (err) {
-      waiting?.drop();
+      if (idemMapKey !== undefined)
+        await queue.releaseIdempotency(idemMapKey, requestHash, runId).catch(() => undefined);
       throw err;
     }
+    const { version, accepted, waiting } = started;
 
     if (accepted) {
       countCall(endpoint.slug, 202);
@@ -205,9 +221,27 @@ export function queuedEndpointCall(
   };
 
   /** A repeated Idempotency-Key: the first call's answer (its stored one, or its run's when it is still going). */
+  /**
+   * The run of the call that holds an Idempotency-Key. That call claimed the key before storing its run, so a
+   * repeat that arrives in between (two servers taking the same retry at once) waits for the run to appear,
+   * at most FIRST_RUN_WAIT_MS (and the endpoint's timeout), rather than answering 409 for a call about to start.
+   * It stops early when the first call gave its claim back (it failed before storing anything).
+   */
+  async function firstRun(runId: string, mapKey: string, timeoutMs: number): Promise<RunRecord | undefined> {
+    const until = Date.now() + Math.min(FIRST_RUN_WAIT_MS, timeoutMs);
+    for (;;) {
+      await ctx.writer.visible();
+      const run = await ctx.repo.getRunById(runId);
+      if (run || Date.now() >= until) return run;
+      if ((await queue.idempotencyHolder(mapKey).catch(() => runId)) !== runId) return undefined;
+      await delay(FIRST_RUN_POLL_MS);
+    }
+  }
+
   async function replay(
     res: ServerResponse,
     runId: string,
+    mapKey: string,
     keyId: string,
     endpointId: string,
     idemKey: string,
@@ -223,9 +257,9 @@ export function queuedEndpointCall(
       send(res, { status: stored.status, body: JSON.parse(body) as unknown }, true);
       return;
     }
-    const run = await ctx.repo.getRunById(runId);
+    const run = await firstRun(runId, mapKey, timeoutMs);
     if (!run) {
-      // The first call is still storing its run.
+      // The first call has not stored its run within the wait (or failed and gave its claim back).
       throw conflict(
         'IDEMPOTENCY_IN_PROGRESS',
         'the first request with this Idempotency-Key has not finished',

@@ -30,4 +30,51 @@ describe('data.transform', () => {
     );
     expect((await runFlow(flow, { income: 10000, debt: 4500 })).outputs).toEqual({ dti: 0.45, label: 'high' });
   });
+
+  it('gives an expression its ancestors’ outputs however it reaches them, and never another branch’s', async () => {
+    // `sib` runs in a parallel branch (before `t` in the ready order): not an ancestor of `t`.
+    const flow = (expression: string) =>
+      flowOf(
+        [
+          inputNode({ v: { type: 'number' } }),
+          { id: 'a', type: 'data.transform', config: { expression: '{"from": "a", "v": data.v}' } },
+          { id: 'sib', type: 'data.transform', config: { expression: '{"from": "sib"}' } },
+          { id: 't', type: 'data.transform', config: { expression } },
+          outputNode('o', 'seen'),
+        ],
+        ['in.value->a.data', 'in.value->sib.data', 'a.result->t.data', 't.result->o.value'],
+      );
+    for (const expression of [
+      '$string($lookup($$, "nodes"))',
+      '$string($.nodes)',
+      '$string($each(function($v, $k) { $k = "nodes" ? $v }))',
+      '$eval("$string(nodes)")',
+      '$string(**.from)',
+    ]) {
+      const seen = (await runFlow(flow(expression), { v: 3 })).outputs['seen'] as string;
+      expect(seen, expression).toContain('a');
+      expect(seen, expression).not.toContain('sib');
+    }
+    // One that cannot reach them answers as before.
+    expect((await runFlow(flow('data.v * 2'), { v: 3 })).outputs).toEqual({ seen: 6 });
+  });
+
+  it('cannot change an ancestor’s output for the nodes after it', async () => {
+    const flow = flowOf(
+      [
+        inputNode({ v: { type: 'number' } }),
+        { id: 'a', type: 'data.transform', config: { expression: '{"v": data.v}' } },
+        // Merges into a's output, and hands on a's output object itself: neither may change it.
+        { id: 't', type: 'data.transform', config: { expression: '$merge([nodes.a.result, {"v": 99, "x": 1}])' } },
+        { id: 'p', type: 'data.transform', config: { expression: 'nodes.a.result' } },
+        { id: 'u', type: 'data.transform', config: { expression: '$merge([data, {"y": 2}])' } },
+        { id: 'w', type: 'data.transform', config: { expression: '[nodes.a.result, nodes.t.result, nodes.u.result]' } },
+        outputNode('o', 'all'),
+      ],
+      ['in.value->a.data', 'a.result->t.data', 't.result->p.data', 'p.result->u.data', 'u.result->w.data', 'w.result->o.value'],
+    );
+    expect((await runFlow(flow, { v: 3 })).outputs).toEqual({
+      all: [{ v: 3 }, { v: 99, x: 1 }, { v: 3, y: 2 }],
+    });
+  });
 });

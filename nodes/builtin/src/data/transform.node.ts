@@ -32,7 +32,8 @@ export const transformNode = defineNode({
   },
   run(ctx, { data }, { expression, emptyResult }) {
     // Synchronous when the inline evaluator answers: the node then costs no promise, no timer and no closure.
-    const scope = ctx.scope;
+    // The ancestors' outputs only when the expression can read them (a chain's step then costs no walk of them).
+    const scope = ctx.scopeFor(expression);
     const result = ctx.evaluate(expression, { data, input: scope.input, nodes: scope.nodes });
     return result instanceof Promise
       ? result.then((r) => finish(r, emptyResult))

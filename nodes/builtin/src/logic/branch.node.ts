@@ -45,7 +45,8 @@ export const branchNode = defineNode({
       return result === true ? { true: value } : { false: value };
     };
     // Synchronous when the inline evaluator answers.
-    const result = ctx.evaluate(condition, { value, input: ctx.scope.input, nodes: ctx.scope.nodes });
+    const scope = ctx.scopeFor(condition);
+    const result = ctx.evaluate(condition, { value, input: scope.input, nodes: scope.nodes });
     return result instanceof Promise ? result.then(route) : route(result);
   },
 });

@@ -274,9 +274,12 @@ const POSTAL = new RegExp(
 );
 const ESTATE =
   /\b(?:Estate|Court|Gardens?|Mansions?|Building|Centre|Center|Tower|House|Villas?|Terrace|Plaza|Heights|Garden|Lodge|Park|City)\b/;
-/** A house name before the street line (Rose Cottage, 3 Mill Lane). */
+/**
+ * A house or building name before the street line (Rose Cottage, 3 Mill Lane; Harbour View Apartments, 18 Quay
+ * Street).
+ */
 const HOUSE_NAME =
-  /(?:^|[\n,，:：]\s*)((?:[A-Z][a-z]+ ){0,2}(?:Cottage|Farm|House|Lodge|Barn|Manor|Villa|Grange|Hall),\s*)$/;
+  /(?:^|[\n,，:：]\s*)((?:[A-Z][a-z]+ ){0,2}(?:Cottage|Farm|House|Lodge|Barn|Manor|Villa|Grange|Hall|Apartments|Mansions|Residences|Heights|Tower|Towers|Building|Buildings),\s*)$/;
 const COUNTRY =
   /^(?:Hong Kong|Kowloon|New Territories|Macau|Macao|Singapore|USA|United States|UK|United Kingdom|Ireland|Australia|China|PRC|Canada)$/;
 const EN_ADDRESS_CUE =

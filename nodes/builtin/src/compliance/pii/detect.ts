@@ -8,9 +8,14 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import { phoneLib } from './phone-lib.js';
 import { isValidResidentId15, isValidResidentId18, luhnValid, ibanValid, IBAN_LENGTHS } from './checksums.js';
-import { recognizeChinesePersons, recognizeEnglishPersons } from './person.js';
+import {
+  isChineseNotName,
+  placeWordsByContext,
+  recognizeChinesePersons,
+  recognizeEnglishPersons,
+} from './person.js';
 import { recognizeChineseAddresses, recognizeEnglishAddresses } from './address.js';
-import { segment, segmentAsync, simplified, type Segment } from './segmenter.js';
+import { latinFolded, segment, segmentAsync, simplified, type Segment } from './segmenter.js';
 import { analyzeBoundaries, boundaryPolicy } from './boundary-model.js';
 import { combineWithBoundaries, DEFAULT_DOUBT_FLOOR, policyActive } from './boundary-combine.js';
 import { addMentions } from './mentions.js';
@@ -90,7 +95,7 @@ export async function withSegmentation(text: string, options: DetectOptions = {}
   if (options.segmentation === false || options.segments) return options;
   if (!wantsChinese(text, new Set(options.types ?? PII_TYPES))) return options;
   try {
-    return { ...options, segments: await segmentAsync(simplified(text)) };
+    return { ...options, segments: await segmentAsync(simplified(latinFolded(text))) };
   } catch {
     return { ...options, segmentation: false };
   }
@@ -184,6 +189,10 @@ function shortCardScheme(digits: string): boolean {
 const CARD_GROUPS =
   /^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}(?:([ -])\d{3,6}){2,4})$/;
 const MOBILE_GROUPS = /^1\d{2}([ -])\d{4}\1\d{4}$/;
+/** The grouping printed on cards, and a card named before it (how far back, in characters). */
+const CARD_TYPED = /^\d{4}([ -])\d{4}\1\d{4}\1\d{4}$/;
+const CARD_NAMED = /\bcard\b|卡/i;
+const CARD_NAMED_WITHIN = 160;
 const CN_MOBILE_PREFIX = /^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])/;
 /** A mainland country code written before a mobile: +86, 0086, (+86), with a space or dash after it. */
 const CN_COUNTRY_CODE = /\(?(?:\+|＋|00)\s?86\)?[\s-]?$/;
@@ -265,6 +274,19 @@ function numericRun(text: string, raw: string, start: number, now: Date, push: P
         true,
       );
     found = true;
+  }
+  // A card number typed wrong: sixteen digits in the card grouping (4-4-4-4), a card scheme's first digit, failing
+  // Luhn, with a card named earlier in the text's last few sentences ("I typed my card number wrong ... I put in").
+  // One digit off the customer's real number is still the customer's card number: masked, `valid: false`.
+  if (
+    !found &&
+    label === undefined &&
+    CARD_TYPED.test(raw) &&
+    /^[3-6]/.test(compact) &&
+    CARD_NAMED.test(before(text, start, CARD_NAMED_WITHIN))
+  ) {
+    push('BANK_CARD', start, end, 0.7, false);
+    return true;
   }
   if (found || label === undefined || (grouped && !oneNumberInGroups(raw))) return found;
 
@@ -525,6 +547,7 @@ function covered(mask: Uint8Array, c: Candidate): boolean {
   return true;
 }
 
+const HAN_CHAR = /[\u3400-\u9fff]/;
 const EN_BRAND_SET = new Set([...EN_BRANDS].map((b) => b.toLowerCase()));
 /**
  * What makes a name a firm's or a place's whatever the evidence for a person: a firm's word after it ("Edward
@@ -620,18 +643,34 @@ function brandLed(f: PiiEntity): boolean {
 
 /**
  * Whether a PERSON finding that no recogniser made (the span-boundary model's, agreement's, repetition's) is a
- * brand, a firm or a place the lexicons know.
+ * brand, a firm or a place the lexicons know or the text names as a place ("the Jordan branch"), or a word the person recogniser knows is no name (明白): the model
+ * and agreement read no lexicon, so a candidate the person model doubted for being such a word would come back.
  */
-function notAPerson(text: string, f: PiiEntity): boolean {
+function notAPerson(text: string, f: PiiEntity, places: () => Set<string>): boolean {
+  // The lexicons are in simplified script: a traditional finding (金鐘, 明白) is read in it.
+  const cn = HAN_CHAR.test(f.text) ? simplified(f.text) : f.text;
   return (
     EN_BRAND_SET.has(f.text.toLowerCase().replace(/['’]s$/, '')) ||
-    CN_BRANDS_AND_PLACES.some((b) => f.text.startsWith(b)) ||
+    CN_BRANDS_AND_PLACES.some((b) => cn.startsWith(b)) ||
+    isChineseNotName(cn) ||
+    (/^[A-Z]/.test(f.text) && f.text.split(/\s+/).some((w) => places().has(w))) ||
     FIRM_AFTER_WEAK.test(text.slice(f.end, f.end + 24))
   );
 }
 
 /** Finds the PII entities in a text. Deterministic; does not log or keep the text. */
 export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[] {
+  // The recognisers read the text with Latin diacritics folded (same offsets); findings quote the original.
+  const folded = latinFolded(text);
+  if (folded === text) return detectFolded(text, options);
+  const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));
+  const { allowList: _unused, ...rest } = options;
+  return detectFolded(folded, rest)
+    .map((f) => ({ ...f, text: text.slice(f.start, f.end) }))
+    .filter((f) => !allow.has(f.text.toLowerCase()) && !allow.has(latinFolded(f.text).toLowerCase()));
+}
+
+function detectFolded(text: string, options: DetectOptions): PiiEntity[] {
   const minScore = options.minScore ?? 0.5;
   const types = new Set<PiiType>(options.types ?? PII_TYPES);
   const allow = new Set((options.allowList ?? []).map((v) => v.trim().toLowerCase()));
@@ -684,8 +723,12 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   );
   let found = resolve(crossing(text, kept), text.length);
   // Names the recognisers found; those added later (the span-boundary model, agreement, evidence from the rest of
-  // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson).
-  const recognised = new Set(found.filter((f) => f.type === 'PERSON').map((f) => `${f.start}:${f.end}`));
+  // the text) read no lexicon, so a brand, firm or place they add is dropped (notAPerson). A candidate the person
+  // model doubted (below minScore) and agreement raised is agreement's finding, so the lexicons judge it too (金鐘:
+  // a district the person model scored just below the threshold, raised by the model's reading of the span).
+  const recognised = new Set(
+    found.filter((f) => f.type === 'PERSON' && f.score >= minScore).map((f) => `${f.start}:${f.end}`),
+  );
   const policy = boundaryPolicy();
   if (
     (types.has('PERSON') || types.has('ADDRESS')) &&
@@ -700,6 +743,9 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   }
   if (types.has('PERSON') && options.mentions !== false) found = addMentions(text, found);
   found = found.flatMap((f) => withoutDesignator(text, f) ?? []);
+  // Read once, and only when a finding needs it.
+  let places: Set<string> | undefined;
+  const placeWords = () => (places ??= placeWordsByContext(text));
   found = found.filter(
     (f) =>
       f.type !== 'PERSON' ||
@@ -707,7 +753,7 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
         !designatorLabel(text, f) &&
         !inTitle(text, f) &&
         !brandLed(f) &&
-        (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f))),
+        (recognised.has(`${f.start}:${f.end}`) || !notAPerson(text, f, placeWords))),
   );
   return found.filter((c) => types.has(c.type) && c.score >= minScore && !allow.has(c.text.toLowerCase()));
 }

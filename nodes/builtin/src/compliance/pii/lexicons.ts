@@ -41,12 +41,15 @@ export const CN_NAME_TITLES = (
   '襄理 协理 理专 科员 股长 组长 队长 班长 站长 所长 厂长 店长 园长 馆长 社长 村长 乡长 镇长 县长 市长'
 ).split(' ');
 
-/** Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. */
+/**
+ * Brands, shops and places whose names start with a surname (周大福, 李宁, 黄浦江); never a person. In simplified
+ * script, as findings are compared after conversion; 金鐘 in both, as the converter keeps 鐘 (鍾 is a surname).
+ */
 export const CN_BRANDS_AND_PLACES = (
   '周大福 周生生 周六福 谢瑞麟 李宁 王老吉 张小泉 马应龙 陈李济 杨国福 刘一手 周黑鸭 钱大妈 卫龙 金拱门 ' +
   '黄浦 黄埔 黄大仙 陆家嘴 徐家汇 罗湖 龙岗 龙华 金山 杨浦 静安 长宁 江北 江汉 洪山 岳麓 雁塔 鼓楼 秦淮 萧山 ' +
   '余杭 滨江 武侯 锦江 金牛 成华 越秀 荔湾 白云 沙田 屯门 元朗 荃湾 葵涌 西贡 柴湾 湾仔 铜锣湾 尖沙咀 旺角 ' +
-  '红磡 上环 中环 金钟 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 吉隆坡 华盛顿 罗马 ' +
+  '红磡 上环 中环 金钟 金鐘 太古 鲗鱼涌 维多利亚 万达 万科 华润 华侨 华夏 华为 宁德 温哥华 吉隆坡 华盛顿 罗马 ' +
   '马德里 马尼拉 马来西亚 新加坡 雅加达 胡志明 曼谷 伦敦 巴塞罗那 柏林 米兰 悉尼 墨尔本 ' +
   '王府井 张江 漕河泾 陆家嘴 蛇口 宝安 南山 福田 罗湖 海淀 朝阳 丰台 石景山 顺义 昌平 通州 闵行 宝山 嘉定 ' +
   '松江 青浦 奉贤 崇明 金水 管城 二七 中原 惠济 雨花 江宁 栖霞 鼓浪屿 西湖 拱墅 余姚 慈溪 乐清 瑞安 义乌 东阳 ' +

@@ -32,7 +32,11 @@ describe('names found from the rest of the text', () => {
   });
 
   it('takes the unfound item of a list in running text whose other items are names', () => {
-    expect(persons('Hi all,\n\nMarta, Joseph and Wen will cover the desk over Christmas.')).toContain('Wen');
+    // Two full names, so the list's other items are names whatever the span-boundary model's threshold for
+    // adding one (it added "Joseph" alone at 0.7; round 7's CV chose 0.8).
+    expect(
+      persons('Hi all,\n\nMarta Ruiz, Joseph Blake and Wen will cover the desk over Christmas.'),
+    ).toContain('Wen');
     // Places in a list are not names because names follow them.
     expect(persons('We visited London, Paris and Rome with Anna Berg, Tom Hale and Sue.')).toEqual([
       'Anna Berg',

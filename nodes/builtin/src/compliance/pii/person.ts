@@ -398,10 +398,15 @@ function skipBack(text: string, at: number): number {
   return i;
 }
 
+/** Whether a span (in simplified script) is a frequent word that only looks like a name (明白, 黄金, 方案). */
+export function isChineseNotName(norm: string): boolean {
+  return NOT_NAMES.has(norm);
+}
+
 /** Frequent words that begin with a surname character but are not names (黄金, 方案, 高级 ...). */
 const NOT_NAMES = new Set(
   (
-    '黄金 白银 石油 金融 金额 金卡 钱包 方式 方案 方面 方法 高端 高级 高速 高效 高于 文件 文化 文本 万元 余额 余款 ' +
+    '健康 健全 健身 黄金 白银 石油 金融 金额 金卡 钱包 方式 方案 方面 方法 高端 高级 高速 高效 高于 文件 文化 文本 万元 余额 余款 ' +
     '任何 任务 安全 程序 周期 周年 周末 马上 江苏 浙江 广东 广西 云南 贵州 四川 福建 江西 安徽 海南 甘肃 青海 宁夏 ' +
     '吉林 辽宁 温州 苏州 杭州 徐州 扬州 郑州 宋体 司法 司机 管理 管道 车辆 车险 房产 房贷 房屋 华夏 邮政 农业 ' +
     '工商 交通 中信 光大 民生 兴业 韦氏 毛利 毛重 沙龙 包括 包含 包装 费率 费用 席位 柏林 戴尔 宁波 齐全 易于 ' +
@@ -478,7 +483,49 @@ const TOKEN = new RegExp(NAME_TOKEN, 'g');
 const CAPS_RUN = /(?<![A-Za-z])[A-Z]{2,8}(?:[ -][A-Z]{2,8}){1,3}(?![A-Za-z])/g;
 /** Words after a name that make it a shop, a brand or a place (the Paul Smith store, Ted Baker jackets). */
 const BRAND_AFTER =
-  /^(?:\s+(?:and|&)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*\s+(?:(?:both|also|have|has)\s+)?(?:store|stores|shop|shops|outlet|outlets|boutique|brand|shirt|shirts|jacket|jackets|bag|bags|suit|suits|sponsored|opened|counter|restaurant|hotel)\b/;
+  /^(?:\s+(?:and|&)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)*\s+(?:(?:both|also|have|has)\s+)?(?:store|stores|shop|shops|outlet|outlets|boutique|brand|shirt|shirts|jacket|jackets|bag|bags|suit|suits|sponsored|opened|counter|restaurant|hotel|card|cards|cardholders|rewards|points|app)\b/;
+/** A reply's first word, which opens a speaker's sentence, not a list of names ("Agent: Yes, Jordan and ..."). */
+const INTERJECTION = /^(?:yes|yeah|no|ok|okay|sure|well|so|right|great|alright|oh|ah|um|uh)$/i;
+/** A place's role after it ("the Jordan branch", "our Chelsea office"): a branch is named after its district. */
+const PLACE_ROLES = 'branch|branches|office|offices|area|district|station|MTR';
+const PLACE_ROLE_AFTER = new RegExp(`^\\s+(?:${PLACE_ROLES})\\b`);
+/** Where, before it ("near Chelsea", "opposite Jordan"): a place, as nobody banks near a person. */
+const LOCATIVES = 'near|nearest to|close to|opposite';
+const LOCATIVE_BEFORE = new RegExp(`\\b(?:${LOCATIVES})\\s+(?:the\\s+)?$`, 'i');
+/** A capitalised place name just before a place's role, or just after a locative, anywhere in the text. */
+const PLACE_IN_TEXT = new RegExp(
+  `(?<![A-Za-z])([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})(?=\\s+(?:${PLACE_ROLES})\\b)|\\b(?:${LOCATIVES})\\s+(?:the\\s+)?([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})`,
+  'g',
+);
+
+/** The words of the places the text names by their context ("the Jordan branch", "near Chelsea"). */
+export function placeWordsByContext(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(PLACE_IN_TEXT))
+    for (const w of (m[1] ?? m[2] ?? '').split(' ')) if (!EN_NOT_NAME_WORDS.has(w)) out.add(w);
+  return out;
+}
+
+/**
+ * A place read by its context is that place wherever else the text names it ("Is the Jordan branch open?" ...
+ * "Jordan and Mong Kok open at 9"), and so is what a list joins to it ("near Chelsea or Austin Friars").
+ */
+function placesByContext(text: string, found: EnCandidate[]): void {
+  const placeWords = placeWordsByContext(text);
+  for (const f of found) if (f.x[EN.placeAfter]) for (const t of f.tokens) placeWords.add(t);
+  if (!placeWords.size) return;
+  for (const f of found) {
+    if (f.tokens.some((t) => placeWords.has(t))) f.x[EN.placeAfter] = 1;
+    // Joined to a place on either side ("Chelsea or Austin Friars", "Jordan and Mong Kok").
+    const back = /([A-Za-z]+)\s*(?:,|\bor\b|\band\b|&)\s*$/.exec(
+      text.slice(Math.max(0, f.start - 24), f.start),
+    );
+    const ahead = /^\s*(?:,|\bor\b|\band\b|&)\s*([A-Za-z]+)/.exec(text.slice(f.end, f.end + 24));
+    if ((back && placeWords.has(back[1] ?? '')) || (ahead && placeWords.has(ahead[1] ?? '')))
+      f.x[EN.placeAfter] = 1;
+  }
+}
+
 const SELF_INTRO =
   /(?:\bI'm|\bI am|\bit's|\bit is|\bthis is|\bname is|\bname's|\bI,|\bcall me|\bSpeaking\.|\bwith|\bspeaking with|\bchatting with)(?:\s+(?:um|uh|erm|er|ah))?[\s,]*$/i;
 /** A header or list label on the name's line ("From:", "Attendees:", "Present:"), with only names between. */
@@ -593,7 +640,20 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     const after = text.slice(end, end + 60);
     const lineAlone = /(?:^|\n)\s*(?:[-–—]\s*)?$/.test(before) && /^\s*(?:[-–—,]\s*)?(?:\n|$)/.test(after);
     const headerLabel = HEADER.exec(before);
-    const header = headerLabel !== null && ONLY_NAMES.test(headerLabel[1] ?? '');
+    // Only names between the label and the candidate ("Attendees: Ana Silva, Ben"): a speaker's sentence after
+    // "Customer:" ("Customer: Is the Jordan branch open?", "Agent: Yes, Jordan and ...") is no list of names.
+    const header =
+      headerLabel !== null &&
+      ONLY_NAMES.test(headerLabel[1] ?? '') &&
+      (headerLabel[1] ?? '')
+        .split(/[\s,&().]+/)
+        .every(
+          (w) =>
+            !w ||
+            w === 'and' ||
+            given.has(w) ||
+            (!ordinary.has(w.toLowerCase()) && !EN_GREETINGS.has(w.toLowerCase()) && !INTERJECTION.test(w)),
+        );
     const selfIntro = SELF_INTRO.test(before);
     const spelled = SPELLED.test(after);
     const firstGiven = given.has(first.word) || given.has(first.word.split('-')[0] ?? '');
@@ -640,6 +700,8 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
       if (plain * 2 >= tokens.length && !firstGiven && !romanised && !initial) x[EN.ordinary] = 1;
     } else if (!firstGiven) {
       x[EN.unknownSingle] = 1;
+      // One ordinary English word that no name list knows, after a greeting-like word ("Morning Meeting").
+      if (ordinary.has(first.word.toLowerCase())) x[EN.ordinary] = 1;
       if (chineseLabel && romanisedToken(first.word)) x[EN.romanisedSingle] = 1;
     }
     if (honorific) x[EN.honorific] = 1;
@@ -661,11 +723,14 @@ export function englishPersonCandidates(text: string, weights: Float64Array = EN
     if (
       /^\s+(?:[A-Z][a-z]+\s+)?(?:Harbour|Harbor|Peak|Island|Bay|Park|Road|Street|Square|Centre|Center|Station|Airport|Hotel|Mall|Tower|Pier|Promenade|Italian|Restaurant|Building|Line|Home|Team)\b/.test(
         after,
-      )
+      ) ||
+      PLACE_ROLE_AFTER.test(after) ||
+      LOCATIVE_BEFORE.test(before)
     )
       x[EN.placeAfter] = 1;
     found.push({ start, end, x, tokens: tokens.map((t) => t.word) });
   }
+  placesByContext(text, found);
   // A run next to a strong full name in a list ("Priyanka Nair, Owen Gallagher, Li Na") is a name too.
   // Strong names by their ends and starts, so that a text of thousands of names is read in linear time.
   const strong = found.filter((f) => f.tokens.length >= 2 && dot(weights, f.x) > STRONG);

@@ -117,6 +117,41 @@ export async function segmentAsync(text: string): Promise<Segment[]> {
   return out;
 }
 
+let latinBase: Map<string, string> | undefined;
+/** Letters NFD does not take apart, by their nearest ASCII letter (one for one, to keep the offsets). */
+const LATIN_UNDECOMPOSED = 'ØOøoĐDđdŁLłlÆAæaŒOœoßsÞTþtĦHħhıiĸkŊNŋnŦTŧtƒf';
+
+/**
+ * The text with each Latin letter that carries a diacritic (Latin-1, Latin Extended-A and -B, Vietnamese's
+ * Latin Extended Additional) replaced by its ASCII base letter: the same length and offsets, like `simplified`.
+ * The English recognisers, the name statistics and the span-boundary model's features read ASCII words, so
+ * without this "Lucía Fernández" was read as "Luc" and "Fern" and "Seán" as "Se" (round 7's split z).
+ */
+export function latinFolded(text: string): string {
+  if (!/[\u00c0-\u024f\u1e00-\u1eff]/.test(text)) return text;
+  let table = latinBase;
+  if (!table) {
+    const map = (table = latinBase = new Map<string, string>());
+    const chars = [...LATIN_UNDECOMPOSED];
+    for (let i = 0; i + 1 < chars.length; i += 2) map.set(chars[i] as string, chars[i + 1] as string);
+    const add = (from: number, to: number) => {
+      for (let c = from; c <= to; c++) {
+        const ch = String.fromCharCode(c);
+        const base = ch.normalize('NFD')[0] ?? ch;
+        if (base !== ch && /[A-Za-z]/.test(base)) map.set(ch, base);
+      }
+    };
+    add(0xc0, 0x24f);
+    add(0x1e00, 0x1eff);
+  }
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    out += table.get(ch) ?? ch;
+  }
+  return out;
+}
+
 let t2s: Map<string, string> | undefined;
 
 /**
