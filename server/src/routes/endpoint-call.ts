@@ -15,6 +15,7 @@ import type { RunEvent, RunFinishedEvent, RunResult, RunSuspendedEvent } from '@
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError } from '../errors.js';
 import { hashValue, sha256 } from '../hash.js';
+import { ReleasingMap } from '../releasing-map.js';
 import type { ApiKeyRecord, AuditActor, ReviewTaskRecord, WriteBatch } from '../repo/types.js';
 import { isJsonContentType, parseJsonStrict, readBody } from '../security/json-body.js';
 import { safeStringify } from '../security/safe-json.js';
@@ -184,7 +185,8 @@ export function endpointCall(ctx: AppContext, baseHeaders: readonly string[]): E
     'text/event-stream; charset=utf-8',
     ...extra,
   ];
-  const inflight = new Map<string, { hash: string; answer: Promise<Answer> }>();
+  // Calls with an Idempotency-Key in flight; deleted entries let go of their answers at once (releasing-map.ts).
+  const inflight = new ReleasingMap<string, { hash: string; answer: Promise<Answer> }>();
   const idemContext = (k: string) => `idempotency:${k}`;
   const countCall = (slug: string, status: number) =>
     ctx.metrics.endpointCalls.labels(slug, String(status)).inc();

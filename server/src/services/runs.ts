@@ -43,6 +43,7 @@ import type {
 } from '../repo/types.js';
 import { newId, timeOrderedUuid, type Sealer } from '../security/crypto.js';
 import { safeStringify } from '../security/safe-json.js';
+import { ReleasingMap } from '../releasing-map.js';
 import type { ConnectionService } from './connections.js';
 import { NotDoneError } from './errors.js';
 import type { CredentialService } from './credentials.js';
@@ -213,7 +214,8 @@ export const runSummary = (r: RunRecord) => ({
 const actorString = (a: AuditActor) => `${a.type}:${a.id ?? ''}`;
 
 export class RunService {
-  private readonly live = new Map<string, LiveRun>();
+  /** Runs executing in this process; deleted entries let go of their runs at once (see releasing-map.ts). */
+  private readonly live = new ReleasingMap<string, LiveRun>();
   /** Subscribers by run id: they follow a run across its executions and are dropped when it ends. */
   private readonly watchers = new Map<string, Set<RunListener>>();
   /** Callers waiting for a run's real `run.finished` (an endpoint's SSE stream across a review). */
