@@ -21,6 +21,7 @@ import { chinesePersonCandidates, englishPersonCandidates } from '../../../dist/
 import { segment, simplified } from '../../../dist/compliance/pii/segmenter.js';
 import { detectPii } from '../../../dist/compliance/pii/detect.js';
 import { evaluateSpans } from '../../../dist/compliance/pii/evaluate.js';
+import { trainPerson } from './training.mjs';
 
 const DEV = new URL('../../../../../datasets/pii-conversational/dev.jsonl', import.meta.url);
 const NOW = new Date('2025-06-01T00:00:00Z');
@@ -39,115 +40,8 @@ const prepared = records.map((r) => {
 const priorCn = Float64Array.from(CN_FEATURES, (n) => CN_PRIOR[n]);
 const priorEn = Float64Array.from(EN_FEATURES, (n) => EN_PRIOR[n]);
 
-/** The candidates of the given texts as rows (x, y), the second-stage features computed under `weights`. */
-function rows(items, lang, weights) {
-  const out = [];
-  for (const { record, chinese, norm, segments } of items) {
-    const gold = new Set(record.spans.filter((s) => s.label === 'PERSON').map((s) => `${s.start}:${s.end}`));
-    const candidates =
-      lang === 'cn'
-        ? chinese
-          ? chinesePersonCandidates(norm, segments, weights)
-          : []
-        : englishPersonCandidates(record.text, weights);
-    // Chinese candidates compete by length at each surname (张, 张先, 张先生): one group per start, with the
-    // option of no name (logit 0). English candidates are one per run: groups of one.
-    const groups = new Map();
-    for (const c of candidates) {
-      const key = lang === 'cn' ? c.start : `${c.start}:${c.end}`;
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push({ x: c.x, y: gold.has(`${c.start}:${c.end}`) ? 1 : 0 });
-    }
-    out.push(...groups.values());
-  }
-  return out;
-}
-
-/** Solves A z = b (A symmetric positive definite) by Cholesky. */
-function solve(A, b) {
-  const n = b.length;
-  const L = A.map((row) => row.slice());
-  for (let j = 0; j < n; j++) {
-    for (let k = 0; k < j; k++) L[j][j] -= L[j][k] * L[j][k];
-    L[j][j] = Math.sqrt(L[j][j]);
-    for (let i = j + 1; i < n; i++) {
-      for (let k = 0; k < j; k++) L[i][j] -= L[i][k] * L[j][k];
-      L[i][j] /= L[j][j];
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i][k] * y[k];
-    y[i] = s / L[i][i];
-  }
-  const z = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= L[k][i] * z[k];
-    z[i] = s / L[i][i];
-  }
-  return z;
-}
-
-/**
- * Newton's method for the penalised conditional log-likelihood, from the prior: in each group at most one
- * candidate is the name, P(c) = exp(z_c) / (1 + sum exp(z)), the 1 being "no name here". A group of one is
- * ordinary logistic regression.
- */
-function fit(groups, prior, lambda) {
-  const n = prior.length;
-  const w = Float64Array.from(prior);
-  for (let iter = 0; iter < 50; iter++) {
-    const grad = new Float64Array(n);
-    const H = Array.from({ length: n }, () => new Float64Array(n));
-    for (let j = 0; j < n; j++) {
-      grad[j] = lambda * (w[j] - prior[j]);
-      H[j][j] = lambda;
-    }
-    for (const group of groups) {
-      const e = group.map(({ x }) => {
-        let z = 0;
-        for (let j = 0; j < n; j++) z += w[j] * x[j];
-        return Math.exp(Math.min(z, 50));
-      });
-      const total = 1 + e.reduce((a, b) => a + b, 0);
-      const mean = new Float64Array(n);
-      group.forEach(({ x, y }, c) => {
-        const p = e[c] / total;
-        for (let j = 0; j < n; j++) {
-          if (x[j] === 0) continue;
-          grad[j] += (p - y) * x[j];
-          mean[j] += p * x[j];
-          for (let k = 0; k < n; k++) if (x[k] !== 0) H[j][k] += p * x[j] * x[k];
-        }
-      });
-      for (let j = 0; j < n; j++) {
-        if (mean[j] === 0) continue;
-        for (let k = 0; k < n; k++) H[j][k] -= mean[j] * mean[k];
-      }
-    }
-    const step = solve(H, grad);
-    let size = 0;
-    for (let j = 0; j < n; j++) {
-      w[j] -= step[j];
-      size = Math.max(size, Math.abs(step[j]));
-    }
-    if (size < 1e-8) break;
-  }
-  return w;
-}
-
-/** Three rounds: features under the current weights, then a fit. */
-function train(items, lambda) {
-  let cn = priorCn;
-  let en = priorEn;
-  for (let round = 0; round < 3; round++) {
-    cn = fit(rows(items, 'cn', cn), priorCn, lambda);
-    en = fit(rows(items, 'en', en), priorEn, lambda);
-  }
-  return { cn, en };
-}
+const PERSON = { priorCn, priorEn, chinesePersonCandidates, englishPersonCandidates };
+const train = (items, lambda) => trainPerson(items, lambda, PERSON);
 
 /** End-to-end PERSON precision, recall and F1 of the given weights on the given texts. */
 function score(items, weights) {
