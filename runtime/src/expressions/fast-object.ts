@@ -9,6 +9,7 @@
  * JSON.parse, which builds fast objects) and found through a trie of keys; their number is bounded.
  */
 import { depthOfPacked, hintMerge, memberSize, packPlain, seenPlain, sizeOfPacked } from './plain-value.js';
+import { IdentityRing } from './identity-ring.js';
 
 interface ShapeNode {
   readonly parent: ShapeNode | undefined;
@@ -30,33 +31,12 @@ const root: ShapeNode = { parent: undefined, key: '', depth: 0, next: undefined,
 
 /**
  * The trie nodes of the last few merge results, so that merging one of them again (the next step of a chain) walks
- * only the added keys. Looked up by identity in a small ring, not a WeakMap: a WeakMap entry per result was the
- * largest single cost of a 20-step `$merge` chain on the server (issue 18, round 6: its `set` about 6 µs a step at
- * 10 calls in flight, the ephemeron table growing with every result not yet collected). A hint only: a result
- * changed since (by a node not declared pure) gets a template it does not match, which costs speed, never
- * correctness (the template only makes V8 create the hidden classes ahead). The ring keeps its last few objects
- * alive until overwritten.
+ * only the added keys (a WeakMap here was the largest single cost of a 20-step `$merge` chain on the server: its
+ * `set` about 6 µs a step at 10 calls in flight). A hint only: a result changed since (by a node not declared pure)
+ * gets a template it does not match, which costs speed, never correctness (the template only makes V8 create the
+ * hidden classes ahead).
  */
-const RECENT = 8;
-const recentObjects: (object | undefined)[] = new Array<object | undefined>(RECENT).fill(undefined);
-const recentShapes: (ShapeNode | undefined)[] = new Array<ShapeNode | undefined>(RECENT).fill(undefined);
-let recentNext = 0;
-
-function recentShape(value: object): ShapeNode | undefined {
-  // Newest first: a chain's step merges the result made just before.
-  for (let i = 1; i <= RECENT; i++) {
-    const at = (recentNext - i) & (RECENT - 1);
-    if (recentObjects[at] === value) return recentShapes[at];
-  }
-  return undefined;
-}
-
-function rememberShape(value: object, shape: ShapeNode): void {
-  const at = recentNext & (RECENT - 1);
-  recentObjects[at] = value;
-  recentShapes[at] = shape;
-  recentNext = (recentNext + 1) & (RECENT - 1);
-}
+const recentShapes = new IdentityRing<ShapeNode>(8);
 
 function child(node: ShapeNode, key: string): ShapeNode | undefined {
   let c = node.next?.get(key);
@@ -154,7 +134,7 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
   }
   // The trie node of the result's key sequence: from the first object's, when it is a recent merge result (a chain
   // step merges the step before's), else from the root. Its template is made once the result holds more than 16.
-  let from = recentShape(first);
+  let from = recentShapes.get(first);
   if (!from) {
     const keys = Object.keys(first);
     if (keys.length <= MAX_KEYS) from = walk(root, keys);
@@ -193,6 +173,6 @@ export function mergeObjects(objects: readonly unknown[]): Record<string, unknow
     if (!two && added) for (const k of added) set.push(k);
     hintMerge(out, [packPlain(size, depthOfPacked(known as number)), set]);
   }
-  if (shape) rememberShape(out, shape);
+  if (shape) recentShapes.set(out, shape);
   return out;
 }

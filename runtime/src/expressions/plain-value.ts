@@ -5,6 +5,7 @@
  * bound and then blow up in JSON.stringify when the run is stored. Used on results of the inline evaluator and,
  * in the pool's processes, of JSONata.
  */
+import { IdentityRing } from './identity-ring.js';
 
 /** A failure an author can fix, worded for them. */
 export class ValueRefused extends Error {
@@ -46,30 +47,10 @@ const REMEMBER_FROM = 64;
 export type MergeHint = readonly [packed: number, keys: readonly string[]];
 
 /**
- * The last few values seen to be plain, of any size, with their size and depth (packed), found by identity: a
- * chain step's check and its `$merge` read the value the step before made a moment ago. A ring, not the WeakMap
- * above: a WeakMap entry per step's value cost more than walking a small one (issue 18, round 6). It keeps its last
- * few values alive until overwritten.
+ * The last few values seen to be plain, of any size, with their size and depth (packed): a chain step's check and
+ * its `$merge` read the value the step before made a moment ago.
  */
-const RECENT = 8;
-const recentValues: (object | undefined)[] = new Array<object | undefined>(RECENT).fill(undefined);
-const recentPacked = new Float64Array(RECENT);
-let recentNext = 0;
-
-function recentPlain(value: object): number | undefined {
-  for (let i = 1; i <= RECENT; i++) {
-    const at = (recentNext - i) & (RECENT - 1);
-    if (recentValues[at] === value) return recentPacked[at];
-  }
-  return undefined;
-}
-
-function rememberRecent(value: object, packed: number): void {
-  const at = recentNext & (RECENT - 1);
-  recentValues[at] = value;
-  recentPacked[at] = packed;
-  recentNext = (recentNext + 1) & (RECENT - 1);
-}
+const recentPlain = new IdentityRing<number>(8);
 
 /**
  * The hint of the last merge (see MergeHint), handed to the check of its result in a slot rather than a WeakMap
@@ -85,12 +66,12 @@ function knownOf(value: object): number | MergeHint | undefined {
     hinted = hintedWith = undefined;
     return hint;
   }
-  return recentPlain(value) ?? seen.get(value);
+  return recentPlain.get(value) ?? seen.get(value);
 }
 
 /** The size and depth, packed (see `sizeOfPacked`), of a value seen to be plain (see `seen`), or undefined. */
 export function seenPlain(value: object): number | undefined {
-  const r = recentPlain(value);
+  const r = recentPlain.get(value);
   if (r !== undefined) return r;
   const p = seen.get(value);
   return typeof p === 'number' ? p : undefined;
@@ -213,7 +194,7 @@ function remember(value: unknown, size: number, depth: number, large: boolean): 
     Object.getPrototypeOf(value) === Object.prototype
   ) {
     const packed = packPlain(size, depth);
-    rememberRecent(value, packed);
+    recentPlain.set(value, packed);
     if (large) seen.set(value, packed);
   }
 }
